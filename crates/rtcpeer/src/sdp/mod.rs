@@ -321,14 +321,14 @@ impl Sdp {
     }
 
     /// Session-level `a=ice-lite`, `a=ice-ufrag`, … lookup helper: the first attribute matching `f`.
-    pub fn find_attr<T>(&self, f: impl FnMut(&Attribute) -> Option<T>) -> Option<T> {
+    pub fn find_attr<'a, T>(&'a self, f: impl FnMut(&'a Attribute) -> Option<T>) -> Option<T> {
         self.attributes.iter().find_map(f)
     }
 }
 
 impl Media {
     /// The first attribute for which `f` returns `Some`.
-    pub fn find_attr<T>(&self, f: impl FnMut(&Attribute) -> Option<T>) -> Option<T> {
+    pub fn find_attr<'a, T>(&'a self, f: impl FnMut(&'a Attribute) -> Option<T>) -> Option<T> {
         self.attributes.iter().find_map(f)
     }
 
