@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cert;
+pub mod config;
 mod enums;
 pub mod error;
 pub mod sdp;
