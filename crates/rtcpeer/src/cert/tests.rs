@@ -339,3 +339,47 @@ fn pem_round_trip_of_an_rsa_certificate_recovers_its_key_params() {
     assert_eq!(back.private_key_der(), c.private_key_der());
     assert_eq!(back.key_params(), key);
 }
+
+/// The fuzz target's property on seeded byte mutations of a real certificate: the DER reader
+/// and `from_pem` never panic, and whatever loads round-trips through PEM.
+#[test]
+fn mutated_certificates_never_panic() {
+    let c = Certificate::generate(KeyParams::EcdsaP256, now()).unwrap();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let mut der = c.der().to_vec();
+        for _ in 0..(1 + next() % 3) {
+            let pos = (next() as usize) % der.len();
+            der[pos] = next() as u8;
+        }
+        if next() % 4 == 0 {
+            der.truncate((next() as usize) % der.len());
+        }
+        let _ = der::parse_certificate(&der);
+        let text = pem::encode_many(&[
+            pem::Pem::new("CERTIFICATE", der),
+            pem::Pem::new("PRIVATE KEY", c.private_key_der().to_vec()),
+        ]);
+        if let Ok(back) = Certificate::from_pem(&text) {
+            assert_eq!(Certificate::from_pem(&back.to_pem()).unwrap(), back);
+        }
+    }
+}
+
+#[test]
+fn expires_is_converted_before_the_algorithm_is_normalised() {
+    // webrtc-pc §4.10 step 3 (RTCCertificateExpiration) precedes step 4 (normalisation).
+    let alg = json!({"name": "bogus", "expires": -1});
+    assert_eq!(err_name(CertificateParams::from_json(&alg)), "TypeError");
+    let alg = json!({"name": "bogus", "expires": 1});
+    assert_eq!(
+        err_name(CertificateParams::from_json(&alg)),
+        "NotSupportedError"
+    );
+}
