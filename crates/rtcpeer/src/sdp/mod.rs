@@ -5,10 +5,10 @@
 //! The model keeps every line it does not know as [`Attribute::Other`] (or the session's
 //! rare fields), in order, so a description survives a parse → write round trip.
 
-// mod parse;
-// mod write;
+mod parse;
+mod write;
 
-// pub use parse::ParseError;
+pub use parse::{MAX_MEDIA_SECTIONS, MAX_SDP_BYTES, MAX_SDP_LINES, ParseError};
 
 use crate::enums::w3c_enum;
 
@@ -390,3 +390,6 @@ impl Media {
         self.port == 0 && !self.has(&Attribute::BundleOnly)
     }
 }
+
+#[cfg(test)]
+mod tests;

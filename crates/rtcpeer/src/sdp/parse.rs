@@ -1,0 +1,845 @@
+//! The SDP parser (RFC 8866 §9 grammar, with the attribute grammars of the RFCs cited on
+//! [`Attribute`]'s variants).
+//!
+//! Strict where a mistake would change meaning (line structure, numbers, payload types,
+//! ports, candidate grammar, the value of every typed attribute); lenient where browsers
+//! are (unknown attributes and unknown line types are kept verbatim, in order).
+//!
+//! Bounds: at most [`MAX_SDP_BYTES`] bytes, [`MAX_SDP_LINES`] lines and
+//! [`MAX_MEDIA_SECTIONS`] media sections; anything larger is a [`ParseError`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{
+    Attribute, Bandwidth, Candidate, Connection, Direction, Media, Origin, RidDirection, Sdp,
+    Setup, Simulcast, SimulcastRid,
+};
+
+/// The largest description [`Sdp::parse`] accepts, in bytes (1 MiB).
+pub const MAX_SDP_BYTES: usize = 1 << 20;
+/// The most lines [`Sdp::parse`] accepts.
+pub const MAX_SDP_LINES: usize = 65_536;
+/// The most `m=` sections [`Sdp::parse`] accepts.
+pub const MAX_MEDIA_SECTIONS: usize = 1024;
+
+/// Why a session description (or one attribute or candidate) did not parse.
+///
+/// `line` is the 1-based line of the description; it is 0 when a single value was parsed on
+/// its own ([`Attribute::parse`], [`Candidate::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    line: usize,
+    message: String,
+}
+
+impl ParseError {
+    /// A parse error at a 1-based line (0: not part of a description).
+    pub fn new(line: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// The 1-based line number where parsing failed (0 for a standalone value).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// What was wrong, without the line number.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<ParseError> for crate::Error {
+    /// An SDP that does not parse is a `SyntaxError` (W3C webrtc-pc §4.4.1.5); the message
+    /// carries the line number.
+    fn from(e: ParseError) -> Self {
+        crate::Error::syntax(format!("invalid SDP: {e}"))
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+impl Sdp {
+    /// Parses a session description (RFC 8866 §9). CRLF and LF line endings are accepted,
+    /// and the last line need not end with one.
+    pub fn parse(text: &str) -> Result<Sdp, ParseError> {
+        if text.len() > MAX_SDP_BYTES {
+            return Err(ParseError::new(
+                1,
+                format!(
+                    "description is {} bytes, more than the limit of {MAX_SDP_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        if body.is_empty() {
+            return Err(ParseError::new(1, "empty description, expected \"v=0\""));
+        }
+        let mut parser = Parser::default();
+        let mut count = 0;
+        for (i, raw) in body.split('\n').enumerate() {
+            count = i + 1;
+            if count > MAX_SDP_LINES {
+                return Err(ParseError::new(
+                    count,
+                    format!("more than {MAX_SDP_LINES} lines"),
+                ));
+            }
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            parser.line(line).map_err(|m| ParseError::new(count, m))?;
+        }
+        parser.finish().map_err(|m| ParseError::new(count, m))
+    }
+}
+
+impl FromStr for Sdp {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Sdp::parse(s)
+    }
+}
+
+#[derive(Default)]
+enum State {
+    #[default]
+    ExpectVersion,
+    ExpectOrigin,
+    ExpectSessionName,
+    Session,
+    Media,
+}
+
+#[derive(Default)]
+struct Parser {
+    state: State,
+    origin: Option<Origin>,
+    session_name: String,
+    extra_lines: Vec<(char, String)>,
+    connection: Option<Connection>,
+    bandwidths: Vec<Bandwidth>,
+    timing: Vec<(u64, u64)>,
+    attributes: Vec<Attribute>,
+    media: Vec<Media>,
+}
+
+impl Parser {
+    fn line(&mut self, line: &str) -> Res<()> {
+        let (kind, value) = split_line(line)?;
+        match self.state {
+            State::ExpectVersion => {
+                if kind != 'v' {
+                    return Err("the description must start with \"v=0\"".into());
+                }
+                if value != "0" {
+                    return Err(format!(
+                        "unsupported version \"v={value}\", expected \"v=0\""
+                    ));
+                }
+                self.state = State::ExpectOrigin;
+            }
+            State::ExpectOrigin => {
+                if kind != 'o' {
+                    return Err(format!(
+                        "expected the \"o=\" line after \"v=\", found \"{kind}=\""
+                    ));
+                }
+                self.origin = Some(parse_origin(value)?);
+                self.state = State::ExpectSessionName;
+            }
+            State::ExpectSessionName => {
+                if kind != 's' {
+                    return Err(format!(
+                        "expected the \"s=\" line after \"o=\", found \"{kind}=\""
+                    ));
+                }
+                self.session_name = value.to_string();
+                self.state = State::Session;
+            }
+            State::Session => match kind {
+                'v' | 'o' | 's' => return Err(format!("duplicate \"{kind}=\" line")),
+                'c' => {
+                    if self.connection.is_some() {
+                        return Err("duplicate session-level \"c=\" line".into());
+                    }
+                    self.connection = Some(parse_connection(value)?);
+                }
+                'b' => self.bandwidths.push(parse_bandwidth(value)?),
+                't' => self.timing.push(parse_timing(value)?),
+                'a' => self.attributes.push(parse_attribute(value)?),
+                'm' => {
+                    if self.timing.is_empty() {
+                        return Err("missing \"t=\" line before the first \"m=\" line".into());
+                    }
+                    self.media.push(parse_media(value)?);
+                    self.state = State::Media;
+                }
+                other => self.extra_lines.push((other, value.to_string())),
+            },
+            State::Media => {
+                if kind == 'm' {
+                    if self.media.len() >= MAX_MEDIA_SECTIONS {
+                        return Err(format!("more than {MAX_MEDIA_SECTIONS} media sections"));
+                    }
+                    self.media.push(parse_media(value)?);
+                    return Ok(());
+                }
+                let Some(m) = self.media.last_mut() else {
+                    return Err("internal: media state without a media section".into());
+                };
+                match kind {
+                    'v' | 'o' | 's' | 't' => {
+                        return Err(format!(
+                            "\"{kind}=\" line is not allowed in a media section"
+                        ));
+                    }
+                    'c' => {
+                        if m.connection.is_some() {
+                            return Err("duplicate media-level \"c=\" line".into());
+                        }
+                        m.connection = Some(parse_connection(value)?);
+                    }
+                    'b' => m.bandwidths.push(parse_bandwidth(value)?),
+                    'a' => m.attributes.push(parse_attribute(value)?),
+                    other => m.extra_lines.push((other, value.to_string())),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Res<Sdp> {
+        match self.state {
+            State::ExpectVersion => return Err("the description must start with \"v=0\"".into()),
+            State::ExpectOrigin => return Err("missing \"o=\" line".into()),
+            State::ExpectSessionName => return Err("missing \"s=\" line".into()),
+            State::Session | State::Media => {}
+        }
+        if self.timing.is_empty() {
+            return Err("missing \"t=\" line".into());
+        }
+        let Some(origin) = self.origin else {
+            return Err("missing \"o=\" line".into());
+        };
+        Ok(Sdp {
+            origin,
+            session_name: self.session_name,
+            extra_lines: self.extra_lines,
+            connection: self.connection,
+            bandwidths: self.bandwidths,
+            timing: self.timing,
+            attributes: self.attributes,
+            media: self.media,
+        })
+    }
+}
+
+/// Splits `<type>=<value>`: the type is one lowercase letter (RFC 8866 §5).
+fn split_line(line: &str) -> Res<(char, &str)> {
+    let bytes = line.as_bytes();
+    if line.is_empty() {
+        return Err("empty line".into());
+    }
+    if bytes.len() < 2 || bytes[1] != b'=' || !bytes[0].is_ascii_lowercase() {
+        return Err(format!(
+            "not an SDP line (expected <letter>=<value>): \"{}\"",
+            excerpt(line)
+        ));
+    }
+    if line.contains('\r') {
+        return Err("carriage return inside a line".into());
+    }
+    let value = line.get(2..).unwrap_or("");
+    Ok((char::from(bytes[0]), value))
+}
+
+/// The first 40 characters of `s`, for error messages.
+fn excerpt(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Splits on single spaces; every field must be non-empty (no double or edge spaces).
+fn fields<'a>(s: &'a str, what: &str) -> Res<Vec<&'a str>> {
+    let v: Vec<&str> = s.split(' ').collect();
+    if v.iter().any(|f| f.is_empty()) {
+        return Err(format!(
+            "{what}: empty field (extra space?) in \"{}\"",
+            excerpt(s)
+        ));
+    }
+    Ok(v)
+}
+
+/// A decimal number: ASCII digits only (no sign), no overflow.
+fn num<T: FromStr>(s: &str, what: &str) -> Res<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{what}: \"{}\" is not a number", excerpt(s)));
+    }
+    s.parse()
+        .map_err(|_| format!("{what}: {} is out of range", excerpt(s)))
+}
+
+/// An RTP payload type, 0–127 (RFC 3550 §5.1).
+fn payload_type(s: &str, what: &str) -> Res<u8> {
+    let pt: u16 = num(s, what)?;
+    if pt > 127 {
+        return Err(format!("{what}: payload type {pt} is out of range 0-127"));
+    }
+    Ok(pt as u8)
+}
+
+/// RFC 8866 §9 `token-char`.
+fn is_token_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x27 | 0x2A..=0x2B | 0x2D..=0x2E | 0x30..=0x39 | 0x41..=0x5A | 0x5E..=0x7E)
+}
+
+fn token<'a>(s: &'a str, what: &str) -> Res<&'a str> {
+    if s.is_empty() || !s.bytes().all(is_token_char) {
+        return Err(format!("{what}: \"{}\" is not a token", excerpt(s)));
+    }
+    Ok(s)
+}
+
+/// A non-empty value without whitespace (identifiers that browsers do not restrict further).
+fn word<'a>(s: &'a str, what: &str) -> Res<&'a str> {
+    if s.is_empty() || s.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "{what}: \"{}\" must be non-empty without spaces",
+            excerpt(s)
+        ));
+    }
+    Ok(s)
+}
+
+/// RFC 8839 §5.1 `ice-char`: ALPHA / DIGIT / "+" / "/".
+fn ice_chars<'a>(s: &'a str, what: &str) -> Res<&'a str> {
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    {
+        return Err(format!(
+            "{what}: \"{}\" is not made of ice-chars",
+            excerpt(s)
+        ));
+    }
+    Ok(s)
+}
+
+/// RFC 8851 §10 `rid-id`: 1*(alpha-numeric / "-" / "_").
+fn rid_id<'a>(s: &'a str, what: &str) -> Res<&'a str> {
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("{what}: \"{}\" is not a valid rid", excerpt(s)));
+    }
+    Ok(s)
+}
+
+/// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>` (§5.2).
+fn parse_origin(v: &str) -> Res<Origin> {
+    let f = fields(v, "o=")?;
+    let [username, sid, ver, net_type, addr_type, address] = f.as_slice() else {
+        return Err(format!("o=: expected 6 fields, found {}", f.len()));
+    };
+    Ok(Origin {
+        username: username.to_string(),
+        session_id: num(sid, "o= sess-id")?,
+        session_version: num(ver, "o= sess-version")?,
+        net_type: token(net_type, "o= nettype")?.to_string(),
+        addr_type: token(addr_type, "o= addrtype")?.to_string(),
+        address: address.to_string(),
+    })
+}
+
+/// `c=<nettype> <addrtype> <connection-address>` (§5.7).
+fn parse_connection(v: &str) -> Res<Connection> {
+    let f = fields(v, "c=")?;
+    let [net_type, addr_type, address] = f.as_slice() else {
+        return Err(format!("c=: expected 3 fields, found {}", f.len()));
+    };
+    Ok(Connection {
+        net_type: token(net_type, "c= nettype")?.to_string(),
+        addr_type: token(addr_type, "c= addrtype")?.to_string(),
+        address: address.to_string(),
+    })
+}
+
+/// `b=<bwtype>:<bandwidth>` (§5.8).
+fn parse_bandwidth(v: &str) -> Res<Bandwidth> {
+    let Some((t, n)) = v.split_once(':') else {
+        return Err(format!(
+            "b=: expected <bwtype>:<bandwidth>, found \"{}\"",
+            excerpt(v)
+        ));
+    };
+    Ok(Bandwidth {
+        bw_type: token(t, "b= bwtype")?.to_string(),
+        bandwidth: num(n, "b= bandwidth")?,
+    })
+}
+
+/// `t=<start-time> <stop-time>` (§5.9).
+fn parse_timing(v: &str) -> Res<(u64, u64)> {
+    let f = fields(v, "t=")?;
+    let [start, stop] = f.as_slice() else {
+        return Err(format!("t=: expected 2 fields, found {}", f.len()));
+    };
+    Ok((num(start, "t= start-time")?, num(stop, "t= stop-time")?))
+}
+
+/// `m=<media> <port>[/<number of ports>] <proto> <fmt> ...` (§5.14).
+fn parse_media(v: &str) -> Res<Media> {
+    let f = fields(v, "m=")?;
+    let [kind, port, proto, formats @ ..] = f.as_slice() else {
+        return Err(format!("m=: expected at least 4 fields, found {}", f.len()));
+    };
+    if formats.is_empty() {
+        return Err("m=: no formats".into());
+    }
+    let (port, num_ports) = match port.split_once('/') {
+        Some((p, n)) => (num(p, "m= port")?, Some(num(n, "m= number of ports")?)),
+        None => (num(port, "m= port")?, None),
+    };
+    Ok(Media {
+        kind: token(kind, "m= media")?.to_string(),
+        port,
+        num_ports,
+        proto: word(proto, "m= proto")?.to_string(),
+        formats: formats
+            .iter()
+            .map(|f| token(f, "m= fmt").map(str::to_string))
+            .collect::<Res<_>>()?,
+        extra_lines: Vec::new(),
+        connection: None,
+        bandwidths: Vec::new(),
+        attributes: Vec::new(),
+    })
+}
+
+impl Attribute {
+    /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`.
+    /// Errors carry line 0.
+    pub fn parse(value: &str) -> Result<Attribute, ParseError> {
+        parse_attribute(value).map_err(|m| ParseError::new(0, m))
+    }
+}
+
+impl FromStr for Attribute {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Attribute::parse(s)
+    }
+}
+
+impl Candidate {
+    /// Parses an ICE candidate (RFC 8839 §5.1), with or without the `candidate:` prefix (as
+    /// `RTCIceCandidate.candidate` carries it). Errors carry line 0.
+    pub fn parse(s: &str) -> Result<Candidate, ParseError> {
+        let s = s.strip_prefix("candidate:").unwrap_or(s);
+        parse_candidate(s).map_err(|m| ParseError::new(0, m))
+    }
+}
+
+impl FromStr for Candidate {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Candidate::parse(s)
+    }
+}
+
+/// A flag attribute (no value allowed).
+fn flag(value: Option<&str>, attr: Attribute, name: &str) -> Res<Attribute> {
+    match value {
+        None => Ok(attr),
+        Some(_) => Err(format!("a={name} takes no value")),
+    }
+}
+
+/// `a=<attribute-name>[:<attribute-value>]` (RFC 8866 §5.13).
+fn parse_attribute(text: &str) -> Res<Attribute> {
+    let (name, value) = match text.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (text, None),
+    };
+    token(name, "a= attribute name")?;
+    let need = |what: &str| -> Res<&str> { value.ok_or_else(|| format!("a={what} needs a value")) };
+    Ok(match name {
+        "group" => {
+            let v = need(name)?;
+            let f = fields(v, "a=group")?;
+            let [semantics, mids @ ..] = f.as_slice() else {
+                return Err("a=group: missing semantics".into());
+            };
+            Attribute::Group {
+                semantics: token(semantics, "a=group semantics")?.to_string(),
+                mids: mids
+                    .iter()
+                    .map(|m| word(m, "a=group mid").map(str::to_string))
+                    .collect::<Res<_>>()?,
+            }
+        }
+        "mid" => Attribute::Mid(word(need(name)?, "a=mid")?.to_string()),
+        "bundle-only" => flag(value, Attribute::BundleOnly, name)?,
+        "msid" => {
+            let f = fields(need(name)?, "a=msid")?;
+            match f.as_slice() {
+                [stream] => Attribute::Msid {
+                    stream: stream.to_string(),
+                    track: None,
+                },
+                [stream, track] => Attribute::Msid {
+                    stream: stream.to_string(),
+                    track: Some(track.to_string()),
+                },
+                _ => return Err(format!("a=msid: expected 1 or 2 fields, found {}", f.len())),
+            }
+        }
+        "sendrecv" => flag(value, Attribute::Direction(Direction::SendRecv), name)?,
+        "sendonly" => flag(value, Attribute::Direction(Direction::SendOnly), name)?,
+        "recvonly" => flag(value, Attribute::Direction(Direction::RecvOnly), name)?,
+        "inactive" => flag(value, Attribute::Direction(Direction::Inactive), name)?,
+        "ice-ufrag" => Attribute::IceUfrag(ice_chars(need(name)?, "a=ice-ufrag")?.to_string()),
+        "ice-pwd" => Attribute::IcePwd(ice_chars(need(name)?, "a=ice-pwd")?.to_string()),
+        "ice-options" => Attribute::IceOptions(
+            fields(need(name)?, "a=ice-options")?
+                .into_iter()
+                .map(|o| token(o, "a=ice-options").map(str::to_string))
+                .collect::<Res<_>>()?,
+        ),
+        "ice-lite" => flag(value, Attribute::IceLite, name)?,
+        "candidate" => Attribute::Candidate(parse_candidate(need(name)?)?),
+        "end-of-candidates" => flag(value, Attribute::EndOfCandidates, name)?,
+        "fingerprint" => {
+            let f = fields(need(name)?, "a=fingerprint")?;
+            let [algorithm, fp] = f.as_slice() else {
+                return Err(format!(
+                    "a=fingerprint: expected 2 fields, found {}",
+                    f.len()
+                ));
+            };
+            // RFC 8122 §5: 2UHEX *(":" 2UHEX); lowercase hex is accepted too.
+            let ok = fp
+                .split(':')
+                .all(|pair| pair.len() == 2 && pair.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !ok {
+                return Err(format!(
+                    "a=fingerprint: \"{}\" is not hex pairs",
+                    excerpt(fp)
+                ));
+            }
+            Attribute::Fingerprint {
+                algorithm: token(algorithm, "a=fingerprint hash")?.to_string(),
+                value: fp.to_string(),
+            }
+        }
+        "setup" => {
+            let v = need(name)?;
+            Attribute::Setup(
+                v.parse::<Setup>()
+                    .map_err(|_| format!("a=setup: unknown role \"{}\"", excerpt(v)))?,
+            )
+        }
+        "rtcp-mux" => flag(value, Attribute::RtcpMux, name)?,
+        "rtcp-mux-only" => flag(value, Attribute::RtcpMuxOnly, name)?,
+        "rtcp-rsize" => flag(value, Attribute::RtcpRsize, name)?,
+        "rtpmap" => parse_rtpmap(need(name)?)?,
+        "fmtp" => {
+            let v = need(name)?;
+            let Some((pt, params)) = v.split_once(' ') else {
+                return Err("a=fmtp: expected <payload type> <parameters>".into());
+            };
+            Attribute::Fmtp {
+                payload_type: payload_type(pt, "a=fmtp")?,
+                params: params.to_string(),
+            }
+        }
+        "rtcp-fb" => {
+            let v = need(name)?;
+            let Some((pt, rest)) = v.split_once(' ') else {
+                return Err("a=rtcp-fb: expected <payload type> <type>".into());
+            };
+            let payload_type = match pt {
+                "*" => None,
+                pt => Some(payload_type(pt, "a=rtcp-fb")?),
+            };
+            let (fb_type, param) = match rest.split_once(' ') {
+                Some((t, p)) => (t, Some(p)),
+                None => (rest, None),
+            };
+            if param == Some("") {
+                return Err("a=rtcp-fb: empty parameter".into());
+            }
+            Attribute::RtcpFb {
+                payload_type,
+                fb_type: token(fb_type, "a=rtcp-fb type")?.to_string(),
+                param: param.map(str::to_string),
+            }
+        }
+        "extmap" => parse_extmap(need(name)?)?,
+        "extmap-allow-mixed" => flag(value, Attribute::ExtmapAllowMixed, name)?,
+        "ssrc" => {
+            let v = need(name)?;
+            let Some((ssrc, rest)) = v.split_once(' ') else {
+                return Err("a=ssrc: expected <ssrc> <attribute>[:<value>]".into());
+            };
+            let (attribute, value) = match rest.split_once(':') {
+                Some((a, v)) => (a, Some(v)),
+                None => (rest, None),
+            };
+            Attribute::Ssrc {
+                ssrc: num(ssrc, "a=ssrc")?,
+                attribute: token(attribute, "a=ssrc attribute")?.to_string(),
+                value: value.map(str::to_string),
+            }
+        }
+        "ssrc-group" => {
+            let f = fields(need(name)?, "a=ssrc-group")?;
+            let [semantics, ssrcs @ ..] = f.as_slice() else {
+                return Err("a=ssrc-group: missing semantics".into());
+            };
+            Attribute::SsrcGroup {
+                semantics: token(semantics, "a=ssrc-group semantics")?.to_string(),
+                ssrcs: ssrcs
+                    .iter()
+                    .map(|s| num(s, "a=ssrc-group ssrc"))
+                    .collect::<Res<_>>()?,
+            }
+        }
+        "rid" => {
+            let v = need(name)?;
+            let (id, rest) = v
+                .split_once(' ')
+                .ok_or("a=rid: expected <rid> <send|recv> [<params>]")?;
+            let (dir, params) = match rest.split_once(' ') {
+                Some((d, p)) => (d, Some(p)),
+                None => (rest, None),
+            };
+            if params == Some("") {
+                return Err("a=rid: empty parameters".into());
+            }
+            Attribute::Rid {
+                id: rid_id(id, "a=rid")?.to_string(),
+                direction: dir.parse::<RidDirection>().map_err(|_| {
+                    format!("a=rid: direction \"{}\" is not send or recv", excerpt(dir))
+                })?,
+                params: params.map(str::to_string),
+            }
+        }
+        "simulcast" => Attribute::Simulcast(parse_simulcast(need(name)?)?),
+        "sctp-port" => Attribute::SctpPort(num(need(name)?, "a=sctp-port")?),
+        "max-message-size" => Attribute::MaxMessageSize(num(need(name)?, "a=max-message-size")?),
+        _ => Attribute::Other {
+            name: name.to_string(),
+            value: value.map(str::to_string),
+        },
+    })
+}
+
+/// `a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]` (§6.6).
+fn parse_rtpmap(v: &str) -> Res<Attribute> {
+    let Some((pt, enc)) = v.split_once(' ') else {
+        return Err("a=rtpmap: expected <payload type> <encoding>/<clock rate>".into());
+    };
+    let parts: Vec<&str> = enc.split('/').collect();
+    let (encoding, clock, channels) = match parts.as_slice() {
+        [e, c] => (*e, *c, None),
+        [e, c, ch] => (*e, *c, Some(num(ch, "a=rtpmap channels")?)),
+        _ => {
+            return Err(format!(
+                "a=rtpmap: expected <encoding>/<clock rate>[/<channels>], found \"{}\"",
+                excerpt(enc)
+            ));
+        }
+    };
+    Ok(Attribute::Rtpmap {
+        payload_type: payload_type(pt, "a=rtpmap")?,
+        encoding: token(encoding, "a=rtpmap encoding")?.to_string(),
+        clock_rate: num(clock, "a=rtpmap clock rate")?,
+        channels,
+    })
+}
+
+/// `a=extmap:<id>[/<direction>] <uri> [<extension attributes>]` (RFC 8285 §8).
+fn parse_extmap(v: &str) -> Res<Attribute> {
+    let Some((id_dir, rest)) = v.split_once(' ') else {
+        return Err("a=extmap: expected <id>[/<direction>] <uri>".into());
+    };
+    let (id, direction) = match id_dir.split_once('/') {
+        Some((id, d)) => (
+            id,
+            Some(
+                d.parse::<Direction>()
+                    .map_err(|_| format!("a=extmap: unknown direction \"{}\"", excerpt(d)))?,
+            ),
+        ),
+        None => (id_dir, None),
+    };
+    let (uri, attributes) = match rest.split_once(' ') {
+        Some((u, a)) => (u, Some(a)),
+        None => (rest, None),
+    };
+    if attributes == Some("") {
+        return Err("a=extmap: empty extension attributes".into());
+    }
+    Ok(Attribute::Extmap {
+        id: num(id, "a=extmap id")?,
+        direction,
+        uri: word(uri, "a=extmap uri")?.to_string(),
+        attributes: attributes.map(str::to_string),
+    })
+}
+
+/// `a=simulcast:<dir> <streams> [<dir> <streams>]` (RFC 8853 §5.1).
+fn parse_simulcast(v: &str) -> Res<Simulcast> {
+    let f = fields(v, "a=simulcast")?;
+    let pairs: &[&str] = match f.as_slice() {
+        s @ ([_, _] | [_, _, _, _]) => s,
+        _ => {
+            return Err(format!(
+                "a=simulcast: expected 2 or 4 fields, found {}",
+                f.len()
+            ));
+        }
+    };
+    let mut sim = Simulcast::default();
+    let mut seen_send = false;
+    let mut seen_recv = false;
+    for (i, pair) in pairs.chunks_exact(2).enumerate() {
+        let [dir, list] = pair else {
+            return Err("a=simulcast: expected <direction> <streams>".into());
+        };
+        let streams = list
+            .split(';')
+            .map(|stream| {
+                stream
+                    .split(',')
+                    .map(|alt| {
+                        let (paused, rid) = match alt.strip_prefix('~') {
+                            Some(r) => (true, r),
+                            None => (false, alt),
+                        };
+                        Ok(SimulcastRid {
+                            rid: rid_id(rid, "a=simulcast rid")?.to_string(),
+                            paused,
+                        })
+                    })
+                    .collect::<Res<Vec<_>>>()
+            })
+            .collect::<Res<Vec<_>>>()?;
+        match *dir {
+            "send" if !seen_send => {
+                seen_send = true;
+                sim.send = streams;
+            }
+            "recv" if !seen_recv => {
+                seen_recv = true;
+                sim.recv = streams;
+                sim.recv_first = i == 0;
+            }
+            d => {
+                return Err(format!(
+                    "a=simulcast: unexpected direction \"{}\" (send and recv, once each)",
+                    excerpt(d)
+                ));
+            }
+        }
+    }
+    Ok(sim)
+}
+
+/// The candidate after `candidate:` (RFC 8839 §5.1; `tcptype` RFC 6544 §4.5).
+fn parse_candidate(v: &str) -> Res<Candidate> {
+    let f = fields(v, "candidate")?;
+    let [
+        foundation,
+        component,
+        protocol,
+        priority,
+        address,
+        port,
+        typ_kw,
+        typ,
+        rest @ ..,
+    ] = f.as_slice()
+    else {
+        return Err(format!(
+            "candidate: expected at least 8 fields, found {}",
+            f.len()
+        ));
+    };
+    if foundation.len() > 32 {
+        return Err("candidate: foundation longer than 32 characters".into());
+    }
+    if *typ_kw != "typ" {
+        return Err(format!(
+            "candidate: expected \"typ\", found \"{}\"",
+            excerpt(typ_kw)
+        ));
+    }
+    let mut c = Candidate {
+        foundation: ice_chars(foundation, "candidate foundation")?.to_string(),
+        component: num(component, "candidate component-id")?,
+        protocol: token(protocol, "candidate transport")?.to_string(),
+        priority: num(priority, "candidate priority")?,
+        address: address.to_string(),
+        port: num(port, "candidate port")?,
+        typ: token(typ, "candidate type")?.to_string(),
+        related_address: None,
+        related_port: None,
+        tcp_type: None,
+        extensions: Vec::new(),
+    };
+    if rest.len() % 2 != 0 {
+        return Err("candidate: an extension name without a value".into());
+    }
+    let mut pairs = rest.chunks_exact(2).peekable();
+    if let Some([_, a]) = pairs.next_if(|p| p[0] == "raddr") {
+        c.related_address = Some(a.to_string());
+    }
+    if let Some([_, p]) = pairs.next_if(|p| p[0] == "rport") {
+        c.related_port = Some(num(p, "candidate rport")?);
+    }
+    for pair in pairs {
+        let [name, value] = pair else {
+            return Err("candidate: an extension name without a value".into());
+        };
+        match *name {
+            "raddr" | "rport" => {
+                return Err(format!("candidate: \"{name}\" must follow \"typ <type>\""));
+            }
+            "tcptype" if c.tcp_type.is_none() => c.tcp_type = Some(value.to_string()),
+            "tcptype" => return Err("candidate: duplicate \"tcptype\"".into()),
+            _ => c.extensions.push((
+                token(name, "candidate extension name")?.to_string(),
+                value.to_string(),
+            )),
+        }
+    }
+    Ok(c)
+}
