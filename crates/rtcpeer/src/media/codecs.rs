@@ -1198,4 +1198,179 @@ mod tests {
             assert_eq!(negotiate_answer_codecs(&ours, &ours, false), ours, "{kind}");
         }
     }
+
+    /// A small deterministic PRNG (xorshift64*) so the random test is reproducible.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            // The slices passed here are never empty.
+            &items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    fn random_media(rng: &mut Rng) -> Media {
+        const PTS: &[&str] = &[
+            "0", "8", "9", "13", "63", "96", "97", "98", "100", "101", "111", "127", "128", "255",
+            "-1", "abc", "", " 96", "300",
+        ];
+        const ENCODINGS: &[&str] = &[
+            "VP8",
+            "vp8",
+            "H264",
+            "rtx",
+            "RTX",
+            "red",
+            "ulpfec",
+            "opus",
+            "",
+            "a/b",
+            "VP9",
+            "AV1",
+            "PCMU",
+            "telephone-event",
+        ];
+        const FMTPS: &[&str] = &[
+            "apt=96",
+            "apt=",
+            "apt=300",
+            "apt=97",
+            "profile-level-id=42e01f;packetization-mode=1",
+            "profile-level-id=zz",
+            "profile-level-id=\u{e9}\u{20ac}a",
+            "profile-level-id=42f00b;level-asymmetry-allowed=1",
+            "111/111",
+            "96/",
+            "/",
+            ";;;=",
+            "=",
+            "profile-id=2",
+            "profile=1",
+            "level-asymmetry-allowed=1;profile-level-id=640c0b;packetization-mode=1",
+        ];
+        const URIS: &[&str] = &[
+            super::super::extensions::SDES_MID,
+            super::super::extensions::TRANSPORT_CC,
+            super::super::extensions::ENCRYPT_URN,
+            "",
+            "urn:x",
+        ];
+        const KINDS: &[&str] = &["audio", "video", "application", "x"];
+        let kind: &&str = rng.pick(KINDS);
+        let mut m = media(kind);
+        if rng.next() % 2 == 0 {
+            // Mutate a well-formed section so the deeper negotiation paths are reached.
+            let kind = *rng.pick(&[MediaKind::Audio, MediaKind::Video]);
+            m.kind = kind.as_str().to_string();
+            write_codecs(&mut m, &default_codecs(kind));
+            for _ in 0..rng.next() % 6 {
+                if m.attributes.is_empty() {
+                    break;
+                }
+                let i = (rng.next() % m.attributes.len() as u64) as usize;
+                m.attributes.remove(i);
+            }
+            for _ in 0..rng.next() % 4 {
+                if m.formats.is_empty() {
+                    break;
+                }
+                let i = (rng.next() % m.formats.len() as u64) as usize;
+                m.formats.remove(i);
+            }
+        }
+        for _ in 0..rng.next() % 12 {
+            m.formats.push(rng.pick(PTS).to_string());
+        }
+        for _ in 0..rng.next() % 24 {
+            let pt = *rng.pick(&[0u8, 8, 63, 96, 97, 98, 111, 200, 255]);
+            let attr = match rng.next() % 5 {
+                0 => Attribute::Rtpmap {
+                    payload_type: pt,
+                    encoding: rng.pick(ENCODINGS).to_string(),
+                    clock_rate: *rng.pick(&[0, 8000, 48000, 90000, u32::MAX]),
+                    channels: *rng.pick(&[None, Some(0), Some(1), Some(2), Some(u16::MAX)]),
+                },
+                1 => Attribute::Fmtp {
+                    payload_type: pt,
+                    params: rng.pick(FMTPS).to_string(),
+                },
+                2 => Attribute::RtcpFb {
+                    payload_type: *rng.pick(&[None, Some(pt)]),
+                    fb_type: rng.pick(&["nack", "ccm", "transport-cc", ""]).to_string(),
+                    param: rng
+                        .pick(&[None, Some("pli"), Some("fir")])
+                        .map(str::to_string),
+                },
+                3 => Attribute::Extmap {
+                    id: *rng.pick(&[0, 1, 3, 14, 15, 255, 256, u16::MAX]),
+                    direction: None,
+                    uri: rng.pick(URIS).to_string(),
+                    attributes: rng
+                        .pick(&[None, Some(""), Some("urn:y a b")])
+                        .map(str::to_string),
+                },
+                _ => Attribute::RtcpMux,
+            };
+            m.attributes.push(attr);
+        }
+        m
+    }
+
+    #[test]
+    fn random_hostile_sections_keep_invariants() {
+        use super::super::extensions::{
+            default_header_extensions, negotiate_header_extensions, read_extmaps,
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut nonempty_answers, mut rtx_answers) = (0, 0);
+        for _ in 0..2000 {
+            let m = random_media(&mut rng);
+            let offer = read_codecs(&m);
+            let mut offer_pts = pts(&offer);
+            for pt in &offer_pts {
+                assert!(m.formats.iter().any(|f| f.trim() == pt.to_string()));
+            }
+            offer_pts.sort();
+            offer_pts.dedup();
+            assert_eq!(offer_pts.len(), offer.len(), "payload types are unique");
+            for kind in [MediaKind::Audio, MediaKind::Video] {
+                let local = default_codecs(kind);
+                for local_order in [false, true] {
+                    for answer in [
+                        negotiate_answer_codecs(&local, &offer, local_order),
+                        negotiate_answer_codecs(&offer, &local, local_order),
+                    ] {
+                        let apts = pts(&answer);
+                        nonempty_answers += usize::from(!answer.is_empty());
+                        rtx_answers += usize::from(answer.iter().any(|c| c.is_rtx()));
+                        for c in &answer {
+                            assert!(c.payload_type < 128);
+                            if c.is_rtx() {
+                                assert!(c.apt().is_some_and(|a| apts.contains(&a)), "{c:?}");
+                            }
+                        }
+                        let mut sorted = apts.clone();
+                        sorted.sort();
+                        sorted.dedup();
+                        assert_eq!(sorted.len(), apts.len());
+                    }
+                }
+                let exts = read_extmaps(&m);
+                assert!(exts.iter().all(|e| (1..=255).contains(&e.id)));
+                let answer = negotiate_header_extensions(&default_header_extensions(kind), &exts);
+                assert!(answer.iter().all(|e| exts.contains(e)));
+            }
+            let mut w = media(&m.kind);
+            write_codecs(&mut w, &offer);
+            assert_eq!(pts(&read_codecs(&w)), pts(&offer));
+        }
+        // The generator reaches the interesting paths, not only empty results.
+        assert!(nonempty_answers > 500, "{nonempty_answers}");
+        assert!(rtx_answers > 20, "{rtx_answers}");
+    }
 }
