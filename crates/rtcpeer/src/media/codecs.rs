@@ -619,6 +619,9 @@ fn answer_fmtp(local: &RtpCodecParameters, offer: &RtpCodecParameters) -> Option
 /// Order: `use_local_order == false` gives the offer's order (no codec preferences set);
 /// `true` gives the order of `local` (the transceiver has codec preferences: pass the result
 /// of [`apply_codec_preferences`] as `local`), each RTX after its primary.
+///
+/// A repeated offer payload type is ignored after its first entry. Cost is
+/// O(offer × local); an offer from [`read_codecs`] has at most 128 entries.
 pub fn negotiate_answer_codecs(
     local: &[RtpCodecParameters],
     remote_offer: &[RtpCodecParameters],
@@ -626,12 +629,11 @@ pub fn negotiate_answer_codecs(
 ) -> Vec<RtpCodecParameters> {
     // (offer index, local index, answer codec) for each kept primary.
     let mut primaries: Vec<(usize, usize, RtpCodecParameters)> = Vec::new();
-    let mut seen_pts: Vec<u8> = Vec::new();
+    let mut seen_pts = [false; 256];
     for (oi, o) in remote_offer.iter().enumerate() {
-        if seen_pts.contains(&o.payload_type) {
+        if std::mem::replace(&mut seen_pts[usize::from(o.payload_type)], true) {
             continue;
         }
-        seen_pts.push(o.payload_type);
         if o.is_rtx() {
             continue;
         }
@@ -677,12 +679,11 @@ pub fn negotiate_answer_codecs(
 
     // RTX entries: (offer index, offer apt, answer codec).
     let mut rtx: Vec<(usize, u8, RtpCodecParameters)> = Vec::new();
-    let mut seen_pts: Vec<u8> = Vec::new();
+    let mut seen_pts = [false; 256];
     for (oi, o) in remote_offer.iter().enumerate() {
-        if seen_pts.contains(&o.payload_type) {
+        if std::mem::replace(&mut seen_pts[usize::from(o.payload_type)], true) {
             continue;
         }
-        seen_pts.push(o.payload_type);
         let Some(apt) = o.is_rtx().then(|| o.apt()).flatten() else {
             continue;
         };
