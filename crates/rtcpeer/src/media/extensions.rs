@@ -134,21 +134,32 @@ pub fn read_extmaps(media: &Media) -> Vec<RtpHeaderExtensionParameters> {
 }
 
 /// The header extensions of an answer (JSEP RFC 9429 §5.3.1): the offered extensions whose
-/// URI (and encryption) we support, with the offer's ids, in the offer's order.
+/// URI (and encryption) we support, with the offer's ids. Order is ours (`local`), as in
+/// Chromium's answers (seen with Chromium 156). Offered ids outside 1–255 are ignored; a
+/// repeated offered id (invalid, RFC 8285 §5) keeps only its first entry.
 pub fn negotiate_header_extensions(
     local: &[RtpHeaderExtensionParameters],
     remote_offer: &[RtpHeaderExtensionParameters],
 ) -> Vec<RtpHeaderExtensionParameters> {
+    // The offer's valid entries, the first one of each id.
+    let mut seen_ids = [false; 256];
+    let offer: Vec<&RtpHeaderExtensionParameters> = remote_offer
+        .iter()
+        .filter(|o| {
+            (1..=255).contains(&o.id) && !std::mem::replace(&mut seen_ids[usize::from(o.id)], true)
+        })
+        .collect();
     let mut out: Vec<RtpHeaderExtensionParameters> = Vec::new();
-    for o in remote_offer {
-        if !(1..=255).contains(&o.id) || out.iter().any(|e| e.id == o.id) {
-            continue;
-        }
-        if local
+    for l in local {
+        let offered = offer
             .iter()
-            .any(|l| l.uri == o.uri && l.encrypted == o.encrypted)
+            .find(|o| o.uri == l.uri && o.encrypted == l.encrypted);
+        if let Some(o) = offered
+            && !out
+                .iter()
+                .any(|e| e.id == o.id || e.uri == o.uri && e.encrypted == o.encrypted)
         {
-            out.push(o.clone());
+            out.push((*o).clone());
         }
     }
     out
@@ -259,9 +270,18 @@ mod tests {
             ext(5, AUDIO_LEVEL),
             ext(0, ABS_SEND_TIME),
         ];
+        // Our order (audio-level, transport-cc, mid), the offer's ids; the second id 5 is
+        // already taken and id 0 is invalid.
         assert_eq!(
             negotiate_header_extensions(&local, &offer),
-            vec![ext(9, SDES_MID), ext(5, TRANSPORT_CC)]
+            vec![ext(5, TRANSPORT_CC), ext(9, SDES_MID)]
+        );
+        // Chromium 156 answered a `mid 3, toffset 5` offer with `toffset 5, mid 3`.
+        let video = default_header_extensions(MediaKind::Video);
+        let offer = vec![ext(3, SDES_MID), ext(5, TOFFSET)];
+        assert_eq!(
+            negotiate_header_extensions(&video, &offer),
+            vec![ext(5, TOFFSET), ext(3, SDES_MID)]
         );
     }
 }
