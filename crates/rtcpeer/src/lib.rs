@@ -10,6 +10,7 @@ pub mod cert;
 pub mod config;
 mod enums;
 pub mod error;
+pub mod media;
 pub mod sdp;
 
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
