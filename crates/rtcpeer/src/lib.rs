@@ -1,16 +1,51 @@
 //! rtcpeer: WebRTC's `RTCPeerConnection` in Rust.
 //!
 //! A sans-IO protocol core (SDP, JSEP, and later ICE, DTLS, SCTP, SRTP) driven by a thin
-//! tokio runtime that exposes the W3C API. See `ARCHITECTURE.md` for the module map.
+//! runtime that exposes the W3C API. See `ARCHITECTURE.md` for the module map.
+//!
+//! ```
+//! # fn main() -> rtcpeer::Result<()> {
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use rtcpeer::{Configuration, PeerConnection};
+//!
+//! let pc1 = PeerConnection::new(Configuration::default())?;
+//! let pc2 = PeerConnection::new(Configuration::default())?;
+//! pc1.create_data_channel("chat", None)?;
+//!
+//! let offer = pc1.create_offer(None).await?;
+//! pc1.set_local_description(Some(offer.clone())).await?;
+//! pc2.set_remote_description(offer).await?;
+//! pc2.set_local_description(None).await?; // implicit answer
+//! pc1.set_remote_description(pc2.local_description().unwrap()).await?;
+//! assert_eq!(pc1.signaling_state().to_string(), "stable");
+//! # Ok(()) })
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod cert;
 pub mod config;
 mod enums;
 pub mod error;
+pub mod jsep;
 pub mod media;
 pub mod sdp;
+pub mod track;
+pub mod util;
 
+pub use api::{
+    DataChannel, EventStream, Operation, PeerConnection, PeerConnectionEvent, RtpReceiver,
+    RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
+};
+pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
+pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
+pub use jsep::{
+    AnswerOptions, DataChannelInit, DataChannelState, OfferOptions, Priority,
+    RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingState,
+};
+pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};
+pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

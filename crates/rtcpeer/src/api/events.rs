@@ -1,0 +1,154 @@
+//! Event delivery: each [`EventStream`] gets every event of its connection in firing order;
+//! `on_*` handlers are streams consumed by their own Tokio task.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::jsep::{CoreEvent, SignalingState};
+use crate::track::{MediaStream, MediaStreamTrack};
+
+use super::Inner;
+use super::objects::{RtpReceiver, RtpTransceiver};
+
+/// Events a subscriber may fall behind by before further events for it are dropped (and
+/// logged); signaling produces a handful per call, so a live subscriber never gets near it.
+const EVENT_QUEUE: usize = 4096;
+
+/// An event of an `RTCPeerConnection`.
+#[derive(Debug, Clone)]
+pub enum PeerConnectionEvent {
+    /// `signalingstatechange`, with the new state.
+    SignalingStateChange(SignalingState),
+    /// `negotiationneeded`.
+    NegotiationNeeded,
+    /// `track` (`RTCTrackEvent`).
+    Track(TrackEvent),
+}
+
+/// `RTCTrackEvent` (webrtc-pc §5.7).
+#[derive(Debug, Clone)]
+pub struct TrackEvent {
+    /// The receiver of the track.
+    pub receiver: RtpReceiver,
+    /// The remote track.
+    pub track: MediaStreamTrack,
+    /// The remote streams the track is part of.
+    pub streams: Vec<MediaStream>,
+    /// The transceiver of the receiver.
+    pub transceiver: RtpTransceiver,
+}
+
+/// A subscription to a connection's events; ends (`None`) once the connection is closed.
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::Receiver<PeerConnectionEvent>,
+}
+
+impl EventStream {
+    /// The next event; `None` after `close()`.
+    pub async fn recv(&mut self) -> Option<PeerConnectionEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is already queued.
+    pub fn try_recv(&mut self) -> Option<PeerConnectionEvent> {
+        self.rx.try_recv().ok()
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Subscribers {
+    senders: Mutex<Vec<mpsc::Sender<PeerConnectionEvent>>>,
+    handlers: Mutex<HashMap<&'static str, tokio::task::JoinHandle<()>>>,
+}
+
+impl Subscribers {
+    pub(crate) fn subscribe(&self) -> EventStream {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        self.senders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        EventStream { rx }
+    }
+
+    pub(crate) fn set_handler(
+        &self,
+        name: &'static str,
+        f: impl Fn(&PeerConnectionEvent) + Send + Sync + 'static,
+    ) {
+        let mut stream = self.subscribe();
+        let task = tokio::spawn(async move {
+            while let Some(e) = stream.recv().await {
+                f(&e);
+            }
+        });
+        if let Some(old) = self
+            .handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, task)
+        {
+            old.abort();
+        }
+    }
+
+    /// Ends every stream and handler (after `close()` no event fires).
+    pub(crate) fn close(&self) {
+        self.senders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        for (_, h) in self
+            .handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+        {
+            h.abort();
+        }
+    }
+
+    fn send(&self, e: PeerConnectionEvent) {
+        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        senders.retain(|tx| match tx.try_send(e.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("event subscriber is {EVENT_QUEUE} events behind; event dropped");
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    }
+}
+
+impl Inner {
+    /// Delivers the core's queued events to every subscriber (no lock held while sending).
+    pub(crate) fn dispatch(self: &Arc<Self>) {
+        loop {
+            let Some(e) = self.core().poll_event() else {
+                break;
+            };
+            let e = match e {
+                CoreEvent::SignalingStateChange(s) => PeerConnectionEvent::SignalingStateChange(s),
+                CoreEvent::NegotiationNeeded => PeerConnectionEvent::NegotiationNeeded,
+                CoreEvent::Track {
+                    transceiver,
+                    track,
+                    streams,
+                } => {
+                    let t = RtpTransceiver::new(self.clone(), transceiver);
+                    PeerConnectionEvent::Track(TrackEvent {
+                        receiver: t.receiver(),
+                        track,
+                        streams,
+                        transceiver: t,
+                    })
+                }
+            };
+            self.subscribers.send(e);
+        }
+    }
+}

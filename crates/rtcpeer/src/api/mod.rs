@@ -1,0 +1,412 @@
+//! The W3C API: [`PeerConnection`] and the objects it hands out. These are thin handles
+//! (an `Arc` of the connection plus an id); the state lives in the sans-IO [`Core`].
+//!
+//! Locking: the core sits in one mutex that every call holds only for non-blocking core
+//! work; events are delivered after the lock is released, and handlers run on their own
+//! tasks, so no user code ever runs under a lock.
+
+mod chain;
+mod events;
+mod objects;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::cert::{Certificate, CertificateParams};
+use crate::config::Configuration;
+use crate::error::{Error, Result};
+use crate::jsep::{
+    AnswerOptions, Core, CoreSettings, DataChannelInit, OfferOptions, RtpTransceiverDirection,
+    SessionDescription, SignalingState,
+};
+use crate::media::MediaKind;
+use crate::track::{MediaStream, MediaStreamTrack};
+use crate::util::{OsRandom, RandomSource, SeededRandom};
+
+pub use chain::Operation;
+pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
+pub use objects::{DataChannel, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport};
+
+use chain::Chain;
+use events::Subscribers;
+
+/// Non-standard knobs that are not part of the W3C `RTCConfiguration` (a "setting engine").
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Seed for the connection's random choices (ICE credentials, SSRCs, ids). `None` uses
+    /// the operating system's CSPRNG; a seed makes a test reproducible (never use in production).
+    pub seed: Option<u64>,
+    /// SCTP port and max-message-size written in the SDP.
+    pub core: CoreSettings,
+}
+
+/// `RTCRtpTransceiverInit` (webrtc-pc §5.1).
+#[derive(Debug, Clone)]
+pub struct TransceiverInit {
+    /// Initial direction (default sendrecv).
+    pub direction: RtpTransceiverDirection,
+    /// Streams the sender's track belongs to (`a=msid`).
+    pub streams: Vec<MediaStream>,
+}
+
+impl Default for TransceiverInit {
+    fn default() -> Self {
+        TransceiverInit {
+            direction: RtpTransceiverDirection::SendRecv,
+            streams: Vec::new(),
+        }
+    }
+}
+
+/// What `addTransceiver` takes: a media kind or a track.
+#[derive(Debug, Clone)]
+pub enum TrackOrKind {
+    /// A transceiver without a track, of this kind.
+    Kind(MediaKind),
+    /// A transceiver sending this track.
+    Track(MediaStreamTrack),
+}
+
+impl From<MediaKind> for TrackOrKind {
+    fn from(k: MediaKind) -> Self {
+        TrackOrKind::Kind(k)
+    }
+}
+
+impl From<MediaStreamTrack> for TrackOrKind {
+    fn from(t: MediaStreamTrack) -> Self {
+        TrackOrKind::Track(t)
+    }
+}
+
+impl From<&MediaStreamTrack> for TrackOrKind {
+    fn from(t: &MediaStreamTrack) -> Self {
+        TrackOrKind::Track(t.clone())
+    }
+}
+
+/// `addTransceiver("audio")` style: the string is a kind; anything else is a `TypeError`.
+impl TryFrom<&str> for TrackOrKind {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self> {
+        Ok(TrackOrKind::Kind(s.parse()?))
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) id: u64,
+    pub(crate) core: Mutex<Core>,
+    pub(crate) chain: Mutex<Chain>,
+    pub(crate) subscribers: Subscribers,
+}
+
+impl Inner {
+    pub(crate) fn core(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn chain_empty(&self) -> bool {
+        self.chain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Runs a synchronous core call with the chain state, then delivers its events.
+    pub(crate) fn sync<T>(self: &Arc<Self>, f: impl FnOnce(&mut Core, bool) -> T) -> T {
+        let chain_empty = self.chain_empty();
+        let r = f(&mut self.core(), chain_empty);
+        self.dispatch();
+        r
+    }
+}
+
+static NEXT_PC: AtomicU64 = AtomicU64::new(1);
+
+/// `RTCPeerConnection` (webrtc-pc §4.4). Cheap to clone: clones are the same connection.
+#[derive(Clone)]
+pub struct PeerConnection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection")
+            .field("id", &self.inner.id)
+            .field("signaling_state", &self.signaling_state())
+            .finish()
+    }
+}
+
+impl PartialEq for PeerConnection {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl PeerConnection {
+    /// `new RTCPeerConnection(configuration)` (webrtc-pc §4.4.1.1).
+    pub fn new(config: Configuration) -> Result<Self> {
+        Self::with_settings(config, Settings::default())
+    }
+
+    /// `new RTCPeerConnection(JSON configuration)`: the browser's dictionary as JSON, with
+    /// WebIDL's conversion rules (e.g. `{"iceServers":[{"urls":"stun:example.org"}]}`).
+    pub fn from_json(config: &serde_json::Value) -> Result<Self> {
+        Self::new(Configuration::from_json(config)?)
+    }
+
+    /// Like [`PeerConnection::new`], with non-standard [`Settings`].
+    pub fn with_settings(config: Configuration, settings: Settings) -> Result<Self> {
+        config.validate()?;
+        let now = SystemTime::now();
+        config.check_certificates(now)?;
+        let certificate = match config.certificates.first() {
+            Some(c) => c.clone(),
+            None => Certificate::generate(CertificateParams::default(), now)?,
+        };
+        let rng: Box<dyn RandomSource> = match settings.seed {
+            Some(seed) => Box::new(SeededRandom::new(seed)),
+            None => Box::new(OsRandom),
+        };
+        let core = Core::new(config, settings.core, certificate, rng);
+        Ok(PeerConnection {
+            inner: Arc::new(Inner {
+                id: NEXT_PC.fetch_add(1, Ordering::Relaxed),
+                core: Mutex::new(core),
+                chain: Mutex::new(Chain::default()),
+                subscribers: Subscribers::default(),
+            }),
+        })
+    }
+
+    /// `RTCPeerConnection.generateCertificate(keygenAlgorithm)` (webrtc-pc §4.10.1).
+    pub async fn generate_certificate(params: impl Into<CertificateParams>) -> Result<Certificate> {
+        Certificate::generate(params, SystemTime::now())
+    }
+
+    // ----- chained operations -----
+
+    /// `createOffer(options)` (webrtc-pc §4.4.1.3).
+    pub fn create_offer(&self, options: Option<OfferOptions>) -> Operation<SessionDescription> {
+        let options = options.unwrap_or_default();
+        self.inner.enqueue(move |core| core.create_offer(&options))
+    }
+
+    /// `createAnswer(options)` (webrtc-pc §4.4.1.4).
+    pub fn create_answer(&self, _options: Option<AnswerOptions>) -> Operation<SessionDescription> {
+        self.inner.enqueue(|core| core.create_answer())
+    }
+
+    /// `setLocalDescription(description)`; `None` creates the offer or answer implicitly.
+    pub fn set_local_description(&self, description: Option<SessionDescription>) -> Operation<()> {
+        self.inner
+            .enqueue(move |core| core.set_local_description(description))
+    }
+
+    /// `setRemoteDescription(description)` (webrtc-pc §4.4.1.6).
+    pub fn set_remote_description(&self, description: SessionDescription) -> Operation<()> {
+        self.inner
+            .enqueue(move |core| core.set_remote_description(description))
+    }
+
+    // ----- attributes -----
+
+    /// `signalingState`.
+    pub fn signaling_state(&self) -> SignalingState {
+        self.inner.core().signaling_state()
+    }
+
+    /// `localDescription`.
+    pub fn local_description(&self) -> Option<SessionDescription> {
+        self.inner.core().local_description()
+    }
+
+    /// `currentLocalDescription`.
+    pub fn current_local_description(&self) -> Option<SessionDescription> {
+        self.inner.core().current_local_description()
+    }
+
+    /// `pendingLocalDescription`.
+    pub fn pending_local_description(&self) -> Option<SessionDescription> {
+        self.inner.core().pending_local_description()
+    }
+
+    /// `remoteDescription`.
+    pub fn remote_description(&self) -> Option<SessionDescription> {
+        self.inner.core().remote_description()
+    }
+
+    /// `currentRemoteDescription`.
+    pub fn current_remote_description(&self) -> Option<SessionDescription> {
+        self.inner.core().current_remote_description()
+    }
+
+    /// `pendingRemoteDescription`.
+    pub fn pending_remote_description(&self) -> Option<SessionDescription> {
+        self.inner.core().pending_remote_description()
+    }
+
+    /// `getConfiguration()`.
+    pub fn get_configuration(&self) -> Configuration {
+        self.inner.core().configuration().clone()
+    }
+
+    /// `setConfiguration(configuration)` (webrtc-pc §4.4.1.8): all or nothing.
+    pub fn set_configuration(&self, config: Configuration) -> Result<()> {
+        self.inner.core().set_configuration(config)
+    }
+
+    /// `sctp`: the SCTP transport once a description with a data section was applied.
+    pub fn sctp(&self) -> Option<SctpTransport> {
+        let exists = self.inner.core().sctp_state().is_some();
+        exists.then(|| SctpTransport::new(self.inner.clone()))
+    }
+
+    // ----- media -----
+
+    /// `addTransceiver(trackOrKind, init)` (webrtc-pc §5.1).
+    pub fn add_transceiver(
+        &self,
+        track_or_kind: impl Into<TrackOrKind>,
+        init: TransceiverInit,
+    ) -> Result<RtpTransceiver> {
+        let (kind, track) = match track_or_kind.into() {
+            TrackOrKind::Kind(k) => (k, None),
+            TrackOrKind::Track(t) => (t.kind(), Some(t)),
+        };
+        let ids = init.streams.iter().map(|s| s.id().to_string()).collect();
+        let id = self
+            .inner
+            .sync(|core, empty| core.add_transceiver(kind, track, init.direction, ids, empty))?;
+        Ok(RtpTransceiver::new(self.inner.clone(), id))
+    }
+
+    /// `addTrack(track, ...streams)` (webrtc-pc §5.1).
+    pub fn add_track(
+        &self,
+        track: &MediaStreamTrack,
+        streams: &[&MediaStream],
+    ) -> Result<RtpSender> {
+        let ids = streams.iter().map(|s| s.id().to_string()).collect();
+        let track = track.clone();
+        let id = self
+            .inner
+            .sync(|core, empty| core.add_track(track, ids, empty))?;
+        Ok(RtpSender::new(self.inner.clone(), id))
+    }
+
+    /// `removeTrack(sender)` (webrtc-pc §5.1).
+    pub fn remove_track(&self, sender: &RtpSender) -> Result<()> {
+        if self.inner.core().is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if !sender.belongs_to(&self.inner) {
+            return Err(Error::invalid_access(
+                "the sender was not created by this connection",
+            ));
+        }
+        let id = sender.transceiver_id();
+        self.inner.sync(|core, empty| core.remove_track(id, empty))
+    }
+
+    /// `getTransceivers()`.
+    pub fn get_transceivers(&self) -> Vec<RtpTransceiver> {
+        let ids = self.inner.core().transceiver_ids();
+        ids.into_iter()
+            .map(|id| RtpTransceiver::new(self.inner.clone(), id))
+            .collect()
+    }
+
+    /// `getSenders()`.
+    pub fn get_senders(&self) -> Vec<RtpSender> {
+        self.get_transceivers()
+            .iter()
+            .map(RtpTransceiver::sender)
+            .collect()
+    }
+
+    /// `getReceivers()`.
+    pub fn get_receivers(&self) -> Vec<RtpReceiver> {
+        self.get_transceivers()
+            .iter()
+            .map(RtpTransceiver::receiver)
+            .collect()
+    }
+
+    // ----- data -----
+
+    /// `createDataChannel(label, init)` (webrtc-pc §6.1).
+    pub fn create_data_channel(
+        &self,
+        label: &str,
+        init: Option<DataChannelInit>,
+    ) -> Result<DataChannel> {
+        let init = init.unwrap_or_default();
+        let key = self
+            .inner
+            .sync(|core, empty| core.create_data_channel(label, &init, empty))?;
+        Ok(DataChannel::new(self.inner.clone(), key))
+    }
+
+    // ----- ICE -----
+
+    /// `restartIce()` (webrtc-pc §4.4.1.7).
+    pub fn restart_ice(&self) {
+        self.inner.sync(|core, empty| core.restart_ice(empty))
+    }
+
+    /// `canTrickleIceCandidates`: `None` until a remote description is set, then whether it
+    /// announced `a=ice-options:trickle` (RFC 8840 §4.1.3).
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        self.inner.core().can_trickle_ice_candidates()
+    }
+
+    // ----- lifecycle and events -----
+
+    /// `close()` (webrtc-pc §4.4.1.9): synchronous, fires no events, stops everything;
+    /// chained operations that run afterwards fail with `InvalidStateError`.
+    pub fn close(&self) {
+        self.inner.core().close();
+        self.inner.subscribers.close();
+    }
+
+    /// A new stream of this connection's events (`signalingstatechange`, `negotiationneeded`,
+    /// `track`, …), from now on, in firing order. Each call gives an independent stream.
+    pub fn events(&self) -> EventStream {
+        self.inner.subscribers.subscribe()
+    }
+
+    /// `onnegotiationneeded`: runs `f` on a Tokio task for each `negotiationneeded`.
+    /// Must be called inside a Tokio runtime; replaces the previous handler.
+    pub fn on_negotiation_needed(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.inner
+            .subscribers
+            .set_handler("negotiationneeded", move |e| {
+                if let PeerConnectionEvent::NegotiationNeeded = e {
+                    f()
+                }
+            })
+    }
+
+    /// `onsignalingstatechange`: runs `f` with the new state (see [`Self::on_negotiation_needed`]).
+    pub fn on_signaling_state_change(&self, f: impl Fn(SignalingState) + Send + Sync + 'static) {
+        self.inner
+            .subscribers
+            .set_handler("signalingstatechange", move |e| {
+                if let PeerConnectionEvent::SignalingStateChange(s) = e {
+                    f(*s)
+                }
+            })
+    }
+
+    /// `ontrack`: runs `f` for each `track` event (see [`Self::on_negotiation_needed`]).
+    pub fn on_track(&self, f: impl Fn(TrackEvent) + Send + Sync + 'static) {
+        self.inner.subscribers.set_handler("track", move |e| {
+            if let PeerConnectionEvent::Track(t) = e {
+                f(t.clone())
+            }
+        })
+    }
+}

@@ -1,0 +1,290 @@
+//! Handles for the objects a connection hands out: transceivers, senders, receivers,
+//! data channels and the SCTP transport. Each holds the connection and an id.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::jsep::{
+    DataChannelId, DataChannelState, Priority, RtpTransceiverDirection, SctpTransportState,
+    TransceiverId,
+};
+use crate::media::{self, MediaKind, RtpCapabilities, RtpCodecCapability};
+use crate::track::{MediaStream, MediaStreamTrack};
+
+use super::Inner;
+use super::chain::Operation;
+
+macro_rules! handle_basics {
+    ($name:ident, $field:ident) => {
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.pc, &other.pc) && self.$field == other.$field
+            }
+        }
+        impl Eq for $name {}
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("pc", &self.pc.id)
+                    .field("id", &self.$field)
+                    .finish()
+            }
+        }
+    };
+}
+
+/// `RTCRtpTransceiver` (webrtc-pc §5.4).
+#[derive(Clone)]
+pub struct RtpTransceiver {
+    pc: Arc<Inner>,
+    id: TransceiverId,
+}
+handle_basics!(RtpTransceiver, id);
+
+impl RtpTransceiver {
+    pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId) -> Self {
+        RtpTransceiver { pc, id }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&crate::jsep::Transceiver) -> T) -> T {
+        let core = self.pc.core();
+        f(core
+            .transceiver(self.id)
+            .expect("transceivers are never forgotten"))
+    }
+
+    /// The media kind.
+    pub fn kind(&self) -> MediaKind {
+        self.read(|t| t.kind)
+    }
+
+    /// `mid`: set once a description associated it with an m-section.
+    pub fn mid(&self) -> Option<String> {
+        self.read(|t| t.mid.clone())
+    }
+
+    /// `direction`: the preferred direction ("stopped" after `stop()`).
+    pub fn direction(&self) -> RtpTransceiverDirection {
+        self.read(|t| t.direction)
+    }
+
+    /// Sets `direction` (webrtc-pc §5.4); may fire `negotiationneeded`.
+    pub fn set_direction(&self, direction: RtpTransceiverDirection) -> Result<()> {
+        let id = self.id;
+        self.pc
+            .sync(|core, empty| core.set_direction(id, direction, empty))
+    }
+
+    /// `currentDirection`: the negotiated direction.
+    pub fn current_direction(&self) -> Option<RtpTransceiverDirection> {
+        self.read(|t| t.current_direction)
+    }
+
+    /// `stop()` (webrtc-pc §5.4).
+    pub fn stop(&self) -> Result<()> {
+        let id = self.id;
+        self.pc.sync(|core, empty| core.stop_transceiver(id, empty))
+    }
+
+    /// `sender`.
+    pub fn sender(&self) -> RtpSender {
+        RtpSender::new(self.pc.clone(), self.id)
+    }
+
+    /// `receiver`.
+    pub fn receiver(&self) -> RtpReceiver {
+        RtpReceiver {
+            pc: self.pc.clone(),
+            id: self.id,
+        }
+    }
+
+    /// `setCodecPreferences(codecs)` (webrtc-pc §5.4); an empty list restores the defaults.
+    pub fn set_codec_preferences(&self, codecs: &[RtpCodecCapability]) -> Result<()> {
+        self.pc
+            .core()
+            .set_codec_preferences(self.id, codecs.to_vec())
+    }
+}
+
+/// `RTCRtpSender` (webrtc-pc §5.2).
+#[derive(Clone)]
+pub struct RtpSender {
+    pc: Arc<Inner>,
+    id: TransceiverId,
+}
+handle_basics!(RtpSender, id);
+
+impl RtpSender {
+    pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId) -> Self {
+        RtpSender { pc, id }
+    }
+
+    pub(crate) fn belongs_to(&self, pc: &Arc<Inner>) -> bool {
+        Arc::ptr_eq(&self.pc, pc)
+    }
+
+    pub(crate) fn transceiver_id(&self) -> TransceiverId {
+        self.id
+    }
+
+    /// `track`.
+    pub fn track(&self) -> Option<MediaStreamTrack> {
+        self.pc
+            .core()
+            .transceiver(self.id)
+            .and_then(|t| t.sender_track.clone())
+    }
+
+    /// `replaceTrack(track)` (webrtc-pc §5.2), a chained operation.
+    pub fn replace_track(&self, track: Option<MediaStreamTrack>) -> Operation<()> {
+        let id = self.id;
+        self.pc.enqueue(move |core| core.replace_track(id, track))
+    }
+
+    /// `setStreams(...streams)` (webrtc-pc §5.2).
+    pub fn set_streams(&self, streams: &[&MediaStream]) -> Result<()> {
+        let id = self.id;
+        let ids = streams.iter().map(|s| s.id().to_string()).collect();
+        self.pc.sync(|core, empty| core.set_streams(id, ids, empty))
+    }
+
+    /// `RTCRtpSender.getCapabilities(kind)`: `None` for a kind other than audio/video.
+    pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
+        media::sender_capabilities(kind)
+    }
+}
+
+/// `RTCRtpReceiver` (webrtc-pc §5.3).
+#[derive(Clone)]
+pub struct RtpReceiver {
+    pc: Arc<Inner>,
+    id: TransceiverId,
+}
+handle_basics!(RtpReceiver, id);
+
+impl RtpReceiver {
+    /// `track`: the remote track (muted until media arrives).
+    pub fn track(&self) -> MediaStreamTrack {
+        self.pc
+            .core()
+            .transceiver(self.id)
+            .map(|t| t.receiver_track.clone())
+            .expect("transceivers are never forgotten")
+    }
+
+    /// `RTCRtpReceiver.getCapabilities(kind)`: `None` for a kind other than audio/video.
+    pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
+        media::receiver_capabilities(kind)
+    }
+}
+
+/// `RTCDataChannel` (webrtc-pc §6.2) at the signaling level: options, id and state.
+#[derive(Clone)]
+pub struct DataChannel {
+    pc: Arc<Inner>,
+    key: DataChannelId,
+}
+handle_basics!(DataChannel, key);
+
+impl DataChannel {
+    pub(crate) fn new(pc: Arc<Inner>, key: DataChannelId) -> Self {
+        DataChannel { pc, key }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&crate::jsep::DataChannelRecord) -> T) -> T {
+        let core = self.pc.core();
+        f(core
+            .data_channel(self.key)
+            .expect("data channels are never forgotten"))
+    }
+
+    /// `label`.
+    pub fn label(&self) -> String {
+        self.read(|d| d.label.clone())
+    }
+
+    /// `ordered`.
+    pub fn ordered(&self) -> bool {
+        self.read(|d| d.ordered)
+    }
+
+    /// `maxPacketLifeTime` in milliseconds.
+    pub fn max_packet_life_time(&self) -> Option<u16> {
+        self.read(|d| d.max_packet_life_time)
+    }
+
+    /// `maxRetransmits`.
+    pub fn max_retransmits(&self) -> Option<u16> {
+        self.read(|d| d.max_retransmits)
+    }
+
+    /// `protocol`.
+    pub fn protocol(&self) -> String {
+        self.read(|d| d.protocol.clone())
+    }
+
+    /// `negotiated`.
+    pub fn negotiated(&self) -> bool {
+        self.read(|d| d.negotiated)
+    }
+
+    /// `id`: the SCTP stream id, once known (after the DTLS role is negotiated).
+    pub fn id(&self) -> Option<u16> {
+        self.read(|d| d.id)
+    }
+
+    /// `priority`.
+    pub fn priority(&self) -> Priority {
+        self.read(|d| d.priority)
+    }
+
+    /// `readyState`.
+    pub fn ready_state(&self) -> DataChannelState {
+        self.read(|d| d.state)
+    }
+
+    /// `close()` (webrtc-pc §6.2).
+    pub fn close(&self) {
+        self.pc.core().close_data_channel(self.key)
+    }
+}
+
+/// `RTCSctpTransport` (webrtc-pc §6.1.1).
+#[derive(Clone)]
+pub struct SctpTransport {
+    pc: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SctpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SctpTransport")
+            .field("pc", &self.pc.id)
+            .finish()
+    }
+}
+
+impl PartialEq for SctpTransport {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.pc, &other.pc)
+    }
+}
+
+impl SctpTransport {
+    pub(crate) fn new(pc: Arc<Inner>) -> Self {
+        SctpTransport { pc }
+    }
+
+    /// `state`.
+    pub fn state(&self) -> SctpTransportState {
+        self.pc
+            .core()
+            .sctp_state()
+            .unwrap_or(SctpTransportState::Closed)
+    }
+
+    /// `maxMessageSize` (webrtc-pc §6.1.1.3): 0 until the remote description is known.
+    pub fn max_message_size(&self) -> f64 {
+        self.pc.core().sctp_max_message_size().unwrap_or(0.0)
+    }
+}

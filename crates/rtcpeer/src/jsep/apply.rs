@@ -1,0 +1,799 @@
+//! setLocalDescription / setRemoteDescription / rollback (webrtc-pc §4.4.1.5–6,
+//! RFC 9429 §5.7–5.10).
+
+use std::collections::HashSet;
+
+use crate::error::{Error, ErrorDetail, Result};
+use crate::media::{self, MediaKind};
+use crate::sdp::{Attribute as A, Media, Sdp, Setup};
+
+use super::datachannel::{SctpInfo, SctpTransportState};
+use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
+use super::{
+    Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverId,
+    desc_ice,
+};
+
+impl Core {
+    /// `setLocalDescription(description)`; `None` is the parameterless form that creates the
+    /// offer or answer itself (webrtc-pc §4.4.1.6).
+    pub fn set_local_description(&mut self, desc: Option<SessionDescription>) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let implicit_type = match self.signaling_state {
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer => SdpType::Answer,
+            _ => SdpType::Offer,
+        };
+        let (typ, sdp_text) = match desc {
+            None => (implicit_type, None),
+            Some(d) if d.sdp.is_empty() => (d.sdp_type, Some(String::new())),
+            Some(d) => (d.sdp_type, Some(d.sdp)),
+        };
+        if typ == SdpType::Rollback {
+            return self.rollback();
+        }
+        let allowed = match typ {
+            SdpType::Offer => {
+                matches!(
+                    self.signaling_state,
+                    SignalingState::Stable | SignalingState::HaveLocalOffer
+                )
+            }
+            _ => matches!(
+                self.signaling_state,
+                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer
+            ),
+        };
+        if !allowed {
+            return Err(Error::invalid_state(format!(
+                "cannot set a local {typ} in state {}",
+                self.signaling_state
+            )));
+        }
+        let text = match (typ, sdp_text) {
+            (SdpType::Offer, None) => self.create_offer(&Default::default())?.sdp,
+            (SdpType::Offer, Some(s)) if s.is_empty() => match &self.last_offer {
+                Some(p) => p.text.clone(),
+                None => self.create_offer(&Default::default())?.sdp,
+            },
+            (_, None) => self.create_answer()?.sdp,
+            (_, Some(s)) if s.is_empty() => match &self.last_answer {
+                Some(a) => a.clone(),
+                None => self.create_answer()?.sdp,
+            },
+            (_, Some(s)) => s,
+        };
+        match typ {
+            SdpType::Offer => {
+                let plan = match &self.last_offer {
+                    Some(p) if p.text == text => p.clone(),
+                    _ => {
+                        return Err(Error::invalid_modification(
+                            "the SDP is not the last offer created by createOffer",
+                        ));
+                    }
+                };
+                let sdp = parse_sdp(&text)?;
+                if self.signaling_state == SignalingState::Stable {
+                    self.take_snapshot();
+                }
+                self.slots = plan.slots;
+                for (i, slot) in self.slots.clone().iter().enumerate() {
+                    if let SlotOwner::Transceiver(id) = slot.owner {
+                        if let Some(t) = self.transceiver_mut(id) {
+                            t.mid = slot.mid.clone();
+                            t.mline = Some(i);
+                        }
+                    }
+                }
+                self.note_mids(&sdp);
+                self.note_local_credentials(&sdp);
+                if self.slots.iter().any(|s| s.owner == SlotOwner::Data) && self.sctp.is_none() {
+                    self.sctp = Some(SctpInfo {
+                        state: SctpTransportState::Connecting,
+                        max_message_size: 0.0,
+                    });
+                }
+                self.pending_local = Some(Desc { typ, sdp, text });
+                self.set_signaling_state(SignalingState::HaveLocalOffer);
+            }
+            _ => {
+                if self.last_answer.as_deref() != Some(text.as_str()) {
+                    return Err(Error::invalid_modification(
+                        "the SDP is not the last answer created by createAnswer",
+                    ));
+                }
+                let sdp = parse_sdp(&text)?;
+                let offer = self
+                    .pending_remote
+                    .as_ref()
+                    .map(|d| d.sdp.clone())
+                    .unwrap_or_else(|| {
+                        self.current_remote
+                            .as_ref()
+                            .map(|d| d.sdp.clone())
+                            .expect("an offer was applied")
+                    });
+                for (i, m) in sdp.media.iter().enumerate() {
+                    let Some(slot) = self.slots.get(i).cloned() else {
+                        continue;
+                    };
+                    match slot.owner {
+                        SlotOwner::Transceiver(id) => {
+                            let dir = m.direction().map(RtpTransceiverDirection::from_sdp);
+                            let rejected = m.is_rejected();
+                            if let Some(t) = self.transceiver_mut(id) {
+                                if rejected {
+                                    stop_now(t);
+                                } else {
+                                    let d = dir.unwrap_or(RtpTransceiverDirection::SendRecv);
+                                    t.current_direction = Some(d);
+                                    t.has_sent |= d.sends();
+                                }
+                            }
+                        }
+                        SlotOwner::Data => {
+                            if m.is_rejected() {
+                                self.sctp = None;
+                            } else if let Some(om) = offer.media.get(i) {
+                                self.data_accepted(om);
+                            }
+                        }
+                        SlotOwner::Vacant => {}
+                    }
+                }
+                if let Some(setup) = sdp
+                    .media
+                    .iter()
+                    .find(|m| !m.is_rejected())
+                    .and_then(Media::setup)
+                {
+                    self.dtls_role = Some(if setup == Setup::Passive {
+                        DtlsRole::Server
+                    } else {
+                        DtlsRole::Client
+                    });
+                    self.assign_stream_ids();
+                }
+                self.note_local_credentials(&sdp);
+                if typ == SdpType::Answer {
+                    self.current_local = Some(Desc { typ, sdp, text });
+                    self.pending_local = None;
+                    if let Some(r) = self.pending_remote.take() {
+                        self.current_remote = Some(r);
+                    }
+                    self.set_signaling_state(SignalingState::Stable);
+                    self.finish_negotiation();
+                } else {
+                    self.pending_local = Some(Desc { typ, sdp, text });
+                    self.set_signaling_state(SignalingState::HaveLocalPranswer);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `setRemoteDescription(description)` (webrtc-pc §4.4.1.6, RFC 9429 §5.10).
+    pub fn set_remote_description(&mut self, desc: SessionDescription) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let typ = desc.sdp_type;
+        if typ == SdpType::Rollback {
+            return self.rollback();
+        }
+        let allowed = match typ {
+            SdpType::Offer => matches!(
+                self.signaling_state,
+                SignalingState::Stable
+                    | SignalingState::HaveRemoteOffer
+                    | SignalingState::HaveLocalOffer
+            ),
+            _ => matches!(
+                self.signaling_state,
+                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer
+            ),
+        };
+        if !allowed {
+            return Err(Error::invalid_state(format!(
+                "cannot set a remote {typ} in state {}",
+                self.signaling_state
+            )));
+        }
+        // Glare: a remote offer in have-local-offer rolls the local offer back first.
+        if typ == SdpType::Offer && self.signaling_state == SignalingState::HaveLocalOffer {
+            self.rollback()?;
+        }
+        let sdp: Sdp = Sdp::parse(&desc.sdp).map_err(|e| {
+            Error::rtc(
+                ErrorDetail::SdpSyntaxError {
+                    line: Some(e.line()),
+                },
+                e.to_string(),
+            )
+        })?;
+        self.validate_remote(typ, &sdp)?;
+        let mut track_events = Vec::new();
+        if typ == SdpType::Offer {
+            if self.signaling_state == SignalingState::Stable {
+                self.take_snapshot();
+            }
+            self.apply_remote_offer(&sdp, &mut track_events);
+            self.pending_remote = Some(Desc {
+                typ,
+                sdp,
+                text: desc.sdp,
+            });
+            self.set_signaling_state(SignalingState::HaveRemoteOffer);
+        } else {
+            self.apply_remote_answer(&sdp, &mut track_events);
+            if typ == SdpType::Answer {
+                self.current_remote = Some(Desc {
+                    typ,
+                    sdp,
+                    text: desc.sdp,
+                });
+                self.pending_remote = None;
+                if let Some(l) = self.pending_local.take() {
+                    self.current_local = Some(l);
+                }
+                self.set_signaling_state(SignalingState::Stable);
+                self.finish_negotiation();
+            } else {
+                self.pending_remote = Some(Desc {
+                    typ,
+                    sdp,
+                    text: desc.sdp,
+                });
+                self.set_signaling_state(SignalingState::HaveRemotePranswer);
+            }
+        }
+        for e in track_events {
+            self.emit(e);
+        }
+        Ok(())
+    }
+
+    /// Checks a remote description before anything is applied (RFC 9429 §5.8, webrtc-pc §4.4.1.5).
+    fn validate_remote(&self, typ: SdpType, sdp: &Sdp) -> Result<()> {
+        let session_ice = sdp.attributes.iter().any(|a| matches!(a, A::IceUfrag(_)))
+            && sdp.attributes.iter().any(|a| matches!(a, A::IcePwd(_)));
+        let session_fp = sdp
+            .attributes
+            .iter()
+            .any(|a| matches!(a, A::Fingerprint { .. }));
+        let require_mux = self.config.rtcp_mux_policy == crate::config::RtcpMuxPolicy::Require;
+        let mut mids = HashSet::new();
+        let mut msids = HashSet::new();
+        for (i, m) in sdp.media.iter().enumerate() {
+            if let Some(mid) = m.mid() {
+                if !mids.insert(mid.to_string()) {
+                    return Err(Error::invalid_access(format!("duplicate a=mid:{mid}")));
+                }
+            }
+            if m.port == 0 {
+                continue;
+            }
+            let bundle_only = m.has(&A::BundleOnly);
+            if !bundle_only {
+                if !(session_ice || (m.ice_ufrag().is_some() && m.ice_pwd().is_some())) {
+                    return Err(Error::invalid_access(format!(
+                        "m-section {i} has no ICE credentials"
+                    )));
+                }
+                if !session_fp
+                    && !m
+                        .attributes
+                        .iter()
+                        .any(|a| matches!(a, A::Fingerprint { .. }))
+                {
+                    return Err(Error::invalid_access(format!(
+                        "m-section {i} has no DTLS fingerprint"
+                    )));
+                }
+            }
+            let is_rtp = m.proto.to_ascii_uppercase().contains("RTP");
+            if is_rtp && require_mux && !m.has(&A::RtcpMux) {
+                return Err(Error::invalid_access(format!(
+                    "m-section {i} lacks a=rtcp-mux, required by rtcpMuxPolicy \"require\""
+                )));
+            }
+            for a in &m.attributes {
+                if let A::Msid {
+                    stream,
+                    track: Some(track),
+                } = a
+                {
+                    if !msids.insert((stream.clone(), track.clone())) {
+                        return Err(Error::operation(format!(
+                            "a=msid:{stream} {track} appears in more than one m-section"
+                        )));
+                    }
+                }
+            }
+        }
+        if typ != SdpType::Offer {
+            let offer = &self
+                .pending_local
+                .as_ref()
+                .ok_or_else(|| Error::invalid_state("no local offer"))?
+                .sdp;
+            if offer.media.len() != sdp.media.len() {
+                return Err(Error::invalid_access(format!(
+                    "the answer has {} m-sections, the offer {}",
+                    sdp.media.len(),
+                    offer.media.len()
+                )));
+            }
+            for (i, (o, a)) in offer.media.iter().zip(&sdp.media).enumerate() {
+                if o.kind != a.kind {
+                    return Err(Error::invalid_access(format!(
+                        "m-section {i} changed its media kind"
+                    )));
+                }
+                if let (Some(om), Some(am)) = (o.mid(), a.mid()) {
+                    if om != am {
+                        return Err(Error::invalid_access(format!(
+                            "m-section {i} changed its mid"
+                        )));
+                    }
+                }
+                if a.port == 0 || o.port == 0 && !o.has(&A::BundleOnly) {
+                    continue;
+                }
+                if a.setup() == Some(Setup::ActPass) {
+                    return Err(Error::invalid_access(
+                        "an answer cannot use a=setup:actpass",
+                    ));
+                }
+                let od = o
+                    .direction()
+                    .map(RtpTransceiverDirection::from_sdp)
+                    .unwrap_or(RtpTransceiverDirection::SendRecv);
+                let ad = a
+                    .direction()
+                    .map(RtpTransceiverDirection::from_sdp)
+                    .unwrap_or(RtpTransceiverDirection::SendRecv);
+                if (ad.sends() && !od.receives()) || (ad.receives() && !od.sends()) {
+                    return Err(Error::invalid_access(format!(
+                        "m-section {i}: answer direction {ad} is incompatible with offer direction {od}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_remote_offer(&mut self, sdp: &Sdp, track_events: &mut Vec<CoreEvent>) {
+        let mut slots = Vec::with_capacity(sdp.media.len());
+        let mut claimed: HashSet<TransceiverId> = HashSet::new();
+        let mut taken: HashSet<String> = sdp
+            .media
+            .iter()
+            .filter_map(|m| m.mid().map(str::to_string))
+            .collect();
+        for (i, m) in sdp.media.iter().enumerate() {
+            let rejected = m.is_rejected();
+            let mut slot = Slot {
+                mid: m.mid().map(str::to_string),
+                owner: SlotOwner::Vacant,
+                kind: m.kind.clone(),
+                proto: m.proto.clone(),
+                formats: m.formats.iter().take(1).cloned().collect(),
+            };
+            if slot.mid.is_none() {
+                // An offer without a=mid still works: give the section a unique internal mid.
+                let mid = self.allocate_mid(&taken);
+                taken.insert(mid.clone());
+                slot.mid = Some(mid);
+            }
+            if m.kind == "application" {
+                if !rejected && m.proto.to_ascii_uppercase().contains("SCTP") {
+                    slot.owner = SlotOwner::Data;
+                    if self.sctp.is_none() {
+                        self.sctp = Some(SctpInfo {
+                            state: SctpTransportState::Connecting,
+                            max_message_size: 0.0,
+                        });
+                    }
+                }
+                slots.push(slot);
+                continue;
+            }
+            let Ok(kind) = m.kind.parse::<MediaKind>() else {
+                slots.push(slot);
+                continue;
+            };
+            let remote_dir = m
+                .direction()
+                .map(RtpTransceiverDirection::from_sdp)
+                .unwrap_or(RtpTransceiverDirection::SendRecv);
+            let by_mid = m.mid().and_then(|mid| {
+                self.transceivers
+                    .iter()
+                    .find(|t| t.mid.as_deref() == Some(mid) && !claimed.contains(&t.id))
+                    .map(|t| t.id)
+            });
+            let found = by_mid.or_else(|| {
+                if rejected || !remote_dir.receives() {
+                    return None;
+                }
+                self.transceivers
+                    .iter()
+                    .find(|t| {
+                        t.kind == kind
+                            && t.addtrack_attached
+                            && t.mid.is_none()
+                            && t.is_active()
+                            && !claimed.contains(&t.id)
+                    })
+                    .map(|t| t.id)
+            });
+            let id = match found {
+                Some(id) => id,
+                None if rejected => {
+                    slots.push(slot);
+                    continue;
+                }
+                None => {
+                    let id = self.new_transceiver(
+                        kind,
+                        RtpTransceiverDirection::RecvOnly,
+                        None,
+                        Vec::new(),
+                    );
+                    if let Some(t) = self.transceiver_mut(id) {
+                        t.created_by_remote = true;
+                    }
+                    id
+                }
+            };
+            claimed.insert(id);
+            slot.owner = SlotOwner::Transceiver(id);
+            let remote_codecs = media::read_codecs(m);
+            let remote_extensions = media::read_extmaps(m);
+            if let Some(t) = self.transceiver_mut(id) {
+                t.mid = slot.mid.clone();
+                t.mline = Some(i);
+                t.remote_codecs = remote_codecs;
+                t.remote_extensions = remote_extensions;
+                if rejected {
+                    stop_now(t);
+                }
+            }
+            if !rejected {
+                self.process_remote_track(
+                    id,
+                    remote_dir.sends(),
+                    &remote_stream_ids(m),
+                    track_events,
+                );
+            }
+            slots.push(slot);
+        }
+        self.slots = slots;
+        self.note_mids(sdp);
+    }
+
+    fn apply_remote_answer(&mut self, sdp: &Sdp, track_events: &mut Vec<CoreEvent>) {
+        for (i, m) in sdp.media.iter().enumerate() {
+            let Some(slot) = self.slots.get(i).cloned() else {
+                continue;
+            };
+            match slot.owner {
+                SlotOwner::Transceiver(id) => {
+                    let rejected = m.port == 0;
+                    let remote_dir = m
+                        .direction()
+                        .map(RtpTransceiverDirection::from_sdp)
+                        .unwrap_or(RtpTransceiverDirection::SendRecv);
+                    let remote_codecs = media::read_codecs(m);
+                    let remote_extensions = media::read_extmaps(m);
+                    let Some(t) = self.transceiver_mut(id) else {
+                        continue;
+                    };
+                    if rejected || t.stopping {
+                        stop_now(t);
+                        continue;
+                    }
+                    let ours = remote_dir.reversed();
+                    t.current_direction = Some(ours);
+                    t.has_sent |= ours.sends();
+                    t.remote_codecs = remote_codecs;
+                    t.remote_extensions = remote_extensions;
+                    self.process_remote_track(
+                        id,
+                        remote_dir.sends(),
+                        &remote_stream_ids(m),
+                        track_events,
+                    );
+                }
+                SlotOwner::Data => {
+                    if m.port == 0 {
+                        self.sctp = None;
+                    } else {
+                        self.data_accepted(m);
+                    }
+                }
+                SlotOwner::Vacant => {}
+            }
+        }
+        if let Some(setup) = sdp
+            .media
+            .iter()
+            .find(|m| m.port != 0)
+            .and_then(Media::setup)
+        {
+            // The answerer's role decides ours: its "active" makes us the DTLS server.
+            self.dtls_role = Some(if setup == Setup::Active {
+                DtlsRole::Server
+            } else {
+                DtlsRole::Client
+            });
+            self.assign_stream_ids();
+        }
+        self.note_mids(sdp);
+    }
+
+    /// webrtc-pc §4.4.1.5 "process remote tracks": fire `track` or undo it.
+    fn process_remote_track(
+        &mut self,
+        id: TransceiverId,
+        remote_sends: bool,
+        stream_ids: &[String],
+        events: &mut Vec<CoreEvent>,
+    ) {
+        let streams: Vec<_> = stream_ids.iter().map(|s| self.remote_stream(s)).collect();
+        let Some(t) = self.transceiver_mut(id) else {
+            return;
+        };
+        let track = t.receiver_track.clone();
+        if remote_sends {
+            for old in &t.remote_streams {
+                if !streams.contains(old) {
+                    old.remove_track(&track);
+                }
+            }
+            for s in &streams {
+                s.add_track(&track);
+            }
+            t.remote_streams = streams.clone();
+            if !t.fired_recv {
+                t.fired_recv = true;
+                events.push(CoreEvent::Track {
+                    transceiver: id,
+                    track,
+                    streams,
+                });
+            }
+        } else if t.fired_recv {
+            t.fired_recv = false;
+            for s in &t.remote_streams {
+                s.remove_track(&track);
+            }
+            t.remote_streams.clear();
+            track.set_muted(true);
+        }
+    }
+
+    /// The remote accepted (or offered) the data section: SCTP parameters (webrtc-pc §6.1.1.3).
+    fn data_accepted(&mut self, remote: &Media) {
+        let remote_max = remote
+            .find_attr(|a| match a {
+                A::MaxMessageSize(n) => Some(*n),
+                _ => None,
+            })
+            .unwrap_or(65536);
+        let remote_max = if remote_max == 0 {
+            f64::INFINITY
+        } else {
+            remote_max as f64
+        };
+        let local = self.settings.max_message_size as f64;
+        let sctp = self.sctp.get_or_insert(SctpInfo {
+            state: SctpTransportState::Connecting,
+            max_message_size: 0.0,
+        });
+        sctp.max_message_size = remote_max.min(local);
+    }
+
+    /// Rollback (webrtc-pc §4.4.1.5 with type "rollback", RFC 9429 §4.1.8.2).
+    fn rollback(&mut self) -> Result<()> {
+        if !matches!(
+            self.signaling_state,
+            SignalingState::HaveLocalOffer | SignalingState::HaveRemoteOffer
+        ) {
+            return Err(Error::invalid_state(format!(
+                "cannot roll back in state {}",
+                self.signaling_state
+            )));
+        }
+        let snap = self
+            .snapshot
+            .take()
+            .expect("a snapshot is taken when leaving stable");
+        let mut kept = Vec::with_capacity(self.transceivers.len());
+        for mut t in std::mem::take(&mut self.transceivers) {
+            let saved = snap.transceivers.get(&t.id).cloned();
+            let undo_track = t.fired_recv && !saved.as_ref().is_some_and(|s| s.fired_recv);
+            if undo_track {
+                for s in &t.remote_streams {
+                    s.remove_track(&t.receiver_track);
+                }
+                t.receiver_track.set_muted(true);
+            }
+            match saved {
+                Some(s) => {
+                    t.mid = s.mid;
+                    t.current_direction = s.current_direction;
+                    t.mline = s.mline;
+                    t.fired_recv = s.fired_recv;
+                    t.remote_streams = s.remote_streams;
+                    kept.push(t);
+                }
+                None if t.created_by_remote && !t.addtrack_attached => {
+                    t.mid = None;
+                    t.mline = None;
+                    t.direction = RtpTransceiverDirection::Stopped;
+                    t.current_direction = Some(RtpTransceiverDirection::Stopped);
+                    t.stopping = true;
+                    t.stopped = true;
+                    t.receiver_track.stop();
+                    self.removed.insert(t.id, t);
+                }
+                None => {
+                    t.mid = None;
+                    t.mline = None;
+                    t.current_direction = None;
+                    t.created_by_remote = false;
+                    t.fired_recv = false;
+                    t.remote_streams.clear();
+                    kept.push(t);
+                }
+            }
+        }
+        self.transceivers = kept;
+        self.slots = snap.slots;
+        self.sctp = snap.sctp;
+        self.pending_local = None;
+        self.pending_remote = None;
+        self.set_signaling_state(SignalingState::Stable);
+        // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
+        self.negotiation_needed = false;
+        self.nn_on_empty_chain = true;
+        Ok(())
+    }
+
+    fn take_snapshot(&mut self) {
+        let transceivers = self
+            .transceivers
+            .iter()
+            .map(|t| {
+                (
+                    t.id,
+                    SavedTransceiver {
+                        mid: t.mid.clone(),
+                        current_direction: t.current_direction,
+                        mline: t.mline,
+                        fired_recv: t.fired_recv,
+                        remote_streams: t.remote_streams.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.snapshot = Some(Snapshot {
+            transceivers,
+            slots: self.slots.clone(),
+            sctp: self.sctp.clone(),
+        });
+    }
+
+    /// Back in "stable" through an answer: stopped transceivers leave the set, their
+    /// m-lines become recyclable, and negotiation-needed is re-evaluated.
+    fn finish_negotiation(&mut self) {
+        self.snapshot = None;
+        self.last_offer = None;
+        let mut kept = Vec::with_capacity(self.transceivers.len());
+        for mut t in std::mem::take(&mut self.transceivers) {
+            t.created_by_remote = false;
+            let unassociated_stopping = t.stopping && t.mid.is_none();
+            if t.stopped || unassociated_stopping {
+                for s in &mut self.slots {
+                    if s.owner == SlotOwner::Transceiver(t.id) {
+                        s.owner = SlotOwner::Vacant;
+                    }
+                }
+                t.stopping = true;
+                t.stopped = true;
+                t.mid = None;
+                t.mline = None;
+                t.direction = RtpTransceiverDirection::Stopped;
+                t.current_direction = Some(RtpTransceiverDirection::Stopped);
+                t.receiver_track.stop();
+                self.removed.insert(t.id, t);
+            } else {
+                kept.push(t);
+            }
+        }
+        self.transceivers = kept;
+        self.negotiation_needed = false;
+        self.nn_on_empty_chain = true;
+    }
+
+    fn note_mids(&mut self, sdp: &Sdp) {
+        for m in &sdp.media {
+            if let Some(mid) = m.mid() {
+                self.used_mids.insert(mid.to_string());
+            }
+        }
+    }
+
+    /// A local description with credentials outside `[[LocalIceCredentialsToReplace]]`
+    /// completes an ICE restart (webrtc-pc §4.4.1.5).
+    fn note_local_credentials(&mut self, sdp: &Sdp) {
+        if let Some(c) = desc_ice(sdp) {
+            if !self.ice_to_replace.contains(&c.ufrag) {
+                self.ice_to_replace.clear();
+            }
+            if self
+                .fresh_creds
+                .as_ref()
+                .is_some_and(|f| f.ufrag == c.ufrag)
+            {
+                self.fresh_creds = None;
+            }
+        }
+    }
+}
+
+/// Stops a transceiver for good (its m-section is rejected).
+fn stop_now(t: &mut super::Transceiver) {
+    t.stopping = true;
+    t.stopped = true;
+    t.direction = RtpTransceiverDirection::Stopped;
+    t.current_direction = Some(RtpTransceiverDirection::Stopped);
+    t.receiver_track.stop();
+}
+
+/// The remote stream ids of an m-section: `a=msid` (RFC 8830), else legacy `a=ssrc:… msid:`.
+fn remote_stream_ids(m: &Media) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for a in &m.attributes {
+        if let A::Msid { stream, .. } = a {
+            if stream != "-" && !ids.contains(stream) {
+                ids.push(stream.clone());
+            }
+        }
+    }
+    if ids.is_empty() && !m.attributes.iter().any(|a| matches!(a, A::Msid { .. })) {
+        for a in &m.attributes {
+            if let A::Ssrc {
+                attribute,
+                value: Some(v),
+                ..
+            } = a
+            {
+                if attribute == "msid" {
+                    if let Some(s) = v.split_whitespace().next() {
+                        if s != "-" && !ids.iter().any(|i| i == s) {
+                            ids.push(s.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ids
+}
+
+fn parse_sdp(text: &str) -> Result<Sdp> {
+    Sdp::parse(text).map_err(|e| {
+        Error::rtc(
+            ErrorDetail::SdpSyntaxError {
+                line: Some(e.line()),
+            },
+            e.to_string(),
+        )
+    })
+}

@@ -1,0 +1,242 @@
+//! Data-channel signaling inside the core: `createDataChannel` validation and stream-id
+//! allocation (webrtc-pc §6.1, RFC 8832 §6), and the `RTCSctpTransport` state (§6.1.1).
+
+use crate::enums::w3c_enum;
+use crate::error::{Error, Result};
+
+use super::{Core, DtlsRole};
+
+/// Identifies a data channel inside one connection; handles carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataChannelId(pub(crate) u64);
+
+w3c_enum! {
+    /// `RTCDataChannelState` (webrtc-pc §6.2).
+    pub enum DataChannelState {
+        /// Not yet open.
+        Connecting = "connecting",
+        /// Open: messages flow.
+        Open = "open",
+        /// Closing procedure started.
+        Closing = "closing",
+        /// Closed for good.
+        Closed = "closed",
+    }
+}
+
+w3c_enum! {
+    /// `RTCPriorityType` (webrtc-priority §4.1).
+    pub enum Priority {
+        /// Lowest.
+        VeryLow = "very-low",
+        /// Default.
+        Low = "low",
+        /// Higher.
+        Medium = "medium",
+        /// Highest.
+        High = "high",
+    }
+}
+
+w3c_enum! {
+    /// `RTCSctpTransportState` (webrtc-pc §6.1.2).
+    pub enum SctpTransportState {
+        /// Negotiated, not started yet.
+        Connecting = "connecting",
+        /// The association is up.
+        Connected = "connected",
+        /// Closed.
+        Closed = "closed",
+    }
+}
+
+/// `RTCDataChannelInit` (webrtc-pc §6.2). Numeric members are WebIDL `[EnforceRange]
+/// unsigned short`, which the Rust types enforce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataChannelInit {
+    /// Ordered delivery (default true).
+    pub ordered: bool,
+    /// Partial reliability: give up after this many milliseconds (RFC 3758 timed reliability).
+    pub max_packet_life_time: Option<u16>,
+    /// Partial reliability: give up after this many retransmissions.
+    pub max_retransmits: Option<u16>,
+    /// Subprotocol name.
+    pub protocol: String,
+    /// Negotiated out of band by the application (no DCEP); needs `id`.
+    pub negotiated: bool,
+    /// Stream id; used only with `negotiated: true`.
+    pub id: Option<u16>,
+    /// Priority.
+    pub priority: Priority,
+}
+
+impl Default for DataChannelInit {
+    fn default() -> Self {
+        DataChannelInit {
+            ordered: true,
+            max_packet_life_time: None,
+            max_retransmits: None,
+            protocol: String::new(),
+            negotiated: false,
+            id: None,
+            priority: Priority::Low,
+        }
+    }
+}
+
+/// A data channel's signaling-level record.
+#[derive(Debug, Clone)]
+pub(crate) struct DataChannelRecord {
+    pub key: DataChannelId,
+    pub label: String,
+    pub protocol: String,
+    pub ordered: bool,
+    pub max_packet_life_time: Option<u16>,
+    pub max_retransmits: Option<u16>,
+    pub negotiated: bool,
+    pub id: Option<u16>,
+    pub priority: Priority,
+    pub state: DataChannelState,
+}
+
+/// The `RTCSctpTransport` as signaling knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct SctpInfo {
+    pub state: SctpTransportState,
+    /// `maxMessageSize` (webrtc-pc §6.1.1.3), once the remote description is known.
+    pub max_message_size: f64,
+}
+
+/// Largest valid stream id + 1: ids are 0..=65534 (65535 is reserved, RFC 8832 §6).
+const MAX_STREAM_IDS: u32 = 65535;
+
+impl Core {
+    /// `createDataChannel(label, init)` (webrtc-pc §6.1): validates and records a channel.
+    pub fn create_data_channel(
+        &mut self,
+        label: &str,
+        init: &DataChannelInit,
+        chain_empty: bool,
+    ) -> Result<DataChannelId> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if label.len() > 65535 {
+            return Err(Error::type_error("label is longer than 65535 bytes"));
+        }
+        if init.protocol.len() > 65535 {
+            return Err(Error::type_error("protocol is longer than 65535 bytes"));
+        }
+        if init.max_packet_life_time.is_some() && init.max_retransmits.is_some() {
+            return Err(Error::type_error(
+                "maxPacketLifeTime and maxRetransmits cannot both be set",
+            ));
+        }
+        let id = if init.negotiated {
+            let id = init
+                .id
+                .ok_or_else(|| Error::type_error("negotiated channels need an id"))?;
+            if u32::from(id) >= MAX_STREAM_IDS {
+                return Err(Error::type_error("id must be below 65535"));
+            }
+            if self.stream_id_in_use(id) {
+                return Err(Error::operation(format!(
+                    "stream id {id} is already in use"
+                )));
+            }
+            Some(id)
+        } else {
+            None
+        };
+        let mut rec = DataChannelRecord {
+            key: DataChannelId(self.next_dc),
+            label: label.to_string(),
+            protocol: init.protocol.clone(),
+            ordered: init.ordered,
+            max_packet_life_time: init.max_packet_life_time,
+            max_retransmits: init.max_retransmits,
+            negotiated: init.negotiated,
+            id,
+            priority: init.priority,
+            state: DataChannelState::Connecting,
+        };
+        if rec.id.is_none() {
+            if let Some(role) = self.dtls_role {
+                rec.id = Some(
+                    self.allocate_stream_id(role)
+                        .ok_or_else(|| Error::operation("no stream id is available"))?,
+                );
+            }
+        }
+        self.next_dc += 1;
+        self.data_channels.push(rec);
+        let first = !self.data_requested;
+        self.data_requested = true;
+        if first {
+            self.update_negotiation_needed(chain_empty);
+        }
+        Ok(DataChannelId(self.next_dc - 1))
+    }
+
+    pub(crate) fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
+        self.data_channels.iter().find(|d| d.key == key)
+    }
+
+    /// Closes a channel at the signaling level (the SCTP stream reset arrives with the network).
+    pub fn close_data_channel(&mut self, key: DataChannelId) {
+        if let Some(d) = self.data_channels.iter_mut().find(|d| d.key == key) {
+            if d.state != DataChannelState::Closed {
+                d.state = DataChannelState::Closed;
+            }
+        }
+    }
+
+    fn stream_id_in_use(&self, id: u16) -> bool {
+        self.data_channels
+            .iter()
+            .any(|d| d.id == Some(id) && d.state != DataChannelState::Closed)
+    }
+
+    /// The smallest free id of this role's parity (RFC 8832 §6: client even, server odd).
+    fn allocate_stream_id(&self, role: DtlsRole) -> Option<u16> {
+        let start = match role {
+            DtlsRole::Client => 0u32,
+            DtlsRole::Server => 1u32,
+        };
+        (start..MAX_STREAM_IDS)
+            .step_by(2)
+            .map(|i| i as u16)
+            .find(|&i| !self.stream_id_in_use(i))
+    }
+
+    /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
+    /// for which no id is left are closed (webrtc-pc §6.1 "[[DataChannelId]]").
+    pub(crate) fn assign_stream_ids(&mut self) {
+        let Some(role) = self.dtls_role else { return };
+        for i in 0..self.data_channels.len() {
+            if self.data_channels[i].id.is_none()
+                && self.data_channels[i].state != DataChannelState::Closed
+            {
+                match self.allocate_stream_id(role) {
+                    Some(id) => self.data_channels[i].id = Some(id),
+                    None => self.data_channels[i].state = DataChannelState::Closed,
+                }
+            }
+        }
+    }
+
+    /// `pc.sctp` state, if an SCTP transport exists.
+    pub fn sctp_state(&self) -> Option<SctpTransportState> {
+        self.sctp.as_ref().map(|s| s.state)
+    }
+
+    /// `sctp.maxMessageSize`, if an SCTP transport exists.
+    pub fn sctp_max_message_size(&self) -> Option<f64> {
+        self.sctp.as_ref().map(|s| s.max_message_size)
+    }
+
+    /// All data channels' ids in creation order.
+    pub fn data_channel_ids(&self) -> Vec<DataChannelId> {
+        self.data_channels.iter().map(|d| d.key).collect()
+    }
+}

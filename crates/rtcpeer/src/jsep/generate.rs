@@ -1,0 +1,523 @@
+//! createOffer / createAnswer: building the SDP (RFC 9429 §5.2 and §5.3).
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::media::{self, MediaKind, RtpCodecParameters};
+use crate::sdp::{Attribute as A, Connection, Media, Origin, Sdp, Setup};
+
+use super::types::{
+    OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState,
+};
+use super::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver, desc_ice};
+
+const RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
+const DATA_PROTO: &str = "UDP/DTLS/SCTP";
+const DATA_FORMAT: &str = "webrtc-datachannel";
+
+/// Transport attributes shared by every live m-section of one description.
+struct Transport<'a> {
+    ice: &'a IceCredentials,
+    fingerprint: &'a (String, String),
+    setup: Setup,
+}
+
+impl Core {
+    /// `createOffer(options)` (webrtc-pc §4.4.1.3, RFC 9429 §5.2).
+    pub fn create_offer(&mut self, options: &OfferOptions) -> Result<SessionDescription> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if !matches!(
+            self.signaling_state,
+            SignalingState::Stable | SignalingState::HaveLocalOffer
+        ) {
+            return Err(Error::invalid_state(format!(
+                "cannot create an offer in state {}",
+                self.signaling_state
+            )));
+        }
+        self.apply_legacy_offer_to_receive(MediaKind::Audio, options.offer_to_receive_audio);
+        self.apply_legacy_offer_to_receive(MediaKind::Video, options.offer_to_receive_video);
+
+        let restart = options.ice_restart || !self.ice_to_replace.is_empty();
+        let ice = match (restart, self.local_credentials()) {
+            (false, Some(c)) => c,
+            _ => self.fresh_credentials(),
+        };
+        let fingerprint = self.fingerprint();
+        let transport = Transport {
+            ice: &ice,
+            fingerprint: &fingerprint,
+            setup: Setup::ActPass,
+        };
+
+        // m-line positions never move (RFC 9429 §5.2.2); new transceivers recycle vacant
+        // slots or are appended in creation order, then the data section.
+        let mut slots = self.slots.clone();
+        let mut taken: HashSet<String> = HashSet::new();
+        let placed: HashSet<_> = slots
+            .iter()
+            .filter_map(|s| match s.owner {
+                SlotOwner::Transceiver(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let new_ones: Vec<_> = self
+            .transceivers
+            .iter()
+            .filter(|t| t.is_active() && !placed.contains(&t.id))
+            .map(|t| (t.id, t.kind))
+            .collect();
+        for (id, kind) in new_ones {
+            let mid = self.allocate_mid(&taken);
+            taken.insert(mid.clone());
+            let slot = Slot {
+                mid: Some(mid),
+                owner: SlotOwner::Transceiver(id),
+                kind: kind.to_string(),
+                proto: RTP_PROTO.into(),
+                formats: Vec::new(),
+            };
+            match slots.iter().position(|s| s.owner == SlotOwner::Vacant) {
+                Some(i) => slots[i] = slot,
+                None => slots.push(slot),
+            }
+        }
+        if self.data_requested && !slots.iter().any(|s| s.owner == SlotOwner::Data) {
+            let mid = self.allocate_mid(&taken);
+            slots.push(Slot {
+                mid: Some(mid),
+                owner: SlotOwner::Data,
+                kind: "application".into(),
+                proto: DATA_PROTO.into(),
+                formats: vec![DATA_FORMAT.into()],
+            });
+        }
+
+        let mut media_sections = Vec::with_capacity(slots.len());
+        for slot in &mut slots {
+            let m = match &slot.owner {
+                SlotOwner::Transceiver(id) => {
+                    let t = self.transceiver(*id).expect("slots name live transceivers");
+                    if t.is_active() {
+                        let codecs = self.local_codecs(t);
+                        let exts = media::default_header_extensions(t.kind);
+                        let m = self.rtp_section(
+                            t,
+                            slot.mid.as_deref(),
+                            t.direction,
+                            &codecs,
+                            &exts,
+                            &transport,
+                        );
+                        slot.formats = m.formats.clone();
+                        m
+                    } else {
+                        rejected_section(slot)
+                    }
+                }
+                SlotOwner::Data => self.data_section(slot.mid.as_deref(), &transport),
+                SlotOwner::Vacant => rejected_section(slot),
+            };
+            media_sections.push(m);
+        }
+        let bundle: Vec<String> = media_sections
+            .iter()
+            .filter(|m| m.port != 0)
+            .filter_map(|m| m.mid().map(str::to_string))
+            .collect();
+        let sdp = self.session(media_sections, bundle);
+        let text = sdp.to_string();
+        self.last_offer = Some(OfferPlan {
+            text: text.clone(),
+            slots,
+        });
+        Ok(SessionDescription::new(SdpType::Offer, text))
+    }
+
+    /// `createAnswer()` (webrtc-pc §4.4.1.4, RFC 9429 §5.3).
+    pub fn create_answer(&mut self) -> Result<SessionDescription> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if !matches!(
+            self.signaling_state,
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer
+        ) {
+            return Err(Error::invalid_state(format!(
+                "cannot create an answer in state {}",
+                self.signaling_state
+            )));
+        }
+        let offer = self
+            .pending_remote
+            .as_ref()
+            .ok_or_else(|| Error::invalid_state("no remote offer"))?
+            .sdp
+            .clone();
+
+        // A remote ICE restart (new ufrag) makes the answer restart too (RFC 8445 §9).
+        let remote_restart = match (&self.current_remote, desc_ice(&offer)) {
+            (Some(cur), Some(new)) => desc_ice(&cur.sdp).is_some_and(|c| c.ufrag != new.ufrag),
+            _ => false,
+        };
+        let current_local_ice = self.current_local.as_ref().and_then(|d| desc_ice(&d.sdp));
+        let ice = match (remote_restart, current_local_ice) {
+            (false, Some(c)) => c,
+            _ => self.fresh_credentials(),
+        };
+        let fingerprint = self.fingerprint();
+
+        let offer_bundle: Option<Vec<String>> = offer.bundle_groups().next().map(|g| g.to_vec());
+        let max_bundle = self.config.bundle_policy == crate::config::BundlePolicy::MaxBundle;
+        let mut media_sections = Vec::with_capacity(offer.media.len());
+        for (i, om) in offer.media.iter().enumerate() {
+            let slot = self.slots.get(i).cloned();
+            let setup = match om.setup() {
+                Some(Setup::Active) => Setup::Passive,
+                _ => Setup::Active,
+            };
+            let transport = Transport {
+                ice: &ice,
+                fingerprint: &fingerprint,
+                setup,
+            };
+            // max-bundle: only the bundled (or, without BUNDLE, the first) m-section survives.
+            let outside_bundle = max_bundle
+                && match (&offer_bundle, om.mid()) {
+                    (Some(group), Some(mid)) => !group.iter().any(|g| g == mid),
+                    (Some(_), None) => true,
+                    (None, _) => i > 0,
+                };
+            let reject = |om: &Media| rejected_answer(om);
+            if om.is_rejected() || outside_bundle {
+                media_sections.push(reject(om));
+                continue;
+            }
+            let m = match slot.as_ref().map(|s| &s.owner) {
+                Some(SlotOwner::Data) if om.proto.to_ascii_uppercase().contains("SCTP") => {
+                    self.data_section(om.mid(), &transport)
+                }
+                Some(SlotOwner::Transceiver(id)) => {
+                    let t = self.transceiver(*id).expect("slots name live transceivers");
+                    if t.stopped {
+                        reject(om)
+                    } else {
+                        let local = self.local_codecs(t);
+                        let codecs = media::negotiate_answer_codecs(
+                            &local,
+                            &t.remote_codecs,
+                            !t.codec_preferences.is_empty(),
+                        );
+                        if codecs.is_empty() {
+                            reject(om)
+                        } else {
+                            let exts = media::negotiate_header_extensions(
+                                &media::default_header_extensions(t.kind),
+                                &t.remote_extensions,
+                            );
+                            let offered = om
+                                .direction()
+                                .map(RtpTransceiverDirection::from_sdp)
+                                .unwrap_or(RtpTransceiverDirection::SendRecv);
+                            let dir = answer_direction(t.direction, offered, t.stopping);
+                            self.rtp_section(t, om.mid(), dir, &codecs, &exts, &transport)
+                        }
+                    }
+                }
+                _ => reject(om),
+            };
+            media_sections.push(m);
+        }
+        let bundle: Vec<String> = match &offer_bundle {
+            Some(group) => group
+                .iter()
+                .filter(|mid| {
+                    media_sections
+                        .iter()
+                        .any(|m| m.port != 0 && m.mid() == Some(mid.as_str()))
+                })
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        let sdp = self.session(media_sections, bundle);
+        let text = sdp.to_string();
+        self.last_answer = Some(text.clone());
+        Ok(SessionDescription::new(SdpType::Answer, text))
+    }
+
+    /// Legacy `offerToReceiveAudio/Video` (webrtc-pc §11.4.1).
+    fn apply_legacy_offer_to_receive(&mut self, kind: MediaKind, value: Option<bool>) {
+        match value {
+            Some(true) => {
+                let can_receive = self
+                    .transceivers
+                    .iter()
+                    .any(|t| t.kind == kind && t.is_active() && t.direction.receives());
+                if !can_receive {
+                    let existing = self
+                        .transceivers
+                        .iter_mut()
+                        .find(|t| t.kind == kind && t.is_active());
+                    let upgraded = match existing {
+                        Some(t) => {
+                            t.direction =
+                                RtpTransceiverDirection::from_bits(t.direction.sends(), true);
+                            true
+                        }
+                        None => false,
+                    };
+                    if !upgraded {
+                        self.new_transceiver(
+                            kind,
+                            RtpTransceiverDirection::RecvOnly,
+                            None,
+                            Vec::new(),
+                        );
+                    }
+                }
+            }
+            Some(false) => {
+                for t in self
+                    .transceivers
+                    .iter_mut()
+                    .filter(|t| t.kind == kind && t.is_active())
+                {
+                    t.direction = RtpTransceiverDirection::from_bits(t.direction.sends(), false);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// The SHA-256 fingerprint as written in SDP (RFC 8122 §5: uppercase hex pairs).
+    fn fingerprint(&self) -> (String, String) {
+        let fps = self.certificate.get_fingerprints();
+        let fp = fps
+            .iter()
+            .find(|f| f.algorithm == "sha-256")
+            .or(fps.first())
+            .expect("a certificate always has a fingerprint");
+        (fp.algorithm.clone(), fp.value.to_ascii_uppercase())
+    }
+
+    /// The codecs this side offers for a transceiver (codec preferences applied).
+    fn local_codecs(&self, t: &Transceiver) -> Vec<RtpCodecParameters> {
+        media::apply_codec_preferences(t.kind, &t.codec_preferences)
+    }
+
+    fn session(&mut self, media: Vec<Media>, bundle: Vec<String>) -> Sdp {
+        self.session_version += 1;
+        let mut attributes = Vec::new();
+        if !bundle.is_empty() {
+            attributes.push(A::Group {
+                semantics: "BUNDLE".into(),
+                mids: bundle,
+            });
+        }
+        attributes.push(A::ExtmapAllowMixed);
+        attributes.push(A::Other {
+            name: "msid-semantic".into(),
+            value: Some(" WMS".into()),
+        });
+        Sdp {
+            origin: Origin {
+                username: "-".into(),
+                session_id: self.session_id,
+                session_version: self.session_version,
+                net_type: "IN".into(),
+                addr_type: "IP4".into(),
+                address: "127.0.0.1".into(),
+            },
+            session_name: "-".into(),
+            extra_lines: Vec::new(),
+            connection: None,
+            bandwidths: Vec::new(),
+            timing: vec![(0, 0)],
+            attributes,
+            media,
+        }
+    }
+
+    fn transport_attrs(attrs: &mut Vec<A>, t: &Transport<'_>) {
+        attrs.push(A::IceUfrag(t.ice.ufrag.clone()));
+        attrs.push(A::IcePwd(t.ice.pwd.clone()));
+        attrs.push(A::IceOptions(vec!["trickle".into()]));
+        attrs.push(A::Fingerprint {
+            algorithm: t.fingerprint.0.clone(),
+            value: t.fingerprint.1.clone(),
+        });
+        attrs.push(A::Setup(t.setup));
+    }
+
+    fn rtp_section(
+        &self,
+        t: &Transceiver,
+        mid: Option<&str>,
+        direction: RtpTransceiverDirection,
+        codecs: &[RtpCodecParameters],
+        exts: &[media::RtpHeaderExtensionParameters],
+        transport: &Transport<'_>,
+    ) -> Media {
+        let mut m = Media {
+            kind: t.kind.to_string(),
+            port: 9,
+            num_ports: None,
+            proto: RTP_PROTO.into(),
+            formats: Vec::new(),
+            extra_lines: Vec::new(),
+            connection: Some(any_address()),
+            bandwidths: Vec::new(),
+            attributes: Vec::new(),
+        };
+        m.attributes.push(A::Other {
+            name: "rtcp".into(),
+            value: Some("9 IN IP4 0.0.0.0".into()),
+        });
+        Self::transport_attrs(&mut m.attributes, transport);
+        if let Some(mid) = mid {
+            m.attributes.push(A::Mid(mid.to_string()));
+        }
+        media::write_extmaps(&mut m, exts);
+        m.attributes.push(A::Direction(direction.to_sdp()));
+        let sends = direction.sends();
+        let track_id = t
+            .sender_track
+            .as_ref()
+            .map(|tr| tr.id().to_string())
+            .unwrap_or_else(|| t.sender_msid_track.clone());
+        let stream_ids: Vec<String> = if t.sender_stream_ids.is_empty() {
+            vec!["-".into()]
+        } else {
+            t.sender_stream_ids.clone()
+        };
+        if sends {
+            for s in &stream_ids {
+                m.attributes.push(A::Msid {
+                    stream: s.clone(),
+                    track: Some(track_id.clone()),
+                });
+            }
+        }
+        m.attributes.push(A::RtcpMux);
+        m.attributes.push(A::RtcpRsize);
+        media::write_codecs(&mut m, codecs);
+        if sends {
+            let has_rtx = t.kind == MediaKind::Video
+                && codecs
+                    .iter()
+                    .any(|c| c.mime_type.eq_ignore_ascii_case("video/rtx"));
+            let mut ssrcs = vec![t.ssrc];
+            if has_rtx {
+                ssrcs.push(t.rtx_ssrc);
+                m.attributes.push(A::SsrcGroup {
+                    semantics: "FID".into(),
+                    ssrcs: ssrcs.clone(),
+                });
+            }
+            for ssrc in ssrcs {
+                m.attributes.push(A::Ssrc {
+                    ssrc,
+                    attribute: "cname".into(),
+                    value: Some(self.cname.clone()),
+                });
+                m.attributes.push(A::Ssrc {
+                    ssrc,
+                    attribute: "msid".into(),
+                    value: Some(format!("{} {}", stream_ids[0], track_id)),
+                });
+            }
+        }
+        m
+    }
+
+    fn data_section(&self, mid: Option<&str>, transport: &Transport<'_>) -> Media {
+        let mut m = Media {
+            kind: "application".into(),
+            port: 9,
+            num_ports: None,
+            proto: DATA_PROTO.into(),
+            formats: vec![DATA_FORMAT.into()],
+            extra_lines: Vec::new(),
+            connection: Some(any_address()),
+            bandwidths: Vec::new(),
+            attributes: Vec::new(),
+        };
+        Self::transport_attrs(&mut m.attributes, transport);
+        if let Some(mid) = mid {
+            m.attributes.push(A::Mid(mid.to_string()));
+        }
+        m.attributes.push(A::SctpPort(self.settings.sctp_port));
+        m.attributes
+            .push(A::MaxMessageSize(self.settings.max_message_size));
+        m
+    }
+}
+
+/// The answer's direction: what this side wants, limited by what the offer allows
+/// (RFC 9429 §5.3.1); a stopping transceiver answers inactive (webrtc-pc §5.4 stop()).
+pub(crate) fn answer_direction(
+    local: RtpTransceiverDirection,
+    offered: RtpTransceiverDirection,
+    stopping: bool,
+) -> RtpTransceiverDirection {
+    if stopping {
+        return RtpTransceiverDirection::Inactive;
+    }
+    RtpTransceiverDirection::from_bits(
+        local.sends() && offered.receives(),
+        local.receives() && offered.sends(),
+    )
+}
+
+fn any_address() -> Connection {
+    Connection {
+        net_type: "IN".into(),
+        addr_type: "IP4".into(),
+        address: "0.0.0.0".into(),
+    }
+}
+
+/// A rejected m-section for a slot (RFC 9429 §5.2.2: port 0, mid kept).
+fn rejected_section(slot: &Slot) -> Media {
+    let formats = if slot.formats.is_empty() {
+        if slot.proto.to_ascii_uppercase().contains("SCTP") {
+            vec![DATA_FORMAT.to_string()]
+        } else {
+            vec!["0".to_string()]
+        }
+    } else {
+        slot.formats.clone()
+    };
+    let mut m = Media {
+        kind: slot.kind.clone(),
+        port: 0,
+        num_ports: None,
+        proto: slot.proto.clone(),
+        formats,
+        extra_lines: Vec::new(),
+        connection: Some(any_address()),
+        bandwidths: Vec::new(),
+        attributes: Vec::new(),
+    };
+    if let Some(mid) = &slot.mid {
+        m.attributes.push(A::Mid(mid.clone()));
+    }
+    m.attributes
+        .push(A::Direction(crate::sdp::Direction::Inactive));
+    m
+}
+
+/// A rejected answer m-section mirroring the offer's (RFC 9429 §5.3.1).
+fn rejected_answer(om: &Media) -> Media {
+    let slot = Slot {
+        mid: om.mid().map(str::to_string),
+        owner: SlotOwner::Vacant,
+        kind: om.kind.clone(),
+        proto: om.proto.clone(),
+        formats: om.formats.iter().take(1).cloned().collect(),
+    };
+    rejected_section(&slot)
+}

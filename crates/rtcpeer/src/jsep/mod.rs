@@ -1,0 +1,763 @@
+//! JSEP (RFC 9429): the sans-IO signaling core of a peer connection — the signaling state
+//! machine, transceivers, data-channel signaling, offer/answer generation and application,
+//! rollback, and the negotiation-needed rules of webrtc-pc §4.7.3.
+//!
+//! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
+//! takes its randomness from a [`RandomSource`]. Its observable results are return values
+//! and [`CoreEvent`]s drained with [`Core::poll_event`].
+
+mod apply;
+mod datachannel;
+mod generate;
+mod negotiation;
+mod transceiver;
+pub mod types;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::cert::Certificate;
+use crate::config::Configuration;
+use crate::error::{Error, Result};
+use crate::media::{MediaKind, RtpCodecCapability};
+use crate::sdp::Sdp;
+use crate::track::{MediaStream, MediaStreamTrack};
+use crate::util::{ICE_CHARS, RandomSource};
+
+pub use datachannel::{
+    DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
+};
+pub use transceiver::TransceiverId;
+pub use types::{
+    AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
+    SignalingState,
+};
+
+pub(crate) use datachannel::{DataChannelRecord, SctpInfo};
+pub(crate) use transceiver::Transceiver;
+
+/// The DTLS role of this side once negotiated (RFC 8842 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsRole {
+    /// DTLS client: sends the ClientHello; uses even SCTP stream ids (RFC 8832 §6).
+    Client,
+    /// DTLS server: uses odd SCTP stream ids.
+    Server,
+}
+
+/// ICE username fragment and password (RFC 8839 §5.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceCredentials {
+    /// `a=ice-ufrag`.
+    pub ufrag: String,
+    /// `a=ice-pwd`.
+    pub pwd: String,
+}
+
+/// What the core tells the API layer, in the order the W3C fires the events.
+#[derive(Debug, Clone)]
+pub enum CoreEvent {
+    /// `signalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// `negotiationneeded`.
+    NegotiationNeeded,
+    /// `track`: a remote track started arriving on a transceiver's receiver.
+    Track {
+        /// The transceiver whose receiver carries the track.
+        transceiver: TransceiverId,
+        /// The receiver's track.
+        track: MediaStreamTrack,
+        /// The remote streams the track belongs to.
+        streams: Vec<MediaStream>,
+    },
+}
+
+/// A description as applied: its type, parsed form, and the text given back to the application.
+#[derive(Debug, Clone)]
+pub(crate) struct Desc {
+    pub typ: SdpType,
+    pub sdp: Sdp,
+    pub text: String,
+}
+
+impl Desc {
+    fn to_w3c(&self) -> SessionDescription {
+        SessionDescription::new(self.typ, self.text.clone())
+    }
+}
+
+/// Who owns an m-line slot of the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SlotOwner {
+    Transceiver(TransceiverId),
+    Data,
+    /// Rejected and no longer associated with anything: may be recycled (RFC 9429 §5.2.2).
+    Vacant,
+}
+
+/// One m-line position of the session (RFC 9429 §5.2.2: positions never move).
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    pub mid: Option<String>,
+    pub owner: SlotOwner,
+    /// `audio`, `video`, `application`, …
+    pub kind: String,
+    /// The `m=` proto and formats, kept to write a rejected section.
+    pub proto: String,
+    pub formats: Vec<String>,
+}
+
+/// The last offer createOffer produced, with the m-line plan needed to apply it.
+#[derive(Debug, Clone)]
+pub(crate) struct OfferPlan {
+    pub text: String,
+    pub slots: Vec<Slot>,
+}
+
+/// Per-transceiver state saved when leaving "stable", restored by rollback.
+#[derive(Debug, Clone)]
+struct SavedTransceiver {
+    mid: Option<String>,
+    current_direction: Option<RtpTransceiverDirection>,
+    mline: Option<usize>,
+    fired_recv: bool,
+    remote_streams: Vec<MediaStream>,
+}
+
+#[derive(Debug, Clone)]
+struct Snapshot {
+    transceivers: HashMap<TransceiverId, SavedTransceiver>,
+    slots: Vec<Slot>,
+    sctp: Option<SctpInfo>,
+}
+
+/// Settings of the core that are not part of the W3C `RTCConfiguration`.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// SCTP port written in `a=sctp-port` (RFC 8841 §5).
+    pub sctp_port: u16,
+    /// Largest message this side accepts, written in `a=max-message-size` (RFC 8841 §6).
+    pub max_message_size: u64,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        CoreSettings {
+            sctp_port: 5000,
+            max_message_size: 262_144,
+        }
+    }
+}
+
+/// The sans-IO signaling core of one peer connection.
+pub struct Core {
+    config: Configuration,
+    settings: CoreSettings,
+    certificate: Certificate,
+    rng: Box<dyn RandomSource>,
+    signaling_state: SignalingState,
+    current_local: Option<Desc>,
+    pending_local: Option<Desc>,
+    current_remote: Option<Desc>,
+    pending_remote: Option<Desc>,
+    last_offer: Option<OfferPlan>,
+    last_answer: Option<String>,
+    transceivers: Vec<Transceiver>,
+    /// Transceivers removed from the set (stopped and negotiated, or rolled back), kept so
+    /// handles can still read their final state.
+    removed: HashMap<TransceiverId, Transceiver>,
+    next_transceiver: u64,
+    slots: Vec<Slot>,
+    snapshot: Option<Snapshot>,
+    used_mids: HashSet<String>,
+    /// `[[LocalIceCredentialsToReplace]]` (by ufrag).
+    ice_to_replace: HashSet<String>,
+    /// Fresh credentials generated for the next ICE generation, kept until applied.
+    fresh_creds: Option<IceCredentials>,
+    dtls_role: Option<DtlsRole>,
+    session_id: u64,
+    session_version: u64,
+    cname: String,
+    negotiation_needed: bool,
+    nn_on_empty_chain: bool,
+    data_channels: Vec<DataChannelRecord>,
+    next_dc: u64,
+    /// A data channel was created: the session wants an m=application section.
+    data_requested: bool,
+    sctp: Option<SctpInfo>,
+    remote_streams: HashMap<String, MediaStream>,
+    events: VecDeque<CoreEvent>,
+}
+
+/// Bound on queued core events; the API layer drains after every call, so this is never
+/// reached in practice, and overflow drops the oldest event rather than growing.
+const MAX_EVENTS: usize = 4096;
+
+impl Core {
+    /// Creates the core from a validated configuration and a certificate.
+    pub fn new(
+        config: Configuration,
+        settings: CoreSettings,
+        certificate: Certificate,
+        mut rng: Box<dyn RandomSource>,
+    ) -> Self {
+        // RFC 9429 §5.2.1: sess-id is a 64-bit number with the top bit clear; WPT-128 wants < 2^62.
+        let session_id = rng.next_u64() & ((1 << 62) - 1);
+        let cname = rng.string(ICE_CHARS, 16);
+        Core {
+            config,
+            settings,
+            certificate,
+            rng,
+            signaling_state: SignalingState::Stable,
+            current_local: None,
+            pending_local: None,
+            current_remote: None,
+            pending_remote: None,
+            last_offer: None,
+            last_answer: None,
+            transceivers: Vec::new(),
+            removed: HashMap::new(),
+            next_transceiver: 0,
+            slots: Vec::new(),
+            snapshot: None,
+            used_mids: HashSet::new(),
+            ice_to_replace: HashSet::new(),
+            fresh_creds: None,
+            dtls_role: None,
+            session_id,
+            session_version: 1,
+            cname,
+            negotiation_needed: false,
+            nn_on_empty_chain: false,
+            data_channels: Vec::new(),
+            next_dc: 0,
+            data_requested: false,
+            sctp: None,
+            remote_streams: HashMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    // ----- state getters -----
+
+    /// `signalingState`.
+    pub fn signaling_state(&self) -> SignalingState {
+        self.signaling_state
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.signaling_state == SignalingState::Closed
+    }
+
+    /// `localDescription`: the pending one if any, else the current one.
+    pub fn local_description(&self) -> Option<SessionDescription> {
+        self.pending_local
+            .as_ref()
+            .or(self.current_local.as_ref())
+            .map(Desc::to_w3c)
+    }
+
+    /// `currentLocalDescription`.
+    pub fn current_local_description(&self) -> Option<SessionDescription> {
+        self.current_local.as_ref().map(Desc::to_w3c)
+    }
+
+    /// `pendingLocalDescription`.
+    pub fn pending_local_description(&self) -> Option<SessionDescription> {
+        self.pending_local.as_ref().map(Desc::to_w3c)
+    }
+
+    /// `remoteDescription`: the pending one if any, else the current one.
+    pub fn remote_description(&self) -> Option<SessionDescription> {
+        self.pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())
+            .map(Desc::to_w3c)
+    }
+
+    /// `currentRemoteDescription`.
+    pub fn current_remote_description(&self) -> Option<SessionDescription> {
+        self.current_remote.as_ref().map(Desc::to_w3c)
+    }
+
+    /// `pendingRemoteDescription`.
+    pub fn pending_remote_description(&self) -> Option<SessionDescription> {
+        self.pending_remote.as_ref().map(Desc::to_w3c)
+    }
+
+    /// The configuration in effect.
+    pub fn configuration(&self) -> &Configuration {
+        &self.config
+    }
+
+    /// The DTLS certificate of this connection.
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    /// The negotiated DTLS role, once an answer fixed it.
+    pub fn dtls_role(&self) -> Option<DtlsRole> {
+        self.dtls_role
+    }
+
+    /// Replaces the configuration after `Configuration::check_update` accepted it.
+    pub fn set_configuration(&mut self, config: Configuration) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        config.validate()?;
+        self.config
+            .check_update(&config, self.local_description_set())?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// `canTrickleIceCandidates`: `None` without a remote description, else whether it
+    /// carries `a=ice-options:trickle` (RFC 8840 §4.1.3).
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        use crate::sdp::Attribute as A;
+        let d = self
+            .pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())?;
+        let trickle = |attrs: &[A]| {
+            attrs
+                .iter()
+                .any(|a| matches!(a, A::IceOptions(o) if o.iter().any(|x| x == "trickle")))
+        };
+        Some(trickle(&d.sdp.attributes) || d.sdp.media.iter().any(|m| trickle(&m.attributes)))
+    }
+
+    fn local_description_set(&self) -> bool {
+        self.current_local.is_some() || self.pending_local.is_some()
+    }
+
+    /// The next event, in W3C firing order.
+    pub fn poll_event(&mut self) -> Option<CoreEvent> {
+        self.events.pop_front()
+    }
+
+    fn emit(&mut self, e: CoreEvent) {
+        if self.events.len() >= MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+    }
+
+    fn set_signaling_state(&mut self, s: SignalingState) {
+        if self.signaling_state != s {
+            self.signaling_state = s;
+            self.emit(CoreEvent::SignalingStateChange(s));
+        }
+    }
+
+    // ----- transceivers -----
+
+    /// The transceivers in creation order (`getTransceivers()`).
+    pub fn transceiver_ids(&self) -> Vec<TransceiverId> {
+        self.transceivers.iter().map(|t| t.id).collect()
+    }
+
+    pub(crate) fn transceiver(&self, id: TransceiverId) -> Option<&Transceiver> {
+        self.transceivers
+            .iter()
+            .find(|t| t.id == id)
+            .or_else(|| self.removed.get(&id))
+    }
+
+    fn transceiver_mut(&mut self, id: TransceiverId) -> Option<&mut Transceiver> {
+        self.transceivers.iter_mut().find(|t| t.id == id)
+    }
+
+    fn index_of(&self, id: TransceiverId) -> Option<usize> {
+        self.transceivers.iter().position(|t| t.id == id)
+    }
+
+    /// Whether the transceiver is still in the connection's set.
+    pub fn has_transceiver(&self, id: TransceiverId) -> bool {
+        self.index_of(id).is_some()
+    }
+
+    fn new_transceiver(
+        &mut self,
+        kind: MediaKind,
+        direction: RtpTransceiverDirection,
+        track: Option<MediaStreamTrack>,
+        stream_ids: Vec<String>,
+    ) -> TransceiverId {
+        let id = TransceiverId(self.next_transceiver);
+        self.next_transceiver += 1;
+        let receiver_track_id = crate::util::uuid_from_bytes({
+            let mut b = [0u8; 16];
+            self.rng.fill(&mut b);
+            b
+        });
+        let sender_msid_track = crate::util::uuid_from_bytes({
+            let mut b = [0u8; 16];
+            self.rng.fill(&mut b);
+            b
+        });
+        let ssrc = self.rng.next_u32() | 1;
+        let rtx_ssrc = self.rng.next_u32() | 1;
+        self.transceivers.push(Transceiver {
+            id,
+            kind,
+            mid: None,
+            direction,
+            current_direction: None,
+            stopping: false,
+            stopped: false,
+            addtrack_attached: false,
+            created_by_remote: false,
+            has_sent: false,
+            sender_track: track,
+            sender_stream_ids: dedup(stream_ids),
+            sender_msid_track,
+            ssrc,
+            rtx_ssrc,
+            receiver_track: MediaStreamTrack::with_id(kind, receiver_track_id, "remote", true),
+            remote_streams: Vec::new(),
+            fired_recv: false,
+            codec_preferences: Vec::new(),
+            remote_codecs: Vec::new(),
+            remote_extensions: Vec::new(),
+            mline: None,
+        });
+        id
+    }
+
+    /// `addTransceiver(kind or track, init)` (webrtc-pc §4.4.1.10 / §5.1).
+    pub fn add_transceiver(
+        &mut self,
+        kind: MediaKind,
+        track: Option<MediaStreamTrack>,
+        direction: RtpTransceiverDirection,
+        stream_ids: Vec<String>,
+        chain_empty: bool,
+    ) -> Result<TransceiverId> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if direction == RtpTransceiverDirection::Stopped {
+            return Err(Error::type_error(
+                "'stopped' is not a valid initial direction",
+            ));
+        }
+        if let Some(t) = &track {
+            if t.kind() != kind {
+                return Err(Error::type_error("the track's kind does not match"));
+            }
+        }
+        let id = self.new_transceiver(kind, direction, track, stream_ids);
+        self.update_negotiation_needed(chain_empty);
+        Ok(id)
+    }
+
+    /// `addTrack(track, ...streams)` (webrtc-pc §5.1): reuses a suitable transceiver or makes one.
+    pub fn add_track(
+        &mut self,
+        track: MediaStreamTrack,
+        stream_ids: Vec<String>,
+        chain_empty: bool,
+    ) -> Result<TransceiverId> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if self
+            .transceivers
+            .iter()
+            .any(|t| t.sender_track.as_ref() == Some(&track))
+        {
+            return Err(Error::invalid_access("the track is already being sent"));
+        }
+        let kind = track.kind();
+        // Reuse a transceiver whose sender never sent, has no track, same kind, not stopping.
+        let reuse = self.transceivers.iter().position(|t| {
+            t.kind == kind && t.sender_track.is_none() && !t.has_sent && t.is_active()
+        });
+        let id = match reuse {
+            Some(i) => {
+                let t = &mut self.transceivers[i];
+                t.sender_track = Some(track);
+                t.sender_stream_ids = dedup(stream_ids);
+                t.addtrack_attached = true;
+                t.direction = match t.direction {
+                    RtpTransceiverDirection::RecvOnly => RtpTransceiverDirection::SendRecv,
+                    RtpTransceiverDirection::Inactive => RtpTransceiverDirection::SendOnly,
+                    d => d,
+                };
+                t.id
+            }
+            None => {
+                let id = self.new_transceiver(
+                    kind,
+                    RtpTransceiverDirection::SendRecv,
+                    Some(track),
+                    stream_ids,
+                );
+                if let Some(t) = self.transceiver_mut(id) {
+                    t.addtrack_attached = true;
+                }
+                id
+            }
+        };
+        self.update_negotiation_needed(chain_empty);
+        Ok(id)
+    }
+
+    /// `removeTrack(sender)` (webrtc-pc §5.1) for the sender of transceiver `id`.
+    pub fn remove_track(&mut self, id: TransceiverId, chain_empty: bool) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let Some(t) = self.transceiver_mut(id) else {
+            // A sender whose transceiver was removed is not in the set: nothing to do.
+            return Ok(());
+        };
+        if t.stopping || t.stopped || t.sender_track.is_none() {
+            return Ok(());
+        }
+        t.sender_track = None;
+        t.direction = match t.direction {
+            RtpTransceiverDirection::SendRecv => RtpTransceiverDirection::RecvOnly,
+            RtpTransceiverDirection::SendOnly => RtpTransceiverDirection::Inactive,
+            d => d,
+        };
+        self.update_negotiation_needed(chain_empty);
+        Ok(())
+    }
+
+    /// `replaceTrack(track)` (webrtc-pc §5.2): sender's track without renegotiation.
+    pub fn replace_track(
+        &mut self,
+        id: TransceiverId,
+        track: Option<MediaStreamTrack>,
+    ) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let t = self
+            .transceiver_mut(id)
+            .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
+        if t.stopping || t.stopped {
+            return Err(Error::invalid_state("the transceiver is stopped"));
+        }
+        if let Some(tr) = &track {
+            if tr.kind() != t.kind {
+                return Err(Error::type_error(
+                    "the track's kind does not match the sender",
+                ));
+            }
+        }
+        t.sender_track = track;
+        Ok(())
+    }
+
+    /// `sender.setStreams(...streams)` (webrtc-pc §5.2).
+    pub fn set_streams(
+        &mut self,
+        id: TransceiverId,
+        stream_ids: Vec<String>,
+        chain_empty: bool,
+    ) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let t = self
+            .transceiver_mut(id)
+            .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
+        if t.stopping || t.stopped {
+            return Err(Error::invalid_state("the transceiver is stopped"));
+        }
+        t.sender_stream_ids = dedup(stream_ids);
+        self.update_negotiation_needed(chain_empty);
+        Ok(())
+    }
+
+    /// The `direction` setter (webrtc-pc §5.4).
+    pub fn set_direction(
+        &mut self,
+        id: TransceiverId,
+        direction: RtpTransceiverDirection,
+        chain_empty: bool,
+    ) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        if direction == RtpTransceiverDirection::Stopped {
+            return Err(Error::type_error("use stop() to stop a transceiver"));
+        }
+        let t = self
+            .transceiver_mut(id)
+            .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
+        if t.stopping || t.stopped {
+            return Err(Error::invalid_state("the transceiver is stopped"));
+        }
+        if t.direction == direction {
+            return Ok(());
+        }
+        t.direction = direction;
+        self.update_negotiation_needed(chain_empty);
+        Ok(())
+    }
+
+    /// `transceiver.stop()` (webrtc-pc §5.4): stopping until negotiated, direction "stopped".
+    pub fn stop_transceiver(&mut self, id: TransceiverId, chain_empty: bool) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let Some(t) = self.transceiver_mut(id) else {
+            return Ok(());
+        };
+        if t.stopping || t.stopped {
+            return Ok(());
+        }
+        t.stopping = true;
+        t.direction = RtpTransceiverDirection::Stopped;
+        t.receiver_track.stop();
+        self.update_negotiation_needed(chain_empty);
+        Ok(())
+    }
+
+    /// `setCodecPreferences(codecs)` (webrtc-pc §5.4).
+    pub fn set_codec_preferences(
+        &mut self,
+        id: TransceiverId,
+        codecs: Vec<RtpCodecCapability>,
+    ) -> Result<()> {
+        let kind = self
+            .transceiver(id)
+            .map(|t| t.kind)
+            .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
+        crate::media::validate_codec_preferences(kind, &codecs)?;
+        if let Some(t) = self.transceiver_mut(id) {
+            t.codec_preferences = codecs;
+        }
+        Ok(())
+    }
+
+    /// `restartIce()` (webrtc-pc §4.4.1.7).
+    pub fn restart_ice(&mut self, chain_empty: bool) {
+        if self.is_closed() {
+            return;
+        }
+        self.ice_to_replace.clear();
+        for d in [&self.current_local, &self.pending_local]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(c) = desc_ice(&d.sdp) {
+                self.ice_to_replace.insert(c.ufrag);
+            }
+        }
+        self.update_negotiation_needed(chain_empty);
+    }
+
+    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops.
+    pub fn close(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.signaling_state = SignalingState::Closed;
+        for t in &mut self.transceivers {
+            t.stopping = true;
+            t.stopped = true;
+            t.direction = RtpTransceiverDirection::Stopped;
+            t.current_direction = Some(RtpTransceiverDirection::Stopped);
+            t.receiver_track.stop();
+        }
+        for dc in &mut self.data_channels {
+            dc.state = DataChannelState::Closed;
+        }
+        if let Some(s) = &mut self.sctp {
+            s.state = SctpTransportState::Closed;
+        }
+        self.events.clear();
+    }
+
+    // ----- helpers shared by the submodules -----
+
+    fn new_credentials(&mut self) -> IceCredentials {
+        IceCredentials {
+            ufrag: self.rng.string(ICE_CHARS, 8),
+            pwd: self.rng.string(ICE_CHARS, 24),
+        }
+    }
+
+    /// Credentials of the newest applied local description.
+    fn local_credentials(&self) -> Option<IceCredentials> {
+        self.pending_local
+            .as_ref()
+            .or(self.current_local.as_ref())
+            .and_then(|d| desc_ice(&d.sdp))
+    }
+
+    /// Fresh credentials for a new ICE generation, stable until a description uses them.
+    fn fresh_credentials(&mut self) -> IceCredentials {
+        if let Some(c) = &self.fresh_creds {
+            return c.clone();
+        }
+        let c = self.new_credentials();
+        self.fresh_creds = Some(c.clone());
+        c
+    }
+
+    /// A new mid: the smallest number not used in this session nor in `taken`.
+    fn allocate_mid(&self, taken: &HashSet<String>) -> String {
+        let in_use = |m: &str| {
+            self.used_mids.contains(m)
+                || taken.contains(m)
+                || self
+                    .transceivers
+                    .iter()
+                    .any(|t| t.mid.as_deref() == Some(m))
+                || self.slots.iter().any(|s| s.mid.as_deref() == Some(m))
+        };
+        (0u64..)
+            .map(|n| n.to_string())
+            .find(|m| !in_use(m))
+            .expect("an unused mid always exists")
+    }
+
+    fn remote_stream(&mut self, id: &str) -> MediaStream {
+        self.remote_streams
+            .entry(id.to_string())
+            .or_insert_with(|| MediaStream::with_id(id))
+            .clone()
+    }
+}
+
+/// The ICE credentials of a description (first m-section's, else session level).
+pub(crate) fn desc_ice(sdp: &Sdp) -> Option<IceCredentials> {
+    use crate::sdp::Attribute as A;
+    let session_ufrag = sdp.find_attr(|a| match a {
+        A::IceUfrag(u) => Some(u.clone()),
+        _ => None,
+    });
+    let session_pwd = sdp.find_attr(|a| match a {
+        A::IcePwd(p) => Some(p.clone()),
+        _ => None,
+    });
+    let m = sdp
+        .media
+        .iter()
+        .find(|m| !m.is_rejected() && m.ice_ufrag().is_some());
+    let ufrag = m
+        .and_then(|m| m.ice_ufrag().map(str::to_string))
+        .or(session_ufrag)?;
+    let pwd = m
+        .and_then(|m| m.ice_pwd().map(str::to_string))
+        .or(session_pwd)?;
+    Some(IceCredentials { ufrag, pwd })
+}
+
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}

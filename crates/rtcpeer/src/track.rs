@@ -1,0 +1,183 @@
+//! `MediaStreamTrack` and `MediaStream` (W3C mediacapture-main §4, §5) as far as
+//! `RTCPeerConnection` needs them: identity, kind, state. Media sources attach later.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::enums::w3c_enum;
+use crate::media::MediaKind;
+
+w3c_enum! {
+    /// `MediaStreamTrackState` (mediacapture-main §4.3.1).
+    pub enum MediaStreamTrackState {
+        /// The track can produce media.
+        Live = "live",
+        /// The track has ended for good.
+        Ended = "ended",
+    }
+}
+
+#[derive(Debug)]
+struct TrackInner {
+    id: String,
+    kind: MediaKind,
+    label: String,
+    ended: AtomicBool,
+    muted: AtomicBool,
+    enabled: AtomicBool,
+}
+
+/// A media track: local (created by the application) or remote (made by a receiver).
+/// Cheap to clone; clones are the same track (equality is identity).
+#[derive(Debug, Clone)]
+pub struct MediaStreamTrack(Arc<TrackInner>);
+
+impl PartialEq for MediaStreamTrack {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for MediaStreamTrack {}
+
+impl MediaStreamTrack {
+    /// A new live, unmuted local track of the given kind with a random id.
+    pub fn new(kind: MediaKind, label: impl Into<String>) -> Self {
+        Self::with_id(kind, crate::util::random_uuid(), label, false)
+    }
+
+    pub(crate) fn with_id(
+        kind: MediaKind,
+        id: String,
+        label: impl Into<String>,
+        muted: bool,
+    ) -> Self {
+        MediaStreamTrack(Arc::new(TrackInner {
+            id,
+            kind,
+            label: label.into(),
+            ended: AtomicBool::new(false),
+            muted: AtomicBool::new(muted),
+            enabled: AtomicBool::new(true),
+        }))
+    }
+
+    /// The track id.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// `"audio"` or `"video"`.
+    pub fn kind(&self) -> MediaKind {
+        self.0.kind
+    }
+
+    /// The label.
+    pub fn label(&self) -> &str {
+        &self.0.label
+    }
+
+    /// `live` or `ended`.
+    pub fn ready_state(&self) -> MediaStreamTrackState {
+        if self.0.ended.load(Ordering::Acquire) {
+            MediaStreamTrackState::Ended
+        } else {
+            MediaStreamTrackState::Live
+        }
+    }
+
+    /// Whether the track is muted (a remote track is muted until media arrives).
+    pub fn muted(&self) -> bool {
+        self.0.muted.load(Ordering::Acquire)
+    }
+
+    /// Whether the track is enabled.
+    pub fn enabled(&self) -> bool {
+        self.0.enabled.load(Ordering::Acquire)
+    }
+
+    /// Enables or disables the track (a disabled track sends silence / black).
+    pub fn set_enabled(&self, enabled: bool) {
+        self.0.enabled.store(enabled, Ordering::Release)
+    }
+
+    /// Ends the track for good.
+    pub fn stop(&self) {
+        self.0.ended.store(true, Ordering::Release)
+    }
+
+    pub(crate) fn set_muted(&self, muted: bool) {
+        self.0.muted.store(muted, Ordering::Release)
+    }
+}
+
+#[derive(Debug)]
+struct StreamInner {
+    id: String,
+    tracks: Mutex<Vec<MediaStreamTrack>>,
+}
+
+/// A `MediaStream`: an id grouping tracks (its id is what `a=msid` carries, RFC 8830).
+/// Cheap to clone; clones are the same stream.
+#[derive(Debug, Clone)]
+pub struct MediaStream(Arc<StreamInner>);
+
+impl PartialEq for MediaStream {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for MediaStream {}
+
+impl Default for MediaStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MediaStream {
+    /// A new empty stream with a random id.
+    pub fn new() -> Self {
+        Self::with_id(crate::util::random_uuid())
+    }
+
+    /// A new empty stream with the given id.
+    pub fn with_id(id: impl Into<String>) -> Self {
+        MediaStream(Arc::new(StreamInner {
+            id: id.into(),
+            tracks: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The stream id.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The tracks currently in the stream.
+    pub fn get_tracks(&self) -> Vec<MediaStreamTrack> {
+        self.0
+            .tracks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Adds a track (no-op if already present).
+    pub fn add_track(&self, track: &MediaStreamTrack) {
+        let mut t = self.0.tracks.lock().unwrap_or_else(|e| e.into_inner());
+        if !t.contains(track) {
+            t.push(track.clone());
+        }
+    }
+
+    /// Removes a track (no-op if absent).
+    pub fn remove_track(&self, track: &MediaStreamTrack) {
+        self.0
+            .tracks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|t| t != track)
+    }
+}
