@@ -5,13 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::chromium::{Chromium, DRIVER_TIMEOUT, JsError};
+use common::chromium::{Chromium, DRIVER_TIMEOUT, JsError, js_literal};
 
 async fn launch() -> Chromium {
-    match Chromium::launch().await {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    }
+    let c = Chromium::launch_or_panic().await;
+    eprintln!("chromium {} launched in {:?}", c.version(), c.launch_time());
+    c
 }
 
 #[tokio::test]
@@ -140,12 +139,7 @@ async fn chromium_two_peer_connections_connect_data_channel_over_loopback() {
         );
     }
     assert_eq!(result["localAddress"], "127.0.0.1", "{result}");
-    eprintln!(
-        "chromium {} launched in {:?}; data channel open in {} ms",
-        chrome.version(),
-        chrome.launch_time(),
-        result["connectMs"]
-    );
+    eprintln!("data channel open in {} ms", result["connectMs"]);
 }
 
 #[tokio::test]
@@ -162,4 +156,35 @@ async fn chromium_eval_timeout_does_not_block_later_evals() {
         chrome.eval("return {a: [1, 'b', null]}").await.unwrap(),
         serde_json::json!({"a": [1, "b", null]})
     );
+}
+
+#[tokio::test]
+async fn chromium_wait_until_and_js_literal() {
+    let mut chrome = launch().await;
+    // A string with quotes, newlines and a script-closing tag survives the trip unchanged.
+    let tricky = "a'b\"c\r\nd</script>\u{2028}é";
+    let back = chrome
+        .eval(&format!("window.s = {}; return s", js_literal(tricky)))
+        .await
+        .unwrap();
+    assert_eq!(back, tricky);
+    chrome
+        .eval("window.events = []; setTimeout(() => events.push('fired'), 100)")
+        .await
+        .unwrap();
+    let v = chrome
+        .wait_until("return events.length > 0 && events", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(v, serde_json::json!(["fired"]));
+    let err = chrome
+        .wait_until("return window.never === true", Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name, DRIVER_TIMEOUT, "{err}");
+    let err = chrome
+        .wait_until("throw new RangeError('no')", Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name, "RangeError", "{err}");
 }

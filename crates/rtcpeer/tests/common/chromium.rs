@@ -6,10 +6,24 @@
 //! in one (as under `scripts/test`), otherwise a fresh one made with `unshare --net`.
 //!
 //! ```ignore
-//! let mut chrome = Chromium::launch().await?;
-//! chrome.eval("window.pc = new RTCPeerConnection({iceServers: []})").await?;
-//! let offer = chrome.eval("return await pc.createOffer()").await?; // {"type":..,"sdp":..}
+//! mod common;
+//! use common::chromium::{Chromium, js_literal};
+//!
+//! #[tokio::test]
+//! async fn chromium_answers_our_offer() {
+//!     let mut chrome = Chromium::launch_or_panic().await;
+//!     chrome.eval("window.pc = new RTCPeerConnection({iceServers: []});
+//!                  window.events = []; pc.onconnectionstatechange = () => events.push(pc.connectionState);")
+//!         .await.unwrap();
+//!     let offer = /* serde value {"type":"offer","sdp":..} from the Rust peer */;
+//!     chrome.eval(&format!("await pc.setRemoteDescription({})", js_literal(&offer))).await.unwrap();
+//!     let answer = chrome.eval("await pc.setLocalDescription(); return pc.localDescription").await.unwrap();
+//!     chrome.wait_until("return pc.connectionState === 'connected'", Duration::from_secs(10)).await.unwrap();
+//! }
 //! ```
+//!
+//! Keep page state on `window`; let the page collect events into arrays that later evals read
+//! (or `wait_until` polls), so an eval never has to wait for the Rust side.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -19,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -122,7 +137,21 @@ fn tail(log: &Mutex<VecDeque<String>>) -> String {
     log.iter().cloned().collect::<Vec<_>>().join("\n")
 }
 
+/// Renders `value` as a JavaScript literal (JSON is valid JS), to splice Rust data such as a
+/// session description into an eval body: `format!("f({})", js_literal(&desc))`.
+pub fn js_literal<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| panic!("value not serialisable to JSON: {e}"))
+}
+
 impl Chromium {
+    /// [`Chromium::launch`], panicking with the readable launch error (for tests).
+    pub async fn launch_or_panic() -> Chromium {
+        match Chromium::launch().await {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     /// Starts the driver (and Chromium), and waits until its page is loaded.
     /// Fails, never skips, when Chromium or the Node dependencies are missing.
     pub async fn launch() -> Result<Chromium, String> {
@@ -315,6 +344,29 @@ impl Chromium {
                 });
             }
             return Ok(v.get("ok").cloned().unwrap_or(Value::Null));
+        }
+    }
+
+    /// Evaluates `js` every 20 ms until it returns something other than null or false, and
+    /// returns that; a throw ends the wait with its error, running out of time with
+    /// [`DRIVER_TIMEOUT`].
+    pub async fn wait_until(&mut self, js: &str, timeout: Duration) -> Result<Value, JsError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = self
+                .eval_with_timeout(js, left.max(Duration::from_millis(100)))
+                .await?;
+            if !(v.is_null() || v == Value::Bool(false)) {
+                return Ok(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(JsError {
+                    name: DRIVER_TIMEOUT.to_owned(),
+                    message: format!("still null/false after {timeout:?}: {js}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
