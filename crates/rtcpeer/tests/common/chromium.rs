@@ -3,7 +3,12 @@
 //! The driver (Node + playwright-core) opens one blank page served from 127.0.0.1 and runs
 //! JavaScript function bodies in it on request; see the protocol in driver.mjs. Chromium
 //! always runs in a loopback-only network namespace: the test process's own if it already is
-//! in one (as under `scripts/test`), otherwise a fresh one made with `unshare --net`.
+//! in one (as under `scripts/test`), otherwise a fresh one made with `unshare --net`. In the
+//! latter case Chromium's 127.0.0.1 is not the test's, so a test that connects a Rust peer to
+//! Chromium only works under `scripts/test` (check [`Chromium::has_own_netns`]).
+//!
+//! Replies are read as whole lines without a size bound: the driver is trusted test
+//! infrastructure; keep returned values small (summaries, not megabytes of payload).
 //!
 //! ```ignore
 //! mod common;
