@@ -1,0 +1,409 @@
+//! Drives a real headless Chromium from Rust tests through `tests/interop/driver.mjs`.
+//!
+//! The driver (Node + playwright-core) opens one blank page served from 127.0.0.1 and runs
+//! JavaScript function bodies in it on request; see the protocol in driver.mjs. Chromium
+//! always runs in a loopback-only network namespace: the test process's own if it already is
+//! in one (as under `scripts/test`), otherwise a fresh one made with `unshare --net`. In the
+//! latter case Chromium's 127.0.0.1 is not the test's, so a test that connects a Rust peer to
+//! Chromium only works under `scripts/test` (check [`Chromium::has_own_netns`]).
+//!
+//! Replies are read as whole lines without a size bound: the driver is trusted test
+//! infrastructure; keep returned values small (summaries, not megabytes of payload).
+//!
+//! ```ignore
+//! mod common;
+//! use common::chromium::{Chromium, js_literal};
+//!
+//! #[tokio::test]
+//! async fn chromium_answers_our_offer() {
+//!     let mut chrome = Chromium::launch_or_panic().await;
+//!     chrome.eval("window.pc = new RTCPeerConnection({iceServers: []});
+//!                  window.events = []; pc.onconnectionstatechange = () => events.push(pc.connectionState);")
+//!         .await.unwrap();
+//!     let offer = /* serde value {"type":"offer","sdp":..} from the Rust peer */;
+//!     chrome.eval(&format!("await pc.setRemoteDescription({})", js_literal(&offer))).await.unwrap();
+//!     let answer = chrome.eval("await pc.setLocalDescription(); return pc.localDescription").await.unwrap();
+//!     chrome.wait_until("return pc.connectionState === 'connected'", Duration::from_secs(10)).await.unwrap();
+//! }
+//! ```
+//!
+//! Keep page state on `window`; let the page collect events into arrays that later evals read
+//! (or `wait_until` polls), so an eval never has to wait for the Rust side.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// The Chromium binary the driver launches (Debian package `chromium`).
+pub const CHROMIUM_BIN: &str = "/usr/bin/chromium";
+/// How long `launch` waits for the driver's ready line (the box is shared and slow).
+pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `eval` waits for one reply.
+pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many of the driver's last stderr lines are kept for error messages.
+const LOG_LINES: usize = 200;
+/// Prefix of the per-launch temporary directories (TMPDIR of the driver: Chromium's profile).
+const TMP_PREFIX: &str = "rtcpeer-chromium-";
+
+/// `JsError::name` for failures of the driver itself (it died, sent garbage, ...).
+pub const DRIVER_ERROR: &str = "DriverError";
+/// `JsError::name` when no reply came within the eval timeout.
+pub const DRIVER_TIMEOUT: &str = "DriverTimeout";
+
+/// An error thrown (or a rejection) in the page, e.g. `InvalidStateError`; or, with the names
+/// [`DRIVER_ERROR`] / [`DRIVER_TIMEOUT`], a failure to get any reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsError {
+    /// The thrown error's `name` (the DOMException name for DOMExceptions).
+    pub name: String,
+    /// The thrown error's `message`.
+    pub message: String,
+}
+
+impl fmt::Display for JsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for JsError {}
+
+/// One headless Chromium with one open page, driven over the driver's JSON-lines protocol.
+/// Dropping it kills the driver (and so the browser); [`Chromium::close`] shuts down cleanly.
+pub struct Chromium {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    next_id: u64,
+    version: String,
+    log: Arc<Mutex<VecDeque<String>>>,
+    tmp_dir: PathBuf,
+    launch_time: Duration,
+    own_netns: bool,
+}
+
+/// The repository root (two levels above this crate's manifest).
+fn repo_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+/// True if this process's network namespace has no interface but `lo`.
+pub fn in_loopback_only_netns() -> bool {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return false;
+    };
+    let mut names = entries.filter_map(|e| e.ok()).map(|e| e.file_name());
+    names.all(|n| n == "lo")
+}
+
+/// Removes temporary directories left by test processes that no longer run (a `Chromium`
+/// dropped without `close` may leave its profile behind).
+fn sweep_stale_tmp_dirs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn missing_setup(what: &str) -> String {
+    format!(
+        "Chromium interop tests cannot run: {what}. Run `scripts/test` from the repository \
+         root: it installs Chromium (apt) and the Node dependencies (npm ci in tests/interop), \
+         then runs the whole suite in a loopback-only network namespace."
+    )
+}
+
+fn tail(log: &Mutex<VecDeque<String>>) -> String {
+    let log = log.lock().unwrap_or_else(|e| e.into_inner());
+    if log.is_empty() {
+        return "(driver wrote nothing to stderr)".to_owned();
+    }
+    log.iter().cloned().collect::<Vec<_>>().join("\n")
+}
+
+/// Renders `value` as a JavaScript literal (JSON is valid JS), to splice Rust data such as a
+/// session description into an eval body: `format!("f({})", js_literal(&desc))`.
+pub fn js_literal<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| panic!("value not serialisable to JSON: {e}"))
+}
+
+impl Chromium {
+    /// [`Chromium::launch`], panicking with the readable launch error (for tests).
+    pub async fn launch_or_panic() -> Chromium {
+        match Chromium::launch().await {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Starts the driver (and Chromium), and waits until its page is loaded.
+    /// Fails, never skips, when Chromium or the Node dependencies are missing.
+    pub async fn launch() -> Result<Chromium, String> {
+        let started = Instant::now();
+        let root = repo_root();
+        let interop = root.join("tests/interop");
+        let driver = interop.join("driver.mjs");
+        if !Path::new(CHROMIUM_BIN).exists() {
+            return Err(missing_setup(&format!("{CHROMIUM_BIN} does not exist")));
+        }
+        if !interop
+            .join("node_modules/playwright-core/package.json")
+            .exists()
+        {
+            return Err(missing_setup(&format!(
+                "{} has no node_modules/playwright-core",
+                interop.display()
+            )));
+        }
+        if !driver.exists() {
+            return Err(format!("{} does not exist", driver.display()));
+        }
+
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let tmp = std::env::temp_dir();
+        sweep_stale_tmp_dirs(&tmp);
+        let tmp_dir = tmp.join(format!(
+            "{TMP_PREFIX}{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&tmp_dir)
+            .map_err(|e| format!("cannot create {}: {e}", tmp_dir.display()))?;
+
+        let own_netns = !in_loopback_only_netns();
+        let mut cmd = if own_netns {
+            // `$0` is the driver path: no shell quoting needed.
+            let mut c = Command::new("unshare");
+            c.args(["--net", "sh", "-c", "ip link set lo up && exec node \"$0\""])
+                .arg(&driver);
+            c
+        } else {
+            let mut c = Command::new("node");
+            c.arg(&driver);
+            c
+        };
+        cmd.current_dir(&interop)
+            .env("TMPDIR", &tmp_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp_dir);
+                let prog = if own_netns { "unshare" } else { "node" };
+                return Err(format!("cannot start the Chromium driver ({prog}): {e}"));
+            }
+        };
+
+        let log = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES)));
+        let stderr_task = child.stderr.take().map(|stderr| {
+            let log = Arc::clone(&log);
+            let echo = std::env::var_os("RTCPEER_CHROMIUM_LOG").is_some();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if echo {
+                        eprintln!("[chromium] {line}");
+                    }
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    if log.len() == LOG_LINES {
+                        log.pop_front();
+                    }
+                    log.push_back(line);
+                }
+            })
+        });
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err("driver spawned without piped stdin/stdout".to_owned());
+        };
+        let mut chromium = Chromium {
+            child,
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout).lines(),
+            next_id: 1,
+            version: String::new(),
+            log,
+            tmp_dir,
+            launch_time: Duration::ZERO,
+            own_netns,
+        };
+
+        let ready = tokio::time::timeout(LAUNCH_TIMEOUT, chromium.stdout.next_line()).await;
+        let failure = match ready {
+            Ok(Ok(Some(line))) => match serde_json::from_str::<Value>(&line) {
+                Ok(v) if v["ready"] == json!(true) => {
+                    chromium.version = v["version"].as_str().unwrap_or("unknown").to_owned();
+                    chromium.launch_time = started.elapsed();
+                    return Ok(chromium);
+                }
+                _ => format!("unexpected first line from the driver: {line:?}"),
+            },
+            Ok(Ok(None)) => "the driver exited before it was ready".to_owned(),
+            Ok(Err(e)) => format!("reading the driver's stdout failed: {e}"),
+            Err(_) => format!("the driver was not ready within {LAUNCH_TIMEOUT:?}"),
+        };
+        let _ = chromium.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), chromium.child.wait()).await;
+        if let Some(task) = stderr_task {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        Err(format!(
+            "Chromium launch failed: {failure}\n--- driver stderr ---\n{}",
+            tail(&chromium.log)
+        ))
+    }
+
+    /// The Chromium version string, e.g. `156.0.8078.79`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Wall time `launch` took (driver start, browser start, page load).
+    pub fn launch_time(&self) -> Duration {
+        self.launch_time
+    }
+
+    /// True if Chromium runs in a namespace of its own rather than the test process's, so its
+    /// 127.0.0.1 is not the test's: Rust↔Chromium traffic then needs `scripts/test`.
+    pub fn has_own_netns(&self) -> bool {
+        self.own_netns
+    }
+
+    /// Runs `js` as the body of an async function in the page and returns its JSON-serialised
+    /// result (`undefined` → null); a throw or rejection comes back as a [`JsError`].
+    pub async fn eval(&mut self, js: &str) -> Result<Value, JsError> {
+        self.eval_with_timeout(js, EVAL_TIMEOUT).await
+    }
+
+    /// Like [`Chromium::eval`] with a caller-chosen reply timeout.
+    pub async fn eval_with_timeout(
+        &mut self,
+        js: &str,
+        timeout: Duration,
+    ) -> Result<Value, JsError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut line = json!({ "id": id, "eval": js }).to_string();
+        line.push('\n');
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(self.driver_error("the driver's stdin is closed"));
+        };
+        if let Err(e) = stdin.write_all(line.as_bytes()).await {
+            return Err(self.driver_error(&format!("writing to the driver failed: {e}")));
+        }
+        if let Err(e) = stdin.flush().await {
+            return Err(self.driver_error(&format!("writing to the driver failed: {e}")));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stdout.next_line()).await;
+            let reply = match next {
+                Err(_) => {
+                    return Err(JsError {
+                        name: DRIVER_TIMEOUT.to_owned(),
+                        message: format!("no reply within {timeout:?} to: {js}"),
+                    });
+                }
+                Ok(Err(e)) => {
+                    return Err(self.driver_error(&format!("reading from the driver failed: {e}")));
+                }
+                Ok(Ok(None)) => return Err(self.driver_error("the driver exited")),
+                Ok(Ok(Some(reply))) => reply,
+            };
+            let Ok(v) = serde_json::from_str::<Value>(&reply) else {
+                return Err(self.driver_error(&format!("malformed reply line: {reply:?}")));
+            };
+            match v["id"].as_u64() {
+                // A late reply to an earlier request that timed out.
+                Some(got) if got < id => continue,
+                Some(got) if got == id => {}
+                _ => return Err(self.driver_error(&format!("reply with unexpected id: {reply}"))),
+            }
+            if let Some(err) = v.get("error") {
+                return Err(JsError {
+                    name: err["name"].as_str().unwrap_or("Error").to_owned(),
+                    message: err["message"].as_str().unwrap_or("").to_owned(),
+                });
+            }
+            return Ok(v.get("ok").cloned().unwrap_or(Value::Null));
+        }
+    }
+
+    /// Evaluates `js` every 20 ms until it returns something other than null or false, and
+    /// returns that; a throw ends the wait with its error, running out of time with
+    /// [`DRIVER_TIMEOUT`].
+    pub async fn wait_until(&mut self, js: &str, timeout: Duration) -> Result<Value, JsError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = self
+                .eval_with_timeout(js, left.max(Duration::from_millis(100)))
+                .await?;
+            if !(v.is_null() || v == Value::Bool(false)) {
+                return Ok(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(JsError {
+                    name: DRIVER_TIMEOUT.to_owned(),
+                    message: format!("still null/false after {timeout:?}: {js}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn driver_error(&self, what: &str) -> JsError {
+        JsError {
+            name: DRIVER_ERROR.to_owned(),
+            message: format!("{what}\n--- driver stderr ---\n{}", tail(&self.log)),
+        }
+    }
+
+    /// Closes stdin so the driver closes the browser and exits; kills it after 10 s.
+    pub async fn close(mut self) -> Result<(), String> {
+        drop(self.stdin.take());
+        let result = match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => Err(format!("driver exited with {status}\n{}", tail(&self.log))),
+            Ok(Err(e)) => Err(format!("waiting for the driver failed: {e}")),
+            Err(_) => {
+                let _ = self.child.start_kill();
+                Err("driver did not exit within 10 s of closing stdin; killed".to_owned())
+            }
+        };
+        let _ = std::fs::remove_dir_all(&self.tmp_dir);
+        result
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // Kill now (kill_on_drop would too); the profile directory is removed here if the
+        // browser is already gone, else by the sweep of a later launch.
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.tmp_dir);
+    }
+}

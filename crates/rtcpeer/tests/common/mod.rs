@@ -1,0 +1,7 @@
+//! Shared support for rtcpeer's integration tests.
+//!
+//! Each test file that needs it declares `mod common;`. Not every test binary uses every
+//! helper, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod chromium;
