@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use rtcpeer::{
-    Configuration, MediaKind, MediaStream, MediaStreamTrack, PeerConnection, PeerConnectionEvent, Result,
-    SessionDescription,
+    Configuration, MediaKind, MediaStream, MediaStreamTrack, PeerConnection, PeerConnectionEvent,
+    Result, SessionDescription,
 };
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,7 +21,9 @@ async fn main() {
             Ok(())
         }
         _ => {
-            eprintln!("usage: rtcpeer demo [--sdp]   negotiate audio+video+data between two in-process peers");
+            eprintln!(
+                "usage: rtcpeer demo [--sdp]   negotiate audio+video+data between two in-process peers"
+            );
             eprintln!("       rtcpeer version");
             std::process::exit(2);
         }
@@ -38,21 +40,36 @@ fn ms(t0: Instant) -> String {
 
 fn summary(d: &SessionDescription) -> String {
     let lines: Vec<&str> = d.sdp.lines().filter(|l| l.starts_with("m=")).collect();
-    format!("{} ({} bytes): {}", d.sdp_type, d.sdp.len(), lines.join(" | "))
+    format!(
+        "{} ({} bytes): {}",
+        d.sdp_type,
+        d.sdp.len(),
+        lines.join(" | ")
+    )
 }
 
 async fn demo(print_sdp: bool) -> Result<()> {
     let t0 = Instant::now();
     let alice = PeerConnection::new(Configuration::default())?;
     let bob = PeerConnection::new(Configuration::default())?;
-    println!("{}  created two peer connections (ECDSA P-256 certificates)", ms(t0));
+    println!(
+        "{}  created two peer connections (ECDSA P-256 certificates)",
+        ms(t0)
+    );
     let mut bob_events = bob.events();
 
     let stream = MediaStream::new();
     alice.add_track(&MediaStreamTrack::new(MediaKind::Audio, "mic"), &[&stream])?;
-    alice.add_track(&MediaStreamTrack::new(MediaKind::Video, "camera"), &[&stream])?;
+    alice.add_track(
+        &MediaStreamTrack::new(MediaKind::Video, "camera"),
+        &[&stream],
+    )?;
     let dc = alice.create_data_channel("chat", None)?;
-    println!("{}  alice: added audio + video tracks and data channel \"{}\"", ms(t0), dc.label());
+    println!(
+        "{}  alice: added audio + video tracks and data channel \"{}\"",
+        ms(t0),
+        dc.label()
+    );
 
     let offer = alice.create_offer(None).await?;
     println!("{}  alice: createOffer -> {}", ms(t0), summary(&offer));
@@ -60,9 +77,18 @@ async fn demo(print_sdp: bool) -> Result<()> {
         println!("{}", offer.sdp);
     }
     alice.set_local_description(Some(offer.clone())).await?;
-    println!("{}  alice: signalingState {}", ms(t0), alice.signaling_state());
-    bob.set_remote_description(SessionDescription::from_json(&offer.to_json())?).await?;
-    println!("{}  bob:   setRemoteDescription(offer via JSON) -> {}", ms(t0), bob.signaling_state());
+    println!(
+        "{}  alice: signalingState {}",
+        ms(t0),
+        alice.signaling_state()
+    );
+    bob.set_remote_description(SessionDescription::from_json(&offer.to_json())?)
+        .await?;
+    println!(
+        "{}  bob:   setRemoteDescription(offer via JSON) -> {}",
+        ms(t0),
+        bob.signaling_state()
+    );
     let answer = bob.create_answer(None).await?;
     println!("{}  bob:   createAnswer -> {}", ms(t0), summary(&answer));
     if print_sdp {
@@ -82,16 +108,30 @@ async fn demo(print_sdp: bool) -> Result<()> {
                 "{}  bob:   track event: {} track, stream {:?}, mid {:?}",
                 ms(t0),
                 t.track.kind(),
-                t.streams.iter().map(|s| s.id().to_string()).collect::<Vec<_>>(),
+                t.streams
+                    .iter()
+                    .map(|s| s.id().to_string())
+                    .collect::<Vec<_>>(),
                 t.transceiver.mid()
             );
         }
     }
     for t in alice.get_transceivers() {
-        println!("          alice transceiver mid {:?}: currentDirection {:?}", t.mid(), t.current_direction().map(|d| d.to_string()));
+        println!(
+            "          alice transceiver mid {:?}: currentDirection {:?}",
+            t.mid(),
+            t.current_direction().map(|d| d.to_string())
+        );
     }
-    println!("          data channel id {:?} (DTLS role negotiated), sctp maxMessageSize {}", dc.id(), alice.sctp().map(|s| s.max_message_size()).unwrap_or(0.0));
-    println!("{}  negotiation complete. (ICE, DTLS and SCTP are not implemented yet: no media or data flows.)", ms(t0));
+    println!(
+        "          data channel id {:?} (DTLS role negotiated), sctp maxMessageSize {}",
+        dc.id(),
+        alice.sctp().map(|s| s.max_message_size()).unwrap_or(0.0)
+    );
+    println!(
+        "{}  negotiation complete. (ICE, DTLS and SCTP are not implemented yet: no media or data flows.)",
+        ms(t0)
+    );
     alice.close();
     bob.close();
     Ok(())
