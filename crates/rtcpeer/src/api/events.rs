@@ -60,6 +60,7 @@ impl EventStream {
 
 #[derive(Default)]
 pub(crate) struct Subscribers {
+    dispatching: Mutex<()>,
     senders: Mutex<Vec<mpsc::Sender<PeerConnectionEvent>>>,
     handlers: Mutex<HashMap<&'static str, tokio::task::JoinHandle<()>>>,
 }
@@ -126,7 +127,14 @@ impl Subscribers {
 
 impl Inner {
     /// Delivers the core's queued events to every subscriber (no lock held while sending).
+    /// A dispatch lock keeps concurrent callers from reordering events between popping
+    /// and sending; sending never blocks, so it is held only briefly.
     pub(crate) fn dispatch(self: &Arc<Self>) {
+        let _order = self
+            .subscribers
+            .dispatching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         loop {
             let Some(e) = self.core().poll_event() else {
                 break;

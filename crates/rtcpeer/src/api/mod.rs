@@ -122,6 +122,20 @@ impl Inner {
     }
 }
 
+/// The API objects are shared across tasks and threads.
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<PeerConnection>();
+    check::<RtpTransceiver>();
+    check::<RtpSender>();
+    check::<RtpReceiver>();
+    check::<DataChannel>();
+    check::<SctpTransport>();
+    check::<Operation<SessionDescription>>();
+    check::<PeerConnectionEvent>();
+}
+
 static NEXT_PC: AtomicU64 = AtomicU64::new(1);
 
 /// `RTCPeerConnection` (webrtc-pc §4.4). Cheap to clone: clones are the same connection.
