@@ -666,6 +666,7 @@ async fn wpt_34_rtcp_mux_required_rejects_offer_without_rtcp_mux() {
     let offer = offerer.create_offer(None).await.unwrap();
     assert!(offer.sdp.contains("a=rtcp-mux\r\n"));
     let munged = SessionDescription::offer(offer.sdp.replace("a=rtcp-mux\r\n", ""));
+    let munged_copy = munged.clone();
     let pc = pc();
     let mut ev = pc.events();
     let r = pc.set_remote_description(munged).await;
@@ -675,6 +676,10 @@ async fn wpt_34_rtcp_mux_required_rejects_offer_without_rtcp_mux() {
     assert!(states(&mut ev).is_empty());
     // The unmodified offer is accepted.
     pc.set_remote_description(offer).await.unwrap();
+    // With "negotiate", the offer without a=rtcp-mux is accepted too.
+    let negotiate = PeerConnection::from_json(&json!({"rtcpMuxPolicy": "negotiate"})).unwrap();
+    negotiate.set_remote_description(munged_copy).await.unwrap();
+    assert_eq!(negotiate.signaling_state(), SignalingState::HaveRemoteOffer);
 }
 
 #[tokio::test]
@@ -762,7 +767,8 @@ async fn wpt_39_ice_candidate_pool_size_range() {
 
 #[tokio::test]
 async fn wpt_39_ice_candidate_pool_size_frozen_after_local_description() {
-    // webrtc-pc §4.4.1.6 step 4.5: a different pool size once a local description is set.
+    // webrtc-pc "set a configuration" (and RFC 9429 §4.1.18): the pool size cannot change
+    // once setLocalDescription has been called.
     let pc = pc();
     pc.set_configuration(Configuration::from_json(&json!({"iceCandidatePoolSize": 2})).unwrap())
         .unwrap();
@@ -823,6 +829,17 @@ async fn wpt_44_mandatory_algorithms_generate_unexpired_certificates() {
             ..Default::default()
         })
         .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn wpt_44_unknown_algorithms_are_not_supported() {
+    for alg in [json!("invalid-algo"), json!({"name": "invalid-algo"})] {
+        assert_eq!(
+            name(&CertificateParams::from_json(&alg)),
+            "NotSupportedError",
+            "{alg}"
+        );
     }
 }
 
@@ -892,7 +909,12 @@ async fn wpt_47_fingerprints_are_lowercase_hex_pairs() {
     let known = [
         "md2", "md5", "sha-1", "sha-224", "sha-256", "sha-384", "sha-512",
     ];
-    for key in [KeyParams::EcdsaP256, KeyParams::EcdsaP384] {
+    let rsa = KeyParams::RsaPkcs1v15 {
+        modulus_length: 2048,
+        public_exponent: 65_537,
+        hash: Default::default(),
+    };
+    for key in [KeyParams::EcdsaP256, KeyParams::EcdsaP384, rsa] {
         let cert = PeerConnection::generate_certificate(key).await.unwrap();
         let fps = cert.get_fingerprints();
         assert!(!fps.is_empty());
@@ -986,8 +1008,18 @@ async fn wpt_53_offer_with_nothing_to_negotiate_has_no_media() {
     let offer = pc.create_offer(None).await.unwrap();
     assert_eq!(count(&offer.sdp, "m="), 0);
     pc.set_local_description(Some(offer.clone())).await.unwrap();
-    assert_eq!(pc.pending_local_description(), Some(offer));
+    assert_eq!(pc.pending_local_description(), Some(offer.clone()));
     assert_eq!(states(&mut ev), ["have-local-offer"]);
+    // The other side can answer it, and the exchange completes.
+    let pc2 = self::pc();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    assert_eq!(count(&answer.sdp, "m="), 0);
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc.set_remote_description(answer).await.unwrap();
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
 }
 
 #[tokio::test]
@@ -1023,6 +1055,63 @@ async fn wpt_55_legacy_offer_to_receive_true_creates_one_recvonly_transceiver() 
         pc.create_offer(Some(opts)).await.unwrap();
         assert_eq!(pc.get_transceivers().len(), 1, "{kind}");
     }
+}
+
+#[tokio::test]
+async fn wpt_55_legacy_offer_to_receive_both_creates_two_transceivers() {
+    let pc = pc();
+    let opts = OfferOptions {
+        offer_to_receive_audio: Some(true),
+        offer_to_receive_video: Some(true),
+        ..Default::default()
+    };
+    let offer = pc.create_offer(Some(opts)).await.unwrap();
+    let kinds: Vec<_> = pc.get_transceivers().iter().map(|t| t.kind()).collect();
+    assert_eq!(kinds, [MediaKind::Audio, MediaKind::Video]);
+    assert!(
+        pc.get_transceivers()
+            .iter()
+            .all(|t| t.direction() == RtpTransceiverDirection::RecvOnly)
+    );
+    assert_eq!(count(&offer.sdp, "a=recvonly"), 2);
+}
+
+#[tokio::test]
+async fn wpt_55_legacy_offer_to_receive_adjusts_existing_transceivers() {
+    // Existing receiving transceivers satisfy `true`; `false` turns receiving off.
+    let pc = pc();
+    let track = MediaStreamTrack::new(MediaKind::Audio, "a");
+    let sender = pc.add_track(&track, &[]).unwrap();
+    let recv = pc
+        .add_transceiver(
+            MediaKind::Audio,
+            TransceiverInit {
+                direction: RtpTransceiverDirection::RecvOnly,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let yes = OfferOptions {
+        offer_to_receive_audio: Some(true),
+        ..Default::default()
+    };
+    pc.create_offer(Some(yes.clone())).await.unwrap();
+    assert_eq!(pc.get_transceivers().len(), 2);
+    let no = OfferOptions {
+        offer_to_receive_audio: Some(false),
+        ..Default::default()
+    };
+    let offer = pc.create_offer(Some(no)).await.unwrap();
+    let send = pc.get_transceivers().remove(0);
+    assert_eq!(send.sender(), sender);
+    assert_eq!(send.direction(), RtpTransceiverDirection::SendOnly);
+    assert_eq!(recv.direction(), RtpTransceiverDirection::Inactive);
+    assert_eq!(count(&offer.sdp, "a=sendonly"), 1);
+    assert_eq!(count(&offer.sdp, "a=inactive"), 1);
+    // `true` again: the sendonly transceiver becomes sendrecv rather than a new one appearing.
+    pc.create_offer(Some(yes)).await.unwrap();
+    assert_eq!(pc.get_transceivers().len(), 2);
+    assert_eq!(send.direction(), RtpTransceiverDirection::SendRecv);
 }
 
 // ===== 6. createAnswer =====
@@ -1192,6 +1281,10 @@ async fn wpt_67_new_local_offer_after_a_completed_round() {
         .await
         .unwrap();
     assert_eq!(pc1.current_local_description(), Some(offer1));
+    assert_eq!(
+        pc1.current_remote_description().map(|d| d.sdp_type),
+        Some(SdpType::Answer)
+    );
     assert_eq!(pc1.pending_local_description(), Some(offer2.clone()));
     assert_eq!(pc1.local_description(), Some(offer2));
     assert_eq!(
@@ -1515,6 +1608,24 @@ async fn wpt_81_rollback_ignores_sdp_and_applies_when_run() {
             SignalingState::Stable
         ))
     ));
+}
+
+#[tokio::test]
+async fn wpt_81_rollback_in_stable_is_invalid_state() {
+    let pc = pc();
+    let r = pc
+        .set_local_description(Some(SessionDescription::rollback()))
+        .await;
+    assert_eq!(name(&r), "InvalidStateError");
+    // Also after a completed negotiation.
+    let pc2 = self::pc();
+    pc.add_transceiver(MediaKind::Audio, audio()).unwrap();
+    exchange(&pc, &pc2).await;
+    let r = pc
+        .set_local_description(Some(SessionDescription::rollback()))
+        .await;
+    assert_eq!(name(&r), "InvalidStateError");
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
 }
 
 #[tokio::test]
