@@ -10,8 +10,8 @@
 //! - WPT-36, WPT-37, WPT-38 [net]: candidate gathering and ICE restarts need ICE.
 //! - WPT-53 (part): "no iceGatheringState change" needs the (missing) gathering state; the
 //!   offer without m-lines and its SLD are tested.
-//! - WPT-54 [net]: ICE restart gathering needs ICE (the new credentials are checked by other
-//!   groups' tests).
+//! - WPT-54 (part) [net]: the gathering-state sequence after an ICE restart needs ICE; the
+//!   new ICE credentials of the restart offer are tested.
 //! - WPT-85 (part): `RtpSender.transport` (RTCDtlsTransport) does not exist yet; the mids kept
 //!   and nulled by the rollback, and accepting a remote offer afterwards, are tested.
 //! - WPT-50, WPT-57, WPT-81 [timing]: "settled before the next task" is tested as "the
@@ -1020,6 +1020,41 @@ async fn wpt_53_offer_with_nothing_to_negotiate_has_no_media() {
         .unwrap();
     pc.set_remote_description(answer).await.unwrap();
     assert_eq!(pc.signaling_state(), SignalingState::Stable);
+}
+
+fn ice(sdp: &str) -> Vec<(String, String)> {
+    let ufrags = sdp.lines().filter_map(|l| l.strip_prefix("a=ice-ufrag:"));
+    let pwds = sdp.lines().filter_map(|l| l.strip_prefix("a=ice-pwd:"));
+    ufrags
+        .zip(pwds)
+        .map(|(u, p)| (u.to_string(), p.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn wpt_54_ice_restart_offer_has_new_credentials() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, audio()).unwrap();
+    exchange(&pc1, &pc2).await;
+    let old = ice(&pc1.current_local_description().unwrap().sdp);
+    assert_eq!(old.len(), 1);
+    // Without iceRestart the credentials are kept.
+    let same = pc1.create_offer(None).await.unwrap();
+    assert_eq!(ice(&same.sdp), old);
+    let restart = pc1
+        .create_offer(Some(OfferOptions {
+            ice_restart: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let new = ice(&restart.sdp);
+    assert_eq!(new.len(), 1);
+    assert_ne!(new[0].0, old[0].0, "new ufrag");
+    assert_ne!(new[0].1, old[0].1, "new pwd");
+    pc1.set_local_description(Some(restart)).await.unwrap();
+    assert_eq!(ice(&pc1.local_description().unwrap().sdp), new);
 }
 
 #[tokio::test]
