@@ -1434,6 +1434,40 @@ async fn wpt_73_roles_swap_after_stable() {
     assert_eq!(pc2.get_transceivers().len(), 1);
 }
 
+fn setups(sdp: &str) -> Vec<&str> {
+    sdp.lines()
+        .filter_map(|l| l.strip_prefix("a=setup:"))
+        .collect()
+}
+
+#[tokio::test]
+async fn wpt_73_roles_swap_keeps_the_dtls_roles() {
+    // Answering an offer for an existing DTLS association keeps this side's DTLS role (a
+    // reversed role needs a new association, RFC 5763 §6.6 as updated by RFC 8842). Chromium
+    // answers "passive" when it is already the DTLS server, and refuses an answer that
+    // reverses an established role.
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, audio()).unwrap();
+    pc1.create_data_channel("dc", None).unwrap();
+    exchange(&pc1, &pc2).await;
+    // Round 1: pc2 answered "active": pc2 is the DTLS client, pc1 the server.
+    let answer1 = pc2.current_local_description().unwrap();
+    assert!(setups(&answer1.sdp).iter().all(|s| *s == "active"));
+    // Round 2, roles swapped: pc2 offers "actpass", pc1 answers and stays the server.
+    exchange(&pc2, &pc1).await;
+    let offer2 = pc2.current_local_description().unwrap();
+    assert!(setups(&offer2.sdp).iter().all(|s| *s == "actpass"));
+    let answer2 = pc1.current_local_description().unwrap();
+    let s = setups(&answer2.sdp);
+    assert!(!s.is_empty());
+    assert!(s.iter().all(|s| *s == "passive"), "{s:?}");
+    // Round 3, pc2 (the client) answers "active" again.
+    exchange(&pc1, &pc2).await;
+    let answer3 = pc2.current_local_description().unwrap();
+    assert!(setups(&answer3.sdp).iter().all(|s| *s == "active"));
+}
+
 /// A connection in "have-remote-offer" with an audio offer from a fresh remote.
 async fn with_remote_offer() -> (PeerConnection, SessionDescription) {
     let remote = pc();
