@@ -693,7 +693,10 @@ impl Core {
     /// m-lines become recyclable, and negotiation-needed is re-evaluated.
     fn finish_negotiation(&mut self) {
         self.snapshot = None;
+        // webrtc-pc "set the RTCSessionDescription": an answer sets both
+        // [[LastCreatedOffer]] and [[LastCreatedAnswer]] to "".
         self.last_offer = None;
+        self.last_answer = None;
         let mut kept = Vec::with_capacity(self.transceivers.len());
         for mut t in std::mem::take(&mut self.transceivers) {
             t.created_by_remote = false;

@@ -174,8 +174,13 @@ impl Core {
         let mut media_sections = Vec::with_capacity(offer.media.len());
         for (i, om) in offer.media.iter().enumerate() {
             let slot = self.slots.get(i).cloned();
-            let setup = match om.setup() {
-                Some(Setup::Active) => Setup::Passive,
+            // An answer keeps this side's established DTLS role: reversing it needs a new
+            // DTLS association (RFC 5763 §6.6 as updated by RFC 8842), and Chromium rejects
+            // such an answer. Otherwise "active" is RECOMMENDED (RFC 5763 §5).
+            let setup = match (om.setup(), self.dtls_role) {
+                (Some(Setup::Active), _) => Setup::Passive,
+                (Some(Setup::Passive), _) => Setup::Active,
+                (_, Some(super::DtlsRole::Server)) => Setup::Passive,
                 _ => Setup::Active,
             };
             let transport = Transport {
