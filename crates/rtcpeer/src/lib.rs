@@ -9,5 +9,6 @@
 mod enums;
 pub mod error;
 pub mod sdp;
+pub mod stun;
 
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
