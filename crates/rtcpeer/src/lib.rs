@@ -33,6 +33,7 @@ pub mod error;
 pub mod jsep;
 pub mod media;
 pub mod sdp;
+pub mod stun;
 pub mod track;
 pub mod util;
 
