@@ -313,7 +313,30 @@ impl Core {
                 }
             }
         }
-        if typ != SdpType::Offer {
+        if typ == SdpType::Offer {
+            // A subsequent offer keeps every negotiated m-line in place (RFC 9429 §5.8,
+            // §5.2.2); only a vacant (rejected) m-line may be recycled for another kind.
+            let base = self
+                .snapshot
+                .as_ref()
+                .map(|s| &s.slots)
+                .unwrap_or(&self.slots);
+            if sdp.media.len() < base.len() {
+                return Err(Error::invalid_access(format!(
+                    "the offer has {} m-sections, fewer than the {} already negotiated",
+                    sdp.media.len(),
+                    base.len()
+                )));
+            }
+            for (i, (slot, m)) in base.iter().zip(&sdp.media).enumerate() {
+                if slot.owner != SlotOwner::Vacant && slot.kind != m.kind {
+                    return Err(Error::invalid_access(format!(
+                        "m-section {i} is {} but was negotiated as {}",
+                        m.kind, slot.kind
+                    )));
+                }
+            }
+        } else {
             let offer = &self
                 .pending_local
                 .as_ref()
