@@ -263,8 +263,8 @@ fn split_line(line: &str) -> Res<(char, &str)> {
             excerpt(line)
         ));
     }
-    if line.contains('\r') {
-        return Err("carriage return inside a line".into());
+    if line.contains(['\r', '\0']) {
+        return Err("carriage return or NUL inside a line".into());
     }
     let value = line.get(2..).unwrap_or("");
     Ok((char::from(bytes[0]), value))
@@ -444,6 +444,7 @@ impl Attribute {
     /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`.
     /// Errors carry line 0.
     pub fn parse(value: &str) -> Result<Attribute, ParseError> {
+        no_line_breaks(value)?;
         parse_attribute(value).map_err(|m| ParseError::new(0, m))
     }
 }
@@ -460,6 +461,7 @@ impl Candidate {
     /// Parses an ICE candidate (RFC 8839 §5.1), with or without the `candidate:` prefix (as
     /// `RTCIceCandidate.candidate` carries it). Errors carry line 0.
     pub fn parse(s: &str) -> Result<Candidate, ParseError> {
+        no_line_breaks(s)?;
         let s = s.strip_prefix("candidate:").unwrap_or(s);
         parse_candidate(s).map_err(|m| ParseError::new(0, m))
     }
@@ -471,6 +473,17 @@ impl FromStr for Candidate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Candidate::parse(s)
     }
+}
+
+/// A standalone value must not smuggle extra lines into a description (RFC 8866 §9 `text`).
+fn no_line_breaks(s: &str) -> Result<(), ParseError> {
+    if s.contains(['\r', '\n', '\0']) {
+        return Err(ParseError::new(
+            0,
+            "line break or NUL inside a single value",
+        ));
+    }
+    Ok(())
 }
 
 /// A flag attribute (no value allowed).

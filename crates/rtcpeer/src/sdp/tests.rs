@@ -116,6 +116,8 @@ fn malformed_descriptions_give_line_numbers() {
         ("garbage line", "not an SDP line"),
         ("A=foo", "not an SDP line"),
         ("a", "not an SDP line"),
+        ("a=x-foo:a\rb", "carriage return"),
+        ("a=x-foo:a\0b", "NUL"),
         ("", "empty line"),
         ("v=0", "duplicate"),
         ("c=IN IP4", "c="),
@@ -704,6 +706,8 @@ fn candidates_parse_with_and_without_prefix() {
         "1 1 tcp 1 192.0.2.1 9 typ host tcptype active tcptype passive",
         "1 1 udp 1 192.0.2.1 9 typ host name",
         "1 1 udp 1 192.0.2.1 9 typ host generation 0 ",
+        "1 1 udp 1 192.0.2.1 9 typ host\r\n",
+        "1 1 udp 1 192.0.2.1\na=x 9 typ host",
     ] {
         let e = Candidate::parse(bad).expect_err(bad);
         assert_eq!(e.line(), 0);
