@@ -51,6 +51,17 @@ impl ParseError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The `RTCError` that `setRemoteDescription` rejects with for unparseable SDP: an
+    /// `OperationError` with `errorDetail` "sdp-syntax-error" and the line (W3C webrtc-pc
+    /// §4.4.1.6, WPT-93).
+    pub fn into_rtc_error(self) -> crate::Error {
+        let line = (self.line > 0).then_some(self.line);
+        crate::Error::rtc(
+            crate::ErrorDetail::SdpSyntaxError { line },
+            format!("invalid SDP: {self}"),
+        )
+    }
 }
 
 impl fmt::Display for ParseError {

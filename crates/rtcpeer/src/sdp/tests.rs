@@ -86,6 +86,21 @@ fn parse_error_reports_line_and_converts_to_syntax_error() {
     let _: &dyn std::error::Error = &Sdp::parse("").unwrap_err();
 }
 
+/// WPT-93: `setRemoteDescription({type:'offer', sdp:'Invalid SDP'})` rejects with an RTCError
+/// whose errorDetail is "sdp-syntax-error".
+#[test]
+fn wpt93_invalid_sdp_is_an_sdp_syntax_rtc_error() {
+    let e = Sdp::parse("Invalid SDP").unwrap_err();
+    assert_eq!(e.line(), 1);
+    let err = e.into_rtc_error();
+    assert_eq!(err.name(), "OperationError");
+    assert_eq!(
+        err.detail(),
+        Some(crate::ErrorDetail::SdpSyntaxError { line: Some(1) })
+    );
+    assert_eq!(err.detail().map(|d| d.as_str()), Some("sdp-syntax-error"));
+}
+
 #[test]
 fn malformed_descriptions_give_line_numbers() {
     let head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
@@ -504,6 +519,7 @@ fn firefox_style_typed_accessors() {
         param: Some("100".into())
     }));
     assert!(jsep.media[1].has(&Attribute::RtcpMuxOnly));
+    // WPT-142: an `a=msid` with only a stream id is accepted.
     assert!(jsep.media[0].has(&Attribute::Msid {
         stream: "47017fee-b6c1-4162-929c-a25110252400".into(),
         track: None
