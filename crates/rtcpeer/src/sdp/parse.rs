@@ -51,6 +51,17 @@ impl ParseError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The `RTCError` that `setRemoteDescription` rejects with for unparseable SDP: an
+    /// `OperationError` with `errorDetail` "sdp-syntax-error" and the line (W3C webrtc-pc
+    /// §4.4.1.6, WPT-93).
+    pub fn into_rtc_error(self) -> crate::Error {
+        let line = (self.line > 0).then_some(self.line);
+        crate::Error::rtc(
+            crate::ErrorDetail::SdpSyntaxError { line },
+            format!("invalid SDP: {self}"),
+        )
+    }
 }
 
 impl fmt::Display for ParseError {
@@ -77,7 +88,8 @@ type Res<T> = Result<T, String>;
 
 impl Sdp {
     /// Parses a session description (RFC 8866 §9). CRLF and LF line endings are accepted,
-    /// and the last line need not end with one.
+    /// the last line need not end with one, and trailing blank lines (which some stacks and
+    /// hand-edited descriptions carry) are ignored; a blank line inside is an error.
     pub fn parse(text: &str) -> Result<Sdp, ParseError> {
         if text.len() > MAX_SDP_BYTES {
             return Err(ParseError::new(
@@ -88,7 +100,7 @@ impl Sdp {
                 ),
             ));
         }
-        let body = text.strip_suffix('\n').unwrap_or(text);
+        let body = text.trim_end_matches(['\r', '\n']);
         if body.is_empty() {
             return Err(ParseError::new(1, "empty description, expected \"v=0\""));
         }
@@ -263,8 +275,8 @@ fn split_line(line: &str) -> Res<(char, &str)> {
             excerpt(line)
         ));
     }
-    if line.contains('\r') {
-        return Err("carriage return inside a line".into());
+    if line.contains(['\r', '\0']) {
+        return Err("carriage return or NUL inside a line".into());
     }
     let value = line.get(2..).unwrap_or("");
     Ok((char::from(bytes[0]), value))
@@ -444,6 +456,7 @@ impl Attribute {
     /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`.
     /// Errors carry line 0.
     pub fn parse(value: &str) -> Result<Attribute, ParseError> {
+        no_line_breaks(value)?;
         parse_attribute(value).map_err(|m| ParseError::new(0, m))
     }
 }
@@ -460,6 +473,7 @@ impl Candidate {
     /// Parses an ICE candidate (RFC 8839 §5.1), with or without the `candidate:` prefix (as
     /// `RTCIceCandidate.candidate` carries it). Errors carry line 0.
     pub fn parse(s: &str) -> Result<Candidate, ParseError> {
+        no_line_breaks(s)?;
         let s = s.strip_prefix("candidate:").unwrap_or(s);
         parse_candidate(s).map_err(|m| ParseError::new(0, m))
     }
@@ -471,6 +485,17 @@ impl FromStr for Candidate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Candidate::parse(s)
     }
+}
+
+/// A standalone value must not smuggle extra lines into a description (RFC 8866 §9 `text`).
+fn no_line_breaks(s: &str) -> Result<(), ParseError> {
+    if s.contains(['\r', '\n', '\0']) {
+        return Err(ParseError::new(
+            0,
+            "line break or NUL inside a single value",
+        ));
+    }
+    Ok(())
 }
 
 /// A flag attribute (no value allowed).
