@@ -490,10 +490,17 @@ impl Core {
                         .unwrap_or(RtpTransceiverDirection::SendRecv);
                     let remote_codecs = media::read_codecs(m);
                     let remote_extensions = media::read_extmaps(m);
+                    // A transceiver stopped after its offer was created is still live in
+                    // that offer: the answer applies to it normally (WPT-172).
+                    let offered_rejected = self
+                        .pending_local
+                        .as_ref()
+                        .and_then(|d| d.sdp.media.get(i))
+                        .is_some_and(|lm| lm.port == 0);
                     let Some(t) = self.transceiver_mut(id) else {
                         continue;
                     };
-                    if rejected || t.stopping {
+                    if rejected || offered_rejected {
                         stop_now(t);
                         continue;
                     }
