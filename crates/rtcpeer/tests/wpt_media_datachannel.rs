@@ -1599,3 +1599,218 @@ async fn wpt_306_sender_get_capabilities() {
     assert!(RtpSender::get_capabilities("dummy").is_none());
     assert!(RtpReceiver::get_capabilities("dummy").is_none());
 }
+
+// ----- stop() at each stage of an exchange (WPT-172, WPT-285, WPT-296) -----
+
+/// Where in the exchange `stop()` is called.
+#[derive(Debug, Clone, Copy)]
+enum StopAt {
+    OffererAfterCreateOffer,
+    OffererAfterSetLocalOffer,
+    AnswererAfterCreateAnswer,
+    AnswererAfterSetLocalAnswer,
+}
+
+/// As RTCRtpTransceiver.https.html's checkStopAfter*: both sides send audio, one side stops
+/// its transceiver at `at`. The current exchange still completes as negotiated (track event
+/// for the offerer, currentDirection "sendrecv" on the stopping side), negotiationneeded
+/// fires on the stopping side, and an exchange started by the stopping side removes the
+/// transceiver on both sides. An exchange started by the other side only makes it inactive.
+async fn stop_during_exchange(at: StopAt) {
+    let pc1 = pc();
+    let pc2 = pc();
+    let stream = MediaStream::new();
+    pc1.add_track(&audio(), &[&stream]).unwrap();
+    pc2.add_track(&audio(), &[&stream]).unwrap();
+    let t1 = pc1.get_transceivers()[0].clone();
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    let offer = pc1.create_offer(None).await.unwrap();
+    if let StopAt::OffererAfterCreateOffer = at {
+        t1.stop().unwrap();
+    }
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    if let StopAt::OffererAfterSetLocalOffer = at {
+        t1.stop().unwrap();
+    }
+    let t2 = pc2.get_transceivers()[0].clone();
+    let answer = pc2.create_answer(None).await.unwrap();
+    if let StopAt::AnswererAfterCreateAnswer = at {
+        t2.stop().unwrap();
+    }
+    drain(&mut ev1);
+    pc1.set_remote_description(answer.clone()).await.unwrap();
+    let srd_events = drain(&mut ev1);
+    let tracks = track_events(&srd_events);
+    assert_eq!(tracks.len(), 1, "{at:?}: the answer still sends");
+    assert_eq!(tracks[0].track, t1.receiver().track());
+    let ids: Vec<&str> = tracks[0].streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [stream.id()], "{at:?}");
+    drain(&mut ev2);
+    pc2.set_local_description(Some(answer)).await.unwrap();
+    if let StopAt::AnswererAfterSetLocalAnswer = at {
+        t2.stop().unwrap();
+    }
+    let offerer_stopped = matches!(
+        at,
+        StopAt::OffererAfterCreateOffer | StopAt::OffererAfterSetLocalOffer
+    );
+    let (stopper, stopper_pc, other_pc) = if offerer_stopped {
+        (&t1, &pc1, &pc2)
+    } else {
+        (&t2, &pc2, &pc1)
+    };
+    assert_eq!(stopper.direction(), Dir::Stopped, "{at:?}");
+    assert_eq!(stopper.current_direction(), Some(Dir::SendRecv), "{at:?}");
+    assert!(stopper.mid().is_some(), "{at:?}: still associated");
+    assert_eq!(stopper_pc.get_transceivers().len(), 1, "{at:?}");
+    // The offerer learns it after SRD(answer); the answerer after SLD(answer) or stop().
+    let events = if offerer_stopped {
+        srd_events
+    } else {
+        drain(&mut ev2)
+    };
+    assert_eq!(
+        nn_count(&events),
+        1,
+        "{at:?}: negotiationneeded on the stopping side: {:?}",
+        trace(&events)
+    );
+    if !offerer_stopped {
+        // pc1 starts the next exchange: pc2 may only answer inactive.
+        exchange(&pc1, &pc2).await;
+        assert_eq!(t1.direction(), Dir::SendRecv, "{at:?}");
+        assert_eq!(t1.current_direction(), Some(Dir::Inactive), "{at:?}");
+        assert_eq!(t2.direction(), Dir::Stopped, "{at:?}");
+        assert_eq!(t2.current_direction(), Some(Dir::Inactive), "{at:?}");
+        assert_eq!(pc2.get_transceivers().len(), 1, "{at:?}");
+        // Still stopping: back in stable, pc2 asks again.
+        let again = drain(&mut ev2);
+        assert_eq!(nn_count(&again), 1, "{at:?}: {:?}", trace(&again));
+    }
+    exchange(stopper_pc, other_pc).await;
+    for (pc, t) in [(&pc1, &t1), (&pc2, &t2)] {
+        assert!(
+            pc.get_transceivers().is_empty(),
+            "{at:?}: {:?} {:?} {:?}",
+            t.mid(),
+            t.direction(),
+            t.current_direction()
+        );
+        assert_eq!(t.mid(), None, "{at:?}");
+        assert_eq!(t.direction(), Dir::Stopped, "{at:?}");
+        assert_eq!(t.current_direction(), Some(Dir::Stopped), "{at:?}");
+    }
+    // Nothing left to negotiate on either side.
+    let rest1 = drain(&mut ev1);
+    assert_eq!(nn_count(&rest1), 0, "{at:?}: {:?}", trace(&rest1));
+    let rest2 = drain(&mut ev2);
+    assert_eq!(nn_count(&rest2), 0, "{at:?}: {:?}", trace(&rest2));
+}
+
+#[tokio::test]
+async fn wpt_172_stop_after_create_offer() {
+    stop_during_exchange(StopAt::OffererAfterCreateOffer).await;
+}
+
+#[tokio::test]
+async fn wpt_172_stop_after_set_local_offer() {
+    stop_during_exchange(StopAt::OffererAfterSetLocalOffer).await;
+}
+
+#[tokio::test]
+async fn wpt_172_stop_after_create_answer() {
+    stop_during_exchange(StopAt::AnswererAfterCreateAnswer).await;
+}
+
+#[tokio::test]
+async fn wpt_172_stop_after_set_local_answer() {
+    stop_during_exchange(StopAt::AnswererAfterSetLocalAnswer).await;
+}
+
+#[tokio::test]
+async fn wpt_285_stop_is_not_rolled_back() {
+    let pc = pc();
+    let track = audio();
+    pc.add_track(&track, &[]).unwrap();
+    let t = pc.get_transceivers()[0].clone();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    // Rollback does not undo direction or track changes made meanwhile.
+    t.set_direction(Dir::SendOnly).unwrap();
+    let track2 = audio();
+    t.sender()
+        .replace_track(Some(track2.clone()))
+        .await
+        .unwrap();
+    pc.set_local_description(Some(SessionDescription::rollback()))
+        .await
+        .unwrap();
+    assert_eq!(t.direction(), Dir::SendOnly);
+    assert_eq!(t.sender().track(), Some(track2));
+    assert_eq!(t.mid(), None);
+    assert_eq!(t.current_direction(), None);
+    // Nor stop().
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    t.stop().unwrap();
+    pc.set_local_description(Some(SessionDescription::rollback()))
+        .await
+        .unwrap();
+    assert_eq!(t.direction(), Dir::Stopped);
+    assert_eq!(
+        t.receiver().track().ready_state(),
+        MediaStreamTrackState::Ended
+    );
+}
+
+#[tokio::test]
+async fn wpt_280_track_event_track_is_the_receivers_and_in_its_streams() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let s = MediaStream::new();
+    pc1.add_track(&audio(), &[&s]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let mut ev = pc2.events();
+    // SRD(offer) before the offerer applied it, as WPT does.
+    pc2.set_remote_description(offer).await.unwrap();
+    let tracks = track_events(&drain(&mut ev));
+    assert_eq!(tracks.len(), 1);
+    let e = &tracks[0];
+    assert_eq!(e.track, e.receiver.track());
+    assert_eq!(e.receiver, e.transceiver.receiver());
+    for stream in &e.streams {
+        assert!(stream.get_tracks().contains(&e.track));
+    }
+}
+
+#[tokio::test]
+async fn wpt_164_data_channel_after_negotiated_data_section_does_not_fire() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.create_data_channel("a", None).unwrap();
+    exchange(&pc1, &pc2).await;
+    let mut ev = pc1.events();
+    pc1.create_data_channel("b", None).unwrap();
+    let mut ev2 = pc2.events();
+    pc2.create_data_channel("c", None).unwrap();
+    assert!(drain(&mut ev).is_empty());
+    assert!(drain(&mut ev2).is_empty());
+}
+
+#[tokio::test]
+async fn wpt_214_after_close_setters_throw_and_objects_remain() {
+    let pc1 = pc();
+    let t = pc1
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let dc = pc1.create_data_channel("x", None).unwrap();
+    pc1.close();
+    assert_eq!(pc1.get_transceivers(), vec![t.clone()]);
+    let e = t.set_direction(Dir::SendOnly).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState);
+    let e = t.sender().set_streams(&[&MediaStream::new()]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState);
+    assert_eq!(dc.ready_state(), DataChannelState::Closed);
+}
