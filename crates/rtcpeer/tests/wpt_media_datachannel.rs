@@ -1814,3 +1814,106 @@ async fn wpt_214_after_close_setters_throw_and_objects_remain() {
     assert_eq!(e.kind(), ErrorKind::InvalidState);
     assert_eq!(dc.ready_state(), DataChannelState::Closed);
 }
+
+/// Waits (bounded) for a signalingstatechange to "stable".
+async fn wait_stable(ev: &mut EventStream) {
+    let wait = async {
+        while let Some(e) = ev.recv().await {
+            if let PeerConnectionEvent::SignalingStateChange(SignalingState::Stable) = e {
+                return;
+            }
+        }
+        panic!("event stream ended before stable");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+        .await
+        .expect("reached stable in time");
+}
+
+#[tokio::test]
+async fn wpt_171_handler_that_negotiates_sees_two_events() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pc1 = pc();
+    let pc2 = pc();
+    let count = Arc::new(AtomicUsize::new(0));
+    {
+        let (a, b, count) = (pc1.clone(), pc2.clone(), count.clone());
+        pc1.on_negotiation_needed(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (a, b) = (a.clone(), b.clone());
+            tokio::spawn(async move { exchange(&a, &b).await });
+        });
+    }
+    let mut ev = pc1.events();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    wait_stable(&mut ev).await;
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    wait_stable(&mut ev).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(pc1.get_transceivers().len(), 2);
+    assert!(pc1.get_transceivers().iter().all(|t| t.mid().is_some()));
+    pc1.close();
+    pc2.close();
+}
+
+#[tokio::test]
+async fn wpt_169_remove_track_on_callee_while_answer_is_pending_fires_after_stable() {
+    let caller = pc();
+    caller
+        .add_transceiver(MediaKind::Audio, init(Dir::RecvOnly))
+        .unwrap();
+    let offer = caller.create_offer(None).await.unwrap();
+    let callee = pc();
+    let sender = callee.add_track(&audio(), &[]).unwrap();
+    let mut ev = callee.events();
+    callee.set_remote_description(offer).await.unwrap();
+    let answer = callee.create_answer(None).await.unwrap();
+    // The answer is applied on the chain; removeTrack runs before it completes.
+    let sld = callee.set_local_description(Some(answer));
+    callee.remove_track(&sender).unwrap();
+    assert_eq!(nn_count(&drain(&mut ev)), 0, "not while the chain is busy");
+    sld.await.unwrap();
+    assert_eq!(callee.signaling_state(), SignalingState::Stable);
+    let events = drain(&mut ev);
+    assert_eq!(nn_count(&events), 1, "{:?}", trace(&events));
+    assert_eq!(trace(&events).last().map(String::as_str), Some("nn"));
+}
+
+#[tokio::test]
+async fn wpt_169_remove_track_on_caller_fires() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let sender = pc1.add_track(&audio(), &[]).unwrap();
+    exchange(&pc1, &pc2).await;
+    let mut ev = pc1.events();
+    pc1.remove_track(&sender).unwrap();
+    assert_eq!(trace(&drain(&mut ev)), ["nn"]);
+}
+
+#[tokio::test]
+async fn wpt_170_set_streams_on_trackless_transceiver() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let t = pc1
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let s1 = MediaStream::new();
+    t.sender().set_streams(&[&s1]).unwrap();
+    exchange(&pc1, &pc2).await;
+    let local = pc1.local_description().unwrap();
+    assert!(
+        local.sdp.contains(&format!("a=msid:{} ", s1.id())),
+        "{}",
+        local.sdp
+    );
+    let mut ev = pc1.events();
+    t.sender().set_streams(&[&s1]).unwrap();
+    t.sender().set_streams(&[&s1, &s1]).unwrap();
+    assert!(drain(&mut ev).is_empty());
+    t.sender().set_streams(&[]).unwrap();
+    assert_eq!(trace(&drain(&mut ev)), ["nn"]);
+}
