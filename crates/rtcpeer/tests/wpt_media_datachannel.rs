@@ -31,7 +31,7 @@
 //! - WPT-304 "codec only in RTCRtpSender.getCapabilities": rtcpeer sends and receives the
 //!   same codec set, so no such codec exists (asserted by `wpt_304_sender_and_receiver_capabilities_agree`).
 
-use rtcpeer::{Configuration, EventStream};
+use rtcpeer::{BundlePolicy, Configuration, EventStream};
 use rtcpeer::{
     DataChannelInit, DataChannelState, ErrorKind, MediaKind, MediaStream, MediaStreamTrack,
     MediaStreamTrackState, PeerConnection, PeerConnectionEvent, RtpCodecCapability, RtpReceiver,
@@ -1916,4 +1916,132 @@ async fn wpt_170_set_streams_on_trackless_transceiver() {
     assert!(drain(&mut ev).is_empty());
     t.sender().set_streams(&[]).unwrap();
     assert_eq!(trace(&drain(&mut ev)), ["nn"]);
+}
+
+#[tokio::test]
+async fn wpt_227_label_and_protocol_longer_than_65535_bytes_throw_type_error() {
+    let pc = pc();
+    let neg = || DataChannelInit {
+        negotiated: true,
+        id: Some(42),
+        ..Default::default()
+    };
+    for label in ["l".repeat(65536), "\u{b5}".repeat(32768)] {
+        let e = pc.create_data_channel(&label, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Type);
+        let e = pc.create_data_channel(&label, Some(neg())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Type);
+    }
+    for protocol in ["p".repeat(65536), "\u{b6}".repeat(32768)] {
+        let e = pc
+            .create_data_channel(
+                "",
+                Some(DataChannelInit {
+                    protocol: protocol.clone(),
+                    ..Default::default()
+                }),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Type);
+        let e = pc
+            .create_data_channel("", Some(DataChannelInit { protocol, ..neg() }))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Type);
+    }
+    // The failed calls created nothing: id 42 is still free.
+    let dc = pc.create_data_channel("", Some(neg())).unwrap();
+    assert_eq!(dc.id(), Some(42));
+    // Exactly 65535 bytes is fine.
+    let label = "l".repeat(65535);
+    let protocol = "p".repeat(65535);
+    let dc = pc
+        .create_data_channel(
+            &label,
+            Some(DataChannelInit {
+                protocol: protocol.clone(),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    assert_eq!(dc.label(), label);
+    assert_eq!(dc.protocol(), protocol);
+}
+
+#[tokio::test]
+async fn wpt_237_channel_created_after_negotiation_is_connecting_with_id() {
+    for negotiated in [false, true] {
+        let pc1 = pc();
+        let pc2 = pc();
+        let init = negotiated.then(|| DataChannelInit {
+            negotiated: true,
+            id: Some(0),
+            ..Default::default()
+        });
+        pc1.create_data_channel("", init).unwrap();
+        exchange(&pc1, &pc2).await;
+        let dc = pc1.create_data_channel("", None).unwrap();
+        assert_eq!(dc.ready_state(), DataChannelState::Connecting);
+        assert!(dc.id().is_some_and(|id| id != 0 || !negotiated));
+    }
+}
+
+#[tokio::test]
+async fn wpt_237_ids_assigned_when_answer_is_set_without_answerer_sld() {
+    // As WPT: the answerer never applies its answer; pc1's SRD(answer) fixes the role.
+    let pc1 = pc();
+    let pc2 = pc();
+    let dc = pc1.create_data_channel("channel", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+    assert!(dc.id().is_some_and(|id| id < 65535));
+}
+
+#[tokio::test]
+async fn wpt_240_tracks_then_data_channel_negotiate_with_max_bundle() {
+    for policy in [BundlePolicy::Balanced, BundlePolicy::MaxBundle] {
+        let pc1 = PeerConnection::new(Configuration {
+            bundle_policy: policy,
+            ..Default::default()
+        })
+        .unwrap();
+        let pc2 = pc();
+        let s = MediaStream::new();
+        pc1.add_track(&audio(), &[&s]).unwrap();
+        pc1.add_track(&video(), &[&s]).unwrap();
+        let dc = pc1.create_data_channel("", None).unwrap();
+        exchange(&pc1, &pc2).await;
+        let answer = pc1.remote_description().unwrap();
+        let m = m_lines(&answer);
+        assert_eq!(m.len(), 3, "{policy:?}: {m:?}");
+        assert!(m[2].starts_with("m=application "), "{m:?}");
+        assert!(
+            m.iter().all(|l| l.split(' ').nth(1) != Some("0")),
+            "{policy:?}: {m:?}"
+        );
+        assert!(pc1.sctp().is_some() && pc2.sctp().is_some());
+        assert!(dc.id().is_some());
+    }
+}
+
+#[tokio::test]
+async fn wpt_270_remove_track_after_remote_rollback_is_a_noop() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio(), &[]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let sender = pc2.get_senders()[0].clone();
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert!(pc2.get_senders().is_empty());
+    let mut ev = pc2.events();
+    pc2.remove_track(&sender).unwrap();
+    assert_eq!(sender.track(), None);
+    assert!(drain(&mut ev).is_empty());
 }
