@@ -994,7 +994,7 @@ async fn wpt_275_add_transceiver_with_track() {
     let pc = pc();
     let track = video();
     let t1 = pc
-        .add_transceiver(&track, TransceiverInit::default())
+        .add_transceiver(track.clone(), TransceiverInit::default())
         .unwrap();
     assert_eq!(t1.sender().track(), Some(track.clone()));
     let rt = t1.receiver().track();
@@ -1002,7 +1002,7 @@ async fn wpt_275_add_transceiver_with_track() {
     assert_eq!(rt.ready_state(), MediaStreamTrackState::Live);
     assert!(rt.muted());
     let t2 = pc
-        .add_transceiver(&track, TransceiverInit::default())
+        .add_transceiver(track.clone(), TransceiverInit::default())
         .unwrap();
     assert_ne!(t1, t2);
     assert_ne!(t1.sender(), t2.sender());
@@ -2044,4 +2044,79 @@ async fn wpt_270_remove_track_after_remote_rollback_is_a_noop() {
     pc2.remove_track(&sender).unwrap();
     assert_eq!(sender.track(), None);
     assert!(drain(&mut ev).is_empty());
+}
+
+#[tokio::test]
+async fn wpt_264_add_track_reuses_unused_sendrecv_transceiver() {
+    // The current spec has no direction criterion: a never-used sendrecv sender is reused.
+    let pc = pc();
+    let t = pc
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let track = audio();
+    let sender = pc.add_track(&track, &[]).unwrap();
+    assert_eq!(sender, t.sender());
+    assert_eq!(sender.track(), Some(track));
+    assert_eq!(t.direction(), Dir::SendRecv);
+    assert_eq!(pc.get_senders().len(), 1);
+    // An inactive one becomes sendonly.
+    let t2 = pc
+        .add_transceiver(MediaKind::Video, init(Dir::Inactive))
+        .unwrap();
+    let s2 = pc.add_track(&video(), &[]).unwrap();
+    assert_eq!(s2, t2.sender());
+    assert_eq!(t2.direction(), Dir::SendOnly);
+    // A stopped one is not reused.
+    let t3 = pc
+        .add_transceiver(MediaKind::Audio, init(Dir::RecvOnly))
+        .unwrap();
+    t3.stop().unwrap();
+    let s3 = pc.add_track(&audio(), &[]).unwrap();
+    assert_ne!(s3, t3.sender());
+    assert_eq!(t3.sender().track(), None);
+}
+
+#[tokio::test]
+async fn wpt_264_add_track_does_not_reuse_sender_that_has_sent() {
+    let caller = pc();
+    let callee = pc();
+    let track = audio();
+    let t = caller
+        .add_transceiver(track.clone(), TransceiverInit::default())
+        .unwrap();
+    exchange(&caller, &callee).await;
+    assert_eq!(t.current_direction(), Some(Dir::SendOnly));
+    t.sender().replace_track(None).await.unwrap();
+    let sender = caller.add_track(&track, &[]).unwrap();
+    assert_ne!(sender, t.sender());
+    assert_eq!(caller.get_senders().len(), 2);
+    assert_eq!(t.sender().track(), None);
+}
+
+#[tokio::test]
+async fn wpt_302_sender_and_receiver_codecs_combined_are_accepted() {
+    let pc = pc();
+    let t = pc
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let mut both = RtpSender::get_capabilities("audio").unwrap().codecs;
+    both.extend(RtpReceiver::get_capabilities("audio").unwrap().codecs);
+    t.set_codec_preferences(&both).unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    let pts = first_mline_payloads(&offer);
+    let mut unique = pts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), pts.len(), "no payload type twice: {pts:?}");
+    // A video codec with a channel count is not a capability either.
+    let t = pc
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let mut vp8 = codecs("video")
+        .into_iter()
+        .find(|c| c.mime_type == "video/VP8")
+        .unwrap();
+    vp8.channels = Some(3);
+    let e = t.set_codec_preferences(&[vp8]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidModification);
 }
