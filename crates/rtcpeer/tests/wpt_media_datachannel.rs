@@ -2120,3 +2120,185 @@ async fn wpt_302_sender_and_receiver_codecs_combined_are_accepted() {
     let e = t.set_codec_preferences(&[vp8]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidModification);
 }
+
+/// 24 channels, every other one negotiated with id `i` (as RTCPeerConnection-close.html).
+fn make_channels(pc: &PeerConnection) -> Vec<rtcpeer::DataChannel> {
+    (0..24u16)
+        .map(|i| {
+            let init = (i % 2 == 0).then(|| DataChannelInit {
+                negotiated: true,
+                id: Some(i),
+                ..Default::default()
+            });
+            let dc = pc
+                .create_data_channel(&format!("test-channel-{i}"), init)
+                .unwrap();
+            assert_ne!(dc.ready_state(), DataChannelState::Closed);
+            dc
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn wpt_208_close_closes_every_channel_synchronously() {
+    // Before negotiation.
+    let pc1 = pc();
+    let channels = make_channels(&pc1);
+    pc1.close();
+    assert!(
+        channels
+            .iter()
+            .all(|d| d.ready_state() == DataChannelState::Closed)
+    );
+    // After negotiation, on both sides, and the SCTP transports close too.
+    let pc1 = pc();
+    let pc2 = pc();
+    let channels = make_channels(&pc1);
+    exchange(&pc1, &pc2).await;
+    let late = pc2.create_data_channel("late", None).unwrap();
+    assert!(channels.iter().all(|d| d.id().is_some()));
+    let (s1, s2) = (pc1.sctp().unwrap(), pc2.sctp().unwrap());
+    pc1.close();
+    pc2.close();
+    assert!(
+        channels
+            .iter()
+            .all(|d| d.ready_state() == DataChannelState::Closed)
+    );
+    assert_eq!(late.ready_state(), DataChannelState::Closed);
+    assert_eq!(s1.state(), SctpTransportState::Closed);
+    assert_eq!(s2.state(), SctpTransportState::Closed);
+    // close() is idempotent and keeps the descriptions.
+    pc1.close();
+    assert_eq!(pc1.signaling_state(), SignalingState::Closed);
+    assert!(pc1.current_local_description().is_some());
+    assert!(pc1.current_remote_description().is_some());
+}
+
+#[tokio::test]
+async fn wpt_296_transceiver_stopped_before_first_offer_gets_no_m_section() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let a = pc1
+        .add_transceiver(MediaKind::Audio, init(Dir::SendOnly))
+        .unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    a.stop().unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert!(!offer.sdp.contains("m=audio"), "{}", offer.sdp);
+    assert!(offer.sdp.contains("m=video"), "{}", offer.sdp);
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    let mut ev = pc1.events();
+    pc1.set_remote_description(answer).await.unwrap();
+    // The never-associated stopped transceiver is gone; nothing is left to negotiate.
+    assert_eq!(pc1.get_transceivers().len(), 1);
+    assert_eq!(a.mid(), None);
+    assert_eq!(a.current_direction(), Some(Dir::Stopped));
+    assert_eq!(nn_count(&drain(&mut ev)), 0);
+}
+
+#[tokio::test]
+async fn wpt_296_added_and_stopped_during_renegotiation_gets_no_m_section() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    exchange(&pc1, &pc2).await;
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    for t in pc1.get_transceivers() {
+        t.stop().unwrap();
+    }
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert_eq!(rejected_audio(&offer), 1, "{}", offer.sdp);
+    assert!(!offer.sdp.contains("m=video"), "{}", offer.sdp);
+}
+
+#[tokio::test]
+async fn wpt_296_stopped_sendonly_or_inactive_offers_inactive() {
+    for dir in [Dir::SendOnly, Dir::Inactive] {
+        let pc1 = pc();
+        let pc2 = pc();
+        pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        exchange(&pc1, &pc2).await;
+        let t = pc1.get_transceivers()[0].clone();
+        t.set_direction(dir).unwrap();
+        t.stop().unwrap();
+        let offer = pc1.create_offer(None).await.unwrap();
+        assert!(offer.sdp.contains("a=inactive"), "{dir:?}: {}", offer.sdp);
+        assert_eq!(rejected_audio(&offer), 1, "{dir:?}: {}", offer.sdp);
+    }
+}
+
+#[tokio::test]
+async fn wpt_296_offer_after_remote_stop_negotiated() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    exchange(&pc1, &pc2).await;
+    let (t1, t2) = (
+        pc1.get_transceivers()[0].clone(),
+        pc2.get_transceivers()[0].clone(),
+    );
+    t2.stop().unwrap();
+    exchange(&pc2, &pc1).await;
+    assert!(pc1.get_transceivers().is_empty());
+    assert!(pc2.get_transceivers().is_empty());
+    assert_eq!(t1.direction(), Dir::Stopped);
+    assert_eq!(t2.direction(), Dir::Stopped);
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveLocalOffer);
+}
+
+#[tokio::test]
+async fn wpt_243_answerer_channels_get_even_ids_at_its_answer() {
+    // pc2 answers a=setup:active: it is the DTLS client and uses even ids (RFC 8832 §6).
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.create_data_channel("offerer", None).unwrap();
+    let early = pc2.create_data_channel("answerer", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    assert_eq!(early.id(), None, "role unknown until the answer is applied");
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    let id = early.id().expect("assigned by SLD(answer)");
+    assert_eq!(id % 2, 0, "{id}");
+    let later = pc2.create_data_channel("", None).unwrap();
+    let id2 = later.id().unwrap();
+    assert_eq!(id2 % 2, 0);
+    assert_ne!(id, id2);
+}
+
+#[tokio::test]
+async fn wpt_287_removal_fires_no_negotiationneeded() {
+    let (pc1, pc2) = sendrecv_pair().await;
+    pc1.get_transceivers()[0].stop().unwrap();
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    exchange(&pc1, &pc2).await;
+    assert_eq!(
+        trace(&drain(&mut ev1)),
+        ["ss:have-local-offer", "ss:stable"]
+    );
+    assert_eq!(
+        trace(&drain(&mut ev2)),
+        ["ss:have-remote-offer", "ss:stable"]
+    );
+}
