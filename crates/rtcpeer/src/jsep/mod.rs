@@ -464,10 +464,11 @@ impl Core {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
+        // CollectSenders (webrtc-pc §5.1) skips [[Stopped]] transceivers.
         if self
             .transceivers
             .iter()
-            .any(|t| t.sender_track.as_ref() == Some(&track))
+            .any(|t| !t.stopped && t.sender_track.as_ref() == Some(&track))
         {
             return Err(Error::invalid_access("the track is already being sent"));
         }
