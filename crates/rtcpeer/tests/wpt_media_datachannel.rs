@@ -2302,3 +2302,59 @@ async fn wpt_287_removal_fires_no_negotiationneeded() {
         ["ss:have-remote-offer", "ss:stable"]
     );
 }
+
+#[tokio::test]
+async fn wpt_287_stopped_transceiver_senders_and_receivers_are_not_collected() {
+    // getSenders()/getReceivers() run CollectSenders/CollectReceivers, which skip
+    // transceivers whose [[Stopped]] is true; getTransceivers() still lists them until the
+    // negotiation completes.
+    let track = audio();
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio(), &[]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let sender2 = pc2.add_track(&track, &[]).unwrap();
+    exchange_answer(&pc1, &pc2).await;
+    pc1.get_transceivers()[0].stop().unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let t2 = pc2.get_transceivers();
+    assert_eq!(t2.len(), 1, "still in the set");
+    assert_eq!(t2[0].current_direction(), Some(Dir::Stopped));
+    assert!(pc2.get_senders().is_empty());
+    assert!(pc2.get_receivers().is_empty());
+    // The stopped sender's track no longer counts as "already sent" (CollectSenders).
+    assert_eq!(sender2.track(), Some(track.clone()));
+    let again = pc2.add_track(&track, &[]).unwrap();
+    assert_ne!(again, sender2);
+    assert_eq!(pc2.get_senders(), vec![again]);
+}
+
+/// pc2 answers pc1's applied offer (the second half of an exchange).
+async fn exchange_answer(pc1: &PeerConnection, pc2: &PeerConnection) {
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+}
+
+#[tokio::test]
+async fn wpt_210_after_close_senders_and_receivers_are_not_collected() {
+    let pc1 = pc();
+    let sender = pc1.add_track(&audio(), &[]).unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    pc1.close();
+    assert_eq!(pc1.get_transceivers().len(), 2);
+    assert!(pc1.get_senders().is_empty());
+    assert!(pc1.get_receivers().is_empty());
+    assert!(sender.track().is_some());
+}
