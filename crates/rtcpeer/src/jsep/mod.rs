@@ -586,17 +586,18 @@ impl Core {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
-        if direction == RtpTransceiverDirection::Stopped {
-            return Err(Error::type_error("use stop() to stop a transceiver"));
-        }
         let t = self
             .transceiver_mut(id)
             .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
+        // Spec order: [[Stopping]] → InvalidStateError, then "stopped" → TypeError.
         if t.stopping || t.stopped {
             return Err(Error::invalid_state("the transceiver is stopped"));
         }
         if t.direction == direction {
             return Ok(());
+        }
+        if direction == RtpTransceiverDirection::Stopped {
+            return Err(Error::type_error("use stop() to stop a transceiver"));
         }
         t.direction = direction;
         self.update_negotiation_needed(chain_empty);
