@@ -2358,3 +2358,21 @@ async fn wpt_210_after_close_senders_and_receivers_are_not_collected() {
     assert!(pc1.get_receivers().is_empty());
     assert!(sender.track().is_some());
 }
+
+#[tokio::test]
+async fn wpt_286_direction_setter_error_order() {
+    let pc = pc();
+    let t = pc
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    // "stopped" is not a settable direction.
+    let e = t.set_direction(Dir::Stopped).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Type);
+    assert_eq!(t.direction(), Dir::SendRecv);
+    // On a stopping transceiver the [[Stopping]] check comes first.
+    t.stop().unwrap();
+    for dir in [Dir::Stopped, Dir::SendRecv, Dir::Inactive] {
+        let e = t.set_direction(dir).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidState, "{dir:?}");
+    }
+}
