@@ -2376,3 +2376,75 @@ async fn wpt_286_direction_setter_error_order() {
         assert_eq!(e.kind(), ErrorKind::InvalidState, "{dir:?}");
     }
 }
+
+#[tokio::test]
+async fn wpt_301_remote_rollback_removes_transceiver_created_by_srd() {
+    // As RTCRtpTransceiver.https.html checkRemoteRollback.
+    let pc1 = pc();
+    let stream = MediaStream::new();
+    pc1.add_track(&audio(), &[&stream]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let pc2 = pc();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let removed = pc2.get_transceivers()[0].clone();
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert!(pc2.get_transceivers().is_empty());
+    assert_eq!(removed.mid(), None);
+    assert_eq!(removed.current_direction(), Some(Dir::Stopped));
+    assert_eq!(
+        removed.receiver().track().ready_state(),
+        MediaStreamTrackState::Ended
+    );
+    // The same offer again does the same thing.
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let t = pc2.get_transceivers()[0].clone();
+    assert_eq!(t.direction(), Dir::RecvOnly);
+    assert_eq!(t.current_direction(), None);
+    let mid0 = t.mid();
+    assert!(mid0.is_some());
+    // replaceTrack and the direction setter do not keep it alive.
+    let track2 = audio();
+    t.sender()
+        .replace_track(Some(track2.clone()))
+        .await
+        .unwrap();
+    t.set_direction(Dir::SendRecv).unwrap();
+    assert_eq!(t.mid(), mid0);
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert!(pc2.get_transceivers().is_empty());
+    // A third time; now addTrack touches it, so rollback keeps it (without a mid).
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let t = pc2.get_transceivers()[0].clone();
+    assert_eq!(t.mid(), mid0);
+    let s2 = MediaStream::new();
+    let sender = pc2.add_track(&track2, &[&s2]).unwrap();
+    assert_eq!(sender, t.sender());
+    assert_eq!(t.direction(), Dir::SendRecv);
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    let ts = pc2.get_transceivers();
+    assert_eq!(ts, vec![t.clone()]);
+    assert_eq!(t.mid(), None);
+    assert_eq!(t.sender().track(), Some(track2));
+    assert_eq!(t.direction(), Dir::SendRecv);
+    assert_eq!(t.current_direction(), None);
+    // After all this, the real exchange still fires exactly one track event.
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let mut ev = pc2.events();
+    pc2.set_remote_description(offer).await.unwrap();
+    let tracks = track_events(&drain(&mut ev));
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(tracks[0].transceiver, t);
+    let ids: Vec<&str> = tracks[0].streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [stream.id()]);
+    let mut ev1 = pc1.events();
+    exchange_answer(&pc1, &pc2).await;
+    assert_eq!(track_events(&drain(&mut ev1)).len(), 1);
+}
