@@ -416,7 +416,13 @@ impl Core {
             sender_msid_track,
             ssrc,
             rtx_ssrc,
-            receiver_track: MediaStreamTrack::with_id(kind, receiver_track_id, "remote", true),
+            // webrtc-pc §5.3 "create an RTCRtpReceiver": label is "remote " + kind.
+            receiver_track: MediaStreamTrack::with_id(
+                kind,
+                receiver_track_id,
+                format!("remote {kind}"),
+                true,
+            ),
             remote_streams: Vec::new(),
             fired_recv: false,
             codec_preferences: Vec::new(),
