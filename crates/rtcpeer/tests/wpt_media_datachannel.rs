@@ -967,6 +967,8 @@ async fn wpt_274_add_transceiver_initial_state() {
         assert_eq!(rt.kind(), kind);
         assert_eq!(rt.ready_state(), MediaStreamTrackState::Live);
         assert!(rt.muted());
+        // webrtc-pc §5.3: the receiver's track is labelled "remote " + kind.
+        assert_eq!(rt.label(), format!("remote {kind}"));
         assert_eq!(pc.get_transceivers(), vec![t.clone()]);
         assert_eq!(pc.get_senders(), vec![t.sender()]);
         assert_eq!(pc.get_receivers(), vec![t.receiver()]);
