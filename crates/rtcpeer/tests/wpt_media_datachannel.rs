@@ -2450,3 +2450,200 @@ async fn wpt_301_remote_rollback_removes_transceiver_created_by_srd() {
     exchange_answer(&pc1, &pc2).await;
     assert_eq!(track_events(&drain(&mut ev1)).len(), 1);
 }
+
+fn max_compat() -> PeerConnection {
+    PeerConnection::new(Configuration {
+        bundle_policy: BundlePolicy::MaxCompat,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Implicit SLD on `a`, SRD of its local description on `b`.
+async fn sld_srd(a: &PeerConnection, b: &PeerConnection) {
+    a.set_local_description(None).await.unwrap();
+    b.set_remote_description(a.local_description().unwrap())
+        .await
+        .unwrap();
+}
+
+fn m_count(d: &SessionDescription) -> usize {
+    m_lines(d).len()
+}
+
+#[tokio::test]
+async fn wpt_293_and_300_m_section_reuse_sequence() {
+    // As RTCRtpTransceiver.https.html checkMsectionReuse (max-compat).
+    let pc1 = max_compat();
+    let pc2 = max_compat();
+    let (track, stream) = (audio(), MediaStream::new());
+    pc1.add_track(&track, &[&stream]).unwrap();
+    let t1 = pc1.get_transceivers()[0].clone();
+    sld_srd(&pc1, &pc2).await;
+    // The answerer stops: the section only goes inactive in this exchange.
+    let t2 = pc2.get_transceivers()[0].clone();
+    let stopped_mid0 = t2.mid();
+    t2.stop().unwrap();
+    assert_eq!(t2.direction(), Dir::Stopped);
+    assert_ne!(t2.current_direction(), Some(Dir::Stopped));
+    sld_srd(&pc2, &pc1).await;
+    assert_eq!(t1.mid(), stopped_mid0);
+    assert_eq!(t1.direction(), Dir::SendRecv);
+    assert_eq!(t1.current_direction(), Some(Dir::Inactive));
+    assert_eq!(t2.mid(), stopped_mid0);
+    assert_eq!(t2.direction(), Dir::Stopped);
+    assert_eq!(t2.current_direction(), Some(Dir::Inactive));
+    // Follow-up exchange pc2 -> pc1 removes both.
+    sld_srd(&pc2, &pc1).await;
+    sld_srd(&pc1, &pc2).await;
+    for t in [&t1, &t2] {
+        assert_eq!(t.mid(), None);
+        assert_eq!(t.direction(), Dir::Stopped);
+        assert_eq!(t.current_direction(), Some(Dir::Stopped));
+    }
+    assert!(pc1.get_transceivers().is_empty() && pc2.get_transceivers().is_empty());
+
+    // The rejected m-section is reused on both ends, with a new mid.
+    let (track2, stream2) = (audio(), MediaStream::new());
+    pc1.add_track(&track2, &[&stream2]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert_eq!(m_count(&offer), 1, "{}", offer.sdp);
+    assert_eq!(pc1.get_senders()[0].track(), Some(track2.clone()));
+    assert_ne!(pc1.get_transceivers()[0].mid(), stopped_mid0);
+    pc2.add_track(&track, &[&stream]).unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    assert_eq!(m_count(&offer), 1, "{}", offer.sdp);
+    assert_ne!(pc2.get_transceivers()[0].mid(), stopped_mid0);
+    pc2.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(offer).await.unwrap();
+    let answer = pc1.create_answer(None).await.unwrap();
+    pc1.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(answer).await.unwrap();
+    let ts1 = pc1.get_transceivers();
+    assert_eq!(ts1.len(), 1);
+    assert_eq!(ts1[0].sender().track(), Some(track2));
+    assert_eq!(ts1[0].current_direction(), Some(Dir::SendRecv));
+    let mid0 = ts1[0].mid();
+    let ts2 = pc2.get_transceivers();
+    assert_eq!(ts2.len(), 1);
+    assert_eq!(ts2[0].sender().track(), Some(track.clone()));
+    assert_eq!(ts2[0].current_direction(), Some(Dir::SendRecv));
+    assert_eq!(ts2[0].mid(), mid0);
+
+    // Stop + addTrack: no premature reuse (one rejected section plus a new one).
+    let stopped_mid1 = mid0;
+    ts1[0].stop().unwrap();
+    let (track3, stream3) = (audio(), MediaStream::new());
+    pc1.add_track(&track3, &[&stream3]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert_eq!(m_count(&offer), 2, "{}", offer.sdp);
+    assert_eq!(rejected_audio(&offer), 1, "{}", offer.sdp);
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let mut ev2 = pc2.events();
+    pc2.set_remote_description(offer).await.unwrap();
+    let tracks = track_events(&drain(&mut ev2));
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(
+        tracks[0].track,
+        pc2.get_transceivers()[1].receiver().track()
+    );
+    let ids: Vec<&str> = tracks[0].streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [stream3.id()]);
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    let mut ev1 = pc1.events();
+    pc1.set_remote_description(answer).await.unwrap();
+    assert!(track_events(&drain(&mut ev1)).is_empty());
+    let ts2 = pc2.get_transceivers();
+    assert_eq!(ts2.len(), 1);
+    assert_eq!(ts2[0].sender().track(), None);
+    assert_eq!(ts2[0].current_direction(), Some(Dir::RecvOnly));
+    let mid1 = ts2[0].mid();
+    assert_ne!(mid1, stopped_mid1);
+
+    // A new track on pc2 takes the recvonly transceiver rather than the rejected section.
+    pc2.add_track(&track3, &[&stream3]).unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    assert_eq!(m_count(&offer), 2, "{}", offer.sdp);
+    assert_eq!(rejected_audio(&offer), 1, "{}", offer.sdp);
+    let ts2 = pc2.get_transceivers();
+    assert_eq!(ts2.len(), 1);
+    assert_eq!(ts2[0].mid(), mid1);
+    assert_eq!(ts2[0].sender().track(), Some(track3));
+    assert_eq!(ts2[0].current_direction(), Some(Dir::RecvOnly));
+    assert_eq!(ts2[0].direction(), Dir::SendRecv);
+    // Another track reuses the rejected section, with a fresh mid.
+    let track4 = audio();
+    pc2.add_track(&track4, &[&MediaStream::new()]).unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    pc2.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let ts2 = pc2.get_transceivers();
+    assert_eq!(ts2.len(), 2);
+    assert_eq!(ts2[0].mid(), mid1);
+    assert_eq!(ts2[1].sender().track(), Some(track4));
+    let mid4 = ts2[1].mid();
+    assert!(mid4.is_some());
+    assert_ne!(mid4, mid1);
+    assert_ne!(mid4, stopped_mid0);
+    assert_ne!(mid4, stopped_mid1);
+    assert_eq!(m_count(&offer), 2, "{}", offer.sdp);
+    assert_eq!(rejected_audio(&offer), 0, "{}", offer.sdp);
+}
+
+#[tokio::test]
+async fn wpt_300_stop_after_create_offer_with_reused_m_section() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let s = MediaStream::new();
+    pc1.add_track(&audio(), &[&s]).unwrap();
+    pc1.add_track(&video(), &[&s]).unwrap();
+    exchange(&pc1, &pc2).await;
+    pc1.get_transceivers()[1].stop().unwrap();
+    exchange(&pc1, &pc2).await;
+    // The video section is negotiated rejected; a new transceiver recycles it in the
+    // offer, then stops before the offer is applied.
+    let t = pc1
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    t.stop().unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    exchange_answer(&pc1, &pc2).await;
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_293_answerer_stops_one_of_two_then_both_sides_offer() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio(), &[&MediaStream::new()]).unwrap();
+    pc1.add_track(&audio(), &[&MediaStream::new()]).unwrap();
+    exchange(&pc1, &pc2).await;
+    pc2.get_transceivers()[0].stop().unwrap();
+    exchange(&pc1, &pc2).await;
+    assert_eq!(
+        pc2.get_transceivers().len(),
+        2,
+        "pc1's offer cannot finish the stop"
+    );
+    exchange(&pc2, &pc1).await;
+    assert_eq!(pc1.get_transceivers().len(), 1);
+    assert_eq!(pc2.get_transceivers().len(), 1);
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert_eq!(rejected_audio(&offer), 1, "{}", offer.sdp);
+    assert_eq!(m_count(&offer), 2);
+}
