@@ -632,6 +632,18 @@ impl Core {
             }
             match saved {
                 Some(s) => {
+                    // The rolled-back SRD may have taken the track out of its streams (or
+                    // moved it): put the stream membership back as it was (webrtc-pc §4.4.1.5).
+                    if s.fired_recv {
+                        for old in &t.remote_streams {
+                            if !s.remote_streams.contains(old) {
+                                old.remove_track(&t.receiver_track);
+                            }
+                        }
+                        for st in &s.remote_streams {
+                            st.add_track(&t.receiver_track);
+                        }
+                    }
                     t.mid = s.mid;
                     t.current_direction = s.current_direction;
                     t.mline = s.mline;
