@@ -2647,3 +2647,255 @@ async fn wpt_293_answerer_stops_one_of_two_then_both_sides_offer() {
     assert_eq!(rejected_audio(&offer), 1, "{}", offer.sdp);
     assert_eq!(m_count(&offer), 2);
 }
+
+/// `currentDirection` of every transceiver of `pc`.
+fn current_dirs(pc: &PeerConnection) -> Vec<Option<Dir>> {
+    pc.get_transceivers()
+        .iter()
+        .map(|t| t.current_direction())
+        .collect()
+}
+
+#[tokio::test]
+async fn wpt_269_remove_and_readd_track() {
+    // As RTCRtpTransceiver.https.html checkRemoveAndReadd.
+    let pc1 = pc();
+    let pc2 = pc();
+    let (track, stream) = (audio(), MediaStream::new());
+    pc1.add_track(&track, &[&stream]).unwrap();
+    exchange(&pc1, &pc2).await;
+    pc1.remove_track(&pc1.get_senders()[0]).unwrap();
+    pc1.add_track(&track, &[&stream]).unwrap();
+    let ts = pc1.get_transceivers();
+    assert_eq!(ts.len(), 2, "the used sender is not reused");
+    assert_eq!(ts[0].sender().track(), None);
+    assert_eq!(ts[0].direction(), Dir::RecvOnly);
+    assert_eq!(ts[1].sender().track(), Some(track.clone()));
+    assert_eq!(ts[1].direction(), Dir::SendRecv);
+    exchange(&pc1, &pc2).await;
+    assert_eq!(
+        current_dirs(&pc2),
+        [Some(Dir::Inactive), Some(Dir::RecvOnly)]
+    );
+    pc1.remove_track(&pc1.get_senders()[1]).unwrap();
+    pc1.add_track(&track, &[&stream]).unwrap();
+    let dirs: Vec<(Option<MediaStreamTrack>, Dir)> = pc1
+        .get_transceivers()
+        .iter()
+        .map(|t| (t.sender().track(), t.direction()))
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            (None, Dir::RecvOnly),
+            (None, Dir::RecvOnly),
+            (Some(track.clone()), Dir::SendRecv)
+        ]
+    );
+    // pc1 answers; pc2 adds a transceiver for the re-added track to attach to.
+    pc2.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    exchange(&pc2, &pc1).await;
+    assert_eq!(
+        current_dirs(&pc2),
+        [
+            Some(Dir::Inactive),
+            Some(Dir::Inactive),
+            Some(Dir::SendRecv)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn wpt_270_add_remove_on_existing_transceiver_then_associated() {
+    let pc = pc();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let (track, stream) = (audio(), MediaStream::new());
+    let sender = pc.add_track(&track, &[&stream]).unwrap();
+    pc.remove_track(&sender).unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    let sender = pc.add_track(&track, &[&stream]).unwrap();
+    assert_eq!(pc.get_senders().len(), 1, "still reusable: it never sent");
+    pc.remove_track(&sender).unwrap();
+    assert_eq!(sender.track(), None);
+}
+
+#[tokio::test]
+async fn wpt_278_current_direction_through_renegotiations() {
+    // As RTCRtpTransceiver.https.html checkCurrentDirection.
+    let pc1 = pc();
+    let pc2 = pc();
+    let (track, stream) = (audio(), MediaStream::new());
+    pc1.add_track(&track, &[&stream]).unwrap();
+    pc2.add_track(&track, &[&stream]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert_eq!(current_dirs(&pc1), [None]);
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(current_dirs(&pc1), [None]);
+    let mut ev2 = pc2.events();
+    pc2.set_remote_description(offer).await.unwrap();
+    assert_eq!(track_events(&drain(&mut ev2)).len(), 1);
+    assert_eq!(current_dirs(&pc2), [None]);
+    let answer = pc2.create_answer(None).await.unwrap();
+    assert_eq!(current_dirs(&pc2), [None]);
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(current_dirs(&pc2), [Some(Dir::SendRecv)]);
+    let mut ev1 = pc1.events();
+    pc1.set_remote_description(answer).await.unwrap();
+    assert_eq!(track_events(&drain(&mut ev1)).len(), 1);
+    assert_eq!(current_dirs(&pc1), [Some(Dir::SendRecv)]);
+
+    // pc2 goes sendonly.
+    pc2.get_transceivers()[0]
+        .set_direction(Dir::SendOnly)
+        .unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    assert_eq!(current_dirs(&pc2), [Some(Dir::SendRecv)]);
+    pc2.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(current_dirs(&pc2), [Some(Dir::SendRecv)]);
+    pc1.set_remote_description(offer).await.unwrap();
+    assert!(track_events(&drain(&mut ev1)).is_empty());
+    assert_eq!(current_dirs(&pc1), [Some(Dir::SendRecv)]);
+    let answer = pc1.create_answer(None).await.unwrap();
+    pc1.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(current_dirs(&pc1), [Some(Dir::RecvOnly)]);
+    drain(&mut ev2);
+    pc2.set_remote_description(answer).await.unwrap();
+    assert!(track_events(&drain(&mut ev2)).is_empty());
+    assert_eq!(current_dirs(&pc2), [Some(Dir::SendOnly)]);
+
+    // And back to sendrecv: pc2 receives again, so a new track event fires there.
+    pc2.get_transceivers()[0]
+        .set_direction(Dir::SendRecv)
+        .unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    pc2.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(current_dirs(&pc2), [Some(Dir::SendOnly)]);
+    pc1.set_remote_description(offer).await.unwrap();
+    assert!(track_events(&drain(&mut ev1)).is_empty());
+    assert_eq!(current_dirs(&pc1), [Some(Dir::RecvOnly)]);
+    let answer = pc1.create_answer(None).await.unwrap();
+    pc1.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(current_dirs(&pc1), [Some(Dir::SendRecv)]);
+    drain(&mut ev2);
+    pc2.set_remote_description(answer).await.unwrap();
+    let tracks = track_events(&drain(&mut ev2));
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(
+        tracks[0].track,
+        pc2.get_transceivers()[0].receiver().track()
+    );
+    let ids: Vec<&str> = tracks[0].streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [stream.id()]);
+    assert_eq!(current_dirs(&pc2), [Some(Dir::SendRecv)]);
+    pc2.close();
+    assert_eq!(current_dirs(&pc2), [Some(Dir::Stopped)]);
+}
+
+#[tokio::test]
+async fn wpt_283_sendrecv_without_send_track_fires_track_events_both_ways() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let stream = MediaStream::new();
+    pc2.add_track(&audio(), &[&stream]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let mut ev2 = pc2.events();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let tracks = track_events(&drain(&mut ev2));
+    assert_eq!(tracks.len(), 1);
+    assert!(tracks[0].streams.is_empty());
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    let mut ev1 = pc1.events();
+    pc1.set_remote_description(answer).await.unwrap();
+    let tracks = track_events(&drain(&mut ev1));
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(
+        tracks[0].track,
+        pc1.get_transceivers()[0].receiver().track()
+    );
+    let ids: Vec<&str> = tracks[0].streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [stream.id()]);
+}
+
+#[tokio::test]
+async fn wpt_269_remove_track_negotiation_updates_remote_streams() {
+    // As RTCRtpTransceiver.https.html checkRemoveTrackNegotiation, observing the remote
+    // stream's membership (the removetrack/addtrack events themselves need media events).
+    let pc1 = pc();
+    let pc2 = pc();
+    let stream = MediaStream::new();
+    pc1.add_track(&audio(), &[&stream]).unwrap();
+    pc1.add_track(&video(), &[&stream]).unwrap();
+    pc1.get_transceivers()[1]
+        .set_direction(Dir::SendOnly)
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let mut ev2 = pc2.events();
+    pc2.set_remote_description(offer).await.unwrap();
+    let tracks = track_events(&drain(&mut ev2));
+    assert_eq!(tracks.len(), 2);
+    for t in &tracks {
+        let ids: Vec<&str> = t.streams.iter().map(|s| s.id()).collect();
+        assert_eq!(ids, [stream.id()]);
+    }
+    let receive_stream = tracks[0].streams[0].clone();
+    assert_eq!(receive_stream.get_tracks().len(), 2);
+    // Rollback takes both tracks out of the stream.
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert!(receive_stream.get_tracks().is_empty());
+    // The next offer puts the new receivers' tracks in (the same stream object).
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let tracks = track_events(&drain(&mut ev2));
+    assert_eq!(tracks.len(), 2);
+    assert_eq!(tracks[0].streams[0], receive_stream);
+    let in_stream = receive_stream.get_tracks();
+    assert_eq!(in_stream.len(), 2);
+    assert!(tracks.iter().all(|t| in_stream.contains(&t.track)));
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    exchange_answer(&pc1, &pc2).await;
+
+    pc1.remove_track(&pc1.get_senders()[0]).unwrap();
+    let ts = pc1.get_transceivers();
+    assert_eq!(ts[0].sender().track(), None);
+    assert_eq!(ts[0].direction(), Dir::RecvOnly);
+    assert!(ts[1].sender().track().is_some());
+    assert_eq!(ts[1].direction(), Dir::SendOnly);
+    pc1.remove_track(&pc1.get_senders()[1]).unwrap();
+    assert_eq!(ts[1].sender().track(), None);
+    assert_eq!(ts[1].direction(), Dir::Inactive);
+    // pc1 offers: pc2's SRD takes both tracks out of the stream; rollback puts them back.
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    assert!(receive_stream.get_tracks().is_empty());
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert_eq!(receive_stream.get_tracks().len(), 2);
+    // pc2 offers; pc1's answer (not sending) takes them out at pc2's SRD(answer).
+    exchange(&pc2, &pc1).await;
+    assert!(receive_stream.get_tracks().is_empty());
+    assert_eq!(
+        current_dirs(&pc2),
+        [Some(Dir::Inactive), Some(Dir::Inactive)]
+    );
+}
