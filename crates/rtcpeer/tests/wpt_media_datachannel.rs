@@ -2899,3 +2899,89 @@ async fn wpt_269_remove_track_negotiation_updates_remote_streams() {
         [Some(Dir::Inactive), Some(Dir::Inactive)]
     );
 }
+
+#[tokio::test]
+async fn wpt_280_offer_without_mid_still_creates_a_transceiver_with_a_mid() {
+    // As RTCRtpTransceiver.https.html checkNoMidOffer.
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio(), &[&MediaStream::new()]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let munged = SessionDescription::offer(offer.sdp.replacen("a=mid:", "a=unknownattr:", 1));
+    pc2.set_remote_description(munged).await.unwrap();
+    let ts = pc2.get_transceivers();
+    assert_eq!(ts.len(), 1);
+    assert_eq!(ts[0].direction(), Dir::RecvOnly);
+    assert!(ts[0].mid().is_some_and(|m| !m.is_empty()));
+    exchange_answer(&pc1, &pc2).await;
+}
+
+#[tokio::test]
+async fn wpt_280_answer_without_mid_or_group_is_accepted() {
+    // As RTCRtpTransceiver.https.html checkNoMidAnswer.
+    let pc1 = pc();
+    let pc2 = pc();
+    let track = audio();
+    pc1.add_track(&track, &[&MediaStream::new()]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    let sdp = answer.sdp.replacen("a=mid:", "a=unknownattr:", 1).replacen(
+        "a=group:",
+        "a=unknownattr:",
+        1,
+    );
+    pc1.set_remote_description(SessionDescription::answer(sdp))
+        .await
+        .unwrap();
+    let t = &pc1.get_transceivers()[0];
+    assert!(t.mid().is_some());
+    assert_eq!(t.sender().track(), Some(track));
+    assert_eq!(t.direction(), Dir::SendRecv);
+    assert_eq!(t.current_direction(), Some(Dir::SendOnly));
+    let reoffer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(reoffer)).await.unwrap();
+}
+
+#[tokio::test]
+async fn wpt_280_msid_without_track_id_is_accepted() {
+    // As RTCRtpTransceiver.https.html checkMsidNoTrackId.
+    let pc1 = pc();
+    let pc2 = pc();
+    let stream = MediaStream::new();
+    pc1.add_track(&audio(), &[&stream]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let sdp: String = offer
+        .sdp
+        .split("\r\n")
+        .map(|l| {
+            if l.starts_with("a=msid:") {
+                l.split(' ').next().unwrap_or(l).to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    assert!(sdp.contains(&format!("a=msid:{}\r\n", stream.id())));
+    let mut ev = pc2.events();
+    pc2.set_remote_description(SessionDescription::offer(sdp))
+        .await
+        .unwrap();
+    let tracks = track_events(&drain(&mut ev));
+    assert_eq!(tracks.len(), 1);
+    let ids: Vec<&str> = tracks[0].streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [stream.id()]);
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc1.set_remote_description(answer.clone()).await.unwrap();
+    pc2.set_local_description(Some(answer)).await.unwrap();
+}
