@@ -2985,3 +2985,44 @@ async fn wpt_280_msid_without_track_id_is_accepted() {
     pc1.set_remote_description(answer.clone()).await.unwrap();
     pc2.set_local_description(Some(answer)).await.unwrap();
 }
+
+#[tokio::test]
+async fn wpt_243_passive_answerer_makes_offerer_the_client_with_even_ids() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let dcs: Vec<_> = (0..3)
+        .map(|_| pc1.create_data_channel("", None).unwrap())
+        .collect();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone())).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    assert!(answer.sdp.contains("a=setup:active"));
+    let passive = answer.sdp.replace("a=setup:active", "a=setup:passive");
+    pc1.set_remote_description(SessionDescription::answer(passive))
+        .await
+        .unwrap();
+    let ids: Vec<u16> = dcs.iter().map(|d| d.id().unwrap()).collect();
+    assert!(ids.iter().all(|i| i % 2 == 0), "{ids:?}");
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 3);
+}
+
+#[tokio::test]
+async fn wpt_164_data_channel_after_rollback_still_needs_negotiation() {
+    let pc = pc();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    let mut ev = pc.events();
+    pc.create_data_channel("", None).unwrap();
+    assert!(drain(&mut ev).is_empty(), "not in have-local-offer");
+    pc.set_local_description(Some(SessionDescription::rollback()))
+        .await
+        .unwrap();
+    assert_eq!(trace(&drain(&mut ev)), ["ss:stable", "nn"]);
+    let offer = pc.create_offer(None).await.unwrap();
+    assert!(offer.sdp.contains("m=application"), "{}", offer.sdp);
+}
