@@ -2994,7 +2994,9 @@ async fn wpt_243_passive_answerer_makes_offerer_the_client_with_even_ids() {
         .map(|_| pc1.create_data_channel("", None).unwrap())
         .collect();
     let offer = pc1.create_offer(None).await.unwrap();
-    pc1.set_local_description(Some(offer.clone())).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
     pc2.set_remote_description(offer).await.unwrap();
     let answer = pc2.create_answer(None).await.unwrap();
     assert!(answer.sdp.contains("a=setup:active"));
@@ -3025,4 +3027,39 @@ async fn wpt_164_data_channel_after_rollback_still_needs_negotiation() {
     assert_eq!(trace(&drain(&mut ev)), ["ss:stable", "nn"]);
     let offer = pc.create_offer(None).await.unwrap();
     assert!(offer.sdp.contains("m=application"), "{}", offer.sdp);
+}
+
+#[tokio::test]
+async fn wpt_304_only_resiliency_or_comfort_noise_codecs_throw_invalid_modification() {
+    let pc = pc();
+    let by_subtype = |kind: &str, names: &[&str]| -> Vec<RtpCodecCapability> {
+        codecs(kind)
+            .into_iter()
+            .filter(|c| {
+                let sub = c.mime_type.split('/').nth(1).unwrap_or("");
+                names.iter().any(|n| n.eq_ignore_ascii_case(sub))
+            })
+            .collect()
+    };
+    let a = pc
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    for names in [&["red"][..], &["CN"], &["red", "CN"]] {
+        let list = by_subtype("audio", names);
+        assert!(!list.is_empty(), "{names:?}");
+        let e = a.set_codec_preferences(&list).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidModification, "{names:?}");
+    }
+    let v = pc
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let list = by_subtype("video", &["rtx", "red", "ulpfec"]);
+    assert_eq!(list.len(), 3);
+    let e = v.set_codec_preferences(&list).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidModification);
+    // With one media codec added, the same lists are fine.
+    let mut list = by_subtype("audio", &["red", "CN", "PCMU"]);
+    a.set_codec_preferences(&list).unwrap();
+    list.retain(|c| c.mime_type != "audio/PCMU");
+    assert!(a.set_codec_preferences(&list).is_err());
 }
