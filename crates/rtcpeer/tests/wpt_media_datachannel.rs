@@ -3063,3 +3063,19 @@ async fn wpt_304_only_resiliency_or_comfort_noise_codecs_throw_invalid_modificat
     list.retain(|c| c.mime_type != "audio/PCMU");
     assert!(a.set_codec_preferences(&list).is_err());
 }
+
+#[tokio::test]
+async fn wpt_164_negotiationneeded_waits_for_the_operations_chain() {
+    let pc = pc();
+    let mut ev = pc.events();
+    let op = pc.create_offer(None);
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc.create_data_channel("", None).unwrap();
+    assert!(drain(&mut ev).is_empty(), "the chain is not empty");
+    let offer = op.await.unwrap();
+    assert_eq!(trace(&drain(&mut ev)), ["nn"]);
+    // rtcpeer runs a chained operation when it is first awaited (api/chain.rs), so this
+    // offer already reflects the calls made before the await.
+    assert!(offer.sdp.contains("m=audio") && offer.sdp.contains("m=application"));
+}
