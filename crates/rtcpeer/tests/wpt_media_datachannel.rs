@@ -3079,3 +3079,22 @@ async fn wpt_164_negotiationneeded_waits_for_the_operations_chain() {
     // offer already reflects the calls made before the await.
     assert!(offer.sdp.contains("m=audio") && offer.sdp.contains("m=application"));
 }
+
+#[tokio::test]
+async fn wpt_169_direction_change_undone_clears_the_flag() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let t = pc1
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    exchange(&pc1, &pc2).await;
+    let mut ev = pc1.events();
+    t.set_direction(Dir::RecvOnly).unwrap();
+    assert_eq!(trace(&drain(&mut ev)), ["nn"]);
+    // Back to the negotiated direction: nothing to negotiate, the flag is cleared...
+    t.set_direction(Dir::SendRecv).unwrap();
+    assert!(drain(&mut ev).is_empty());
+    // ...so the next change fires again.
+    t.set_direction(Dir::Inactive).unwrap();
+    assert_eq!(trace(&drain(&mut ev)), ["nn"]);
+}
