@@ -20,8 +20,11 @@
 //! - WPT-233/234 -1, -100, 65536, 100000, ±Infinity, NaN → TypeError: [js] WebIDL
 //!   `[EnforceRange] unsigned short`; `DataChannelInit` uses `u16`, so such values cannot be
 //!   expressed. The in-range values (0..=65535) are tested.
-//! - WPT-240, WPT-244: channel opening / close events: [net].
-//! - WPT-245: exhausting all 32767 stream ids of a parity (disabled in WPT for runtime too).
+//! - WPT-240: the channel pair opening is [net]; the signaling part (tracks then a data
+//!   channel, balanced and max-bundle) is tested.
+//! - WPT-244: reuse of an id after the `close` events on both ends: [net].
+//! - WPT-245: not tested: it needs all 32767 ids of one parity in use (the WPT test is
+//!   disabled for runtime too); the id allocator's "none left" path is not covered here.
 //! - WPT-272: remote stream `removetrack` and track `mute` need RTP flowing: [net][media].
 //! - WPT-283 first part (a sendrecv transceiver without track connects): [net].
 //! - WPT-286 `sender.setParameters` and `sender.dtmf.insertDTMF` on a stopped transceiver:
