@@ -3101,3 +3101,24 @@ async fn wpt_169_direction_change_undone_clears_the_flag() {
     t.set_direction(Dir::Inactive).unwrap();
     assert_eq!(trace(&drain(&mut ev)), ["nn"]);
 }
+
+#[tokio::test]
+async fn wpt_237_remote_pranswer_also_assigns_ids() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let dc = pc1.create_data_channel("", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc1.set_remote_description(SessionDescription::pranswer(answer.sdp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveRemotePranswer);
+    let id = dc.id().expect("the pranswer fixed the DTLS role");
+    assert_eq!(id % 2, 1, "offerer is the DTLS server");
+    pc1.set_remote_description(answer).await.unwrap();
+    assert_eq!(dc.id(), Some(id), "the final answer keeps the id");
+}
