@@ -431,8 +431,9 @@ async fn wpt_214_after_close_methods_throw_invalid_state() {
         .add_transceiver(MediaKind::Audio, TransceiverInit::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidState);
-    // close() fires nothing.
+    // close() fires nothing, and the event stream ends.
     assert!(drain(&mut ev).is_empty());
+    assert!(ev.recv().await.is_none());
     assert_eq!(sender.track(), Some(track));
 }
 
