@@ -333,19 +333,33 @@ impl PeerConnection {
             .collect()
     }
 
-    /// `getSenders()`.
+    /// `getSenders()`: CollectSenders (webrtc-pc §5.1) skips transceivers whose
+    /// `[[Stopped]]` is true (remotely rejected, or after `close()`).
     pub fn get_senders(&self) -> Vec<RtpSender> {
-        self.get_transceivers()
+        self.unstopped_transceivers()
             .iter()
             .map(RtpTransceiver::sender)
             .collect()
     }
 
-    /// `getReceivers()`.
+    /// `getReceivers()`: CollectReceivers (webrtc-pc §5.1), as [`Self::get_senders`].
     pub fn get_receivers(&self) -> Vec<RtpReceiver> {
-        self.get_transceivers()
+        self.unstopped_transceivers()
             .iter()
             .map(RtpTransceiver::receiver)
+            .collect()
+    }
+
+    fn unstopped_transceivers(&self) -> Vec<RtpTransceiver> {
+        let ids: Vec<_> = {
+            let core = self.inner.core();
+            core.transceiver_ids()
+                .into_iter()
+                .filter(|&id| core.transceiver(id).is_some_and(|t| !t.stopped))
+                .collect()
+        };
+        ids.into_iter()
+            .map(|id| RtpTransceiver::new(self.inner.clone(), id))
             .collect()
     }
 

@@ -513,10 +513,17 @@ impl Core {
                         .unwrap_or(RtpTransceiverDirection::SendRecv);
                     let remote_codecs = media::read_codecs(m);
                     let remote_extensions = media::read_extmaps(m);
+                    // A transceiver stopped after its offer was created is still live in
+                    // that offer: the answer applies to it normally (WPT-172).
+                    let offered_rejected = self
+                        .pending_local
+                        .as_ref()
+                        .and_then(|d| d.sdp.media.get(i))
+                        .is_some_and(|lm| lm.port == 0);
                     let Some(t) = self.transceiver_mut(id) else {
                         continue;
                     };
-                    if rejected || t.stopping {
+                    if rejected || offered_rejected {
                         stop_now(t);
                         continue;
                     }
@@ -648,6 +655,18 @@ impl Core {
             }
             match saved {
                 Some(s) => {
+                    // The rolled-back SRD may have taken the track out of its streams (or
+                    // moved it): put the stream membership back as it was (webrtc-pc §4.4.1.5).
+                    if s.fired_recv {
+                        for old in &t.remote_streams {
+                            if !s.remote_streams.contains(old) {
+                                old.remove_track(&t.receiver_track);
+                            }
+                        }
+                        for st in &s.remote_streams {
+                            st.add_track(&t.receiver_track);
+                        }
+                    }
                     t.mid = s.mid;
                     t.current_direction = s.current_direction;
                     t.mline = s.mline;

@@ -416,7 +416,13 @@ impl Core {
             sender_msid_track,
             ssrc,
             rtx_ssrc,
-            receiver_track: MediaStreamTrack::with_id(kind, receiver_track_id, "remote", true),
+            // webrtc-pc §5.3 "create an RTCRtpReceiver": label is "remote " + kind.
+            receiver_track: MediaStreamTrack::with_id(
+                kind,
+                receiver_track_id,
+                format!("remote {kind}"),
+                true,
+            ),
             remote_streams: Vec::new(),
             fired_recv: false,
             codec_preferences: Vec::new(),
@@ -464,10 +470,11 @@ impl Core {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
+        // CollectSenders (webrtc-pc §5.1) skips [[Stopped]] transceivers.
         if self
             .transceivers
             .iter()
-            .any(|t| t.sender_track.as_ref() == Some(&track))
+            .any(|t| !t.stopped && t.sender_track.as_ref() == Some(&track))
         {
             return Err(Error::invalid_access("the track is already being sent"));
         }
@@ -585,17 +592,18 @@ impl Core {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
-        if direction == RtpTransceiverDirection::Stopped {
-            return Err(Error::type_error("use stop() to stop a transceiver"));
-        }
         let t = self
             .transceiver_mut(id)
             .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
+        // Spec order: [[Stopping]] → InvalidStateError, then "stopped" → TypeError.
         if t.stopping || t.stopped {
             return Err(Error::invalid_state("the transceiver is stopped"));
         }
         if t.direction == direction {
             return Ok(());
+        }
+        if direction == RtpTransceiverDirection::Stopped {
+            return Err(Error::type_error("use stop() to stop a transceiver"));
         }
         t.direction = direction;
         self.update_negotiation_needed(chain_empty);

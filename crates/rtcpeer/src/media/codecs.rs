@@ -188,9 +188,12 @@ pub fn validate_codec_preferences(kind: MediaKind, codecs: &[RtpCodecCapability]
             )));
         }
     }
-    if codecs.iter().all(|c| is_resiliency_mime(&c.mime_type)) {
+    // webrtc-pc §5.4: a list of only RTX, RED, FEC or Comfort Noise entries is rejected.
+    if codecs.iter().all(|c| {
+        is_resiliency_mime(&c.mime_type) || subtype(&c.mime_type).eq_ignore_ascii_case("CN")
+    }) {
         return Err(Error::invalid_modification(
-            "setCodecPreferences: the list has only RTX, RED or FEC codecs",
+            "setCodecPreferences: the list has only RTX, RED, FEC or comfort noise codecs",
         ));
     }
     Ok(())
