@@ -164,6 +164,20 @@ pub fn is_channel_data(buf: &[u8]) -> bool {
     matches!(buf.first(), Some(0x40..=0x7F))
 }
 
+/// On a stream transport (TURN over TCP/TLS), the byte length of the STUN message or
+/// ChannelData frame that starts `stream`, known once 4 bytes are buffered: 20 + length for
+/// STUN, 4 + length padded to 4 for ChannelData (RFC 8489 §6.2.2, RFC 8656 §12.5). `None` if
+/// fewer than 4 bytes are buffered or the first byte starts neither (the stream is broken).
+pub fn stream_frame_len(stream: &[u8]) -> Option<usize> {
+    let h = stream.get(..4)?;
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    match h[0] {
+        0..=3 => Some(HEADER_LEN + len),
+        0x40..=0x7F => Some(4 + len.div_ceil(4) * 4),
+        _ => None,
+    }
+}
+
 /// Why a STUN message, attribute or ChannelData frame was rejected (RFC 8489 §6.3, §14).
 /// Malformed input is meant to be counted and dropped (or answered with 400 by the agent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
