@@ -3,12 +3,17 @@
 //!
 //! Parsing ([`Message::parse`]) is a borrowed, allocation-free view over a datagram: the header
 //! and the attribute TLV walk are validated once, then typed getters decode attributes on
-//! demand. Writing ([`MessageWriter`]) appends to a caller-owned `Vec<u8>` that can be reused
+//! demand. Writing ([`MessageWriter`]) clears and fills a caller-owned `Vec<u8>` that is reused
 //! across messages. Transaction ids and all randomness come from the caller.
 //!
 //! Bounds: a STUN message is at most 20 + 65 532 bytes (the length field is 16 bits); the
 //! parser never reads outside the datagram and the writer refuses to grow a message past
 //! that limit.
+//!
+//! Not covered: OpaqueString/SASLprep (RFC 8265) of credentials (callers pass prepared
+//! strings), PASSWORD-ALGORITHM(S)/USERHASH (RFC 8489 §14.4, §14.11, §14.12) and the TURN
+//! attributes EVEN-PORT, RESERVATION-TOKEN, DONT-FRAGMENT, REQUESTED-ADDRESS-FAMILY and
+//! CONNECTION-ID beyond raw access through [`Message::attribute`].
 
 mod attr;
 mod channel_data;
