@@ -10,6 +10,7 @@ use rtcpeer::stun::{AttrType, ChannelData, Message, MessageWriter, is_channel_da
 fuzz_target!(|data: &[u8]| {
     let _ = is_stun(data);
     let _ = is_channel_data(data);
+    let _ = rtcpeer::stun::stream_frame_len(data);
 
     if let Ok(cd) = ChannelData::parse(data) {
         let mut out = Vec::new();

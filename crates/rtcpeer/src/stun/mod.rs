@@ -3,12 +3,17 @@
 //!
 //! Parsing ([`Message::parse`]) is a borrowed, allocation-free view over a datagram: the header
 //! and the attribute TLV walk are validated once, then typed getters decode attributes on
-//! demand. Writing ([`MessageWriter`]) appends to a caller-owned `Vec<u8>` that can be reused
+//! demand. Writing ([`MessageWriter`]) clears and fills a caller-owned `Vec<u8>` that is reused
 //! across messages. Transaction ids and all randomness come from the caller.
 //!
 //! Bounds: a STUN message is at most 20 + 65 532 bytes (the length field is 16 bits); the
 //! parser never reads outside the datagram and the writer refuses to grow a message past
 //! that limit.
+//!
+//! Not covered: OpaqueString/SASLprep (RFC 8265) of credentials (callers pass prepared
+//! strings), PASSWORD-ALGORITHM(S)/USERHASH (RFC 8489 §14.4, §14.11, §14.12) and the TURN
+//! attributes EVEN-PORT, RESERVATION-TOKEN, DONT-FRAGMENT, REQUESTED-ADDRESS-FAMILY and
+//! CONNECTION-ID beyond raw access through [`Message::attribute`].
 
 mod attr;
 mod channel_data;
@@ -162,6 +167,20 @@ pub fn is_stun(buf: &[u8]) -> bool {
 /// (0x40..=0x7F, RFC 7983 §7, RFC 8656 §12); parse it with [`ChannelData::parse`].
 pub fn is_channel_data(buf: &[u8]) -> bool {
     matches!(buf.first(), Some(0x40..=0x7F))
+}
+
+/// On a stream transport (TURN over TCP/TLS), the byte length of the STUN message or
+/// ChannelData frame that starts `stream`, known once 4 bytes are buffered: 20 + length for
+/// STUN, 4 + length padded to 4 for ChannelData (RFC 8489 §6.2.2, RFC 8656 §12.5). `None` if
+/// fewer than 4 bytes are buffered or the first byte starts neither (the stream is broken).
+pub fn stream_frame_len(stream: &[u8]) -> Option<usize> {
+    let h = stream.get(..4)?;
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    match h[0] {
+        0..=3 => Some(HEADER_LEN + len),
+        0x40..=0x7F => Some(4 + len.div_ceil(4) * 4),
+        _ => None,
+    }
 }
 
 /// Why a STUN message, attribute or ChannelData frame was rejected (RFC 8489 §6.3, §14).

@@ -1279,3 +1279,28 @@ fn errors_display() {
     );
     assert!(WriteError::AfterIntegrity.to_string().contains("after"));
 }
+
+#[test]
+fn stream_framing_lengths() {
+    assert_eq!(stream_frame_len(&rfc_request()), Some(108));
+    assert_eq!(stream_frame_len(&rfc_response_v6()[..4]), Some(92));
+    assert_eq!(stream_frame_len(&[0x40, 0x00, 0x00, 0x05]), Some(12));
+    assert_eq!(stream_frame_len(&[0x4f, 0xff, 0x00, 0x04]), Some(8));
+    assert_eq!(stream_frame_len(&[0x40, 0x00, 0x00, 0x00]), Some(4));
+    assert_eq!(stream_frame_len(&[0x00, 0x01, 0x00]), None);
+    assert_eq!(stream_frame_len(&[0x80, 0x01, 0x00, 0x00]), None);
+    assert_eq!(stream_frame_len(&[0x16, 0xfe, 0xfd, 0x00]), None);
+    // Two frames back to back split by their announced lengths.
+    let mut stream = rfc_response_v4();
+    let mut cd = Vec::new();
+    write_channel_data(&mut cd, 0x4001, b"hello", true).expect("write");
+    stream.extend_from_slice(&cd);
+    let first = stream_frame_len(&stream).expect("stun");
+    assert!(Message::parse(&stream[..first]).is_ok());
+    let second = stream_frame_len(&stream[first..]).expect("channel data");
+    assert_eq!(first + second, stream.len());
+    assert_eq!(
+        ChannelData::parse(&stream[first..]).map(|c| c.data),
+        Ok(&b"hello"[..])
+    );
+}
