@@ -45,7 +45,8 @@ pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use jsep::{
-    AnswerOptions, DataChannelInit, DataChannelState, OfferOptions, Priority,
+    AnswerOptions, DataChannelInit, DataChannelState, IceCandidate, IceCandidateInit,
+    IceCandidateType, IceComponent, IceProtocol, IceTcpCandidateType, OfferOptions, Priority,
     RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingState,
 };
 pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};

@@ -333,3 +333,50 @@ async fn chromium_renegotiates_and_restarts_ice_with_rtcpeer_answering() {
     );
     chrome.close().await.unwrap();
 }
+
+/// Chromium's trickled candidates (its `toJSON()` form, end-of-candidates included) are
+/// accepted by rtcpeer's `add_ice_candidate` and show up in `remoteDescription.sdp`.
+#[tokio::test]
+async fn chromium_trickled_candidates_are_accepted_by_add_ice_candidate() {
+    let mut chrome = Chromium::launch_or_panic().await;
+    let offer = chrome
+        .eval(
+            "window.pc = new RTCPeerConnection({iceServers: []});
+             window.cands = [];
+             window.done = false;
+             pc.onicecandidate = e => e.candidate ? cands.push(e.candidate.toJSON()) : (done = true);
+             pc.addTransceiver('audio');
+             pc.createDataChannel('x');
+             await pc.setLocalDescription();
+             return {type: 'offer', sdp: pc.localDescription.sdp};",
+        )
+        .await
+        .unwrap();
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.set_remote_description(desc(&offer)).await.unwrap();
+    chrome
+        .wait_until("return done", std::time::Duration::from_secs(10))
+        .await
+        .expect("Chromium finishes gathering");
+    let cands = chrome.eval("return cands").await.unwrap();
+    let cands: Vec<rtcpeer::IceCandidateInit> = serde_json::from_value(cands).unwrap();
+    assert!(!cands.is_empty(), "Chromium gathered loopback candidates");
+    for c in &cands {
+        pc.add_ice_candidate(Some(c.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        let parsed = rtcpeer::IceCandidate::new(c.clone()).unwrap();
+        assert!(parsed.port().is_some() && parsed.typ().is_some(), "{c:?}");
+    }
+    pc.add_ice_candidate(None).await.unwrap();
+    let remote = pc.remote_description().unwrap().sdp;
+    for c in &cands {
+        assert!(
+            remote.contains(&format!("a={}", c.candidate)),
+            "{} missing",
+            c.candidate
+        );
+    }
+    assert_eq!(remote.matches("a=end-of-candidates").count(), 2);
+    chrome.close().await.unwrap();
+}

@@ -17,8 +17,8 @@ use crate::cert::{Certificate, CertificateParams};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
 use crate::jsep::{
-    AnswerOptions, Core, CoreSettings, DataChannelInit, OfferOptions, RtpTransceiverDirection,
-    SessionDescription, SignalingState,
+    AnswerOptions, Core, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
+    RtpTransceiverDirection, SessionDescription, SignalingState,
 };
 use crate::media::MediaKind;
 use crate::track::{MediaStream, MediaStreamTrack};
@@ -383,6 +383,17 @@ impl PeerConnection {
     /// `restartIce()` (webrtc-pc §4.4.1.7).
     pub fn restart_ice(&self) {
         self.inner.sync(|core, empty| core.restart_ice(empty))
+    }
+
+    /// `addIceCandidate(candidate)` (webrtc-pc §4.4.1.7), a chained operation. `None`, or a
+    /// candidate with empty text, is an end-of-candidates indication.
+    pub fn add_ice_candidate(&self, candidate: Option<IceCandidateInit>) -> Operation<()> {
+        let c = candidate.unwrap_or_default();
+        if !c.candidate.is_empty() && c.sdp_mid.is_none() && c.sdp_m_line_index.is_none() {
+            let err = Error::type_error("a candidate needs sdpMid or sdpMLineIndex");
+            return self.inner.enqueue(move |_| Err(err));
+        }
+        self.inner.enqueue(move |core| core.add_ice_candidate(&c))
     }
 
     /// `canTrickleIceCandidates`: `None` until a remote description is set, then whether it

@@ -7,6 +7,7 @@
 //! and [`CoreEvent`]s drained with [`Core::poll_event`].
 
 mod apply;
+mod candidate;
 mod datachannel;
 mod generate;
 mod negotiation;
@@ -23,6 +24,10 @@ use crate::sdp::Sdp;
 use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{ICE_CHARS, RandomSource};
 
+pub use candidate::{
+    IceCandidate, IceCandidateInit, IceCandidateType, IceComponent, IceProtocol,
+    IceTcpCandidateType,
+};
 pub use datachannel::{
     DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
