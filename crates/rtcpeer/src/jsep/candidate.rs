@@ -276,7 +276,8 @@ impl Core {
         } else {
             let cand = Candidate::parse(candidate_text)
                 .map_err(|e| Error::operation(format!("invalid candidate: {e}")))?;
-            let i = target.expect("a non-empty candidate always names its m-section");
+            let i = target
+                .ok_or_else(|| Error::type_error("a candidate needs sdpMid or sdpMLineIndex"))?;
             let m = &mut sdp.media[i];
             let attr = A::Candidate(cand);
             if !m.attributes.contains(&attr) {
