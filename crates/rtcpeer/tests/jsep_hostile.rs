@@ -36,7 +36,10 @@ fn mutations(text: &str) -> Vec<String> {
         for (from, to) in [
             ("m=audio 9 ", "m=audio 0 "),
             ("m=video 9 ", "m=application 9 "),
-            ("m=application 9 UDP/DTLS/SCTP", "m=application 9 UDP/TLS/RTP/SAVPF"),
+            (
+                "m=application 9 UDP/DTLS/SCTP",
+                "m=application 9 UDP/TLS/RTP/SAVPF",
+            ),
             ("a=mid:", "a=mid:0"),
             ("a=setup:actpass", "a=setup:passive"),
             ("a=sendrecv", "a=inactive"),
@@ -64,15 +67,22 @@ async fn mutated_remote_offers_never_panic_and_leave_the_connection_usable() {
                 continue;
             }
             let pc = PeerConnection::new(Configuration::default()).unwrap();
-            match pc.set_remote_description(SessionDescription::offer(m.clone())).await {
+            match pc
+                .set_remote_description(SessionDescription::offer(m.clone()))
+                .await
+            {
                 Ok(()) => {
                     accepted += 1;
-                    pc.set_local_description(None).await.unwrap_or_else(|e| panic!("answer failed: {e}\n{m}"));
+                    pc.set_local_description(None)
+                        .await
+                        .unwrap_or_else(|e| panic!("answer failed: {e}\n{m}"));
                     let answer = pc.local_description().unwrap();
                     Sdp::parse(&answer.sdp).expect("our answer parses");
                     assert_eq!(pc.signaling_state(), SignalingState::Stable);
                     // A follow-up offer from us works too.
-                    pc.set_local_description(None).await.unwrap_or_else(|e| panic!("re-offer failed: {e}\n{m}"));
+                    pc.set_local_description(None)
+                        .await
+                        .unwrap_or_else(|e| panic!("re-offer failed: {e}\n{m}"));
                 }
                 Err(_) => {
                     rejected += 1;
@@ -82,5 +92,8 @@ async fn mutated_remote_offers_never_panic_and_leave_the_connection_usable() {
             }
         }
     }
-    assert!(accepted > 100 && rejected > 10, "accepted {accepted}, rejected {rejected}");
+    assert!(
+        accepted > 100 && rejected > 10,
+        "accepted {accepted}, rejected {rejected}"
+    );
 }

@@ -110,6 +110,54 @@ pub(crate) struct SctpInfo {
 /// Largest valid stream id + 1: ids are 0..=65534 (65535 is reserved, RFC 8832 §6).
 const MAX_STREAM_IDS: u32 = 65535;
 
+/// The SCTP stream ids in use, with a cursor per parity so that allocation is amortised
+/// O(1) (ids are handed out smallest-free first, and a released id moves the cursor back).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamIds {
+    used: std::collections::HashSet<u16>,
+    cursor: [u32; 2],
+}
+
+impl StreamIds {
+    pub(crate) fn in_use(&self, id: u16) -> bool {
+        self.used.contains(&id)
+    }
+
+    pub(crate) fn reserve(&mut self, id: u16) {
+        self.used.insert(id);
+    }
+
+    pub(crate) fn release(&mut self, id: u16) {
+        if self.used.remove(&id) {
+            let p = usize::from(id % 2);
+            self.cursor[p] = self.cursor[p].min(u32::from(id));
+        }
+    }
+
+    /// The smallest free id of this role's parity (RFC 8832 §6: client even, server odd).
+    fn allocate(&mut self, role: DtlsRole) -> Option<u16> {
+        let p = match role {
+            DtlsRole::Client => 0usize,
+            DtlsRole::Server => 1usize,
+        };
+        let mut i = self.cursor[p].max(p as u32);
+        if i % 2 != p as u32 {
+            i += 1;
+        }
+        while i < MAX_STREAM_IDS {
+            let id = i as u16;
+            if !self.used.contains(&id) {
+                self.used.insert(id);
+                self.cursor[p] = i + 2;
+                return Some(id);
+            }
+            i += 2;
+        }
+        self.cursor[p] = MAX_STREAM_IDS;
+        None
+    }
+}
+
 impl Core {
     /// `createDataChannel(label, init)` (webrtc-pc §6.1): validates and records a channel.
     pub fn create_data_channel(
@@ -139,7 +187,7 @@ impl Core {
             if u32::from(id) >= MAX_STREAM_IDS {
                 return Err(Error::type_error("id must be below 65535"));
             }
-            if self.stream_id_in_use(id) {
+            if self.stream_ids.in_use(id) {
                 return Err(Error::operation(format!(
                     "stream id {id} is already in use"
                 )));
@@ -160,12 +208,16 @@ impl Core {
             priority: init.priority,
             state: DataChannelState::Connecting,
         };
-        if rec.id.is_none() {
-            if let Some(role) = self.dtls_role {
-                rec.id = Some(
-                    self.allocate_stream_id(role)
-                        .ok_or_else(|| Error::operation("no stream id is available"))?,
-                );
+        match rec.id {
+            Some(id) => self.stream_ids.reserve(id),
+            None => {
+                if let Some(role) = self.dtls_role {
+                    rec.id = Some(
+                        self.stream_ids
+                            .allocate(role)
+                            .ok_or_else(|| Error::operation("no stream id is available"))?,
+                    );
+                }
             }
         }
         self.next_dc += 1;
@@ -187,26 +239,11 @@ impl Core {
         if let Some(d) = self.data_channels.iter_mut().find(|d| d.key == key) {
             if d.state != DataChannelState::Closed {
                 d.state = DataChannelState::Closed;
+                if let Some(id) = d.id {
+                    self.stream_ids.release(id);
+                }
             }
         }
-    }
-
-    fn stream_id_in_use(&self, id: u16) -> bool {
-        self.data_channels
-            .iter()
-            .any(|d| d.id == Some(id) && d.state != DataChannelState::Closed)
-    }
-
-    /// The smallest free id of this role's parity (RFC 8832 §6: client even, server odd).
-    fn allocate_stream_id(&self, role: DtlsRole) -> Option<u16> {
-        let start = match role {
-            DtlsRole::Client => 0u32,
-            DtlsRole::Server => 1u32,
-        };
-        (start..MAX_STREAM_IDS)
-            .step_by(2)
-            .map(|i| i as u16)
-            .find(|&i| !self.stream_id_in_use(i))
     }
 
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
@@ -217,7 +254,7 @@ impl Core {
             if self.data_channels[i].id.is_none()
                 && self.data_channels[i].state != DataChannelState::Closed
             {
-                match self.allocate_stream_id(role) {
+                match self.stream_ids.allocate(role) {
                     Some(id) => self.data_channels[i].id = Some(id),
                     None => self.data_channels[i].state = DataChannelState::Closed,
                 }

@@ -37,7 +37,7 @@ pub use types::{
     SignalingState,
 };
 
-pub(crate) use datachannel::{DataChannelRecord, SctpInfo};
+pub(crate) use datachannel::{DataChannelRecord, SctpInfo, StreamIds};
 pub(crate) use transceiver::Transceiver;
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
@@ -185,6 +185,7 @@ pub struct Core {
     negotiation_needed: bool,
     nn_on_empty_chain: bool,
     data_channels: Vec<DataChannelRecord>,
+    stream_ids: StreamIds,
     next_dc: u64,
     /// A data channel was created: the session wants an m=application section.
     data_requested: bool,
@@ -235,6 +236,7 @@ impl Core {
             negotiation_needed: false,
             nn_on_empty_chain: false,
             data_channels: Vec::new(),
+            stream_ids: StreamIds::default(),
             next_dc: 0,
             data_requested: false,
             sctp: None,
