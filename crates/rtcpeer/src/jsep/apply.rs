@@ -181,6 +181,14 @@ impl Core {
         }
         let typ = desc.sdp_type;
         if typ == SdpType::Rollback {
+            // Only a remote offer can be rolled back from the remote side; a local offer
+            // is rolled back with setLocalDescription (as browsers do; WPT
+            // RTCPeerConnection-setRemoteDescription-rollback.html).
+            if self.signaling_state == SignalingState::HaveLocalOffer {
+                return Err(Error::invalid_state(
+                    "cannot roll back a local offer with setRemoteDescription",
+                ));
+            }
             return self.rollback();
         }
         let allowed = match typ {
