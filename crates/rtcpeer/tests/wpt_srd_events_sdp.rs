@@ -1,0 +1,1513 @@
+//! WPT-derived integration tests for checklist groups 8 (setRemoteDescription), 9 (signaling
+//! events, description timing, operations chain), 10 (SDP content rules) and 16 (perfect
+//! negotiation, signaling part). See /work/shared/conformance/wpt-checklist.md.
+//!
+//! Items not covered here, and why:
+//! - WPT-97: needs `addIceCandidate`, which the API does not have yet (ICE comes later).
+//! - WPT-103 (partly): in JavaScript the pending promise never settles after `close()`; a Rust
+//!   future must complete, so the equivalent tested is "fails with InvalidStateError, nothing
+//!   is applied, no event fires, state is closed".
+//! - WPT-105 [net]: needs ICE connectivity with inline candidates.
+//! - WPT-111 (partly): `receiver.transport` is not exposed yet (no DTLS transport objects);
+//!   the mid / currentDirection / track / count parts are tested.
+//! - WPT-121 (partly): `addIceCandidate`, `setParameters` and `getStats` do not exist yet; the
+//!   createOffer / createAnswer / SLD / SRD / replaceTrack ordering is tested.
+//! - WPT-126 (partly): the trailing `addIceCandidate` does not exist yet; the two chained
+//!   parameterless SLD() calls are tested.
+//! - WPT-127 [net]: `icecandidate` events need ICE gathering.
+//! - WPT-133: needs `getStats` (transport `dtlsRole`), not implemented yet.
+//! - WPT-138 [net]: needs RTCDtlsTransport / RTCIceTransport objects and connectivity.
+//! - WPT-206 (currentDirection part is covered at the signaling level; no media flow is
+//!   needed for it, so nothing of WPT-206 is left out).
+
+use std::time::Duration;
+
+use rtcpeer::sdp::{Attribute, Sdp, Setup};
+use rtcpeer::*;
+
+fn pc() -> PeerConnection {
+    PeerConnection::new(Configuration::default()).expect("default configuration is valid")
+}
+
+fn audio(label: &str) -> MediaStreamTrack {
+    MediaStreamTrack::new(MediaKind::Audio, label)
+}
+
+fn video(label: &str) -> MediaStreamTrack {
+    MediaStreamTrack::new(MediaKind::Video, label)
+}
+
+/// Every event queued on the stream so far.
+fn drain(ev: &mut EventStream) -> Vec<PeerConnectionEvent> {
+    let mut out = Vec::new();
+    while let Some(e) = ev.try_recv() {
+        out.push(e);
+    }
+    out
+}
+
+/// The signalingstatechange sequence queued on the stream so far (other events dropped).
+fn states(ev: &mut EventStream) -> Vec<String> {
+    drain(ev)
+        .into_iter()
+        .filter_map(|e| match e {
+            PeerConnectionEvent::SignalingStateChange(s) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn count_nn(events: &[PeerConnectionEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, PeerConnectionEvent::NegotiationNeeded))
+        .count()
+}
+
+/// Full offer/answer exchange, pc1 offering.
+async fn exchange(pc1: &PeerConnection, pc2: &PeerConnection) {
+    let offer = pc1.create_offer(None).await.expect("createOffer");
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .expect("SLD(offer)");
+    pc2.set_remote_description(offer).await.expect("SRD(offer)");
+    let answer = pc2.create_answer(None).await.expect("createAnswer");
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .expect("SLD(answer)");
+    pc1.set_remote_description(answer)
+        .await
+        .expect("SRD(answer)");
+}
+
+fn parse(desc: &SessionDescription) -> Sdp {
+    Sdp::parse(&desc.sdp).expect("generated SDP parses")
+}
+
+/// `text` with every occurrence of `from` replaced, asserting it occurred.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "SDP lacks {from:?}");
+    text.replace(from, to)
+}
+
+/// A description of the same type with the SDP rewritten by `f`.
+fn munge(d: &SessionDescription, f: impl FnOnce(&str) -> String) -> SessionDescription {
+    SessionDescription::new(d.sdp_type, f(&d.sdp))
+}
+
+/// Bounds a whole test body so a chain deadlock fails instead of hanging.
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("no deadlock: the operations completed in time")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. setRemoteDescription
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wpt_92_srd_offer_in_stable_goes_have_remote_offer() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc2.events();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+    assert_eq!(pc2.remote_description(), Some(offer.clone()));
+    assert_eq!(pc2.pending_remote_description(), Some(offer.clone()));
+    assert_eq!(pc2.current_remote_description(), None);
+    assert_eq!(states(&mut ev), ["have-remote-offer"]);
+}
+
+#[tokio::test]
+async fn wpt_92_srd_same_offer_twice_fires_one_event() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc2.events();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+    assert_eq!(pc2.pending_remote_description(), Some(offer));
+    assert_eq!(states(&mut ev), ["have-remote-offer"]);
+}
+
+#[tokio::test]
+async fn wpt_92_srd_second_offer_replaces_pending_remote() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc2.events();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer1 = pc1.create_offer(None).await.unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer2 = pc1.create_offer(None).await.unwrap();
+    assert_ne!(offer1.sdp, offer2.sdp);
+    pc2.set_remote_description(offer1).await.unwrap();
+    pc2.set_remote_description(offer2.clone()).await.unwrap();
+    assert_eq!(pc2.remote_description(), Some(offer2.clone()));
+    assert_eq!(pc2.pending_remote_description(), Some(offer2));
+    assert_eq!(pc2.current_remote_description(), None);
+    assert_eq!(states(&mut ev), ["have-remote-offer"]);
+}
+
+#[tokio::test]
+async fn wpt_93_srd_invalid_sdp_rejects_rtc_error_sdp_syntax_error() {
+    let pc = pc();
+    let mut ev = pc.events();
+    let err = pc
+        .set_remote_description(SessionDescription::offer("Invalid SDP"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "OperationError");
+    assert_eq!(err.detail().map(|d| d.as_str()), Some("sdp-syntax-error"));
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc.remote_description(), None);
+    assert!(states(&mut ev).is_empty());
+}
+
+#[tokio::test]
+async fn wpt_98_srd_invalid_offer_in_have_local_offer_still_rolls_back() {
+    let pc = pc();
+    let mut ev = pc.events();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    let err = pc
+        .set_remote_description(SessionDescription::offer("Invalid SDP"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "OperationError");
+    assert_eq!(err.detail().map(|d| d.as_str()), Some("sdp-syntax-error"));
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc.pending_local_description(), None);
+    assert_eq!(pc.pending_remote_description(), None);
+    assert_eq!(states(&mut ev), ["have-local-offer", "stable"]);
+}
+
+#[tokio::test]
+async fn wpt_99_reapplying_same_remote_offer_keeps_one_transceiver() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 1);
+    pc2.set_remote_description(offer).await.unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 1);
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc2.get_transceivers().len(), 1);
+}
+
+#[tokio::test]
+async fn wpt_101_remote_offer_with_duplicate_msid_rejects_operation_error() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let stream = MediaStream::with_id("stream");
+    let t1 = audio("a1");
+    let t2 = audio("a2");
+    pc1.add_track(&t1, &[&stream]).unwrap();
+    pc1.add_track(&t2, &[&stream]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    // Make the second m-section claim the first one's track.
+    let bad = munge(&offer, |s| edit(s, t2.id(), t1.id()));
+    let sdp = Sdp::parse(&bad.sdp).unwrap();
+    assert_eq!(sdp.media.len(), 2);
+    assert_ne!(sdp.media[0].mid(), sdp.media[1].mid());
+    let err = pc2.set_remote_description(bad).await.unwrap_err();
+    assert_eq!(err.name(), "OperationError");
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_102_srd_bogus_type_is_type_error() {
+    let err = SessionDescription::from_json(r#"{"type":"bogus","sdp":"Invalid SDP"}"#).unwrap_err();
+    assert_eq!(err.name(), "TypeError");
+}
+
+#[tokio::test]
+async fn wpt_102_srd_answer_in_stable_checks_state_before_sdp() {
+    let pc = pc();
+    let err = pc
+        .set_remote_description(SessionDescription::answer("invalid"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    let err = pc
+        .set_remote_description(SessionDescription::pranswer("invalid"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+}
+
+#[tokio::test]
+async fn wpt_103_close_while_srd_offer_pending() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let mut ev = pc2.events();
+    let op = pc2.set_remote_description(offer);
+    pc2.close();
+    assert_eq!(pc2.signaling_state(), SignalingState::Closed);
+    // JS: never settles. Rust: completes with InvalidStateError and applies nothing.
+    let err = op.await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(pc2.signaling_state(), SignalingState::Closed);
+    assert_eq!(pc2.remote_description(), None);
+    assert!(pc2.get_transceivers().is_empty());
+    assert!(drain(&mut ev).is_empty());
+}
+
+#[tokio::test]
+async fn wpt_103_close_while_srd_offer_with_implicit_rollback_pending() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc2.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    let local = pc2.local_description();
+    let mut ev = pc2.events();
+    let op = pc2.set_remote_description(offer);
+    pc2.close();
+    let err = op.await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(pc2.signaling_state(), SignalingState::Closed);
+    assert_eq!(pc2.remote_description(), None);
+    assert_eq!(pc2.local_description(), local);
+    assert!(drain(&mut ev).is_empty());
+}
+
+#[tokio::test]
+async fn wpt_104_second_remote_offer_after_round_is_pending() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer1 = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer1.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer1.clone()).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer.clone()).await.unwrap();
+
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer2 = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer2.clone()).await.unwrap();
+    assert_eq!(pc2.remote_description(), Some(offer2.clone()));
+    assert_eq!(pc2.current_remote_description(), Some(offer1));
+    assert_eq!(pc2.pending_remote_description(), Some(offer2));
+
+    // The former offerer (pc1, now stable) becomes the answerer.
+    let mut ev = pc1.events();
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    let reoffer = pc2.create_offer(None).await.unwrap();
+    pc1.set_remote_description(reoffer.clone()).await.unwrap();
+    assert_eq!(pc1.remote_description(), Some(reoffer.clone()));
+    assert_eq!(pc1.pending_remote_description(), Some(reoffer));
+    assert_eq!(pc1.current_remote_description(), Some(answer));
+    assert_eq!(states(&mut ev), ["have-remote-offer"]);
+}
+
+#[tokio::test]
+async fn wpt_106_srd_answer_in_have_local_offer_goes_stable() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc1.events();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc1.set_remote_description(answer.clone()).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc1.current_local_description(), Some(offer));
+    assert_eq!(pc1.current_remote_description(), Some(answer));
+    assert_eq!(pc1.pending_local_description(), None);
+    assert_eq!(pc1.pending_remote_description(), None);
+    assert_eq!(states(&mut ev), ["have-local-offer", "stable"]);
+}
+
+#[tokio::test]
+async fn wpt_106_srd_answer_in_stable_or_have_remote_offer_is_invalid_state() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+
+    let stable = pc();
+    let err = stable
+        .set_remote_description(answer.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(stable.signaling_state(), SignalingState::Stable);
+
+    // pc2 is in have-remote-offer.
+    let err = pc2.set_remote_description(answer).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+}
+
+#[tokio::test]
+async fn wpt_107_srd_pranswer_in_stable_is_invalid_state() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    let pranswer = SessionDescription::pranswer(answer.sdp);
+    let err = pc().set_remote_description(pranswer).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+}
+
+#[tokio::test]
+async fn wpt_107_srd_pranswer_then_answer() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc1.events();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    let pranswer = SessionDescription::pranswer(answer.sdp.clone());
+
+    pc1.set_remote_description(pranswer.clone()).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveRemotePranswer);
+    assert_eq!(pc1.local_description(), Some(offer.clone()));
+    assert_eq!(pc1.pending_local_description(), Some(offer.clone()));
+    assert_eq!(pc1.current_local_description(), None);
+    assert_eq!(pc1.remote_description(), Some(pranswer.clone()));
+    assert_eq!(pc1.pending_remote_description(), Some(pranswer.clone()));
+    assert_eq!(pc1.current_remote_description(), None);
+
+    // A repeated pranswer fires no event.
+    pc1.set_remote_description(pranswer).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveRemotePranswer);
+
+    pc1.set_remote_description(answer.clone()).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc1.current_local_description(), Some(offer));
+    assert_eq!(pc1.current_remote_description(), Some(answer));
+    assert_eq!(pc1.pending_local_description(), None);
+    assert_eq!(pc1.pending_remote_description(), None);
+    assert_eq!(
+        states(&mut ev),
+        ["have-local-offer", "have-remote-pranswer", "stable"]
+    );
+}
+
+#[tokio::test]
+async fn wpt_110_local_offer_survives_remote_offer_and_rollback() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let t = pc1
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    // The remote offer puts a video section first and an audio section second, so applying
+    // it would associate the audio transceiver differently.
+    pc2.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    pc2.add_track(&audio("a"), &[]).unwrap();
+    let remote = pc2.create_offer(None).await.unwrap();
+    pc1.set_remote_description(remote).await.unwrap();
+    pc1.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+    assert_eq!(t.mid(), None);
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveLocalOffer);
+    assert_eq!(pc1.local_description(), Some(offer.clone()));
+    assert_eq!(t.mid().as_deref(), parse(&offer).media[0].mid());
+}
+
+#[tokio::test]
+async fn wpt_111_srd_rollback_removes_transceivers_created_by_remote_offer() {
+    for variant in ["plain", "replace_track", "set_direction"] {
+        let pc1 = pc();
+        let pc2 = pc();
+        pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        let offer = pc1.create_offer(None).await.unwrap();
+        pc2.set_remote_description(offer).await.unwrap();
+        let ts = pc2.get_transceivers();
+        assert_eq!(ts.len(), 1, "{variant}");
+        let t = ts[0].clone();
+        assert!(t.mid().is_some());
+        match variant {
+            "replace_track" => t.sender().replace_track(Some(audio("r"))).await.unwrap(),
+            "set_direction" => t.set_direction(RtpTransceiverDirection::SendRecv).unwrap(),
+            _ => {}
+        }
+        pc2.set_remote_description(SessionDescription::rollback())
+            .await
+            .unwrap();
+        assert_eq!(pc2.get_transceivers().len(), 0, "{variant}");
+        assert_eq!(t.mid(), None, "{variant}");
+        assert_eq!(
+            t.current_direction(),
+            Some(RtpTransceiverDirection::Stopped),
+            "{variant}"
+        );
+        assert_eq!(
+            t.receiver().track().ready_state(),
+            MediaStreamTrackState::Ended,
+            "{variant}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn wpt_111_srd_rollback_keeps_add_track_transceiver() {
+    // addTrack after the SRD (attaches to the remote-created transceiver), addTrack before
+    // it (the transceiver is reused), and addTrack followed by replaceTrack(null).
+    for variant in ["after", "before", "after_replace_null"] {
+        let pc1 = pc();
+        let pc2 = pc();
+        pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        let offer = pc1.create_offer(None).await.unwrap();
+        let track = audio("a");
+        if variant == "before" {
+            pc2.add_track(&track, &[]).unwrap();
+        }
+        pc2.set_remote_description(offer).await.unwrap();
+        if variant != "before" {
+            pc2.add_track(&track, &[]).unwrap();
+        }
+        let ts = pc2.get_transceivers();
+        assert_eq!(ts.len(), 1, "{variant}");
+        let t = ts[0].clone();
+        assert_eq!(t.sender().track(), Some(track.clone()), "{variant}");
+        assert!(t.mid().is_some(), "{variant}");
+        if variant == "after_replace_null" {
+            t.sender().replace_track(None).await.unwrap();
+        }
+        pc2.set_remote_description(SessionDescription::rollback())
+            .await
+            .unwrap();
+        assert_eq!(pc2.get_transceivers(), vec![t.clone()], "{variant}");
+        assert_eq!(t.mid(), None, "{variant}");
+        assert_ne!(
+            t.current_direction(),
+            Some(RtpTransceiverDirection::Stopped),
+            "{variant}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn wpt_114_remove_track_during_rollback_is_harmless() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let sender = pc2.add_track(&audio("a"), &[]).unwrap();
+    // removeTrack while the rollback is enqueued but not yet run, and again after it ran.
+    let rollback = pc2.set_remote_description(SessionDescription::rollback());
+    pc2.remove_track(&sender).unwrap();
+    rollback.await.unwrap();
+    pc2.remove_track(&sender).unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    assert_eq!(sender.track(), None);
+}
+
+#[tokio::test]
+async fn wpt_114_implicit_rollback_of_data_only_offer_keeps_channel_connecting() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let dc = pc1.create_data_channel("dc", None).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    pc2.create_data_channel("other", None).unwrap();
+    let remote = pc2.create_offer(None).await.unwrap();
+    pc2.set_local_description(Some(remote.clone()))
+        .await
+        .unwrap();
+    // Glare: the remote offer rolls pc1's data-only offer back.
+    pc1.set_remote_description(remote).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveRemoteOffer);
+    pc1.set_local_description(None).await.unwrap();
+    pc2.set_remote_description(pc1.local_description().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(dc.ready_state(), DataChannelState::Connecting);
+    // A re-offer from pc1.
+    exchange(&pc1, &pc2).await;
+    assert_eq!(dc.ready_state(), DataChannelState::Connecting);
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_116_implicit_rollback_with_equal_mids() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let init = || TransceiverInit {
+        direction: RtpTransceiverDirection::SendOnly,
+        streams: Vec::new(),
+    };
+    let t1 = pc1.add_transceiver(MediaKind::Video, init()).unwrap();
+    let t2 = pc2.add_transceiver(MediaKind::Video, init()).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    let first_mid = t1.mid();
+    assert!(first_mid.is_some());
+    assert_eq!(t1.mid(), t2.mid());
+    pc1.set_remote_description(pc2.local_description().unwrap())
+        .await
+        .unwrap();
+    let ts = pc1.get_transceivers();
+    assert_eq!(ts.len(), 2);
+    assert_eq!(ts[0], t1);
+    assert_eq!(ts[0].mid(), None);
+    assert_eq!(ts[1].mid(), t2.mid());
+    // Answer, then re-offer: the first transceiver needs a fresh mid.
+    pc1.set_local_description(None).await.unwrap();
+    pc2.set_remote_description(pc1.local_description().unwrap())
+        .await
+        .unwrap();
+    let reoffer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(reoffer)).await.unwrap();
+    assert!(t1.mid().is_some());
+    assert_ne!(t1.mid(), first_mid);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Signaling events, description timing, operations chain
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wpt_118_negotiation_drives_signaling_state() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc1.events();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    exchange(&pc1, &pc2).await;
+    // pc2 re-offers: pc1 becomes answerer.
+    pc2.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    pc1.set_remote_description(offer).await.unwrap();
+    assert_eq!(
+        states(&mut ev),
+        ["have-local-offer", "stable", "have-remote-offer"]
+    );
+}
+
+#[tokio::test]
+async fn wpt_120_descriptions_null_until_operation_completes() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+
+    let sld = pc1.set_local_description(Some(offer.clone()));
+    assert_eq!(pc1.pending_local_description(), None);
+    assert_eq!(pc1.local_description(), None);
+    sld.await.unwrap();
+    assert_eq!(pc1.pending_local_description(), Some(offer.clone()));
+
+    let srd = pc2.set_remote_description(offer.clone());
+    assert_eq!(pc2.pending_remote_description(), None);
+    srd.await.unwrap();
+    assert_eq!(pc2.pending_remote_description(), Some(offer));
+
+    let answer = pc2.create_answer(None).await.unwrap();
+    let sld = pc2.set_local_description(Some(answer.clone()));
+    assert_eq!(pc2.current_local_description(), None);
+    assert_eq!(pc2.current_remote_description(), None);
+    sld.await.unwrap();
+    assert_eq!(pc2.current_local_description(), Some(answer.clone()));
+    assert!(pc2.current_remote_description().is_some());
+
+    let srd = pc1.set_remote_description(answer.clone());
+    assert_eq!(pc1.current_remote_description(), None);
+    assert_eq!(pc1.current_local_description(), None);
+    srd.await.unwrap();
+    assert_eq!(pc1.current_remote_description(), Some(answer));
+    assert!(pc1.current_local_description().is_some());
+}
+
+#[tokio::test]
+async fn wpt_121_later_chained_operation_cannot_settle_first() {
+    within(async {
+        let pc1 = pc();
+        let pc2 = pc();
+        pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        let offer = pc1.create_offer(None).await.unwrap();
+        // SRD then createAnswer, awaited in reverse order: createAnswer only succeeds if the
+        // SRD ran before it.
+        let srd = pc2.set_remote_description(offer);
+        let ans = pc2.create_answer(None);
+        assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+        let answer = ans.await.expect("createAnswer ran after the SRD");
+        assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+        srd.await.unwrap();
+        // SLD(answer) then replaceTrack, awaited last-first: the SLD ran before.
+        let sld = pc2.set_local_description(Some(answer));
+        let sender = pc2.get_senders()[0].clone();
+        let rt = sender.replace_track(Some(audio("r")));
+        assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+        rt.await.unwrap();
+        assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+        sld.await.unwrap();
+        // A createAnswer enqueued after that SLD runs in "stable" and fails.
+        let offer_b = pc2.create_offer(None);
+        let ans_late = pc2.create_answer(None);
+        assert_eq!(ans_late.await.unwrap_err().name(), "InvalidStateError");
+        offer_b.await.unwrap();
+        // createOffer enqueued before an SLD(offer) is what the SLD applies.
+        let offer_op = pc1.create_offer(None);
+        let sld_op = pc1.set_local_description(Some(SessionDescription::new(SdpType::Offer, "")));
+        sld_op.await.unwrap();
+        let created = offer_op.await.unwrap();
+        assert_eq!(pc1.local_description(), Some(created));
+    })
+    .await
+}
+
+#[tokio::test]
+async fn wpt_121_failed_operation_does_not_block_chain() {
+    let pc = pc();
+    let bad = pc.create_answer(None);
+    let good = pc.create_offer(None);
+    good.await.unwrap();
+    assert_eq!(bad.await.unwrap_err().name(), "InvalidStateError");
+}
+
+#[tokio::test]
+async fn wpt_123_negotiationneeded_waits_for_empty_chain() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let mut ev = pc2.events();
+    // Burst: SRD and SLD enqueued, then a transceiver is added while they are pending.
+    let srd = pc2.set_remote_description(offer);
+    let sld = pc2.set_local_description(None);
+    pc2.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    assert_eq!(count_nn(&drain(&mut ev)), 0, "not while the chain is busy");
+    srd.await.unwrap();
+    let mid = drain(&mut ev);
+    assert_eq!(count_nn(&mid), 0, "not during the burst");
+    sld.await.unwrap();
+    let after = drain(&mut ev);
+    assert_eq!(count_nn(&after), 1, "once the chain is empty and stable");
+    assert!(matches!(
+        after.last(),
+        Some(PeerConnectionEvent::NegotiationNeeded)
+    ));
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_123_negotiationneeded_does_not_occupy_chain() {
+    let pc = pc();
+    let mut ev = pc.events();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    assert_eq!(count_nn(&drain(&mut ev)), 1);
+    // The chain is empty: an invalid createAnswer fails straight away.
+    let err = pc.create_answer(None).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+}
+
+#[tokio::test]
+async fn wpt_124_sld_from_negotiationneeded_then_srd_earlier_offer() {
+    within(async {
+        let pc = pc();
+        let offer = pc.create_offer(None).await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<()>>(1);
+        let handler_pc = pc.clone();
+        pc.on_negotiation_needed(move || {
+            let pc = handler_pc.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let r = pc.set_local_description(None).await;
+                let _ = tx.send(r).await;
+            });
+        });
+        pc.add_transceiver(MediaKind::Video, TransceiverInit::default())
+            .unwrap();
+        rx.recv().await.expect("handler ran").unwrap();
+        assert_eq!(pc.signaling_state(), SignalingState::HaveLocalOffer);
+        pc.set_remote_description(offer).await.unwrap();
+        assert_eq!(pc.signaling_state(), SignalingState::HaveRemoteOffer);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn wpt_125_pack_chain_with_implicit_offer_and_answer() {
+    within(async {
+        let pc1 = pc();
+        let pc2 = pc();
+        pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+            .unwrap();
+        let (a, b) = tokio::join!(
+            pc1.create_offer(None),
+            pc1.set_local_description(Some(SessionDescription::new(SdpType::Offer, "")))
+        );
+        a.unwrap();
+        b.unwrap();
+        let (a, b, c) = tokio::join!(
+            pc2.set_remote_description(pc1.local_description().unwrap()),
+            pc2.create_answer(None),
+            pc2.set_local_description(Some(SessionDescription::new(SdpType::Answer, "")))
+        );
+        a.unwrap();
+        b.unwrap();
+        c.unwrap();
+        pc1.set_remote_description(pc2.local_description().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+        assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+        assert!(pc1.get_transceivers()[0].current_direction().is_some());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn wpt_125_negotiate_with_dropped_operations_only() {
+    // Like JavaScript promises nobody awaits, dropped operations still run, in call order.
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    drop(pc1.create_offer(None));
+    drop(pc1.set_local_description(Some(SessionDescription::new(SdpType::Offer, ""))));
+    assert_eq!(states(&mut ev1), ["have-local-offer"]);
+    drop(pc2.set_remote_description(pc1.local_description().unwrap()));
+    drop(pc2.create_answer(None));
+    drop(pc2.set_local_description(Some(SessionDescription::new(SdpType::Answer, ""))));
+    assert_eq!(states(&mut ev2), ["have-remote-offer", "stable"]);
+    pc1.set_remote_description(pc2.local_description().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_126_two_chained_implicit_slds_resolve_in_order() {
+    within(async {
+        let pc = pc();
+        let mut ev = pc.events();
+        pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        drain(&mut ev);
+        let first = pc.set_local_description(None);
+        let second = pc.set_local_description(None);
+        // Awaiting the second runs the first before it.
+        second.await.unwrap();
+        assert_eq!(pc.signaling_state(), SignalingState::HaveLocalOffer);
+        assert_eq!(states(&mut ev), ["have-local-offer"]);
+        first.await.unwrap();
+        assert!(drain(&mut ev).is_empty());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn wpt_9_chain_operations_enqueued_at_call_time() {
+    // The operation is bound to the state at call time, in call order: an SRD(rollback)
+    // enqueued before an SLD runs first even though the SLD is awaited first.
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let rollback = pc2.set_remote_description(SessionDescription::rollback());
+    let sld = pc2.set_local_description(None);
+    sld.await.unwrap();
+    // The rollback ran first, so the implicit SLD created an offer, not an answer.
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveLocalOffer);
+    assert_eq!(pc2.local_description().unwrap().sdp_type, SdpType::Offer);
+    rollback.await.unwrap();
+}
+
+#[tokio::test]
+async fn wpt_9_chain_many_out_of_order_awaits_complete() {
+    within(async {
+        let pc = pc();
+        pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        let mut ops = Vec::new();
+        for _ in 0..20 {
+            ops.push(pc.create_offer(None));
+        }
+        // Await from the back; every one succeeds.
+        while let Some(op) = ops.pop() {
+            op.await.unwrap();
+        }
+        // Concurrent awaits from several tasks.
+        let mut handles = Vec::new();
+        for _ in 0..8 {
+            let op = pc.create_offer(None);
+            handles.push(tokio::spawn(op));
+        }
+        for h in handles {
+            h.await.unwrap().unwrap();
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. SDP content rules
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wpt_128_offer_starts_with_v_o_s() {
+    let pc = pc();
+    let offer = pc.create_offer(None).await.unwrap();
+    let lines: Vec<&str> = offer.sdp.split("\r\n").collect();
+    assert_eq!(lines[0], "v=0");
+    let o: Vec<&str> = lines[1].split(' ').collect();
+    assert_eq!(o.len(), 6, "{}", lines[1]);
+    assert_eq!(o[0], "o=-");
+    let sess_id: u64 = o[1].parse().unwrap();
+    assert!(sess_id < (1u64 << 62));
+    let _version: u64 = o[2].parse().unwrap();
+    assert_eq!(&o[3..], ["IN", "IP4", "127.0.0.1"]);
+    assert_eq!(lines[2], "s=-");
+    let sdp = parse(&offer);
+    assert_eq!(sdp.origin.session_id, sess_id);
+    assert_eq!(sdp.origin.username, "-");
+    assert_eq!(sdp.session_name, "-");
+}
+
+#[tokio::test]
+async fn wpt_129_m_sections_in_creation_order_then_data() {
+    let pc = pc();
+    pc.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc.add_transceiver(video("v0"), TransceiverInit::default())
+        .unwrap();
+    // addTrack pairs with the first (never-sent, trackless) video transceiver (WPT-266).
+    let s = pc.add_track(&video("v"), &[]).unwrap();
+    assert_eq!(s, pc.get_transceivers()[0].sender());
+    pc.create_data_channel("dc", None).unwrap();
+    let sdp = parse(&pc.create_offer(None).await.unwrap());
+    let kinds: Vec<&str> = sdp.media.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, ["video", "audio", "video", "application"]);
+    pc.set_local_description(None).await.unwrap();
+    let mids: Vec<Option<String>> = pc.get_transceivers().iter().map(|t| t.mid()).collect();
+    let sdp_mids: Vec<Option<String>> = sdp.media[..3]
+        .iter()
+        .map(|m| m.mid().map(str::to_string))
+        .collect();
+    assert_eq!(mids, sdp_mids);
+}
+
+#[tokio::test]
+async fn wpt_130_data_offer_has_one_application_section_with_max_message_size() {
+    let pc = pc();
+    pc.create_data_channel("a", None).unwrap();
+    pc.create_data_channel("b", None).unwrap();
+    let sdp = parse(&pc.create_offer(None).await.unwrap());
+    let apps: Vec<_> = sdp
+        .media
+        .iter()
+        .filter(|m| m.kind == "application")
+        .collect();
+    assert_eq!(apps.len(), 1);
+    let mms = apps[0].find_attr(|a| match a {
+        Attribute::MaxMessageSize(n) => Some(*n),
+        _ => None,
+    });
+    assert!(mms.is_some_and(|n| n > 0));
+}
+
+fn msid_lines(sdp: &Sdp, index: usize) -> Vec<(String, Option<String>)> {
+    sdp.media[index]
+        .attributes
+        .iter()
+        .filter_map(|a| match a {
+            Attribute::Msid { stream, track } => Some((stream.clone(), track.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_token(s: &str) -> bool {
+    // RFC 4566 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
+    (1..=64).contains(&s.len())
+        && s.bytes().all(|b| {
+            matches!(b, 0x21 | 0x23..=0x27 | 0x2A..=0x2B | 0x2D..=0x2E | 0x30..=0x39 | 0x41..=0x5A | 0x5E..=0x7E)
+        })
+}
+
+#[tokio::test]
+async fn wpt_131_no_track_no_msid() {
+    let pc = pc();
+    pc.create_data_channel("dc", None).unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    assert!(!offer.sdp.contains("a=msid:"));
+}
+
+#[tokio::test]
+async fn wpt_131_add_track_without_stream_has_dash_msid() {
+    let pc = pc();
+    pc.add_track(&audio("a"), &[]).unwrap();
+    pc.add_transceiver(audio("b"), TransceiverInit::default())
+        .unwrap();
+    let sdp = parse(&pc.create_offer(None).await.unwrap());
+    for i in 0..2 {
+        let lines = msid_lines(&sdp, i);
+        assert_eq!(lines.len(), 1, "m-section {i}: {lines:?}");
+        assert_eq!(lines[0].0, "-");
+    }
+}
+
+#[tokio::test]
+async fn wpt_131_msid_per_stream() {
+    let pc = pc();
+    let s1 = MediaStream::new();
+    let s2 = MediaStream::new();
+    // One stream.
+    pc.add_track(&audio("a"), &[&s1]).unwrap();
+    // Two distinct streams.
+    pc.add_track(&audio("b"), &[&s1, &s2]).unwrap();
+    // The same stream twice.
+    pc.add_track(&audio("c"), &[&s1, &s1]).unwrap();
+    // addTransceiver streams, two distinct and the same twice.
+    pc.add_transceiver(
+        audio("d"),
+        TransceiverInit {
+            direction: RtpTransceiverDirection::SendRecv,
+            streams: vec![s1.clone(), s2.clone()],
+        },
+    )
+    .unwrap();
+    pc.add_transceiver(
+        audio("e"),
+        TransceiverInit {
+            direction: RtpTransceiverDirection::SendRecv,
+            streams: vec![s2.clone(), s2.clone()],
+        },
+    )
+    .unwrap();
+    // setStreams.
+    let f = pc.add_track(&audio("f"), &[]).unwrap();
+    f.set_streams(&[&s2, &s1]).unwrap();
+    let g = pc.add_track(&audio("g"), &[]).unwrap();
+    g.set_streams(&[&s1, &s1]).unwrap();
+
+    let sdp = parse(&pc.create_offer(None).await.unwrap());
+    let expect: [&[&str]; 7] = [
+        &[s1.id()],
+        &[s1.id(), s2.id()],
+        &[s1.id()],
+        &[s1.id(), s2.id()],
+        &[s2.id()],
+        &[s2.id(), s1.id()],
+        &[s1.id()],
+    ];
+    for (i, want) in expect.iter().enumerate() {
+        let lines = msid_lines(&sdp, i);
+        let mut got: Vec<&str> = lines.iter().map(|(s, _)| s.as_str()).collect();
+        let mut want = want.to_vec();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "m-section {i}");
+        for (s, t) in &lines {
+            assert!(is_token(s), "stream id {s:?}");
+            if let Some(t) = t {
+                assert!(is_token(t), "track id {t:?}");
+            }
+        }
+    }
+}
+
+/// An offer from a real pc with its `a=setup` rewritten.
+async fn offer_with_setup(setup: &str) -> SessionDescription {
+    let pc1 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    munge(&offer, |s| {
+        edit(s, "a=setup:actpass", &format!("a=setup:{setup}"))
+    })
+}
+
+#[tokio::test]
+async fn wpt_132_answer_setup_role() {
+    for (offered, answered) in [
+        ("actpass", Setup::Active),
+        ("active", Setup::Passive),
+        ("passive", Setup::Active),
+    ] {
+        let pc2 = pc();
+        pc2.set_remote_description(offer_with_setup(offered).await)
+            .await
+            .unwrap();
+        let answer = pc2.create_answer(None).await.unwrap();
+        let sdp = parse(&answer);
+        for m in &sdp.media {
+            assert_eq!(m.setup(), Some(answered), "offer setup {offered}");
+        }
+        pc2.set_local_description(Some(answer)).await.unwrap();
+        assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    }
+}
+
+#[tokio::test]
+async fn wpt_137_incompatible_answer_direction_rejects_invalid_access() {
+    for (offer_dir, answer_dir) in [
+        (RtpTransceiverDirection::RecvOnly, "recvonly"),
+        (RtpTransceiverDirection::SendOnly, "sendrecv"),
+    ] {
+        let pc1 = pc();
+        let pc2 = pc();
+        pc1.add_transceiver(
+            MediaKind::Audio,
+            TransceiverInit {
+                direction: offer_dir,
+                streams: Vec::new(),
+            },
+        )
+        .unwrap();
+        let offer = pc1.create_offer(None).await.unwrap();
+        pc1.set_local_description(Some(offer.clone()))
+            .await
+            .unwrap();
+        pc2.set_remote_description(offer).await.unwrap();
+        let answer = pc2.create_answer(None).await.unwrap();
+        let current = parse(&answer).media[0].direction().unwrap().to_string();
+        let bad = munge(&answer, |s| {
+            edit(s, &format!("a={current}"), &format!("a={answer_dir}"))
+        });
+        let err = pc1.set_remote_description(bad).await.unwrap_err();
+        assert_eq!(err.name(), "InvalidAccessError", "{offer_dir}/{answer_dir}");
+        assert_eq!(pc1.signaling_state(), SignalingState::HaveLocalOffer);
+    }
+}
+
+/// Removes every line starting with one of `prefixes`.
+fn strip_lines(sdp: &str, prefixes: &[&str]) -> String {
+    sdp.split("\r\n")
+        .filter(|l| !prefixes.iter().any(|p| l.starts_with(p)))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[tokio::test]
+async fn wpt_139_max_bundle_answerer_without_bundle_in_offer() {
+    let pc1 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let no_bundle = munge(&offer, |s| strip_lines(s, &["a=group:BUNDLE"]));
+    let pc2 = PeerConnection::new(Configuration {
+        bundle_policy: BundlePolicy::MaxBundle,
+        ..Configuration::default()
+    })
+    .unwrap();
+    pc2.set_remote_description(no_bundle).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    let sdp = parse(&answer);
+    assert_ne!(sdp.media[0].port, 0, "first m-line negotiated");
+    assert_eq!(sdp.media[1].port, 0, "second m-line rejected");
+    let ts = pc2.get_transceivers();
+    assert_eq!(ts.len(), 1, "the stopped transceiver is removed");
+    assert!(ts[0].current_direction() != Some(RtpTransceiverDirection::Stopped));
+}
+
+#[tokio::test]
+async fn wpt_139_bundle_only_section_without_transport_attributes() {
+    let pc1 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    // Rewrite the second section as bundle-only: port 0, a=bundle-only, no ICE/DTLS lines.
+    let mut out = Vec::new();
+    let mut section = 0;
+    for line in offer.sdp.split("\r\n") {
+        if line.starts_with("m=") {
+            section += 1;
+        }
+        if section == 2 {
+            if line.starts_with("m=video 9 ") {
+                out.push(line.replacen("m=video 9 ", "m=video 0 ", 1));
+                out.push("a=bundle-only".to_string());
+                continue;
+            }
+            if [
+                "a=ice-ufrag",
+                "a=ice-pwd",
+                "a=fingerprint",
+                "a=setup",
+                "a=ice-options",
+            ]
+            .iter()
+            .any(|p| line.starts_with(p))
+            {
+                continue;
+            }
+        }
+        out.push(line.to_string());
+    }
+    let desc = SessionDescription::offer(out.join("\r\n"));
+    assert_eq!(Sdp::parse(&desc.sdp).unwrap().media[1].port, 0);
+    let pc2 = pc();
+    pc2.set_remote_description(desc).await.unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 2);
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer)).await.unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+}
+
+const OFFER_140: &str = "v=0\n\
+o=- 0 3 IN IP4 127.0.0.1\n\
+s=-\n\
+t=0 0\n\
+a=fingerprint:sha-256 A7:24:72:CA:6E:02:55:39:BA:66:DF:6E:CC:4C:D8:B0:1A:BF:1A:56:65:7D:F4:03:AD:7E:77:43:2A:29:EC:93\n\
+a=ice-ufrag:ETEn\n\
+a=ice-pwd:OtSK0WpNtpUjkY4+86js7Z/l\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\n\
+c=IN IP4 0.0.0.0\n\
+a=rtcp-mux\n\
+a=sendonly\n\
+a=mid:1\n\
+a=rtpmap:111 opus/48000/2\n\
+a=setup:actpass\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\n\
+c=IN IP4 0.0.0.0\n\
+a=rtcp-mux\n\
+a=recvonly\n\
+a=mid:2\n\
+a=rtpmap:111 opus/48000/2\n\
+a=setup:actpass\n";
+
+#[tokio::test]
+async fn wpt_140_sendrecv_transceiver_matches_recvonly_section() {
+    let pc = pc();
+    pc.add_track(&audio("a"), &[]).unwrap();
+    let t = pc.get_transceivers()[0].clone();
+    assert_eq!(t.direction(), RtpTransceiverDirection::SendRecv);
+    pc.set_remote_description(SessionDescription::offer(OFFER_140))
+        .await
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    assert_eq!(t.mid().as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn wpt_141_remote_offer_without_mid() {
+    let pc1 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let stripped = munge(&offer, |s| {
+        strip_lines(s, &["a=mid:", "a=group:", "a=extmap:4 "])
+    });
+    let pc2 = pc();
+    pc2.set_remote_description(stripped).await.unwrap();
+    let ts = pc2.get_transceivers();
+    assert_eq!(ts.len(), 2);
+    let m0 = ts[0].mid().expect("a mid is assigned");
+    let m1 = ts[1].mid().expect("a mid is assigned");
+    assert_ne!(m0, m1);
+    pc2.set_local_description(None).await.unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_141_answer_without_mid_and_group_is_accepted() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let t = pc1
+        .add_transceiver(audio("a"), TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    // The answerer has no track: it answers recvonly.
+    let answer = pc2.create_answer(None).await.unwrap();
+    let stripped = munge(&answer, |s| {
+        strip_lines(s, &["a=mid:", "a=group:", "a=extmap:4 "])
+    });
+    assert!(!stripped.sdp.contains("a=mid:"));
+    pc1.set_remote_description(stripped).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+    assert_eq!(
+        t.current_direction(),
+        Some(RtpTransceiverDirection::SendOnly)
+    );
+    // A re-offer can be set.
+    let reoffer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(reoffer)).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveLocalOffer);
+}
+
+#[tokio::test]
+async fn wpt_142_remote_msid_with_stream_id_only() {
+    let pc1 = pc();
+    let s = MediaStream::with_id("streamonly");
+    let track = audio("a");
+    pc1.add_track(&track, &[&s]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let msid = format!("a=msid:streamonly {}", track.id());
+    let only_stream = munge(&offer, |t| {
+        let t = edit(t, &msid, "a=msid:streamonly");
+        strip_lines(&t, &["a=ssrc:"])
+    });
+    let pc2 = pc();
+    let mut ev = pc2.events();
+    pc2.set_remote_description(only_stream).await.unwrap();
+    let tracks: Vec<TrackEvent> = drain(&mut ev)
+        .into_iter()
+        .filter_map(|e| match e {
+            PeerConnectionEvent::Track(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(tracks[0].streams.len(), 1);
+    assert_eq!(tracks[0].streams[0].id(), "streamonly");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 16. Perfect negotiation (signaling part)
+// ---------------------------------------------------------------------------------------------
+
+/// One side of the perfect negotiation pattern: the polite side accepts a colliding remote
+/// offer (implicit rollback), the impolite side ignores it.
+async fn on_remote(pc: &PeerConnection, polite: bool, desc: SessionDescription) -> bool {
+    let collision =
+        desc.sdp_type == SdpType::Offer && pc.signaling_state() != SignalingState::Stable;
+    if collision && !polite {
+        return false;
+    }
+    let is_offer = desc.sdp_type == SdpType::Offer;
+    pc.set_remote_description(desc).await.unwrap();
+    if is_offer {
+        pc.set_local_description(None).await.unwrap();
+    }
+    true
+}
+
+async fn glare(polite_adds_first: bool) {
+    let polite = pc();
+    let impolite = pc();
+    let (first, second) = if polite_adds_first {
+        (&polite, &impolite)
+    } else {
+        (&impolite, &polite)
+    };
+    let ta = first
+        .add_transceiver(video("a"), TransceiverInit::default())
+        .unwrap();
+    let tb = second
+        .add_transceiver(video("b"), TransceiverInit::default())
+        .unwrap();
+    // Both negotiationneeded handlers run SLD() at once.
+    polite.set_local_description(None).await.unwrap();
+    impolite.set_local_description(None).await.unwrap();
+    let polite_offer = polite.local_description().unwrap();
+    let impolite_offer = impolite.local_description().unwrap();
+    // Offers cross: the impolite side ignores the polite offer; the polite side rolls back.
+    assert!(!on_remote(&impolite, false, polite_offer).await);
+    assert_eq!(impolite.signaling_state(), SignalingState::HaveLocalOffer);
+    assert!(on_remote(&polite, true, impolite_offer).await);
+    assert_eq!(polite.signaling_state(), SignalingState::Stable);
+    assert!(on_remote(&impolite, false, polite.local_description().unwrap()).await);
+    assert_eq!(impolite.signaling_state(), SignalingState::Stable);
+    // The polite side's own change is still pending: it renegotiates.
+    polite.set_local_description(None).await.unwrap();
+    assert!(on_remote(&impolite, false, polite.local_description().unwrap()).await);
+    assert!(on_remote(&polite, true, impolite.local_description().unwrap()).await);
+    for p in [&polite, &impolite] {
+        assert_eq!(p.signaling_state(), SignalingState::Stable);
+        assert_eq!(p.get_transceivers().len(), 2);
+    }
+    assert_eq!(
+        ta.current_direction(),
+        Some(RtpTransceiverDirection::SendOnly)
+    );
+    assert_eq!(
+        tb.current_direction(),
+        Some(RtpTransceiverDirection::SendOnly)
+    );
+}
+
+#[tokio::test]
+async fn wpt_206_glare_resolved_by_implicit_rollback() {
+    within(glare(true)).await;
+}
+
+#[tokio::test]
+async fn wpt_206_glare_resolved_by_implicit_rollback_roles_reversed() {
+    within(glare(false)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8 (rollback details from RTCPeerConnection-setRemoteDescription-rollback.html)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wpt_8_srd_rollback_in_have_remote_offer_reverts_to_stable() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.create_data_channel("dc", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let mut ev = pc2.events();
+    pc2.set_remote_description(offer).await.unwrap();
+    // The rollback's sdp is ignored, even when it is garbage.
+    pc2.set_remote_description(SessionDescription::new(
+        SdpType::Rollback,
+        "!<Invalid SDP Content>;",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc2.remote_description(), None);
+    assert_eq!(pc2.pending_remote_description(), None);
+    assert_eq!(pc2.current_remote_description(), None);
+    assert_eq!(states(&mut ev), ["have-remote-offer", "stable"]);
+}
+
+#[tokio::test]
+async fn wpt_8_srd_rollback_from_stable_or_local_offer_is_invalid_state() {
+    let pc = pc();
+    let err = pc
+        .set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    // A local offer is rolled back with SLD(rollback), not SRD(rollback).
+    pc.set_local_description(None).await.unwrap();
+    let err = pc
+        .set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(pc.signaling_state(), SignalingState::HaveLocalOffer);
+    assert!(pc.pending_local_description().is_some());
+}
+
+#[tokio::test]
+async fn wpt_8_implicit_rollback_add_transceiver_defers_negotiationneeded() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let mut ev = pc1.events();
+    pc1.add_transceiver(audio("a"), TransceiverInit::default())
+        .unwrap();
+    pc2.add_transceiver(audio("b"), TransceiverInit::default())
+        .unwrap();
+    assert_eq!(count_nn(&drain(&mut ev)), 1);
+    pc1.set_local_description(None).await.unwrap();
+    let remote = pc2.create_offer(None).await.unwrap();
+    pc1.set_remote_description(remote).await.unwrap();
+    let answer = pc1.create_answer(None).await.unwrap();
+    let during = drain(&mut ev);
+    assert_eq!(
+        count_nn(&during),
+        0,
+        "no negotiationneeded while visiting stable"
+    );
+    pc1.set_local_description(Some(answer)).await.unwrap();
+    let after = drain(&mut ev);
+    let seq: Vec<String> = during
+        .iter()
+        .chain(&after)
+        .filter_map(|e| match e {
+            PeerConnectionEvent::SignalingStateChange(s) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seq,
+        ["have-local-offer", "stable", "have-remote-offer", "stable"]
+    );
+    assert_eq!(count_nn(&after), 1, "fires once settled in stable");
+}
+
+#[tokio::test]
+async fn wpt_8_implicit_rollback_add_track_fires_no_negotiationneeded() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio("a"), &[]).unwrap();
+    pc2.add_track(&audio("b"), &[]).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    let mut ev = pc1.events();
+    let remote = pc2.create_offer(None).await.unwrap();
+    pc1.set_remote_description(remote).await.unwrap();
+    let answer = pc1.create_answer(None).await.unwrap();
+    pc1.set_local_description(Some(answer)).await.unwrap();
+    let events = drain(&mut ev);
+    assert_eq!(count_nn(&events), 0, "{events:?}");
+    assert_eq!(pc1.get_transceivers().len(), 1);
+}
