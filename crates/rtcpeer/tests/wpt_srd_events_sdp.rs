@@ -1511,3 +1511,183 @@ async fn wpt_8_implicit_rollback_add_track_fires_no_negotiationneeded() {
     assert_eq!(count_nn(&events), 0, "{events:?}");
     assert_eq!(pc1.get_transceivers().len(), 1);
 }
+
+/// pc1 sends audio (addTrack with a stream), pc2 answers: a negotiated session.
+async fn negotiated_audio() -> (PeerConnection, PeerConnection) {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio("a"), &[&MediaStream::new()]).unwrap();
+    exchange(&pc1, &pc2).await;
+    (pc1, pc2)
+}
+
+#[tokio::test]
+async fn wpt_8_rollback_remote_offer_to_negotiated_stable_allows_local_offer() {
+    let (pc1, pc2) = negotiated_audio().await;
+    pc1.add_track(&video("v1"), &[]).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    pc2.add_track(&video("v2"), &[]).unwrap();
+    let offer2 = pc2.create_offer(None).await.unwrap();
+    pc2.set_remote_description(pc1.pending_local_description().unwrap())
+        .await
+        .unwrap();
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 2);
+    pc2.set_local_description(Some(offer2)).await.unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveLocalOffer);
+}
+
+#[tokio::test]
+async fn wpt_8_rollback_local_offer_to_negotiated_stable_allows_remote_offer() {
+    let (pc1, pc2) = negotiated_audio().await;
+    let audio_mid = pc2.get_transceivers()[0].mid();
+    assert!(audio_mid.is_some());
+    pc2.add_track(&video("v2"), &[]).unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 2);
+    pc2.set_local_description(Some(SessionDescription::rollback()))
+        .await
+        .unwrap();
+    let ts = pc2.get_transceivers();
+    assert_eq!(ts.len(), 2);
+    assert_eq!(
+        ts[0].mid(),
+        audio_mid,
+        "the negotiated transceiver is untouched"
+    );
+    assert_eq!(ts[1].mid(), None);
+    pc1.add_track(&video("v1"), &[]).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    pc2.set_remote_description(pc1.pending_local_description().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+}
+
+#[tokio::test]
+async fn wpt_8_rollback_local_offer_keeps_direction_change() {
+    let (pc1, pc2) = negotiated_audio().await;
+    let t = pc2.get_transceivers()[0].clone();
+    assert_eq!(t.direction(), RtpTransceiverDirection::RecvOnly);
+    pc2.add_track(&audio("b"), &[]).unwrap();
+    assert_eq!(t.direction(), RtpTransceiverDirection::SendRecv);
+    pc2.set_local_description(None).await.unwrap();
+    pc2.set_local_description(Some(SessionDescription::rollback()))
+        .await
+        .unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 1);
+    assert_eq!(t.direction(), RtpTransceiverDirection::SendRecv);
+    assert_eq!(
+        t.current_direction(),
+        Some(RtpTransceiverDirection::RecvOnly)
+    );
+    pc1.add_track(&video("v"), &[]).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    pc2.set_remote_description(pc1.pending_local_description().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 2);
+}
+
+#[tokio::test]
+async fn wpt_8_remote_rollback_removes_tracks_from_remote_streams() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let s = MediaStream::new();
+    pc1.add_track(&audio("a"), &[&s]).unwrap();
+    pc1.add_track(&video("v"), &[&s]).unwrap();
+    let mut ev = pc2.events();
+    pc2.set_remote_description(pc1.create_offer(None).await.unwrap())
+        .await
+        .unwrap();
+    let tracks: Vec<TrackEvent> = drain(&mut ev)
+        .into_iter()
+        .filter_map(|e| match e {
+            PeerConnectionEvent::Track(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tracks.len(), 2);
+    let remote = tracks[0].streams[0].clone();
+    assert_eq!(remote.id(), s.id());
+    assert_eq!(remote.get_tracks().len(), 2);
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert!(
+        remote.get_tracks().is_empty(),
+        "rollback removed both tracks"
+    );
+}
+
+#[tokio::test]
+async fn wpt_8_rollback_of_remote_offer_with_stream_changes() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let s1 = MediaStream::new();
+    let sender = pc1.add_track(&audio("a"), &[&s1]).unwrap();
+    let mut ev = pc2.events();
+    exchange(&pc1, &pc2).await;
+    let streams = |ev: &mut EventStream| -> Vec<MediaStream> {
+        drain(ev)
+            .into_iter()
+            .filter_map(|e| match e {
+                PeerConnectionEvent::Track(t) => Some(t.streams[0].clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut remote = streams(&mut ev);
+    assert_eq!(remote.len(), 1);
+    assert_eq!(remote[0].get_tracks().len(), 1);
+    let track = remote[0].get_tracks()[0].clone();
+
+    let s2 = MediaStream::new();
+    sender.set_streams(&[&s2]).unwrap();
+    let offer2 = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer2).await.unwrap();
+    remote.extend(streams(&mut ev));
+    assert_eq!(remote.len(), 2);
+    assert!(remote[0].get_tracks().is_empty());
+    assert_eq!(remote[1].get_tracks(), vec![track.clone()]);
+
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    remote.extend(streams(&mut ev));
+    assert_eq!(
+        remote.len(),
+        3,
+        "rollback fires track for the restored stream"
+    );
+    assert_eq!(remote[2].id(), remote[0].id());
+    assert!(remote[1].get_tracks().is_empty());
+    assert_eq!(remote[2].get_tracks(), vec![track]);
+}
+
+#[tokio::test]
+async fn wpt_114_implicit_rollback_with_only_a_data_channel() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let channel = pc2.create_data_channel("dummy", None).unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    pc2.set_local_description(Some(offer)).await.unwrap();
+    pc2.set_remote_description(pc1.create_offer(None).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::HaveRemoteOffer);
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer)).await.unwrap();
+    let offer = pc2.create_offer(None).await.unwrap();
+    pc2.set_local_description(Some(offer)).await.unwrap();
+    assert_eq!(channel.ready_state(), DataChannelState::Connecting);
+    let sdp = parse(&pc2.local_description().unwrap());
+    assert_eq!(
+        sdp.media.iter().filter(|m| m.kind == "application").count(),
+        1
+    );
+}
