@@ -15,10 +15,10 @@
 //! - WPT-126 (partly): the trailing `addIceCandidate` does not exist yet; the two chained
 //!   parameterless SLD() calls are tested.
 //! - WPT-127 [net]: `icecandidate` events need ICE gathering.
-//! - WPT-133: needs `getStats` (transport `dtlsRole`), not implemented yet.
+//! - WPT-133 (partly): `getStats` (transport `dtlsRole`) is not implemented yet; the
+//!   negotiated role is checked through the data-channel id parity it decides instead.
 //! - WPT-138 [net]: needs RTCDtlsTransport / RTCIceTransport objects and connectivity.
-//! - WPT-206 (currentDirection part is covered at the signaling level; no media flow is
-//!   needed for it, so nothing of WPT-206 is left out).
+//! - WPT-206: fully covered at the signaling level (currentDirection needs no media flow).
 
 use std::time::Duration;
 
@@ -1690,4 +1690,238 @@ async fn wpt_114_implicit_rollback_with_only_a_data_channel() {
         sdp.media.iter().filter(|m| m.kind == "application").count(),
         1
     );
+}
+
+#[tokio::test]
+async fn wpt_101_duplicated_section_with_new_mid_rejects_operation_error() {
+    let pc1 = pc();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    // Session part + the video section + the same section again under another mid.
+    let at = offer.sdp.find("m=video").unwrap();
+    let (session, section) = offer.sdp.split_at(at);
+    let sdp = format!(
+        "{session}{section}{}",
+        edit(section, "a=mid:", "a=mid:unique")
+    );
+    let err = pc()
+        .set_remote_description(SessionDescription::offer(sdp))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "OperationError");
+}
+
+#[tokio::test]
+async fn wpt_98_srd_offer_in_have_local_offer_visits_stable() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.set_local_description(None).await.unwrap();
+    let mut ev = pc1.events();
+    let remote = pc2.create_offer(None).await.unwrap();
+    pc1.set_remote_description(remote).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveRemoteOffer);
+    assert_eq!(pc1.pending_local_description(), None);
+    assert_eq!(
+        pc1.pending_remote_description().map(|d| d.sdp_type),
+        Some(SdpType::Offer)
+    );
+    assert_eq!(states(&mut ev), ["stable", "have-remote-offer"]);
+}
+
+#[tokio::test]
+async fn wpt_120_srd_state_and_transceivers_not_visible_until_it_runs() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(
+        MediaKind::Audio,
+        TransceiverInit {
+            direction: RtpTransceiverDirection::RecvOnly,
+            streams: Vec::new(),
+        },
+    )
+    .unwrap();
+    pc1.add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let mut ev = pc2.events();
+    let srd = pc2.set_remote_description(offer);
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    assert_eq!(pc2.pending_remote_description(), None);
+    assert_eq!(pc2.current_remote_description(), None);
+    assert!(pc2.get_transceivers().is_empty());
+    assert!(drain(&mut ev).is_empty());
+    srd.await.unwrap();
+    assert_eq!(pc2.get_transceivers().len(), 2);
+    assert_eq!(pc2.remote_description(), pc2.pending_remote_description());
+    // signalingstatechange comes first; the track event (video is sendrecv) after it.
+    let events = drain(&mut ev);
+    assert!(matches!(
+        events.first(),
+        Some(PeerConnectionEvent::SignalingStateChange(
+            SignalingState::HaveRemoteOffer
+        ))
+    ));
+    assert!(matches!(events.get(1), Some(PeerConnectionEvent::Track(_))));
+}
+
+const FP: &str = "a=fingerprint:sha-256 A7:24:72:CA:6E:02:55:39:BA:66:DF:6E:CC:4C:D8:B0:1A:BF:1A:56:65:7D:F4:03:AD:7E:77:43:2A:29:EC:93";
+
+#[tokio::test]
+async fn wpt_139_max_bundle_with_hand_written_offer_without_bundle() {
+    let sdp = format!(
+        "v=0\no=- 0 3 IN IP4 127.0.0.1\ns=-\nt=0 0\n{FP}\na=ice-ufrag:ETEn\n\
+         a=ice-pwd:OtSK0WpNtpUjkY4+86js7Z/l\n\
+         m=audio 9 UDP/TLS/RTP/SAVPF 111\nc=IN IP4 0.0.0.0\na=rtcp-mux\na=sendonly\n\
+         a=mid:audio\na=rtpmap:111 opus/48000/2\na=setup:actpass\n\
+         m=video 9 UDP/TLS/RTP/SAVPF 100\nc=IN IP4 0.0.0.0\na=rtcp-mux\na=sendonly\n\
+         a=mid:video\na=rtpmap:100 VP8/90000\na=fmtp:100 max-fr=30;max-fs=3600\n\
+         a=setup:actpass\n"
+    );
+    let pc = PeerConnection::new(Configuration {
+        bundle_policy: BundlePolicy::MaxBundle,
+        ..Configuration::default()
+    })
+    .unwrap();
+    pc.set_remote_description(SessionDescription::offer(sdp))
+        .await
+        .unwrap();
+    let ts = pc.get_transceivers();
+    assert_eq!(ts.len(), 2);
+    pc.set_local_description(None).await.unwrap();
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
+    assert_ne!(ts[0].direction(), RtpTransceiverDirection::Stopped);
+    assert_eq!(ts[0].mid().as_deref(), Some("audio"));
+    // The second is stopped (newer spec: and then removed from the set, WPT-285..293).
+    assert_eq!(ts[1].direction(), RtpTransceiverDirection::Stopped);
+    assert_eq!(
+        ts[1].current_direction(),
+        Some(RtpTransceiverDirection::Stopped)
+    );
+    assert!(!pc.get_transceivers().contains(&ts[1]));
+    let answer = parse(&pc.local_description().unwrap());
+    assert_eq!(answer.media[1].port, 0);
+}
+
+#[tokio::test]
+async fn wpt_139_hand_written_bundle_only_offer_is_accepted() {
+    let sdp = format!(
+        "v=0\no=- 0 3 IN IP4 127.0.0.1\ns=-\nt=0 0\na=group:BUNDLE audio video\n\
+         m=audio 9 UDP/TLS/RTP/SAVPF 111\nc=IN IP4 0.0.0.0\n{FP}\na=ice-ufrag:ETEn\n\
+         a=ice-pwd:OtSK0WpNtpUjkY4+86js7Z/l\na=rtcp-mux\na=sendonly\na=mid:audio\n\
+         a=rtpmap:111 opus/48000/2\na=setup:actpass\n\
+         m=video 0 UDP/TLS/RTP/SAVPF 100\nc=IN IP4 0.0.0.0\na=bundle-only\na=sendonly\n\
+         a=rtcp-mux\na=mid:video\na=rtpmap:100 VP8/90000\na=fmtp:100 max-fr=30;max-fs=3600\n"
+    );
+    let pc = pc();
+    pc.set_remote_description(SessionDescription::offer(sdp))
+        .await
+        .unwrap();
+    let ts = pc.get_transceivers();
+    assert_eq!(ts.len(), 2);
+    assert_eq!(ts[1].mid().as_deref(), Some("video"));
+    // Answering keeps the bundled section's transceiver.
+    pc.set_local_description(None).await.unwrap();
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
+    assert_ne!(
+        ts[1].current_direction(),
+        Some(RtpTransceiverDirection::Stopped)
+    );
+    assert_eq!(pc.get_transceivers().len(), 2);
+}
+
+/// JSEP (RFC 9429) example 7.1's offer: two sections with their own ufrags, BUNDLE and LS.
+const JSEP_EXAMPLE_OFFER: &str = "v=0\n\
+o=- 4962303333179871722 1 IN IP4 0.0.0.0\n\
+s=-\n\
+t=0 0\n\
+a=ice-options:trickle\n\
+a=group:BUNDLE a1 v1\n\
+a=group:LS a1 v1\n\
+m=audio 10100 UDP/TLS/RTP/SAVPF 96 0 8 97 98\n\
+c=IN IP4 203.0.113.100\n\
+a=mid:a1\n\
+a=sendrecv\n\
+a=rtpmap:96 opus/48000/2\n\
+a=rtpmap:0 PCMU/8000\n\
+a=rtpmap:8 PCMA/8000\n\
+a=rtpmap:97 telephone-event/8000\n\
+a=rtpmap:98 telephone-event/48000\n\
+a=maxptime:120\n\
+a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\n\
+a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level\n\
+a=msid:47017fee-b6c1-4162-929c-a25110252400 f83006c5-a0ff-4e0a-9ed9-d3e6747be7d9\n\
+a=ice-ufrag:ETEn\n\
+a=ice-pwd:OtSK0WpNtpUjkY4+86js7ZQl\n\
+a=fingerprint:sha-256 19:E2:1C:3B:4B:9F:81:E6:B8:5C:F4:A5:A8:D8:73:04:BB:05:2F:70:9F:04:A9:0E:05:E9:26:33:E8:70:88:A2\n\
+a=setup:actpass\n\
+a=dtls-id:1\n\
+a=rtcp:10101 IN IP4 203.0.113.100\n\
+a=rtcp-mux\n\
+a=rtcp-rsize\n\
+m=video 10102 UDP/TLS/RTP/SAVPF 100 101\n\
+c=IN IP4 203.0.113.100\n\
+a=mid:v1\n\
+a=sendrecv\n\
+a=rtpmap:100 VP8/90000\n\
+a=rtpmap:101 rtx/90000\n\
+a=fmtp:101 apt=100\n\
+a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\n\
+a=rtcp-fb:100 ccm fir\n\
+a=rtcp-fb:100 nack\n\
+a=rtcp-fb:100 nack pli\n\
+a=msid:47017fee-b6c1-4162-929c-a25110252400 f30bdb4a-5db8-49b5-bcdc-e0c9a23172e0\n\
+a=ice-ufrag:BGKk\n\
+a=ice-pwd:mqyWsAjvtKwTGnvhPztQ9mIf\n\
+a=fingerprint:sha-256 19:E2:1C:3B:4B:9F:81:E6:B8:5C:F4:A5:A8:D8:73:04:BB:05:2F:70:9F:04:A9:0E:05:E9:26:33:E8:70:88:A2\n\
+a=setup:actpass\n\
+a=dtls-id:1\n\
+a=rtcp:10103 IN IP4 203.0.113.100\n\
+a=rtcp-mux\n\
+a=rtcp-rsize\n";
+
+#[tokio::test]
+async fn wpt_132_answer_setup_for_jsep_example_offer() {
+    for (offered, answered) in [
+        ("actpass", Setup::Active),
+        ("active", Setup::Passive),
+        ("passive", Setup::Active),
+    ] {
+        let sdp = JSEP_EXAMPLE_OFFER.replace("a=setup:actpass", &format!("a=setup:{offered}"));
+        let pc = pc();
+        pc.set_remote_description(SessionDescription::offer(sdp))
+            .await
+            .unwrap();
+        let answer = pc.create_answer(None).await.unwrap();
+        let first = parse(&answer).media.iter().find_map(|m| m.setup());
+        assert_eq!(first, Some(answered), "offer setup {offered}");
+        pc.set_local_description(Some(answer)).await.unwrap();
+        assert_eq!(pc.signaling_state(), SignalingState::Stable);
+    }
+}
+
+#[tokio::test]
+async fn wpt_133_dtls_role_seen_through_data_channel_id_parity() {
+    // No getStats yet: the negotiated DTLS role shows in the SCTP stream ids a channel gets
+    // (RFC 8832 §6: the DTLS client uses even ids, the server odd ones).
+    for (offered, client) in [("actpass", true), ("active", false), ("passive", true)] {
+        let pc1 = pc();
+        pc1.create_data_channel("x", None).unwrap();
+        let offer = pc1.create_offer(None).await.unwrap();
+        let offer = munge(&offer, |s| {
+            edit(s, "a=setup:actpass", &format!("a=setup:{offered}"))
+        });
+        let pc2 = pc();
+        let dc = pc2.create_data_channel("y", None).unwrap();
+        pc2.set_remote_description(offer).await.unwrap();
+        assert_eq!(dc.id(), None, "role unknown before the answer");
+        pc2.set_local_description(None).await.unwrap();
+        let id = dc.id().expect("an id once the role is negotiated");
+        assert_eq!(id % 2 == 0, client, "offer setup {offered}: id {id}");
+    }
+    // Offerer after SLD(offer) only: role unknown, no id yet.
+    let pc = pc();
+    let dc = pc.create_data_channel("wpt", None).unwrap();
+    pc.set_local_description(None).await.unwrap();
+    assert_eq!(dc.id(), None);
 }
