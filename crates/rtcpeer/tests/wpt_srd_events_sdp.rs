@@ -1114,9 +1114,11 @@ async fn wpt_132_answer_setup_role() {
 
 #[tokio::test]
 async fn wpt_137_incompatible_answer_direction_rejects_invalid_access() {
-    for (offer_dir, answer_dir) in [
-        (RtpTransceiverDirection::RecvOnly, "recvonly"),
-        (RtpTransceiverDirection::SendOnly, "sendrecv"),
+    // The answerer has no track: it answers a recvonly offer "inactive" and a sendonly
+    // offer "recvonly"; the munged answers claim "recvonly" and "sendrecv".
+    for (offer_dir, expected, answer_dir) in [
+        (RtpTransceiverDirection::RecvOnly, "inactive", "recvonly"),
+        (RtpTransceiverDirection::SendOnly, "recvonly", "sendrecv"),
     ] {
         let pc1 = pc();
         let pc2 = pc();
@@ -1135,6 +1137,7 @@ async fn wpt_137_incompatible_answer_direction_rejects_invalid_access() {
         pc2.set_remote_description(offer).await.unwrap();
         let answer = pc2.create_answer(None).await.unwrap();
         let current = parse(&answer).media[0].direction().unwrap().to_string();
+        assert_eq!(current, expected);
         let bad = munge(&answer, |s| {
             edit(s, &format!("a={current}"), &format!("a={answer_dir}"))
         });
@@ -1924,4 +1927,39 @@ async fn wpt_133_dtls_role_seen_through_data_channel_id_parity() {
     let dc = pc.create_data_channel("wpt", None).unwrap();
     pc.set_local_description(None).await.unwrap();
     assert_eq!(dc.id(), None);
+}
+
+#[tokio::test]
+async fn wpt_8_remote_rollback_of_offer_that_stops_sending_readds_tracks() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let s = MediaStream::new();
+    let a = pc1.add_track(&audio("a"), &[&s]).unwrap();
+    let v = pc1.add_track(&video("v"), &[&s]).unwrap();
+    pc1.get_transceivers()[1]
+        .set_direction(RtpTransceiverDirection::SendOnly)
+        .unwrap();
+    let mut ev = pc2.events();
+    exchange(&pc1, &pc2).await;
+    let remote = drain(&mut ev)
+        .into_iter()
+        .find_map(|e| match e {
+            PeerConnectionEvent::Track(t) => Some(t.streams[0].clone()),
+            _ => None,
+        })
+        .expect("a track event with the stream");
+    assert_eq!(remote.get_tracks().len(), 2);
+    pc1.remove_track(&a).unwrap();
+    pc1.remove_track(&v).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    assert!(remote.get_tracks().is_empty(), "both tracks removed");
+    pc2.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert_eq!(
+        remote.get_tracks().len(),
+        2,
+        "rollback added both tracks back"
+    );
 }
