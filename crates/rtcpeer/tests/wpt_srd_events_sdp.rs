@@ -918,7 +918,13 @@ async fn wpt_9_chain_many_out_of_order_awaits_complete() {
 #[tokio::test]
 async fn wpt_128_offer_starts_with_v_o_s() {
     let pc = pc();
-    let offer = pc.create_offer(None).await.unwrap();
+    let offer = pc
+        .create_offer(Some(OfferOptions {
+            offer_to_receive_video: Some(true),
+            ..OfferOptions::default()
+        }))
+        .await
+        .unwrap();
     let lines: Vec<&str> = offer.sdp.split("\r\n").collect();
     assert_eq!(lines[0], "v=0");
     let o: Vec<&str> = lines[1].split(' ').collect();
@@ -933,6 +939,12 @@ async fn wpt_128_offer_starts_with_v_o_s() {
     assert_eq!(sdp.origin.session_id, sess_id);
     assert_eq!(sdp.origin.username, "-");
     assert_eq!(sdp.session_name, "-");
+    assert_eq!(sdp.media.len(), 1);
+    assert_eq!(sdp.media[0].kind, "video");
+    assert_eq!(
+        sdp.media[0].direction().map(|d| d.to_string()).as_deref(),
+        Some("recvonly")
+    );
 }
 
 #[tokio::test]
@@ -2118,4 +2130,83 @@ async fn wpt_206_perfect_negotiation_glare_multi_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wpt_206_perfect_negotiation_glare_multi_thread_roles_reversed() {
     within(perfect_negotiation_glare(false, true)).await;
+}
+
+#[tokio::test]
+async fn wpt_120_empty_offer_descriptions_surface_when_operation_completes() {
+    let pc = pc();
+    let offer = pc.create_offer(None).await.unwrap();
+    let sld = pc.set_local_description(Some(offer.clone()));
+    assert_eq!(pc.pending_local_description(), None);
+    sld.await.unwrap();
+    assert_eq!(pc.pending_local_description(), Some(offer.clone()));
+
+    let other = self::pc();
+    let srd = other.set_remote_description(offer);
+    assert_eq!(other.pending_remote_description(), None);
+    srd.await.unwrap();
+    assert!(other.pending_remote_description().is_some());
+}
+
+#[tokio::test]
+async fn wpt_141_no_mid_offer_round_trip() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio("a"), &[&MediaStream::new()]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    // Only the first a=mid: and a=group: are renamed, as in the WPT.
+    let munged = munge(&offer, |s| {
+        s.replacen("a=mid:", "a=unknownattr:", 1)
+            .replacen("a=group:", "a=unknownattr:", 1)
+    });
+    pc2.set_remote_description(munged).await.unwrap();
+    let ts = pc2.get_transceivers();
+    assert_eq!(ts.len(), 1);
+    assert!(ts[0].mid().is_some_and(|m| !m.is_empty()));
+    assert_eq!(ts[0].direction(), RtpTransceiverDirection::RecvOnly);
+    assert_eq!(ts[0].current_direction(), None);
+    assert_eq!(ts[0].sender().track(), None);
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+}
+
+#[tokio::test]
+async fn wpt_141_no_mid_answer_keeps_mid_and_direction() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio("a"), &[&MediaStream::new()]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let t = pc1.get_transceivers()[0].clone();
+    let last_mid = t.mid();
+    assert!(last_mid.is_some());
+    let answer = pc2.create_answer(None).await.unwrap();
+    let munged = munge(&answer, |s| {
+        s.replacen("a=mid:", "a=unknownattr:", 1)
+            .replacen("a=group:", "a=unknownattr:", 1)
+    });
+    pc1.set_remote_description(munged).await.unwrap();
+    assert_eq!(
+        t.current_direction(),
+        Some(RtpTransceiverDirection::SendOnly)
+    );
+    assert_eq!(t.direction(), RtpTransceiverDirection::SendRecv);
+    assert_eq!(t.mid(), last_mid);
+    let reoffer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(reoffer)).await.unwrap();
+    assert_eq!(
+        t.current_direction(),
+        Some(RtpTransceiverDirection::SendOnly)
+    );
+    assert_eq!(t.mid(), last_mid);
 }
