@@ -2210,3 +2210,71 @@ async fn wpt_141_no_mid_answer_keeps_mid_and_direction() {
     );
     assert_eq!(t.mid(), last_mid);
 }
+
+fn count_tracks(events: &[PeerConnectionEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, PeerConnectionEvent::Track(_)))
+        .count()
+}
+
+#[tokio::test]
+async fn wpt_92_repeated_and_unchanged_offers_fire_no_extra_track_events() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_track(&audio("a"), &[&MediaStream::new()]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    let mut ev = pc2.events();
+    pc2.set_remote_description(offer.clone()).await.unwrap();
+    assert_eq!(count_tracks(&drain(&mut ev)), 1);
+    pc2.set_remote_description(offer).await.unwrap();
+    assert_eq!(count_tracks(&drain(&mut ev)), 0, "same offer again");
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+    // An unchanged re-offer: no new track event.
+    exchange(&pc1, &pc2).await;
+    assert_eq!(count_tracks(&drain(&mut ev)), 0, "unchanged re-offer");
+}
+
+#[tokio::test]
+async fn wpt_110_local_offer_survives_level_reassignment_and_rollback() {
+    let pc1 = pc();
+    let pc2 = pc();
+    let s = MediaStream::new();
+    pc1.add_track(&video("v"), &[&s]).unwrap();
+    // pc1 provisionally puts its video transceiver at level 0.
+    let offer1 = pc1.create_offer(None).await.unwrap();
+    let recvonly = || TransceiverInit {
+        direction: RtpTransceiverDirection::RecvOnly,
+        streams: Vec::new(),
+    };
+    pc2.add_transceiver(MediaKind::Audio, recvonly()).unwrap();
+    pc2.add_transceiver(MediaKind::Video, recvonly()).unwrap();
+    let offer2 = pc2.create_offer(None).await.unwrap();
+    // Applying offer2 binds the (addTrack) video transceiver to level 1.
+    pc1.set_remote_description(offer2.clone()).await.unwrap();
+    let t = pc1.get_transceivers()[0].clone();
+    assert_eq!(t.mid().as_deref(), parse(&offer2).media[1].mid());
+    pc1.set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap();
+    assert_eq!(pc1.get_transceivers(), vec![t.clone()]);
+    assert_eq!(t.mid(), None);
+    pc1.set_local_description(Some(offer1.clone()))
+        .await
+        .unwrap();
+    assert_eq!(t.mid().as_deref(), parse(&offer1).media[0].mid());
+    // And the offer still negotiates.
+    pc2.set_remote_description(offer1).await.unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    pc1.set_remote_description(pc2.local_description().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+}
