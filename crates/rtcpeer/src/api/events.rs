@@ -127,6 +127,9 @@ impl Subscribers {
 impl Inner {
     /// Delivers the core's queued events to every subscriber (no lock held while sending).
     pub(crate) fn dispatch(self: &Arc<Self>) {
+        // Taking an event and sending it is one step among dispatchers: otherwise a thread
+        // could take e1, another take and send e2, and subscribers would see e2 before e1.
+        let _in_order = self.dispatching.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let Some(e) = self.core().poll_event() else {
                 break;

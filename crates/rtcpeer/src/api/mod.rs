@@ -99,6 +99,9 @@ pub(crate) struct Inner {
     pub(crate) core: Mutex<Core>,
     pub(crate) chain: Mutex<Chain>,
     pub(crate) subscribers: Subscribers,
+    /// Held while events are taken from the core and handed to subscribers, so that
+    /// operations completing on several threads still deliver events in firing order.
+    pub(crate) dispatching: Mutex<()>,
 }
 
 impl Inner {
@@ -177,6 +180,7 @@ impl PeerConnection {
                 core: Mutex::new(core),
                 chain: Mutex::new(Chain::default()),
                 subscribers: Subscribers::default(),
+                dispatching: Mutex::new(()),
             }),
         })
     }
