@@ -2278,3 +2278,72 @@ async fn wpt_110_local_offer_survives_level_reassignment_and_rollback() {
         .unwrap();
     assert_eq!(pc1.signaling_state(), SignalingState::Stable);
 }
+
+#[tokio::test]
+async fn wpt_102_json_descriptions_feed_srd() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    let json = offer.to_json();
+    assert!(
+        json.starts_with(r#"{"type":"offer","sdp":"v=0\r\n"#),
+        "{json}"
+    );
+    let parsed = SessionDescription::from_json(&json).unwrap();
+    assert_eq!(parsed, offer);
+    pc2.set_remote_description(parsed).await.unwrap();
+    // `sdp` defaults to "" (RTCSessionDescriptionInit), enough for a rollback.
+    let rollback = SessionDescription::from_json(r#"{"type":"rollback"}"#).unwrap();
+    pc2.set_remote_description(rollback).await.unwrap();
+    assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    // A missing `type` is a TypeError (a required dictionary member).
+    let err = SessionDescription::from_json(r#"{"sdp":""}"#).unwrap_err();
+    assert_eq!(err.name(), "TypeError");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wpt_118_events_keep_firing_order_under_concurrent_operations() {
+    // 4 x 400 x 2 events stay below the 4096-event subscriber bound.
+    let (n_tasks, iters) = (4, 400);
+    // Four tasks on four threads drive operations on one connection; every state change must
+    // still arrive in firing order (a state change never repeats the previous state).
+    let pc = pc();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let mut ev = pc.events();
+    let mut tasks = Vec::new();
+    for _ in 0..n_tasks {
+        let pc = pc.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..iters {
+                let _ = pc.set_local_description(None).await;
+                let _ = pc
+                    .set_local_description(Some(SessionDescription::rollback()))
+                    .await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seq = states(&mut ev);
+    assert!(seq.len() >= 2);
+    for (i, w) in seq.windows(2).enumerate() {
+        assert_ne!(
+            w[0],
+            w[1],
+            "event {i} of {} repeats the previous state: out of order",
+            seq.len()
+        );
+    }
+    let last = seq.last().cloned();
+    assert_eq!(
+        last,
+        Some(pc.signaling_state().to_string()),
+        "the last event is the final state ({} events, tail {:?})",
+        seq.len(),
+        &seq[seq.len().saturating_sub(4)..]
+    );
+}
