@@ -2347,3 +2347,50 @@ async fn wpt_118_events_keep_firing_order_under_concurrent_operations() {
         &seq[seq.len().saturating_sub(4)..]
     );
 }
+
+#[tokio::test]
+async fn wpt_106_invalid_answer_in_have_local_offer_changes_nothing() {
+    let pc = pc();
+    pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    let mut ev = pc.events();
+    for d in [
+        SessionDescription::answer("invalid"),
+        SessionDescription::pranswer("invalid"),
+    ] {
+        let err = pc.set_remote_description(d).await.unwrap_err();
+        assert_eq!(err.name(), "OperationError");
+        assert_eq!(err.detail().map(|d| d.as_str()), Some("sdp-syntax-error"));
+        assert_eq!(pc.signaling_state(), SignalingState::HaveLocalOffer);
+        assert!(pc.pending_local_description().is_some());
+        assert_eq!(pc.remote_description(), None);
+    }
+    assert!(drain(&mut ev).is_empty());
+}
+
+#[tokio::test]
+async fn wpt_107_remote_offer_or_rollback_in_have_remote_pranswer_is_invalid_state() {
+    let pc1 = pc();
+    let pc2 = pc();
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc1.set_remote_description(SessionDescription::pranswer(answer.sdp))
+        .await
+        .unwrap();
+    let other_offer = pc().create_offer(None).await.unwrap();
+    let err = pc1.set_remote_description(other_offer).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    let err = pc1
+        .set_remote_description(SessionDescription::rollback())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(pc1.signaling_state(), SignalingState::HaveRemotePranswer);
+}
