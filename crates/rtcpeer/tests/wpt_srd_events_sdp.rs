@@ -2394,3 +2394,32 @@ async fn wpt_107_remote_offer_or_rollback_in_have_remote_pranswer_is_invalid_sta
     assert_eq!(err.name(), "InvalidStateError");
     assert_eq!(pc1.signaling_state(), SignalingState::HaveRemotePranswer);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_123_negotiationneeded_not_lost_when_chain_empties_concurrently() {
+    // A change made while another thread empties the chain must still fire
+    // negotiationneeded once the chain is empty.
+    for round in 0..1000 {
+        let pc = pc();
+        let mut ev = pc.events();
+        let busy = {
+            let pc = pc.clone();
+            tokio::spawn(async move {
+                let ops: Vec<_> = (0..round % 7 + 1).map(|_| pc.create_offer(None)).collect();
+                for op in ops {
+                    let _ = op.await;
+                }
+            })
+        };
+        let adder = {
+            let pc = pc.clone();
+            tokio::spawn(async move {
+                pc.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+                    .unwrap();
+            })
+        };
+        busy.await.unwrap();
+        adder.await.unwrap();
+        assert_eq!(count_nn(&drain(&mut ev)), 1, "round {round}");
+    }
+}
