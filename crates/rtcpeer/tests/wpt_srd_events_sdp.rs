@@ -19,6 +19,12 @@
 //!   negotiated role is checked through the data-channel id parity it decides instead.
 //! - WPT-138 [net]: needs RTCDtlsTransport / RTCIceTransport objects and connectivity.
 //! - WPT-206: fully covered at the signaling level (currentDirection needs no media flow).
+//!
+//! Tests named `wpt_8_*` / `wpt_9_*` cover behaviour of the same WPT files that the checklist
+//! does not number (SRD(rollback) state rules and stream restoration from
+//! RTCPeerConnection-setRemoteDescription-rollback.html; operations-chain call order).
+//! WPT-139's max-bundle case follows the newer spec: the rejected transceiver is stopped
+//! and then removed from `getTransceivers()` (the older WPT checks a `stopped` attribute).
 
 use std::time::Duration;
 
