@@ -60,7 +60,6 @@ impl EventStream {
 
 #[derive(Default)]
 pub(crate) struct Subscribers {
-    dispatching: Mutex<()>,
     senders: Mutex<Vec<mpsc::Sender<PeerConnectionEvent>>>,
     handlers: Mutex<HashMap<&'static str, tokio::task::JoinHandle<()>>>,
 }
@@ -130,11 +129,9 @@ impl Inner {
     /// A dispatch lock keeps concurrent callers from reordering events between popping
     /// and sending; sending never blocks, so it is held only briefly.
     pub(crate) fn dispatch(self: &Arc<Self>) {
-        let _order = self
-            .subscribers
-            .dispatching
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        // Taking an event and sending it is one step among dispatchers: otherwise a thread
+        // could take e1, another take and send e2, and subscribers would see e2 before e1.
+        let _in_order = self.dispatching.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let Some(e) = self.core().poll_event() else {
                 break;

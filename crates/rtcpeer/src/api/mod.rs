@@ -99,6 +99,9 @@ pub(crate) struct Inner {
     pub(crate) core: Mutex<Core>,
     pub(crate) chain: Mutex<Chain>,
     pub(crate) subscribers: Subscribers,
+    /// Held while events are taken from the core and handed to subscribers, so that
+    /// operations completing on several threads still deliver events in firing order.
+    pub(crate) dispatching: Mutex<()>,
 }
 
 impl Inner {
@@ -106,17 +109,14 @@ impl Inner {
         self.core.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn chain_empty(&self) -> bool {
-        self.chain
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-    }
-
     /// Runs a synchronous core call with the chain state, then delivers its events.
     pub(crate) fn sync<T>(self: &Arc<Self>, f: impl FnOnce(&mut Core, bool) -> T) -> T {
-        let chain_empty = self.chain_empty();
-        let r = f(&mut self.core(), chain_empty);
+        // The chain stays locked (chain, then core: the order `run_through` uses) so it cannot
+        // empty between the check and the call, which would lose a deferred negotiationneeded.
+        let r = {
+            let chain = self.chain.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut self.core(), chain.is_empty())
+        };
         self.dispatch();
         r
     }
@@ -191,6 +191,7 @@ impl PeerConnection {
                 core: Mutex::new(core),
                 chain: Mutex::new(Chain::default()),
                 subscribers: Subscribers::default(),
+                dispatching: Mutex::new(()),
             }),
         })
     }

@@ -181,6 +181,14 @@ impl Core {
         }
         let typ = desc.sdp_type;
         if typ == SdpType::Rollback {
+            // Only a remote offer can be rolled back from the remote side; a local offer
+            // is rolled back with setLocalDescription (as browsers do; WPT
+            // RTCPeerConnection-setRemoteDescription-rollback.html).
+            if self.signaling_state == SignalingState::HaveLocalOffer {
+                return Err(Error::invalid_state(
+                    "cannot roll back a local offer with setRemoteDescription",
+                ));
+            }
             return self.rollback();
         }
         let allowed = match typ {
@@ -585,11 +593,14 @@ impl Core {
                     old.remove_track(&track);
                 }
             }
+            // "set the associated remote streams": a newly associated stream fires `track`
+            // again even when the receiver was already receiving (webrtc-pc §4.4.1.5).
+            let added = streams.iter().any(|s| !t.remote_streams.contains(s));
             for s in &streams {
                 s.add_track(&track);
             }
             t.remote_streams = streams.clone();
-            if !t.fired_recv {
+            if !t.fired_recv || added {
                 t.fired_recv = true;
                 events.push(CoreEvent::Track {
                     transceiver: id,
@@ -644,8 +655,31 @@ impl Core {
             .take()
             .expect("a snapshot is taken when leaving stable");
         let mut kept = Vec::with_capacity(self.transceivers.len());
+        let mut track_events = Vec::new();
         for mut t in std::mem::take(&mut self.transceivers) {
             let saved = snap.transceivers.get(&t.id).cloned();
+            if let Some(s) = saved.as_ref().filter(|s| s.fired_recv) {
+                // Restore the last stable associated remote streams; a stream that gets the
+                // track back fires `track` (webrtc-pc §4.4.1.5, rollback).
+                let current: &[crate::track::MediaStream] =
+                    if t.fired_recv { &t.remote_streams } else { &[] };
+                for c in current {
+                    if !s.remote_streams.contains(c) {
+                        c.remove_track(&t.receiver_track);
+                    }
+                }
+                let added = s.remote_streams.iter().any(|p| !current.contains(p));
+                for p in &s.remote_streams {
+                    p.add_track(&t.receiver_track);
+                }
+                if added || !t.fired_recv {
+                    track_events.push(CoreEvent::Track {
+                        transceiver: t.id,
+                        track: t.receiver_track.clone(),
+                        streams: s.remote_streams.clone(),
+                    });
+                }
+            }
             let undo_track = t.fired_recv && !saved.as_ref().is_some_and(|s| s.fired_recv);
             if undo_track {
                 for s in &t.remote_streams {
@@ -701,6 +735,9 @@ impl Core {
         self.pending_local = None;
         self.pending_remote = None;
         self.set_signaling_state(SignalingState::Stable);
+        for e in track_events {
+            self.emit(e);
+        }
         // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
