@@ -98,3 +98,28 @@ async fn a_vacant_m_line_is_recycled_for_another_kind() {
         "a recycled m-line gets a new mid"
     );
 }
+
+/// WPT-245: when no stream id of this side's parity is left, createDataChannel throws
+/// OperationError; channels that cannot get an id when the DTLS role is set are closed.
+#[tokio::test]
+async fn wpt_245_stream_ids_run_out() {
+    use rtcpeer::DataChannelState;
+    // pc1 offers, pc2 answers a=setup:active: pc1 is the DTLS server and uses odd ids.
+    let (pc1, pc2) = (pc(), pc());
+    // 32767 odd ids exist (1..=65533); one channel more than that before negotiation.
+    let channels: Vec<_> = (0..32768)
+        .map(|_| pc1.create_data_channel("c", None).unwrap())
+        .collect();
+    negotiate(&pc1, &pc2).await;
+    let ids: Vec<_> = channels.iter().map(|c| c.id()).collect();
+    assert!(ids[..32767].iter().all(|id| id.is_some_and(|i| i % 2 == 1)));
+    assert_eq!(ids[32767], None);
+    assert_eq!(channels[32767].ready_state(), DataChannelState::Closed);
+    assert_eq!(channels[0].ready_state(), DataChannelState::Connecting);
+    let e = pc1.create_data_channel("more", None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Operation);
+    // Closing one frees its id for the next channel.
+    channels[10].close();
+    let again = pc1.create_data_channel("again", None).unwrap();
+    assert_eq!(again.id(), ids[10]);
+}

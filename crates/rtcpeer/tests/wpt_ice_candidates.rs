@@ -1,6 +1,7 @@
 //! WPT-derived tests for group 11 (addIceCandidate and RTCIceCandidate), the signaling part.
 //! Not here: WPT-159 (TCP candidates to bad ports are ignored) needs the ICE agent [net].
 
+use rtcpeer::sdp::Sdp;
 use rtcpeer::{
     Configuration, ErrorKind, IceCandidate, IceCandidateInit, IceCandidateType, IceComponent,
     IceProtocol, IceTcpCandidateType, MediaKind, PeerConnection, SessionDescription,
@@ -316,4 +317,42 @@ fn wpt_163_relay_protocol_and_url_are_not_serialised() {
     );
     let back = IceCandidate::new(serde_json::from_value(json).unwrap()).unwrap();
     assert_eq!((back.relay_protocol(), back.url()), (None, None));
+}
+
+#[tokio::test]
+async fn wpt_97_add_ice_candidate_is_chained_after_an_implicit_rollback() {
+    let offerer = PeerConnection::new(Configuration::default()).unwrap();
+    offerer
+        .add_transceiver(MediaKind::Audio, Default::default())
+        .unwrap();
+    let offer = offerer.create_offer(None).await.unwrap();
+    let mid = Sdp::parse(&offer.sdp).unwrap().media[0]
+        .mid()
+        .unwrap()
+        .to_string();
+
+    // Glare: pc is in have-local-offer; SRD(remote offer) rolls back, then applies; a
+    // candidate added right after the SRD call runs after it and succeeds.
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.add_transceiver(MediaKind::Video, Default::default())
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    let srd = pc.set_remote_description(offer.clone());
+    let aic = pc.add_ice_candidate(Some(init(HOST, Some(&mid), None, None)));
+    aic.await.expect("the candidate is chained after the SRD");
+    srd.await.unwrap();
+    assert!(pc.remote_description().unwrap().sdp.contains(HOST));
+
+    // Explicit rollback, then the candidate, then the SRD: the candidate runs with no remote
+    // description and fails with InvalidStateError; the SRD still succeeds.
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.add_transceiver(MediaKind::Video, Default::default())
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    let rollback = pc.set_local_description(Some(SessionDescription::rollback()));
+    let aic = pc.add_ice_candidate(Some(init(HOST, Some(&mid), None, None)));
+    let srd = pc.set_remote_description(offer);
+    rollback.await.unwrap();
+    assert_eq!(aic.await.unwrap_err().kind(), ErrorKind::InvalidState);
+    srd.await.unwrap();
 }

@@ -230,13 +230,19 @@ impl Core {
         Ok(DataChannelId(self.next_dc - 1))
     }
 
+    /// Records are never removed and keys are handed out in order, so a key is an index.
     pub(crate) fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
-        self.data_channels.iter().find(|d| d.key == key)
+        self.data_channels
+            .get(usize::try_from(key.0).ok()?)
+            .filter(|d| d.key == key)
     }
 
     /// Closes a channel at the signaling level (the SCTP stream reset arrives with the network).
     pub fn close_data_channel(&mut self, key: DataChannelId) {
-        if let Some(d) = self.data_channels.iter_mut().find(|d| d.key == key) {
+        let slot = usize::try_from(key.0)
+            .ok()
+            .and_then(|i| self.data_channels.get_mut(i));
+        if let Some(d) = slot.filter(|d| d.key == key) {
             if d.state != DataChannelState::Closed {
                 d.state = DataChannelState::Closed;
                 if let Some(id) = d.id {
