@@ -8,6 +8,7 @@
 
 mod enums;
 pub mod error;
+pub mod sctp;
 pub mod sdp;
 
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
