@@ -49,14 +49,21 @@ struct Timer {
     rto: Duration,
 }
 
+/// Extensions the peer announced in INIT / INIT ACK.
+#[derive(Clone, Copy, Default)]
+struct PeerExt {
+    fwd: bool,
+    reconfig: bool,
+    zero_checksum: bool,
+}
+
 struct Cookie {
     peer_tag: u32,
     peer_tsn: u32,
     peer_rwnd: u32,
     peer_os: u16,
     peer_mis: u16,
-    fwd: bool,
-    reconfig: bool,
+    ext: PeerExt,
 }
 
 struct PeerInit {
@@ -65,8 +72,7 @@ struct PeerInit {
     rwnd: u32,
     os: u16,
     mis: u16,
-    fwd: bool,
-    reconfig: bool,
+    ext: PeerExt,
 }
 
 struct ResetReq {
@@ -98,6 +104,8 @@ pub struct Association {
     peer_tag_known: bool,
     peer_fwd_tsn: bool,
     peer_reconfig: bool,
+    /// The peer accepts zero checksums (RFC 9653) and so do we.
+    peer_zero_checksum: bool,
     out_streams: u16,
     tx: Tx,
     rx: Option<Rx>,
@@ -167,6 +175,7 @@ impl Association {
             peer_tag_known: false,
             peer_fwd_tsn: false,
             peer_reconfig: false,
+            peer_zero_checksum: false,
             out_streams: config.num_streams,
             tx,
             rx: None,
@@ -244,7 +253,7 @@ impl Association {
             params: &[],
         }
         .begin(&mut b, CT_INIT);
-        write_extension_params(&mut b);
+        write_extension_params(&mut b, self.config.zero_checksum);
         end_chunk(&mut b, s);
         self.init_chunk = b.clone();
         self.push_ctrl(0, b);
@@ -507,7 +516,7 @@ impl Association {
             if self.peer_tag_known && vtag == self.peer_tag && self.data_state() {
                 self.append_chunks(buf, now);
             }
-            finish_packet(buf);
+            self.finish(buf);
             self.stats.packets_sent += 1;
             return true;
         }
@@ -520,9 +529,23 @@ impl Association {
             buf.clear();
             return false;
         }
-        finish_packet(buf);
+        self.finish(buf);
         self.stats.packets_sent += 1;
         true
+    }
+
+    /// Sets the checksum: zero (RFC 9653 §5.2) once both sides agreed, except for packets
+    /// that may reach a peer without association state (INIT, INIT ACK, COOKIE ECHO, ABORT,
+    /// SHUTDOWN COMPLETE), which always carry a CRC32c.
+    fn finish(&self, buf: &mut [u8]) {
+        let first = buf.get(COMMON_HEADER_LEN).copied();
+        let stateless = matches!(
+            first,
+            Some(CT_INIT | CT_INIT_ACK | CT_COOKIE_ECHO | CT_ABORT | CT_SHUTDOWN_COMPLETE)
+        );
+        if !(self.peer_zero_checksum && self.data_state() && !stateless) {
+            finish_packet(buf);
+        }
     }
 
     fn append_chunks(&mut self, buf: &mut Vec<u8>, now: Instant) {
@@ -583,9 +606,7 @@ impl Association {
             end_chunk(buf, s);
         }
         if can_send_data {
-            let mut immediate_events = std::mem::take(&mut self.events);
-            self.tx.fill(buf, mtu, now, &mut immediate_events);
-            self.events = immediate_events;
+            self.tx.fill(buf, mtu, now, &mut self.events);
             if self.tx.has_outstanding() && self.t3.is_none() {
                 self.t3 = Some(now + self.rto);
             }
@@ -599,14 +620,22 @@ impl Association {
     /// Handles one received SCTP packet (one DTLS record payload). Malformed or foreign
     /// packets are counted and dropped (RFC 9260 §8.5, §11.1).
     pub fn handle_packet(&mut self, packet: &[u8], now: Instant) {
-        if self.terminated {
-            self.stats.packets_dropped += 1;
-            return;
-        }
-        let Ok((h, chunks)) = parse_packet(packet) else {
+        let Ok((h, chunks)) = parse_packet(packet, self.config.zero_checksum) else {
             self.stats.packets_dropped += 1;
             return;
         };
+        if self.terminated {
+            // Out of the blue after termination (§8.4 rule 5): a retransmitted SHUTDOWN ACK
+            // whose SHUTDOWN COMPLETE was lost gets one, with the T bit and its own tag.
+            let first = ChunkIter::new(chunks).next();
+            if first.is_some_and(|c| c.typ == CT_SHUTDOWN_ACK) && h.vtag == self.local_tag {
+                let mut b = Vec::with_capacity(4);
+                write_chunk(&mut b, CT_SHUTDOWN_COMPLETE, FLAG_T, &[]);
+                self.push_ctrl(h.vtag, b);
+            }
+            self.stats.packets_dropped += 1;
+            return;
+        }
         if h.dst_port != self.config.local_port || h.src_port != self.config.remote_port {
             self.stats.packets_dropped += 1;
             return;
@@ -960,7 +989,7 @@ impl Association {
             return;
         }
         let mut unrecognized = Vec::new();
-        let (fwd, reconfig) = parse_init_params(init.params, &mut unrecognized);
+        let ext = parse_init_params(init.params, &mut unrecognized);
         let cookie = self.make_cookie(
             &Cookie {
                 peer_tag: init.initiate_tag,
@@ -968,8 +997,7 @@ impl Association {
                 peer_rwnd: init.a_rwnd,
                 peer_os: init.outbound_streams,
                 peer_mis: init.inbound_streams,
-                fwd,
-                reconfig,
+                ext,
             },
             now,
         );
@@ -984,7 +1012,7 @@ impl Association {
         }
         .begin(&mut b, CT_INIT_ACK);
         write_param(&mut b, PT_STATE_COOKIE, &cookie);
-        write_extension_params(&mut b);
+        write_extension_params(&mut b, self.config.zero_checksum);
         b.extend_from_slice(&unrecognized);
         end_chunk(&mut b, s);
         self.push_ctrl(init.initiate_tag, b);
@@ -999,7 +1027,12 @@ impl Association {
         b.extend_from_slice(&c.peer_rwnd.to_be_bytes());
         b.extend_from_slice(&c.peer_os.to_be_bytes());
         b.extend_from_slice(&c.peer_mis.to_be_bytes());
-        b.extend_from_slice(&[c.fwd as u8 | (c.reconfig as u8) << 1, 0, 0, 0]);
+        b.extend_from_slice(&[
+            c.ext.fwd as u8 | (c.ext.reconfig as u8) << 1 | (c.ext.zero_checksum as u8) << 2,
+            0,
+            0,
+            0,
+        ]);
         b.extend_from_slice(&self.micros(now).to_be_bytes());
         let tag = hmac::sign(&self.key, &b);
         b.extend_from_slice(tag.as_ref());
@@ -1031,8 +1064,11 @@ impl Association {
             peer_rwnd: u32_at(16),
             peer_os: u16_at(20),
             peer_mis: u16_at(22),
-            fwd: body[24] & 1 != 0,
-            reconfig: body[24] & 2 != 0,
+            ext: PeerExt {
+                fwd: body[24] & 1 != 0,
+                reconfig: body[24] & 2 != 0,
+                zero_checksum: body[24] & 4 != 0,
+            },
         };
         if age > self.config.cookie_lifetime.as_micros() as u64 {
             let mut b = Vec::with_capacity(16);
@@ -1056,7 +1092,7 @@ impl Association {
             return;
         }
         let mut unrecognized = Vec::new();
-        let (fwd, reconfig) = parse_init_params(init.params, &mut unrecognized);
+        let ext = parse_init_params(init.params, &mut unrecognized);
         let Some(cookie) = ParamIter::new(init.params).find(|p| p.typ == PT_STATE_COOKIE) else {
             return;
         };
@@ -1066,8 +1102,7 @@ impl Association {
             rwnd: init.a_rwnd,
             os: init.outbound_streams,
             mis: init.inbound_streams,
-            fwd,
-            reconfig,
+            ext,
         });
         let mut b = Vec::with_capacity(cookie.value.len() + 4);
         write_chunk(&mut b, CT_COOKIE_ECHO, 0, cookie.value);
@@ -1084,8 +1119,9 @@ impl Association {
     fn adopt_peer(&mut self, p: PeerInit) {
         self.peer_tag = p.tag;
         self.peer_tag_known = true;
-        self.peer_fwd_tsn = p.fwd;
-        self.peer_reconfig = p.reconfig;
+        self.peer_fwd_tsn = p.ext.fwd;
+        self.peer_reconfig = p.ext.reconfig;
+        self.peer_zero_checksum = p.ext.zero_checksum && self.config.zero_checksum;
         self.out_streams = self.config.num_streams.min(p.mis);
         let _ = p.os;
         self.rx = Some(Rx::new(
@@ -1094,6 +1130,8 @@ impl Association {
             self.config.max_message_size,
         ));
         self.tx.set_peer_rwnd(p.rwnd);
+        // Without FORWARD TSN support nothing sent may be abandoned (RFC 3758 §3.3).
+        self.tx.pr_sctp = p.ext.fwd;
         self.peer_next_req_seq = p.tsn;
     }
 
@@ -1110,8 +1148,7 @@ impl Association {
                     rwnd: c.peer_rwnd,
                     os: c.peer_os,
                     mis: c.peer_mis,
-                    fwd: c.fwd,
-                    reconfig: c.reconfig,
+                    ext: c.ext,
                 });
                 self.push_cookie_ack();
                 self.set_established(now);
@@ -1297,26 +1334,29 @@ impl Association {
 }
 
 /// Writes Forward-TSN-Supported and Supported Extensions (RFC 3758 §3.1, RFC 5061 §4.2.7).
-fn write_extension_params(b: &mut Vec<u8>) {
+fn write_extension_params(b: &mut Vec<u8>, zero_checksum: bool) {
     write_param(b, PT_FORWARD_TSN_SUPPORTED, &[]);
     write_param(b, PT_SUPPORTED_EXTENSIONS, &[CT_FORWARD_TSN, CT_RECONFIG]);
+    if zero_checksum {
+        write_param(b, PT_ZERO_CHECKSUM, &EDMID_DTLS.to_be_bytes());
+    }
 }
 
 /// Reads the INIT / INIT ACK parameters we care about; unknown ones whose type asks for a
 /// report are appended to `unrecognized` as "Unrecognized Parameter" (§3.2.1), bounded.
-fn parse_init_params(params: &[u8], unrecognized: &mut Vec<u8>) -> (bool, bool) {
-    let mut fwd = false;
-    let mut reconfig = false;
+fn parse_init_params(params: &[u8], unrecognized: &mut Vec<u8>) -> PeerExt {
+    let mut ext = PeerExt::default();
     for p in ParamIter::new(params) {
         match p.typ {
-            PT_FORWARD_TSN_SUPPORTED => fwd = true,
+            PT_FORWARD_TSN_SUPPORTED => ext.fwd = true,
             PT_SUPPORTED_EXTENSIONS => {
-                fwd |= p.value.contains(&CT_FORWARD_TSN);
-                reconfig |= p.value.contains(&CT_RECONFIG);
+                ext.fwd |= p.value.contains(&CT_FORWARD_TSN);
+                ext.reconfig |= p.value.contains(&CT_RECONFIG);
             }
+            PT_ZERO_CHECKSUM => ext.zero_checksum = p.value == EDMID_DTLS.to_be_bytes(),
             // Known and ignored: addresses, cookie, preservative, host name, address types,
             // zero checksum, AUTH parameters, adaptation layer indication.
-            5 | 6 | 7 | 9 | 11 | 12 | 0x8001..=0x8004 | 0xC006 => {}
+            5 | 6 | 7 | 9 | 11 | 12 | 0x8002..=0x8004 | 0xC006 => {}
             t => {
                 if t & 0x4000 != 0 && unrecognized.len() + p.raw.len() <= 512 {
                     write_param(unrecognized, PT_UNRECOGNIZED_PARAM, p.raw);
@@ -1327,7 +1367,7 @@ fn parse_init_params(params: &[u8], unrecognized: &mut Vec<u8>) -> (bool, bool) 
             }
         }
     }
-    (fwd, reconfig)
+    ext
 }
 
 fn describe_causes(v: &[u8]) -> String {

@@ -35,6 +35,10 @@ pub const PT_OUTGOING_RESET: u16 = 13;
 pub const PT_RECONFIG_RESPONSE: u16 = 16;
 pub const PT_SUPPORTED_EXTENSIONS: u16 = 0x8008;
 pub const PT_FORWARD_TSN_SUPPORTED: u16 = 0xC000;
+/// Zero Checksum Acceptable (RFC 9653 §4).
+pub const PT_ZERO_CHECKSUM: u16 = 0x8001;
+/// Error Detection Method Identifier for SCTP over DTLS (RFC 9653 §6).
+pub const EDMID_DTLS: u32 = 1;
 
 // Error cause codes (RFC 9260 §3.3.10).
 pub const EC_INVALID_STREAM: u16 = 1;
@@ -84,12 +88,15 @@ pub enum PacketError {
 }
 
 /// Checks length and CRC32c and returns the header and the chunk bytes (RFC 9260 §6.8).
-pub fn parse_packet(p: &[u8]) -> Result<(CommonHeader, &[u8]), PacketError> {
+/// With `accept_zero`, a zero checksum is also accepted except on packets starting with INIT
+/// (RFC 9653 §5.3: the lower layer, DTLS, provides integrity).
+pub fn parse_packet(p: &[u8], accept_zero: bool) -> Result<(CommonHeader, &[u8]), PacketError> {
     if p.len() < COMMON_HEADER_LEN + 4 {
         return Err(PacketError::TooShort);
     }
     let stored = u32::from_le_bytes([p[8], p[9], p[10], p[11]]);
-    if crc32c::packet_crc(p) != Some(stored) {
+    let zero_ok = accept_zero && stored == 0 && p[COMMON_HEADER_LEN] != CT_INIT;
+    if !zero_ok && crc32c::packet_crc(p) != Some(stored) {
         return Err(PacketError::BadChecksum);
     }
     let h = CommonHeader {
@@ -515,7 +522,7 @@ mod tests {
     fn common_header_layout_and_crc() {
         let p = packet(&[CT_COOKIE_ACK, 0, 0, 4]);
         assert_eq!(&p[..8], &[0x13, 0x88, 0x13, 0x88, 1, 2, 3, 4]);
-        let (h, chunks) = parse_packet(&p).unwrap();
+        let (h, chunks) = parse_packet(&p, false).unwrap();
         assert_eq!(
             h,
             CommonHeader {
@@ -527,8 +534,15 @@ mod tests {
         assert_eq!(chunks, &[11, 0, 0, 4]);
         let mut bad = p.clone();
         bad[13] ^= 1;
-        assert_eq!(parse_packet(&bad), Err(PacketError::BadChecksum));
-        assert_eq!(parse_packet(&p[..15]), Err(PacketError::TooShort));
+        assert_eq!(parse_packet(&bad, false), Err(PacketError::BadChecksum));
+        assert_eq!(parse_packet(&p[..15], false), Err(PacketError::TooShort));
+        // Zero checksum (RFC 9653) only when accepted, and never for INIT.
+        let mut z = p.clone();
+        z[8..12].fill(0);
+        assert_eq!(parse_packet(&z, false), Err(PacketError::BadChecksum));
+        assert!(parse_packet(&z, true).is_ok());
+        z[12] = CT_INIT;
+        assert_eq!(parse_packet(&z, true), Err(PacketError::BadChecksum));
     }
 
     #[test]
@@ -543,7 +557,7 @@ mod tests {
         let c = crc32c::crc32c(&p);
         finish_packet(&mut p);
         assert_eq!(&p[8..12], &c.to_le_bytes());
-        assert!(parse_packet(&p).is_ok());
+        assert!(parse_packet(&p, false).is_ok());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! One [`Association`] per DTLS connection: no IP layer, no multihoming, ports from
 //! `a=sctp-port` (5000 by default). Extensions: PR-SCTP (RFC 3758, FORWARD TSN), stream reset
-//! (RFC 6525 outgoing SSN reset), the I bit (RFC 7053). I-DATA (RFC 8260) and zero checksum
-//! (RFC 9653) are not implemented.
+//! (RFC 6525 outgoing SSN reset), the I bit (RFC 7053), zero checksum over DTLS (RFC 9653).
+//! I-DATA (RFC 8260) is not implemented.
 //!
 //! The caller drives it like `quinn-proto`: feed packets with [`Association::handle_packet`],
 //! drain [`Association::poll_transmit`] and [`Association::poll_event`] after every call, and
@@ -56,6 +56,9 @@ pub struct Config {
     pub cookie_lifetime: Duration,
     /// Streams we offer in each direction (negotiated down to the peer's numbers).
     pub num_streams: u16,
+    /// Announce and use zero checksums with DTLS as the error detection method (RFC 9653);
+    /// only meaningful because this SCTP always runs over DTLS (RFC 8261).
+    pub zero_checksum: bool,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_secs(30),
             cookie_lifetime: Duration::from_secs(60),
             num_streams: 65535,
+            zero_checksum: true,
         }
     }
 }

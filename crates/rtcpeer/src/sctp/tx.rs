@@ -103,6 +103,8 @@ pub struct Tx {
     adv_peer_ack: u64,
     /// A FORWARD TSN must be sent (RFC 3758 §3.5 C3).
     pub fwd_tsn_pending: bool,
+    /// The peer supports PR-SCTP: sent chunks may be abandoned (RFC 3758 §3.3).
+    pub pr_sctp: bool,
     prev_gaps: Vec<(u64, u64)>,
     new_gaps: Vec<(u64, u64)>,
     rtt_probe: Option<(u64, Instant)>,
@@ -140,6 +142,7 @@ impl Tx {
             peer_rwnd: 0,
             adv_peer_ack: first - 1,
             fwd_tsn_pending: false,
+            pr_sctp: false,
             prev_gaps: Vec::new(),
             new_gaps: Vec::new(),
             rtt_probe: None,
@@ -297,7 +300,7 @@ impl Tx {
             }
             let expired = c.expires.is_some_and(|e| now >= e);
             let exhausted = c.max_rtx.is_some_and(|m| c.nsent > m);
-            if expired || exhausted {
+            if self.pr_sctp && (expired || exhausted) {
                 self.rtx.pop_front();
                 self.abandon(idx, events);
                 continue;
@@ -333,7 +336,7 @@ impl Tx {
         self.fast_rtx_bypass = false;
         // New data.
         while let Some(m) = self.queue.front_mut() {
-            if m.expires.is_some_and(|e| now >= e) {
+            if m.expires.is_some_and(|e| now >= e) && (m.sent == 0 || self.pr_sctp) {
                 if m.sent == 0 {
                     // Never put on the wire: dropped without using a TSN.
                     let m = self.queue.pop_front().expect("front exists");
