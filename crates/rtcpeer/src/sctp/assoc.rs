@@ -834,7 +834,7 @@ impl Association {
                 let (Some(f), Some(rx)) = (ForwardTsn::parse(c.value), self.rx.as_mut()) else {
                     return true;
                 };
-                match rx.on_forward_tsn(f.new_cum_tsn, &mut self.events) {
+                match rx.on_forward_tsn(f.new_cum_tsn, f.streams(), &mut self.events) {
                     Ok(_) => {
                         *got_data = true;
                         *immediate = true;
@@ -1277,6 +1277,9 @@ impl Association {
         self.peer_next_req_seq = seq.wrapping_add(1);
         self.last_peer_resp = Some((seq, RR_SUCCESS_PERFORMED));
         self.deferred_reset = None;
+        if let Some(rx) = self.rx.as_mut() {
+            rx.reset_streams(&streams);
+        }
         self.events
             .push_back(Event::IncomingStreamsReset { streams });
     }

@@ -383,7 +383,6 @@ impl<'a> ForwardTsn<'a> {
         })
     }
     /// (stream, ssn) pairs of ordered streams whose skipped messages end at that SSN.
-    #[cfg(test)]
     pub fn streams(&self) -> impl Iterator<Item = (u16, u16)> + 'a {
         self.streams.chunks_exact(4).map(|c| {
             (

@@ -1,15 +1,17 @@
 //! Receive side: TSN tracking, SACK contents, reassembly and delivery (RFC 9260 §6.2, §6.9;
 //! RFC 3758 §3.6 for FORWARD TSN).
 //!
-//! Fragments are assembled in TSN order: RFC 9260 §6.9 requires the fragments of a message to
-//! carry consecutive TSNs and a sender assigns TSNs in SSN order per stream, so walking the
-//! cumulative TSN point yields every ordered stream's messages in SSN order without per-stream
-//! reorder buffers. Unordered single-chunk messages are delivered as soon as they arrive.
+//! RFC 9260 §6.9 requires the fragments of a message to carry consecutive TSNs, and a sender
+//! assigns TSNs in SSN order per stream. So chunks are assembled as the cumulative TSN point
+//! passes them, which yields every stream's messages in SSN order. To avoid head-of-line
+//! blocking across streams, a message stored above a gap is delivered early when all its
+//! fragments are present and it is unordered or carries its stream's next expected SSN; its
+//! chunks stay as empty markers until the cumulative point passes them.
 //! Memory: out-of-order data plus the message being assembled plus delivered-but-unpolled
 //! messages are bounded by the advertised window (`capacity`), with one exception allowed by
 //! RFC 9260 §6.2 for the chunk at the cumulative TSN point (bounded by `capacity` again).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::chunk::{Data, FLAG_BEGIN, FLAG_END, FLAG_UNORDERED};
 use super::{Event, Message};
@@ -32,12 +34,13 @@ struct Frag {
     ppid: u32,
     flags: u8,
     data: Vec<u8>,
-    /// An unordered single-chunk message that was delivered when it arrived.
+    /// Part of a message delivered before the cumulative point reached it.
     delivered: bool,
 }
 
 struct Partial {
     stream: u16,
+    ssn: u16,
     ppid: u32,
     unordered: bool,
     last_tsn: u64,
@@ -70,6 +73,10 @@ pub struct Rx {
     pub queued_bytes: usize,
     capacity: usize,
     max_message: usize,
+    /// Next expected SSN per incoming stream (ordered delivery, RFC 9260 §6.6).
+    next_ssn: HashMap<u16, u16>,
+    /// Stored (not yet delivered) first fragments of ordered messages: (stream, SSN) → TSN.
+    ordered_b: HashMap<(u16, u16), u64>,
 }
 
 enum Payload<'a> {
@@ -111,6 +118,8 @@ impl Rx {
             queued_bytes: 0,
             capacity,
             max_message,
+            next_ssn: HashMap::new(),
+            ordered_b: HashMap::new(),
         }
     }
 
@@ -222,7 +231,17 @@ impl Rx {
                 delivered: false,
             }
         };
+        let ordered = d.flags & FLAG_UNORDERED == 0;
+        if !complete_unordered && ordered && d.flags & FLAG_BEGIN != 0 {
+            self.ordered_b.insert((d.stream, d.ssn), tsn);
+        }
         self.ooo.insert(tsn, frag);
+        if !complete_unordered && (!ordered || self.expected_ssn(d.stream) == d.ssn) {
+            let delivered_ordered = self.try_early(tsn, events);
+            if delivered_ordered == Some(true) {
+                self.deliver_following(d.stream, events);
+            }
+        }
         DataOutcome::New {
             in_order: false,
             filled_gap: false,
@@ -244,6 +263,113 @@ impl Rx {
         }
     }
 
+    fn expected_ssn(&self, stream: u16) -> u16 {
+        self.next_ssn.get(&stream).copied().unwrap_or(0)
+    }
+
+    /// Removes a stored chunk, keeping the byte count and the ordered-message index right.
+    fn take_stored(&mut self, t: u64) -> Option<Frag> {
+        let f = self.ooo.remove(&t)?;
+        self.ooo_bytes -= f.data.len();
+        if !f.delivered
+            && f.flags & (FLAG_BEGIN | FLAG_UNORDERED) == FLAG_BEGIN
+            && self.ordered_b.get(&(f.stream, f.ssn)) == Some(&t)
+        {
+            self.ordered_b.remove(&(f.stream, f.ssn));
+        }
+        Some(f)
+    }
+
+    /// Delivers the stored message containing chunk `t` if all its fragments are stored.
+    /// Returns `Some(ordered)` when a message was delivered. The walk goes forward first and
+    /// stops at the first missing fragment, so a message arriving in order costs O(1) per
+    /// chunk until its last fragment arrives.
+    fn try_early(&mut self, t: u64, events: &mut VecDeque<Event>) -> Option<bool> {
+        let f = self.ooo.get(&t)?;
+        if f.delivered {
+            return None;
+        }
+        let (stream, ssn, uo) = (f.stream, f.ssn, f.flags & FLAG_UNORDERED);
+        let same = |p: &Frag| {
+            !p.delivered
+                && p.stream == stream
+                && p.flags & FLAG_UNORDERED == uo
+                && (uo != 0 || p.ssn == ssn)
+        };
+        let mut total = f.data.len();
+        let mut e = t;
+        while self.ooo.get(&e)?.flags & FLAG_END == 0 {
+            let n = self.ooo.get(&(e + 1))?;
+            if !same(n) || n.flags & FLAG_BEGIN != 0 {
+                return None;
+            }
+            total += n.data.len();
+            e += 1;
+        }
+        let mut s = t;
+        while self.ooo.get(&s)?.flags & FLAG_BEGIN == 0 {
+            let p = self.ooo.get(&(s - 1))?;
+            if !same(p) || p.flags & FLAG_END != 0 {
+                return None;
+            }
+            total += p.data.len();
+            s -= 1;
+        }
+        if total > self.max_message {
+            // Left for the in-order path, which aborts the association.
+            return None;
+        }
+        let ppid = self.ooo.get(&s)?.ppid;
+        let mut data = Vec::new();
+        for x in s..=e {
+            if let Some(f) = self.ooo.get_mut(&x) {
+                self.ooo_bytes -= f.data.len();
+                if s == e {
+                    data = std::mem::take(&mut f.data);
+                } else {
+                    if data.is_empty() {
+                        data.reserve_exact(total);
+                    }
+                    data.extend_from_slice(&f.data);
+                    f.data = Vec::new();
+                }
+                f.delivered = true;
+            }
+        }
+        let ordered = uo == 0;
+        if ordered {
+            if self.ordered_b.get(&(stream, ssn)) == Some(&s) {
+                self.ordered_b.remove(&(stream, ssn));
+            }
+            self.next_ssn.insert(stream, ssn.wrapping_add(1));
+        }
+        self.deliver(stream, ppid, !ordered, data, events);
+        Some(ordered)
+    }
+
+    /// After an ordered delivery on `stream`, delivers stored messages that are now next.
+    fn deliver_following(&mut self, stream: u16, events: &mut VecDeque<Event>) {
+        while !self.ordered_b.is_empty() {
+            let next = self.expected_ssn(stream);
+            let Some(&b) = self.ordered_b.get(&(stream, next)) else {
+                break;
+            };
+            if self.try_early(b, events).is_none() {
+                break;
+            }
+        }
+    }
+
+    /// The peer reset these incoming streams (RFC 6525 §5.2.2): their SSNs restart at 0.
+    pub fn reset_streams(&mut self, streams: &[u16]) {
+        if streams.is_empty() {
+            self.next_ssn.clear();
+        }
+        for s in streams {
+            self.next_ssn.remove(s);
+        }
+    }
+
     /// Moves stored chunks that became contiguous with the cumulative point into assembly.
     fn pull_contiguous(&mut self, events: &mut VecDeque<Event>) -> bool {
         while let Some(&(s, e)) = self.ranges.front() {
@@ -252,8 +378,7 @@ impl Rx {
             }
             self.ranges.pop_front();
             for t in s..=e {
-                if let Some(f) = self.ooo.remove(&t) {
-                    self.ooo_bytes -= f.data.len();
+                if let Some(f) = self.take_stored(t) {
                     let ok = self.process(
                         t,
                         f.stream,
@@ -281,7 +406,7 @@ impl Rx {
         &mut self,
         tsn: u64,
         stream: u16,
-        _ssn: u16,
+        ssn: u16,
         ppid: u32,
         flags: u8,
         data: Payload<'_>,
@@ -303,9 +428,13 @@ impl Rx {
             }
             if e {
                 self.deliver(stream, ppid, unordered, data.into_vec(), events);
+                if !unordered {
+                    self.ordered_done(stream, ssn, events);
+                }
             } else {
                 self.partial = Some(Partial {
                     stream,
+                    ssn,
                     ppid,
                     unordered,
                     last_tsn: tsn,
@@ -322,9 +451,10 @@ impl Rx {
                 }
                 data.append_to(&mut p.data);
                 p.last_tsn = tsn;
-                if e {
-                    if let Some(p) = self.partial.take() {
-                        self.deliver(p.stream, p.ppid, p.unordered, p.data, events);
+                if e && let Some(p) = self.partial.take() {
+                    self.deliver(p.stream, p.ppid, p.unordered, p.data, events);
+                    if !p.unordered {
+                        self.ordered_done(p.stream, p.ssn, events);
                     }
                 }
             }
@@ -332,6 +462,14 @@ impl Rx {
             _ => self.partial = None,
         }
         true
+    }
+
+    /// Bookkeeping after an ordered message was delivered by the in-order path.
+    fn ordered_done(&mut self, stream: u16, ssn: u16, events: &mut VecDeque<Event>) {
+        self.next_ssn.insert(stream, ssn.wrapping_add(1));
+        if !self.ordered_b.is_empty() {
+            self.deliver_following(stream, events);
+        }
     }
 
     fn deliver(
@@ -356,6 +494,7 @@ impl Rx {
     pub fn on_forward_tsn(
         &mut self,
         new_cum: u32,
+        streams: impl Iterator<Item = (u16, u16)>,
         events: &mut VecDeque<Event>,
     ) -> Result<bool, ()> {
         let nc = unwrap_tsn(self.cum, new_cum);
@@ -363,13 +502,11 @@ impl Rx {
             return Ok(false);
         }
         let mut expect = self.cum + 1;
-        while let Some(entry) = self.ooo.first_entry() {
-            let t = *entry.key();
+        while let Some((&t, _)) = self.ooo.first_key_value() {
             if t > nc {
                 break;
             }
-            let f = entry.remove();
-            self.ooo_bytes -= f.data.len();
+            let Some(f) = self.take_stored(t) else { break };
             if t != expect {
                 self.partial = None;
             }
@@ -405,6 +542,14 @@ impl Rx {
         if !self.pull_contiguous(events) {
             return Err(());
         }
+        // Skipped SSNs of ordered streams: later stored messages may now be next.
+        for (stream, ssn) in streams.take(1024) {
+            let cand = ssn.wrapping_add(1);
+            if (cand.wrapping_sub(self.expected_ssn(stream)) as i16) > 0 {
+                self.next_ssn.insert(stream, cand);
+                self.deliver_following(stream, events);
+            }
+        }
         Ok(true)
     }
 
@@ -417,6 +562,17 @@ impl Rx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn datas(tsn: u32, ssn: u16, flags: u8, stream: u16, payload: &[u8]) -> Data<'_> {
+        Data {
+            flags,
+            tsn,
+            stream,
+            ssn,
+            ppid: 51,
+            payload,
+        }
+    }
 
     fn data(tsn: u32, flags: u8, stream: u16, payload: &[u8]) -> Data<'_> {
         Data {
@@ -497,7 +653,7 @@ mod tests {
         );
         assert_eq!(msgs(&mut ev), vec![b"u".to_vec()]);
         rx.on_data(&data(10, FLAG_BEGIN | FLAG_END, 2, b"a"), &mut ev);
-        rx.on_data(&data(11, FLAG_BEGIN | FLAG_END, 2, b"b"), &mut ev);
+        rx.on_data(&datas(11, 1, FLAG_BEGIN | FLAG_END, 2, b"b"), &mut ev);
         assert_eq!(msgs(&mut ev), vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(rx.cum_wire(), 12);
         assert_eq!(rx.stored_chunks(), 0);
@@ -509,14 +665,17 @@ mod tests {
         let mut ev = VecDeque::new();
         rx.on_data(&data(1, FLAG_BEGIN, 0, b"x"), &mut ev); // message 1..3, 2 lost
         rx.on_data(&data(3, FLAG_END, 0, b"z"), &mut ev);
-        rx.on_data(&data(4, FLAG_BEGIN | FLAG_END, 0, b"next"), &mut ev);
-        rx.on_data(&data(6, FLAG_BEGIN | FLAG_END, 0, b"after"), &mut ev);
+        rx.on_data(&datas(4, 1, FLAG_BEGIN | FLAG_END, 0, b"next"), &mut ev);
+        rx.on_data(&datas(6, 3, FLAG_BEGIN | FLAG_END, 0, b"after"), &mut ev);
         assert!(msgs(&mut ev).is_empty());
-        assert_eq!(rx.on_forward_tsn(3, &mut ev), Ok(true));
+        assert_eq!(
+            rx.on_forward_tsn(3, [(0u16, 0u16)].into_iter(), &mut ev),
+            Ok(true)
+        );
         assert_eq!(msgs(&mut ev), vec![b"next".to_vec()]);
         assert_eq!(rx.cum_wire(), 4);
-        assert_eq!(rx.on_forward_tsn(2, &mut ev), Ok(false));
-        rx.on_data(&data(5, FLAG_BEGIN | FLAG_END, 0, b"five"), &mut ev);
+        assert_eq!(rx.on_forward_tsn(2, std::iter::empty(), &mut ev), Ok(false));
+        rx.on_data(&datas(5, 2, FLAG_BEGIN | FLAG_END, 0, b"five"), &mut ev);
         assert_eq!(msgs(&mut ev), vec![b"five".to_vec(), b"after".to_vec()]);
         assert_eq!(rx.stored_chunks(), 0);
         // Delivered but not yet polled messages still count against the window.
@@ -529,11 +688,11 @@ mod tests {
         let mut ev = VecDeque::new();
         let big = [0u8; 60];
         assert!(matches!(
-            rx.on_data(&data(3, FLAG_BEGIN | FLAG_END, 0, &big), &mut ev),
+            rx.on_data(&datas(3, 2, FLAG_BEGIN | FLAG_END, 0, &big), &mut ev),
             DataOutcome::New { .. }
         ));
         assert_eq!(
-            rx.on_data(&data(4, FLAG_BEGIN | FLAG_END, 0, &big), &mut ev),
+            rx.on_data(&datas(4, 3, FLAG_BEGIN | FLAG_END, 0, &big), &mut ev),
             DataOutcome::Dropped
         );
         assert_eq!(
@@ -561,5 +720,31 @@ mod tests {
             rx.on_data(&data(2, FLAG_END, 0, &[1; 8]), &mut ev),
             DataOutcome::TooLarge
         );
+    }
+
+    #[test]
+    fn no_head_of_line_blocking_across_streams() {
+        let mut rx = Rx::new(1, 1 << 20, 1 << 20);
+        let mut ev = VecDeque::new();
+        // TSN 1 (stream 1, SSN 0) is missing.
+        rx.on_data(&datas(2, 0, FLAG_BEGIN | FLAG_END, 2, b"s2m0"), &mut ev);
+        assert_eq!(msgs(&mut ev), vec![b"s2m0".to_vec()]);
+        rx.on_data(&datas(5, 1, FLAG_END, 2, b"c"), &mut ev);
+        rx.on_data(&datas(3, 1, FLAG_BEGIN, 2, b"a"), &mut ev);
+        assert!(msgs(&mut ev).is_empty());
+        rx.on_data(&datas(4, 1, 0, 2, b"b"), &mut ev);
+        assert_eq!(msgs(&mut ev), vec![b"abc".to_vec()]);
+        // Stream 1's second message waits for its first.
+        rx.on_data(&datas(6, 1, FLAG_BEGIN | FLAG_END, 1, b"s1m1"), &mut ev);
+        // Stream 2's next message arrives before its predecessor completes elsewhere.
+        rx.on_data(&datas(8, 3, FLAG_BEGIN | FLAG_END, 2, b"s2m3"), &mut ev);
+        rx.on_data(&datas(7, 2, FLAG_BEGIN | FLAG_END, 2, b"s2m2"), &mut ev);
+        assert_eq!(msgs(&mut ev), vec![b"s2m2".to_vec(), b"s2m3".to_vec()]);
+        rx.on_data(&datas(1, 0, FLAG_BEGIN | FLAG_END, 1, b"s1m0"), &mut ev);
+        assert_eq!(msgs(&mut ev), vec![b"s1m0".to_vec(), b"s1m1".to_vec()]);
+        assert_eq!(rx.cum_wire(), 8);
+        assert_eq!(rx.stored_chunks(), 0);
+        assert!(rx.ordered_b.is_empty());
+        assert_eq!(rx.ooo_bytes, 0);
     }
 }

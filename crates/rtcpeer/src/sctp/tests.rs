@@ -1378,3 +1378,37 @@ fn mutated_real_packets_never_panic() {
         "only {accepted} packets reached chunk processing"
     );
 }
+
+#[test]
+fn ordered_streams_do_not_block_each_other() {
+    let mut sim = Sim::new(lossy(0.0), lossy(0.0), 15);
+    sim.connect();
+    let mut first = true;
+    sim.ab.filter = Some(Box::new(move |p: &[u8]| {
+        let data = p.get(12) == Some(&CT_DATA);
+        let drop = data && first;
+        first &= !data;
+        !drop
+    }));
+    sim.a
+        .send(0, 51, vec![9; 100], SendOptions::default(), sim.now)
+        .unwrap();
+    sim.flush();
+    // Within the initial cwnd; the second message is fragmented.
+    let sizes = [700, 1500, 700, 700, 700];
+    for (i, &n) in sizes.iter().enumerate() {
+        sim.a
+            .send(1, 51, vec![i as u8; n], SendOptions::default(), sim.now)
+            .unwrap();
+        sim.flush();
+    }
+    // Stream 1 (including fragmented messages) is delivered one trip later, before the loss
+    // on stream 0 is repaired.
+    assert!(sim.run_until(Duration::from_millis(30), |s| messages(&s.ev_b).len() == 5));
+    assert!(messages(&sim.ev_b).iter().all(|m| m.stream == 1));
+    assert!(sim.run_until(Duration::from_secs(5), |s| messages(&s.ev_b).len() == 6));
+    assert_eq!(messages(&sim.ev_b)[5].data, vec![9; 100]);
+    for (i, m) in messages(&sim.ev_b)[..5].iter().enumerate() {
+        assert_eq!(m.data, vec![i as u8; sizes[i]]);
+    }
+}
