@@ -515,6 +515,15 @@ impl Association {
             }
             if self.peer_tag_known && vtag == self.peer_tag && self.data_state() {
                 self.append_chunks(buf, now);
+            } else if self.state == State::CookieEchoed
+                && buf.get(COMMON_HEADER_LEN) == Some(&CT_COOKIE_ECHO)
+            {
+                // DATA may ride with the COOKIE ECHO (RFC 9260 §5.1 D): first messages such as
+                // a DCEP OPEN arrive one round trip earlier.
+                self.tx.fill(buf, mtu, now, &mut self.events);
+                if self.tx.has_outstanding() && self.t3.is_none() {
+                    self.t3 = Some(now + self.rto);
+                }
             }
             self.finish(buf);
             self.stats.packets_sent += 1;

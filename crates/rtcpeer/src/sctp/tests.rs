@@ -1412,3 +1412,94 @@ fn ordered_streams_do_not_block_each_other() {
         assert_eq!(m.data, vec![i as u8; sizes[i]]);
     }
 }
+
+#[test]
+fn heartbeats_keep_idle_association_and_detect_dead_peer() {
+    let mut sim = Sim::new(lossy(0.0), lossy(0.0), 45);
+    sim.connect();
+    let until = sim.now + Duration::from_secs(300);
+    sim.run_until(Duration::from_secs(301), |s| s.now >= until);
+    assert_eq!(sim.a.state(), State::Established);
+    assert_eq!(sim.b.state(), State::Established);
+    assert!(
+        sim.a.stats().packets_sent >= 10,
+        "heartbeats are sent while idle"
+    );
+    // The RTT measured by heartbeats is 40 ms, so the RTO sits at its 400 ms floor.
+    assert_eq!(sim.a.stats().rto, Duration::from_millis(400));
+    // Now the peer vanishes: unanswered heartbeats abort the association.
+    sim.ab.cfg.loss = 1.0;
+    assert!(
+        sim.run_until(Duration::from_secs(3600), |s| has(&s.ev_a, |e| matches!(
+            e,
+            Event::Aborted { .. }
+        )))
+    );
+}
+
+#[test]
+fn oversized_incoming_message_aborts() {
+    let cb = Config {
+        max_message_size: 64 * 1024,
+        ..Config::default()
+    };
+    let mut sim = Sim::with_configs(Config::default(), cb, lossy(0.0), lossy(0.0), 46);
+    sim.connect();
+    sim.a
+        .send(0, 51, vec![1; 100 * 1024], SendOptions::default(), sim.now)
+        .unwrap();
+    assert!(
+        sim.run_until(Duration::from_secs(10), |s| has(&s.ev_a, |e| matches!(
+            e,
+            Event::Aborted { .. }
+        )))
+    );
+    assert!(has(
+        &sim.ev_b,
+        |e| matches!(e, Event::Aborted { reason } if reason.contains("max message size"))
+    ));
+    assert!(messages(&sim.ev_b).is_empty());
+}
+
+#[test]
+fn stream_numbers_are_negotiated() {
+    let cb = Config {
+        num_streams: 10,
+        ..Config::default()
+    };
+    let mut sim = Sim::with_configs(Config::default(), cb, lossy(0.0), lossy(0.0), 47);
+    sim.connect();
+    assert_eq!(
+        sim.a
+            .send(10, 51, b"x".to_vec(), SendOptions::default(), sim.now),
+        Err(SendError::InvalidStream)
+    );
+    assert_eq!(
+        sim.a
+            .send(9, 51, b"x".to_vec(), SendOptions::default(), sim.now),
+        Ok(())
+    );
+    assert_eq!(
+        sim.b
+            .send(100, 51, b"y".to_vec(), SendOptions::default(), sim.now),
+        Err(SendError::InvalidStream)
+    );
+}
+
+#[test]
+fn data_queued_before_connect_rides_with_cookie_echo() {
+    let cfg = LinkCfg {
+        delay: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let mut sim = Sim::new(cfg, cfg, 48);
+    sim.a
+        .send(3, 50, b"open".to_vec(), SendOptions::default(), sim.now)
+        .unwrap();
+    sim.a.connect(sim.now);
+    // INIT, INIT ACK, COOKIE ECHO + DATA: three one-way trips.
+    assert!(sim.run_until(Duration::from_secs(1), |s| !messages(&s.ev_b).is_empty()));
+    assert_eq!(sim.elapsed(), Duration::from_millis(60));
+    assert_eq!(messages(&sim.ev_b)[0].data, b"open");
+    assert!(sim.run_until(Duration::from_secs(1), |s| s.a.held_memory().0 == 0));
+}
