@@ -116,4 +116,15 @@ mod tests {
         assert_eq!(c, crc32c(&p));
         assert_eq!(packet_crc(&p[..11]), None);
     }
+
+    #[test]
+    fn header_only_packet_vector() {
+        // A chunkless packet (ports 5000, tag 0) as accepted by pion/sctp's checksum check:
+        // the checksum bytes on the wire are 06 a9 00 e1 (CRC stored little-endian).
+        let p = [0x13, 0x88, 0x13, 0x88, 0, 0, 0, 0, 0x06, 0xa9, 0x00, 0xe1];
+        assert_eq!(
+            packet_crc(&p),
+            Some(u32::from_le_bytes([0x06, 0xa9, 0x00, 0xe1]))
+        );
+    }
 }

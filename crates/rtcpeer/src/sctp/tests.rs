@@ -1503,3 +1503,41 @@ fn data_queued_before_connect_rides_with_cookie_echo() {
     assert_eq!(messages(&sim.ev_b)[0].data, b"open");
     assert!(sim.run_until(Duration::from_secs(1), |s| s.a.held_memory().0 == 0));
 }
+
+#[test]
+fn answers_a_captured_usrsctp_init() {
+    // An INIT as sent by usrsctp (public pion/sctp test vector, real CRC32c): initiate tag
+    // 0x55b964a5, forward TSN + RE-CONFIG + AUTH parameters.
+    let init: [u8; 100] = [
+        0x13, 0x88, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, 0x81, 0x46, 0x9d, 0xfc, 0x01, 0x00, 0x00,
+        0x56, 0x55, 0xb9, 0x64, 0xa5, 0x00, 0x02, 0x00, 0x00, 0x04, 0x00, 0x08, 0x00, 0xe8, 0x6d,
+        0x10, 0x30, 0xc0, 0x00, 0x00, 0x04, 0x80, 0x08, 0x00, 0x09, 0xc0, 0x0f, 0xc1, 0x80, 0x82,
+        0x00, 0x00, 0x00, 0x80, 0x02, 0x00, 0x24, 0x9f, 0xeb, 0xbb, 0x5c, 0x50, 0xc9, 0xbf, 0x75,
+        0x9c, 0xb1, 0x2c, 0x57, 0x4f, 0xa4, 0x5a, 0x51, 0xba, 0x60, 0x17, 0x78, 0x27, 0x94, 0x5c,
+        0x31, 0xe6, 0x5d, 0x5b, 0x09, 0x47, 0xe2, 0x22, 0x06, 0x80, 0x04, 0x00, 0x06, 0x00, 0x01,
+        0x00, 0x00, 0x80, 0x03, 0x00, 0x06, 0x80, 0xc1, 0x00, 0x00,
+    ];
+    let now = Instant::now();
+    let mut b = Association::new(Config::default(), now, 7);
+    b.handle_packet(&init, now);
+    assert_eq!(b.stats().packets_received, 1, "CRC32c and layout accepted");
+    let mut out = Vec::new();
+    assert!(b.poll_transmit(now, &mut out));
+    let (h, chunks) = chunk::parse_packet(&out, false).unwrap();
+    assert_eq!(h.vtag, 0x55b9_64a5);
+    let c = ChunkIter::new(chunks).next().unwrap();
+    assert_eq!(c.typ, CT_INIT_ACK);
+    let ack = Init::parse(c.value).unwrap();
+    assert_eq!(ack.a_rwnd, 5 * 1024 * 1024);
+    let types: Vec<u16> = ParamIter::new(ack.params).map(|p| p.typ).collect();
+    assert!(types.contains(&PT_STATE_COOKIE));
+    assert!(types.contains(&PT_FORWARD_TSN_SUPPORTED));
+    assert!(types.contains(&PT_SUPPORTED_EXTENSIONS));
+    // The AUTH parameters are known and not reported as unrecognized.
+    assert!(!types.contains(&PT_UNRECOGNIZED_PARAM));
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "INIT handling is stateless until COOKIE ECHO"
+    );
+}

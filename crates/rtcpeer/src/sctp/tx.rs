@@ -309,12 +309,8 @@ impl Tx {
                 break;
             }
             let need = DATA_HEADER_LEN + c.len as usize;
-            if buf.len() + need > limit {
-                if !added && buf.len() <= chunk::COMMON_HEADER_LEN {
-                    // Cannot happen: fragments are sized to fit an empty packet.
-                    self.rtx.pop_front();
-                    continue;
-                }
+            // Fragments are sized to fit an empty packet, so an empty one always takes it.
+            if buf.len() + need > limit && buf.len() > chunk::COMMON_HEADER_LEN {
                 break;
             }
             self.rtx.pop_front();
