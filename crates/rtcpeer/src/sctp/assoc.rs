@@ -520,6 +520,8 @@ impl Association {
             {
                 // DATA may ride with the COOKIE ECHO (RFC 9260 §5.1 D): first messages such as
                 // a DCEP OPEN arrive one round trip earlier.
+                self.tx.rto = self.rto;
+                self.tx.rto = self.rto;
                 self.tx.fill(buf, mtu, now, &mut self.events);
                 if self.tx.has_outstanding() && self.t3.is_none() {
                     self.t3 = Some(now + self.rto);
@@ -615,6 +617,7 @@ impl Association {
             end_chunk(buf, s);
         }
         if can_send_data {
+            self.tx.rto = self.rto;
             self.tx.fill(buf, mtu, now, &mut self.events);
             if self.tx.has_outstanding() && self.t3.is_none() {
                 self.t3 = Some(now + self.rto);

@@ -1541,3 +1541,35 @@ fn answers_a_captured_usrsctp_init() {
         "INIT handling is stateless until COOKIE ECHO"
     );
 }
+
+#[test]
+fn cwnd_decays_after_idle() {
+    let cfg = LinkCfg {
+        delay: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let mut sim = Sim::new(cfg, cfg, 49);
+    sim.connect();
+    for i in 0..30 {
+        sim.a
+            .send(0, 51, payload(i, 60_000), SendOptions::default(), sim.now)
+            .unwrap();
+    }
+    assert!(
+        sim.run_until(Duration::from_secs(30), |s| s.a.held_memory().0 == 0
+            && s.a.total_buffered_amount() == 0)
+    );
+    let grown = sim.a.stats().cwnd;
+    assert!(grown > 100_000, "cwnd {grown}");
+    let until = sim.now + Duration::from_secs(10);
+    sim.run_until(Duration::from_secs(11), |s| s.now >= until);
+    sim.a
+        .send(0, 51, vec![1; 100], SendOptions::default(), sim.now)
+        .unwrap();
+    sim.flush();
+    assert_eq!(
+        sim.a.stats().cwnd,
+        4 * 1191,
+        "idle for many RTOs: back to 4 MTU"
+    );
+}

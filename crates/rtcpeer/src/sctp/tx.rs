@@ -108,6 +108,10 @@ pub struct Tx {
     prev_gaps: Vec<(u64, u64)>,
     new_gaps: Vec<(u64, u64)>,
     rtt_probe: Option<(u64, Instant)>,
+    /// When DATA was last sent, for the idle cwnd decay of RFC 9260 §7.2.1.
+    last_data_sent: Option<Instant>,
+    /// Current RTO, set by the association (drives the idle decay).
+    pub rto: std::time::Duration,
     mtu: usize,
     send_buffer: usize,
     max_message: usize,
@@ -146,6 +150,8 @@ impl Tx {
             prev_gaps: Vec::new(),
             new_gaps: Vec::new(),
             rtt_probe: None,
+            last_data_sent: None,
+            rto: std::time::Duration::from_secs(1),
             mtu,
             send_buffer,
             max_message,
@@ -284,6 +290,20 @@ impl Tx {
     ) -> bool {
         let mut added = false;
         let mut last_flags_at = None;
+        // After an idle period cwnd halves once per RTO, down to 4 MTU (§7.2.1).
+        if let Some(last) = self.last_data_sent
+            && self.flight == 0
+            && !self.rto.is_zero()
+        {
+            let idle = now.saturating_duration_since(last);
+            let periods = (idle.as_nanos() / self.rto.as_nanos()).min(32) as u32;
+            for _ in 0..periods {
+                self.cwnd = (self.cwnd / 2).max(4 * self.mtu);
+            }
+            if periods > 0 {
+                self.last_data_sent = Some(now);
+            }
+        }
         // Retransmissions first (§6.1 C / §7.2.4).
         while let Some(&tsn) = self.rtx.front() {
             let Some(idx) = tsn.checked_sub(self.base).map(|i| i as usize) else {
@@ -422,6 +442,9 @@ impl Tx {
                 self.rtt_probe = Some((tsn, now));
             }
             added = true;
+        }
+        if added {
+            self.last_data_sent = Some(now);
         }
         // RFC 7053: ask for an immediate SACK when we have to wait after this packet.
         if let Some(at) = last_flags_at {
