@@ -7,7 +7,35 @@
 //!
 //! The caller drives it like `quinn-proto`: feed packets with [`Association::handle_packet`],
 //! drain [`Association::poll_transmit`] and [`Association::poll_event`] after every call, and
-//! call [`Association::handle_timeout`] at [`Association::poll_timeout`].
+//! call [`Association::handle_timeout`] at [`Association::poll_timeout`]. Output caused by a
+//! call is available from `poll_transmit` right away; timers only drive retransmissions,
+//! delayed SACKs and heartbeats.
+//!
+//! Bounds: unsent data ≤ [`Config::send_buffer`] (`send` fails with
+//! [`SendError::BufferFull`]); data kept for retransmission ≤ 16 MiB and the peer's window;
+//! received data held (out of order, being reassembled, or delivered but not yet polled) ≤
+//! [`Config::receive_window`] plus one message; at most 65 535 TSNs tracked above the
+//! cumulative point; control replies queued ≤ 16.
+//!
+//! ```
+//! use std::time::Instant;
+//! use rtcpeer::sctp::{Association, Config, Event, SendOptions};
+//!
+//! let now = Instant::now();
+//! let (mut a, mut b) = (Association::new(Config::default(), now, 1), Association::new(Config::default(), now, 2));
+//! a.connect(now);
+//! a.send(0, 51, b"hello".to_vec(), SendOptions::default(), now).unwrap();
+//! let mut buf = Vec::new();
+//! let mut got = None;
+//! for _ in 0..10 {
+//!     while a.poll_transmit(now, &mut buf) { b.handle_packet(&buf, now); }
+//!     while b.poll_transmit(now, &mut buf) { a.handle_packet(&buf, now); }
+//!     while let Some(ev) = b.poll_event() {
+//!         if let Event::Message(m) = ev { got = Some(m.data); }
+//!     }
+//! }
+//! assert_eq!(got.as_deref(), Some(&b"hello"[..]));
+//! ```
 
 mod assoc;
 mod chunk;
