@@ -1573,3 +1573,149 @@ fn cwnd_decays_after_idle() {
         "idle for many RTOs: back to 4 MTU"
     );
 }
+
+#[test]
+fn soak_mixed_traffic_many_seeds() {
+    // Random link conditions and a mix of reliable, unordered and partially reliable
+    // messages in both directions; reliable streams must arrive complete and in order, every
+    // delivered message intact, and both ends must drain to zero held memory.
+    for seed in 0..8u64 {
+        let mut rng = XorShift::new(1000 + seed);
+        let loss = [0.0, 0.005, 0.03, 0.15][rng.below(4) as usize];
+        let link = LinkCfg {
+            delay: Duration::from_millis(1 + rng.below(40)),
+            loss,
+            reorder: rng.below(10) as f64 / 100.0,
+            jitter: Duration::from_millis(rng.below(20)),
+            dup: rng.below(5) as f64 / 100.0,
+            rate: if rng.chance(0.3) {
+                1_000_000 + rng.below(5_000_000)
+            } else {
+                0
+            },
+            max_queue: Some(Duration::from_millis(200)),
+        };
+        let mut sim = Sim::new(link, link, 2000 + seed);
+        if rng.chance(0.5) {
+            sim.a.connect(sim.now);
+            sim.b.connect(sim.now);
+            assert!(sim.run_until(Duration::from_secs(60), |s| s.a.state()
+                == State::Established
+                && s.b.state() == State::Established));
+        } else {
+            sim.connect();
+        }
+        let mut sent: Vec<(bool, u16, usize, usize, bool)> = Vec::new(); // (from_a, stream, idx, len, reliable)
+        for i in 0..150usize {
+            let from_a = rng.chance(0.7);
+            let kind = rng.below(4);
+            let (stream, opts) = match kind {
+                0 => (1, SendOptions::default()),
+                1 => (
+                    2,
+                    SendOptions {
+                        unordered: true,
+                        ..Default::default()
+                    },
+                ),
+                2 => (
+                    3,
+                    SendOptions {
+                        max_retransmits: Some(rng.below(3) as u16),
+                        ..Default::default()
+                    },
+                ),
+                _ => (
+                    4,
+                    SendOptions {
+                        lifetime: Some(Duration::from_millis(50 + rng.below(200))),
+                        unordered: rng.chance(0.5),
+                        ..Default::default()
+                    },
+                ),
+            };
+            let len = 4 + if rng.chance(0.1) {
+                rng.below(100_000)
+            } else {
+                rng.below(2000)
+            } as usize;
+            let mut data = payload(i, len);
+            data[..4].copy_from_slice(&(i as u32).to_be_bytes());
+            let (tx, _) = if from_a {
+                (&mut sim.a, &mut sim.b)
+            } else {
+                (&mut sim.b, &mut sim.a)
+            };
+            if tx.send(stream, 51, data, opts, sim.now).is_ok() {
+                sent.push((from_a, stream, i, len, kind < 2));
+            }
+            let until = sim.now + Duration::from_millis(rng.below(5));
+            sim.run_until(Duration::from_secs(1), |s| s.now >= until);
+        }
+        let drained = sim.run_until(Duration::from_secs(900), |s| {
+            s.a.held_memory().0 == 0
+                && s.b.held_memory().0 == 0
+                && s.a.total_buffered_amount() == 0
+                && s.b.total_buffered_amount() == 0
+                && s.a.held_memory().1 == 0
+                && s.b.held_memory().1 == 0
+        });
+        assert!(drained, "seed {seed}: did not drain");
+        for (from_a, evs) in [(true, &sim.ev_b), (false, &sim.ev_a)] {
+            let got = messages(evs);
+            let lens: HashMap<usize, usize> = sent
+                .iter()
+                .filter(|s| s.0 == from_a)
+                .map(|s| (s.2, s.3))
+                .collect();
+            let mut last: HashMap<u16, usize> = HashMap::new();
+            for m in &got {
+                let i = u32::from_be_bytes(m.data[..4].try_into().unwrap()) as usize;
+                let mut want = payload(i, lens[&i]);
+                want[..4].copy_from_slice(&(i as u32).to_be_bytes());
+                assert!(m.data == want, "seed {seed}: message {i} corrupted");
+                if !m.unordered {
+                    if let Some(&p) = last.get(&m.stream) {
+                        assert!(i > p, "seed {seed}: stream {} reordered", m.stream);
+                    }
+                    last.insert(m.stream, i);
+                }
+            }
+            for s in sent.iter().filter(|s| s.0 == from_a && s.4) {
+                assert!(
+                    got.iter().any(|m| m.stream == s.1
+                        && m.data.len() == s.3
+                        && u32::from_be_bytes(m.data[..4].try_into().unwrap()) as usize == s.2),
+                    "seed {seed}: reliable message {} lost",
+                    s.2
+                );
+            }
+        }
+        assert_eq!(sim.a.state(), State::Established, "seed {seed}");
+        let per_kind = |stream: u16| {
+            let sent_n = sent.iter().filter(|s| s.1 == stream).count();
+            let got_n = messages(&sim.ev_b)
+                .iter()
+                .chain(messages(&sim.ev_a).iter())
+                .filter(|m| m.stream == stream)
+                .count();
+            format!("{got_n}/{sent_n}")
+        };
+        println!(
+            "  per stream delivered: reliable {} unordered {} max_rtx {} lifetime {}",
+            per_kind(1),
+            per_kind(2),
+            per_kind(3),
+            per_kind(4)
+        );
+        println!(
+            "soak seed {seed}: loss {:.1}%, rate {}, {} sent, a->b {} / b->a {} delivered, virtual {:?}",
+            loss * 100.0,
+            link.rate,
+            sent.len(),
+            messages(&sim.ev_b).len(),
+            messages(&sim.ev_a).len(),
+            sim.elapsed()
+        );
+    }
+}
