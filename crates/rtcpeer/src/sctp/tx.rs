@@ -771,3 +771,98 @@ impl Tx {
         (self.next_tsn - 1) as u32
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sctp::chunk::{ChunkIter, Data};
+
+    fn sent_tsns(buf: &[u8]) -> Vec<u32> {
+        ChunkIter::new(&buf[12..])
+            .filter_map(|c| Data::parse(c.flags, c.value).map(|d| d.tsn))
+            .collect()
+    }
+
+    #[test]
+    fn sack_gap_blocks_miss_indications_and_fast_retransmit() {
+        let now = Instant::now();
+        let mut tx = Tx::new(100, 1191, 1 << 20, 1 << 20);
+        tx.set_peer_rwnd(1 << 20);
+        tx.cwnd = 1 << 20;
+        let mut ev = VecDeque::new();
+        for _ in 0..8 {
+            tx.enqueue(0, 51, vec![0; 1000], SendOptions::default(), now)
+                .unwrap();
+        }
+        let mut buf = vec![0; 12];
+        let mut all = Vec::new();
+        while tx.wants_to_send() {
+            buf.truncate(12);
+            assert!(tx.fill(&mut buf, 1191, now, &mut ev));
+            all.extend(sent_tsns(&buf));
+        }
+        assert_eq!(all, (100..108).collect::<Vec<u32>>());
+        assert_eq!(tx.flight, 8000);
+        // 100 acked, 101 missing, 102-103 gap-acked: one miss indication for 101.
+        let r = tx.on_sack(100, 1 << 20, [(2u16, 3u16)].into_iter(), now);
+        assert!(r.cum_advanced && !r.fast_rtx);
+        assert_eq!(tx.flight, 5000);
+        assert_eq!(tx.out[0].miss, 1);
+        // The same SACK again acks nothing new: no miss indication (HTNA rule, §7.2.4).
+        tx.on_sack(100, 1 << 20, [(2u16, 3u16)].into_iter(), now);
+        assert_eq!(tx.out[0].miss, 1);
+        tx.on_sack(100, 1 << 20, [(2u16, 4u16)].into_iter(), now);
+        assert_eq!(tx.out[0].miss, 2);
+        let r = tx.on_sack(100, 1 << 20, [(2u16, 5u16)].into_iter(), now);
+        assert!(r.fast_rtx);
+        assert_eq!(tx.fast_retransmits, 1);
+        // cwnd halved (bounded below by 4 MTU) and 101 is retransmitted first.
+        assert_eq!(tx.cwnd, 1 << 19);
+        buf.truncate(12);
+        assert!(tx.fill(&mut buf, 1191, now, &mut ev));
+        assert_eq!(sent_tsns(&buf), vec![101]);
+        // A SACK with a stale cumulative ack is ignored; an ack beyond what was sent too.
+        let before = tx.flight;
+        tx.on_sack(99, 0, std::iter::empty(), now);
+        tx.on_sack(200, 0, std::iter::empty(), now);
+        assert_eq!(tx.flight, before);
+        // Everything acked: nothing left.
+        tx.on_sack(107, 1 << 20, std::iter::empty(), now);
+        assert!(tx.is_idle());
+        assert_eq!((tx.flight, tx.outstanding), (0, 0));
+    }
+
+    #[test]
+    fn abandon_covers_whole_message_and_forward_tsn_lists_streams() {
+        let now = Instant::now();
+        let mut tx = Tx::new(0, 1191, 1 << 20, 1 << 20);
+        tx.set_peer_rwnd(1 << 20);
+        tx.pr_sctp = true;
+        tx.cwnd = 1 << 20;
+        let mut ev = VecDeque::new();
+        let pr = SendOptions {
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
+        tx.enqueue(7, 51, vec![1; 3000], pr, now).unwrap(); // TSN 0..2, SSN 0
+        tx.enqueue(8, 51, vec![2; 100], SendOptions::default(), now)
+            .unwrap(); // TSN 3
+        let mut buf = vec![0; 12];
+        while tx.wants_to_send() {
+            buf.truncate(12);
+            tx.fill(&mut buf, 1191, now, &mut ev);
+        }
+        tx.on_t3();
+        buf.truncate(12);
+        tx.fill(&mut buf, 1191, now, &mut ev);
+        // The PR message is abandoned (not retransmitted); the reliable one is.
+        assert_eq!(sent_tsns(&buf), vec![3]);
+        assert_eq!(tx.abandoned, 1);
+        let mut b = Vec::new();
+        let mut scratch = Vec::new();
+        assert!(tx.write_forward_tsn(&mut b, 1191, &mut scratch));
+        let f = crate::sctp::chunk::ForwardTsn::parse(&b[4..]).unwrap();
+        assert_eq!(f.new_cum_tsn, 2);
+        assert_eq!(f.streams().collect::<Vec<_>>(), vec![(7, 0)]);
+    }
+}
