@@ -728,6 +728,14 @@ impl Association {
                 let (Some(d), Some(rx)) = (Data::parse(c.flags, c.value), self.rx.as_mut()) else {
                     return true;
                 };
+                if d.payload.is_empty() {
+                    // §6.2: a DATA chunk without user data aborts the association.
+                    self.send_abort(EC_NO_USER_DATA, &d.tsn.to_be_bytes());
+                    self.terminate(Event::Aborted {
+                        reason: "peer sent DATA without user data".into(),
+                    });
+                    return false;
+                }
                 *got_data = true;
                 if d.flags & FLAG_IMMEDIATE != 0 {
                     *immediate = true;

@@ -1719,3 +1719,38 @@ fn soak_mixed_traffic_many_seeds() {
         );
     }
 }
+
+#[test]
+fn association_is_small_and_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Association>();
+    let size = std::mem::size_of::<Association>();
+    println!("size_of::<Association>() = {size} bytes");
+    assert!(size < 4096, "{size}");
+}
+
+#[test]
+fn data_without_user_data_aborts() {
+    let mut sim = Sim::new(LinkCfg::default(), LinkCfg::default(), 85);
+    sim.connect();
+    sim.a
+        .send(0, 51, b"x".to_vec(), SendOptions::default(), sim.now)
+        .unwrap();
+    let mut buf = Vec::new();
+    assert!(sim.a.poll_transmit(sim.now, &mut buf));
+    let tag = u32::from_be_bytes(buf[4..8].try_into().unwrap());
+    let mut c = Vec::new();
+    chunk::write_data(&mut c, FLAG_BEGIN | FLAG_END, 12345, 0, 0, 51, &[]);
+    sim.b.handle_packet(&raw_packet(tag, &c), sim.now);
+    assert_eq!(sim.b.state(), State::Closed);
+    let mut out = Vec::new();
+    assert!(sim.b.poll_transmit(sim.now, &mut out));
+    assert_eq!(out[12], CT_ABORT);
+    assert_eq!(u16::from_be_bytes([out[16], out[17]]), EC_NO_USER_DATA);
+    sim.a.handle_packet(&out, sim.now);
+    let evs: Vec<Event> = std::iter::from_fn(|| sim.a.poll_event()).collect();
+    assert!(has(
+        &evs,
+        |e| matches!(e, Event::Aborted { reason } if reason.contains("no user data"))
+    ));
+}
