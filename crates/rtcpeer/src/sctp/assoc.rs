@@ -1128,6 +1128,13 @@ impl Association {
         write_chunk(&mut b, CT_COOKIE_ECHO, 0, cookie.value);
         self.cookie_echo = b.clone();
         self.push_ctrl(self.peer_tag, b);
+        if !unrecognized.is_empty() {
+            // Unknown INIT ACK parameters asking for a report go in an ERROR bundled after the
+            // COOKIE ECHO (RFC 9260 §3.2.1); the causes have the parameters' own layout.
+            let mut e = Vec::with_capacity(unrecognized.len() + 4);
+            write_chunk(&mut e, CT_ERROR, 0, &unrecognized);
+            self.push_ctrl(self.peer_tag, e);
+        }
         self.state = State::CookieEchoed;
         self.t1 = Timer {
             deadline: Some(now + self.config.rto_initial),

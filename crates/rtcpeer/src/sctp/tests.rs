@@ -1754,3 +1754,40 @@ fn data_without_user_data_aborts() {
         |e| matches!(e, Event::Aborted { reason } if reason.contains("no user data"))
     ));
 }
+
+#[test]
+fn unknown_init_parameters_are_reported() {
+    // An INIT with an unknown parameter of type 0xCxxx (skip and report): the INIT ACK carries
+    // it back in an Unrecognized Parameter and later parameters are still processed.
+    let now = Instant::now();
+    let mut b = Association::new(Config::default(), now, 9);
+    let mut c = Vec::new();
+    let s = Init {
+        initiate_tag: 77,
+        a_rwnd: 100_000,
+        outbound_streams: 10,
+        inbound_streams: 10,
+        initial_tsn: 5,
+        params: &[],
+    }
+    .begin(&mut c, CT_INIT);
+    chunk::write_param(&mut c, 0xC123, &[1, 2, 3]);
+    chunk::write_param(&mut c, PT_FORWARD_TSN_SUPPORTED, &[]);
+    chunk::end_chunk(&mut c, s);
+    b.handle_packet(&raw_packet(0, &c), now);
+    let mut out = Vec::new();
+    assert!(b.poll_transmit(now, &mut out));
+    let ch = ChunkIter::new(&out[12..]).next().unwrap();
+    let ack = Init::parse(ch.value).unwrap();
+    let unrec: Vec<_> = ParamIter::new(ack.params)
+        .filter(|p| p.typ == PT_UNRECOGNIZED_PARAM)
+        .collect();
+    assert_eq!(unrec.len(), 1);
+    assert_eq!(unrec[0].value, &[0xC1, 0x23, 0, 7, 1, 2, 3]);
+    // The peer's FORWARD TSN support after the unknown parameter was still seen.
+    let cookie = ParamIter::new(ack.params)
+        .find(|p| p.typ == PT_STATE_COOKIE)
+        .unwrap();
+    let fwd_flag = cookie.value[24];
+    assert_eq!(fwd_flag & 1, 1);
+}
