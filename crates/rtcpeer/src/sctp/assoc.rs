@@ -406,6 +406,7 @@ impl Association {
         }
         if self.t3.is_some_and(|d| now >= d) {
             self.stats.t3_expiries += 1;
+            tracing::trace!(rto = ?self.rto, errors = self.error_count, "sctp: T3-rtx expired");
             self.error_count += 1;
             if self.error_count > self.config.max_retransmissions {
                 self.fail("too many retransmissions");
@@ -980,6 +981,7 @@ impl Association {
     }
 
     fn terminate(&mut self, ev: Event) {
+        tracing::debug!(from = ?self.state, event = ?ev, "sctp: association terminated");
         self.state = State::Closed;
         self.terminated = true;
         self.tx.clear();
@@ -1197,6 +1199,7 @@ impl Association {
     }
 
     fn set_established(&mut self, now: Instant) {
+        tracing::debug!(local_tag = self.local_tag, peer_tag = self.peer_tag, "sctp: established");
         self.state = State::Established;
         self.t1.deadline = None;
         self.init_chunk = Vec::new();
