@@ -32,6 +32,7 @@ mod enums;
 pub mod error;
 pub mod jsep;
 pub mod media;
+pub mod sctp;
 pub mod sdp;
 pub mod stun;
 pub mod track;
