@@ -407,12 +407,13 @@ impl Sim {
     }
 
     fn assert_connected_to_each_other(&self) {
+        let (a_addr, b_addr) = (self.nodes[0].addrs[0], self.nodes[1].addrs[0]);
         let a = self.nodes[0].agent.selected_pair().expect("A selected");
         let b = self.nodes[1].agent.selected_pair().expect("B selected");
-        assert_eq!(a.0, sa(A_ADDR));
-        assert_eq!(b.0, sa(B_ADDR));
-        assert_eq!(b.1, if self.nat { sa(NAT_PUBLIC) } else { sa(A_ADDR) });
-        assert_eq!(a.1, sa(B_ADDR));
+        assert_eq!(a.0, a_addr);
+        assert_eq!(b.0, b_addr);
+        assert_eq!(b.1, if self.nat { sa(NAT_PUBLIC) } else { a_addr });
+        assert_eq!(a.1, b_addr);
     }
 
     /// Transcript digest (FNV-1a over time, addresses and bytes of every sent datagram).
@@ -1219,4 +1220,235 @@ fn remote_candidates_and_pairs_are_bounded() {
         }
     }
     assert_eq!(many, MAX_LOCAL_INTERFACES - 1);
+}
+
+// ---------------------------------------------------------------- wire format and nomination
+
+#[test]
+fn connectivity_check_carries_the_rfc8445_attributes() {
+    let mut sim = Sim::new(21, test_config());
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(5));
+    let (_, src, dst, data) = sim
+        .sent
+        .iter()
+        .find(|(_, s, ..)| *s == sa(A_ADDR))
+        .cloned()
+        .expect("A sent a check");
+    assert_eq!((src, dst), (sa(A_ADDR), sa(B_ADDR)));
+    let m = Message::parse(&data).unwrap();
+    assert_eq!((m.class(), m.method()), (Class::Request, Method::BINDING));
+    // USERNAME is "remote:local" (RFC 8445 §7.2.2).
+    assert_eq!(m.username().unwrap(), Some("ufragB:ufragA"));
+    // PRIORITY has the peer-reflexive type preference (RFC 8445 §7.1.1).
+    assert_eq!(m.priority().unwrap().unwrap() >> 24, 110);
+    assert_eq!(
+        m.ice_controlling().unwrap(),
+        Some(sim.nodes[0].agent.tie_breaker())
+    );
+    assert_eq!(m.ice_controlled().unwrap(), None);
+    // First check: no nomination yet (regular nomination, RFC 8445 §8.1.1).
+    assert!(!m.use_candidate().unwrap());
+    // Integrity with the peer's password, then FINGERPRINT (RFC 8445 §7.2.2).
+    assert!(m.verify_message_integrity(b"passwordB-0123456789abcd"));
+    assert!(!m.verify_message_integrity(b"passwordA-0123456789abcd"));
+    assert!(m.verify_fingerprint());
+    sim.run_for(secs(1));
+    // The answer is integrity-protected with B's password and maps A's address.
+    let (_, _, _, resp) = sim
+        .delivered
+        .iter()
+        .find(|(_, _, d, data)| *d == sa(A_ADDR) && is_binding_success(data))
+        .cloned()
+        .unwrap();
+    let r = Message::parse(&resp).unwrap();
+    assert!(r.verify_message_integrity(b"passwordB-0123456789abcd"));
+    assert_eq!(r.xor_mapped_address().unwrap(), Some(sa(A_ADDR)));
+    // Then A nominated with USE-CANDIDATE on the succeeded pair, once.
+    let nominations = sim
+        .sent
+        .iter()
+        .filter(|(_, s, _, d)| {
+            *s == sa(A_ADDR) && Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(true))
+        })
+        .count();
+    assert_eq!(nominations, 1);
+    // B never sends USE-CANDIDATE (it is controlled).
+    assert!(sim.sent.iter().all(|(_, s, _, d)| *s != sa(B_ADDR)
+        || Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(false))));
+}
+
+/// A hand-driven peer at `peer` that nominates aggressively: USE-CANDIDATE on its first check.
+fn peer_check(tid: u8, use_candidate: bool, tie_breaker: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([tid; 12]),
+    );
+    w.username("ufragA:ufragB").unwrap();
+    w.priority(1_845_501_695).unwrap();
+    w.ice_controlling(tie_breaker).unwrap();
+    if use_candidate {
+        w.use_candidate().unwrap();
+    }
+    w.message_integrity(b"passwordA-0123456789abcd").unwrap();
+    w.fingerprint().unwrap();
+    out
+}
+
+#[test]
+fn aggressive_nomination_from_the_peer_is_accepted() {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(22));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(false);
+    agent.set_tie_breaker(1);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let t0 = Instant::now();
+    agent.handle_timeout(t0);
+    let peer = sa(B_ADDR);
+    // The peer's very first check nominates (aggressive nomination).
+    assert!(agent.handle_packet(t0, sa(A_ADDR), peer, &peer_check(1, true, 99)));
+    let resp = agent.poll_transmit(t0).unwrap();
+    assert!(is_binding_success(&resp.data));
+    // Our triggered check goes out at once (RFC 8445 §7.3.1.4).
+    let check = agent.poll_transmit(t0).expect("triggered check");
+    assert_eq!((check.local, check.remote), (sa(A_ADDR), peer));
+    let m = Message::parse(&check.data).unwrap();
+    assert_eq!(m.ice_controlled().unwrap(), Some(1));
+    assert!(agent.selected_pair().is_none(), "not valid yet");
+    // The peer answers; the pair becomes valid and, being nominated, selected.
+    let mut out = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut out,
+            Class::SuccessResponse,
+            Method::BINDING,
+            m.transaction_id(),
+        );
+        w.xor_mapped_address(sa(A_ADDR)).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    let t1 = t0 + Duration::from_millis(20);
+    assert!(agent.handle_packet(t1, sa(A_ADDR), peer, &out));
+    assert_eq!(agent.selected_pair(), Some((sa(A_ADDR), peer)));
+    assert_eq!(agent.state(), IceConnectionState::Connected);
+    let events: Vec<_> = std::iter::from_fn(|| agent.poll_event()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, IceEvent::SelectedPairChanged(p) if p.remote_addr == peer))
+    );
+    // The remote was learnt as peer-reflexive (it never signalled).
+    assert_eq!(
+        agent.remote_candidates()[0].kind,
+        CandidateKind::PeerReflexive
+    );
+}
+
+#[test]
+fn response_from_another_address_fails_the_pair() {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(23));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(true);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c).unwrap();
+    let t0 = Instant::now();
+    agent.handle_timeout(t0);
+    let check = agent.poll_transmit(t0).unwrap();
+    let m = Message::parse(&check.data).unwrap();
+    let mut out = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut out,
+            Class::SuccessResponse,
+            Method::BINDING,
+            m.transaction_id(),
+        );
+        w.xor_mapped_address(sa(A_ADDR)).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    // Non-symmetric: the answer comes from another port (RFC 8445 §7.2.5.2.1).
+    assert!(agent.handle_packet(t0, sa(A_ADDR), sa("10.0.1.2:6001"), &out));
+    assert_eq!(agent.candidate_pairs()[0].state, CandidatePairState::Failed);
+    assert!(agent.selected_pair().is_none());
+}
+
+#[test]
+fn selected_pair_switches_to_a_higher_priority_nominated_pair() {
+    let mut sim = Sim::new(24, test_config());
+    // A has two interfaces; the first (higher local preference) is unreachable for 1 s.
+    let a2 = sa("10.0.0.3:5002");
+    sim.nodes[0].addrs.push(a2);
+    let a1 = sa(A_ADDR);
+    sim.drop_rule = Some(Box::new(move |t, s, d| {
+        t < Duration::from_millis(1000) && (s == a1 || d == a1)
+    }));
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(900));
+    assert_eq!(sim.nodes[0].agent.selected_pair(), Some((a2, sa(B_ADDR))));
+    assert_eq!(sim.nodes[1].agent.selected_pair(), Some((sa(B_ADDR), a2)));
+    sim.run_for(secs(3));
+    // The retransmitted check on the better pair succeeded and was nominated.
+    sim.assert_connected_to_each_other();
+    let changes = sim.selected_changes(0);
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0].1, a2);
+    assert_eq!(changes[1].1, a1);
+    assert_eq!(sim.selected_changes(1).len(), 2);
+    assert!(is_connected(sim.nodes[0].agent.state()));
+}
+
+#[test]
+fn ipv6_host_to_host() {
+    let mut sim = Sim::new(25, test_config());
+    sim.nodes[0].addrs = vec![sa("[2001:db8::1]:5000")];
+    sim.nodes[1].addrs = vec![sa("[2001:db8::2]:6000")];
+    sim.setup(true, true);
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+    let c = &sim.local_candidates_signalled(0)[0];
+    assert_eq!(c.address, "2001:db8::1");
+    // IPv6 outranks IPv4 in local preference (RFC 8421).
+    assert!(c.priority > candidate_priority(CandidateKind::Host, 0x8000, 1));
+}
+
+#[test]
+fn mutated_checks_never_panic_or_change_state() {
+    // Bit flips and truncations of a valid check, from an unknown source: either rejected
+    // (integrity / fingerprint / parse) or, if a flip only hit padding, accepted as valid.
+    let mut rng = SeededRandom::new(26);
+    let base = peer_check(7, true, 5);
+    for round in 0..3000u32 {
+        let mut agent = IceAgent::new(test_config(), SeededRandom::new(u64::from(round)));
+        agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+        agent.add_local_interface(sa(A_ADDR)).unwrap();
+        let t0 = Instant::now();
+        let mut d = base.clone();
+        let flips = 1 + rng.next_u32() % 4;
+        for _ in 0..flips {
+            let i = (rng.next_u32() as usize) % d.len();
+            d[i] ^= 1 << (rng.next_u32() % 8);
+        }
+        if rng.next_u32() % 4 == 0 {
+            let keep = (rng.next_u32() as usize) % d.len();
+            d.truncate(keep);
+        }
+        agent.handle_packet(t0, sa(A_ADDR), sa("10.7.7.7:7"), &d);
+        let accepted = !agent.remote_candidates().is_empty();
+        if accepted {
+            let m = Message::parse(&d).unwrap();
+            assert!(m.verify_message_integrity(b"passwordA-0123456789abcd"));
+        }
+        while let Some(t) = agent.poll_transmit(t0) {
+            assert!(Message::parse(&t.data).is_ok());
+        }
+        agent.handle_timeout(t0 + secs(1));
+    }
 }
