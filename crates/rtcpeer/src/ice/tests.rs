@@ -144,6 +144,8 @@ struct Sim {
     /// Agent A's private address is mapped to NAT_PUBLIC for everything it sends.
     nat: bool,
     stun_server: Option<SocketAddr>,
+    /// The fake STUN server answers with this error code instead of a mapping.
+    stun_error: Option<u16>,
     /// Every datagram sent by an agent, in order.
     sent: Vec<Record>,
     /// Every datagram delivered to an agent, in order.
@@ -173,6 +175,7 @@ impl Sim {
             drop_rule: None,
             nat: false,
             stun_server: None,
+            stun_error: None,
             sent: Vec::new(),
             delivered: Vec::new(),
         }
@@ -306,7 +309,15 @@ impl Sim {
             return;
         }
         let mut out = Vec::new();
-        {
+        if let Some(code) = self.stun_error {
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::ErrorResponse,
+                Method::BINDING,
+                m.transaction_id(),
+            );
+            w.error_code(code, "Try Elsewhere").unwrap();
+        } else {
             let mut w = MessageWriter::new(
                 &mut out,
                 Class::SuccessResponse,
@@ -730,6 +741,17 @@ fn ice_restart_keeps_old_pair_until_new_one_is_selected() {
     }
     sim.assert_connected_to_each_other();
     assert_eq!(sim.selected_changes(0).len(), 1);
+    // Consent on the old pair used the old credentials, and was answered.
+    let old_gen: Vec<_> = sim
+        .sent
+        .iter()
+        .filter(|(t, s, ..)| *t >= restart_at && *s == sa(A_ADDR))
+        .map(|(.., d)| Message::parse(d).unwrap())
+        .filter(|m| m.class() == Class::Request)
+        .map(|m| m.username().unwrap().unwrap().to_string())
+        .collect();
+    assert!(old_gen.len() >= 2, "{old_gen:?}");
+    assert!(old_gen.iter().all(|u| u == "ufragB:ufragA"), "{old_gen:?}");
     // Generation 1 candidates were re-gathered with the new ufrag.
     let ca = sim.local_candidates_signalled(0);
     assert_eq!(ca.len(), 2);
@@ -1451,4 +1473,44 @@ fn mutated_checks_never_panic_or_change_state() {
         }
         agent.handle_timeout(t0 + secs(1));
     }
+}
+
+#[test]
+fn agent_is_send() {
+    fn is_send<T: Send>() {}
+    is_send::<IceAgent>();
+}
+
+#[test]
+fn stun_server_error_response_reports_candidate_error() {
+    let mut sim = Sim::new(27, test_config());
+    sim.nat = true;
+    sim.stun_server = Some(sa(STUN_SERVER));
+    sim.stun_error = Some(300);
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.run_for(secs(2));
+    let errors: Vec<_> = sim.nodes[0]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+        .cloned()
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(
+            Duration::from_millis(20),
+            IceEvent::CandidateError {
+                address: sa(A_ADDR),
+                server: sa(STUN_SERVER),
+                error_code: 300,
+                error_text: "Try Elsewhere".into(),
+            }
+        )]
+    );
+    // One request only: an error answer ends the transaction.
+    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.local_candidates_signalled(0).len(), 1);
 }
