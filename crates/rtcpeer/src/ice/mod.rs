@@ -140,6 +140,18 @@ w3c_enum! {
 }
 
 w3c_enum! {
+    /// Gathering progress, as `RTCIceGatheringState` (webrtc-pc §5.6.3).
+    pub enum IceGatheringState {
+        /// Nothing gathered yet.
+        New = "new",
+        /// Candidates are being gathered.
+        Gathering = "gathering",
+        /// Gathering of this generation is done.
+        Complete = "complete",
+    }
+}
+
+w3c_enum! {
     /// State of a candidate pair in the checklist (RFC 8445 §6.1.2.6; webrtc-stats
     /// `RTCStatsIceCandidatePairState`).
     pub enum CandidatePairState {
@@ -225,6 +237,8 @@ pub struct CandidatePairInfo {
     pub state: CandidatePairState,
     /// Whether the pair is nominated (RFC 8445 §8.1.1).
     pub nominated: bool,
+    /// Last round-trip time measured by a check on this pair (unambiguous answers only).
+    pub rtt: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +251,8 @@ struct Creds {
 /// the last one Rm·RTO (RFC 8489 §6.2.1).
 #[derive(Debug, Clone)]
 struct Retrans {
+    /// When the first transmission left (for RTT samples, RFC 6298 §3 Karn's rule).
+    first: Instant,
     rto: Duration,
     sent: u32,
     max: u32,
@@ -247,6 +263,7 @@ struct Retrans {
 impl Retrans {
     fn new(now: Instant, rto: Duration, max: u32, rm: u32) -> Retrans {
         let mut r = Retrans {
+            first: now,
             rto,
             sent: 1,
             max: max.max(1),
@@ -264,6 +281,12 @@ impl Retrans {
         } else {
             self.rto.saturating_mul(self.rm)
         }
+    }
+
+    /// The round-trip time if the answer at `now` can only belong to the first
+    /// transmission (Karn's rule, RFC 6298 §3).
+    fn rtt_sample(&self, now: Instant) -> Option<Duration> {
+        (self.sent == 1).then(|| now.saturating_duration_since(self.first))
     }
 
     /// At `next`: `true` to retransmit (and re-arm), `false` when the transaction failed.
@@ -315,6 +338,7 @@ struct Pair {
     /// Controlling: the next check carries USE-CANDIDATE (RFC 8445 §8.1.1).
     nominate: bool,
     tx: Option<CheckTx>,
+    rtt: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -339,6 +363,7 @@ struct Selected {
     first_unanswered: Option<Instant>,
     consent: VecDeque<ConsentTx>,
     expired: bool,
+    rtt: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -504,6 +529,21 @@ impl IceAgent {
             .map(|s| (s.local.base, s.remote.addr))
     }
 
+    /// Round-trip time last measured on the selected pair (checks, then consent), for
+    /// `RTCIceCandidatePairStats.currentRoundTripTime`.
+    pub fn selected_rtt(&self) -> Option<Duration> {
+        self.selected.as_ref().and_then(|s| s.rtt)
+    }
+
+    /// Gathering progress (`iceGatheringState`).
+    pub fn gathering_state(&self) -> IceGatheringState {
+        match self.gathering {
+            Gathering::Idle => IceGatheringState::New,
+            Gathering::Running => IceGatheringState::Gathering,
+            Gathering::Done => IceGatheringState::Complete,
+        }
+    }
+
     /// The ICE generation: 0, then +1 per [`IceAgent::restart`].
     pub fn generation(&self) -> u32 {
         self.generation
@@ -534,6 +574,7 @@ impl IceAgent {
                 priority: p.priority,
                 state: p.state,
                 nominated: p.nominated,
+                rtt: p.rtt,
             })
             .collect()
     }
@@ -880,6 +921,7 @@ impl IceAgent {
             nominate_on_success: false,
             nominate: false,
             tx: None,
+            rtt: None,
         };
         if self.pairs.len() < self.config.max_pairs {
             self.pairs.push(pair);
@@ -1647,6 +1689,9 @@ impl IceAgent {
         }
         // Success: the pair is valid; unfreeze its foundation (RFC 8445 §7.2.5.3.3).
         self.pairs[pi].state = CandidatePairState::Succeeded;
+        if let Some(rtt) = tx.retrans.rtt_sample(now) {
+            self.pairs[pi].rtt = Some(rtt);
+        }
         let (li, ri) = (self.pairs[pi].local, self.pairs[pi].remote);
         for qi in 0..self.pairs.len() {
             if self.pairs[qi].state == CandidatePairState::Frozen
@@ -1684,6 +1729,7 @@ impl IceAgent {
         let local = self.locals[p.local].cand.clone();
         let remote = self.remotes[p.remote].clone();
         let priority = p.priority;
+        let rtt = p.rtt;
         let jitter = self.consent_delay();
         let local_sdp = self.local_sdp(&local);
         let remote_ufrag = rc.ufrag.clone();
@@ -1706,6 +1752,7 @@ impl IceAgent {
             first_unanswered: None,
             consent: VecDeque::new(),
             expired: false,
+            rtt,
         });
     }
 
@@ -1811,6 +1858,15 @@ impl IceAgent {
             return;
         }
         if msg.class() == Class::SuccessResponse && !s.expired {
+            let tid = msg.transaction_id();
+            if let Some(rtt) = s
+                .consent
+                .iter()
+                .find(|c| c.tid == tid)
+                .and_then(|c| c.retrans.rtt_sample(now))
+            {
+                s.rtt = Some(rtt);
+            }
             s.last_consent = now;
             s.first_unanswered = None;
             s.consent.clear();

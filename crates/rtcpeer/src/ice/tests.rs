@@ -482,6 +482,15 @@ fn host_to_host(a_controlling: bool) {
     assert_eq!(ca[0].typ, "host");
     assert_eq!(ca[0].priority >> 24, 126);
     assert_eq!(candidate::extension(&ca[0], "ufrag"), Some("ufragA"));
+    // Round trips are measured: 2 × 10 ms one-way delay.
+    assert_eq!(
+        sim.nodes[0].agent.selected_rtt(),
+        Some(Duration::from_millis(20))
+    );
+    assert_eq!(
+        sim.nodes[0].agent.gathering_state(),
+        IceGatheringState::Complete
+    );
     // Connected quickly: a few RTTs on a 10 ms link.
     let t = sim
         .first_state_time(0, IceConnectionState::Connected)
@@ -871,11 +880,15 @@ fn unreachable_stun_server_reports_candidate_error_after_rfc_schedule() {
     let mut sim = Sim::new(14, test_config());
     // No fake server at this address: requests vanish.
     let server = sa("198.51.100.201:3478");
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::New);
     sim.a().add_local_interface(sa(A_ADDR)).unwrap();
     sim.a().add_stun_server(server).unwrap();
     let now = sim.now;
     sim.a().handle_timeout(now);
-    sim.run_for(secs(60));
+    sim.run_for(secs(30));
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::Gathering);
+    sim.run_for(secs(30));
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::Complete);
     let sends: Vec<u128> = sim
         .sent
         .iter()
