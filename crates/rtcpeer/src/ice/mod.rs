@@ -1445,7 +1445,12 @@ impl IceAgent {
             self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
             return;
         }
-        let ours = username.split(':').next().unwrap_or("");
+        // USERNAME is "<our ufrag>:<their ufrag>" (RFC 8445 §7.2.2).
+        let Some((ours, _theirs)) = username.split_once(':') else {
+            self.dropped += 1;
+            self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
+            return;
+        };
         // Current generation, or the selected pair's older one (consent across a restart).
         let (pwd, current) = match (&self.local, &self.selected) {
             (Some(c), _) if c.ufrag == ours => (c.pwd.clone(), true),

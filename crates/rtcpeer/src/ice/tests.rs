@@ -1067,6 +1067,14 @@ fn hostile_stun_is_dropped_without_state_change() {
     assert_eq!(error_of(agent), Some(400));
     assert!(agent.handle_packet(now, a, attacker, &request(4, None, Some(good_key), true)));
     assert_eq!(error_of(agent), Some(400));
+    // USERNAME without the colon.
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(11, Some("ufragA"), Some(good_key), true)
+    ));
+    assert_eq!(error_of(agent), Some(400));
     // No FINGERPRINT: not ICE, silently dropped.
     assert!(agent.handle_packet(
         now,
@@ -1106,7 +1114,7 @@ fn hostile_stun_is_dropped_without_state_change() {
     assert_eq!(agent.poll_transmit(now), None);
     assert!(agent.remote_candidates().is_empty());
     assert!(agent.candidate_pairs().is_empty());
-    assert_eq!(agent.dropped_packets(), 9);
+    assert_eq!(agent.dropped_packets(), 10);
     sim.run_for(secs(2));
     assert_eq!(sim.nodes[0].events.len(), events_before);
     assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
@@ -1526,4 +1534,24 @@ fn stun_server_error_response_reports_candidate_error() {
     // One request only: an error answer ends the transaction.
     assert_eq!(sim.sent.len(), 1);
     assert_eq!(sim.local_candidates_signalled(0).len(), 1);
+}
+
+#[test]
+fn srflx_candidate_connects_through_the_nat() {
+    let mut sim = Sim::new(28, test_config());
+    sim.nat = true;
+    sim.stun_server = Some(sa(STUN_SERVER));
+    // A's private address is not reachable from outside the NAT.
+    sim.drop_rule = Some(Box::new(|_, _, d| d == sa(A_ADDR)));
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    sim.setup(true, true);
+    sim.run_for(secs(3));
+    sim.assert_connected_to_each_other();
+    // B reached A through the signalled srflx candidate, not a learnt prflx one.
+    let rb = sim.nodes[1].agent.remote_candidates();
+    let via = rb.iter().find(|r| r.addr == sa(NAT_PUBLIC)).unwrap();
+    assert_eq!(via.kind, CandidateKind::ServerReflexive);
+    let pairs = sim.nodes[1].agent.candidate_pairs();
+    let host_pair = pairs.iter().find(|p| p.remote == sa(A_ADDR)).unwrap();
+    assert_ne!(host_pair.state, CandidatePairState::Succeeded);
 }
