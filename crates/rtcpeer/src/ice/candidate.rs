@@ -77,7 +77,10 @@ pub fn local_preference(ip: IpAddr, index: usize) -> u16 {
 /// agent's candidate priority and D the controlled agent's (RFC 8445 §6.1.2.3).
 pub fn pair_priority(controlling: u32, controlled: u32) -> u64 {
     let (g, d) = (u64::from(controlling), u64::from(controlled));
-    (g.min(d) << 32) + 2 * g.max(d) + u64::from(g > d)
+    // Priorities from the wire may exceed the RFC's 2^31 - 1: saturate instead of overflowing.
+    (g.min(d) << 32)
+        .saturating_add(2 * g.max(d))
+        .saturating_add(u64::from(g > d))
 }
 
 /// One candidate of the agent, local or remote, in socket-address form (RFC 8445 §5.1).

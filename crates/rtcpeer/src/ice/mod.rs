@@ -275,12 +275,14 @@ impl Retrans {
     }
 
     fn wait(&self) -> Duration {
-        if self.sent < self.max {
+        let w = if self.sent < self.max {
             let factor = 1u32 << (self.sent - 1).min(16);
             self.rto.saturating_mul(factor)
         } else {
             self.rto.saturating_mul(self.rm)
-        }
+        };
+        // Bounded so `Instant + wait` cannot overflow whatever the configuration.
+        w.min(Duration::from_secs(86_400))
     }
 
     /// The round-trip time if the answer at `now` can only belong to the first
@@ -424,7 +426,18 @@ impl std::fmt::Debug for IceAgent {
 
 impl IceAgent {
     /// A new agent in state "new", controlled, with a random tie-breaker (RFC 8445 §5.2).
-    pub fn new(config: IceAgentConfig, mut rng: impl RandomSource + 'static) -> IceAgent {
+    /// Durations in `config` are capped at one hour (larger values would only overflow
+    /// timer arithmetic).
+    pub fn new(mut config: IceAgentConfig, mut rng: impl RandomSource + 'static) -> IceAgent {
+        let cap = |d: &mut Duration| *d = (*d).min(Duration::from_secs(3600));
+        cap(&mut config.ta);
+        cap(&mut config.check_rto_min);
+        cap(&mut config.stun_rto);
+        cap(&mut config.consent_interval);
+        cap(&mut config.consent_rto);
+        cap(&mut config.disconnected_timeout);
+        cap(&mut config.consent_timeout);
+        config.stun_last_wait = config.stun_last_wait.min(64);
         let tie_breaker = rng.next_u64();
         IceAgent {
             config,

@@ -51,6 +51,8 @@ fn pair_priority_matches_rfc8445_formula() {
     );
     assert_eq!(pair_priority(d, g), (u64::from(d) << 32) + 2 * u64::from(g));
     assert_ne!(pair_priority(g, d), pair_priority(d, g));
+    // Out-of-range priorities from a hostile peer do not overflow.
+    assert_eq!(pair_priority(u32::MAX, u32::MAX), u64::MAX);
 }
 
 #[test]
@@ -1554,4 +1556,27 @@ fn srflx_candidate_connects_through_the_nat() {
     let pairs = sim.nodes[1].agent.candidate_pairs();
     let host_pair = pairs.iter().find(|p| p.remote == sa(A_ADDR)).unwrap();
     assert_ne!(host_pair.state, CandidatePairState::Succeeded);
+}
+
+#[test]
+fn extreme_configuration_and_priorities_do_not_panic() {
+    let cfg = IceAgentConfig {
+        ta: Duration::ZERO,
+        check_rto_min: Duration::MAX,
+        stun_rto: Duration::MAX,
+        consent_interval: Duration::MAX,
+        consent_rto: Duration::MAX,
+        disconnected_timeout: Duration::MAX,
+        consent_timeout: Duration::MAX,
+        check_max_transmissions: 0,
+        stun_max_transmissions: 0,
+        stun_last_wait: u32::MAX,
+        ..IceAgentConfig::default()
+    };
+    let mut sim = Sim::new(29, cfg);
+    sim.setup(true, true);
+    let c = Candidate::parse("candidate:1 1 udp 4294967295 10.0.1.9 6000 typ host").unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.run_for(secs(5));
+    sim.assert_connected_to_each_other();
 }
