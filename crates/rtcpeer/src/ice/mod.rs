@@ -20,10 +20,24 @@
 //! §6.1.2.5 recommends), unresolved mDNS names ([`MAX_PENDING_MDNS`]), queued transmits
 //! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]).
 //!
-//! Simplifications (documented, not hidden): the valid pair of a successful check is the
-//! checked pair itself (a learnt local peer-reflexive candidate is recorded but pairs keep the
-//! base as their local side, RFC 8445 §7.2.5.3.2 allows any equivalent choice for sending since
-//! packets leave from the base); ICE-TCP and TURN relay candidates are not implemented yet.
+//! Behaviour choices:
+//! - Nomination is regular (RFC 8445 §8.1.1) and continuous: the controlling agent nominates
+//!   the best valid pair as soon as it succeeds and nominates again when a better pair becomes
+//!   valid; both sides switch the selected pair to a higher-priority nominated pair. Aggressive
+//!   nomination from a peer (USE-CANDIDATE on every check) is accepted. Checks on other pairs
+//!   continue after nomination (like Chromium), so a better path can still win.
+//! - Pairs are frozen per foundation as RFC 8445 §6.1.2.6 / §6.1.4.2 describe.
+//! - Consent (RFC 7675): a Binding request every 4–6 s on the selected pair, each with a new
+//!   transaction id and retransmitted on the RFC 8489 schedule; "disconnected" when one has
+//!   been unanswered for [`IceAgentConfig::disconnected_timeout`] (5 s), "failed" 30 s after
+//!   the last answer (then nothing is sent on the pair any more), "connected" again as soon as
+//!   an answer arrives before that.
+//! - The valid pair of a successful check is the checked pair itself: a learnt local
+//!   peer-reflexive candidate is recorded (RFC 8445 §7.2.5.3.1) but pairs keep the base as their
+//!   local side, which is where packets leave from anyway.
+//!
+//! Not implemented yet: TURN relay candidates (the relay policy already filters everything
+//! else), ICE-TCP (RFC 6544), ICE-lite peers' special cases, more than one component.
 
 pub mod candidate;
 

@@ -1580,3 +1580,41 @@ fn extreme_configuration_and_priorities_do_not_panic() {
     sim.run_for(secs(5));
     sim.assert_connected_to_each_other();
 }
+
+#[test]
+fn checks_arriving_before_remote_credentials_are_answered() {
+    let mut sim = Sim::new(30, test_config());
+    // B knows everything about A; A learns B's credentials only after 1 s and never gets
+    // B's candidates (the answer is late, RFC 8445 §7.3 "early checks").
+    sim.nodes[1].signal = false;
+    sim.a()
+        .set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.b()
+        .set_local_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.a().set_role(true);
+    sim.b().set_role(false);
+    sim.b()
+        .set_remote_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.b().add_local_interface(sa(B_ADDR)).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.b().handle_timeout(now);
+    sim.run_for(secs(1));
+    // A answered B's checks (B's pair is valid) but could not check back yet.
+    assert!(
+        sim.nodes[1]
+            .agent
+            .candidate_pairs()
+            .iter()
+            .any(|p| p.state == CandidatePairState::Succeeded)
+    );
+    assert!(sim.sent.iter().all(|(_, s, _, d)| *s != sa(A_ADDR)
+        || Message::parse(d).is_ok_and(|m| m.class() != Class::Request)));
+    assert_eq!(sim.nodes[0].agent.remote_candidates().len(), 1);
+    assert_eq!(sim.nodes[0].agent.selected_pair(), None);
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+}
