@@ -253,6 +253,24 @@ pub struct CandidatePairInfo {
     pub nominated: bool,
     /// Last round-trip time measured by a check on this pair (unambiguous answers only).
     pub rtt: Option<Duration>,
+    /// Check and consent counters (webrtc-stats `RTCIceCandidatePairStats`).
+    pub counters: PairCounters,
+}
+
+/// Connectivity-check counters of a pair, as webrtc-stats names them; retransmissions are
+/// not counted as new requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairCounters {
+    /// `requestsSent`: checks and consent requests sent.
+    pub requests_sent: u64,
+    /// `responsesReceived`: authenticated success responses received.
+    pub responses_received: u64,
+    /// `requestsReceived`: authenticated checks received.
+    pub requests_received: u64,
+    /// `responsesSent`: success responses sent to them.
+    pub responses_sent: u64,
+    /// `consentRequestsSent`: consent freshness requests sent (RFC 7675).
+    pub consent_requests_sent: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -355,6 +373,7 @@ struct Pair {
     nominate: bool,
     tx: Option<CheckTx>,
     rtt: Option<Duration>,
+    counters: PairCounters,
 }
 
 #[derive(Debug, Clone)]
@@ -602,6 +621,7 @@ impl IceAgent {
                 state: p.state,
                 nominated: p.nominated,
                 rtt: p.rtt,
+                counters: p.counters,
             })
             .collect()
     }
@@ -949,6 +969,7 @@ impl IceAgent {
             nominate: false,
             tx: None,
             rtt: None,
+            counters: PairCounters::default(),
         };
         if self.pairs.len() < self.config.max_pairs {
             self.pairs.push(pair);
@@ -1358,6 +1379,7 @@ impl IceAgent {
         );
         let controlling = self.controlling;
         let p = &mut self.pairs[pi];
+        p.counters.requests_sent += 1;
         // A nomination check on a valid pair keeps it valid (RFC 8445 §8.1.1).
         if p.state != CandidatePairState::Succeeded {
             p.state = CandidatePairState::InProgress;
@@ -1576,6 +1598,8 @@ impl IceAgent {
         let Some(pi) = self.try_pair(li, ri) else {
             return;
         };
+        self.pairs[pi].counters.requests_received += 1;
+        self.pairs[pi].counters.responses_sent += 1;
         // Triggered check (RFC 8445 §7.3.1.4).
         let p = &mut self.pairs[pi];
         match p.state {
@@ -1680,6 +1704,9 @@ impl IceAgent {
         };
         let base = self.locals[self.pairs[pi].local].cand.base;
         let dest = self.remotes[self.pairs[pi].remote].addr;
+        if msg.class() == Class::SuccessResponse {
+            self.pairs[pi].counters.responses_received += 1;
+        }
         if msg.class() == Class::ErrorResponse {
             let code = msg.error_code().ok().flatten().map(|e| e.code);
             if code == Some(487) {
@@ -1847,6 +1874,11 @@ impl IceAgent {
                 let _ = w.fingerprint();
             }
             self.push_transmit(s.local.base, s.remote.addr, data.clone());
+            if let Some(pi) = self.pair_by_addrs(s.local.base, s.remote.addr) {
+                let c = &mut self.pairs[pi].counters;
+                c.requests_sent += 1;
+                c.consent_requests_sent += 1;
+            }
             if s.consent.len() >= MAX_CONSENT_TRANSACTIONS {
                 s.consent.pop_front();
             }
@@ -1890,6 +1922,13 @@ impl IceAgent {
             return;
         }
         if msg.class() == Class::SuccessResponse && !s.expired {
+            let (base, addr) = (s.local.base, s.remote.addr);
+            if let Some(pi) = self.pair_by_addrs(base, addr) {
+                self.pairs[pi].counters.responses_received += 1;
+            }
+            let Some(s) = self.selected.as_mut() else {
+                return;
+            };
             let tid = msg.transaction_id();
             if let Some(rtt) = s
                 .consent
@@ -1965,6 +2004,12 @@ impl IceAgent {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    fn pair_by_addrs(&self, base: SocketAddr, remote: SocketAddr) -> Option<usize> {
+        self.pairs.iter().position(|p| {
+            self.locals[p.local].cand.base == base && self.remotes[p.remote].addr == remote
+        })
+    }
 
     fn new_tid(&mut self) -> TransactionId {
         let mut b = [0u8; 12];

@@ -719,6 +719,13 @@ fn consent_interval_is_randomized_between_4_and_6_seconds() {
         gaps.iter().any(|g| *g != gaps[0]),
         "not randomized: {gaps:?}"
     );
+    // Stats counters on the selected pair: every request answered, consent counted.
+    let pairs = sim.nodes[0].agent.candidate_pairs();
+    let c = pairs[0].counters;
+    assert_eq!(c.consent_requests_sent, times.len() as u64);
+    assert_eq!(c.requests_sent, c.responses_received);
+    assert!(c.requests_sent > c.consent_requests_sent);
+    assert!(c.requests_received >= 10 && c.requests_received == c.responses_sent);
 }
 
 // ---------------------------------------------------------------- restart
