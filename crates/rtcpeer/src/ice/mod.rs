@@ -1988,7 +1988,11 @@ impl IceAgent {
                 };
             }
         }
-        let all_failed = !self.pairs.is_empty() && !pending;
+        let all_failed = !self.pairs.is_empty()
+            && self
+                .pairs
+                .iter()
+                .all(|p| p.state == CandidatePairState::Failed);
         if all_failed
             && self.remote_end_of_candidates
             && self.pending_mdns.is_empty()

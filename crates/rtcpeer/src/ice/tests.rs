@@ -1625,3 +1625,34 @@ fn checks_arriving_before_remote_credentials_are_answered() {
     sim.run_for(secs(1));
     sim.assert_connected_to_each_other();
 }
+
+#[test]
+fn controlled_agent_with_valid_but_unnominated_pairs_is_not_failed() {
+    // B is controlled and its checks succeed, but A (controlling) never nominates because it
+    // never learns B's credentials: B stays "checking", not "failed".
+    let mut sim = Sim::new(31, test_config());
+    sim.nodes[1].signal = false;
+    sim.a()
+        .set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.b()
+        .set_local_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.a().set_role(true);
+    sim.b().set_role(false);
+    sim.b()
+        .set_remote_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.b().add_local_interface(sa(B_ADDR)).unwrap();
+    sim.b().end_of_remote_candidates();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.b().handle_timeout(now);
+    sim.run_for(secs(60));
+    assert_eq!(sim.nodes[1].agent.state(), IceConnectionState::Checking);
+    assert!(
+        sim.nodes[1]
+            .agent
+            .candidate_pairs()
+            .iter()
+            .all(|p| p.state == CandidatePairState::Succeeded && !p.nominated)
+    );
+}
