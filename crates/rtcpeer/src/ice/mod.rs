@@ -21,11 +21,13 @@
 //! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]).
 //!
 //! Behaviour choices:
-//! - Nomination is regular (RFC 8445 §8.1.1) and continuous: the controlling agent nominates
-//!   the best valid pair as soon as it succeeds and nominates again when a better pair becomes
-//!   valid; both sides switch the selected pair to a higher-priority nominated pair. Aggressive
-//!   nomination from a peer (USE-CANDIDATE on every check) is accepted. Checks on other pairs
-//!   continue after nomination (like Chromium), so a better path can still win.
+//! - Nomination is regular (RFC 8445 §8.1.1): the controlling agent nominates the best valid
+//!   pair once no better pair is still being checked, or
+//!   [`IceAgentConfig::nomination_timeout`] after the first pair became valid; it nominates once
+//!   per generation unless [`IceAgentConfig::renomination`] is on. Both sides switch the
+//!   selected pair to a higher-priority nominated pair, so aggressive nomination from a peer
+//!   (USE-CANDIDATE on every check) and renomination are accepted. Checks on other pairs
+//!   continue after nomination (like Chromium).
 //! - Pairs are frozen per foundation as RFC 8445 §6.1.2.6 / §6.1.4.2 describe.
 //! - Consent (RFC 7675): a Binding request every 4–6 s on the selected pair, each with a new
 //!   transaction id and retransmitted on the RFC 8489 schedule; "disconnected" when one has
@@ -107,6 +109,15 @@ pub struct IceAgentConfig {
     /// Consent expires (state "failed") this long after the last consent response, default
     /// 30 s (RFC 7675 §5.1).
     pub consent_timeout: Duration,
+    /// Controlling agent: how long to wait, after the first pair became valid, for better
+    /// pairs still being checked before nominating the best valid one, default 500 ms
+    /// (RFC 8445 §8.1.1 leaves the stopping criterion to the implementation).
+    pub nomination_timeout: Duration,
+    /// Controlling agent: nominate again when a better pair becomes valid after a nomination
+    /// (renomination as in draft-thatcher-ice-renomination; RFC 8445 §8.1.1 allows a single
+    /// nomination, so off by default). Either way, a peer's later nomination of a
+    /// higher-priority pair switches the selected pair.
+    pub renomination: bool,
     /// Most remote candidates per generation (including learnt prflx), default 100.
     pub max_remote_candidates: usize,
     /// Most candidate pairs per generation, default 100 (RFC 8445 §6.1.2.5).
@@ -127,6 +138,8 @@ impl Default for IceAgentConfig {
             consent_rto: Duration::from_millis(500),
             disconnected_timeout: Duration::from_secs(5),
             consent_timeout: Duration::from_secs(30),
+            nomination_timeout: Duration::from_millis(500),
+            renomination: false,
             max_remote_candidates: 100,
             max_pairs: 100,
         }
@@ -434,6 +447,8 @@ pub struct IceAgent {
     gathering: Gathering,
     next_pace: Option<Instant>,
     checks_started: bool,
+    /// When the first pair of this generation became valid (nomination stopping criterion).
+    first_valid_at: Option<Instant>,
     selected: Option<Selected>,
     state: IceConnectionState,
     closed: bool,
@@ -470,6 +485,7 @@ impl IceAgent {
         cap(&mut config.consent_rto);
         cap(&mut config.disconnected_timeout);
         cap(&mut config.consent_timeout);
+        cap(&mut config.nomination_timeout);
         config.stun_last_wait = config.stun_last_wait.min(64);
         let tie_breaker = rng.next_u64();
         IceAgent {
@@ -496,6 +512,7 @@ impl IceAgent {
             gathering: Gathering::Idle,
             next_pace: None,
             checks_started: false,
+            first_valid_at: None,
             selected: None,
             state: IceConnectionState::New,
             closed: false,
@@ -1029,6 +1046,7 @@ impl IceAgent {
         self.pending_mdns.clear();
         self.remote_end_of_candidates = false;
         self.checks_started = false;
+        self.first_valid_at = None;
     }
 
     // ------------------------------------------------------------------ restart / close
@@ -1112,6 +1130,9 @@ impl IceAgent {
         for g in &self.gathers {
             at(g.retrans.next);
         }
+        if let Some(t) = self.nomination_deadline() {
+            at(t);
+        }
         for p in &self.pairs {
             if let Some(tx) = &p.tx {
                 at(tx.retrans.next);
@@ -1179,6 +1200,7 @@ impl IceAgent {
                 None => {
                     let p = &mut self.pairs[pi];
                     p.tx = None;
+                    p.nominate = false;
                     p.state = CandidatePairState::Failed;
                 }
             }
@@ -1186,7 +1208,7 @@ impl IceAgent {
         self.consent_timers(now);
         self.pace(now);
         if self.controlling {
-            self.maybe_nominate();
+            self.maybe_nominate(now);
             self.pace(now);
         }
         self.refresh_state();
@@ -1227,7 +1249,7 @@ impl IceAgent {
         }
         self.pace(now);
         if self.controlling {
-            self.maybe_nominate();
+            self.maybe_nominate(now);
             self.pace(now);
         }
         self.refresh_state();
@@ -1397,9 +1419,19 @@ impl IceAgent {
 
     /// Controlling agent, regular nomination (RFC 8445 §8.1.1): nominate the best valid pair
     /// when it beats the selected one; a later better pair is nominated again.
-    fn maybe_nominate(&mut self) {
+    fn maybe_nominate(&mut self, now: Instant) {
         if !self.controlling || !self.can_check() {
             return;
+        }
+        if self.pairs.iter().any(|p| p.nominate && p.tx.is_some()) {
+            return; // one nomination in flight at a time
+        }
+        let selected_here = self
+            .selected
+            .as_ref()
+            .is_some_and(|s| s.generation == self.generation && !s.expired);
+        if selected_here && !self.config.renomination {
+            return; // RFC 8445 §8.1.1: one nomination per component
         }
         let best = self
             .pairs
@@ -1415,6 +1447,9 @@ impl IceAgent {
         if p.nominated || p.nominate {
             return;
         }
+        if !selected_here && !self.nomination_due(now, bp) {
+            return;
+        }
         let beats = match &self.selected {
             None => true,
             Some(s) => s.generation != self.generation || s.expired || bp > s.priority,
@@ -1423,6 +1458,25 @@ impl IceAgent {
             self.pairs[bi].nominate = true;
             self.triggered.push_back(bi);
         }
+    }
+
+    /// Whether the best valid pair (priority `best`) may be nominated now: no better pair is
+    /// still being checked, or [`IceAgentConfig::nomination_timeout`] has passed since the
+    /// first pair became valid (the stopping criterion of RFC 8445 §8.1.1).
+    fn nomination_due(&self, now: Instant, best: u64) -> bool {
+        let better_pending = self.pairs.iter().any(|p| {
+            p.priority > best
+                && matches!(
+                    p.state,
+                    CandidatePairState::Frozen
+                        | CandidatePairState::Waiting
+                        | CandidatePairState::InProgress
+                )
+        });
+        !better_pending
+            || self
+                .first_valid_at
+                .is_some_and(|t| now >= t + self.config.nomination_timeout)
     }
 
     // ------------------------------------------------------------------ incoming requests
@@ -1748,6 +1802,7 @@ impl IceAgent {
         }
         // Success: the pair is valid; unfreeze its foundation (RFC 8445 §7.2.5.3.3).
         self.pairs[pi].state = CandidatePairState::Succeeded;
+        self.first_valid_at.get_or_insert(now);
         if let Some(rtt) = tx.retrans.rtt_sample(now) {
             self.pairs[pi].rtt = Some(rtt);
         }
@@ -2008,6 +2063,23 @@ impl IceAgent {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// When a waiting controlling agent must nominate even though better pairs are pending.
+    fn nomination_deadline(&self) -> Option<Instant> {
+        let first = self.first_valid_at?;
+        let waiting = self.controlling
+            && self.can_check()
+            && !self.pairs.iter().any(|p| p.nominate || p.nominated)
+            && self
+                .pairs
+                .iter()
+                .any(|p| p.state == CandidatePairState::Succeeded)
+            && !self
+                .selected
+                .as_ref()
+                .is_some_and(|s| s.generation == self.generation && !s.expired);
+        waiting.then(|| first + self.config.nomination_timeout)
+    }
 
     fn pair_by_addrs(&self, base: SocketAddr, remote: SocketAddr) -> Option<usize> {
         self.pairs.iter().position(|p| {

@@ -1434,7 +1434,11 @@ fn response_from_another_address_fails_the_pair() {
 
 #[test]
 fn selected_pair_switches_to_a_higher_priority_nominated_pair() {
-    let mut sim = Sim::new(24, test_config());
+    let cfg = IceAgentConfig {
+        renomination: true,
+        ..test_config()
+    };
+    let mut sim = Sim::new(24, cfg);
     // A has two interfaces; the first (higher local preference) is unreachable for 1 s.
     let a2 = sa("10.0.0.3:5002");
     sim.nodes[0].addrs.push(a2);
@@ -1655,4 +1659,69 @@ fn controlled_agent_with_valid_but_unnominated_pairs_is_not_failed() {
             .iter()
             .all(|p| p.state == CandidatePairState::Succeeded && !p.nominated)
     );
+}
+
+fn two_interface_sim(seed: u64, cfg: IceAgentConfig, blocked_for: Duration) -> Sim {
+    let mut sim = Sim::new(seed, cfg);
+    let a1 = sa(A_ADDR);
+    sim.nodes[0].addrs.push(sa("10.0.0.3:5002"));
+    sim.drop_rule = Some(Box::new(move |t, s, d| {
+        t < blocked_for && (s == a1 || d == a1)
+    }));
+    sim.setup(true, true);
+    sim
+}
+
+fn nominations_sent_by_a(sim: &Sim) -> usize {
+    sim.sent
+        .iter()
+        .filter(|(_, s, _, d)| {
+            sim.nodes[0].addrs.contains(s)
+                && Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(true))
+        })
+        .count()
+}
+
+#[test]
+fn controlling_agent_nominates_once_by_default() {
+    // The better pair is blocked past the nomination timeout: the other one is nominated at
+    // first-valid + 500 ms and stays selected when the better one succeeds later
+    // (RFC 8445 §8.1.1: one nomination).
+    let mut sim = two_interface_sim(32, test_config(), Duration::from_millis(1000));
+    sim.run_for(secs(5));
+    let a2 = sa("10.0.0.3:5002");
+    assert_eq!(sim.nodes[0].agent.selected_pair(), Some((a2, sa(B_ADDR))));
+    assert_eq!(sim.selected_changes(0).len(), 1);
+    assert_eq!(sim.selected_changes(1).len(), 1);
+    assert_eq!(nominations_sent_by_a(&sim), 1);
+    let t = sim.selected_changes(0)[0].0;
+    assert!(
+        t >= Duration::from_millis(500) && t < Duration::from_millis(700),
+        "{t:?}"
+    );
+    // The better pair did become valid, it just was not nominated.
+    let better = sim.nodes[0]
+        .agent
+        .candidate_pairs()
+        .into_iter()
+        .find(|p| p.local == sa(A_ADDR))
+        .unwrap();
+    assert_eq!(better.state, CandidatePairState::Succeeded);
+    assert!(!better.nominated);
+}
+
+#[test]
+fn controlling_agent_waits_for_a_better_pair_within_the_nomination_timeout() {
+    // The better pair's first check is lost; its retransmission (500 ms) succeeds before the
+    // 1 s nomination timeout, so it is the one nominated.
+    let cfg = IceAgentConfig {
+        nomination_timeout: secs(1),
+        ..test_config()
+    };
+    let mut sim = two_interface_sim(33, cfg, Duration::from_millis(200));
+    sim.run_for(secs(5));
+    sim.assert_connected_to_each_other();
+    assert_eq!(sim.selected_changes(0).len(), 1);
+    assert_eq!(sim.selected_changes(1).len(), 1);
+    assert_eq!(nominations_sent_by_a(&sim), 1);
 }
