@@ -563,6 +563,13 @@ impl IceAgent {
         }
     }
 
+    /// Changes `iceTransportPolicy` (`setConfiguration`, webrtc-pc §4.4.1.6): it applies to
+    /// candidates gathered and pairs formed from now on, i.e. fully after the next
+    /// [`IceAgent::restart`].
+    pub fn set_transport_policy(&mut self, policy: IceTransportPolicy) {
+        self.config.transport_policy = policy;
+    }
+
     /// Whether the agent is currently controlling (it can change on a role conflict,
     /// RFC 8445 §7.3.1.1).
     pub fn is_controlling(&self) -> bool {

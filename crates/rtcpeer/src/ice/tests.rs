@@ -1725,3 +1725,16 @@ fn controlling_agent_waits_for_a_better_pair_within_the_nomination_timeout() {
     assert_eq!(sim.selected_changes(1).len(), 1);
     assert_eq!(nominations_sent_by_a(&sim), 1);
 }
+
+#[test]
+fn transport_policy_change_applies_from_the_next_restart() {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(34));
+    agent.set_local_credentials("u1", "p1-0123456789abcdefghij");
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let first: Vec<_> = std::iter::from_fn(|| agent.poll_event()).collect();
+    assert!(matches!(first[0], IceEvent::LocalCandidate(_)));
+    agent.set_transport_policy(IceTransportPolicy::Relay);
+    agent.restart("u2", "p2-0123456789abcdefghij");
+    let second: Vec<_> = std::iter::from_fn(|| agent.poll_event()).collect();
+    assert_eq!(second, vec![IceEvent::GatheringComplete]);
+}
