@@ -155,7 +155,8 @@ w3c_enum! {
         Checking = "checking",
         /// A nominated pair is selected and consent is fresh.
         Connected = "connected",
-        /// Connected, all checks done and the remote signalled end-of-candidates.
+        /// Controlling agent only: connected, all checks done and the remote signalled
+        /// end-of-candidates.
         Completed = "completed",
         /// All pairs failed after end-of-candidates, or consent expired (RFC 7675).
         Failed = "failed",
@@ -1083,20 +1084,23 @@ impl IceAgent {
         }
     }
 
-    /// Closes the agent (state "closed"): nothing is sent any more, queued datagrams are
-    /// dropped, every later packet is ignored.
+    /// Closes the agent: the state becomes "closed" synchronously and without a
+    /// `StateChange` event (webrtc-pc §4.4.1.5 fires no statechange on close); queued
+    /// datagrams and events are dropped, nothing is sent any more, later packets are ignored.
+    /// The gathering state stays as it was (WPT-211).
     pub fn close(&mut self) {
         if self.closed {
             return;
         }
         self.closed = true;
+        self.state = IceConnectionState::Closed;
+        self.events.clear();
         self.transmits.clear();
         self.pairs.clear();
         self.triggered.clear();
         self.gathers.clear();
         self.gather_queue.clear();
         self.selected = None;
-        self.refresh_state();
     }
 
     // ------------------------------------------------------------------ driver interface
@@ -2039,7 +2043,10 @@ impl IceAgent {
                 {
                     return IceConnectionState::Disconnected;
                 }
-                let done = s.generation == self.generation
+                // "completed" is the controlling agent's (browsers' controlled side stays
+                // "connected", WPT-190).
+                let done = self.controlling
+                    && s.generation == self.generation
                     && self.remote_end_of_candidates
                     && !pending
                     && self.pending_mdns.is_empty();
