@@ -1772,3 +1772,73 @@ fn close_during_gathering_leaves_gathering_state() {
     assert_eq!(agent.poll_event(), None);
     assert_eq!(agent.poll_transmit(t0 + secs(60)), None);
 }
+
+#[test]
+fn dual_stack_pairs_by_family_and_prefers_ipv6() {
+    let mut sim = Sim::new(36, test_config());
+    sim.nodes[0].addrs = vec![sa(A_ADDR), sa("[2001:db8::1]:5000")];
+    sim.nodes[1].addrs = vec![sa(B_ADDR), sa("[2001:db8::2]:6000")];
+    sim.setup(true, true);
+    sim.run_for(secs(3));
+    // Only same-family pairs (RFC 8445 §6.1.2.2).
+    let pairs = sim.nodes[0].agent.candidate_pairs();
+    assert_eq!(pairs.len(), 2);
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p.local.is_ipv4() == p.remote.is_ipv4())
+    );
+    // The IPv6 pair has the higher priority and is the one selected on both sides.
+    assert_eq!(
+        sim.nodes[0].agent.selected_pair(),
+        Some((sa("[2001:db8::1]:5000"), sa("[2001:db8::2]:6000")))
+    );
+    assert_eq!(
+        sim.nodes[1].agent.selected_pair(),
+        Some((sa("[2001:db8::2]:6000"), sa("[2001:db8::1]:5000")))
+    );
+    assert_eq!(sim.selected_changes(0).len(), 1);
+}
+
+#[test]
+fn new_checks_are_paced_by_ta() {
+    // 3 × 3 interfaces (distinct IPs, so distinct foundations): 9 pairs, checks at least Ta
+    // apart (RFC 8445 §6.1.4.2, §14.2).
+    let mut sim = Sim::new(37, test_config());
+    sim.nodes[0].addrs = vec![
+        sa("10.0.0.1:5000"),
+        sa("10.0.0.3:5000"),
+        sa("10.0.0.5:5000"),
+    ];
+    sim.nodes[1].addrs = vec![
+        sa("10.0.1.2:6000"),
+        sa("10.0.1.4:6000"),
+        sa("10.0.1.6:6000"),
+    ];
+    // Checks only go one way so none of A's checks is a triggered one.
+    sim.drop_rule = Some(Box::new(|_, s, _| {
+        s.ip().to_string().starts_with("10.0.1.")
+    }));
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(450));
+    let requests: Vec<Duration> = sim
+        .sent
+        .iter()
+        .filter(|(_, s, _, d)| {
+            sim.nodes[0].addrs.contains(s)
+                && Message::parse(d).is_ok_and(|m| m.class() == Class::Request)
+        })
+        .map(|(t, ..)| *t)
+        .collect();
+    assert_eq!(requests.len(), 9, "{requests:?}");
+    for w in requests.windows(2) {
+        assert!(w[1] - w[0] >= Duration::from_millis(50), "{requests:?}");
+    }
+    // Highest priority first: A's first check uses its first interface and B's first one.
+    let (_, s, d, _) = sim
+        .sent
+        .iter()
+        .find(|(_, s, ..)| sim.nodes[0].addrs.contains(s))
+        .unwrap();
+    assert_eq!((*s, *d), (sa("10.0.0.1:5000"), sa("10.0.1.2:6000")));
+}
