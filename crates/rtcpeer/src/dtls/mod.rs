@@ -33,6 +33,8 @@ mod fingerprint;
 mod srtp;
 
 #[cfg(test)]
+mod openssl_interop;
+#[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
