@@ -767,3 +767,49 @@ fn unread_application_data_is_bounded() {
     assert_eq!(e.kind(), ErrorKind::Operation);
     assert_eq!(p.a.state(), DtlsTransportState::Connected);
 }
+
+/// The server's last flight (ChangeCipherSpec + Finished) is lost after the server already
+/// counts itself connected: the client's retransmitted flight makes the server resend it, and
+/// the connected server keeps working.
+#[test]
+fn lost_final_server_flight_recovers() {
+    let mut p = Pair::new(22);
+    p.start();
+    let mut dropped = 0;
+    loop {
+        let mut moved = false;
+        while let Some(d) = p.a.poll_transmit() {
+            moved = true;
+            p.b.handle_record(p.now, &d);
+        }
+        while let Some(d) = p.b.poll_transmit() {
+            moved = true;
+            if p.b.state() == DtlsTransportState::Connected && dropped == 0 {
+                dropped += 1;
+                continue;
+            }
+            p.a.handle_record(p.now, &d);
+        }
+        if !moved {
+            break;
+        }
+    }
+    p.collect_events();
+    assert_eq!(dropped, 1);
+    assert_eq!(p.b.state(), DtlsTransportState::Connected);
+    assert_eq!(p.a.state(), DtlsTransportState::Connecting);
+    for _ in 0..10 {
+        if p.both_connected() {
+            break;
+        }
+        assert!(p.advance_to_next_timer());
+        p.pump();
+    }
+    assert!(p.both_connected(), "{:?} {:?}", p.a_events, p.b_events);
+    assert_eq!(p.a.srtp_keying_material(), p.b.srtp_keying_material());
+    p.a.send_application_data(b"ping").unwrap();
+    p.b.send_application_data(b"pong").unwrap();
+    p.pump();
+    assert_eq!(Pair::app_data(&p.b_events), vec![b"ping".to_vec()]);
+    assert_eq!(Pair::app_data(&p.a_events), vec![b"pong".to_vec()]);
+}
