@@ -813,3 +813,12 @@ fn lost_final_server_flight_recovers() {
     assert_eq!(Pair::app_data(&p.b_events), vec![b"ping".to_vec()]);
     assert_eq!(Pair::app_data(&p.a_events), vec![b"pong".to_vec()]);
 }
+
+/// The core is owned by the driver task, which may move between threads.
+#[test]
+fn connection_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<DtlsConnection>();
+    assert_send_sync::<DtlsConfig>();
+    assert_send_sync::<DtlsEvent>();
+}
