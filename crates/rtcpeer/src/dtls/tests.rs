@@ -1,0 +1,824 @@
+//! Two `DtlsConnection`s in memory, driven by a virtual clock.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::*;
+use crate::cert::{DtlsFingerprint, KeyParams};
+use crate::error::ErrorKind;
+
+pub(super) fn cert() -> Certificate {
+    Certificate::generate(KeyParams::EcdsaP256, SystemTime::now()).unwrap()
+}
+
+/// The SDP view of a certificate's fingerprint, uppercased as browsers write it.
+pub(super) fn fingerprints_of(c: &Certificate) -> RemoteFingerprints {
+    let fps: Vec<DtlsFingerprint> = c
+        .get_fingerprints()
+        .into_iter()
+        .map(|f| DtlsFingerprint {
+            algorithm: f.algorithm,
+            value: f.value.to_uppercase(),
+        })
+        .collect();
+    RemoteFingerprints::new(&fps).unwrap()
+}
+
+fn config(seed: u64) -> DtlsConfig {
+    DtlsConfig::new(&DtlsSettings {
+        rng_seed: Some(seed),
+        ..DtlsSettings::default()
+    })
+    .unwrap()
+}
+
+/// Client `a` and server `b`, each with its own certificate, and a virtual clock.
+struct Pair {
+    a: DtlsConnection,
+    b: DtlsConnection,
+    a_cert: Certificate,
+    b_cert: Certificate,
+    now: Instant,
+    a_events: Vec<DtlsEvent>,
+    b_events: Vec<DtlsEvent>,
+}
+
+impl Pair {
+    fn new(seed: u64) -> Pair {
+        let (a_cert, b_cert) = (cert(), cert());
+        let cfg = config(seed);
+        Pair {
+            a: DtlsConnection::new(a_cert.clone(), &cfg).unwrap(),
+            b: DtlsConnection::new(b_cert.clone(), &cfg).unwrap(),
+            a_cert,
+            b_cert,
+            now: Instant::now(),
+            a_events: Vec::new(),
+            b_events: Vec::new(),
+        }
+    }
+
+    /// Starts both with the right fingerprints: a = client, b = server.
+    fn start(&mut self) {
+        let (fa, fb) = (fingerprints_of(&self.a_cert), fingerprints_of(&self.b_cert));
+        self.b.start(self.now, DtlsRole::Server, fa).unwrap();
+        self.a.start(self.now, DtlsRole::Client, fb).unwrap();
+    }
+
+    fn collect_events(&mut self) {
+        while let Some(e) = self.a.poll_event() {
+            self.a_events.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.b_events.push(e);
+        }
+    }
+
+    /// Moves datagrams both ways until none are left, passing each through `net`, which may
+    /// drop it (return None) or change it. Returns how many datagrams were delivered.
+    fn pump_with(&mut self, net: &mut dyn FnMut(bool, Vec<u8>) -> Vec<Vec<u8>>) -> usize {
+        let mut delivered = 0;
+        for _ in 0..1000 {
+            let mut moved = false;
+            while let Some(d) = self.a.poll_transmit() {
+                moved = true;
+                for d in net(true, d) {
+                    delivered += 1;
+                    self.b.handle_record(self.now, &d);
+                }
+            }
+            while let Some(d) = self.b.poll_transmit() {
+                moved = true;
+                for d in net(false, d) {
+                    delivered += 1;
+                    self.a.handle_record(self.now, &d);
+                }
+            }
+            self.collect_events();
+            if !moved {
+                return delivered;
+            }
+        }
+        panic!("datagrams kept flowing for 1000 rounds");
+    }
+
+    fn pump(&mut self) -> usize {
+        self.pump_with(&mut |_, d| vec![d])
+    }
+
+    /// Advances the virtual clock to the earliest timer and fires it on both ends.
+    fn advance_to_next_timer(&mut self) -> bool {
+        let next = [self.a.poll_timeout(), self.b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(t) = next else {
+            return false;
+        };
+        self.now = self.now.max(t);
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+        true
+    }
+
+    fn both_connected(&self) -> bool {
+        self.a.state() == DtlsTransportState::Connected
+            && self.b.state() == DtlsTransportState::Connected
+    }
+
+    fn connected_event(events: &[DtlsEvent]) -> Option<&DtlsConnected> {
+        events.iter().find_map(|e| match e {
+            DtlsEvent::Connected(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    fn app_data(events: &[DtlsEvent]) -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                DtlsEvent::ApplicationData(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn failure(events: &[DtlsEvent]) -> Option<&DtlsFailure> {
+        events.iter().find_map(|e| match e {
+            DtlsEvent::Failed(f) => Some(f),
+            _ => None,
+        })
+    }
+}
+
+#[test]
+fn handshake_completes_without_timers_and_exports_identical_srtp_keys() {
+    let mut p = Pair::new(1);
+    assert_eq!(p.a.state(), DtlsTransportState::New);
+    p.start();
+    assert_eq!(p.a.state(), DtlsTransportState::Connecting);
+    assert_eq!(p.b.state(), DtlsTransportState::Connecting);
+    let t0 = p.now;
+    p.pump();
+    // No timer had to fire: every flight went out when it was produced.
+    assert_eq!(p.now, t0);
+    assert!(p.both_connected(), "{:?} {:?}", p.a_events, p.b_events);
+
+    let ca = Pair::connected_event(&p.a_events).unwrap().clone();
+    let cb = Pair::connected_event(&p.b_events).unwrap().clone();
+    assert_eq!(ca.remote_certificate, p.b_cert.der());
+    assert_eq!(cb.remote_certificate, p.a_cert.der());
+    assert_eq!(p.a.remote_certificate(), Some(p.b_cert.der()));
+
+    let (ka, kb) = (ca.srtp.unwrap(), cb.srtp.unwrap());
+    assert_eq!(ka, kb, "both ends export the same RFC 5764 keying material");
+    assert_eq!(ka.profile.keying_material_len(), {
+        let k = &ka.client_write;
+        2 * (k.key.len() + k.salt.len())
+    });
+    // Client write key == server read key, and the other way round.
+    assert_eq!(ka.local(DtlsRole::Client), kb.remote(DtlsRole::Server));
+    assert_eq!(ka.remote(DtlsRole::Client), kb.local(DtlsRole::Server));
+    assert_ne!(ka.client_write, ka.server_write);
+    assert_eq!(p.a.srtp_keying_material(), Some(&ka));
+    assert_eq!(p.a.role(), Some(DtlsRole::Client));
+    assert_eq!(p.b.role(), Some(DtlsRole::Server));
+
+    // Once connected no retransmission timer is pending on the client.
+    let s = p.a.stats();
+    assert!(s.datagrams_sent >= 2 && s.datagrams_received >= 2, "{s:?}");
+    assert_eq!(s.dropped_datagrams, 0);
+}
+
+#[test]
+fn application_data_flows_both_ways_in_order() {
+    let mut p = Pair::new(2);
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+    let big = vec![0xa5; MAX_APPLICATION_DATA];
+    let a_msgs: Vec<Vec<u8>> = vec![b"hello".to_vec(), vec![], big.clone(), b"3".to_vec()];
+    let b_msgs: Vec<Vec<u8>> = vec![b"world".to_vec(), vec![7; 1200]];
+    for m in &a_msgs {
+        p.a.send_application_data(m).unwrap();
+    }
+    for m in &b_msgs {
+        p.b.send_application_data(m).unwrap();
+    }
+    p.pump();
+    // dimpl delivers an empty record as nothing or as an empty payload; compare non-empty ones.
+    let non_empty = |v: Vec<Vec<u8>>| v.into_iter().filter(|m| !m.is_empty()).collect::<Vec<_>>();
+    assert_eq!(non_empty(Pair::app_data(&p.b_events)), non_empty(a_msgs));
+    assert_eq!(Pair::app_data(&p.a_events), b_msgs);
+
+    // Connected comes before any application data.
+    assert!(matches!(p.b_events.first(), Some(DtlsEvent::Connected(_))));
+
+    let e =
+        p.a.send_application_data(&vec![0; MAX_APPLICATION_DATA + 1]);
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::Range);
+}
+
+#[test]
+fn sending_before_connected_is_refused() {
+    let mut p = Pair::new(3);
+    let e = p.a.send_application_data(b"early").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState);
+    p.start();
+    let e = p.a.send_application_data(b"early").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState);
+}
+
+/// The client expects a different certificate than the server has.
+#[test]
+fn fingerprint_mismatch_fails_the_client_and_alerts_the_server() {
+    let mut p = Pair::new(4);
+    let stranger = cert();
+    p.b.start(p.now, DtlsRole::Server, fingerprints_of(&p.a_cert))
+        .unwrap();
+    p.a.start(p.now, DtlsRole::Client, fingerprints_of(&stranger))
+        .unwrap();
+    p.pump();
+    assert_eq!(p.a.state(), DtlsTransportState::Failed);
+    assert_eq!(
+        Pair::failure(&p.a_events),
+        Some(&DtlsFailure::FingerprintMismatch)
+    );
+    let err = DtlsFailure::FingerprintMismatch.to_error();
+    assert_eq!(err.detail(), Some(ErrorDetail::FingerprintFailure));
+    assert_eq!(DtlsFailure::FingerprintMismatch.sent_alert(), Some(42));
+    // The server learns at once through our bad_certificate alert.
+    assert_eq!(p.b.state(), DtlsTransportState::Failed);
+    assert_eq!(
+        Pair::failure(&p.b_events),
+        Some(&DtlsFailure::AlertReceived(ALERT_BAD_CERTIFICATE))
+    );
+    for ev in [&p.a_events, &p.b_events] {
+        assert!(Pair::connected_event(ev).is_none());
+        assert!(Pair::app_data(ev).is_empty());
+    }
+    assert!(p.a.srtp_keying_material().is_none());
+    assert!(p.a.remote_certificate().is_none());
+    assert_eq!(p.a.poll_timeout(), None);
+    // Nothing more happens, however long we wait.
+    assert!(!p.advance_to_next_timer());
+}
+
+/// The server expects a different certificate than the client has: both fail, nothing is
+/// delivered.
+#[test]
+fn fingerprint_mismatch_fails_the_server_before_its_finished() {
+    let mut p = Pair::new(5);
+    let stranger = cert();
+    p.b.start(p.now, DtlsRole::Server, fingerprints_of(&stranger))
+        .unwrap();
+    p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
+        .unwrap();
+    p.pump();
+    assert_eq!(p.b.state(), DtlsTransportState::Failed);
+    assert_eq!(
+        Pair::failure(&p.b_events),
+        Some(&DtlsFailure::FingerprintMismatch)
+    );
+    assert_eq!(p.a.state(), DtlsTransportState::Failed);
+    assert_eq!(
+        Pair::failure(&p.a_events),
+        Some(&DtlsFailure::AlertReceived(ALERT_BAD_CERTIFICATE))
+    );
+    for ev in [&p.a_events, &p.b_events] {
+        assert!(Pair::connected_event(ev).is_none());
+        assert!(Pair::app_data(ev).is_empty());
+    }
+}
+
+/// Step by step: the datagram that fails the server is answered by the 15-byte alert only.
+#[test]
+fn server_answers_a_bad_certificate_with_only_an_alert() {
+    let mut p = Pair::new(6);
+    let stranger = cert();
+    p.b.start(p.now, DtlsRole::Server, fingerprints_of(&stranger))
+        .unwrap();
+    p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
+        .unwrap();
+    let mut answers_after_failure = None;
+    for _ in 0..20 {
+        let from_a: Vec<Vec<u8>> = std::iter::from_fn(|| p.a.poll_transmit()).collect();
+        if from_a.is_empty() {
+            break;
+        }
+        for d in from_a {
+            p.b.handle_record(p.now, &d);
+            if p.b.state() == DtlsTransportState::Failed && answers_after_failure.is_none() {
+                answers_after_failure =
+                    Some(std::iter::from_fn(|| p.b.poll_transmit()).collect::<Vec<_>>());
+            }
+        }
+        while let Some(d) = p.b.poll_transmit() {
+            p.a.handle_record(p.now, &d);
+        }
+    }
+    let answers = answers_after_failure.expect("server failed");
+    assert_eq!(
+        answers.len(),
+        1,
+        "only the alert, no ChangeCipherSpec/Finished"
+    );
+    let alert = &answers[0];
+    assert_eq!(alert.len(), 15);
+    assert_eq!(alert[0], 21, "alert record");
+    assert_eq!(&alert[3..5], &[0, 0], "epoch 0");
+    assert_eq!(&alert[13..], &[2, ALERT_BAD_CERTIFICATE]);
+}
+
+#[test]
+fn lost_client_hello_is_retransmitted_when_the_callers_clock_reaches_the_timer() {
+    let mut p = Pair::new(7);
+    p.start();
+    let first = p.a.poll_transmit().expect("ClientHello");
+    drop(first); // lost
+    assert!(p.a.poll_transmit().is_none());
+    let t = p.a.poll_timeout().expect("retransmission timer");
+    let rto = t - p.now;
+    assert!(
+        rto >= Duration::from_millis(700) && rto <= Duration::from_millis(1300),
+        "{rto:?}"
+    );
+    // Time short of the timer does nothing.
+    p.a.handle_timeout(p.now + rto / 2);
+    assert!(p.a.poll_transmit().is_none());
+    // Reaching it retransmits.
+    p.now = t;
+    p.a.handle_timeout(p.now);
+    let again = p.a.poll_transmit().expect("retransmitted ClientHello");
+    p.b.handle_record(p.now, &again);
+    p.pump();
+    assert!(p.both_connected());
+}
+
+#[test]
+fn lost_server_flight_recovers_by_client_retransmission() {
+    let mut p = Pair::new(8);
+    p.start();
+    let mut dropped = 0;
+    p.pump_with(&mut |to_b, d| {
+        if !to_b && dropped == 0 {
+            dropped += 1;
+            return vec![];
+        }
+        vec![d]
+    });
+    assert_eq!(dropped, 1);
+    assert!(!p.both_connected());
+    let before = p.now;
+    for _ in 0..10 {
+        if p.both_connected() {
+            break;
+        }
+        assert!(p.advance_to_next_timer());
+        p.pump();
+    }
+    assert!(p.both_connected());
+    assert!(p.now > before, "recovery needed the clock to advance");
+}
+
+#[test]
+fn unanswered_handshake_times_out() {
+    let mut p = Pair::new(9);
+    p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
+        .unwrap();
+    let start = p.now;
+    let mut sent = 0;
+    for _ in 0..100 {
+        while p.a.poll_transmit().is_some() {
+            sent += 1;
+        }
+        let Some(t) = p.a.poll_timeout() else { break };
+        p.now = t;
+        p.a.handle_timeout(p.now);
+    }
+    p.collect_events();
+    assert_eq!(p.a.state(), DtlsTransportState::Failed);
+    assert_eq!(Pair::failure(&p.a_events), Some(&DtlsFailure::Timeout));
+    // 1 + 4 retries with the default settings, over roughly 1+2+4+8+16 s.
+    assert_eq!(sent, 5);
+    let took = p.now - start;
+    assert!(
+        took > Duration::from_secs(15) && took < Duration::from_secs(45),
+        "{took:?}"
+    );
+    assert_eq!(
+        DtlsFailure::Timeout.to_error().detail(),
+        Some(ErrorDetail::DtlsFailure)
+    );
+}
+
+#[test]
+fn records_before_start_are_buffered_and_used() {
+    let mut p = Pair::new(10);
+    // Only the client starts; its ClientHello reaches the server before the server knows its
+    // role and fingerprints.
+    p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
+        .unwrap();
+    let hello = p.a.poll_transmit().unwrap();
+    p.b.handle_record(p.now, &hello);
+    assert_eq!(p.b.state(), DtlsTransportState::New);
+    assert!(p.b.poll_transmit().is_none());
+    assert_eq!(p.b.poll_timeout(), None);
+    // Start answers from the buffered ClientHello right away: no retransmission needed.
+    p.b.start(p.now, DtlsRole::Server, fingerprints_of(&p.a_cert))
+        .unwrap();
+    assert!(p.b.poll_transmit().is_some_and(|d| {
+        p.a.handle_record(p.now, &d);
+        true
+    }));
+    let t0 = p.now;
+    p.pump();
+    assert!(p.both_connected());
+    assert_eq!(p.now, t0);
+}
+
+#[test]
+fn prestart_buffer_is_bounded() {
+    let mut p = Pair::new(11);
+    let datagram = [22u8; 100];
+    for _ in 0..100 {
+        p.b.handle_record(p.now, &datagram);
+    }
+    assert_eq!(
+        p.b.stats().dropped_datagrams,
+        (100 - MAX_PRESTART_DATAGRAMS) as u64
+    );
+    let big = vec![22u8; MAX_PRESTART_BYTES];
+    p.a.handle_record(p.now, &big);
+    p.a.handle_record(p.now, &datagram);
+    assert_eq!(p.a.stats().dropped_datagrams, 1);
+    // Not DTLS by RFC 7983 (STUN, RTP) or empty: dropped even before start.
+    p.a.handle_record(p.now, &[0, 1, 0, 0]);
+    p.a.handle_record(p.now, &[128, 0]);
+    p.a.handle_record(p.now, &[64]);
+    p.a.handle_record(p.now, &[]);
+    assert_eq!(p.a.stats().dropped_datagrams, 5);
+    // The garbage buffered at the server does not stop a real handshake later.
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+}
+
+#[test]
+fn close_notify_closes_the_other_side() {
+    let mut p = Pair::new(12);
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+    p.a.close();
+    assert_eq!(p.a.state(), DtlsTransportState::Closed);
+    assert_eq!(
+        p.a.send_application_data(b"x").unwrap_err().kind(),
+        ErrorKind::InvalidState
+    );
+    p.pump();
+    assert_eq!(p.b.state(), DtlsTransportState::Closed);
+    assert_eq!(p.b_events.last(), Some(&DtlsEvent::Closed));
+    // The closing side gets no event of its own, and the peer's reciprocal close_notify (RFC
+    // 5246 §7.2.1) arrived and was dropped.
+    assert!(!p.a_events.contains(&DtlsEvent::Closed));
+    assert_eq!(p.a.stats().dropped_datagrams, 1);
+    assert_eq!(p.a.poll_timeout(), None);
+    assert_eq!(p.b.poll_timeout(), None);
+    p.a.close(); // idempotent
+    assert_eq!(p.a.state(), DtlsTransportState::Closed);
+}
+
+#[test]
+fn close_during_handshake_and_before_start() {
+    let mut p = Pair::new(13);
+    p.b.handle_record(p.now, &[22; 20]);
+    p.b.close();
+    assert_eq!(p.b.state(), DtlsTransportState::Closed);
+    let e =
+        p.b.start(p.now, DtlsRole::Server, fingerprints_of(&p.a_cert))
+            .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState);
+    p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
+        .unwrap();
+    let e =
+        p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
+            .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidState);
+    p.a.close();
+    assert_eq!(p.a.state(), DtlsTransportState::Closed);
+    assert_eq!(p.a.poll_timeout(), None);
+}
+
+#[test]
+fn rsa_certificates_are_refused() {
+    let rsa = Certificate::generate(
+        KeyParams::RsaPkcs1v15 {
+            modulus_length: 2048,
+            public_exponent: 65_537,
+            hash: crate::cert::RsaHash::Sha256,
+        },
+        SystemTime::now(),
+    )
+    .unwrap();
+    let e = DtlsConnection::new(rsa, &config(0)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotSupported);
+    // P-384 works.
+    let p384 = Certificate::generate(KeyParams::EcdsaP384, SystemTime::now()).unwrap();
+    assert!(DtlsConnection::new(p384, &config(0)).is_ok());
+}
+
+#[test]
+fn p384_certificates_handshake() {
+    let mut p = Pair::new(14);
+    p.a_cert = Certificate::generate(KeyParams::EcdsaP384, SystemTime::now()).unwrap();
+    p.a = DtlsConnection::new(p.a_cert.clone(), &config(14)).unwrap();
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+}
+
+#[test]
+fn settings_are_validated() {
+    for bad in [
+        DtlsSettings {
+            mtu: 10,
+            ..DtlsSettings::default()
+        },
+        DtlsSettings {
+            handshake_timeout: Duration::ZERO,
+            ..DtlsSettings::default()
+        },
+        DtlsSettings {
+            flight_start_rto: Duration::from_secs(365 * 24 * 3600),
+            ..DtlsSettings::default()
+        },
+    ] {
+        assert_eq!(
+            DtlsConfig::new(&bad).unwrap_err().kind(),
+            ErrorKind::Operation
+        );
+    }
+}
+
+#[test]
+fn roles_and_demux() {
+    assert_eq!(
+        DtlsRole::from_local_setup(Setup::Active),
+        Some(DtlsRole::Client)
+    );
+    assert_eq!(
+        DtlsRole::from_local_setup(Setup::Passive),
+        Some(DtlsRole::Server)
+    );
+    assert_eq!(DtlsRole::from_local_setup(Setup::ActPass), None);
+    assert_eq!(DtlsRole::Client.to_string(), "client");
+    assert_eq!(DtlsTransportState::Connecting.to_string(), "connecting");
+    assert!(!is_dtls(&[19]) && is_dtls(&[20]) && is_dtls(&[63]) && !is_dtls(&[64]));
+    assert!(!is_dtls(&[]));
+}
+
+/// A small deterministic PRNG (xorshift64*) for the mutation tests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Mutates a datagram: flips bytes, truncates, extends, or rewrites header fields.
+fn mutate(rng: &mut Rng, mut d: Vec<u8>) -> Vec<u8> {
+    match rng.below(6) {
+        0 => {
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(d.len());
+                if let Some(b) = d.get_mut(i) {
+                    *b ^= 1 << rng.below(8);
+                }
+            }
+        }
+        1 => d.truncate(rng.below(d.len())),
+        2 => d.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
+        3 => {
+            // Record length field.
+            if d.len() > 12 {
+                d[11] = rng.next() as u8;
+                d[12] = rng.next() as u8;
+            }
+        }
+        4 => {
+            // Handshake header (type, lengths, fragment offset).
+            let i = 13 + rng.below(12);
+            if let Some(b) = d.get_mut(i) {
+                *b = rng.next() as u8;
+            }
+        }
+        _ => {
+            // Epoch / sequence number.
+            let i = 3 + rng.below(8);
+            if let Some(b) = d.get_mut(i) {
+                *b = rng.next() as u8;
+            }
+        }
+    }
+    d
+}
+
+/// Handshakes where datagrams are mutated, duplicated, dropped and garbage is injected: no
+/// panic, no hang, and whenever both ends connect they agree on keys and certificates.
+#[test]
+fn mutated_handshake_records_never_panic_or_confuse() {
+    let mut outcomes = [0usize; 3]; // both connected, some failed, stuck/other
+    for seed in 1..=60u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut p = Pair::new(seed);
+        p.start();
+        for _round in 0..12 {
+            let mut net = |_to_b: bool, d: Vec<u8>| -> Vec<Vec<u8>> {
+                let mut out = Vec::new();
+                match rng.below(10) {
+                    0 => {}                                         // dropped
+                    1 | 2 => out.push(mutate(&mut rng, d.clone())), // mutated only
+                    3 => {
+                        out.push(mutate(&mut rng, d.clone()));
+                        out.push(d); // mutated copy first, then the real one
+                    }
+                    4 => {
+                        out.push(d.clone());
+                        out.push(d); // duplicated
+                    }
+                    5 => {
+                        let n = rng.below(200);
+                        let mut g: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                        if let Some(b) = g.first_mut() {
+                            *b = 20 + (*b % 44); // looks like DTLS
+                        }
+                        out.push(g);
+                        out.push(d);
+                    }
+                    _ => out.push(d),
+                }
+                out
+            };
+            p.pump_with(&mut net);
+            if p.both_connected() || !p.advance_to_next_timer() {
+                break;
+            }
+        }
+        p.pump();
+        let failed =
+            p.a.state() == DtlsTransportState::Failed || p.b.state() == DtlsTransportState::Failed;
+        if p.both_connected() {
+            outcomes[0] += 1;
+            let ka = p.a.srtp_keying_material().unwrap();
+            let kb = p.b.srtp_keying_material().unwrap();
+            assert_eq!(ka, kb, "seed {seed}");
+            assert_eq!(p.a.remote_certificate(), Some(p.b_cert.der()));
+            assert_eq!(p.b.remote_certificate(), Some(p.a_cert.der()));
+            p.a.send_application_data(b"after the storm").unwrap();
+            p.pump();
+            assert_eq!(
+                Pair::app_data(&p.b_events).last().map(Vec::as_slice),
+                Some(&b"after the storm"[..]),
+                "seed {seed}"
+            );
+        } else if failed {
+            outcomes[1] += 1;
+        } else {
+            outcomes[2] += 1;
+        }
+        // Whatever happened, nothing invented application data.
+        assert!(Pair::app_data(&p.a_events).is_empty(), "seed {seed}");
+    }
+    // The mutation rate still lets most handshakes through (retransmission at work).
+    assert!(outcomes[0] >= 20, "{outcomes:?}");
+}
+
+/// After the handshake, mutated copies of real records and random garbage are dropped: the
+/// connection stays up, nothing bogus is delivered, and real data still flows.
+#[test]
+fn garbage_after_connect_is_dropped() {
+    let mut p = Pair::new(20);
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut sent = Vec::new();
+    for i in 0..300u32 {
+        let msg = format!("message {i}").into_bytes();
+        p.a.send_application_data(&msg).unwrap();
+        sent.push(msg);
+        let real = p.a.poll_transmit().unwrap();
+        for _ in 0..3 {
+            p.b.handle_record(p.now, &mutate(&mut rng, real.clone()));
+        }
+        let n = rng.below(100);
+        let mut g: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+        if let Some(b) = g.first_mut() {
+            *b = 20 + (*b % 44);
+        }
+        p.b.handle_record(p.now, &g);
+        p.b.handle_record(p.now, &real);
+        p.b.handle_record(p.now, &real); // replay
+        p.collect_events();
+        assert_eq!(
+            p.b.state(),
+            DtlsTransportState::Connected,
+            "iteration {i}: {:?}",
+            p.b_events.last()
+        );
+    }
+    assert_eq!(Pair::app_data(&p.b_events), sent);
+}
+
+#[test]
+fn unread_application_data_is_bounded() {
+    let mut p = Pair::new(21);
+    p.start();
+    p.pump();
+    p.a_events.clear();
+    p.b_events.clear();
+    let chunk = vec![1u8; 8 * 1024];
+    let n = MAX_PENDING_APPLICATION_BYTES / chunk.len() + 10;
+    for _ in 0..n {
+        p.a.send_application_data(&chunk).unwrap();
+        let d = p.a.poll_transmit().unwrap();
+        p.b.handle_record(p.now, &d); // b's events are never polled
+    }
+    assert_eq!(p.b.stats().dropped_application_data, 10);
+    let mut got = 0;
+    while let Some(e) = p.b.poll_event() {
+        assert!(matches!(e, DtlsEvent::ApplicationData(_)));
+        got += 1;
+    }
+    assert_eq!(got, n - 10);
+    // Unpolled transmits: sending is refused when the queue is full.
+    for _ in 0..MAX_TRANSMIT_QUEUE {
+        p.a.send_application_data(b"x").unwrap();
+    }
+    let e = p.a.send_application_data(b"x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Operation);
+    assert_eq!(p.a.state(), DtlsTransportState::Connected);
+}
+
+/// The server's last flight (ChangeCipherSpec + Finished) is lost after the server already
+/// counts itself connected: the client's retransmitted flight makes the server resend it, and
+/// the connected server keeps working.
+#[test]
+fn lost_final_server_flight_recovers() {
+    let mut p = Pair::new(22);
+    p.start();
+    let mut dropped = 0;
+    loop {
+        let mut moved = false;
+        while let Some(d) = p.a.poll_transmit() {
+            moved = true;
+            p.b.handle_record(p.now, &d);
+        }
+        while let Some(d) = p.b.poll_transmit() {
+            moved = true;
+            if p.b.state() == DtlsTransportState::Connected && dropped == 0 {
+                dropped += 1;
+                continue;
+            }
+            p.a.handle_record(p.now, &d);
+        }
+        if !moved {
+            break;
+        }
+    }
+    p.collect_events();
+    assert_eq!(dropped, 1);
+    assert_eq!(p.b.state(), DtlsTransportState::Connected);
+    assert_eq!(p.a.state(), DtlsTransportState::Connecting);
+    for _ in 0..10 {
+        if p.both_connected() {
+            break;
+        }
+        assert!(p.advance_to_next_timer());
+        p.pump();
+    }
+    assert!(p.both_connected(), "{:?} {:?}", p.a_events, p.b_events);
+    assert_eq!(p.a.srtp_keying_material(), p.b.srtp_keying_material());
+    p.a.send_application_data(b"ping").unwrap();
+    p.b.send_application_data(b"pong").unwrap();
+    p.pump();
+    assert_eq!(Pair::app_data(&p.b_events), vec![b"ping".to_vec()]);
+    assert_eq!(Pair::app_data(&p.a_events), vec![b"pong".to_vec()]);
+}
+
+/// The core is owned by the driver task, which may move between threads.
+#[test]
+fn connection_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<DtlsConnection>();
+    assert_send_sync::<DtlsConfig>();
+    assert_send_sync::<DtlsEvent>();
+}
