@@ -28,6 +28,7 @@
 pub mod api;
 pub mod cert;
 pub mod config;
+pub mod datachannel;
 pub mod dtls;
 mod enums;
 pub mod error;

@@ -1199,7 +1199,11 @@ impl Association {
     }
 
     fn set_established(&mut self, now: Instant) {
-        tracing::debug!(local_tag = self.local_tag, peer_tag = self.peer_tag, "sctp: established");
+        tracing::debug!(
+            local_tag = self.local_tag,
+            peer_tag = self.peer_tag,
+            "sctp: established"
+        );
         self.state = State::Established;
         self.t1.deadline = None;
         self.init_chunk = Vec::new();
