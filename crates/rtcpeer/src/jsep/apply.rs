@@ -108,13 +108,9 @@ impl Core {
                 let offer = self
                     .pending_remote
                     .as_ref()
+                    .or(self.current_remote.as_ref())
                     .map(|d| d.sdp.clone())
-                    .unwrap_or_else(|| {
-                        self.current_remote
-                            .as_ref()
-                            .map(|d| d.sdp.clone())
-                            .expect("an offer was applied")
-                    });
+                    .ok_or_else(|| Error::invalid_state("no remote offer"))?;
                 for (i, m) in sdp.media.iter().enumerate() {
                     let Some(slot) = self.slots.get(i).cloned() else {
                         continue;
@@ -650,10 +646,9 @@ impl Core {
                 self.signaling_state
             )));
         }
-        let snap = self
-            .snapshot
-            .take()
-            .expect("a snapshot is taken when leaving stable");
+        let Some(snap) = self.snapshot.take() else {
+            return Err(Error::operation("no stable state to roll back to"));
+        };
         let mut kept = Vec::with_capacity(self.transceivers.len());
         let mut track_events = Vec::new();
         for mut t in std::mem::take(&mut self.transceivers) {
