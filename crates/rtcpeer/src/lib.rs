@@ -30,6 +30,7 @@ pub mod cert;
 pub mod config;
 mod enums;
 pub mod error;
+pub mod ice;
 pub mod jsep;
 pub mod media;
 pub mod sdp;

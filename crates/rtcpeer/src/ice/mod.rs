@@ -1,0 +1,1990 @@
+//! Sans-IO ICE agent (RFC 8445) with trickle (RFC 8838), consent freshness (RFC 7675) and
+//! server-reflexive gathering (RFC 8489 Binding), one component (rtcp-mux + BUNDLE, RFC 8843).
+//!
+//! The agent is one owned value driven like `quinn-proto`: the driver reports which local
+//! sockets it bound ([`IceAgent::add_local_interface`]), feeds received datagrams
+//! ([`IceAgent::handle_packet`]) and timer expiries ([`IceAgent::handle_timeout`]), and drains
+//! [`IceAgent::poll_transmit`], [`IceAgent::poll_event`] and [`IceAgent::poll_timeout`]. Time is
+//! always an argument; randomness (transaction ids, tie-breaker, consent jitter) comes from the
+//! [`RandomSource`] given at construction, so a seeded run is reproducible.
+//!
+//! The driver must call [`IceAgent::handle_timeout`] (or any `now`-taking method) once after
+//! setting the agent up: until the agent has seen a time it cannot report an immediate timeout.
+//! [`IceAgent::add_local_interface`] / [`IceAgent::add_stun_server`] calls made before the next
+//! poll count as one gathering phase: `GatheringComplete` is reported when none of their work is
+//! pending any more.
+//!
+//! Bounds (all documented on [`IceAgentConfig`] or as constants here): interfaces
+//! ([`MAX_LOCAL_INTERFACES`]), STUN servers ([`MAX_STUN_SERVERS`]), local candidates
+//! ([`MAX_LOCAL_CANDIDATES`]), remote candidates and pairs (config, default 100 each as RFC 8445
+//! §6.1.2.5 recommends), unresolved mDNS names ([`MAX_PENDING_MDNS`]), queued transmits
+//! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]).
+//!
+//! Behaviour choices:
+//! - Nomination is regular (RFC 8445 §8.1.1) and continuous: the controlling agent nominates
+//!   the best valid pair as soon as it succeeds and nominates again when a better pair becomes
+//!   valid; both sides switch the selected pair to a higher-priority nominated pair. Aggressive
+//!   nomination from a peer (USE-CANDIDATE on every check) is accepted. Checks on other pairs
+//!   continue after nomination (like Chromium), so a better path can still win.
+//! - Pairs are frozen per foundation as RFC 8445 §6.1.2.6 / §6.1.4.2 describe.
+//! - Consent (RFC 7675): a Binding request every 4–6 s on the selected pair, each with a new
+//!   transaction id and retransmitted on the RFC 8489 schedule; "disconnected" when one has
+//!   been unanswered for [`IceAgentConfig::disconnected_timeout`] (5 s), "failed" 30 s after
+//!   the last answer (then nothing is sent on the pair any more), "connected" again as soon as
+//!   an answer arrives before that.
+//! - The valid pair of a successful check is the checked pair itself: a learnt local
+//!   peer-reflexive candidate is recorded (RFC 8445 §7.2.5.3.1) but pairs keep the base as their
+//!   local side, which is where packets leave from anyway.
+//!
+//! Not implemented yet: TURN relay candidates (the relay policy already filters everything
+//! else), ICE-TCP (RFC 6544), ICE-lite peers' special cases, more than one component.
+
+pub mod candidate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::config::IceTransportPolicy;
+use crate::enums::w3c_enum;
+use crate::error::{Error, Result};
+use crate::sdp::Candidate;
+use crate::stun::{Class, Message, MessageWriter, Method, TransactionId, is_stun};
+use crate::util::RandomSource;
+
+pub use candidate::{
+    CandidateKind, IceCandidate, RemoteCandidateIssue, candidate_priority, local_preference,
+    pair_priority,
+};
+
+/// Most local interfaces (bound sockets) the agent accepts.
+pub const MAX_LOCAL_INTERFACES: usize = 16;
+/// Most STUN servers the agent gathers from.
+pub const MAX_STUN_SERVERS: usize = 8;
+/// Most local candidates (host + srflx + learnt prflx) per generation.
+pub const MAX_LOCAL_CANDIDATES: usize = 64;
+/// Most remote `.local` candidates waiting for mDNS resolution.
+pub const MAX_PENDING_MDNS: usize = 32;
+/// Most datagrams queued for [`IceAgent::poll_transmit`]; beyond this new ones are dropped
+/// (they are all retransmitted STUN, so dropping is loss, not corruption).
+pub const MAX_QUEUED_TRANSMITS: usize = 1024;
+/// Most events queued for [`IceAgent::poll_event`]; beyond this new ones are dropped.
+pub const MAX_QUEUED_EVENTS: usize = 1024;
+/// Most consent transactions kept outstanding on the selected pair (RFC 7675 §5.1: every
+/// consent check uses a new transaction id; late answers to the last few still count).
+const MAX_CONSENT_TRANSACTIONS: usize = 4;
+
+/// Knobs of the agent (non-standard settings; the W3C `iceTransportPolicy` is the only
+/// configuration-visible one).
+#[derive(Debug, Clone)]
+pub struct IceAgentConfig {
+    /// Pacing interval Ta between new STUN transactions, default 50 ms (RFC 8445 §14.2).
+    pub ta: Duration,
+    /// `iceTransportPolicy`: `relay` suppresses host and srflx candidates (webrtc-pc §4.2.2).
+    pub transport_policy: IceTransportPolicy,
+    /// Minimum RTO of a connectivity check, default 500 ms (RFC 8445 §14.3).
+    pub check_rto_min: Duration,
+    /// Transmissions of a connectivity check before the pair fails (Rc, default 7, RFC 8489
+    /// §6.2.1).
+    pub check_max_transmissions: u32,
+    /// Initial RTO of a Binding request to a STUN server, default 500 ms (RFC 8489 §6.2.1).
+    pub stun_rto: Duration,
+    /// Transmissions of a Binding request to a STUN server (Rc, default 7, RFC 8489 §6.2.1).
+    pub stun_max_transmissions: u32,
+    /// Wait after the last transmission, in RTOs (Rm, default 16, RFC 8489 §6.2.1); also used
+    /// for connectivity checks.
+    pub stun_last_wait: u32,
+    /// Mean consent check interval, default 5 s, randomized to 0.8–1.2× (RFC 7675 §5.1).
+    pub consent_interval: Duration,
+    /// Initial RTO of a consent check, default 500 ms, doubling (RFC 7675 §5.1, RFC 8489).
+    pub consent_rto: Duration,
+    /// "disconnected" when a consent check has gone unanswered this long, default 5 s (like
+    /// Chromium's 5 s unanswered-ping write timeout; RFC 7675 leaves it to the implementation).
+    pub disconnected_timeout: Duration,
+    /// Consent expires (state "failed") this long after the last consent response, default
+    /// 30 s (RFC 7675 §5.1).
+    pub consent_timeout: Duration,
+    /// Most remote candidates per generation (including learnt prflx), default 100.
+    pub max_remote_candidates: usize,
+    /// Most candidate pairs per generation, default 100 (RFC 8445 §6.1.2.5).
+    pub max_pairs: usize,
+}
+
+impl Default for IceAgentConfig {
+    fn default() -> Self {
+        IceAgentConfig {
+            ta: Duration::from_millis(50),
+            transport_policy: IceTransportPolicy::All,
+            check_rto_min: Duration::from_millis(500),
+            check_max_transmissions: 7,
+            stun_rto: Duration::from_millis(500),
+            stun_max_transmissions: 7,
+            stun_last_wait: 16,
+            consent_interval: Duration::from_secs(5),
+            consent_rto: Duration::from_millis(500),
+            disconnected_timeout: Duration::from_secs(5),
+            consent_timeout: Duration::from_secs(30),
+            max_remote_candidates: 100,
+            max_pairs: 100,
+        }
+    }
+}
+
+w3c_enum! {
+    /// The aggregate connection state, as `RTCIceConnectionState` (webrtc-pc §5.6.4).
+    pub enum IceConnectionState {
+        /// Nothing checked yet.
+        New = "new",
+        /// Connectivity checks are running and no pair is selected yet.
+        Checking = "checking",
+        /// A nominated pair is selected and consent is fresh.
+        Connected = "connected",
+        /// Connected, all checks done and the remote signalled end-of-candidates.
+        Completed = "completed",
+        /// All pairs failed after end-of-candidates, or consent expired (RFC 7675).
+        Failed = "failed",
+        /// Consent checks on the selected pair go unanswered (RFC 7675).
+        Disconnected = "disconnected",
+        /// [`IceAgent::close`] was called.
+        Closed = "closed",
+    }
+}
+
+w3c_enum! {
+    /// Gathering progress, as `RTCIceGatheringState` (webrtc-pc §5.6.3).
+    pub enum IceGatheringState {
+        /// Nothing gathered yet.
+        New = "new",
+        /// Candidates are being gathered.
+        Gathering = "gathering",
+        /// Gathering of this generation is done.
+        Complete = "complete",
+    }
+}
+
+w3c_enum! {
+    /// State of a candidate pair in the checklist (RFC 8445 §6.1.2.6; webrtc-stats
+    /// `RTCStatsIceCandidatePairState`).
+    pub enum CandidatePairState {
+        /// Waiting for a pair of the same foundation to succeed.
+        Frozen = "frozen",
+        /// Ready to be checked.
+        Waiting = "waiting",
+        /// A check is in flight.
+        InProgress = "in-progress",
+        /// The check succeeded: the pair is valid.
+        Succeeded = "succeeded",
+        /// The check failed.
+        Failed = "failed",
+    }
+}
+
+/// A datagram the driver must send from local socket `local` to `remote`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The local socket (a base address given to [`IceAgent::add_local_interface`]).
+    pub local: SocketAddr,
+    /// The destination.
+    pub remote: SocketAddr,
+    /// The datagram (a STUN message).
+    pub data: Vec<u8>,
+}
+
+/// Something the driver or the W3C layer must learn about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IceEvent {
+    /// A new local candidate to signal (`icecandidate`, RFC 8838 §4).
+    LocalCandidate(Candidate),
+    /// All local candidates of this generation have been reported (`icecandidate` with
+    /// null, RFC 8838 §8.2).
+    GatheringComplete,
+    /// The aggregate state changed (`iceconnectionstatechange`).
+    StateChange(IceConnectionState),
+    /// The pair used for data changed (`selectedcandidatepairchange`, RFC 8445 §8.1.1).
+    SelectedPairChanged(Box<SelectedPair>),
+    /// A STUN server did not answer or answered with an error (`icecandidateerror`,
+    /// webrtc-pc §4.8.2): 701 when it was unreachable.
+    CandidateError {
+        /// The local socket the request was sent from.
+        address: SocketAddr,
+        /// The STUN server.
+        server: SocketAddr,
+        /// The STUN error code, or 701 when no response arrived.
+        error_code: u16,
+        /// The reason phrase.
+        error_text: String,
+    },
+    /// A remote candidate carries this mDNS name; answer with [`IceAgent::resolved_mdns`]
+    /// (draft-ietf-mmusic-mdns-ice-candidates §3.2).
+    ResolveMdns {
+        /// The `.local` host name.
+        name: String,
+    },
+}
+
+/// The selected pair as reported by [`IceEvent::SelectedPairChanged`] (RFC 8445 §8.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectedPair {
+    /// The local candidate of the pair (`RTCIceCandidatePair.local`).
+    pub local: Candidate,
+    /// The remote candidate of the pair (`RTCIceCandidatePair.remote`).
+    pub remote: Candidate,
+    /// The socket to send from (the local candidate's base).
+    pub local_addr: SocketAddr,
+    /// The address to send to.
+    pub remote_addr: SocketAddr,
+}
+
+/// A snapshot of one candidate pair, for stats and tests (RFC 8445 §6.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidatePairInfo {
+    /// The local candidate's base (the socket checks leave from).
+    pub local: SocketAddr,
+    /// The remote candidate's address.
+    pub remote: SocketAddr,
+    /// The pair priority (RFC 8445 §6.1.2.3).
+    pub priority: u64,
+    /// The checklist state.
+    pub state: CandidatePairState,
+    /// Whether the pair is nominated (RFC 8445 §8.1.1).
+    pub nominated: bool,
+    /// Last round-trip time measured by a check on this pair (unambiguous answers only).
+    pub rtt: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+struct Creds {
+    ufrag: String,
+    pwd: String,
+}
+
+/// STUN retransmission schedule: transmission k (1-based) waits RTO·2^(k-1) for an answer,
+/// the last one Rm·RTO (RFC 8489 §6.2.1).
+#[derive(Debug, Clone)]
+struct Retrans {
+    /// When the first transmission left (for RTT samples, RFC 6298 §3 Karn's rule).
+    first: Instant,
+    rto: Duration,
+    sent: u32,
+    max: u32,
+    rm: u32,
+    next: Instant,
+}
+
+impl Retrans {
+    fn new(now: Instant, rto: Duration, max: u32, rm: u32) -> Retrans {
+        let mut r = Retrans {
+            first: now,
+            rto,
+            sent: 1,
+            max: max.max(1),
+            rm,
+            next: now,
+        };
+        r.next = now + r.wait();
+        r
+    }
+
+    fn wait(&self) -> Duration {
+        let w = if self.sent < self.max {
+            let factor = 1u32 << (self.sent - 1).min(16);
+            self.rto.saturating_mul(factor)
+        } else {
+            self.rto.saturating_mul(self.rm)
+        };
+        // Bounded so `Instant + wait` cannot overflow whatever the configuration.
+        w.min(Duration::from_secs(86_400))
+    }
+
+    /// The round-trip time if the answer at `now` can only belong to the first
+    /// transmission (Karn's rule, RFC 6298 §3).
+    fn rtt_sample(&self, now: Instant) -> Option<Duration> {
+        (self.sent == 1).then(|| now.saturating_duration_since(self.first))
+    }
+
+    /// At `next`: `true` to retransmit (and re-arm), `false` when the transaction failed.
+    fn expire(&mut self, now: Instant) -> bool {
+        if self.sent >= self.max {
+            return false;
+        }
+        self.sent += 1;
+        self.next = now + self.wait();
+        true
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LocalCand {
+    cand: IceCandidate,
+}
+
+#[derive(Debug, Clone)]
+struct Gather {
+    base: SocketAddr,
+    server: SocketAddr,
+    tid: TransactionId,
+    retrans: Retrans,
+    data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+struct CheckTx {
+    tid: TransactionId,
+    retrans: Retrans,
+    data: Vec<u8>,
+    /// The role claimed in the request (for 487 handling, RFC 8445 §7.2.5.1).
+    controlling: bool,
+    use_candidate: bool,
+    /// The PRIORITY sent (priority of a learnt local prflx, RFC 8445 §7.2.5.3.1).
+    priority: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Pair {
+    local: usize,
+    remote: usize,
+    priority: u64,
+    state: CandidatePairState,
+    nominated: bool,
+    /// Controlled: the peer nominated before our check succeeded (RFC 8445 §7.3.1.5).
+    nominate_on_success: bool,
+    /// Controlling: the next check carries USE-CANDIDATE (RFC 8445 §8.1.1).
+    nominate: bool,
+    tx: Option<CheckTx>,
+    rtt: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+struct ConsentTx {
+    tid: TransactionId,
+    retrans: Retrans,
+    data: Vec<u8>,
+}
+
+/// The selected pair with the credentials of its generation: it keeps working (and keeps
+/// consent) across an ICE restart until a new pair is selected (RFC 8445 §9).
+#[derive(Debug, Clone)]
+struct Selected {
+    local: IceCandidate,
+    remote: IceCandidate,
+    priority: u64,
+    generation: u32,
+    local_creds: Creds,
+    remote_creds: Creds,
+    last_consent: Instant,
+    next_consent: Instant,
+    first_unanswered: Option<Instant>,
+    consent: VecDeque<ConsentTx>,
+    expired: bool,
+    rtt: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gathering {
+    Idle,
+    Running,
+    Done,
+}
+
+/// The sans-IO ICE agent (RFC 8445): one component, full (not lite) implementation.
+pub struct IceAgent {
+    config: IceAgentConfig,
+    rng: Box<dyn RandomSource>,
+    controlling: bool,
+    tie_breaker: u64,
+    local: Option<Creds>,
+    remote: Option<Creds>,
+    generation: u32,
+    interfaces: Vec<SocketAddr>,
+    stun_servers: Vec<SocketAddr>,
+    locals: Vec<LocalCand>,
+    /// Foundation keys (kind, base ip, server ip) → number (RFC 8445 §5.1.1.3).
+    foundations: Vec<(CandidateKind, IpAddr, Option<IpAddr>)>,
+    remotes: Vec<IceCandidate>,
+    prflx_counter: u32,
+    early: Vec<Candidate>,
+    pending_mdns: Vec<Candidate>,
+    remote_end_of_candidates: bool,
+    pairs: Vec<Pair>,
+    triggered: VecDeque<usize>,
+    gather_queue: VecDeque<(SocketAddr, SocketAddr)>,
+    gathers: Vec<Gather>,
+    gathering: Gathering,
+    next_pace: Option<Instant>,
+    checks_started: bool,
+    selected: Option<Selected>,
+    state: IceConnectionState,
+    closed: bool,
+    last_now: Option<Instant>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<IceEvent>,
+    /// STUN datagrams dropped as malformed, unauthenticated or unexpected.
+    dropped: u64,
+}
+
+impl std::fmt::Debug for IceAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceAgent")
+            .field("controlling", &self.controlling)
+            .field("generation", &self.generation)
+            .field("state", &self.state)
+            .field("locals", &self.locals.len())
+            .field("remotes", &self.remotes.len())
+            .field("pairs", &self.pairs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IceAgent {
+    /// A new agent in state "new", controlled, with a random tie-breaker (RFC 8445 §5.2).
+    /// Durations in `config` are capped at one hour (larger values would only overflow
+    /// timer arithmetic).
+    pub fn new(mut config: IceAgentConfig, mut rng: impl RandomSource + 'static) -> IceAgent {
+        let cap = |d: &mut Duration| *d = (*d).min(Duration::from_secs(3600));
+        cap(&mut config.ta);
+        cap(&mut config.check_rto_min);
+        cap(&mut config.stun_rto);
+        cap(&mut config.consent_interval);
+        cap(&mut config.consent_rto);
+        cap(&mut config.disconnected_timeout);
+        cap(&mut config.consent_timeout);
+        config.stun_last_wait = config.stun_last_wait.min(64);
+        let tie_breaker = rng.next_u64();
+        IceAgent {
+            config,
+            rng: Box::new(rng),
+            controlling: false,
+            tie_breaker,
+            local: None,
+            remote: None,
+            generation: 0,
+            interfaces: Vec::new(),
+            stun_servers: Vec::new(),
+            locals: Vec::new(),
+            foundations: Vec::new(),
+            remotes: Vec::new(),
+            prflx_counter: 0,
+            early: Vec::new(),
+            pending_mdns: Vec::new(),
+            remote_end_of_candidates: false,
+            pairs: Vec::new(),
+            triggered: VecDeque::new(),
+            gather_queue: VecDeque::new(),
+            gathers: Vec::new(),
+            gathering: Gathering::Idle,
+            next_pace: None,
+            checks_started: false,
+            selected: None,
+            state: IceConnectionState::New,
+            closed: false,
+            last_now: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            dropped: 0,
+        }
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    /// Sets our ufrag/pwd (RFC 8445 §5.3, RFC 8839 §5.4) for the current generation.
+    pub fn set_local_credentials(&mut self, ufrag: &str, pwd: &str) {
+        self.local = Some(Creds {
+            ufrag: ufrag.to_string(),
+            pwd: pwd.to_string(),
+        });
+    }
+
+    /// Sets the peer's ufrag/pwd (RFC 8839 §5.4). New values for an already known peer mean
+    /// the peer restarted ICE: its candidates and our checklist are dropped, the selected pair
+    /// keeps working until a new one is selected (RFC 8445 §9).
+    pub fn set_remote_credentials(&mut self, ufrag: &str, pwd: &str) {
+        if let Some(r) = &self.remote {
+            if r.ufrag == ufrag && r.pwd == pwd {
+                return;
+            }
+            self.clear_remote_side();
+        }
+        self.remote = Some(Creds {
+            ufrag: ufrag.to_string(),
+            pwd: pwd.to_string(),
+        });
+        let early = std::mem::take(&mut self.early);
+        for c in early {
+            // Early candidates were validated when added; a ufrag mismatch drops them.
+            let _ = self.add_remote_candidate(c);
+        }
+    }
+
+    /// Sets the role: controlling (nominates, RFC 8445 §8.1) or controlled. Pair priorities
+    /// are recomputed (RFC 8445 §6.1.2.3).
+    pub fn set_role(&mut self, controlling: bool) {
+        if self.controlling != controlling {
+            self.controlling = controlling;
+            self.recompute_priorities();
+        }
+    }
+
+    /// Whether the agent is currently controlling (it can change on a role conflict,
+    /// RFC 8445 §7.3.1.1).
+    pub fn is_controlling(&self) -> bool {
+        self.controlling
+    }
+
+    /// The tie-breaker sent in ICE-CONTROLLING/ICE-CONTROLLED (RFC 8445 §7.1.3).
+    pub fn tie_breaker(&self) -> u64 {
+        self.tie_breaker
+    }
+
+    /// Replaces the random tie-breaker (tests of role conflicts, RFC 8445 §7.3.1.1).
+    pub fn set_tie_breaker(&mut self, tie_breaker: u64) {
+        self.tie_breaker = tie_breaker;
+    }
+
+    /// The current aggregate state.
+    pub fn state(&self) -> IceConnectionState {
+        self.state
+    }
+
+    /// The selected pair as (local socket, remote address), if any: where data goes.
+    pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.selected
+            .as_ref()
+            .filter(|s| !s.expired)
+            .map(|s| (s.local.base, s.remote.addr))
+    }
+
+    /// Round-trip time last measured on the selected pair (checks, then consent), for
+    /// `RTCIceCandidatePairStats.currentRoundTripTime`.
+    pub fn selected_rtt(&self) -> Option<Duration> {
+        self.selected.as_ref().and_then(|s| s.rtt)
+    }
+
+    /// Gathering progress (`iceGatheringState`).
+    pub fn gathering_state(&self) -> IceGatheringState {
+        match self.gathering {
+            Gathering::Idle => IceGatheringState::New,
+            Gathering::Running => IceGatheringState::Gathering,
+            Gathering::Done => IceGatheringState::Complete,
+        }
+    }
+
+    /// The ICE generation: 0, then +1 per [`IceAgent::restart`].
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// STUN datagrams dropped so far (malformed, unauthenticated, unexpected).
+    pub fn dropped_packets(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The local candidates of this generation, including learnt peer-reflexive ones.
+    pub fn local_candidates(&self) -> Vec<IceCandidate> {
+        self.locals.iter().map(|l| l.cand.clone()).collect()
+    }
+
+    /// The remote candidates of this generation, including learnt peer-reflexive ones.
+    pub fn remote_candidates(&self) -> Vec<IceCandidate> {
+        self.remotes.clone()
+    }
+
+    /// The checklist (RFC 8445 §6.1.2).
+    pub fn candidate_pairs(&self) -> Vec<CandidatePairInfo> {
+        self.pairs
+            .iter()
+            .map(|p| CandidatePairInfo {
+                local: self.locals[p.local].cand.base,
+                remote: self.remotes[p.remote].addr,
+                priority: p.priority,
+                state: p.state,
+                nominated: p.nominated,
+                rtt: p.rtt,
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------------ gathering
+
+    /// Reports a bound local UDP socket: it becomes a host candidate (RFC 8445 §5.1.1.1) and a
+    /// base for srflx gathering; errors when [`MAX_LOCAL_INTERFACES`] are already known.
+    pub fn add_local_interface(&mut self, addr: SocketAddr) -> Result<()> {
+        if self.closed {
+            return Err(Error::invalid_state("the ICE agent is closed"));
+        }
+        if self.interfaces.contains(&addr) {
+            return Ok(());
+        }
+        if self.interfaces.len() >= MAX_LOCAL_INTERFACES {
+            return Err(Error::operation("too many local interfaces"));
+        }
+        self.interfaces.push(addr);
+        self.gathering = Gathering::Running;
+        let index = self.interfaces.len() - 1;
+        self.add_host(addr, index);
+        Ok(())
+    }
+
+    /// Adds a STUN server to gather a server-reflexive candidate from every host base of the
+    /// same family (RFC 8445 §5.1.1.2); errors beyond [`MAX_STUN_SERVERS`].
+    pub fn add_stun_server(&mut self, server: SocketAddr) -> Result<()> {
+        if self.closed {
+            return Err(Error::invalid_state("the ICE agent is closed"));
+        }
+        if self.stun_servers.contains(&server) {
+            return Ok(());
+        }
+        if self.stun_servers.len() >= MAX_STUN_SERVERS {
+            return Err(Error::operation("too many STUN servers"));
+        }
+        self.stun_servers.push(server);
+        if self.config.transport_policy == IceTransportPolicy::Relay {
+            return Ok(());
+        }
+        self.gathering = Gathering::Running;
+        for &base in &self.interfaces {
+            if base.is_ipv4() == server.is_ipv4() {
+                self.gather_queue.push_back((base, server));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_host(&mut self, addr: SocketAddr, index: usize) {
+        let pref = local_preference(addr.ip(), index);
+        let foundation = self.foundation(CandidateKind::Host, addr.ip(), None);
+        let cand = IceCandidate {
+            kind: CandidateKind::Host,
+            addr,
+            base: addr,
+            priority: candidate_priority(CandidateKind::Host, pref, 1),
+            foundation,
+            related: None,
+        };
+        let signalled = self.config.transport_policy == IceTransportPolicy::All;
+        if self.locals.len() >= MAX_LOCAL_CANDIDATES {
+            return;
+        }
+        self.locals.push(LocalCand { cand: cand.clone() });
+        if signalled {
+            let sdp = self.local_sdp(&cand);
+            self.push_event(IceEvent::LocalCandidate(sdp));
+        }
+        if self.config.transport_policy == IceTransportPolicy::All {
+            for &server in &self.stun_servers {
+                if server.is_ipv4() == addr.is_ipv4() {
+                    self.gather_queue.push_back((addr, server));
+                }
+            }
+            let li = self.locals.len() - 1;
+            for ri in 0..self.remotes.len() {
+                self.try_pair(li, ri);
+            }
+        }
+    }
+
+    fn foundation(&mut self, kind: CandidateKind, base: IpAddr, server: Option<IpAddr>) -> String {
+        let key = (kind, base, server);
+        let n = match self.foundations.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                // Foundations are bounded by the candidates that use them; reuse the table
+                // only while it is small.
+                if self.foundations.len() >= 4 * MAX_LOCAL_CANDIDATES {
+                    self.foundations.clear();
+                }
+                self.foundations.push(key);
+                self.foundations.len() - 1
+            }
+        };
+        (n + 1).to_string()
+    }
+
+    fn local_sdp(&self, c: &IceCandidate) -> Candidate {
+        let ufrag = self.local.as_ref().map(|c| c.ufrag.as_str()).unwrap_or("");
+        c.to_sdp(ufrag, self.generation)
+    }
+
+    fn check_gathering_complete(&mut self) {
+        if self.gathering == Gathering::Running
+            && self.gather_queue.is_empty()
+            && self.gathers.is_empty()
+        {
+            self.gathering = Gathering::Done;
+            self.push_event(IceEvent::GatheringComplete);
+        }
+    }
+
+    fn start_gather(&mut self, now: Instant, base: SocketAddr, server: SocketAddr) {
+        let tid = self.new_tid();
+        let mut data = Vec::with_capacity(28);
+        {
+            let mut w = MessageWriter::new(&mut data, Class::Request, Method::BINDING, tid);
+            let _ = w.fingerprint();
+        }
+        self.push_transmit(base, server, data.clone());
+        let retrans = Retrans::new(
+            now,
+            self.config.stun_rto,
+            self.config.stun_max_transmissions,
+            self.config.stun_last_wait,
+        );
+        self.gathers.push(Gather {
+            base,
+            server,
+            tid,
+            retrans,
+            data,
+        });
+    }
+
+    fn on_gather_response(&mut self, gi: usize, msg: &Message<'_>) {
+        let g = self.gathers.swap_remove(gi);
+        match msg.class() {
+            Class::SuccessResponse => {
+                let mapped = match msg.xor_mapped_address() {
+                    Ok(Some(a)) => Some(a),
+                    _ => msg.mapped_address().ok().flatten(),
+                };
+                let Some(mapped) = mapped else {
+                    self.push_event(IceEvent::CandidateError {
+                        address: g.base,
+                        server: g.server,
+                        error_code: 701,
+                        error_text: "STUN response without a mapped address".into(),
+                    });
+                    return;
+                };
+                self.add_srflx(g.base, g.server, mapped);
+            }
+            _ => {
+                let (code, text) = match msg.error_code() {
+                    Ok(Some(e)) => (e.code, e.reason.to_string()),
+                    _ => (701, "STUN error response without ERROR-CODE".to_string()),
+                };
+                self.push_event(IceEvent::CandidateError {
+                    address: g.base,
+                    server: g.server,
+                    error_code: code,
+                    error_text: text,
+                });
+            }
+        }
+    }
+
+    fn add_srflx(&mut self, base: SocketAddr, server: SocketAddr, mapped: SocketAddr) {
+        // Redundant when it equals its base or an existing candidate (RFC 8445 §5.1.3).
+        if mapped == base || self.locals.iter().any(|l| l.cand.addr == mapped) {
+            return;
+        }
+        if self.locals.len() >= MAX_LOCAL_CANDIDATES {
+            return;
+        }
+        let Some(index) = self.interfaces.iter().position(|a| *a == base) else {
+            return;
+        };
+        let pref = local_preference(base.ip(), index);
+        let foundation =
+            self.foundation(CandidateKind::ServerReflexive, base.ip(), Some(server.ip()));
+        let cand = IceCandidate {
+            kind: CandidateKind::ServerReflexive,
+            addr: mapped,
+            base,
+            priority: candidate_priority(CandidateKind::ServerReflexive, pref, 1),
+            foundation,
+            related: Some(base),
+        };
+        self.locals.push(LocalCand { cand: cand.clone() });
+        let sdp = self.local_sdp(&cand);
+        self.push_event(IceEvent::LocalCandidate(sdp));
+    }
+
+    // ------------------------------------------------------------------ remote candidates
+
+    /// Adds a remote candidate (`addIceCandidate`, RFC 8838 §4). Candidates that this agent
+    /// cannot use (component ≠ 1, TCP, unknown type, non-mDNS host names) are ignored; a
+    /// `.local` name produces [`IceEvent::ResolveMdns`]. Errors: closed agent, a `ufrag` that
+    /// does not match the remote credentials, or the candidate limit reached.
+    pub fn add_remote_candidate(&mut self, c: Candidate) -> Result<()> {
+        if self.closed {
+            return Err(Error::invalid_state("the ICE agent is closed"));
+        }
+        if let (Some(u), Some(r)) = (candidate::extension(&c, "ufrag"), &self.remote)
+            && u != r.ufrag
+        {
+            return Err(Error::operation(
+                "the candidate's ufrag matches no remote description",
+            ));
+        }
+        let (kind, addr) = match candidate::remote_from_sdp(&c) {
+            Ok(v) => v,
+            Err(RemoteCandidateIssue::Hostname(name)) => {
+                if !name.to_ascii_lowercase().ends_with(".local") {
+                    return Ok(());
+                }
+                if self.pending_mdns.len() >= MAX_PENDING_MDNS {
+                    return Err(Error::operation("too many unresolved mDNS candidates"));
+                }
+                let first = !self.pending_mdns.iter().any(|p| p.address == name);
+                self.pending_mdns.push(c);
+                if first {
+                    self.push_event(IceEvent::ResolveMdns { name });
+                }
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        };
+        if self.remote.is_none() {
+            if self.early.len() >= self.config.max_remote_candidates {
+                return Err(Error::operation("too many remote candidates"));
+            }
+            self.early.push(c);
+            return Ok(());
+        }
+        self.add_remote(kind, addr, c.priority, c.foundation.clone())
+            .map(|_| ())
+    }
+
+    /// The remote signalled end-of-candidates (RFC 8838 §8.2): the checklist may now fail.
+    pub fn end_of_remote_candidates(&mut self) {
+        self.remote_end_of_candidates = true;
+        self.refresh_state();
+    }
+
+    /// Completes the remote candidates carrying mDNS `name` with its resolved address.
+    pub fn resolved_mdns(&mut self, name: &str, ip: IpAddr) {
+        let mut matched = Vec::new();
+        self.pending_mdns.retain(|c| {
+            if c.address.eq_ignore_ascii_case(name) {
+                matched.push(c.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for mut c in matched {
+            c.address = ip.to_string();
+            let _ = self.add_remote_candidate(c);
+        }
+    }
+
+    fn add_remote(
+        &mut self,
+        kind: CandidateKind,
+        addr: SocketAddr,
+        priority: u32,
+        foundation: String,
+    ) -> Result<usize> {
+        if let Some(ri) = self.remotes.iter().position(|r| r.addr == addr) {
+            // A signalled candidate replaces a learnt prflx one (RFC 8445 §7.3.1.3).
+            let r = &mut self.remotes[ri];
+            if r.kind == CandidateKind::PeerReflexive && kind != CandidateKind::PeerReflexive {
+                r.kind = kind;
+                r.priority = priority;
+                r.foundation = foundation;
+                self.recompute_priorities();
+            }
+            return Ok(ri);
+        }
+        if self.remotes.len() >= self.config.max_remote_candidates {
+            return Err(Error::operation("too many remote candidates"));
+        }
+        self.remotes.push(IceCandidate {
+            kind,
+            addr,
+            base: addr,
+            priority,
+            foundation,
+            related: None,
+        });
+        let ri = self.remotes.len() - 1;
+        for li in 0..self.locals.len() {
+            self.try_pair(li, ri);
+        }
+        Ok(ri)
+    }
+
+    /// Forms the pair (local base li, remote ri) unless redundant or filtered (RFC 8445
+    /// §6.1.2.2, §6.1.2.4, §6.1.2.5). Returns the pair index.
+    fn try_pair(&mut self, li: usize, ri: usize) -> Option<usize> {
+        let local = &self.locals[li].cand;
+        let remote = &self.remotes[ri];
+        // Srflx and prflx locals are replaced by their base, which is a host: only pair bases.
+        let base_kind = matches!(local.kind, CandidateKind::Host | CandidateKind::Relay);
+        if !base_kind || local.addr.is_ipv4() != remote.addr.is_ipv4() {
+            return None;
+        }
+        if self.config.transport_policy == IceTransportPolicy::Relay
+            && local.kind != CandidateKind::Relay
+        {
+            return None;
+        }
+        if let Some(pi) = self
+            .pairs
+            .iter()
+            .position(|p| self.locals[p.local].cand.base == local.base && p.remote == ri)
+        {
+            return Some(pi);
+        }
+        let priority = self.compute_priority(li, ri);
+        let foundation_busy = self.pairs.iter().any(|p| {
+            matches!(
+                p.state,
+                CandidatePairState::Waiting | CandidatePairState::InProgress
+            ) && self.same_foundation(p, li, ri)
+        });
+        let pair = Pair {
+            local: li,
+            remote: ri,
+            priority,
+            state: if foundation_busy {
+                CandidatePairState::Frozen
+            } else {
+                CandidatePairState::Waiting
+            },
+            nominated: false,
+            nominate_on_success: false,
+            nominate: false,
+            tx: None,
+            rtt: None,
+        };
+        if self.pairs.len() < self.config.max_pairs {
+            self.pairs.push(pair);
+            return Some(self.pairs.len() - 1);
+        }
+        // Full: replace the lowest-priority pair not yet checked if the new one is better
+        // (RFC 8445 §6.1.2.5).
+        let victim = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                matches!(
+                    p.state,
+                    CandidatePairState::Frozen | CandidatePairState::Waiting
+                )
+            })
+            .min_by_key(|(_, p)| p.priority)
+            .map(|(i, p)| (i, p.priority));
+        match victim {
+            Some((vi, vp)) if vp < priority => {
+                self.triggered.retain(|&t| t != vi);
+                self.pairs[vi] = pair;
+                Some(vi)
+            }
+            _ => None,
+        }
+    }
+
+    fn same_foundation(&self, p: &Pair, li: usize, ri: usize) -> bool {
+        self.locals[p.local].cand.foundation == self.locals[li].cand.foundation
+            && self.remotes[p.remote].foundation == self.remotes[ri].foundation
+    }
+
+    fn compute_priority(&self, li: usize, ri: usize) -> u64 {
+        let l = self.locals[li].cand.priority;
+        let r = self.remotes[ri].priority;
+        if self.controlling {
+            pair_priority(l, r)
+        } else {
+            pair_priority(r, l)
+        }
+    }
+
+    fn recompute_priorities(&mut self) {
+        for i in 0..self.pairs.len() {
+            let (li, ri) = (self.pairs[i].local, self.pairs[i].remote);
+            self.pairs[i].priority = self.compute_priority(li, ri);
+        }
+    }
+
+    fn clear_remote_side(&mut self) {
+        self.remotes.clear();
+        self.pairs.clear();
+        self.triggered.clear();
+        self.early.clear();
+        self.pending_mdns.clear();
+        self.remote_end_of_candidates = false;
+        self.checks_started = false;
+    }
+
+    // ------------------------------------------------------------------ restart / close
+
+    /// ICE restart with new local credentials (RFC 8445 §9): a new generation gathers again
+    /// (host candidates are re-reported, srflx re-gathered), remote candidates wait for the
+    /// peer's new credentials, and the selected pair keeps working until a new one is selected.
+    pub fn restart(&mut self, ufrag: &str, pwd: &str) {
+        if self.closed {
+            return;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.local = Some(Creds {
+            ufrag: ufrag.to_string(),
+            pwd: pwd.to_string(),
+        });
+        self.clear_remote_side();
+        self.remote = None;
+        self.locals.clear();
+        self.gathers.clear();
+        self.gather_queue.clear();
+        self.gathering = Gathering::Idle;
+        let interfaces = self.interfaces.clone();
+        for (i, addr) in interfaces.into_iter().enumerate() {
+            self.gathering = Gathering::Running;
+            self.add_host(addr, i);
+        }
+    }
+
+    /// Closes the agent (state "closed"): nothing is sent any more, queued datagrams are
+    /// dropped, every later packet is ignored.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.transmits.clear();
+        self.pairs.clear();
+        self.triggered.clear();
+        self.gathers.clear();
+        self.gather_queue.clear();
+        self.selected = None;
+        self.refresh_state();
+    }
+
+    // ------------------------------------------------------------------ driver interface
+
+    /// Next datagram to send. Also runs the pacer, so a check made due by a call without a
+    /// time (e.g. [`IceAgent::add_remote_candidate`]) leaves at once.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.last_now = Some(now);
+        if self.transmits.is_empty() {
+            self.pace(now);
+        }
+        self.transmits.pop_front()
+    }
+
+    /// Next event for the driver / W3C layer.
+    pub fn poll_event(&mut self) -> Option<IceEvent> {
+        if !self.closed {
+            self.check_gathering_complete();
+        }
+        self.events.pop_front()
+    }
+
+    /// When [`IceAgent::handle_timeout`] must be called next (may be in the past: call it at
+    /// once); `None` when nothing is scheduled.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Instant| t = Some(t.map_or(x, |y| y.min(x)));
+        if self.has_pacing_work() {
+            match (self.next_pace, self.last_now) {
+                (Some(p), _) => at(p),
+                (None, Some(n)) => at(n),
+                (None, None) => {}
+            }
+        }
+        for g in &self.gathers {
+            at(g.retrans.next);
+        }
+        for p in &self.pairs {
+            if let Some(tx) = &p.tx {
+                at(tx.retrans.next);
+            }
+        }
+        if let Some(s) = &self.selected
+            && !s.expired
+        {
+            at(s.next_consent);
+            for c in &s.consent {
+                at(c.retrans.next);
+            }
+            at(s.last_consent + self.config.consent_timeout);
+            if let Some(f) = s.first_unanswered {
+                let d = f + self.config.disconnected_timeout;
+                if self.state != IceConnectionState::Disconnected {
+                    at(d);
+                }
+            }
+        }
+        t
+    }
+
+    /// Runs timers due at `now`: retransmissions, transaction failures, pacing, consent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
+        if self.closed {
+            return;
+        }
+        // STUN server transactions (RFC 8489 §6.2.1).
+        let mut i = 0;
+        while i < self.gathers.len() {
+            if self.gathers[i].retrans.next <= now {
+                if self.gathers[i].retrans.expire(now) {
+                    let g = &self.gathers[i];
+                    let (b, s, d) = (g.base, g.server, g.data.clone());
+                    self.push_transmit(b, s, d);
+                } else {
+                    let g = self.gathers.swap_remove(i);
+                    self.push_event(IceEvent::CandidateError {
+                        address: g.base,
+                        server: g.server,
+                        error_code: 701,
+                        error_text: "STUN binding request timed out".into(),
+                    });
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        // Connectivity checks (RFC 8445 §14.3).
+        for pi in 0..self.pairs.len() {
+            let due = matches!(&self.pairs[pi].tx, Some(tx) if tx.retrans.next <= now);
+            if !due {
+                continue;
+            }
+            let local = self.locals[self.pairs[pi].local].cand.base;
+            let remote = self.remotes[self.pairs[pi].remote].addr;
+            let resend = match self.pairs[pi].tx.as_mut() {
+                Some(tx) => tx.retrans.expire(now).then(|| tx.data.clone()),
+                None => None,
+            };
+            match resend {
+                Some(d) => self.push_transmit(local, remote, d),
+                None => {
+                    let p = &mut self.pairs[pi];
+                    p.tx = None;
+                    p.state = CandidatePairState::Failed;
+                }
+            }
+        }
+        self.consent_timers(now);
+        self.pace(now);
+        if self.controlling {
+            self.maybe_nominate();
+            self.pace(now);
+        }
+        self.refresh_state();
+    }
+
+    /// Feeds a received datagram. Returns `false` when it is not STUN (route it to DTLS/SRTP,
+    /// RFC 7983); STUN is consumed (answered, or counted and dropped when malformed, hostile
+    /// or unexpected).
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+    ) -> bool {
+        self.last_now = Some(now);
+        if !is_stun(data) {
+            return false;
+        }
+        if self.closed {
+            return true;
+        }
+        let Ok(msg) = Message::parse(data) else {
+            self.dropped += 1;
+            return true;
+        };
+        if msg.method() != Method::BINDING || (msg.has_fingerprint() && !msg.verify_fingerprint()) {
+            self.dropped += 1;
+            return true;
+        }
+        match msg.class() {
+            Class::Request => self.handle_request(now, local, remote, &msg),
+            Class::SuccessResponse | Class::ErrorResponse => {
+                self.handle_response(now, local, remote, &msg)
+            }
+            // Binding indications are keepalives (RFC 8445 §11): nothing to do.
+            Class::Indication => {}
+        }
+        self.pace(now);
+        if self.controlling {
+            self.maybe_nominate();
+            self.pace(now);
+        }
+        self.refresh_state();
+        true
+    }
+
+    // ------------------------------------------------------------------ pacing and checks
+
+    fn has_pacing_work(&self) -> bool {
+        if self.closed {
+            return false;
+        }
+        if !self.gather_queue.is_empty() {
+            return true;
+        }
+        if !self.can_check() {
+            return false;
+        }
+        !self.triggered.is_empty()
+            || self
+                .pairs
+                .iter()
+                .any(|p| p.state == CandidatePairState::Waiting)
+            || self.unfreezable().is_some()
+    }
+
+    /// The best Frozen pair whose foundation has no Waiting/In-Progress pair
+    /// (RFC 8445 §6.1.4.2).
+    fn unfreezable(&self) -> Option<usize> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.state == CandidatePairState::Frozen)
+            .filter(|(_, p)| {
+                !self.pairs.iter().any(|q| {
+                    matches!(
+                        q.state,
+                        CandidatePairState::Waiting | CandidatePairState::InProgress
+                    ) && self.same_foundation(q, p.local, p.remote)
+                })
+            })
+            .max_by_key(|(_, p)| p.priority)
+            .map(|(i, _)| i)
+    }
+
+    fn can_check(&self) -> bool {
+        self.local.is_some() && self.remote.is_some()
+    }
+
+    /// Starts at most one new transaction per Ta (RFC 8445 §6.1.4.2, §14.2).
+    fn pace(&mut self, now: Instant) {
+        if self.closed || self.next_pace.is_some_and(|t| t > now) {
+            return;
+        }
+        if self.start_one(now) {
+            self.next_pace = Some(now + self.config.ta);
+        }
+    }
+
+    fn start_one(&mut self, now: Instant) -> bool {
+        // Triggered checks first (RFC 8445 §6.1.4.2).
+        if self.can_check() {
+            while let Some(pi) = self.triggered.pop_front() {
+                if pi < self.pairs.len() && self.pairs[pi].state != CandidatePairState::Failed {
+                    self.send_check(now, pi);
+                    return true;
+                }
+            }
+        }
+        if let Some((base, server)) = self.gather_queue.pop_front() {
+            self.start_gather(now, base, server);
+            return true;
+        }
+        if !self.can_check() {
+            return false;
+        }
+        // Highest-priority Waiting pair.
+        let waiting = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.state == CandidatePairState::Waiting)
+            .max_by_key(|(_, p)| p.priority)
+            .map(|(i, _)| i);
+        if let Some(pi) = waiting {
+            self.send_check(now, pi);
+            return true;
+        }
+        // No Waiting pair: unfreeze the best Frozen pair whose foundation is idle
+        // (RFC 8445 §6.1.4.2).
+        if let Some(pi) = self.unfreezable() {
+            self.send_check(now, pi);
+            return true;
+        }
+        false
+    }
+
+    fn check_rto(&self) -> Duration {
+        let active = self
+            .pairs
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.state,
+                    CandidatePairState::Waiting | CandidatePairState::InProgress
+                )
+            })
+            .count();
+        let n = u32::try_from(active).unwrap_or(u32::MAX);
+        self.config
+            .check_rto_min
+            .max(self.config.ta.saturating_mul(n))
+    }
+
+    fn send_check(&mut self, now: Instant, pi: usize) {
+        let (Some(lc), Some(rc)) = (self.local.clone(), self.remote.clone()) else {
+            return;
+        };
+        let rto = self.check_rto();
+        let local = self.locals[self.pairs[pi].local].cand.clone();
+        let remote = self.remotes[self.pairs[pi].remote].addr;
+        let use_candidate = self.controlling && self.pairs[pi].nominate;
+        let local_pref = ((local.priority >> 8) & 0xffff) as u16;
+        let priority = candidate_priority(CandidateKind::PeerReflexive, local_pref, 1);
+        let tid = self.new_tid();
+        let mut data = Vec::with_capacity(128);
+        {
+            let mut w = MessageWriter::new(&mut data, Class::Request, Method::BINDING, tid);
+            let username = format!("{}:{}", rc.ufrag, lc.ufrag);
+            let _ = w.username(&username);
+            let _ = w.priority(priority);
+            if self.controlling {
+                let _ = w.ice_controlling(self.tie_breaker);
+            } else {
+                let _ = w.ice_controlled(self.tie_breaker);
+            }
+            if use_candidate {
+                let _ = w.use_candidate();
+            }
+            let _ = w.message_integrity(rc.pwd.as_bytes());
+            let _ = w.fingerprint();
+        }
+        self.push_transmit(local.base, remote, data.clone());
+        let retrans = Retrans::new(
+            now,
+            rto,
+            self.config.check_max_transmissions,
+            self.config.stun_last_wait,
+        );
+        let controlling = self.controlling;
+        let p = &mut self.pairs[pi];
+        // A nomination check on a valid pair keeps it valid (RFC 8445 §8.1.1).
+        if p.state != CandidatePairState::Succeeded {
+            p.state = CandidatePairState::InProgress;
+        }
+        p.tx = Some(CheckTx {
+            tid,
+            retrans,
+            data,
+            controlling,
+            use_candidate,
+            priority,
+        });
+        self.checks_started = true;
+    }
+
+    /// Controlling agent, regular nomination (RFC 8445 §8.1.1): nominate the best valid pair
+    /// when it beats the selected one; a later better pair is nominated again.
+    fn maybe_nominate(&mut self) {
+        if !self.controlling || !self.can_check() {
+            return;
+        }
+        let best = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.state == CandidatePairState::Succeeded)
+            .max_by_key(|(_, p)| p.priority)
+            .map(|(i, p)| (i, p.priority));
+        let Some((bi, bp)) = best else {
+            return;
+        };
+        let p = &self.pairs[bi];
+        if p.nominated || p.nominate {
+            return;
+        }
+        let beats = match &self.selected {
+            None => true,
+            Some(s) => s.generation != self.generation || s.expired || bp > s.priority,
+        };
+        if beats {
+            self.pairs[bi].nominate = true;
+            self.triggered.push_back(bi);
+        }
+    }
+
+    // ------------------------------------------------------------------ incoming requests
+
+    fn respond_error(
+        &mut self,
+        (local, remote): (SocketAddr, SocketAddr),
+        msg: &Message<'_>,
+        code: u16,
+        reason: &str,
+        key: Option<&[u8]>,
+        unknown: &[u16],
+    ) {
+        let mut data = Vec::with_capacity(96);
+        {
+            let mut w = MessageWriter::new(
+                &mut data,
+                Class::ErrorResponse,
+                Method::BINDING,
+                msg.transaction_id(),
+            );
+            let _ = w.error_code(code, reason);
+            if !unknown.is_empty() {
+                let _ = w.unknown_attributes(unknown.iter().copied());
+            }
+            if let Some(k) = key {
+                let _ = w.message_integrity(k);
+            }
+            let _ = w.fingerprint();
+        }
+        self.push_transmit(local, remote, data);
+    }
+
+    fn handle_request(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &Message<'_>,
+    ) {
+        // ICE requests carry FINGERPRINT (RFC 8445 §7.2.2); without it this is not ICE.
+        if !msg.has_fingerprint() {
+            self.dropped += 1;
+            return;
+        }
+        // Only answer on sockets we use: under relay policy host sockets stay silent.
+        let Some(li) = self
+            .locals
+            .iter()
+            .position(|l| l.cand.kind == CandidateKind::Host && l.cand.base == local)
+        else {
+            self.dropped += 1;
+            return;
+        };
+        if self.config.transport_policy == IceTransportPolicy::Relay {
+            self.dropped += 1;
+            return;
+        }
+        let username = match msg.username() {
+            Ok(Some(u)) => u,
+            _ => {
+                self.dropped += 1;
+                self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
+                return;
+            }
+        };
+        if !msg.has_message_integrity() {
+            self.dropped += 1;
+            self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
+            return;
+        }
+        // USERNAME is "<our ufrag>:<their ufrag>" (RFC 8445 §7.2.2).
+        let Some((ours, _theirs)) = username.split_once(':') else {
+            self.dropped += 1;
+            self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
+            return;
+        };
+        // Current generation, or the selected pair's older one (consent across a restart).
+        let (pwd, current) = match (&self.local, &self.selected) {
+            (Some(c), _) if c.ufrag == ours => (c.pwd.clone(), true),
+            (_, Some(s)) if s.local_creds.ufrag == ours => (s.local_creds.pwd.clone(), false),
+            _ => {
+                self.dropped += 1;
+                self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
+                return;
+            }
+        };
+        if !msg.verify_message_integrity(pwd.as_bytes()) {
+            self.dropped += 1;
+            self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
+            return;
+        }
+        let unknown: Vec<u16> = msg.unknown_comprehension_required().take(16).collect();
+        if !unknown.is_empty() {
+            self.respond_error(
+                (local, remote),
+                msg,
+                420,
+                "Unknown Attribute",
+                Some(pwd.as_bytes()),
+                &unknown,
+            );
+            return;
+        }
+        let (Ok(Some(priority)), Ok(use_candidate), Ok(peer_controlling), Ok(peer_controlled)) = (
+            msg.priority(),
+            msg.use_candidate(),
+            msg.ice_controlling(),
+            msg.ice_controlled(),
+        ) else {
+            self.respond_error(
+                (local, remote),
+                msg,
+                400,
+                "Bad Request",
+                Some(pwd.as_bytes()),
+                &[],
+            );
+            return;
+        };
+        if !current {
+            // The previous generation's selected pair: answer consent, nothing else.
+            self.respond_success(local, remote, msg, pwd.as_bytes());
+            return;
+        }
+        // Role conflict (RFC 8445 §7.3.1.1).
+        if self.controlling
+            && let Some(theirs) = peer_controlling
+        {
+            if self.tie_breaker >= theirs {
+                self.respond_error(
+                    (local, remote),
+                    msg,
+                    487,
+                    "Role Conflict",
+                    Some(pwd.as_bytes()),
+                    &[],
+                );
+                return;
+            }
+            self.set_role(false);
+        } else if !self.controlling
+            && let Some(theirs) = peer_controlled
+        {
+            if self.tie_breaker >= theirs {
+                self.set_role(true);
+            } else {
+                self.respond_error(
+                    (local, remote),
+                    msg,
+                    487,
+                    "Role Conflict",
+                    Some(pwd.as_bytes()),
+                    &[],
+                );
+                return;
+            }
+        }
+        self.respond_success(local, remote, msg, pwd.as_bytes());
+
+        // Peer-reflexive remote candidate from an unknown source (RFC 8445 §7.3.1.3).
+        let ri = match self.remotes.iter().position(|r| r.addr == remote) {
+            Some(ri) => ri,
+            None => {
+                self.prflx_counter = self.prflx_counter.wrapping_add(1);
+                let foundation = format!("prflx{}", self.prflx_counter);
+                match self.add_remote(CandidateKind::PeerReflexive, remote, priority, foundation) {
+                    Ok(ri) => ri,
+                    Err(_) => return,
+                }
+            }
+        };
+        let Some(pi) = self.try_pair(li, ri) else {
+            return;
+        };
+        // Triggered check (RFC 8445 §7.3.1.4).
+        let p = &mut self.pairs[pi];
+        match p.state {
+            CandidatePairState::Succeeded | CandidatePairState::InProgress => {}
+            _ => {
+                p.state = CandidatePairState::Waiting;
+                if !self.triggered.contains(&pi) {
+                    self.triggered.push_back(pi);
+                }
+            }
+        }
+        // Nomination by the controlling peer (RFC 8445 §7.3.1.5).
+        if use_candidate && !self.controlling {
+            if self.pairs[pi].state == CandidatePairState::Succeeded {
+                self.pairs[pi].nominated = true;
+                self.consider_select(now, pi);
+            } else {
+                self.pairs[pi].nominate_on_success = true;
+            }
+        }
+    }
+
+    fn respond_success(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &Message<'_>,
+        key: &[u8],
+    ) {
+        let mut data = Vec::with_capacity(80);
+        {
+            let mut w = MessageWriter::new(
+                &mut data,
+                Class::SuccessResponse,
+                Method::BINDING,
+                msg.transaction_id(),
+            );
+            let _ = w.xor_mapped_address(remote);
+            let _ = w.message_integrity(key);
+            let _ = w.fingerprint();
+        }
+        self.push_transmit(local, remote, data);
+    }
+
+    // ------------------------------------------------------------------ responses
+
+    fn handle_response(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &Message<'_>,
+    ) {
+        let tid = msg.transaction_id();
+        if let Some(gi) = self.gathers.iter().position(|g| g.tid == tid) {
+            if self.gathers[gi].server != remote || self.gathers[gi].base != local {
+                self.dropped += 1;
+                return;
+            }
+            self.on_gather_response(gi, msg);
+            return;
+        }
+        if let Some(pi) = self
+            .pairs
+            .iter()
+            .position(|p| p.tx.as_ref().is_some_and(|t| t.tid == tid))
+        {
+            self.on_check_response(now, pi, local, remote, msg);
+            return;
+        }
+        if self
+            .selected
+            .as_ref()
+            .is_some_and(|s| s.consent.iter().any(|c| c.tid == tid))
+        {
+            self.on_consent_response(now, local, remote, msg);
+            return;
+        }
+        self.dropped += 1;
+    }
+
+    fn on_check_response(
+        &mut self,
+        now: Instant,
+        pi: usize,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &Message<'_>,
+    ) {
+        let Some(rc) = self.remote.clone() else {
+            self.dropped += 1;
+            return;
+        };
+        // Responses are authenticated with the peer's password (RFC 8445 §7.2.5.1); anything
+        // else is dropped and the transaction keeps running.
+        if !msg.has_fingerprint() || !msg.verify_message_integrity(rc.pwd.as_bytes()) {
+            self.dropped += 1;
+            return;
+        }
+        let Some(tx) = self.pairs[pi].tx.take() else {
+            return;
+        };
+        let base = self.locals[self.pairs[pi].local].cand.base;
+        let dest = self.remotes[self.pairs[pi].remote].addr;
+        if msg.class() == Class::ErrorResponse {
+            let code = msg.error_code().ok().flatten().map(|e| e.code);
+            if code == Some(487) {
+                // Role conflict (RFC 8445 §7.2.5.1): take the other role than we claimed.
+                if self.controlling == tx.controlling {
+                    self.set_role(!tx.controlling);
+                }
+                let p = &mut self.pairs[pi];
+                p.state = CandidatePairState::Waiting;
+                if !self.triggered.contains(&pi) {
+                    self.triggered.push_back(pi);
+                }
+            } else {
+                self.pairs[pi].state = CandidatePairState::Failed;
+            }
+            return;
+        }
+        // Non-symmetric addresses fail the check (RFC 8445 §7.2.5.2.1).
+        if remote != dest || local != base {
+            self.pairs[pi].state = CandidatePairState::Failed;
+            return;
+        }
+        // Peer-reflexive local candidate from the mapped address (RFC 8445 §7.2.5.3.1).
+        if let Ok(Some(mapped)) = msg.xor_mapped_address()
+            && !self.locals.iter().any(|l| l.cand.addr == mapped)
+            && self.locals.len() < MAX_LOCAL_CANDIDATES
+        {
+            let foundation = self.foundation(CandidateKind::PeerReflexive, base.ip(), None);
+            self.locals.push(LocalCand {
+                cand: IceCandidate {
+                    kind: CandidateKind::PeerReflexive,
+                    addr: mapped,
+                    base,
+                    priority: tx.priority,
+                    foundation,
+                    related: Some(base),
+                },
+            });
+        }
+        // Success: the pair is valid; unfreeze its foundation (RFC 8445 §7.2.5.3.3).
+        self.pairs[pi].state = CandidatePairState::Succeeded;
+        if let Some(rtt) = tx.retrans.rtt_sample(now) {
+            self.pairs[pi].rtt = Some(rtt);
+        }
+        let (li, ri) = (self.pairs[pi].local, self.pairs[pi].remote);
+        for qi in 0..self.pairs.len() {
+            if self.pairs[qi].state == CandidatePairState::Frozen
+                && self.same_foundation(&self.pairs[qi], li, ri)
+            {
+                self.pairs[qi].state = CandidatePairState::Waiting;
+            }
+        }
+        let nominated = (tx.use_candidate && tx.controlling && self.controlling)
+            || (!self.controlling && self.pairs[pi].nominate_on_success);
+        if nominated {
+            self.pairs[pi].nominated = true;
+            self.pairs[pi].nominate = false;
+            self.consider_select(now, pi);
+        } else if tx.use_candidate {
+            // The role changed while nominating: nominate again later if still controlling.
+            self.pairs[pi].nominate = false;
+        }
+    }
+
+    /// Selects nominated pair `pi` if there is no selected pair of this generation or it has a
+    /// higher priority (RFC 8445 §8.1.1).
+    fn consider_select(&mut self, now: Instant, pi: usize) {
+        let (Some(lc), Some(rc)) = (self.local.clone(), self.remote.clone()) else {
+            return;
+        };
+        let p = &self.pairs[pi];
+        let better = match &self.selected {
+            None => true,
+            Some(s) => s.generation != self.generation || s.expired || p.priority > s.priority,
+        };
+        if !better {
+            return;
+        }
+        let local = self.locals[p.local].cand.clone();
+        let remote = self.remotes[p.remote].clone();
+        let priority = p.priority;
+        let rtt = p.rtt;
+        let jitter = self.consent_delay();
+        let local_sdp = self.local_sdp(&local);
+        let remote_ufrag = rc.ufrag.clone();
+        let remote_sdp = remote.to_sdp(&remote_ufrag, self.generation);
+        self.push_event(IceEvent::SelectedPairChanged(Box::new(SelectedPair {
+            local: local_sdp,
+            remote: remote_sdp,
+            local_addr: local.base,
+            remote_addr: remote.addr,
+        })));
+        self.selected = Some(Selected {
+            local,
+            remote,
+            priority,
+            generation: self.generation,
+            local_creds: lc,
+            remote_creds: rc,
+            last_consent: now,
+            next_consent: now + jitter,
+            first_unanswered: None,
+            consent: VecDeque::new(),
+            expired: false,
+            rtt,
+        });
+    }
+
+    // ------------------------------------------------------------------ consent (RFC 7675)
+
+    /// 0.8–1.2 × the consent interval (RFC 7675 §5.1).
+    fn consent_delay(&mut self) -> Duration {
+        let base = self.config.consent_interval;
+        let lo = base.mul_f64(0.8);
+        let span_ms = u64::try_from(base.mul_f64(0.4).as_millis()).unwrap_or(0);
+        if span_ms == 0 {
+            return lo;
+        }
+        lo + Duration::from_millis(self.rng.next_u64() % (span_ms + 1))
+    }
+
+    fn consent_timers(&mut self, now: Instant) {
+        let Some(mut s) = self.selected.take() else {
+            return;
+        };
+        if s.expired {
+            self.selected = Some(s);
+            return;
+        }
+        // Retransmissions of outstanding consent checks.
+        let mut resend = Vec::new();
+        s.consent.retain_mut(|c| {
+            if c.retrans.next > now {
+                return true;
+            }
+            if c.retrans.expire(now) {
+                resend.push(c.data.clone());
+                true
+            } else {
+                false
+            }
+        });
+        for d in resend {
+            self.push_transmit(s.local.base, s.remote.addr, d);
+        }
+        if now >= s.next_consent {
+            let tid = self.new_tid();
+            let mut data = Vec::with_capacity(128);
+            {
+                let mut w = MessageWriter::new(&mut data, Class::Request, Method::BINDING, tid);
+                let username = format!("{}:{}", s.remote_creds.ufrag, s.local_creds.ufrag);
+                let _ = w.username(&username);
+                let local_pref = ((s.local.priority >> 8) & 0xffff) as u16;
+                let _ = w.priority(candidate_priority(
+                    CandidateKind::PeerReflexive,
+                    local_pref,
+                    1,
+                ));
+                if self.controlling {
+                    let _ = w.ice_controlling(self.tie_breaker);
+                } else {
+                    let _ = w.ice_controlled(self.tie_breaker);
+                }
+                let _ = w.message_integrity(s.remote_creds.pwd.as_bytes());
+                let _ = w.fingerprint();
+            }
+            self.push_transmit(s.local.base, s.remote.addr, data.clone());
+            if s.consent.len() >= MAX_CONSENT_TRANSACTIONS {
+                s.consent.pop_front();
+            }
+            s.consent.push_back(ConsentTx {
+                tid,
+                retrans: Retrans::new(
+                    now,
+                    self.config.consent_rto,
+                    self.config.stun_max_transmissions,
+                    self.config.stun_last_wait,
+                ),
+                data,
+            });
+            s.first_unanswered.get_or_insert(now);
+            s.next_consent = now + self.consent_delay();
+        }
+        if now >= s.last_consent + self.config.consent_timeout {
+            // Consent lost: stop sending on the pair (RFC 7675 §5.1).
+            s.expired = true;
+            s.consent.clear();
+        }
+        self.selected = Some(s);
+    }
+
+    fn on_consent_response(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &Message<'_>,
+    ) {
+        let Some(s) = self.selected.as_mut() else {
+            return;
+        };
+        if !msg.has_fingerprint()
+            || !msg.verify_message_integrity(s.remote_creds.pwd.as_bytes())
+            || local != s.local.base
+            || remote != s.remote.addr
+        {
+            self.dropped += 1;
+            return;
+        }
+        if msg.class() == Class::SuccessResponse && !s.expired {
+            let tid = msg.transaction_id();
+            if let Some(rtt) = s
+                .consent
+                .iter()
+                .find(|c| c.tid == tid)
+                .and_then(|c| c.retrans.rtt_sample(now))
+            {
+                s.rtt = Some(rtt);
+            }
+            s.last_consent = now;
+            s.first_unanswered = None;
+            s.consent.clear();
+        }
+    }
+
+    // ------------------------------------------------------------------ state
+
+    fn refresh_state(&mut self) {
+        let new = self.compute_state();
+        if new != self.state {
+            self.state = new;
+            self.push_event(IceEvent::StateChange(new));
+        }
+    }
+
+    fn compute_state(&self) -> IceConnectionState {
+        if self.closed {
+            return IceConnectionState::Closed;
+        }
+        let pending = self.pairs.iter().any(|p| {
+            matches!(
+                p.state,
+                CandidatePairState::Frozen
+                    | CandidatePairState::Waiting
+                    | CandidatePairState::InProgress
+            )
+        });
+        if let Some(s) = &self.selected {
+            if !(s.expired && s.generation != self.generation) {
+                if s.expired {
+                    return IceConnectionState::Failed;
+                }
+                let now = self.last_now.unwrap_or(s.last_consent);
+                if s.first_unanswered
+                    .is_some_and(|f| now >= f + self.config.disconnected_timeout)
+                {
+                    return IceConnectionState::Disconnected;
+                }
+                let done = s.generation == self.generation
+                    && self.remote_end_of_candidates
+                    && !pending
+                    && self.pending_mdns.is_empty();
+                return if done {
+                    IceConnectionState::Completed
+                } else {
+                    IceConnectionState::Connected
+                };
+            }
+        }
+        let all_failed = !self.pairs.is_empty() && !pending;
+        if all_failed
+            && self.remote_end_of_candidates
+            && self.pending_mdns.is_empty()
+            && self.gathering != Gathering::Running
+        {
+            return IceConnectionState::Failed;
+        }
+        if self.checks_started {
+            IceConnectionState::Checking
+        } else {
+            IceConnectionState::New
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    fn new_tid(&mut self) -> TransactionId {
+        let mut b = [0u8; 12];
+        self.rng.fill(&mut b);
+        TransactionId(b)
+    }
+
+    fn push_transmit(&mut self, local: SocketAddr, remote: SocketAddr, data: Vec<u8>) {
+        if self.transmits.len() < MAX_QUEUED_TRANSMITS {
+            self.transmits.push_back(Transmit {
+                local,
+                remote,
+                data,
+            });
+        }
+    }
+
+    fn push_event(&mut self, e: IceEvent) {
+        if self.events.len() < MAX_QUEUED_EVENTS {
+            self.events.push_back(e);
+        }
+    }
+}

@@ -1,0 +1,1620 @@
+//! ICE agent tests: formulas, then two agents over a deterministic in-memory network (virtual
+//! clock, per-datagram delay, drop rules, an optional endpoint-independent NAT in front of
+//! agent A, and a fake STUN server).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::stun::{Class, Message, MessageWriter, Method, TransactionId};
+use crate::util::SeededRandom;
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect("socket address")
+}
+
+const A_ADDR: &str = "10.0.0.1:5000";
+const B_ADDR: &str = "10.0.1.2:6000";
+const NAT_PUBLIC: &str = "203.0.113.7:40000";
+const STUN_SERVER: &str = "198.51.100.200:3478";
+
+// ---------------------------------------------------------------- formulas
+
+#[test]
+fn candidate_priority_matches_rfc8445_formula() {
+    // RFC 8445 §5.1.2.1: 2^24*126 + 2^8*65535 + (256-1).
+    assert_eq!(
+        candidate_priority(CandidateKind::Host, 65535, 1),
+        (126 << 24) + (65535 << 8) + 255
+    );
+    assert_eq!(candidate_priority(CandidateKind::Relay, 0, 1), 255);
+    assert!(
+        candidate_priority(CandidateKind::PeerReflexive, 100, 1)
+            > candidate_priority(CandidateKind::ServerReflexive, 60000, 1)
+    );
+    // IPv6 ranks above IPv4, earlier interfaces above later ones, link-local last.
+    let v6: IpAddr = "2001:db8::1".parse().unwrap();
+    let v4: IpAddr = "192.0.2.1".parse().unwrap();
+    let ll: IpAddr = "fe80::1".parse().unwrap();
+    assert!(local_preference(v6, 0) > local_preference(v4, 0));
+    assert!(local_preference(v4, 0) > local_preference(v4, 1));
+    assert!(local_preference(v4, 5) > local_preference(ll, 0));
+}
+
+#[test]
+fn pair_priority_matches_rfc8445_formula() {
+    // RFC 8445 §6.1.2.3 with G > D and G < D.
+    let (g, d) = (2_130_706_431u32, 1_694_498_815u32);
+    assert_eq!(
+        pair_priority(g, d),
+        (u64::from(d) << 32) + 2 * u64::from(g) + 1
+    );
+    assert_eq!(pair_priority(d, g), (u64::from(d) << 32) + 2 * u64::from(g));
+    assert_ne!(pair_priority(g, d), pair_priority(d, g));
+    // Out-of-range priorities from a hostile peer do not overflow.
+    assert_eq!(pair_priority(u32::MAX, u32::MAX), u64::MAX);
+}
+
+#[test]
+fn retransmission_schedule_is_rfc8489() {
+    // RFC 8489 §6.2.1: with RTO 500 ms, Rc 7, Rm 16 the requests go at 0, 500, 1500, 3500,
+    // 7500, 15500, 31500 ms and the transaction fails at 39500 ms.
+    let t0 = Instant::now();
+    let mut r = Retrans::new(t0, Duration::from_millis(500), 7, 16);
+    let mut sends = vec![0u128];
+    loop {
+        let at = r.next;
+        if !r.expire(at) {
+            assert_eq!((at - t0).as_millis(), 39_500);
+            break;
+        }
+        sends.push((at - t0).as_millis());
+    }
+    assert_eq!(sends, vec![0, 500, 1500, 3500, 7500, 15500, 31500]);
+}
+
+#[test]
+fn remote_candidate_conversion() {
+    let c = Candidate::parse("candidate:1 1 UDP 2130706431 192.0.2.5 5000 typ host").unwrap();
+    assert_eq!(
+        candidate::remote_from_sdp(&c),
+        Ok((CandidateKind::Host, sa("192.0.2.5:5000")))
+    );
+    let tcp = Candidate::parse("candidate:1 1 tcp 1 192.0.2.5 9 typ host tcptype active").unwrap();
+    assert!(matches!(
+        candidate::remote_from_sdp(&tcp),
+        Err(RemoteCandidateIssue::Transport(_))
+    ));
+    let rtcp = Candidate::parse("candidate:1 2 udp 1 192.0.2.5 5001 typ host").unwrap();
+    assert_eq!(
+        candidate::remote_from_sdp(&rtcp),
+        Err(RemoteCandidateIssue::Component(2))
+    );
+    let mdns = Candidate::parse("candidate:1 1 udp 1 abc.local 5001 typ host").unwrap();
+    assert!(matches!(
+        candidate::remote_from_sdp(&mdns),
+        Err(RemoteCandidateIssue::Hostname(_))
+    ));
+    // Local candidates print as browsers do and parse back.
+    let ic = IceCandidate {
+        kind: CandidateKind::ServerReflexive,
+        addr: sa("203.0.113.7:40000"),
+        base: sa("10.0.0.1:5000"),
+        priority: 1_686_052_607,
+        foundation: "2".into(),
+        related: Some(sa("10.0.0.1:5000")),
+    };
+    let text = ic.to_sdp("abcd", 1).to_string();
+    assert_eq!(
+        text,
+        "2 1 udp 1686052607 203.0.113.7 40000 typ srflx raddr 10.0.0.1 rport 5000 generation 1 ufrag abcd"
+    );
+    assert_eq!(Candidate::parse(&text).unwrap(), ic.to_sdp("abcd", 1));
+}
+
+// ---------------------------------------------------------------- the simulated network
+
+type DropRule = Box<dyn Fn(Duration, SocketAddr, SocketAddr) -> bool>;
+
+struct Node {
+    agent: IceAgent,
+    addrs: Vec<SocketAddr>,
+    events: Vec<(Duration, IceEvent)>,
+    /// Forward LocalCandidate events to the other agent (trickle signalling).
+    signal: bool,
+}
+
+struct InFlight {
+    at: Instant,
+    seq: u64,
+    src: SocketAddr,
+    dst: SocketAddr,
+    data: Vec<u8>,
+}
+
+/// One delivered or sent datagram: (time since start, from, to, bytes).
+type Record = (Duration, SocketAddr, SocketAddr, Vec<u8>);
+
+struct Sim {
+    start: Instant,
+    now: Instant,
+    nodes: [Node; 2],
+    inflight: Vec<InFlight>,
+    seq: u64,
+    delay: Duration,
+    drop_rule: Option<DropRule>,
+    /// Agent A's private address is mapped to NAT_PUBLIC for everything it sends.
+    nat: bool,
+    stun_server: Option<SocketAddr>,
+    /// The fake STUN server answers with this error code instead of a mapping.
+    stun_error: Option<u16>,
+    /// Every datagram sent by an agent, in order.
+    sent: Vec<Record>,
+    /// Every datagram delivered to an agent, in order.
+    delivered: Vec<Record>,
+}
+
+fn test_config() -> IceAgentConfig {
+    IceAgentConfig::default()
+}
+
+impl Sim {
+    fn new(seed: u64, config: IceAgentConfig) -> Sim {
+        let start = Instant::now();
+        let mk = |s: u64, addr: &str| Node {
+            agent: IceAgent::new(config.clone(), SeededRandom::new(s)),
+            addrs: vec![sa(addr)],
+            events: Vec::new(),
+            signal: true,
+        };
+        Sim {
+            start,
+            now: start,
+            nodes: [mk(seed, A_ADDR), mk(seed.wrapping_add(1000), B_ADDR)],
+            inflight: Vec::new(),
+            seq: 0,
+            delay: Duration::from_millis(10),
+            drop_rule: None,
+            nat: false,
+            stun_server: None,
+            stun_error: None,
+            sent: Vec::new(),
+            delivered: Vec::new(),
+        }
+    }
+
+    fn a(&mut self) -> &mut IceAgent {
+        &mut self.nodes[0].agent
+    }
+
+    fn b(&mut self) -> &mut IceAgent {
+        &mut self.nodes[1].agent
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Credentials for both, A controlling unless told otherwise, interfaces added.
+    fn setup(&mut self, a_controlling: bool, exchange_creds: bool) {
+        self.a()
+            .set_local_credentials("ufragA", "passwordA-0123456789abcd");
+        self.b()
+            .set_local_credentials("ufragB", "passwordB-0123456789abcd");
+        self.a().set_role(a_controlling);
+        self.b().set_role(!a_controlling);
+        if exchange_creds {
+            self.a()
+                .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+            self.b()
+                .set_remote_credentials("ufragA", "passwordA-0123456789abcd");
+        }
+        for i in 0..2 {
+            let addrs = self.nodes[i].addrs.clone();
+            for a in addrs {
+                self.nodes[i].agent.add_local_interface(a).unwrap();
+            }
+        }
+        let now = self.now;
+        self.a().handle_timeout(now);
+        self.b().handle_timeout(now);
+    }
+
+    fn node_of(&self, dst: SocketAddr) -> Option<usize> {
+        if self.nat && dst == sa(NAT_PUBLIC) {
+            return Some(0);
+        }
+        (0..2).find(|&i| self.nodes[i].addrs.contains(&dst))
+    }
+
+    fn send(&mut self, src: SocketAddr, dst: SocketAddr, data: Vec<u8>) {
+        let elapsed = self.elapsed();
+        if let Some(rule) = &self.drop_rule
+            && rule(elapsed, src, dst)
+        {
+            return;
+        }
+        // NAT: A's private source becomes the public mapping.
+        let src = if self.nat && self.nodes[0].addrs.contains(&src) {
+            sa(NAT_PUBLIC)
+        } else {
+            src
+        };
+        self.seq += 1;
+        self.inflight.push(InFlight {
+            at: self.now + self.delay,
+            seq: self.seq,
+            src,
+            dst,
+            data,
+        });
+    }
+
+    /// Drains transmits and events of both agents until nothing moves.
+    fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            for i in 0..2 {
+                let now = self.now;
+                while let Some(t) = self.nodes[i].agent.poll_transmit(now) {
+                    assert!(
+                        self.nodes[i].addrs.contains(&t.local),
+                        "agent sent from a socket it does not own"
+                    );
+                    self.sent
+                        .push((self.elapsed(), t.local, t.remote, t.data.clone()));
+                    self.send(t.local, t.remote, t.data);
+                    progressed = true;
+                }
+                while let Some(e) = self.nodes[i].agent.poll_event() {
+                    if let IceEvent::LocalCandidate(c) = &e
+                        && self.nodes[i].signal
+                    {
+                        let _ = self.nodes[1 - i].agent.add_remote_candidate(c.clone());
+                    }
+                    let t = self.elapsed();
+                    self.nodes[i].events.push((t, e));
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn deliver(&mut self, p: InFlight) {
+        if Some(p.dst) == self.stun_server {
+            self.stun_server_answer(p.src, p.dst, &p.data);
+            return;
+        }
+        let Some(i) = self.node_of(p.dst) else {
+            return;
+        };
+        let dst = if i == 0 && self.nat {
+            self.nodes[0].addrs[0]
+        } else {
+            p.dst
+        };
+        self.delivered
+            .push((self.elapsed(), p.src, dst, p.data.clone()));
+        let now = self.now;
+        let stun = self.nodes[i].agent.handle_packet(now, dst, p.src, &p.data);
+        assert!(stun, "only STUN travels in these tests");
+    }
+
+    fn stun_server_answer(&mut self, src: SocketAddr, server: SocketAddr, data: &[u8]) {
+        let Ok(m) = Message::parse(data) else {
+            return;
+        };
+        if m.class() != Class::Request || m.method() != Method::BINDING {
+            return;
+        }
+        let mut out = Vec::new();
+        if let Some(code) = self.stun_error {
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::ErrorResponse,
+                Method::BINDING,
+                m.transaction_id(),
+            );
+            w.error_code(code, "Try Elsewhere").unwrap();
+        } else {
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::SuccessResponse,
+                Method::BINDING,
+                m.transaction_id(),
+            );
+            w.xor_mapped_address(src).unwrap();
+            w.fingerprint().unwrap();
+        }
+        // Straight back through the network (and the NAT's inbound mapping).
+        self.seq += 1;
+        self.inflight.push(InFlight {
+            at: self.now + self.delay,
+            seq: self.seq,
+            src: server,
+            dst: src,
+            data: out,
+        });
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        let mut guard = 0u32;
+        loop {
+            guard += 1;
+            assert!(guard < 2_000_000, "simulation does not make progress");
+            self.flush();
+            let mut next = end + Duration::from_nanos(1);
+            for n in &self.nodes {
+                if let Some(t) = n.agent.poll_timeout() {
+                    next = next.min(t.max(self.now));
+                }
+            }
+            for p in &self.inflight {
+                next = next.min(p.at);
+            }
+            if next > end {
+                self.now = end;
+                break;
+            }
+            self.now = next;
+            self.inflight.sort_by_key(|p| (p.at, p.seq));
+            while self.inflight.first().is_some_and(|p| p.at <= self.now) {
+                let p = self.inflight.remove(0);
+                self.deliver(p);
+            }
+            for i in 0..2 {
+                if self.nodes[i]
+                    .agent
+                    .poll_timeout()
+                    .is_some_and(|t| t <= self.now)
+                {
+                    let now = self.now;
+                    self.nodes[i].agent.handle_timeout(now);
+                }
+            }
+        }
+    }
+
+    fn states(&self, i: usize) -> Vec<(Duration, IceConnectionState)> {
+        self.nodes[i]
+            .events
+            .iter()
+            .filter_map(|(t, e)| match e {
+                IceEvent::StateChange(s) => Some((*t, *s)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn first_state_time(&self, i: usize, s: IceConnectionState) -> Option<Duration> {
+        self.states(i)
+            .into_iter()
+            .find(|(_, x)| *x == s)
+            .map(|(t, _)| t)
+    }
+
+    fn selected_changes(&self, i: usize) -> Vec<(Duration, SocketAddr, SocketAddr)> {
+        self.nodes[i]
+            .events
+            .iter()
+            .filter_map(|(t, e)| match e {
+                IceEvent::SelectedPairChanged(p) => Some((*t, p.local_addr, p.remote_addr)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn local_candidates_signalled(&self, i: usize) -> Vec<Candidate> {
+        self.nodes[i]
+            .events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                IceEvent::LocalCandidate(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn assert_connected_to_each_other(&self) {
+        let (a_addr, b_addr) = (self.nodes[0].addrs[0], self.nodes[1].addrs[0]);
+        let a = self.nodes[0].agent.selected_pair().expect("A selected");
+        let b = self.nodes[1].agent.selected_pair().expect("B selected");
+        assert_eq!(a.0, a_addr);
+        assert_eq!(b.0, b_addr);
+        assert_eq!(b.1, if self.nat { sa(NAT_PUBLIC) } else { a_addr });
+        assert_eq!(a.1, b_addr);
+    }
+
+    /// Transcript digest (FNV-1a over time, addresses and bytes of every sent datagram).
+    fn digest(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |b: &[u8]| {
+            for &x in b {
+                h ^= u64::from(x);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for (t, s, d, data) in &self.sent {
+            eat(&t.as_nanos().to_le_bytes());
+            eat(s.to_string().as_bytes());
+            eat(d.to_string().as_bytes());
+            eat(data);
+        }
+        h
+    }
+}
+
+fn is_connected(s: IceConnectionState) -> bool {
+    matches!(
+        s,
+        IceConnectionState::Connected | IceConnectionState::Completed
+    )
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+// ---------------------------------------------------------------- connectivity
+
+fn host_to_host(a_controlling: bool) {
+    let mut sim = Sim::new(1, test_config());
+    sim.setup(a_controlling, true);
+    sim.run_for(secs(2));
+    assert!(is_connected(sim.nodes[0].agent.state()));
+    assert!(is_connected(sim.nodes[1].agent.state()));
+    sim.assert_connected_to_each_other();
+    // new → checking → connected, in that order, on both sides.
+    for i in 0..2 {
+        let st: Vec<_> = sim.states(i).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            &st[..2],
+            &[IceConnectionState::Checking, IceConnectionState::Connected],
+            "agent {i}: {st:?}"
+        );
+    }
+    assert_eq!(sim.nodes[0].agent.is_controlling(), a_controlling);
+    // One host candidate each, with RFC 8445 host priority and a ufrag.
+    let ca = sim.local_candidates_signalled(0);
+    assert_eq!(ca.len(), 1);
+    assert_eq!(ca[0].typ, "host");
+    assert_eq!(ca[0].priority >> 24, 126);
+    assert_eq!(candidate::extension(&ca[0], "ufrag"), Some("ufragA"));
+    // Round trips are measured: 2 × 10 ms one-way delay.
+    assert_eq!(
+        sim.nodes[0].agent.selected_rtt(),
+        Some(Duration::from_millis(20))
+    );
+    assert_eq!(
+        sim.nodes[0].agent.gathering_state(),
+        IceGatheringState::Complete
+    );
+    // Connected quickly: a few RTTs on a 10 ms link.
+    let t = sim
+        .first_state_time(0, IceConnectionState::Connected)
+        .unwrap();
+    assert!(t < Duration::from_millis(200), "{t:?}");
+}
+
+#[test]
+fn host_to_host_connects_a_controlling() {
+    host_to_host(true);
+}
+
+#[test]
+fn host_to_host_connects_b_controlling() {
+    host_to_host(false);
+}
+
+#[test]
+fn nominated_pair_is_the_same_on_both_sides_and_completes_after_end_of_candidates() {
+    let mut sim = Sim::new(2, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(1));
+    sim.a().end_of_remote_candidates();
+    sim.b().end_of_remote_candidates();
+    sim.run_for(secs(1));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Completed);
+    assert_eq!(sim.nodes[1].agent.state(), IceConnectionState::Completed);
+    let pa = sim.nodes[0].agent.candidate_pairs();
+    assert!(pa.iter().any(|p| p.nominated && p.remote == sa(B_ADDR)));
+    let pb = sim.nodes[1].agent.candidate_pairs();
+    assert!(pb.iter().any(|p| p.nominated && p.remote == sa(A_ADDR)));
+}
+
+#[test]
+fn trickled_candidates_connect_later() {
+    let mut sim = Sim::new(3, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    sim.run_for(secs(1));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    assert!(sim.sent.is_empty(), "nothing to check without candidates");
+    // Trickle now.
+    let ca = sim.local_candidates_signalled(0);
+    let cb = sim.local_candidates_signalled(1);
+    for c in cb {
+        sim.a().add_remote_candidate(c).unwrap();
+    }
+    for c in ca {
+        sim.b().add_remote_candidate(c).unwrap();
+    }
+    let t0 = sim.elapsed();
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+    let t = sim
+        .first_state_time(0, IceConnectionState::Connected)
+        .unwrap();
+    assert!(t - t0 < Duration::from_millis(200));
+}
+
+#[test]
+fn early_candidates_before_remote_credentials() {
+    let mut sim = Sim::new(4, test_config());
+    sim.setup(true, false);
+    // Candidates were forwarded at once; credentials arrive 500 ms later.
+    sim.run_for(Duration::from_millis(500));
+    assert!(sim.sent.is_empty());
+    assert!(sim.nodes[0].agent.candidate_pairs().is_empty());
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.b()
+        .set_remote_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+}
+
+#[test]
+fn candidate_with_foreign_ufrag_is_rejected() {
+    let mut sim = Sim::new(5, test_config());
+    sim.setup(true, true);
+    let c = Candidate::parse("candidate:9 1 udp 1 192.0.2.9 9 typ host ufrag other").unwrap();
+    let e = sim.a().add_remote_candidate(c).unwrap_err();
+    assert_eq!(e.kind(), crate::error::ErrorKind::Operation);
+}
+
+fn role_conflict(both_controlling: bool) {
+    let mut sim = Sim::new(6, test_config());
+    sim.setup(true, true);
+    sim.a().set_role(both_controlling);
+    sim.b().set_role(both_controlling);
+    sim.a().set_tie_breaker(1000);
+    sim.b().set_tie_breaker(5);
+    sim.run_for(secs(3));
+    sim.assert_connected_to_each_other();
+    // The larger tie-breaker ends up controlling (RFC 8445 §7.3.1.1).
+    assert!(sim.nodes[0].agent.is_controlling());
+    assert!(!sim.nodes[1].agent.is_controlling());
+    // A 487 went over the wire.
+    let saw_487 = sim.delivered.iter().any(|(_, _, _, d)| {
+        Message::parse(d)
+            .ok()
+            .and_then(|m| m.error_code().ok().flatten().map(|e| e.code))
+            == Some(487)
+    });
+    assert!(saw_487);
+}
+
+#[test]
+fn role_conflict_both_controlling_resolves() {
+    role_conflict(true);
+}
+
+#[test]
+fn role_conflict_both_controlled_resolves() {
+    role_conflict(false);
+}
+
+// ---------------------------------------------------------------- consent freshness
+
+fn is_binding_success(d: &[u8]) -> bool {
+    Message::parse(d).is_ok_and(|m| m.class() == Class::SuccessResponse)
+}
+
+#[test]
+fn consent_loss_goes_disconnected_then_failed_at_30s() {
+    let mut sim = Sim::new(7, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(12));
+    assert!(is_connected(sim.nodes[0].agent.state()));
+    // Consent requests keep flowing every 4–6 s while nothing is lost.
+    let cut = sim.elapsed();
+    sim.drop_rule = Some(Box::new(move |t, _, _| t >= cut));
+    sim.run_for(secs(40));
+    // The last consent response A received before the cut.
+    let last_ok = sim
+        .delivered
+        .iter()
+        .filter(|(t, _, d, data)| *t <= cut && *d == sa(A_ADDR) && is_binding_success(data))
+        .map(|(t, ..)| *t)
+        .max()
+        .unwrap();
+    // The first request A sent after the cut that got no answer.
+    let first_unanswered = sim
+        .sent
+        .iter()
+        .find(|(t, s, ..)| *t >= cut && *s == sa(A_ADDR))
+        .map(|(t, ..)| *t)
+        .unwrap();
+    let disc = sim
+        .first_state_time(0, IceConnectionState::Disconnected)
+        .expect("disconnected");
+    assert_eq!(disc, first_unanswered + secs(5));
+    let failed = sim
+        .first_state_time(0, IceConnectionState::Failed)
+        .expect("failed");
+    assert_eq!(failed, last_ok + secs(30));
+    assert_eq!(sim.nodes[0].agent.selected_pair(), None);
+    // After failure, nothing more is sent on the pair.
+    let after = sim
+        .sent
+        .iter()
+        .filter(|(t, s, ..)| *t > failed && *s == sa(A_ADDR));
+    assert_eq!(after.count(), 0);
+}
+
+#[test]
+fn consent_recovers_when_traffic_resumes() {
+    let mut sim = Sim::new(8, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(3));
+    let cut = sim.elapsed();
+    let heal = cut + secs(14);
+    sim.drop_rule = Some(Box::new(move |t, _, _| t >= cut && t < heal));
+    sim.run_for(secs(25));
+    let disc = sim
+        .first_state_time(0, IceConnectionState::Disconnected)
+        .expect("disconnected");
+    assert!(disc < heal);
+    let back = sim
+        .states(0)
+        .into_iter()
+        .find(|(t, s)| *t > disc && *s == IceConnectionState::Connected)
+        .expect("connected again")
+        .0;
+    // Back within one consent interval (plus retransmission slack) of healing.
+    assert!(
+        back >= heal && back <= heal + secs(7),
+        "{back:?} vs {heal:?}"
+    );
+    assert!(
+        sim.first_state_time(0, IceConnectionState::Failed)
+            .is_none()
+    );
+    assert!(is_connected(sim.nodes[0].agent.state()));
+    assert!(is_connected(sim.nodes[1].agent.state()));
+}
+
+#[test]
+fn consent_interval_is_randomized_between_4_and_6_seconds() {
+    let mut sim = Sim::new(9, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(60));
+    let connected = sim
+        .first_state_time(0, IceConnectionState::Connected)
+        .unwrap();
+    // Requests A sends after connecting: consent checks (no loss, so no retransmissions).
+    let times: Vec<Duration> = sim
+        .sent
+        .iter()
+        .filter(|(t, s, _, d)| {
+            *t > connected + Duration::from_millis(300)
+                && *s == sa(A_ADDR)
+                && Message::parse(d).is_ok_and(|m| m.class() == Class::Request)
+        })
+        .map(|(t, ..)| *t)
+        .collect();
+    assert!(times.len() >= 9, "{times:?}");
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| *g >= secs(4) && *g <= secs(6)),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter().any(|g| *g != gaps[0]),
+        "not randomized: {gaps:?}"
+    );
+}
+
+// ---------------------------------------------------------------- restart
+
+#[test]
+fn ice_restart_keeps_old_pair_until_new_one_is_selected() {
+    let mut sim = Sim::new(10, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    assert_eq!(sim.selected_changes(0).len(), 1);
+    // Both restart (JSEP restarts both sides); candidates are held back for 15 s.
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.a().restart("ufragA2", "passwordA2-0123456789abc");
+    sim.b().restart("ufragB2", "passwordB2-0123456789abc");
+    sim.a()
+        .set_remote_credentials("ufragB2", "passwordB2-0123456789abc");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abc");
+    let restart_at = sim.elapsed();
+    sim.run_for(secs(15));
+    // The old pair kept consent (answered with the old credentials): still connected.
+    for i in 0..2 {
+        assert!(is_connected(sim.nodes[i].agent.state()), "agent {i}");
+        assert!(
+            sim.states(i)
+                .iter()
+                .all(|(t, s)| *t < restart_at || is_connected(*s))
+        );
+    }
+    sim.assert_connected_to_each_other();
+    assert_eq!(sim.selected_changes(0).len(), 1);
+    // Consent on the old pair used the old credentials, and was answered.
+    let old_gen: Vec<_> = sim
+        .sent
+        .iter()
+        .filter(|(t, s, ..)| *t >= restart_at && *s == sa(A_ADDR))
+        .map(|(.., d)| Message::parse(d).unwrap())
+        .filter(|m| m.class() == Class::Request)
+        .map(|m| m.username().unwrap().unwrap().to_string())
+        .collect();
+    assert!(old_gen.len() >= 2, "{old_gen:?}");
+    assert!(old_gen.iter().all(|u| u == "ufragB:ufragA"), "{old_gen:?}");
+    // Generation 1 candidates were re-gathered with the new ufrag.
+    let ca = sim.local_candidates_signalled(0);
+    assert_eq!(ca.len(), 2);
+    assert_eq!(candidate::extension(&ca[1], "ufrag"), Some("ufragA2"));
+    assert_eq!(candidate::extension(&ca[1], "generation"), Some("1"));
+    // Now trickle the new candidates: a new selection happens on both sides.
+    let cb = sim.local_candidates_signalled(1);
+    sim.a().add_remote_candidate(cb[1].clone()).unwrap();
+    sim.b().add_remote_candidate(ca[1].clone()).unwrap();
+    sim.run_for(secs(1));
+    assert_eq!(sim.selected_changes(0).len(), 2);
+    assert_eq!(sim.selected_changes(1).len(), 2);
+    sim.assert_connected_to_each_other();
+    // And consent continues with the new credentials.
+    sim.run_for(secs(40));
+    assert!(is_connected(sim.nodes[0].agent.state()));
+    assert!(is_connected(sim.nodes[1].agent.state()));
+    let last = sim.sent.last().unwrap();
+    let m = Message::parse(&last.3).unwrap();
+    if m.class() == Class::Request {
+        let u = m.username().unwrap().unwrap();
+        assert!(u == "ufragB2:ufragA2" || u == "ufragA2:ufragB2", "{u}");
+    }
+}
+
+// ---------------------------------------------------------------- reflexive candidates
+
+#[test]
+fn peer_reflexive_remote_when_the_remote_never_signals() {
+    let mut sim = Sim::new(11, test_config());
+    // A never signals its candidates to B.
+    sim.nodes[0].signal = false;
+    sim.setup(true, true);
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    let rb = sim.nodes[1].agent.remote_candidates();
+    assert_eq!(rb.len(), 1);
+    assert_eq!(rb[0].kind, CandidateKind::PeerReflexive);
+    assert_eq!(rb[0].addr, sa(A_ADDR));
+    // Its priority is the PRIORITY attribute A sent (type preference 110).
+    assert_eq!(rb[0].priority >> 24, 110);
+}
+
+#[test]
+fn nat_gives_peer_reflexive_candidates_on_both_sides() {
+    let mut sim = Sim::new(12, test_config());
+    sim.nat = true;
+    sim.setup(true, true);
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    // B learnt A's public mapping from the request's source (RFC 8445 §7.3.1.3).
+    let rb = sim.nodes[1].agent.remote_candidates();
+    assert!(
+        rb.iter()
+            .any(|r| r.kind == CandidateKind::PeerReflexive && r.addr == sa(NAT_PUBLIC))
+    );
+    // A learnt a local prflx from XOR-MAPPED-ADDRESS (RFC 8445 §7.2.5.3.1), not signalled.
+    let la = sim.nodes[0].agent.local_candidates();
+    let prflx = la
+        .iter()
+        .find(|c| c.kind == CandidateKind::PeerReflexive)
+        .expect("local prflx");
+    assert_eq!(prflx.addr, sa(NAT_PUBLIC));
+    assert_eq!(prflx.base, sa(A_ADDR));
+    assert!(
+        sim.local_candidates_signalled(0)
+            .iter()
+            .all(|c| c.typ == "host")
+    );
+}
+
+#[test]
+fn srflx_gathered_from_stun_server() {
+    let mut sim = Sim::new(13, test_config());
+    sim.nat = true;
+    sim.stun_server = Some(sa(STUN_SERVER));
+    sim.a()
+        .set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.run_for(secs(1));
+    let c = sim.local_candidates_signalled(0);
+    assert_eq!(c.len(), 2);
+    let srflx = &c[1];
+    assert_eq!(srflx.typ, "srflx");
+    assert_eq!(
+        format!("{}:{}", srflx.address, srflx.port),
+        NAT_PUBLIC.to_string()
+    );
+    assert_eq!(srflx.related_address.as_deref(), Some("10.0.0.1"));
+    assert_eq!(srflx.related_port, Some(5000));
+    assert_eq!(srflx.priority >> 24, 100);
+    assert_ne!(srflx.foundation, c[0].foundation);
+    let ev: Vec<_> = sim.nodes[0].events.iter().map(|(_, e)| e.clone()).collect();
+    assert_eq!(ev.last(), Some(&IceEvent::GatheringComplete));
+    // Without a NAT the mapped address equals the base: redundant, not reported.
+    let mut sim = Sim::new(13, test_config());
+    sim.stun_server = Some(sa(STUN_SERVER));
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.run_for(secs(1));
+    assert_eq!(sim.local_candidates_signalled(0).len(), 1);
+    assert!(
+        sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| *e == IceEvent::GatheringComplete)
+    );
+}
+
+#[test]
+fn unreachable_stun_server_reports_candidate_error_after_rfc_schedule() {
+    let mut sim = Sim::new(14, test_config());
+    // No fake server at this address: requests vanish.
+    let server = sa("198.51.100.201:3478");
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::New);
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.a().add_stun_server(server).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.run_for(secs(30));
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::Gathering);
+    sim.run_for(secs(30));
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::Complete);
+    let sends: Vec<u128> = sim
+        .sent
+        .iter()
+        .filter(|(_, _, d, _)| *d == server)
+        .map(|(t, ..)| t.as_millis())
+        .collect();
+    assert_eq!(sends, vec![0, 500, 1500, 3500, 7500, 15500, 31500]);
+    let err = sim.nodes[0]
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+        .expect("candidate error");
+    assert_eq!(err.0, Duration::from_millis(39_500));
+    assert_eq!(
+        err.1,
+        IceEvent::CandidateError {
+            address: sa(A_ADDR),
+            server,
+            error_code: 701,
+            error_text: "STUN binding request timed out".into(),
+        }
+    );
+    // Gathering completes after the error, not before.
+    let complete = sim.nodes[0]
+        .events
+        .iter()
+        .find(|(_, e)| *e == IceEvent::GatheringComplete)
+        .unwrap()
+        .0;
+    assert_eq!(complete, err.0);
+}
+
+#[test]
+fn relay_policy_emits_and_pairs_no_host_or_srflx() {
+    let cfg = IceAgentConfig {
+        transport_policy: IceTransportPolicy::Relay,
+        ..test_config()
+    };
+    let mut sim = Sim::new(15, cfg);
+    sim.stun_server = Some(sa(STUN_SERVER));
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    sim.setup(true, true);
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.run_for(secs(5));
+    assert!(sim.local_candidates_signalled(0).is_empty());
+    assert!(sim.local_candidates_signalled(1).is_empty());
+    assert!(sim.nodes[0].agent.candidate_pairs().is_empty());
+    assert!(sim.sent.is_empty(), "nothing is sent under relay policy");
+    assert!(
+        sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| *e == IceEvent::GatheringComplete)
+    );
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+}
+
+#[test]
+fn mdns_candidate_is_resolved_by_the_driver() {
+    let mut sim = Sim::new(16, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    let c = Candidate::parse(
+        "candidate:1 1 udp 2130706431 1f0c6a2b-1111-4222-8333-123456789abc.local 6000 typ host",
+    )
+    .unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.run_for(Duration::from_millis(100));
+    let asked = sim.nodes[0].events.iter().find_map(|(_, e)| match e {
+        IceEvent::ResolveMdns { name } => Some(name.clone()),
+        _ => None,
+    });
+    let name = asked.expect("resolve event");
+    assert!(sim.nodes[0].agent.candidate_pairs().is_empty());
+    sim.a()
+        .resolved_mdns(&name, IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2)));
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+}
+
+#[test]
+fn all_pairs_failing_after_end_of_candidates_is_failed() {
+    let mut sim = Sim::new(17, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.9.9.9 6000 typ host").unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.a().end_of_remote_candidates();
+    sim.run_for(secs(60));
+    let failed = sim
+        .first_state_time(0, IceConnectionState::Failed)
+        .expect("failed");
+    // The check's transaction times out on the RFC 8489 schedule with RTO 500 ms.
+    assert_eq!(failed, Duration::from_millis(39_500));
+    let checks = sim
+        .sent
+        .iter()
+        .filter(|(_, _, d, _)| *d == sa("10.9.9.9:6000"))
+        .count();
+    assert_eq!(checks, 7);
+}
+
+// ---------------------------------------------------------------- hostile input
+
+fn request(tid: u8, username: Option<&str>, key: Option<&[u8]>, fingerprint: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([tid; 12]),
+    );
+    if let Some(u) = username {
+        w.username(u).unwrap();
+    }
+    w.priority(1_845_501_695).unwrap();
+    w.ice_controlling(42).unwrap();
+    w.use_candidate().unwrap();
+    if let Some(k) = key {
+        w.message_integrity(k).unwrap();
+    }
+    if fingerprint {
+        w.fingerprint().unwrap();
+    }
+    out
+}
+
+#[test]
+fn hostile_stun_is_dropped_without_state_change() {
+    let mut sim = Sim::new(18, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(false, true);
+    sim.run_for(Duration::from_millis(100));
+    let events_before = sim.nodes[0].events.len();
+    let attacker = sa("10.66.66.66:666");
+    let a = sa(A_ADDR);
+    let now = sim.now;
+    let good_key = b"passwordA-0123456789abcd".as_slice();
+    let error_of = |agent: &mut IceAgent| -> Option<u16> {
+        let t = agent.poll_transmit(now)?;
+        Message::parse(&t.data)
+            .ok()?
+            .error_code()
+            .ok()
+            .flatten()
+            .map(|e| e.code)
+    };
+    let agent = sim.a();
+    // Wrong password.
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(1, Some("ufragA:ufragB"), Some(b"wrong"), true)
+    ));
+    assert_eq!(error_of(agent), Some(401));
+    // Wrong username (not our ufrag).
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(2, Some("evil:ufragB"), Some(good_key), true)
+    ));
+    assert_eq!(error_of(agent), Some(401));
+    // No MESSAGE-INTEGRITY, no USERNAME.
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(3, Some("ufragA:ufragB"), None, true)
+    ));
+    assert_eq!(error_of(agent), Some(400));
+    assert!(agent.handle_packet(now, a, attacker, &request(4, None, Some(good_key), true)));
+    assert_eq!(error_of(agent), Some(400));
+    // USERNAME without the colon.
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(11, Some("ufragA"), Some(good_key), true)
+    ));
+    assert_eq!(error_of(agent), Some(400));
+    // No FINGERPRINT: not ICE, silently dropped.
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(5, Some("ufragA:ufragB"), Some(good_key), false)
+    ));
+    assert_eq!(agent.poll_transmit(now), None);
+    // Corrupted FINGERPRINT.
+    let mut bad = request(6, Some("ufragA:ufragB"), Some(good_key), true);
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert!(agent.handle_packet(now, a, attacker, &bad));
+    assert_eq!(agent.poll_transmit(now), None);
+    // Garbage behind a STUN header, a truncated message, a response to nothing.
+    let mut garbage = vec![0u8, 1, 0, 8, 0x21, 0x12, 0xa4, 0x42];
+    garbage.extend_from_slice(&[7; 12]);
+    garbage.extend_from_slice(&[0xff; 8]);
+    assert!(agent.handle_packet(now, a, attacker, &garbage));
+    assert!(agent.handle_packet(now, a, attacker, &bad[..bad.len() - 3]));
+    let mut resp = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut resp,
+            Class::SuccessResponse,
+            Method::BINDING,
+            TransactionId([9; 12]),
+        );
+        w.xor_mapped_address(attacker).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    assert!(agent.handle_packet(now, a, attacker, &resp));
+    // Not STUN at all: handed back to the driver (DTLS / SRTP).
+    assert!(!agent.handle_packet(now, a, attacker, &[22, 254, 253, 0, 0]));
+    assert!(!agent.handle_packet(now, a, attacker, &[]));
+    assert_eq!(agent.poll_transmit(now), None);
+    assert!(agent.remote_candidates().is_empty());
+    assert!(agent.candidate_pairs().is_empty());
+    assert_eq!(agent.dropped_packets(), 10);
+    sim.run_for(secs(2));
+    assert_eq!(sim.nodes[0].events.len(), events_before);
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    assert!(sim.nodes[0].agent.selected_pair().is_none());
+    // The same request with the right key is accepted (the test is not vacuous).
+    let now = sim.now;
+    let agent = sim.a();
+    assert!(agent.handle_packet(
+        now,
+        a,
+        attacker,
+        &request(10, Some("ufragA:ufragB"), Some(good_key), true)
+    ));
+    let t = agent.poll_transmit(now).unwrap();
+    assert!(is_binding_success(&t.data));
+    assert_eq!(agent.remote_candidates().len(), 1);
+}
+
+#[test]
+fn unknown_comprehension_required_attribute_gets_420() {
+    let mut sim = Sim::new(19, test_config());
+    sim.setup(false, true);
+    let mut out = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut out,
+            Class::Request,
+            Method::BINDING,
+            TransactionId([3; 12]),
+        );
+        w.username("ufragA:ufragB").unwrap();
+        w.priority(1).unwrap();
+        w.attribute(0x7777, b"x").unwrap();
+        w.message_integrity(b"passwordA-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    let now = sim.now;
+    let agent = sim.a();
+    assert!(agent.handle_packet(now, sa(A_ADDR), sa("10.0.1.2:6000"), &out));
+    let t = agent.poll_transmit(now).unwrap();
+    let m = Message::parse(&t.data).unwrap();
+    assert_eq!(m.error_code().unwrap().unwrap().code, 420);
+    assert_eq!(
+        m.unknown_attributes()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        vec![0x7777]
+    );
+    assert!(m.verify_message_integrity(b"passwordA-0123456789abcd"));
+}
+
+#[test]
+fn close_stops_everything() {
+    let mut sim = Sim::new(20, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(2));
+    sim.a().close();
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Closed);
+    let sent_before = sim
+        .sent
+        .iter()
+        .filter(|(_, s, ..)| *s == sa(A_ADDR))
+        .count();
+    sim.run_for(secs(10));
+    let sent_after = sim
+        .sent
+        .iter()
+        .filter(|(_, s, ..)| *s == sa(A_ADDR))
+        .count();
+    assert_eq!(sent_before, sent_after);
+    assert_eq!(sim.nodes[0].agent.poll_timeout(), None);
+    assert!(sim.a().add_local_interface(sa("10.0.0.3:1")).is_err());
+}
+
+// ---------------------------------------------------------------- determinism and bounds
+
+fn scenario(seed: u64) -> (u64, usize) {
+    let mut sim = Sim::new(seed, test_config());
+    sim.nat = true;
+    sim.stun_server = Some(sa(STUN_SERVER));
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    sim.setup(true, true);
+    sim.run_for(secs(20));
+    sim.assert_connected_to_each_other();
+    (sim.digest(), sim.sent.len())
+}
+
+#[test]
+fn same_seed_same_transcript() {
+    let a = scenario(77);
+    let b = scenario(77);
+    assert_eq!(a, b);
+    let c = scenario(78);
+    assert_ne!(a.0, c.0, "a different seed changes transaction ids");
+}
+
+#[test]
+fn remote_candidates_and_pairs_are_bounded() {
+    let cfg = IceAgentConfig {
+        max_remote_candidates: 10,
+        max_pairs: 5,
+        ..test_config()
+    };
+    let mut agent = IceAgent::new(cfg, SeededRandom::new(1));
+    agent.set_local_credentials("u", "p");
+    agent.set_remote_credentials("r", "q");
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let mut errors = 0;
+    for i in 0..50u32 {
+        let c = Candidate::parse(&format!(
+            "candidate:{i} 1 udp {} 10.1.0.{} 7000 typ host",
+            1000 + i,
+            i + 1
+        ))
+        .unwrap();
+        if agent.add_remote_candidate(c).is_err() {
+            errors += 1;
+        }
+    }
+    assert_eq!(agent.remote_candidates().len(), 10);
+    assert_eq!(errors, 40);
+    let pairs = agent.candidate_pairs();
+    assert_eq!(pairs.len(), 5);
+    // The highest-priority pairs were kept (RFC 8445 §6.1.2.5).
+    let mut kept: Vec<u8> = pairs
+        .iter()
+        .map(|p| match p.remote.ip() {
+            IpAddr::V4(v4) => v4.octets()[3],
+            IpAddr::V6(_) => 0,
+        })
+        .collect();
+    kept.sort_unstable();
+    assert_eq!(kept, vec![6, 7, 8, 9, 10]);
+    let mut many = 0;
+    for i in 0..40u16 {
+        if agent
+            .add_local_interface(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1)),
+                1000 + i,
+            ))
+            .is_ok()
+        {
+            many += 1;
+        }
+    }
+    assert_eq!(many, MAX_LOCAL_INTERFACES - 1);
+}
+
+// ---------------------------------------------------------------- wire format and nomination
+
+#[test]
+fn connectivity_check_carries_the_rfc8445_attributes() {
+    let mut sim = Sim::new(21, test_config());
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(5));
+    let (_, src, dst, data) = sim
+        .sent
+        .iter()
+        .find(|(_, s, ..)| *s == sa(A_ADDR))
+        .cloned()
+        .expect("A sent a check");
+    assert_eq!((src, dst), (sa(A_ADDR), sa(B_ADDR)));
+    let m = Message::parse(&data).unwrap();
+    assert_eq!((m.class(), m.method()), (Class::Request, Method::BINDING));
+    // USERNAME is "remote:local" (RFC 8445 §7.2.2).
+    assert_eq!(m.username().unwrap(), Some("ufragB:ufragA"));
+    // PRIORITY has the peer-reflexive type preference (RFC 8445 §7.1.1).
+    assert_eq!(m.priority().unwrap().unwrap() >> 24, 110);
+    assert_eq!(
+        m.ice_controlling().unwrap(),
+        Some(sim.nodes[0].agent.tie_breaker())
+    );
+    assert_eq!(m.ice_controlled().unwrap(), None);
+    // First check: no nomination yet (regular nomination, RFC 8445 §8.1.1).
+    assert!(!m.use_candidate().unwrap());
+    // Integrity with the peer's password, then FINGERPRINT (RFC 8445 §7.2.2).
+    assert!(m.verify_message_integrity(b"passwordB-0123456789abcd"));
+    assert!(!m.verify_message_integrity(b"passwordA-0123456789abcd"));
+    assert!(m.verify_fingerprint());
+    sim.run_for(secs(1));
+    // The answer is integrity-protected with B's password and maps A's address.
+    let (_, _, _, resp) = sim
+        .delivered
+        .iter()
+        .find(|(_, _, d, data)| *d == sa(A_ADDR) && is_binding_success(data))
+        .cloned()
+        .unwrap();
+    let r = Message::parse(&resp).unwrap();
+    assert!(r.verify_message_integrity(b"passwordB-0123456789abcd"));
+    assert_eq!(r.xor_mapped_address().unwrap(), Some(sa(A_ADDR)));
+    // Then A nominated with USE-CANDIDATE on the succeeded pair, once.
+    let nominations = sim
+        .sent
+        .iter()
+        .filter(|(_, s, _, d)| {
+            *s == sa(A_ADDR) && Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(true))
+        })
+        .count();
+    assert_eq!(nominations, 1);
+    // B never sends USE-CANDIDATE (it is controlled).
+    assert!(sim.sent.iter().all(|(_, s, _, d)| *s != sa(B_ADDR)
+        || Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(false))));
+}
+
+/// A hand-driven peer at `peer` that nominates aggressively: USE-CANDIDATE on its first check.
+fn peer_check(tid: u8, use_candidate: bool, tie_breaker: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([tid; 12]),
+    );
+    w.username("ufragA:ufragB").unwrap();
+    w.priority(1_845_501_695).unwrap();
+    w.ice_controlling(tie_breaker).unwrap();
+    if use_candidate {
+        w.use_candidate().unwrap();
+    }
+    w.message_integrity(b"passwordA-0123456789abcd").unwrap();
+    w.fingerprint().unwrap();
+    out
+}
+
+#[test]
+fn aggressive_nomination_from_the_peer_is_accepted() {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(22));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(false);
+    agent.set_tie_breaker(1);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let t0 = Instant::now();
+    agent.handle_timeout(t0);
+    let peer = sa(B_ADDR);
+    // The peer's very first check nominates (aggressive nomination).
+    assert!(agent.handle_packet(t0, sa(A_ADDR), peer, &peer_check(1, true, 99)));
+    let resp = agent.poll_transmit(t0).unwrap();
+    assert!(is_binding_success(&resp.data));
+    // Our triggered check goes out at once (RFC 8445 §7.3.1.4).
+    let check = agent.poll_transmit(t0).expect("triggered check");
+    assert_eq!((check.local, check.remote), (sa(A_ADDR), peer));
+    let m = Message::parse(&check.data).unwrap();
+    assert_eq!(m.ice_controlled().unwrap(), Some(1));
+    assert!(agent.selected_pair().is_none(), "not valid yet");
+    // The peer answers; the pair becomes valid and, being nominated, selected.
+    let mut out = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut out,
+            Class::SuccessResponse,
+            Method::BINDING,
+            m.transaction_id(),
+        );
+        w.xor_mapped_address(sa(A_ADDR)).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    let t1 = t0 + Duration::from_millis(20);
+    assert!(agent.handle_packet(t1, sa(A_ADDR), peer, &out));
+    assert_eq!(agent.selected_pair(), Some((sa(A_ADDR), peer)));
+    assert_eq!(agent.state(), IceConnectionState::Connected);
+    let events: Vec<_> = std::iter::from_fn(|| agent.poll_event()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, IceEvent::SelectedPairChanged(p) if p.remote_addr == peer))
+    );
+    // The remote was learnt as peer-reflexive (it never signalled).
+    assert_eq!(
+        agent.remote_candidates()[0].kind,
+        CandidateKind::PeerReflexive
+    );
+}
+
+#[test]
+fn response_from_another_address_fails_the_pair() {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(23));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(true);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c).unwrap();
+    let t0 = Instant::now();
+    agent.handle_timeout(t0);
+    let check = agent.poll_transmit(t0).unwrap();
+    let m = Message::parse(&check.data).unwrap();
+    let mut out = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut out,
+            Class::SuccessResponse,
+            Method::BINDING,
+            m.transaction_id(),
+        );
+        w.xor_mapped_address(sa(A_ADDR)).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    // Non-symmetric: the answer comes from another port (RFC 8445 §7.2.5.2.1).
+    assert!(agent.handle_packet(t0, sa(A_ADDR), sa("10.0.1.2:6001"), &out));
+    assert_eq!(agent.candidate_pairs()[0].state, CandidatePairState::Failed);
+    assert!(agent.selected_pair().is_none());
+}
+
+#[test]
+fn selected_pair_switches_to_a_higher_priority_nominated_pair() {
+    let mut sim = Sim::new(24, test_config());
+    // A has two interfaces; the first (higher local preference) is unreachable for 1 s.
+    let a2 = sa("10.0.0.3:5002");
+    sim.nodes[0].addrs.push(a2);
+    let a1 = sa(A_ADDR);
+    sim.drop_rule = Some(Box::new(move |t, s, d| {
+        t < Duration::from_millis(1000) && (s == a1 || d == a1)
+    }));
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(900));
+    assert_eq!(sim.nodes[0].agent.selected_pair(), Some((a2, sa(B_ADDR))));
+    assert_eq!(sim.nodes[1].agent.selected_pair(), Some((sa(B_ADDR), a2)));
+    sim.run_for(secs(3));
+    // The retransmitted check on the better pair succeeded and was nominated.
+    sim.assert_connected_to_each_other();
+    let changes = sim.selected_changes(0);
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0].1, a2);
+    assert_eq!(changes[1].1, a1);
+    assert_eq!(sim.selected_changes(1).len(), 2);
+    assert!(is_connected(sim.nodes[0].agent.state()));
+}
+
+#[test]
+fn ipv6_host_to_host() {
+    let mut sim = Sim::new(25, test_config());
+    sim.nodes[0].addrs = vec![sa("[2001:db8::1]:5000")];
+    sim.nodes[1].addrs = vec![sa("[2001:db8::2]:6000")];
+    sim.setup(true, true);
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+    let c = &sim.local_candidates_signalled(0)[0];
+    assert_eq!(c.address, "2001:db8::1");
+    // IPv6 outranks IPv4 in local preference (RFC 8421).
+    assert!(c.priority > candidate_priority(CandidateKind::Host, 0x8000, 1));
+}
+
+#[test]
+fn mutated_checks_never_panic_or_change_state() {
+    // Bit flips and truncations of a valid check, from an unknown source: either rejected
+    // (integrity / fingerprint / parse) or, if a flip only hit padding, accepted as valid.
+    let mut rng = SeededRandom::new(26);
+    let base = peer_check(7, true, 5);
+    for round in 0..3000u32 {
+        let mut agent = IceAgent::new(test_config(), SeededRandom::new(u64::from(round)));
+        agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+        agent.add_local_interface(sa(A_ADDR)).unwrap();
+        let t0 = Instant::now();
+        let mut d = base.clone();
+        let flips = 1 + rng.next_u32() % 4;
+        for _ in 0..flips {
+            let i = (rng.next_u32() as usize) % d.len();
+            d[i] ^= 1 << (rng.next_u32() % 8);
+        }
+        if rng.next_u32() % 4 == 0 {
+            let keep = (rng.next_u32() as usize) % d.len();
+            d.truncate(keep);
+        }
+        agent.handle_packet(t0, sa(A_ADDR), sa("10.7.7.7:7"), &d);
+        let accepted = !agent.remote_candidates().is_empty();
+        if accepted {
+            let m = Message::parse(&d).unwrap();
+            assert!(m.verify_message_integrity(b"passwordA-0123456789abcd"));
+        }
+        while let Some(t) = agent.poll_transmit(t0) {
+            assert!(Message::parse(&t.data).is_ok());
+        }
+        agent.handle_timeout(t0 + secs(1));
+    }
+}
+
+#[test]
+fn agent_is_send() {
+    fn is_send<T: Send>() {}
+    is_send::<IceAgent>();
+}
+
+#[test]
+fn stun_server_error_response_reports_candidate_error() {
+    let mut sim = Sim::new(27, test_config());
+    sim.nat = true;
+    sim.stun_server = Some(sa(STUN_SERVER));
+    sim.stun_error = Some(300);
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.run_for(secs(2));
+    let errors: Vec<_> = sim.nodes[0]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+        .cloned()
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(
+            Duration::from_millis(20),
+            IceEvent::CandidateError {
+                address: sa(A_ADDR),
+                server: sa(STUN_SERVER),
+                error_code: 300,
+                error_text: "Try Elsewhere".into(),
+            }
+        )]
+    );
+    // One request only: an error answer ends the transaction.
+    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.local_candidates_signalled(0).len(), 1);
+}
+
+#[test]
+fn srflx_candidate_connects_through_the_nat() {
+    let mut sim = Sim::new(28, test_config());
+    sim.nat = true;
+    sim.stun_server = Some(sa(STUN_SERVER));
+    // A's private address is not reachable from outside the NAT.
+    sim.drop_rule = Some(Box::new(|_, _, d| d == sa(A_ADDR)));
+    sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
+    sim.setup(true, true);
+    sim.run_for(secs(3));
+    sim.assert_connected_to_each_other();
+    // B reached A through the signalled srflx candidate, not a learnt prflx one.
+    let rb = sim.nodes[1].agent.remote_candidates();
+    let via = rb.iter().find(|r| r.addr == sa(NAT_PUBLIC)).unwrap();
+    assert_eq!(via.kind, CandidateKind::ServerReflexive);
+    let pairs = sim.nodes[1].agent.candidate_pairs();
+    let host_pair = pairs.iter().find(|p| p.remote == sa(A_ADDR)).unwrap();
+    assert_ne!(host_pair.state, CandidatePairState::Succeeded);
+}
+
+#[test]
+fn extreme_configuration_and_priorities_do_not_panic() {
+    let cfg = IceAgentConfig {
+        ta: Duration::ZERO,
+        check_rto_min: Duration::MAX,
+        stun_rto: Duration::MAX,
+        consent_interval: Duration::MAX,
+        consent_rto: Duration::MAX,
+        disconnected_timeout: Duration::MAX,
+        consent_timeout: Duration::MAX,
+        check_max_transmissions: 0,
+        stun_max_transmissions: 0,
+        stun_last_wait: u32::MAX,
+        ..IceAgentConfig::default()
+    };
+    let mut sim = Sim::new(29, cfg);
+    sim.setup(true, true);
+    let c = Candidate::parse("candidate:1 1 udp 4294967295 10.0.1.9 6000 typ host").unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.run_for(secs(5));
+    sim.assert_connected_to_each_other();
+}
+
+#[test]
+fn checks_arriving_before_remote_credentials_are_answered() {
+    let mut sim = Sim::new(30, test_config());
+    // B knows everything about A; A learns B's credentials only after 1 s and never gets
+    // B's candidates (the answer is late, RFC 8445 §7.3 "early checks").
+    sim.nodes[1].signal = false;
+    sim.a()
+        .set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.b()
+        .set_local_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.a().set_role(true);
+    sim.b().set_role(false);
+    sim.b()
+        .set_remote_credentials("ufragA", "passwordA-0123456789abcd");
+    sim.a().add_local_interface(sa(A_ADDR)).unwrap();
+    sim.b().add_local_interface(sa(B_ADDR)).unwrap();
+    let now = sim.now;
+    sim.a().handle_timeout(now);
+    sim.b().handle_timeout(now);
+    sim.run_for(secs(1));
+    // A answered B's checks (B's pair is valid) but could not check back yet.
+    assert!(
+        sim.nodes[1]
+            .agent
+            .candidate_pairs()
+            .iter()
+            .any(|p| p.state == CandidatePairState::Succeeded)
+    );
+    assert!(sim.sent.iter().all(|(_, s, _, d)| *s != sa(A_ADDR)
+        || Message::parse(d).is_ok_and(|m| m.class() != Class::Request)));
+    assert_eq!(sim.nodes[0].agent.remote_candidates().len(), 1);
+    assert_eq!(sim.nodes[0].agent.selected_pair(), None);
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+}
