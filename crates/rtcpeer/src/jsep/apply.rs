@@ -171,6 +171,7 @@ impl Core {
                 }
             }
         }
+        self.ice_local_description_applied();
         Ok(())
     }
 
@@ -260,6 +261,7 @@ impl Core {
         for e in track_events {
             self.emit(e);
         }
+        self.ice_remote_description_applied();
         Ok(())
     }
 
@@ -741,6 +743,7 @@ impl Core {
         // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
+        self.ice_rolled_back();
         Ok(())
     }
 
