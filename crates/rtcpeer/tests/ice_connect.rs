@@ -542,3 +542,57 @@ async fn restart_ice_end_to_end_selects_a_pair_of_the_new_generation() {
     let sdp = pc1.local_description().unwrap().sdp;
     assert!(sdp.contains(&format!("ufrag {new1}")), "{sdp}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_and_drop_stop_the_network_task_and_free_the_sockets() {
+    let (pc1, pc2) = (pc(), pc());
+    let (t1, t2) = (pc1.network_task(), pc2.network_task());
+    assert!(!t1.is_running(), "no task before the first SLD");
+    connect_trickle(&pc1, &pc2).await;
+    assert!(t1.is_running() && t2.is_running());
+    let (a1, _) = pc1.selected_candidate_pair().unwrap();
+    let (a2, _) = pc2.selected_candidate_pair().unwrap();
+    // close(): the task ends and its socket is closed.
+    pc1.close();
+    tokio::time::timeout(DEADLINE, t1.stopped())
+        .await
+        .expect("task stops after close()");
+    assert!(!t1.is_running());
+    std::net::UdpSocket::bind(a1).expect("pc1's port is free again");
+    // Dropping the last handle: same (the task holds only a weak reference).
+    drop(pc2);
+    tokio::time::timeout(DEADLINE, t2.stopped())
+        .await
+        .expect("task stops when the connection is dropped");
+    std::net::UdpSocket::bind(a2).expect("pc2's port is free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_36_relay_policy_without_turn_signals_no_candidate_and_completes_gathering() {
+    let config = Configuration {
+        ice_transport_policy: rtcpeer::IceTransportPolicy::Relay,
+        ..Configuration::default()
+    };
+    let pc1 = PeerConnection::with_settings(config, Settings::default()).unwrap();
+    let pc2 = pc();
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.create_data_channel("x", None).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    pump(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        false,
+        |a, _| a.gathered(),
+    )
+    .await;
+    assert_eq!(l1.gathering(), vec![Gather::Gathering, Gather::Complete]);
+    assert_eq!(
+        l1.trace().iter().filter(|t| t.as_str() == "cand").count(),
+        0,
+        "{:?}",
+        l1.trace()
+    );
+    assert!(!pc1.local_description().unwrap().sdp.contains("a=candidate"));
+}

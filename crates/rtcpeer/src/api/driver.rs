@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::ice::{MAX_LOCAL_INTERFACES, Transmit};
 
@@ -30,11 +30,56 @@ pub(crate) const RECV_BUFFER: usize = 2048;
 const RECV_BATCH: usize = 32;
 
 /// What the API side and the driver task share: the wake-up and the stop signal.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DriverShared {
     notify: Notify,
     stop: AtomicBool,
     started: AtomicBool,
+    /// `true` once the task ended and its sockets are closed (or it never started and
+    /// never will).
+    finished: watch::Sender<bool>,
+}
+
+impl Default for DriverShared {
+    fn default() -> Self {
+        DriverShared {
+            notify: Notify::new(),
+            stop: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            finished: watch::Sender::new(false),
+        }
+    }
+}
+
+/// A view of a connection's network task (its sockets and timers), for diagnostics and
+/// tests: whether it runs, and a way to wait until it has stopped. Holds no reference to
+/// the connection.
+#[derive(Debug, Clone)]
+pub struct NetworkTask {
+    shared: Arc<DriverShared>,
+}
+
+impl NetworkTask {
+    /// Whether the task was started and has not ended yet.
+    pub fn is_running(&self) -> bool {
+        self.shared.started.load(Ordering::Acquire) && !*self.shared.finished.borrow()
+    }
+
+    /// Completes once the task has ended and closed its sockets (after `close()` or when
+    /// the connection was dropped); at once if it never started and cannot start any more.
+    pub async fn stopped(&self) {
+        let mut rx = self.shared.finished.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+}
+
+/// Marks the task finished when dropped (every exit path of `run`).
+struct FinishedGuard(Arc<DriverShared>);
+
+impl Drop for FinishedGuard {
+    fn drop(&mut self) {
+        self.0.finished.send_replace(true);
+    }
 }
 
 impl DriverShared {
@@ -47,6 +92,18 @@ impl DriverShared {
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Release);
         self.notify.notify_one();
+        if !self.started.load(Ordering::Acquire) {
+            self.finished.send_replace(true);
+        }
+    }
+}
+
+impl Inner {
+    /// The connection's network task view.
+    pub(crate) fn network_task(&self) -> NetworkTask {
+        NetworkTask {
+            shared: self.driver.clone(),
+        }
     }
 }
 
@@ -129,6 +186,8 @@ async fn bind(interfaces: Vec<IpAddr>) -> Vec<(UdpSocket, SocketAddr)> {
 }
 
 async fn run(weak: Weak<Inner>, shared: Arc<DriverShared>, interfaces: Vec<IpAddr>) {
+    // Declared first, dropped last: "finished" is reported after the sockets are closed.
+    let _finished = FinishedGuard(shared.clone());
     let sockets = bind(interfaces).await;
     {
         let Some(inner) = weak.upgrade() else {

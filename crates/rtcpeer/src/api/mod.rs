@@ -28,6 +28,7 @@ use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{OsRandom, RandomSource, SeededRandom};
 
 pub use chain::Operation;
+pub use driver::NetworkTask;
 pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
 pub use objects::{DataChannel, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport};
 
@@ -462,6 +463,12 @@ impl PeerConnection {
     /// ("connected" once ICE is connected or completed).
     pub fn connection_state(&self) -> PeerConnectionState {
         self.inner.core().connection_state()
+    }
+
+    /// The connection's network task (UDP sockets and timers; started by the first
+    /// setLocalDescription): lets diagnostics and tests see it run and wait for it to stop.
+    pub fn network_task(&self) -> NetworkTask {
+        self.inner.network_task()
     }
 
     /// The selected candidate pair as (local socket, remote address), once ICE selected one
