@@ -596,3 +596,80 @@ async fn wpt_36_relay_policy_without_turn_signals_no_candidate_and_completes_gat
     );
     assert!(!pc1.local_description().unwrap().sdp.contains("a=candidate"));
 }
+
+/// Replaces the port of every `a=candidate` line with `port`.
+fn redirect_candidates(sdp: &str, port: u16) -> String {
+    sdp.split("\r\n")
+        .map(|l| {
+            if !l.starts_with("a=candidate:") {
+                return l.to_string();
+            }
+            let mut parts: Vec<String> = l.split(' ').map(str::to_string).collect();
+            parts[5] = port.to_string();
+            parts.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_remote_candidates_fail_after_end_of_candidates() {
+    // Short check timers (IceSettings::agent takes effect): a check fails after ~100 ms.
+    let mut ice = IceSettings::default();
+    ice.agent.ta = Duration::from_millis(5);
+    ice.agent.check_rto_min = Duration::from_millis(20);
+    ice.agent.check_max_transmissions = 3;
+    ice.agent.stun_last_wait = 2;
+    let pc1 = PeerConnection::with_settings(
+        Configuration::default(),
+        Settings {
+            ice,
+            ..Settings::default()
+        },
+    )
+    .unwrap();
+    let pc2 = pc();
+    // A socket that receives the checks and never answers.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.create_data_channel("x", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    pump(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        false,
+        |_, b| b.gathered(),
+    )
+    .await;
+    let answer = pc2.local_description().unwrap();
+    assert!(answer.sdp.contains("a=end-of-candidates"));
+    let answer = SessionDescription::new(
+        SdpType::Answer,
+        redirect_candidates(&answer.sdp, silent_port),
+    );
+    pc1.set_remote_description(answer).await.unwrap();
+    pump(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        false,
+        |a, _| a.pc_states().contains(&Pc::Failed),
+    )
+    .await;
+    assert_eq!(l1.ice_states(), vec![Ice::Checking, Ice::Failed]);
+    assert_eq!(l1.pc_states(), vec![Pc::Connecting, Pc::Failed]);
+    assert_eq!(pc1.ice_connection_state(), Ice::Failed);
+    assert_eq!(pc1.connection_state(), Pc::Failed);
+    assert!(pc1.selected_candidate_pair().is_none());
+    // The checks did reach the silent socket.
+    silent.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 1500];
+    assert!(silent.recv_from(&mut buf).is_ok(), "no check arrived");
+}
