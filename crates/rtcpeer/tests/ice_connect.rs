@@ -94,9 +94,19 @@ impl Log {
 /// Runs both sides' event streams until `done` holds, forwarding `icecandidate` events to the
 /// other side through addIceCandidate when `trickle` is set.
 async fn pump(
+    one: (&PeerConnection, &mut EventStream, &mut Log),
+    two: (&PeerConnection, &mut EventStream, &mut Log),
+    trickle: bool,
+    done: impl Fn(&Log, &Log) -> bool,
+) {
+    pump_directed(one, two, (trickle, trickle), done).await
+}
+
+/// [`pump`] with trickling chosen per direction: (pc1 → pc2, pc2 → pc1).
+async fn pump_directed(
     (pc1, ev1, log1): (&PeerConnection, &mut EventStream, &mut Log),
     (pc2, ev2, log2): (&PeerConnection, &mut EventStream, &mut Log),
-    trickle: bool,
+    (to2, to1): (bool, bool),
     done: impl Fn(&Log, &Log) -> bool,
 ) {
     let run = async {
@@ -104,14 +114,14 @@ async fn pump(
             tokio::select! {
                 e = ev1.recv() => {
                     let e = e.expect("pc1 event stream ended");
-                    if let (true, Ev::IceCandidate(c)) = (trickle, &e) {
+                    if let (true, Ev::IceCandidate(c)) = (to2, &e) {
                         pc2.add_ice_candidate(c.as_ref().map(|c| c.to_json())).await.expect("pc2 addIceCandidate");
                     }
                     log1.events.push(e);
                 }
                 e = ev2.recv() => {
                     let e = e.expect("pc2 event stream ended");
-                    if let (true, Ev::IceCandidate(c)) = (trickle, &e) {
+                    if let (true, Ev::IceCandidate(c)) = (to1, &e) {
                         pc1.add_ice_candidate(c.as_ref().map(|c| c.to_json())).await.expect("pc1 addIceCandidate");
                     }
                     log2.events.push(e);
@@ -672,4 +682,85 @@ async fn unreachable_remote_candidates_fail_after_end_of_candidates() {
     silent.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 1500];
     assert!(silent.recv_from(&mut buf).is_ok(), "no check arrived");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_191_side_without_add_ice_candidate_still_checks_and_connects() {
+    let (pc1, pc2) = (pc(), pc());
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.create_data_channel("x", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+    // Only pc1's candidates reach pc2: pc1 learns pc2 as a peer-reflexive candidate.
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    pump_directed(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        (true, false),
+        |a, b| a.connected() && b.connected(),
+    )
+    .await;
+    assert_eq!(l1.ice_states()[0], Ice::Checking);
+    assert_eq!(l2.ice_states()[0], Ice::Checking);
+    assert!(
+        !pc1.remote_description()
+            .unwrap()
+            .sdp
+            .contains("a=candidate")
+    );
+    assert_selected_pairs_match(&pc1, &pc2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_interfaces_each_give_host_candidates_and_connect() {
+    let two = || {
+        let settings = Settings {
+            ice: IceSettings {
+                interfaces: vec![
+                    IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+                ],
+                ..IceSettings::default()
+            },
+            ..Settings::default()
+        };
+        PeerConnection::with_settings(Configuration::default(), settings).unwrap()
+    };
+    let (pc1, pc2) = (two(), two());
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.create_data_channel("x", None).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(answer).await.unwrap();
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    pump(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        true,
+        |a, b| a.connected() && b.connected() && a.gathered() && b.gathered(),
+    )
+    .await;
+    for pc in [&pc1, &pc2] {
+        let sdp = pc.local_description().unwrap().sdp;
+        assert!(sdp.contains(" 127.0.0.1 "), "{sdp}");
+        assert!(sdp.contains(" 127.0.0.2 "), "{sdp}");
+    }
+    assert_selected_pairs_match(&pc1, &pc2);
 }
