@@ -748,6 +748,19 @@ impl Core {
                 }
             }
         }
+        // A "failed" suppressed above is not reported again by the agent: report it once
+        // the pairs really all failed.
+        if let Some(agent) = self.ice.agent.as_ref()
+            && agent.state() == IceConnectionState::Failed
+            && self.ice.connection != IceConnectionState::Failed
+            && (self.ice.selected_seen
+                || agent
+                    .candidate_pairs()
+                    .iter()
+                    .all(|p| p.state == CandidatePairState::Failed))
+        {
+            self.set_ice_connection_state(IceConnectionState::Failed);
+        }
     }
 }
 
