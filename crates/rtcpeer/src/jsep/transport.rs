@@ -118,6 +118,8 @@ pub(crate) struct IceState {
     non_stun: u64,
     /// A pair was selected in the current generation (see `pump_ice_events`).
     selected_seen: bool,
+    /// Gathering after a rolled-back restart: record candidates, fire nothing.
+    quiet_regather: bool,
 }
 
 impl Default for IceState {
@@ -138,6 +140,7 @@ impl Default for IceState {
             stun_urls: Vec::new(),
             non_stun: 0,
             selected_seen: false,
+            quiet_regather: false,
         }
     }
 }
@@ -355,6 +358,7 @@ impl Core {
                 self.ice.gathered.clear();
                 self.ice.gathering_done = false;
                 self.ice.selected_seen = false;
+                self.ice.quiet_regather = false;
                 if !is_offer {
                     self.sync_remote();
                 }
@@ -414,9 +418,13 @@ impl Core {
                 self.set_ice_connection_state(IceConnectionState::New);
             }
             Some(c) if self.ice.local_creds.as_ref() != Some(&c) => {
+                // Back to the previous credentials: the agent gathers its (unchanged) host
+                // candidates again under them. Nothing new for the application: when
+                // gathering had completed, no gathering event fires (WPT-181).
                 if let Some(agent) = self.ice.agent.as_mut() {
                     agent.restart(&c.ufrag, &c.pwd);
                 }
+                self.ice.quiet_regather = self.ice.gathering == IceGatheringState::Complete;
                 self.ice.local_creds = Some(c);
                 self.ice.remote_creds = None;
                 self.ice.gathered.clear();
@@ -521,6 +529,7 @@ impl Core {
         self.ice.gathered.clear();
         self.ice.gathering_done = false;
         self.ice.selected_seen = false;
+        self.ice.quiet_regather = false;
         self.ice.agent = Some(agent);
     }
 
@@ -654,11 +663,26 @@ impl Core {
         while let Some(e) = agent.poll_event() {
             events.push(e);
         }
-        if gathering {
+        if gathering && !self.ice.quiet_regather {
             self.enter_gathering();
         }
+        let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
         for e in events {
             match e {
+                // Left over from a generation that was replaced before it was reported.
+                IceEvent::LocalCandidate(c)
+                    if crate::ice::candidate::extension(&c, "ufrag") != ufrag.as_deref() => {}
+                IceEvent::LocalCandidate(c) if self.ice.quiet_regather => {
+                    if self.ice.gathered.len() < MAX_LOCAL_CANDIDATES {
+                        self.ice.gathered.push(c);
+                    }
+                    self.write_gathered_into_local();
+                }
+                IceEvent::GatheringComplete if self.ice.quiet_regather => {
+                    self.ice.quiet_regather = false;
+                    self.ice.gathering_done = true;
+                    self.write_gathered_into_local();
+                }
                 IceEvent::LocalCandidate(c) => {
                     self.enter_gathering();
                     if self.ice.gathered.len() < MAX_LOCAL_CANDIDATES {
@@ -982,5 +1006,133 @@ mod tests {
         assert!(end - t0 < Duration::from_secs(1), "took {:?}", end - t0);
         assert_eq!(b.connection_state(), PeerConnectionState::Connected);
         assert_eq!(a.connection_state(), PeerConnectionState::Connected);
+    }
+
+    /// Connects `a` (offerer) and `b` over the simulated network; returns the time reached.
+    fn connect(a: &mut Core, b: &mut Core, addr_a: SocketAddr, addr_b: SocketAddr) -> Instant {
+        let t0 = Instant::now();
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        b.add_local_address(addr_b).unwrap();
+        a.set_remote_description(b.local_description().unwrap())
+            .unwrap();
+        let (la, lb) = (drain(a), drain(b));
+        let mut cores = [(a, addr_a, la), (b, addr_b, lb)];
+        let t = run(&mut cores, t0, Duration::from_secs(5), |c| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        });
+        assert!(t - t0 < Duration::from_secs(1));
+        t
+    }
+
+    fn addrs() -> (SocketAddr, SocketAddr) {
+        (
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:2000".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn wpt_181_rolled_back_restart_offer_keeps_the_connection_without_gathering_events() {
+        let (mut a, mut b) = (core(5), core(6));
+        let (addr_a, addr_b) = addrs();
+        let t = connect(&mut a, &mut b, addr_a, addr_b);
+        let old = desc_ice(&a.current_local.as_ref().unwrap().sdp).unwrap();
+        a.restart_ice(true);
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.handle_timeout(t);
+        let trace = ice_trace(&drain(&mut a));
+        assert_eq!(trace[..2], ["g:gathering", "cand"], "{trace:?}");
+        assert_eq!(a.ice_gathering_state(), IceGatheringState::Complete);
+        a.set_local_description(Some(crate::jsep::SessionDescription::new(
+            SdpType::Rollback,
+            String::new(),
+        )))
+        .unwrap();
+        a.handle_timeout(t);
+        let after: Vec<String> = ice_trace(&drain(&mut a))
+            .into_iter()
+            .filter(|x| x.starts_with("g:") || x == "cand" || x == "end" || x == "null")
+            .collect();
+        assert!(after.is_empty(), "{after:?}");
+        assert_eq!(a.ice_gathering_state(), IceGatheringState::Complete);
+        let sdp = a.local_description().unwrap().sdp;
+        assert!(sdp.contains(&format!("ufrag {}", old.ufrag)), "{sdp}");
+        assert!(sdp.contains("a=end-of-candidates"), "{sdp}");
+        // Both sides stay connected through consent checks (RFC 7675) for 20 s.
+        let (la, lb) = (Vec::new(), Vec::new());
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        run(&mut cores, t, Duration::from_secs(20), |_| false);
+        let pc_changes: Vec<String> = cores
+            .iter()
+            .flat_map(|(_, _, l)| ice_trace(l))
+            .filter(|x| x.starts_with("pc:"))
+            .collect();
+        assert!(pc_changes.is_empty(), "{pc_changes:?}");
+        assert_eq!(a.connection_state(), PeerConnectionState::Connected);
+        assert_eq!(b.connection_state(), PeerConnectionState::Connected);
+    }
+
+    #[test]
+    fn remote_restart_offer_is_applied_with_our_answer() {
+        let (mut a, mut b) = (core(7), core(8));
+        let (addr_a, addr_b) = addrs();
+        let t = connect(&mut a, &mut b, addr_a, addr_b);
+        let gen_a = a.ice_agent().unwrap().generation();
+        // b (the first answerer, controlled) restarts ICE with an offer of its own.
+        b.restart_ice(true);
+        let offer = b.create_offer(&OfferOptions::default()).unwrap();
+        b.set_local_description(Some(offer.clone())).unwrap();
+        a.set_remote_description(offer).unwrap();
+        assert_eq!(
+            a.ice_agent().unwrap().generation(),
+            gen_a,
+            "waits for our answer"
+        );
+        a.set_local_description(None).unwrap();
+        assert_eq!(a.ice_agent().unwrap().generation(), gen_a + 1);
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        let new_a = desc_ice(&a.current_local.as_ref().unwrap().sdp).unwrap();
+        let new_b = desc_ice(&b.current_local.as_ref().unwrap().sdp).unwrap();
+        // Candidates travel by trickle: hand each side's new candidates to the other.
+        a.handle_timeout(t);
+        b.handle_timeout(t);
+        let trickle = |from: &mut Core, to: &mut Core| {
+            for e in drain(from) {
+                if let CoreEvent::IceCandidate(c) = e {
+                    let init = c.map(|c| c.to_json()).unwrap_or_default();
+                    to.add_ice_candidate(&init).unwrap();
+                }
+            }
+        };
+        trickle(&mut a, &mut b);
+        trickle(&mut b, &mut a);
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        let selected_new = |l: &[CoreEvent], ufrag: &str| {
+            l.iter().any(|e| {
+                matches!(e, CoreEvent::SelectedCandidatePairChange(p)
+                    if p.local.username_fragment().as_deref() == Some(ufrag))
+            })
+        };
+        run(&mut cores, t, Duration::from_secs(5), |c| {
+            selected_new(&c[0].2, &new_a.ufrag) && selected_new(&c[1].2, &new_b.ufrag)
+        });
+        assert!(selected_new(&cores[0].2, &new_a.ufrag));
+        assert!(selected_new(&cores[1].2, &new_b.ufrag));
+        assert_eq!(a.connection_state(), PeerConnectionState::Connected);
+        assert_eq!(b.connection_state(), PeerConnectionState::Connected);
+        // The roles stay: a controlling, b controlled.
+        assert!(a.ice_agent().unwrap().is_controlling());
+        assert!(!b.ice_agent().unwrap().is_controlling());
     }
 }
