@@ -764,3 +764,48 @@ async fn two_interfaces_each_give_host_candidates_and_connect() {
     }
     assert_selected_pairs_match(&pc1, &pc2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_handlers_see_the_ice_events() {
+    let (pc1, pc2) = (pc(), pc());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let t = tx.clone();
+    pc1.on_ice_gathering_state_change(move |s| {
+        let _ = t.send(format!("g:{s}"));
+    });
+    let t = tx.clone();
+    pc1.on_ice_connection_state_change(move |s| {
+        let _ = t.send(format!("ice:{s}"));
+    });
+    let t = tx.clone();
+    pc1.on_connection_state_change(move |s| {
+        let _ = t.send(format!("pc:{s}"));
+    });
+    let t = tx.clone();
+    pc1.on_ice_candidate(move |c| {
+        let _ = t.send(if c.is_some() { "cand" } else { "null" }.to_string());
+    });
+    connect_trickle(&pc1, &pc2).await;
+    let seen = tokio::time::timeout(DEADLINE, async {
+        let mut seen = Vec::new();
+        while !(seen.contains(&"pc:connected".to_string()) && seen.contains(&"null".to_string())) {
+            seen.push(rx.recv().await.expect("handler channel"));
+        }
+        seen
+    })
+    .await
+    .expect("handlers ran");
+    for want in [
+        "g:gathering",
+        "g:complete",
+        "cand",
+        "ice:checking",
+        "ice:connected",
+        "pc:connecting",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == want),
+            "{want} missing from {seen:?}"
+        );
+    }
+}

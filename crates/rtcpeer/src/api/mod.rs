@@ -540,6 +540,21 @@ impl PeerConnection {
             })
     }
 
+    /// `onicecandidateerror`: runs `f` for each `icecandidateerror` event (see
+    /// [`Self::on_negotiation_needed`]).
+    pub fn on_ice_candidate_error(
+        &self,
+        f: impl Fn(crate::jsep::IceCandidateError) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .subscribers
+            .set_handler("icecandidateerror", move |e| {
+                if let PeerConnectionEvent::IceCandidateError(err) = e {
+                    f(err.clone())
+                }
+            })
+    }
+
     /// `onicegatheringstatechange` (see [`Self::on_negotiation_needed`]).
     pub fn on_ice_gathering_state_change(
         &self,
