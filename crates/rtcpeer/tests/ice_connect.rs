@@ -786,26 +786,26 @@ async fn on_handlers_see_the_ice_events() {
         let _ = t.send(if c.is_some() { "cand" } else { "null" }.to_string());
     });
     connect_trickle(&pc1, &pc2).await;
+    // Each handler runs on its own task: their calls interleave in any order, so wait until
+    // every expected call was seen.
+    let want = [
+        "g:gathering",
+        "g:complete",
+        "cand",
+        "null",
+        "ice:checking",
+        "ice:connected",
+        "pc:connecting",
+        "pc:connected",
+    ];
     let seen = tokio::time::timeout(DEADLINE, async {
-        let mut seen = Vec::new();
-        while !(seen.contains(&"pc:connected".to_string()) && seen.contains(&"null".to_string())) {
+        let mut seen: Vec<String> = Vec::new();
+        while !want.iter().all(|w| seen.iter().any(|s| s == w)) {
             seen.push(rx.recv().await.expect("handler channel"));
         }
         seen
     })
     .await
-    .expect("handlers ran");
-    for want in [
-        "g:gathering",
-        "g:complete",
-        "cand",
-        "ice:checking",
-        "ice:connected",
-        "pc:connecting",
-    ] {
-        assert!(
-            seen.iter().any(|s| s == want),
-            "{want} missing from {seen:?}"
-        );
-    }
+    .expect("every handler ran");
+    assert!(!seen.iter().any(|s| s == "ice:failed"), "{seen:?}");
 }
