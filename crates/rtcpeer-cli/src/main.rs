@@ -1,14 +1,15 @@
 //! `rtcpeer`: the command-line front end of the rtcpeer library.
 //!
 //! `rtcpeer demo` runs two peer connections in one process and negotiates audio, video and
-//! a data channel between them, printing each signaling milestone with its time. (Connecting
-//! over the network arrives with the ICE/DTLS/SCTP layers; the demo says so.)
+//! a data channel between them, then lets them find each other with ICE over UDP on
+//! 127.0.0.1 (trickled candidates), printing each milestone with its time. (DTLS, SCTP and
+//! media arrive with their layers; the demo says so.)
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtcpeer::{
-    Configuration, MediaKind, MediaStream, MediaStreamTrack, PeerConnection, PeerConnectionEvent,
-    Result, SessionDescription,
+    Configuration, Error, IceConnectionState, MediaKind, MediaStream, MediaStreamTrack,
+    PeerConnection, PeerConnectionEvent, PeerConnectionState, Result, SessionDescription,
 };
 
 #[tokio::main(flavor = "current_thread")]
@@ -56,6 +57,7 @@ async fn demo(print_sdp: bool) -> Result<()> {
         "{}  created two peer connections (ECDSA P-256 certificates)",
         ms(t0)
     );
+    let mut alice_events = alice.events();
     let mut bob_events = bob.events();
 
     let stream = MediaStream::new();
@@ -102,10 +104,24 @@ async fn demo(print_sdp: bool) -> Result<()> {
         alice.signaling_state(),
         bob.signaling_state()
     );
-    while let Some(e) = bob_events.try_recv() {
-        if let PeerConnectionEvent::Track(t) = e {
-            println!(
-                "{}  bob:   track event: {} track, stream {:?}, mid {:?}",
+    // ICE: forward each side's trickled candidates to the other until both are connected
+    // (the driver tasks bind 127.0.0.1 only, the default of `Settings::ice`).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (mut alice_up, mut bob_up) = (false, false);
+    while !(alice_up && bob_up) {
+        let (who, e, other) = tokio::select! {
+            e = alice_events.recv() => ("alice", e, &bob),
+            e = bob_events.recv() => ("bob  ", e, &alice),
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(Error::operation("ICE did not connect within 10 s"));
+            }
+        };
+        let Some(e) = e else {
+            return Err(Error::operation("a connection closed during the demo"));
+        };
+        match e {
+            PeerConnectionEvent::Track(t) => println!(
+                "{}  {who}: track event: {} track, stream {:?}, mid {:?}",
                 ms(t0),
                 t.track.kind(),
                 t.streams
@@ -113,8 +129,41 @@ async fn demo(print_sdp: bool) -> Result<()> {
                     .map(|s| s.id().to_string())
                     .collect::<Vec<_>>(),
                 t.transceiver.mid()
-            );
+            ),
+            PeerConnectionEvent::IceCandidate(c) => {
+                match &c {
+                    Some(c) if !c.candidate().is_empty() => {
+                        println!("{}  {who}: icecandidate {}", ms(t0), c.candidate())
+                    }
+                    Some(_) => {}
+                    None => println!("{}  {who}: end of candidates", ms(t0)),
+                }
+                other.add_ice_candidate(c.map(|c| c.to_json())).await?;
+            }
+            PeerConnectionEvent::IceGatheringStateChange(s) => {
+                println!("{}  {who}: iceGatheringState {s}", ms(t0))
+            }
+            PeerConnectionEvent::IceConnectionStateChange(s) => {
+                println!("{}  {who}: iceConnectionState {s}", ms(t0));
+                if s == IceConnectionState::Failed {
+                    return Err(Error::operation("ICE failed"));
+                }
+            }
+            PeerConnectionEvent::ConnectionStateChange(s) => {
+                println!("{}  {who}: connectionState {s}", ms(t0));
+                if s == PeerConnectionState::Connected {
+                    if who == "alice" {
+                        alice_up = true;
+                    } else {
+                        bob_up = true;
+                    }
+                }
+            }
+            _ => {}
         }
+    }
+    if let Some((local, remote)) = alice.selected_candidate_pair() {
+        println!("          alice selected pair {local} -> {remote}");
     }
     for t in alice.get_transceivers() {
         println!(
@@ -129,7 +178,7 @@ async fn demo(print_sdp: bool) -> Result<()> {
         alice.sctp().map(|s| s.max_message_size()).unwrap_or(0.0)
     );
     println!(
-        "{}  negotiation complete. (ICE, DTLS and SCTP are not implemented yet: no media or data flows.)",
+        "{}  ICE connected. (DTLS and SCTP are not implemented yet: no media or data flows.)",
         ms(t0)
     );
     alice.close();

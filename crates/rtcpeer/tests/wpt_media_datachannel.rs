@@ -89,14 +89,16 @@ fn track_events(events: &[PeerConnectionEvent]) -> Vec<rtcpeer::TrackEvent> {
         .collect()
 }
 
-/// A compact trace: "ss:<state>" for signalingstatechange, "nn", "track".
+/// A compact trace: "ss:<state>" for signalingstatechange, "nn", "track" (ICE events, which
+/// arrive from the network driver at their own pace, are left out).
 fn trace(events: &[PeerConnectionEvent]) -> Vec<String> {
     events
         .iter()
-        .map(|e| match e {
-            PeerConnectionEvent::SignalingStateChange(s) => format!("ss:{s}"),
-            PeerConnectionEvent::NegotiationNeeded => "nn".to_string(),
-            PeerConnectionEvent::Track(_) => "track".to_string(),
+        .filter_map(|e| match e {
+            PeerConnectionEvent::SignalingStateChange(s) => Some(format!("ss:{s}")),
+            PeerConnectionEvent::NegotiationNeeded => Some("nn".to_string()),
+            PeerConnectionEvent::Track(_) => Some("track".to_string()),
+            _ => None,
         })
         .collect()
 }

@@ -91,6 +91,7 @@ impl Inner {
             }
         }
         self.dispatch();
+        self.wake_driver();
     }
 }
 

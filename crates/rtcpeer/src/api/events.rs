@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::jsep::{CoreEvent, SignalingState};
+use crate::ice::{IceConnectionState, IceGatheringState};
+use crate::jsep::{
+    CoreEvent, IceCandidate, IceCandidateError, IceCandidatePair, PeerConnectionState,
+    SignalingState,
+};
 use crate::track::{MediaStream, MediaStreamTrack};
 
 use super::Inner;
@@ -17,6 +21,8 @@ use super::objects::{RtpReceiver, RtpTransceiver};
 const EVENT_QUEUE: usize = 4096;
 
 /// An event of an `RTCPeerConnection`.
+// Events are few and short-lived; boxing the candidate would only complicate matching.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PeerConnectionEvent {
     /// `signalingstatechange`, with the new state.
@@ -25,6 +31,21 @@ pub enum PeerConnectionEvent {
     NegotiationNeeded,
     /// `track` (`RTCTrackEvent`).
     Track(TrackEvent),
+    /// `icecandidate` (`RTCPeerConnectionIceEvent`, webrtc-pc §4.8.2): a local candidate to
+    /// signal; a candidate with empty text is the end marker of one generation, and `None`
+    /// follows once gathering is complete (send it as end-of-candidates).
+    IceCandidate(Option<IceCandidate>),
+    /// `icegatheringstatechange`, with the new `iceGatheringState`.
+    IceGatheringStateChange(IceGatheringState),
+    /// `iceconnectionstatechange`, with the new `iceConnectionState`.
+    IceConnectionStateChange(IceConnectionState),
+    /// `connectionstatechange`, with the new `connectionState`.
+    ConnectionStateChange(PeerConnectionState),
+    /// `icecandidateerror` (`RTCPeerConnectionIceErrorEvent`, webrtc-pc §4.8.3).
+    IceCandidateError(IceCandidateError),
+    /// `selectedcandidatepairchange` of the connection's (single, bundled) `RTCIceTransport`
+    /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart.
+    SelectedCandidatePairChange(Box<IceCandidatePair>),
 }
 
 /// `RTCTrackEvent` (webrtc-pc §5.7).
@@ -151,6 +172,20 @@ impl Inner {
                         streams,
                         transceiver: t,
                     })
+                }
+                CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c),
+                CoreEvent::IceGatheringStateChange(s) => {
+                    PeerConnectionEvent::IceGatheringStateChange(s)
+                }
+                CoreEvent::IceConnectionStateChange(s) => {
+                    PeerConnectionEvent::IceConnectionStateChange(s)
+                }
+                CoreEvent::ConnectionStateChange(s) => {
+                    PeerConnectionEvent::ConnectionStateChange(s)
+                }
+                CoreEvent::IceCandidateError(e) => PeerConnectionEvent::IceCandidateError(e),
+                CoreEvent::SelectedCandidatePairChange(p) => {
+                    PeerConnectionEvent::SelectedCandidatePairChange(p)
                 }
             };
             self.subscribers.send(e);

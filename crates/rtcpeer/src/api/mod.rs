@@ -6,9 +6,11 @@
 //! tasks, so no user code ever runs under a lock.
 
 mod chain;
+mod driver;
 mod events;
 mod objects;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -16,19 +18,22 @@ use std::time::SystemTime;
 use crate::cert::{Certificate, CertificateParams};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
+use crate::ice::{IceAgentConfig, IceConnectionState, IceGatheringState};
 use crate::jsep::{
     AnswerOptions, Core, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
-    RtpTransceiverDirection, SessionDescription, SignalingState,
+    PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingState,
 };
 use crate::media::MediaKind;
 use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{OsRandom, RandomSource, SeededRandom};
 
 pub use chain::Operation;
+pub use driver::NetworkTask;
 pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
 pub use objects::{DataChannel, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport};
 
 use chain::Chain;
+use driver::DriverShared;
 use events::Subscribers;
 
 /// Non-standard knobs that are not part of the W3C `RTCConfiguration` (a "setting engine").
@@ -39,6 +44,33 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// SCTP port and max-message-size written in the SDP.
     pub core: CoreSettings,
+    /// Where ICE gathers and the agent's timers.
+    pub ice: IceSettings,
+}
+
+/// ICE knobs outside `RTCConfiguration` (non-standard, like Pion's SettingEngine).
+#[derive(Debug, Clone)]
+pub struct IceSettings {
+    /// Local IP addresses to gather host candidates on: one UDP socket each, on an ephemeral
+    /// port (RFC 8445 §5.1.1.1); at most 16. Each must be a concrete unicast address.
+    ///
+    /// The default is loopback only (`127.0.0.1`), so nothing a default-configured connection
+    /// does can leave the machine: two connections in one process connect, a remote peer
+    /// cannot reach it. Real deployments list their interfaces' addresses (enumerating the
+    /// machine's interfaces automatically is not implemented yet).
+    pub interfaces: Vec<IpAddr>,
+    /// Timers and limits of the ICE agent (pacing, retransmissions, consent; RFC 8445,
+    /// RFC 7675). Its `transport_policy` is ignored: `iceTransportPolicy` decides.
+    pub agent: IceAgentConfig,
+}
+
+impl Default for IceSettings {
+    fn default() -> Self {
+        IceSettings {
+            interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            agent: IceAgentConfig::default(),
+        }
+    }
 }
 
 /// `RTCRtpTransceiverInit` (webrtc-pc §5.1).
@@ -102,6 +134,17 @@ pub(crate) struct Inner {
     /// Held while events are taken from the core and handed to subscribers, so that
     /// operations completing on several threads still deliver events in firing order.
     pub(crate) dispatching: Mutex<()>,
+    /// Wake-up and stop signal of the network driver task (`driver.rs`).
+    pub(crate) driver: Arc<DriverShared>,
+    /// Addresses the driver binds its sockets on.
+    pub(crate) ice_interfaces: Vec<IpAddr>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: the driver (which only holds a Weak) stops.
+        self.driver.stop();
+    }
 }
 
 impl Inner {
@@ -118,6 +161,7 @@ impl Inner {
             f(&mut self.core(), chain.is_empty())
         };
         self.dispatch();
+        self.wake_driver();
         r
     }
 }
@@ -184,7 +228,13 @@ impl PeerConnection {
             Some(seed) => Box::new(SeededRandom::new(seed)),
             None => Box::new(OsRandom),
         };
-        let core = Core::new(config, settings.core, certificate, rng);
+        let ice_rng: Box<dyn RandomSource> = match settings.seed {
+            // A different stream than the core's, still reproducible.
+            Some(seed) => Box::new(SeededRandom::new(seed ^ 0x1CE0_1CE0_1CE0_1CE0)),
+            None => Box::new(OsRandom),
+        };
+        let mut core = Core::new(config, settings.core, certificate, rng);
+        core.configure_ice(settings.ice.agent, ice_rng);
         Ok(PeerConnection {
             inner: Arc::new(Inner {
                 id: NEXT_PC.fetch_add(1, Ordering::Relaxed),
@@ -192,6 +242,8 @@ impl PeerConnection {
                 chain: Mutex::new(Chain::default()),
                 subscribers: Subscribers::default(),
                 dispatching: Mutex::new(()),
+                driver: Arc::new(DriverShared::default()),
+                ice_interfaces: settings.ice.interfaces,
             }),
         })
     }
@@ -397,6 +449,37 @@ impl PeerConnection {
         self.inner.enqueue(move |core| core.add_ice_candidate(&c))
     }
 
+    /// `iceGatheringState` (webrtc-pc §4.4.3).
+    pub fn ice_gathering_state(&self) -> IceGatheringState {
+        self.inner.core().ice_gathering_state()
+    }
+
+    /// `iceConnectionState` (webrtc-pc §4.4.3).
+    pub fn ice_connection_state(&self) -> IceConnectionState {
+        self.inner.core().ice_connection_state()
+    }
+
+    /// `connectionState` (webrtc-pc §4.4.3). Until DTLS exists it follows ICE alone
+    /// ("connected" once ICE is connected or completed).
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.inner.core().connection_state()
+    }
+
+    /// The connection's network task (UDP sockets and timers; started by the first
+    /// setLocalDescription): lets diagnostics and tests see it run and wait for it to stop.
+    pub fn network_task(&self) -> NetworkTask {
+        self.inner.network_task()
+    }
+
+    /// The selected candidate pair as (local socket, remote address), once ICE selected one
+    /// (RFC 8445 §8.1.1).
+    pub fn selected_candidate_pair(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+        self.inner
+            .core()
+            .ice_agent()
+            .and_then(|a| a.selected_pair())
+    }
+
     /// `canTrickleIceCandidates`: `None` until a remote description is set, then whether it
     /// announced `a=ice-options:trickle` (RFC 8840 §4.1.3).
     pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
@@ -410,6 +493,7 @@ impl PeerConnection {
     pub fn close(&self) {
         self.inner.core().close();
         self.inner.subscribers.close();
+        self.inner.driver.stop();
     }
 
     /// A new stream of this connection's events (`signalingstatechange`, `negotiationneeded`,
@@ -436,6 +520,78 @@ impl PeerConnection {
             .subscribers
             .set_handler("signalingstatechange", move |e| {
                 if let PeerConnectionEvent::SignalingStateChange(s) = e {
+                    f(*s)
+                }
+            })
+    }
+
+    /// `onicecandidate`: runs `f` for each `icecandidate` event (see
+    /// [`Self::on_negotiation_needed`]).
+    pub fn on_ice_candidate(
+        &self,
+        f: impl Fn(Option<crate::jsep::IceCandidate>) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .subscribers
+            .set_handler("icecandidate", move |e| {
+                if let PeerConnectionEvent::IceCandidate(c) = e {
+                    f(c.clone())
+                }
+            })
+    }
+
+    /// `onicecandidateerror`: runs `f` for each `icecandidateerror` event (see
+    /// [`Self::on_negotiation_needed`]).
+    pub fn on_ice_candidate_error(
+        &self,
+        f: impl Fn(crate::jsep::IceCandidateError) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .subscribers
+            .set_handler("icecandidateerror", move |e| {
+                if let PeerConnectionEvent::IceCandidateError(err) = e {
+                    f(err.clone())
+                }
+            })
+    }
+
+    /// `onicegatheringstatechange` (see [`Self::on_negotiation_needed`]).
+    pub fn on_ice_gathering_state_change(
+        &self,
+        f: impl Fn(IceGatheringState) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .subscribers
+            .set_handler("icegatheringstatechange", move |e| {
+                if let PeerConnectionEvent::IceGatheringStateChange(s) = e {
+                    f(*s)
+                }
+            })
+    }
+
+    /// `oniceconnectionstatechange` (see [`Self::on_negotiation_needed`]).
+    pub fn on_ice_connection_state_change(
+        &self,
+        f: impl Fn(IceConnectionState) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .subscribers
+            .set_handler("iceconnectionstatechange", move |e| {
+                if let PeerConnectionEvent::IceConnectionStateChange(s) = e {
+                    f(*s)
+                }
+            })
+    }
+
+    /// `onconnectionstatechange` (see [`Self::on_negotiation_needed`]).
+    pub fn on_connection_state_change(
+        &self,
+        f: impl Fn(PeerConnectionState) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .subscribers
+            .set_handler("connectionstatechange", move |e| {
+                if let PeerConnectionEvent::ConnectionStateChange(s) = e {
                     f(*s)
                 }
             })

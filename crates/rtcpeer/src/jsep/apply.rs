@@ -167,6 +167,7 @@ impl Core {
                 }
             }
         }
+        self.ice_local_description_applied();
         Ok(())
     }
 
@@ -256,6 +257,7 @@ impl Core {
         for e in track_events {
             self.emit(e);
         }
+        self.ice_remote_description_applied();
         Ok(())
     }
 
@@ -736,6 +738,7 @@ impl Core {
         // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
+        self.ice_rolled_back();
         Ok(())
     }
 

@@ -290,6 +290,7 @@ impl Core {
             }
         }
         desc.text = desc.sdp.to_string();
+        self.ice_remote_candidate(candidate_text, target);
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod datachannel;
 mod generate;
 mod negotiation;
 mod transceiver;
+mod transport;
 pub mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -32,6 +33,7 @@ pub use datachannel::{
     DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
 pub use transceiver::TransceiverId;
+pub use transport::{IceCandidateError, IceCandidatePair, PeerConnectionState};
 pub use types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
     SignalingState,
@@ -59,6 +61,8 @@ pub struct IceCredentials {
 }
 
 /// What the core tells the API layer, in the order the W3C fires the events.
+// Events are few and short-lived; boxing the candidate would only complicate matching.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum CoreEvent {
     /// `signalingstatechange`.
@@ -74,6 +78,19 @@ pub enum CoreEvent {
         /// The remote streams the track belongs to.
         streams: Vec<MediaStream>,
     },
+    /// `icecandidate`: a local candidate, the per-transport end marker (empty candidate
+    /// text), or `None` once gathering is complete (webrtc-pc §4.8.2, WPT-176).
+    IceCandidate(Option<IceCandidate>),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(crate::ice::IceGatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(crate::ice::IceConnectionState),
+    /// `connectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// `icecandidateerror`.
+    IceCandidateError(IceCandidateError),
+    /// The ICE transport's `selectedcandidatepairchange`.
+    SelectedCandidatePairChange(Box<IceCandidatePair>),
 }
 
 /// A description as applied: its type, parsed form, and the text given back to the application.
@@ -192,6 +209,8 @@ pub struct Core {
     sctp: Option<SctpInfo>,
     remote_streams: HashMap<String, MediaStream>,
     events: VecDeque<CoreEvent>,
+    /// The ICE agent and the W3C ICE/connection states (`transport.rs`).
+    ice: transport::IceState,
 }
 
 /// Bound on queued core events; the API layer drains after every call, so this is never
@@ -242,6 +261,7 @@ impl Core {
             sctp: None,
             remote_streams: HashMap::new(),
             events: VecDeque::new(),
+            ice: transport::IceState::default(),
         }
     }
 
@@ -688,6 +708,7 @@ impl Core {
         if let Some(s) = &mut self.sctp {
             s.state = SctpTransportState::Closed;
         }
+        self.ice_close();
         self.events.clear();
     }
 

@@ -97,12 +97,19 @@ fn repo_root() -> PathBuf {
     std::fs::canonicalize(&root).unwrap_or(root)
 }
 
-/// True if this process's network namespace has no interface but `lo`.
+/// True if this process's network namespace has no interface but `lo`. Reads
+/// `/proc/self/net/dev`, which follows the process's namespace (`/sys/class/net` shows the
+/// namespace sysfs was mounted in, i.e. the host's under a plain `unshare --net`).
 pub fn in_loopback_only_netns() -> bool {
-    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+    let Ok(dev) = std::fs::read_to_string("/proc/self/net/dev") else {
         return false;
     };
-    let mut names = entries.filter_map(|e| e.ok()).map(|e| e.file_name());
+    // Two header lines, then "  <name>: <counters>" per interface.
+    let mut names = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim);
     names.all(|n| n == "lo")
 }
 
