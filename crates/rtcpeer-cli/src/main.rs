@@ -178,7 +178,7 @@ async fn demo(print_sdp: bool) -> Result<()> {
         alice.sctp().map(|s| s.max_message_size()).unwrap_or(0.0)
     );
     println!(
-        "{}  ICE connected. (DTLS and SCTP are not implemented yet: no media or data flows.)",
+        "{}  ICE connected. (DTLS, SCTP and data channels are not wired into PeerConnection yet: no media or data flows.)",
         ms(t0)
     );
     alice.close();
