@@ -42,9 +42,9 @@ pub mod track;
 pub mod util;
 
 pub use api::{
-    DataChannel, EventStream, IceSettings, Operation, PeerConnection, PeerConnectionEvent,
-    RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind,
-    TransceiverInit,
+    DataChannel, EventStream, IceSettings, IceTransport, Operation, PeerConnection,
+    PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
+    TrackEvent, TrackOrKind, TransceiverInit,
 };
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
@@ -52,9 +52,9 @@ pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use ice::{IceConnectionState, IceGatheringState};
 pub use jsep::{
     AnswerOptions, DataChannelInit, DataChannelState, IceCandidate, IceCandidateError,
-    IceCandidateInit, IceCandidateType, IceComponent, IceProtocol, IceTcpCandidateType,
-    OfferOptions, PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState,
-    SdpType, SessionDescription, SignalingState,
+    IceCandidateInit, IceCandidatePair, IceCandidateType, IceComponent, IceParameters, IceProtocol,
+    IceRole, IceTcpCandidateType, IceTransportState, OfferOptions, PeerConnectionState, Priority,
+    RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingState,
 };
 pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

@@ -8,13 +8,13 @@ use tokio::sync::mpsc;
 
 use crate::ice::{IceConnectionState, IceGatheringState};
 use crate::jsep::{
-    CoreEvent, IceCandidate, IceCandidateError, IceCandidatePair, PeerConnectionState,
-    SignalingState,
+    CoreEvent, IceCandidate, IceCandidateError, IceCandidatePair, IceTransportState,
+    PeerConnectionState, SignalingState,
 };
 use crate::track::{MediaStream, MediaStreamTrack};
 
 use super::Inner;
-use super::objects::{RtpReceiver, RtpTransceiver};
+use super::objects::{IceTransport, RtpReceiver, RtpTransceiver};
 
 /// Events a subscriber may fall behind by before further events for it are dropped (and
 /// logged); signaling produces a handful per call, so a live subscriber never gets near it.
@@ -46,6 +46,12 @@ pub enum PeerConnectionEvent {
     /// `selectedcandidatepairchange` of the connection's (single, bundled) `RTCIceTransport`
     /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart.
     SelectedCandidatePairChange(Box<IceCandidatePair>),
+    /// `statechange` of the `RTCIceTransport` (webrtc-pc §5.6.1), with its new state; fires
+    /// just before the `iceconnectionstatechange` it causes.
+    IceTransportStateChange(IceTransport, IceTransportState),
+    /// `gatheringstatechange` of the `RTCIceTransport` (webrtc-pc §5.6.1); fires just before
+    /// the `icegatheringstatechange` it causes.
+    IceTransportGatheringStateChange(IceTransport, IceGatheringState),
 }
 
 /// `RTCTrackEvent` (webrtc-pc §5.7).
@@ -186,6 +192,18 @@ impl Inner {
                 CoreEvent::IceCandidateError(e) => PeerConnectionEvent::IceCandidateError(e),
                 CoreEvent::SelectedCandidatePairChange(p) => {
                     PeerConnectionEvent::SelectedCandidatePairChange(p)
+                }
+                CoreEvent::IceTransportStateChange(id, s) => {
+                    PeerConnectionEvent::IceTransportStateChange(
+                        IceTransport::new(self.clone(), id),
+                        s,
+                    )
+                }
+                CoreEvent::IceTransportGatheringStateChange(id, s) => {
+                    PeerConnectionEvent::IceTransportGatheringStateChange(
+                        IceTransport::new(self.clone(), id),
+                        s,
+                    )
                 }
             };
             self.subscribers.send(e);

@@ -30,7 +30,9 @@ use crate::util::{OsRandom, RandomSource, SeededRandom};
 pub use chain::Operation;
 pub use driver::NetworkTask;
 pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
-pub use objects::{DataChannel, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport};
+pub use objects::{
+    DataChannel, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
+};
 
 use chain::Chain;
 use driver::DriverShared;
@@ -176,6 +178,7 @@ fn assert_send_sync() {
     check::<RtpReceiver>();
     check::<DataChannel>();
     check::<SctpTransport>();
+    check::<IceTransport>();
     check::<Operation<SessionDescription>>();
     check::<PeerConnectionEvent>();
 }
@@ -469,6 +472,13 @@ impl PeerConnection {
     /// setLocalDescription): lets diagnostics and tests see it run and wait for it to stop.
     pub fn network_task(&self) -> NetworkTask {
         self.inner.network_task()
+    }
+
+    /// The connection's `RTCIceTransport` (webrtc-pc §5.6; one with BUNDLE), once a local
+    /// description created the ICE agent; the same object across ICE restarts and `close()`.
+    pub fn ice_transport(&self) -> Option<IceTransport> {
+        let id = self.inner.core().ice_transport()?;
+        Some(IceTransport::new(self.inner.clone(), id))
     }
 
     /// The selected candidate pair as (local socket, remote address), once ICE selected one

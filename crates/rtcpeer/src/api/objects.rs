@@ -1,12 +1,14 @@
 //! Handles for the objects a connection hands out: transceivers, senders, receivers,
-//! data channels and the SCTP transport. Each holds the connection and an id.
+//! data channels, the SCTP and ICE transports. Each holds the connection and an id.
 
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::ice::IceGatheringState;
 use crate::jsep::{
-    DataChannelId, DataChannelState, Priority, RtpTransceiverDirection, SctpTransportState,
-    TransceiverId,
+    DataChannelId, DataChannelState, IceCandidate, IceCandidatePair, IceComponent, IceParameters,
+    IceRole, IceTransportId, IceTransportState, Priority, RtpTransceiverDirection,
+    SctpTransportState, TransceiverId,
 };
 use crate::media::{self, MediaKind, RtpCapabilities, RtpCodecCapability};
 use crate::track::{MediaStream, MediaStreamTrack};
@@ -97,6 +99,17 @@ impl RtpTransceiver {
             pc: self.pc.clone(),
             id: self.id,
         }
+    }
+
+    /// The ICE transport of `sender.transport.iceTransport` / `receiver.transport.iceTransport`
+    /// (webrtc-pc §5.6): the connection's bundled transport once the transceiver is
+    /// associated with an m-section (has a mid), else `None`.
+    pub fn ice_transport(&self) -> Option<IceTransport> {
+        let core = self.pc.core();
+        let associated = core.transceiver(self.id).is_some_and(|t| t.mid.is_some());
+        let id = core.ice_transport().filter(|_| associated)?;
+        drop(core);
+        Some(IceTransport::new(self.pc.clone(), id))
     }
 
     /// `setCodecPreferences(codecs)` (webrtc-pc §5.4); an empty list restores the defaults.
@@ -283,8 +296,81 @@ impl SctpTransport {
             .unwrap_or(SctpTransportState::Closed)
     }
 
+    /// `transport.iceTransport` (webrtc-pc §6.1.1): the connection's bundled ICE transport.
+    pub fn ice_transport(&self) -> Option<IceTransport> {
+        let id = self.pc.core().ice_transport()?;
+        Some(IceTransport::new(self.pc.clone(), id))
+    }
+
     /// `maxMessageSize` (webrtc-pc §6.1.1.3): 0 until the remote description is known.
     pub fn max_message_size(&self) -> f64 {
         self.pc.core().sctp_max_message_size().unwrap_or(0.0)
+    }
+}
+
+/// `RTCIceTransport` (webrtc-pc §5.6): the connection's one ICE agent (max-bundle,
+/// rtcp-mux). The same object for every transceiver and the SCTP transport, across ICE
+/// restarts and after `close()`. Its events (`statechange`, `gatheringstatechange`,
+/// `selectedcandidatepairchange`) arrive on the connection's event stream as
+/// `PeerConnectionEvent::IceTransportStateChange`, `IceTransportGatheringStateChange` and
+/// `SelectedCandidatePairChange`, each just before the connection-level event it causes.
+#[derive(Clone)]
+pub struct IceTransport {
+    pc: Arc<Inner>,
+    id: IceTransportId,
+}
+handle_basics!(IceTransport, id);
+
+impl IceTransport {
+    pub(crate) fn new(pc: Arc<Inner>, id: IceTransportId) -> Self {
+        IceTransport { pc, id }
+    }
+
+    /// `role` (RFC 8445 §6.1.1): the initial offerer is controlling (until a role conflict
+    /// says otherwise).
+    pub fn role(&self) -> IceRole {
+        self.pc.core().ice_transport_role(self.id)
+    }
+
+    /// `component`: always "rtp" (rtcp-mux, RFC 5761).
+    pub fn component(&self) -> IceComponent {
+        IceComponent::Rtp
+    }
+
+    /// `state` (webrtc-pc §5.6.4); "closed" at once after `close()`, with no event.
+    pub fn state(&self) -> IceTransportState {
+        self.pc.core().ice_transport_state(self.id)
+    }
+
+    /// `gatheringState` (webrtc-pc §5.6.2); `close()` leaves it as it was (WPT-211).
+    pub fn gathering_state(&self) -> IceGatheringState {
+        self.pc.core().ice_transport_gathering_state(self.id)
+    }
+
+    /// `getLocalCandidates()`: the local candidates signalled in this ICE generation.
+    pub fn get_local_candidates(&self) -> Vec<IceCandidate> {
+        self.pc.core().ice_local_candidates(self.id)
+    }
+
+    /// `getRemoteCandidates()`: the remote candidates signalled to us; peer-reflexive
+    /// candidates learnt from checks are not exposed (webrtc-pc §5.6.2, WPT-342).
+    pub fn get_remote_candidates(&self) -> Vec<IceCandidate> {
+        self.pc.core().ice_remote_candidates(self.id)
+    }
+
+    /// `getSelectedCandidatePair()`: the pair ICE selected (RFC 8445 §8.1.1), if any.
+    pub fn get_selected_candidate_pair(&self) -> Option<IceCandidatePair> {
+        self.pc.core().ice_selected_candidate_pair(self.id)
+    }
+
+    /// `getLocalParameters()`: our ufrag/password of the current generation.
+    pub fn get_local_parameters(&self) -> Option<IceParameters> {
+        self.pc.core().ice_local_parameters(self.id)
+    }
+
+    /// `getRemoteParameters()`: the remote ufrag/password in use, once a remote
+    /// description gave them.
+    pub fn get_remote_parameters(&self) -> Option<IceParameters> {
+        self.pc.core().ice_remote_parameters(self.id)
     }
 }

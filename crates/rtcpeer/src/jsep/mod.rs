@@ -33,7 +33,10 @@ pub use datachannel::{
     DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
 pub use transceiver::TransceiverId;
-pub use transport::{IceCandidateError, IceCandidatePair, PeerConnectionState};
+pub use transport::{
+    IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
+    PeerConnectionState,
+};
 pub use types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
     SignalingState,
@@ -91,6 +94,10 @@ pub enum CoreEvent {
     IceCandidateError(IceCandidateError),
     /// The ICE transport's `selectedcandidatepairchange`.
     SelectedCandidatePairChange(Box<IceCandidatePair>),
+    /// The ICE transport's `statechange` (fired just before `iceconnectionstatechange`).
+    IceTransportStateChange(IceTransportId, crate::ice::IceConnectionState),
+    /// The ICE transport's `gatheringstatechange` (just before `icegatheringstatechange`).
+    IceTransportGatheringStateChange(IceTransportId, crate::ice::IceGatheringState),
 }
 
 /// A description as applied: its type, parsed form, and the text given back to the application.

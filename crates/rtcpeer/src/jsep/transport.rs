@@ -83,6 +83,55 @@ pub struct IceCandidatePair {
     pub remote: IceCandidate,
 }
 
+w3c_enum! {
+    /// `RTCIceRole` (webrtc-pc §5.6.3): the agent's role in connectivity checks
+    /// (RFC 8445 §6.1.1).
+    pub enum IceRole {
+        /// The role is not determined yet.
+        Unknown = "unknown",
+        /// The controlling agent (nominates pairs).
+        Controlling = "controlling",
+        /// The controlled agent.
+        Controlled = "controlled",
+    }
+}
+
+/// `RTCIceTransportState` (webrtc-pc §5.6.4): with one bundled transport its values and
+/// changes are exactly those of `RTCIceConnectionState`, so it is the same type.
+pub type IceTransportState = IceConnectionState;
+
+/// `RTCIceParameters` (webrtc-pc §5.6.7): one side's ICE credentials (RFC 8839 §5.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceParameters {
+    /// `usernameFragment` (`a=ice-ufrag`).
+    pub username_fragment: String,
+    /// `password` (`a=ice-pwd`).
+    pub password: String,
+}
+
+impl From<&IceCredentials> for IceParameters {
+    fn from(c: &IceCredentials) -> Self {
+        IceParameters {
+            username_fragment: c.ufrag.clone(),
+            password: c.pwd.clone(),
+        }
+    }
+}
+
+/// Identifies the connection's `RTCIceTransport` object (webrtc-pc §5.6): one per agent
+/// life, kept across ICE restarts (WPT-204) and `close()`; a rolled-back initial offer
+/// discards it and the next description creates a new one.
+pub type IceTransportId = u32;
+
+/// Same signalled candidate: address, port, type, protocol and component.
+fn same_candidate(a: &Candidate, b: &Candidate) -> bool {
+    a.address.eq_ignore_ascii_case(&b.address)
+        && a.port == b.port
+        && a.typ.eq_ignore_ascii_case(&b.typ)
+        && a.protocol.eq_ignore_ascii_case(&b.protocol)
+        && a.component == b.component
+}
+
 /// A boxed random source usable where `impl RandomSource` is required.
 struct BoxedRandom(Box<dyn RandomSource>);
 
@@ -120,6 +169,12 @@ pub(crate) struct IceState {
     selected_seen: bool,
     /// Gathering after a rolled-back restart: record candidates, fire nothing.
     quiet_regather: bool,
+    /// The `RTCIceTransport` of the current agent (see [`IceTransportId`]).
+    transport: Option<IceTransportId>,
+    /// The id the next transport gets.
+    next_transport: IceTransportId,
+    /// `getSelectedCandidatePair()`: the last pair selected, as signalled.
+    selected: Option<IceCandidatePair>,
 }
 
 impl Default for IceState {
@@ -141,6 +196,9 @@ impl Default for IceState {
             non_stun: 0,
             selected_seen: false,
             quiet_regather: false,
+            transport: None,
+            next_transport: 1,
+            selected: None,
         }
     }
 }
@@ -234,6 +292,98 @@ impl Core {
     /// The ICE agent, once a local description created it (selected pair, candidates, stats).
     pub fn ice_agent(&self) -> Option<&IceAgent> {
         self.ice.agent.as_ref()
+    }
+
+    // ----- RTCIceTransport (webrtc-pc §5.6) -----
+
+    /// The connection's (bundled) ICE transport, once a local description created the agent.
+    pub fn ice_transport(&self) -> Option<IceTransportId> {
+        self.ice.transport
+    }
+
+    fn is_current_transport(&self, id: IceTransportId) -> bool {
+        self.ice.transport == Some(id)
+    }
+
+    /// `role` of transport `id`; "unknown" for a transport that no longer exists.
+    pub fn ice_transport_role(&self, id: IceTransportId) -> IceRole {
+        match self.ice.agent.as_ref() {
+            Some(a) if self.is_current_transport(id) => match a.is_controlling() {
+                true => IceRole::Controlling,
+                false => IceRole::Controlled,
+            },
+            _ => IceRole::Unknown,
+        }
+    }
+
+    /// `state` of transport `id`: the ICE connection state; "closed" for a transport
+    /// discarded by a rollback.
+    pub fn ice_transport_state(&self, id: IceTransportId) -> IceTransportState {
+        match self.is_current_transport(id) {
+            true => self.ice.connection,
+            false => IceConnectionState::Closed,
+        }
+    }
+
+    /// `gatheringState` of transport `id`; "new" for a transport discarded by a rollback.
+    pub fn ice_transport_gathering_state(&self, id: IceTransportId) -> IceGatheringState {
+        match self.is_current_transport(id) {
+            true => self.ice.gathering,
+            false => IceGatheringState::New,
+        }
+    }
+
+    /// `getLocalCandidates()`: the candidates of the current generation that were (or are
+    /// being) signalled through `icecandidate`, equal to those events' candidates.
+    pub fn ice_local_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
+        if !self.is_current_transport(id) {
+            return Vec::new();
+        }
+        self.ice
+            .gathered
+            .iter()
+            .filter_map(|c| IceCandidate::new(self.candidate_init(format!("candidate:{c}"))).ok())
+            .collect()
+    }
+
+    /// `getRemoteCandidates()`: the candidates the remote signalled for the transport (in
+    /// the remote description or by `addIceCandidate`); peer-reflexive candidates learnt
+    /// from checks are not exposed (WPT-342).
+    pub fn ice_remote_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
+        if !self.is_current_transport(id) {
+            return Vec::new();
+        }
+        let Some((desc, i)) = self.remote_transport_section() else {
+            return Vec::new();
+        };
+        let Some(m) = desc.sdp.media.get(i) else {
+            return Vec::new();
+        };
+        m.candidates()
+            .filter_map(|c| IceCandidate::new(self.remote_candidate_init(c)).ok())
+            .collect()
+    }
+
+    /// `getSelectedCandidatePair()`: the pair last selected, as the candidates were
+    /// signalled (webrtc-pc §5.6.2).
+    pub fn ice_selected_candidate_pair(&self, id: IceTransportId) -> Option<IceCandidatePair> {
+        self.is_current_transport(id)
+            .then(|| self.ice.selected.clone())
+            .flatten()
+    }
+
+    /// `getLocalParameters()`: the local credentials of the current generation.
+    pub fn ice_local_parameters(&self, id: IceTransportId) -> Option<IceParameters> {
+        self.is_current_transport(id)
+            .then(|| self.ice.local_creds.as_ref().map(IceParameters::from))
+            .flatten()
+    }
+
+    /// `getRemoteParameters()`: the remote credentials the agent uses.
+    pub fn ice_remote_parameters(&self, id: IceTransportId) -> Option<IceParameters> {
+        self.is_current_transport(id)
+            .then(|| self.ice.remote_creds.as_ref().map(IceParameters::from))
+            .flatten()
     }
 
     /// Whether the connection has an ICE agent to drive (a runtime driver is needed).
@@ -406,6 +556,9 @@ impl Core {
                     return;
                 };
                 agent.close();
+                // The transport object goes with the agent (a new description makes a new one).
+                self.ice.transport = None;
+                self.ice.selected = None;
                 self.ice.local_creds = None;
                 self.ice.remote_creds = None;
                 self.ice.gathered.clear();
@@ -531,6 +684,11 @@ impl Core {
         self.ice.selected_seen = false;
         self.ice.quiet_regather = false;
         self.ice.agent = Some(agent);
+        // A policy change re-creates the agent under the same transport object.
+        if self.ice.transport.is_none() {
+            self.ice.transport = Some(self.ice.next_transport);
+            self.ice.next_transport = self.ice.next_transport.wrapping_add(1);
+        }
     }
 
     /// Gives the agent the remote description's credentials and the candidates of its
@@ -607,6 +765,65 @@ impl Core {
         }
     }
 
+    /// The remote description and its transport section.
+    fn remote_transport_section(&self) -> Option<(&super::Desc, usize)> {
+        let desc = self
+            .pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())?;
+        Some((desc, transport_section(&desc.sdp)?))
+    }
+
+    /// A remote candidate as the remote's `icecandidate` event carried it: the transport
+    /// section's mid and index, the remote generation's ufrag.
+    fn remote_candidate_init(&self, c: &Candidate) -> IceCandidateInit {
+        let section = self.remote_transport_section();
+        let mid = section
+            .and_then(|(d, i)| d.sdp.media.get(i))
+            .and_then(|m| m.mid().map(str::to_string));
+        let index = section
+            .and_then(|(_, i)| u16::try_from(i).ok())
+            .unwrap_or(0);
+        let ufrag = crate::ice::candidate::extension(c, "ufrag")
+            .map(str::to_string)
+            .or_else(|| self.ice.remote_creds.as_ref().map(|r| r.ufrag.clone()));
+        IceCandidateInit {
+            candidate: format!("candidate:{c}"),
+            sdp_mid: mid,
+            sdp_m_line_index: Some(index),
+            username_fragment: ufrag,
+        }
+    }
+
+    /// The selected pair with each candidate as it was signalled (local: as our
+    /// `icecandidate` event; remote: as the remote signalled it), else as the agent has it
+    /// (a remote peer-reflexive candidate).
+    fn signalled_pair(&self, local: &Candidate, remote: &Candidate) -> Option<IceCandidatePair> {
+        let local_sdp = self
+            .ice
+            .gathered
+            .iter()
+            .find(|c| same_candidate(c, local))
+            .unwrap_or(local);
+        let local_init = self.candidate_init(format!("candidate:{local_sdp}"));
+        let local_init = IceCandidateInit {
+            username_fragment: crate::ice::candidate::extension(local_sdp, "ufrag")
+                .map(str::to_string)
+                .or(local_init.username_fragment),
+            ..local_init
+        };
+        let remote_sdp = self
+            .remote_transport_section()
+            .and_then(|(d, i)| d.sdp.media.get(i))
+            .and_then(|m| m.candidates().find(|c| same_candidate(c, remote)))
+            .unwrap_or(remote);
+        let remote_init = self.remote_candidate_init(remote_sdp);
+        Some(IceCandidatePair {
+            local: IceCandidate::new(local_init).ok()?,
+            remote: IceCandidate::new(remote_init).ok()?,
+        })
+    }
+
     fn emit_candidate(&mut self, init: Option<IceCandidateInit>) {
         let c = match init {
             Some(init) => match IceCandidate::new(init) {
@@ -620,11 +837,18 @@ impl Core {
 
     fn enter_gathering(&mut self) {
         if self.ice.gathering != IceGatheringState::Gathering {
-            self.ice.gathering = IceGatheringState::Gathering;
-            self.emit(CoreEvent::IceGatheringStateChange(
-                IceGatheringState::Gathering,
-            ));
+            self.set_gathering_state(IceGatheringState::Gathering);
         }
+    }
+
+    /// The transport's `gatheringstatechange`, then the connection's
+    /// `icegatheringstatechange` (webrtc-pc §5.6.1).
+    fn set_gathering_state(&mut self, s: IceGatheringState) {
+        self.ice.gathering = s;
+        if let Some(transport) = self.ice.transport {
+            self.emit(CoreEvent::IceTransportGatheringStateChange(transport, s));
+        }
+        self.emit(CoreEvent::IceGatheringStateChange(s));
     }
 
     fn set_ice_connection_state(&mut self, s: IceConnectionState) {
@@ -632,6 +856,10 @@ impl Core {
             return;
         }
         self.ice.connection = s;
+        // The transport's `statechange` first, then the connection's (webrtc-pc §5.6.1).
+        if let Some(transport) = self.ice.transport {
+            self.emit(CoreEvent::IceTransportStateChange(transport, s));
+        }
         self.emit(CoreEvent::IceConnectionStateChange(s));
         let pc = ice_to_pc_state(s);
         if pc != self.ice.pc_state {
@@ -699,10 +927,7 @@ impl Core {
                     // The per-transport end marker, then the state, then the null candidate.
                     let init = self.candidate_init(String::new());
                     self.emit_candidate(Some(init));
-                    self.ice.gathering = IceGatheringState::Complete;
-                    self.emit(CoreEvent::IceGatheringStateChange(
-                        IceGatheringState::Complete,
-                    ));
+                    self.set_gathering_state(IceGatheringState::Complete);
                     self.emit_candidate(None);
                 }
                 IceEvent::StateChange(s) => {
@@ -724,26 +949,9 @@ impl Core {
                 IceEvent::SelectedPairChanged(p) => {
                     self.ice.selected_seen = true;
                     tracing::debug!("selected pair {} -> {}", p.local_addr, p.remote_addr);
-                    let local = self.candidate_init(format!("candidate:{}", p.local));
-                    let local_ufrag =
-                        crate::ice::candidate::extension(&p.local, "ufrag").map(str::to_string);
-                    let local = IceCandidateInit {
-                        username_fragment: local_ufrag.or(local.username_fragment),
-                        ..local
-                    };
-                    let remote = IceCandidateInit {
-                        candidate: format!("candidate:{}", p.remote),
-                        sdp_mid: None,
-                        sdp_m_line_index: Some(0),
-                        username_fragment: crate::ice::candidate::extension(&p.remote, "ufrag")
-                            .map(str::to_string),
-                    };
-                    if let (Ok(local), Ok(remote)) =
-                        (IceCandidate::new(local), IceCandidate::new(remote))
-                    {
-                        self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(
-                            IceCandidatePair { local, remote },
-                        )));
+                    if let Some(pair) = self.signalled_pair(&p.local, &p.remote) {
+                        self.ice.selected = Some(pair.clone());
+                        self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
                     }
                 }
                 IceEvent::CandidateError {
