@@ -1343,4 +1343,61 @@ mod tests {
         assert!(a.ice_agent().unwrap().is_controlling());
         assert!(!b.ice_agent().unwrap().is_controlling());
     }
+
+    #[test]
+    fn ice_transport_lives_with_the_agent_and_fires_before_the_pc_events() {
+        let mut a = core(9);
+        assert_eq!(a.ice_transport(), None);
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        let first = a.ice_transport().expect("transport after SLD(offer)");
+        assert_eq!(a.ice_transport_role(first), IceRole::Controlling);
+        assert_eq!(a.ice_transport_state(first), IceConnectionState::New);
+        // Rolling back the initial offer discards the transport; the next one is new.
+        a.set_local_description(Some(crate::jsep::SessionDescription::new(
+            SdpType::Rollback,
+            String::new(),
+        )))
+        .unwrap();
+        assert_eq!(a.ice_transport(), None);
+        assert_eq!(a.ice_transport_state(first), IceConnectionState::Closed);
+        assert_eq!(a.ice_transport_role(first), IceRole::Unknown);
+        drain(&mut a);
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        let second = a.ice_transport().expect("a new transport");
+        assert_ne!(first, second);
+        // Gathering: the transport's event right before the connection's.
+        a.add_local_address("10.0.0.1:1000".parse().unwrap())
+            .unwrap();
+        let ev = drain(&mut a);
+        let order: Vec<String> = ev
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceTransportGatheringStateChange(t, s) => {
+                    assert_eq!(*t, second);
+                    Some(format!("t:{s}"))
+                }
+                CoreEvent::IceGatheringStateChange(s) => Some(format!("pc:{s}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            order,
+            ["t:gathering", "pc:gathering", "t:complete", "pc:complete"]
+        );
+        assert_eq!(a.ice_local_candidates(second).len(), 1);
+        assert!(a.ice_local_candidates(first).is_empty());
+        // close(): same transport, "closed", gathering state kept, no event.
+        a.close();
+        assert_eq!(a.ice_transport(), Some(second));
+        assert_eq!(a.ice_transport_state(second), IceConnectionState::Closed);
+        assert_eq!(
+            a.ice_transport_gathering_state(second),
+            IceGatheringState::Complete
+        );
+        assert!(drain(&mut a).is_empty());
+    }
 }
