@@ -13,7 +13,7 @@ mod objects;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::cert::{Certificate, CertificateParams};
 use crate::config::Configuration;
@@ -62,6 +62,9 @@ pub struct IceSettings {
     /// Timers and limits of the ICE agent (pacing, retransmissions, consent; RFC 8445,
     /// RFC 7675). Its `transport_policy` is ignored: `iceTransportPolicy` decides.
     pub agent: IceAgentConfig,
+    /// Bound on resolving STUN server host names in the driver (default 5 s); a name not
+    /// resolved in time gives `icecandidateerror` 701 (webrtc-pc §4.8.3).
+    pub stun_resolve_timeout: Duration,
 }
 
 impl Default for IceSettings {
@@ -69,6 +72,7 @@ impl Default for IceSettings {
         IceSettings {
             interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             agent: IceAgentConfig::default(),
+            stun_resolve_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -138,6 +142,8 @@ pub(crate) struct Inner {
     pub(crate) driver: Arc<DriverShared>,
     /// Addresses the driver binds its sockets on.
     pub(crate) ice_interfaces: Vec<IpAddr>,
+    /// Bound on STUN host-name lookups in the driver.
+    pub(crate) stun_resolve_timeout: Duration,
 }
 
 impl Drop for Inner {
@@ -235,7 +241,7 @@ impl PeerConnection {
         };
         let mut core = Core::new(config, settings.core, certificate, rng);
         core.configure_ice(settings.ice.agent, ice_rng);
-        Ok(PeerConnection {
+        let pc = PeerConnection {
             inner: Arc::new(Inner {
                 id: NEXT_PC.fetch_add(1, Ordering::Relaxed),
                 core: Mutex::new(core),
@@ -244,8 +250,10 @@ impl PeerConnection {
                 dispatching: Mutex::new(()),
                 driver: Arc::new(DriverShared::default()),
                 ice_interfaces: settings.ice.interfaces,
+                stun_resolve_timeout: settings.ice.stun_resolve_timeout,
             }),
-        })
+        };
+        Ok(pc)
     }
 
     /// `RTCPeerConnection.generateCertificate(keygenAlgorithm)` (webrtc-pc §4.10.1).

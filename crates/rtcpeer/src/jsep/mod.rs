@@ -33,7 +33,7 @@ pub use datachannel::{
     DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
 pub use transceiver::TransceiverId;
-pub use transport::{IceCandidateError, IceCandidatePair, PeerConnectionState};
+pub use transport::{IceCandidateError, IceCandidatePair, PeerConnectionState, StunHostName};
 pub use types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
     SignalingState,

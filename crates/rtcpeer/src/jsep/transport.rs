@@ -74,6 +74,18 @@ pub struct IceCandidateError {
     pub error_text: String,
 }
 
+/// A STUN server of `iceServers` given by host name: the driver resolves it (the core does
+/// no DNS) and reports the result with [`Core::set_stun_host_resolution`] (RFC 7064 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StunHostName {
+    /// The URL as configured (the key of the resolution, and `icecandidateerror`'s url).
+    pub url: String,
+    /// The host name to resolve.
+    pub host: String,
+    /// The server's port (3478 when the URL has none).
+    pub port: u16,
+}
+
 /// `RTCIceCandidatePair` (webrtc-pc §5.6.6): the pair ICE selected to carry data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCandidatePair {
@@ -114,6 +126,11 @@ pub(crate) struct IceState {
     pc_state: PeerConnectionState,
     /// STUN servers given to the agent, with the URL they came from (for icecandidateerror).
     stun_urls: Vec<(SocketAddr, String)>,
+    /// Host-name STUN URLs the driver resolved (`None`: the name did not resolve); at most
+    /// `MAX_STUN_SERVERS` entries.
+    resolved: Vec<(String, Option<SocketAddr>)>,
+    /// The current agent's lookup failures were reported as `icecandidateerror`.
+    resolve_errors_reported: bool,
     /// Datagrams that were not STUN (DTLS/SRTP later); counted and dropped for now.
     non_stun: u64,
     /// A pair was selected in the current generation (see `pump_ice_events`).
@@ -138,6 +155,8 @@ impl Default for IceState {
             connection: IceConnectionState::New,
             pc_state: PeerConnectionState::New,
             stun_urls: Vec::new(),
+            resolved: Vec::new(),
+            resolve_errors_reported: false,
             non_stun: 0,
             selected_seen: false,
             quiet_regather: false,
@@ -239,6 +258,49 @@ impl Core {
     /// Whether the connection has an ICE agent to drive (a runtime driver is needed).
     pub fn needs_driver(&self) -> bool {
         self.ice.agent.is_some() && !self.is_closed()
+    }
+
+    /// The STUN servers of `iceServers` given by host name that the driver must resolve
+    /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
+    pub fn stun_host_names(&self) -> Vec<StunHostName> {
+        let mut names = Vec::new();
+        for server in &self.config.ice_servers {
+            let Ok(urls) = server.parse_urls() else {
+                continue;
+            };
+            for (url, text) in urls.iter().zip(&server.urls) {
+                if let (IceUrlScheme::Stun, Host::Domain(d)) = (&url.scheme, &url.host)
+                    && names.len() < crate::ice::MAX_STUN_SERVERS
+                {
+                    names.push(StunHostName {
+                        url: text.clone(),
+                        host: d.clone(),
+                        port: url.port,
+                    });
+                }
+            }
+        }
+        names
+    }
+
+    /// The driver resolved the host-name STUN URL `url` (see [`Core::stun_host_names`]) to
+    /// `addr`, or `None` when the name did not resolve in time: the agent uses the address
+    /// (now or when it is created); a failure becomes an `icecandidateerror` (701) before
+    /// gathering completes (webrtc-pc §4.8.3). Does not poll the agent, so the caller can
+    /// add local addresses next in the same gathering phase.
+    pub fn set_stun_host_resolution(&mut self, url: &str, addr: Option<SocketAddr>) {
+        let full = self.ice.resolved.len() >= crate::ice::MAX_STUN_SERVERS;
+        match self.ice.resolved.iter_mut().find(|(u, _)| u == url) {
+            Some(entry) => entry.1 = addr,
+            None if !full => self.ice.resolved.push((url.to_string(), addr)),
+            None => return,
+        }
+        if let (Some(addr), Some(agent)) = (addr, self.ice.agent.as_mut())
+            && agent.add_stun_server(addr).is_ok()
+            && !self.ice.stun_urls.iter().any(|(a, _)| *a == addr)
+        {
+            self.ice.stun_urls.push((addr, url.to_string()));
+        }
     }
 
     /// Datagrams received that were not STUN (kept for DTLS/SRTP later; dropped for now).
@@ -504,20 +566,19 @@ impl Core {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                // STUN over UDP to an IP literal; names need DNS in the driver (not yet),
-                // TURN is not implemented yet.
+                // STUN over UDP (TURN is not implemented yet).
                 if url.scheme != IceUrlScheme::Stun {
                     continue;
                 }
-                let ip = match &url.host {
-                    Host::Ipv4(a) => IpAddr::V4(*a),
-                    Host::Ipv6(a) => IpAddr::V6(*a),
-                    Host::Domain(d) => {
-                        tracing::warn!("STUN server {d}: host names are not resolved yet");
-                        continue;
-                    }
+                let addr = match &url.host {
+                    Host::Ipv4(a) => SocketAddr::new(IpAddr::V4(*a), url.port),
+                    Host::Ipv6(a) => SocketAddr::new(IpAddr::V6(*a), url.port),
+                    // Resolved by the driver (`set_stun_host_resolution`), now or later.
+                    Host::Domain(_) => match self.ice.resolved.iter().find(|(u, _)| u == text) {
+                        Some((_, Some(addr))) => *addr,
+                        _ => continue,
+                    },
                 };
-                let addr = SocketAddr::new(ip, url.port);
                 if agent.add_stun_server(addr).is_ok() {
                     self.ice.stun_urls.push((addr, text.clone()));
                 }
@@ -530,6 +591,7 @@ impl Core {
         self.ice.gathering_done = false;
         self.ice.selected_seen = false;
         self.ice.quiet_regather = false;
+        self.ice.resolve_errors_reported = false;
         self.ice.agent = Some(agent);
     }
 
@@ -640,6 +702,33 @@ impl Core {
         }
     }
 
+    /// STUN host names that did not resolve: one `icecandidateerror` each per agent, with
+    /// errorCode 701 and no address/port, as no local socket was used to reach the server
+    /// (webrtc-pc §4.8.3: the port is null when the address is).
+    fn report_resolve_errors(&mut self) {
+        if self.ice.resolve_errors_reported || self.ice.policy != IceTransportPolicy::All {
+            return;
+        }
+        self.ice.resolve_errors_reported = true;
+        let names = self.stun_host_names();
+        let failed: Vec<String> = self
+            .ice
+            .resolved
+            .iter()
+            .filter(|(u, a)| a.is_none() && names.iter().any(|n| &n.url == u))
+            .map(|(u, _)| u.clone())
+            .collect();
+        for url in failed {
+            self.emit(CoreEvent::IceCandidateError(IceCandidateError {
+                address: None,
+                port: None,
+                url,
+                error_code: 701,
+                error_text: "STUN host lookup failed".into(),
+            }));
+        }
+    }
+
     /// Turns the agent's events into W3C events (webrtc-pc §5.6 and WPT-176 order).
     fn pump_ice_events(&mut self) {
         if self.is_closed() {
@@ -694,6 +783,7 @@ impl Core {
                 }
                 IceEvent::GatheringComplete => {
                     self.enter_gathering();
+                    self.report_resolve_errors();
                     self.ice.gathering_done = true;
                     self.write_gathered_into_local();
                     // The per-transport end marker, then the state, then the null candidate.
