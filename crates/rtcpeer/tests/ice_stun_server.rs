@@ -227,3 +227,41 @@ async fn stun_server_name_under_invalid_tld_gives_701_and_gathering_completes_at
     assert!(host < complete && error < complete, "{events:?}");
     assert!(srflx_candidates(&events).is_empty());
 }
+
+/// With a candidate pool the name is resolved before setLocalDescription, and its error is
+/// still reported only after it (WPT-127: gathering events follow the SLD).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_connection_resolves_names_before_sld_and_reports_after_it() {
+    let (server_addr, answering) = fake_stun_server().await;
+    let good = format!("stun:localhost:{}", server_addr.port());
+    let bad = "stun:nowhere.invalid";
+    let config = Configuration {
+        ice_candidate_pool_size: 1,
+        ice_servers: vec![IceServer {
+            urls: vec![good.clone(), bad.to_string()],
+            username: None,
+            credential: None,
+        }],
+        ..Configuration::default()
+    };
+    let pc = PeerConnection::with_settings(config, Settings::default()).unwrap();
+    let mut early = pc.events();
+    let task = pc.network_task();
+    tokio::time::timeout(DEADLINE, async {
+        while task.local_addresses().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("sockets bound before SLD");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(early.try_recv().is_none(), "no event before SLD");
+    let events = gather(&pc).await;
+    let host = answering.await.unwrap();
+    assert_eq!(task.local_addresses(), vec![host]);
+    assert_eq!(srflx_candidates(&events).len(), 1, "{events:?}");
+    let errors = candidate_errors(&events);
+    assert_eq!(errors.len(), 1, "{events:?}");
+    assert_eq!(errors[0].url, bad);
+    assert_eq!(errors[0].error_code, 701);
+}

@@ -3,7 +3,9 @@
 //!
 //! The task starts lazily, on the first API call after which the core has an ICE agent
 //! (the first setLocalDescription with m-lines), so `PeerConnection::new` stays synchronous
-//! and cheap.
+//! and cheap; with `iceCandidatePoolSize` > 0 it starts at construction (or when
+//! setConfiguration raises the pool size), so the sockets are bound and the STUN host names
+//! resolved before the first setLocalDescription (RFC 9429 §3.5.4).
 //!
 //! At start it resolves the STUN servers given by host name (concurrently, bounded by
 //! `IceSettings::stun_resolve_timeout`; names under the reserved `.invalid` TLD fail without
@@ -44,6 +46,8 @@ pub(crate) struct DriverShared {
     /// `true` once the task ended and its sockets are closed (or it never started and
     /// never will).
     finished: watch::Sender<bool>,
+    /// The local addresses of the bound sockets (at most `MAX_LOCAL_INTERFACES`).
+    bound: watch::Sender<Vec<SocketAddr>>,
 }
 
 impl Default for DriverShared {
@@ -53,6 +57,7 @@ impl Default for DriverShared {
             stop: AtomicBool::new(false),
             started: AtomicBool::new(false),
             finished: watch::Sender::new(false),
+            bound: watch::Sender::new(Vec::new()),
         }
     }
 }
@@ -71,6 +76,13 @@ impl NetworkTask {
         self.shared.started.load(Ordering::Acquire) && !*self.shared.finished.borrow()
     }
 
+    /// The local addresses of the task's UDP sockets once bound (empty before, and after
+    /// the task ended): with `iceCandidatePoolSize` > 0 they exist before the first
+    /// setLocalDescription (RFC 9429 §3.5.4).
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        self.shared.bound.borrow().clone()
+    }
+
     /// Completes once the task has ended and closed its sockets (after `close()` or when
     /// the connection was dropped); at once if it never started and cannot start any more.
     pub async fn stopped(&self) {
@@ -84,6 +96,7 @@ struct FinishedGuard(Arc<DriverShared>);
 
 impl Drop for FinishedGuard {
     fn drop(&mut self) {
+        self.0.bound.send_replace(Vec::new());
         self.0.finished.send_replace(true);
     }
 }
@@ -266,6 +279,9 @@ async fn run(
     };
     let resolved = resolve(names, resolve_timeout, &interfaces).await;
     let sockets = bind(interfaces).await;
+    shared
+        .bound
+        .send_replace(sockets.iter().map(|(_, a)| *a).collect());
     {
         let Some(inner) = weak.upgrade() else {
             return;

@@ -253,6 +253,8 @@ impl PeerConnection {
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
             }),
         };
+        // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
+        pc.inner.wake_driver();
         Ok(pc)
     }
 
@@ -330,7 +332,10 @@ impl PeerConnection {
 
     /// `setConfiguration(configuration)` (webrtc-pc §4.4.1.8): all or nothing.
     pub fn set_configuration(&self, config: Configuration) -> Result<()> {
-        self.inner.core().set_configuration(config)
+        self.inner.core().set_configuration(config)?;
+        // A pool size raised above 0 starts gathering (webrtc-pc §4.4.1.8 step 11).
+        self.inner.wake_driver();
+        Ok(())
     }
 
     /// `sctp`: the SCTP transport once a description with a data section was applied.

@@ -255,9 +255,11 @@ impl Core {
         self.ice.agent.as_ref()
     }
 
-    /// Whether the connection has an ICE agent to drive (a runtime driver is needed).
+    /// Whether a runtime driver is needed: the connection has an ICE agent to drive, or
+    /// `iceCandidatePoolSize` > 0 asks to bind sockets before the first local description
+    /// (webrtc-pc §4.4.1.1, RFC 9429 §3.5.4).
     pub fn needs_driver(&self) -> bool {
-        self.ice.agent.is_some() && !self.is_closed()
+        (self.ice.agent.is_some() || self.config.ice_candidate_pool_size > 0) && !self.is_closed()
     }
 
     /// The STUN servers of `iceServers` given by host name that the driver must resolve
