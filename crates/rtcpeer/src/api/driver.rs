@@ -235,12 +235,24 @@ async fn resolve(
         interfaces.iter().any(IpAddr::is_ipv4),
         interfaces.iter().any(IpAddr::is_ipv6),
     );
+    resolve_with(names, limit, move |host, port| lookup(host, port, families)).await
+}
+
+/// [`resolve`] with the lookup given (tests use a resolver that never answers).
+async fn resolve_with<F, Fut>(
+    names: Vec<StunHostName>,
+    limit: Duration,
+    lookup: F,
+) -> Vec<(String, Option<SocketAddr>)>
+where
+    F: Fn(String, u16) -> Fut,
+    Fut: std::future::Future<Output = Option<SocketAddr>> + Send + 'static,
+{
     let deadline = tokio::time::Instant::now() + limit;
     let lookups: Vec<_> = names
         .into_iter()
         .map(|n| {
-            let task = (!reserved_invalid(&n.host))
-                .then(|| tokio::spawn(lookup(n.host, n.port, families)));
+            let task = (!reserved_invalid(&n.host)).then(|| tokio::spawn(lookup(n.host, n.port)));
             (n.url, task)
         })
         .collect();
@@ -409,5 +421,39 @@ mod tests {
         assert_eq!(url, "stun:localhost:9");
         let addr = addr.expect("localhost resolves");
         assert!(addr.ip().is_loopback() && addr.is_ipv4() && addr.port() == 9);
+    }
+
+    /// The bound holds: names whose resolver never answers fail together once the bound
+    /// has passed (not one bound per name), and the run does not hang.
+    #[tokio::test]
+    async fn lookups_not_done_within_the_bound_fail() {
+        let names: Vec<_> = ["a.example", "b.example"]
+            .into_iter()
+            .map(|h| StunHostName {
+                url: format!("stun:{h}"),
+                host: h.into(),
+                port: 3478,
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let never = |_: String, _: u16| std::future::pending::<Option<SocketAddr>>();
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            resolve_with(names, Duration::from_millis(100), never),
+        )
+        .await
+        .expect("bounded");
+        assert_eq!(
+            r,
+            [
+                ("stun:a.example".to_string(), None),
+                ("stun:b.example".to_string(), None)
+            ]
+        );
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(100) && took < Duration::from_secs(1),
+            "{took:?}"
+        );
     }
 }

@@ -890,10 +890,14 @@ mod tests {
     use crate::jsep::{CoreSettings, DataChannelInit, OfferOptions};
 
     fn core(seed: u64) -> Core {
+        core_with(Configuration::default(), seed)
+    }
+
+    fn core_with(config: Configuration, seed: u64) -> Core {
         let cert = Certificate::generate(CertificateParams::default(), SystemTime::UNIX_EPOCH)
             .expect("certificate");
         let mut c = Core::new(
-            Configuration::default(),
+            config,
             CoreSettings::default(),
             cert,
             Box::new(SeededRandom::new(seed)),
@@ -957,6 +961,118 @@ mod tests {
                 .unwrap_or(now + Duration::from_millis(10));
             now = next.max(now + Duration::from_millis(1));
         }
+    }
+
+    /// The driver's part of STUN host names and of the candidate pool, on a virtual clock:
+    /// names resolved (or not) and the socket bound before SLD (pool size 1); the SLD's
+    /// agent uses them; the failed name is reported (701, null address) before gathering
+    /// completes, and nothing is reported inside the SLD (WPT-127).
+    #[test]
+    fn resolved_stun_names_and_pooled_addresses_are_used_by_the_first_agent() {
+        let config = Configuration {
+            ice_candidate_pool_size: 1,
+            ice_servers: vec![crate::config::IceServer {
+                urls: vec![
+                    "stun:stun.example.org".into(),
+                    "stun:gone.invalid:3479".into(),
+                    "stun:10.0.0.8".into(),
+                ],
+                username: None,
+                credential: None,
+            }],
+            ..Configuration::default()
+        };
+        let mut a = core_with(config, 7);
+        assert!(a.needs_driver(), "pool size 1 wants the driver before SLD");
+        assert!(!core(8).needs_driver(), "pool size 0 does not");
+        let names = a.stun_host_names();
+        let got: Vec<_> = names
+            .iter()
+            .map(|n| (n.url.as_str(), n.host.as_str(), n.port))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("stun:stun.example.org", "stun.example.org", 3478),
+                ("stun:gone.invalid:3479", "gone.invalid", 3479)
+            ]
+        );
+        let server: SocketAddr = "10.0.0.9:3478".parse().unwrap();
+        let local: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        a.set_stun_host_resolution("stun:stun.example.org", Some(server));
+        a.set_stun_host_resolution("stun:gone.invalid:3479", None);
+        a.add_local_address(local).unwrap();
+        assert!(drain(&mut a).is_empty(), "nothing before SLD");
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        let ev = drain(&mut a);
+        assert!(ice_trace(&ev).is_empty(), "{:?}", ice_trace(&ev));
+        // Both STUN servers (resolved name and IP literal) are asked from the pooled socket.
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut asked = Vec::new();
+        let mut events = Vec::new();
+        while a.ice_gathering_state() != IceGatheringState::Complete
+            && now < t0 + Duration::from_secs(120)
+        {
+            a.handle_timeout(now);
+            while let Some(t) = a.poll_transmit(now) {
+                assert_eq!(t.local, local);
+                asked.push(t.remote);
+            }
+            events.extend(drain(&mut a));
+            now = a
+                .poll_timeout()
+                .unwrap_or(now)
+                .max(now + Duration::from_millis(1));
+        }
+        assert!(asked.contains(&server), "{asked:?}");
+        assert!(
+            asked.contains(&"10.0.0.8:3478".parse().unwrap()),
+            "{asked:?}"
+        );
+        let errors: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceCandidateError(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        let by_url = |u: &str| errors.iter().filter(|e| e.url == u).count();
+        assert_eq!(by_url("stun:gone.invalid:3479"), 1, "{errors:?}");
+        assert_eq!(by_url("stun:stun.example.org"), 1, "{errors:?}");
+        assert_eq!(by_url("stun:10.0.0.8"), 1, "{errors:?}");
+        let dns = errors
+            .iter()
+            .find(|e| e.url == "stun:gone.invalid:3479")
+            .unwrap();
+        assert_eq!(
+            (dns.error_code, dns.address.as_deref(), dns.port),
+            (701, None, None)
+        );
+        let silent = errors
+            .iter()
+            .find(|e| e.url == "stun:stun.example.org")
+            .unwrap();
+        assert_eq!(silent.address.as_deref(), Some("10.0.0.1"));
+        let complete = events
+            .iter()
+            .position(|e| {
+                matches!(
+                    e,
+                    CoreEvent::IceGatheringStateChange(IceGatheringState::Complete)
+                )
+            })
+            .expect("gathering completes");
+        let last_error = events
+            .iter()
+            .rposition(|e| matches!(e, CoreEvent::IceCandidateError(_)))
+            .unwrap();
+        assert!(last_error < complete);
+        let sdp = &a.local_description().unwrap().sdp;
+        assert!(sdp.contains(" 10.0.0.1 1000 typ host"), "{sdp}");
     }
 
     #[test]
