@@ -810,3 +810,134 @@ async fn on_handlers_see_the_ice_events() {
     .expect("every handler ran");
     assert!(!seen.iter().any(|s| s == "ice:failed"), "{seen:?}");
 }
+
+fn pooled_pc(pool_size: u8) -> PeerConnection {
+    let config = Configuration {
+        ice_candidate_pool_size: pool_size,
+        ..Configuration::default()
+    };
+    PeerConnection::with_settings(config, Settings::default()).expect("new pc")
+}
+
+/// Waits until the connection's network task has bound its sockets.
+async fn bound_addresses(pc: &PeerConnection) -> Vec<std::net::SocketAddr> {
+    let task = pc.network_task();
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            let a = task.local_addresses();
+            if !a.is_empty() {
+                return a;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("sockets bound")
+}
+
+/// iceCandidatePoolSize 1 (webrtc-pc §4.4.1.1, RFC 9429 §3.5.4): the socket is bound at
+/// construction, before any setLocalDescription; the first SLD uses it, and its host
+/// candidate is still signalled only after the SLD (WPT-127).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_127_pool_size_1_binds_before_sld_and_the_first_sld_uses_the_pool() {
+    let pc = pooled_pc(1);
+    let mut ev = pc.events();
+    let pooled = bound_addresses(&pc).await;
+    assert_eq!(pooled.len(), 1);
+    assert!(pc.network_task().is_running());
+    assert_eq!(pc.ice_gathering_state(), Gather::New);
+    pc.create_data_channel("x", None).expect("dc");
+    let offer = pc.create_offer(None).await.expect("offer");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    while let Some(e) = ev.try_recv() {
+        assert!(
+            !matches!(
+                e,
+                Ev::IceCandidate(_) | Ev::IceGatheringStateChange(_) | Ev::IceCandidateError(_)
+            ),
+            "{e:?} before SLD"
+        );
+    }
+    pc.set_local_description(Some(offer)).await.expect("SLD");
+    let mut log = Log::default();
+    tokio::time::timeout(DEADLINE, async {
+        while !log.gathered() {
+            log.events.push(ev.recv().await.expect("events"));
+        }
+    })
+    .await
+    .expect("gathering completes");
+    assert_eq!(
+        log.trace(),
+        [
+            "ss:have-local-offer",
+            "g:gathering",
+            "cand",
+            "end",
+            "g:complete",
+            "null"
+        ]
+    );
+    let host = log
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Ev::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(c.clone()),
+            _ => None,
+        })
+        .expect("host candidate");
+    assert_eq!(host.address(), Some("127.0.0.1"));
+    assert_eq!(
+        host.port(),
+        Some(pooled[0].port()),
+        "the pooled socket is used"
+    );
+    assert_eq!(pc.network_task().local_addresses(), pooled);
+}
+
+/// iceCandidatePoolSize 0 (the default): nothing runs before setLocalDescription, and
+/// setConfiguration raising the pool size starts pre-gathering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_size_0_runs_nothing_before_sld_and_raising_it_starts_the_pool() {
+    let pc = pooled_pc(0);
+    pc.create_data_channel("x", None).expect("dc");
+    let offer = pc.create_offer(None).await.expect("offer");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let task = pc.network_task();
+    assert!(!task.is_running(), "no task before the first SLD");
+    assert!(task.local_addresses().is_empty());
+    let mut config = pc.get_configuration();
+    config.ice_candidate_pool_size = 1;
+    pc.set_configuration(config).expect("setConfiguration");
+    let pooled = bound_addresses(&pc).await;
+    assert!(task.is_running());
+    pc.set_local_description(Some(offer)).await.expect("SLD");
+    tokio::time::timeout(DEADLINE, async {
+        while pc.ice_gathering_state() != Gather::Complete {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("gathering completes");
+    let sdp = pc.local_description().expect("local").sdp;
+    assert!(
+        sdp.contains(&format!(" 127.0.0.1 {} typ host", pooled[0].port())),
+        "{sdp}"
+    );
+    // The pool size cannot change any more (webrtc-pc §4.4.1.8).
+    let mut config = pc.get_configuration();
+    config.ice_candidate_pool_size = 0;
+    assert!(pc.set_configuration(config).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pool_size_1_connections_connect_both_ways() {
+    let (pc1, pc2) = (pooled_pc(1), pooled_pc(1));
+    bound_addresses(&pc1).await;
+    bound_addresses(&pc2).await;
+    connect_trickle(&pc1, &pc2).await;
+    assert_selected_pairs_match(&pc1, &pc2);
+    let (pc3, pc4) = (pooled_pc(1), pooled_pc(1));
+    connect_without_trickle(&pc4, &pc3).await;
+    assert_selected_pairs_match(&pc3, &pc4);
+}

@@ -1,8 +1,10 @@
-//! STUN servers from `iceServers` (IP-literal `stun:` URLs): a server-reflexive candidate
-//! from a local fake STUN server on 127.0.0.1, and `icecandidateerror` when the server never
-//! answers. Waits are on events with a deadline.
+//! STUN servers from `iceServers`: a server-reflexive candidate from a local fake STUN server
+//! on 127.0.0.1 (by IP literal and by the host name `localhost`), and `icecandidateerror`
+//! when the server never answers or its name does not resolve (`.invalid`, RFC 6761). Waits
+//! are on events with a deadline.
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use rtcpeer::stun::{Class, Message, MessageWriter, Method};
 use rtcpeer::{
@@ -14,9 +16,14 @@ use tokio::net::UdpSocket;
 const DEADLINE: Duration = Duration::from_secs(10);
 
 fn pc_with_stun(port: u16) -> PeerConnection {
+    pc_with_stun_url(&format!("stun:127.0.0.1:{port}"), 0)
+}
+
+fn pc_with_stun_url(url: &str, pool_size: u8) -> PeerConnection {
     let config = Configuration {
+        ice_candidate_pool_size: pool_size,
         ice_servers: vec![IceServer {
-            urls: vec![format!("stun:127.0.0.1:{port}")],
+            urls: vec![url.to_string()],
             username: None,
             credential: None,
         }],
@@ -57,12 +64,12 @@ async fn gather(pc: &PeerConnection) -> Vec<Ev> {
     .expect("gathering completes")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stun_server_gives_a_server_reflexive_candidate() {
+/// A fake STUN server on 127.0.0.1: answers the first Binding request with its own address
+/// as the mapped address (a loopback address nobody but this test uses); the task returns
+/// the requester's address.
+async fn fake_stun_server() -> (SocketAddr, tokio::task::JoinHandle<SocketAddr>) {
     let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let server_addr = server.local_addr().unwrap();
-    // The fake server answers every Binding request with its own address as the mapped
-    // address (a loopback address nobody but this test uses).
     let answering = tokio::spawn(async move {
         let mut buf = [0u8; 1500];
         let mut answered = 0;
@@ -92,10 +99,12 @@ async fn stun_server_gives_a_server_reflexive_candidate() {
             }
         }
     });
-    let pc = pc_with_stun(server_addr.port());
-    let events = gather(&pc).await;
-    let host = answering.await.unwrap();
-    let srflx: Vec<_> = events
+    (server_addr, answering)
+}
+
+/// The server-reflexive candidates among `events`.
+fn srflx_candidates(events: &[Ev]) -> Vec<rtcpeer::IceCandidate> {
+    events
         .iter()
         .filter_map(|e| match e {
             Ev::IceCandidate(Some(c))
@@ -105,7 +114,27 @@ async fn stun_server_gives_a_server_reflexive_candidate() {
             }
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// The `icecandidateerror` events among `events`.
+fn candidate_errors(events: &[Ev]) -> Vec<rtcpeer::IceCandidateError> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::IceCandidateError(err) => Some(err.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stun_server_gives_a_server_reflexive_candidate() {
+    let (server_addr, answering) = fake_stun_server().await;
+    let pc = pc_with_stun(server_addr.port());
+    let events = gather(&pc).await;
+    let host = answering.await.unwrap();
+    let srflx = srflx_candidates(&events);
     assert_eq!(srflx.len(), 1, "{events:?}");
     let c = &srflx[0];
     assert_eq!(c.address(), Some("127.0.0.1"));
@@ -147,4 +176,92 @@ async fn silent_stun_server_gives_icecandidateerror_and_gathering_completes() {
     // The requests did reach the server.
     let mut buf = [0u8; 1500];
     assert!(silent.try_recv_from(&mut buf).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stun_server_by_host_name_localhost_is_resolved_by_the_driver() {
+    let (server_addr, answering) = fake_stun_server().await;
+    let url = format!("stun:localhost:{}", server_addr.port());
+    let pc = pc_with_stun_url(&url, 0);
+    let events = gather(&pc).await;
+    // `localhost` resolved to 127.0.0.1 (the address family of our socket) and the
+    // request reached the fake server from our host socket.
+    let host = answering.await.unwrap();
+    let srflx = srflx_candidates(&events);
+    assert_eq!(srflx.len(), 1, "{events:?}");
+    assert_eq!(srflx[0].address(), Some("127.0.0.1"));
+    assert_eq!(srflx[0].port(), Some(server_addr.port()));
+    assert_eq!(srflx[0].related_port(), Some(host.port()));
+    assert!(candidate_errors(&events).is_empty(), "{events:?}");
+    assert_eq!(pc.ice_gathering_state(), IceGatheringState::Complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stun_server_name_under_invalid_tld_gives_701_and_gathering_completes_at_once() {
+    let url = "stun:stun.example.invalid:3478";
+    let pc = pc_with_stun_url(url, 0);
+    let start = Instant::now();
+    let events = gather(&pc).await;
+    // RFC 6761 §6.4: no query is sent for `.invalid`, so the 5 s lookup bound is not waited.
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    let errors = candidate_errors(&events);
+    assert_eq!(errors.len(), 1, "{events:?}");
+    let err = &errors[0];
+    assert_eq!(err.url, url);
+    assert_eq!(err.error_code, 701);
+    // No local socket was used to reach the server: address and port are null
+    // (webrtc-pc §4.8.3).
+    assert_eq!(err.address, None);
+    assert_eq!(err.port, None);
+    assert!(!err.error_text.is_empty());
+    assert_eq!(pc.ice_gathering_state(), IceGatheringState::Complete);
+    // The host candidate was signalled, and the error came before gathering completed.
+    let pos = |f: &dyn Fn(&Ev) -> bool| events.iter().position(f).unwrap();
+    let host = pos(&|e| matches!(e, Ev::IceCandidate(Some(c)) if !c.candidate().is_empty()));
+    let error = pos(&|e| matches!(e, Ev::IceCandidateError(_)));
+    let complete = pos(&|e| matches!(e, Ev::IceGatheringStateChange(IceGatheringState::Complete)));
+    assert!(host < complete && error < complete, "{events:?}");
+    assert!(srflx_candidates(&events).is_empty());
+}
+
+/// With a candidate pool the name is resolved before setLocalDescription, and its error is
+/// still reported only after it (WPT-127: gathering events follow the SLD).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_connection_resolves_names_before_sld_and_reports_after_it() {
+    let (server_addr, answering) = fake_stun_server().await;
+    let good = format!("stun:localhost:{}", server_addr.port());
+    let bad = "stun:nowhere.invalid";
+    let config = Configuration {
+        ice_candidate_pool_size: 1,
+        ice_servers: vec![IceServer {
+            urls: vec![good.clone(), bad.to_string()],
+            username: None,
+            credential: None,
+        }],
+        ..Configuration::default()
+    };
+    let pc = PeerConnection::with_settings(config, Settings::default()).unwrap();
+    let mut early = pc.events();
+    let task = pc.network_task();
+    tokio::time::timeout(DEADLINE, async {
+        while task.local_addresses().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("sockets bound before SLD");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(early.try_recv().is_none(), "no event before SLD");
+    let events = gather(&pc).await;
+    let host = answering.await.unwrap();
+    assert_eq!(task.local_addresses(), vec![host]);
+    assert_eq!(srflx_candidates(&events).len(), 1, "{events:?}");
+    let errors = candidate_errors(&events);
+    assert_eq!(errors.len(), 1, "{events:?}");
+    assert_eq!(errors[0].url, bad);
+    assert_eq!(errors[0].error_code, 701);
 }

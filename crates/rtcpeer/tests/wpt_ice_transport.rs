@@ -20,6 +20,7 @@ fn settings(agent: IceAgentConfig) -> Settings {
         ice: IceSettings {
             interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             agent,
+            ..IceSettings::default()
         },
         ..Settings::default()
     }

@@ -3,8 +3,15 @@
 //!
 //! The task starts lazily, on the first API call after which the core has an ICE agent
 //! (the first setLocalDescription with m-lines), so `PeerConnection::new` stays synchronous
-//! and cheap. It holds only a `Weak` of the connection, never across an `.await`, and stops
-//! when `close()` is called or the connection is dropped (both signal it through
+//! and cheap; with `iceCandidatePoolSize` > 0 it starts at construction (or when
+//! setConfiguration raises the pool size), so the sockets are bound and the STUN host names
+//! resolved before the first setLocalDescription (RFC 9429 §3.5.4).
+//!
+//! At start it resolves the STUN servers given by host name (concurrently, bounded by
+//! `IceSettings::stun_resolve_timeout`; names under the reserved `.invalid` TLD fail without
+//! a query, RFC 6761 §6.4), then binds its sockets, and hands both to the core in one
+//! gathering phase. It holds only a `Weak` of the connection, never across an `.await`, and
+//! stops when `close()` is called or the connection is dropped (both signal it through
 //! [`DriverShared`]). API calls that change the core wake it through a `Notify`, so output
 //! caused by a state change leaves at once instead of at the next timer tick.
 
@@ -13,13 +20,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 
 use crate::ice::{MAX_LOCAL_INTERFACES, Transmit};
+use crate::jsep::StunHostName;
 
 use super::Inner;
 
@@ -38,6 +46,8 @@ pub(crate) struct DriverShared {
     /// `true` once the task ended and its sockets are closed (or it never started and
     /// never will).
     finished: watch::Sender<bool>,
+    /// The local addresses of the bound sockets (at most `MAX_LOCAL_INTERFACES`).
+    bound: watch::Sender<Vec<SocketAddr>>,
 }
 
 impl Default for DriverShared {
@@ -47,6 +57,7 @@ impl Default for DriverShared {
             stop: AtomicBool::new(false),
             started: AtomicBool::new(false),
             finished: watch::Sender::new(false),
+            bound: watch::Sender::new(Vec::new()),
         }
     }
 }
@@ -65,6 +76,13 @@ impl NetworkTask {
         self.shared.started.load(Ordering::Acquire) && !*self.shared.finished.borrow()
     }
 
+    /// The local addresses of the task's UDP sockets once bound (empty before, and after
+    /// the task ended): with `iceCandidatePoolSize` > 0 they exist before the first
+    /// setLocalDescription (RFC 9429 §3.5.4).
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        self.shared.bound.borrow().clone()
+    }
+
     /// Completes once the task has ended and closed its sockets (after `close()` or when
     /// the connection was dropped); at once if it never started and cannot start any more.
     pub async fn stopped(&self) {
@@ -78,6 +96,7 @@ struct FinishedGuard(Arc<DriverShared>);
 
 impl Drop for FinishedGuard {
     fn drop(&mut self) {
+        self.0.bound.send_replace(Vec::new());
         self.0.finished.send_replace(true);
     }
 }
@@ -132,6 +151,7 @@ impl Inner {
             Arc::downgrade(self),
             self.driver.clone(),
             self.ice_interfaces.clone(),
+            self.stun_resolve_timeout,
         ));
     }
 }
@@ -185,16 +205,106 @@ async fn bind(interfaces: Vec<IpAddr>) -> Vec<(UdpSocket, SocketAddr)> {
     sockets
 }
 
-async fn run(weak: Weak<Inner>, shared: Arc<DriverShared>, interfaces: Vec<IpAddr>) {
+/// Whether `host` is under the reserved `.invalid` TLD: such names never resolve and no
+/// query may be sent for them (RFC 6761 §6.4).
+fn reserved_invalid(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == "invalid" || h.ends_with(".invalid")
+}
+
+/// One name through the system resolver; prefers an address of a family we have a socket
+/// for (a server of another family could not be reached).
+async fn lookup(host: String, port: u16, families: (bool, bool)) -> Option<SocketAddr> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .ok()?
+        .take(16)
+        .collect();
+    let usable = |a: &SocketAddr| if a.is_ipv4() { families.0 } else { families.1 };
+    addrs.iter().find(|a| usable(a)).or(addrs.first()).copied()
+}
+
+/// Resolves the STUN host names concurrently, all within `limit`; `None` for a name that
+/// did not resolve in time.
+async fn resolve(
+    names: Vec<StunHostName>,
+    limit: Duration,
+    interfaces: &[IpAddr],
+) -> Vec<(String, Option<SocketAddr>)> {
+    let families = (
+        interfaces.iter().any(IpAddr::is_ipv4),
+        interfaces.iter().any(IpAddr::is_ipv6),
+    );
+    resolve_with(names, limit, move |host, port| lookup(host, port, families)).await
+}
+
+/// [`resolve`] with the lookup given (tests use a resolver that never answers).
+async fn resolve_with<F, Fut>(
+    names: Vec<StunHostName>,
+    limit: Duration,
+    lookup: F,
+) -> Vec<(String, Option<SocketAddr>)>
+where
+    F: Fn(String, u16) -> Fut,
+    Fut: std::future::Future<Output = Option<SocketAddr>> + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    let lookups: Vec<_> = names
+        .into_iter()
+        .map(|n| {
+            let task = (!reserved_invalid(&n.host)).then(|| tokio::spawn(lookup(n.host, n.port)));
+            (n.url, task)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(lookups.len());
+    for (url, task) in lookups {
+        let addr = match task {
+            None => None,
+            Some(mut task) => match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(addr)) => addr,
+                Ok(Err(_)) => None,
+                Err(_) => {
+                    task.abort();
+                    None
+                }
+            },
+        };
+        if addr.is_none() {
+            tracing::debug!("STUN server {url}: host name not resolved");
+        }
+        out.push((url, addr));
+    }
+    out
+}
+
+async fn run(
+    weak: Weak<Inner>,
+    shared: Arc<DriverShared>,
+    interfaces: Vec<IpAddr>,
+    resolve_timeout: Duration,
+) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
+    let names = match weak.upgrade() {
+        Some(inner) => inner.core().stun_host_names(),
+        None => return,
+    };
+    let resolved = resolve(names, resolve_timeout, &interfaces).await;
     let sockets = bind(interfaces).await;
+    shared
+        .bound
+        .send_replace(sockets.iter().map(|(_, a)| *a).collect());
     {
         let Some(inner) = weak.upgrade() else {
             return;
         };
         {
+            // Resolutions first, then the local addresses, without polling the agent in
+            // between: one gathering phase.
             let mut core = inner.core();
+            for (url, addr) in resolved {
+                core.set_stun_host_resolution(&url, addr);
+            }
             for (_, a) in &sockets {
                 if let Err(e) = core.add_local_address(*a) {
                     tracing::warn!("local address {a} not used: {e}");
@@ -268,5 +378,82 @@ async fn run(weak: Weak<Inner>, shared: Arc<DriverShared>, interfaces: Vec<IpAdd
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_under_the_invalid_tld_are_recognised_without_a_query() {
+        for h in ["invalid", "stun.invalid", "a.b.INVALID", "x.invalid."] {
+            assert!(reserved_invalid(h), "{h}");
+        }
+        for h in [
+            "localhost",
+            "invalid.example",
+            "notinvalid",
+            "stun.example.org",
+        ] {
+            assert!(!reserved_invalid(h), "{h}");
+        }
+    }
+
+    #[tokio::test]
+    async fn resolution_of_an_invalid_name_fails_and_localhost_resolves() {
+        let names = vec![
+            StunHostName {
+                url: "stun:a.invalid".into(),
+                host: "a.invalid".into(),
+                port: 3478,
+            },
+            StunHostName {
+                url: "stun:localhost:9".into(),
+                host: "localhost".into(),
+                port: 9,
+            },
+        ];
+        let v4 = [IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
+        let r = resolve(names, Duration::from_secs(5), &v4).await;
+        assert_eq!(r[0], ("stun:a.invalid".into(), None));
+        let (url, addr) = &r[1];
+        assert_eq!(url, "stun:localhost:9");
+        let addr = addr.expect("localhost resolves");
+        assert!(addr.ip().is_loopback() && addr.is_ipv4() && addr.port() == 9);
+    }
+
+    /// The bound holds: names whose resolver never answers fail together once the bound
+    /// has passed (not one bound per name), and the run does not hang.
+    #[tokio::test]
+    async fn lookups_not_done_within_the_bound_fail() {
+        let names: Vec<_> = ["a.example", "b.example"]
+            .into_iter()
+            .map(|h| StunHostName {
+                url: format!("stun:{h}"),
+                host: h.into(),
+                port: 3478,
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let never = |_: String, _: u16| std::future::pending::<Option<SocketAddr>>();
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            resolve_with(names, Duration::from_millis(100), never),
+        )
+        .await
+        .expect("bounded");
+        assert_eq!(
+            r,
+            [
+                ("stun:a.example".to_string(), None),
+                ("stun:b.example".to_string(), None)
+            ]
+        );
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(100) && took < Duration::from_secs(1),
+            "{took:?}"
+        );
     }
 }

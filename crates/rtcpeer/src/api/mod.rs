@@ -13,7 +13,7 @@ mod objects;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::cert::{Certificate, CertificateParams};
 use crate::config::Configuration;
@@ -64,6 +64,9 @@ pub struct IceSettings {
     /// Timers and limits of the ICE agent (pacing, retransmissions, consent; RFC 8445,
     /// RFC 7675). Its `transport_policy` is ignored: `iceTransportPolicy` decides.
     pub agent: IceAgentConfig,
+    /// Bound on resolving STUN server host names in the driver (default 5 s); a name not
+    /// resolved in time gives `icecandidateerror` 701 (webrtc-pc §4.8.3).
+    pub stun_resolve_timeout: Duration,
 }
 
 impl Default for IceSettings {
@@ -71,6 +74,7 @@ impl Default for IceSettings {
         IceSettings {
             interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             agent: IceAgentConfig::default(),
+            stun_resolve_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -140,6 +144,8 @@ pub(crate) struct Inner {
     pub(crate) driver: Arc<DriverShared>,
     /// Addresses the driver binds its sockets on.
     pub(crate) ice_interfaces: Vec<IpAddr>,
+    /// Bound on STUN host-name lookups in the driver.
+    pub(crate) stun_resolve_timeout: Duration,
 }
 
 impl Drop for Inner {
@@ -238,7 +244,7 @@ impl PeerConnection {
         };
         let mut core = Core::new(config, settings.core, certificate, rng);
         core.configure_ice(settings.ice.agent, ice_rng);
-        Ok(PeerConnection {
+        let pc = PeerConnection {
             inner: Arc::new(Inner {
                 id: NEXT_PC.fetch_add(1, Ordering::Relaxed),
                 core: Mutex::new(core),
@@ -247,8 +253,12 @@ impl PeerConnection {
                 dispatching: Mutex::new(()),
                 driver: Arc::new(DriverShared::default()),
                 ice_interfaces: settings.ice.interfaces,
+                stun_resolve_timeout: settings.ice.stun_resolve_timeout,
             }),
-        })
+        };
+        // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
+        pc.inner.wake_driver();
+        Ok(pc)
     }
 
     /// `RTCPeerConnection.generateCertificate(keygenAlgorithm)` (webrtc-pc §4.10.1).
@@ -325,7 +335,10 @@ impl PeerConnection {
 
     /// `setConfiguration(configuration)` (webrtc-pc §4.4.1.8): all or nothing.
     pub fn set_configuration(&self, config: Configuration) -> Result<()> {
-        self.inner.core().set_configuration(config)
+        self.inner.core().set_configuration(config)?;
+        // A pool size raised above 0 starts gathering (webrtc-pc §4.4.1.8 step 11).
+        self.inner.wake_driver();
+        Ok(())
     }
 
     /// `sctp`: the SCTP transport once a description with a data section was applied.

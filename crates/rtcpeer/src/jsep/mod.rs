@@ -35,7 +35,7 @@ pub use datachannel::{
 pub use transceiver::TransceiverId;
 pub use transport::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
-    PeerConnectionState,
+    PeerConnectionState, StunHostName,
 };
 pub use types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,

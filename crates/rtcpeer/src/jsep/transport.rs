@@ -74,6 +74,18 @@ pub struct IceCandidateError {
     pub error_text: String,
 }
 
+/// A STUN server of `iceServers` given by host name: the driver resolves it (the core does
+/// no DNS) and reports the result with [`Core::set_stun_host_resolution`] (RFC 7064 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StunHostName {
+    /// The URL as configured (the key of the resolution, and `icecandidateerror`'s url).
+    pub url: String,
+    /// The host name to resolve.
+    pub host: String,
+    /// The server's port (3478 when the URL has none).
+    pub port: u16,
+}
+
 /// `RTCIceCandidatePair` (webrtc-pc §5.6.6): the pair ICE selected to carry data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCandidatePair {
@@ -163,6 +175,11 @@ pub(crate) struct IceState {
     pc_state: PeerConnectionState,
     /// STUN servers given to the agent, with the URL they came from (for icecandidateerror).
     stun_urls: Vec<(SocketAddr, String)>,
+    /// Host-name STUN URLs the driver resolved (`None`: the name did not resolve); at most
+    /// `MAX_STUN_SERVERS` entries.
+    resolved: Vec<(String, Option<SocketAddr>)>,
+    /// The current agent's lookup failures were reported as `icecandidateerror`.
+    resolve_errors_reported: bool,
     /// Datagrams that were not STUN (DTLS/SRTP later); counted and dropped for now.
     non_stun: u64,
     /// A pair was selected in the current generation (see `pump_ice_events`).
@@ -193,6 +210,8 @@ impl Default for IceState {
             connection: IceConnectionState::New,
             pc_state: PeerConnectionState::New,
             stun_urls: Vec::new(),
+            resolved: Vec::new(),
+            resolve_errors_reported: false,
             non_stun: 0,
             selected_seen: false,
             quiet_regather: false,
@@ -386,9 +405,54 @@ impl Core {
             .flatten()
     }
 
-    /// Whether the connection has an ICE agent to drive (a runtime driver is needed).
+    /// Whether a runtime driver is needed: the connection has an ICE agent to drive, or
+    /// `iceCandidatePoolSize` > 0 asks to bind sockets before the first local description
+    /// (webrtc-pc §4.4.1.1, RFC 9429 §3.5.4).
     pub fn needs_driver(&self) -> bool {
-        self.ice.agent.is_some() && !self.is_closed()
+        (self.ice.agent.is_some() || self.config.ice_candidate_pool_size > 0) && !self.is_closed()
+    }
+
+    /// The STUN servers of `iceServers` given by host name that the driver must resolve
+    /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
+    pub fn stun_host_names(&self) -> Vec<StunHostName> {
+        let mut names = Vec::new();
+        for server in &self.config.ice_servers {
+            let Ok(urls) = server.parse_urls() else {
+                continue;
+            };
+            for (url, text) in urls.iter().zip(&server.urls) {
+                if let (IceUrlScheme::Stun, Host::Domain(d)) = (&url.scheme, &url.host)
+                    && names.len() < crate::ice::MAX_STUN_SERVERS
+                {
+                    names.push(StunHostName {
+                        url: text.clone(),
+                        host: d.clone(),
+                        port: url.port,
+                    });
+                }
+            }
+        }
+        names
+    }
+
+    /// The driver resolved the host-name STUN URL `url` (see [`Core::stun_host_names`]) to
+    /// `addr`, or `None` when the name did not resolve in time: the agent uses the address
+    /// (now or when it is created); a failure becomes an `icecandidateerror` (701) before
+    /// gathering completes (webrtc-pc §4.8.3). Does not poll the agent, so the caller can
+    /// add local addresses next in the same gathering phase.
+    pub fn set_stun_host_resolution(&mut self, url: &str, addr: Option<SocketAddr>) {
+        let full = self.ice.resolved.len() >= crate::ice::MAX_STUN_SERVERS;
+        match self.ice.resolved.iter_mut().find(|(u, _)| u == url) {
+            Some(entry) => entry.1 = addr,
+            None if !full => self.ice.resolved.push((url.to_string(), addr)),
+            None => return,
+        }
+        if let (Some(addr), Some(agent)) = (addr, self.ice.agent.as_mut())
+            && agent.add_stun_server(addr).is_ok()
+            && !self.ice.stun_urls.iter().any(|(a, _)| *a == addr)
+        {
+            self.ice.stun_urls.push((addr, url.to_string()));
+        }
     }
 
     /// Datagrams received that were not STUN (kept for DTLS/SRTP later; dropped for now).
@@ -657,20 +721,19 @@ impl Core {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                // STUN over UDP to an IP literal; names need DNS in the driver (not yet),
-                // TURN is not implemented yet.
+                // STUN over UDP (TURN is not implemented yet).
                 if url.scheme != IceUrlScheme::Stun {
                     continue;
                 }
-                let ip = match &url.host {
-                    Host::Ipv4(a) => IpAddr::V4(*a),
-                    Host::Ipv6(a) => IpAddr::V6(*a),
-                    Host::Domain(d) => {
-                        tracing::warn!("STUN server {d}: host names are not resolved yet");
-                        continue;
-                    }
+                let addr = match &url.host {
+                    Host::Ipv4(a) => SocketAddr::new(IpAddr::V4(*a), url.port),
+                    Host::Ipv6(a) => SocketAddr::new(IpAddr::V6(*a), url.port),
+                    // Resolved by the driver (`set_stun_host_resolution`), now or later.
+                    Host::Domain(_) => match self.ice.resolved.iter().find(|(u, _)| u == text) {
+                        Some((_, Some(addr))) => *addr,
+                        _ => continue,
+                    },
                 };
-                let addr = SocketAddr::new(ip, url.port);
                 if agent.add_stun_server(addr).is_ok() {
                     self.ice.stun_urls.push((addr, text.clone()));
                 }
@@ -683,6 +746,7 @@ impl Core {
         self.ice.gathering_done = false;
         self.ice.selected_seen = false;
         self.ice.quiet_regather = false;
+        self.ice.resolve_errors_reported = false;
         self.ice.agent = Some(agent);
         // A policy change re-creates the agent under the same transport object.
         if self.ice.transport.is_none() {
@@ -868,6 +932,33 @@ impl Core {
         }
     }
 
+    /// STUN host names that did not resolve: one `icecandidateerror` each per agent, with
+    /// errorCode 701 and no address/port, as no local socket was used to reach the server
+    /// (webrtc-pc §4.8.3: the port is null when the address is).
+    fn report_resolve_errors(&mut self) {
+        if self.ice.resolve_errors_reported || self.ice.policy != IceTransportPolicy::All {
+            return;
+        }
+        self.ice.resolve_errors_reported = true;
+        let names = self.stun_host_names();
+        let failed: Vec<String> = self
+            .ice
+            .resolved
+            .iter()
+            .filter(|(u, a)| a.is_none() && names.iter().any(|n| &n.url == u))
+            .map(|(u, _)| u.clone())
+            .collect();
+        for url in failed {
+            self.emit(CoreEvent::IceCandidateError(IceCandidateError {
+                address: None,
+                port: None,
+                url,
+                error_code: 701,
+                error_text: "STUN host lookup failed".into(),
+            }));
+        }
+    }
+
     /// Turns the agent's events into W3C events (webrtc-pc §5.6 and WPT-176 order).
     fn pump_ice_events(&mut self) {
         if self.is_closed() {
@@ -922,6 +1013,7 @@ impl Core {
                 }
                 IceEvent::GatheringComplete => {
                     self.enter_gathering();
+                    self.report_resolve_errors();
                     self.ice.gathering_done = true;
                     self.write_gathered_into_local();
                     // The per-transport end marker, then the state, then the null candidate.
@@ -1006,10 +1098,14 @@ mod tests {
     use crate::jsep::{CoreSettings, DataChannelInit, OfferOptions};
 
     fn core(seed: u64) -> Core {
+        core_with(Configuration::default(), seed)
+    }
+
+    fn core_with(config: Configuration, seed: u64) -> Core {
         let cert = Certificate::generate(CertificateParams::default(), SystemTime::UNIX_EPOCH)
             .expect("certificate");
         let mut c = Core::new(
-            Configuration::default(),
+            config,
             CoreSettings::default(),
             cert,
             Box::new(SeededRandom::new(seed)),
@@ -1073,6 +1169,118 @@ mod tests {
                 .unwrap_or(now + Duration::from_millis(10));
             now = next.max(now + Duration::from_millis(1));
         }
+    }
+
+    /// The driver's part of STUN host names and of the candidate pool, on a virtual clock:
+    /// names resolved (or not) and the socket bound before SLD (pool size 1); the SLD's
+    /// agent uses them; the failed name is reported (701, null address) before gathering
+    /// completes, and nothing is reported inside the SLD (WPT-127).
+    #[test]
+    fn resolved_stun_names_and_pooled_addresses_are_used_by_the_first_agent() {
+        let config = Configuration {
+            ice_candidate_pool_size: 1,
+            ice_servers: vec![crate::config::IceServer {
+                urls: vec![
+                    "stun:stun.example.org".into(),
+                    "stun:gone.invalid:3479".into(),
+                    "stun:10.0.0.8".into(),
+                ],
+                username: None,
+                credential: None,
+            }],
+            ..Configuration::default()
+        };
+        let mut a = core_with(config, 7);
+        assert!(a.needs_driver(), "pool size 1 wants the driver before SLD");
+        assert!(!core(8).needs_driver(), "pool size 0 does not");
+        let names = a.stun_host_names();
+        let got: Vec<_> = names
+            .iter()
+            .map(|n| (n.url.as_str(), n.host.as_str(), n.port))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("stun:stun.example.org", "stun.example.org", 3478),
+                ("stun:gone.invalid:3479", "gone.invalid", 3479)
+            ]
+        );
+        let server: SocketAddr = "10.0.0.9:3478".parse().unwrap();
+        let local: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        a.set_stun_host_resolution("stun:stun.example.org", Some(server));
+        a.set_stun_host_resolution("stun:gone.invalid:3479", None);
+        a.add_local_address(local).unwrap();
+        assert!(drain(&mut a).is_empty(), "nothing before SLD");
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        let ev = drain(&mut a);
+        assert!(ice_trace(&ev).is_empty(), "{:?}", ice_trace(&ev));
+        // Both STUN servers (resolved name and IP literal) are asked from the pooled socket.
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut asked = Vec::new();
+        let mut events = Vec::new();
+        while a.ice_gathering_state() != IceGatheringState::Complete
+            && now < t0 + Duration::from_secs(120)
+        {
+            a.handle_timeout(now);
+            while let Some(t) = a.poll_transmit(now) {
+                assert_eq!(t.local, local);
+                asked.push(t.remote);
+            }
+            events.extend(drain(&mut a));
+            now = a
+                .poll_timeout()
+                .unwrap_or(now)
+                .max(now + Duration::from_millis(1));
+        }
+        assert!(asked.contains(&server), "{asked:?}");
+        assert!(
+            asked.contains(&"10.0.0.8:3478".parse().unwrap()),
+            "{asked:?}"
+        );
+        let errors: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceCandidateError(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        let by_url = |u: &str| errors.iter().filter(|e| e.url == u).count();
+        assert_eq!(by_url("stun:gone.invalid:3479"), 1, "{errors:?}");
+        assert_eq!(by_url("stun:stun.example.org"), 1, "{errors:?}");
+        assert_eq!(by_url("stun:10.0.0.8"), 1, "{errors:?}");
+        let dns = errors
+            .iter()
+            .find(|e| e.url == "stun:gone.invalid:3479")
+            .unwrap();
+        assert_eq!(
+            (dns.error_code, dns.address.as_deref(), dns.port),
+            (701, None, None)
+        );
+        let silent = errors
+            .iter()
+            .find(|e| e.url == "stun:stun.example.org")
+            .unwrap();
+        assert_eq!(silent.address.as_deref(), Some("10.0.0.1"));
+        let complete = events
+            .iter()
+            .position(|e| {
+                matches!(
+                    e,
+                    CoreEvent::IceGatheringStateChange(IceGatheringState::Complete)
+                )
+            })
+            .expect("gathering completes");
+        let last_error = events
+            .iter()
+            .rposition(|e| matches!(e, CoreEvent::IceCandidateError(_)))
+            .unwrap();
+        assert!(last_error < complete);
+        let sdp = &a.local_description().unwrap().sdp;
+        assert!(sdp.contains(" 10.0.0.1 1000 typ host"), "{sdp}");
     }
 
     #[test]
