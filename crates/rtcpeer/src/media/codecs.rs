@@ -431,7 +431,7 @@ impl ProfileLevelId {
     /// malformed → `None`.
     fn from_fmtp(fmtp: Option<&str>) -> Option<Self> {
         let s = fmtp_get(fmtp, "profile-level-id").unwrap_or("42000a");
-        if s.len() != 6 || !s.is_ascii() {
+        if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let byte = |i: usize| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
@@ -463,7 +463,8 @@ impl ProfileLevelId {
 
     /// Level 1b: `level_idc` 11 with constraint_set3 in Baseline/Main/Extended, or 9.
     fn is_level_1b(self) -> bool {
-        self.level == 9 || (self.level == 11 && self.iop & 0x10 != 0 && self.idc != 0x64)
+        self.level == 9
+            || (self.level == 11 && self.iop & 0x10 != 0 && matches!(self.idc, 0x42 | 0x4d | 0x58))
     }
 
     /// An order on levels where 1b sits between 1.0 and 1.1.
@@ -1523,5 +1524,46 @@ mod tests {
                 fmtp_attr(119, "apt=122"),
             ]
         );
+    }
+
+    #[test]
+    fn h264_profile_table() {
+        let profile = |s: &str| {
+            ProfileLevelId::from_fmtp(Some(&format!("profile-level-id={s}"))).map(|p| p.profile())
+        };
+        use H264Profile::*;
+        for (plid, want) in [
+            ("42e01f", ConstrainedBaseline),
+            ("42401f", ConstrainedBaseline),
+            ("4d801f", ConstrainedBaseline),
+            ("58c01f", ConstrainedBaseline),
+            ("42001f", Baseline),
+            ("42a01f", Baseline),
+            ("58801f", Baseline),
+            ("4d001f", Main),
+            ("4d401f", Main),
+            ("58001f", Extended),
+            ("640c1f", ConstrainedHigh),
+            ("64001f", High),
+            ("F4001F", Other(0xf4, 0x00)),
+        ] {
+            assert_eq!(profile(plid), Some(want), "{plid}");
+        }
+        for bad in ["42e01", "42e01f0", "zz0000", "", "+1e01f"] {
+            assert_eq!(profile(bad), None, "{bad}");
+        }
+        assert_eq!(
+            ProfileLevelId::from_fmtp(None).map(|p| (p.profile(), p.level)),
+            Some((Baseline, 10))
+        );
+        let rank = |s: &str| {
+            ProfileLevelId::from_fmtp(Some(&format!("profile-level-id={s}")))
+                .unwrap()
+                .level_rank()
+        };
+        assert!(rank("42e00a") < rank("42f00b") && rank("42f00b") < rank("42e00b"));
+        assert!(rank("640009") < rank("64000b"));
+        // constraint_set3 + level 11 is not 1b in High 10.
+        assert_eq!(rank("6e100b"), rank("6e000b"));
     }
 }
