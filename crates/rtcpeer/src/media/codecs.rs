@@ -434,7 +434,7 @@ impl ProfileLevelId {
     /// malformed → `None`.
     fn from_fmtp(fmtp: Option<&str>) -> Option<Self> {
         let s = fmtp_get(fmtp, "profile-level-id").unwrap_or("42000a");
-        if s.len() != 6 || !s.is_ascii() {
+        if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let byte = |i: usize| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
@@ -466,7 +466,8 @@ impl ProfileLevelId {
 
     /// Level 1b: `level_idc` 11 with constraint_set3 in Baseline/Main/Extended, or 9.
     fn is_level_1b(self) -> bool {
-        self.level == 9 || (self.level == 11 && self.iop & 0x10 != 0 && self.idc != 0x64)
+        self.level == 9
+            || (self.level == 11 && self.iop & 0x10 != 0 && matches!(self.idc, 0x42 | 0x4d | 0x58))
     }
 
     /// An order on levels where 1b sits between 1.0 and 1.1.
@@ -1376,5 +1377,196 @@ mod tests {
         // The generator reaches the interesting paths, not only empty results.
         assert!(nonempty_answers > 500, "{nonempty_answers}");
         assert!(rtx_answers > 20, "{rtx_answers}");
+    }
+
+    fn fmtp_attr(pt: u8, params: &str) -> Attribute {
+        Attribute::Fmtp {
+            payload_type: pt,
+            params: params.into(),
+        }
+    }
+
+    fn fb_attr(pt: u8, fb_type: &str, param: Option<&str>) -> Attribute {
+        Attribute::RtcpFb {
+            payload_type: Some(pt),
+            fb_type: fb_type.into(),
+            param: param.map(str::to_string),
+        }
+    }
+
+    /// A Firefox-like offer given to Chromium 156 (Debian build, no H.264 High) with
+    /// `setRemoteDescription` + `createAnswer`; the expected values are that real answer.
+    #[test]
+    fn answers_like_chromium_156() {
+        let mut audio = media("audio");
+        audio.formats = ["109", "101", "9", "0", "8"].map(String::from).to_vec();
+        audio.attributes.extend([
+            Attribute::Rtpmap {
+                payload_type: 109,
+                encoding: "opus".into(),
+                clock_rate: 48000,
+                channels: Some(2),
+            },
+            fmtp_attr(109, "maxplaybackrate=48000;stereo=1;useinbandfec=1"),
+            fb_attr(109, "nack", None),
+            fb_attr(109, "transport-cc", None),
+            rtpmap(101, "telephone-event", 8000),
+            fmtp_attr(101, "0-15"),
+        ]);
+        let answer = negotiate_answer_codecs(
+            &default_codecs(MediaKind::Audio),
+            &read_codecs(&audio),
+            false,
+        );
+        let mut got = media("audio");
+        write_codecs(&mut got, &answer);
+        assert_eq!(got.formats, ["109", "101", "9", "0", "8"]);
+        assert_eq!(
+            got.attributes[2..],
+            [
+                Attribute::Rtpmap {
+                    payload_type: 109,
+                    encoding: "opus".into(),
+                    clock_rate: 48000,
+                    channels: Some(2),
+                },
+                fb_attr(109, "transport-cc", None),
+                fmtp_attr(109, "minptime=10;useinbandfec=1"),
+                rtpmap(101, "telephone-event", 8000),
+                rtpmap(9, "G722", 8000),
+                rtpmap(0, "PCMU", 8000),
+                rtpmap(8, "PCMA", 8000),
+            ]
+        );
+
+        let mut video = media("video");
+        video.formats = [
+            "120", "124", "121", "125", "126", "127", "97", "98", "123", "122", "119",
+        ]
+        .map(String::from)
+        .to_vec();
+        video.attributes.extend([
+            rtpmap(120, "VP8", 90000),
+            fmtp_attr(120, "max-fs=12288;max-fr=60"),
+            fb_attr(120, "nack", None),
+            fb_attr(120, "nack", Some("pli")),
+            fb_attr(120, "ccm", Some("fir")),
+            fb_attr(120, "goog-remb", None),
+            rtpmap(124, "rtx", 90000),
+            fmtp_attr(124, "apt=120"),
+            rtpmap(121, "VP9", 90000),
+            fmtp_attr(121, "max-fs=12288;max-fr=60;profile-id=2"),
+            fb_attr(121, "nack", None),
+            rtpmap(125, "rtx", 90000),
+            fmtp_attr(125, "apt=121"),
+            rtpmap(126, "H264", 90000),
+            fmtp_attr(
+                126,
+                "profile-level-id=42e034;level-asymmetry-allowed=1;packetization-mode=1",
+            ),
+            fb_attr(126, "nack", None),
+            rtpmap(127, "rtx", 90000),
+            fmtp_attr(127, "apt=126"),
+            rtpmap(97, "H264", 90000),
+            fmtp_attr(97, "profile-level-id=42e00d;packetization-mode=0"),
+            fb_attr(97, "nack", None),
+            rtpmap(98, "H264", 90000),
+            fmtp_attr(
+                98,
+                "profile-level-id=640032;packetization-mode=1;level-asymmetry-allowed=1",
+            ),
+            rtpmap(123, "rtx", 90000),
+            fmtp_attr(123, "apt=98"),
+            rtpmap(122, "red", 90000),
+            rtpmap(119, "rtx", 90000),
+            fmtp_attr(119, "apt=122"),
+        ]);
+        // That Chromium build has no H.264 High: leave 64001f (112/113) out to compare.
+        let local: Vec<_> = default_codecs(MediaKind::Video)
+            .into_iter()
+            .filter(|c| c.payload_type != 112 && c.payload_type != 113)
+            .collect();
+        let answer = negotiate_answer_codecs(&local, &read_codecs(&video), false);
+        let mut got = media("video");
+        write_codecs(&mut got, &answer);
+        assert_eq!(
+            got.formats,
+            ["120", "124", "121", "125", "126", "127", "97", "122", "119"]
+        );
+        assert_eq!(
+            got.attributes[2..],
+            [
+                rtpmap(120, "VP8", 90000),
+                fb_attr(120, "goog-remb", None),
+                fb_attr(120, "ccm", Some("fir")),
+                fb_attr(120, "nack", None),
+                fb_attr(120, "nack", Some("pli")),
+                rtpmap(124, "rtx", 90000),
+                fmtp_attr(124, "apt=120"),
+                rtpmap(121, "VP9", 90000),
+                fb_attr(121, "nack", None),
+                fmtp_attr(121, "profile-id=2"),
+                rtpmap(125, "rtx", 90000),
+                fmtp_attr(125, "apt=121"),
+                rtpmap(126, "H264", 90000),
+                fb_attr(126, "nack", None),
+                fmtp_attr(
+                    126,
+                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+                ),
+                rtpmap(127, "rtx", 90000),
+                fmtp_attr(127, "apt=126"),
+                rtpmap(97, "H264", 90000),
+                fb_attr(97, "nack", None),
+                fmtp_attr(
+                    97,
+                    "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e00d",
+                ),
+                rtpmap(122, "red", 90000),
+                rtpmap(119, "rtx", 90000),
+                fmtp_attr(119, "apt=122"),
+            ]
+        );
+    }
+
+    #[test]
+    fn h264_profile_table() {
+        let profile = |s: &str| {
+            ProfileLevelId::from_fmtp(Some(&format!("profile-level-id={s}"))).map(|p| p.profile())
+        };
+        use H264Profile::*;
+        for (plid, want) in [
+            ("42e01f", ConstrainedBaseline),
+            ("42401f", ConstrainedBaseline),
+            ("4d801f", ConstrainedBaseline),
+            ("58c01f", ConstrainedBaseline),
+            ("42001f", Baseline),
+            ("42a01f", Baseline),
+            ("58801f", Baseline),
+            ("4d001f", Main),
+            ("4d401f", Main),
+            ("58001f", Extended),
+            ("640c1f", ConstrainedHigh),
+            ("64001f", High),
+            ("F4001F", Other(0xf4, 0x00)),
+        ] {
+            assert_eq!(profile(plid), Some(want), "{plid}");
+        }
+        for bad in ["42e01", "42e01f0", "zz0000", "", "+1e01f"] {
+            assert_eq!(profile(bad), None, "{bad}");
+        }
+        assert_eq!(
+            ProfileLevelId::from_fmtp(None).map(|p| (p.profile(), p.level)),
+            Some((Baseline, 10))
+        );
+        let rank = |s: &str| {
+            ProfileLevelId::from_fmtp(Some(&format!("profile-level-id={s}")))
+                .unwrap()
+                .level_rank()
+        };
+        assert!(rank("42e00a") < rank("42f00b") && rank("42f00b") < rank("42e00b"));
+        assert!(rank("640009") < rank("64000b"));
+        // constraint_set3 + level 11 is not 1b in High 10.
+        assert_eq!(rank("6e100b"), rank("6e000b"));
     }
 }

@@ -276,7 +276,24 @@ mod tests {
             negotiate_header_extensions(&local, &offer),
             vec![ext(5, TRANSPORT_CC), ext(9, SDES_MID)]
         );
-        // Chromium 156 answered a `mid 3, toffset 5` offer with `toffset 5, mid 3`.
+        // Chromium 156 answered `1 audio-level, 4 tcc, 2 abs-send-time, 9 mid` with
+        // `1 audio-level, 2 abs-send-time, 4 tcc, 9 mid`.
+        let offer = vec![
+            ext(1, AUDIO_LEVEL),
+            ext(4, TRANSPORT_CC),
+            ext(2, ABS_SEND_TIME),
+            ext(9, SDES_MID),
+        ];
+        assert_eq!(
+            negotiate_header_extensions(&local, &offer),
+            vec![
+                ext(1, AUDIO_LEVEL),
+                ext(2, ABS_SEND_TIME),
+                ext(4, TRANSPORT_CC),
+                ext(9, SDES_MID)
+            ]
+        );
+        // And a `mid 3, toffset 5` video offer with `toffset 5, mid 3`.
         let video = default_header_extensions(MediaKind::Video);
         let offer = vec![ext(3, SDES_MID), ext(5, TOFFSET)];
         assert_eq!(
