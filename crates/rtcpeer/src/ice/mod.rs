@@ -2015,6 +2015,11 @@ impl IceAgent {
     fn refresh_state(&mut self) {
         let new = self.compute_state();
         if new != self.state {
+            // "completed" is always reached through "connected" (webrtc-pc §4.3.2), even when
+            // the nomination and the last check finish in the same step.
+            if new == IceConnectionState::Completed && self.state != IceConnectionState::Connected {
+                self.push_event(IceEvent::StateChange(IceConnectionState::Connected));
+            }
             self.state = new;
             self.push_event(IceEvent::StateChange(new));
         }

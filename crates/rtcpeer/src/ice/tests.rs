@@ -535,6 +535,40 @@ fn nominated_pair_is_the_same_on_both_sides_and_completes_after_end_of_candidate
 }
 
 #[test]
+fn completed_is_always_reached_through_connected() {
+    // End-of-candidates before any check: the last check and the nomination can finish in
+    // one step, and the agent must still report "connected" before "completed".
+    use IceConnectionState::*;
+    for seed in 0..30 {
+        for a_controlling in [true, false] {
+            let mut sim = Sim::new(seed, test_config());
+            sim.setup(a_controlling, true);
+            sim.a().end_of_remote_candidates();
+            sim.b().end_of_remote_candidates();
+            sim.run_for(secs(2));
+            for i in 0..2 {
+                let h: Vec<_> = sim.states(i).into_iter().map(|(_, s)| s).collect();
+                let controlling = (i == 0) == a_controlling;
+                assert!(h.contains(&Connected), "seed {seed} node {i}: {h:?}");
+                for (k, s) in h.iter().enumerate() {
+                    if *s == Completed {
+                        assert!(
+                            controlling,
+                            "seed {seed}: the controlled side completed: {h:?}"
+                        );
+                        assert_eq!(
+                            h.get(k.wrapping_sub(1)),
+                            Some(&Connected),
+                            "seed {seed}: {h:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn trickled_candidates_connect_later() {
     let mut sim = Sim::new(3, test_config());
     sim.nodes[0].signal = false;

@@ -31,7 +31,7 @@ use crate::config::{Host, IceTransportPolicy, IceUrlScheme};
 use crate::enums::w3c_enum;
 use crate::error::Result;
 use crate::ice::{
-    CandidatePairState, IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState,
+    IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState,
     MAX_LOCAL_CANDIDATES, Transmit,
 };
 use crate::sdp::{Attribute as A, Candidate, Sdp};
@@ -182,8 +182,6 @@ pub(crate) struct IceState {
     resolve_errors_reported: bool,
     /// Datagrams that were not STUN (DTLS/SRTP later); counted and dropped for now.
     non_stun: u64,
-    /// A pair was selected in the current generation (see `pump_ice_events`).
-    selected_seen: bool,
     /// Gathering after a rolled-back restart: record candidates, fire nothing.
     quiet_regather: bool,
     /// The `RTCIceTransport` of the current agent (see [`IceTransportId`]).
@@ -213,7 +211,6 @@ impl Default for IceState {
             resolved: Vec::new(),
             resolve_errors_reported: false,
             non_stun: 0,
-            selected_seen: false,
             quiet_regather: false,
             transport: None,
             next_transport: 1,
@@ -571,7 +568,6 @@ impl Core {
                 self.ice.remote_creds = None;
                 self.ice.gathered.clear();
                 self.ice.gathering_done = false;
-                self.ice.selected_seen = false;
                 self.ice.quiet_regather = false;
                 if !is_offer {
                     self.sync_remote();
@@ -627,7 +623,6 @@ impl Core {
                 self.ice.remote_creds = None;
                 self.ice.gathered.clear();
                 self.ice.gathering_done = false;
-                self.ice.selected_seen = false;
                 if self.ice.gathering != IceGatheringState::New {
                     self.ice.gathering = IceGatheringState::New;
                     self.emit(CoreEvent::IceGatheringStateChange(IceGatheringState::New));
@@ -646,7 +641,6 @@ impl Core {
                 self.ice.remote_creds = None;
                 self.ice.gathered.clear();
                 self.ice.gathering_done = false;
-                self.ice.selected_seen = false;
                 self.sync_remote();
             }
             Some(_) => {}
@@ -744,7 +738,6 @@ impl Core {
         self.ice.remote_creds = None;
         self.ice.gathered.clear();
         self.ice.gathering_done = false;
-        self.ice.selected_seen = false;
         self.ice.quiet_regather = false;
         self.ice.resolve_errors_reported = false;
         self.ice.agent = Some(agent);
@@ -968,16 +961,6 @@ impl Core {
             return;
         };
         let gathering = agent.gathering_state() == IceGatheringState::Gathering;
-        let controlling = agent.is_controlling();
-        // Work-around for the agent (ice/, not ours to change): it reports "failed" when no
-        // check is pending any more even if some succeeded and only the nomination is still
-        // to come. "failed" is real when every pair failed, or when consent was lost on a
-        // pair selected in this generation (RFC 7675).
-        let really_failed = self.ice.selected_seen
-            || agent
-                .candidate_pairs()
-                .iter()
-                .all(|p| p.state == CandidatePairState::Failed);
         let mut events = Vec::new();
         while let Some(e) = agent.poll_event() {
             events.push(e);
@@ -1022,24 +1005,8 @@ impl Core {
                     self.set_gathering_state(IceGatheringState::Complete);
                     self.emit_candidate(None);
                 }
-                IceEvent::StateChange(s) => {
-                    let s = match s {
-                        IceConnectionState::Completed if !controlling => {
-                            IceConnectionState::Connected
-                        }
-                        IceConnectionState::Failed if !really_failed => continue,
-                        s => s,
-                    };
-                    // "completed" is reached through "connected", as browsers report it.
-                    if s == IceConnectionState::Completed
-                        && self.ice.connection != IceConnectionState::Connected
-                    {
-                        self.set_ice_connection_state(IceConnectionState::Connected);
-                    }
-                    self.set_ice_connection_state(s);
-                }
+                IceEvent::StateChange(s) => self.set_ice_connection_state(s),
                 IceEvent::SelectedPairChanged(p) => {
-                    self.ice.selected_seen = true;
                     tracing::debug!("selected pair {} -> {}", p.local_addr, p.remote_addr);
                     if let Some(pair) = self.signalled_pair(&p.local, &p.remote) {
                         self.ice.selected = Some(pair.clone());
@@ -1071,19 +1038,6 @@ impl Core {
                     tracing::debug!("mDNS candidate {name} ignored: mDNS is not implemented");
                 }
             }
-        }
-        // A "failed" suppressed above is not reported again by the agent: report it once
-        // the pairs really all failed.
-        if let Some(agent) = self.ice.agent.as_ref()
-            && agent.state() == IceConnectionState::Failed
-            && self.ice.connection != IceConnectionState::Failed
-            && (self.ice.selected_seen
-                || agent
-                    .candidate_pairs()
-                    .iter()
-                    .all(|p| p.state == CandidatePairState::Failed))
-        {
-            self.set_ice_connection_state(IceConnectionState::Failed);
         }
     }
 }
