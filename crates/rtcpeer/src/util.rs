@@ -18,6 +18,13 @@ pub trait RandomSource: Send {
         self.next_u64() as u32
     }
 
+    /// A random version-4 UUID string (ids of tracks and streams).
+    fn uuid(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.fill(&mut b);
+        uuid_from_bytes(b)
+    }
+
     /// A string of `len` characters drawn uniformly from `alphabet` (≤ 256 symbols).
     fn string(&mut self, alphabet: &[u8], len: usize) -> String {
         let mut out = String::with_capacity(len);
@@ -84,9 +91,7 @@ pub(crate) const ICE_CHARS: &[u8] =
 
 /// A random version-4 UUID string from the OS generator (ids of tracks and streams).
 pub(crate) fn random_uuid() -> String {
-    let mut b = [0u8; 16];
-    OsRandom.fill(&mut b);
-    uuid_from_bytes(b)
+    OsRandom.uuid()
 }
 
 /// Formats 16 random bytes as a version-4 UUID.

@@ -422,16 +422,8 @@ impl Core {
     ) -> TransceiverId {
         let id = TransceiverId(self.next_transceiver);
         self.next_transceiver += 1;
-        let receiver_track_id = crate::util::uuid_from_bytes({
-            let mut b = [0u8; 16];
-            self.rng.fill(&mut b);
-            b
-        });
-        let sender_msid_track = crate::util::uuid_from_bytes({
-            let mut b = [0u8; 16];
-            self.rng.fill(&mut b);
-            b
-        });
+        let receiver_track_id = self.rng.uuid();
+        let sender_msid_track = self.rng.uuid();
         let ssrc = self.rng.next_u32() | 1;
         let rtx_ssrc = self.rng.next_u32() | 1;
         self.transceivers.push(Transceiver {
