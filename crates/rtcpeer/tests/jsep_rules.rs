@@ -1,19 +1,10 @@
 //! JSEP rules beyond the WPT checklist (RFC 9429): m-line positions in subsequent offers.
 
-use rtcpeer::{Configuration, ErrorKind, MediaKind, PeerConnection};
+mod common;
 
-async fn negotiate(offerer: &PeerConnection, answerer: &PeerConnection) {
-    offerer.set_local_description(None).await.unwrap();
-    answerer
-        .set_remote_description(offerer.local_description().unwrap())
-        .await
-        .unwrap();
-    answerer.set_local_description(None).await.unwrap();
-    offerer
-        .set_remote_description(answerer.local_description().unwrap())
-        .await
-        .unwrap();
-}
+use common::signaling::exchange_implicit;
+
+use rtcpeer::{Configuration, ErrorKind, MediaKind, PeerConnection};
 
 fn pc() -> PeerConnection {
     PeerConnection::new(Configuration::default()).unwrap()
@@ -27,7 +18,7 @@ async fn subsequent_offer_changing_an_m_line_kind_is_rejected() {
     a.add_transceiver(MediaKind::Audio, Default::default())
         .unwrap();
     a.create_data_channel("x", None).unwrap();
-    negotiate(&a, &b).await;
+    exchange_implicit(&a, &b).await;
 
     let stranger = pc();
     stranger
@@ -52,7 +43,7 @@ async fn subsequent_offer_with_fewer_m_lines_is_rejected() {
         .unwrap();
     a.add_transceiver(MediaKind::Video, Default::default())
         .unwrap();
-    negotiate(&a, &b).await;
+    exchange_implicit(&a, &b).await;
 
     let stranger = pc();
     stranger
@@ -73,15 +64,15 @@ async fn a_vacant_m_line_is_recycled_for_another_kind() {
     let audio = a
         .add_transceiver(MediaKind::Audio, Default::default())
         .unwrap();
-    negotiate(&a, &b).await;
+    exchange_implicit(&a, &b).await;
     audio.stop().unwrap();
-    negotiate(&a, &b).await;
+    exchange_implicit(&a, &b).await;
     assert!(a.get_transceivers().is_empty());
     assert!(b.get_transceivers().is_empty());
 
     a.add_transceiver(MediaKind::Video, Default::default())
         .unwrap();
-    negotiate(&a, &b).await;
+    exchange_implicit(&a, &b).await;
     let offer = a.current_local_description().unwrap();
     let m: Vec<&str> = offer.sdp.lines().filter(|l| l.starts_with("m=")).collect();
     assert_eq!(
@@ -110,7 +101,7 @@ async fn wpt_245_stream_ids_run_out() {
     let channels: Vec<_> = (0..32768)
         .map(|_| pc1.create_data_channel("c", None).unwrap())
         .collect();
-    negotiate(&pc1, &pc2).await;
+    exchange_implicit(&pc1, &pc2).await;
     let ids: Vec<_> = channels.iter().map(|c| c.id()).collect();
     assert!(ids[..32767].iter().all(|id| id.is_some_and(|i| i % 2 == 1)));
     assert_eq!(ids[32767], None);

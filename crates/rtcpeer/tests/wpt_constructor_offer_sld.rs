@@ -25,6 +25,10 @@
 //!   (the description is a required argument); a description without `type` is tested
 //!   through `SessionDescription::from_json`.
 
+mod common;
+
+use common::signaling::{drain, exchange};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -55,11 +59,6 @@ fn name<T>(r: &rtcpeer::Result<T>) -> &'static str {
 /// Polls a future once with a no-op waker.
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// Every event already delivered to `ev`.
-fn drain(ev: &mut EventStream) -> Vec<PeerConnectionEvent> {
-    std::iter::from_fn(|| ev.try_recv()).collect()
 }
 
 /// The signaling states of the `signalingstatechange` events already delivered to `ev`.
@@ -135,20 +134,6 @@ fn with_servers(servers: Vec<IceServer>) -> Configuration {
         ice_servers: servers,
         ..Default::default()
     }
-}
-
-/// Offer/answer exchange: pc1 offers (SLD), pc2 answers (SRD, SLD), pc1 applies the answer.
-async fn exchange(pc1: &PeerConnection, pc2: &PeerConnection) {
-    let offer = pc1.create_offer(None).await.unwrap();
-    pc1.set_local_description(Some(offer.clone()))
-        .await
-        .unwrap();
-    pc2.set_remote_description(offer).await.unwrap();
-    let answer = pc2.create_answer(None).await.unwrap();
-    pc2.set_local_description(Some(answer.clone()))
-        .await
-        .unwrap();
-    pc1.set_remote_description(answer).await.unwrap();
 }
 
 // ===== 1. Constructor and initial state =====

@@ -3,6 +3,10 @@
 //! restart (WPT-335, 336, 338, 340, 342, 211 ICE part, 204). Every wait is on an event with a
 //! deadline; a deadline passing is a failure.
 
+mod common;
+
+use common::signaling::exchange;
+
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
 
@@ -143,21 +147,6 @@ enum Media {
     Both,
 }
 
-async fn offer_answer(pc1: &PeerConnection, pc2: &PeerConnection) {
-    let offer = pc1.create_offer(None).await.expect("offer");
-    pc1.set_local_description(Some(offer.clone()))
-        .await
-        .expect("SLD offer");
-    pc2.set_remote_description(offer).await.expect("SRD offer");
-    let answer = pc2.create_answer(None).await.expect("answer");
-    pc2.set_local_description(Some(answer.clone()))
-        .await
-        .expect("SLD answer");
-    pc1.set_remote_description(answer)
-        .await
-        .expect("SRD answer");
-}
-
 /// Negotiates `media`, then trickles (as `trickle` says per direction) until both sides are
 /// connected, selected a pair and (when trickling both ways) finished gathering.
 async fn connect(
@@ -175,7 +164,7 @@ async fn connect(
     if matches!(media, Media::Data | Media::Both) {
         pc1.create_data_channel("dc", None).expect("dc");
     }
-    offer_answer(pc1, pc2).await;
+    exchange(pc1, pc2).await;
     let (mut l1, mut l2) = (Log::default(), Log::default());
     pump(
         (pc1, &mut ev1, &mut l1),
@@ -352,7 +341,7 @@ async fn wpt_342_remote_peer_reflexive_candidates_are_not_exposed() {
     let mut ev1 = pc1.events();
     let mut ev2 = pc2.events();
     pc1.create_data_channel("dc", None).expect("dc");
-    offer_answer(&pc1, &pc2).await;
+    exchange(&pc1, &pc2).await;
     let (mut l1, mut l2) = (Log::default(), Log::default());
     pump(
         (&pc1, &mut ev1, &mut l1),
@@ -455,7 +444,7 @@ async fn wpt_204_ice_restart_keeps_the_same_transport() {
     let mut ev2 = pc2.events();
     // A local restart for pc1, a remote one for pc2.
     pc1.restart_ice();
-    offer_answer(&pc1, &pc2).await;
+    exchange(&pc1, &pc2).await;
     let (new1, new2) = (
         t1.get_local_parameters().unwrap(),
         t2.get_local_parameters().unwrap(),

@@ -34,6 +34,10 @@
 //! - WPT-304 "codec only in RTCRtpSender.getCapabilities": rtcpeer sends and receives the
 //!   same codec set, so no such codec exists (asserted by `wpt_304_sender_and_receiver_capabilities_agree`).
 
+mod common;
+
+use common::signaling::{drain, exchange};
+
 use rtcpeer::{BundlePolicy, Configuration, EventStream};
 use rtcpeer::{
     DataChannelInit, DataChannelState, ErrorKind, MediaKind, MediaStream, MediaStreamTrack,
@@ -61,15 +65,6 @@ fn init(direction: Dir) -> TransceiverInit {
         direction,
         streams: Vec::new(),
     }
-}
-
-/// Everything queued on the stream right now.
-fn drain(ev: &mut EventStream) -> Vec<PeerConnectionEvent> {
-    let mut out = Vec::new();
-    while let Some(e) = ev.try_recv() {
-        out.push(e);
-    }
-    out
 }
 
 fn nn_count(events: &[PeerConnectionEvent]) -> usize {
@@ -101,22 +96,6 @@ fn trace(events: &[PeerConnectionEvent]) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-/// The full offer/answer exchange: pc1 offers, pc2 answers.
-async fn exchange(pc1: &PeerConnection, pc2: &PeerConnection) {
-    let offer = pc1.create_offer(None).await.expect("createOffer");
-    pc1.set_local_description(Some(offer.clone()))
-        .await
-        .expect("SLD(offer)");
-    pc2.set_remote_description(offer).await.expect("SRD(offer)");
-    let answer = pc2.create_answer(None).await.expect("createAnswer");
-    pc2.set_local_description(Some(answer.clone()))
-        .await
-        .expect("SLD(answer)");
-    pc1.set_remote_description(answer)
-        .await
-        .expect("SRD(answer)");
 }
 
 /// The `m=` lines of a description.

@@ -4,6 +4,10 @@
 //! Not here: WPT-204 (the same RTCIceTransport object across restarts) needs the
 //! RTCIceTransport object, which does not exist yet.
 
+mod common;
+
+use common::signaling::{exchange, exchange_implicit};
+
 use rtcpeer::{
     Configuration, EventStream, MediaKind, OfferOptions, PeerConnection, PeerConnectionEvent,
     SessionDescription,
@@ -31,25 +35,12 @@ fn nn(ev: &mut EventStream) -> usize {
 }
 
 /// pc1 offers, pc2 answers; `implicit` uses parameterless SLD (WPT-203).
-async fn exchange(pc1: &PeerConnection, pc2: &PeerConnection, implicit: bool) {
+async fn negotiate(pc1: &PeerConnection, pc2: &PeerConnection, implicit: bool) {
     if implicit {
-        pc1.set_local_description(None).await.unwrap();
-        pc2.set_remote_description(pc1.local_description().unwrap())
-            .await
-            .unwrap();
-        pc2.set_local_description(None).await.unwrap();
+        exchange_implicit(pc1, pc2).await
     } else {
-        let offer = pc1.create_offer(None).await.unwrap();
-        pc1.set_local_description(Some(offer.clone()))
-            .await
-            .unwrap();
-        pc2.set_remote_description(offer).await.unwrap();
-        let answer = pc2.create_answer(None).await.unwrap();
-        pc2.set_local_description(Some(answer)).await.unwrap();
+        exchange(pc1, pc2).await
     }
-    pc1.set_remote_description(pc2.local_description().unwrap())
-        .await
-        .unwrap();
 }
 
 fn ufrags(pc1: &PeerConnection, pc2: &PeerConnection) -> (String, String) {
@@ -81,7 +72,7 @@ async fn wpt_192_restart_ice_on_closed_or_unnegotiated_pc_fires_nothing() {
         );
         // During the initial negotiation, restartIce has nothing to replace.
         pc1.restart_ice();
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         assert_eq!(
             nn(&mut ev),
             0,
@@ -97,7 +88,7 @@ async fn wpt_193_restart_ice_after_negotiation_fires_negotiationneeded() {
         let (pc1, pc2) = (pc(), pc());
         pc1.add_transceiver(MediaKind::Audio, Default::default())
             .unwrap();
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         let mut ev = pc1.events();
         pc1.restart_ice();
         assert_eq!(nn(&mut ev), 1);
@@ -110,9 +101,9 @@ async fn wpt_194_ufrags_change_only_after_restart_ice() {
         let (pc1, pc2) = (pc(), pc());
         pc1.add_transceiver(MediaKind::Audio, Default::default())
             .unwrap();
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         let first = ufrags(&pc1, &pc2);
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         assert_eq!(
             ufrags(&pc1, &pc2),
             first,
@@ -121,11 +112,11 @@ async fn wpt_194_ufrags_change_only_after_restart_ice() {
 
         let mut ev = pc1.events();
         pc1.restart_ice();
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         let second = ufrags(&pc1, &pc2);
         assert_ne!(second.0, first.0, "the offerer restarted");
         assert_ne!(second.1, first.1, "the answerer restarted too");
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         assert_eq!(
             ufrags(&pc1, &pc2),
             second,
@@ -142,7 +133,7 @@ async fn wpt_196_restart_ice_in_have_local_offer_applies_to_the_next_offer() {
         let (pc1, pc2) = (pc(), pc());
         pc1.add_transceiver(MediaKind::Audio, Default::default())
             .unwrap();
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         let before = ufrags(&pc1, &pc2);
         let mut ev = pc1.events();
         pc1.set_local_description(None).await.unwrap();
@@ -165,7 +156,7 @@ async fn wpt_196_restart_ice_in_have_local_offer_applies_to_the_next_offer() {
             1,
             "negotiationneeded after returning to stable"
         );
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         let after = ufrags(&pc1, &pc2);
         assert!(
             after.0 != before.0 && after.1 != before.1,
@@ -189,7 +180,7 @@ async fn wpt_196_restart_ice_in_have_local_offer_applies_to_the_next_offer() {
             .unwrap();
         let initial = ufrags(&pc1, &pc2);
         assert_eq!(nn(&mut ev), 1);
-        exchange(&pc1, &pc2, implicit).await;
+        negotiate(&pc1, &pc2, implicit).await;
         let restarted = ufrags(&pc1, &pc2);
         assert!(restarted.0 != initial.0 && restarted.1 != initial.1);
     }
@@ -200,7 +191,7 @@ async fn wpt_200_restart_ice_trumps_ice_restart_false() {
     let (pc1, pc2) = (pc(), pc());
     pc1.add_transceiver(MediaKind::Audio, Default::default())
         .unwrap();
-    exchange(&pc1, &pc2, false).await;
+    negotiate(&pc1, &pc2, false).await;
     let before = ufrag(&pc1.current_local_description().unwrap());
     pc1.restart_ice();
     let offer = pc1
@@ -215,7 +206,7 @@ async fn wpt_200_restart_ice_trumps_ice_restart_false() {
     let (pc1, pc2) = (pc(), pc());
     pc1.add_transceiver(MediaKind::Audio, Default::default())
         .unwrap();
-    exchange(&pc1, &pc2, false).await;
+    negotiate(&pc1, &pc2, false).await;
     let before = ufrag(&pc1.current_local_description().unwrap());
     let offer = pc1
         .create_offer(Some(OfferOptions {

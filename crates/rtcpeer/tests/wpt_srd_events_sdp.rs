@@ -26,6 +26,10 @@
 //! WPT-139's max-bundle case follows the newer spec: the rejected transceiver is stopped
 //! and then removed from `getTransceivers()` (the older WPT checks a `stopped` attribute).
 
+mod common;
+
+use common::signaling::{drain, exchange};
+
 use std::time::Duration;
 
 use rtcpeer::sdp::{Attribute, Sdp, Setup};
@@ -41,15 +45,6 @@ fn audio(label: &str) -> MediaStreamTrack {
 
 fn video(label: &str) -> MediaStreamTrack {
     MediaStreamTrack::new(MediaKind::Video, label)
-}
-
-/// Every event queued on the stream so far.
-fn drain(ev: &mut EventStream) -> Vec<PeerConnectionEvent> {
-    let mut out = Vec::new();
-    while let Some(e) = ev.try_recv() {
-        out.push(e);
-    }
-    out
 }
 
 /// The signalingstatechange sequence queued on the stream so far (other events dropped).
@@ -68,22 +63,6 @@ fn count_nn(events: &[PeerConnectionEvent]) -> usize {
         .iter()
         .filter(|e| matches!(e, PeerConnectionEvent::NegotiationNeeded))
         .count()
-}
-
-/// Full offer/answer exchange, pc1 offering.
-async fn exchange(pc1: &PeerConnection, pc2: &PeerConnection) {
-    let offer = pc1.create_offer(None).await.expect("createOffer");
-    pc1.set_local_description(Some(offer.clone()))
-        .await
-        .expect("SLD(offer)");
-    pc2.set_remote_description(offer).await.expect("SRD(offer)");
-    let answer = pc2.create_answer(None).await.expect("createAnswer");
-    pc2.set_local_description(Some(answer.clone()))
-        .await
-        .expect("SLD(answer)");
-    pc1.set_remote_description(answer)
-        .await
-        .expect("SRD(answer)");
 }
 
 fn parse(desc: &SessionDescription) -> Sdp {
