@@ -139,6 +139,16 @@ impl UdpMux {
         self.shared.state().table.counters()
     }
 
+    /// Whether a connection currently routes STUN requests by this local ufrag (after an
+    /// ICE restart only the new one does).
+    pub fn routes_ufrag(&self, ufrag: &str) -> bool {
+        self.shared
+            .state()
+            .table
+            .connection_of_ufrag(ufrag)
+            .is_some()
+    }
+
     /// Datagrams dropped because their connection's queue ([`MUX_QUEUE`]) was full.
     pub fn queue_full_drops(&self) -> u64 {
         self.shared.queue_full.load(Ordering::Relaxed)
