@@ -1,15 +1,17 @@
 //! A `UdpMux`: one UDP socket on 127.0.0.1 serving many connections (issue 3 item 7).
 //! Fifty pairs connect where one side of every pair shares the mux; that side's only host
 //! candidate is the mux's address; closing a connection removes its routes; an ICE restart
-//! through the mux moves routing to the new ufrag.
+//! through the mux moves routing to the new ufrag; STUN server answers reach the connection
+//! that asked.
 
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use rtcpeer::stun::{Class, Message, MessageWriter, Method};
 use rtcpeer::{
-    Configuration, IceGatheringState, IceSettings, PeerConnection, PeerConnectionEvent as Ev,
-    Settings, UdpMux,
+    Configuration, IceGatheringState, IceServer, IceSettings, PeerConnection,
+    PeerConnectionEvent as Ev, Settings, UdpMux,
 };
 use tokio::task::JoinSet;
 
@@ -130,4 +132,87 @@ async fn fifty_connections_share_one_socket() {
     assert!(mux.routes_ufrag(&new));
     assert!(!mux.routes_ufrag(&old));
     assert_eq!(mux.counters().ufrags, PAIRS - 2);
+}
+
+/// A fake STUN server on 127.0.0.1 answering every Binding request with its own address as
+/// the mapped address (a loopback address nobody sends media to).
+async fn fake_stun_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let server_addr = server.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        loop {
+            let (n, from) = server.recv_from(&mut buf).await.unwrap();
+            let Ok(msg) = Message::parse(&buf[..n]) else {
+                continue;
+            };
+            if msg.class() != Class::Request || msg.method() != Method::BINDING {
+                continue;
+            }
+            let mut out = Vec::new();
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::SuccessResponse,
+                Method::BINDING,
+                msg.transaction_id(),
+            );
+            w.xor_mapped_address(server_addr).unwrap();
+            w.fingerprint().unwrap();
+            server.send_to(&out, from).await.unwrap();
+        }
+    });
+    (server_addr, task)
+}
+
+/// Several connections on one mux gather from the same STUN server: each answer reaches
+/// the connection that asked (routed by transaction id, since the server's address is
+/// shared), so each gets its server-reflexive candidate and no `icecandidateerror`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stun_server_answers_reach_each_asking_connection() {
+    let mux = UdpMux::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind the mux");
+    let (server, task) = fake_stun_server().await;
+    let mut set = JoinSet::new();
+    for _ in 0..5 {
+        let config = Configuration {
+            ice_servers: vec![IceServer {
+                urls: vec![format!("stun:{server}")],
+                username: None,
+                credential: None,
+            }],
+            ..Configuration::default()
+        };
+        let settings = Settings {
+            ice: IceSettings {
+                udp_mux: Some(mux.clone()),
+                ..IceSettings::default()
+            },
+            ..Settings::default()
+        };
+        let pc = PeerConnection::with_settings(config, settings).expect("new pc");
+        set.spawn(async move {
+            let mut ev = pc.events();
+            pc.create_data_channel("x", None).unwrap();
+            pc.set_local_description(None).await.unwrap();
+            let mut events = Vec::new();
+            wait_event(&mut ev, "the null candidate", |e| {
+                events.push(format!("{e:?}"));
+                matches!(e, Ev::IceCandidate(None))
+            })
+            .await;
+            (pc, events)
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        let (pc, events) = r.expect("task");
+        let srflx: Vec<&String> = events.iter().filter(|e| e.contains("typ srflx")).collect();
+        assert_eq!(srflx.len(), 1, "{events:#?}");
+        assert!(
+            !events.iter().any(|e| e.contains("IceCandidateError")),
+            "{events:#?}"
+        );
+        assert_eq!(host_candidates(&pc), vec![mux.local_addr()]);
+    }
+    task.abort();
 }

@@ -3,8 +3,9 @@
 //! The mux owns the socket and one receive task. Each connection that uses it (through
 //! `IceSettings::udp_mux`) registers when its network task starts and gets a bounded queue;
 //! the receive task routes every datagram with the sans-IO [`MuxTable`] (STUN Binding
-//! requests by the local ufrag in USERNAME, everything else by the remote address learnt
-//! from an authenticated request) and queues it for its connection, whose task hands it to
+//! requests by the local ufrag in USERNAME, STUN responses by the transaction id of a request
+//! the connection sent, everything else by the remote address learnt from an authenticated
+//! request) and queues it for its connection, whose task hands it to
 //! the core unchanged. Connections send on the shared socket directly. A connection's routes
 //! are removed when its network task ends (close, drop) and its old ufrag when it restarts
 //! ICE. The receive task ends when the last handle (user's or connection's) is dropped.
@@ -133,7 +134,7 @@ impl UdpMux {
         self.shared.local
     }
 
-    /// Registered connections, ufrags and learnt addresses, and datagrams dropped because
+    /// Registered connections, ufrags, learnt addresses and transactions, and datagrams dropped because
     /// no connection claimed them.
     pub fn counters(&self) -> MuxCounters {
         self.shared.state().table.counters()
@@ -246,8 +247,11 @@ impl MuxConn {
         self.rx.try_recv().ok()
     }
 
-    /// Sends on the shared socket.
+    /// Sends on the shared socket (noting a STUN request's transaction for its response).
     pub(crate) async fn send_to(&self, data: &[u8], remote: SocketAddr) -> io::Result<usize> {
+        if crate::stun::is_stun(data) {
+            self.shared.state().table.note_sent(self.id, data);
+        }
         self.shared.socket.send_to(data, remote).await
     }
 }

@@ -5,10 +5,14 @@
 //!    before ':', RFC 8445 §7.2.2) goes to the connection owning that ufrag; when its
 //!    MESSAGE-INTEGRITY verifies with that connection's password, the source address is
 //!    learnt for the connection (an unauthenticated request never moves a route);
-//! 2. anything else (STUN responses and indications, DTLS, SRTP, requests with an unknown
-//!    ufrag such as the previous generation's after an ICE restart) goes by source address
-//!    to the connection that learnt it;
-//! 3. the rest is dropped and counted.
+//! 2. a STUN response whose transaction id is one of a connection's recent requests
+//!    ([`MuxTable::note_sent`]) goes to that connection: answers to its checks that arrive
+//!    before the peer's first request, and STUN servers' answers (a server's address is
+//!    shared by every connection that gathers from it);
+//! 3. anything else (DTLS, SRTP, indications, requests with an unknown ufrag such as the
+//!    previous generation's after an ICE restart) goes by source address to the connection
+//!    that learnt it;
+//! 4. the rest is dropped and counted.
 //!
 //! The mux does not demultiplex protocols beyond that: every datagram routed to a connection
 //! is handed to its core as it is (RFC 7983 demultiplexing happens there).
@@ -16,20 +20,24 @@
 //! Limits: one remote address belongs to one connection at a time (the last one that
 //! authenticated a request from it), so two connections cannot share a remote transport
 //! address. Bounds: [`MAX_MUX_CONNECTIONS`] connections, [`MAX_MUX_ADDRESSES`] learnt
-//! addresses per connection (the oldest is forgotten first), ufrags of at most
+//! addresses per connection (the oldest is forgotten first), [`MAX_MUX_TRANSACTIONS`]
+//! request transaction ids per connection (likewise), ufrags of at most
 //! [`MAX_UFRAG_LEN`] bytes (RFC 8839 §5.4 allows 256 characters).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::error::{Error, Result};
-use crate::stun::{Class, Message, Method, is_stun};
+use crate::stun::{Class, Message, Method, TransactionId, is_stun};
 
 /// Most connections one mux routes for.
 pub const MAX_MUX_CONNECTIONS: usize = 4096;
 /// Most remote addresses learnt per connection (host, server-reflexive, relayed candidates of
 /// the peer, both families); beyond this the oldest is forgotten.
 pub const MAX_MUX_ADDRESSES: usize = 16;
+/// Most recent request transaction ids remembered per connection for routing responses
+/// (96-bit random ids cannot be guessed off-path, RFC 8489 §6).
+pub const MAX_MUX_TRANSACTIONS: usize = 64;
 /// Longest local ufrag accepted (bytes).
 pub const MAX_UFRAG_LEN: usize = 256;
 
@@ -49,6 +57,7 @@ struct Entry {
     ufrag: Option<String>,
     pwd: String,
     addrs: VecDeque<SocketAddr>,
+    txids: VecDeque<TransactionId>,
 }
 
 /// Counters of a [`MuxTable`].
@@ -60,6 +69,8 @@ pub struct MuxCounters {
     pub ufrags: usize,
     /// Learnt remote addresses.
     pub addresses: usize,
+    /// Remembered request transaction ids.
+    pub transactions: usize,
     /// Datagrams dropped because no connection claimed them.
     pub unrouted: u64,
 }
@@ -71,6 +82,7 @@ pub struct MuxTable {
     conns: HashMap<MuxConnId, Entry>,
     ufrags: HashMap<String, MuxConnId>,
     addrs: HashMap<SocketAddr, MuxConnId>,
+    txids: HashMap<TransactionId, MuxConnId>,
     unrouted: u64,
 }
 
@@ -134,12 +146,56 @@ impl MuxTable {
                 self.addrs.remove(&a);
             }
         }
+        for t in entry.txids {
+            if self.txids.get(&t) == Some(&id) {
+                self.txids.remove(&t);
+            }
+        }
+    }
+
+    /// The connection sent `data`: when it is a STUN request, its transaction id is
+    /// remembered so the response routes back to it.
+    pub fn note_sent(&mut self, id: MuxConnId, data: &[u8]) {
+        if !is_stun(data) {
+            return;
+        }
+        let Ok(msg) = Message::parse(data) else {
+            return;
+        };
+        if msg.class() != Class::Request {
+            return;
+        }
+        let tid = msg.transaction_id();
+        if !self.conns.contains_key(&id) {
+            return;
+        }
+        match self.txids.insert(tid, id) {
+            Some(prev) if prev == id => return, // a retransmission
+            Some(prev) => {
+                if let Some(e) = self.conns.get_mut(&prev) {
+                    e.txids.retain(|t| *t != tid);
+                }
+            }
+            None => {}
+        }
+        let Some(entry) = self.conns.get_mut(&id) else {
+            return;
+        };
+        entry.txids.push_back(tid);
+        if entry.txids.len() > MAX_MUX_TRANSACTIONS
+            && let Some(oldest) = entry.txids.pop_front()
+        {
+            self.txids.remove(&oldest);
+        }
     }
 
     /// The connection a datagram from `remote` belongs to; `None` (counted) when no
     /// connection claims it. May learn `remote` for a connection (see the module docs).
     pub fn route(&mut self, remote: SocketAddr, data: &[u8]) -> Option<MuxConnId> {
         if let Some(id) = self.route_by_ufrag(remote, data) {
+            return Some(id);
+        }
+        if let Some(id) = self.route_response(data) {
             return Some(id);
         }
         let found = self.addrs.get(&remote).copied();
@@ -165,6 +221,19 @@ impl MuxTable {
             self.learn(remote, id);
         }
         Some(id)
+    }
+
+    fn route_response(&self, data: &[u8]) -> Option<MuxConnId> {
+        if !is_stun(data) {
+            return None;
+        }
+        let msg = Message::parse(data).ok()?;
+        match msg.class() {
+            Class::SuccessResponse | Class::ErrorResponse => {
+                self.txids.get(&msg.transaction_id()).copied()
+            }
+            _ => None,
+        }
     }
 
     fn learn(&mut self, remote: SocketAddr, id: MuxConnId) {
@@ -212,6 +281,7 @@ impl MuxTable {
             connections: self.conns.len(),
             ufrags: self.ufrags.len(),
             addresses: self.addrs.len(),
+            transactions: self.txids.len(),
             unrouted: self.unrouted,
         }
     }
@@ -242,12 +312,28 @@ mod tests {
     }
 
     fn response() -> Vec<u8> {
+        response_to([9; 12])
+    }
+
+    fn response_to(tid: [u8; 12]) -> Vec<u8> {
         let mut buf = Vec::new();
         let mut w = MessageWriter::new(
             &mut buf,
             Class::SuccessResponse,
             Method::BINDING,
-            TransactionId([9; 12]),
+            TransactionId(tid),
+        );
+        w.fingerprint().unwrap();
+        buf
+    }
+
+    fn request_with(tid: [u8; 12]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(
+            &mut buf,
+            Class::Request,
+            Method::BINDING,
+            TransactionId(tid),
         );
         w.fingerprint().unwrap();
         buf
@@ -312,6 +398,38 @@ mod tests {
         assert_eq!(t.connection_of_address(r), Some(a));
         assert!(t.addresses_of(b).is_empty());
         assert_eq!(t.addresses_of(a), vec![r]);
+    }
+
+    #[test]
+    fn responses_route_by_the_transaction_of_the_request_sent() {
+        let (mut t, a, b) = table_with_two();
+        let server = addr("127.0.0.1:3478");
+        // Both connections ask the same STUN server; each answer goes to its asker.
+        t.note_sent(a, &request_with([1; 12]));
+        t.note_sent(b, &request_with([2; 12]));
+        t.note_sent(a, &request_with([1; 12])); // a retransmission
+        t.note_sent(a, DTLS); // not STUN: nothing noted
+        t.note_sent(a, &response_to([3; 12])); // not a request: nothing noted
+        assert_eq!(t.counters().transactions, 2);
+        assert_eq!(t.route(server, &response_to([2; 12])), Some(b));
+        assert_eq!(t.route(server, &response_to([1; 12])), Some(a));
+        assert_eq!(t.route(server, &response_to([3; 12])), None);
+        // A response never teaches the address.
+        assert_eq!(t.route(server, DTLS), None);
+        // A request with a noted id is no response: it is not routed by it.
+        assert_eq!(t.route(server, &request_with([1; 12])), None);
+        // Per-connection bound, oldest forgotten; removal forgets the rest.
+        for i in 0..MAX_MUX_TRANSACTIONS as u8 {
+            t.note_sent(a, &request_with([100 + i; 12]));
+        }
+        assert_eq!(t.route(server, &response_to([1; 12])), None);
+        assert_eq!(t.route(server, &response_to([100; 12])), Some(a));
+        assert_eq!(t.counters().transactions, MAX_MUX_TRANSACTIONS + 1);
+        t.remove(a);
+        assert_eq!(t.counters().transactions, 1);
+        assert_eq!(t.route(server, &response_to([100; 12])), None);
+        t.note_sent(a, &request_with([5; 12])); // removed: ignored
+        assert_eq!(t.counters().transactions, 1);
     }
 
     #[test]
@@ -404,6 +522,7 @@ mod tests {
                 connections: 1,
                 ufrags: 1,
                 addresses: 1,
+                transactions: 0,
                 unrouted: 2
             }
         );

@@ -10,7 +10,7 @@ use rtcpeer::{EventStream, IceConnectionState, IceGatheringState, PeerConnection
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Waits until `ev` delivers an event for which `f` holds.
-pub async fn wait_event(ev: &mut EventStream, what: &str, f: impl Fn(&Ev) -> bool) {
+pub async fn wait_event(ev: &mut EventStream, what: &str, mut f: impl FnMut(&Ev) -> bool) {
     let run = async {
         loop {
             let e = ev
