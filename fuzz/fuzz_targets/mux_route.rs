@@ -1,6 +1,7 @@
 //! UDP mux routing table (rtcpeer::ice::MuxTable): any datagram from any address routes to a
 //! registered connection or is dropped, never a panic; the tables stay within their bounds.
-//! The input is split into datagrams; the first bytes pick source addresses.
+//! The input is split into datagrams (received, or sent by a connection); the first byte
+//! of each picks the source address.
 
 #![no_main]
 
@@ -8,7 +9,7 @@ use std::net::SocketAddr;
 
 use libfuzzer_sys::fuzz_target;
 use rtcpeer::ice::MuxTable;
-use rtcpeer::ice::mux::MAX_MUX_ADDRESSES;
+use rtcpeer::ice::mux::{MAX_MUX_ADDRESSES, MAX_MUX_TRANSACTIONS};
 
 fuzz_target!(|data: &[u8]| {
     let mut t = MuxTable::new();
@@ -21,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     for record in data.split(|b| *b == 0xFF).filter(|r| !r.is_empty()) {
         let port = 1000 + u16::from(record[0] % 32);
         let remote = SocketAddr::from(([127, 0, 0, 1], port));
-        if let Some(id) = t.route(remote, &record[1..]) {
+        if record[0] == 0xFD {
+            // As if connection 0 had sent it: a STUN request's id then routes its response.
+            t.note_sent(ids[0], &record[1..]);
+        } else if let Some(id) = t.route(remote, &record[1..]) {
             assert!(ids.contains(&id));
         }
         if record[0] == 0xFE {
@@ -31,4 +35,5 @@ fuzz_target!(|data: &[u8]| {
     let c = t.counters();
     assert!(c.addresses <= ids.len() * MAX_MUX_ADDRESSES);
     assert!(c.ufrags <= ids.len());
+    assert!(c.transactions <= ids.len() * MAX_MUX_TRANSACTIONS);
 });
