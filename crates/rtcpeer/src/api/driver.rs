@@ -14,6 +14,11 @@
 //! stops when `close()` is called or the connection is dropped (both signal it through
 //! [`DriverShared`]). API calls that change the core wake it through a `Notify`, so output
 //! caused by a state change leaves at once instead of at the next timer tick.
+//!
+//! Its local addresses come from `IceSettings` ([`HostGathering`]): the explicit
+//! `interfaces` list when not empty, else the machine's interfaces enumerated (getifaddrs
+//! through `if-addrs`) and filtered by the pure [`select_host_addresses`]; or, with a
+//! [`UdpMux`], the mux's one shared socket instead of sockets of its own.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -26,10 +31,51 @@ use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 
-use crate::ice::{MAX_LOCAL_INTERFACES, Transmit};
-use crate::jsep::StunHostName;
+use crate::ice::{
+    InterfaceFilter, MAX_LOCAL_INTERFACES, NetInterface, Transmit, select_host_addresses,
+};
+use crate::jsep::{DataChannelEvent, DataChannelId, StunHostName};
 
 use super::Inner;
+use super::datachannel::Delivery;
+use super::mux::{MuxConn, UdpMux};
+
+/// Where the network task gets its local addresses (from `IceSettings`).
+#[derive(Debug, Clone)]
+pub(crate) struct HostGathering {
+    /// Explicit addresses, used as they are when not empty.
+    pub(crate) interfaces: Vec<IpAddr>,
+    /// Applied to the enumerated interfaces when `interfaces` is empty.
+    pub(crate) filter: InterfaceFilter,
+    /// A shared socket instead of sockets of the connection's own.
+    pub(crate) mux: Option<UdpMux>,
+}
+
+impl HostGathering {
+    /// The addresses to bind sockets on (without a mux).
+    fn addresses(&self) -> Vec<IpAddr> {
+        if !self.interfaces.is_empty() {
+            return self.interfaces.clone();
+        }
+        let list = match if_addrs::get_if_addrs() {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!("cannot enumerate the network interfaces: {e}");
+                return Vec::new();
+            }
+        };
+        let list: Vec<NetInterface> = list
+            .into_iter()
+            .map(|i| NetInterface {
+                up: i.is_oper_up(),
+                loopback: i.is_loopback(),
+                addr: i.ip(),
+                name: i.name,
+            })
+            .collect();
+        select_host_addresses(&list, &self.filter)
+    }
+}
 
 /// Receive buffer per connection: longer datagrams are truncated (and then dropped as
 /// malformed). WebRTC keeps datagrams under the path MTU (~1200–1500 bytes).
@@ -150,7 +196,7 @@ impl Inner {
         handle.spawn(run(
             Arc::downgrade(self),
             self.driver.clone(),
-            self.ice_interfaces.clone(),
+            self.ice_host.clone(),
             self.stun_resolve_timeout,
         ));
     }
@@ -162,29 +208,81 @@ enum Wake {
     Datagram(io::Result<(usize, SocketAddr, SocketAddr)>),
 }
 
-fn poll_recv_any(
-    cx: &mut Context<'_>,
-    sockets: &[(UdpSocket, SocketAddr)],
-    buf: &mut [u8],
-) -> Poll<io::Result<(usize, SocketAddr, SocketAddr)>> {
-    for (s, local) in sockets {
-        let mut rb = ReadBuf::new(buf);
-        match s.poll_recv_from(cx, &mut rb) {
-            Poll::Ready(Ok(from)) => return Poll::Ready(Ok((rb.filled().len(), *local, from))),
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => {}
-        }
-    }
-    Poll::Pending
+/// The task's sockets: its own, or its registration with a shared [`UdpMux`].
+enum Io {
+    Sockets(Vec<(UdpSocket, SocketAddr)>),
+    Mux(MuxConn),
 }
 
-fn try_recv_any(
-    sockets: &[(UdpSocket, SocketAddr)],
-    buf: &mut [u8],
-) -> Option<(usize, SocketAddr, SocketAddr)> {
-    sockets
-        .iter()
-        .find_map(|(s, local)| s.try_recv_from(buf).ok().map(|(n, from)| (n, *local, from)))
+impl Io {
+    fn local_addrs(&self) -> Vec<SocketAddr> {
+        match self {
+            Io::Sockets(s) => s.iter().map(|(_, a)| *a).collect(),
+            Io::Mux(m) => vec![m.local_addr()],
+        }
+    }
+
+    /// Copies a datagram the mux queued into `buf` (truncated like a socket read).
+    fn copy(d: &super::mux::MuxDatagram, buf: &mut [u8]) -> usize {
+        let n = d.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&d.data[..n]);
+        n
+    }
+
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr, SocketAddr)>> {
+        match self {
+            Io::Sockets(sockets) => {
+                for (s, local) in sockets.iter() {
+                    let mut rb = ReadBuf::new(buf);
+                    match s.poll_recv_from(cx, &mut rb) {
+                        Poll::Ready(Ok(from)) => {
+                            return Poll::Ready(Ok((rb.filled().len(), *local, from)));
+                        }
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => {}
+                    }
+                }
+                Poll::Pending
+            }
+            Io::Mux(m) => {
+                let local = m.local_addr();
+                m.poll_recv(cx)
+                    .map(|d| Ok((Self::copy(&d, buf), local, d.remote)))
+            }
+        }
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
+        match self {
+            Io::Sockets(sockets) => sockets.iter().find_map(|(s, local)| {
+                s.try_recv_from(buf).ok().map(|(n, from)| (n, *local, from))
+            }),
+            Io::Mux(m) => {
+                let d = m.try_recv()?;
+                Some((Self::copy(&d, buf), m.local_addr(), d.remote))
+            }
+        }
+    }
+
+    async fn send(&self, t: &Transmit) {
+        let r = match self {
+            Io::Sockets(sockets) => {
+                let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.local) else {
+                    return;
+                };
+                s.send_to(&t.data, t.remote).await
+            }
+            Io::Mux(m) if m.local_addr() == t.local => m.send_to(&t.data, t.remote).await,
+            Io::Mux(_) => return,
+        };
+        if let Err(e) = r {
+            tracing::debug!("send to {} failed: {e}", t.remote);
+        }
+    }
 }
 
 async fn bind(interfaces: Vec<IpAddr>) -> Vec<(UdpSocket, SocketAddr)> {
@@ -280,7 +378,7 @@ where
 async fn run(
     weak: Weak<Inner>,
     shared: Arc<DriverShared>,
-    interfaces: Vec<IpAddr>,
+    host: HostGathering,
     resolve_timeout: Duration,
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
@@ -289,11 +387,21 @@ async fn run(
         Some(inner) => inner.core().stun_host_names(),
         None => return,
     };
+    let (interfaces, mux) = match &host.mux {
+        Some(mux) => (vec![mux.local_addr().ip()], mux.register()),
+        None => (host.addresses(), None),
+    };
     let resolved = resolve(names, resolve_timeout, &interfaces).await;
-    let sockets = bind(interfaces).await;
-    shared
-        .bound
-        .send_replace(sockets.iter().map(|(_, a)| *a).collect());
+    let mut io = match (host.mux.is_some(), mux) {
+        (false, _) => Io::Sockets(bind(interfaces).await),
+        (true, Some(conn)) => Io::Mux(conn),
+        (true, None) => {
+            tracing::warn!("UDP mux full: the connection gathers no host candidate");
+            Io::Sockets(Vec::new())
+        }
+    };
+    let locals = io.local_addrs();
+    shared.bound.send_replace(locals.clone());
     {
         let Some(inner) = weak.upgrade() else {
             return;
@@ -305,7 +413,7 @@ async fn run(
             for (url, addr) in resolved {
                 core.set_stun_host_resolution(&url, addr);
             }
-            for (_, a) in &sockets {
+            for a in &locals {
                 if let Err(e) = core.add_local_address(*a) {
                     tracing::warn!("local address {a} not used: {e}");
                 }
@@ -315,38 +423,53 @@ async fn run(
     }
     let mut buf = vec![0u8; RECV_BUFFER];
     let mut out: Vec<Transmit> = Vec::new();
+    let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
     loop {
-        if shared.stop.load(Ordering::Acquire) {
-            break;
-        }
+        // `close()` stops the task after one more round, which sends the SCTP ABORT and
+        // DTLS close_notify it produced.
+        let stopping = shared.stop.load(Ordering::Acquire);
         // One round: timers, then everything the core wants sent, with the lock held only
         // for the core calls; events go out after it is released.
-        let timeout = {
+        let (timeout, closed) = {
             let Some(inner) = weak.upgrade() else {
                 break;
             };
-            let timeout = {
+            let r = {
                 let mut core = inner.core();
-                if core.is_closed() {
-                    break;
-                }
                 let now = Instant::now();
-                core.handle_timeout(now);
+                let closed = core.is_closed();
+                if !closed {
+                    core.handle_timeout(now);
+                }
                 while let Some(t) = core.poll_transmit(now) {
                     out.push(t);
                 }
-                core.poll_timeout()
+                while let Some(e) = core.poll_data_channel_event() {
+                    channel_events.push(e);
+                }
+                if let Io::Mux(m) = &mut io
+                    && let Some(p) = core
+                        .ice_transport()
+                        .and_then(|id| core.ice_local_parameters(id))
+                {
+                    m.set_credentials(&p.username_fragment, &p.password);
+                }
+                (core.poll_timeout(), closed)
             };
             inner.dispatch();
-            timeout
+            r
         };
         for t in out.drain(..) {
-            let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.local) else {
-                continue;
-            };
-            if let Err(e) = s.send_to(&t.data, t.remote).await {
-                tracing::debug!("send to {} failed: {e}", t.remote);
-            }
+            io.send(&t).await;
+        }
+        if stopping || closed {
+            break;
+        }
+        match deliver_channel_events(&weak, &shared, &mut channel_events).await {
+            None => break,
+            // It waited (and may have taken a wake-up meant for the loop): run a round now.
+            Some(true) => continue,
+            Some(false) => {}
         }
         let sleep = async {
             match timeout {
@@ -357,7 +480,7 @@ async fn run(
         let wake = tokio::select! {
             _ = shared.notify.notified() => Wake::Notified,
             _ = sleep => Wake::Timer,
-            r = std::future::poll_fn(|cx| poll_recv_any(cx, &sockets, &mut buf)) => Wake::Datagram(r),
+            r = std::future::poll_fn(|cx| io.poll_recv(cx, &mut buf)) => Wake::Datagram(r),
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
@@ -370,7 +493,7 @@ async fn run(
                 let data = buf.get(..n).unwrap_or_default();
                 core.handle_datagram(Instant::now(), local, remote, data);
                 for _ in 0..RECV_BATCH {
-                    let Some((n, local, remote)) = try_recv_any(&sockets, &mut buf) else {
+                    let Some((n, local, remote)) = io.try_recv(&mut buf) else {
                         break;
                     };
                     let data = buf.get(..n).unwrap_or_default();
@@ -379,6 +502,46 @@ async fn run(
             }
         }
     }
+}
+
+/// Hands the round's data-channel events to their channels' queues, in order, after the
+/// connection's events of the same round (`dispatch`), so a `datachannel` event always comes
+/// before its channel's `open`. Waits while a read channel's queue is full (back-pressure,
+/// see `datachannel.rs`), holding no reference to the connection. Returns whether it waited,
+/// or `None` when the connection went away or the task must stop.
+async fn deliver_channel_events(
+    weak: &Weak<Inner>,
+    shared: &DriverShared,
+    events: &mut Vec<(DataChannelId, DataChannelEvent)>,
+) -> Option<bool> {
+    let mut waited = false;
+    for (key, e) in events.drain(..) {
+        let delivery = match weak.upgrade() {
+            Some(inner) => inner.deliver_channel_event(key, e),
+            None => return None,
+        };
+        let Delivery::Wait(tx, e) = delivery else {
+            continue;
+        };
+        waited = true;
+        let mut e = Some(e);
+        while e.is_some() {
+            tokio::select! {
+                permit = tx.reserve() => {
+                    if let (Ok(p), Some(e)) = (permit, e.take()) {
+                        p.send(e);
+                    }
+                    e = None;
+                }
+                _ = shared.notify.notified() => {
+                    if shared.stop.load(Ordering::Acquire) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(waited)
 }
 
 #[cfg(test)]

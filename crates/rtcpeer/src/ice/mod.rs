@@ -42,6 +42,8 @@
 //! else), ICE-TCP (RFC 6544), ICE-lite peers' special cases, more than one component.
 
 pub mod candidate;
+pub mod interfaces;
+pub mod mux;
 
 #[cfg(test)]
 mod tests;
@@ -61,6 +63,8 @@ pub use candidate::{
     CandidateKind, IceCandidate, RemoteCandidateIssue, candidate_priority, local_preference,
     pair_priority,
 };
+pub use interfaces::{InterfaceFilter, NetInterface, select_host_addresses};
+pub use mux::{MuxConnId, MuxCounters, MuxTable};
 
 /// Most local interfaces (bound sockets) the agent accepts.
 pub const MAX_LOCAL_INTERFACES: usize = 16;
@@ -598,6 +602,18 @@ impl IceAgent {
             .as_ref()
             .filter(|s| !s.expired)
             .map(|s| (s.local.base, s.remote.addr))
+    }
+
+    /// Whether `local`/`remote` is the selected pair or a candidate pair of the checklist
+    /// (a signalled or peer-reflexive remote candidate): DTLS and SRTP are accepted only from
+    /// such peers (RFC 8445 §7.3.1.4, RFC 7983); DTLS itself authenticates them.
+    pub fn knows_path(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        if self.selected_pair() == Some((local, remote)) {
+            return true;
+        }
+        self.pairs.iter().any(|p| {
+            self.locals[p.local].cand.base == local && self.remotes[p.remote].addr == remote
+        })
     }
 
     /// Round-trip time last measured on the selected pair (checks, then consent), for
