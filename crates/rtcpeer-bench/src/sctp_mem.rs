@@ -66,7 +66,7 @@ pub fn transfer(total: u64, msg: usize, rtt: Duration, loss: f64, seed: u64) -> 
     let mut now = start;
     let mut a = Association::new(Config::default(), now, seed);
     let mut b = Association::new(Config::default(), now, seed ^ 0x9e37_79b9);
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1); // distinct per seed, never 0
     let one_way = rtt / 2;
     let mut link: BinaryHeap<InFlight> = BinaryHeap::new();
     let mut seq = 0u64;
