@@ -1060,6 +1060,16 @@ impl IceAgent {
             let (li, ri) = (self.pairs[i].local, self.pairs[i].remote);
             self.pairs[i].priority = self.compute_priority(li, ri);
         }
+        // The selected pair is compared with newly nominated ones by priority: keep it in step
+        // (a learnt prflx remote that the peer signals later usually ranks higher now).
+        let current = self
+            .selected
+            .as_ref()
+            .filter(|s| s.generation == self.generation)
+            .and_then(|s| self.pair_by_addrs(s.local.base, s.remote.addr));
+        if let (Some(pi), Some(s)) = (current, self.selected.as_mut()) {
+            s.priority = self.pairs[pi].priority;
+        }
     }
 
     fn clear_remote_side(&mut self) {

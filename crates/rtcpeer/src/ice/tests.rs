@@ -2097,3 +2097,80 @@ fn a_lost_first_check_is_replaced_by_a_triggered_check_at_once() {
         );
     }
 }
+
+/// A success response to request `req`, as the peer (ufragB's password) sends it.
+fn peer_answer(req: &[u8], mapped: SocketAddr) -> Vec<u8> {
+    let m = Message::parse(req).unwrap();
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::SuccessResponse,
+        Method::BINDING,
+        m.transaction_id(),
+    );
+    w.xor_mapped_address(mapped).unwrap();
+    w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+    w.fingerprint().unwrap();
+    out
+}
+
+#[test]
+fn selected_prflx_pair_keeps_its_rank_once_the_peer_signals_it() {
+    // Controlled agent, aggressive peer. The pair to P1 is selected while P1 is a learnt
+    // prflx candidate; then P1 is signalled as a host candidate, which raises that pair above
+    // the pair to P2. A later nomination of P2 must not switch to it: the selected pair is
+    // compared with its current priority, not the one it had when selected.
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(45));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(false);
+    agent.set_tie_breaker(1);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let (p1, p2) = (sa("10.0.1.2:6000"), sa("10.0.1.4:6000"));
+    let c2 = Candidate::parse("candidate:2 1 udp 2000000000 10.0.1.4 6000 typ host").unwrap();
+    agent.add_remote_candidate(c2).unwrap();
+    let t0 = Instant::now();
+    agent.handle_timeout(t0);
+    // Our ordinary check to P2 goes unanswered for now.
+    let first = agent.poll_transmit(t0).expect("check to P2");
+    assert_eq!(first.remote, p2);
+    while agent.poll_transmit(t0).is_some() {}
+    // P1 checks us with USE-CANDIDATE; our triggered check is answered: P1 selected.
+    assert!(agent.handle_packet(t0, sa(A_ADDR), p1, &peer_check(1, true, 99)));
+    let mut sent = Vec::new();
+    while let Some(t) = agent.poll_transmit(t0) {
+        sent.push(t);
+    }
+    let check = sent
+        .iter()
+        .find(|t| Message::parse(&t.data).is_ok_and(|m| m.class() == Class::Request))
+        .expect("triggered check to P1");
+    assert_eq!(check.remote, p1);
+    assert!(agent.handle_packet(t0, sa(A_ADDR), p1, &peer_answer(&check.data, sa(A_ADDR))));
+    assert_eq!(agent.selected_pair(), Some((sa(A_ADDR), p1)));
+    // P1 is signalled as host: its pair now ranks above P2's.
+    let c1 = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c1).unwrap();
+    let pairs = agent.candidate_pairs();
+    let prio = |r: SocketAddr| pairs.iter().find(|p| p.remote == r).unwrap().priority;
+    assert!(prio(p1) > prio(p2));
+    // P2 nominates too; its pair becomes valid and nominated, but does not take over.
+    let t1 = t0 + Duration::from_millis(10);
+    assert!(agent.handle_packet(t1, sa(A_ADDR), p2, &peer_check(2, true, 99)));
+    let mut answered = false;
+    while let Some(t) = agent.poll_transmit(t1) {
+        if t.remote == p2 && Message::parse(&t.data).is_ok_and(|m| m.class() == Class::Request) {
+            assert!(agent.handle_packet(t1, sa(A_ADDR), p2, &peer_answer(&t.data, sa(A_ADDR))));
+            answered = true;
+        }
+    }
+    assert!(answered, "a check to P2 was sent");
+    let pairs = agent.candidate_pairs();
+    let to_p2 = pairs.iter().find(|p| p.remote == p2).unwrap();
+    assert!(to_p2.nominated && to_p2.state == CandidatePairState::Succeeded);
+    assert_eq!(agent.selected_pair(), Some((sa(A_ADDR), p1)));
+    let changes = std::iter::from_fn(|| agent.poll_event())
+        .filter(|e| matches!(e, IceEvent::SelectedPairChanged(_)))
+        .count();
+    assert_eq!(changes, 1);
+}
