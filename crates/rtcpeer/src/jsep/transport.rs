@@ -37,7 +37,10 @@ use crate::ice::{
 use crate::sdp::{Attribute as A, Candidate, Sdp};
 use crate::util::{RandomSource, SeededRandom};
 
-use super::{Core, CoreEvent, IceCandidate, IceCandidateInit, IceCredentials, SdpType, desc_ice};
+use super::{
+    Core, CoreEvent, IceCandidate, IceCandidateInit, IceCandidateType, IceCredentials, SdpType,
+    desc_ice,
+};
 
 w3c_enum! {
     /// `RTCPeerConnectionState` (webrtc-pc §4.4.3): the aggregate of the ICE (and, later,
@@ -680,6 +683,44 @@ impl Core {
         if let Err(e) = agent.add_remote_candidate(c) {
             tracing::debug!("remote candidate not used: {e}");
         }
+        self.refresh_selected_remote();
+    }
+
+    /// The selected pair's remote candidate was learnt as peer-reflexive from the peer's check
+    /// before the peer signalled the same address: the agent replaced the learnt candidate by
+    /// the signalled one (RFC 8445 §7.3.1.3), so the selected pair becomes the signalled one,
+    /// with a `selectedcandidatepairchange` as webrtc-pc §5.6.2 sets
+    /// `[[SelectedCandidatePair]]` only with that event (WPT-336: each side's selected pair
+    /// is the other's, as signalled).
+    fn refresh_selected_remote(&mut self) {
+        let Some(sel) = &self.ice.selected else {
+            return;
+        };
+        if sel.remote.typ() != Some(IceCandidateType::Prflx) {
+            return;
+        }
+        let (addr, port) = (sel.remote.address(), sel.remote.port());
+        let signalled = self
+            .remote_transport_section()
+            .and_then(|(d, i)| d.sdp.media.get(i))
+            .and_then(|m| {
+                m.candidates()
+                    .find(|c| {
+                        Some(c.address.as_str()) == addr
+                            && Some(c.port) == port
+                            && c.component == 1
+                            && c.protocol.eq_ignore_ascii_case("udp")
+                    })
+                    .cloned()
+            });
+        if let Some(c) = signalled
+            && let Ok(remote) = IceCandidate::new(self.remote_candidate_init(&c))
+            && let Some(sel) = self.ice.selected.as_mut()
+        {
+            sel.remote = remote;
+            let pair = sel.clone();
+            self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
+        }
     }
 
     /// `close()`: states become "closed" at once, without events (WPT-183).
@@ -775,6 +816,7 @@ impl Core {
                 agent.end_of_remote_candidates();
             }
         }
+        self.refresh_selected_remote();
     }
 
     /// Writes the candidates gathered so far (and end-of-candidates) into the local
@@ -871,7 +913,18 @@ impl Core {
         let remote_sdp = self
             .remote_transport_section()
             .and_then(|(d, i)| d.sdp.media.get(i))
-            .and_then(|m| m.candidates().find(|c| same_candidate(c, remote)))
+            .and_then(|m| {
+                m.candidates().find(|c| {
+                    same_candidate(c, remote)
+                        // A learnt prflx candidate the peer has signalled since (RFC 8445
+                        // §7.3.1.3).
+                        || (remote.typ.eq_ignore_ascii_case("prflx")
+                            && c.address.eq_ignore_ascii_case(&remote.address)
+                            && c.port == remote.port
+                            && c.protocol.eq_ignore_ascii_case(&remote.protocol)
+                            && c.component == remote.component)
+                })
+            })
             .unwrap_or(remote);
         let remote_init = self.remote_candidate_init(remote_sdp);
         Some(IceCandidatePair {
@@ -1364,6 +1417,80 @@ mod tests {
             Some(crate::jsep::SctpTransportState::Closed)
         );
         assert!(!a.needs_driver());
+    }
+
+    /// The offerer learns the answerer's address as peer-reflexive from its check, and selects
+    /// that pair before the answerer's candidate trickles in; once it does, the selected pair
+    /// is the signalled host candidate, with a `selectedcandidatepairchange` carrying it.
+    #[test]
+    fn selected_prflx_remote_is_shown_as_signalled_once_it_trickles_in() {
+        let t0 = Instant::now();
+        let (mut a, mut b) = (core(11), core(12));
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:2000".parse().unwrap(),
+        );
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        // The answer goes out before b gathered: no candidates in it.
+        let answer = b.local_description().unwrap();
+        assert!(!answer.sdp.contains("a=candidate"));
+        b.add_local_address(addr_b).unwrap();
+        a.set_remote_description(answer).unwrap();
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let b_candidate = lb
+            .iter()
+            .find_map(|e| match e {
+                CoreEvent::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(c.to_json()),
+                _ => None,
+            })
+            .expect("b's host candidate");
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        run(&mut cores, t0, Duration::from_secs(5), |c| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        });
+        let changes = |log: &[CoreEvent]| {
+            log.iter()
+                .filter(|e| matches!(e, CoreEvent::SelectedCandidatePairChange(_)))
+                .count()
+        };
+        assert_eq!(changes(&cores[0].2), 1);
+        let ta = a.ice_transport().unwrap();
+        let before = a.ice_selected_candidate_pair(ta).expect("selected pair");
+        assert_eq!(before.remote.typ(), Some(IceCandidateType::Prflx));
+        a.add_ice_candidate(&b_candidate).unwrap();
+        let after = a.ice_selected_candidate_pair(ta).expect("selected pair");
+        assert_eq!(after.remote.typ(), Some(IceCandidateType::Host));
+        assert_eq!(after.remote.address(), Some("10.0.0.2"));
+        assert_eq!(after.remote.port(), Some(2000));
+        assert_eq!(after.local, before.local);
+        let ev = drain(&mut a);
+        let fired: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::SelectedCandidatePairChange(p) => Some((**p).clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fired, vec![after.clone()]);
+        // Nothing more to refresh: a repeated candidate fires nothing.
+        a.add_ice_candidate(&b_candidate).unwrap();
+        assert_eq!(changes(&drain(&mut a)), 0);
+        let tb = b.ice_transport().unwrap();
+        let pb = b
+            .ice_selected_candidate_pair(tb)
+            .expect("b's selected pair");
+        assert_eq!(
+            pb.local.to_json().candidate,
+            after.remote.to_json().candidate
+        );
     }
 
     #[test]
