@@ -260,3 +260,96 @@ fn pending_candidates(pc: &PeerConnection) -> Vec<rtcpeer::IceCandidateInit> {
         })
         .collect()
 }
+
+/// Replaces the certificate fingerprint in a description by another valid-looking one.
+fn tamper_fingerprint(d: &rtcpeer::SessionDescription) -> rtcpeer::SessionDescription {
+    let sdp: String = d
+        .sdp
+        .split("\r\n")
+        .map(|l| match l.strip_prefix("a=fingerprint:sha-256 ") {
+            Some(v) => {
+                let flipped: String = v
+                    .chars()
+                    .map(|c| {
+                        if c == '0' {
+                            '1'
+                        } else if c.is_ascii_hexdigit() {
+                            '0'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                format!("a=fingerprint:sha-256 {flipped}")
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    rtcpeer::SessionDescription::new(d.sdp_type, sdp)
+}
+
+/// RFC 8122 §5 / webrtc-pc §5.5.1: the peer's certificate must match the signalled
+/// fingerprint; a mismatch fails DTLS with `error` ("fingerprint-failure") then
+/// `statechange` "failed", and connectionState becomes "failed". No channel opens.
+#[tokio::test]
+async fn wrong_remote_fingerprint_fails_dtls_and_the_connection() {
+    let (pc1, pc2) = (pc(), pc());
+    let dc1 = pc1.create_data_channel("x", None).unwrap();
+    let mut events = pc1.events();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    wait_gathered(&pc1).await;
+    pc2.set_remote_description(pc1.local_description().unwrap())
+        .await
+        .unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    wait_gathered(&pc2).await;
+    let answer = tamper_fingerprint(&pc2.local_description().unwrap());
+    assert_ne!(answer.sdp, pc2.local_description().unwrap().sdp);
+    pc1.set_remote_description(answer).await.unwrap();
+
+    let mut seen = Vec::new();
+    tokio::time::timeout(LIMIT, async {
+        loop {
+            match events.recv().await.expect("open") {
+                PeerConnectionEvent::DtlsTransportError(_, e) => {
+                    assert_eq!(e.name(), "OperationError");
+                    assert_eq!(e.detail().map(|d| d.as_str()), Some("fingerprint-failure"));
+                    seen.push("error".to_string());
+                }
+                PeerConnectionEvent::DtlsTransportStateChange(_, s) => {
+                    seen.push(format!("dtls:{s}"))
+                }
+                PeerConnectionEvent::ConnectionStateChange(s) => {
+                    seen.push(format!("pc:{s}"));
+                    if s == PeerConnectionState::Failed {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the connection fails");
+    // ICE "checking" and the DTLS start race for "connecting"; the failure order is fixed.
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(
+        seen[..2].contains(&"dtls:connecting".to_string()),
+        "{seen:?}"
+    );
+    assert!(seen[..2].contains(&"pc:connecting".to_string()), "{seen:?}");
+    assert_eq!(seen[2..], ["error", "dtls:failed", "pc:failed"]);
+    let sctp = pc1.sctp().unwrap();
+    assert_eq!(sctp.transport().state(), DtlsTransportState::Failed);
+    assert!(sctp.transport().get_remote_certificates().is_empty());
+    assert_eq!(sctp.state(), SctpTransportState::Closed);
+    // The channel that could never open errors and closes.
+    let mut ev = dc1.events();
+    assert!(
+        matches!(next(&mut ev).await, DataChannelEvent::Error(e) if e.name() == "OperationError")
+    );
+    assert_eq!(next(&mut ev).await, DataChannelEvent::Close);
+    assert_eq!(dc1.ready_state(), DataChannelState::Closed);
+}

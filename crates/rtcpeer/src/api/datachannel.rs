@@ -133,13 +133,9 @@ impl Inner {
             },
         };
         if last {
-            // `close` is the channel's last event: its stream ends after it.
+            // `close` is the channel's last event: its stream ends after it. The queue stays,
+            // so a reader that subscribes later still gets what was kept.
             q.end();
-            self.channel_queues
-                .map
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
         }
         delivery
     }

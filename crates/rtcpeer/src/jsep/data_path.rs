@@ -416,7 +416,7 @@ impl Core {
             }
             Err(e) => {
                 tracing::warn!("DTLS transport cannot be created: {e}");
-                self.set_dtls_state(DtlsTransportState::Failed);
+                self.dtls_failed(e);
                 false
             }
         }
@@ -485,6 +485,21 @@ impl Core {
         self.update_connection_state();
     }
 
+    /// webrtc-pc §5.5.1: the transport fails, `error` fires (an `RTCError` with
+    /// "dtls-failure" or "fingerprint-failure"), then `statechange`.
+    fn dtls_failed(&mut self, error: Error) {
+        if self.is_closed()
+            || matches!(
+                self.data.dtls_state,
+                DtlsTransportState::Failed | DtlsTransportState::Closed
+            )
+        {
+            return;
+        }
+        self.emit(CoreEvent::DtlsError(error));
+        self.set_dtls_state(DtlsTransportState::Failed);
+    }
+
     fn set_sctp_state(&mut self, s: SctpTransportState) {
         if let Some(info) = self.sctp.as_mut()
             && info.state != s
@@ -527,7 +542,7 @@ impl Core {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!("DTLS cannot start: {e}");
-                self.set_dtls_state(DtlsTransportState::Failed);
+                self.dtls_failed(e);
                 return;
             }
         };
@@ -559,7 +574,7 @@ impl Core {
                 }
                 DtlsEvent::Failed(f) => {
                     tracing::debug!("DTLS failed: {f}");
-                    self.set_dtls_state(DtlsTransportState::Failed);
+                    self.dtls_failed(f.to_error());
                     self.sctp_gone(now);
                 }
                 DtlsEvent::Closed => {
@@ -583,6 +598,28 @@ impl Core {
         }
         self.pump_channel_events();
         self.data.assoc = None;
+        // Channels that never reached the association close too (webrtc-pc §6.2: the
+        // underlying transport is gone).
+        for i in 0..self.data_channels.len() {
+            let rec = &mut self.data_channels[i];
+            if rec.state == DataChannelState::Closed {
+                continue;
+            }
+            rec.state = DataChannelState::Closed;
+            let (key, id) = (rec.key, rec.id);
+            if let Some(id) = id {
+                self.data.by_stream.remove(&id);
+                self.stream_ids.release(id);
+            }
+            self.push_dc_event(
+                key,
+                DataChannelEvent::Error(Error::rtc(
+                    ErrorDetail::SctpFailure { cause_code: None },
+                    "the transport under the channel failed or closed",
+                )),
+            );
+            self.push_dc_event(key, DataChannelEvent::Close);
+        }
         self.set_sctp_state(SctpTransportState::Closed);
     }
 
