@@ -14,6 +14,10 @@
 //! stops when `close()` is called or the connection is dropped (both signal it through
 //! [`DriverShared`]). API calls that change the core wake it through a `Notify`, so output
 //! caused by a state change leaves at once instead of at the next timer tick.
+//!
+//! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
+//! ([`MdnsSocket`], opened at the first name) and resolves the names the core asks for;
+//! without it every such name is refused at once, so nothing sends mDNS.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -30,6 +34,7 @@ use crate::ice::{MAX_LOCAL_INTERFACES, Transmit};
 use crate::jsep::StunHostName;
 
 use super::Inner;
+use super::mdns_socket::{self, MdnsSocket};
 
 /// Receive buffer per connection: longer datagrams are truncated (and then dropped as
 /// malformed). WebRTC keeps datagrams under the path MTU (~1200–1500 bytes).
@@ -152,6 +157,7 @@ impl Inner {
             self.driver.clone(),
             self.ice_interfaces.clone(),
             self.stun_resolve_timeout,
+            self.mdns,
         ));
     }
 }
@@ -160,6 +166,7 @@ enum Wake {
     Notified,
     Timer,
     Datagram(io::Result<(usize, SocketAddr, SocketAddr)>),
+    Mdns(io::Result<(usize, SocketAddr)>),
 }
 
 fn poll_recv_any(
@@ -282,9 +289,12 @@ async fn run(
     shared: Arc<DriverShared>,
     interfaces: Vec<IpAddr>,
     resolve_timeout: Duration,
+    mdns: bool,
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
+    let mut mdns = mdns.then(|| MdnsSocket::new(&interfaces));
+    let mut mdns_buf = vec![0u8; if mdns.is_some() { RECV_BUFFER } else { 0 }];
     let names = match weak.upgrade() {
         Some(inner) => inner.core().stun_host_names(),
         None => return,
@@ -332,10 +342,18 @@ async fn run(
                 }
                 let now = Instant::now();
                 core.handle_timeout(now);
+                match mdns.as_mut() {
+                    Some(m) => m.exchange(&mut core, now),
+                    None => mdns_socket::refuse_all(&mut core),
+                }
                 while let Some(t) = core.poll_transmit(now) {
                     out.push(t);
                 }
-                core.poll_timeout()
+                let mdns_timeout = mdns.as_ref().and_then(MdnsSocket::poll_timeout);
+                match (core.poll_timeout(), mdns_timeout) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
             };
             inner.dispatch();
             timeout
@@ -348,6 +366,9 @@ async fn run(
                 tracing::debug!("send to {} failed: {e}", t.remote);
             }
         }
+        if let Some(m) = mdns.as_mut() {
+            m.flush().await;
+        }
         let sleep = async {
             match timeout {
                 Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -358,10 +379,20 @@ async fn run(
             _ = shared.notify.notified() => Wake::Notified,
             _ = sleep => Wake::Timer,
             r = std::future::poll_fn(|cx| poll_recv_any(cx, &sockets, &mut buf)) => Wake::Datagram(r),
+            r = std::future::poll_fn(|cx| match mdns.as_ref() {
+                Some(m) => m.poll_recv(cx, &mut mdns_buf),
+                None => std::task::Poll::Pending,
+            }) => Wake::Mdns(r),
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
             Wake::Datagram(Err(e)) => tracing::debug!("receive failed: {e}"),
+            Wake::Mdns(Err(e)) => tracing::debug!("mDNS receive failed: {e}"),
+            Wake::Mdns(Ok((n, from))) => {
+                if let Some(m) = mdns.as_mut() {
+                    m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
+                }
+            }
             Wake::Datagram(Ok((n, local, remote))) => {
                 let Some(inner) = weak.upgrade() else {
                     break;

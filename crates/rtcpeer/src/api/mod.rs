@@ -8,6 +8,7 @@
 mod chain;
 mod driver;
 mod events;
+mod mdns_socket;
 mod objects;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -67,6 +68,11 @@ pub struct IceSettings {
     /// Bound on resolving STUN server host names in the driver (default 5 s); a name not
     /// resolved in time gives `icecandidateerror` 701 (webrtc-pc §4.8.3).
     pub stun_resolve_timeout: Duration,
+    /// Resolve remote candidates whose address is an mDNS `.local` name, as browsers send by
+    /// default (draft-ietf-mmusic-mdns-ice-candidates §3.2; RFC 6762). Off by default: then
+    /// no mDNS is sent and such candidates are dropped. On, the driver opens a multicast
+    /// socket on port 5353 at the first such name (see `api/mdns_socket.rs`).
+    pub mdns: bool,
 }
 
 impl Default for IceSettings {
@@ -75,6 +81,7 @@ impl Default for IceSettings {
             interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             agent: IceAgentConfig::default(),
             stun_resolve_timeout: Duration::from_secs(5),
+            mdns: false,
         }
     }
 }
@@ -146,6 +153,8 @@ pub(crate) struct Inner {
     pub(crate) ice_interfaces: Vec<IpAddr>,
     /// Bound on STUN host-name lookups in the driver.
     pub(crate) stun_resolve_timeout: Duration,
+    /// Whether the driver resolves `.local` candidates (`IceSettings::mdns`).
+    pub(crate) mdns: bool,
 }
 
 impl Drop for Inner {
@@ -254,6 +263,7 @@ impl PeerConnection {
                 driver: Arc::new(DriverShared::default()),
                 ice_interfaces: settings.ice.interfaces,
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
+                mdns: settings.ice.mdns,
             }),
         };
         // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
