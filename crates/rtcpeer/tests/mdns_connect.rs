@@ -170,13 +170,12 @@ async fn connect_through_name() -> (SocketAddr, SocketAddr) {
                     Ev::IceConnectionStateChange(s) => h_up |= connected(s),
                     _ => {}
                 },
-                e = re.recv() => match e.expect("resolver events") {
-                    Ev::IceConnectionStateChange(s) => {
+                e = re.recv() => {
+                    if let Ev::IceConnectionStateChange(s) = e.expect("resolver events") {
                         assert_ne!(s, Ice::Failed);
                         r_up |= connected(s);
                     }
-                    _ => {}
-                },
+                }
             }
         }
     })
