@@ -75,3 +75,21 @@ pub fn multicast_on_lo() {
     ip(&["link", "set", "lo", "multicast", "on"]);
     ip(&["route", "add", "224.0.0.0/4", "dev", "lo"]);
 }
+
+/// A veth pair `veth0`/`veth1`, both ends in this namespace (so nothing can leave it),
+/// `addr/24` (use TEST-NET-1, RFC 5737) on `veth0` and the default route through it: a
+/// non-loopback interface for programs that ignore loopback ones (Chromium's network list
+/// and mDNS responder) or gather only on the default route's interface.
+pub fn veth_with_default_route(addr: &str) {
+    assert!(
+        in_loopback_only_netns(),
+        "only in a fresh loopback-only namespace"
+    );
+    ip(&[
+        "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+    ]);
+    ip(&["addr", "add", &format!("{addr}/24"), "dev", "veth0"]);
+    ip(&["link", "set", "veth0", "up"]);
+    ip(&["link", "set", "veth1", "up"]);
+    ip(&["route", "add", "default", "dev", "veth0"]);
+}
