@@ -1,187 +1,151 @@
 //! `rtcpeer`: the command-line front end of the rtcpeer library.
 //!
-//! `rtcpeer demo` runs two peer connections in one process and negotiates audio, video and
-//! a data channel between them, then lets them find each other with ICE over UDP on
-//! 127.0.0.1 (trickled candidates), printing each milestone with its time. (DTLS, SCTP and
-//! media arrive with their layers; the demo says so.)
+//! - `rtcpeer demo` runs two peer connections in one process over UDP on 127.0.0.1, prints
+//!   each milestone (signaling, ICE, DTLS, SCTP, data channel) with its time, then moves
+//!   256 MiB over a reliable ordered data channel and prints setup time and throughput.
+//! - `rtcpeer offer` / `rtcpeer answer` run one peer whose descriptions travel as the
+//!   browser's JSON over stdout/stdin, to connect to a browser page or another stack.
 
-use std::time::{Duration, Instant};
+mod cpu;
+mod demo;
+mod peer;
 
-use rtcpeer::{
-    Configuration, Error, IceConnectionState, MediaKind, MediaStream, MediaStreamTrack,
-    PeerConnection, PeerConnectionEvent, PeerConnectionState, Result, SessionDescription,
-};
+use rtcpeer::{Error, IceServer, Result};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+const USAGE: &str = "usage:
+  rtcpeer demo [--mib N] [--message-kib N] [--sdp]
+      two peers in this process over 127.0.0.1: milestones, then an N MiB transfer
+      (default 256 MiB in 64 KiB messages)
+  rtcpeer offer  [OPTIONS] [MODE]
+  rtcpeer answer [OPTIONS] [MODE]
+      one peer; its description (browser JSON, one line) is printed on stdout, the other
+      side's is read from stdin (see examples/browser.html for the browser side)
+    OPTIONS:
+      --ice-server URL      a STUN/TURN URL for iceServers (repeatable); TURN servers are
+                            accepted but relayed candidates are not gathered yet
+      --username U          TURN username (for the --ice-server before it)
+      --credential C        TURN credential (for the --ice-server before it)
+      --ip ADDR             gather host candidates on this local address (repeatable;
+                            default 127.0.0.1)
+      --label L             label of the channel the offerer creates (default \"rtcpeer\")
+    MODE (default --chat):
+      --chat                stdin lines are sent as text; messages are printed
+      --send FILE           send FILE as binary messages, then close the channel
+      --receive FILE        write received binary messages to FILE until the channel closes
+      --echo                send every received message back
+  rtcpeer version";
+
+fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match args.first().map(String::as_str) {
-        Some("demo") => demo(args.iter().any(|a| a == "--sdp")).await,
-        Some("version") | Some("--version") => {
-            println!("rtcpeer {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        _ => {
-            eprintln!(
-                "usage: rtcpeer demo [--sdp]   negotiate audio+video+data between two in-process peers"
-            );
-            eprintln!("       rtcpeer version");
-            std::process::exit(2);
-        }
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let r = runtime.block_on(run(args));
     if let Err(e) = r {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-fn ms(t0: Instant) -> String {
-    format!("{:>8.3} ms", t0.elapsed().as_secs_f64() * 1e3)
-}
-
-fn summary(d: &SessionDescription) -> String {
-    let lines: Vec<&str> = d.sdp.lines().filter(|l| l.starts_with("m=")).collect();
-    format!(
-        "{} ({} bytes): {}",
-        d.sdp_type,
-        d.sdp.len(),
-        lines.join(" | ")
-    )
-}
-
-async fn demo(print_sdp: bool) -> Result<()> {
-    let t0 = Instant::now();
-    let alice = PeerConnection::new(Configuration::default())?;
-    let bob = PeerConnection::new(Configuration::default())?;
-    println!(
-        "{}  created two peer connections (ECDSA P-256 certificates)",
-        ms(t0)
-    );
-    let mut alice_events = alice.events();
-    let mut bob_events = bob.events();
-
-    let stream = MediaStream::new();
-    alice.add_track(&MediaStreamTrack::new(MediaKind::Audio, "mic"), &[&stream])?;
-    alice.add_track(
-        &MediaStreamTrack::new(MediaKind::Video, "camera"),
-        &[&stream],
-    )?;
-    let dc = alice.create_data_channel("chat", None)?;
-    println!(
-        "{}  alice: added audio + video tracks and data channel \"{}\"",
-        ms(t0),
-        dc.label()
-    );
-
-    let offer = alice.create_offer(None).await?;
-    println!("{}  alice: createOffer -> {}", ms(t0), summary(&offer));
-    if print_sdp {
-        println!("{}", offer.sdp);
-    }
-    alice.set_local_description(Some(offer.clone())).await?;
-    println!(
-        "{}  alice: signalingState {}",
-        ms(t0),
-        alice.signaling_state()
-    );
-    bob.set_remote_description(SessionDescription::from_json(&offer.to_json())?)
-        .await?;
-    println!(
-        "{}  bob:   setRemoteDescription(offer via JSON) -> {}",
-        ms(t0),
-        bob.signaling_state()
-    );
-    let answer = bob.create_answer(None).await?;
-    println!("{}  bob:   createAnswer -> {}", ms(t0), summary(&answer));
-    if print_sdp {
-        println!("{}", answer.sdp);
-    }
-    bob.set_local_description(Some(answer.clone())).await?;
-    alice.set_remote_description(answer).await?;
-    println!(
-        "{}  both stable: alice {}, bob {}",
-        ms(t0),
-        alice.signaling_state(),
-        bob.signaling_state()
-    );
-    // ICE: forward each side's trickled candidates to the other until both are connected
-    // (the driver tasks bind 127.0.0.1 only, the default of `Settings::ice`).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let (mut alice_up, mut bob_up) = (false, false);
-    while !(alice_up && bob_up) {
-        let (who, e, other) = tokio::select! {
-            e = alice_events.recv() => ("alice", e, &bob),
-            e = bob_events.recv() => ("bob  ", e, &alice),
-            _ = tokio::time::sleep_until(deadline) => {
-                return Err(Error::operation("ICE did not connect within 10 s"));
-            }
-        };
-        let Some(e) = e else {
-            return Err(Error::operation("a connection closed during the demo"));
-        };
-        match e {
-            PeerConnectionEvent::Track(t) => println!(
-                "{}  {who}: track event: {} track, stream {:?}, mid {:?}",
-                ms(t0),
-                t.track.kind(),
-                t.streams
-                    .iter()
-                    .map(|s| s.id().to_string())
-                    .collect::<Vec<_>>(),
-                t.transceiver.mid()
-            ),
-            PeerConnectionEvent::IceCandidate(c) => {
-                match &c {
-                    Some(c) if !c.candidate().is_empty() => {
-                        println!("{}  {who}: icecandidate {}", ms(t0), c.candidate())
-                    }
-                    Some(_) => {}
-                    None => println!("{}  {who}: end of candidates", ms(t0)),
-                }
-                other.add_ice_candidate(c.map(|c| c.to_json())).await?;
-            }
-            PeerConnectionEvent::IceGatheringStateChange(s) => {
-                println!("{}  {who}: iceGatheringState {s}", ms(t0))
-            }
-            PeerConnectionEvent::IceConnectionStateChange(s) => {
-                println!("{}  {who}: iceConnectionState {s}", ms(t0));
-                if s == IceConnectionState::Failed {
-                    return Err(Error::operation("ICE failed"));
-                }
-            }
-            PeerConnectionEvent::ConnectionStateChange(s) => {
-                println!("{}  {who}: connectionState {s}", ms(t0));
-                if s == PeerConnectionState::Connected {
-                    if who == "alice" {
-                        alice_up = true;
-                    } else {
-                        bob_up = true;
-                    }
-                }
-            }
-            _ => {}
+async fn run(args: Vec<String>) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("demo") => demo::run(demo_options(&args[1..])?).await,
+        Some("offer") => peer::run(peer::Role::Offer, peer_options(&args[1..])?).await,
+        Some("answer") => peer::run(peer::Role::Answer, peer_options(&args[1..])?).await,
+        Some("version") | Some("--version") => {
+            println!("rtcpeer {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
         }
     }
-    if let Some((local, remote)) = alice.selected_candidate_pair() {
-        println!("          alice selected pair {local} -> {remote}");
+}
+
+fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str> {
+    *i += 1;
+    args.get(*i)
+        .map(String::as_str)
+        .ok_or_else(|| Error::type_error(format!("{flag} needs a value")))
+}
+
+fn number(text: &str, flag: &str) -> Result<u64> {
+    text.parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Error::type_error(format!("{flag} needs a positive number")))
+}
+
+fn demo_options(args: &[String]) -> Result<demo::DemoOptions> {
+    let mut opts = demo::DemoOptions {
+        print_sdp: false,
+        bytes: 256 * 1024 * 1024,
+        message_size: 64 * 1024,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--sdp" => opts.print_sdp = true,
+            "--mib" => opts.bytes = number(value(args, &mut i, "--mib")?, "--mib")? * 1024 * 1024,
+            "--message-kib" => {
+                let kib = number(value(args, &mut i, "--message-kib")?, "--message-kib")?;
+                if kib > 256 {
+                    return Err(Error::type_error(
+                        "--message-kib is at most 256 (the SCTP max-message-size)",
+                    ));
+                }
+                opts.message_size = kib as usize * 1024;
+            }
+            other => return Err(Error::type_error(format!("unknown demo option {other}"))),
+        }
+        i += 1;
     }
-    for t in alice.get_transceivers() {
-        println!(
-            "          alice transceiver mid {:?}: currentDirection {:?}",
-            t.mid(),
-            t.current_direction().map(|d| d.to_string())
-        );
+    Ok(opts)
+}
+
+fn peer_options(args: &[String]) -> Result<peer::PeerOptions> {
+    let mut opts = peer::PeerOptions {
+        ice_servers: Vec::new(),
+        ips: Vec::new(),
+        label: "rtcpeer".into(),
+        mode: peer::Mode::Chat,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        match flag {
+            "--ice-server" => opts.ice_servers.push(IceServer {
+                urls: vec![value(args, &mut i, flag)?.to_string()],
+                username: None,
+                credential: None,
+            }),
+            "--username" | "--credential" => {
+                let v = value(args, &mut i, flag)?.to_string();
+                let server = opts.ice_servers.last_mut().ok_or_else(|| {
+                    Error::type_error(format!("{flag} must follow an --ice-server"))
+                })?;
+                if flag == "--username" {
+                    server.username = Some(v);
+                } else {
+                    server.credential = Some(v);
+                }
+            }
+            "--ip" => opts.ips.push(
+                value(args, &mut i, flag)?
+                    .parse()
+                    .map_err(|_| Error::type_error("--ip needs an IP address"))?,
+            ),
+            "--label" => opts.label = value(args, &mut i, flag)?.to_string(),
+            "--chat" => opts.mode = peer::Mode::Chat,
+            "--echo" => opts.mode = peer::Mode::Echo,
+            "--send" => opts.mode = peer::Mode::Send(value(args, &mut i, flag)?.to_string()),
+            "--receive" => opts.mode = peer::Mode::Receive(value(args, &mut i, flag)?.to_string()),
+            other => return Err(Error::type_error(format!("unknown option {other}"))),
+        }
+        i += 1;
     }
-    println!(
-        "          data channel id {:?} (DTLS role negotiated), sctp maxMessageSize {}",
-        dc.id(),
-        alice.sctp().map(|s| s.max_message_size()).unwrap_or(0.0)
-    );
-    println!(
-        "{}  ICE connected. (DTLS, SCTP and data channels are not wired into PeerConnection yet: no media or data flows.)",
-        ms(t0)
-    );
-    alice.close();
-    bob.close();
-    Ok(())
+    Ok(opts)
 }

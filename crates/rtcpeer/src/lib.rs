@@ -43,19 +43,20 @@ pub mod track;
 pub mod util;
 
 pub use api::{
-    DataChannel, EventStream, IceSettings, IceTransport, Operation, PeerConnection,
-    PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
-    TrackEvent, TrackOrKind, TransceiverInit,
+    DataChannel, DataChannelEvents, DtlsTransport, EventStream, IceSettings, IceTransport,
+    Operation, PeerConnection, PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver,
+    SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
 };
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use ice::{IceConnectionState, IceGatheringState};
 pub use jsep::{
-    AnswerOptions, DataChannelInit, DataChannelState, IceCandidate, IceCandidateError,
-    IceCandidateInit, IceCandidatePair, IceCandidateType, IceComponent, IceParameters, IceProtocol,
-    IceRole, IceTcpCandidateType, IceTransportState, OfferOptions, PeerConnectionState, Priority,
-    RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingState,
+    AnswerOptions, BinaryType, DataChannelEvent, DataChannelInit, DataChannelState, IceCandidate,
+    IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType, IceComponent,
+    IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState, OfferOptions,
+    PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState, SdpType,
+    SessionDescription, SignalingState,
 };
 pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

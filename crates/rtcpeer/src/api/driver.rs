@@ -31,9 +31,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 
 use crate::ice::{MAX_LOCAL_INTERFACES, Transmit};
-use crate::jsep::StunHostName;
+use crate::jsep::{DataChannelEvent, DataChannelId, StunHostName};
 
 use super::Inner;
+use super::datachannel::Delivery;
 use super::mdns_socket::{self, MdnsSocket};
 
 /// Receive buffer per connection: longer datagrams are truncated (and then dropped as
@@ -325,38 +326,43 @@ async fn run(
     }
     let mut buf = vec![0u8; RECV_BUFFER];
     let mut out: Vec<Transmit> = Vec::new();
+    let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
     loop {
-        if shared.stop.load(Ordering::Acquire) {
-            break;
-        }
+        // `close()` stops the task after one more round, which sends the SCTP ABORT and
+        // DTLS close_notify it produced.
+        let stopping = shared.stop.load(Ordering::Acquire);
         // One round: timers, then everything the core wants sent, with the lock held only
         // for the core calls; events go out after it is released.
-        let timeout = {
+        let (timeout, closed) = {
             let Some(inner) = weak.upgrade() else {
                 break;
             };
-            let timeout = {
+            let r = {
                 let mut core = inner.core();
-                if core.is_closed() {
-                    break;
-                }
                 let now = Instant::now();
-                core.handle_timeout(now);
-                match mdns.as_mut() {
-                    Some(m) => m.exchange(&mut core, now),
-                    None => mdns_socket::refuse_all(&mut core),
+                let closed = core.is_closed();
+                if !closed {
+                    core.handle_timeout(now);
+                    match mdns.as_mut() {
+                        Some(m) => m.exchange(&mut core, now),
+                        None => mdns_socket::refuse_all(&mut core),
+                    }
                 }
                 while let Some(t) = core.poll_transmit(now) {
                     out.push(t);
                 }
+                while let Some(e) = core.poll_data_channel_event() {
+                    channel_events.push(e);
+                }
                 let mdns_timeout = mdns.as_ref().and_then(MdnsSocket::poll_timeout);
-                match (core.poll_timeout(), mdns_timeout) {
+                let timeout = match (core.poll_timeout(), mdns_timeout) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
-                }
+                };
+                (timeout, closed)
             };
             inner.dispatch();
-            timeout
+            r
         };
         for t in out.drain(..) {
             let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.local) else {
@@ -368,6 +374,15 @@ async fn run(
         }
         if let Some(m) = mdns.as_mut() {
             m.flush().await;
+        }
+        if stopping || closed {
+            break;
+        }
+        match deliver_channel_events(&weak, &shared, &mut channel_events).await {
+            None => break,
+            // It waited (and may have taken a wake-up meant for the loop): run a round now.
+            Some(true) => continue,
+            Some(false) => {}
         }
         let sleep = async {
             match timeout {
@@ -410,6 +425,46 @@ async fn run(
             }
         }
     }
+}
+
+/// Hands the round's data-channel events to their channels' queues, in order, after the
+/// connection's events of the same round (`dispatch`), so a `datachannel` event always comes
+/// before its channel's `open`. Waits while a read channel's queue is full (back-pressure,
+/// see `datachannel.rs`), holding no reference to the connection. Returns whether it waited,
+/// or `None` when the connection went away or the task must stop.
+async fn deliver_channel_events(
+    weak: &Weak<Inner>,
+    shared: &DriverShared,
+    events: &mut Vec<(DataChannelId, DataChannelEvent)>,
+) -> Option<bool> {
+    let mut waited = false;
+    for (key, e) in events.drain(..) {
+        let delivery = match weak.upgrade() {
+            Some(inner) => inner.deliver_channel_event(key, e),
+            None => return None,
+        };
+        let Delivery::Wait(tx, e) = delivery else {
+            continue;
+        };
+        waited = true;
+        let mut e = Some(e);
+        while e.is_some() {
+            tokio::select! {
+                permit = tx.reserve() => {
+                    if let (Ok(p), Some(e)) = (permit, e.take()) {
+                        p.send(e);
+                    }
+                    e = None;
+                }
+                _ = shared.notify.notified() => {
+                    if shared.stop.load(Ordering::Acquire) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(waited)
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@ use crate::jsep::{
 use crate::track::{MediaStream, MediaStreamTrack};
 
 use super::Inner;
-use super::objects::{IceTransport, RtpReceiver, RtpTransceiver};
+use super::datachannel::DataChannel;
+use super::objects::{DtlsTransport, IceTransport, RtpReceiver, RtpTransceiver, SctpTransport};
+use crate::dtls::DtlsTransportState;
+use crate::jsep::SctpTransportState;
 
 /// Events a subscriber may fall behind by before further events for it are dropped (and
 /// logged); signaling produces a handful per call, so a live subscriber never gets near it.
@@ -52,6 +55,13 @@ pub enum PeerConnectionEvent {
     /// `gatheringstatechange` of the `RTCIceTransport` (webrtc-pc §5.6.1); fires just before
     /// the `icegatheringstatechange` it causes.
     IceTransportGatheringStateChange(IceTransport, IceGatheringState),
+    /// `datachannel` (`RTCDataChannelEvent`, webrtc-pc §6.1): the peer opened a channel; its
+    /// readyState is already "open" and its `open` event follows on the channel.
+    DataChannel(DataChannel),
+    /// `statechange` of the `RTCDtlsTransport` (webrtc-pc §5.5), with its new state.
+    DtlsTransportStateChange(DtlsTransport, DtlsTransportState),
+    /// `statechange` of the `RTCSctpTransport` (webrtc-pc §6.1.1), with its new state.
+    SctpTransportStateChange(SctpTransport, SctpTransportState),
 }
 
 /// `RTCTrackEvent` (webrtc-pc §5.7).
@@ -199,6 +209,17 @@ impl Inner {
                         s,
                     )
                 }
+                CoreEvent::DataChannel(key) => {
+                    PeerConnectionEvent::DataChannel(DataChannel::new(self.clone(), key))
+                }
+                CoreEvent::DtlsStateChange(s) => PeerConnectionEvent::DtlsTransportStateChange(
+                    DtlsTransport::new(self.clone()),
+                    s,
+                ),
+                CoreEvent::SctpStateChange(s) => PeerConnectionEvent::SctpTransportStateChange(
+                    SctpTransport::new(self.clone()),
+                    s,
+                ),
                 CoreEvent::IceTransportGatheringStateChange(id, s) => {
                     PeerConnectionEvent::IceTransportGatheringStateChange(
                         IceTransport::new(self.clone(), id),

@@ -6,6 +6,7 @@
 //! tasks, so no user code ever runs under a lock.
 
 mod chain;
+mod datachannel;
 mod driver;
 mod events;
 mod mdns_socket;
@@ -29,10 +30,11 @@ use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{OsRandom, RandomSource, SeededRandom};
 
 pub use chain::Operation;
+pub use datachannel::{DataChannel, DataChannelEvents};
 pub use driver::NetworkTask;
 pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
 pub use objects::{
-    DataChannel, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
+    DtlsTransport, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
 };
 
 use chain::Chain;
@@ -155,6 +157,8 @@ pub(crate) struct Inner {
     pub(crate) stun_resolve_timeout: Duration,
     /// Whether the driver resolves `.local` candidates (`IceSettings::mdns`).
     pub(crate) mdns: bool,
+    /// Each data channel's event queue (`datachannel.rs`).
+    pub(crate) channel_queues: datachannel::ChannelQueues,
 }
 
 impl Drop for Inner {
@@ -264,6 +268,7 @@ impl PeerConnection {
                 ice_interfaces: settings.ice.interfaces,
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
                 mdns: settings.ice.mdns,
+                channel_queues: Default::default(),
             }),
         };
         // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
@@ -526,6 +531,7 @@ impl PeerConnection {
     pub fn close(&self) {
         self.inner.core().close();
         self.inner.subscribers.close();
+        self.inner.channel_queues.close_all();
         self.inner.driver.stop();
     }
 
@@ -635,6 +641,17 @@ impl PeerConnection {
         self.inner.subscribers.set_handler("track", move |e| {
             if let PeerConnectionEvent::Track(t) = e {
                 f(t.clone())
+            }
+        })
+    }
+
+    /// `ondatachannel`: runs `f` on a Tokio task for each channel the peer opened
+    /// (RFC 8832). Events of the channel are kept until read, so subscribing to them from
+    /// `f` misses none.
+    pub fn on_data_channel(&self, f: impl Fn(DataChannel) + Send + Sync + 'static) {
+        self.inner.subscribers.set_handler("datachannel", move |e| {
+            if let PeerConnectionEvent::DataChannel(dc) = e {
+                f(dc.clone())
             }
         })
     }

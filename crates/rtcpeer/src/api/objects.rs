@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::dtls::DtlsTransportState;
 use crate::error::Result;
 use crate::ice::IceGatheringState;
 use crate::jsep::{
-    DataChannelId, DataChannelState, IceCandidate, IceCandidatePair, IceComponent, IceParameters,
-    IceRole, IceTransportId, IceTransportState, Priority, RtpTransceiverDirection,
-    SctpTransportState, TransceiverId,
+    IceCandidate, IceCandidatePair, IceComponent, IceParameters, IceRole, IceTransportId,
+    IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId,
 };
 use crate::media::{self, MediaKind, RtpCapabilities, RtpCodecCapability};
 use crate::track::{MediaStream, MediaStreamTrack};
@@ -34,6 +34,7 @@ macro_rules! handle_basics {
         }
     };
 }
+pub(crate) use handle_basics;
 
 /// `RTCRtpTransceiver` (webrtc-pc §5.4).
 #[derive(Clone)]
@@ -192,77 +193,6 @@ impl RtpReceiver {
     }
 }
 
-/// `RTCDataChannel` (webrtc-pc §6.2) at the signaling level: options, id and state.
-#[derive(Clone)]
-pub struct DataChannel {
-    pc: Arc<Inner>,
-    key: DataChannelId,
-}
-handle_basics!(DataChannel, key);
-
-impl DataChannel {
-    pub(crate) fn new(pc: Arc<Inner>, key: DataChannelId) -> Self {
-        DataChannel { pc, key }
-    }
-
-    fn read<T>(&self, f: impl FnOnce(&crate::jsep::DataChannelRecord) -> T) -> T {
-        let core = self.pc.core();
-        f(core
-            .data_channel(self.key)
-            .expect("data channels are never forgotten"))
-    }
-
-    /// `label`.
-    pub fn label(&self) -> String {
-        self.read(|d| d.label.clone())
-    }
-
-    /// `ordered`.
-    pub fn ordered(&self) -> bool {
-        self.read(|d| d.ordered)
-    }
-
-    /// `maxPacketLifeTime` in milliseconds.
-    pub fn max_packet_life_time(&self) -> Option<u16> {
-        self.read(|d| d.max_packet_life_time)
-    }
-
-    /// `maxRetransmits`.
-    pub fn max_retransmits(&self) -> Option<u16> {
-        self.read(|d| d.max_retransmits)
-    }
-
-    /// `protocol`.
-    pub fn protocol(&self) -> String {
-        self.read(|d| d.protocol.clone())
-    }
-
-    /// `negotiated`.
-    pub fn negotiated(&self) -> bool {
-        self.read(|d| d.negotiated)
-    }
-
-    /// `id`: the SCTP stream id, once known (after the DTLS role is negotiated).
-    pub fn id(&self) -> Option<u16> {
-        self.read(|d| d.id)
-    }
-
-    /// `priority`.
-    pub fn priority(&self) -> Priority {
-        self.read(|d| d.priority)
-    }
-
-    /// `readyState`.
-    pub fn ready_state(&self) -> DataChannelState {
-        self.read(|d| d.state)
-    }
-
-    /// `close()` (webrtc-pc §6.2).
-    pub fn close(&self) {
-        self.pc.core().close_data_channel(self.key)
-    }
-}
-
 /// `RTCSctpTransport` (webrtc-pc §6.1.1).
 #[derive(Clone)]
 pub struct SctpTransport {
@@ -300,6 +230,18 @@ impl SctpTransport {
     pub fn ice_transport(&self) -> Option<IceTransport> {
         let id = self.pc.core().ice_transport()?;
         Some(IceTransport::new(self.pc.clone(), id))
+    }
+
+    /// `transport` (webrtc-pc §6.1.1): the DTLS transport the association runs over.
+    pub fn transport(&self) -> DtlsTransport {
+        DtlsTransport::new(self.pc.clone())
+    }
+
+    /// `maxChannels` (webrtc-pc §6.1.1): `None` until the association is connected, then
+    /// the number of streams usable in each direction.
+    pub fn max_channels(&self) -> Option<u16> {
+        let core = self.pc.core();
+        (core.sctp_state() == Some(SctpTransportState::Connected)).then(|| core.sctp_max_channels())
     }
 
     /// `maxMessageSize` (webrtc-pc §6.1.1.3): 0 until the remote description is known.
@@ -372,5 +314,50 @@ impl IceTransport {
     /// description gave them.
     pub fn get_remote_parameters(&self) -> Option<IceParameters> {
         self.pc.core().ice_remote_parameters(self.id)
+    }
+}
+
+/// `RTCDtlsTransport` (webrtc-pc §5.5): the connection's one (bundled) DTLS transport. Its
+/// `statechange` arrives on the connection's event stream as
+/// `PeerConnectionEvent::DtlsTransportStateChange`.
+#[derive(Clone)]
+pub struct DtlsTransport {
+    pc: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DtlsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtlsTransport")
+            .field("pc", &self.pc.id)
+            .finish()
+    }
+}
+
+impl PartialEq for DtlsTransport {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.pc, &other.pc)
+    }
+}
+
+impl DtlsTransport {
+    pub(crate) fn new(pc: Arc<Inner>) -> Self {
+        DtlsTransport { pc }
+    }
+
+    /// `state` (webrtc-pc §5.5.1).
+    pub fn state(&self) -> DtlsTransportState {
+        self.pc.core().dtls_state()
+    }
+
+    /// `iceTransport`: the ICE transport under it, once a local description created it.
+    pub fn ice_transport(&self) -> Option<IceTransport> {
+        let id = self.pc.core().ice_transport()?;
+        Some(IceTransport::new(self.pc.clone(), id))
+    }
+
+    /// `getRemoteCertificates()` (webrtc-pc §5.5.1): the peer's DER certificates once
+    /// "connected", empty before (WPT-333).
+    pub fn get_remote_certificates(&self) -> Vec<Vec<u8>> {
+        self.pc.core().dtls_remote_certificates()
     }
 }

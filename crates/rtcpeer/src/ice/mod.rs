@@ -600,6 +600,18 @@ impl IceAgent {
             .map(|s| (s.local.base, s.remote.addr))
     }
 
+    /// Whether `local`/`remote` is the selected pair or a candidate pair of the checklist
+    /// (a signalled or peer-reflexive remote candidate): DTLS and SRTP are accepted only from
+    /// such peers (RFC 8445 §7.3.1.4, RFC 7983); DTLS itself authenticates them.
+    pub fn knows_path(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        if self.selected_pair() == Some((local, remote)) {
+            return true;
+        }
+        self.pairs.iter().any(|p| {
+            self.locals[p.local].cand.base == local && self.remotes[p.remote].addr == remote
+        })
+    }
+
     /// Round-trip time last measured on the selected pair (checks, then consent), for
     /// `RTCIceCandidatePairStats.currentRoundTripTime`.
     pub fn selected_rtt(&self) -> Option<Duration> {

@@ -168,6 +168,7 @@ impl Core {
             }
         }
         self.ice_local_description_applied();
+        self.data_negotiated();
         Ok(())
     }
 
@@ -258,6 +259,7 @@ impl Core {
             self.emit(e);
         }
         self.ice_remote_description_applied();
+        self.data_negotiated();
         Ok(())
     }
 

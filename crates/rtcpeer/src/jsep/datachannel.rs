@@ -25,6 +25,17 @@ w3c_enum! {
 }
 
 w3c_enum! {
+    /// `RTCDataChannel.binaryType` (webrtc-pc §6.2): how a browser would surface binary
+    /// messages; rtcpeer always delivers bytes, the value is kept and reflected (WPT-229).
+    pub enum BinaryType {
+        /// `Blob` objects.
+        Blob = "blob",
+        /// `ArrayBuffer` objects (the default, WPT-229).
+        ArrayBuffer = "arraybuffer",
+    }
+}
+
+w3c_enum! {
     /// `RTCPriorityType` (webrtc-priority §4.1).
     pub enum Priority {
         /// Lowest.
@@ -97,6 +108,14 @@ pub(crate) struct DataChannelRecord {
     pub id: Option<u16>,
     pub priority: Priority,
     pub state: DataChannelState,
+    /// Handed to the SCTP channel manager (DCEP OPEN sent, or negotiated channel started).
+    pub sctp_open: bool,
+    /// `bufferedAmountLowThreshold`.
+    pub low_threshold: u64,
+    /// `bufferedAmount` frozen when the channel or the connection closed (WPT-215).
+    pub final_buffered_amount: u64,
+    /// `binaryType`.
+    pub binary_type: BinaryType,
 }
 
 /// The `RTCSctpTransport` as signaling knows it.
@@ -207,6 +226,10 @@ impl Core {
             id,
             priority: init.priority,
             state: DataChannelState::Connecting,
+            sctp_open: false,
+            low_threshold: 0,
+            final_buffered_amount: 0,
+            binary_type: BinaryType::ArrayBuffer,
         };
         match rec.id {
             Some(id) => self.stream_ids.reserve(id),
@@ -235,21 +258,6 @@ impl Core {
         self.data_channels
             .get(usize::try_from(key.0).ok()?)
             .filter(|d| d.key == key)
-    }
-
-    /// Closes a channel at the signaling level (the SCTP stream reset arrives with the network).
-    pub fn close_data_channel(&mut self, key: DataChannelId) {
-        let slot = usize::try_from(key.0)
-            .ok()
-            .and_then(|i| self.data_channels.get_mut(i));
-        if let Some(d) = slot.filter(|d| d.key == key) {
-            if d.state != DataChannelState::Closed {
-                d.state = DataChannelState::Closed;
-                if let Some(id) = d.id {
-                    self.stream_ids.release(id);
-                }
-            }
-        }
     }
 
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
@@ -281,5 +289,17 @@ impl Core {
     /// All data channels' ids in creation order.
     pub fn data_channel_ids(&self) -> Vec<DataChannelId> {
         self.data_channels.iter().map(|d| d.key).collect()
+    }
+}
+
+impl Core {
+    /// `dc.binaryType = t` (webrtc-pc §6.2).
+    pub fn set_data_channel_binary_type(&mut self, key: DataChannelId, t: BinaryType) {
+        let slot = usize::try_from(key.0)
+            .ok()
+            .and_then(|i| self.data_channels.get_mut(i));
+        if let Some(d) = slot.filter(|d| d.key == key) {
+            d.binary_type = t;
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 mod apply;
 mod candidate;
+mod data_path;
 mod datachannel;
 mod generate;
 mod negotiation;
@@ -29,8 +30,9 @@ pub use candidate::{
     IceCandidate, IceCandidateInit, IceCandidateType, IceComponent, IceProtocol,
     IceTcpCandidateType,
 };
+pub use data_path::DataChannelEvent;
 pub use datachannel::{
-    DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
+    BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
 pub use transceiver::TransceiverId;
 pub use transport::{
@@ -98,6 +100,13 @@ pub enum CoreEvent {
     IceTransportStateChange(IceTransportId, crate::ice::IceConnectionState),
     /// The ICE transport's `gatheringstatechange` (just before `icegatheringstatechange`).
     IceTransportGatheringStateChange(IceTransportId, crate::ice::IceGatheringState),
+    /// `datachannel`: the peer opened this channel (RFC 8832); its `open` event follows on
+    /// the channel.
+    DataChannel(DataChannelId),
+    /// The DTLS transport's `statechange` (webrtc-pc §5.5).
+    DtlsStateChange(crate::dtls::DtlsTransportState),
+    /// The SCTP transport's `statechange` (webrtc-pc §6.1.1).
+    SctpStateChange(SctpTransportState),
 }
 
 /// A description as applied: its type, parsed form, and the text given back to the application.
@@ -218,6 +227,8 @@ pub struct Core {
     events: VecDeque<CoreEvent>,
     /// The ICE agent and the W3C ICE/connection states (`transport.rs`).
     ice: transport::IceState,
+    /// DTLS, SCTP and the data channels' transport (`data_path.rs`).
+    data: data_path::DataPath,
 }
 
 /// Bound on queued core events; the API layer drains after every call, so this is never
@@ -269,6 +280,7 @@ impl Core {
             remote_streams: HashMap::new(),
             events: VecDeque::new(),
             ice: transport::IceState::default(),
+            data: data_path::DataPath::default(),
         }
     }
 
@@ -693,6 +705,7 @@ impl Core {
         if self.is_closed() {
             return;
         }
+        self.data_close(None);
         self.signaling_state = SignalingState::Closed;
         for t in &mut self.transceivers {
             t.stopping = true;

@@ -294,6 +294,11 @@ impl Association {
         self.tx.buffered(stream)
     }
 
+    /// Outgoing streams usable with this peer (our count capped by its MIS, RFC 9260 §5.1.1).
+    pub fn outbound_streams(&self) -> u16 {
+        self.out_streams
+    }
+
     /// Unsent bytes on all streams (bounded by `Config::send_buffer`).
     pub fn total_buffered_amount(&self) -> usize {
         self.tx.total_buffered()

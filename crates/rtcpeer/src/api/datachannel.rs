@@ -1,0 +1,404 @@
+//! `RTCDataChannel` (webrtc-pc §6.2): the handle, and delivery of its events.
+//!
+//! Every channel has one bounded event queue, created with the channel (so nothing is lost
+//! between a `datachannel` event and the application subscribing). The network driver is
+//! the only producer. While someone reads the channel (a [`DataChannelEvents`] stream or
+//! `on_*` handlers exist), a full queue makes the driver wait: a slow reader slows the
+//! connection down (SCTP's flow and congestion control then slow the sender) instead of
+//! losing messages. While nobody reads, events beyond the queue's capacity are dropped
+//! and logged, as a browser drops events that have no listener.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use crate::datachannel::Payload;
+use crate::error::{Error, Result};
+use crate::jsep::{BinaryType, DataChannelEvent, DataChannelId, DataChannelState, Priority};
+
+use super::Inner;
+use super::objects::handle_basics;
+
+/// Events a channel's queue holds (at most this many messages of at most
+/// `maxMessageSize` each wait for the application).
+const CHANNEL_QUEUE: usize = 256;
+
+/// The event queue of one channel.
+pub(crate) struct ChannelQueue {
+    tx: Mutex<Option<mpsc::Sender<DataChannelEvent>>>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<DataChannelEvent>>,
+    /// Live readers: [`DataChannelEvents`] streams and the handler task.
+    readers: AtomicUsize,
+    handlers: Mutex<Handlers>,
+}
+
+#[derive(Default)]
+struct Handlers {
+    task: Option<tokio::task::JoinHandle<()>>,
+    on_open: Option<Arc<dyn Fn() + Send + Sync>>,
+    on_message: Option<Arc<dyn Fn(Payload) + Send + Sync>>,
+    on_buffered_amount_low: Option<Arc<dyn Fn() + Send + Sync>>,
+    on_error: Option<Arc<dyn Fn(Error) + Send + Sync>>,
+    on_closing: Option<Arc<dyn Fn() + Send + Sync>>,
+    on_close: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl ChannelQueue {
+    fn new(ended: bool) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
+        Arc::new(ChannelQueue {
+            tx: Mutex::new((!ended).then_some(tx)),
+            rx: tokio::sync::Mutex::new(rx),
+            readers: AtomicUsize::new(0),
+            handlers: Mutex::new(Handlers::default()),
+        })
+    }
+
+    fn sender(&self) -> Option<mpsc::Sender<DataChannelEvent>> {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Ends the queue: readers get what is queued, then `None`.
+    fn end(&self) {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// The channels' queues of one connection.
+#[derive(Default)]
+pub(crate) struct ChannelQueues {
+    map: Mutex<HashMap<DataChannelId, Arc<ChannelQueue>>>,
+}
+
+impl ChannelQueues {
+    fn get(&self, key: DataChannelId, closed: bool) -> Arc<ChannelQueue> {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert_with(|| ChannelQueue::new(closed))
+            .clone()
+    }
+
+    /// `pc.close()`: every stream ends, no further event fires.
+    pub(crate) fn close_all(&self) {
+        let map = std::mem::take(&mut *self.map.lock().unwrap_or_else(|e| e.into_inner()));
+        for q in map.values() {
+            q.end();
+            if let Some(t) = q
+                .handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .task
+                .take()
+            {
+                t.abort();
+            }
+        }
+    }
+}
+
+/// What the driver does with one channel event (see the module documentation).
+pub(crate) enum Delivery {
+    /// Delivered, or dropped because nobody reads.
+    Done,
+    /// Somebody reads and the queue is full: wait on this sender.
+    Wait(mpsc::Sender<DataChannelEvent>, DataChannelEvent),
+}
+
+impl Inner {
+    /// Hands one channel event to its queue without waiting.
+    pub(crate) fn deliver_channel_event(
+        &self,
+        key: DataChannelId,
+        event: DataChannelEvent,
+    ) -> Delivery {
+        let q = self.channel_queues.get(key, false);
+        let last = event == DataChannelEvent::Close;
+        let delivery = match q.sender() {
+            None => Delivery::Done,
+            Some(tx) => match tx.try_send(event) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Done,
+                Err(mpsc::error::TrySendError::Full(e)) => {
+                    if q.readers.load(Ordering::Acquire) > 0 {
+                        Delivery::Wait(tx, e)
+                    } else {
+                        tracing::warn!("data channel event dropped: nobody reads the channel");
+                        Delivery::Done
+                    }
+                }
+            },
+        };
+        if last {
+            // `close` is the channel's last event: its stream ends after it.
+            q.end();
+            self.channel_queues
+                .map
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+        }
+        delivery
+    }
+}
+
+/// A stream of one data channel's events (`open`, `message`, `bufferedamountlow`, `error`,
+/// `closing`, `close`); ends after `close`, or when the connection is closed. All streams
+/// and handlers of a channel draw from one queue: each event is delivered once.
+pub struct DataChannelEvents {
+    queue: Arc<ChannelQueue>,
+}
+
+impl std::fmt::Debug for DataChannelEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataChannelEvents").finish_non_exhaustive()
+    }
+}
+
+impl DataChannelEvents {
+    fn new(queue: Arc<ChannelQueue>) -> Self {
+        queue.readers.fetch_add(1, Ordering::AcqRel);
+        DataChannelEvents { queue }
+    }
+
+    /// The next event; `None` once the channel is closed and its events were read.
+    pub async fn recv(&mut self) -> Option<DataChannelEvent> {
+        self.queue.rx.lock().await.recv().await
+    }
+
+    /// The next event if one is already queued.
+    pub fn try_recv(&mut self) -> Option<DataChannelEvent> {
+        self.queue.rx.try_lock().ok()?.try_recv().ok()
+    }
+}
+
+impl Drop for DataChannelEvents {
+    fn drop(&mut self) {
+        self.queue.readers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `RTCDataChannel` (webrtc-pc §6.2). Cheap to clone: clones are the same channel.
+#[derive(Clone)]
+pub struct DataChannel {
+    pc: Arc<Inner>,
+    key: DataChannelId,
+}
+handle_basics!(DataChannel, key);
+
+impl DataChannel {
+    pub(crate) fn new(pc: Arc<Inner>, key: DataChannelId) -> Self {
+        DataChannel { pc, key }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&crate::jsep::DataChannelRecord) -> T) -> T {
+        let core = self.pc.core();
+        f(core
+            .data_channel(self.key)
+            .expect("data channels are never forgotten"))
+    }
+
+    /// `label`.
+    pub fn label(&self) -> String {
+        self.read(|d| d.label.clone())
+    }
+
+    /// `ordered`.
+    pub fn ordered(&self) -> bool {
+        self.read(|d| d.ordered)
+    }
+
+    /// `maxPacketLifeTime` in milliseconds.
+    pub fn max_packet_life_time(&self) -> Option<u16> {
+        self.read(|d| d.max_packet_life_time)
+    }
+
+    /// `maxRetransmits`.
+    pub fn max_retransmits(&self) -> Option<u16> {
+        self.read(|d| d.max_retransmits)
+    }
+
+    /// `protocol`.
+    pub fn protocol(&self) -> String {
+        self.read(|d| d.protocol.clone())
+    }
+
+    /// `negotiated`.
+    pub fn negotiated(&self) -> bool {
+        self.read(|d| d.negotiated)
+    }
+
+    /// `id`: the SCTP stream id, once known (after the DTLS role is negotiated).
+    pub fn id(&self) -> Option<u16> {
+        self.read(|d| d.id)
+    }
+
+    /// `priority`.
+    pub fn priority(&self) -> Priority {
+        self.read(|d| d.priority)
+    }
+
+    /// `readyState`.
+    pub fn ready_state(&self) -> DataChannelState {
+        self.read(|d| d.state)
+    }
+
+    /// `binaryType` (kept and reflected; messages are always delivered as bytes).
+    pub fn binary_type(&self) -> BinaryType {
+        self.read(|d| d.binary_type)
+    }
+
+    /// Sets `binaryType`.
+    pub fn set_binary_type(&self, t: BinaryType) {
+        self.pc.core().set_data_channel_binary_type(self.key, t)
+    }
+
+    /// `bufferedAmount`: bytes given to `send` and not yet handed to the network.
+    pub fn buffered_amount(&self) -> u64 {
+        self.pc.core().data_channel_buffered_amount(self.key)
+    }
+
+    /// `bufferedAmountLowThreshold` (default 0).
+    pub fn buffered_amount_low_threshold(&self) -> u64 {
+        self.read(|d| d.low_threshold)
+    }
+
+    /// Sets `bufferedAmountLowThreshold`: `bufferedamountlow` fires when `bufferedAmount`
+    /// falls to it after a send.
+    pub fn set_buffered_amount_low_threshold(&self, bytes: u64) {
+        self.pc
+            .core()
+            .set_data_channel_low_threshold(self.key, bytes)
+    }
+
+    fn send_payload(&self, payload: Payload) -> Result<()> {
+        self.pc
+            .core()
+            .data_channel_send(self.key, payload, Instant::now())?;
+        self.pc.wake_driver();
+        Ok(())
+    }
+
+    /// `send(ArrayBuffer)` (webrtc-pc §6.2): a binary message. `InvalidStateError` unless
+    /// "open", `TypeError` above `sctp.maxMessageSize`, `OperationError` when the send
+    /// buffer is full (wait for `bufferedamountlow`).
+    pub fn send(&self, data: &[u8]) -> Result<()> {
+        self.send_payload(Payload::Binary(data.to_vec()))
+    }
+
+    /// Like [`DataChannel::send`], taking ownership of the bytes (no copy).
+    pub fn send_owned(&self, data: Vec<u8>) -> Result<()> {
+        self.send_payload(Payload::Binary(data))
+    }
+
+    /// `send(string)`: a text message (UTF-8 on the wire, RFC 8831 §6.6).
+    pub fn send_text(&self, text: &str) -> Result<()> {
+        self.send_payload(Payload::Text(text.to_string()))
+    }
+
+    /// `close()` (webrtc-pc §6.2): "closing" now; `close` fires once both directions of
+    /// the stream are reset (RFC 8831 §6.7), after queued data was delivered.
+    pub fn close(&self) {
+        self.pc.core().close_data_channel(self.key, Instant::now());
+        self.pc.wake_driver();
+    }
+
+    fn queue(&self) -> Arc<ChannelQueue> {
+        let closed = self.ready_state() == DataChannelState::Closed;
+        self.pc.channel_queues.get(self.key, closed)
+    }
+
+    /// The channel's events, from the first one not yet taken (events are kept from the
+    /// channel's creation until read, so none is missed by subscribing late).
+    pub fn events(&self) -> DataChannelEvents {
+        DataChannelEvents::new(self.queue())
+    }
+
+    fn set_handler(&self, f: impl FnOnce(&mut Handlers)) {
+        let q = self.queue();
+        let mut h = q.handlers.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut h);
+        if h.task.is_none() {
+            let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                tracing::warn!("no Tokio runtime: data channel handlers cannot run");
+                return;
+            };
+            let mut events = DataChannelEvents::new(q.clone());
+            h.task = Some(rt.spawn(async move {
+                while let Some(e) = events.recv().await {
+                    // Handlers run without the lock held (they may set handlers themselves).
+                    let h = {
+                        let h = events.queue.handlers.lock();
+                        let h = h.unwrap_or_else(|e| e.into_inner());
+                        (
+                            h.on_open.clone(),
+                            h.on_message.clone(),
+                            h.on_buffered_amount_low.clone(),
+                            h.on_error.clone(),
+                            h.on_closing.clone(),
+                            h.on_close.clone(),
+                        )
+                    };
+                    let (open, message, low, error, closing, close) = h;
+                    match e {
+                        DataChannelEvent::Open => call0(open),
+                        DataChannelEvent::Message(m) => {
+                            if let Some(f) = message {
+                                f(m);
+                            }
+                        }
+                        DataChannelEvent::BufferedAmountLow => call0(low),
+                        DataChannelEvent::Error(err) => {
+                            if let Some(f) = error {
+                                f(err);
+                            }
+                        }
+                        DataChannelEvent::Closing => call0(closing),
+                        DataChannelEvent::Close => call0(close),
+                    }
+                }
+            }));
+        }
+    }
+
+    /// `onopen`: runs `f` on a Tokio task when the channel opens. The `on_*` handlers share
+    /// one task and take events from the same queue as [`DataChannel::events`]: use one or
+    /// the other.
+    pub fn on_open(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.set_handler(|h| h.on_open = Some(Arc::new(f)));
+    }
+
+    /// `onmessage`: runs `f` for each message.
+    pub fn on_message(&self, f: impl Fn(Payload) + Send + Sync + 'static) {
+        self.set_handler(|h| h.on_message = Some(Arc::new(f)));
+    }
+
+    /// `onbufferedamountlow`.
+    pub fn on_buffered_amount_low(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.set_handler(|h| h.on_buffered_amount_low = Some(Arc::new(f)));
+    }
+
+    /// `onerror`, with the `RTCError`.
+    pub fn on_error(&self, f: impl Fn(Error) + Send + Sync + 'static) {
+        self.set_handler(|h| h.on_error = Some(Arc::new(f)));
+    }
+
+    /// `onclosing`.
+    pub fn on_closing(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.set_handler(|h| h.on_closing = Some(Arc::new(f)));
+    }
+
+    /// `onclose`.
+    pub fn on_close(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.set_handler(|h| h.on_close = Some(Arc::new(f)));
+    }
+}
+
+fn call0(f: Option<Arc<dyn Fn() + Send + Sync>>) {
+    if let Some(f) = f {
+        f();
+    }
+}

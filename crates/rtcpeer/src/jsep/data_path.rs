@@ -1,0 +1,829 @@
+//! The connection's secure data path inside the core: RFC 7983 demultiplexing of what ICE
+//! receives, the bundled DTLS transport (`RTCDtlsTransport`, webrtc-pc §5.5), the SCTP
+//! association over it (RFC 8261) and the data channels on top (RFC 8831/8832,
+//! webrtc-pc §6).
+//!
+//! Layering, all sans-IO and driven by the core's own calls:
+//!
+//! - `handle_datagram`: first byte 0–3 is STUN (the ICE agent), 20–63 DTLS (here, only from
+//!   a path ICE knows), 128–191 RTP/RTCP (counted and dropped until media exists).
+//! - DTLS starts once an answer fixed the role (`a=setup`, RFC 8842 §5) and the remote
+//!   `a=fingerprint` is known; it is created earlier if a peer's ClientHello arrives first
+//!   (that record is buffered, INTEROP.md). Its datagrams leave over the ICE selected pair,
+//!   or, before ICE selected one, back to where the peer's DTLS came from.
+//! - Once DTLS is connected and the session has an SCTP m-section, both sides start the
+//!   association (simultaneous open, RFC 9260 §5.2.1, as browsers do); every SCTP packet is
+//!   one DTLS record.
+//! - Channel events become per-channel [`DataChannelEvent`]s (drained by the runtime with
+//!   [`Core::poll_data_channel_event`]) and `datachannel` events on the connection.
+//!
+//! Set-description calls take no clock, so work they make possible (starting DTLS or SCTP,
+//! opening channels) happens at the next timed call (`handle_timeout`, `handle_datagram`,
+//! `poll_transmit`), which the runtime makes right after every API call.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::cert::DtlsFingerprint;
+use crate::datachannel::{ChannelConfig, ChannelEvent, DataChannels, Payload, Reliability};
+use crate::dtls::{
+    DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole as WireRole, DtlsSettings, DtlsTransportState,
+    RemoteFingerprints, SrtpKeyingMaterial,
+};
+use crate::error::{Error, ErrorDetail, Result};
+use crate::ice::Transmit;
+use crate::sctp::{self, Association, SendError};
+use crate::sdp::Attribute as A;
+
+use super::datachannel::{
+    DataChannelId, DataChannelRecord, DataChannelState, Priority, SctpTransportState,
+};
+use super::{Core, CoreEvent, DtlsRole};
+
+/// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataChannelEvent {
+    /// `open`: messages can be sent.
+    Open,
+    /// `message`, with its payload (strings and binary stay apart, RFC 8831 §6.6).
+    Message(Payload),
+    /// `bufferedamountlow`: `bufferedAmount` fell to `bufferedAmountLowThreshold` or below.
+    BufferedAmountLow,
+    /// `error` (an `RTCError`, e.g. "sctp-failure" when the association went away).
+    Error(Error),
+    /// `closing`: the peer started closing the channel.
+    Closing,
+    /// `close`: the channel is closed for good.
+    Close,
+}
+
+/// Bound on per-channel events waiting for the runtime; the runtime drains after every
+/// call, so this is only reached if it stops draining, and overflow drops the oldest.
+const MAX_DC_EVENTS: usize = 65536;
+
+/// Datagrams kept for sending after `close()` (an SCTP ABORT and the DTLS close_notify).
+const MAX_FINAL_DATAGRAMS: usize = 8;
+
+/// RFC 8831 §6.4 priority values used in DATA_CHANNEL_OPEN.
+fn dcep_priority(p: Priority) -> u16 {
+    match p {
+        Priority::VeryLow => 128,
+        Priority::Low => 256,
+        Priority::Medium => 512,
+        Priority::High => 1024,
+    }
+}
+
+/// The W3C priority a DCEP priority value falls in (RFC 8831 §6.4 ranges).
+fn w3c_priority(p: u16) -> Priority {
+    match p {
+        0..=128 => Priority::VeryLow,
+        129..=256 => Priority::Low,
+        257..=512 => Priority::Medium,
+        _ => Priority::High,
+    }
+}
+
+/// The default DTLS configuration, built once per process (building runs dimpl's crypto
+/// self-check).
+fn default_dtls_config() -> Result<DtlsConfig> {
+    static CONFIG: OnceLock<std::result::Result<DtlsConfig, Error>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| DtlsConfig::new(&DtlsSettings::default()))
+        .clone()
+}
+
+/// DTLS, SCTP and data-channel state of the core (see the module documentation).
+pub(crate) struct DataPath {
+    dtls: Option<DtlsConnection>,
+    /// `RTCDtlsTransport.state` as last reported.
+    dtls_state: DtlsTransportState,
+    /// The DTLS role was fixed by an answer and the handshake should start.
+    dtls_wanted: bool,
+    /// Where DTLS replies go before ICE selected a pair: the last DTLS datagram's path.
+    fallback_path: Option<(SocketAddr, SocketAddr)>,
+    remote_certificate: Option<Vec<u8>>,
+    srtp: Option<SrtpKeyingMaterial>,
+    assoc: Option<Association>,
+    channels: DataChannels,
+    by_stream: HashMap<u16, DataChannelId>,
+    dc_events: VecDeque<(DataChannelId, DataChannelEvent)>,
+    /// Datagrams that still leave after `close()`.
+    final_out: VecDeque<Transmit>,
+    sctp_buf: Vec<u8>,
+    /// The last time a timed call gave (the ABORT sent by `close()` needs one).
+    last_now: Option<Instant>,
+    /// DTLS datagrams from addresses ICE does not know, dropped.
+    dropped_unknown_source: u64,
+    /// RTP/RTCP and other datagrams with no consumer yet, dropped.
+    dropped_other: u64,
+}
+
+impl Default for DataPath {
+    fn default() -> Self {
+        DataPath {
+            dtls: None,
+            dtls_state: DtlsTransportState::New,
+            dtls_wanted: false,
+            fallback_path: None,
+            remote_certificate: None,
+            srtp: None,
+            assoc: None,
+            channels: DataChannels::new(),
+            by_stream: HashMap::new(),
+            dc_events: VecDeque::new(),
+            final_out: VecDeque::new(),
+            sctp_buf: Vec::with_capacity(2048),
+            last_now: None,
+            dropped_unknown_source: 0,
+            dropped_other: 0,
+        }
+    }
+}
+
+impl Core {
+    // ----- W3C getters -----
+
+    /// `RTCDtlsTransport.state` (webrtc-pc §5.5).
+    pub fn dtls_state(&self) -> DtlsTransportState {
+        self.data.dtls_state
+    }
+
+    /// `RTCDtlsTransport.getRemoteCertificates()`: the peer's DER certificate once connected.
+    pub fn dtls_remote_certificates(&self) -> Vec<Vec<u8>> {
+        self.data.remote_certificate.iter().cloned().collect()
+    }
+
+    /// The DTLS-SRTP keys (RFC 5764 §4.2), once DTLS is connected and the peer agreed to SRTP.
+    pub fn srtp_keying_material(&self) -> Option<&SrtpKeyingMaterial> {
+        self.data.srtp.as_ref()
+    }
+
+    /// Datagrams dropped by demultiplexing: DTLS from unknown addresses, and RTP/RTCP or
+    /// unknown first bytes (no media yet).
+    pub fn dropped_datagrams(&self) -> u64 {
+        self.data.dropped_unknown_source + self.data.dropped_other
+    }
+
+    /// `sctp.maxChannels` (webrtc-pc §6.1.1): streams usable in each direction, once the
+    /// association exists.
+    pub fn sctp_max_channels(&self) -> u16 {
+        self.data
+            .assoc
+            .as_ref()
+            .map_or(0, Association::outbound_streams)
+    }
+
+    /// The next per-channel event, in firing order (drained by the runtime).
+    pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
+        self.data.dc_events.pop_front()
+    }
+
+    /// `dc.bufferedAmount` (webrtc-pc §6.2): bytes queued by `send` and not yet sent.
+    /// It keeps its value after the channel or the connection closed (WPT-215).
+    pub fn data_channel_buffered_amount(&self, key: DataChannelId) -> u64 {
+        let Some(rec) = self.data_channel(key) else {
+            return 0;
+        };
+        match (rec.id, self.data.assoc.as_ref()) {
+            (Some(id), Some(a)) if rec.state != DataChannelState::Closed => {
+                a.buffered_amount(id) as u64
+            }
+            _ => rec.final_buffered_amount,
+        }
+    }
+
+    /// `dc.bufferedAmountLowThreshold = bytes` (webrtc-pc §6.2).
+    pub fn set_data_channel_low_threshold(&mut self, key: DataChannelId, bytes: u64) {
+        let Some(i) = self.dc_index(key) else { return };
+        self.data_channels[i].low_threshold = bytes;
+        if let (Some(id), Some(a)) = (self.data_channels[i].id, self.data.assoc.as_mut()) {
+            a.set_buffered_amount_low_threshold(id, usize::try_from(bytes).unwrap_or(usize::MAX));
+        }
+    }
+
+    /// `dc.send(data)` (webrtc-pc §6.2 "send"): `InvalidStateError` unless open, `TypeError`
+    /// above `maxMessageSize`, `OperationError` when the send buffer is full (back-pressure:
+    /// wait for `bufferedamountlow`).
+    pub fn data_channel_send(
+        &mut self,
+        key: DataChannelId,
+        payload: Payload,
+        now: Instant,
+    ) -> Result<()> {
+        let rec = self
+            .data_channel(key)
+            .ok_or_else(|| Error::invalid_state("unknown data channel"))?;
+        if rec.state != DataChannelState::Open {
+            return Err(Error::invalid_state(format!(
+                "the data channel is {}",
+                rec.state
+            )));
+        }
+        let id = rec
+            .id
+            .ok_or_else(|| Error::invalid_state("the data channel has no id"))?;
+        let len = match &payload {
+            Payload::Text(s) => s.len(),
+            Payload::Binary(b) => b.len(),
+        };
+        let max = self.sctp_max_message_size().unwrap_or(0.0);
+        if len as f64 > max {
+            return Err(Error::type_error(format!(
+                "{len} bytes exceed maxMessageSize {max}"
+            )));
+        }
+        let Some(assoc) = self.data.assoc.as_mut() else {
+            return Err(Error::invalid_state("the SCTP transport is not connected"));
+        };
+        match self.data.channels.send(assoc, id, payload, now) {
+            Ok(()) => Ok(()),
+            Err(crate::datachannel::ChannelError::Send(SendError::BufferFull)) => Err(
+                Error::operation("the send buffer is full; wait for bufferedamountlow"),
+            ),
+            Err(crate::datachannel::ChannelError::Send(SendError::MessageTooLarge)) => Err(
+                Error::type_error("the message exceeds the SCTP maximum message size"),
+            ),
+            Err(e) => Err(Error::invalid_state(e.to_string())),
+        }
+    }
+
+    // ----- hooks for the rest of the core -----
+
+    /// After an answer (local or remote) was applied: DTLS may start (at the next timed call).
+    pub(super) fn data_negotiated(&mut self) {
+        if self.dtls_role.is_some() && self.data.dtls_state == DtlsTransportState::New {
+            self.data.dtls_wanted = true;
+        }
+    }
+
+    /// `close()`: ABORT the association and send close_notify (both leave through
+    /// [`Core::poll_transmit`] after close); no events fire.
+    pub(super) fn data_close(&mut self, now: Option<Instant>) {
+        let path = self.dtls_path();
+        let now = now.or(self.data.last_now);
+        if let (Some(assoc), Some(dtls), Some(now)) =
+            (self.data.assoc.as_mut(), self.data.dtls.as_mut(), now)
+        {
+            if dtls.state() == DtlsTransportState::Connected {
+                assoc.abort(now);
+                while assoc.poll_transmit(now, &mut self.data.sctp_buf) {
+                    if dtls.send_application_data(&self.data.sctp_buf).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(dtls) = self.data.dtls.as_mut() {
+            dtls.close();
+            while let Some(d) = dtls.poll_transmit() {
+                if let Some((local, remote)) = path
+                    && self.data.final_out.len() < MAX_FINAL_DATAGRAMS
+                {
+                    self.data.final_out.push_back(Transmit {
+                        local,
+                        remote,
+                        data: d,
+                    });
+                }
+            }
+        }
+        // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept (WPT-215).
+        for i in 0..self.data_channels.len() {
+            let amount = self.data_channel_buffered_amount(self.data_channels[i].key);
+            self.data_channels[i].final_buffered_amount = amount;
+        }
+        self.data.assoc = None;
+        self.data.dtls_state = DtlsTransportState::Closed;
+        self.data.dc_events.clear();
+    }
+
+    /// Datagrams to send after `close()`.
+    pub(super) fn data_poll_final(&mut self) -> Option<Transmit> {
+        self.data.final_out.pop_front()
+    }
+
+    /// Demultiplexes a datagram ICE did not consume (RFC 7983 §7).
+    pub(super) fn data_handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+    ) {
+        self.data.last_now = Some(now);
+        if !crate::dtls::is_dtls(data) {
+            self.data.dropped_other = self.data.dropped_other.saturating_add(1);
+            return;
+        }
+        if !self
+            .ice_agent()
+            .is_some_and(|a| a.knows_path(local, remote))
+        {
+            self.data.dropped_unknown_source = self.data.dropped_unknown_source.saturating_add(1);
+            return;
+        }
+        if self.data.dtls.is_none() && !self.create_dtls() {
+            return;
+        }
+        self.data.fallback_path = Some((local, remote));
+        if let Some(dtls) = self.data.dtls.as_mut() {
+            dtls.handle_record(now, data);
+        }
+        self.data_pump(now);
+    }
+
+    /// Runs the data path's timers and deferred work (start DTLS/SCTP, open channels).
+    pub(super) fn data_handle_timeout(&mut self, now: Instant) {
+        self.data.last_now = Some(now);
+        if let Some(d) = self.data.dtls.as_mut() {
+            d.handle_timeout(now);
+        }
+        if let Some(a) = self.data.assoc.as_mut() {
+            a.handle_timeout(now);
+        }
+        self.data_pump(now);
+    }
+
+    /// The data path's next timer.
+    pub(super) fn data_poll_timeout(&self) -> Option<Instant> {
+        let dtls = self
+            .data
+            .dtls
+            .as_ref()
+            .and_then(DtlsConnection::poll_timeout);
+        let sctp = self.data.assoc.as_ref().and_then(Association::poll_timeout);
+        [dtls, sctp].into_iter().flatten().min()
+    }
+
+    /// The next DTLS datagram to send (SCTP packets are encrypted one at a time as the
+    /// runtime asks, so nothing piles up in DTLS's queue).
+    pub(super) fn data_poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        let (local, remote) = self.dtls_path()?;
+        let dtls = self.data.dtls.as_mut()?;
+        if let Some(data) = dtls.poll_transmit() {
+            return Some(Transmit {
+                local,
+                remote,
+                data,
+            });
+        }
+        if dtls.state() != DtlsTransportState::Connected {
+            return None;
+        }
+        let assoc = self.data.assoc.as_mut()?;
+        if !assoc.poll_transmit(now, &mut self.data.sctp_buf) {
+            // Sending can make room in the send buffer (bufferedamountlow).
+            self.data_pump(now);
+            return None;
+        }
+        if let Err(e) = dtls.send_application_data(&self.data.sctp_buf) {
+            tracing::debug!("SCTP packet not sent: {e}");
+            return None;
+        }
+        let data = dtls.poll_transmit()?;
+        Some(Transmit {
+            local,
+            remote,
+            data,
+        })
+    }
+
+    // ----- internals -----
+
+    fn dc_index(&self, key: DataChannelId) -> Option<usize> {
+        usize::try_from(key.0)
+            .ok()
+            .filter(|&i| self.data_channels.get(i).is_some_and(|d| d.key == key))
+    }
+
+    /// Where DTLS datagrams go: the ICE selected pair, else where the peer's DTLS came from.
+    fn dtls_path(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.ice_agent()
+            .and_then(|a| a.selected_pair())
+            .or(self.data.fallback_path)
+    }
+
+    fn create_dtls(&mut self) -> bool {
+        let made = default_dtls_config()
+            .and_then(|config| DtlsConnection::new(self.certificate.clone(), &config));
+        match made {
+            Ok(d) => {
+                self.data.dtls = Some(d);
+                true
+            }
+            Err(e) => {
+                tracing::warn!("DTLS transport cannot be created: {e}");
+                self.set_dtls_state(DtlsTransportState::Failed);
+                false
+            }
+        }
+    }
+
+    /// The remote description's fingerprints: the transport section's, else session-level.
+    fn remote_fingerprints(&self) -> Result<RemoteFingerprints> {
+        let desc = self
+            .current_remote
+            .as_ref()
+            .or(self.pending_remote.as_ref())
+            .ok_or_else(|| Error::invalid_state("no remote description"))?;
+        let collect = |attrs: &[A]| -> Vec<DtlsFingerprint> {
+            attrs
+                .iter()
+                .filter_map(|a| match a {
+                    A::Fingerprint { algorithm, value } => Some(DtlsFingerprint {
+                        algorithm: algorithm.to_ascii_lowercase(),
+                        value: value.to_ascii_lowercase(),
+                    }),
+                    _ => None,
+                })
+                .collect()
+        };
+        let media = desc
+            .sdp
+            .media
+            .iter()
+            .find(|m| m.port != 0)
+            .map(|m| collect(&m.attributes))
+            .unwrap_or_default();
+        let fps = if media.is_empty() {
+            collect(&desc.sdp.attributes)
+        } else {
+            media
+        };
+        RemoteFingerprints::new(&fps)
+    }
+
+    /// The remote `a=sctp-port` (RFC 8841 §5), 5000 when absent.
+    fn remote_sctp_port(&self) -> u16 {
+        self.current_remote
+            .as_ref()
+            .or(self.pending_remote.as_ref())
+            .and_then(|d| {
+                d.sdp.media.iter().find_map(|m| {
+                    (m.kind == "application" && m.port != 0)
+                        .then(|| {
+                            m.find_attr(|a| match a {
+                                A::SctpPort(p) => Some(*p),
+                                _ => None,
+                            })
+                        })
+                        .flatten()
+                })
+            })
+            .unwrap_or(5000)
+    }
+
+    fn set_dtls_state(&mut self, s: DtlsTransportState) {
+        if self.data.dtls_state == s || self.is_closed() {
+            return;
+        }
+        self.data.dtls_state = s;
+        self.emit(CoreEvent::DtlsStateChange(s));
+        self.update_connection_state();
+    }
+
+    fn set_sctp_state(&mut self, s: SctpTransportState) {
+        if let Some(info) = self.sctp.as_mut()
+            && info.state != s
+        {
+            info.state = s;
+            self.emit(CoreEvent::SctpStateChange(s));
+        }
+    }
+
+    fn push_dc_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
+        if self.data.dc_events.len() >= MAX_DC_EVENTS {
+            self.data.dc_events.pop_front();
+        }
+        self.data.dc_events.push_back((key, e));
+    }
+
+    /// Moves everything that can move: starts DTLS/SCTP when due, feeds DTLS output to SCTP,
+    /// SCTP events to the channels, channel events to the W3C layer.
+    fn data_pump(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        self.maybe_start_dtls(now);
+        self.pump_dtls_events(now);
+        self.maybe_start_sctp(now);
+        self.open_pending_channels(now);
+        self.pump_sctp_events(now);
+    }
+
+    fn maybe_start_dtls(&mut self, now: Instant) {
+        if !self.data.dtls_wanted {
+            return;
+        }
+        let Some(role) = self.dtls_role else { return };
+        self.data.dtls_wanted = false;
+        if self.data.dtls.is_none() && !self.create_dtls() {
+            return;
+        }
+        let fingerprints = match self.remote_fingerprints() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("DTLS cannot start: {e}");
+                self.set_dtls_state(DtlsTransportState::Failed);
+                return;
+            }
+        };
+        let wire = match role {
+            DtlsRole::Client => WireRole::Client,
+            DtlsRole::Server => WireRole::Server,
+        };
+        let Some(dtls) = self.data.dtls.as_mut() else {
+            return;
+        };
+        match dtls.start(now, wire, fingerprints) {
+            Ok(()) => self.set_dtls_state(DtlsTransportState::Connecting),
+            Err(e) => tracing::debug!("DTLS not started: {e}"),
+        }
+    }
+
+    fn pump_dtls_events(&mut self, now: Instant) {
+        while let Some(e) = self.data.dtls.as_mut().and_then(DtlsConnection::poll_event) {
+            match e {
+                DtlsEvent::Connected(c) => {
+                    self.data.remote_certificate = Some(c.remote_certificate);
+                    self.data.srtp = c.srtp;
+                    self.set_dtls_state(DtlsTransportState::Connected);
+                }
+                DtlsEvent::ApplicationData(d) => {
+                    if let Some(a) = self.data.assoc.as_mut() {
+                        a.handle_packet(&d, now);
+                    }
+                }
+                DtlsEvent::Failed(f) => {
+                    tracing::debug!("DTLS failed: {f}");
+                    self.set_dtls_state(DtlsTransportState::Failed);
+                    self.sctp_gone(now);
+                }
+                DtlsEvent::Closed => {
+                    self.set_dtls_state(DtlsTransportState::Closed);
+                    self.sctp_gone(now);
+                }
+            }
+        }
+    }
+
+    /// DTLS went away under SCTP: every channel errors and closes (WPT-212).
+    fn sctp_gone(&mut self, now: Instant) {
+        let d = &mut self.data;
+        if let Some(assoc) = d.assoc.as_mut() {
+            assoc.abort(now);
+            while let Some(e) = assoc.poll_event() {
+                d.channels.handle_event(assoc, e, now);
+            }
+            // Nothing can be sent any more: the abort stays local.
+            while assoc.poll_transmit(now, &mut d.sctp_buf) {}
+        }
+        self.pump_channel_events();
+        self.data.assoc = None;
+        self.set_sctp_state(SctpTransportState::Closed);
+    }
+
+    fn maybe_start_sctp(&mut self, now: Instant) {
+        if self.data.assoc.is_some()
+            || self.data.dtls_state != DtlsTransportState::Connected
+            || self.sctp.is_none()
+            || self.sctp_state() == Some(SctpTransportState::Closed)
+        {
+            return;
+        }
+        let config = sctp::Config {
+            local_port: self.settings.sctp_port,
+            remote_port: self.remote_sctp_port(),
+            max_message_size: usize::try_from(self.settings.max_message_size)
+                .unwrap_or(usize::MAX)
+                .max(sctp::Config::default().max_message_size),
+            ..sctp::Config::default()
+        };
+        let seed = self.rng.next_u64();
+        let mut assoc = Association::new(config, now, seed);
+        assoc.connect(now);
+        self.data.assoc = Some(assoc);
+    }
+
+    /// Hands channels that have an id and are not yet open to the association.
+    fn open_pending_channels(&mut self, now: Instant) {
+        if self.data.assoc.is_none() {
+            return;
+        }
+        for i in 0..self.data_channels.len() {
+            let rec = &self.data_channels[i];
+            if rec.sctp_open || rec.state != DataChannelState::Connecting {
+                continue;
+            }
+            let Some(id) = rec.id else { continue };
+            let config = ChannelConfig {
+                label: rec.label.clone(),
+                protocol: rec.protocol.clone(),
+                ordered: rec.ordered,
+                reliability: match (rec.max_retransmits, rec.max_packet_life_time) {
+                    (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
+                    (None, Some(ms)) => Reliability::MaxLifetimeMs(u32::from(ms)),
+                    (None, None) => Reliability::Reliable,
+                },
+                priority: dcep_priority(rec.priority),
+                negotiated: rec.negotiated,
+            };
+            let (key, threshold) = (rec.key, rec.low_threshold);
+            self.data_channels[i].sctp_open = true;
+            self.data.by_stream.insert(id, key);
+            let Some(assoc) = self.data.assoc.as_mut() else {
+                return;
+            };
+            assoc.set_buffered_amount_low_threshold(
+                id,
+                usize::try_from(threshold).unwrap_or(usize::MAX),
+            );
+            if let Err(e) = self.data.channels.open(assoc, id, config, now) {
+                tracing::debug!("data channel {id} not opened: {e}");
+                self.data_channels[i].state = DataChannelState::Closed;
+                self.data.by_stream.remove(&id);
+                self.stream_ids.release(id);
+                self.push_dc_event(
+                    key,
+                    DataChannelEvent::Error(Error::rtc(
+                        ErrorDetail::DataChannelFailure,
+                        e.to_string(),
+                    )),
+                );
+                self.push_dc_event(key, DataChannelEvent::Close);
+            }
+        }
+        self.pump_channel_events();
+    }
+
+    fn pump_sctp_events(&mut self, now: Instant) {
+        while let Some(e) = self.data.assoc.as_mut().and_then(Association::poll_event) {
+            let state = match &e {
+                sctp::Event::Connected => Some(SctpTransportState::Connected),
+                sctp::Event::Closed | sctp::Event::Aborted { .. } => {
+                    Some(SctpTransportState::Closed)
+                }
+                _ => None,
+            };
+            if let Some(assoc) = self.data.assoc.as_mut() {
+                self.data.channels.handle_event(assoc, e, now);
+            }
+            if let Some(s) = state {
+                self.set_sctp_state(s);
+            }
+            self.pump_channel_events();
+        }
+    }
+
+    /// Channel manager events → records, per-channel events and `datachannel`.
+    fn pump_channel_events(&mut self) {
+        while let Some(e) = self.data.channels.poll_event() {
+            match e {
+                ChannelEvent::Open { id } => {
+                    if let Some(key) = self.data.by_stream.get(&id).copied()
+                        && let Some(i) = self.dc_index(key)
+                        && self.data_channels[i].state == DataChannelState::Connecting
+                    {
+                        self.data_channels[i].state = DataChannelState::Open;
+                        self.push_dc_event(key, DataChannelEvent::Open);
+                    }
+                }
+                ChannelEvent::Incoming { id, config } => self.incoming_channel(id, config),
+                ChannelEvent::Message { id, payload } => {
+                    if let Some(key) = self.data.by_stream.get(&id).copied() {
+                        self.push_dc_event(key, DataChannelEvent::Message(payload));
+                    }
+                }
+                ChannelEvent::Closing { id } => {
+                    if let Some(key) = self.data.by_stream.get(&id).copied()
+                        && let Some(i) = self.dc_index(key)
+                    {
+                        self.data_channels[i].state = DataChannelState::Closing;
+                        self.push_dc_event(key, DataChannelEvent::Closing);
+                    }
+                }
+                ChannelEvent::Closed { id } => self.channel_closed(id),
+                ChannelEvent::Failed { id, reason } => {
+                    if let Some(key) = self.data.by_stream.get(&id).copied() {
+                        self.push_dc_event(
+                            key,
+                            DataChannelEvent::Error(Error::rtc(
+                                ErrorDetail::SctpFailure { cause_code: None },
+                                reason,
+                            )),
+                        );
+                    }
+                }
+                ChannelEvent::BufferedAmountLow { id } => {
+                    if let Some(key) = self.data.by_stream.get(&id).copied() {
+                        self.push_dc_event(key, DataChannelEvent::BufferedAmountLow);
+                    }
+                }
+            }
+        }
+    }
+
+    fn channel_closed(&mut self, id: u16) {
+        let Some(key) = self.data.by_stream.remove(&id) else {
+            return;
+        };
+        if let Some(i) = self.dc_index(key) {
+            self.data_channels[i].state = DataChannelState::Closed;
+        }
+        self.stream_ids.release(id);
+        self.push_dc_event(key, DataChannelEvent::Close);
+    }
+
+    /// The peer opened a channel with DCEP: a new record in state "open", `datachannel` on
+    /// the connection, then `open` on the channel (webrtc-pc §6.2 "announce").
+    fn incoming_channel(&mut self, id: u16, config: ChannelConfig) {
+        let key = DataChannelId(self.next_dc);
+        self.next_dc += 1;
+        let (max_retransmits, max_packet_life_time) = match config.reliability {
+            Reliability::Reliable => (None, None),
+            Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
+            Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
+        };
+        self.stream_ids.reserve(id);
+        self.data_channels.push(DataChannelRecord {
+            key,
+            label: config.label,
+            protocol: config.protocol,
+            ordered: config.ordered,
+            max_packet_life_time,
+            max_retransmits,
+            negotiated: false,
+            id: Some(id),
+            priority: w3c_priority(config.priority),
+            state: DataChannelState::Open,
+            sctp_open: true,
+            low_threshold: 0,
+            final_buffered_amount: 0,
+            binary_type: super::BinaryType::ArrayBuffer,
+        });
+        self.data.by_stream.insert(id, key);
+        self.emit(CoreEvent::DataChannel(key));
+        self.push_dc_event(key, DataChannelEvent::Open);
+    }
+
+    /// `dc.close()` (webrtc-pc §6.2 "closing procedure"): "closing" now, `close` once the
+    /// stream reset completed (or at once if the channel never reached SCTP).
+    pub fn close_data_channel(&mut self, key: DataChannelId, now: Instant) {
+        let Some(i) = self.dc_index(key) else { return };
+        let rec = &self.data_channels[i];
+        if matches!(
+            rec.state,
+            DataChannelState::Closing | DataChannelState::Closed
+        ) {
+            return;
+        }
+        match (rec.id, rec.sctp_open, self.data.assoc.as_mut()) {
+            (Some(id), true, Some(assoc)) => {
+                self.data_channels[i].state = DataChannelState::Closing;
+                self.data.channels.close(assoc, id, now);
+                self.pump_channel_events();
+            }
+            (id, _, _) => {
+                self.data_channels[i].state = DataChannelState::Closed;
+                if let Some(id) = id {
+                    self.data.by_stream.remove(&id);
+                    self.stream_ids.release(id);
+                }
+                self.push_dc_event(key, DataChannelEvent::Close);
+            }
+        }
+    }
+
+    /// webrtc-pc §4.4.3 connectionState from the ICE and DTLS transports.
+    pub(super) fn update_connection_state(&mut self) {
+        use super::PeerConnectionState as P;
+        use crate::ice::IceConnectionState as I;
+        if self.is_closed() {
+            return;
+        }
+        let ice = self.ice_connection_state();
+        let dtls = self.data.dtls_state;
+        let s = if ice == I::Failed || dtls == DtlsTransportState::Failed {
+            P::Failed
+        } else if ice == I::Disconnected {
+            P::Disconnected
+        } else if matches!(ice, I::New | I::Closed)
+            && matches!(dtls, DtlsTransportState::New | DtlsTransportState::Closed)
+        {
+            P::New
+        } else if matches!(ice, I::New | I::Checking)
+            || matches!(
+                dtls,
+                DtlsTransportState::New | DtlsTransportState::Connecting
+            )
+        {
+            P::Connecting
+        } else {
+            P::Connected
+        };
+        self.set_pc_state(s);
+    }
+}
