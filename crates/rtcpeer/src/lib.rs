@@ -45,12 +45,12 @@ pub mod util;
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, EventStream, IceSettings, IceTransport,
     Operation, PeerConnection, PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver,
-    SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
+    SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
 };
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
-pub use ice::{IceConnectionState, IceGatheringState};
+pub use ice::{IceConnectionState, IceGatheringState, InterfaceFilter};
 pub use jsep::{
     AnswerOptions, BinaryType, DataChannelEvent, DataChannelInit, DataChannelState, IceCandidate,
     IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType, IceComponent,

@@ -15,9 +15,15 @@
 //! [`DriverShared`]). API calls that change the core wake it through a `Notify`, so output
 //! caused by a state change leaves at once instead of at the next timer tick.
 //!
+//! Its local addresses come from `IceSettings` ([`HostGathering`]): the explicit
+//! `interfaces` list when not empty, else the machine's interfaces enumerated (getifaddrs
+//! through `if-addrs`) and filtered by the pure [`select_host_addresses`]; or, with a
+//! [`UdpMux`], the mux's one shared socket instead of sockets of its own.
+//!
 //! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
-//! ([`MdnsSocket`], opened at the first name) and resolves the names the core asks for;
-//! without it every such name is refused at once, so nothing sends mDNS.
+//! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
+//! names the core asks for; without it every such name is refused at once, so nothing sends
+//! mDNS.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -30,12 +36,52 @@ use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 
-use crate::ice::{MAX_LOCAL_INTERFACES, Transmit};
+use crate::ice::{
+    InterfaceFilter, MAX_LOCAL_INTERFACES, NetInterface, Transmit, select_host_addresses,
+};
 use crate::jsep::{DataChannelEvent, DataChannelId, StunHostName};
 
 use super::Inner;
 use super::datachannel::Delivery;
 use super::mdns_socket::{self, MdnsSocket};
+use super::mux::{MuxConn, UdpMux};
+
+/// Where the network task gets its local addresses (from `IceSettings`).
+#[derive(Debug, Clone)]
+pub(crate) struct HostGathering {
+    /// Explicit addresses, used as they are when not empty.
+    pub(crate) interfaces: Vec<IpAddr>,
+    /// Applied to the enumerated interfaces when `interfaces` is empty.
+    pub(crate) filter: InterfaceFilter,
+    /// A shared socket instead of sockets of the connection's own.
+    pub(crate) mux: Option<UdpMux>,
+}
+
+impl HostGathering {
+    /// The addresses to bind sockets on (without a mux).
+    fn addresses(&self) -> Vec<IpAddr> {
+        if !self.interfaces.is_empty() {
+            return self.interfaces.clone();
+        }
+        let list = match if_addrs::get_if_addrs() {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!("cannot enumerate the network interfaces: {e}");
+                return Vec::new();
+            }
+        };
+        let list: Vec<NetInterface> = list
+            .into_iter()
+            .map(|i| NetInterface {
+                up: i.is_oper_up(),
+                loopback: i.is_loopback(),
+                addr: i.ip(),
+                name: i.name,
+            })
+            .collect();
+        select_host_addresses(&list, &self.filter)
+    }
+}
 
 /// Receive buffer per connection: longer datagrams are truncated (and then dropped as
 /// malformed). WebRTC keeps datagrams under the path MTU (~1200–1500 bytes).
@@ -156,7 +202,7 @@ impl Inner {
         handle.spawn(run(
             Arc::downgrade(self),
             self.driver.clone(),
-            self.ice_interfaces.clone(),
+            self.ice_host.clone(),
             self.stun_resolve_timeout,
             self.mdns,
         ));
@@ -170,29 +216,81 @@ enum Wake {
     Mdns(io::Result<(usize, SocketAddr)>),
 }
 
-fn poll_recv_any(
-    cx: &mut Context<'_>,
-    sockets: &[(UdpSocket, SocketAddr)],
-    buf: &mut [u8],
-) -> Poll<io::Result<(usize, SocketAddr, SocketAddr)>> {
-    for (s, local) in sockets {
-        let mut rb = ReadBuf::new(buf);
-        match s.poll_recv_from(cx, &mut rb) {
-            Poll::Ready(Ok(from)) => return Poll::Ready(Ok((rb.filled().len(), *local, from))),
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => {}
-        }
-    }
-    Poll::Pending
+/// The task's sockets: its own, or its registration with a shared [`UdpMux`].
+enum Io {
+    Sockets(Vec<(UdpSocket, SocketAddr)>),
+    Mux(MuxConn),
 }
 
-fn try_recv_any(
-    sockets: &[(UdpSocket, SocketAddr)],
-    buf: &mut [u8],
-) -> Option<(usize, SocketAddr, SocketAddr)> {
-    sockets
-        .iter()
-        .find_map(|(s, local)| s.try_recv_from(buf).ok().map(|(n, from)| (n, *local, from)))
+impl Io {
+    fn local_addrs(&self) -> Vec<SocketAddr> {
+        match self {
+            Io::Sockets(s) => s.iter().map(|(_, a)| *a).collect(),
+            Io::Mux(m) => vec![m.local_addr()],
+        }
+    }
+
+    /// Copies a datagram the mux queued into `buf` (truncated like a socket read).
+    fn copy(d: &super::mux::MuxDatagram, buf: &mut [u8]) -> usize {
+        let n = d.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&d.data[..n]);
+        n
+    }
+
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr, SocketAddr)>> {
+        match self {
+            Io::Sockets(sockets) => {
+                for (s, local) in sockets.iter() {
+                    let mut rb = ReadBuf::new(buf);
+                    match s.poll_recv_from(cx, &mut rb) {
+                        Poll::Ready(Ok(from)) => {
+                            return Poll::Ready(Ok((rb.filled().len(), *local, from)));
+                        }
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => {}
+                    }
+                }
+                Poll::Pending
+            }
+            Io::Mux(m) => {
+                let local = m.local_addr();
+                m.poll_recv(cx)
+                    .map(|d| Ok((Self::copy(&d, buf), local, d.remote)))
+            }
+        }
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
+        match self {
+            Io::Sockets(sockets) => sockets.iter().find_map(|(s, local)| {
+                s.try_recv_from(buf).ok().map(|(n, from)| (n, *local, from))
+            }),
+            Io::Mux(m) => {
+                let d = m.try_recv()?;
+                Some((Self::copy(&d, buf), m.local_addr(), d.remote))
+            }
+        }
+    }
+
+    async fn send(&self, t: &Transmit) {
+        let r = match self {
+            Io::Sockets(sockets) => {
+                let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.local) else {
+                    return;
+                };
+                s.send_to(&t.data, t.remote).await
+            }
+            Io::Mux(m) if m.local_addr() == t.local => m.send_to(&t.data, t.remote).await,
+            Io::Mux(_) => return,
+        };
+        if let Err(e) = r {
+            tracing::debug!("send to {} failed: {e}", t.remote);
+        }
+    }
 }
 
 async fn bind(interfaces: Vec<IpAddr>) -> Vec<(UdpSocket, SocketAddr)> {
@@ -288,23 +386,34 @@ where
 async fn run(
     weak: Weak<Inner>,
     shared: Arc<DriverShared>,
-    interfaces: Vec<IpAddr>,
+    host: HostGathering,
     resolve_timeout: Duration,
     mdns: bool,
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
-    let mut mdns = mdns.then(|| MdnsSocket::new(&interfaces));
-    let mut mdns_buf = vec![0u8; if mdns.is_some() { RECV_BUFFER } else { 0 }];
     let names = match weak.upgrade() {
         Some(inner) => inner.core().stun_host_names(),
         None => return,
     };
+    let (interfaces, mux) = match &host.mux {
+        Some(mux) => (vec![mux.local_addr().ip()], mux.register()),
+        None => (host.addresses(), None),
+    };
     let resolved = resolve(names, resolve_timeout, &interfaces).await;
-    let sockets = bind(interfaces).await;
-    shared
-        .bound
-        .send_replace(sockets.iter().map(|(_, a)| *a).collect());
+    let mut io = match (host.mux.is_some(), mux) {
+        (false, _) => Io::Sockets(bind(interfaces).await),
+        (true, Some(conn)) => Io::Mux(conn),
+        (true, None) => {
+            tracing::warn!("UDP mux full: the connection gathers no host candidate");
+            Io::Sockets(Vec::new())
+        }
+    };
+    let locals = io.local_addrs();
+    shared.bound.send_replace(locals.clone());
+    let mut mdns =
+        mdns.then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>()));
+    let mut mdns_buf = vec![0u8; if mdns.is_some() { RECV_BUFFER } else { 0 }];
     {
         let Some(inner) = weak.upgrade() else {
             return;
@@ -316,7 +425,7 @@ async fn run(
             for (url, addr) in resolved {
                 core.set_stun_host_resolution(&url, addr);
             }
-            for (_, a) in &sockets {
+            for a in &locals {
                 if let Err(e) = core.add_local_address(*a) {
                     tracing::warn!("local address {a} not used: {e}");
                 }
@@ -354,6 +463,13 @@ async fn run(
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
                 }
+                if let Io::Mux(m) = &mut io
+                    && let Some(p) = core
+                        .ice_transport()
+                        .and_then(|id| core.ice_local_parameters(id))
+                {
+                    m.set_credentials(&p.username_fragment, &p.password);
+                }
                 let mdns_timeout = mdns.as_ref().and_then(MdnsSocket::poll_timeout);
                 let timeout = match (core.poll_timeout(), mdns_timeout) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -365,12 +481,7 @@ async fn run(
             r
         };
         for t in out.drain(..) {
-            let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.local) else {
-                continue;
-            };
-            if let Err(e) = s.send_to(&t.data, t.remote).await {
-                tracing::debug!("send to {} failed: {e}", t.remote);
-            }
+            io.send(&t).await;
         }
         if let Some(m) = mdns.as_mut() {
             m.flush().await;
@@ -393,7 +504,7 @@ async fn run(
         let wake = tokio::select! {
             _ = shared.notify.notified() => Wake::Notified,
             _ = sleep => Wake::Timer,
-            r = std::future::poll_fn(|cx| poll_recv_any(cx, &sockets, &mut buf)) => Wake::Datagram(r),
+            r = std::future::poll_fn(|cx| io.poll_recv(cx, &mut buf)) => Wake::Datagram(r),
             r = std::future::poll_fn(|cx| match mdns.as_ref() {
                 Some(m) => m.poll_recv(cx, &mut mdns_buf),
                 None => std::task::Poll::Pending,
@@ -416,7 +527,7 @@ async fn run(
                 let data = buf.get(..n).unwrap_or_default();
                 core.handle_datagram(Instant::now(), local, remote, data);
                 for _ in 0..RECV_BATCH {
-                    let Some((n, local, remote)) = try_recv_any(&sockets, &mut buf) else {
+                    let Some((n, local, remote)) = io.try_recv(&mut buf) else {
                         break;
                     };
                     let data = buf.get(..n).unwrap_or_default();

@@ -10,7 +10,7 @@
 //! from another port (RFC 6762 §6.7). So the only way to hear a browser is to listen on
 //! port 5353 in the group: the socket binds 0.0.0.0:5353 with SO_REUSEADDR/SO_REUSEPORT
 //! (sharing the port with a system responder or a browser on the same host, RFC 6762 §15.1),
-//! joins 224.0.0.251 on every IPv4 address of `IceSettings::interfaces` and sends QM
+//! joins 224.0.0.251 on every IPv4 local address of the connection and sends QM
 //! queries (multicast answers; a unicast answer to port 5353 would reach only one of the
 //! sockets sharing it) out of each of those interfaces, TTL 255 (RFC 6762 §11). Only if
 //! port 5353 cannot be bound does it fall back to an ephemeral port and legacy unicast
@@ -89,7 +89,7 @@ fn open_socket(ifaces: &[Ipv4Addr]) -> io::Result<(UdpSocket, bool, Vec<Ipv4Addr
 }
 
 impl MdnsSocket {
-    /// Queries leave from the IPv4 addresses among the connection's ICE interfaces.
+    /// Queries leave from the IPv4 addresses among the connection's local addresses.
     pub(crate) fn new(interfaces: &[IpAddr]) -> MdnsSocket {
         let ifaces = interfaces
             .iter()

@@ -10,6 +10,7 @@ mod datachannel;
 mod driver;
 mod events;
 mod mdns_socket;
+mod mux;
 mod objects;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -20,7 +21,7 @@ use std::time::{Duration, SystemTime};
 use crate::cert::{Certificate, CertificateParams};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
-use crate::ice::{IceAgentConfig, IceConnectionState, IceGatheringState};
+use crate::ice::{IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter};
 use crate::jsep::{
     AnswerOptions, Core, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
     PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingState,
@@ -33,6 +34,7 @@ pub use chain::Operation;
 pub use datachannel::{DataChannel, DataChannelEvents};
 pub use driver::NetworkTask;
 pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
+pub use mux::{MUX_QUEUE, UdpMux};
 pub use objects::{
     DtlsTransport, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
 };
@@ -57,13 +59,24 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct IceSettings {
     /// Local IP addresses to gather host candidates on: one UDP socket each, on an ephemeral
-    /// port (RFC 8445 §5.1.1.1); at most 16. Each must be a concrete unicast address.
+    /// port (RFC 8445 §5.1.1.1); at most 16. Each must be a concrete unicast address. When
+    /// not empty it is used as is; when empty, the machine's interfaces are enumerated and
+    /// filtered by [`IceSettings::interface_filter`] (like libnice without local addresses).
     ///
     /// The default is loopback only (`127.0.0.1`), so nothing a default-configured connection
     /// does can leave the machine: two connections in one process connect, a remote peer
-    /// cannot reach it. Real deployments list their interfaces' addresses (enumerating the
-    /// machine's interfaces automatically is not implemented yet).
+    /// cannot reach it. To reach other machines, gather on every usable interface with
+    /// [`IceSettings::all_interfaces`] (or an empty list), or list the addresses. Loopback by
+    /// default is deliberate: tests and demos never touch the machine's other addresses, and
+    /// exposing them is the application's choice, not an accident of defaults.
     pub interfaces: Vec<IpAddr>,
+    /// Which enumerated interfaces are used when `interfaces` is empty: by default every
+    /// interface that is up, IPv4 and IPv6, without loopback; link-local addresses are
+    /// never used (like Pion's `SetInterfaceFilter` / `SetIPFilter`).
+    pub interface_filter: InterfaceFilter,
+    /// One shared UDP socket instead of sockets of the connection's own (servers): its
+    /// address is the only host candidate and `interfaces` is ignored (see [`UdpMux`]).
+    pub udp_mux: Option<UdpMux>,
     /// Timers and limits of the ICE agent (pacing, retransmissions, consent; RFC 8445,
     /// RFC 7675). Its `transport_policy` is ignored: `iceTransportPolicy` decides.
     pub agent: IceAgentConfig,
@@ -77,10 +90,23 @@ pub struct IceSettings {
     pub mdns: bool,
 }
 
+impl IceSettings {
+    /// Gathers on every usable interface of the machine (up, not loopback, not link-local,
+    /// IPv4 and IPv6): what a deployment that talks to other machines wants.
+    pub fn all_interfaces() -> IceSettings {
+        IceSettings {
+            interfaces: Vec::new(),
+            ..IceSettings::default()
+        }
+    }
+}
+
 impl Default for IceSettings {
     fn default() -> Self {
         IceSettings {
             interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            interface_filter: InterfaceFilter::default(),
+            udp_mux: None,
             agent: IceAgentConfig::default(),
             stun_resolve_timeout: Duration::from_secs(5),
             mdns: false,
@@ -151,8 +177,8 @@ pub(crate) struct Inner {
     pub(crate) dispatching: Mutex<()>,
     /// Wake-up and stop signal of the network driver task (`driver.rs`).
     pub(crate) driver: Arc<DriverShared>,
-    /// Addresses the driver binds its sockets on.
-    pub(crate) ice_interfaces: Vec<IpAddr>,
+    /// Where the driver gets its local addresses (explicit, enumerated, or a UDP mux).
+    pub(crate) ice_host: driver::HostGathering,
     /// Bound on STUN host-name lookups in the driver.
     pub(crate) stun_resolve_timeout: Duration,
     /// Whether the driver resolves `.local` candidates (`IceSettings::mdns`).
@@ -265,7 +291,11 @@ impl PeerConnection {
                 subscribers: Subscribers::default(),
                 dispatching: Mutex::new(()),
                 driver: Arc::new(DriverShared::default()),
-                ice_interfaces: settings.ice.interfaces,
+                ice_host: driver::HostGathering {
+                    interfaces: settings.ice.interfaces,
+                    filter: settings.ice.interface_filter,
+                    mux: settings.ice.udp_mux,
+                },
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
                 mdns: settings.ice.mdns,
                 channel_queues: Default::default(),

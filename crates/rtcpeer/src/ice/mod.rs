@@ -42,6 +42,8 @@
 //! else), ICE-TCP (RFC 6544), ICE-lite peers' special cases, more than one component.
 
 pub mod candidate;
+pub mod interfaces;
+pub mod mux;
 
 #[cfg(test)]
 mod tests;
@@ -61,6 +63,8 @@ pub use candidate::{
     CandidateKind, IceCandidate, RemoteCandidateIssue, candidate_priority, local_preference,
     pair_priority,
 };
+pub use interfaces::{InterfaceFilter, NetInterface, select_host_addresses};
+pub use mux::{MuxConnId, MuxCounters, MuxTable};
 
 /// Most local interfaces (bound sockets) the agent accepts.
 pub const MAX_LOCAL_INTERFACES: usize = 16;

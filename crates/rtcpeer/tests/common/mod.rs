@@ -5,5 +5,6 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod ice;
 pub mod netns;
 pub mod signaling;
