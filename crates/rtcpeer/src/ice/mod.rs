@@ -946,6 +946,18 @@ impl IceAgent {
         }
     }
 
+    /// Drops the remote candidates carrying mDNS `name`: the name did not resolve (or mDNS
+    /// is off), so they can never be paired (draft-ietf-mmusic-mdns-ice-candidates §3.2.2).
+    /// Without them pending, the checklist may complete or fail (RFC 8445 §8.1.2).
+    pub fn unresolved_mdns(&mut self, name: &str) {
+        let before = self.pending_mdns.len();
+        self.pending_mdns
+            .retain(|c| !c.address.eq_ignore_ascii_case(name));
+        if self.pending_mdns.len() != before {
+            self.refresh_state();
+        }
+    }
+
     fn add_remote(
         &mut self,
         kind: CandidateKind,

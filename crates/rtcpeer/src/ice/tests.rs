@@ -1036,6 +1036,71 @@ fn mdns_candidate_is_resolved_by_the_driver() {
     sim.assert_connected_to_each_other();
 }
 
+/// A name that does not resolve stops blocking the checklist: with every other pair failed
+/// and end-of-candidates, the agent fails only once the driver reports the lookup failed.
+#[test]
+fn unresolved_mdns_candidate_is_dropped_and_the_checklist_can_fail() {
+    let mut sim = Sim::new(18, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    let name = "3e4b5c6d-1111-4222-8333-123456789abc.local";
+    for c in [
+        "candidate:1 1 udp 2130706431 10.9.9.9 6000 typ host".to_string(),
+        format!("candidate:2 1 udp 2130706431 {name} 6001 typ host"),
+    ] {
+        sim.a()
+            .add_remote_candidate(Candidate::parse(&c).unwrap())
+            .unwrap();
+    }
+    sim.a().end_of_remote_candidates();
+    sim.run_for(secs(60));
+    assert_eq!(sim.first_state_time(0, IceConnectionState::Failed), None);
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Checking);
+    // Another name changes nothing; the pending one (any case) lets the agent fail.
+    sim.a().unresolved_mdns("other.local");
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Checking);
+    sim.a().unresolved_mdns(&name.to_uppercase());
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
+    // A late answer finds nothing pending.
+    sim.a()
+        .resolved_mdns(name, IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2)));
+    assert_eq!(sim.nodes[0].agent.remote_candidates().len(), 1);
+}
+
+/// A browser that hides its address behind a name still reaches us first: we learn its
+/// address as peer-reflexive from its checks; the resolved name then turns that candidate
+/// into the signalled host candidate instead of adding a second one (RFC 8445 §7.3.1.3).
+#[test]
+fn mdns_answer_for_a_learnt_peer_reflexive_address_upgrades_it_to_host() {
+    let mut sim = Sim::new(19, test_config());
+    sim.nodes[0].signal = true;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    let name = "4f5a6b7c-1111-4222-8333-123456789abc.local";
+    let c = format!("candidate:7 1 udp 2122260223 {name} 6000 typ host");
+    sim.a()
+        .add_remote_candidate(Candidate::parse(&c).unwrap())
+        .unwrap();
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+    let before = sim.nodes[0].agent.remote_candidates();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].kind, CandidateKind::PeerReflexive);
+    sim.a()
+        .resolved_mdns(name, IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2)));
+    sim.run_for(secs(1));
+    let after = sim.nodes[0].agent.remote_candidates();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].kind, CandidateKind::Host);
+    assert_eq!(
+        (after[0].addr, after[0].priority),
+        (sa(B_ADDR), 2_122_260_223)
+    );
+    assert_eq!(sim.nodes[0].agent.candidate_pairs().len(), 1);
+    sim.assert_connected_to_each_other();
+}
+
 #[test]
 fn all_pairs_failing_after_end_of_candidates_is_failed() {
     let mut sim = Sim::new(17, test_config());

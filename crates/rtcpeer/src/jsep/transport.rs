@@ -193,6 +193,9 @@ pub(crate) struct IceState {
     next_transport: IceTransportId,
     /// `getSelectedCandidatePair()`: the last pair selected, as signalled.
     selected: Option<IceCandidatePair>,
+    /// Remote mDNS names the driver has to resolve ([`Core::poll_mdns_query`]), at most
+    /// `MAX_PENDING_MDNS`.
+    mdns_queries: std::collections::VecDeque<String>,
 }
 
 impl Default for IceState {
@@ -218,6 +221,7 @@ impl Default for IceState {
             transport: None,
             next_transport: 1,
             selected: None,
+            mdns_queries: std::collections::VecDeque::new(),
         }
     }
 }
@@ -1009,6 +1013,30 @@ impl Core {
         }
     }
 
+    // ----- mDNS names of remote candidates (draft-ietf-mmusic-mdns-ice-candidates §3.2) -----
+
+    /// Next remote `.local` name the driver must resolve (the core does no I/O); answer with
+    /// [`Core::mdns_resolved`]. Requests appear after the driver calls that pump the agent.
+    pub fn poll_mdns_query(&mut self) -> Option<String> {
+        self.ice.mdns_queries.pop_front()
+    }
+
+    /// The driver's answer for `name`: its address (the waiting remote candidates become
+    /// real ones and are paired), or `None` when it did not resolve or mDNS is off (they
+    /// are dropped, so the checklist can complete or fail without them).
+    pub fn mdns_resolved(&mut self, name: &str, ip: Option<IpAddr>) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some(agent) = self.ice.agent.as_mut() {
+            match ip {
+                Some(ip) => agent.resolved_mdns(name, ip),
+                None => agent.unresolved_mdns(name),
+            }
+        }
+        self.pump_ice_events();
+    }
+
     /// Turns the agent's events into W3C events (webrtc-pc §5.6 and WPT-176 order).
     fn pump_ice_events(&mut self) {
         if self.is_closed() {
@@ -1092,7 +1120,12 @@ impl Core {
                     }));
                 }
                 IceEvent::ResolveMdns { name } => {
-                    tracing::debug!("mDNS candidate {name} ignored: mDNS is not implemented");
+                    let q = &mut self.ice.mdns_queries;
+                    if q.len() < crate::ice::MAX_PENDING_MDNS
+                        && !q.iter().any(|n| n.eq_ignore_ascii_case(&name))
+                    {
+                        q.push_back(name);
+                    }
                 }
             }
         }
@@ -1531,6 +1564,83 @@ mod tests {
         assert!(end - t0 < Duration::from_secs(1), "took {:?}", end - t0);
         assert_eq!(b.connection_state(), PeerConnectionState::Connected);
         assert_eq!(a.connection_state(), PeerConnectionState::Connected);
+    }
+
+    /// A peer that hides its address behind an mDNS name (as browsers do): the core asks the
+    /// driver to resolve it once, nothing connects before the answer (the peer does not know
+    /// B either), and the answer turns it into a candidate that connects. A name that does
+    /// not resolve is dropped.
+    #[test]
+    fn mdns_names_are_handed_to_the_driver_and_resolved_candidates_connect() {
+        let t0 = Instant::now();
+        let (mut a, mut b) = (core(11), core(12));
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:2000".parse().unwrap(),
+        );
+        let name = "0a1b2c3d-1111-4222-8333-123456789abc.local";
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer.clone())).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        let hidden: Vec<IceCandidateInit> = drain(&mut a)
+            .into_iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceCandidate(Some(c)) if !c.candidate().is_empty() => {
+                    let mut init = c.to_json();
+                    init.candidate = init.candidate.replace(" 10.0.0.1 ", &format!(" {name} "));
+                    Some(init)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hidden.len(), 1);
+        b.set_remote_description(offer).unwrap();
+        b.set_local_description(None).unwrap();
+        b.add_local_address(addr_b).unwrap();
+        b.add_ice_candidate(&hidden[0]).unwrap();
+        b.add_ice_candidate(&IceCandidateInit {
+            candidate: hidden[0].candidate.replace(name, "gone.local"),
+            ..hidden[0].clone()
+        })
+        .unwrap();
+        // A never learns B's candidates: only B's checks can introduce it.
+        let mut answer = b.local_description().unwrap();
+        answer.sdp = answer
+            .sdp
+            .lines()
+            .filter(|l| !l.starts_with("a=candidate"))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        a.set_remote_description(answer).unwrap();
+        assert_eq!(b.poll_mdns_query(), None, "asked only from a driver call");
+        b.handle_timeout(t0);
+        let mut asked = Vec::new();
+        while let Some(n) = b.poll_mdns_query() {
+            asked.push(n);
+        }
+        assert_eq!(asked, [name, "gone.local"]);
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        let connected = |c: &[(&mut Core, SocketAddr, Vec<CoreEvent>); 2]| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        };
+        let now = run(&mut cores, t0, Duration::from_secs(3), connected);
+        assert!(!connected(&cores), "connected without the name resolved");
+        cores[1].0.mdns_resolved("gone.local", None);
+        cores[1]
+            .0
+            .mdns_resolved(&name.to_uppercase(), Some(addr_a.ip()));
+        let end = run(&mut cores, now, Duration::from_secs(5), connected);
+        assert!(connected(&cores), "took {:?}", end - now);
+        assert_eq!(
+            b.ice_agent().unwrap().selected_pair(),
+            Some((addr_b, addr_a))
+        );
+        assert_eq!(b.ice_agent().unwrap().remote_candidates().len(), 1);
+        assert_eq!(b.poll_mdns_query(), None);
     }
 
     /// Connects `a` (offerer) and `b` over the simulated network; returns the time reached.

@@ -6,4 +6,5 @@
 
 pub mod chromium;
 pub mod ice;
+pub mod netns;
 pub mod signaling;
