@@ -63,7 +63,7 @@ window.H = {
     dc.msgs = [];
     for (const t of ['open', 'closing', 'close', 'error']) {
       dc.addEventListener(t, e => {
-        const rec = {type: t, state: dc.readyState};
+        const rec = {type: t, state: dc.readyState, msgs: dc.msgs.length};
         if (t === 'error') {
           rec.name = e.error && e.error.name;
           rec.detail = e.error && e.error.errorDetail;
@@ -313,6 +313,11 @@ async fn connect(
                 .unwrap_or_else(|e| panic!("Chromium accepts the answer: {e}\n{}", answer.sdp));
         }
     }
+    // Channels may open before ICE reports "connected" (DTLS runs on the path the first
+    // checks used); wait for it so every test starts from a settled connection.
+    peer.wait_connection_state(PeerConnectionState::Connected)
+        .await;
+    page_until(chrome, "return pc.connectionState === 'connected'").await;
     peer
 }
 
@@ -417,10 +422,9 @@ async fn messages_both_ways(mut chrome: MutexGuard<'static, Chromium>, offerer: 
     )
     .await;
 
-    // Connected on both sides once DTLS is up (WPT-187), remote certificates (WPT-333).
-    peer.wait_connection_state(PeerConnectionState::Connected)
-        .await;
-    page_until(&mut chrome, "return pc.connectionState === 'connected'").await;
+    // Connected on both sides (`connect` waited for it) once DTLS is up (WPT-187), remote
+    // certificates (WPT-333).
+    assert_eq!(peer.pc.connection_state(), PeerConnectionState::Connected);
     let sctp = peer.pc.sctp().expect("pc.sctp");
     let dtls = sctp.transport();
     assert_eq!(dtls.state(), DtlsTransportState::Connected);
@@ -800,4 +804,511 @@ fn wpt_329_max_message_size_rtcpeer_offers() {
 #[test]
 fn wpt_329_max_message_size_chromium_offers() {
     run(|c| max_message_size(c, Offerer::Chromium));
+}
+
+// ----- unordered, maxRetransmits 0 (WPT-260) -----
+
+/// The properties rtcpeer shows for a channel, in the page's `H.props` shape.
+fn rust_props(dc: &DataChannel) -> Value {
+    json!({
+        "label": dc.label(),
+        "ordered": dc.ordered(),
+        "maxRetransmits": dc.max_retransmits(),
+        "maxPacketLifeTime": dc.max_packet_life_time(),
+        "protocol": dc.protocol(),
+        "negotiated": dc.negotiated(),
+        "id": dc.id(),
+        "readyState": dc.ready_state().to_string(),
+    })
+}
+
+/// Sends `n` numbered text messages from each end of an open channel pair and checks that
+/// each side got all of the other's (in any order: the channel may be unordered).
+async fn exchange_numbered(
+    chrome: &mut Chromium,
+    dc: &DataChannel,
+    ev: &mut DataChannelEvents,
+    js_dc: &str,
+    n: usize,
+) {
+    chrome
+        .eval(&format!(
+            "for (let i = 0; i < {n}; i++) {js_dc}.send('c' + i + ':' + 'x'.repeat(i * 37));
+             return null"
+        ))
+        .await
+        .unwrap();
+    for i in 0..n {
+        dc.send_text(&format!("r{i}:{}", "y".repeat(i * 37)))
+            .unwrap();
+    }
+    let mut got: Vec<String> = Vec::new();
+    while got.len() < n {
+        match next_message(ev).await {
+            Payload::Text(t) => got.push(t),
+            Payload::Binary(b) => panic!("unexpected binary message {b:?}"),
+        }
+    }
+    got.sort();
+    let mut want: Vec<String> = (0..n)
+        .map(|i| format!("c{i}:{}", "x".repeat(i * 37)))
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "what rtcpeer received");
+    let mut js_got: Vec<String> = serde_json::from_value(
+        page_until(
+            chrome,
+            &format!("const d = {js_dc}; return d.msgs.length >= {n} && d.msgs.map(m => m.text)"),
+        )
+        .await,
+    )
+    .unwrap();
+    js_got.sort();
+    let mut want: Vec<String> = (0..n)
+        .map(|i| format!("r{i}:{}", "y".repeat(i * 37)))
+        .collect();
+    want.sort();
+    assert_eq!(js_got, want, "what Chromium received");
+}
+
+async fn unordered_no_retransmits(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    let init = DataChannelInit {
+        ordered: false,
+        max_retransmits: Some(0),
+        protocol: "udp-like".into(),
+        ..Default::default()
+    };
+    let js_init = "{ordered: false, maxRetransmits: 0, protocol: 'udp-like'}";
+    // The offerer creates one before negotiating.
+    let (mut peer, dc, mut ev, js_dc) = one_channel(
+        &mut chrome,
+        offerer,
+        "unreliable-1",
+        Some(init.clone()),
+        js_init,
+    )
+    .await;
+    let want = |label: &str, id: Option<u16>| {
+        json!({"label": label, "ordered": false, "maxRetransmits": 0,
+               "maxPacketLifeTime": null, "protocol": "udp-like", "negotiated": false,
+               "id": id, "readyState": "open"})
+    };
+    assert_eq!(rust_props(&dc), want("unreliable-1", dc.id()));
+    let page = chrome
+        .eval(&format!("return H.props({js_dc})"))
+        .await
+        .unwrap();
+    assert_eq!(page, want("unreliable-1", dc.id()));
+    exchange_numbered(&mut chrome, &dc, &mut ev, js_dc, 40).await;
+
+    // The answerer creates one on the live association.
+    let (dc2, js_dc2) = match offerer {
+        Offerer::Chromium => {
+            let dc = peer
+                .pc
+                .create_data_channel("unreliable-2", Some(init))
+                .unwrap();
+            page_until(&mut chrome, "return pc.remoteDcs.length === 1").await;
+            (dc, "pc.remoteDcs[0]")
+        }
+        Offerer::Rtcpeer => {
+            chrome
+                .eval(&format!(
+                    "dcs.b = H.watch(pc.createDataChannel('unreliable-2', {js_init})); return null"
+                ))
+                .await
+                .unwrap();
+            (peer.incoming().await, "dcs.b")
+        }
+    };
+    let mut ev2 = dc2.events();
+    assert_eq!(next(&mut ev2).await, DataChannelEvent::Open);
+    page_until(
+        &mut chrome,
+        &format!("return {js_dc2}.readyState === 'open'"),
+    )
+    .await;
+    assert_eq!(rust_props(&dc2), want("unreliable-2", dc2.id()));
+    let page = chrome
+        .eval(&format!("return H.props({js_dc2})"))
+        .await
+        .unwrap();
+    assert_eq!(page, want("unreliable-2", dc2.id()));
+    exchange_numbered(&mut chrome, &dc2, &mut ev2, js_dc2, 40).await;
+    peer.pc.close();
+}
+
+#[test]
+fn wpt_260_unordered_max_retransmits_0_rtcpeer_offers() {
+    run(|c| unordered_no_retransmits(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn wpt_260_unordered_max_retransmits_0_chromium_offers() {
+    run(|c| unordered_no_retransmits(c, Offerer::Chromium));
+}
+
+// ----- negotiated channels (WPT-230/237) -----
+
+async fn negotiated_channels(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    // id 5 before negotiating (it alone makes the data m-section), id 2 once connected: the
+    // parity rule does not apply to negotiated ids.
+    let init = |id| DataChannelInit {
+        negotiated: true,
+        id: Some(id),
+        ..Default::default()
+    };
+    let mut rust_dc = None;
+    let mut peer = connect(
+        &mut chrome,
+        offerer,
+        |pc| rust_dc = Some(pc.create_data_channel("neg", Some(init(5))).unwrap()),
+        "dcs.a = H.watch(pc.createDataChannel('neg', {negotiated: true, id: 5}))",
+    )
+    .await;
+    let dc = rust_dc.unwrap();
+    let mut ev = dc.events();
+    assert_eq!(next(&mut ev).await, DataChannelEvent::Open);
+    page_until(&mut chrome, "return dcs.a.readyState === 'open'").await;
+    assert_eq!(dc.id(), Some(5));
+    assert!(dc.negotiated());
+    exchange_numbered(&mut chrome, &dc, &mut ev, "dcs.a", 10).await;
+
+    let dc2 = peer.pc.create_data_channel("neg2", Some(init(2))).unwrap();
+    let mut ev2 = dc2.events();
+    chrome
+        .eval(
+            "dcs.b = H.watch(pc.createDataChannel('neg2', {negotiated: true, id: 2})); return null",
+        )
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ev2).await, DataChannelEvent::Open);
+    page_until(&mut chrome, "return dcs.b.readyState === 'open'").await;
+    assert_eq!(dc2.id(), Some(2));
+    exchange_numbered(&mut chrome, &dc2, &mut ev2, "dcs.b", 10).await;
+
+    // Negotiated channels are never announced: no `datachannel` event on either side.
+    assert_eq!(
+        chrome.eval("return pc.remoteDcs.length").await.unwrap(),
+        json!(0)
+    );
+    while let Some(e) = peer.ev.try_recv() {
+        assert!(
+            !matches!(e, PeerConnectionEvent::DataChannel(_)),
+            "a datachannel event for a negotiated channel"
+        );
+    }
+    peer.pc.close();
+}
+
+#[test]
+fn wpt_237_negotiated_channels_rtcpeer_offers() {
+    run(|c| negotiated_channels(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn wpt_237_negotiated_channels_chromium_offers() {
+    run(|c| negotiated_channels(c, Offerer::Chromium));
+}
+
+// ----- closing a channel from either side (WPT-254/256/244) -----
+
+/// Creates a second channel from the answering side once connected; returns the rtcpeer end
+/// and the page expression for Chromium's end.
+async fn answerer_channel(
+    chrome: &mut Chromium,
+    peer: &mut Peer,
+    offerer: Offerer,
+    label: &str,
+) -> (DataChannel, String) {
+    match offerer {
+        Offerer::Chromium => {
+            let dc = peer.pc.create_data_channel(label, None).unwrap();
+            let js = format!("pc.remoteDcs.find(d => d.label === {})", js_literal(label));
+            page_until(
+                chrome,
+                &format!("const d = {js}; return d && d.readyState === 'open'"),
+            )
+            .await;
+            (dc, js)
+        }
+        Offerer::Rtcpeer => {
+            chrome
+                .eval(&format!(
+                    "dcs.b = H.watch(pc.createDataChannel({})); return null",
+                    js_literal(label)
+                ))
+                .await
+                .unwrap();
+            let dc = peer.incoming().await;
+            page_until(chrome, "return dcs.b.readyState === 'open'").await;
+            (dc, "dcs.b".to_string())
+        }
+    }
+}
+
+async fn close_from_either_side(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    let (mut peer, a, mut ea, js_a) = one_channel(&mut chrome, offerer, "a", None, "{}").await;
+    let (b, js_b) = answerer_channel(&mut chrome, &mut peer, offerer, "b").await;
+    let mut eb = b.events();
+    assert_eq!(next(&mut eb).await, DataChannelEvent::Open);
+    let id_a = a.id().unwrap();
+
+    // rtcpeer closes "a" with 512 KiB still queued: all of it arrives before Chromium's
+    // `closing` and `close` (WPT-256); the closing side fires no `closing` (WPT-254).
+    for i in 0..8u8 {
+        a.send(&vec![i; 64 << 10]).unwrap();
+    }
+    a.close();
+    assert_eq!(a.ready_state(), DataChannelState::Closing);
+    assert!(a.send_text("too late").is_err());
+    let log = page_until(
+        &mut chrome,
+        &format!("const d = {js_a}; return d.readyState === 'closed' && d.log"),
+    )
+    .await;
+    assert_eq!(
+        log,
+        json!([
+            {"type": "open", "state": "open", "msgs": 0},
+            {"type": "closing", "state": "closing", "msgs": 8},
+            {"type": "close", "state": "closed", "msgs": 8},
+        ]),
+        "Chromium's end of the channel rtcpeer closed"
+    );
+    let sizes = chrome
+        .eval(&format!(
+            "return {js_a}.msgs.map(m => [m.bin.length, m.bin[0]])"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        sizes,
+        json!((0..8).map(|i| [64 << 10, i]).collect::<Vec<_>>())
+    );
+    assert_eq!(next_not_low(&mut ea).await, DataChannelEvent::Close);
+    assert_eq!(a.ready_state(), DataChannelState::Closed);
+    assert!(ea.recv().await.is_none(), "the stream ends after close");
+
+    // Chromium closes "b" right after sending: rtcpeer gets the messages, then `closing`,
+    // then `close`; Chromium's own end fires only `close`.
+    chrome
+        .eval(&format!(
+            "const d = {js_b};
+             for (let i = 0; i < 8; i++) d.send(new Uint8Array(65536).fill(i));
+             d.send('last');
+             d.close();
+             return d.readyState"
+        ))
+        .await
+        .unwrap();
+    for i in 0..8u8 {
+        assert_eq!(
+            next_message(&mut eb).await,
+            Payload::Binary(vec![i; 64 << 10])
+        );
+    }
+    assert_eq!(next_message(&mut eb).await, Payload::Text("last".into()));
+    assert_eq!(next_not_low(&mut eb).await, DataChannelEvent::Closing);
+    assert_eq!(next_not_low(&mut eb).await, DataChannelEvent::Close);
+    assert_eq!(b.ready_state(), DataChannelState::Closed);
+    let log = page_until(
+        &mut chrome,
+        &format!("const d = {js_b}; return d.readyState === 'closed' && d.log"),
+    )
+    .await;
+    assert_eq!(
+        log,
+        json!([
+            {"type": "open", "state": "open", "msgs": 0},
+            {"type": "close", "state": "closed", "msgs": 0},
+        ]),
+        "Chromium's end of the channel it closed"
+    );
+
+    // WPT-244: once closed on both ends, the id can be used again (negotiated, both sides).
+    let again = peer
+        .pc
+        .create_data_channel(
+            "again",
+            Some(DataChannelInit {
+                negotiated: true,
+                id: Some(id_a),
+                ..Default::default()
+            }),
+        )
+        .expect("the closed channel's id is free again");
+    let mut ev = again.events();
+    chrome
+        .eval(&format!(
+            "dcs.again = H.watch(pc.createDataChannel('again', {{negotiated: true, id: {id_a}}}));
+             return null"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ev).await, DataChannelEvent::Open);
+    page_until(&mut chrome, "return dcs.again.readyState === 'open'").await;
+    exchange_numbered(&mut chrome, &again, &mut ev, "dcs.again", 3).await;
+    peer.pc.close();
+}
+
+#[test]
+fn wpt_254_close_from_either_side_rtcpeer_offers() {
+    run(|c| close_from_either_side(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn wpt_254_close_from_either_side_chromium_offers() {
+    run(|c| close_from_either_side(c, Offerer::Chromium));
+}
+
+// ----- pc.close() on either side (WPT-211/212) -----
+
+/// What WPT-212 requires of the remote end of a channel when a connection closes: `error`
+/// (RTCError "OperationError", errorDetail "sctp-failure", sctpCauseCode null or 12) and
+/// then `close`, as its last events. Chromium also fires `closing` first.
+fn assert_page_log_error_then_close(log: &Value) {
+    let events: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "error" || e["type"] == "close")
+        .collect();
+    assert_eq!(events.len(), 2, "{log}");
+    assert_eq!(events[0]["name"], "OperationError", "{log}");
+    assert_eq!(events[0]["detail"], "sctp-failure", "{log}");
+    assert!(
+        events[0]["cause"].is_null() || events[0]["cause"] == 12,
+        "{log}"
+    );
+    assert_eq!(events[1]["type"], "close", "{log}");
+    assert_eq!(log.as_array().unwrap().last(), Some(events[1]), "{log}");
+}
+
+async fn rtcpeer_pc_close(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    let (mut peer, a, mut ea, js_a) = one_channel(&mut chrome, offerer, "a", None, "{}").await;
+    let (b, js_b) = answerer_channel(&mut chrome, &mut peer, offerer, "b").await;
+    chrome
+        .eval(
+            "pc.sctpStates = []; pc.dtlsStates = [];
+             pc.sctp.onstatechange = () => pc.sctpStates.push(pc.sctp.state);
+             pc.sctp.transport.onstatechange = () => pc.dtlsStates.push(pc.sctp.transport.state);
+             return null",
+        )
+        .await
+        .unwrap();
+    peer.pc.close();
+    // Locally everything is closed at once, without events (WPT-211, WPT-183).
+    assert_eq!(a.ready_state(), DataChannelState::Closed);
+    assert_eq!(b.ready_state(), DataChannelState::Closed);
+    assert_eq!(peer.pc.connection_state(), PeerConnectionState::Closed);
+    assert_eq!(
+        peer.pc.sctp().map(|s| s.transport().state()),
+        Some(DtlsTransportState::Closed)
+    );
+    while let Some(e) = ea.try_recv() {
+        assert!(
+            !matches!(e, DataChannelEvent::Error(_) | DataChannelEvent::Close),
+            "{e:?} after pc.close()"
+        );
+    }
+    // Chromium: the ABORT closes its channels with an error (WPT-212), the close_notify its
+    // DTLS transport (WPT-211).
+    let logs = page_until(
+        &mut chrome,
+        &format!(
+            "const a = {js_a}, b = {js_b};
+             return a.readyState === 'closed' && b.readyState === 'closed' && [a.log, b.log]"
+        ),
+    )
+    .await;
+    for log in logs.as_array().unwrap() {
+        assert_page_log_error_then_close(log);
+    }
+    let states = page_until(
+        &mut chrome,
+        "return pc.sctp.transport.state === 'closed' && pc.sctp.state === 'closed'
+                && {dtls: pc.dtlsStates, sctp: pc.sctpStates}",
+    )
+    .await;
+    assert_eq!(states, json!({"dtls": ["closed"], "sctp": ["closed"]}));
+    if offerer == Offerer::Rtcpeer {
+        // With rtcpeer gone ICE loses connectivity, and connectionState leaves "connected"
+        // (Chromium reports "disconnected" after about 5 s without STUN responses).
+        let st = page_until(
+            &mut chrome,
+            "return pc.connectionState !== 'connected' && pc.connectionState",
+        )
+        .await;
+        assert!(
+            ["disconnected", "failed"].contains(&st.as_str().unwrap()),
+            "{st}"
+        );
+    }
+}
+
+#[test]
+fn wpt_212_rtcpeer_pc_close_rtcpeer_offers() {
+    run(|c| rtcpeer_pc_close(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn wpt_212_rtcpeer_pc_close_chromium_offers() {
+    run(|c| rtcpeer_pc_close(c, Offerer::Chromium));
+}
+
+async fn chromium_pc_close(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    let (mut peer, a, mut ea, _) = one_channel(&mut chrome, offerer, "a", None, "{}").await;
+    let (b, _) = answerer_channel(&mut chrome, &mut peer, offerer, "b").await;
+    let mut eb = b.events();
+    assert_eq!(next(&mut eb).await, DataChannelEvent::Open);
+    let sctp = peer.pc.sctp().unwrap();
+    chrome.eval("pc.close(); return null").await.unwrap();
+    // Each channel: `error` (sctp-failure) then `close` (WPT-212).
+    for (dc, ev) in [(&a, &mut ea), (&b, &mut eb)] {
+        match next_not_low(ev).await {
+            DataChannelEvent::Error(e) => {
+                assert_eq!(e.kind(), ErrorKind::Operation, "{e}");
+                assert!(
+                    matches!(e.detail(), Some(ErrorDetail::SctpFailure { .. })),
+                    "{e:?}"
+                );
+            }
+            other => panic!("expected error, got {other:?}"),
+        }
+        assert_eq!(next_not_low(ev).await, DataChannelEvent::Close);
+        assert_eq!(dc.ready_state(), DataChannelState::Closed);
+        assert!(ev.recv().await.is_none());
+    }
+    // Chromium's close_notify closes our DTLS transport (WPT-211), its ABORT the association.
+    let mut pev = peer.pc.events();
+    tokio::time::timeout(LIMIT, async {
+        while sctp.transport().state() != DtlsTransportState::Closed
+            || sctp.state() != SctpTransportState::Closed
+        {
+            pev.recv().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "DTLS {:?}, SCTP {:?}",
+            sctp.transport().state(),
+            sctp.state()
+        )
+    });
+    assert!(a.send_text("x").is_err());
+    // Nothing failed: the DTLS transport closed cleanly.
+    assert_ne!(peer.pc.connection_state(), PeerConnectionState::Failed);
+    peer.pc.close();
+}
+
+#[test]
+fn wpt_212_chromium_pc_close_rtcpeer_offers() {
+    run(|c| chromium_pc_close(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn wpt_212_chromium_pc_close_chromium_offers() {
+    run(|c| chromium_pc_close(c, Offerer::Chromium));
 }
