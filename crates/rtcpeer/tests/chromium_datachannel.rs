@@ -262,6 +262,18 @@ async fn connect(
         .eval(&format!("window.pc = H.newPc(); {js_setup}; return null"))
         .await
         .expect("page setup");
+    negotiate(chrome, &peer, offerer).await;
+    // Channels may open before ICE reports "connected" (DTLS runs on the path the first
+    // checks used); wait for it so every test starts from a settled connection.
+    peer.wait_connection_state(PeerConnectionState::Connected)
+        .await;
+    page_until(chrome, "return pc.connectionState === 'connected'").await;
+    peer
+}
+
+/// One offer/answer exchange between `peer` and the page's `pc`, each description sent once
+/// its candidates were gathered.
+async fn negotiate(chrome: &mut Chromium, peer: &Peer, offerer: Offerer) {
     match offerer {
         Offerer::Rtcpeer => {
             peer.pc
@@ -313,12 +325,6 @@ async fn connect(
                 .unwrap_or_else(|e| panic!("Chromium accepts the answer: {e}\n{}", answer.sdp));
         }
     }
-    // Channels may open before ICE reports "connected" (DTLS runs on the path the first
-    // checks used); wait for it so every test starts from a settled connection.
-    peer.wait_connection_state(PeerConnectionState::Connected)
-        .await;
-    page_until(chrome, "return pc.connectionState === 'connected'").await;
-    peer
 }
 
 async fn next(ev: &mut DataChannelEvents) -> DataChannelEvent {
@@ -946,6 +952,267 @@ fn wpt_260_unordered_max_retransmits_0_rtcpeer_offers() {
 #[test]
 fn wpt_260_unordered_max_retransmits_0_chromium_offers() {
     run(|c| unordered_no_retransmits(c, Offerer::Chromium));
+}
+
+/// DCEP carries every channel parameter both ways (WPT-260): ordered true/false,
+/// maxRetransmits and maxPacketLifeTime 0 and 65535, empty and 65535-byte labels and
+/// protocols, multi-byte characters; ids equal on both ends.
+#[test]
+fn wpt_260_dcep_parameters_both_ways() {
+    run(|mut chrome| async move {
+        struct Case {
+            label: String,
+            protocol: String,
+            ordered: bool,
+            rtx: Option<u16>,
+            life: Option<u16>,
+        }
+        let case = |label: String, protocol: &str, ordered, rtx, life| Case {
+            label,
+            protocol: protocol.to_string(),
+            ordered,
+            rtx,
+            life,
+        };
+        let cases = |side: &str| {
+            vec![
+                case(String::new(), "", true, None, None),
+                case(format!("{side}-rtx0"), "p", false, Some(0), None),
+                case(format!("{side}-rtx65535"), "p", true, Some(65535), None),
+                case(format!("{side}-life0"), "", false, None, Some(0)),
+                case(format!("{side}-life65535"), "", true, None, Some(65535)),
+                case(
+                    format!("{side}{}", "L".repeat(65535 - side.len())),
+                    &"P".repeat(65535),
+                    true,
+                    None,
+                    None,
+                ),
+                case(
+                    format!("{side}{}", "€".repeat(21844)),
+                    &"€".repeat(21845),
+                    false,
+                    Some(3),
+                    None,
+                ),
+            ]
+        };
+        let mut peer = connect(
+            &mut chrome,
+            Offerer::Chromium,
+            |_| {},
+            "dcs.boot = H.watch(pc.createDataChannel('boot'))",
+        )
+        .await;
+        let _boot = peer.incoming().await;
+
+        // rtcpeer creates, Chromium's `datachannel` events show the same parameters.
+        let mut ours = Vec::new();
+        for c in cases("r") {
+            let init = DataChannelInit {
+                ordered: c.ordered,
+                max_retransmits: c.rtx,
+                max_packet_life_time: c.life,
+                protocol: c.protocol.clone(),
+                ..Default::default()
+            };
+            ours.push(peer.pc.create_data_channel(&c.label, Some(init)).unwrap());
+        }
+        for dc in &ours {
+            let mut ev = dc.events();
+            assert_eq!(next(&mut ev).await, DataChannelEvent::Open);
+        }
+        let n = ours.len();
+        let theirs = page_until(
+            &mut chrome,
+            &format!(
+                "return pc.remoteDcs.length === {n} && pc.remoteDcs.every(d => d.readyState === 'open')
+                        && pc.remoteDcs.map(H.props)"
+            ),
+        )
+        .await;
+        let mut theirs = theirs.as_array().unwrap().clone();
+        theirs.sort_by_key(|p| p["id"].as_u64());
+        let mut want: Vec<Value> = ours.iter().map(rust_props).collect();
+        want.sort_by_key(|p| p["id"].as_u64());
+        assert_eq!(theirs, want);
+
+        // Chromium creates, rtcpeer's `datachannel` events show the same parameters.
+        let mut js = String::from("window.created = [];");
+        for c in cases("c") {
+            let opt = |v: Option<u16>| v.map_or("undefined".to_string(), |v| v.to_string());
+            js.push_str(&format!(
+                "created.push(H.watch(pc.createDataChannel({}, {{ordered: {}, protocol: {},
+                   maxRetransmits: {}, maxPacketLifeTime: {}}})));",
+                js_literal(&c.label),
+                c.ordered,
+                js_literal(&c.protocol),
+                opt(c.rtx),
+                opt(c.life),
+            ));
+        }
+        js.push_str("return null");
+        chrome.eval(&js).await.unwrap();
+        let mut got = Vec::new();
+        for _ in 0..n {
+            let dc = peer.incoming().await;
+            let mut ev = dc.events();
+            assert_eq!(next(&mut ev).await, DataChannelEvent::Open);
+            got.push(rust_props(&dc));
+        }
+        let mut want = page_until(
+            &mut chrome,
+            "return created.every(d => d.readyState === 'open') && created.map(H.props)",
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
+        want.sort_by_key(|p| p["id"].as_u64());
+        got.sort_by_key(|p| p["id"].as_u64());
+        assert_eq!(got, want);
+        // rtcpeer answered with a=setup:active: it is the DTLS client and uses even ids.
+        assert!(ours.iter().all(|d| d.id().unwrap() % 2 == 0));
+        assert!(got.iter().all(|p| p["id"].as_u64().unwrap() % 2 == 1));
+        peer.pc.close();
+    });
+}
+
+// ----- renegotiation keeps DTLS, SCTP and the channels -----
+
+/// The `a=setup` value of a description.
+fn setup_of(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=setup:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Re-offers from both sides and ICE restarts from both sides on a connection with an open
+/// channel: the DTLS role (RFC 8842 §5.5: an answer keeps the established role), the DTLS
+/// transport, the association and the channel survive each one.
+async fn renegotiation(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    let (peer, dc, mut ev, js_dc) = one_channel(&mut chrome, offerer, "a", None, "{}").await;
+    let id = dc.id();
+    let answerer = |o: Offerer| match o {
+        Offerer::Rtcpeer => Offerer::Chromium,
+        Offerer::Chromium => Offerer::Rtcpeer,
+    };
+    // rtcpeer's DTLS role as the last answer set it: "active" (client) or "passive".
+    let our_role = |answerer: Offerer| -> String {
+        let answer = match answerer {
+            Offerer::Rtcpeer => peer.pc.current_local_description(),
+            Offerer::Chromium => peer.pc.current_remote_description(),
+        };
+        let setup = setup_of(&answer.unwrap().sdp);
+        match (answerer, setup.as_str()) {
+            (Offerer::Rtcpeer, "active" | "passive") => setup,
+            (Offerer::Chromium, "active") => "passive".into(),
+            (Offerer::Chromium, "passive") => "active".into(),
+            _ => panic!("an answer with a=setup:{setup}"),
+        }
+    };
+    let role = our_role(answerer(offerer));
+    let sctp = peer.pc.sctp().unwrap();
+    let mut pev = peer.pc.events();
+    let rounds = [
+        ("rtcpeer re-offers", Offerer::Rtcpeer, ""),
+        ("Chromium re-offers", Offerer::Chromium, ""),
+        ("rtcpeer restarts ICE", Offerer::Rtcpeer, "rust"),
+        (
+            "Chromium restarts ICE",
+            Offerer::Chromium,
+            "pc.restartIce();",
+        ),
+    ];
+    for (i, (what, by, restart)) in rounds.into_iter().enumerate() {
+        let ufrag = chrome
+            .eval("return pc.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]")
+            .await
+            .unwrap();
+        if restart == "rust" {
+            peer.pc.restart_ice();
+        } else if !restart.is_empty() {
+            chrome
+                .eval(&format!("{restart} return null"))
+                .await
+                .unwrap();
+        }
+        negotiate(&mut chrome, &peer, by).await;
+        assert_eq!(
+            our_role(answerer(by)),
+            role,
+            "{what}: the DTLS role changed"
+        );
+        let new_ufrag = chrome
+            .eval("return pc.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]")
+            .await
+            .unwrap();
+        assert_eq!(new_ufrag != ufrag, !restart.is_empty(), "{what}: ufrags");
+        if !restart.is_empty() {
+            peer.wait_connection_state(PeerConnectionState::Connected)
+                .await;
+            page_until(&mut chrome, "return pc.connectionState === 'connected'").await;
+        }
+        // The same channel carries messages both ways.
+        dc.send_text(&format!("after round {i}")).unwrap();
+        chrome
+            .eval(&format!("{js_dc}.send('back {i}'); return null"))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_message(&mut ev).await,
+            Payload::Text(format!("back {i}")),
+            "{what}"
+        );
+        let last = page_until(
+            &mut chrome,
+            &format!(
+                "const m = {js_dc}.msgs; return m.length === {} && m[m.length - 1]",
+                i + 1
+            ),
+        )
+        .await;
+        assert_eq!(last, json!({"text": format!("after round {i}")}), "{what}");
+        assert_eq!(dc.id(), id);
+        assert_eq!(
+            sctp.transport().state(),
+            DtlsTransportState::Connected,
+            "{what}"
+        );
+        assert_eq!(sctp.state(), SctpTransportState::Connected, "{what}");
+    }
+    // Neither transport changed state, on either side.
+    while let Some(e) = pev.try_recv() {
+        assert!(
+            !matches!(
+                e,
+                PeerConnectionEvent::DtlsTransportStateChange(..)
+                    | PeerConnectionEvent::SctpTransportStateChange(..)
+                    | PeerConnectionEvent::DataChannel(_)
+            ),
+            "{e:?}"
+        );
+    }
+    let page = chrome
+        .eval(&format!(
+            "return [pc.sctp.transport.state, pc.sctp.state, {js_dc}.log.map(e => e.type)]"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(page, json!(["connected", "connected", ["open"]]));
+    peer.pc.close();
+}
+
+#[test]
+fn renegotiation_and_ice_restarts_keep_the_channel_rtcpeer_offers() {
+    run(|c| renegotiation(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn renegotiation_and_ice_restarts_keep_the_channel_chromium_offers() {
+    run(|c| renegotiation(c, Offerer::Chromium));
 }
 
 // ----- negotiated channels (WPT-230/237) -----
