@@ -1215,6 +1215,98 @@ fn renegotiation_and_ice_restarts_keep_the_channel_chromium_offers() {
     run(|c| renegotiation(c, Offerer::Chromium));
 }
 
+/// Many channels at once from both sides: DCEP opens crossing each other, stream ids of
+/// both parities in use together, `maxChannels` equal on both ends, and closing all of them
+/// at once (stream resets of many streams in flight from both sides).
+async fn many_channels(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
+    const N: usize = 100;
+    let (mut peer, _boot, _ev, _) = one_channel(&mut chrome, offerer, "boot", None, "{}").await;
+    let max = peer.pc.sctp().unwrap().max_channels();
+    let page_max = chrome.eval("return pc.sctp.maxChannels").await.unwrap();
+    assert_eq!(page_max.as_u64(), max.map(u64::from), "maxChannels");
+    chrome
+        .eval(&format!(
+            "window.many = [];
+             for (let i = 0; i < {N}; i++) {{
+               const d = H.watch(pc.createDataChannel('c' + i));
+               d.onopen = () => d.send('hello from c' + i);
+               many.push(d);
+             }}
+             return null"
+        ))
+        .await
+        .unwrap();
+    let ours: Vec<DataChannel> = (0..N)
+        .map(|i| peer.pc.create_data_channel(&format!("r{i}"), None).unwrap())
+        .collect();
+    let mut ours_ev: Vec<DataChannelEvents> = ours.iter().map(|d| d.events()).collect();
+    for (i, (dc, ev)) in ours.iter().zip(ours_ev.iter_mut()).enumerate() {
+        assert_eq!(next(ev).await, DataChannelEvent::Open);
+        dc.send_text(&format!("hello from r{i}")).unwrap();
+    }
+    let mut theirs = Vec::new();
+    for _ in 0..N {
+        let dc = peer.incoming().await;
+        let mut ev = dc.events();
+        assert_eq!(next(&mut ev).await, DataChannelEvent::Open);
+        let label = dc.label();
+        assert_eq!(
+            next_message(&mut ev).await,
+            Payload::Text(format!("hello from {label}"))
+        );
+        theirs.push((dc, ev));
+    }
+    page_until(
+        &mut chrome,
+        &format!(
+            "window.rs = pc.remoteDcs.filter(d => d.label !== 'boot');
+             return rs.length === {N} &&
+               rs.every(d => d.msgs.length === 1 && d.msgs[0].text === 'hello from ' + d.label)"
+        ),
+    )
+    .await;
+    let mut ids: Vec<u16> = ours
+        .iter()
+        .chain(theirs.iter().map(|(d, _)| d))
+        .map(|d| d.id().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2 * N, "distinct stream ids");
+
+    // Close all at once from both sides.
+    for dc in &ours {
+        dc.close();
+    }
+    chrome
+        .eval("for (const d of many) d.close(); return null")
+        .await
+        .unwrap();
+    for ev in ours_ev.iter_mut() {
+        assert_eq!(next_not_low(ev).await, DataChannelEvent::Close);
+    }
+    for (_, ev) in theirs.iter_mut() {
+        assert_eq!(next_not_low(ev).await, DataChannelEvent::Closing);
+        assert_eq!(next_not_low(ev).await, DataChannelEvent::Close);
+    }
+    page_until(
+        &mut chrome,
+        "return [...many, ...rs].every(d => d.readyState === 'closed')",
+    )
+    .await;
+    peer.pc.close();
+}
+
+#[test]
+fn many_channels_open_and_close_together_rtcpeer_offers() {
+    run(|c| many_channels(c, Offerer::Rtcpeer));
+}
+
+#[test]
+fn many_channels_open_and_close_together_chromium_offers() {
+    run(|c| many_channels(c, Offerer::Chromium));
+}
+
 // ----- negotiated channels (WPT-230/237) -----
 
 async fn negotiated_channels(mut chrome: MutexGuard<'static, Chromium>, offerer: Offerer) {
