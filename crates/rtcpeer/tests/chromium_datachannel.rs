@@ -1,5 +1,5 @@
 //! Data channels between rtcpeer and headless Chromium (issue 4 item 4), in both offer
-//! directions: ICE, DTLS, SCTP and DCEP against Chromium's stack (usrsctp / dcSCTP).
+//! directions: ICE, DTLS, SCTP and DCEP against Chromium's stack (BoringSSL, dcSCTP).
 //!
 //! One Chromium (one page) serves every test of this file: launching it is most of the cost
 //! of a test, so it is started once, on a runtime shared by the tests, and the tests take
