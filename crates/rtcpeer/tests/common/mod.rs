@@ -4,5 +4,6 @@
 //! helper, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod aiortc;
 pub mod chromium;
 pub mod signaling;
