@@ -253,6 +253,8 @@ class Peer:
                 "signalingState": pc.signalingState,
                 "sctpState": sctp.state if sctp is not None else None,
                 "dtlsState": sctp.transport.state if sctp is not None else None,
+                # What aiortc enforces on its sends (from our description's max-message-size).
+                "remoteMaxMessageSize": getattr(sctp, "_remote_max_message_size", None),
             }
         if cmd == "close_pc":
             await self.need_pc().close()

@@ -1,7 +1,8 @@
 //! rtcpeer ↔ aiortc (Python, PyPI; pinned in tests/interop/requirements.txt) data channels over
 //! 127.0.0.1, in both offer directions: channel setup, text and binary messages both ways, a
 //! 4 MiB transfer each way with back-pressure and a SHA-256 check, closing a channel from
-//! either side, and closing either connection.
+//! either side, closing either connection, DCEP options, a negotiated channel, and the
+//! max-message-size limit.
 //!
 //! aiortc cannot trickle: each side sends its description once gathering has completed.
 //! The aiortc side is `tests/interop/aiortc_peer.py`, driven through `common::aiortc`; these
@@ -760,4 +761,65 @@ async fn wpt_237_negotiated_channel_rtcpeer_offers() {
 #[tokio::test]
 async fn wpt_237_negotiated_channel_aiortc_offers() {
     negotiated_channel(Offerer::Aiortc).await;
+}
+
+/// Both sides advertise `a=max-message-size:262144`; WPT-329: rtcpeer's `maxMessageSize`
+/// is that value and aiortc applies the same limit to its sends. A message of exactly that
+/// size crosses both ways intact; one byte more is a `TypeError` in rtcpeer's `send`.
+async fn max_message_size(offerer: Offerer) {
+    let Pair {
+        pc,
+        mut py,
+        dc,
+        mut ev,
+        ch,
+    } = connect(offerer).await;
+    let max = pc.sctp().expect("sctp").max_message_size();
+    assert_eq!(max, 262_144.0);
+    let state = py.must("state", json!({})).await;
+    assert_eq!(state["remoteMaxMessageSize"].as_f64(), Some(max), "{state}");
+
+    let err = dc
+        .send(&vec![0u8; max as usize + 1])
+        .expect_err("above maxMessageSize");
+    assert_eq!(err.kind(), rtcpeer::ErrorKind::Type, "{err}");
+
+    py.must("digest", json!({ "channel": ch })).await;
+    let big = pseudo_random(max as usize, 99);
+    dc.send(&big).expect("a message of exactly maxMessageSize");
+    let got = py
+        .must("wait_digest", json!({ "channel": ch, "bytes": big.len() }))
+        .await;
+    assert_eq!(got["count"], 1, "{got}");
+    assert_eq!(
+        got["sha256"].as_str(),
+        Some(sha256_hex(&big).as_str()),
+        "{got}"
+    );
+
+    let sent = py
+        .must(
+            "send_bulk",
+            json!({ "channel": ch, "total": max as u64, "chunk": max as u64, "high": 0 }),
+        )
+        .await;
+    match next_not_low(&mut ev).await {
+        DataChannelEvent::Message(Payload::Binary(m)) => {
+            assert_eq!(m.len(), max as usize);
+            assert_eq!(sent["sha256"].as_str(), Some(sha256_hex(&m).as_str()));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    pc.close();
+    py.close().await.expect("aiortc exits cleanly");
+}
+
+#[tokio::test]
+async fn wpt_329_max_message_size_both_ways_rtcpeer_offers() {
+    max_message_size(Offerer::Rtcpeer).await;
+}
+
+#[tokio::test]
+async fn wpt_329_max_message_size_both_ways_aiortc_offers() {
+    max_message_size(Offerer::Aiortc).await;
 }
