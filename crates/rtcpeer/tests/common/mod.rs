@@ -4,6 +4,7 @@
 //! helper, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod aiortc;
 pub mod chromium;
 pub mod ice;
 pub mod netns;
