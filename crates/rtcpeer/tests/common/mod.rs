@@ -5,4 +5,5 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod net;
 pub mod signaling;
