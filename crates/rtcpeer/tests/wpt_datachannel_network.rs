@@ -19,8 +19,8 @@ use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
     BinaryType, BundlePolicy, CertificateParams, Configuration, DataChannel, DataChannelEvent,
     DataChannelEvents, DataChannelInit, DataChannelState, ErrorDetail, ErrorKind, EventStream,
-    IceConnectionState, MediaKind, PeerConnection, PeerConnectionEvent, PeerConnectionState,
-    SctpTransportState, TransceiverInit,
+    IceConnectionState, MediaKind, MediaStream, MediaStreamTrack, PeerConnection,
+    PeerConnectionEvent, PeerConnectionState, Priority, SctpTransportState, TransceiverInit,
 };
 
 fn text(s: &str) -> DataChannelEvent {
@@ -564,6 +564,37 @@ async fn wpt_245_channel_without_id_fires_error_then_close() {
     pc2.close();
 }
 
+/// WPT-240 (network part): with tracks added before the data channel, the channel pair
+/// opens, with balanced and with max-bundle.
+#[tokio::test]
+async fn wpt_240_tracks_then_data_channel_open_with_and_without_max_bundle() {
+    for policy in [BundlePolicy::Balanced, BundlePolicy::MaxBundle] {
+        let config = || Configuration {
+            bundle_policy: policy,
+            ..Default::default()
+        };
+        let pc1 = PeerConnection::new(config()).unwrap();
+        let pc2 = PeerConnection::new(config()).unwrap();
+        let stream = MediaStream::new();
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            pc1.add_track(&MediaStreamTrack::new(kind, "t"), &[&stream])
+                .unwrap();
+        }
+        let dc1 = pc1.create_data_channel("after tracks", None).unwrap();
+        let mut ev1 = dc1.events();
+        let mut pev2 = pc2.events();
+        negotiate(&pc1, &pc2).await;
+        let dc2 = next_data_channel(&mut pev2).await;
+        let mut ev2 = dc2.events();
+        assert_eq!(next(&mut ev1).await, DataChannelEvent::Open, "{policy}");
+        assert_eq!(next(&mut ev2).await, DataChannelEvent::Open);
+        dc2.send_text("ok").unwrap();
+        assert_eq!(next_not_low(&mut ev1).await, text("ok"));
+        pc1.close();
+        pc2.close();
+    }
+}
+
 // ===== 20. RTCDataChannel behaviour =====
 
 /// WPT-247: strings arrive as strings (ASCII, Unicode, empty), binary as the same bytes
@@ -999,6 +1030,81 @@ async fn wpt_258_close_in_datachannel_handler_prevents_open() {
     assert_eq!(events_to_close(&mut p.ev2).await, [DataChannelEvent::Close]);
     p.pc1.close();
     p.pc2.close();
+}
+
+/// WPT-260: DCEP carries every parameter: ordered or not with maxRetransmits and
+/// maxPacketLifeTime null, 0 and 65535, priority "high", empty label and protocol, and
+/// 65535-byte labels/protocols (ASCII, and 21845 three-byte characters); the peer's channel
+/// reflects them with the same id.
+#[tokio::test]
+async fn wpt_260_dcep_transmits_every_parameter() {
+    let (pc1, pc2) = (pc(), pc());
+    let mut cases: Vec<(String, DataChannelInit)> = Vec::new();
+    for ordered in [true, false] {
+        for value in [None, Some(0), Some(65535)] {
+            cases.push((
+                format!("rtx {ordered} {value:?}"),
+                DataChannelInit {
+                    ordered,
+                    max_retransmits: value,
+                    ..Default::default()
+                },
+            ));
+            cases.push((
+                format!("life {ordered} {value:?}"),
+                DataChannelInit {
+                    ordered,
+                    max_packet_life_time: value,
+                    ..Default::default()
+                },
+            ));
+        }
+    }
+    cases.push((
+        "high".into(),
+        DataChannelInit {
+            priority: Priority::High,
+            ..Default::default()
+        },
+    ));
+    cases.push((String::new(), DataChannelInit::default()));
+    for long in ["a".repeat(65535), "世".repeat(21845)] {
+        assert_eq!(long.len(), 65535);
+        cases.push((
+            long.clone(),
+            DataChannelInit {
+                protocol: long,
+                ..Default::default()
+            },
+        ));
+    }
+    let local: Vec<_> = cases
+        .iter()
+        .map(|(label, init)| pc1.create_data_channel(label, Some(init.clone())).unwrap())
+        .collect();
+    let mut pev2 = pc2.events();
+    negotiate(&pc1, &pc2).await;
+    let mut remote = std::collections::HashMap::new();
+    for _ in 0..cases.len() {
+        let dc = next_data_channel(&mut pev2).await;
+        remote.insert(dc.id().unwrap(), dc);
+    }
+    for (l, (label, init)) in local.iter().zip(&cases) {
+        let r = &remote[&l.id().unwrap()];
+        assert_eq!(&r.label(), label);
+        assert_eq!(r.protocol(), init.protocol);
+        assert_eq!(r.ordered(), init.ordered, "{label}");
+        assert_eq!(r.max_retransmits(), init.max_retransmits, "{label}");
+        assert_eq!(
+            r.max_packet_life_time(),
+            init.max_packet_life_time,
+            "{label}"
+        );
+        assert_eq!(r.priority(), init.priority, "{label:.20}");
+        assert!(!r.negotiated());
+    }
+    pc1.close();
+    pc2.close();
 }
 
 // ===== 26. RTCSctpTransport =====
