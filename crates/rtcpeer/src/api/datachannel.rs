@@ -7,6 +7,11 @@
 //! connection down (SCTP's flow and congestion control then slow the sender) instead of
 //! losing messages. While nobody reads, events beyond the queue's capacity are dropped
 //! and logged, as a browser drops events that have no listener.
+//!
+//! An event counts as delivered when a reader takes it. As in a browser, where `open` is a
+//! task that aborts once the channel is closing, `dc.close()` before `open` was taken means
+//! `open` is never delivered (WPT-258); after `pc.close()` nothing more is delivered, not
+//! even events already queued.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
