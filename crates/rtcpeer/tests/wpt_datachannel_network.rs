@@ -1024,6 +1024,44 @@ async fn wpt_258_close_in_datachannel_handler_prevents_open() {
     pc1.close();
     pc2.close();
 
+    // The same on a multi-threaded runtime, where the handler may run while the driver
+    // is between taking `open` from the core and queueing it.
+    std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for _ in 0..10 {
+                let (pc1, pc2) = (pc(), pc());
+                let dc1 = pc1.create_data_channel("x", None).unwrap();
+                let mut ev1 = dc1.events();
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                pc2.on_data_channel(move |dc| {
+                    dc.close();
+                    let _ = tx.send(dc);
+                });
+                negotiate(&pc1, &pc2).await;
+                let dc2 = within("the handler", rx.recv()).await.unwrap();
+                let mut ev2 = dc2.events();
+                assert_eq!(events_to_close(&mut ev2).await, [DataChannelEvent::Close]);
+                assert_eq!(
+                    events_to_close(&mut ev1).await,
+                    [
+                        DataChannelEvent::Open,
+                        DataChannelEvent::Closing,
+                        DataChannelEvent::Close
+                    ]
+                );
+                pc1.close();
+                pc2.close();
+            }
+        });
+    })
+    .join()
+    .unwrap();
+
     // Closing after `open` was delivered: it stays delivered, then `close` follows.
     let mut p = open_pair(None).await;
     p.dc2.close();
@@ -1200,7 +1238,9 @@ async fn thousand_channels_open_carry_messages_both_ways_and_close() {
     let mut cev = control.events();
     negotiate(&pc1, &pc2).await;
     assert_eq!(next(&mut cev).await, DataChannelEvent::Open);
-    let _control2 = next_data_channel(&mut pev2).await;
+    let control2 = next_data_channel(&mut pev2).await;
+    let mut cev2 = control2.events();
+    assert_eq!(next(&mut cev2).await, DataChannelEvent::Open);
 
     let local: Vec<_> = (0..N)
         .map(|i| pc1.create_data_channel(&format!("ch{i}"), None).unwrap())
@@ -1248,6 +1288,7 @@ async fn thousand_channels_open_carry_messages_both_ways_and_close() {
     );
     // The connection is still usable.
     control.send_text("still here").unwrap();
+    assert_eq!(next_not_low(&mut cev2).await, text("still here"));
     pc1.close();
     pc2.close();
 }

@@ -152,13 +152,17 @@ impl Inner {
             },
         };
         if last {
-            // `close` is the channel's last event: its stream ends after it.
+            // `close` is the channel's last event: its stream ends after it. A reader takes
+            // the rest from its own handle of the queue; without one the queue stays, so
+            // that subscribing later still gives every event, `close` last.
             q.end();
-            self.channel_queues
-                .map
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
+            if q.readers.load(Ordering::Acquire) > 0 {
+                self.channel_queues
+                    .map
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
+            }
         }
         delivery
     }
