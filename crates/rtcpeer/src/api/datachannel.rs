@@ -7,9 +7,14 @@
 //! connection down (SCTP's flow and congestion control then slow the sender) instead of
 //! losing messages. While nobody reads, events beyond the queue's capacity are dropped
 //! and logged, as a browser drops events that have no listener.
+//!
+//! An event counts as delivered when a reader takes it. As in a browser, where `open` is a
+//! task that aborts once the channel is closing, `dc.close()` before `open` was taken means
+//! `open` is never delivered (WPT-258); after `pc.close()` nothing more is delivered, not
+//! even events already queued.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -32,6 +37,12 @@ pub(crate) struct ChannelQueue {
     rx: tokio::sync::Mutex<mpsc::Receiver<DataChannelEvent>>,
     /// Live readers: [`DataChannelEvents`] streams and the handler task.
     readers: AtomicUsize,
+    /// `dc.close()` was called: an `open` not yet taken is never delivered (webrtc-pc §6.2
+    /// "announce the data channel as open" aborts on a closing channel, WPT-258).
+    open_cancelled: AtomicBool,
+    /// `pc.close()` was called: nothing more is delivered, not even what is queued
+    /// (webrtc-pc §4.4.1.9: no event fires after close).
+    discarded: AtomicBool,
     handlers: Mutex<Handlers>,
 }
 
@@ -53,6 +64,8 @@ impl ChannelQueue {
             tx: Mutex::new((!ended).then_some(tx)),
             rx: tokio::sync::Mutex::new(rx),
             readers: AtomicUsize::new(0),
+            open_cancelled: AtomicBool::new(false),
+            discarded: AtomicBool::new(false),
             handlers: Mutex::new(Handlers::default()),
         })
     }
@@ -64,6 +77,11 @@ impl ChannelQueue {
     /// Ends the queue: readers get what is queued, then `None`.
     fn end(&self) {
         self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Whether a queued event must not be delivered any more (see the flags).
+    fn withheld(&self, e: &DataChannelEvent) -> bool {
+        *e == DataChannelEvent::Open && self.open_cancelled.load(Ordering::Acquire)
     }
 }
 
@@ -83,10 +101,11 @@ impl ChannelQueues {
             .clone()
     }
 
-    /// `pc.close()`: every stream ends, no further event fires.
+    /// `pc.close()`: every stream ends, no further event fires (queued ones are dropped).
     pub(crate) fn close_all(&self) {
         let map = std::mem::take(&mut *self.map.lock().unwrap_or_else(|e| e.into_inner()));
         for q in map.values() {
+            q.discarded.store(true, Ordering::Release);
             q.end();
             if let Some(t) = q
                 .handlers
@@ -133,9 +152,17 @@ impl Inner {
             },
         };
         if last {
-            // `close` is the channel's last event: its stream ends after it. The queue stays,
-            // so a reader that subscribes later still gets what was kept.
+            // `close` is the channel's last event: its stream ends after it. A reader takes
+            // the rest from its own handle of the queue; without one the queue stays, so
+            // that subscribing later still gives every event, `close` last.
             q.end();
+            if q.readers.load(Ordering::Acquire) > 0 {
+                self.channel_queues
+                    .map
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
+            }
         }
         delivery
     }
@@ -160,14 +187,33 @@ impl DataChannelEvents {
         DataChannelEvents { queue }
     }
 
-    /// The next event; `None` once the channel is closed and its events were read.
+    /// The next event; `None` once the channel is closed and its events were read, or
+    /// at once after `pc.close()`.
     pub async fn recv(&mut self) -> Option<DataChannelEvent> {
-        self.queue.rx.lock().await.recv().await
+        let mut rx = self.queue.rx.lock().await;
+        loop {
+            if self.queue.discarded.load(Ordering::Acquire) {
+                return None;
+            }
+            let e = rx.recv().await?;
+            if !self.queue.withheld(&e) {
+                return Some(e);
+            }
+        }
     }
 
     /// The next event if one is already queued.
     pub fn try_recv(&mut self) -> Option<DataChannelEvent> {
-        self.queue.rx.try_lock().ok()?.try_recv().ok()
+        let mut rx = self.queue.rx.try_lock().ok()?;
+        loop {
+            if self.queue.discarded.load(Ordering::Acquire) {
+                return None;
+            }
+            let e = rx.try_recv().ok()?;
+            if !self.queue.withheld(&e) {
+                return Some(e);
+            }
+        }
     }
 }
 
@@ -296,9 +342,26 @@ impl DataChannel {
     }
 
     /// `close()` (webrtc-pc §6.2): "closing" now; `close` fires once both directions of
-    /// the stream are reset (RFC 8831 §6.7), after queued data was delivered.
+    /// the stream are reset (RFC 8831 §6.7), after queued data was delivered. An `open`
+    /// not yet taken from the channel's events is never delivered (WPT-258).
     pub fn close(&self) {
-        self.pc.core().close_data_channel(self.key, Instant::now());
+        {
+            let mut core = self.pc.core();
+            let closed = core
+                .data_channel(self.key)
+                .is_none_or(|d| d.state == DataChannelState::Closed);
+            if closed {
+                return;
+            }
+            core.close_data_channel(self.key, Instant::now());
+            // Under the core lock: the channel's `close` event, which removes its queue,
+            // cannot have been delivered yet, so this queue is the one it will reach.
+            self.pc
+                .channel_queues
+                .get(self.key, false)
+                .open_cancelled
+                .store(true, Ordering::Release);
+        }
         self.pc.wake_driver();
     }
 

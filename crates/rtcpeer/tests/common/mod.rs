@@ -7,5 +7,6 @@
 pub mod aiortc;
 pub mod chromium;
 pub mod ice;
+pub mod net;
 pub mod netns;
 pub mod signaling;
