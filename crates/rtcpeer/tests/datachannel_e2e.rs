@@ -3,86 +3,20 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::net::{
+    LIMIT, forward_candidates, negotiate, next, next_data_channel, next_not_low, pc, wait_gathered,
+};
 use common::signaling::exchange;
 use rtcpeer::datachannel::Payload;
 use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
-    Configuration, DataChannel, DataChannelEvent, DataChannelInit, DataChannelState,
-    PeerConnection, PeerConnectionEvent, PeerConnectionState, SctpTransportState,
+    DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, PeerConnection,
+    PeerConnectionEvent, PeerConnectionState, SctpTransportState,
 };
 
-/// Every wait in these tests ends long before this unless something is broken.
-const LIMIT: Duration = Duration::from_secs(20);
-
-fn pc() -> PeerConnection {
-    PeerConnection::new(Configuration::default()).expect("pc")
-}
-
-/// Waits for the remote side's `datachannel` event.
+/// The remote side's `datachannel` event.
 async fn incoming(pc: &PeerConnection) -> DataChannel {
-    let mut ev = pc.events();
-    tokio::time::timeout(LIMIT, async {
-        loop {
-            match ev.recv().await {
-                Some(PeerConnectionEvent::DataChannel(dc)) => return dc,
-                Some(_) => {}
-                None => panic!("connection closed"),
-            }
-        }
-    })
-    .await
-    .expect("datachannel event")
-}
-
-async fn next(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
-    tokio::time::timeout(LIMIT, ev.recv())
-        .await
-        .expect("a data channel event in time")
-        .expect("stream open")
-}
-
-/// The next event other than `bufferedamountlow` (which fires after every send burst with
-/// the default threshold 0, WPT-252).
-async fn next_not_low(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
-    loop {
-        let e = next(ev).await;
-        if e != DataChannelEvent::BufferedAmountLow {
-            return e;
-        }
-    }
-}
-
-/// Offer/answer without trickle: each description is sent once gathering completed, with
-/// its candidates.
-async fn negotiate(pc1: &PeerConnection, pc2: &PeerConnection) {
-    let offer = pc1.create_offer(None).await.unwrap();
-    pc1.set_local_description(Some(offer)).await.unwrap();
-    wait_gathered(pc1).await;
-    pc2.set_remote_description(pc1.local_description().unwrap())
-        .await
-        .unwrap();
-    let answer = pc2.create_answer(None).await.unwrap();
-    pc2.set_local_description(Some(answer)).await.unwrap();
-    wait_gathered(pc2).await;
-    pc1.set_remote_description(pc2.local_description().unwrap())
-        .await
-        .unwrap();
-}
-
-async fn wait_gathered(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    if pc.ice_gathering_state() == rtcpeer::IceGatheringState::Complete {
-        return;
-    }
-    tokio::time::timeout(LIMIT, async {
-        while pc.ice_gathering_state() != rtcpeer::IceGatheringState::Complete {
-            ev.recv().await;
-        }
-    })
-    .await
-    .expect("gathering completes");
+    next_data_channel(&mut pc.events()).await
 }
 
 #[tokio::test]
@@ -210,55 +144,6 @@ async fn negotiated_channel_opens_on_both_sides_with_its_id() {
     );
     assert_eq!((a.id(), b.id()), (Some(7), Some(7)));
     t.abort();
-}
-
-/// Forwards `icecandidate` events both ways until aborted.
-fn forward_candidates(pc1: &PeerConnection, pc2: &PeerConnection) -> tokio::task::JoinHandle<()> {
-    let (mut e1, mut e2) = (pc1.events(), pc2.events());
-    let (p1, p2) = (pc1.clone(), pc2.clone());
-    let (c1, c2) = (p1.clone(), p2.clone());
-    tokio::spawn(async move {
-        // Candidates gathered before the streams existed are in the descriptions.
-        for c in pending_candidates(&c1) {
-            let _ = c2.add_ice_candidate(Some(c)).await;
-        }
-        for c in pending_candidates(&c2) {
-            let _ = c1.add_ice_candidate(Some(c)).await;
-        }
-        loop {
-            tokio::select! {
-                Some(e) = e1.recv() => {
-                    if let PeerConnectionEvent::IceCandidate(Some(c)) = e {
-                        let _ = p2.add_ice_candidate(Some(c.to_json())).await;
-                    }
-                }
-                Some(e) = e2.recv() => {
-                    if let PeerConnectionEvent::IceCandidate(Some(c)) = e {
-                        let _ = p1.add_ice_candidate(Some(c.to_json())).await;
-                    }
-                }
-                else => break,
-            }
-        }
-    })
-}
-
-/// Candidates already written into a connection's local description.
-fn pending_candidates(pc: &PeerConnection) -> Vec<rtcpeer::IceCandidateInit> {
-    let Some(d) = pc.local_description() else {
-        return Vec::new();
-    };
-    d.sdp
-        .lines()
-        .filter_map(|l| l.strip_prefix("a="))
-        .filter(|l| l.starts_with("candidate:"))
-        .map(|l| rtcpeer::IceCandidateInit {
-            candidate: l.to_string(),
-            sdp_mid: Some("0".into()),
-            sdp_m_line_index: Some(0),
-            username_fragment: None,
-        })
-        .collect()
 }
 
 /// Replaces the certificate fingerprint in a description by another valid-looking one.
