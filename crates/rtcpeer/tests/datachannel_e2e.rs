@@ -5,6 +5,7 @@ mod common;
 
 use common::net::{
     LIMIT, forward_candidates, negotiate, next, next_data_channel, next_not_low, pc, wait_gathered,
+    within,
 };
 use common::signaling::exchange;
 use rtcpeer::datachannel::Payload;
@@ -237,4 +238,114 @@ async fn wrong_remote_fingerprint_fails_dtls_and_the_connection() {
     );
     assert_eq!(next(&mut ev).await, DataChannelEvent::Close);
     assert_eq!(dc1.ready_state(), DataChannelState::Closed);
+}
+
+/// A peer sending on a channel the application never reads cannot make us buffer without
+/// bound: beyond 16 MiB those messages are dropped, and other channels keep working.
+#[tokio::test]
+async fn unread_channel_is_bounded_and_does_not_stall_the_connection() {
+    let (pc1, pc2) = (pc(), pc());
+    let flood = pc1.create_data_channel("flood", None).unwrap();
+    let chat = pc1.create_data_channel("chat", None).unwrap();
+    let (mut flood_ev, mut chat_ev) = (flood.events(), chat.events());
+    let mut pc2_events = pc2.events();
+    negotiate(&pc1, &pc2).await;
+    assert_eq!(next(&mut flood_ev).await, DataChannelEvent::Open);
+    assert_eq!(next(&mut chat_ev).await, DataChannelEvent::Open);
+    let a = next_data_channel(&mut pc2_events).await;
+    let b = next_data_channel(&mut pc2_events).await;
+    let (flood2, chat2) = if a.label() == "flood" { (a, b) } else { (b, a) };
+    let mut chat2_ev = chat2.events();
+    assert_eq!(next(&mut chat2_ev).await, DataChannelEvent::Open);
+
+    // 24 MiB on the unread channel, with back-pressure on the sending side only.
+    flood.set_buffered_amount_low_threshold(256 * 1024);
+    let chunk = vec![7u8; 256 * 1024];
+    for _ in 0..96 {
+        while flood.buffered_amount() > 1024 * 1024 {
+            assert_eq!(
+                next(&mut flood_ev).await,
+                DataChannelEvent::BufferedAmountLow
+            );
+        }
+        flood.send(&chunk).unwrap();
+    }
+    // Everything left the sender; a message sent after it on another stream still
+    // arrives, so the receiver kept reading its socket (it did not wait on the unread
+    // channel).
+    flood.set_buffered_amount_low_threshold(0);
+    while flood.buffered_amount() > 0 {
+        assert_eq!(
+            next(&mut flood_ev).await,
+            DataChannelEvent::BufferedAmountLow
+        );
+    }
+    chat.send_text("still here").unwrap();
+    assert_eq!(
+        next_not_low(&mut chat2_ev).await,
+        DataChannelEvent::Message(Payload::Text("still here".into()))
+    );
+    // A late reader of the flooded channel finds at most 16 MiB of it.
+    let mut flood2_ev = flood2.events();
+    let mut kept = 0usize;
+    while let Some(e) = flood2_ev.try_recv() {
+        if let DataChannelEvent::Message(Payload::Binary(m)) = e {
+            kept += m.len();
+        }
+    }
+    assert!(kept > 0 && kept <= 16 * 1024 * 1024, "kept {kept} bytes");
+}
+
+/// A reader that does not keep up slows the sender down instead of losing messages: the
+/// reader holds its stream without reading until 5 MiB were sent (its queue holds 4 MiB),
+/// then reads all 24 MiB, every message in order.
+#[tokio::test]
+async fn slow_reader_back_pressures_the_sender_without_loss() {
+    let (pc1, pc2) = (pc(), pc());
+    let dc1 = pc1.create_data_channel("bulk", None).unwrap();
+    let mut ev1 = dc1.events();
+    negotiate(&pc1, &pc2).await;
+    let dc2 = incoming(&pc2).await;
+    let mut ev2 = dc2.events();
+    assert_eq!(next(&mut ev1).await, DataChannelEvent::Open);
+    assert_eq!(next(&mut ev2).await, DataChannelEvent::Open);
+
+    const N: usize = 96;
+    const HELD_UNTIL: usize = 20;
+    let (progress_tx, mut progress) = tokio::sync::watch::channel(0usize);
+    let sender = tokio::spawn(async move {
+        dc1.set_buffered_amount_low_threshold(512 * 1024);
+        let mut sent = 0;
+        while sent < N {
+            if dc1.buffered_amount() > 1024 * 1024 {
+                next_not_low_or_low(&mut ev1).await;
+                continue;
+            }
+            dc1.send(&vec![sent as u8; 256 * 1024]).unwrap();
+            sent += 1;
+            progress_tx.send_replace(sent);
+        }
+        (dc1, ev1)
+    });
+    within(
+        "10 MiB sent to a reader that does not read yet",
+        progress.wait_for(|&n| n >= HELD_UNTIL),
+    )
+    .await
+    .unwrap();
+    for i in 0..N {
+        match next_not_low(&mut ev2).await {
+            DataChannelEvent::Message(Payload::Binary(m)) => {
+                assert_eq!(m.len(), 256 * 1024);
+                assert!(m.iter().all(|&b| b == i as u8), "message {i} in order");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    sender.await.unwrap();
+}
+
+/// The next event, `bufferedamountlow` included (waits for room in the send buffer).
+async fn next_not_low_or_low(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
+    next(ev).await
 }

@@ -554,25 +554,13 @@ async fn deliver_channel_events(
             Some(inner) => inner.deliver_channel_event(key, e),
             None => return None,
         };
-        let Delivery::Wait(tx, e) = delivery else {
+        let Delivery::Wait(queue, e) = delivery else {
             continue;
         };
         waited = true;
-        let mut e = Some(e);
-        while e.is_some() {
-            tokio::select! {
-                permit = tx.reserve() => {
-                    if let (Ok(p), Some(e)) = (permit, e.take()) {
-                        p.send(e);
-                    }
-                    e = None;
-                }
-                _ = shared.notify.notified() => {
-                    if shared.stop.load(Ordering::Acquire) {
-                        return None;
-                    }
-                }
-            }
+        let stop = || shared.stop.load(Ordering::Acquire);
+        if !queue.wait_to_deliver(e, stop, &shared.notify).await {
+            return None;
         }
     }
     Some(waited)
