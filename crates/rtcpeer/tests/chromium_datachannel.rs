@@ -89,6 +89,36 @@ window.H = {
         () => pc.iceGatheringState === 'complete' && r());
     });
   },
+  ufrag(sdp) {
+    const m = sdp && sdp.match(/a=ice-ufrag:(\S+)/);
+    return m && m[1];
+  },
+  // setLocalDescription(), then the description once its candidates are gathered. A new ICE
+  // generation (first description, restart) waits for its end-of-candidates event: right
+  // after an ICE restart's SLD, iceGatheringState still reads the previous 'complete'.
+  async sld(pc) {
+    const before = pc.localDescription && H.ufrag(pc.localDescription.sdp);
+    let end;
+    const ended = new Promise(r => end = r);
+    const onCandidate = e => { if (!e.candidate) end(); };
+    pc.addEventListener('icecandidate', onCandidate);
+    try {
+      await pc.setLocalDescription();
+      if (H.ufrag(pc.localDescription.sdp) !== before) await ended;
+      else await H.gathered(pc);
+    } finally {
+      pc.removeEventListener('icecandidate', onCandidate);
+    }
+    return pc.localDescription;
+  },
+  // The ufrag of the local candidate of the selected pair (its ICE generation), or null.
+  async selectedUfrag(pc) {
+    const stats = [...(await pc.getStats()).values()];
+    const t = stats.find(s => s.type === 'transport');
+    const pair = t && stats.find(s => s.id === t.selectedCandidatePairId);
+    const local = pair && stats.find(s => s.id === pair.localCandidateId);
+    return local ? local.usernameFragment : null;
+  },
   fnv(h, bytes) {
     for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619) >>> 0;
     return h;
@@ -285,9 +315,7 @@ async fn negotiate(chrome: &mut Chromium, peer: &Peer, offerer: Offerer) {
             let answer = chrome
                 .eval(&format!(
                     "await pc.setRemoteDescription({});
-                     await pc.setLocalDescription();
-                     await H.gathered(pc);
-                     return pc.localDescription;",
+                     return await H.sld(pc);",
                     js_literal(&offer)
                 ))
                 .await
@@ -299,11 +327,7 @@ async fn negotiate(chrome: &mut Chromium, peer: &Peer, offerer: Offerer) {
         }
         Offerer::Chromium => {
             let offer = chrome
-                .eval(
-                    "await pc.setLocalDescription();
-                     await H.gathered(pc);
-                     return pc.localDescription;",
-                )
+                .eval("return await H.sld(pc);")
                 .await
                 .expect("Chromium offers");
             peer.pc

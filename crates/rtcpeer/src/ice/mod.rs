@@ -1674,10 +1674,19 @@ impl IceAgent {
             self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
             return;
         };
-        // Current generation, or the selected pair's older one (consent across a restart).
+        // Current generation, or the selected pair's older one (consent across a restart),
+        // on that pair's own path only: the old generation forms no new pairs, and answering
+        // its credentials from another path would let the peer validate a pair we do not
+        // know (Chromium pairs its restart's new sockets with our old candidate and ufrag).
         let (pwd, current) = match (&self.local, &self.selected) {
             (Some(c), _) if c.ufrag == ours => (c.pwd.clone(), true),
-            (_, Some(s)) if s.local_creds.ufrag == ours => (s.local_creds.pwd.clone(), false),
+            (_, Some(s))
+                if s.local_creds.ufrag == ours
+                    && s.local.base == local
+                    && s.remote.addr == remote =>
+            {
+                (s.local_creds.pwd.clone(), false)
+            }
             _ => {
                 self.dropped += 1;
                 self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
