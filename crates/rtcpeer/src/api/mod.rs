@@ -11,6 +11,7 @@ mod driver;
 mod events;
 mod mux;
 mod objects;
+mod udp;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
