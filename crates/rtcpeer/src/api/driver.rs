@@ -448,9 +448,7 @@ async fn run(
                 if !closed {
                     core.handle_timeout(now);
                 }
-                while let Some(t) = core.poll_transmit(now) {
-                    out.push(t.local, t.remote, &t.data);
-                }
+                while out.push_with(|buf| core.poll_transmit_into(now, buf)) {}
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
                 }

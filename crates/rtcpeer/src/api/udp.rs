@@ -210,6 +210,7 @@ pub(crate) struct TxBatch {
 
 impl TxBatch {
     /// Appends a datagram.
+    #[cfg(test)]
     pub(crate) fn push(&mut self, local: SocketAddr, remote: SocketAddr, data: &[u8]) {
         self.buf.extend_from_slice(data);
         self.segments.push(Segment {
@@ -217,6 +218,27 @@ impl TxBatch {
             remote,
             len: data.len(),
         });
+    }
+
+    /// Appends a datagram that `write` appends to the buffer (returning its path), or
+    /// returns false when `write` returns `None` (anything it wrote is discarded).
+    pub(crate) fn push_with(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Option<(SocketAddr, SocketAddr)>,
+    ) -> bool {
+        let start = self.buf.len();
+        let Some((local, remote)) = write(&mut self.buf) else {
+            self.buf.truncate(start);
+            return false;
+        };
+        if self.buf.len() > start {
+            self.segments.push(Segment {
+                local,
+                remote,
+                len: self.buf.len() - start,
+            });
+        }
+        true
     }
 
     /// Whether nothing is queued.
@@ -339,6 +361,25 @@ mod tests {
         assert_eq!(runs.iter().map(|r| r.end - r.start).sum::<usize>(), 120_000);
         // Without GSO every datagram is its own run.
         assert_eq!(b.runs(1).len(), 100);
+    }
+
+    #[test]
+    fn push_with_keeps_only_what_was_written() {
+        let mut b = TxBatch::default();
+        assert!(!b.push_with(|buf| {
+            buf.extend_from_slice(b"junk");
+            None
+        }));
+        assert!(b.is_empty());
+        assert!(b.push_with(|buf| {
+            buf.extend_from_slice(b"abc");
+            Some((addr(1), addr(2)))
+        }));
+        b.push(addr(1), addr(2), b"de");
+        let runs = b.runs(8);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(b.bytes(&runs[0]), b"abcde");
+        assert_eq!(runs[0].segment, 3);
     }
 
     /// Over real loopback sockets: a GSO run arrives as the same datagrams, in order, and a
