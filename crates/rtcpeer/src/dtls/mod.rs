@@ -367,6 +367,8 @@ enum Step {
     Packet(Vec<u8>),
     /// A datagram of this many bytes was written straight into the caller's buffer.
     Direct(usize),
+    /// The datagram does not fit the room given in the caller's buffer.
+    DirectTooSmall,
     Grow(usize),
     Timeout(Instant),
     Connected,
@@ -606,10 +608,12 @@ impl DtlsConnection {
         let Some(dtls) = self.dtls.as_mut() else {
             return Err(Error::invalid_state("DTLS transport is not running"));
         };
+        // Room for the record: header, explicit nonce and tag add at most 64 bytes.
+        let room = data.len() + 64;
         let sent = match dtls.send_application_data(data) {
-            Ok(_) => self.drain_to(Some(out)),
+            Ok(_) => self.drain_to(Some((out, room))),
             Err(e) => {
-                let sent = self.drain_to(Some(out));
+                let sent = self.drain_to(Some((out, room)));
                 if self.is_running() {
                     self.fail(failure_from(&e));
                 }
@@ -749,21 +753,23 @@ impl DtlsConnection {
         self.drain();
     }
 
-    /// The engine's next output. With `direct`, a datagram is written at the end of that
-    /// buffer instead of being copied out (`Step::Direct`).
-    fn next_step(&mut self, direct: Option<&mut Vec<u8>>) -> Option<Step> {
+    /// The engine's next output. With `direct` (a buffer and the room to use in it), a
+    /// datagram is written at the end of that buffer instead of being copied out
+    /// (`Step::Direct`).
+    fn next_step(&mut self, direct: Option<(&mut Vec<u8>, usize)>) -> Option<Step> {
         let dtls = self.dtls.as_mut()?;
-        let Some(out) = direct else {
+        let Some((out, room)) = direct else {
             let output = dtls.poll_output(&mut self.out_buf);
             return Some(step_of(output, &mut self.spare));
         };
         let start = out.len();
-        out.resize(start + self.out_buf.len(), 0);
+        out.resize(start + room, 0);
         let (step, written) = match dtls.poll_output(&mut out[start..]) {
             dimpl::Output::Packet(p) => {
                 let n = p.len();
                 (Step::Direct(n), n)
             }
+            dimpl::Output::BufferTooSmall { .. } => (Step::DirectTooSmall, 0),
             other => (step_of(other, &mut self.spare), 0),
         };
         out.truncate(start + written);
@@ -775,23 +781,25 @@ impl DtlsConnection {
         self.drain_to(None);
     }
 
-    /// [`drain`](Self::drain), writing the first datagram at the end of `direct` when
-    /// given (the caller checked that no older datagram waits); returns its length.
-    fn drain_to(&mut self, mut direct: Option<&mut Vec<u8>>) -> usize {
+    /// [`drain`](Self::drain), writing the first datagram at the end of `direct`'s buffer
+    /// when given (the caller checked that no older datagram waits), in at most its room;
+    /// returns its length (0: it was queued instead).
+    fn drain_to(&mut self, mut direct: Option<(&mut Vec<u8>, usize)>) -> usize {
         let mut sent = 0;
         loop {
-            let target = if sent == 0 {
-                direct.as_deref_mut()
-            } else {
-                None
+            let target = match direct.as_mut() {
+                Some((out, room)) if sent == 0 => Some((&mut **out, *room)),
+                _ => None,
             };
             let Some(step) = self.next_step(target) else {
                 break;
             };
             match step {
                 Step::Packet(p) => self.queue_transmit(p),
+                // Too big for the room: it goes through the queue.
+                Step::DirectTooSmall => direct = None,
                 Step::Direct(n) => {
-                    if let Some(out) = direct.as_deref() {
+                    if let Some((out, _)) = direct.as_ref() {
                         let d = &out[out.len() - n..];
                         self.note_outgoing_records(d);
                     }

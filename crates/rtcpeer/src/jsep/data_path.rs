@@ -176,6 +176,13 @@ impl Core {
             .map_or(0, Association::outbound_streams)
     }
 
+    /// The SCTP association's counters and congestion state (packets, retransmissions,
+    /// SACKs, cwnd, RTO; RFC 9260 §7), once it exists: diagnostics and the basis of
+    /// `RTCSctpTransportStats`.
+    pub fn sctp_stats(&self) -> Option<sctp::Stats> {
+        self.data.assoc.as_ref().map(Association::stats)
+    }
+
     /// The next per-channel event, in firing order (drained by the runtime).
     pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
         self.data.dc_events.pop_front()

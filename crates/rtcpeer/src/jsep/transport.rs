@@ -992,6 +992,10 @@ impl Core {
         if gathering && !self.ice.quiet_regather {
             self.enter_gathering();
         }
+        if events.is_empty() {
+            // The common case on the data path: no copy of the ufrag per datagram.
+            return;
+        }
         let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
         for e in events {
             match e {
