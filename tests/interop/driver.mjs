@@ -44,8 +44,18 @@ const PLAYWRIGHT_DISABLED_FEATURES = [
   'msForceBrowserSignIn',
   'msEdgeUpdateLaunchServicesPreferredVersion',
 ];
+// RTCPEER_CHROMIUM_DEFAULT_PRIVACY=1 keeps Chromium's default host-candidate privacy: no media
+// permission (so no --use-fake-ui-for-media-stream, which grants it and with it "enumeration
+// allowed", under which Chromium never hides addresses) and WebRtcHideLocalIpsWithMdns left
+// on, so host candidates are `<uuid>.local` names answered by Chromium's mDNS responder.
+// Chromium then gathers only on the interface of its default route, and its responder never
+// binds on a loopback interface: such a run needs a namespace with a non-loopback interface.
+const DEFAULT_PRIVACY = process.env.RTCPEER_CHROMIUM_DEFAULT_PRIVACY === '1';
 // Ours: keep host candidates as real (loopback) IPs instead of mDNS names.
-const OUR_DISABLED_FEATURES = ['WebRtcHideLocalIpsWithMdns'];
+const OUR_DISABLED_FEATURES = DEFAULT_PRIVACY ? [] : ['WebRtcHideLocalIpsWithMdns'];
+const MEDIA_PERMISSION_ARGS = DEFAULT_PRIVACY
+  ? []
+  : ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
 
 const PAGE = '<!doctype html><meta charset="utf-8"><title>rtcpeer interop</title><body></body>\n';
 
@@ -112,6 +122,9 @@ function checkCommandLine(argv) {
   for (const f of OUR_DISABLED_FEATURES) {
     if (!features.includes(f)) throw new Error(`--disable-features lacks ${f}: ${disables[0]}`);
   }
+  if (DEFAULT_PRIVACY && features.includes('WebRtcHideLocalIpsWithMdns')) {
+    throw new Error(`mDNS hiding must stay on: ${disables[0]}`);
+  }
 }
 
 // The page-side wrapper: runs the body, JSON-serialises the result or the error.
@@ -146,7 +159,9 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     chromiumSandbox: false, // adds --no-sandbox (we run as root)
-    ignoreDefaultArgs: [playwrightDisable],
+    // With nothing of ours to add, playwright's own switch stays (the merged one would equal
+    // it, and ignoreDefaultArgs would drop both).
+    ignoreDefaultArgs: OUR_DISABLED_FEATURES.length ? [playwrightDisable] : [],
     args: [
       '--disable-gpu',
       '--disable-quic',
@@ -154,10 +169,9 @@ async function main() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      merged,
+      ...(OUR_DISABLED_FEATURES.length ? [merged] : []),
       '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
+      ...MEDIA_PERMISSION_ARGS,
       '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
     ],
     timeout: 60_000,

@@ -28,6 +28,8 @@ const USAGE: &str = "usage:
       --ip ADDR             gather host candidates on this local address (repeatable;
                             default 127.0.0.1)
       --label L             label of the channel the offerer creates (default \"rtcpeer\")
+      --mdns                resolve the peer's .local (mDNS) candidates, which browsers
+                            send by default (sends mDNS queries on the local network)
     MODE (default --chat):
       --chat                stdin lines are sent as text; messages are printed
       --send FILE           send FILE as binary messages, then close the channel
@@ -111,6 +113,7 @@ fn peer_options(args: &[String]) -> Result<peer::PeerOptions> {
         ice_servers: Vec::new(),
         ips: Vec::new(),
         label: "rtcpeer".into(),
+        mdns: false,
         mode: peer::Mode::Chat,
     };
     let mut i = 0;
@@ -139,6 +142,7 @@ fn peer_options(args: &[String]) -> Result<peer::PeerOptions> {
                     .map_err(|_| Error::type_error("--ip needs an IP address"))?,
             ),
             "--label" => opts.label = value(args, &mut i, flag)?.to_string(),
+            "--mdns" => opts.mdns = true,
             "--chat" => opts.mode = peer::Mode::Chat,
             "--echo" => opts.mode = peer::Mode::Echo,
             "--send" => opts.mode = peer::Mode::Send(value(args, &mut i, flag)?.to_string()),

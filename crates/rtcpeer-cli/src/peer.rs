@@ -49,6 +49,8 @@ pub struct PeerOptions {
     pub ips: Vec<IpAddr>,
     /// Label of the channel the offerer creates.
     pub label: String,
+    /// Resolve the peer's `.local` (mDNS) candidates, as browsers send by default.
+    pub mdns: bool,
     /// What to do on the channel.
     pub mode: Mode,
 }
@@ -74,6 +76,7 @@ pub async fn run(role: Role, opts: PeerOptions) -> Result<()> {
     if !opts.ips.is_empty() {
         settings.ice.interfaces = opts.ips.clone();
     }
+    settings.ice.mdns = opts.mdns;
     let pc = PeerConnection::with_settings(config, settings)?;
     let mut events = pc.events();
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();

@@ -34,6 +34,7 @@ mod enums;
 pub mod error;
 pub mod ice;
 pub mod jsep;
+pub mod mdns;
 pub mod media;
 pub mod sctp;
 pub mod sdp;

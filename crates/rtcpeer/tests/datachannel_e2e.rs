@@ -3,86 +3,21 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::net::{
+    LIMIT, forward_candidates, negotiate, next, next_data_channel, next_not_low, pc, wait_gathered,
+    within,
+};
 use common::signaling::exchange;
 use rtcpeer::datachannel::Payload;
 use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
-    Configuration, DataChannel, DataChannelEvent, DataChannelInit, DataChannelState,
-    PeerConnection, PeerConnectionEvent, PeerConnectionState, SctpTransportState,
+    DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, PeerConnection,
+    PeerConnectionEvent, PeerConnectionState, SctpTransportState,
 };
 
-/// Every wait in these tests ends long before this unless something is broken.
-const LIMIT: Duration = Duration::from_secs(20);
-
-fn pc() -> PeerConnection {
-    PeerConnection::new(Configuration::default()).expect("pc")
-}
-
-/// Waits for the remote side's `datachannel` event.
+/// The remote side's `datachannel` event.
 async fn incoming(pc: &PeerConnection) -> DataChannel {
-    let mut ev = pc.events();
-    tokio::time::timeout(LIMIT, async {
-        loop {
-            match ev.recv().await {
-                Some(PeerConnectionEvent::DataChannel(dc)) => return dc,
-                Some(_) => {}
-                None => panic!("connection closed"),
-            }
-        }
-    })
-    .await
-    .expect("datachannel event")
-}
-
-async fn next(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
-    tokio::time::timeout(LIMIT, ev.recv())
-        .await
-        .expect("a data channel event in time")
-        .expect("stream open")
-}
-
-/// The next event other than `bufferedamountlow` (which fires after every send burst with
-/// the default threshold 0, WPT-252).
-async fn next_not_low(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
-    loop {
-        let e = next(ev).await;
-        if e != DataChannelEvent::BufferedAmountLow {
-            return e;
-        }
-    }
-}
-
-/// Offer/answer without trickle: each description is sent once gathering completed, with
-/// its candidates.
-async fn negotiate(pc1: &PeerConnection, pc2: &PeerConnection) {
-    let offer = pc1.create_offer(None).await.unwrap();
-    pc1.set_local_description(Some(offer)).await.unwrap();
-    wait_gathered(pc1).await;
-    pc2.set_remote_description(pc1.local_description().unwrap())
-        .await
-        .unwrap();
-    let answer = pc2.create_answer(None).await.unwrap();
-    pc2.set_local_description(Some(answer)).await.unwrap();
-    wait_gathered(pc2).await;
-    pc1.set_remote_description(pc2.local_description().unwrap())
-        .await
-        .unwrap();
-}
-
-async fn wait_gathered(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    if pc.ice_gathering_state() == rtcpeer::IceGatheringState::Complete {
-        return;
-    }
-    tokio::time::timeout(LIMIT, async {
-        while pc.ice_gathering_state() != rtcpeer::IceGatheringState::Complete {
-            ev.recv().await;
-        }
-    })
-    .await
-    .expect("gathering completes");
+    next_data_channel(&mut pc.events()).await
 }
 
 #[tokio::test]
@@ -212,51 +147,205 @@ async fn negotiated_channel_opens_on_both_sides_with_its_id() {
     t.abort();
 }
 
-/// Forwards `icecandidate` events both ways until aborted.
-fn forward_candidates(pc1: &PeerConnection, pc2: &PeerConnection) -> tokio::task::JoinHandle<()> {
-    let (mut e1, mut e2) = (pc1.events(), pc2.events());
-    let (p1, p2) = (pc1.clone(), pc2.clone());
-    let (c1, c2) = (p1.clone(), p2.clone());
-    tokio::spawn(async move {
-        // Candidates gathered before the streams existed are in the descriptions.
-        for c in pending_candidates(&c1) {
-            let _ = c2.add_ice_candidate(Some(c)).await;
-        }
-        for c in pending_candidates(&c2) {
-            let _ = c1.add_ice_candidate(Some(c)).await;
-        }
+/// Replaces the certificate fingerprint in a description by another valid-looking one.
+fn tamper_fingerprint(d: &rtcpeer::SessionDescription) -> rtcpeer::SessionDescription {
+    let sdp: String = d
+        .sdp
+        .split("\r\n")
+        .map(|l| match l.strip_prefix("a=fingerprint:sha-256 ") {
+            Some(v) => {
+                let flipped: String = v
+                    .chars()
+                    .map(|c| {
+                        if c == '0' {
+                            '1'
+                        } else if c.is_ascii_hexdigit() {
+                            '0'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                format!("a=fingerprint:sha-256 {flipped}")
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    rtcpeer::SessionDescription::new(d.sdp_type, sdp)
+}
+
+/// RFC 8122 §5 / webrtc-pc §5.5.1: the peer's certificate must match the signalled
+/// fingerprint; a mismatch fails DTLS with `error` ("fingerprint-failure") then
+/// `statechange` "failed", and connectionState becomes "failed". No channel opens.
+#[tokio::test]
+async fn wrong_remote_fingerprint_fails_dtls_and_the_connection() {
+    let (pc1, pc2) = (pc(), pc());
+    let dc1 = pc1.create_data_channel("x", None).unwrap();
+    let mut events = pc1.events();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    wait_gathered(&pc1).await;
+    pc2.set_remote_description(pc1.local_description().unwrap())
+        .await
+        .unwrap();
+    pc2.set_local_description(None).await.unwrap();
+    wait_gathered(&pc2).await;
+    let answer = tamper_fingerprint(&pc2.local_description().unwrap());
+    assert_ne!(answer.sdp, pc2.local_description().unwrap().sdp);
+    pc1.set_remote_description(answer).await.unwrap();
+
+    let mut seen = Vec::new();
+    tokio::time::timeout(LIMIT, async {
         loop {
-            tokio::select! {
-                Some(e) = e1.recv() => {
-                    if let PeerConnectionEvent::IceCandidate(Some(c)) = e {
-                        let _ = p2.add_ice_candidate(Some(c.to_json())).await;
+            match events.recv().await.expect("open") {
+                PeerConnectionEvent::DtlsTransportError(_, e) => {
+                    assert_eq!(e.name(), "OperationError");
+                    assert_eq!(e.detail().map(|d| d.as_str()), Some("fingerprint-failure"));
+                    seen.push("error".to_string());
+                }
+                PeerConnectionEvent::DtlsTransportStateChange(_, s) => {
+                    seen.push(format!("dtls:{s}"))
+                }
+                PeerConnectionEvent::ConnectionStateChange(s) => {
+                    seen.push(format!("pc:{s}"));
+                    if s == PeerConnectionState::Failed {
+                        break;
                     }
                 }
-                Some(e) = e2.recv() => {
-                    if let PeerConnectionEvent::IceCandidate(Some(c)) = e {
-                        let _ = p1.add_ice_candidate(Some(c.to_json())).await;
-                    }
-                }
-                else => break,
+                _ => {}
             }
         }
     })
+    .await
+    .expect("the connection fails");
+    // ICE "checking" and the DTLS start race for "connecting"; the failure order is fixed.
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(
+        seen[..2].contains(&"dtls:connecting".to_string()),
+        "{seen:?}"
+    );
+    assert!(seen[..2].contains(&"pc:connecting".to_string()), "{seen:?}");
+    assert_eq!(seen[2..], ["error", "dtls:failed", "pc:failed"]);
+    let sctp = pc1.sctp().unwrap();
+    assert_eq!(sctp.transport().state(), DtlsTransportState::Failed);
+    assert!(sctp.transport().get_remote_certificates().is_empty());
+    assert_eq!(sctp.state(), SctpTransportState::Closed);
+    // The channel that could never open errors and closes.
+    let mut ev = dc1.events();
+    assert!(
+        matches!(next(&mut ev).await, DataChannelEvent::Error(e) if e.name() == "OperationError")
+    );
+    assert_eq!(next(&mut ev).await, DataChannelEvent::Close);
+    assert_eq!(dc1.ready_state(), DataChannelState::Closed);
 }
 
-/// Candidates already written into a connection's local description.
-fn pending_candidates(pc: &PeerConnection) -> Vec<rtcpeer::IceCandidateInit> {
-    let Some(d) = pc.local_description() else {
-        return Vec::new();
-    };
-    d.sdp
-        .lines()
-        .filter_map(|l| l.strip_prefix("a="))
-        .filter(|l| l.starts_with("candidate:"))
-        .map(|l| rtcpeer::IceCandidateInit {
-            candidate: l.to_string(),
-            sdp_mid: Some("0".into()),
-            sdp_m_line_index: Some(0),
-            username_fragment: None,
-        })
-        .collect()
+/// A peer sending on a channel the application never reads cannot make us buffer without
+/// bound: beyond 16 MiB those messages are dropped, and other channels keep working.
+#[tokio::test]
+async fn unread_channel_is_bounded_and_does_not_stall_the_connection() {
+    let (pc1, pc2) = (pc(), pc());
+    let flood = pc1.create_data_channel("flood", None).unwrap();
+    let chat = pc1.create_data_channel("chat", None).unwrap();
+    let (mut flood_ev, mut chat_ev) = (flood.events(), chat.events());
+    let mut pc2_events = pc2.events();
+    negotiate(&pc1, &pc2).await;
+    assert_eq!(next(&mut flood_ev).await, DataChannelEvent::Open);
+    assert_eq!(next(&mut chat_ev).await, DataChannelEvent::Open);
+    let a = next_data_channel(&mut pc2_events).await;
+    let b = next_data_channel(&mut pc2_events).await;
+    let (flood2, chat2) = if a.label() == "flood" { (a, b) } else { (b, a) };
+    let mut chat2_ev = chat2.events();
+    assert_eq!(next(&mut chat2_ev).await, DataChannelEvent::Open);
+
+    // 24 MiB on the unread channel, with back-pressure on the sending side only.
+    flood.set_buffered_amount_low_threshold(256 * 1024);
+    let chunk = vec![7u8; 256 * 1024];
+    for _ in 0..96 {
+        while flood.buffered_amount() > 1024 * 1024 {
+            assert_eq!(
+                next(&mut flood_ev).await,
+                DataChannelEvent::BufferedAmountLow
+            );
+        }
+        flood.send(&chunk).unwrap();
+    }
+    // Everything left the sender; a message sent after it on another stream still
+    // arrives, so the receiver kept reading its socket (it did not wait on the unread
+    // channel).
+    flood.set_buffered_amount_low_threshold(0);
+    while flood.buffered_amount() > 0 {
+        assert_eq!(
+            next(&mut flood_ev).await,
+            DataChannelEvent::BufferedAmountLow
+        );
+    }
+    chat.send_text("still here").unwrap();
+    assert_eq!(
+        next_not_low(&mut chat2_ev).await,
+        DataChannelEvent::Message(Payload::Text("still here".into()))
+    );
+    // A late reader of the flooded channel finds at most 16 MiB of it.
+    let mut flood2_ev = flood2.events();
+    let mut kept = 0usize;
+    while let Some(e) = flood2_ev.try_recv() {
+        if let DataChannelEvent::Message(Payload::Binary(m)) = e {
+            kept += m.len();
+        }
+    }
+    assert!(kept > 0 && kept <= 16 * 1024 * 1024, "kept {kept} bytes");
+}
+
+/// A reader that does not keep up slows the sender down instead of losing messages: the
+/// reader holds its stream without reading until 5 MiB were sent (its queue holds 4 MiB),
+/// then reads all 24 MiB, every message in order.
+#[tokio::test]
+async fn slow_reader_back_pressures_the_sender_without_loss() {
+    let (pc1, pc2) = (pc(), pc());
+    let dc1 = pc1.create_data_channel("bulk", None).unwrap();
+    let mut ev1 = dc1.events();
+    negotiate(&pc1, &pc2).await;
+    let dc2 = incoming(&pc2).await;
+    let mut ev2 = dc2.events();
+    assert_eq!(next(&mut ev1).await, DataChannelEvent::Open);
+    assert_eq!(next(&mut ev2).await, DataChannelEvent::Open);
+
+    const N: usize = 96;
+    const HELD_UNTIL: usize = 20;
+    let (progress_tx, mut progress) = tokio::sync::watch::channel(0usize);
+    let sender = tokio::spawn(async move {
+        dc1.set_buffered_amount_low_threshold(512 * 1024);
+        let mut sent = 0;
+        while sent < N {
+            if dc1.buffered_amount() > 1024 * 1024 {
+                next_not_low_or_low(&mut ev1).await;
+                continue;
+            }
+            dc1.send(&vec![sent as u8; 256 * 1024]).unwrap();
+            sent += 1;
+            progress_tx.send_replace(sent);
+        }
+        (dc1, ev1)
+    });
+    within(
+        "10 MiB sent to a reader that does not read yet",
+        progress.wait_for(|&n| n >= HELD_UNTIL),
+    )
+    .await
+    .unwrap();
+    for i in 0..N {
+        match next_not_low(&mut ev2).await {
+            DataChannelEvent::Message(Payload::Binary(m)) => {
+                assert_eq!(m.len(), 256 * 1024);
+                assert!(m.iter().all(|&b| b == i as u8), "message {i} in order");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    sender.await.unwrap();
+}
+
+/// The next event, `bufferedamountlow` included (waits for room in the send buffer).
+async fn next_not_low_or_low(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
+    next(ev).await
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use rtcpeer::{
     Configuration, EventStream, IceConnectionState as Ice, IceGatheringState as Gather,
-    IceSettings, PeerConnection, PeerConnectionEvent as Ev, PeerConnectionState as Pc, SdpType,
-    SessionDescription, Settings, SignalingState,
+    IceSettings, IceTransport, PeerConnection, PeerConnectionEvent as Ev,
+    PeerConnectionState as Pc, SdpType, SessionDescription, Settings, SignalingState,
 };
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -419,6 +419,185 @@ async fn wpt_178_set_remote_description_never_changes_gathering_state() {
     assert_eq!(pc2.ice_gathering_state(), Gather::New);
     while let Some(e) = ev2.try_recv() {
         assert!(!matches!(e, Ev::IceGatheringStateChange(_)), "{e:?}");
+    }
+}
+
+/// Every event of `log` as a token: "cand", "end" (the empty end marker), "null",
+/// "t:<state>" (the transport's gatheringstatechange, from `transport`), "pc:<state>"
+/// (icegatheringstatechange), "-" for anything else.
+fn gathering_tokens(log: &Log, transport: &IceTransport) -> Vec<String> {
+    log.events
+        .iter()
+        .map(|e| match e {
+            Ev::IceCandidate(Some(c)) if c.candidate().is_empty() => "end".into(),
+            Ev::IceCandidate(Some(_)) => "cand".into(),
+            Ev::IceCandidate(None) => "null".into(),
+            Ev::IceTransportGatheringStateChange(t, s) => {
+                assert_eq!(t, transport, "gatheringstatechange from another transport");
+                format!("t:{s}")
+            }
+            Ev::IceGatheringStateChange(s) => format!("pc:{s}"),
+            _ => "-".into(),
+        })
+        .collect()
+}
+
+/// WPT-176 on one side's events: the end marker fires while the transport and the connection
+/// are still "gathering" (their last change before it was to "gathering"), and right after
+/// it, with no other event in between (one task in JavaScript), the transport's
+/// gatheringstatechange, the connection's icegatheringstatechange (both "complete"), then the
+/// null candidate.
+fn assert_wpt_176_order(log: &Log, transport: &IceTransport) {
+    let all = gathering_tokens(log, transport);
+    let end = all
+        .iter()
+        .position(|x| x == "end")
+        .unwrap_or_else(|| panic!("no end marker: {all:?}"));
+    assert_eq!(
+        all[end + 1..end + 4],
+        ["t:complete", "pc:complete", "null"],
+        "{all:?}"
+    );
+    let before: Vec<&str> = all[..end]
+        .iter()
+        .filter(|x| *x != "-")
+        .map(String::as_str)
+        .collect();
+    assert_eq!(before[..2], ["t:gathering", "pc:gathering"], "{all:?}");
+    assert!(
+        !before[2..].is_empty() && before[2..].iter().all(|x| *x == "cand"),
+        "between gathering and the end marker only candidates: {all:?}"
+    );
+    assert_eq!(all.iter().filter(|x| *x == "end").count(), 1, "{all:?}");
+    assert_eq!(all.iter().filter(|x| *x == "null").count(), 1, "{all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_176_end_marker_then_complete_then_null_candidate_on_both_sides() {
+    let (pc1, pc2) = (pc(), pc());
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.create_data_channel("chat", None).expect("dc");
+    let offer = pc1.create_offer(None).await.expect("offer");
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .expect("SLD offer");
+    pc2.set_remote_description(offer.clone())
+        .await
+        .expect("SRD offer");
+    let answer = pc2.create_answer(None).await.expect("answer");
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .expect("SLD answer");
+    pc1.set_remote_description(answer.clone())
+        .await
+        .expect("SRD answer");
+    let (t1, t2) = (
+        pc1.ice_transport().expect("pc1 transport"),
+        pc2.ice_transport().expect("pc2 transport"),
+    );
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    pump(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        true,
+        |a, b| a.connected() && b.connected() && a.gathered() && b.gathered(),
+    )
+    .await;
+    assert_wpt_176_order(&l1, &t1);
+    assert_wpt_176_order(&l2, &t2);
+    // The end marker names its generation and transport section.
+    for (log, d) in [(&l1, &offer), (&l2, &answer)] {
+        let end = log
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Ev::IceCandidate(Some(c)) if c.candidate().is_empty() => Some(c.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(end.sdp_mid(), Some("0"));
+        assert_eq!(end.sdp_m_line_index(), Some(0));
+        assert_eq!(end.username_fragment(), Some(ufrag_of(d)));
+    }
+    assert_eq!(t1.gathering_state(), Gather::Complete);
+    assert_eq!(pc1.ice_gathering_state(), Gather::Complete);
+}
+
+// A current-thread runtime: the network tasks run only while this test awaits, so the two
+// states read one after the other cannot be torn by the driver, and nothing gathers between
+// SLD and the first checks (gathering starts in a later task, as in JavaScript).
+#[tokio::test]
+async fn wpt_180_gathering_state_tracks_the_sctp_ice_transport() {
+    let (pc1, pc2) = (pc(), pc());
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    pc1.create_data_channel("chat", None).expect("dc");
+    let offer = pc1.create_offer(None).await.expect("offer");
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .expect("SLD offer");
+    let t1 = pc1
+        .sctp()
+        .expect("sctp after SLD(offer)")
+        .ice_transport()
+        .expect("sctp.transport.iceTransport");
+    assert_eq!(t1.gathering_state(), Gather::New);
+    assert_eq!(pc1.ice_gathering_state(), Gather::New);
+    pc2.set_remote_description(offer).await.expect("SRD offer");
+    let answer = pc2.create_answer(None).await.expect("answer");
+    pc2.set_local_description(Some(answer.clone()))
+        .await
+        .expect("SLD answer");
+    let t2 = pc2
+        .sctp()
+        .expect("sctp after SLD(answer)")
+        .ice_transport()
+        .expect("sctp.transport.iceTransport");
+    assert_eq!(t2.gathering_state(), Gather::New);
+    assert_eq!(pc2.ice_gathering_state(), Gather::New);
+    pc1.set_remote_description(answer)
+        .await
+        .expect("SRD answer");
+    assert_eq!(t1.gathering_state(), Gather::New);
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    pump(
+        (&pc1, &mut ev1, &mut l1),
+        (&pc2, &mut ev2, &mut l2),
+        true,
+        |a, b| {
+            // After every event: the attribute equals the transport's gatheringState.
+            assert_eq!(pc1.ice_gathering_state(), t1.gathering_state());
+            assert_eq!(pc2.ice_gathering_state(), t2.gathering_state());
+            a.connected() && b.connected() && a.gathered() && b.gathered()
+        },
+    )
+    .await;
+    for (log, t, pc) in [(&l1, &t1, &pc1), (&l2, &t2, &pc2)] {
+        // Each icegatheringstatechange right after the transport's change to the same state.
+        let tokens = gathering_tokens(log, t);
+        let states: Vec<&str> = tokens
+            .iter()
+            .filter(|x| x.starts_with("t:") || x.starts_with("pc:"))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            states,
+            ["t:gathering", "pc:gathering", "t:complete", "pc:complete"],
+            "{tokens:?}"
+        );
+        for (i, x) in tokens.iter().enumerate() {
+            if let Some(s) = x.strip_prefix("pc:") {
+                assert_eq!(tokens[i - 1], format!("t:{s}"), "{tokens:?}");
+            }
+        }
+        assert_eq!(t.gathering_state(), Gather::Complete);
+        assert_eq!(pc.ice_gathering_state(), Gather::Complete);
+        assert_eq!(
+            pc.sctp().unwrap().ice_transport().as_ref(),
+            Some(t),
+            "the same transport object throughout"
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::signaling::exchange;
+use common::signaling::{drain, exchange};
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
@@ -180,6 +180,10 @@ async fn connect(
         },
     )
     .await;
+    // Events already fired when `done` held (e.g. the selected pair refreshed by the last
+    // trickled candidate) belong to the logs too.
+    l1.events.extend(drain(&mut ev1));
+    l2.events.extend(drain(&mut ev2));
     (l1, l2)
 }
 

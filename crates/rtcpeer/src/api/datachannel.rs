@@ -1,15 +1,22 @@
 //! `RTCDataChannel` (webrtc-pc §6.2): the handle, and delivery of its events.
 //!
-//! Every channel has one bounded event queue, created with the channel (so nothing is lost
-//! between a `datachannel` event and the application subscribing). The network driver is
-//! the only producer. While someone reads the channel (a [`DataChannelEvents`] stream or
-//! `on_*` handlers exist), a full queue makes the driver wait: a slow reader slows the
-//! connection down (SCTP's flow and congestion control then slow the sender) instead of
-//! losing messages. While nobody reads, events beyond the queue's capacity are dropped
-//! and logged, as a browser drops events that have no listener.
+//! Every channel has one bounded event queue (256 events, 4 MiB of messages), created with
+//! the channel (so nothing is lost between a `datachannel` event and the application
+//! subscribing). The network driver is the only producer. While someone reads the channel
+//! (a [`DataChannelEvents`] stream or `on_*` handlers exist), a full queue makes the driver
+//! wait: a slow reader slows the connection down (SCTP's flow and congestion control then
+//! slow the sender) instead of losing messages. While nobody reads, events beyond the
+//! queue's capacity are dropped and logged, as a browser drops events that have no
+//! listener, and all unread channels of a connection hold at most 16 MiB together, so a
+//! peer cannot make us buffer without bound.
+//!
+//! An event counts as delivered when a reader takes it. As in a browser, where `open` is a
+//! task that aborts once the channel is closing, `dc.close()` before `open` was taken means
+//! `open` is never delivered (WPT-258); after `pc.close()` nothing more is delivered, not
+//! even events already queued.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,9 +29,26 @@ use crate::jsep::{BinaryType, DataChannelEvent, DataChannelId, DataChannelState,
 use super::Inner;
 use super::objects::handle_basics;
 
-/// Events a channel's queue holds (at most this many messages of at most
-/// `maxMessageSize` each wait for the application).
+/// Events a channel's queue holds.
 const CHANNEL_QUEUE: usize = 256;
+
+/// Message bytes a channel's queue holds (one message of any size always fits an empty
+/// queue): a slow reader slows the connection down beyond this.
+const CHANNEL_BYTES: usize = 4 * 1024 * 1024;
+
+/// Message bytes all the connection's queues may hold for channels nobody reads; beyond
+/// it such messages are dropped, so a peer cannot make us buffer without bound by sending
+/// on channels the application ignores.
+const UNREAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// The payload size an event occupies in a queue.
+fn queued_len(e: &DataChannelEvent) -> usize {
+    match e {
+        DataChannelEvent::Message(Payload::Text(t)) => t.len(),
+        DataChannelEvent::Message(Payload::Binary(b)) => b.len(),
+        _ => 0,
+    }
+}
 
 /// The event queue of one channel.
 pub(crate) struct ChannelQueue {
@@ -32,6 +56,18 @@ pub(crate) struct ChannelQueue {
     rx: tokio::sync::Mutex<mpsc::Receiver<DataChannelEvent>>,
     /// Live readers: [`DataChannelEvents`] streams and the handler task.
     readers: AtomicUsize,
+    /// `dc.close()` was called: an `open` not yet taken is never delivered (webrtc-pc §6.2
+    /// "announce the data channel as open" aborts on a closing channel, WPT-258).
+    open_cancelled: AtomicBool,
+    /// `pc.close()` was called: nothing more is delivered, not even what is queued
+    /// (webrtc-pc §4.4.1.9: no event fires after close).
+    discarded: AtomicBool,
+    /// Message bytes in this queue.
+    bytes: AtomicUsize,
+    /// Message bytes in all the connection's queues.
+    all_bytes: Arc<AtomicUsize>,
+    /// A reader took an event: a waiting driver may deliver again.
+    consumed: tokio::sync::Notify,
     handlers: Mutex<Handlers>,
 }
 
@@ -47,14 +83,97 @@ struct Handlers {
 }
 
 impl ChannelQueue {
-    fn new(ended: bool) -> Arc<Self> {
+    fn new(ended: bool, all_bytes: Arc<AtomicUsize>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
         Arc::new(ChannelQueue {
             tx: Mutex::new((!ended).then_some(tx)),
             rx: tokio::sync::Mutex::new(rx),
             readers: AtomicUsize::new(0),
+            open_cancelled: AtomicBool::new(false),
+            discarded: AtomicBool::new(false),
+            bytes: AtomicUsize::new(0),
+            all_bytes,
+            consumed: tokio::sync::Notify::new(),
             handlers: Mutex::new(Handlers::default()),
         })
+    }
+
+    fn is_read(&self) -> bool {
+        self.readers.load(Ordering::Acquire) > 0
+    }
+
+    /// Queues `e` if it fits (event count and [`CHANNEL_BYTES`]); gives it back when the
+    /// queue is full. Messages for a channel nobody reads are dropped beyond
+    /// [`UNREAD_BYTES`] connection-wide.
+    fn offer(&self, e: DataChannelEvent) -> std::result::Result<(), DataChannelEvent> {
+        let Some(tx) = self.sender() else {
+            return Ok(());
+        };
+        let len = queued_len(&e);
+        let held = self.bytes.load(Ordering::Acquire);
+        if len > 0 && held > 0 && held + len > CHANNEL_BYTES {
+            return Err(e);
+        }
+        if len > 0 && !self.is_read() && self.all_bytes.load(Ordering::Acquire) + len > UNREAD_BYTES
+        {
+            tracing::warn!("data channel message dropped: nobody reads the channel");
+            return Ok(());
+        }
+        match tx.try_send(e) {
+            Ok(()) => {
+                self.bytes.fetch_add(len, Ordering::AcqRel);
+                self.all_bytes.fetch_add(len, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(e)) => Err(e),
+            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        }
+    }
+
+    /// A reader took `e` out of the queue.
+    fn taken(&self, e: &DataChannelEvent) {
+        let len = queued_len(e);
+        if len > 0 {
+            self.bytes.fetch_sub(len, Ordering::AcqRel);
+            self.all_bytes.fetch_sub(len, Ordering::AcqRel);
+        }
+        self.consumed.notify_one();
+    }
+
+    /// Waits until `e` fits, a reader took something, or the task must stop; `false` when
+    /// the driver must stop. Drops `e` if nobody reads any more.
+    pub(crate) async fn wait_to_deliver(
+        &self,
+        mut e: DataChannelEvent,
+        stop: impl Fn() -> bool,
+        wake: &tokio::sync::Notify,
+    ) -> bool {
+        let last = e == DataChannelEvent::Close;
+        loop {
+            // Created before the attempt, so a take in between is not missed.
+            let consumed = self.consumed.notified();
+            match self.offer(e) {
+                Ok(()) => {
+                    if last {
+                        self.end();
+                    }
+                    return true;
+                }
+                Err(back) => e = back,
+            }
+            if !self.is_read() {
+                tracing::warn!("data channel event dropped: its reader went away");
+                return true;
+            }
+            tokio::select! {
+                _ = consumed => {}
+                _ = wake.notified() => {
+                    if stop() {
+                        return false;
+                    }
+                }
+            }
+        }
     }
 
     fn sender(&self) -> Option<mpsc::Sender<DataChannelEvent>> {
@@ -65,12 +184,19 @@ impl ChannelQueue {
     fn end(&self) {
         self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
+
+    /// Whether a queued event must not be delivered any more (see the flags).
+    fn withheld(&self, e: &DataChannelEvent) -> bool {
+        *e == DataChannelEvent::Open && self.open_cancelled.load(Ordering::Acquire)
+    }
 }
 
 /// The channels' queues of one connection.
 #[derive(Default)]
 pub(crate) struct ChannelQueues {
     map: Mutex<HashMap<DataChannelId, Arc<ChannelQueue>>>,
+    /// Message bytes in all the queues (bounded for unread channels by [`UNREAD_BYTES`]).
+    all_bytes: Arc<AtomicUsize>,
 }
 
 impl ChannelQueues {
@@ -79,14 +205,15 @@ impl ChannelQueues {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(key)
-            .or_insert_with(|| ChannelQueue::new(closed))
+            .or_insert_with(|| ChannelQueue::new(closed, self.all_bytes.clone()))
             .clone()
     }
 
-    /// `pc.close()`: every stream ends, no further event fires.
+    /// `pc.close()`: every stream ends, no further event fires (queued ones are dropped).
     pub(crate) fn close_all(&self) {
         let map = std::mem::take(&mut *self.map.lock().unwrap_or_else(|e| e.into_inner()));
         for q in map.values() {
+            q.discarded.store(true, Ordering::Release);
             q.end();
             if let Some(t) = q
                 .handlers
@@ -105,8 +232,9 @@ impl ChannelQueues {
 pub(crate) enum Delivery {
     /// Delivered, or dropped because nobody reads.
     Done,
-    /// Somebody reads and the queue is full: wait on this sender.
-    Wait(mpsc::Sender<DataChannelEvent>, DataChannelEvent),
+    /// Somebody reads and the queue is full: wait until it has room
+    /// ([`ChannelQueue::wait_to_deliver`]).
+    Wait(Arc<ChannelQueue>, DataChannelEvent),
 }
 
 impl Inner {
@@ -118,28 +246,27 @@ impl Inner {
     ) -> Delivery {
         let q = self.channel_queues.get(key, false);
         let last = event == DataChannelEvent::Close;
-        let delivery = match q.sender() {
-            None => Delivery::Done,
-            Some(tx) => match tx.try_send(event) {
-                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Done,
-                Err(mpsc::error::TrySendError::Full(e)) => {
-                    if q.readers.load(Ordering::Acquire) > 0 {
-                        Delivery::Wait(tx, e)
-                    } else {
-                        tracing::warn!("data channel event dropped: nobody reads the channel");
-                        Delivery::Done
-                    }
-                }
-            },
+        let delivery = match q.offer(event) {
+            Ok(()) => Delivery::Done,
+            Err(e) if q.is_read() => Delivery::Wait(q.clone(), e),
+            Err(_) => {
+                tracing::warn!("data channel event dropped: nobody reads the channel");
+                Delivery::Done
+            }
         };
-        if last {
-            // `close` is the channel's last event: its stream ends after it.
+        if last && matches!(delivery, Delivery::Done) {
+            // `close` is the channel's last event: its stream ends after it (when it has to
+            // wait, `wait_to_deliver` ends the queue once it is in). A reader takes
+            // the rest from its own handle of the queue; without one the queue stays, so
+            // that subscribing later still gives every event, `close` last.
             q.end();
-            self.channel_queues
-                .map
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
+            if q.readers.load(Ordering::Acquire) > 0 {
+                self.channel_queues
+                    .map
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
+            }
         }
         delivery
     }
@@ -164,14 +291,35 @@ impl DataChannelEvents {
         DataChannelEvents { queue }
     }
 
-    /// The next event; `None` once the channel is closed and its events were read.
+    /// The next event; `None` once the channel is closed and its events were read, or
+    /// at once after `pc.close()`.
     pub async fn recv(&mut self) -> Option<DataChannelEvent> {
-        self.queue.rx.lock().await.recv().await
+        let mut rx = self.queue.rx.lock().await;
+        loop {
+            if self.queue.discarded.load(Ordering::Acquire) {
+                return None;
+            }
+            let e = rx.recv().await?;
+            self.queue.taken(&e);
+            if !self.queue.withheld(&e) {
+                return Some(e);
+            }
+        }
     }
 
     /// The next event if one is already queued.
     pub fn try_recv(&mut self) -> Option<DataChannelEvent> {
-        self.queue.rx.try_lock().ok()?.try_recv().ok()
+        let mut rx = self.queue.rx.try_lock().ok()?;
+        loop {
+            if self.queue.discarded.load(Ordering::Acquire) {
+                return None;
+            }
+            let e = rx.try_recv().ok()?;
+            self.queue.taken(&e);
+            if !self.queue.withheld(&e) {
+                return Some(e);
+            }
+        }
     }
 }
 
@@ -300,9 +448,26 @@ impl DataChannel {
     }
 
     /// `close()` (webrtc-pc §6.2): "closing" now; `close` fires once both directions of
-    /// the stream are reset (RFC 8831 §6.7), after queued data was delivered.
+    /// the stream are reset (RFC 8831 §6.7), after queued data was delivered. An `open`
+    /// not yet taken from the channel's events is never delivered (WPT-258).
     pub fn close(&self) {
-        self.pc.core().close_data_channel(self.key, Instant::now());
+        {
+            let mut core = self.pc.core();
+            let closed = core
+                .data_channel(self.key)
+                .is_none_or(|d| d.state == DataChannelState::Closed);
+            if closed {
+                return;
+            }
+            core.close_data_channel(self.key, Instant::now());
+            // Under the core lock: the channel's `close` event, which removes its queue,
+            // cannot have been delivered yet, so this queue is the one it will reach.
+            self.pc
+                .channel_queues
+                .get(self.key, false)
+                .open_cancelled
+                .store(true, Ordering::Release);
+        }
         self.pc.wake_driver();
     }
 
@@ -400,5 +565,66 @@ impl DataChannel {
 fn call0(f: Option<Arc<dyn Fn() + Send + Sync>>) {
     if let Some(f) = f {
         f();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(len: usize) -> DataChannelEvent {
+        DataChannelEvent::Message(Payload::Binary(vec![0; len]))
+    }
+
+    #[test]
+    fn a_read_queue_is_bounded_by_bytes_and_events_and_frees_what_is_taken() {
+        let all = Arc::new(AtomicUsize::new(0));
+        let q = ChannelQueue::new(false, all.clone());
+        let mut reader = DataChannelEvents::new(q.clone());
+        let big = 256 * 1024;
+        for _ in 0..CHANNEL_BYTES / big {
+            assert!(q.offer(msg(big)).is_ok());
+        }
+        assert!(q.offer(msg(1)).is_err(), "4 MiB held: full");
+        assert!(
+            q.offer(DataChannelEvent::Closing).is_ok(),
+            "events without bytes fit"
+        );
+        assert_eq!(all.load(Ordering::Acquire), CHANNEL_BYTES);
+        assert!(matches!(
+            reader.try_recv(),
+            Some(DataChannelEvent::Message(_))
+        ));
+        assert!(q.offer(msg(big)).is_ok(), "room again after a take");
+        // An empty queue takes one message of any size.
+        let q2 = ChannelQueue::new(false, all.clone());
+        let _r2 = DataChannelEvents::new(q2.clone());
+        assert!(q2.offer(msg(CHANNEL_BYTES + 1)).is_ok());
+        // The event count is bounded too.
+        let q3 = ChannelQueue::new(false, all);
+        let _r3 = DataChannelEvents::new(q3.clone());
+        for _ in 0..CHANNEL_QUEUE {
+            assert!(q3.offer(DataChannelEvent::BufferedAmountLow).is_ok());
+        }
+        assert!(q3.offer(DataChannelEvent::BufferedAmountLow).is_err());
+    }
+
+    #[test]
+    fn unread_channels_share_a_connection_wide_byte_budget() {
+        let all = Arc::new(AtomicUsize::new(0));
+        let queues: Vec<_> = (0..8)
+            .map(|_| ChannelQueue::new(false, all.clone()))
+            .collect();
+        let big = 256 * 1024;
+        // Each unread queue accepts up to its own bound, all of them together only
+        // UNREAD_BYTES; the rest is dropped (offer succeeds without queueing).
+        for q in &queues {
+            for _ in 0..CHANNEL_BYTES / big {
+                let _ = q.offer(msg(big));
+            }
+        }
+        assert_eq!(all.load(Ordering::Acquire), UNREAD_BYTES);
+        let held: usize = queues.iter().map(|q| q.bytes.load(Ordering::Acquire)).sum();
+        assert_eq!(held, UNREAD_BYTES);
     }
 }

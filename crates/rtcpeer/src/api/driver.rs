@@ -19,6 +19,11 @@
 //! `interfaces` list when not empty, else the machine's interfaces enumerated (getifaddrs
 //! through `if-addrs`) and filtered by the pure [`select_host_addresses`]; or, with a
 //! [`UdpMux`], the mux's one shared socket instead of sockets of its own.
+//!
+//! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
+//! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
+//! names the core asks for; without it every such name is refused at once, so nothing sends
+//! mDNS.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -34,8 +39,13 @@ use crate::jsep::{DataChannelEvent, DataChannelId, StunHostName};
 
 use super::Inner;
 use super::datachannel::Delivery;
+use super::mdns_socket::{self, MdnsSocket};
 use super::mux::{MuxConn, MuxDatagram, UdpMux};
 use super::udp::{BatchSocket, TxBatch};
+
+/// Receive buffer for the opt-in mDNS socket: an mDNS message is at most 9000 bytes
+/// (RFC 6762 §17).
+const MDNS_RECV_BUFFER: usize = 9000;
 
 /// Where the network task gets its local addresses (from `IceSettings`).
 #[derive(Debug, Clone)]
@@ -193,6 +203,7 @@ impl Inner {
             self.driver.clone(),
             self.ice_host.clone(),
             self.stun_resolve_timeout,
+            self.mdns,
         ));
     }
 }
@@ -202,6 +213,7 @@ enum Wake {
     Timer,
     /// A socket is readable, or the mux queued a datagram (given here).
     Readable(io::Result<Option<MuxDatagram>>),
+    Mdns(io::Result<(usize, SocketAddr)>),
 }
 
 /// The task's sockets: its own, or its registration with a shared [`UdpMux`].
@@ -388,6 +400,7 @@ async fn run(
     shared: Arc<DriverShared>,
     host: HostGathering,
     resolve_timeout: Duration,
+    mdns: bool,
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
@@ -410,6 +423,9 @@ async fn run(
     };
     let locals = io.local_addrs();
     shared.bound.send_replace(locals.clone());
+    let mut mdns =
+        mdns.then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>()));
+    let mut mdns_buf = vec![0u8; if mdns.is_some() { MDNS_RECV_BUFFER } else { 0 }];
     {
         let Some(inner) = weak.upgrade() else {
             return;
@@ -447,6 +463,10 @@ async fn run(
                 let closed = core.is_closed();
                 if !closed {
                     core.handle_timeout(now);
+                    match mdns.as_mut() {
+                        Some(m) => m.exchange(&mut core, now),
+                        None => mdns_socket::refuse_all(&mut core),
+                    }
                 }
                 while out.push_with(|buf| core.poll_transmit_into(now, buf)) {}
                 while let Some(e) = core.poll_data_channel_event() {
@@ -459,7 +479,12 @@ async fn run(
                 {
                     m.set_credentials(&p.username_fragment, &p.password);
                 }
-                (core.poll_timeout(), closed)
+                let mdns_timeout = mdns.as_ref().and_then(MdnsSocket::poll_timeout);
+                let timeout = match (core.poll_timeout(), mdns_timeout) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                (timeout, closed)
             };
             inner.dispatch();
             r
@@ -467,6 +492,9 @@ async fn run(
         if !out.is_empty() {
             io.send_batch(&out).await;
             out.clear();
+        }
+        if let Some(m) = mdns.as_mut() {
+            m.flush().await;
         }
         if stopping || closed {
             break;
@@ -487,10 +515,20 @@ async fn run(
             _ = shared.notify.notified() => Wake::Notified,
             _ = sleep => Wake::Timer,
             r = std::future::poll_fn(|cx| io.poll_recv(cx)) => Wake::Readable(r),
+            r = std::future::poll_fn(|cx| match mdns.as_ref() {
+                Some(m) => m.poll_recv(cx, &mut mdns_buf),
+                None => std::task::Poll::Pending,
+            }) => Wake::Mdns(r),
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
             Wake::Readable(Err(e)) => tracing::debug!("receive failed: {e}"),
+            Wake::Mdns(Err(e)) => tracing::debug!("mDNS receive failed: {e}"),
+            Wake::Mdns(Ok((n, from))) => {
+                if let Some(m) = mdns.as_mut() {
+                    m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
+                }
+            }
             Wake::Readable(Ok(first)) => {
                 let Some(inner) = weak.upgrade() else {
                     break;
@@ -521,25 +559,13 @@ async fn deliver_channel_events(
             Some(inner) => inner.deliver_channel_event(key, e),
             None => return None,
         };
-        let Delivery::Wait(tx, e) = delivery else {
+        let Delivery::Wait(queue, e) = delivery else {
             continue;
         };
         waited = true;
-        let mut e = Some(e);
-        while e.is_some() {
-            tokio::select! {
-                permit = tx.reserve() => {
-                    if let (Ok(p), Some(e)) = (permit, e.take()) {
-                        p.send(e);
-                    }
-                    e = None;
-                }
-                _ = shared.notify.notified() => {
-                    if shared.stop.load(Ordering::Acquire) {
-                        return None;
-                    }
-                }
-            }
+        let stop = || shared.stop.load(Ordering::Acquire);
+        if !queue.wait_to_deliver(e, stop, &shared.notify).await {
+            return None;
         }
     }
     Some(waited)

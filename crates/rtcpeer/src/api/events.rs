@@ -60,6 +60,10 @@ pub enum PeerConnectionEvent {
     DataChannel(DataChannel),
     /// `statechange` of the `RTCDtlsTransport` (webrtc-pc §5.5), with its new state.
     DtlsTransportStateChange(DtlsTransport, DtlsTransportState),
+    /// `error` of the `RTCDtlsTransport` (`RTCErrorEvent`, webrtc-pc §5.5.1): the handshake or
+    /// the fingerprint check failed ("dtls-failure" / "fingerprint-failure"); the
+    /// `statechange` to "failed" follows.
+    DtlsTransportError(DtlsTransport, crate::error::Error),
     /// `statechange` of the `RTCSctpTransport` (webrtc-pc §6.1.1), with its new state.
     SctpTransportStateChange(SctpTransport, SctpTransportState),
 }
@@ -216,6 +220,9 @@ impl Inner {
                     DtlsTransport::new(self.clone()),
                     s,
                 ),
+                CoreEvent::DtlsError(e) => {
+                    PeerConnectionEvent::DtlsTransportError(DtlsTransport::new(self.clone()), e)
+                }
                 CoreEvent::SctpStateChange(s) => PeerConnectionEvent::SctpTransportStateChange(
                     SctpTransport::new(self.clone()),
                     s,

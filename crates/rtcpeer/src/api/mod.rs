@@ -9,6 +9,7 @@ mod chain;
 mod datachannel;
 mod driver;
 mod events;
+mod mdns_socket;
 mod mux;
 mod objects;
 mod udp;
@@ -83,6 +84,11 @@ pub struct IceSettings {
     /// Bound on resolving STUN server host names in the driver (default 5 s); a name not
     /// resolved in time gives `icecandidateerror` 701 (webrtc-pc §4.8.3).
     pub stun_resolve_timeout: Duration,
+    /// Resolve remote candidates whose address is an mDNS `.local` name, as browsers send by
+    /// default (draft-ietf-mmusic-mdns-ice-candidates §3.2; RFC 6762). Off by default: then
+    /// no mDNS is sent and such candidates are dropped. On, the driver opens a multicast
+    /// socket on port 5353 at the first such name (see `api/mdns_socket.rs`).
+    pub mdns: bool,
 }
 
 impl IceSettings {
@@ -104,6 +110,7 @@ impl Default for IceSettings {
             udp_mux: None,
             agent: IceAgentConfig::default(),
             stun_resolve_timeout: Duration::from_secs(5),
+            mdns: false,
         }
     }
 }
@@ -175,6 +182,8 @@ pub(crate) struct Inner {
     pub(crate) ice_host: driver::HostGathering,
     /// Bound on STUN host-name lookups in the driver.
     pub(crate) stun_resolve_timeout: Duration,
+    /// Whether the driver resolves `.local` candidates (`IceSettings::mdns`).
+    pub(crate) mdns: bool,
     /// Each data channel's event queue (`datachannel.rs`).
     pub(crate) channel_queues: datachannel::ChannelQueues,
 }
@@ -289,6 +298,7 @@ impl PeerConnection {
                     mux: settings.ice.udp_mux,
                 },
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
+                mdns: settings.ice.mdns,
                 channel_queues: Default::default(),
             }),
         };

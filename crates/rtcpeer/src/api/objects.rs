@@ -238,10 +238,9 @@ impl SctpTransport {
     }
 
     /// `maxChannels` (webrtc-pc §6.1.1): `None` until the association is connected, then
-    /// the number of streams usable in each direction.
+    /// the number of streams usable in each direction (kept after it closed).
     pub fn max_channels(&self) -> Option<u16> {
-        let core = self.pc.core();
-        (core.sctp_state() == Some(SctpTransportState::Connected)).then(|| core.sctp_max_channels())
+        self.pc.core().sctp_max_channels()
     }
 
     /// `maxMessageSize` (webrtc-pc §6.1.1.3): 0 until the remote description is known.

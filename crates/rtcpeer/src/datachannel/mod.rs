@@ -146,6 +146,14 @@ struct Channel {
     sent_user_data: bool,
 }
 
+/// DCEP messages travel reliably and in order, and are not part of `bufferedAmount`.
+const CONTROL: SendOptions = SendOptions {
+    unordered: false,
+    max_retransmits: None,
+    lifetime: None,
+    not_buffered: true,
+};
+
 /// Bound on queued channel events; overflow drops the oldest (the caller drains after
 /// every input, so it is not reached in practice).
 const MAX_EVENTS: usize = 65536;
@@ -215,7 +223,7 @@ impl DataChannels {
             .write(&mut buf)
             .map_err(ChannelError::Dcep)?;
             assoc
-                .send(id, PPID_DCEP, buf, SendOptions::default(), now)
+                .send(id, PPID_DCEP, buf, CONTROL, now)
                 .map_err(ChannelError::Send)?;
             ch.awaiting_ack = true;
         }
@@ -245,7 +253,10 @@ impl DataChannels {
             Payload::Binary(b) if b.is_empty() => (PPID_BINARY_EMPTY, vec![0]),
             Payload::Binary(b) => (PPID_BINARY, b),
         };
+        // The zero byte of an empty message is not application data (bufferedAmount 0).
+        let empty = matches!(ppid, PPID_STRING_EMPTY | PPID_BINARY_EMPTY);
         let opts = SendOptions {
+            not_buffered: empty,
             unordered: !ch.config.ordered && !ch.awaiting_ack,
             max_retransmits: match ch.config.reliability {
                 Reliability::MaxRetransmits(n) => Some(u16::try_from(n).unwrap_or(u16::MAX)),
@@ -259,7 +270,7 @@ impl DataChannels {
         assoc
             .send(id, ppid, data, opts, now)
             .map_err(ChannelError::Send)?;
-        ch.sent_user_data = true;
+        ch.sent_user_data |= !empty;
         Ok(())
     }
 
@@ -372,10 +383,7 @@ impl DataChannels {
                         priority: o.priority,
                         negotiated: false,
                     };
-                    if assoc
-                        .send(id, PPID_DCEP, vec![0x02], SendOptions::default(), now)
-                        .is_err()
-                    {
+                    if assoc.send(id, PPID_DCEP, vec![0x02], CONTROL, now).is_err() {
                         self.dropped_messages += 1;
                         return;
                     }

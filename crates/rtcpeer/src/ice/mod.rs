@@ -21,8 +21,16 @@
 //! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]).
 //!
 //! Behaviour choices:
-//! - Nomination is regular (RFC 8445 §8.1.1): the controlling agent nominates the best valid
-//!   pair once no better pair is still being checked, or
+//! - Checks: the first one leaves as soon as a pair exists; ordinary checks and STUN server
+//!   requests are then paced one per Ta (RFC 8445 §14.2); triggered checks and the nomination
+//!   leave at once (they reuse a path that already carried the peer's request or a successful
+//!   check, so they open no NAT binding, which is what Ta protects). A peer's request on a
+//!   pair whose ordinary check is still unanswered cancels that check and triggers a new one
+//!   (RFC 8445 §7.3.1.4), so one lost first check costs no retransmission timeout.
+//! - Nomination is regular (RFC 8445 §8.1.1): the controlling agent sends a check with
+//!   USE-CANDIDATE on the best valid pair as soon as it succeeds if nothing can beat it (no
+//!   better pair still being checked, and its remote candidate is host or peer-reflexive or
+//!   the peer signalled end-of-candidates), else at the latest
 //!   [`IceAgentConfig::nomination_timeout`] after the first pair became valid; it nominates once
 //!   per generation unless [`IceAgentConfig::renomination`] is on. Both sides switch the
 //!   selected pair to a higher-priority nominated pair, so aggressive nomination from a peer
@@ -114,8 +122,10 @@ pub struct IceAgentConfig {
     /// 30 s (RFC 7675 §5.1).
     pub consent_timeout: Duration,
     /// Controlling agent: how long to wait, after the first pair became valid, for better
-    /// pairs still being checked before nominating the best valid one, default 500 ms
-    /// (RFC 8445 §8.1.1 leaves the stopping criterion to the implementation).
+    /// pairs (still being checked, or a host candidate still to trickle in) before
+    /// nominating the best valid one, default 100 ms (RFC 8445 §8.1.1 leaves the stopping
+    /// criterion to the implementation). A valid pair that nothing can beat any more is
+    /// nominated at once, without this wait.
     pub nomination_timeout: Duration,
     /// Controlling agent: nominate again when a better pair becomes valid after a nomination
     /// (renomination as in draft-thatcher-ice-renomination; RFC 8445 §8.1.1 allows a single
@@ -142,7 +152,7 @@ impl Default for IceAgentConfig {
             consent_rto: Duration::from_millis(500),
             disconnected_timeout: Duration::from_secs(5),
             consent_timeout: Duration::from_secs(30),
-            nomination_timeout: Duration::from_millis(500),
+            nomination_timeout: Duration::from_millis(100),
             renomination: false,
             max_remote_candidates: 100,
             max_pairs: 100,
@@ -376,6 +386,8 @@ struct CheckTx {
     use_candidate: bool,
     /// The PRIORITY sent (priority of a learnt local prflx, RFC 8445 §7.2.5.3.1).
     priority: u32,
+    /// Sent from the triggered-check queue (RFC 8445 §7.3.1.4).
+    triggered: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -390,6 +402,9 @@ struct Pair {
     /// Controlling: the next check carries USE-CANDIDATE (RFC 8445 §8.1.1).
     nominate: bool,
     tx: Option<CheckTx>,
+    /// An ordinary check cancelled by a triggered one (RFC 8445 §7.3.1.4): no longer
+    /// retransmitted, but its success response is still accepted while the pair is checked.
+    cancelled: Option<CheckTx>,
     rtt: Option<Duration>,
     counters: PairCounters,
 }
@@ -931,6 +946,18 @@ impl IceAgent {
         }
     }
 
+    /// Drops the remote candidates carrying mDNS `name`: the name did not resolve (or mDNS
+    /// is off), so they can never be paired (draft-ietf-mmusic-mdns-ice-candidates §3.2.2).
+    /// Without them pending, the checklist may complete or fail (RFC 8445 §8.1.2).
+    pub fn unresolved_mdns(&mut self, name: &str) {
+        let before = self.pending_mdns.len();
+        self.pending_mdns
+            .retain(|c| !c.address.eq_ignore_ascii_case(name));
+        if self.pending_mdns.len() != before {
+            self.refresh_state();
+        }
+    }
+
     fn add_remote(
         &mut self,
         kind: CandidateKind,
@@ -1009,6 +1036,7 @@ impl IceAgent {
             nominate_on_success: false,
             nominate: false,
             tx: None,
+            cancelled: None,
             rtt: None,
             counters: PairCounters::default(),
         };
@@ -1059,6 +1087,16 @@ impl IceAgent {
         for i in 0..self.pairs.len() {
             let (li, ri) = (self.pairs[i].local, self.pairs[i].remote);
             self.pairs[i].priority = self.compute_priority(li, ri);
+        }
+        // The selected pair is compared with newly nominated ones by priority: keep it in step
+        // (a learnt prflx remote that the peer signals later usually ranks higher now).
+        let current = self
+            .selected
+            .as_ref()
+            .filter(|s| s.generation == self.generation)
+            .and_then(|s| self.pair_by_addrs(s.local.base, s.remote.addr));
+        if let (Some(pi), Some(s)) = (current, self.selected.as_mut()) {
+            s.priority = self.pairs[pi].priority;
         }
     }
 
@@ -1121,11 +1159,15 @@ impl IceAgent {
 
     // ------------------------------------------------------------------ driver interface
 
-    /// Next datagram to send. Also runs the pacer, so a check made due by a call without a
-    /// time (e.g. [`IceAgent::add_remote_candidate`]) leaves at once.
+    /// Next datagram to send. Also runs the pacer and the nomination decision, so a check made
+    /// due by a call without a time (e.g. [`IceAgent::add_remote_candidate`],
+    /// [`IceAgent::end_of_remote_candidates`]) leaves at once.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.last_now = Some(now);
-        if self.transmits.is_empty() {
+        if self.transmits.is_empty() && !self.closed {
+            if self.controlling {
+                self.maybe_nominate(now);
+            }
             self.pace(now);
         }
         self.transmits.pop_front()
@@ -1147,6 +1189,11 @@ impl IceAgent {
         }
         let mut t: Option<Instant> = None;
         let mut at = |x: Instant| t = Some(t.map_or(x, |y| y.min(x)));
+        if self.has_triggered_work() {
+            if let Some(n) = self.last_now {
+                at(n);
+            }
+        }
         if self.has_pacing_work() {
             match (self.next_pace, self.last_now) {
                 (Some(p), _) => at(p),
@@ -1227,6 +1274,7 @@ impl IceAgent {
                 None => {
                     let p = &mut self.pairs[pi];
                     p.tx = None;
+                    p.cancelled = None;
                     p.nominate = false;
                     p.state = CandidatePairState::Failed;
                 }
@@ -1285,6 +1333,13 @@ impl IceAgent {
 
     // ------------------------------------------------------------------ pacing and checks
 
+    /// Triggered checks (and nominations) waiting to be sent: they leave without waiting for
+    /// Ta (see [`IceAgent::pace`]).
+    fn has_triggered_work(&self) -> bool {
+        !self.closed && self.can_check() && !self.triggered.is_empty()
+    }
+
+    /// Transactions that wait for the Ta pacer: STUN server requests and ordinary checks.
     fn has_pacing_work(&self) -> bool {
         if self.closed {
             return false;
@@ -1295,11 +1350,9 @@ impl IceAgent {
         if !self.can_check() {
             return false;
         }
-        !self.triggered.is_empty()
-            || self
-                .pairs
-                .iter()
-                .any(|p| p.state == CandidatePairState::Waiting)
+        self.pairs
+            .iter()
+            .any(|p| p.state == CandidatePairState::Waiting)
             || self.unfreezable().is_some()
     }
 
@@ -1326,9 +1379,22 @@ impl IceAgent {
         self.local.is_some() && self.remote.is_some()
     }
 
-    /// Starts at most one new transaction per Ta (RFC 8445 §6.1.4.2, §14.2).
+    /// Sends every queued triggered check at once, then starts at most one new ordinary
+    /// transaction (STUN server request or ordinary check) per Ta (RFC 8445 §6.1.4.2, §14.2).
+    ///
+    /// Triggered checks are not held back by Ta. Pacing exists so that an agent does not
+    /// open NAT bindings faster than middleboxes create them (RFC 8445 §14, RFC 5245
+    /// Appendix B.1); a triggered check goes back over the 5-tuple on which the peer's request
+    /// just arrived and was answered, and a nomination goes over a pair whose check already
+    /// succeeded, so neither opens a binding. Their number is bounded by the peer's own
+    /// (paced) requests: a pair is queued at most once, and only when not already being
+    /// checked by a triggered check.
     fn pace(&mut self, now: Instant) {
-        if self.closed || self.next_pace.is_some_and(|t| t > now) {
+        if self.closed {
+            return;
+        }
+        self.send_triggered(now);
+        if self.next_pace.is_some_and(|t| t > now) {
             return;
         }
         if self.start_one(now) {
@@ -1336,17 +1402,28 @@ impl IceAgent {
         }
     }
 
-    fn start_one(&mut self, now: Instant) -> bool {
-        // Triggered checks first (RFC 8445 §6.1.4.2).
-        if self.can_check() {
-            while let Some(pi) = self.triggered.pop_front() {
-                if pi < self.pairs.len() && self.pairs[pi].state != CandidatePairState::Failed {
-                    self.send_check(now, pi);
-                    return true;
-                }
+    /// The triggered-check queue, in order (RFC 8445 §6.1.4.2).
+    fn send_triggered(&mut self, now: Instant) {
+        if !self.can_check() {
+            return;
+        }
+        while let Some(pi) = self.triggered.pop_front() {
+            if pi < self.pairs.len() && self.pairs[pi].state != CandidatePairState::Failed {
+                self.send_check(now, pi, true);
             }
         }
-        if let Some((base, server)) = self.gather_queue.pop_front() {
+    }
+
+    fn start_one(&mut self, now: Instant) -> bool {
+        // The first check of a checklist goes before pending STUN server requests, so that a
+        // pair formed while srflx gathering runs is checked at once rather than a Ta later.
+        let first_check = self.can_check()
+            && !self.checks_started
+            && self
+                .pairs
+                .iter()
+                .any(|p| p.state == CandidatePairState::Waiting);
+        if !first_check && let Some((base, server)) = self.gather_queue.pop_front() {
             self.start_gather(now, base, server);
             return true;
         }
@@ -1362,13 +1439,13 @@ impl IceAgent {
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i);
         if let Some(pi) = waiting {
-            self.send_check(now, pi);
+            self.send_check(now, pi, false);
             return true;
         }
         // No Waiting pair: unfreeze the best Frozen pair whose foundation is idle
         // (RFC 8445 §6.1.4.2).
         if let Some(pi) = self.unfreezable() {
-            self.send_check(now, pi);
+            self.send_check(now, pi, false);
             return true;
         }
         false
@@ -1391,7 +1468,7 @@ impl IceAgent {
             .max(self.config.ta.saturating_mul(n))
     }
 
-    fn send_check(&mut self, now: Instant, pi: usize) {
+    fn send_check(&mut self, now: Instant, pi: usize, triggered: bool) {
         let (Some(lc), Some(rc)) = (self.local.clone(), self.remote.clone()) else {
             return;
         };
@@ -1440,6 +1517,7 @@ impl IceAgent {
             controlling,
             use_candidate,
             priority,
+            triggered,
         });
         self.checks_started = true;
     }
@@ -1474,7 +1552,7 @@ impl IceAgent {
         if p.nominated || p.nominate {
             return;
         }
-        if !selected_here && !self.nomination_due(now, bp) {
+        if !selected_here && !self.nomination_due(now, bi) {
             return;
         }
         let beats = match &self.selected {
@@ -1487,10 +1565,18 @@ impl IceAgent {
         }
     }
 
-    /// Whether the best valid pair (priority `best`) may be nominated now: no better pair is
-    /// still being checked, or [`IceAgentConfig::nomination_timeout`] has passed since the
-    /// first pair became valid (the stopping criterion of RFC 8445 §8.1.1).
-    fn nomination_due(&self, now: Instant, best: u64) -> bool {
+    /// Whether the best valid pair `bi` may be nominated now (the stopping criterion of
+    /// RFC 8445 §8.1.1, which the RFC leaves to the implementation):
+    /// - at once when no better pair is still being checked and no better one can still
+    ///   appear: either the checklist is final (the peer signalled end-of-candidates, no mDNS
+    ///   name is unresolved and our gathering is done) or the pair's remote candidate is a host
+    ///   or peer-reflexive one, i.e. a direct path to the peer's own address (a
+    ///   server-reflexive or relayed remote may still be beaten by a host candidate that
+    ///   trickles in later);
+    /// - otherwise once [`IceAgentConfig::nomination_timeout`] has passed since the first pair
+    ///   became valid, whatever is still pending.
+    fn nomination_due(&self, now: Instant, bi: usize) -> bool {
+        let best = self.pairs[bi].priority;
         let better_pending = self.pairs.iter().any(|p| {
             p.priority > best
                 && matches!(
@@ -1500,7 +1586,14 @@ impl IceAgent {
                         | CandidatePairState::InProgress
                 )
         });
-        !better_pending
+        let checklist_final = self.remote_end_of_candidates
+            && self.pending_mdns.is_empty()
+            && self.gathering != Gathering::Running;
+        let direct = matches!(
+            self.remotes[self.pairs[bi].remote].kind,
+            CandidateKind::Host | CandidateKind::PeerReflexive
+        );
+        (!better_pending && (checklist_final || direct))
             || self
                 .first_valid_at
                 .is_some_and(|t| now >= t + self.config.nomination_timeout)
@@ -1684,7 +1777,21 @@ impl IceAgent {
         // Triggered check (RFC 8445 §7.3.1.4).
         let p = &mut self.pairs[pi];
         match p.state {
-            CandidatePairState::Succeeded | CandidatePairState::InProgress => {}
+            CandidatePairState::Succeeded => {}
+            CandidatePairState::InProgress => {
+                // Our ordinary check may have been lost (or sent before the peer could answer
+                // it): the peer's request shows the path works now, so check again at once
+                // instead of waiting for the retransmission timer. The cancelled check is
+                // not retransmitted; its answer still counts. A triggered check in progress is
+                // left alone, so repeated requests do not multiply checks.
+                if p.tx.as_ref().is_some_and(|t| !t.triggered) {
+                    p.cancelled = p.tx.take();
+                    p.state = CandidatePairState::Waiting;
+                    if !self.triggered.contains(&pi) {
+                        self.triggered.push_back(pi);
+                    }
+                }
+            }
             _ => {
                 p.state = CandidatePairState::Waiting;
                 if !self.triggered.contains(&pi) {
@@ -1743,11 +1850,10 @@ impl IceAgent {
             self.on_gather_response(gi, msg);
             return;
         }
-        if let Some(pi) = self
-            .pairs
-            .iter()
-            .position(|p| p.tx.as_ref().is_some_and(|t| t.tid == tid))
-        {
+        if let Some(pi) = self.pairs.iter().position(|p| {
+            p.tx.as_ref().is_some_and(|t| t.tid == tid)
+                || p.cancelled.as_ref().is_some_and(|t| t.tid == tid)
+        }) {
             self.on_check_response(now, pi, local, remote, msg);
             return;
         }
@@ -1780,15 +1886,34 @@ impl IceAgent {
             self.dropped += 1;
             return;
         }
-        let Some(tx) = self.pairs[pi].tx.take() else {
+        let tid = msg.transaction_id();
+        let current = self.pairs[pi].tx.as_ref().is_some_and(|t| t.tid == tid);
+        if !current && msg.class() == Class::ErrorResponse {
+            // A cancelled check's error: the check that replaced it decides.
+            self.pairs[pi].cancelled = None;
+            return;
+        }
+        let tx = if current {
+            self.pairs[pi].tx.take()
+        } else {
+            self.pairs[pi].cancelled.take()
+        };
+        let Some(tx) = tx else {
             return;
         };
+        let superseded = self.pairs[pi].tx.as_ref().is_some_and(|t| !t.use_candidate);
+        if !current && msg.class() == Class::SuccessResponse && superseded {
+            // The cancelled check answered first: the pair is settled, so the check that
+            // replaced it is not retransmitted any more (its answer still counts).
+            self.pairs[pi].cancelled = self.pairs[pi].tx.take();
+        }
         let base = self.locals[self.pairs[pi].local].cand.base;
         let dest = self.remotes[self.pairs[pi].remote].addr;
         if msg.class() == Class::SuccessResponse {
             self.pairs[pi].counters.responses_received += 1;
         }
         if msg.class() == Class::ErrorResponse {
+            self.pairs[pi].cancelled = None;
             let code = msg.error_code().ok().flatten().map(|e| e.code);
             if code == Some(487) {
                 // Role conflict (RFC 8445 §7.2.5.1): take the other role than we claimed.

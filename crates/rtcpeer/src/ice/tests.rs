@@ -115,6 +115,8 @@ fn remote_candidate_conversion() {
 // ---------------------------------------------------------------- the simulated network
 
 type DropRule = Box<dyn Fn(Duration, SocketAddr, SocketAddr) -> bool>;
+/// One-way delay of a datagram from `src` to `dst` (overrides `Sim::delay`).
+type DelayRule = Box<dyn Fn(SocketAddr, SocketAddr) -> Duration>;
 
 struct Node {
     agent: IceAgent,
@@ -142,6 +144,7 @@ struct Sim {
     inflight: Vec<InFlight>,
     seq: u64,
     delay: Duration,
+    delay_rule: Option<DelayRule>,
     drop_rule: Option<DropRule>,
     /// Agent A's private address is mapped to NAT_PUBLIC for everything it sends.
     nat: bool,
@@ -174,6 +177,7 @@ impl Sim {
             inflight: Vec::new(),
             seq: 0,
             delay: Duration::from_millis(10),
+            delay_rule: None,
             drop_rule: None,
             nat: false,
             stun_server: None,
@@ -240,9 +244,13 @@ impl Sim {
         } else {
             src
         };
+        let delay = match &self.delay_rule {
+            Some(rule) => rule(src, dst),
+            None => self.delay,
+        };
         self.seq += 1;
         self.inflight.push(InFlight {
-            at: self.now + self.delay,
+            at: self.now + delay,
             seq: self.seq,
             src,
             dst,
@@ -1028,6 +1036,71 @@ fn mdns_candidate_is_resolved_by_the_driver() {
     sim.assert_connected_to_each_other();
 }
 
+/// A name that does not resolve stops blocking the checklist: with every other pair failed
+/// and end-of-candidates, the agent fails only once the driver reports the lookup failed.
+#[test]
+fn unresolved_mdns_candidate_is_dropped_and_the_checklist_can_fail() {
+    let mut sim = Sim::new(18, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    let name = "3e4b5c6d-1111-4222-8333-123456789abc.local";
+    for c in [
+        "candidate:1 1 udp 2130706431 10.9.9.9 6000 typ host".to_string(),
+        format!("candidate:2 1 udp 2130706431 {name} 6001 typ host"),
+    ] {
+        sim.a()
+            .add_remote_candidate(Candidate::parse(&c).unwrap())
+            .unwrap();
+    }
+    sim.a().end_of_remote_candidates();
+    sim.run_for(secs(60));
+    assert_eq!(sim.first_state_time(0, IceConnectionState::Failed), None);
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Checking);
+    // Another name changes nothing; the pending one (any case) lets the agent fail.
+    sim.a().unresolved_mdns("other.local");
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Checking);
+    sim.a().unresolved_mdns(&name.to_uppercase());
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
+    // A late answer finds nothing pending.
+    sim.a()
+        .resolved_mdns(name, IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2)));
+    assert_eq!(sim.nodes[0].agent.remote_candidates().len(), 1);
+}
+
+/// A browser that hides its address behind a name still reaches us first: we learn its
+/// address as peer-reflexive from its checks; the resolved name then turns that candidate
+/// into the signalled host candidate instead of adding a second one (RFC 8445 §7.3.1.3).
+#[test]
+fn mdns_answer_for_a_learnt_peer_reflexive_address_upgrades_it_to_host() {
+    let mut sim = Sim::new(19, test_config());
+    sim.nodes[0].signal = true;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    let name = "4f5a6b7c-1111-4222-8333-123456789abc.local";
+    let c = format!("candidate:7 1 udp 2122260223 {name} 6000 typ host");
+    sim.a()
+        .add_remote_candidate(Candidate::parse(&c).unwrap())
+        .unwrap();
+    sim.run_for(secs(1));
+    sim.assert_connected_to_each_other();
+    let before = sim.nodes[0].agent.remote_candidates();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].kind, CandidateKind::PeerReflexive);
+    sim.a()
+        .resolved_mdns(name, IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2)));
+    sim.run_for(secs(1));
+    let after = sim.nodes[0].agent.remote_candidates();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].kind, CandidateKind::Host);
+    assert_eq!(
+        (after[0].addr, after[0].priority),
+        (sa(B_ADDR), 2_122_260_223)
+    );
+    assert_eq!(sim.nodes[0].agent.candidate_pairs().len(), 1);
+    sim.assert_connected_to_each_other();
+}
+
 #[test]
 fn all_pairs_failing_after_end_of_candidates_is_failed() {
     let mut sim = Sim::new(17, test_config());
@@ -1737,7 +1810,7 @@ fn nominations_sent_by_a(sim: &Sim) -> usize {
 #[test]
 fn controlling_agent_nominates_once_by_default() {
     // The better pair is blocked past the nomination timeout: the other one is nominated at
-    // first-valid + 500 ms and stays selected when the better one succeeds later
+    // first-valid + 100 ms and stays selected when the better one succeeds later
     // (RFC 8445 §8.1.1: one nomination).
     let mut sim = two_interface_sim(32, test_config(), Duration::from_millis(1000));
     sim.run_for(secs(5));
@@ -1748,7 +1821,7 @@ fn controlling_agent_nominates_once_by_default() {
     assert_eq!(nominations_sent_by_a(&sim), 1);
     let t = sim.selected_changes(0)[0].0;
     assert!(
-        t >= Duration::from_millis(500) && t < Duration::from_millis(700),
+        t >= Duration::from_millis(100) && t < Duration::from_millis(300),
         "{t:?}"
     );
     // The better pair did become valid, it just was not nominated.
@@ -1875,4 +1948,294 @@ fn new_checks_are_paced_by_ta() {
         .find(|(_, s, ..)| sim.nodes[0].addrs.contains(s))
         .unwrap();
     assert_eq!((*s, *d), (sa("10.0.0.1:5000"), sa("10.0.1.2:6000")));
+}
+
+// ---------------------------------------------------------------- setup latency
+
+/// Hands each agent the other's credentials and (when `candidates`) its signalled
+/// candidates, as a description with candidates in it would.
+fn exchange_now(sim: &mut Sim, a_candidates: bool, b_candidates: bool) {
+    let ca = sim.local_candidates_signalled(0);
+    let cb = sim.local_candidates_signalled(1);
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.b()
+        .set_remote_credentials("ufragA", "passwordA-0123456789abcd");
+    if a_candidates {
+        for c in cb {
+            sim.a().add_remote_candidate(c).unwrap();
+        }
+    }
+    if b_candidates {
+        for c in ca {
+            sim.b().add_remote_candidate(c).unwrap();
+        }
+    }
+}
+
+fn use_candidate_requests(sim: &Sim, node: usize) -> Vec<(Duration, SocketAddr, SocketAddr)> {
+    sim.sent
+        .iter()
+        .filter(|(_, s, _, d)| {
+            sim.nodes[node].addrs.contains(s)
+                && Message::parse(d)
+                    .is_ok_and(|m| m.class() == Class::Request && m.use_candidate() == Ok(true))
+        })
+        .map(|(t, s, d, _)| (*t, *s, *d))
+        .collect()
+}
+
+#[test]
+fn zero_delay_link_connects_within_two_ms_once_both_have_remote_candidates() {
+    // No Ta wait anywhere on the way: the first check leaves when the pair forms, the
+    // answering side's triggered check and the nomination leave at once. Three cases: both
+    // know the other's candidates; only the controlled side does (the controlling one learns
+    // a peer-reflexive candidate from the first check, as when the answerer's candidates
+    // trickle late); only the controlling side does.
+    use IceConnectionState::*;
+    for a_controlling in [true, false] {
+        for (a_cands, b_cands) in [(true, true), (false, true), (true, false)] {
+            let mut sim = Sim::new(40, test_config());
+            sim.delay = Duration::ZERO;
+            sim.nodes[0].signal = false;
+            sim.nodes[1].signal = false;
+            sim.setup(a_controlling, false);
+            // Gathered, nothing to check yet; the descriptions arrive 5 ms later.
+            sim.run_for(Duration::from_millis(5));
+            assert!(sim.sent.is_empty());
+            let t1 = sim.elapsed();
+            exchange_now(&mut sim, a_cands, b_cands);
+            sim.run_for(Duration::from_millis(20));
+            let case = format!("A controlling {a_controlling}, candidates {a_cands}/{b_cands}");
+            for i in 0..2 {
+                let t = sim
+                    .first_state_time(i, Connected)
+                    .unwrap_or_else(|| panic!("{case}: node {i} never connected"));
+                assert!(
+                    t - t1 <= Duration::from_millis(2),
+                    "{case}: node {i} connected {:?} after the exchange",
+                    t - t1
+                );
+                let h: Vec<_> = sim.states(i).into_iter().map(|(_, s)| s).collect();
+                assert_eq!(h, vec![Checking, Connected], "{case}: node {i}");
+            }
+            let controlling = usize::from(!a_controlling);
+            assert_eq!(use_candidate_requests(&sim, controlling).len(), 1, "{case}");
+            assert!(
+                use_candidate_requests(&sim, 1 - controlling).is_empty(),
+                "{case}"
+            );
+            sim.assert_connected_to_each_other();
+        }
+    }
+}
+
+#[test]
+fn one_ms_link_connects_in_two_round_trips() {
+    // Check, answer, nomination, answer: the controlled side is connected when the
+    // nomination arrives (3 one-way delays), the controlling one when it is answered (4).
+    let mut sim = Sim::new(41, test_config());
+    sim.delay = Duration::from_millis(1);
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(50));
+    let a = sim
+        .first_state_time(0, IceConnectionState::Connected)
+        .unwrap();
+    let b = sim
+        .first_state_time(1, IceConnectionState::Connected)
+        .unwrap();
+    assert!(b <= Duration::from_millis(3), "{b:?}");
+    assert!(a <= Duration::from_millis(4), "{a:?}");
+    assert_eq!(use_candidate_requests(&sim, 0).len(), 1);
+}
+
+#[test]
+fn lower_priority_success_is_not_nominated_while_a_better_check_can_still_succeed() {
+    // A has two interfaces; its first (higher-priority) one is 40 ms away from B, the second
+    // 0 ms. The second pair succeeds first (at 50 ms, its paced check), while the better
+    // pair's check is still in flight: A waits (the bounded wait would end at 150 ms), the
+    // better pair succeeds at 80 ms and is the one nominated, once.
+    let mut sim = Sim::new(42, test_config());
+    let (a1, a2) = (sa(A_ADDR), sa("10.0.0.3:5002"));
+    sim.nodes[0].addrs.push(a2);
+    sim.delay_rule = Some(Box::new(move |s, d| {
+        if s == a1 || d == a1 {
+            Duration::from_millis(40)
+        } else {
+            Duration::ZERO
+        }
+    }));
+    sim.setup(true, true);
+    sim.run_for(Duration::from_millis(60));
+    let pairs = sim.nodes[0].agent.candidate_pairs();
+    let pair = |local: SocketAddr| pairs.iter().find(|p| p.local == local).unwrap();
+    assert_eq!(pair(a2).state, CandidatePairState::Succeeded);
+    assert!(pair(a1).priority > pair(a2).priority);
+    assert_eq!(pair(a1).state, CandidatePairState::InProgress);
+    assert!(
+        use_candidate_requests(&sim, 0).is_empty(),
+        "nominated too early"
+    );
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Checking);
+    sim.run_for(secs(2));
+    let noms = use_candidate_requests(&sim, 0);
+    assert_eq!(noms.len(), 1, "{noms:?}");
+    assert_eq!((noms[0].1, noms[0].2), (a1, sa(B_ADDR)));
+    assert_eq!(noms[0].0, Duration::from_millis(80));
+    assert_eq!(sim.nodes[0].agent.selected_pair(), Some((a1, sa(B_ADDR))));
+    assert_eq!(sim.nodes[1].agent.selected_pair(), Some((sa(B_ADDR), a1)));
+    assert_eq!(sim.selected_changes(0).len(), 1);
+    assert_eq!(sim.selected_changes(1).len(), 1);
+}
+
+#[test]
+fn srflx_remote_waits_the_bounded_time_for_a_host_candidate() {
+    // The only remote candidate A knows is B's server-reflexive one (B's host candidate may
+    // still trickle in): its pair succeeds at once but is nominated only after the bounded
+    // wait. With end-of-candidates signalled nothing better can come, so no wait.
+    for eoc in [false, true] {
+        let mut sim = Sim::new(43, test_config());
+        sim.delay = Duration::ZERO;
+        sim.nodes[0].signal = false;
+        sim.nodes[1].signal = false;
+        sim.setup(true, true);
+        let srflx = Candidate::parse(&format!(
+            "candidate:7 1 udp 1686052607 {} {} typ srflx raddr 0.0.0.0 rport 0",
+            sa(B_ADDR).ip(),
+            sa(B_ADDR).port()
+        ))
+        .unwrap();
+        sim.a().add_remote_candidate(srflx).unwrap();
+        if eoc {
+            sim.a().end_of_remote_candidates();
+        }
+        sim.run_for(secs(1));
+        let noms = use_candidate_requests(&sim, 0);
+        assert_eq!(noms.len(), 1, "eoc {eoc}: {noms:?}");
+        let expected = if eoc {
+            Duration::ZERO
+        } else {
+            test_config().nomination_timeout
+        };
+        assert_eq!(noms[0].0, expected, "eoc {eoc}");
+        sim.assert_connected_to_each_other();
+    }
+}
+
+#[test]
+fn a_lost_first_check_is_replaced_by_a_triggered_check_at_once() {
+    // RFC 8445 §7.3.1.4: the peer's request on a pair whose own check is unanswered cancels
+    // that check and triggers a new one, so losing one datagram costs no 500 ms RTO. Either
+    // side's first check is lost.
+    for lose in [0usize, 1] {
+        let mut sim = Sim::new(44, test_config());
+        let from = sim.nodes[lose].addrs[0];
+        let lost = std::cell::Cell::new(false);
+        sim.drop_rule = Some(Box::new(move |_, s, _| {
+            if s == from && !lost.get() {
+                lost.set(true);
+                return true;
+            }
+            false
+        }));
+        sim.setup(true, true);
+        sim.run_for(secs(2));
+        for i in 0..2 {
+            let t = sim
+                .first_state_time(i, IceConnectionState::Connected)
+                .unwrap();
+            assert!(
+                t <= Duration::from_millis(50),
+                "lose {lose}: node {i} at {t:?}"
+            );
+        }
+        sim.assert_connected_to_each_other();
+        // The cancelled check was not retransmitted: every request A and B sent in the
+        // first 400 ms went out before 50 ms.
+        assert!(
+            sim.sent
+                .iter()
+                .all(|(t, _, _, d)| *t < Duration::from_millis(50)
+                    || *t > Duration::from_millis(400)
+                    || Message::parse(d).is_ok_and(|m| m.class() != Class::Request)),
+            "lose {lose}"
+        );
+    }
+}
+
+/// A success response to request `req`, as the peer (ufragB's password) sends it.
+fn peer_answer(req: &[u8], mapped: SocketAddr) -> Vec<u8> {
+    let m = Message::parse(req).unwrap();
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::SuccessResponse,
+        Method::BINDING,
+        m.transaction_id(),
+    );
+    w.xor_mapped_address(mapped).unwrap();
+    w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+    w.fingerprint().unwrap();
+    out
+}
+
+#[test]
+fn selected_prflx_pair_keeps_its_rank_once_the_peer_signals_it() {
+    // Controlled agent, aggressive peer. The pair to P1 is selected while P1 is a learnt
+    // prflx candidate; then P1 is signalled as a host candidate, which raises that pair above
+    // the pair to P2. A later nomination of P2 must not switch to it: the selected pair is
+    // compared with its current priority, not the one it had when selected.
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(45));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(false);
+    agent.set_tie_breaker(1);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let (p1, p2) = (sa("10.0.1.2:6000"), sa("10.0.1.4:6000"));
+    let c2 = Candidate::parse("candidate:2 1 udp 2000000000 10.0.1.4 6000 typ host").unwrap();
+    agent.add_remote_candidate(c2).unwrap();
+    let t0 = Instant::now();
+    agent.handle_timeout(t0);
+    // Our ordinary check to P2 goes unanswered for now.
+    let first = agent.poll_transmit(t0).expect("check to P2");
+    assert_eq!(first.remote, p2);
+    while agent.poll_transmit(t0).is_some() {}
+    // P1 checks us with USE-CANDIDATE; our triggered check is answered: P1 selected.
+    assert!(agent.handle_packet(t0, sa(A_ADDR), p1, &peer_check(1, true, 99)));
+    let mut sent = Vec::new();
+    while let Some(t) = agent.poll_transmit(t0) {
+        sent.push(t);
+    }
+    let check = sent
+        .iter()
+        .find(|t| Message::parse(&t.data).is_ok_and(|m| m.class() == Class::Request))
+        .expect("triggered check to P1");
+    assert_eq!(check.remote, p1);
+    assert!(agent.handle_packet(t0, sa(A_ADDR), p1, &peer_answer(&check.data, sa(A_ADDR))));
+    assert_eq!(agent.selected_pair(), Some((sa(A_ADDR), p1)));
+    // P1 is signalled as host: its pair now ranks above P2's.
+    let c1 = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c1).unwrap();
+    let pairs = agent.candidate_pairs();
+    let prio = |r: SocketAddr| pairs.iter().find(|p| p.remote == r).unwrap().priority;
+    assert!(prio(p1) > prio(p2));
+    // P2 nominates too; its pair becomes valid and nominated, but does not take over.
+    let t1 = t0 + Duration::from_millis(10);
+    assert!(agent.handle_packet(t1, sa(A_ADDR), p2, &peer_check(2, true, 99)));
+    let mut answered = false;
+    while let Some(t) = agent.poll_transmit(t1) {
+        if t.remote == p2 && Message::parse(&t.data).is_ok_and(|m| m.class() == Class::Request) {
+            assert!(agent.handle_packet(t1, sa(A_ADDR), p2, &peer_answer(&t.data, sa(A_ADDR))));
+            answered = true;
+        }
+    }
+    assert!(answered, "a check to P2 was sent");
+    let pairs = agent.candidate_pairs();
+    let to_p2 = pairs.iter().find(|p| p.remote == p2).unwrap();
+    assert!(to_p2.nominated && to_p2.state == CandidatePairState::Succeeded);
+    assert_eq!(agent.selected_pair(), Some((sa(A_ADDR), p1)));
+    let changes = std::iter::from_fn(|| agent.poll_event())
+        .filter(|e| matches!(e, IceEvent::SelectedPairChanged(_)))
+        .count();
+    assert_eq!(changes, 1);
 }

@@ -106,6 +106,8 @@ pub(crate) struct DataPath {
     fallback_path: Option<(SocketAddr, SocketAddr)>,
     remote_certificate: Option<Vec<u8>>,
     srtp: Option<SrtpKeyingMaterial>,
+    /// `sctp.maxChannels`, set when the association connected.
+    max_channels: Option<u16>,
     assoc: Option<Association>,
     channels: DataChannels,
     by_stream: HashMap<u16, DataChannelId>,
@@ -130,6 +132,7 @@ impl Default for DataPath {
             fallback_path: None,
             remote_certificate: None,
             srtp: None,
+            max_channels: None,
             assoc: None,
             channels: DataChannels::new(),
             by_stream: HashMap::new(),
@@ -167,13 +170,11 @@ impl Core {
         self.data.dropped_unknown_source + self.data.dropped_other
     }
 
-    /// `sctp.maxChannels` (webrtc-pc §6.1.1): streams usable in each direction, once the
-    /// association exists.
-    pub fn sctp_max_channels(&self) -> u16 {
-        self.data
-            .assoc
-            .as_ref()
-            .map_or(0, Association::outbound_streams)
+    /// `sctp.maxChannels` (webrtc-pc §6.1.1): `None` until the association connected, then
+    /// the smaller of the negotiated inbound and outbound stream counts, kept after it
+    /// closed (webrtc-pc §6.1.1.1 "update the data max channels").
+    pub fn sctp_max_channels(&self) -> Option<u16> {
+        self.data.max_channels
     }
 
     /// The SCTP association's counters and congestion state (packets, retransmissions,
@@ -269,6 +270,12 @@ impl Core {
     /// `close()`: ABORT the association and send close_notify (both leave through
     /// [`Core::poll_transmit`] after close); no events fire.
     pub(super) fn data_close(&mut self, now: Option<Instant>) {
+        // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
+        // (WPT-215): read before the ABORT below drops the send queue.
+        for i in 0..self.data_channels.len() {
+            let amount = self.data_channel_buffered_amount(self.data_channels[i].key);
+            self.data_channels[i].final_buffered_amount = amount;
+        }
         let path = self.dtls_path();
         let now = now.or(self.data.last_now);
         if let (Some(assoc), Some(dtls), Some(now)) =
@@ -296,11 +303,6 @@ impl Core {
                     });
                 }
             }
-        }
-        // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept (WPT-215).
-        for i in 0..self.data_channels.len() {
-            let amount = self.data_channel_buffered_amount(self.data_channels[i].key);
-            self.data_channels[i].final_buffered_amount = amount;
         }
         self.data.assoc = None;
         self.data.dtls_state = DtlsTransportState::Closed;
@@ -422,7 +424,7 @@ impl Core {
             }
             Err(e) => {
                 tracing::warn!("DTLS transport cannot be created: {e}");
-                self.set_dtls_state(DtlsTransportState::Failed);
+                self.dtls_failed(e);
                 false
             }
         }
@@ -491,6 +493,21 @@ impl Core {
         self.update_connection_state();
     }
 
+    /// webrtc-pc §5.5.1: the transport fails, `error` fires (an `RTCError` with
+    /// "dtls-failure" or "fingerprint-failure"), then `statechange`.
+    fn dtls_failed(&mut self, error: Error) {
+        if self.is_closed()
+            || matches!(
+                self.data.dtls_state,
+                DtlsTransportState::Failed | DtlsTransportState::Closed
+            )
+        {
+            return;
+        }
+        self.emit(CoreEvent::DtlsError(error));
+        self.set_dtls_state(DtlsTransportState::Failed);
+    }
+
     fn set_sctp_state(&mut self, s: SctpTransportState) {
         if let Some(info) = self.sctp.as_mut()
             && info.state != s
@@ -500,7 +517,7 @@ impl Core {
         }
     }
 
-    fn push_dc_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
+    pub(super) fn push_dc_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
         if self.data.dc_events.len() >= MAX_DC_EVENTS {
             self.data.dc_events.pop_front();
         }
@@ -533,7 +550,7 @@ impl Core {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!("DTLS cannot start: {e}");
-                self.set_dtls_state(DtlsTransportState::Failed);
+                self.dtls_failed(e);
                 return;
             }
         };
@@ -568,7 +585,7 @@ impl Core {
                 }
                 DtlsEvent::Failed(f) => {
                     tracing::debug!("DTLS failed: {f}");
-                    self.set_dtls_state(DtlsTransportState::Failed);
+                    self.dtls_failed(f.to_error());
                     self.sctp_gone(now);
                 }
                 DtlsEvent::Closed => {
@@ -592,6 +609,28 @@ impl Core {
         }
         self.pump_channel_events();
         self.data.assoc = None;
+        // Channels that never reached the association close too (webrtc-pc §6.2: the
+        // underlying transport is gone).
+        for i in 0..self.data_channels.len() {
+            let rec = &mut self.data_channels[i];
+            if rec.state == DataChannelState::Closed {
+                continue;
+            }
+            rec.state = DataChannelState::Closed;
+            let (key, id) = (rec.key, rec.id);
+            if let Some(id) = id {
+                self.data.by_stream.remove(&id);
+                self.stream_ids.release(id);
+            }
+            self.push_dc_event(
+                key,
+                DataChannelEvent::Error(Error::rtc(
+                    ErrorDetail::SctpFailure { cause_code: None },
+                    "the transport under the channel failed or closed",
+                )),
+            );
+            self.push_dc_event(key, DataChannelEvent::Close);
+        }
         self.set_sctp_state(SctpTransportState::Closed);
     }
 
@@ -678,6 +717,10 @@ impl Core {
                 _ => None,
             };
             if let Some(assoc) = self.data.assoc.as_mut() {
+                if state == Some(SctpTransportState::Connected) {
+                    self.data.max_channels =
+                        Some(assoc.outbound_streams().min(assoc.inbound_streams()));
+                }
                 self.data.channels.handle_event(assoc, e, now);
             }
             if let Some(s) = state {
@@ -740,6 +783,13 @@ impl Core {
             return;
         };
         if let Some(i) = self.dc_index(key) {
+            // bufferedAmount does not reset when the channel closes (webrtc-pc §6.2).
+            let amount = self
+                .data
+                .assoc
+                .as_ref()
+                .map_or(0, |a| a.buffered_amount(id));
+            self.data_channels[i].final_buffered_amount = amount as u64;
             self.data_channels[i].state = DataChannelState::Closed;
         }
         self.stream_ids.release(id);
@@ -789,6 +839,11 @@ impl Core {
         ) {
             return;
         }
+        // An `open` not yet handed to the runtime is dropped: announcing a channel as open
+        // aborts once it is closing (webrtc-pc §6.2, WPT-258).
+        self.data
+            .dc_events
+            .retain(|(k, e)| *k != key || *e != DataChannelEvent::Open);
         match (rec.id, rec.sctp_open, self.data.assoc.as_mut()) {
             (Some(id), true, Some(assoc)) => {
                 self.data_channels[i].state = DataChannelState::Closing;

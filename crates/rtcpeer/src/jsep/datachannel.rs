@@ -261,7 +261,9 @@ impl Core {
     }
 
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
-    /// for which no id is left are closed (webrtc-pc §6.1 "[[DataChannelId]]").
+    /// for which no id is left are closed and fire `error` ("data-channel-failure",
+    /// OperationError) then `close` (webrtc-pc §4.4.1.6 "set the RTCSessionDescription",
+    /// WPT-245).
     pub(crate) fn assign_stream_ids(&mut self) {
         let Some(role) = self.dtls_role else { return };
         for i in 0..self.data_channels.len() {
@@ -270,7 +272,16 @@ impl Core {
             {
                 match self.stream_ids.allocate(role) {
                     Some(id) => self.data_channels[i].id = Some(id),
-                    None => self.data_channels[i].state = DataChannelState::Closed,
+                    None => {
+                        self.data_channels[i].state = DataChannelState::Closed;
+                        let key = self.data_channels[i].key;
+                        let error = Error::rtc(
+                            crate::error::ErrorDetail::DataChannelFailure,
+                            "no SCTP stream id is available",
+                        );
+                        self.push_dc_event(key, super::DataChannelEvent::Error(error));
+                        self.push_dc_event(key, super::DataChannelEvent::Close);
+                    }
                 }
             }
         }

@@ -105,6 +105,9 @@ pub enum CoreEvent {
     DataChannel(DataChannelId),
     /// The DTLS transport's `statechange` (webrtc-pc §5.5).
     DtlsStateChange(crate::dtls::DtlsTransportState),
+    /// The DTLS transport's `error` (an `RTCError` with "dtls-failure" or
+    /// "fingerprint-failure"), just before its `statechange` to "failed" (webrtc-pc §5.5.1).
+    DtlsError(Error),
     /// The SCTP transport's `statechange` (webrtc-pc §6.1.1).
     SctpStateChange(SctpTransportState),
 }

@@ -37,7 +37,10 @@ use crate::ice::{
 use crate::sdp::{Attribute as A, Candidate, Sdp};
 use crate::util::{RandomSource, SeededRandom};
 
-use super::{Core, CoreEvent, IceCandidate, IceCandidateInit, IceCredentials, SdpType, desc_ice};
+use super::{
+    Core, CoreEvent, IceCandidate, IceCandidateInit, IceCandidateType, IceCredentials, SdpType,
+    desc_ice,
+};
 
 w3c_enum! {
     /// `RTCPeerConnectionState` (webrtc-pc §4.4.3): the aggregate of the ICE (and, later,
@@ -190,6 +193,9 @@ pub(crate) struct IceState {
     next_transport: IceTransportId,
     /// `getSelectedCandidatePair()`: the last pair selected, as signalled.
     selected: Option<IceCandidatePair>,
+    /// Remote mDNS names the driver has to resolve ([`Core::poll_mdns_query`]), at most
+    /// `MAX_PENDING_MDNS`.
+    mdns_queries: std::collections::VecDeque<String>,
 }
 
 impl Default for IceState {
@@ -215,6 +221,7 @@ impl Default for IceState {
             transport: None,
             next_transport: 1,
             selected: None,
+            mdns_queries: std::collections::VecDeque::new(),
         }
     }
 }
@@ -700,6 +707,44 @@ impl Core {
         if let Err(e) = agent.add_remote_candidate(c) {
             tracing::debug!("remote candidate not used: {e}");
         }
+        self.refresh_selected_remote();
+    }
+
+    /// The selected pair's remote candidate was learnt as peer-reflexive from the peer's check
+    /// before the peer signalled the same address: the agent replaced the learnt candidate by
+    /// the signalled one (RFC 8445 §7.3.1.3), so the selected pair becomes the signalled one,
+    /// with a `selectedcandidatepairchange` as webrtc-pc §5.6.2 sets
+    /// `[[SelectedCandidatePair]]` only with that event (WPT-336: each side's selected pair
+    /// is the other's, as signalled).
+    fn refresh_selected_remote(&mut self) {
+        let Some(sel) = &self.ice.selected else {
+            return;
+        };
+        if sel.remote.typ() != Some(IceCandidateType::Prflx) {
+            return;
+        }
+        let (addr, port) = (sel.remote.address(), sel.remote.port());
+        let signalled = self
+            .remote_transport_section()
+            .and_then(|(d, i)| d.sdp.media.get(i))
+            .and_then(|m| {
+                m.candidates()
+                    .find(|c| {
+                        Some(c.address.as_str()) == addr
+                            && Some(c.port) == port
+                            && c.component == 1
+                            && c.protocol.eq_ignore_ascii_case("udp")
+                    })
+                    .cloned()
+            });
+        if let Some(c) = signalled
+            && let Ok(remote) = IceCandidate::new(self.remote_candidate_init(&c))
+            && let Some(sel) = self.ice.selected.as_mut()
+        {
+            sel.remote = remote;
+            let pair = sel.clone();
+            self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
+        }
     }
 
     /// `close()`: states become "closed" at once, without events (WPT-183).
@@ -795,6 +840,7 @@ impl Core {
                 agent.end_of_remote_candidates();
             }
         }
+        self.refresh_selected_remote();
     }
 
     /// Writes the candidates gathered so far (and end-of-candidates) into the local
@@ -891,7 +937,18 @@ impl Core {
         let remote_sdp = self
             .remote_transport_section()
             .and_then(|(d, i)| d.sdp.media.get(i))
-            .and_then(|m| m.candidates().find(|c| same_candidate(c, remote)))
+            .and_then(|m| {
+                m.candidates().find(|c| {
+                    same_candidate(c, remote)
+                        // A learnt prflx candidate the peer has signalled since (RFC 8445
+                        // §7.3.1.3).
+                        || (remote.typ.eq_ignore_ascii_case("prflx")
+                            && c.address.eq_ignore_ascii_case(&remote.address)
+                            && c.port == remote.port
+                            && c.protocol.eq_ignore_ascii_case(&remote.protocol)
+                            && c.component == remote.component)
+                })
+            })
             .unwrap_or(remote);
         let remote_init = self.remote_candidate_init(remote_sdp);
         Some(IceCandidatePair {
@@ -974,6 +1031,30 @@ impl Core {
                 error_text: "STUN host lookup failed".into(),
             }));
         }
+    }
+
+    // ----- mDNS names of remote candidates (draft-ietf-mmusic-mdns-ice-candidates §3.2) -----
+
+    /// Next remote `.local` name the driver must resolve (the core does no I/O); answer with
+    /// [`Core::mdns_resolved`]. Requests appear after the driver calls that pump the agent.
+    pub fn poll_mdns_query(&mut self) -> Option<String> {
+        self.ice.mdns_queries.pop_front()
+    }
+
+    /// The driver's answer for `name`: its address (the waiting remote candidates become
+    /// real ones and are paired), or `None` when it did not resolve or mDNS is off (they
+    /// are dropped, so the checklist can complete or fail without them).
+    pub fn mdns_resolved(&mut self, name: &str, ip: Option<IpAddr>) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some(agent) = self.ice.agent.as_mut() {
+            match ip {
+                Some(ip) => agent.resolved_mdns(name, ip),
+                None => agent.unresolved_mdns(name),
+            }
+        }
+        self.pump_ice_events();
     }
 
     /// Turns the agent's events into W3C events (webrtc-pc §5.6 and WPT-176 order).
@@ -1063,7 +1144,12 @@ impl Core {
                     }));
                 }
                 IceEvent::ResolveMdns { name } => {
-                    tracing::debug!("mDNS candidate {name} ignored: mDNS is not implemented");
+                    let q = &mut self.ice.mdns_queries;
+                    if q.len() < crate::ice::MAX_PENDING_MDNS
+                        && !q.iter().any(|n| n.eq_ignore_ascii_case(&name))
+                    {
+                        q.push_back(name);
+                    }
                 }
             }
         }
@@ -1390,6 +1476,80 @@ mod tests {
         assert!(!a.needs_driver());
     }
 
+    /// The offerer learns the answerer's address as peer-reflexive from its check, and selects
+    /// that pair before the answerer's candidate trickles in; once it does, the selected pair
+    /// is the signalled host candidate, with a `selectedcandidatepairchange` carrying it.
+    #[test]
+    fn selected_prflx_remote_is_shown_as_signalled_once_it_trickles_in() {
+        let t0 = Instant::now();
+        let (mut a, mut b) = (core(11), core(12));
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:2000".parse().unwrap(),
+        );
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        // The answer goes out before b gathered: no candidates in it.
+        let answer = b.local_description().unwrap();
+        assert!(!answer.sdp.contains("a=candidate"));
+        b.add_local_address(addr_b).unwrap();
+        a.set_remote_description(answer).unwrap();
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let b_candidate = lb
+            .iter()
+            .find_map(|e| match e {
+                CoreEvent::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(c.to_json()),
+                _ => None,
+            })
+            .expect("b's host candidate");
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        run(&mut cores, t0, Duration::from_secs(5), |c| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        });
+        let changes = |log: &[CoreEvent]| {
+            log.iter()
+                .filter(|e| matches!(e, CoreEvent::SelectedCandidatePairChange(_)))
+                .count()
+        };
+        assert_eq!(changes(&cores[0].2), 1);
+        let ta = a.ice_transport().unwrap();
+        let before = a.ice_selected_candidate_pair(ta).expect("selected pair");
+        assert_eq!(before.remote.typ(), Some(IceCandidateType::Prflx));
+        a.add_ice_candidate(&b_candidate).unwrap();
+        let after = a.ice_selected_candidate_pair(ta).expect("selected pair");
+        assert_eq!(after.remote.typ(), Some(IceCandidateType::Host));
+        assert_eq!(after.remote.address(), Some("10.0.0.2"));
+        assert_eq!(after.remote.port(), Some(2000));
+        assert_eq!(after.local, before.local);
+        let ev = drain(&mut a);
+        let fired: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::SelectedCandidatePairChange(p) => Some((**p).clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fired, vec![after.clone()]);
+        // Nothing more to refresh: a repeated candidate fires nothing.
+        a.add_ice_candidate(&b_candidate).unwrap();
+        assert_eq!(changes(&drain(&mut a)), 0);
+        let tb = b.ice_transport().unwrap();
+        let pb = b
+            .ice_selected_candidate_pair(tb)
+            .expect("b's selected pair");
+        assert_eq!(
+            pb.local.to_json().candidate,
+            after.remote.to_json().candidate
+        );
+    }
+
     #[test]
     fn candidates_added_before_the_answerers_description_are_used() {
         let t0 = Instant::now();
@@ -1428,6 +1588,83 @@ mod tests {
         assert!(end - t0 < Duration::from_secs(1), "took {:?}", end - t0);
         assert_eq!(b.connection_state(), PeerConnectionState::Connected);
         assert_eq!(a.connection_state(), PeerConnectionState::Connected);
+    }
+
+    /// A peer that hides its address behind an mDNS name (as browsers do): the core asks the
+    /// driver to resolve it once, nothing connects before the answer (the peer does not know
+    /// B either), and the answer turns it into a candidate that connects. A name that does
+    /// not resolve is dropped.
+    #[test]
+    fn mdns_names_are_handed_to_the_driver_and_resolved_candidates_connect() {
+        let t0 = Instant::now();
+        let (mut a, mut b) = (core(11), core(12));
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:2000".parse().unwrap(),
+        );
+        let name = "0a1b2c3d-1111-4222-8333-123456789abc.local";
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer.clone())).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        let hidden: Vec<IceCandidateInit> = drain(&mut a)
+            .into_iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceCandidate(Some(c)) if !c.candidate().is_empty() => {
+                    let mut init = c.to_json();
+                    init.candidate = init.candidate.replace(" 10.0.0.1 ", &format!(" {name} "));
+                    Some(init)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hidden.len(), 1);
+        b.set_remote_description(offer).unwrap();
+        b.set_local_description(None).unwrap();
+        b.add_local_address(addr_b).unwrap();
+        b.add_ice_candidate(&hidden[0]).unwrap();
+        b.add_ice_candidate(&IceCandidateInit {
+            candidate: hidden[0].candidate.replace(name, "gone.local"),
+            ..hidden[0].clone()
+        })
+        .unwrap();
+        // A never learns B's candidates: only B's checks can introduce it.
+        let mut answer = b.local_description().unwrap();
+        answer.sdp = answer
+            .sdp
+            .lines()
+            .filter(|l| !l.starts_with("a=candidate"))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        a.set_remote_description(answer).unwrap();
+        assert_eq!(b.poll_mdns_query(), None, "asked only from a driver call");
+        b.handle_timeout(t0);
+        let mut asked = Vec::new();
+        while let Some(n) = b.poll_mdns_query() {
+            asked.push(n);
+        }
+        assert_eq!(asked, [name, "gone.local"]);
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        let connected = |c: &[(&mut Core, SocketAddr, Vec<CoreEvent>); 2]| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        };
+        let now = run(&mut cores, t0, Duration::from_secs(3), connected);
+        assert!(!connected(&cores), "connected without the name resolved");
+        cores[1].0.mdns_resolved("gone.local", None);
+        cores[1]
+            .0
+            .mdns_resolved(&name.to_uppercase(), Some(addr_a.ip()));
+        let end = run(&mut cores, now, Duration::from_secs(5), connected);
+        assert!(connected(&cores), "took {:?}", end - now);
+        assert_eq!(
+            b.ice_agent().unwrap().selected_pair(),
+            Some((addr_b, addr_a))
+        );
+        assert_eq!(b.ice_agent().unwrap().remote_candidates().len(), 1);
+        assert_eq!(b.poll_mdns_query(), None);
     }
 
     /// Connects `a` (offerer) and `b` over the simulated network; returns the time reached.

@@ -107,6 +107,8 @@ pub struct Association {
     /// The peer accepts zero checksums (RFC 9653) and so do we.
     peer_zero_checksum: bool,
     out_streams: u16,
+    /// Incoming streams: the peer's OS capped by our MIS (RFC 9260 §5.1.1).
+    in_streams: u16,
     tx: Tx,
     rx: Option<Rx>,
     events: VecDeque<Event>,
@@ -177,6 +179,7 @@ impl Association {
             peer_reconfig: false,
             peer_zero_checksum: false,
             out_streams: config.num_streams,
+            in_streams: config.num_streams,
             tx,
             rx: None,
             events: VecDeque::new(),
@@ -297,6 +300,11 @@ impl Association {
     /// Outgoing streams usable with this peer (our count capped by its MIS, RFC 9260 §5.1.1).
     pub fn outbound_streams(&self) -> u16 {
         self.out_streams
+    }
+
+    /// Incoming streams the peer may use (its OS capped by our MIS, RFC 9260 §5.1.1).
+    pub fn inbound_streams(&self) -> u16 {
+        self.in_streams
     }
 
     /// Unsent bytes on all streams (bounded by `Config::send_buffer`).
@@ -1157,7 +1165,7 @@ impl Association {
         self.peer_reconfig = p.ext.reconfig;
         self.peer_zero_checksum = p.ext.zero_checksum && self.config.zero_checksum;
         self.out_streams = self.config.num_streams.min(p.mis);
-        let _ = p.os;
+        self.in_streams = self.config.num_streams.min(p.os);
         self.rx = Some(Rx::new(
             p.tsn,
             self.config.receive_window,

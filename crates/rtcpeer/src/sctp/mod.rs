@@ -121,6 +121,10 @@ pub struct SendOptions {
     pub max_retransmits: Option<u16>,
     /// Abandon the message if not delivered within this time after `send`.
     pub lifetime: Option<Duration>,
+    /// Not application data (a DCEP message, the placeholder byte of an empty message): not
+    /// counted in `buffered_amount` and never the cause of `BufferedAmountLow` (W3C
+    /// `bufferedAmount` counts only what `send()` was given, webrtc-pc §6.2).
+    pub not_buffered: bool,
 }
 
 /// A message received from the peer.
@@ -158,7 +162,8 @@ pub enum Event {
         /// Streams concerned.
         streams: Vec<u16>,
     },
-    /// A stream's buffered amount fell to or below its low threshold.
+    /// A stream's buffered amount fell to or below its low threshold: it dropped from above
+    /// it, or application data queued since the last such event has left (once per burst).
     BufferedAmountLow {
         /// The stream.
         stream: u16,

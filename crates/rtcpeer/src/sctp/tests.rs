@@ -871,6 +871,55 @@ fn send_buffer_limit_and_buffered_amount_low() {
     );
 }
 
+/// `BufferedAmountLow` follows a burst of sends even when the threshold was never
+/// exceeded (W3C WPT-252), once per burst; messages marked `not_buffered` are not counted
+/// and cause no event.
+#[test]
+fn buffered_amount_low_after_a_burst_below_the_threshold_and_uncounted_messages() {
+    let mut sim = Sim::new(lossy(0.0), lossy(0.0), 52);
+    sim.connect();
+    sim.a.set_buffered_amount_low_threshold(0, 8);
+    let lows = |s: &Sim| {
+        s.ev_a
+            .iter()
+            .filter(|e| **e == Event::BufferedAmountLow { stream: 0 })
+            .count()
+    };
+    let control = SendOptions {
+        not_buffered: true,
+        ..Default::default()
+    };
+    sim.a.send(0, 50, vec![3; 40], control, sim.now).unwrap();
+    assert_eq!(sim.a.buffered_amount(0), 0);
+    assert_eq!(
+        sim.a.total_buffered_amount(),
+        40,
+        "still bounded by the buffer"
+    );
+    for _ in 0..3 {
+        sim.a
+            .send(0, 51, vec![1; 4], SendOptions::default(), sim.now)
+            .unwrap();
+    }
+    assert_eq!(sim.a.buffered_amount(0), 12);
+    assert!(
+        sim.run_until(Duration::from_secs(5), |s| s.a.total_buffered_amount() == 0
+            && has(&s.ev_b, |e| matches!(e, Event::Message(m) if m.ppid == 51)))
+    );
+    sim.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(lows(&sim), 1, "one event for the burst");
+    // A message below the threshold on its own fires again; an uncounted one does not.
+    sim.a
+        .send(0, 51, vec![1; 4], SendOptions::default(), sim.now)
+        .unwrap();
+    sim.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(lows(&sim), 2);
+    sim.a.send(0, 50, vec![3; 40], control, sim.now).unwrap();
+    sim.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(sim.a.total_buffered_amount(), 0);
+    assert_eq!(lows(&sim), 2);
+}
+
 #[test]
 fn zero_window_when_application_does_not_read() {
     let cb = Config {

@@ -29,6 +29,8 @@ struct OutMsg {
     unordered: bool,
     max_rtx: Option<u16>,
     expires: Option<Instant>,
+    /// Counted in the stream's `buffered` (see `SendOptions::not_buffered`).
+    counted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,10 @@ pub struct OutStream {
     next_ssn: u16,
     buffered: usize,
     low_threshold: usize,
+    /// Application data was queued since the last `BufferedAmountLow`: the next decrease
+    /// that leaves `buffered` at or below the threshold fires one, even if it never was
+    /// above it (W3C: the event follows a completed send, WPT-252).
+    armed: bool,
     queued_msgs: usize,
     /// A reset was requested: no new messages are accepted.
     pub resetting: bool,
@@ -189,7 +195,11 @@ impl Tx {
         if st.resetting {
             return Err(SendError::StreamResetting);
         }
-        st.buffered += data.len();
+        let counted = !opts.not_buffered;
+        if counted {
+            st.buffered += data.len();
+            st.armed = true;
+        }
         st.queued_msgs += 1;
         self.queued_bytes += data.len();
         self.queue.push_back(OutMsg {
@@ -201,6 +211,7 @@ impl Tx {
             unordered: opts.unordered,
             max_rtx: opts.max_retransmits,
             expires: opts.lifetime.map(|l| now + l),
+            counted,
         });
         Ok(())
     }
@@ -264,16 +275,23 @@ impl Tx {
         self.outstanding = 0;
         for s in self.streams.values_mut() {
             s.buffered = 0;
+            s.armed = false;
             s.queued_msgs = 0;
         }
     }
 
-    fn buffered_sub(&mut self, stream: u16, n: usize, events: &mut VecDeque<Event>) {
+    /// `n` unsent bytes of a message on `stream` left the queue (sent or abandoned);
+    /// `counted` says whether they were part of the stream's `buffered`.
+    fn buffered_sub(&mut self, stream: u16, n: usize, counted: bool, events: &mut VecDeque<Event>) {
         self.queued_bytes -= n;
+        if !counted {
+            return;
+        }
         if let Some(st) = self.streams.get_mut(&stream) {
             let before = st.buffered;
             st.buffered -= n;
-            if before > st.low_threshold && st.buffered <= st.low_threshold {
+            if st.buffered <= st.low_threshold && (before > st.low_threshold || st.armed) {
+                st.armed = false;
                 events.push_back(Event::BufferedAmountLow { stream });
             }
         }
@@ -359,7 +377,7 @@ impl Tx {
                     if let Some(st) = self.streams.get_mut(&m.stream) {
                         st.queued_msgs -= 1;
                     }
-                    self.buffered_sub(m.stream, m.data.len(), events);
+                    self.buffered_sub(m.stream, m.data.len(), m.counted, events);
                     self.abandoned += 1;
                 } else if let Some(last) = self.out.len().checked_sub(1) {
                     self.abandon(last, events);
@@ -386,7 +404,7 @@ impl Tx {
                 }
                 len = self.peer_rwnd;
             }
-            let stream = m.stream;
+            let (stream, counted) = (m.stream, m.counted);
             let st = self.streams.entry(stream).or_default();
             if m.sent == 0 && !m.unordered {
                 m.ssn = st.next_ssn;
@@ -434,7 +452,7 @@ impl Tx {
                     st.queued_msgs -= 1;
                 }
             }
-            self.buffered_sub(stream, len, events);
+            self.buffered_sub(stream, len, counted, events);
             self.flight += len;
             self.outstanding += len;
             self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
@@ -461,7 +479,7 @@ impl Tx {
             if let Some(st) = self.streams.get_mut(&m.stream) {
                 st.queued_msgs -= 1;
             }
-            self.buffered_sub(m.stream, m.data.len() - m.sent, events);
+            self.buffered_sub(m.stream, m.data.len() - m.sent, m.counted, events);
         }
     }
 

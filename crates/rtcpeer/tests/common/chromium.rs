@@ -155,7 +155,27 @@ pub fn js_literal<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| panic!("value not serialisable to JSON: {e}"))
 }
 
+/// How to launch Chromium; the default is what [`Chromium::launch`] does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LaunchOptions {
+    /// Keep Chromium's default host-candidate privacy (no media permission, mDNS hiding on):
+    /// host candidates are `<uuid>.local` names. Needs a namespace with a non-loopback
+    /// interface and a default route (see driver.mjs).
+    pub default_privacy: bool,
+    /// Run in the test process's namespace even though it is not loopback-only: the caller
+    /// made that namespace itself (see `common/netns.rs`).
+    pub in_current_netns: bool,
+}
+
 impl Chromium {
+    /// [`Chromium::launch_with`], panicking with the readable launch error (for tests).
+    pub async fn launch_with_or_panic(opts: LaunchOptions) -> Chromium {
+        match Chromium::launch_with(opts).await {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     /// [`Chromium::launch`], panicking with the readable launch error (for tests).
     pub async fn launch_or_panic() -> Chromium {
         match Chromium::launch().await {
@@ -167,6 +187,11 @@ impl Chromium {
     /// Starts the driver (and Chromium), and waits until its page is loaded.
     /// Fails, never skips, when Chromium or the Node dependencies are missing.
     pub async fn launch() -> Result<Chromium, String> {
+        Chromium::launch_with(LaunchOptions::default()).await
+    }
+
+    /// [`Chromium::launch`] with options.
+    pub async fn launch_with(opts: LaunchOptions) -> Result<Chromium, String> {
         let started = Instant::now();
         let root = repo_root();
         let interop = root.join("tests/interop");
@@ -198,7 +223,7 @@ impl Chromium {
         std::fs::create_dir_all(&tmp_dir)
             .map_err(|e| format!("cannot create {}: {e}", tmp_dir.display()))?;
 
-        let own_netns = !in_loopback_only_netns();
+        let own_netns = !opts.in_current_netns && !in_loopback_only_netns();
         let mut cmd = if own_netns {
             // `$0` is the driver path: no shell quoting needed.
             let mut c = Command::new("unshare");
@@ -210,6 +235,9 @@ impl Chromium {
             c.arg(&driver);
             c
         };
+        if opts.default_privacy {
+            cmd.env("RTCPEER_CHROMIUM_DEFAULT_PRIVACY", "1");
+        }
         cmd.current_dir(&interop)
             .env("TMPDIR", &tmp_dir)
             .stdin(Stdio::piped())

@@ -4,6 +4,9 @@
 //! helper, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod aiortc;
 pub mod chromium;
 pub mod ice;
+pub mod net;
+pub mod netns;
 pub mod signaling;

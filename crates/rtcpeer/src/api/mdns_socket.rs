@@ -1,0 +1,227 @@
+//! The driver's mDNS socket: resolves the `.local` names of remote ICE candidates that the
+//! core asks for ([`Core::poll_mdns_query`]) with the sans-IO [`MdnsQuerier`], and hands the
+//! answers back ([`Core::mdns_resolved`]). Only used when `IceSettings::mdns` is set, and the
+//! socket is opened at the first name, so a connection that never meets a `.local`
+//! candidate sends no mDNS at all.
+//!
+//! Transport choice. Chromium's responder (`services/network/mdns_responder.cc`) answers
+//! every query by multicast to 224.0.0.251:5353 from its per-interface sockets; it never
+//! answers by unicast, neither to the QU bit (RFC 6762 §5.4) nor to a legacy unicast query
+//! from another port (RFC 6762 §6.7). So the only way to hear a browser is to listen on
+//! port 5353 in the group: the socket binds 0.0.0.0:5353 with SO_REUSEADDR/SO_REUSEPORT
+//! (sharing the port with a system responder or a browser on the same host, RFC 6762 §15.1),
+//! joins 224.0.0.251 on every IPv4 local address of the connection and sends QM
+//! queries (multicast answers; a unicast answer to port 5353 would reach only one of the
+//! sockets sharing it) out of each of those interfaces, TTL 255 (RFC 6762 §11). Only if
+//! port 5353 cannot be bound does it fall back to an ephemeral port and legacy unicast
+//! queries, which RFC 6762 §6.7 responders (Avahi, Apple's mDNSResponder) answer by unicast
+//! but Chromium does not. IPv4 only: the answer to an A query carries a name's AAAA record
+//! too (RFC 6762 §6.2), so IPv6 candidates resolve as long as one IPv4 interface is used.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use tokio::io::ReadBuf;
+use tokio::net::UdpSocket;
+
+use crate::jsep::Core;
+use crate::mdns::{MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig};
+
+/// An open mDNS socket with its querier.
+struct Open {
+    socket: UdpSocket,
+    querier: MdnsQuerier,
+    /// Interfaces (by address) that queries leave from.
+    out_ifaces: Vec<Ipv4Addr>,
+}
+
+/// The mDNS side of one connection's driver (see the module documentation).
+pub(crate) struct MdnsSocket {
+    ifaces: Vec<Ipv4Addr>,
+    open: Option<Open>,
+    /// Opening failed once: every later name fails at once.
+    broken: bool,
+    out: Vec<Vec<u8>>,
+}
+
+/// Binds the shared mDNS port (or, failing that, an ephemeral one) and joins the group.
+fn open_socket(ifaces: &[Ipv4Addr]) -> io::Result<(UdpSocket, bool, Vec<Ipv4Addr>)> {
+    let bind = |port: u16| -> io::Result<Socket> {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_reuse_address(true)?;
+        #[cfg(all(
+            unix,
+            not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+        ))]
+        s.set_reuse_port(true)?;
+        s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)).into())?;
+        Ok(s)
+    };
+    let (s, legacy) = match bind(MDNS_PORT) {
+        Ok(s) => (s, false),
+        Err(e) => {
+            tracing::info!("mDNS port {MDNS_PORT} unavailable ({e}): legacy unicast queries");
+            (bind(0)?, true)
+        }
+    };
+    s.set_nonblocking(true)?;
+    s.set_multicast_ttl_v4(255)?;
+    s.set_multicast_loop_v4(true)?;
+    let mut out_ifaces = Vec::new();
+    for ip in ifaces {
+        if legacy {
+            out_ifaces.push(*ip);
+            continue;
+        }
+        match s.join_multicast_v4(&MDNS_GROUP_V4, ip) {
+            Ok(()) => out_ifaces.push(*ip),
+            Err(e) => tracing::debug!("mDNS: cannot join {MDNS_GROUP_V4} on {ip}: {e}"),
+        }
+    }
+    if out_ifaces.is_empty() {
+        return Err(io::Error::other("no interface joined the mDNS group"));
+    }
+    let socket = UdpSocket::from_std(std::net::UdpSocket::from(s))?;
+    Ok((socket, legacy, out_ifaces))
+}
+
+impl MdnsSocket {
+    /// Queries leave from the IPv4 addresses among the connection's local addresses.
+    pub(crate) fn new(interfaces: &[IpAddr]) -> MdnsSocket {
+        let ifaces = interfaces
+            .iter()
+            .filter_map(|ip| match ip {
+                IpAddr::V4(v4) if !v4.is_unspecified() && !v4.is_multicast() => Some(*v4),
+                _ => None,
+            })
+            .collect();
+        MdnsSocket {
+            ifaces,
+            open: None,
+            broken: false,
+            out: Vec::new(),
+        }
+    }
+
+    fn ensure_open(&mut self) -> Option<&mut Open> {
+        if self.open.is_none() && !self.broken {
+            match open_socket(&self.ifaces) {
+                Ok((socket, legacy, out_ifaces)) => {
+                    let config = MdnsQuerierConfig {
+                        legacy_unicast: legacy,
+                        ..MdnsQuerierConfig::default()
+                    };
+                    self.open = Some(Open {
+                        socket,
+                        querier: MdnsQuerier::new(config),
+                        out_ifaces,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("mDNS socket not opened ({e}): .local candidates are dropped");
+                    self.broken = true;
+                }
+            }
+        }
+        self.open.as_mut()
+    }
+
+    /// One round with the core locked: takes its new names, runs the querier's timers and
+    /// gives the core every answer and failure; queries to send are kept for [`Self::flush`].
+    pub(crate) fn exchange(&mut self, core: &mut Core, now: Instant) {
+        while let Some(name) = core.poll_mdns_query() {
+            let Some(open) = self.ensure_open() else {
+                core.mdns_resolved(&name, None);
+                continue;
+            };
+            if let Err(e) = open.querier.query(&name, now) {
+                tracing::debug!("mDNS name {name:?} not queried: {e}");
+                core.mdns_resolved(&name, None);
+            }
+        }
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        open.querier.handle_timeout(now);
+        while let Some(ev) = open.querier.poll_event() {
+            match ev {
+                MdnsEvent::Resolved { name, ip } => {
+                    tracing::debug!("mDNS: {name} is {ip}");
+                    core.mdns_resolved(&name, Some(ip));
+                }
+                MdnsEvent::Failed { name } => {
+                    tracing::debug!("mDNS: {name} did not resolve");
+                    core.mdns_resolved(&name, None);
+                }
+            }
+        }
+        while let Some(q) = open.querier.poll_transmit() {
+            self.out.push(q);
+        }
+    }
+
+    /// When [`Self::exchange`] must run next.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.open.as_ref().and_then(|o| o.querier.poll_timeout())
+    }
+
+    /// Sends the queued queries to the group, out of every joined interface.
+    pub(crate) async fn flush(&mut self) {
+        let Some(open) = self.open.as_ref() else {
+            self.out.clear();
+            return;
+        };
+        let group = SocketAddr::V4(SocketAddrV4::new(MDNS_GROUP_V4, MDNS_PORT));
+        for q in self.out.drain(..) {
+            for iface in &open.out_ifaces {
+                if let Err(e) = SockRef::from(&open.socket).set_multicast_if_v4(iface) {
+                    tracing::debug!("mDNS: cannot send from {iface}: {e}");
+                    continue;
+                }
+                if let Err(e) = open.socket.send_to(&q, group).await {
+                    tracing::debug!("mDNS: query from {iface} not sent: {e}");
+                }
+            }
+        }
+    }
+
+    /// Polls for a datagram (pending while no socket is open).
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        let Some(open) = self.open.as_ref() else {
+            return Poll::Pending;
+        };
+        let mut rb = ReadBuf::new(buf);
+        match open.socket.poll_recv_from(cx, &mut rb) {
+            Poll::Ready(Ok(from)) => Poll::Ready(Ok((rb.filled().len(), from))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Feeds a received datagram to the querier; only those from port 5353 count
+    /// (RFC 6762 §11, §6.7). The answers reach the core at the next [`Self::exchange`].
+    pub(crate) fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        if from.port() != MDNS_PORT {
+            return;
+        }
+        if let Some(open) = self.open.as_mut() {
+            open.querier.handle_datagram(now, data);
+        }
+    }
+}
+
+/// With mDNS off, every name fails at once: the waiting candidates are dropped instead of
+/// holding the checklist open.
+pub(crate) fn refuse_all(core: &mut Core) {
+    while let Some(name) = core.poll_mdns_query() {
+        tracing::debug!("mDNS candidate {name} dropped: IceSettings::mdns is off");
+        core.mdns_resolved(&name, None);
+    }
+}
