@@ -511,14 +511,34 @@ impl Core {
     /// nothing is queued. After `close()` it still yields the SCTP ABORT and DTLS
     /// close_notify that `close()` produced.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        let mut data = Vec::new();
+        let (local, remote) = self.poll_transmit_into(now, &mut data)?;
+        Some(Transmit {
+            local,
+            remote,
+            data,
+        })
+    }
+
+    /// [`Core::poll_transmit`] for batching runtimes: appends the next datagram to `out`
+    /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path
+    /// `(local, remote)`; `None` (and `out` unchanged) when nothing is queued.
+    pub fn poll_transmit_into(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Option<(SocketAddr, SocketAddr)> {
         if self.is_closed() {
-            return self.data_poll_final();
+            let t = self.data_poll_final()?;
+            out.extend_from_slice(&t.data);
+            return Some((t.local, t.remote));
         }
         if let Some(t) = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now)) {
-            return Some(t);
+            out.extend_from_slice(&t.data);
+            return Some((t.local, t.remote));
         }
         self.pump_ice_events();
-        self.data_poll_transmit(now)
+        self.data_poll_transmit_into(now, out)
     }
 
     /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
@@ -1112,6 +1132,10 @@ impl Core {
         }
         if gathering && !self.ice.quiet_regather {
             self.enter_gathering();
+        }
+        if events.is_empty() {
+            // The common case on the data path: no copy of the ufrag per datagram.
+            return;
         }
         let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
         for e in events {
