@@ -1104,6 +1104,15 @@ fn wpt_260_dcep_parameters_both_ways() {
 
 // ----- renegotiation keeps DTLS, SCTP and the channels -----
 
+/// The `a=ice-ufrag` value of a description.
+fn ufrag_of(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .expect("a=ice-ufrag")
+        .trim()
+        .to_string()
+}
+
 /// The `a=setup` value of a description.
 fn setup_of(sdp: &str) -> String {
     sdp.lines()
@@ -1155,6 +1164,7 @@ async fn renegotiation(mut chrome: MutexGuard<'static, Chromium>, offerer: Offer
             .eval("return pc.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]")
             .await
             .unwrap();
+        let mut round_ev = peer.pc.events();
         if restart == "rust" {
             peer.pc.restart_ice();
         } else if !restart.is_empty() {
@@ -1178,6 +1188,36 @@ async fn renegotiation(mut chrome: MutexGuard<'static, Chromium>, offerer: Offer
             peer.wait_connection_state(PeerConnectionState::Connected)
                 .await;
             page_until(&mut chrome, "return pc.connectionState === 'connected'").await;
+        }
+        if restart == "rust" {
+            // Both sides moved to a pair of the new generation (RFC 8445 §9; rtcpeer gathers
+            // on fresh sockets, as browsers do): the selected pair's local candidate carries
+            // the current local ufrag. Not asserted when Chromium restarts: when our checks
+            // of its new candidates arrive before our answer, Chromium at times keeps its
+            // old, still working pair (our side then stays on it too, as RFC 8445 §9 allows).
+            page_until(
+                &mut chrome,
+                "return await H.selectedUfrag(pc) === H.ufrag(pc.localDescription.sdp)",
+            )
+            .await;
+            let ours = Some(ufrag_of(&peer.pc.local_description().unwrap().sdp));
+            let ice = sctp.transport().ice_transport().unwrap();
+            let current = || {
+                ice.get_selected_candidate_pair()
+                    .and_then(|p| p.local.username_fragment())
+            };
+            tokio::time::timeout(LIMIT, async {
+                while current() != ours {
+                    round_ev.recv().await.expect("connection events");
+                }
+            })
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{what}: rtcpeer's selected pair {:?}, not {ours:?}",
+                    current()
+                )
+            });
         }
         // The same channel carries messages both ways.
         dc.send_text(&format!("after round {i}")).unwrap();

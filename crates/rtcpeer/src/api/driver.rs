@@ -434,6 +434,8 @@ async fn run(
             // Resolutions first, then the local addresses, without polling the agent in
             // between: one gathering phase.
             let mut core = inner.core();
+            // Own sockets can be bound at any time: each ICE restart gets fresh ones.
+            core.set_fresh_sockets_on_restart(matches!(io, Io::Sockets(_)));
             for (url, addr) in resolved {
                 core.set_stun_host_resolution(&url, addr);
             }
@@ -447,6 +449,7 @@ async fn run(
     }
     let mut out = TxBatch::default();
     let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
+    let mut socket_request: Option<Vec<IpAddr>> = None;
     loop {
         // `close()` stops the task after one more round, which sends the SCTP ABORT and
         // DTLS close_notify it produced.
@@ -472,6 +475,17 @@ async fn run(
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
                 }
+                if let Io::Sockets(sockets) = &mut io {
+                    socket_request = core.poll_socket_request();
+                    // An old generation's sockets go once nothing uses them any more.
+                    let before = sockets.len();
+                    sockets.retain(|s| core.uses_local_address(s.local_addr()));
+                    if sockets.len() != before {
+                        shared
+                            .bound
+                            .send_replace(sockets.iter().map(BatchSocket::local_addr).collect());
+                    }
+                }
                 if let Io::Mux(m) = &mut io
                     && let Some(p) = core
                         .ice_transport()
@@ -492,6 +506,26 @@ async fn run(
         if !out.is_empty() {
             io.send_batch(&out).await;
             out.clear();
+        }
+        if let (Some(ips), Io::Sockets(sockets)) = (socket_request.take(), &mut io) {
+            // An ICE restart: one fresh socket per IP, reported as the new generation's.
+            let fresh = bind(ips).await;
+            let Some(inner) = weak.upgrade() else {
+                break;
+            };
+            {
+                let mut core = inner.core();
+                for s in &fresh {
+                    if let Err(e) = core.add_local_address(s.local_addr()) {
+                        tracing::warn!("local address {} not used: {e}", s.local_addr());
+                    }
+                }
+                core.local_addresses_complete();
+            }
+            inner.dispatch();
+            sockets.extend(fresh);
+            shared.bound.send_replace(io.local_addrs());
+            continue;
         }
         if let Some(m) = mdns.as_mut() {
             m.flush().await;

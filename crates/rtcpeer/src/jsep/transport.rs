@@ -604,6 +604,9 @@ impl Core {
                 if !is_offer {
                     self.sync_remote();
                 }
+                // The new generation gathers from now on (also while fresh sockets are being
+                // bound): iceGatheringState reads "gathering" when SLD completes.
+                self.pump_ice_events();
             }
             true => {
                 if !is_offer {
