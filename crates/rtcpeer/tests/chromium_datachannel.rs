@@ -89,6 +89,36 @@ window.H = {
         () => pc.iceGatheringState === 'complete' && r());
     });
   },
+  ufrag(sdp) {
+    const m = sdp && sdp.match(/a=ice-ufrag:(\S+)/);
+    return m && m[1];
+  },
+  // setLocalDescription(), then the description once its candidates are gathered. A new ICE
+  // generation (first description, restart) waits for its end-of-candidates event: right
+  // after an ICE restart's SLD, iceGatheringState still reads the previous 'complete'.
+  async sld(pc) {
+    const before = pc.localDescription && H.ufrag(pc.localDescription.sdp);
+    let end;
+    const ended = new Promise(r => end = r);
+    const onCandidate = e => { if (!e.candidate) end(); };
+    pc.addEventListener('icecandidate', onCandidate);
+    try {
+      await pc.setLocalDescription();
+      if (H.ufrag(pc.localDescription.sdp) !== before) await ended;
+      else await H.gathered(pc);
+    } finally {
+      pc.removeEventListener('icecandidate', onCandidate);
+    }
+    return pc.localDescription;
+  },
+  // The ufrag of the local candidate of the selected pair (its ICE generation), or null.
+  async selectedUfrag(pc) {
+    const stats = [...(await pc.getStats()).values()];
+    const t = stats.find(s => s.type === 'transport');
+    const pair = t && stats.find(s => s.id === t.selectedCandidatePairId);
+    const local = pair && stats.find(s => s.id === pair.localCandidateId);
+    return local ? local.usernameFragment : null;
+  },
   fnv(h, bytes) {
     for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619) >>> 0;
     return h;
@@ -285,9 +315,7 @@ async fn negotiate(chrome: &mut Chromium, peer: &Peer, offerer: Offerer) {
             let answer = chrome
                 .eval(&format!(
                     "await pc.setRemoteDescription({});
-                     await pc.setLocalDescription();
-                     await H.gathered(pc);
-                     return pc.localDescription;",
+                     return await H.sld(pc);",
                     js_literal(&offer)
                 ))
                 .await
@@ -299,11 +327,7 @@ async fn negotiate(chrome: &mut Chromium, peer: &Peer, offerer: Offerer) {
         }
         Offerer::Chromium => {
             let offer = chrome
-                .eval(
-                    "await pc.setLocalDescription();
-                     await H.gathered(pc);
-                     return pc.localDescription;",
-                )
+                .eval("return await H.sld(pc);")
                 .await
                 .expect("Chromium offers");
             peer.pc
@@ -1080,6 +1104,15 @@ fn wpt_260_dcep_parameters_both_ways() {
 
 // ----- renegotiation keeps DTLS, SCTP and the channels -----
 
+/// The `a=ice-ufrag` value of a description.
+fn ufrag_of(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .expect("a=ice-ufrag")
+        .trim()
+        .to_string()
+}
+
 /// The `a=setup` value of a description.
 fn setup_of(sdp: &str) -> String {
     sdp.lines()
@@ -1131,6 +1164,7 @@ async fn renegotiation(mut chrome: MutexGuard<'static, Chromium>, offerer: Offer
             .eval("return pc.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]")
             .await
             .unwrap();
+        let mut round_ev = peer.pc.events();
         if restart == "rust" {
             peer.pc.restart_ice();
         } else if !restart.is_empty() {
@@ -1154,6 +1188,36 @@ async fn renegotiation(mut chrome: MutexGuard<'static, Chromium>, offerer: Offer
             peer.wait_connection_state(PeerConnectionState::Connected)
                 .await;
             page_until(&mut chrome, "return pc.connectionState === 'connected'").await;
+        }
+        if restart == "rust" {
+            // Both sides moved to a pair of the new generation (RFC 8445 §9; rtcpeer gathers
+            // on fresh sockets, as browsers do): the selected pair's local candidate carries
+            // the current local ufrag. Not asserted when Chromium restarts: when our checks
+            // of its new candidates arrive before our answer, Chromium at times keeps its
+            // old, still working pair (our side then stays on it too, as RFC 8445 §9 allows).
+            page_until(
+                &mut chrome,
+                "return await H.selectedUfrag(pc) === H.ufrag(pc.localDescription.sdp)",
+            )
+            .await;
+            let ours = Some(ufrag_of(&peer.pc.local_description().unwrap().sdp));
+            let ice = sctp.transport().ice_transport().unwrap();
+            let current = || {
+                ice.get_selected_candidate_pair()
+                    .and_then(|p| p.local.username_fragment())
+            };
+            tokio::time::timeout(LIMIT, async {
+                while current() != ours {
+                    round_ev.recv().await.expect("connection events");
+                }
+            })
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{what}: rtcpeer's selected pair {:?}, not {ours:?}",
+                    current()
+                )
+            });
         }
         // The same channel carries messages both ways.
         dc.send_text(&format!("after round {i}")).unwrap();

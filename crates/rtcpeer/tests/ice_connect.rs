@@ -679,6 +679,8 @@ async fn restart_ice_end_to_end_selects_a_pair_of_the_new_generation() {
     connect_trickle(&pc1, &pc2).await;
     let old1 = ufrag_of(&pc1.local_description().unwrap());
     let old2 = ufrag_of(&pc2.local_description().unwrap());
+    let (old_addr1, _) = pc1.selected_candidate_pair().unwrap();
+    let (old_addr2, _) = pc2.selected_candidate_pair().unwrap();
     let mut ev1 = pc1.events();
     let mut ev2 = pc2.events();
     pc1.restart_ice();
@@ -731,6 +733,21 @@ async fn restart_ice_end_to_end_selects_a_pair_of_the_new_generation() {
     // The restarted generation's candidates are in the new local descriptions.
     let sdp = pc1.local_description().unwrap().sdp;
     assert!(sdp.contains(&format!("ufrag {new1}")), "{sdp}");
+    // Each side gathered on a fresh socket, as browsers do (a libwebrtc peer ties one ufrag
+    // to each 5-tuple), and closes the old one once the new pair is selected.
+    for (pc, old) in [(&pc1, old_addr1), (&pc2, old_addr2)] {
+        let (now, _) = pc.selected_candidate_pair().unwrap();
+        assert_ne!(now, old, "the new generation's pair is on a new socket");
+        let task = pc.network_task();
+        tokio::time::timeout(DEADLINE, async {
+            while task.local_addresses() != vec![now] {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("old socket still open: {:?}", task.local_addresses()));
+        std::net::UdpSocket::bind(old).expect("the old socket's port is free again");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

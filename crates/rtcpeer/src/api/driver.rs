@@ -32,19 +32,20 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::ReadBuf;
-use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 
-use crate::ice::{
-    InterfaceFilter, MAX_LOCAL_INTERFACES, NetInterface, Transmit, select_host_addresses,
-};
+use crate::ice::{InterfaceFilter, MAX_LOCAL_INTERFACES, NetInterface, select_host_addresses};
 use crate::jsep::{DataChannelEvent, DataChannelId, StunHostName};
 
 use super::Inner;
 use super::datachannel::Delivery;
 use super::mdns_socket::{self, MdnsSocket};
-use super::mux::{MuxConn, UdpMux};
+use super::mux::{MuxConn, MuxDatagram, UdpMux};
+use super::udp::{BatchSocket, TxBatch};
+
+/// Receive buffer for the opt-in mDNS socket: an mDNS message is at most 9000 bytes
+/// (RFC 6762 §17).
+const MDNS_RECV_BUFFER: usize = 9000;
 
 /// Where the network task gets its local addresses (from `IceSettings`).
 #[derive(Debug, Clone)]
@@ -83,11 +84,9 @@ impl HostGathering {
     }
 }
 
-/// Receive buffer per connection: longer datagrams are truncated (and then dropped as
-/// malformed). WebRTC keeps datagrams under the path MTU (~1200–1500 bytes).
-pub(crate) const RECV_BUFFER: usize = 2048;
-/// Datagrams read in one wake-up before the output they caused is flushed.
-const RECV_BATCH: usize = 32;
+/// Datagrams read in one wake-up (one lock of the core) before the output they caused is
+/// flushed.
+const RECV_BUDGET: usize = 128;
 
 /// What the API side and the driver task share: the wake-up and the stop signal.
 #[derive(Debug)]
@@ -212,99 +211,112 @@ impl Inner {
 enum Wake {
     Notified,
     Timer,
-    Datagram(io::Result<(usize, SocketAddr, SocketAddr)>),
+    /// A socket is readable, or the mux queued a datagram (given here).
+    Readable(io::Result<Option<MuxDatagram>>),
     Mdns(io::Result<(usize, SocketAddr)>),
 }
 
 /// The task's sockets: its own, or its registration with a shared [`UdpMux`].
 enum Io {
-    Sockets(Vec<(UdpSocket, SocketAddr)>),
+    Sockets(Vec<BatchSocket>),
     Mux(MuxConn),
 }
 
 impl Io {
     fn local_addrs(&self) -> Vec<SocketAddr> {
         match self {
-            Io::Sockets(s) => s.iter().map(|(_, a)| *a).collect(),
+            Io::Sockets(s) => s.iter().map(BatchSocket::local_addr).collect(),
             Io::Mux(m) => vec![m.local_addr()],
         }
     }
 
-    /// Copies a datagram the mux queued into `buf` (truncated like a socket read).
-    fn copy(d: &super::mux::MuxDatagram, buf: &mut [u8]) -> usize {
-        let n = d.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&d.data[..n]);
-        n
-    }
-
-    fn poll_recv(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr, SocketAddr)>> {
+    /// Ready when a socket may have datagrams (or with the mux's next datagram).
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<MuxDatagram>>> {
         match self {
             Io::Sockets(sockets) => {
-                for (s, local) in sockets.iter() {
-                    let mut rb = ReadBuf::new(buf);
-                    match s.poll_recv_from(cx, &mut rb) {
-                        Poll::Ready(Ok(from)) => {
-                            return Poll::Ready(Ok((rb.filled().len(), *local, from)));
-                        }
+                for s in sockets.iter() {
+                    match s.poll_recv_ready(cx) {
+                        Poll::Ready(Ok(())) => return Poll::Ready(Ok(None)),
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Pending => {}
                     }
                 }
                 Poll::Pending
             }
+            Io::Mux(m) => m.poll_recv(cx).map(|d| Ok(Some(d))),
+        }
+    }
+
+    /// Hands up to about `budget` received datagrams to `f(local, remote, data)` without
+    /// waiting (batched receives: `recvmmsg`/GRO, or the mux's queue), `first` first.
+    fn recv_batch(
+        &mut self,
+        first: Option<MuxDatagram>,
+        budget: usize,
+        mut f: impl FnMut(SocketAddr, SocketAddr, &[u8]),
+    ) {
+        match self {
+            Io::Sockets(sockets) => {
+                let mut count = 0;
+                for s in sockets.iter() {
+                    let local = s.local_addr();
+                    while count < budget {
+                        match s.try_recv(|remote, d| f(local, remote, d)) {
+                            Ok(n) => count += n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => {
+                                tracing::debug!("receive on {local} failed: {e}");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
             Io::Mux(m) => {
                 let local = m.local_addr();
-                m.poll_recv(cx)
-                    .map(|d| Ok((Self::copy(&d, buf), local, d.remote)))
+                let mut next = first;
+                for _ in 0..budget {
+                    let Some(d) = next.take().or_else(|| m.try_recv()) else {
+                        break;
+                    };
+                    f(local, d.remote, &d.data);
+                }
             }
         }
     }
 
-    fn try_recv(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
-        match self {
-            Io::Sockets(sockets) => sockets.iter().find_map(|(s, local)| {
-                s.try_recv_from(buf).ok().map(|(n, from)| (n, *local, from))
-            }),
-            Io::Mux(m) => {
-                let d = m.try_recv()?;
-                Some((Self::copy(&d, buf), m.local_addr(), d.remote))
+    /// Sends a round's datagrams: runs to one destination leave together (GSO).
+    async fn send_batch(&self, batch: &TxBatch) {
+        for run in batch.runs(super::udp::MAX_GSO_SEGMENTS) {
+            let bytes = batch.bytes(&run);
+            let r = match self {
+                Io::Sockets(sockets) => {
+                    let Some(s) = sockets.iter().find(|s| s.local_addr() == run.local) else {
+                        continue;
+                    };
+                    s.send(run.remote, bytes, run.segment).await
+                }
+                Io::Mux(m) if m.local_addr() == run.local => {
+                    m.send(run.remote, bytes, run.segment).await
+                }
+                Io::Mux(_) => continue,
+            };
+            if let Err(e) = r {
+                tracing::debug!("send to {} failed: {e}", run.remote);
             }
-        }
-    }
-
-    async fn send(&self, t: &Transmit) {
-        let r = match self {
-            Io::Sockets(sockets) => {
-                let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.local) else {
-                    return;
-                };
-                s.send_to(&t.data, t.remote).await
-            }
-            Io::Mux(m) if m.local_addr() == t.local => m.send_to(&t.data, t.remote).await,
-            Io::Mux(_) => return,
-        };
-        if let Err(e) = r {
-            tracing::debug!("send to {} failed: {e}", t.remote);
         }
     }
 }
 
-async fn bind(interfaces: Vec<IpAddr>) -> Vec<(UdpSocket, SocketAddr)> {
+async fn bind(interfaces: Vec<IpAddr>) -> Vec<BatchSocket> {
     let mut sockets = Vec::new();
     for ip in interfaces.into_iter().take(MAX_LOCAL_INTERFACES) {
         if ip.is_unspecified() || ip.is_multicast() {
             tracing::warn!("ICE interface {ip} skipped: give concrete unicast addresses");
             continue;
         }
-        match UdpSocket::bind(SocketAddr::new(ip, 0)).await {
-            Ok(s) => match s.local_addr() {
-                Ok(a) => sockets.push((s, a)),
-                Err(e) => tracing::warn!("socket on {ip} has no local address: {e}"),
-            },
+        match BatchSocket::bind(SocketAddr::new(ip, 0)).await {
+            Ok(s) => sockets.push(s),
             Err(e) => tracing::warn!("cannot bind a UDP socket on {ip}: {e}"),
         }
     }
@@ -413,7 +425,7 @@ async fn run(
     shared.bound.send_replace(locals.clone());
     let mut mdns =
         mdns.then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>()));
-    let mut mdns_buf = vec![0u8; if mdns.is_some() { RECV_BUFFER } else { 0 }];
+    let mut mdns_buf = vec![0u8; if mdns.is_some() { MDNS_RECV_BUFFER } else { 0 }];
     {
         let Some(inner) = weak.upgrade() else {
             return;
@@ -422,6 +434,8 @@ async fn run(
             // Resolutions first, then the local addresses, without polling the agent in
             // between: one gathering phase.
             let mut core = inner.core();
+            // Own sockets can be bound at any time: each ICE restart gets fresh ones.
+            core.set_fresh_sockets_on_restart(matches!(io, Io::Sockets(_)));
             for (url, addr) in resolved {
                 core.set_stun_host_resolution(&url, addr);
             }
@@ -433,9 +447,9 @@ async fn run(
         }
         inner.dispatch();
     }
-    let mut buf = vec![0u8; RECV_BUFFER];
-    let mut out: Vec<Transmit> = Vec::new();
+    let mut out = TxBatch::default();
     let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
+    let mut socket_request: Option<Vec<IpAddr>> = None;
     loop {
         // `close()` stops the task after one more round, which sends the SCTP ABORT and
         // DTLS close_notify it produced.
@@ -457,11 +471,20 @@ async fn run(
                         None => mdns_socket::refuse_all(&mut core),
                     }
                 }
-                while let Some(t) = core.poll_transmit(now) {
-                    out.push(t);
-                }
+                while out.push_with(|buf| core.poll_transmit_into(now, buf)) {}
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
+                }
+                if let Io::Sockets(sockets) = &mut io {
+                    socket_request = core.poll_socket_request();
+                    // An old generation's sockets go once nothing uses them any more.
+                    let before = sockets.len();
+                    sockets.retain(|s| core.uses_local_address(s.local_addr()));
+                    if sockets.len() != before {
+                        shared
+                            .bound
+                            .send_replace(sockets.iter().map(BatchSocket::local_addr).collect());
+                    }
                 }
                 if let Io::Mux(m) = &mut io
                     && let Some(p) = core
@@ -480,8 +503,29 @@ async fn run(
             inner.dispatch();
             r
         };
-        for t in out.drain(..) {
-            io.send(&t).await;
+        if !out.is_empty() {
+            io.send_batch(&out).await;
+            out.clear();
+        }
+        if let (Some(ips), Io::Sockets(sockets)) = (socket_request.take(), &mut io) {
+            // An ICE restart: one fresh socket per IP, reported as the new generation's.
+            let fresh = bind(ips).await;
+            let Some(inner) = weak.upgrade() else {
+                break;
+            };
+            {
+                let mut core = inner.core();
+                for s in &fresh {
+                    if let Err(e) = core.add_local_address(s.local_addr()) {
+                        tracing::warn!("local address {} not used: {e}", s.local_addr());
+                    }
+                }
+                core.local_addresses_complete();
+            }
+            inner.dispatch();
+            sockets.extend(fresh);
+            shared.bound.send_replace(io.local_addrs());
+            continue;
         }
         if let Some(m) = mdns.as_mut() {
             m.flush().await;
@@ -504,7 +548,7 @@ async fn run(
         let wake = tokio::select! {
             _ = shared.notify.notified() => Wake::Notified,
             _ = sleep => Wake::Timer,
-            r = std::future::poll_fn(|cx| io.poll_recv(cx, &mut buf)) => Wake::Datagram(r),
+            r = std::future::poll_fn(|cx| io.poll_recv(cx)) => Wake::Readable(r),
             r = std::future::poll_fn(|cx| match mdns.as_ref() {
                 Some(m) => m.poll_recv(cx, &mut mdns_buf),
                 None => std::task::Poll::Pending,
@@ -512,27 +556,22 @@ async fn run(
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
-            Wake::Datagram(Err(e)) => tracing::debug!("receive failed: {e}"),
+            Wake::Readable(Err(e)) => tracing::debug!("receive failed: {e}"),
             Wake::Mdns(Err(e)) => tracing::debug!("mDNS receive failed: {e}"),
             Wake::Mdns(Ok((n, from))) => {
                 if let Some(m) = mdns.as_mut() {
                     m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
                 }
             }
-            Wake::Datagram(Ok((n, local, remote))) => {
+            Wake::Readable(Ok(first)) => {
                 let Some(inner) = weak.upgrade() else {
                     break;
                 };
                 let mut core = inner.core();
-                let data = buf.get(..n).unwrap_or_default();
-                core.handle_datagram(Instant::now(), local, remote, data);
-                for _ in 0..RECV_BATCH {
-                    let Some((n, local, remote)) = io.try_recv(&mut buf) else {
-                        break;
-                    };
-                    let data = buf.get(..n).unwrap_or_default();
-                    core.handle_datagram(Instant::now(), local, remote, data);
-                }
+                let now = Instant::now();
+                io.recv_batch(first, RECV_BUDGET, |local, remote, data| {
+                    core.handle_datagram(now, local, remote, data);
+                });
             }
         }
     }

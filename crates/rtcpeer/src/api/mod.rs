@@ -12,6 +12,7 @@ mod events;
 mod mdns_socket;
 mod mux;
 mod objects;
+mod udp;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};

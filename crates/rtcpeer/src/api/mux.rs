@@ -18,12 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ice::{MuxConnId, MuxCounters, MuxTable};
 
-use super::driver::RECV_BUFFER;
+use super::udp::BatchSocket;
 
 /// Datagrams queued per connection before the receive task drops (and counts) more: the
 /// connection's task drains its queue in every round, so this only fills when it stalls.
@@ -41,7 +40,7 @@ struct MuxState {
 }
 
 struct MuxShared {
-    socket: Arc<UdpSocket>,
+    socket: Arc<BatchSocket>,
     local: SocketAddr,
     state: Mutex<MuxState>,
     /// Datagrams dropped because their connection's queue was full.
@@ -55,8 +54,8 @@ impl MuxShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn deliver(&self, remote: SocketAddr, data: &[u8]) {
-        let mut st = self.state();
+    /// Routes one datagram (the caller holds the state lock for a whole receive batch).
+    fn deliver(&self, st: &mut MuxState, remote: SocketAddr, data: &[u8]) {
         let Some(id) = st.table.route(remote, data) else {
             return;
         };
@@ -112,8 +111,8 @@ impl UdpMux {
                 "a UDP mux needs a concrete unicast address (it is the host candidate)",
             ));
         }
-        let socket = Arc::new(UdpSocket::bind(addr).await?);
-        let local = socket.local_addr()?;
+        let socket = Arc::new(BatchSocket::bind(addr).await?);
+        let local = socket.local_addr();
         let (stop_tx, stop_rx) = oneshot::channel();
         let shared = Arc::new(MuxShared {
             socket: socket.clone(),
@@ -172,24 +171,26 @@ impl UdpMux {
     }
 }
 
-async fn receive(socket: Arc<UdpSocket>, weak: Weak<MuxShared>, mut stop: oneshot::Receiver<()>) {
-    let mut buf = vec![0u8; RECV_BUFFER];
+async fn receive(socket: Arc<BatchSocket>, weak: Weak<MuxShared>, mut stop: oneshot::Receiver<()>) {
     loop {
         let r = tokio::select! {
             _ = &mut stop => break,
-            r = socket.recv_from(&mut buf) => r,
+            r = socket.readable() => r,
         };
-        let (n, remote) = match r {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::debug!("mux receive failed: {e}");
-                continue;
-            }
-        };
+        if let Err(e) = r {
+            tracing::debug!("mux receive failed: {e}");
+            continue;
+        }
         let Some(shared) = weak.upgrade() else {
             break;
         };
-        shared.deliver(remote, buf.get(..n).unwrap_or_default());
+        let mut st = shared.state();
+        // One batch (recvmmsg/GRO) under one lock of the routing table.
+        match socket.try_recv(|remote, data| shared.deliver(&mut st, remote, data)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => tracing::debug!("mux receive failed: {e}"),
+        }
     }
 }
 
@@ -247,12 +248,20 @@ impl MuxConn {
         self.rx.try_recv().ok()
     }
 
-    /// Sends on the shared socket (noting a STUN request's transaction for its response).
-    pub(crate) async fn send_to(&self, data: &[u8], remote: SocketAddr) -> io::Result<usize> {
-        if crate::stun::is_stun(data) {
-            self.shared.state().table.note_sent(self.id, data);
+    /// Sends a run of datagrams (each `segment` bytes, the last maybe shorter) on the shared
+    /// socket, noting STUN requests' transactions for their responses.
+    pub(crate) async fn send(
+        &self,
+        remote: SocketAddr,
+        contents: &[u8],
+        segment: usize,
+    ) -> io::Result<()> {
+        for d in contents.chunks(segment.max(1)) {
+            if crate::stun::is_stun(d) {
+                self.shared.state().table.note_sent(self.id, d);
+            }
         }
-        self.shared.socket.send_to(data, remote).await
+        self.shared.socket.send(remote, contents, segment).await
     }
 }
 

@@ -77,6 +77,9 @@ pub const MAX_APPLICATION_DATA: usize = 16 * 1024;
 /// Largest datagram accepted by [`DtlsConnection::handle_record`] (a UDP payload).
 pub const MAX_DATAGRAM: usize = 65_535;
 
+/// Emptied buffers kept for reuse (see [`DtlsConnection::recycle`]).
+const MAX_SPARE_BUFFERS: usize = 32;
+
 /// Largest single output dimpl may ask for (a record or the peer certificate); beyond it the
 /// connection fails instead of allocating more.
 const MAX_OUTPUT_BUFFER: usize = 128 * 1024;
@@ -326,6 +329,9 @@ pub struct DtlsConnection {
     prestart: VecDeque<Vec<u8>>,
     prestart_bytes: usize,
     transmits: VecDeque<Vec<u8>>,
+    /// Emptied buffers of sent datagrams and consumed application data, reused for the
+    /// next ones (at most [`MAX_SPARE_BUFFERS`]).
+    spare: Vec<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
     pending_app_bytes: usize,
     app_events: usize,
@@ -359,6 +365,10 @@ impl fmt::Debug for DtlsConnection {
 /// One engine output, copied out of dimpl's borrowed buffer.
 enum Step {
     Packet(Vec<u8>),
+    /// A datagram of this many bytes was written straight into the caller's buffer.
+    Direct(usize),
+    /// The datagram does not fit the room given in the caller's buffer.
+    DirectTooSmall,
     Grow(usize),
     Timeout(Instant),
     Connected,
@@ -395,6 +405,7 @@ impl DtlsConnection {
             prestart: VecDeque::new(),
             prestart_bytes: 0,
             transmits: VecDeque::new(),
+            spare: Vec::new(),
             events: VecDeque::new(),
             pending_app_bytes: 0,
             app_events: 0,
@@ -512,6 +523,27 @@ impl DtlsConnection {
         Some(d)
     }
 
+    /// Like [`poll_transmit`](Self::poll_transmit), appending the datagram to `out`
+    /// (the caller's send buffer) and keeping the emptied buffer for reuse; returns its
+    /// length.
+    pub fn poll_transmit_into(&mut self, out: &mut Vec<u8>) -> Option<usize> {
+        let d = self.poll_transmit()?;
+        out.extend_from_slice(&d);
+        let n = d.len();
+        self.recycle(d);
+        Some(n)
+    }
+
+    /// Gives back a buffer this connection handed out (a datagram or the bytes of
+    /// [`DtlsEvent::ApplicationData`]) once its contents were used, so the next one needs
+    /// no allocation. Optional.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE_BUFFERS && buf.capacity() <= 2 * MAX_APPLICATION_DATA {
+            buf.clear();
+            self.spare.push(buf);
+        }
+    }
+
     /// The next event (connected, application data, failed, closed).
     pub fn poll_event(&mut self) -> Option<DtlsEvent> {
         let e = self.events.pop_front()?;
@@ -550,6 +582,51 @@ impl DtlsConnection {
             ));
         }
         Ok(())
+    }
+
+    /// Like [`send_application_data`](Self::send_application_data), but when nothing else
+    /// waits in [`poll_transmit`](Self::poll_transmit) the record's datagram is appended to
+    /// `out` directly (no intermediate buffer) and its length returned; `Ok(0)` means it
+    /// was queued for `poll_transmit` instead.
+    pub fn send_application_data_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<usize> {
+        if !self.transmits.is_empty() {
+            self.send_application_data(data)?;
+            return Ok(0);
+        }
+        if self.state != DtlsTransportState::Connected {
+            return Err(Error::invalid_state(format!(
+                "DTLS transport is {}, not connected",
+                self.state
+            )));
+        }
+        if data.len() > MAX_APPLICATION_DATA {
+            return Err(Error::range(format!(
+                "{} bytes exceed the DTLS record limit of {MAX_APPLICATION_DATA}",
+                data.len()
+            )));
+        }
+        let Some(dtls) = self.dtls.as_mut() else {
+            return Err(Error::invalid_state("DTLS transport is not running"));
+        };
+        // Room for the record: header, explicit nonce and tag add at most 64 bytes.
+        let room = data.len() + 64;
+        let sent = match dtls.send_application_data(data) {
+            Ok(_) => self.drain_to(Some((out, room))),
+            Err(e) => {
+                let sent = self.drain_to(Some((out, room)));
+                if self.is_running() {
+                    self.fail(failure_from(&e));
+                }
+                sent
+            }
+        };
+        if self.state == DtlsTransportState::Failed {
+            return Err(Error::rtc(
+                ErrorDetail::DtlsFailure,
+                "DTLS transport failed",
+            ));
+        }
+        Ok(sent)
     }
 
     /// Closes the transport (webrtc-pc §5.5 "stop"): when connected a `close_notify` alert is
@@ -676,35 +753,66 @@ impl DtlsConnection {
         self.drain();
     }
 
-    fn next_step(&mut self) -> Option<Step> {
+    /// The engine's next output. With `direct` (a buffer and the room to use in it), a
+    /// datagram is written at the end of that buffer instead of being copied out
+    /// (`Step::Direct`).
+    fn next_step(&mut self, direct: Option<(&mut Vec<u8>, usize)>) -> Option<Step> {
         let dtls = self.dtls.as_mut()?;
-        let step = match dtls.poll_output(&mut self.out_buf) {
-            dimpl::Output::Packet(p) => Step::Packet(p.to_vec()),
-            dimpl::Output::BufferTooSmall { needed } => Step::Grow(needed),
-            dimpl::Output::Timeout(t) => Step::Timeout(t),
-            dimpl::Output::Connected => Step::Connected,
-            dimpl::Output::PeerCert(der) => Step::PeerCert(der.to_vec()),
-            dimpl::Output::KeyingMaterial(km, profile) => {
-                Step::Keying(SrtpProfile::from_dimpl(profile), km.to_vec())
-            }
-            dimpl::Output::ApplicationData(d) => Step::AppData(d.to_vec()),
-            dimpl::Output::CloseNotify => Step::CloseNotify,
-            _ => Step::Other,
+        let Some((out, room)) = direct else {
+            let output = dtls.poll_output(&mut self.out_buf);
+            return Some(step_of(output, &mut self.spare));
         };
+        let start = out.len();
+        out.resize(start + room, 0);
+        let (step, written) = match dtls.poll_output(&mut out[start..]) {
+            dimpl::Output::Packet(p) => {
+                let n = p.len();
+                (Step::Direct(n), n)
+            }
+            dimpl::Output::BufferTooSmall { .. } => (Step::DirectTooSmall, 0),
+            other => (step_of(other, &mut self.spare), 0),
+        };
+        out.truncate(start + written);
         Some(step)
     }
 
     /// Takes the engine's output until it reports its next timer.
     fn drain(&mut self) {
-        while let Some(step) = self.next_step() {
+        self.drain_to(None);
+    }
+
+    /// [`drain`](Self::drain), writing the first datagram at the end of `direct`'s buffer
+    /// when given (the caller checked that no older datagram waits), in at most its room;
+    /// returns its length (0: it was queued instead).
+    fn drain_to(&mut self, mut direct: Option<(&mut Vec<u8>, usize)>) -> usize {
+        let mut sent = 0;
+        loop {
+            let target = match direct.as_mut() {
+                Some((out, room)) if sent == 0 => Some((&mut **out, *room)),
+                _ => None,
+            };
+            let Some(step) = self.next_step(target) else {
+                break;
+            };
             match step {
                 Step::Packet(p) => self.queue_transmit(p),
+                // Too big for the room: it goes through the queue.
+                Step::DirectTooSmall => direct = None,
+                Step::Direct(n) => {
+                    if let Some((out, _)) = direct.as_ref() {
+                        let d = &out[out.len() - n..];
+                        self.note_outgoing_records(d);
+                    }
+                    self.stats.datagrams_sent += 1;
+                    self.stats.bytes_sent += n as u64;
+                    sent = n;
+                }
                 Step::Grow(needed) => {
                     if needed > MAX_OUTPUT_BUFFER || needed <= self.out_buf.len() {
                         self.fail(DtlsFailure::Protocol(format!(
                             "engine output of {needed} bytes is too large"
                         )));
-                        return;
+                        return sent;
                     }
                     self.out_buf.resize(needed, 0);
                 }
@@ -720,27 +828,27 @@ impl DtlsConnection {
                         // not our Finished, not the peer's data.
                         self.send_fatal_alert(ALERT_BAD_CERTIFICATE);
                         self.fail(DtlsFailure::FingerprintMismatch);
-                        return;
+                        return sent;
                     }
                     self.certificate_verified = true;
                 }
                 Step::Connected => {
                     if !self.certificate_verified {
                         self.fail(DtlsFailure::NoRemoteCertificate);
-                        return;
+                        return sent;
                     }
                     self.connected_at = Some(self.events.len());
                 }
                 Step::Keying(profile, material) => {
                     let Some(profile) = profile else {
                         self.fail(DtlsFailure::Protocol("unknown SRTP profile".into()));
-                        return;
+                        return sent;
                     };
                     match SrtpKeyingMaterial::from_exported(profile, &material) {
                         Ok(km) => self.srtp = Some(km),
                         Err(e) => {
                             self.fail(DtlsFailure::Protocol(e.message().to_owned()));
-                            return;
+                            return sent;
                         }
                     }
                 }
@@ -749,18 +857,19 @@ impl DtlsConnection {
                     // dimpl has already queued its reciprocal close_notify (RFC 5246 §7.2.1);
                     // take it before dropping the engine.
                     self.finish_connected();
-                    while let Some(Step::Packet(p)) = self.next_step() {
+                    while let Some(Step::Packet(p)) = self.next_step(None) {
                         self.queue_transmit(p);
                     }
                     self.dtls = None;
                     self.state = DtlsTransportState::Closed;
                     self.events.push_back(DtlsEvent::Closed);
-                    return;
+                    return sent;
                 }
                 Step::Other => {}
             }
         }
         self.finish_connected();
+        sent
     }
 
     /// Emits the deferred Connected event (with the keying material dimpl reports after its
@@ -881,6 +990,34 @@ impl<'a> Iterator for RecordIter<'a> {
         };
         self.0 = &self.0[len..];
         Some(record)
+    }
+}
+
+/// Copies one engine output out of its borrowed buffer.
+fn step_of(output: dimpl::Output<'_>, spare: &mut Vec<Vec<u8>>) -> Step {
+    match output {
+        dimpl::Output::Packet(p) => Step::Packet(buffer_of(spare, p)),
+        dimpl::Output::BufferTooSmall { needed } => Step::Grow(needed),
+        dimpl::Output::Timeout(t) => Step::Timeout(t),
+        dimpl::Output::Connected => Step::Connected,
+        dimpl::Output::PeerCert(der) => Step::PeerCert(der.to_vec()),
+        dimpl::Output::KeyingMaterial(km, profile) => {
+            Step::Keying(SrtpProfile::from_dimpl(profile), km.to_vec())
+        }
+        dimpl::Output::ApplicationData(d) => Step::AppData(buffer_of(spare, d)),
+        dimpl::Output::CloseNotify => Step::CloseNotify,
+        _ => Step::Other,
+    }
+}
+
+/// A copy of `data` in a spare buffer when there is one.
+fn buffer_of(spare: &mut Vec<Vec<u8>>, data: &[u8]) -> Vec<u8> {
+    match spare.pop() {
+        Some(mut b) => {
+            b.extend_from_slice(data);
+            b
+        }
+        None => data.to_vec(),
     }
 }
 

@@ -218,6 +218,80 @@ fn application_data_flows_both_ways_in_order() {
     assert_eq!(e.unwrap_err().kind(), ErrorKind::Range);
 }
 
+/// The direct path (`send_application_data_into` / `poll_transmit_into`) appends the same
+/// datagrams the queued path hands out: the peer decrypts them in order, reused buffers
+/// carry no stale bytes, and a datagram already queued keeps its place in front.
+#[test]
+fn application_data_encrypted_into_the_callers_buffer() {
+    let mut p = Pair::new(21);
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+    let before = p.a.stats();
+    let mut out = b"prefix".to_vec();
+    let mut lens = Vec::new();
+    let msgs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 100 + 300 * i as usize]).collect();
+    for m in &msgs {
+        let n = p.a.send_application_data_into(m, &mut out).unwrap();
+        assert!(n > m.len(), "sent directly: {n}");
+        lens.push(n);
+    }
+    assert!(p.a.poll_transmit().is_none(), "nothing was queued");
+    assert_eq!(&out[..6], b"prefix");
+    let mut at = 6;
+    for n in &lens {
+        p.b.handle_record(p.now, &out[at..at + n]);
+        at += n;
+    }
+    assert_eq!(at, out.len());
+    p.collect_events();
+    let got = Pair::app_data(&p.b_events);
+    for d in p.b_events.drain(..) {
+        if let DtlsEvent::ApplicationData(d) = d {
+            p.b.recycle(d);
+        }
+    }
+    assert_eq!(got, msgs);
+    let s = p.a.stats();
+    assert_eq!(s.datagrams_sent - before.datagrams_sent, 5);
+    assert_eq!(
+        s.bytes_sent - before.bytes_sent,
+        lens.iter().sum::<usize>() as u64
+    );
+
+    // Recycled receive buffers: the next records arrive intact.
+    p.a.send_application_data(b"short").unwrap();
+    p.a.send_application_data(&[9; 40]).unwrap();
+    p.pump();
+    assert_eq!(
+        Pair::app_data(&p.b_events),
+        [b"short".to_vec(), vec![9; 40]]
+    );
+
+    // With a datagram waiting in the queue, the new record queues behind it.
+    p.b_events.clear();
+    p.a.send_application_data(b"first").unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        p.a.send_application_data_into(b"second", &mut out).unwrap(),
+        0
+    );
+    assert!(out.is_empty());
+    let first = p.a.poll_transmit_into(&mut out).expect("first queued");
+    let second = p.a.poll_transmit_into(&mut out).expect("second queued");
+    assert_eq!(first + second, out.len());
+    p.b.handle_record(p.now, &out[..first]);
+    p.b.handle_record(p.now, &out[first..]);
+    p.collect_events();
+    assert_eq!(
+        Pair::app_data(&p.b_events),
+        [b"first".to_vec(), b"second".to_vec()]
+    );
+    let e =
+        p.a.send_application_data_into(&vec![0; MAX_APPLICATION_DATA + 1], &mut out);
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::Range);
+}
+
 #[test]
 fn sending_before_connected_is_refused() {
     let mut p = Pair::new(3);

@@ -472,6 +472,9 @@ pub struct IceAgent {
     selected: Option<Selected>,
     state: IceConnectionState,
     closed: bool,
+    /// A restart on new sockets waits for them ([`IceAgent::restart_on_new_interfaces`]):
+    /// gathering cannot complete before [`IceAgent::interfaces_complete`].
+    awaiting_interfaces: bool,
     last_now: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<IceEvent>,
@@ -536,6 +539,7 @@ impl IceAgent {
             selected: None,
             state: IceConnectionState::New,
             closed: false,
+            awaiting_interfaces: false,
             last_now: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -785,6 +789,7 @@ impl IceAgent {
 
     fn check_gathering_complete(&mut self) {
         if self.gathering == Gathering::Running
+            && !self.awaiting_interfaces
             && self.gather_queue.is_empty()
             && self.gathers.is_empty()
         {
@@ -1114,12 +1119,54 @@ impl IceAgent {
     // ------------------------------------------------------------------ restart / close
 
     /// ICE restart with new local credentials (RFC 8445 §9): a new generation gathers again
-    /// (host candidates are re-reported, srflx re-gathered), remote candidates wait for the
-    /// peer's new credentials, and the selected pair keeps working until a new one is selected.
+    /// on the same sockets (host candidates are re-reported, srflx re-gathered), remote
+    /// candidates wait for the peer's new credentials, and the selected pair keeps working
+    /// until a new one is selected.
     pub fn restart(&mut self, ufrag: &str, pwd: &str) {
         if self.closed {
             return;
         }
+        self.start_generation(ufrag, pwd);
+        let interfaces = self.interfaces.clone();
+        for (i, addr) in interfaces.into_iter().enumerate() {
+            self.gathering = Gathering::Running;
+            self.add_host(addr, i);
+        }
+    }
+
+    /// ICE restart onto fresh sockets, as browsers do: the new generation's host candidates
+    /// are the sockets reported by [`IceAgent::add_local_interface`] from now on, until
+    /// [`IceAgent::interfaces_complete`]. The old sockets keep only the selected pair (and its
+    /// consent) until a new pair is selected. A peer such as libwebrtc ties one ufrag to each
+    /// 5-tuple, so a new generation on the old address would never be checked.
+    pub fn restart_on_new_interfaces(&mut self, ufrag: &str, pwd: &str) {
+        if self.closed {
+            return;
+        }
+        self.start_generation(ufrag, pwd);
+        self.interfaces.clear();
+        self.gathering = Gathering::Running;
+        self.awaiting_interfaces = true;
+    }
+
+    /// The new sockets of a [`IceAgent::restart_on_new_interfaces`] were all reported:
+    /// gathering may complete.
+    pub fn interfaces_complete(&mut self) {
+        self.awaiting_interfaces = false;
+    }
+
+    /// Whether `addr` is a socket this agent still uses: a host base of the current
+    /// generation, or the local end of the selected pair (of any generation). The driver
+    /// closes sockets for which this turns false.
+    pub fn uses_local_address(&self, addr: SocketAddr) -> bool {
+        self.interfaces.contains(&addr)
+            || self
+                .selected
+                .as_ref()
+                .is_some_and(|s| !s.expired && s.local.base == addr)
+    }
+
+    fn start_generation(&mut self, ufrag: &str, pwd: &str) {
         self.generation = self.generation.wrapping_add(1);
         self.local = Some(Creds {
             ufrag: ufrag.to_string(),
@@ -1131,11 +1178,7 @@ impl IceAgent {
         self.gathers.clear();
         self.gather_queue.clear();
         self.gathering = Gathering::Idle;
-        let interfaces = self.interfaces.clone();
-        for (i, addr) in interfaces.into_iter().enumerate() {
-            self.gathering = Gathering::Running;
-            self.add_host(addr, i);
-        }
+        self.awaiting_interfaces = false;
     }
 
     /// Closes the agent: the state becomes "closed" synchronously and without a
@@ -1642,15 +1685,20 @@ impl IceAgent {
             self.dropped += 1;
             return;
         }
-        // Only answer on sockets we use: under relay policy host sockets stay silent.
-        let Some(li) = self
+        // Only answer on sockets we use: under relay policy host sockets stay silent. A socket
+        // of an older generation still answers consent on the selected pair (checked below).
+        let li = self
             .locals
             .iter()
-            .position(|l| l.cand.kind == CandidateKind::Host && l.cand.base == local)
-        else {
+            .position(|l| l.cand.kind == CandidateKind::Host && l.cand.base == local);
+        let selected_base = self
+            .selected
+            .as_ref()
+            .is_some_and(|s| s.local.base == local);
+        if li.is_none() && !selected_base {
             self.dropped += 1;
             return;
-        };
+        }
         if self.config.transport_policy == IceTransportPolicy::Relay {
             self.dropped += 1;
             return;
@@ -1674,10 +1722,19 @@ impl IceAgent {
             self.respond_error((local, remote), msg, 400, "Bad Request", None, &[]);
             return;
         };
-        // Current generation, or the selected pair's older one (consent across a restart).
+        // Current generation, or the selected pair's older one (consent across a restart),
+        // on that pair's own path only: the old generation forms no new pairs, and answering
+        // its credentials from another path would let the peer validate a pair we do not
+        // know (Chromium pairs its restart's new sockets with our old candidate and ufrag).
         let (pwd, current) = match (&self.local, &self.selected) {
             (Some(c), _) if c.ufrag == ours => (c.pwd.clone(), true),
-            (_, Some(s)) if s.local_creds.ufrag == ours => (s.local_creds.pwd.clone(), false),
+            (_, Some(s))
+                if s.local_creds.ufrag == ours
+                    && s.local.base == local
+                    && s.remote.addr == remote =>
+            {
+                (s.local_creds.pwd.clone(), false)
+            }
             _ => {
                 self.dropped += 1;
                 self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
@@ -1722,6 +1779,12 @@ impl IceAgent {
             self.respond_success(local, remote, msg, pwd.as_bytes());
             return;
         }
+        // Current credentials on an old generation's socket: not a candidate of ours.
+        let Some(li) = li else {
+            self.dropped += 1;
+            self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
+            return;
+        };
         // Role conflict (RFC 8445 §7.3.1.1).
         if self.controlling
             && let Some(theirs) = peer_controlling

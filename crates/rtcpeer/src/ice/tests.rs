@@ -845,6 +845,117 @@ fn ice_restart_keeps_old_pair_until_new_one_is_selected() {
     }
 }
 
+/// After a restart, the old generation's credentials are honoured on the old selected pair's
+/// path only (consent, RFC 7675 / RFC 8445 §9); from any other path they are refused (401) and
+/// teach nothing, so the peer cannot validate a pair the old generation never formed.
+#[test]
+fn old_generation_credentials_answer_only_on_the_old_selected_path() {
+    let mut sim = Sim::new(31, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.a().restart("ufragA2", "passwordA2-0123456789abc");
+    sim.a()
+        .set_remote_credentials("ufragB2", "passwordB2-0123456789abc");
+    let now = sim.now;
+    let old_creds_check = |tid: u8| {
+        let mut out = Vec::new();
+        let mut w = MessageWriter::new(
+            &mut out,
+            Class::Request,
+            Method::BINDING,
+            TransactionId([tid; 12]),
+        );
+        w.username("ufragA:ufragB2").unwrap();
+        w.priority(1_845_501_695).unwrap();
+        w.ice_controlled(7).unwrap();
+        w.message_integrity(b"passwordA-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+        out
+    };
+    let answer_to = |agent: &mut IceAgent, tid: u8| -> Option<(Class, Option<u16>)> {
+        while let Some(t) = agent.poll_transmit(now) {
+            let m = Message::parse(&t.data).unwrap();
+            if m.transaction_id() == TransactionId([tid; 12]) {
+                let code = m.error_code().unwrap().map(|e| e.code);
+                return Some((m.class(), code));
+            }
+        }
+        None
+    };
+    // From a new address (the peer's restart socket): refused, nothing learnt.
+    let new_path = sa("10.0.1.2:6001");
+    sim.a()
+        .handle_packet(now, sa(A_ADDR), new_path, &old_creds_check(1));
+    assert_eq!(
+        answer_to(sim.a(), 1),
+        Some((Class::ErrorResponse, Some(401)))
+    );
+    assert!(sim.a().remote_candidates().is_empty());
+    assert!(!sim.a().knows_path(sa(A_ADDR), new_path));
+    // On the old selected pair's path: answered (consent).
+    sim.a()
+        .handle_packet(now, sa(A_ADDR), sa(B_ADDR), &old_creds_check(2));
+    assert_eq!(answer_to(sim.a(), 2), Some((Class::SuccessResponse, None)));
+    assert!(sim.a().remote_candidates().is_empty());
+}
+
+/// A restart onto a fresh socket (what the driver does, as browsers do): gathering waits
+/// for the socket, the old pair keeps consent meanwhile, the new generation's pair is on the
+/// new socket, and the old socket is no longer in use once it is selected.
+#[test]
+fn restart_on_new_interfaces_moves_to_the_new_socket_and_frees_the_old_one() {
+    let mut sim = Sim::new(32, test_config());
+    sim.setup(true, true);
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    let a2 = sa("10.0.0.1:5002");
+    sim.nodes[0].addrs.push(a2);
+    sim.a()
+        .restart_on_new_interfaces("ufragA2", "passwordA2-0123456789abc");
+    sim.b().restart("ufragB2", "passwordB2-0123456789abc");
+    sim.a()
+        .set_remote_credentials("ufragB2", "passwordB2-0123456789abc");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abc");
+    let restart_at = sim.elapsed();
+    sim.run_for(secs(6));
+    // No socket yet: still gathering, and the old pair carries on (consent answered).
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::Gathering);
+    assert!(sim.a().local_candidates().is_empty());
+    assert!(sim.a().uses_local_address(sa(A_ADDR)));
+    assert_eq!(sim.a().selected_pair(), Some((sa(A_ADDR), sa(B_ADDR))));
+    let consent_after = sim
+        .delivered
+        .iter()
+        .filter(|(t, s, d, m)| {
+            *t > restart_at && *s == sa(B_ADDR) && *d == sa(A_ADDR) && is_binding_success(m)
+        })
+        .count();
+    assert!(consent_after >= 1, "consent answered on the old pair");
+    sim.a().add_local_interface(a2).unwrap();
+    sim.a().interfaces_complete();
+    sim.run_for(secs(2));
+    assert_eq!(sim.a().gathering_state(), IceGatheringState::Complete);
+    let la = sim.a().local_candidates();
+    assert_eq!(la.len(), 1);
+    assert_eq!(la[0].addr, a2);
+    assert_eq!(sim.a().selected_pair(), Some((a2, sa(B_ADDR))));
+    assert_eq!(sim.b().selected_pair(), Some((sa(B_ADDR), a2)));
+    assert!(!sim.a().uses_local_address(sa(A_ADDR)));
+    assert!(sim.a().uses_local_address(a2));
+    for i in 0..2 {
+        assert!(
+            sim.states(i)
+                .iter()
+                .all(|(t, s)| *t < restart_at || is_connected(*s)),
+            "agent {i} stayed connected"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- reflexive candidates
 
 #[test]

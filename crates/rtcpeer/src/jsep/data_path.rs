@@ -177,6 +177,13 @@ impl Core {
         self.data.max_channels
     }
 
+    /// The SCTP association's counters and congestion state (packets, retransmissions,
+    /// SACKs, cwnd, RTO; RFC 9260 §7), once it exists: diagnostics and the basis of
+    /// `RTCSctpTransportStats`.
+    pub fn sctp_stats(&self) -> Option<sctp::Stats> {
+        self.data.assoc.as_ref().map(Association::stats)
+    }
+
     /// The next per-channel event, in firing order (drained by the runtime).
     pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
         self.data.dc_events.pop_front()
@@ -360,17 +367,18 @@ impl Core {
         [dtls, sctp].into_iter().flatten().min()
     }
 
-    /// The next DTLS datagram to send (SCTP packets are encrypted one at a time as the
-    /// runtime asks, so nothing piles up in DTLS's queue).
-    pub(super) fn data_poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        let (local, remote) = self.dtls_path()?;
+    /// Appends the next DTLS datagram to `out` and returns its path (SCTP packets are
+    /// encrypted one at a time as the runtime asks, straight into `out`, so nothing piles
+    /// up in DTLS's queue).
+    pub(super) fn data_poll_transmit_into(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Option<(SocketAddr, SocketAddr)> {
+        let path = self.dtls_path()?;
         let dtls = self.data.dtls.as_mut()?;
-        if let Some(data) = dtls.poll_transmit() {
-            return Some(Transmit {
-                local,
-                remote,
-                data,
-            });
+        if dtls.poll_transmit_into(out).is_some() {
+            return Some(path);
         }
         if dtls.state() != DtlsTransportState::Connected {
             return None;
@@ -381,16 +389,14 @@ impl Core {
             self.data_pump(now);
             return None;
         }
-        if let Err(e) = dtls.send_application_data(&self.data.sctp_buf) {
-            tracing::debug!("SCTP packet not sent: {e}");
-            return None;
+        match dtls.send_application_data_into(&self.data.sctp_buf, out) {
+            Ok(0) => dtls.poll_transmit_into(out).map(|_| path),
+            Ok(_) => Some(path),
+            Err(e) => {
+                tracing::debug!("SCTP packet not sent: {e}");
+                None
+            }
         }
-        let data = dtls.poll_transmit()?;
-        Some(Transmit {
-            local,
-            remote,
-            data,
-        })
     }
 
     // ----- internals -----
@@ -572,6 +578,9 @@ impl Core {
                 DtlsEvent::ApplicationData(d) => {
                     if let Some(a) = self.data.assoc.as_mut() {
                         a.handle_packet(&d, now);
+                    }
+                    if let Some(dtls) = self.data.dtls.as_mut() {
+                        dtls.recycle(d);
                     }
                 }
                 DtlsEvent::Failed(f) => {

@@ -196,6 +196,10 @@ pub(crate) struct IceState {
     /// Remote mDNS names the driver has to resolve ([`Core::poll_mdns_query`]), at most
     /// `MAX_PENDING_MDNS`.
     mdns_queries: std::collections::VecDeque<String>,
+    /// The driver binds fresh sockets for each ICE restart ([`Core::set_fresh_sockets_on_restart`]).
+    fresh_sockets: bool,
+    /// IPs the driver has to bind a new socket on ([`Core::poll_socket_request`]).
+    socket_request: Option<Vec<IpAddr>>,
 }
 
 impl Default for IceState {
@@ -222,6 +226,8 @@ impl Default for IceState {
             next_transport: 1,
             selected: None,
             mdns_queries: std::collections::VecDeque::new(),
+            fresh_sockets: false,
+            socket_request: None,
         }
     }
 }
@@ -505,14 +511,34 @@ impl Core {
     /// nothing is queued. After `close()` it still yields the SCTP ABORT and DTLS
     /// close_notify that `close()` produced.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        let mut data = Vec::new();
+        let (local, remote) = self.poll_transmit_into(now, &mut data)?;
+        Some(Transmit {
+            local,
+            remote,
+            data,
+        })
+    }
+
+    /// [`Core::poll_transmit`] for batching runtimes: appends the next datagram to `out`
+    /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path
+    /// `(local, remote)`; `None` (and `out` unchanged) when nothing is queued.
+    pub fn poll_transmit_into(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Option<(SocketAddr, SocketAddr)> {
         if self.is_closed() {
-            return self.data_poll_final();
+            let t = self.data_poll_final()?;
+            out.extend_from_slice(&t.data);
+            return Some((t.local, t.remote));
         }
         if let Some(t) = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now)) {
-            return Some(t);
+            out.extend_from_slice(&t.data);
+            return Some((t.local, t.remote));
         }
         self.pump_ice_events();
-        self.data_poll_transmit(now)
+        self.data_poll_transmit_into(now, out)
     }
 
     /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
@@ -567,8 +593,8 @@ impl Core {
                         old.close();
                     }
                     self.create_agent(controlling, &creds);
-                } else if let Some(agent) = self.ice.agent.as_mut() {
-                    agent.restart(&creds.ufrag, &creds.pwd);
+                } else {
+                    self.restart_agent(&creds);
                 }
                 self.ice.local_creds = Some(creds);
                 self.ice.remote_creds = None;
@@ -578,6 +604,9 @@ impl Core {
                 if !is_offer {
                     self.sync_remote();
                 }
+                // The new generation gathers from now on (also while fresh sockets are being
+                // bound): iceGatheringState reads "gathering" when SLD completes.
+                self.pump_ice_events();
             }
             true => {
                 if !is_offer {
@@ -639,9 +668,7 @@ impl Core {
                 // Back to the previous credentials: the agent gathers its (unchanged) host
                 // candidates again under them. Nothing new for the application: when
                 // gathering had completed, no gathering event fires (WPT-181).
-                if let Some(agent) = self.ice.agent.as_mut() {
-                    agent.restart(&c.ufrag, &c.pwd);
-                }
+                self.restart_agent(&c);
                 self.ice.quiet_regather = self.ice.gathering == IceGatheringState::Complete;
                 self.ice.local_creds = Some(c);
                 self.ice.remote_creds = None;
@@ -737,6 +764,27 @@ impl Core {
     }
 
     // ----- internals -----
+
+    /// Restarts the agent under `creds`: on fresh sockets when the driver provides them
+    /// (the current sockets' IPs are asked again), else on the same ones.
+    fn restart_agent(&mut self, creds: &IceCredentials) {
+        let Some(agent) = self.ice.agent.as_mut() else {
+            return;
+        };
+        if self.ice.fresh_sockets && !self.ice.local_addrs.is_empty() {
+            let mut ips: Vec<IpAddr> = Vec::new();
+            for a in &self.ice.local_addrs {
+                if !ips.contains(&a.ip()) {
+                    ips.push(a.ip());
+                }
+            }
+            agent.restart_on_new_interfaces(&creds.ufrag, &creds.pwd);
+            self.ice.local_addrs.clear();
+            self.ice.socket_request = Some(ips);
+        } else {
+            agent.restart(&creds.ufrag, &creds.pwd);
+        }
+    }
 
     fn create_agent(&mut self, controlling: bool, creds: &IceCredentials) {
         let mut config = self.ice.config.clone();
@@ -1021,6 +1069,41 @@ impl Core {
         self.ice.mdns_queries.pop_front()
     }
 
+    /// Set by a driver that can bind sockets at any time: each ICE restart then gathers on
+    /// fresh sockets ([`Core::poll_socket_request`]), as browsers do, instead of re-using the
+    /// old ones (a peer like libwebrtc ties one ufrag to each 5-tuple and would keep checking
+    /// the old address with the old ufrag).
+    pub fn set_fresh_sockets_on_restart(&mut self, on: bool) {
+        self.ice.fresh_sockets = on;
+    }
+
+    /// The IPs on which the driver must bind one new UDP socket each (after an ICE restart):
+    /// it reports each with [`Core::add_local_address`], then calls
+    /// [`Core::local_addresses_complete`]. `None` when nothing is asked.
+    pub fn poll_socket_request(&mut self) -> Option<Vec<IpAddr>> {
+        self.ice.socket_request.take()
+    }
+
+    /// The sockets asked by [`Core::poll_socket_request`] were reported (or could not be
+    /// bound): the new generation's gathering can complete.
+    pub fn local_addresses_complete(&mut self) {
+        if let Some(agent) = self.ice.agent.as_mut() {
+            agent.interfaces_complete();
+        }
+        self.pump_ice_events();
+    }
+
+    /// Whether the socket bound on `addr` is still needed: a socket of the current
+    /// generation, or the local end of the selected pair. The driver closes the others.
+    pub fn uses_local_address(&self, addr: SocketAddr) -> bool {
+        self.ice.local_addrs.contains(&addr)
+            || self
+                .ice
+                .agent
+                .as_ref()
+                .is_some_and(|a| a.uses_local_address(addr))
+    }
+
     /// The driver's answer for `name`: its address (the waiting remote candidates become
     /// real ones and are paired), or `None` when it did not resolve or mDNS is off (they
     /// are dropped, so the checklist can complete or fail without them).
@@ -1052,6 +1135,10 @@ impl Core {
         }
         if gathering && !self.ice.quiet_regather {
             self.enter_gathering();
+        }
+        if events.is_empty() {
+            // The common case on the data path: no copy of the ufrag per datagram.
+            return;
         }
         let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
         for e in events {

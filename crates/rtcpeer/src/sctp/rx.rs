@@ -77,6 +77,10 @@ pub struct Rx {
     next_ssn: HashMap<u16, u16>,
     /// Stored (not yet delivered) first fragments of ordered messages: (stream, SSN) → TSN.
     ordered_b: HashMap<(u16, u16), u64>,
+    /// Size of the last message reassembled in order: the buffer of the next one starts
+    /// with this capacity (messages tend to have similar sizes), so it is not regrown
+    /// (and copied) once per doubling.
+    size_hint: usize,
 }
 
 enum Payload<'a> {
@@ -120,6 +124,7 @@ impl Rx {
             max_message,
             next_ssn: HashMap::new(),
             ordered_b: HashMap::new(),
+            size_hint: 0,
         }
     }
 
@@ -432,13 +437,15 @@ impl Rx {
                     self.ordered_done(stream, ssn, events);
                 }
             } else {
+                let mut buf = Vec::with_capacity(self.size_hint.max(data.len()));
+                data.append_to(&mut buf);
                 self.partial = Some(Partial {
                     stream,
                     ssn,
                     ppid,
                     unordered,
                     last_tsn: tsn,
-                    data: data.into_vec(),
+                    data: buf,
                 });
             }
             return true;
@@ -451,7 +458,13 @@ impl Rx {
                 }
                 data.append_to(&mut p.data);
                 p.last_tsn = tsn;
-                if e && let Some(p) = self.partial.take() {
+                if e && let Some(mut p) = self.partial.take() {
+                    self.size_hint = p.data.len();
+                    // A hint from a larger message: give the excess back before the
+                    // message waits in the application's queue.
+                    if p.data.capacity() > p.data.len() + p.data.len() / 4 {
+                        p.data.shrink_to_fit();
+                    }
                     self.deliver(p.stream, p.ppid, p.unordered, p.data, events);
                     if !p.unordered {
                         self.ordered_done(p.stream, p.ssn, events);
@@ -641,6 +654,53 @@ mod tests {
         assert_eq!(d, vec![t0]);
         rx.sack_fields(&mut g, &mut d, 16);
         assert!(d.is_empty());
+    }
+
+    /// In-order reassembly sizes the next message's buffer from the last one, and a buffer
+    /// sized for a larger message is trimmed before delivery.
+    #[test]
+    fn reassembly_buffers_follow_the_last_message_size() {
+        let mut rx = Rx::new(1, 1 << 20, 1 << 20);
+        let mut ev = VecDeque::new();
+        let frag = vec![7u8; 1000];
+        let mut tsn = 1;
+        let mut ssn = 0;
+        let mut send = |rx: &mut Rx, ev: &mut VecDeque<Event>, frags: usize| {
+            for i in 0..frags {
+                let mut flags = 0;
+                if i == 0 {
+                    flags |= FLAG_BEGIN;
+                }
+                if i + 1 == frags {
+                    flags |= FLAG_END;
+                }
+                rx.on_data(&datas(tsn, ssn, flags, 0, &frag), ev);
+                tsn += 1;
+            }
+            ssn += 1;
+        };
+        send(&mut rx, &mut ev, 20);
+        send(&mut rx, &mut ev, 20);
+        send(&mut rx, &mut ev, 3);
+        let got: Vec<Vec<u8>> = ev
+            .drain(..)
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(m.data),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got.iter().map(Vec::len).collect::<Vec<_>>(),
+            [20_000, 20_000, 3000]
+        );
+        assert!(got.iter().all(|m| m.iter().all(|&b| b == 7)));
+        // Sized right from the start (no doubling past it), and trimmed after a larger hint.
+        assert_eq!(got[1].capacity(), 20_000);
+        assert!(
+            got[2].capacity() <= 3000 + 3000 / 4,
+            "{}",
+            got[2].capacity()
+        );
     }
 
     #[test]
