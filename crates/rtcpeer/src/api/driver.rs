@@ -572,6 +572,7 @@ async fn run(
                 io.recv_batch(first, RECV_BUDGET, |local, remote, data| {
                     core.handle_datagram(now, local, remote, data);
                 });
+                core.input_drained();
             }
         }
     }

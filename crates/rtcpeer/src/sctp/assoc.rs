@@ -643,6 +643,16 @@ impl Association {
         }
     }
 
+    /// The caller has handled every packet it had for now (the end of a receive batch): a
+    /// SACK held back by the delayed-SACK policy goes out with the next transmit instead of
+    /// waiting for the timer (RFC 9260 §6.2 allows SACKing earlier, never later). A peer
+    /// whose flight ends on an odd packet would otherwise wait up to 200 ms per flight.
+    pub fn flush_delayed_sack(&mut self) {
+        if self.delayed_ack.take().is_some() {
+            self.sack_pending = true;
+        }
+    }
+
     /// Handles one received SCTP packet (one DTLS record payload). Malformed or foreign
     /// packets are counted and dropped (RFC 9260 §8.5, §11.1).
     pub fn handle_packet(&mut self, packet: &[u8], now: Instant) {

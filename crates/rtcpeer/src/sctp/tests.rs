@@ -1007,6 +1007,39 @@ fn delayed_sack_does_not_stall_bulk_transfer() {
     );
 }
 
+/// A peer that never sets the I bit (aiortc) and ends its flight on an odd packet: the
+/// delayed SACK leaves at the end of the receive batch ([`Association::flush_delayed_sack`]),
+/// not 200 ms later.
+#[test]
+fn flush_delayed_sack_acknowledges_a_lone_packet_without_the_timer() {
+    let mut sim = Sim::new(LinkCfg::default(), LinkCfg::default(), 61);
+    sim.connect();
+    sim.flush();
+    sim.a
+        .send(0, 51, b"one".to_vec(), SendOptions::default(), sim.now)
+        .unwrap();
+    let mut pkt = Vec::new();
+    assert!(sim.a.poll_transmit(sim.now, &mut pkt));
+    // The DATA chunk follows the 12-byte common header; clear its I bit (RFC 7053).
+    assert_eq!(pkt[12], CT_DATA);
+    pkt[13] &= !FLAG_IMMEDIATE;
+    let sacks = sim.b.stats().sacks_sent;
+    sim.b.handle_packet(&pkt, sim.now);
+    let mut out = Vec::new();
+    assert!(
+        !sim.b.poll_transmit(sim.now, &mut out),
+        "one packet: SACK delayed"
+    );
+    assert!(sim.b.poll_timeout().is_some());
+    sim.b.flush_delayed_sack();
+    assert!(sim.b.poll_transmit(sim.now, &mut out));
+    assert_eq!(out[12], CT_SACK);
+    assert_eq!(sim.b.stats().sacks_sent, sacks + 1);
+    // Nothing held back: a second flush sends nothing.
+    sim.b.flush_delayed_sack();
+    assert!(!sim.b.poll_transmit(sim.now, &mut out));
+}
+
 /// CPU time of this thread (Linux `schedstat`), falling back to wall time elsewhere.
 fn thread_cpu() -> Duration {
     std::fs::read_to_string("/proc/thread-self/schedstat")
