@@ -110,7 +110,7 @@ fn srflx_candidates(events: &[Ev]) -> Vec<rtcpeer::IceCandidate> {
             Ev::IceCandidate(Some(c))
                 if c.typ().map(|t| t.to_string()).as_deref() == Some("srflx") =>
             {
-                Some(c.clone())
+                Some((**c).clone())
             }
             _ => None,
         })
@@ -122,7 +122,7 @@ fn candidate_errors(events: &[Ev]) -> Vec<rtcpeer::IceCandidateError> {
     events
         .iter()
         .filter_map(|e| match e {
-            Ev::IceCandidateError(err) => Some(err.clone()),
+            Ev::IceCandidateError(err) => Some((**err).clone()),
             _ => None,
         })
         .collect()
@@ -156,7 +156,7 @@ async fn silent_stun_server_gives_icecandidateerror_and_gathering_completes() {
     let errors: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            Ev::IceCandidateError(err) => Some(err.clone()),
+            Ev::IceCandidateError(err) => Some((**err).clone()),
             _ => None,
         })
         .collect();

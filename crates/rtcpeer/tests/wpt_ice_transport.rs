@@ -93,7 +93,7 @@ impl Log {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Ev::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(c),
+                Ev::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(&**c),
                 _ => None,
             })
             .collect()

@@ -78,7 +78,7 @@ fn track_events(events: &[PeerConnectionEvent]) -> Vec<rtcpeer::TrackEvent> {
     events
         .iter()
         .filter_map(|e| match e {
-            PeerConnectionEvent::Track(t) => Some(t.clone()),
+            PeerConnectionEvent::Track(t) => Some((**t).clone()),
             _ => None,
         })
         .collect()

@@ -1330,7 +1330,7 @@ async fn wpt_142_remote_msid_with_stream_id_only() {
     let tracks: Vec<TrackEvent> = drain(&mut ev)
         .into_iter()
         .filter_map(|e| match e {
-            PeerConnectionEvent::Track(t) => Some(t),
+            PeerConnectionEvent::Track(t) => Some(*t),
             _ => None,
         })
         .collect();
@@ -1605,7 +1605,7 @@ async fn wpt_8_remote_rollback_removes_tracks_from_remote_streams() {
     let tracks: Vec<TrackEvent> = drain(&mut ev)
         .into_iter()
         .filter_map(|e| match e {
-            PeerConnectionEvent::Track(t) => Some(t),
+            PeerConnectionEvent::Track(t) => Some(*t),
             _ => None,
         })
         .collect();

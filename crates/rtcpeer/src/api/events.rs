@@ -23,9 +23,8 @@ use crate::jsep::SctpTransportState;
 /// logged); signaling produces a handful per call, so a live subscriber never gets near it.
 const EVENT_QUEUE: usize = 4096;
 
-/// An event of an `RTCPeerConnection`.
-// Events are few and short-lived; boxing the candidate would only complicate matching.
-#[allow(clippy::large_enum_variant)]
+/// An event of an `RTCPeerConnection`. Large payloads are boxed so the enum stays small:
+/// every event stream allocates its queue in blocks of 32 events.
 #[derive(Debug, Clone)]
 pub enum PeerConnectionEvent {
     /// `signalingstatechange`, with the new state.
@@ -33,11 +32,11 @@ pub enum PeerConnectionEvent {
     /// `negotiationneeded`.
     NegotiationNeeded,
     /// `track` (`RTCTrackEvent`).
-    Track(TrackEvent),
+    Track(Box<TrackEvent>),
     /// `icecandidate` (`RTCPeerConnectionIceEvent`, webrtc-pc §4.8.2): a local candidate to
     /// signal; a candidate with empty text is the end marker of one generation, and `None`
     /// follows once gathering is complete (send it as end-of-candidates).
-    IceCandidate(Option<IceCandidate>),
+    IceCandidate(Option<Box<IceCandidate>>),
     /// `icegatheringstatechange`, with the new `iceGatheringState`.
     IceGatheringStateChange(IceGatheringState),
     /// `iceconnectionstatechange`, with the new `iceConnectionState`.
@@ -45,7 +44,7 @@ pub enum PeerConnectionEvent {
     /// `connectionstatechange`, with the new `connectionState`.
     ConnectionStateChange(PeerConnectionState),
     /// `icecandidateerror` (`RTCPeerConnectionIceErrorEvent`, webrtc-pc §4.8.3).
-    IceCandidateError(IceCandidateError),
+    IceCandidateError(Box<IceCandidateError>),
     /// `selectedcandidatepairchange` of the connection's (single, bundled) `RTCIceTransport`
     /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart.
     SelectedCandidatePairChange(Box<IceCandidatePair>),
@@ -186,14 +185,14 @@ impl Inner {
                     streams,
                 } => {
                     let t = RtpTransceiver::new(self.clone(), transceiver);
-                    PeerConnectionEvent::Track(TrackEvent {
+                    PeerConnectionEvent::Track(Box::new(TrackEvent {
                         receiver: t.receiver(),
                         track,
                         streams,
                         transceiver: t,
-                    })
+                    }))
                 }
-                CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c),
+                CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c.map(Box::new)),
                 CoreEvent::IceGatheringStateChange(s) => {
                     PeerConnectionEvent::IceGatheringStateChange(s)
                 }
@@ -203,7 +202,9 @@ impl Inner {
                 CoreEvent::ConnectionStateChange(s) => {
                     PeerConnectionEvent::ConnectionStateChange(s)
                 }
-                CoreEvent::IceCandidateError(e) => PeerConnectionEvent::IceCandidateError(e),
+                CoreEvent::IceCandidateError(e) => {
+                    PeerConnectionEvent::IceCandidateError(Box::new(e))
+                }
                 CoreEvent::SelectedCandidatePairChange(p) => {
                     PeerConnectionEvent::SelectedCandidatePairChange(p)
                 }

@@ -605,7 +605,7 @@ impl PeerConnection {
             .subscribers
             .set_handler("icecandidate", move |e| {
                 if let PeerConnectionEvent::IceCandidate(c) = e {
-                    f(c.clone())
+                    f(c.as_deref().cloned())
                 }
             })
     }
@@ -620,7 +620,7 @@ impl PeerConnection {
             .subscribers
             .set_handler("icecandidateerror", move |e| {
                 if let PeerConnectionEvent::IceCandidateError(err) = e {
-                    f(err.clone())
+                    f((**err).clone())
                 }
             })
     }
@@ -671,7 +671,7 @@ impl PeerConnection {
     pub fn on_track(&self, f: impl Fn(TrackEvent) + Send + Sync + 'static) {
         self.inner.subscribers.set_handler("track", move |e| {
             if let PeerConnectionEvent::Track(t) = e {
-                f(t.clone())
+                f((**t).clone())
             }
         })
     }
