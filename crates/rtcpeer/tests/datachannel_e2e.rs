@@ -349,3 +349,54 @@ async fn slow_reader_back_pressures_the_sender_without_loss() {
 async fn next_not_low_or_low(ev: &mut rtcpeer::DataChannelEvents) -> DataChannelEvent {
     next(ev).await
 }
+
+/// Channel churn with large labels (a hostile peer's pattern) does not grow the connection:
+/// closed channels without handles are forgotten on both sides, while a channel whose
+/// handle the application keeps stays readable after it closed.
+#[tokio::test]
+async fn closed_channels_without_handles_are_forgotten_under_churn() {
+    let (pc1, pc2) = (pc(), pc());
+    let kept = pc1.create_data_channel("kept", None).unwrap();
+    let mut kept_ev = kept.events();
+    negotiate(&pc1, &pc2).await;
+    assert_eq!(next(&mut kept_ev).await, DataChannelEvent::Open);
+    // pc2 has no `datachannel` subscriber: its handles are dropped at once.
+    let label = "x".repeat(32 * 1024);
+    for i in 0..200 {
+        let dc = pc1
+            .create_data_channel(&format!("{label}{i}"), None)
+            .unwrap();
+        let mut ev = dc.events();
+        assert_eq!(next_not_low(&mut ev).await, DataChannelEvent::Open);
+        dc.close();
+        loop {
+            if next_not_low(&mut ev).await == DataChannelEvent::Close {
+                break;
+            }
+        }
+    }
+    kept.close();
+    loop {
+        if next_not_low(&mut kept_ev).await == DataChannelEvent::Close {
+            break;
+        }
+    }
+    // The driver forgets released channels in its next rounds.
+    within("closed channels to be forgotten", async {
+        while pc1.data_channel_count() > 1 || pc2.data_channel_count() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(pc1.data_channel_count(), 1, "only the channel still held");
+    assert_eq!(kept.label(), "kept");
+    assert_eq!(kept.ready_state(), DataChannelState::Closed);
+    drop(kept_ev);
+    drop(kept);
+    within("the last closed channel to be forgotten", async {
+        while pc1.data_channel_count() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -80,6 +80,16 @@ struct Handlers {
     on_error: Option<Arc<dyn Fn(Error) + Send + Sync>>,
     on_closing: Option<Arc<dyn Fn() + Send + Sync>>,
     on_close: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Drop for ChannelQueue {
+    /// A forgotten channel's unread messages leave the connection-wide budget with it.
+    fn drop(&mut self) {
+        let left = *self.bytes.get_mut();
+        if left > 0 {
+            self.all_bytes.fetch_sub(left, Ordering::AcqRel);
+        }
+    }
 }
 
 impl ChannelQueue {
@@ -209,6 +219,14 @@ impl ChannelQueues {
             .clone()
     }
 
+    /// Forgets the queues of channels the core forgot (closed, no handle left).
+    pub(crate) fn remove(&self, keys: &[DataChannelId]) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            map.remove(k);
+        }
+    }
+
     /// `pc.close()`: every stream ends, no further event fires (queued ones are dropped).
     pub(crate) fn close_all(&self) {
         let map = std::mem::take(&mut *self.map.lock().unwrap_or_else(|e| e.into_inner()));
@@ -334,19 +352,84 @@ impl Drop for DataChannelEvents {
 pub struct DataChannel {
     pc: Arc<Inner>,
     key: DataChannelId,
+    /// Shared by every handle of the channel: when the last one goes, the connection may
+    /// forget the channel once it is closed.
+    _live: Arc<Liveness>,
 }
 handle_basics!(DataChannel, key);
 
+/// One per channel with handles; its drop tells the driver that no handle is left.
+pub(crate) struct Liveness {
+    pc: Weak<Inner>,
+    key: DataChannelId,
+}
+
+impl Drop for Liveness {
+    fn drop(&mut self) {
+        let Some(pc) = self.pc.upgrade() else {
+            return;
+        };
+        // Not the core lock (a handle may be dropped while it is held): the driver applies it.
+        pc.channel_liveness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .release(self.key);
+        pc.wake_driver();
+    }
+}
+
+/// The channels' liveness tokens, and the channels whose last handle went.
+#[derive(Default)]
+pub(crate) struct ChannelLiveness {
+    live: HashMap<DataChannelId, Weak<Liveness>>,
+    released: Vec<DataChannelId>,
+}
+
+impl ChannelLiveness {
+    fn release(&mut self, key: DataChannelId) {
+        if self.live.get(&key).is_some_and(|w| w.strong_count() == 0) {
+            self.live.remove(&key);
+            self.released.push(key);
+        }
+    }
+
+    /// The channels released since the last call.
+    pub(crate) fn take_released(&mut self) -> Vec<DataChannelId> {
+        std::mem::take(&mut self.released)
+    }
+}
+
 impl DataChannel {
     pub(crate) fn new(pc: Arc<Inner>, key: DataChannelId) -> Self {
-        DataChannel { pc, key }
+        let live = {
+            let mut l = pc
+                .channel_liveness
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match l.live.get(&key).and_then(Weak::upgrade) {
+                Some(live) => live,
+                None => {
+                    let live = Arc::new(Liveness {
+                        pc: Arc::downgrade(&pc),
+                        key,
+                    });
+                    l.live.insert(key, Arc::downgrade(&live));
+                    live
+                }
+            }
+        };
+        DataChannel {
+            pc,
+            key,
+            _live: live,
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&crate::jsep::DataChannelRecord) -> T) -> T {
         let core = self.pc.core();
         f(core
             .data_channel(self.key)
-            .expect("data channels are never forgotten"))
+            .expect("a channel with a handle is never forgotten"))
     }
 
     /// `label`.

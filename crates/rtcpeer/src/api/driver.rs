@@ -450,6 +450,8 @@ async fn run(
     let mut out = TxBatch::default();
     let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
     let mut socket_request: Option<Vec<IpAddr>> = None;
+    // Channels the core forgot; their queues go once this round's events are handed out.
+    let mut forgotten: Vec<DataChannelId> = Vec::new();
     loop {
         // `close()` stops the task after one more round, which sends the SCTP ABORT and
         // DTLS close_notify it produced.
@@ -475,6 +477,17 @@ async fn run(
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
                 }
+                // Closed channels without handles are forgotten (after their last event was
+                // taken above), so channel churn does not grow memory.
+                let released = inner
+                    .channel_liveness
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take_released();
+                for key in released {
+                    core.release_data_channel(key);
+                }
+                forgotten.extend(core.prune_data_channels());
                 if let Io::Sockets(sockets) = &mut io {
                     socket_request = core.poll_socket_request();
                     // An old generation's sockets go once nothing uses them any more.
@@ -533,7 +546,14 @@ async fn run(
         if stopping || closed {
             break;
         }
-        match deliver_channel_events(&weak, &shared, &mut channel_events).await {
+        let delivered = deliver_channel_events(&weak, &shared, &mut channel_events).await;
+        if delivered.is_some() && !forgotten.is_empty() {
+            if let Some(inner) = weak.upgrade() {
+                inner.channel_queues.remove(&forgotten);
+            }
+            forgotten.clear();
+        }
+        match delivered {
             None => break,
             // It waited (and may have taken a wake-up meant for the loop): run a round now.
             Some(true) => continue,

@@ -186,6 +186,8 @@ pub(crate) struct Inner {
     pub(crate) mdns: bool,
     /// Each data channel's event queue (`datachannel.rs`).
     pub(crate) channel_queues: datachannel::ChannelQueues,
+    /// Which channels still have handles (see `datachannel::Liveness`).
+    pub(crate) channel_liveness: Mutex<datachannel::ChannelLiveness>,
 }
 
 impl Drop for Inner {
@@ -300,6 +302,7 @@ impl PeerConnection {
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
                 mdns: settings.ice.mdns,
                 channel_queues: Default::default(),
+                channel_liveness: Default::default(),
             }),
         };
         // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
@@ -385,6 +388,13 @@ impl PeerConnection {
         // A pool size raised above 0 starts gathering (webrtc-pc §4.4.1.8 step 11).
         self.inner.wake_driver();
         Ok(())
+    }
+
+    /// How many data channels the connection keeps: every channel not yet closed, and closed
+    /// ones the application still holds a handle to (the others are forgotten, so channel
+    /// churn does not grow memory).
+    pub fn data_channel_count(&self) -> usize {
+        self.inner.core().data_channel_count()
     }
 
     /// `sctp`: the SCTP transport once a description with a data section was applied.

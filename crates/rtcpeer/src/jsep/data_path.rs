@@ -410,9 +410,7 @@ impl Core {
     // ----- internals -----
 
     fn dc_index(&self, key: DataChannelId) -> Option<usize> {
-        usize::try_from(key.0)
-            .ok()
-            .filter(|&i| self.data_channels.get(i).is_some_and(|d| d.key == key))
+        self.dc_slots.get(&key).copied()
     }
 
     /// Where DTLS datagrams go: the ICE selected pair, else where the peer's DTLS came from.
@@ -815,6 +813,7 @@ impl Core {
             Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
         };
         self.stream_ids.reserve(id);
+        self.dc_slots.insert(key, self.data_channels.len());
         self.data_channels.push(DataChannelRecord {
             key,
             label: config.label,
@@ -830,6 +829,7 @@ impl Core {
             low_threshold: 0,
             final_buffered_amount: 0,
             binary_type: super::BinaryType::ArrayBuffer,
+            released: false,
         });
         self.data.by_stream.insert(id, key);
         self.emit(CoreEvent::DataChannel(key));

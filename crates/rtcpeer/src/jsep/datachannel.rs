@@ -116,6 +116,8 @@ pub(crate) struct DataChannelRecord {
     pub final_buffered_amount: u64,
     /// `binaryType`.
     pub binary_type: BinaryType,
+    /// No handle of the channel is left: the record goes once the channel is closed.
+    pub released: bool,
 }
 
 /// The `RTCSctpTransport` as signaling knows it.
@@ -230,6 +232,7 @@ impl Core {
             low_threshold: 0,
             final_buffered_amount: 0,
             binary_type: BinaryType::ArrayBuffer,
+            released: false,
         };
         match rec.id {
             Some(id) => self.stream_ids.reserve(id),
@@ -244,6 +247,7 @@ impl Core {
             }
         }
         self.next_dc += 1;
+        self.dc_slots.insert(rec.key, self.data_channels.len());
         self.data_channels.push(rec);
         let first = !self.data_requested;
         self.data_requested = true;
@@ -253,11 +257,45 @@ impl Core {
         Ok(DataChannelId(self.next_dc - 1))
     }
 
-    /// Records are never removed and keys are handed out in order, so a key is an index.
+    /// The record of a live channel (see [`Core::prune_data_channels`]).
     pub(crate) fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
-        self.data_channels
-            .get(usize::try_from(key.0).ok()?)
-            .filter(|d| d.key == key)
+        self.data_channels.get(*self.dc_slots.get(&key)?)
+    }
+
+    /// The application dropped the channel's last handle: once closed, its record may go.
+    pub fn release_data_channel(&mut self, key: DataChannelId) {
+        if let Some(&i) = self.dc_slots.get(&key) {
+            self.data_channels[i].released = true;
+        }
+    }
+
+    /// Forgets closed channels without handles (their `close` event was handed out in an
+    /// earlier round), so a peer that opens and closes channels forever, with labels of up to
+    /// 64 KiB, cannot grow the connection's memory. Returns the forgotten keys.
+    pub fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
+        let gone = |d: &DataChannelRecord| d.released && d.state == DataChannelState::Closed;
+        if !self.data_channels.iter().any(gone) {
+            return Vec::new();
+        }
+        let mut removed = Vec::new();
+        self.data_channels.retain(|d| {
+            if gone(d) {
+                removed.push(d.key);
+                false
+            } else {
+                true
+            }
+        });
+        self.dc_slots.clear();
+        for (i, d) in self.data_channels.iter().enumerate() {
+            self.dc_slots.insert(d.key, i);
+        }
+        removed
+    }
+
+    /// How many data channel records the connection holds (diagnostics and tests).
+    pub fn data_channel_count(&self) -> usize {
+        self.data_channels.len()
     }
 
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
@@ -306,11 +344,8 @@ impl Core {
 impl Core {
     /// `dc.binaryType = t` (webrtc-pc §6.2).
     pub fn set_data_channel_binary_type(&mut self, key: DataChannelId, t: BinaryType) {
-        let slot = usize::try_from(key.0)
-            .ok()
-            .and_then(|i| self.data_channels.get_mut(i));
-        if let Some(d) = slot.filter(|d| d.key == key) {
-            d.binary_type = t;
+        if let Some(&i) = self.dc_slots.get(&key) {
+            self.data_channels[i].binary_type = t;
         }
     }
 }

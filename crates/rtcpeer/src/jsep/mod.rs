@@ -220,7 +220,11 @@ pub struct Core {
     cname: String,
     negotiation_needed: bool,
     nn_on_empty_chain: bool,
+    /// Live data channels in creation order; a closed one goes once no handle is left
+    /// ([`Core::prune_data_channels`]), so channel churn does not grow memory.
     data_channels: Vec<DataChannelRecord>,
+    /// Where each key's record is in `data_channels`.
+    dc_slots: HashMap<DataChannelId, usize>,
     stream_ids: StreamIds,
     next_dc: u64,
     /// A data channel was created: the session wants an m=application section.
@@ -276,6 +280,7 @@ impl Core {
             negotiation_needed: false,
             nn_on_empty_chain: false,
             data_channels: Vec::new(),
+            dc_slots: HashMap::new(),
             stream_ids: StreamIds::default(),
             next_dc: 0,
             data_requested: false,
