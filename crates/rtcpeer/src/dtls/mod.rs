@@ -554,23 +554,28 @@ impl DtlsConnection {
         Some(e)
     }
 
-    /// Encrypts `data` into one application-data record, ready at
-    /// [`poll_transmit`](Self::poll_transmit). Only in state `connected` (else
-    /// `InvalidStateError`); at most [`MAX_APPLICATION_DATA`] bytes (else `RangeError`); with a
-    /// full transmit queue it gives `OperationError` (the data is not sent).
-    pub fn send_application_data(&mut self, data: &[u8]) -> Result<()> {
+    /// Application data can be sent now (state `connected`) and `len` fits one record.
+    fn check_sendable(&self, len: usize) -> Result<()> {
         if self.state != DtlsTransportState::Connected {
             return Err(Error::invalid_state(format!(
                 "DTLS transport is {}, not connected",
                 self.state
             )));
         }
-        if data.len() > MAX_APPLICATION_DATA {
+        if len > MAX_APPLICATION_DATA {
             return Err(Error::range(format!(
-                "{} bytes exceed the DTLS record limit of {MAX_APPLICATION_DATA}",
-                data.len()
+                "{len} bytes exceed the DTLS record limit of {MAX_APPLICATION_DATA}"
             )));
         }
+        Ok(())
+    }
+
+    /// Encrypts `data` into one application-data record, ready at
+    /// [`poll_transmit`](Self::poll_transmit). Only in state `connected` (else
+    /// `InvalidStateError`); at most [`MAX_APPLICATION_DATA`] bytes (else `RangeError`); with a
+    /// full transmit queue it gives `OperationError` (the data is not sent).
+    pub fn send_application_data(&mut self, data: &[u8]) -> Result<()> {
+        self.check_sendable(data.len())?;
         if self.transmits.len() >= MAX_TRANSMIT_QUEUE {
             return Err(Error::operation("DTLS transmit queue is full"));
         }
@@ -593,18 +598,7 @@ impl DtlsConnection {
             self.send_application_data(data)?;
             return Ok(0);
         }
-        if self.state != DtlsTransportState::Connected {
-            return Err(Error::invalid_state(format!(
-                "DTLS transport is {}, not connected",
-                self.state
-            )));
-        }
-        if data.len() > MAX_APPLICATION_DATA {
-            return Err(Error::range(format!(
-                "{} bytes exceed the DTLS record limit of {MAX_APPLICATION_DATA}",
-                data.len()
-            )));
-        }
+        self.check_sendable(data.len())?;
         let Some(dtls) = self.dtls.as_mut() else {
             return Err(Error::invalid_state("DTLS transport is not running"));
         };

@@ -861,19 +861,9 @@ fn old_generation_credentials_answer_only_on_the_old_selected_path() {
         .set_remote_credentials("ufragB2", "passwordB2-0123456789abc");
     let now = sim.now;
     let old_creds_check = |tid: u8| {
-        let mut out = Vec::new();
-        let mut w = MessageWriter::new(
-            &mut out,
-            Class::Request,
-            Method::BINDING,
-            TransactionId([tid; 12]),
-        );
-        w.username("ufragA:ufragB2").unwrap();
-        w.priority(1_845_501_695).unwrap();
-        w.ice_controlled(7).unwrap();
-        w.message_integrity(b"passwordA-0123456789abcd").unwrap();
-        w.fingerprint().unwrap();
-        out
+        binding_request(tid, "ufragA:ufragB2", b"passwordA-0123456789abcd", |w| {
+            w.ice_controlled(7).unwrap();
+        })
     };
     let answer_to = |agent: &mut IceAgent, tid: u8| -> Option<(Class, Option<u16>)> {
         while let Some(t) = agent.poll_transmit(now) {
@@ -1566,8 +1556,14 @@ fn connectivity_check_carries_the_rfc8445_attributes() {
         || Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(false))));
 }
 
-/// A hand-driven peer at `peer` that nominates aggressively: USE-CANDIDATE on its first check.
-fn peer_check(tid: u8, use_candidate: bool, tie_breaker: u64) -> Vec<u8> {
+/// A Binding request from a hand-driven peer: `username`, PRIORITY, the role attributes
+/// `role` writes, MESSAGE-INTEGRITY with `key`, FINGERPRINT.
+fn binding_request(
+    tid: u8,
+    username: &str,
+    key: &[u8],
+    role: impl FnOnce(&mut MessageWriter<'_>),
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut w = MessageWriter::new(
         &mut out,
@@ -1575,15 +1571,22 @@ fn peer_check(tid: u8, use_candidate: bool, tie_breaker: u64) -> Vec<u8> {
         Method::BINDING,
         TransactionId([tid; 12]),
     );
-    w.username("ufragA:ufragB").unwrap();
+    w.username(username).unwrap();
     w.priority(1_845_501_695).unwrap();
-    w.ice_controlling(tie_breaker).unwrap();
-    if use_candidate {
-        w.use_candidate().unwrap();
-    }
-    w.message_integrity(b"passwordA-0123456789abcd").unwrap();
+    role(&mut w);
+    w.message_integrity(key).unwrap();
     w.fingerprint().unwrap();
     out
+}
+
+/// A hand-driven peer at `peer` that nominates aggressively: USE-CANDIDATE on its first check.
+fn peer_check(tid: u8, use_candidate: bool, tie_breaker: u64) -> Vec<u8> {
+    binding_request(tid, "ufragA:ufragB", b"passwordA-0123456789abcd", |w| {
+        w.ice_controlling(tie_breaker).unwrap();
+        if use_candidate {
+            w.use_candidate().unwrap();
+        }
+    })
 }
 
 #[test]
