@@ -1692,8 +1692,12 @@ async fn chromium_pc_close(mut chrome: MutexGuard<'static, Chromium>, offerer: O
         match next_not_low(ev).await {
             DataChannelEvent::Error(e) => {
                 assert_eq!(e.kind(), ErrorKind::Operation, "{e}");
-                assert!(
-                    matches!(e.detail(), Some(ErrorDetail::SctpFailure { .. })),
+                // Chromium's close() aborts with "User-Initiated Abort" (sctpCauseCode 12).
+                assert_eq!(
+                    e.detail(),
+                    Some(ErrorDetail::SctpFailure {
+                        cause_code: Some(12)
+                    }),
                     "{e:?}"
                 );
             }

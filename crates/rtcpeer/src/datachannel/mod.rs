@@ -95,6 +95,8 @@ pub enum ChannelEvent {
         id: u16,
         /// Why.
         reason: String,
+        /// The SCTP error cause code, when the association was aborted with one.
+        cause: Option<u16>,
     },
     /// The channel's buffered amount fell to its low threshold (`bufferedamountlow`).
     BufferedAmountLow {
@@ -306,7 +308,7 @@ impl DataChannels {
                 waiting.sort_unstable();
                 for id in waiting {
                     if let Err(e) = self.start(assoc, id, now) {
-                        self.fail(id, e.to_string());
+                        self.fail(id, e.to_string(), None);
                     }
                 }
             }
@@ -354,8 +356,8 @@ impl DataChannels {
                     }
                 }
             }
-            SctpEvent::Closed => self.fail_all("the SCTP association closed"),
-            SctpEvent::Aborted { reason } => self.fail_all(&reason),
+            SctpEvent::Closed => self.fail_all("the SCTP association closed", None),
+            SctpEvent::Aborted { reason, cause } => self.fail_all(&reason, cause),
         }
     }
 
@@ -451,19 +453,19 @@ impl DataChannels {
         }
     }
 
-    fn fail(&mut self, id: u16, reason: String) {
+    fn fail(&mut self, id: u16, reason: String, cause: Option<u16>) {
         if self.channels.remove(&id).is_some() {
-            self.push(ChannelEvent::Failed { id, reason });
+            self.push(ChannelEvent::Failed { id, reason, cause });
             self.push(ChannelEvent::Closed { id });
         }
     }
 
-    fn fail_all(&mut self, reason: &str) {
+    fn fail_all(&mut self, reason: &str, cause: Option<u16>) {
         self.connected = false;
         let mut ids: Vec<u16> = self.channels.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            self.fail(id, reason.to_string());
+            self.fail(id, reason.to_string(), cause);
         }
     }
 

@@ -764,12 +764,12 @@ impl Core {
                     }
                 }
                 ChannelEvent::Closed { id } => self.channel_closed(id),
-                ChannelEvent::Failed { id, reason } => {
+                ChannelEvent::Failed { id, reason, cause } => {
                     if let Some(key) = self.data.by_stream.get(&id).copied() {
                         self.push_dc_event(
                             key,
                             DataChannelEvent::Error(Error::rtc(
-                                ErrorDetail::SctpFailure { cause_code: None },
+                                ErrorDetail::SctpFailure { cause_code: cause },
                                 reason,
                             )),
                         );

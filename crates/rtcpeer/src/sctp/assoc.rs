@@ -360,6 +360,7 @@ impl Association {
         self.send_abort(EC_USER_ABORT, b"");
         self.terminate(Event::Aborted {
             reason: "aborted locally".into(),
+            cause: Some(EC_USER_ABORT),
         });
     }
 
@@ -406,6 +407,7 @@ impl Association {
             if self.t1.count > self.config.max_init_retransmissions {
                 self.terminate(Event::Aborted {
                     reason: "handshake timed out".into(),
+                    cause: None,
                 });
                 return;
             }
@@ -757,6 +759,7 @@ impl Association {
                     self.send_abort(EC_NO_USER_DATA, &d.tsn.to_be_bytes());
                     self.terminate(Event::Aborted {
                         reason: "peer sent DATA without user data".into(),
+                        cause: Some(EC_NO_USER_DATA),
                     });
                     return false;
                 }
@@ -814,8 +817,10 @@ impl Association {
             }
             CT_ABORT => {
                 let reason = describe_causes(c.value);
+                let cause = ParamIter::new(c.value).next().map(|p| p.typ);
                 self.terminate(Event::Aborted {
                     reason: format!("aborted by peer: {reason}"),
+                    cause,
                 });
                 return false;
             }
@@ -993,6 +998,7 @@ impl Association {
         self.send_abort(EC_PROTOCOL_VIOLATION, what.as_bytes());
         self.terminate(Event::Aborted {
             reason: format!("protocol violation: {what}"),
+            cause: Some(EC_PROTOCOL_VIOLATION),
         });
     }
 
@@ -1000,6 +1006,7 @@ impl Association {
         self.send_abort(EC_PROTOCOL_VIOLATION, what.as_bytes());
         self.terminate(Event::Aborted {
             reason: what.into(),
+            cause: None,
         });
     }
 

@@ -174,6 +174,9 @@ pub enum Event {
     Aborted {
         /// Human-readable reason.
         reason: String,
+        /// The error cause code (RFC 9260 §3.3.10): the first cause of the peer's ABORT, or
+        /// the one we sent; `None` when the association timed out.
+        cause: Option<u16>,
     },
 }
 

@@ -799,11 +799,17 @@ fn abort_is_reported_to_peer() {
             Event::Aborted { .. }
         )))
     );
-    let reason = sim.ev_b.iter().find_map(|e| match e {
-        Event::Aborted { reason } => Some(reason.clone()),
-        _ => None,
-    });
-    assert!(reason.unwrap().contains("user abort"));
+    let (reason, cause) = sim
+        .ev_b
+        .iter()
+        .find_map(|e| match e {
+            Event::Aborted { reason, cause } => Some((reason.clone(), *cause)),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("user abort"));
+    // The peer reports the ABORT's cause (RFC 9260 §3.3.10.12): the channels' sctpCauseCode.
+    assert_eq!(cause, Some(EC_USER_ABORT));
     assert_eq!(sim.b.state(), State::Closed);
     assert_eq!(sim.a.poll_timeout(), None);
 }
@@ -819,7 +825,7 @@ fn dead_peer_aborts_after_max_retransmissions() {
     assert!(
         sim.run_until(Duration::from_secs(3600), |s| has(&s.ev_a, |e| matches!(
             e,
-            Event::Aborted { .. }
+            Event::Aborted { cause: None, .. }
         )))
     );
     // T3 expiries and unanswered heartbeats both count (RFC 9260 §8.1).
@@ -1538,7 +1544,7 @@ fn oversized_incoming_message_aborts() {
     );
     assert!(has(
         &sim.ev_b,
-        |e| matches!(e, Event::Aborted { reason } if reason.contains("max message size"))
+        |e| matches!(e, Event::Aborted { reason, .. } if reason.contains("max message size"))
     ));
     assert!(messages(&sim.ev_b).is_empty());
 }
@@ -1833,7 +1839,8 @@ fn data_without_user_data_aborts() {
     let evs: Vec<Event> = std::iter::from_fn(|| sim.a.poll_event()).collect();
     assert!(has(
         &evs,
-        |e| matches!(e, Event::Aborted { reason } if reason.contains("no user data"))
+        |e| matches!(e, Event::Aborted { reason, cause: Some(EC_NO_USER_DATA) }
+            if reason.contains("no user data"))
     ));
 }
 
