@@ -257,7 +257,7 @@ impl MdnsQuerier {
             .map(|c| c.ip)
     }
 
-    /// Next query message to send to the mDNS group (224.0.0.251:5353 / [ff02::fb]:5353).
+    /// Next query message to send to the mDNS group (`224.0.0.251:5353` / `[ff02::fb]:5353`).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.transmits.pop_front()
     }
