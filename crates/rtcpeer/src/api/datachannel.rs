@@ -374,7 +374,8 @@ impl Drop for Liveness {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .release(self.key);
-        pc.wake_driver();
+        // Only a running task has anything to forget; waking it takes no lock.
+        pc.driver.wake();
     }
 }
 
