@@ -410,6 +410,8 @@ impl DataChannel {
             match l.live.get(&key).and_then(Weak::upgrade) {
                 Some(live) => live,
                 None => {
+                    // A release of an earlier token not applied yet no longer holds.
+                    l.released.retain(|k| *k != key);
                     let live = Arc::new(Liveness {
                         pc: Arc::downgrade(&pc),
                         key,
@@ -428,9 +430,10 @@ impl DataChannel {
 
     fn read<T>(&self, f: impl FnOnce(&crate::jsep::DataChannelRecord) -> T) -> T {
         let core = self.pc.core();
-        f(core
-            .data_channel(self.key)
-            .expect("a channel with a handle is never forgotten"))
+        match core.data_channel(self.key) {
+            Some(d) => f(d),
+            None => f(&crate::jsep::DataChannelRecord::forgotten(self.key)),
+        }
     }
 
     /// `label`.

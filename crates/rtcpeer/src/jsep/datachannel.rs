@@ -120,6 +120,30 @@ pub(crate) struct DataChannelRecord {
     pub released: bool,
 }
 
+impl DataChannelRecord {
+    /// What a handle reads if its channel was ever forgotten (it cannot be while a handle
+    /// exists; this keeps the getters total): a closed channel with default attributes.
+    pub(crate) fn forgotten(key: DataChannelId) -> Self {
+        DataChannelRecord {
+            key,
+            label: String::new(),
+            protocol: String::new(),
+            ordered: true,
+            max_packet_life_time: None,
+            max_retransmits: None,
+            negotiated: false,
+            id: None,
+            priority: Priority::Low,
+            state: DataChannelState::Closed,
+            sctp_open: false,
+            low_threshold: 0,
+            final_buffered_amount: 0,
+            binary_type: BinaryType::ArrayBuffer,
+            released: true,
+        }
+    }
+}
+
 /// The `RTCSctpTransport` as signaling knows it.
 #[derive(Debug, Clone)]
 pub(crate) struct SctpInfo {
