@@ -33,6 +33,10 @@ const RECV_SLOTS: usize = 8;
 pub(crate) const MAX_GSO_BYTES: usize = 64_000;
 /// Receive buffer size asked of the system per socket (`SO_RCVBUF`).
 const RECV_BUFFER_BYTES: usize = 1024 * 1024;
+/// Batch buffer kept by a connection between bursts (see [`TxBatch::clear`]).
+const IDLE_BATCH_BYTES: usize = 64 * 1024;
+/// Small rounds in a row after which a large batch buffer shrinks back.
+const IDLE_ROUNDS: u32 = 64;
 /// Most datagrams in one GSO send (Linux's `UDP_MAX_SEGMENTS`); a socket may allow fewer.
 pub(crate) const MAX_GSO_SEGMENTS: usize = 64;
 
@@ -206,6 +210,8 @@ pub(crate) struct Run {
 pub(crate) struct TxBatch {
     buf: Vec<u8>,
     segments: Vec<Segment>,
+    /// Consecutive rounds that used little of a large buffer.
+    small_rounds: u32,
 }
 
 impl TxBatch {
@@ -246,10 +252,28 @@ impl TxBatch {
         self.segments.is_empty()
     }
 
-    /// Empties the batch, keeping its memory.
+    /// Empties the batch. Its memory stays for the next round unless this round used only a
+    /// small part of it: after a burst (rounds of hundreds of KB), a quiet connection goes
+    /// back to [`IDLE_BATCH_BYTES`] instead of keeping its peak.
     pub(crate) fn clear(&mut self) {
+        let used = self.buf.len();
         self.buf.clear();
         self.segments.clear();
+        if self.buf.capacity() <= IDLE_BATCH_BYTES {
+            return;
+        }
+        // Many small rounds in a row: the burst is over (a single small round inside a
+        // burst must not cost a reallocation).
+        self.small_rounds = if used <= IDLE_BATCH_BYTES / 2 {
+            self.small_rounds + 1
+        } else {
+            0
+        };
+        if self.small_rounds >= IDLE_ROUNDS {
+            self.small_rounds = 0;
+            self.buf.shrink_to(IDLE_BATCH_BYTES);
+            self.segments.shrink_to(IDLE_BATCH_BYTES / 1024);
+        }
     }
 
     /// The bytes of a run.
@@ -361,6 +385,30 @@ mod tests {
         assert_eq!(runs.iter().map(|r| r.end - r.start).sum::<usize>(), 120_000);
         // Without GSO every datagram is its own run.
         assert_eq!(b.runs(1).len(), 100);
+    }
+
+    #[test]
+    fn a_large_buffer_shrinks_back_only_once_the_burst_is_over() {
+        let (l, r) = (
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        );
+        let mut b = TxBatch::default();
+        for _ in 0..500 {
+            b.push(l, r, &[0u8; 1200]);
+        }
+        b.clear();
+        let peak = b.buf.capacity();
+        assert!(peak >= 600_000);
+        // A few small rounds inside a burst keep the buffer.
+        for _ in 0..IDLE_ROUNDS - 1 {
+            b.push(l, r, &[0u8; 1200]);
+            b.clear();
+        }
+        assert_eq!(b.buf.capacity(), peak);
+        b.push(l, r, &[0u8; 1200]);
+        b.clear();
+        assert!(b.buf.capacity() <= IDLE_BATCH_BYTES, "{}", b.buf.capacity());
     }
 
     #[test]
