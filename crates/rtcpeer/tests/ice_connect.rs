@@ -750,6 +750,80 @@ async fn restart_ice_end_to_end_selects_a_pair_of_the_new_generation() {
     }
 }
 
+/// Two restarts back to back, the second before the first one's sockets were even bound:
+/// the connection ends on a pair of the last generation, and only its sockets stay open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_restarts_in_a_row_end_on_the_last_generation() {
+    let (pc1, pc2) = (pc(), pc());
+    connect_trickle(&pc1, &pc2).await;
+    let mut ev1 = pc1.events();
+    let mut ev2 = pc2.events();
+    let mut last = (String::new(), String::new());
+    for _ in 0..2 {
+        pc1.restart_ice();
+        let offer = pc1.create_offer(None).await.unwrap();
+        pc1.set_local_description(Some(offer.clone()))
+            .await
+            .unwrap();
+        pc2.set_remote_description(offer.clone()).await.unwrap();
+        let answer = pc2.create_answer(None).await.unwrap();
+        pc2.set_local_description(Some(answer.clone()))
+            .await
+            .unwrap();
+        pc1.set_remote_description(answer.clone()).await.unwrap();
+        last = (ufrag_of(&offer), ufrag_of(&answer));
+    }
+    let selected_new = |log: &Log, ufrag: &str| {
+        log.events.iter().any(|e| {
+            matches!(e, Ev::SelectedCandidatePairChange(p)
+                if p.local.username_fragment().as_deref() == Some(ufrag))
+        })
+    };
+    // Trickle only the last generation's candidates: the first one's are stale for the
+    // peer (addIceCandidate rejects their ufrag, as it should).
+    let (mut l1, mut l2) = (Log::default(), Log::default());
+    let current = |e: &Ev, ufrag: &str| match e {
+        Ev::IceCandidate(Some(c)) if !c.candidate().is_empty() => {
+            (c.username_fragment().as_deref() == Some(ufrag)).then(|| c.to_json())
+        }
+        _ => None,
+    };
+    tokio::time::timeout(DEADLINE, async {
+        while !(selected_new(&l1, &last.0) && selected_new(&l2, &last.1)) {
+            tokio::select! {
+                e = ev1.recv() => {
+                    let e = e.expect("pc1 events");
+                    if let Some(c) = current(&e, &last.0) {
+                        pc2.add_ice_candidate(Some(c)).await.expect("pc2 addIceCandidate");
+                    }
+                    l1.events.push(e);
+                }
+                e = ev2.recv() => {
+                    let e = e.expect("pc2 events");
+                    if let Some(c) = current(&e, &last.1) {
+                        pc1.add_ice_candidate(Some(c)).await.expect("pc1 addIceCandidate");
+                    }
+                    l2.events.push(e);
+                }
+            }
+        }
+    })
+    .await
+    .expect("a pair of the last generation on both sides");
+    assert_selected_pairs_match(&pc1, &pc2);
+    for pc in [&pc1, &pc2] {
+        let (now, _) = pc.selected_candidate_pair().unwrap();
+        let task = pc.network_task();
+        tokio::time::timeout(DEADLINE, async {
+            while task.local_addresses() != vec![now] {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("sockets left open: {:?}", task.local_addresses()));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_and_drop_stop_the_network_task_and_free_the_sockets() {
     let (pc1, pc2) = (pc(), pc());
