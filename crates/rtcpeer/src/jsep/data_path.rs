@@ -527,6 +527,9 @@ impl Core {
         if self.data.dc_events.len() >= MAX_DC_EVENTS {
             self.data.dc_events.pop_front();
         }
+        if e == DataChannelEvent::Close {
+            self.dc_prune_due = true;
+        }
         self.data.dc_events.push_back((key, e));
     }
 

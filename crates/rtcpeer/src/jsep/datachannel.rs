@@ -290,6 +290,7 @@ impl Core {
     pub fn release_data_channel(&mut self, key: DataChannelId) {
         if let Some(&i) = self.dc_slots.get(&key) {
             self.data_channels[i].released = true;
+            self.dc_prune_due = true;
         }
     }
 
@@ -297,6 +298,9 @@ impl Core {
     /// earlier round), so a peer that opens and closes channels forever, with labels of up to
     /// 64 KiB, cannot grow the connection's memory. Returns the forgotten keys.
     pub fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
+        if !std::mem::take(&mut self.dc_prune_due) {
+            return Vec::new();
+        }
         let gone = |d: &DataChannelRecord| d.released && d.state == DataChannelState::Closed;
         if !self.data_channels.iter().any(gone) {
             return Vec::new();

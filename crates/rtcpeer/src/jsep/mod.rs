@@ -225,6 +225,9 @@ pub struct Core {
     data_channels: Vec<DataChannelRecord>,
     /// Where each key's record is in `data_channels`.
     dc_slots: HashMap<DataChannelId, usize>,
+    /// A channel closed or lost its last handle since the last prune: only then is one due
+    /// (the driver asks every round).
+    dc_prune_due: bool,
     stream_ids: StreamIds,
     next_dc: u64,
     /// A data channel was created: the session wants an m=application section.
@@ -281,6 +284,7 @@ impl Core {
             nn_on_empty_chain: false,
             data_channels: Vec::new(),
             dc_slots: HashMap::new(),
+            dc_prune_due: false,
             stream_ids: StreamIds::default(),
             next_dc: 0,
             data_requested: false,
