@@ -1232,6 +1232,16 @@ mod tests {
         core_with(Configuration::default(), seed)
     }
 
+    /// A core with one data channel that applied its own offer (returned too).
+    fn offerer(seed: u64) -> (Core, crate::jsep::SessionDescription) {
+        let mut a = core(seed);
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer.clone())).unwrap();
+        (a, offer)
+    }
+
     fn core_with(config: Configuration, seed: u64) -> Core {
         let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
             .expect("certificate");
@@ -1423,15 +1433,9 @@ mod tests {
     #[test]
     fn two_cores_connect_over_a_simulated_network_without_trickle() {
         let t0 = Instant::now();
-        let (mut a, mut b) = (core(1), core(2));
-        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
-            "10.0.0.1:1000".parse().unwrap(),
-            "10.0.0.2:2000".parse().unwrap(),
-        );
-        a.create_data_channel("x", &DataChannelInit::default(), true)
-            .unwrap();
-        let offer = a.create_offer(&OfferOptions::default()).unwrap();
-        a.set_local_description(Some(offer)).unwrap();
+        let (mut a, _offer) = offerer(1);
+        let mut b = core(2);
+        let (addr_a, addr_b) = addrs();
         // WPT-127 at the core level: nothing is gathered inside SLD; the driver's sockets are
         // what produce candidates.
         let ev = drain(&mut a);
@@ -1545,15 +1549,9 @@ mod tests {
     #[test]
     fn selected_prflx_remote_is_shown_as_signalled_once_it_trickles_in() {
         let t0 = Instant::now();
-        let (mut a, mut b) = (core(11), core(12));
-        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
-            "10.0.0.1:1000".parse().unwrap(),
-            "10.0.0.2:2000".parse().unwrap(),
-        );
-        a.create_data_channel("x", &DataChannelInit::default(), true)
-            .unwrap();
-        let offer = a.create_offer(&OfferOptions::default()).unwrap();
-        a.set_local_description(Some(offer)).unwrap();
+        let (mut a, _offer) = offerer(11);
+        let mut b = core(12);
+        let (addr_a, addr_b) = addrs();
         a.add_local_address(addr_a).unwrap();
         b.set_remote_description(a.local_description().unwrap())
             .unwrap();
@@ -1616,15 +1614,9 @@ mod tests {
     #[test]
     fn candidates_added_before_the_answerers_description_are_used() {
         let t0 = Instant::now();
-        let (mut a, mut b) = (core(3), core(4));
-        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
-            "10.0.0.1:1000".parse().unwrap(),
-            "10.0.0.2:2000".parse().unwrap(),
-        );
-        a.create_data_channel("x", &DataChannelInit::default(), true)
-            .unwrap();
-        let offer = a.create_offer(&OfferOptions::default()).unwrap();
-        a.set_local_description(Some(offer.clone())).unwrap();
+        let (mut a, offer) = offerer(3);
+        let mut b = core(4);
+        let (addr_a, addr_b) = addrs();
         a.add_local_address(addr_a).unwrap();
         let cands: Vec<IceCandidateInit> = drain(&mut a)
             .into_iter()
@@ -1660,16 +1652,10 @@ mod tests {
     #[test]
     fn mdns_names_are_handed_to_the_driver_and_resolved_candidates_connect() {
         let t0 = Instant::now();
-        let (mut a, mut b) = (core(11), core(12));
-        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
-            "10.0.0.1:1000".parse().unwrap(),
-            "10.0.0.2:2000".parse().unwrap(),
-        );
+        let (mut a, offer) = offerer(11);
+        let mut b = core(12);
+        let (addr_a, addr_b) = addrs();
         let name = "0a1b2c3d-1111-4222-8333-123456789abc.local";
-        a.create_data_channel("x", &DataChannelInit::default(), true)
-            .unwrap();
-        let offer = a.create_offer(&OfferOptions::default()).unwrap();
-        a.set_local_description(Some(offer.clone())).unwrap();
         a.add_local_address(addr_a).unwrap();
         let hidden: Vec<IceCandidateInit> = drain(&mut a)
             .into_iter()
