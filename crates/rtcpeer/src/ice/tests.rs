@@ -1556,6 +1556,16 @@ fn connectivity_check_carries_the_rfc8445_attributes() {
         || Message::parse(d).is_ok_and(|m| m.use_candidate() == Ok(false))));
 }
 
+/// An agent at A_ADDR facing a hand-driven peer: credentials of both sides, the given role.
+fn hand_driven_agent(seed: u64, controlling: bool) -> IceAgent {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(seed));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(controlling);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    agent
+}
+
 /// A Binding request from a hand-driven peer: `username`, PRIORITY, the role attributes
 /// `role` writes, MESSAGE-INTEGRITY with `key`, FINGERPRINT.
 fn binding_request(
@@ -1591,12 +1601,8 @@ fn peer_check(tid: u8, use_candidate: bool, tie_breaker: u64) -> Vec<u8> {
 
 #[test]
 fn aggressive_nomination_from_the_peer_is_accepted() {
-    let mut agent = IceAgent::new(test_config(), SeededRandom::new(22));
-    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
-    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
-    agent.set_role(false);
+    let mut agent = hand_driven_agent(22, false);
     agent.set_tie_breaker(1);
-    agent.add_local_interface(sa(A_ADDR)).unwrap();
     let t0 = Instant::now();
     agent.handle_timeout(t0);
     let peer = sa(B_ADDR);
@@ -1642,11 +1648,7 @@ fn aggressive_nomination_from_the_peer_is_accepted() {
 
 #[test]
 fn response_from_another_address_fails_the_pair() {
-    let mut agent = IceAgent::new(test_config(), SeededRandom::new(23));
-    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
-    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
-    agent.set_role(true);
-    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    let mut agent = hand_driven_agent(23, true);
     let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
     agent.add_remote_candidate(c).unwrap();
     let t0 = Instant::now();
@@ -2299,12 +2301,8 @@ fn selected_prflx_pair_keeps_its_rank_once_the_peer_signals_it() {
     // prflx candidate; then P1 is signalled as a host candidate, which raises that pair above
     // the pair to P2. A later nomination of P2 must not switch to it: the selected pair is
     // compared with its current priority, not the one it had when selected.
-    let mut agent = IceAgent::new(test_config(), SeededRandom::new(45));
-    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
-    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
-    agent.set_role(false);
+    let mut agent = hand_driven_agent(45, false);
     agent.set_tie_breaker(1);
-    agent.add_local_interface(sa(A_ADDR)).unwrap();
     let (p1, p2) = (sa("10.0.1.2:6000"), sa("10.0.1.4:6000"));
     let c2 = Candidate::parse("candidate:2 1 udp 2000000000 10.0.1.4 6000 typ host").unwrap();
     agent.add_remote_candidate(c2).unwrap();
