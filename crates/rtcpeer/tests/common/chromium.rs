@@ -30,18 +30,16 @@
 //! Keep page state on `window`; let the page collect events into arrays that later evals read
 //! (or `wait_until` polls), so an eval never has to wait for the Rust side.
 
-use std::collections::VecDeque;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use serde_json::{Map, Value, json};
+use tokio::process::Command;
+
+use super::jsonl::{JsonLines, Names, RemoteError};
 
 /// The Chromium binary the driver launches (Debian package `chromium`).
 pub const CHROMIUM_BIN: &str = "/usr/bin/chromium";
@@ -49,8 +47,6 @@ pub const CHROMIUM_BIN: &str = "/usr/bin/chromium";
 pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `eval` waits for one reply.
 pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many of the driver's last stderr lines are kept for error messages.
-const LOG_LINES: usize = 200;
 /// Prefix of the per-launch temporary directories (TMPDIR of the driver: Chromium's profile).
 const TMP_PREFIX: &str = "rtcpeer-chromium-";
 
@@ -61,31 +57,22 @@ pub const DRIVER_TIMEOUT: &str = "DriverTimeout";
 
 /// An error thrown (or a rejection) in the page, e.g. `InvalidStateError`; or, with the names
 /// [`DRIVER_ERROR`] / [`DRIVER_TIMEOUT`], a failure to get any reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsError {
-    /// The thrown error's `name` (the DOMException name for DOMExceptions).
-    pub name: String,
-    /// The thrown error's `message`.
-    pub message: String,
-}
+pub type JsError = RemoteError;
 
-impl fmt::Display for JsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name, self.message)
-    }
-}
-
-impl std::error::Error for JsError {}
+const NAMES: Names = Names {
+    who: "driver",
+    error: DRIVER_ERROR,
+    timeout: DRIVER_TIMEOUT,
+    unnamed: "Error",
+    echo_env: "RTCPEER_CHROMIUM_LOG",
+    prefix: "[chromium]",
+};
 
 /// One headless Chromium with one open page, driven over the driver's JSON-lines protocol.
 /// Dropping it kills the driver (and so the browser); [`Chromium::close`] shuts down cleanly.
 pub struct Chromium {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-    next_id: u64,
+    proc: JsonLines,
     version: String,
-    log: Arc<Mutex<VecDeque<String>>>,
     tmp_dir: PathBuf,
     launch_time: Duration,
     own_netns: bool,
@@ -139,14 +126,6 @@ fn missing_setup(what: &str) -> String {
          root: it installs Chromium (apt) and the Node dependencies (npm ci in tests/interop), \
          then runs the whole suite in a loopback-only network namespace."
     )
-}
-
-fn tail(log: &Mutex<VecDeque<String>>) -> String {
-    let log = log.lock().unwrap_or_else(|e| e.into_inner());
-    if log.is_empty() {
-        return "(driver wrote nothing to stderr)".to_owned();
-    }
-    log.iter().cloned().collect::<Vec<_>>().join("\n")
 }
 
 /// Renders `value` as a JavaScript literal (JSON is valid JS), to splice Rust data such as a
@@ -244,7 +223,7 @@ impl Chromium {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child = match cmd.spawn() {
+        let child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&tmp_dir);
@@ -252,63 +231,19 @@ impl Chromium {
                 return Err(format!("cannot start the Chromium driver ({prog}): {e}"));
             }
         };
-
-        let log = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES)));
-        let stderr_task = child.stderr.take().map(|stderr| {
-            let log = Arc::clone(&log);
-            let echo = std::env::var_os("RTCPEER_CHROMIUM_LOG").is_some();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if echo {
-                        eprintln!("[chromium] {line}");
-                    }
-                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
-                    if log.len() == LOG_LINES {
-                        log.pop_front();
-                    }
-                    log.push_back(line);
-                }
-            })
-        });
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("driver spawned without piped stdin/stdout".to_owned());
-        };
-        let mut chromium = Chromium {
-            child,
-            stdin: Some(stdin),
-            stdout: BufReader::new(stdout).lines(),
-            next_id: 1,
-            version: String::new(),
-            log,
-            tmp_dir,
-            launch_time: Duration::ZERO,
-            own_netns,
-        };
-
-        let ready = tokio::time::timeout(LAUNCH_TIMEOUT, chromium.stdout.next_line()).await;
-        let failure = match ready {
-            Ok(Ok(Some(line))) => match serde_json::from_str::<Value>(&line) {
-                Ok(v) if v["ready"] == json!(true) => {
-                    chromium.version = v["version"].as_str().unwrap_or("unknown").to_owned();
-                    chromium.launch_time = started.elapsed();
-                    return Ok(chromium);
-                }
-                _ => format!("unexpected first line from the driver: {line:?}"),
-            },
-            Ok(Ok(None)) => "the driver exited before it was ready".to_owned(),
-            Ok(Err(e)) => format!("reading the driver's stdout failed: {e}"),
-            Err(_) => format!("the driver was not ready within {LAUNCH_TIMEOUT:?}"),
-        };
-        let _ = chromium.child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), chromium.child.wait()).await;
-        if let Some(task) = stderr_task {
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        match JsonLines::start(child, NAMES, LAUNCH_TIMEOUT).await {
+            Ok((proc, ready)) => Ok(Chromium {
+                proc,
+                version: ready["version"].as_str().unwrap_or("unknown").to_owned(),
+                tmp_dir,
+                launch_time: started.elapsed(),
+                own_netns,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp_dir);
+                Err(format!("Chromium launch failed: {e}"))
+            }
         }
-        Err(format!(
-            "Chromium launch failed: {failure}\n--- driver stderr ---\n{}",
-            tail(&chromium.log)
-        ))
     }
 
     /// The Chromium version string, e.g. `156.0.8078.79`.
@@ -339,52 +274,9 @@ impl Chromium {
         js: &str,
         timeout: Duration,
     ) -> Result<Value, JsError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut line = json!({ "id": id, "eval": js }).to_string();
-        line.push('\n');
-        let Some(stdin) = self.stdin.as_mut() else {
-            return Err(self.driver_error("the driver's stdin is closed"));
-        };
-        if let Err(e) = stdin.write_all(line.as_bytes()).await {
-            return Err(self.driver_error(&format!("writing to the driver failed: {e}")));
-        }
-        if let Err(e) = stdin.flush().await {
-            return Err(self.driver_error(&format!("writing to the driver failed: {e}")));
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.stdout.next_line()).await;
-            let reply = match next {
-                Err(_) => {
-                    return Err(JsError {
-                        name: DRIVER_TIMEOUT.to_owned(),
-                        message: format!("no reply within {timeout:?} to: {js}"),
-                    });
-                }
-                Ok(Err(e)) => {
-                    return Err(self.driver_error(&format!("reading from the driver failed: {e}")));
-                }
-                Ok(Ok(None)) => return Err(self.driver_error("the driver exited")),
-                Ok(Ok(Some(reply))) => reply,
-            };
-            let Ok(v) = serde_json::from_str::<Value>(&reply) else {
-                return Err(self.driver_error(&format!("malformed reply line: {reply:?}")));
-            };
-            match v["id"].as_u64() {
-                // A late reply to an earlier request that timed out.
-                Some(got) if got < id => continue,
-                Some(got) if got == id => {}
-                _ => return Err(self.driver_error(&format!("reply with unexpected id: {reply}"))),
-            }
-            if let Some(err) = v.get("error") {
-                return Err(JsError {
-                    name: err["name"].as_str().unwrap_or("Error").to_owned(),
-                    message: err["message"].as_str().unwrap_or("").to_owned(),
-                });
-            }
-            return Ok(v.get("ok").cloned().unwrap_or(Value::Null));
-        }
+        let mut request = Map::new();
+        request.insert("eval".into(), json!(js));
+        self.proc.request(request, js, timeout).await
     }
 
     /// Evaluates `js` every 20 ms until it returns something other than null or false, and
@@ -410,25 +302,9 @@ impl Chromium {
         }
     }
 
-    fn driver_error(&self, what: &str) -> JsError {
-        JsError {
-            name: DRIVER_ERROR.to_owned(),
-            message: format!("{what}\n--- driver stderr ---\n{}", tail(&self.log)),
-        }
-    }
-
     /// Closes stdin so the driver closes the browser and exits; kills it after 10 s.
     pub async fn close(mut self) -> Result<(), String> {
-        drop(self.stdin.take());
-        let result = match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
-            Ok(Ok(status)) if status.success() => Ok(()),
-            Ok(Ok(status)) => Err(format!("driver exited with {status}\n{}", tail(&self.log))),
-            Ok(Err(e)) => Err(format!("waiting for the driver failed: {e}")),
-            Err(_) => {
-                let _ = self.child.start_kill();
-                Err("driver did not exit within 10 s of closing stdin; killed".to_owned())
-            }
-        };
+        let result = self.proc.close().await;
         let _ = std::fs::remove_dir_all(&self.tmp_dir);
         result
     }
@@ -438,7 +314,7 @@ impl Drop for Chromium {
     fn drop(&mut self) {
         // Kill now (kill_on_drop would too); the profile directory is removed here if the
         // browser is already gone, else by the sweep of a later launch.
-        let _ = self.child.start_kill();
+        self.proc.kill();
         let _ = std::fs::remove_dir_all(&self.tmp_dir);
     }
 }

@@ -7,6 +7,7 @@
 pub mod aiortc;
 pub mod chromium;
 pub mod ice;
+pub mod jsonl;
 pub mod net;
 pub mod netns;
 pub mod signaling;
