@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use aws_lc_rs::digest::{Context, SHA256};
 use common::aiortc::Aiortc;
+use common::net::{next, next_data_channel, next_not_low, wait_gathered};
 use rtcpeer::datachannel::Payload;
 use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
     Configuration, DataChannel, DataChannelEvent, DataChannelEvents, DataChannelInit,
-    DataChannelState, ErrorDetail, IceGatheringState, PeerConnection, PeerConnectionEvent,
-    PeerConnectionState, SctpTransportState, SdpType, SessionDescription,
+    DataChannelState, ErrorDetail, PeerConnection, PeerConnectionEvent, PeerConnectionState,
+    SctpTransportState, SdpType, SessionDescription,
 };
 use serde_json::{Value, json};
 
@@ -53,49 +54,9 @@ fn sha256_hex(data: &[u8]) -> String {
     hex(c.finish().as_ref())
 }
 
-async fn next(ev: &mut DataChannelEvents) -> DataChannelEvent {
-    tokio::time::timeout(LIMIT, ev.recv())
-        .await
-        .expect("a data channel event in time")
-        .expect("the channel's event stream is open")
-}
-
-/// The next event other than `bufferedamountlow` (which fires after every send burst with
-/// the default threshold 0, WPT-252).
-async fn next_not_low(ev: &mut DataChannelEvents) -> DataChannelEvent {
-    loop {
-        let e = next(ev).await;
-        if e != DataChannelEvent::BufferedAmountLow {
-            return e;
-        }
-    }
-}
-
 /// The next `datachannel` event of the rtcpeer connection.
 async fn incoming(pc: &PeerConnection) -> DataChannel {
-    let mut ev = pc.events();
-    tokio::time::timeout(LIMIT, async {
-        loop {
-            match ev.recv().await {
-                Some(PeerConnectionEvent::DataChannel(dc)) => return dc,
-                Some(_) => {}
-                None => panic!("connection closed"),
-            }
-        }
-    })
-    .await
-    .expect("datachannel event")
-}
-
-async fn wait_gathered(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    tokio::time::timeout(LIMIT, async {
-        while pc.ice_gathering_state() != IceGatheringState::Complete {
-            ev.recv().await.expect("connection open");
-        }
-    })
-    .await
-    .expect("gathering completes");
+    next_data_channel(&mut pc.events()).await
 }
 
 /// The next connection-level event of the aiortc peer that is not a state change.

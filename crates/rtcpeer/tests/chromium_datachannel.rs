@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use common::chromium::{Chromium, js_literal};
+use common::net::{next, next_not_low};
 use rtcpeer::datachannel::Payload;
 use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
@@ -347,24 +348,6 @@ async fn negotiate(chrome: &mut Chromium, peer: &Peer, offerer: Offerer) {
                 ))
                 .await
                 .unwrap_or_else(|e| panic!("Chromium accepts the answer: {e}\n{}", answer.sdp));
-        }
-    }
-}
-
-async fn next(ev: &mut DataChannelEvents) -> DataChannelEvent {
-    tokio::time::timeout(LIMIT, ev.recv())
-        .await
-        .expect("a data channel event in time")
-        .expect("the channel's event stream is open")
-}
-
-/// The next event other than `bufferedamountlow` (which fires after every send burst with
-/// the default threshold 0, WPT-252).
-async fn next_not_low(ev: &mut DataChannelEvents) -> DataChannelEvent {
-    loop {
-        let e = next(ev).await;
-        if e != DataChannelEvent::BufferedAmountLow {
-            return e;
         }
     }
 }
