@@ -3,10 +3,11 @@
 //! when the server never answers or its name does not resolve (`.invalid`, RFC 6761). Waits
 //! are on events with a deadline.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use rtcpeer::stun::{Class, Message, MessageWriter, Method};
+use common::ice::fake_stun_server;
 use rtcpeer::{
     Configuration, IceGatheringState, IceServer, IceSettings, PeerConnection,
     PeerConnectionEvent as Ev, Settings,
@@ -64,44 +65,6 @@ async fn gather(pc: &PeerConnection) -> Vec<Ev> {
     .expect("gathering completes")
 }
 
-/// A fake STUN server on 127.0.0.1: answers the first Binding request with its own address
-/// as the mapped address (a loopback address nobody but this test uses); the task returns
-/// the requester's address.
-async fn fake_stun_server() -> (SocketAddr, tokio::task::JoinHandle<SocketAddr>) {
-    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let server_addr = server.local_addr().unwrap();
-    let answering = tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        let mut answered = 0;
-        loop {
-            let (n, from) = server.recv_from(&mut buf).await.unwrap();
-            let Ok(msg) = Message::parse(&buf[..n]) else {
-                continue;
-            };
-            if msg.class() != Class::Request || msg.method() != Method::BINDING {
-                continue;
-            }
-            let mut out = Vec::new();
-            {
-                let mut w = MessageWriter::new(
-                    &mut out,
-                    Class::SuccessResponse,
-                    Method::BINDING,
-                    msg.transaction_id(),
-                );
-                w.xor_mapped_address(server_addr).unwrap();
-                w.fingerprint().unwrap();
-            }
-            server.send_to(&out, from).await.unwrap();
-            answered += 1;
-            if answered == 1 {
-                return from;
-            }
-        }
-    });
-    (server_addr, answering)
-}
-
 /// The server-reflexive candidates among `events`.
 fn srflx_candidates(events: &[Ev]) -> Vec<rtcpeer::IceCandidate> {
     events
@@ -130,10 +93,10 @@ fn candidate_errors(events: &[Ev]) -> Vec<rtcpeer::IceCandidateError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stun_server_gives_a_server_reflexive_candidate() {
-    let (server_addr, answering) = fake_stun_server().await;
+    let (server_addr, mut stun) = fake_stun_server().await;
     let pc = pc_with_stun(server_addr.port());
     let events = gather(&pc).await;
-    let host = answering.await.unwrap();
+    let host = stun.next_requester().await;
     let srflx = srflx_candidates(&events);
     assert_eq!(srflx.len(), 1, "{events:?}");
     let c = &srflx[0];
@@ -180,13 +143,13 @@ async fn silent_stun_server_gives_icecandidateerror_and_gathering_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stun_server_by_host_name_localhost_is_resolved_by_the_driver() {
-    let (server_addr, answering) = fake_stun_server().await;
+    let (server_addr, mut stun) = fake_stun_server().await;
     let url = format!("stun:localhost:{}", server_addr.port());
     let pc = pc_with_stun_url(&url, 0);
     let events = gather(&pc).await;
     // `localhost` resolved to 127.0.0.1 (the address family of our socket) and the
     // request reached the fake server from our host socket.
-    let host = answering.await.unwrap();
+    let host = stun.next_requester().await;
     let srflx = srflx_candidates(&events);
     assert_eq!(srflx.len(), 1, "{events:?}");
     assert_eq!(srflx[0].address(), Some("127.0.0.1"));
@@ -232,7 +195,7 @@ async fn stun_server_name_under_invalid_tld_gives_701_and_gathering_completes_at
 /// still reported only after it (WPT-127: gathering events follow the SLD).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pooled_connection_resolves_names_before_sld_and_reports_after_it() {
-    let (server_addr, answering) = fake_stun_server().await;
+    let (server_addr, mut stun) = fake_stun_server().await;
     let good = format!("stun:localhost:{}", server_addr.port());
     let bad = "stun:nowhere.invalid";
     let config = Configuration {
@@ -257,7 +220,7 @@ async fn pooled_connection_resolves_names_before_sld_and_reports_after_it() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(early.try_recv().is_none(), "no event before SLD");
     let events = gather(&pc).await;
-    let host = answering.await.unwrap();
+    let host = stun.next_requester().await;
     assert_eq!(task.local_addresses(), vec![host]);
     assert_eq!(srflx_candidates(&events).len(), 1, "{events:?}");
     let errors = candidate_errors(&events);

@@ -8,14 +8,13 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use rtcpeer::stun::{Class, Message, MessageWriter, Method};
 use rtcpeer::{
     Configuration, IceGatheringState, IceServer, IceSettings, PeerConnection,
     PeerConnectionEvent as Ev, Settings, UdpMux,
 };
 use tokio::task::JoinSet;
 
-use common::ice::{connect_without_trickle, host_candidates, wait_event};
+use common::ice::{connect_without_trickle, fake_stun_server, host_candidates, wait_event};
 
 const PAIRS: usize = 50;
 
@@ -134,36 +133,6 @@ async fn fifty_connections_share_one_socket() {
     assert_eq!(mux.counters().ufrags, PAIRS - 2);
 }
 
-/// A fake STUN server on 127.0.0.1 answering every Binding request with its own address as
-/// the mapped address (a loopback address nobody sends media to).
-async fn fake_stun_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let server_addr = server.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        loop {
-            let (n, from) = server.recv_from(&mut buf).await.unwrap();
-            let Ok(msg) = Message::parse(&buf[..n]) else {
-                continue;
-            };
-            if msg.class() != Class::Request || msg.method() != Method::BINDING {
-                continue;
-            }
-            let mut out = Vec::new();
-            let mut w = MessageWriter::new(
-                &mut out,
-                Class::SuccessResponse,
-                Method::BINDING,
-                msg.transaction_id(),
-            );
-            w.xor_mapped_address(server_addr).unwrap();
-            w.fingerprint().unwrap();
-            server.send_to(&out, from).await.unwrap();
-        }
-    });
-    (server_addr, task)
-}
-
 /// Several connections on one mux gather from the same STUN server: each answer reaches
 /// the connection that asked (routed by transaction id, since the server's address is
 /// shared), so each gets its server-reflexive candidate and no `icecandidateerror`.
@@ -172,7 +141,7 @@ async fn stun_server_answers_reach_each_asking_connection() {
     let mux = UdpMux::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .expect("bind the mux");
-    let (server, task) = fake_stun_server().await;
+    let (server, _stun) = fake_stun_server().await;
     let mut set = JoinSet::new();
     for _ in 0..5 {
         let config = Configuration {
@@ -214,5 +183,4 @@ async fn stun_server_answers_reach_each_asking_connection() {
         );
         assert_eq!(host_candidates(&pc), vec![mux.local_addr()]);
     }
-    task.abort();
 }

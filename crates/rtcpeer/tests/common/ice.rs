@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rtcpeer::PeerConnectionEvent as Ev;
+use rtcpeer::stun::{Class, Message, MessageWriter, Method};
 use rtcpeer::{EventStream, IceConnectionState, IceGatheringState, PeerConnection};
 
 /// Bound on every wait for an event; passing it is a failure.
@@ -75,4 +76,60 @@ pub fn host_candidates(pc: &PeerConnection) -> Vec<SocketAddr> {
             }
         })
         .collect()
+}
+
+/// A fake STUN server on 127.0.0.1 (see [`fake_stun_server`]); it stops when dropped.
+pub struct FakeStun {
+    requesters: tokio::sync::mpsc::UnboundedReceiver<SocketAddr>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeStun {
+    /// The source address of the next Binding request answered.
+    pub async fn next_requester(&mut self) -> SocketAddr {
+        self.requesters
+            .recv()
+            .await
+            .expect("the fake STUN server runs")
+    }
+}
+
+impl Drop for FakeStun {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a fake STUN server on 127.0.0.1 that answers every Binding request with its own
+/// address as the mapped address (a loopback address nobody sends media to).
+pub async fn fake_stun_server() -> (SocketAddr, FakeStun) {
+    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let server_addr = server.local_addr().unwrap();
+    let (tx, requesters) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        loop {
+            let Ok((n, from)) = server.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(msg) = Message::parse(&buf[..n]) else {
+                continue;
+            };
+            if msg.class() != Class::Request || msg.method() != Method::BINDING {
+                continue;
+            }
+            let mut out = Vec::new();
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::SuccessResponse,
+                Method::BINDING,
+                msg.transaction_id(),
+            );
+            w.xor_mapped_address(server_addr).unwrap();
+            w.fingerprint().unwrap();
+            let _ = server.send_to(&out, from).await;
+            let _ = tx.send(from);
+        }
+    });
+    (server_addr, FakeStun { requesters, task })
 }
