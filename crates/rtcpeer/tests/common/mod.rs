@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod aiortc;
+pub mod budget;
 pub mod chromium;
 pub mod ice;
 pub mod jsonl;
