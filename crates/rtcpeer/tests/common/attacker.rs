@@ -122,6 +122,10 @@ struct RawSctp {
     reset_streams: Vec<u16>,
     /// The victim's cumulative TSN ack of our DATA, from its last SACK.
     acked: Option<u32>,
+    /// Our next RE-CONFIG request sequence number.
+    reconfig_seq: u32,
+    /// SACK chunks received.
+    sacks: u64,
 }
 
 /// What the victim's description told the attacker (RFC 8839, RFC 8122, RFC 8842).
@@ -190,13 +194,14 @@ pub struct Attacker {
     /// The victim's address on the selected pair (where every attack datagram goes).
     victim: Option<SocketAddr>,
     dtls_connected: bool,
+    victim_creds: Option<(String, String)>,
     sctp: RawSctp,
     rng: SeededRandom,
     received: Vec<Received>,
-    /// Transaction ids of the STUN probes sent with [`Attacker::send_stun_probe`].
-    probe_ids: Vec<[u8; 12]>,
-    /// Bytes of victim STUN messages answering our probes, received on the main socket.
-    probe_reply_bytes: u64,
+    /// Transaction ids and sizes of the STUN probes sent with [`Attacker::send_stun_probe`].
+    probe_ids: Vec<([u8; 12], usize)>,
+    /// (request bytes, reply bytes) of every victim reply to one of our probes.
+    probe_replies: Vec<(usize, usize)>,
     /// Datagrams the victim sent that we could not classify (neither STUN nor DTLS).
     pub odd_datagrams: u64,
     /// Traffic on the main socket.
@@ -232,15 +237,17 @@ impl Attacker {
             remote_fingerprints: Vec::new(),
             victim: None,
             dtls_connected: false,
+            victim_creds: None,
             sctp: RawSctp {
                 my_tag: 0x5eed_0000 | (seed as u32 & 0xffff),
                 next_tsn: 1000,
+                reconfig_seq: 1000,
                 ..RawSctp::default()
             },
             rng: SeededRandom::new(seed ^ 0xa77a_c4e5),
             received: Vec::new(),
             probe_ids: Vec::new(),
-            probe_reply_bytes: 0,
+            probe_replies: Vec::new(),
             odd_datagrams: 0,
             wire: Wire::default(),
         }
@@ -306,6 +313,7 @@ impl Attacker {
     pub fn apply_answer(&mut self, answer: &str) {
         let p = RemoteParams::from_sdp(answer);
         self.ice.set_remote_credentials(&p.ufrag, &p.pwd);
+        self.victim_creds = Some((p.ufrag.clone(), p.pwd.clone()));
         for c in p.candidates {
             self.ice.add_remote_candidate(c).expect("victim candidate");
         }
@@ -351,6 +359,11 @@ impl Attacker {
         self.wait_sctp();
     }
 
+    /// Whether the DTLS handshake completed.
+    pub fn dtls_connected(&self) -> bool {
+        self.dtls_connected
+    }
+
     /// Whether the victim aborted the association.
     pub fn sctp_aborted(&self) -> bool {
         self.sctp.aborted
@@ -375,6 +388,62 @@ impl Attacker {
     /// Advances our TSN counter past TSNs an attack used by hand.
     pub fn skip_tsns(&mut self, n: u32) {
         self.sctp.next_tsn = self.sctp.next_tsn.wrapping_add(n);
+    }
+
+    /// Moves our next TSN past the victim's cumulative ack when an attack (FORWARD TSN)
+    /// pushed that point beyond what we sent, so our next DATA is new to the victim.
+    pub fn resync_tsn(&mut self) {
+        if let Some(acked) = self.sctp.acked
+            && (acked.wrapping_sub(self.sctp.next_tsn) as i32) >= 0
+        {
+            self.sctp.next_tsn = acked.wrapping_add(1);
+        }
+    }
+
+    /// Pumps until the victim acknowledged every DATA chunk we sent (flow control for bulk
+    /// attacks: the victim drops what exceeds its window, and we never retransmit).
+    pub fn wait_acked(&mut self) {
+        let last = self.sctp.next_tsn.wrapping_sub(1);
+        self.pump_until("the victim to acknowledge our DATA", |a| {
+            a.sctp
+                .acked
+                .is_some_and(|c| (c.wrapping_sub(last) as i32) >= 0)
+        });
+    }
+
+    /// SACK chunks received from the victim so far.
+    pub fn sacks_received(&self) -> u64 {
+        self.sctp.sacks
+    }
+
+    /// Pumps until `done` holds or `max` passed; returns whether it held (for pacing, where
+    /// not getting there is no failure by itself).
+    pub fn pump_until_or(
+        &mut self,
+        max: Duration,
+        mut done: impl FnMut(&Attacker) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + max;
+        while !done(self) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            self.step(Instant::now() + Duration::from_millis(20));
+        }
+        true
+    }
+
+    /// The highest TSN received in sequence from the victim (what our SACKs acknowledge).
+    pub fn victim_cum_tsn(&self) -> u32 {
+        self.sctp.peer_cum
+    }
+
+    /// The next RE-CONFIG request sequence number (RFC 6525 §5.1.1: starts at our initial
+    /// TSN), taken.
+    pub fn next_reconfig_seq(&mut self) -> u32 {
+        let s = self.sctp.reconfig_seq;
+        self.sctp.reconfig_seq = s.wrapping_add(1);
+        s
     }
 
     /// Messages the victim sent that were not read yet.
@@ -449,8 +518,7 @@ impl Attacker {
         self.wire.received_datagrams += 1;
         self.wire.received_bytes += d.len() as u64;
         let now = Instant::now();
-        if d.len() >= 20 && d[0] < 4 && self.probe_ids.iter().any(|id| d[8..20] == id[..]) {
-            self.probe_reply_bytes += d.len() as u64;
+        if self.note_probe_reply(d) {
             return;
         }
         if !self.ice.handle_packet(now, self.local, from, d) {
@@ -546,7 +614,7 @@ impl Attacker {
         if self.probe_ids.len() >= 4096 {
             self.probe_ids.remove(0);
         }
-        self.probe_ids.push(id);
+        self.probe_ids.push((id, out.len()));
         let to = self.victim_addr();
         match from {
             Some(s) => {
@@ -557,9 +625,39 @@ impl Attacker {
         out.len()
     }
 
-    /// Bytes of victim STUN replies to our probes received on the main socket so far.
-    pub fn probe_reply_bytes(&self) -> u64 {
-        self.probe_reply_bytes
+    /// Records `d` if it is a STUN message answering one of our probes.
+    fn note_probe_reply(&mut self, d: &[u8]) -> bool {
+        if d.len() < 20 || d[0] >= 4 {
+            return false;
+        }
+        match self.probe_ids.iter().find(|(id, _)| d[8..20] == id[..]) {
+            Some(&(_, req)) => {
+                self.probe_replies.push((req, d.len()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Reads what arrived on `sock` (another socket the probes were sent from) and records
+    /// the victim's replies to our probes.
+    pub fn collect_probe_replies(&mut self, sock: &UdpSocket) {
+        sock.set_nonblocking(true).unwrap();
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, _)) = sock.recv_from(&mut buf) {
+            self.note_probe_reply(&buf[..n]);
+        }
+        sock.set_nonblocking(false).unwrap();
+    }
+
+    /// (request bytes, reply bytes) of every victim reply to our probes so far.
+    pub fn probe_replies(&self) -> &[(usize, usize)] {
+        &self.probe_replies
+    }
+
+    /// The victim's ICE credentials (from its answer): ufrag, password.
+    pub fn victim_credentials(&self) -> (String, String) {
+        self.victim_creds.clone().expect("answer applied")
     }
 
     /// Our ICE credentials (ufrag, password) and the victim's, for probes that must look
@@ -680,10 +778,24 @@ impl Attacker {
 
     /// Sends `text` on `stream` and waits for the victim to send the same text back on it
     /// (the victim application echoes): proof that the association still works end to end.
-    /// Returns the round-trip time.
+    /// The message is sent unordered, so attacks that played with the stream's SSNs (FORWARD
+    /// TSN, resets) cannot hold it back. Returns the round-trip time.
     pub fn echo(&mut self, stream: u16, text: &str) -> Duration {
         let t0 = Instant::now();
-        self.send_message(stream, PPID_STRING, text.as_bytes());
+        self.resync_tsn();
+        let tsn = self.sctp.next_tsn;
+        self.sctp.next_tsn = tsn.wrapping_add(1);
+        let mut c = Vec::new();
+        Attacker::data_chunk_at(
+            &mut c,
+            FLAG_BEGIN | FLAG_END | FLAG_UNORDERED,
+            tsn,
+            stream,
+            0,
+            PPID_STRING,
+            text.as_bytes(),
+        );
+        self.send_chunks(&c);
         self.pump_until("the victim's echo", |a| {
             let i = a
                 .received
@@ -736,7 +848,18 @@ impl Attacker {
                 }
                 CT_HEARTBEAT => Attacker::chunk(&mut replies, CT_HEARTBEAT_ACK, 0, v),
                 CT_ABORT => self.sctp.aborted = true,
-                CT_SACK if v.len() >= 4 => self.sctp.acked = Some(be32(v, 0)),
+                CT_SACK if v.len() >= 4 => {
+                    self.sctp.sacks += 1;
+                    let c = be32(v, 0);
+                    // Keep the highest (serial arithmetic): SACKs may arrive reordered.
+                    if self
+                        .sctp
+                        .acked
+                        .is_none_or(|a| (c.wrapping_sub(a) as i32) > 0)
+                    {
+                        self.sctp.acked = Some(c);
+                    }
+                }
                 CT_DATA if v.len() >= 12 => {
                     sack = true;
                     let tsn = be32(v, 0);
