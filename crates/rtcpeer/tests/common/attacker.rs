@@ -195,6 +195,7 @@ pub struct Attacker {
     victim: Option<SocketAddr>,
     dtls_connected: bool,
     victim_creds: Option<(String, String)>,
+    dtls_in: u64,
     sctp: RawSctp,
     rng: SeededRandom,
     received: Vec<Received>,
@@ -217,7 +218,14 @@ impl Attacker {
             .expect("attacker certificate");
         let dtls_config = DtlsConfig::new(&DtlsSettings::default()).unwrap();
         let dtls = DtlsConnection::new(cert.clone(), &dtls_config).unwrap();
-        let mut ice = IceAgent::new(IceAgentConfig::default(), SeededRandom::new(seed));
+        // The attacker never gives up on the victim: a victim busy for minutes (the point of
+        // some attacks) must not end the attack from our side.
+        let config = IceAgentConfig {
+            disconnected_timeout: Duration::from_secs(3600),
+            consent_timeout: Duration::from_secs(3600),
+            ..IceAgentConfig::default()
+        };
+        let mut ice = IceAgent::new(config, SeededRandom::new(seed));
         let (ufrag, pwd) = (
             format!("atk{seed}"),
             format!("attackerpassword{seed:08}xyz"),
@@ -238,6 +246,7 @@ impl Attacker {
             victim: None,
             dtls_connected: false,
             victim_creds: None,
+            dtls_in: 0,
             sctp: RawSctp {
                 my_tag: 0x5eed_0000 | (seed as u32 & 0xffff),
                 next_tsn: 1000,
@@ -308,21 +317,45 @@ impl Attacker {
         SessionDescription::new(SdpType::Offer, sdp)
     }
 
+    /// Takes a victim's offer and writes our answer by hand: ICE controlled (RFC 8445
+    /// §6.1.1, the answerer), `a=setup:active` so we are the DTLS client and the victim the
+    /// server (RFC 8842 §5.3), even stream ids for our channels (RFC 8832 §6).
+    pub fn answer(&mut self, offer: &str) -> SessionDescription {
+        let p = RemoteParams::from_sdp(offer);
+        assert_eq!(
+            p.setup, "actpass",
+            "an offer says a=setup:actpass (RFC 8842 §5.2)"
+        );
+        self.ice.set_role(false);
+        self.take_remote(p);
+        self.dtls_role = Some(DtlsRole::Client);
+        let sdp = self
+            .offer()
+            .sdp
+            .replace("a=setup:actpass", "a=setup:active");
+        SessionDescription::new(SdpType::Answer, sdp)
+    }
+
     /// Takes the victim's answer: ICE credentials and candidates, fingerprints, and our
     /// DTLS role from its `a=setup` (RFC 8842 §5: the answerer's `active` makes us the server).
     pub fn apply_answer(&mut self, answer: &str) {
         let p = RemoteParams::from_sdp(answer);
+        self.dtls_role = Some(match p.setup.as_str() {
+            "active" => DtlsRole::Server,
+            "passive" => DtlsRole::Client,
+            other => panic!("an answer cannot say a=setup:{other}"),
+        });
+        self.take_remote(p);
+    }
+
+    /// ICE credentials, candidates and fingerprints of the victim's description.
+    fn take_remote(&mut self, p: RemoteParams) {
         self.ice.set_remote_credentials(&p.ufrag, &p.pwd);
         self.victim_creds = Some((p.ufrag.clone(), p.pwd.clone()));
         for c in p.candidates {
             self.ice.add_remote_candidate(c).expect("victim candidate");
         }
         self.ice.end_of_remote_candidates();
-        self.dtls_role = Some(match p.setup.as_str() {
-            "active" => DtlsRole::Server,
-            "passive" => DtlsRole::Client,
-            other => panic!("an answer cannot say a=setup:{other}"),
-        });
         self.remote_fingerprints = p.fingerprints;
         self.ice.handle_timeout(Instant::now());
     }
@@ -357,6 +390,11 @@ impl Attacker {
         self.start_dtls();
         self.wait_dtls();
         self.wait_sctp();
+    }
+
+    /// DTLS datagrams received from the victim so far.
+    pub fn dtls_datagrams_received(&self) -> u64 {
+        self.dtls_in
     }
 
     /// Whether the DTLS handshake completed.
@@ -523,6 +561,7 @@ impl Attacker {
         }
         if !self.ice.handle_packet(now, self.local, from, d) {
             if rtcpeer::dtls::is_dtls(d) {
+                self.dtls_in += 1;
                 self.dtls.handle_record(now, d);
             } else {
                 self.odd_datagrams += 1;
@@ -876,6 +915,14 @@ impl Attacker {
                         buf.extend_from_slice(&v[12..]);
                         if flags & FLAG_END != 0 {
                             let data = self.sctp.partial.remove(&stream).unwrap_or_default();
+                            if ppid == PPID_DCEP
+                                && matches!(DcepMessage::parse(&data), Ok(DcepMessage::Open(_)))
+                            {
+                                // The victim opened a channel: acknowledge (RFC 8832 §5.2).
+                                let mut ack = Vec::new();
+                                DcepMessage::Ack.write(&mut ack).unwrap();
+                                self.data_chunk(&mut replies, stream, PPID_DCEP, &ack);
+                            }
                             self.received.push(Received { stream, ppid, data });
                         }
                     }

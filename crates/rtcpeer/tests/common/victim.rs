@@ -142,6 +142,28 @@ impl Victim {
         answer_on(&self.rt, &self.pc, offer)
     }
 
+    /// Makes the attacked connection the offerer: it creates a channel of its own
+    /// (`victim-own`), and its offer (with every candidate) is returned.
+    pub fn offer(&self) -> String {
+        let pc = self.pc.clone();
+        self.rt.run(async move {
+            pc.create_data_channel("victim-own", None).expect("channel");
+            pc.set_local_description(None).await.expect("victim SLD");
+            wait_gathered(&pc).await;
+            pc.local_description().expect("offer").sdp
+        })
+    }
+
+    /// Applies the attacker's answer to the attacked connection.
+    pub fn accept(&self, answer: SessionDescription) {
+        let pc = self.pc.clone();
+        self.rt.run(async move {
+            pc.set_remote_description(answer)
+                .await
+                .expect("victim SRD(answer)")
+        })
+    }
+
     /// The attacked connection's state.
     pub fn connection_state(&self) -> PeerConnectionState {
         self.pc.connection_state()
