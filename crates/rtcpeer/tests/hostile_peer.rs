@@ -23,8 +23,14 @@ static ALLOC: budget::CountingAllocator = budget::CountingAllocator;
 
 /// Echo latency of the legitimate connection allowed during an attack (p99). A victim
 /// blocked by quadratic work holds it for seconds to minutes; the normal figure on loopback
-/// is about a millisecond, so this bound is wide for a loaded 2-core CI machine.
-const ECHO_P99_BOUND: Duration = Duration::from_millis(500);
+/// is about a millisecond, and a few hundred while the victim drains a burst on a loaded
+/// 2-core machine shared with other builds, so this bound is wide on purpose.
+const ECHO_P99_BOUND: Duration = Duration::from_millis(1000);
+
+/// How long the victim's thread may stay busy after an attack was sent before the test
+/// gives up on it (a healthy victim is free within milliseconds; this keeps a regression
+/// from costing CI the minutes the attack would take).
+const BUSY_LIMIT: Duration = Duration::from_secs(60);
 
 /// Round trips of the legitimate connection sampled during each attack.
 const ECHO_SAMPLES: usize = 30;
@@ -112,7 +118,14 @@ impl Scene {
         let attack_time = t0.elapsed();
         // Let the victim work through what is still in its socket buffer, answering it.
         self.attacker.pump(Duration::from_millis(300));
-        let cpu = self.victim.cpu_time().saturating_sub(cpu0);
+        let Some(cpu1) = self.victim.cpu_time_within(BUSY_LIMIT) else {
+            panic!(
+                "{name}: the victim's thread was still busy {BUSY_LIMIT:?} after the attack \
+                 (the process has used {:?} of CPU so far)",
+                budget::process_cpu_time()
+            );
+        };
+        let cpu = cpu1.saturating_sub(cpu0);
         let heap_growth = budget::live_bytes() as i64 - heap0 as i64;
         let heap_peak = budget::peak_bytes().saturating_sub(heap0);
         let echo = probe.finish();
@@ -429,6 +442,66 @@ fn stun_abuse_and_amplification() {
         );
     }
     s.still_works("STUN abuse");
+}
+
+/// Authenticated Binding requests (the attacker is the peer: it knows the victim's
+/// password) sent from 150 addresses that never asked for anything, as a reflector would
+/// spoof them: the victim answers each and starts triggered checks towards it (RFC 8445
+/// §7.3.1.4), so what it sends to those addresses is bounded by its candidate and pair
+/// caps and the check schedule. Measured over 3 s: datagrams and bytes the third parties
+/// received per request.
+#[test]
+fn stun_authenticated_requests_from_third_parties() {
+    let mut s = Scene::new(26);
+    let third: Vec<std::net::UdpSocket> = (0..150)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let (mut sent, mut got, mut got_bytes, mut sent_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let f = s.measure("STUN requests from third parties", |a, _| {
+        let (vu, vp) = a.victim_credentials();
+        let (au, _) = a.ice_credentials();
+        let username = format!("{vu}:{au}");
+        for t in &third {
+            let n = a.send_stun_probe(Some(t), Class::Request, Method::BINDING, |w| {
+                w.username(&username).unwrap();
+                w.priority(0x6e00_01ff).unwrap();
+                w.ice_controlling(0x0123_4567_89ab_cdef).unwrap();
+                w.message_integrity(vp.as_bytes()).unwrap();
+                w.fingerprint().unwrap();
+            });
+            sent += 1;
+            sent_bytes += n as u64;
+        }
+        let until = Instant::now() + Duration::from_secs(3);
+        let mut buf = vec![0u8; 2048];
+        while Instant::now() < until {
+            a.pump(Duration::from_millis(50));
+            for t in &third {
+                t.set_nonblocking(true).unwrap();
+                while let Ok((n, _)) = t.recv_from(&mut buf) {
+                    got += 1;
+                    got_bytes += n as u64;
+                }
+            }
+        }
+    });
+    eprintln!(
+        "[hostile_peer] STUN requests from third parties: {sent} requests ({sent_bytes} bytes) \
+         made the victim send {got} datagrams ({got_bytes} bytes) to those addresses in 3 s: \
+         {:.1} datagrams and {:.2}× the bytes per request",
+        got as f64 / sent as f64,
+        got_bytes as f64 / sent_bytes as f64
+    );
+    f.assert_within(
+        "STUN requests from third parties",
+        Duration::from_secs(3),
+        8 * MIB,
+    );
+    assert!(
+        got <= 8 * sent,
+        "the victim sent {got} datagrams to third parties for {sent} requests"
+    );
+    s.still_works("STUN requests from third parties");
 }
 
 // ---------------------------------------------------------------------- (c) DTLS

@@ -61,12 +61,22 @@ impl RuntimeThread {
 
     /// Runs `f` on the thread's runtime and waits (blocking the caller) for its result.
     pub fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T {
+        self.run_within(Duration::from_secs(600), f)
+            .expect("the runtime thread finished the task")
+    }
+
+    /// Like [`RuntimeThread::run`], but gives up (`None`) when the thread has not finished
+    /// `f` within `limit`, e.g. because it is still busy with an attack.
+    pub fn run_within<T: Send + 'static>(
+        &self,
+        limit: Duration,
+        f: impl Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
         let (tx, rx) = mpsc::channel();
         self.handle.spawn(async move {
             let _ = tx.send(f.await);
         });
-        rx.recv_timeout(Duration::from_secs(600))
-            .expect("the runtime thread finished the task")
+        rx.recv_timeout(limit).ok()
     }
 
     /// Spawns `f` on the thread's runtime without waiting.
@@ -134,6 +144,12 @@ impl Victim {
     /// the thread is free to answer).
     pub fn cpu_time(&self) -> Duration {
         self.rt.run(async { budget::thread_cpu_time() })
+    }
+
+    /// [`Victim::cpu_time`], or `None` if the victim thread is still busy after `limit`.
+    pub fn cpu_time_within(&self, limit: Duration) -> Option<Duration> {
+        self.rt
+            .run_within(limit, async { budget::thread_cpu_time() })
     }
 
     /// Applies a remote offer to the attacked connection and returns its answer (with every
@@ -312,7 +328,12 @@ impl LegitClient {
                 let text = format!("probe {i}");
                 i += 1;
                 let t0 = Instant::now();
-                dc.send_text(&text).expect("legit send");
+                if dc.send_text(&text).is_err() {
+                    // The legitimate connection died (e.g. its consent expired while the
+                    // victim was stuck): that is the worst latency there is.
+                    rtts.push(ECHO_GIVE_UP);
+                    break;
+                }
                 let got = tokio::time::timeout(ECHO_GIVE_UP, async {
                     while let Some(e) = ev.recv().await {
                         if matches!(&e, DataChannelEvent::Message(Payload::Text(t)) if *t == text) {
