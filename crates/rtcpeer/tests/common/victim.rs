@@ -103,6 +103,30 @@ impl Drop for RuntimeThread {
     }
 }
 
+/// Panics on the victim's thread so far (any test of the binary).
+static VICTIM_PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts panics on threads named `victim` (tokio catches a task's panic, so without this a
+/// panicking driver would only show as a connection that stops working), then reports them
+/// as usual.
+fn count_victim_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some("victim") {
+                VICTIM_PANICS.fetch_add(1, Ordering::Relaxed);
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Panics seen on victim threads since the binary started.
+pub fn victim_panics() -> u64 {
+    VICTIM_PANICS.load(Ordering::Relaxed)
+}
+
 /// What the victim application saw on the attacked connection.
 #[derive(Debug, Default)]
 pub struct VictimLog {
@@ -127,6 +151,7 @@ pub struct Victim {
 impl Victim {
     /// Starts the victim thread with its two connections (not negotiated yet).
     pub fn start() -> Victim {
+        count_victim_panics();
         let rt = RuntimeThread::start("victim");
         let log = Arc::new(VictimLog::default());
         let l = log.clone();
@@ -144,6 +169,20 @@ impl Victim {
     /// the thread is free to answer).
     pub fn cpu_time(&self) -> Duration {
         self.rt.run(async { budget::thread_cpu_time() })
+    }
+
+    /// Starts a heap measurement on the victim thread; returns what it holds now.
+    pub fn heap_start(&self) -> isize {
+        self.rt.run(async {
+            budget::reset_thread_peak();
+            budget::thread_live_bytes()
+        })
+    }
+
+    /// What the victim thread holds now and the most it held since [`Victim::heap_start`].
+    pub fn heap_now_and_peak(&self) -> (isize, isize) {
+        self.rt
+            .run(async { (budget::thread_live_bytes(), budget::thread_peak_bytes()) })
     }
 
     /// [`Victim::cpu_time`], or `None` if the victim thread is still busy after `limit`.
