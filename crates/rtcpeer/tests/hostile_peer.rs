@@ -583,6 +583,9 @@ fn client_hello() -> Vec<u8> {
 /// DTLS records before and during the handshake, from the peer's own address: none of them
 /// is authenticated, so none may end the handshake (browsers ignore unauthenticated alerts
 /// where they can; issue 12 hole 4). The handshake then completes and the connection works.
+/// (Before the fix, each of these alone ended or stalled the victim's handshake: a fatal
+/// alert at epoch 0, a garbage handshake record at epoch 0, a ChangeCipherSpec at epoch 0,
+/// and a ClientHello sent to the victim as DTLS client.)
 #[test]
 fn dtls_records_before_and_during_the_handshake() {
     let mut s = Scene::ice_only(13);
