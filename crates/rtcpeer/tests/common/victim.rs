@@ -132,6 +132,8 @@ pub fn victim_panics() -> u64 {
 pub struct VictimLog {
     /// `datachannel` events (channels the peer opened).
     pub channels: AtomicU64,
+    /// The stream ids of those channels.
+    pub channel_ids: Mutex<Vec<u16>>,
     /// Every `connectionstatechange`, in order.
     pub states: Mutex<Vec<PeerConnectionState>>,
 }
@@ -245,6 +247,9 @@ fn serve_echo(pc: &PeerConnection, log: Option<Arc<VictimLog>>) {
                 PeerConnectionEvent::DataChannel(dc) => {
                     if let Some(l) = &log {
                         l.channels.fetch_add(1, Ordering::Relaxed);
+                        if let Some(id) = dc.id() {
+                            l.channel_ids.lock().unwrap().push(id);
+                        }
                     }
                     if dc.label().starts_with("echo") {
                         tokio::spawn(echo(dc));
