@@ -26,11 +26,13 @@ use common::victim::{EchoStats, LegitClient, Victim, victim_panics};
 #[global_allocator]
 static ALLOC: budget::CountingAllocator = budget::CountingAllocator;
 
-/// Echo latency of the legitimate connection allowed during an attack (p99). A victim
-/// blocked by quadratic work holds it for seconds to minutes; the normal figure on loopback
-/// is about a millisecond, and a few hundred while the victim drains a burst on a loaded
-/// 2-core machine shared with other builds, so this bound is wide on purpose.
-const ECHO_P99_BOUND: Duration = Duration::from_millis(1000);
+/// Echo latency of the legitimate connection allowed during an attack (p99; with the 30–40
+/// round trips of most tests that is the largest). A victim blocked by quadratic work, or
+/// holding a lock, delays it by seconds to minutes (the probe gives up at 30 s); the normal
+/// figure on loopback is about a millisecond, but on a loaded 2-core machine (load 18 while
+/// this was written) scheduling alone made it reach 0.8 s, so the bound is wide on purpose:
+/// CPU time is the precise measure, this one catches blocking.
+const ECHO_P99_BOUND: Duration = Duration::from_secs(2);
 
 /// How long the victim's thread may stay busy after an attack was sent before the test
 /// gives up on it (a healthy victim is free within milliseconds; this keeps a regression
