@@ -14,7 +14,17 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use std::cell::Cell;
+
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Bytes this thread allocated minus bytes it freed (memory freed by another thread than
+    /// the one that allocated it stays counted on the allocating thread).
+    static THREAD_LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The highest `THREAD_LIVE` since the last [`reset_thread_peak`].
+    static THREAD_PEAK: Cell<isize> = const { Cell::new(0) };
+}
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
@@ -24,6 +34,12 @@ pub struct CountingAllocator;
 fn grew(by: usize) {
     let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
     PEAK.fetch_max(now, Ordering::Relaxed);
+    // `try_with`: the thread's locals may already be gone while it exits.
+    let _ = THREAD_LIVE.try_with(|l| {
+        let v = l.get() + by as isize;
+        l.set(v);
+        let _ = THREAD_PEAK.try_with(|p| p.set(p.get().max(v)));
+    });
     if !INSTALLED.load(Ordering::Relaxed) {
         INSTALLED.store(true, Ordering::Relaxed);
     }
@@ -31,6 +47,7 @@ fn grew(by: usize) {
 
 fn shrank(by: usize) {
     LIVE.fetch_sub(by, Ordering::Relaxed);
+    let _ = THREAD_LIVE.try_with(|l| l.set(l.get() - by as isize));
 }
 
 // SAFETY: every call is forwarded unchanged to `System`; the counters only observe sizes.
@@ -88,6 +105,23 @@ pub fn peak_bytes() -> usize {
 /// Starts a new peak measurement from what is live now.
 pub fn reset_peak() {
     PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// Heap bytes the calling thread allocated and nobody freed yet (see `THREAD_LIVE`): what a
+/// victim running on its own thread holds, unaffected by other threads of the test binary.
+pub fn thread_live_bytes() -> isize {
+    THREAD_LIVE.with(|l| l.get())
+}
+
+/// The highest [`thread_live_bytes`] of the calling thread since [`reset_thread_peak`].
+pub fn thread_peak_bytes() -> isize {
+    THREAD_PEAK.with(|p| p.get())
+}
+
+/// Starts a new peak measurement for the calling thread from what it holds now.
+pub fn reset_thread_peak() {
+    let now = thread_live_bytes();
+    THREAD_PEAK.with(|p| p.set(now));
 }
 
 /// Linux's USER_HZ: the unit of the CPU times in `/proc/*/stat` (100 on every Linux ABI).

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod aiortc;
+pub mod attacker;
 pub mod budget;
 pub mod chromium;
 pub mod ice;
@@ -12,3 +13,4 @@ pub mod jsonl;
 pub mod net;
 pub mod netns;
 pub mod signaling;
+pub mod victim;
