@@ -290,9 +290,9 @@ pub(crate) struct TrickleIndex {
     bytes: usize,
     /// Anything added (else the rendering is the plain description's).
     changed: bool,
-    /// The ICE credentials of the description and its transport section (trickling changes
-    /// neither), for the agent.
+    /// The ICE credentials of the description (trickling does not change them), for the agent.
     pub creds: Option<IceCredentials>,
+    /// The description's transport section (RFC 8843 BUNDLE tag, else the first live one).
     pub transport: Option<usize>,
 }
 
