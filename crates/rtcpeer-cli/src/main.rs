@@ -9,6 +9,7 @@
 mod cpu;
 mod demo;
 mod peer;
+mod stdin;
 
 use rtcpeer::{Error, IceServer, Result};
 

@@ -16,7 +16,12 @@ use rtcpeer::{
     IceGatheringState, IceServer, PeerConnection, PeerConnectionEvent, PeerConnectionState, Result,
     SessionDescription, Settings,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, Stdin};
+
+use crate::stdin::{BoundedLines, Line, read_description};
+
+/// The CLI's stdin: bounded lines (see `stdin.rs`).
+type Input = BoundedLines<BufReader<Stdin>>;
 
 /// Which side of the offer/answer exchange this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +66,8 @@ const STEP_LIMIT: Duration = Duration::from_secs(120);
 const CHUNK: usize = 64 * 1024;
 const HIGH_WATER: u64 = 1024 * 1024;
 const LOW_WATER: u64 = 256 * 1024;
+/// Longest chat line sent as one message (longer ones are skipped with a notice).
+const MAX_CHAT_LINE: usize = 64 * 1024;
 
 fn status(msg: impl AsRef<str>) {
     eprintln!("rtcpeer: {}", msg.as_ref());
@@ -79,7 +86,7 @@ pub async fn run(role: Role, opts: PeerOptions) -> Result<()> {
     settings.ice.mdns = opts.mdns;
     let pc = PeerConnection::with_settings(config, settings)?;
     let mut events = pc.events();
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin: Input = BoundedLines::new(BufReader::new(tokio::io::stdin()));
     let dc = match role {
         Role::Offer => {
             let dc = pc.create_data_channel(&opts.label, None)?;
@@ -87,13 +94,13 @@ pub async fn run(role: Role, opts: PeerOptions) -> Result<()> {
             wait_gathered(&pc, &mut events).await?;
             print_description(&pc)?;
             status("paste the answer (JSON), then press Enter:");
-            let answer = read_description(&mut stdin).await?;
+            let answer = read_step(&mut stdin).await?;
             pc.set_remote_description(answer).await?;
             dc
         }
         Role::Answer => {
             status("paste the offer (JSON), then press Enter:");
-            let offer = read_description(&mut stdin).await?;
+            let offer = read_step(&mut stdin).await?;
             pc.set_remote_description(offer).await?;
             pc.set_local_description(None).await?;
             wait_gathered(&pc, &mut events).await?;
@@ -127,27 +134,11 @@ fn print_description(pc: &PeerConnection) -> Result<()> {
     Ok(())
 }
 
-/// Reads lines until they form one JSON description (pasted JSON may span lines).
-async fn read_description(stdin: &mut Lines<BufReader<Stdin>>) -> Result<SessionDescription> {
-    let mut text = String::new();
-    loop {
-        let line = tokio::time::timeout(STEP_LIMIT, stdin.next_line())
-            .await
-            .map_err(|_| Error::operation("no description on stdin in time"))?
-            .map_err(|e| Error::operation(format!("stdin: {e}")))?
-            .ok_or_else(|| Error::operation("stdin ended before a description"))?;
-        text.push_str(&line);
-        text.push('\n');
-        if text.trim().is_empty() {
-            continue;
-        }
-        match SessionDescription::from_json(text.trim()) {
-            Ok(d) => return Ok(d),
-            // Incomplete JSON: read on (bounded, so garbage does not grow without end).
-            Err(_) if text.len() < 256 * 1024 && !text.trim_end().ends_with('}') => {}
-            Err(e) => return Err(e),
-        }
-    }
+/// Reads the other side's description from stdin within [`STEP_LIMIT`].
+async fn read_step(stdin: &mut Input) -> Result<SessionDescription> {
+    tokio::time::timeout(STEP_LIMIT, read_description(stdin))
+        .await
+        .map_err(|_| Error::operation("no description on stdin in time"))?
 }
 
 async fn next_event(events: &mut EventStream) -> Result<PeerConnectionEvent> {
@@ -219,14 +210,17 @@ fn describe(p: &Payload) -> String {
 async fn chat(
     dc: &DataChannel,
     dc_events: &mut DataChannelEvents,
-    stdin: &mut Lines<BufReader<Stdin>>,
+    stdin: &mut Input,
 ) -> Result<()> {
     status("chat: type lines to send; end with Ctrl-D");
     let mut stdin_open = true;
     loop {
         tokio::select! {
-            line = stdin.next_line(), if stdin_open => match line {
-                Ok(Some(l)) => dc.send_text(&l)?,
+            line = stdin.next_line(MAX_CHAT_LINE), if stdin_open => match line {
+                Ok(Line::Text(l)) => dc.send_text(&String::from_utf8_lossy(&l))?,
+                Ok(Line::TooLong) => {
+                    status(format!("line longer than {MAX_CHAT_LINE} bytes, not sent"));
+                }
                 _ => {
                     stdin_open = false;
                     dc.close();

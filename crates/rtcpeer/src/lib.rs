@@ -56,7 +56,7 @@ pub use jsep::{
     IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType, IceComponent,
     IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState, OfferOptions,
     PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState, SdpType,
-    SessionDescription, SignalingState,
+    SessionDescription, SignalingLimits, SignalingState,
 };
 pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 use crate::ice::{IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter};
 use crate::jsep::{
     AnswerOptions, Core, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
-    PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingState,
+    PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingLimits,
+    SignalingState,
 };
 use crate::media::MediaKind;
 use crate::track::{MediaStream, MediaStreamTrack};
@@ -54,6 +55,9 @@ pub struct Settings {
     pub core: CoreSettings,
     /// Where ICE gathers and the agent's timers.
     pub ice: IceSettings,
+    /// Bounds on what a remote peer can make signaling store: remote description size,
+    /// candidates per m-section, candidate length (RFC 8838 §4, webrtc-pc §4.4.1.7).
+    pub signaling: SignalingLimits,
 }
 
 /// ICE knobs outside `RTCConfiguration` (non-standard, like Pion's SettingEngine).
@@ -286,6 +290,7 @@ impl PeerConnection {
         };
         let mut core = Core::new(config, settings.core, certificate, rng);
         core.configure_ice(settings.ice.agent, ice_rng);
+        core.set_signaling_limits(settings.signaling);
         let pc = PeerConnection {
             inner: Arc::new(Inner {
                 id: NEXT_PC.fetch_add(1, Ordering::Relaxed),

@@ -95,7 +95,7 @@ impl Core {
                         max_message_size: 0.0,
                     });
                 }
-                self.pending_local = Some(Desc { typ, sdp, text });
+                self.pending_local = Some(Desc::new(typ, sdp, text));
                 self.set_signaling_state(SignalingState::HaveLocalOffer);
             }
             _ => {
@@ -154,7 +154,7 @@ impl Core {
                 }
                 self.note_local_credentials(&sdp);
                 if typ == SdpType::Answer {
-                    self.current_local = Some(Desc { typ, sdp, text });
+                    self.current_local = Some(Desc::new(typ, sdp, text));
                     self.pending_local = None;
                     if let Some(r) = self.pending_remote.take() {
                         self.current_remote = Some(r);
@@ -162,7 +162,7 @@ impl Core {
                     self.set_signaling_state(SignalingState::Stable);
                     self.finish_negotiation();
                 } else {
-                    self.pending_local = Some(Desc { typ, sdp, text });
+                    self.pending_local = Some(Desc::new(typ, sdp, text));
                     self.set_signaling_state(SignalingState::HaveLocalPranswer);
                 }
             }
@@ -211,6 +211,17 @@ impl Core {
         if typ == SdpType::Offer && self.signaling_state == SignalingState::HaveLocalOffer {
             self.rollback()?;
         }
+        if desc.sdp.len() > self.signaling.max_description_bytes {
+            // The same refusal as the parser's own ceiling, at the configured limit.
+            return Err(Error::rtc(
+                ErrorDetail::SdpSyntaxError { line: None },
+                format!(
+                    "description is {} bytes, more than the limit of {}",
+                    desc.sdp.len(),
+                    self.signaling.max_description_bytes
+                ),
+            ));
+        }
         let sdp: Sdp = Sdp::parse(&desc.sdp).map_err(|e| {
             Error::rtc(
                 ErrorDetail::SdpSyntaxError {
@@ -226,20 +237,12 @@ impl Core {
                 self.take_snapshot();
             }
             self.apply_remote_offer(&sdp, &mut track_events);
-            self.pending_remote = Some(Desc {
-                typ,
-                sdp,
-                text: desc.sdp,
-            });
+            self.pending_remote = Some(Desc::new(typ, sdp, desc.sdp));
             self.set_signaling_state(SignalingState::HaveRemoteOffer);
         } else {
             self.apply_remote_answer(&sdp, &mut track_events);
             if typ == SdpType::Answer {
-                self.current_remote = Some(Desc {
-                    typ,
-                    sdp,
-                    text: desc.sdp,
-                });
+                self.current_remote = Some(Desc::new(typ, sdp, desc.sdp));
                 self.pending_remote = None;
                 if let Some(l) = self.pending_local.take() {
                     self.current_local = Some(l);
@@ -247,11 +250,7 @@ impl Core {
                 self.set_signaling_state(SignalingState::Stable);
                 self.finish_negotiation();
             } else {
-                self.pending_remote = Some(Desc {
-                    typ,
-                    sdp,
-                    text: desc.sdp,
-                });
+                self.pending_remote = Some(Desc::new(typ, sdp, desc.sdp));
                 self.set_signaling_state(SignalingState::HaveRemotePranswer);
             }
         }

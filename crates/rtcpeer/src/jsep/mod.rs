@@ -28,7 +28,7 @@ use crate::util::{ICE_CHARS, RandomSource};
 
 pub use candidate::{
     IceCandidate, IceCandidateInit, IceCandidateType, IceComponent, IceProtocol,
-    IceTcpCandidateType,
+    IceTcpCandidateType, SignalingLimits,
 };
 pub use data_path::DataChannelEvent;
 pub use datachannel::{
@@ -113,16 +113,76 @@ pub enum CoreEvent {
 }
 
 /// A description as applied: its type, parsed form, and the text given back to the application.
+///
+/// The text is the one applied until `sdp` changes (candidates written into it); then it is
+/// rendered from `sdp` when first read and kept until the next change, so adding a
+/// candidate costs no re-serialisation of the whole description (issue 12, hole 3).
 #[derive(Debug, Clone)]
 pub(crate) struct Desc {
     pub typ: SdpType,
     pub sdp: Sdp,
-    pub text: String,
+    /// The text given back: the applied text, or `sdp` rendered at the first read after a change.
+    text: std::cell::OnceCell<String>,
+    /// Whether `text` holds the applied text (not a rendering of `sdp`).
+    applied_text: bool,
+    /// Bookkeeping of `addIceCandidate` on a remote description, built at its first call.
+    pub trickle: Option<Box<candidate::TrickleIndex>>,
 }
 
 impl Desc {
+    /// A description applied with `text`.
+    pub(crate) fn new(typ: SdpType, sdp: Sdp, text: String) -> Self {
+        Desc {
+            typ,
+            sdp,
+            text: std::cell::OnceCell::from(text),
+            applied_text: true,
+            trickle: None,
+        }
+    }
+
+    /// The text given back to the application (rendered from `sdp` if it changed).
+    pub(crate) fn text(&self) -> &str {
+        self.text.get_or_init(|| match &self.trickle {
+            Some(t) => t.render(&self.sdp),
+            None => self.sdp.to_string(),
+        })
+    }
+
+    /// The candidates of m-section `i`: those it was applied with, then those
+    /// `addIceCandidate` added.
+    pub(crate) fn candidates_of(&self, i: usize) -> impl Iterator<Item = &crate::sdp::Candidate> {
+        let added = self.trickle.as_ref().map_or(&[][..], |t| t.added(i));
+        self.sdp
+            .media
+            .get(i)
+            .into_iter()
+            .flat_map(|m| m.candidates())
+            .chain(added)
+    }
+
+    /// Whether m-section `i` has end-of-candidates (applied, or by `addIceCandidate`).
+    pub(crate) fn end_of_candidates_in(&self, i: usize) -> bool {
+        self.sdp
+            .media
+            .get(i)
+            .is_some_and(|m| m.has(&crate::sdp::Attribute::EndOfCandidates))
+            || self.trickle.as_ref().is_some_and(|t| t.added_eoc(i))
+    }
+
+    /// `sdp` changed: the text is rendered again at its next read.
+    pub(crate) fn sdp_changed(&mut self) {
+        self.text = std::cell::OnceCell::new();
+        self.applied_text = false;
+    }
+
+    /// Whether the text given back is still the applied one (no rendering of `sdp` yet).
+    pub(crate) fn has_applied_text(&self) -> bool {
+        self.applied_text
+    }
+
     fn to_w3c(&self) -> SessionDescription {
-        SessionDescription::new(self.typ, self.text.clone())
+        SessionDescription::new(self.typ, self.text().to_string())
     }
 }
 
@@ -193,6 +253,8 @@ impl Default for CoreSettings {
 pub struct Core {
     config: Configuration,
     settings: CoreSettings,
+    /// Bounds on what a remote can make the core store (`addIceCandidate`, SRD).
+    signaling: SignalingLimits,
     certificate: Certificate,
     rng: Box<dyn RandomSource>,
     signaling_state: SignalingState,
@@ -259,6 +321,7 @@ impl Core {
         Core {
             config,
             settings,
+            signaling: SignalingLimits::default(),
             certificate,
             rng,
             signaling_state: SignalingState::Stable,

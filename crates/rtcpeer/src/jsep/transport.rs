@@ -234,7 +234,7 @@ impl Default for IceState {
 
 /// The m-section that carries the session's transport: the first mid of the first BUNDLE
 /// group that is not rejected (the BUNDLE tag, RFC 8843 §7.2), else the first live section.
-fn transport_section(sdp: &Sdp) -> Option<usize> {
+pub(super) fn transport_section(sdp: &Sdp) -> Option<usize> {
     let live = |i: usize| sdp.media.get(i).is_some_and(|m| m.port != 0);
     for group in sdp.bundle_groups() {
         for mid in group {
@@ -372,10 +372,7 @@ impl Core {
         let Some((desc, i)) = self.remote_transport_section() else {
             return Vec::new();
         };
-        let Some(m) = desc.sdp.media.get(i) else {
-            return Vec::new();
-        };
-        m.candidates()
+        desc.candidates_of(i)
             .filter_map(|c| IceCandidate::new(self.remote_candidate_init(c)).ok())
             .collect()
     }
@@ -680,35 +677,30 @@ impl Core {
         }
     }
 
-    /// `addIceCandidate` recorded `text` (empty: end-of-candidates) for m-section `target`
-    /// (`None`: every section) of the remote description: hand it to the agent when it
-    /// concerns the transport section of the agent's current remote generation.
-    pub(super) fn ice_remote_candidate(&mut self, text: &str, target: Option<usize>) {
-        let Some(desc) = self
-            .pending_remote
-            .as_ref()
-            .or(self.current_remote.as_ref())
-        else {
-            return;
-        };
+    /// `addIceCandidate` recorded candidate `c` (`None`: end-of-candidates) for m-section
+    /// `target` (`None`: every section) of the remote description, whose ICE credentials
+    /// and transport section are `creds` and `tag`: hand it to the agent when it concerns
+    /// the transport section of the agent's current remote generation.
+    pub(super) fn ice_remote_candidate(
+        &mut self,
+        c: Option<Candidate>,
+        target: Option<usize>,
+        creds: Option<IceCredentials>,
+        tag: Option<usize>,
+    ) {
         let Some(agent) = self.ice.agent.as_mut() else {
             // Recorded in the description; read when the agent is created.
             return;
         };
-        if desc_ice(&desc.sdp) != self.ice.remote_creds {
+        if creds != self.ice.remote_creds {
             // A remote restart not applied yet: read from the description with our answer.
             return;
         }
-        let tag = transport_section(&desc.sdp);
         if target.is_some() && target != tag {
             return;
         }
-        if text.is_empty() {
+        let Some(c) = c else {
             agent.end_of_remote_candidates();
-            return;
-        }
-        let line = text.strip_prefix("a=").unwrap_or(text);
-        let Ok(c) = Candidate::parse(line) else {
             return;
         };
         if let Err(e) = agent.add_remote_candidate(c) {
@@ -731,19 +723,16 @@ impl Core {
             return;
         }
         let (addr, port) = (sel.remote.address(), sel.remote.port());
-        let signalled = self
-            .remote_transport_section()
-            .and_then(|(d, i)| d.sdp.media.get(i))
-            .and_then(|m| {
-                m.candidates()
-                    .find(|c| {
-                        Some(c.address.as_str()) == addr
-                            && Some(c.port) == port
-                            && c.component == 1
-                            && c.protocol.eq_ignore_ascii_case("udp")
-                    })
-                    .cloned()
-            });
+        let signalled = self.remote_transport_section().and_then(|(d, i)| {
+            d.candidates_of(i)
+                .find(|c| {
+                    Some(c.address.as_str()) == addr
+                        && Some(c.port) == port
+                        && c.component == 1
+                        && c.protocol.eq_ignore_ascii_case("udp")
+                })
+                .cloned()
+        });
         if let Some(c) = signalled
             && let Ok(remote) = IceCandidate::new(self.remote_candidate_init(&c))
             && let Some(sel) = self.ice.selected.as_mut()
@@ -858,13 +847,13 @@ impl Core {
         };
         agent.set_remote_credentials(&creds.ufrag, &creds.pwd);
         self.ice.remote_creds = Some(creds);
-        if let Some(m) = transport_section(&desc.sdp).and_then(|i| desc.sdp.media.get(i)) {
-            for c in m.candidates() {
+        if let Some(i) = transport_section(&desc.sdp) {
+            for c in desc.candidates_of(i) {
                 if let Err(e) = agent.add_remote_candidate(c.clone()) {
                     tracing::debug!("remote candidate not used: {e}");
                 }
             }
-            if m.has(&A::EndOfCandidates) {
+            if desc.end_of_candidates_in(i) {
                 agent.end_of_remote_candidates();
             }
         }
@@ -894,7 +883,7 @@ impl Core {
                 changed |= write_candidate(&mut d.sdp, None);
             }
             if changed {
-                d.text = d.sdp.to_string();
+                d.sdp_changed();
             }
         }
     }
@@ -964,9 +953,8 @@ impl Core {
         };
         let remote_sdp = self
             .remote_transport_section()
-            .and_then(|(d, i)| d.sdp.media.get(i))
-            .and_then(|m| {
-                m.candidates().find(|c| {
+            .and_then(|(d, i)| {
+                d.candidates_of(i).find(|c| {
                     same_candidate(c, remote)
                         // A learnt prflx candidate the peer has signalled since (RFC 8445
                         // §7.3.1.3).

@@ -123,7 +123,7 @@ w3c_enum! {
 }
 
 /// An ICE candidate line's value (RFC 8839 §5.1), as in `a=candidate:<value>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Candidate {
     /// 1–32 ice-chars.
     pub foundation: String,
