@@ -284,11 +284,14 @@ pub enum DtlsFailure {
     FingerprintMismatch,
     /// The handshake finished without the peer presenting a certificate.
     NoRemoteCertificate,
-    /// The peer sent a fatal alert (its description code, RFC 5246 §7.2).
+    /// The peer sent a fatal alert (its description code, RFC 5246 §7.2): an encrypted one
+    /// fails at once; a plaintext one, which anyone could have sent, only when the handshake
+    /// then stalls (see [`DtlsSettings::unauthenticated_failure_grace`]).
     AlertReceived(u8),
     /// The handshake did not complete within the retransmission budget or the deadline.
     Timeout,
-    /// Any other handshake or protocol error reported by the engine.
+    /// Any other handshake or protocol error reported by the engine (during the handshake:
+    /// once it then stalled, as for a plaintext alert).
     Protocol(String),
 }
 
