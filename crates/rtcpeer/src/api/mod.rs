@@ -51,7 +51,8 @@ pub struct Settings {
     /// Seed for the connection's random choices (ICE credentials, SSRCs, ids). `None` uses
     /// the operating system's CSPRNG; a seed makes a test reproducible (never use in production).
     pub seed: Option<u64>,
-    /// SCTP port and max-message-size written in the SDP.
+    /// SCTP port and max-message-size written in the SDP, and the DTLS handshake timers
+    /// (`core.dtls`).
     pub core: CoreSettings,
     /// Where ICE gathers and the agent's timers.
     pub ice: IceSettings,

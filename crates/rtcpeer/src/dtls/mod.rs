@@ -8,7 +8,15 @@
 //! - DTLS-SRTP (RFC 5764): `use_srtp` is offered, and the SRTP master keys are exported with the
 //!   "EXTRACTOR-dtls_srtp" label and kept for the media layer;
 //! - records that arrive before [`DtlsConnection::start`] (a peer's ClientHello racing our remote
-//!   description) are kept and replayed at start, not dropped.
+//!   description) are kept and replayed at start, not dropped;
+//! - unauthenticated input cannot end the handshake (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2):
+//!   records that cannot be valid, and every plaintext alert, are dropped and counted before
+//!   dimpl sees them; a handshake message dimpl rejects is remembered and fails the transport
+//!   only if the handshake then stalls for [`DtlsSettings::unauthenticated_failure_grace`]
+//!   (a server that has not answered yet simply starts over). A fingerprint mismatch, an
+//!   authenticated (encrypted) fatal alert and the handshake deadline still fail it at once;
+//! - retransmission starts at 50 ms and doubles up to a 10 s cap, as browsers do
+//!   ([`DtlsSettings::flight_start_rto`], [`DtlsSettings::flight_max_rto`]).
 //!
 //! Sans-IO: datagrams go in through [`DtlsConnection::handle_record`] and come out of
 //! [`DtlsConnection::poll_transmit`]; time is always an argument; retransmissions happen when the
@@ -87,6 +95,19 @@ const MAX_OUTPUT_BUFFER: usize = 128 * 1024;
 /// Timers further away than this are dimpl's "idle" placeholder, reported as no timer.
 const IDLE_TIMER: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// The handshake deadline given to the engine: beyond [`IDLE_TIMER`], so never reached and
+/// reported as no timer; [`DtlsSettings::handshake_timeout`] is enforced by the adapter.
+const ENGINE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2 * 30 * 24 * 3600);
+
+/// Largest `message_seq` a peer's DTLS 1.2 handshake message can carry: a full handshake with
+/// a HelloVerifyRequest and client authentication has at most 7 messages per side
+/// (`message_seq`, RFC 6347 §4.2.2); anything beyond is dropped before it can occupy the engine's queue.
+const MAX_PEER_MESSAGE_SEQ: u16 = 8;
+
+/// Largest record body (`DTLSCiphertext.length`, RFC 6347 §4.1 via RFC 5246 §6.2.3: at most
+/// 2^14 + 2048).
+const MAX_RECORD_BODY: usize = (1 << 14) + 2048;
+
 /// TLS alert description `bad_certificate` (RFC 5246 §7.2.2), sent on a fingerprint mismatch.
 pub const ALERT_BAD_CERTIFICATE: u8 = 42;
 
@@ -134,18 +155,31 @@ impl DtlsRole {
     }
 }
 
-/// Non-standard DTLS knobs (they live with the other `SettingEngine`-style settings, DESIGN.md).
+/// Non-standard DTLS knobs (they live with the other `SettingEngine`-style settings, DESIGN.md;
+/// reachable as `Settings::core.dtls`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DtlsSettings {
     /// Largest datagram the handshake produces (dimpl fragments flights to fit). Default 1150.
     pub mtu: usize,
-    /// First retransmission timeout of a flight, doubled each retry with ±25% jitter
-    /// (RFC 6347 §4.2.4.1 recommends 1 s). Default 1 s.
+    /// First retransmission timeout of a flight, doubled each retry with ±25% jitter up to
+    /// [`flight_max_rto`](Self::flight_max_rto). Default 50 ms, as browsers use: Firefox's NSS
+    /// starts at 50 ms (`DTLS_RETRANSMIT_INITIAL_MS`), Chromium sets 2×ICE RTT clamped to
+    /// 50 ms–3 s. RFC 6347 §4.2.4.1 recommends 1 s but lets profiles choose; RFC 9147 §5.8.1
+    /// recommends 100 ms. A lost first flight then costs 50 ms instead of 1 s.
     pub flight_start_rto: Duration,
-    /// Retransmissions per flight before the handshake fails. Default 4.
+    /// Cap of the doubled retransmission timeout (RFC 6347 §4.2.4.1 asks for at least 60 s;
+    /// browsers keep retrying sooner: NSS caps at 10 s). Default 10 s.
+    pub flight_max_rto: Duration,
+    /// Retransmissions per flight before the handshake fails. Default 12 (BoringSSL's
+    /// `DTLS1_MAX_TIMEOUTS`); with the defaults the 40 s deadline comes first.
     pub flight_retries: usize,
-    /// Deadline for the whole handshake. Default 40 s.
+    /// Deadline for the whole handshake, from our first handshake datagram. Default 40 s.
     pub handshake_timeout: Duration,
+    /// How long the handshake goes on after unauthenticated bad news (a plaintext fatal alert,
+    /// a handshake message the engine rejected) without moving on (our next flight, or
+    /// connected): such input may be spoofed (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2), so it fails
+    /// the transport only if the handshake then stalls this long. Default 5 s.
+    pub unauthenticated_failure_grace: Duration,
     /// Whether our server answers the first ClientHello with a HelloVerifyRequest cookie
     /// (RFC 6347 §4.2.1). Default false: ICE consent already proves the peer's address, and the
     /// cookie costs a round trip.
@@ -159,13 +193,24 @@ impl Default for DtlsSettings {
     fn default() -> Self {
         DtlsSettings {
             mtu: 1150,
-            flight_start_rto: Duration::from_secs(1),
-            flight_retries: 4,
+            flight_start_rto: Duration::from_millis(50),
+            flight_max_rto: Duration::from_secs(10),
+            flight_retries: 12,
             handshake_timeout: Duration::from_secs(40),
+            unauthenticated_failure_grace: Duration::from_secs(5),
             server_cookie: false,
             rng_seed: None,
         }
     }
+}
+
+/// The adapter's own timers (the engine's deadline is replaced by ours, see
+/// [`DtlsConnection::handle_timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timing {
+    max_rto: Duration,
+    handshake_timeout: Duration,
+    grace: Duration,
 }
 
 /// A validated DTLS configuration, built once from [`DtlsSettings`] and shared (cheap clone) by
@@ -173,6 +218,7 @@ impl Default for DtlsSettings {
 #[derive(Clone)]
 pub struct DtlsConfig {
     inner: Arc<dimpl::Config>,
+    timing: Timing,
 }
 
 impl fmt::Debug for DtlsConfig {
@@ -180,8 +226,9 @@ impl fmt::Debug for DtlsConfig {
         f.debug_struct("DtlsConfig")
             .field("mtu", &self.inner.mtu())
             .field("flight_start_rto", &self.inner.flight_start_rto())
+            .field("flight_max_rto", &self.timing.max_rto)
             .field("flight_retries", &self.inner.flight_retries())
-            .field("handshake_timeout", &self.inner.handshake_timeout())
+            .field("handshake_timeout", &self.timing.handshake_timeout)
             .finish()
     }
 }
@@ -191,14 +238,25 @@ impl DtlsConfig {
     /// required (WebRTC authenticates both ends, RFC 8827 §6.5), all of dimpl's ECDHE-ECDSA AEAD
     /// suites. Invalid settings (zero timeouts, MTU below 64) give an `OperationError`.
     pub fn new(settings: &DtlsSettings) -> Result<DtlsConfig> {
-        if settings.handshake_timeout > IDLE_TIMER || settings.flight_start_rto > IDLE_TIMER {
-            return Err(Error::operation("DTLS timeouts must be under 30 days"));
+        let timers = [
+            settings.handshake_timeout,
+            settings.flight_start_rto,
+            settings.flight_max_rto,
+            settings.unauthenticated_failure_grace,
+        ];
+        if timers.iter().any(|t| *t > IDLE_TIMER || t.is_zero()) {
+            return Err(Error::operation(
+                "DTLS timeouts must be above zero and under 30 days",
+            ));
         }
+        // The engine's own deadline would run on the engine's clock, which the RTO cap moves
+        // ahead (see `DtlsConnection::handle_timeout`): the adapter keeps the real deadline
+        // and gives the engine one it never reaches.
         let mut builder = dimpl::Config::builder()
             .mtu(settings.mtu)
             .flight_start_rto(settings.flight_start_rto)
             .flight_retries(settings.flight_retries)
-            .handshake_timeout(settings.handshake_timeout)
+            .handshake_timeout(ENGINE_HANDSHAKE_TIMEOUT)
             .use_server_cookie(settings.server_cookie)
             .require_client_certificate(true);
         if let Some(seed) = settings.rng_seed {
@@ -209,6 +267,11 @@ impl DtlsConfig {
             .map_err(|e| Error::operation(format!("invalid DTLS settings: {e}")))?;
         Ok(DtlsConfig {
             inner: Arc::new(inner),
+            timing: Timing {
+                max_rto: settings.flight_max_rto,
+                handshake_timeout: settings.handshake_timeout,
+                grace: settings.unauthenticated_failure_grace,
+            },
         })
     }
 }
@@ -221,11 +284,14 @@ pub enum DtlsFailure {
     FingerprintMismatch,
     /// The handshake finished without the peer presenting a certificate.
     NoRemoteCertificate,
-    /// The peer sent a fatal alert (its description code, RFC 5246 §7.2).
+    /// The peer sent a fatal alert (its description code, RFC 5246 §7.2): an encrypted one
+    /// fails at once; a plaintext one, which anyone could have sent, only when the handshake
+    /// then stalls (see [`DtlsSettings::unauthenticated_failure_grace`]).
     AlertReceived(u8),
     /// The handshake did not complete within the retransmission budget or the deadline.
     Timeout,
-    /// Any other handshake or protocol error reported by the engine.
+    /// Any other handshake or protocol error reported by the engine (during the handshake:
+    /// once it then stalled, as for a plaintext alert).
     Protocol(String),
 }
 
@@ -314,6 +380,17 @@ pub struct DtlsStats {
     pub dropped_application_data: u64,
     /// Outgoing datagrams dropped because [`DtlsConnection::poll_transmit`] was not drained.
     pub dropped_transmits: u64,
+    /// Records dropped before the engine as invalid (RFC 6347 §4.1.2.7): unknown content type,
+    /// version or epoch, oversized, plaintext application data, or a handshake message number
+    /// no real handshake reaches.
+    pub dropped_records: u64,
+    /// Plaintext (epoch 0) alerts dropped unread: nothing authenticates them, so one spoofed
+    /// datagram must not end the handshake (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2).
+    pub unauthenticated_alerts: u64,
+    /// Datagrams the engine rejected during the handshake without failing the transport (see
+    /// [`DtlsSettings::unauthenticated_failure_grace`]), or refused because its receive queue
+    /// was full.
+    pub rejected_datagrams: u64,
 }
 
 /// One DTLS association of a WebRTC transport (the state machine behind `RTCDtlsTransport`).
@@ -336,7 +413,6 @@ pub struct DtlsConnection {
     pending_app_bytes: usize,
     app_events: usize,
     last_now: Option<Instant>,
-    timeout: Option<Instant>,
     remote_certificate: Option<Vec<u8>>,
     certificate_verified: bool,
     /// Position in `events` where the Connected event goes once the drain that saw dimpl's
@@ -347,6 +423,22 @@ pub struct DtlsConnection {
     epoch0_next_seq: u64,
     /// Whether we have sent any record in epoch 1 (then a plaintext alert is no longer valid).
     sent_encrypted: bool,
+    /// Highest `message_seq` of our plaintext handshake messages sent so far: a higher one
+    /// (or our first encrypted record) means the handshake moved on.
+    sent_message_seq: Option<u16>,
+    timing: Timing,
+    /// How far the engine's clock runs ahead of the caller's: the RTO cap fires the engine's
+    /// flight timer early by moving its clock forward (dimpl has no cap of its own).
+    skew: Duration,
+    /// The engine's next timer (engine clock), and when (caller clock) we first saw it.
+    engine_timer: Option<(Instant, Instant)>,
+    /// Our handshake deadline (caller clock), armed with our first handshake datagram.
+    deadline: Option<Instant>,
+    /// Unauthenticated bad news during the handshake, and when it fails the transport unless
+    /// the handshake moves on (see [`DtlsSettings::unauthenticated_failure_grace`]).
+    suspicion: Option<(DtlsFailure, Option<Instant>)>,
+    /// Reused buffer for the screened records of a datagram.
+    screened: Vec<u8>,
     out_buf: Vec<u8>,
     stats: DtlsStats,
 }
@@ -410,13 +502,19 @@ impl DtlsConnection {
             pending_app_bytes: 0,
             app_events: 0,
             last_now: None,
-            timeout: None,
             remote_certificate: None,
             certificate_verified: false,
             connected_at: None,
             srtp: None,
             epoch0_next_seq: 0,
             sent_encrypted: false,
+            sent_message_seq: None,
+            timing: config.timing,
+            skew: Duration::ZERO,
+            engine_timer: None,
+            deadline: None,
+            suspicion: None,
+            screened: Vec::new(),
             out_buf: vec![0; 2048],
             stats: DtlsStats::default(),
         })
@@ -439,17 +537,10 @@ impl DtlsConnection {
             )));
         }
         let now = self.clock(now);
-        let cert = dimpl::DtlsCertificate {
-            certificate: self.certificate.der().to_vec(),
-            private_key: self.certificate.private_key_der().to_vec(),
-        };
-        let mut dtls = dimpl::Dtls::new_12(self.config.clone(), cert, now);
-        if role == DtlsRole::Client {
-            dtls.set_active(true);
-        }
+        let now = self.engine_now(now);
         self.role = Some(role);
         self.fingerprints = Some(remote_fingerprints);
-        self.dtls = Some(dtls);
+        self.dtls = Some(self.new_engine(role, now));
         self.state = DtlsTransportState::Connecting;
         // The first handle_timeout makes a client emit its ClientHello.
         self.engine_call(|d| d.handle_timeout(now));
@@ -464,6 +555,19 @@ impl DtlsConnection {
         Ok(())
     }
 
+    /// A fresh engine in `role` at engine time `now`.
+    fn new_engine(&self, role: DtlsRole, now: Instant) -> dimpl::Dtls {
+        let cert = dimpl::DtlsCertificate {
+            certificate: self.certificate.der().to_vec(),
+            private_key: self.certificate.private_key_der().to_vec(),
+        };
+        let mut dtls = dimpl::Dtls::new_12(self.config.clone(), cert, now);
+        if role == DtlsRole::Client {
+            dtls.set_active(true);
+        }
+        dtls
+    }
+
     /// Handles one received UDP datagram that RFC 7983 demultiplexing classified as DTLS (first
     /// byte 20..=63; others are dropped here too). Before [`start`](Self::start) it is buffered.
     /// Malformed, replayed or undecryptable records are dropped by the engine without effect.
@@ -474,17 +578,25 @@ impl DtlsConnection {
         }
         match self.state {
             DtlsTransportState::New => {
-                if self.prestart.len() >= MAX_PRESTART_DATAGRAMS
-                    || self.prestart_bytes + datagram.len() > MAX_PRESTART_BYTES
+                // Only what may be valid is kept (plaintext alerts and junk records are
+                // dropped here already), within the pre-start caps.
+                let mut kept = std::mem::take(&mut self.screened);
+                kept.clear();
+                self.screen(datagram, &mut kept);
+                if kept.is_empty()
+                    || self.prestart.len() >= MAX_PRESTART_DATAGRAMS
+                    || self.prestart_bytes + kept.len() > MAX_PRESTART_BYTES
                 {
                     self.stats.dropped_datagrams += 1;
                 } else {
-                    self.prestart_bytes += datagram.len();
-                    self.prestart.push_back(datagram.to_vec());
+                    self.prestart_bytes += kept.len();
+                    self.prestart.push_back(kept.clone());
                 }
+                self.screened = kept;
             }
             DtlsTransportState::Connecting | DtlsTransportState::Connected => {
                 let now = self.clock(now);
+                let now = self.engine_now(now);
                 // dimpl wants its logical clock refreshed before each packet.
                 self.engine_call(|d| d.handle_timeout(now));
                 if self.is_running() {
@@ -498,12 +610,44 @@ impl DtlsConnection {
     }
 
     /// Advances time: retransmits a flight whose timer expired, or fails the handshake when
-    /// the retransmission budget or deadline is spent.
+    /// the retransmission budget or deadline is spent, or when the peer stayed silent for
+    /// [`DtlsSettings::unauthenticated_failure_grace`] after unauthenticated bad news.
+    ///
+    /// Retransmission runs on the caller's clock with exponential backoff (RFC 6347 §4.2.4.1):
+    /// dimpl doubles its timer without a cap, so when a flight's timer would come later than
+    /// [`DtlsSettings::flight_max_rto`] after it was armed, the adapter fires it at the cap by
+    /// moving the engine's (private, monotonic) clock forward to the engine's timer. Only the
+    /// flight timer is then due; the handshake deadline is the adapter's, on the caller's clock.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.is_running() {
-            let now = self.clock(now);
-            self.engine_call(|d| d.handle_timeout(now));
+        if !self.is_running() {
+            return;
         }
+        let now = self.clock(now);
+        if self.state == DtlsTransportState::Connecting {
+            if self.deadline.is_some_and(|d| now >= d) {
+                let reason = self.timeout_failure();
+                self.fail(reason);
+                return;
+            }
+            if let Some((reason, Some(at))) = &self.suspicion
+                && now >= *at
+            {
+                let reason = reason.clone();
+                self.fail(reason);
+                return;
+            }
+            if let Some(due) = self.engine_timer_due()
+                && now >= due
+                && let Some(engine_at) = self.engine_timer.map(|(t, _)| t)
+            {
+                let engine_now = self.engine_now(now);
+                if engine_at > engine_now {
+                    self.skew += engine_at - engine_now;
+                }
+            }
+        }
+        let now = self.engine_now(now);
+        self.engine_call(|d| d.handle_timeout(now));
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next, if any timer runs.
@@ -511,8 +655,67 @@ impl DtlsConnection {
         if !self.is_running() {
             return None;
         }
-        let (t, now) = (self.timeout?, self.last_now?);
-        (t.saturating_duration_since(now) < IDLE_TIMER).then_some(t)
+        let mut next = self.engine_timer_due();
+        if self.state == DtlsTransportState::Connecting {
+            let grace = self.suspicion.as_ref().and_then(|(_, at)| *at);
+            for t in [self.deadline, grace].into_iter().flatten() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    /// When the engine's timer is due on the caller's clock: its own time, or during the
+    /// handshake at most [`DtlsSettings::flight_max_rto`] after it was armed. `None` for
+    /// dimpl's idle placeholder.
+    fn engine_timer_due(&self) -> Option<Instant> {
+        let ((t, armed), now) = (self.engine_timer?, self.last_now?);
+        let t = t.checked_sub(self.skew).unwrap_or(now);
+        if t.saturating_duration_since(now) >= IDLE_TIMER {
+            return None;
+        }
+        if self.state == DtlsTransportState::Connecting {
+            Some(
+                armed
+                    .checked_add(self.timing.max_rto)
+                    .map_or(t, |cap| t.min(cap)),
+            )
+        } else {
+            Some(t)
+        }
+    }
+
+    /// The engine's clock for the caller's `now` (see [`handle_timeout`](Self::handle_timeout)).
+    fn engine_now(&self, now: Instant) -> Instant {
+        now.checked_add(self.skew).unwrap_or(now)
+    }
+
+    /// Why a handshake that ran out of time failed: the unauthenticated bad news seen on the
+    /// way if any (a real peer that rejected us says so in plaintext, then goes silent), else
+    /// a timeout.
+    fn timeout_failure(&self) -> DtlsFailure {
+        self.suspicion
+            .as_ref()
+            .map_or(DtlsFailure::Timeout, |(f, _)| f.clone())
+    }
+
+    /// Notes unauthenticated bad news during the handshake (see
+    /// [`DtlsSettings::unauthenticated_failure_grace`]): it fails the transport unless the
+    /// handshake moves on (we send our next flight, or connect) within the grace time.
+    fn suspect(&mut self, reason: DtlsFailure) {
+        if self.state != DtlsTransportState::Connecting {
+            return;
+        }
+        let at = self.last_now.and_then(|n| n.checked_add(self.timing.grace));
+        match &mut self.suspicion {
+            Some((r, armed)) => {
+                *r = reason;
+                if armed.is_none() {
+                    *armed = at;
+                }
+            }
+            None => self.suspicion = Some((reason, at)),
+        }
     }
 
     /// The next datagram to send to the peer.
@@ -701,34 +904,109 @@ impl DtlsConnection {
     }
 
     /// Gives a datagram to the engine. Trailing bytes that do not form a complete record are
-    /// cut off first, and once connected each record goes in on its own: dimpl discards a
-    /// whole datagram when any part of it fails to parse, after it has already consumed the
-    /// sequence numbers of the good records before it (RFC 6347 §4.1.2.7 wants only the bad
-    /// record discarded), so junk appended to a real record would otherwise lose that record.
+    /// cut off first, and each record goes in on its own: dimpl discards a whole datagram
+    /// when any part of it fails to parse, after it has already consumed the sequence numbers
+    /// of the good records before it (RFC 6347 §4.1.2.7 wants only the bad record discarded),
+    /// so junk appended to a real record would otherwise lose that record. During the
+    /// handshake it matters too: a ChangeCipherSpec with a forged Finished behind it in one
+    /// datagram leaves the undecryptable Finished in dimpl's queue, failing every later
+    /// attempt; alone, the forged record is refused and forgotten.
+    ///
+    /// Records are screened first ([`screen`](Self::screen)): what cannot be valid never
+    /// reaches the engine, so an unauthenticated plaintext alert or a flood of junk cannot
+    /// end the handshake or fill the engine's receive queue.
     fn feed(&mut self, datagram: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
-        let mut records = RecordIter(datagram).peekable();
-        if records.peek().is_none() {
+        let mut kept = std::mem::take(&mut self.screened);
+        kept.clear();
+        if !self.screen(datagram, &mut kept) {
             self.stats.dropped_datagrams += 1;
+        }
+        for record in RecordIter(&kept) {
+            if !self.is_running() {
+                break;
+            }
+            self.engine_packet(record);
+        }
+        self.screened = kept;
+    }
+
+    /// Copies the records of `datagram` that may be valid to `out` and counts the others
+    /// (RFC 6347 §4.1.2.7: invalid records are silently discarded). Returns false when the
+    /// datagram holds no complete record at all.
+    ///
+    /// Dropped here, before dimpl: records of a version other than DTLS 1.0/1.2, of an epoch
+    /// other than 0 and 1 (no renegotiation), of an unknown content type, a ChangeCipherSpec
+    /// outside epoch 0, application data in epoch 0, bodies over 2^14 + 2048 bytes, epoch-0
+    /// handshake messages numbered beyond [`MAX_PEER_MESSAGE_SEQ`], and every plaintext
+    /// (epoch 0) alert. dimpl treats an epoch-0 fatal alert during the handshake as the end of
+    /// the connection, and queues future handshake fragments until its small receive queue
+    /// is full and then fails; both are reachable by anyone who can spoof the peer's address.
+    fn screen(&mut self, datagram: &[u8], out: &mut Vec<u8>) -> bool {
+        let mut any = false;
+        for record in RecordIter(datagram) {
+            any = true;
+            match classify(record, self.role) {
+                Verdict::Keep => out.extend_from_slice(record),
+                Verdict::Invalid => self.stats.dropped_records += 1,
+                Verdict::PlaintextAlert { fatal } => {
+                    self.stats.unauthenticated_alerts += 1;
+                    if let Some(description) = fatal {
+                        self.suspect(DtlsFailure::AlertReceived(description));
+                    }
+                }
+            }
+        }
+        any
+    }
+
+    /// Gives one screened datagram (or record) to the engine. During the handshake an
+    /// engine error on received input does not fail the transport at once: nothing in the
+    /// handshake is authenticated before the peer's Finished, so the error may come from a
+    /// spoofed message; it is remembered ([`suspect`](Self::suspect)) and fails the transport
+    /// if the peer then goes silent, or at the deadline. An authenticated fatal alert (epoch
+    /// 1, which dimpl decrypts before acting on it) fails it at once; so does any error once
+    /// connected, except a full receive queue.
+    fn engine_packet(&mut self, data: &[u8]) {
+        let Some(dtls) = self.dtls.as_mut() else {
+            return;
+        };
+        let result = dtls.handle_packet(data);
+        // Output queued before an error (e.g. an alert) is still worth sending.
+        self.drain();
+        if !self.is_running() {
             return;
         }
-        if self.state == DtlsTransportState::Connected {
-            for record in records {
-                if !self.is_running() {
-                    break;
+        match result {
+            Ok(()) => {}
+            Err(e) if is_soft_error(&e, self.state) => {
+                self.stats.rejected_datagrams += 1;
+                if self.role == Some(DtlsRole::Server) && self.sent_message_seq.is_none() {
+                    // A server that has not answered anything yet loses nothing by starting
+                    // over, and dimpl would otherwise keep the rejected ClientHello's place
+                    // and drop the real one as a duplicate.
+                    if let Some(now) = self.last_now {
+                        let fresh = self.new_engine(DtlsRole::Server, self.engine_now(now));
+                        self.dtls = Some(fresh);
+                        self.engine_timer = None;
+                    }
+                } else if !matches!(e, dimpl::Error::ReceiveQueueFull) {
+                    self.suspect(failure_from(&e));
                 }
-                self.engine_call(|d| d.handle_packet(record));
             }
-        } else {
-            let complete: usize = records.map(<[u8]>::len).sum();
-            let prefix = datagram.get(..complete).unwrap_or(datagram);
-            self.engine_call(|d| d.handle_packet(prefix));
+            Err(e) => {
+                let reason = match e {
+                    dimpl::Error::Timeout(_) => self.timeout_failure(),
+                    e => failure_from(&e),
+                };
+                self.fail(reason);
+            }
         }
     }
 
-    /// Runs one engine call, then collects everything it produced. Every engine error is
-    /// fatal (dimpl's contract), so it fails the transport.
+    /// Runs one engine call, then collects everything it produced. Errors here (timers,
+    /// sending) are fatal (dimpl's contract), so they fail the transport.
     fn engine_call(
         &mut self,
         f: impl FnOnce(&mut dimpl::Dtls) -> std::result::Result<(), dimpl::Error>,
@@ -740,7 +1018,11 @@ impl DtlsConnection {
             // Output queued before the error (e.g. an alert) is still worth sending.
             self.drain();
             if self.is_running() {
-                self.fail(failure_from(&e));
+                let reason = match e {
+                    dimpl::Error::Timeout(_) => self.timeout_failure(),
+                    e => failure_from(&e),
+                };
+                self.fail(reason);
             }
             return;
         }
@@ -811,7 +1093,12 @@ impl DtlsConnection {
                     self.out_buf.resize(needed, 0);
                 }
                 Step::Timeout(t) => {
-                    self.timeout = Some(t);
+                    // A new timer is armed now (caller clock), for the RTO cap.
+                    self.engine_timer = match (self.engine_timer, self.last_now) {
+                        (Some((old, armed)), _) if old == t => Some((old, armed)),
+                        (_, Some(now)) => Some((t, now)),
+                        (_, None) => None,
+                    };
                     break;
                 }
                 Step::PeerCert(der) => {
@@ -879,6 +1166,8 @@ impl DtlsConnection {
             return;
         };
         self.state = DtlsTransportState::Connected;
+        self.deadline = None;
+        self.suspicion = None;
         let ev = DtlsEvent::Connected(DtlsConnected {
             srtp: self.srtp.clone(),
             remote_certificate,
@@ -911,15 +1200,32 @@ impl DtlsConnection {
     /// Tracks the epochs and epoch-0 sequence numbers of the records we send (RFC 6347 §4.1
     /// record header), so our own alert can follow them.
     fn note_outgoing_records(&mut self, datagram: &[u8]) {
+        if self.state == DtlsTransportState::Connecting && self.deadline.is_none() {
+            self.deadline = self
+                .last_now
+                .and_then(|n| n.checked_add(self.timing.handshake_timeout));
+        }
         for rec in RecordIter(datagram) {
             let epoch = u16::from_be_bytes([rec[3], rec[4]]);
             let seq = rec[5..11]
                 .iter()
                 .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            let mut progress = false;
             if epoch == 0 {
                 self.epoch0_next_seq = self.epoch0_next_seq.max(seq + 1);
+                if let (22, Some(m)) = (rec[0], rec.get(17..19)) {
+                    let m = u16::from_be_bytes([m[0], m[1]]);
+                    progress = self.sent_message_seq.is_none_or(|s| m > s);
+                    self.sent_message_seq = Some(self.sent_message_seq.map_or(m, |s| s.max(m)));
+                }
             } else {
+                progress = !self.sent_encrypted;
                 self.sent_encrypted = true;
+            }
+            // A new flight of ours answers a real flight of the peer: bad news seen before it
+            // was not the end of this handshake.
+            if progress && let Some((_, at)) = self.suspicion.as_mut() {
+                *at = None;
             }
         }
     }
@@ -952,7 +1258,7 @@ impl DtlsConnection {
             return;
         }
         self.state = DtlsTransportState::Failed;
-        self.timeout = None;
+        self.engine_timer = None;
         // Application data of a connection that failed verification never existed.
         if reason == DtlsFailure::FingerprintMismatch || !self.certificate_verified {
             self.events
@@ -1012,6 +1318,85 @@ fn buffer_of(spare: &mut Vec<Vec<u8>>, data: &[u8]) -> Vec<u8> {
             b
         }
         None => data.to_vec(),
+    }
+}
+
+/// What [`DtlsConnection::screen`] does with one record.
+enum Verdict {
+    Keep,
+    Invalid,
+    /// An epoch-0 alert, with its description when it is fatal (RFC 5246 §7.2).
+    PlaintextAlert {
+        fatal: Option<u8>,
+    },
+}
+
+/// Judges one complete record (at least [`RECORD_HEADER_LEN`] bytes) by its header alone
+/// (RFC 6347 §4.1: type, version, epoch, sequence number, length), and a plaintext handshake
+/// record by its first message's type and number (RFC 6347 §4.2.2): once our role is known,
+/// a message only our own role sends cannot come from the peer.
+fn classify(record: &[u8], role: Option<DtlsRole>) -> Verdict {
+    let (content_type, version, epoch) = (
+        record[0],
+        [record[1], record[2]],
+        u16::from_be_bytes([record[3], record[4]]),
+    );
+    let body = &record[RECORD_HEADER_LEN..];
+    // DTLS 1.2 is 0xfefd; DTLS 1.0 (0xfeff) is allowed in a ClientHello's record.
+    if version != [0xfe, 0xfd] && version != [0xfe, 0xff] {
+        return Verdict::Invalid;
+    }
+    if body.len() > MAX_RECORD_BODY {
+        return Verdict::Invalid;
+    }
+    match (content_type, epoch) {
+        // alert
+        (21, 0) => Verdict::PlaintextAlert {
+            fatal: match body {
+                [2, description, ..] => Some(*description),
+                _ => None,
+            },
+        },
+        // change_cipher_spec is sent in the old epoch, 0.
+        (20, 0) => Verdict::Keep,
+        // handshake: msg_type (1), length (3), message_seq (2), ... (RFC 6347 §4.2.2)
+        (22, 0) => {
+            let seq = body.get(4..6).map(|s| u16::from_be_bytes([s[0], s[1]]));
+            let from_peer = match (body.first(), role) {
+                (None, _) | (_, None) => true,
+                // RFC 5246 §7.4 HandshakeType: certificate (11) is sent by both sides.
+                (Some(11), _) => true,
+                // client_hello, certificate_verify, client_key_exchange
+                (Some(1 | 15 | 16), Some(r)) => r == DtlsRole::Server,
+                // server_hello, hello_verify_request, server_key_exchange,
+                // certificate_request, server_hello_done
+                (Some(2 | 3 | 12 | 13 | 14), Some(r)) => r == DtlsRole::Client,
+                // hello_request (renegotiation), new_session_ticket (never asked for),
+                // finished in plaintext, unknown types
+                (Some(_), Some(_)) => false,
+            };
+            if !from_peer || seq.is_some_and(|s| s > MAX_PEER_MESSAGE_SEQ) {
+                Verdict::Invalid
+            } else {
+                Verdict::Keep
+            }
+        }
+        // Encrypted handshake (Finished), alerts and application data: the engine
+        // authenticates them.
+        (21..=23, 1) => Verdict::Keep,
+        _ => Verdict::Invalid,
+    }
+}
+
+/// Whether an engine error on received input leaves the transport running (see
+/// [`DtlsConnection::engine_packet`]).
+fn is_soft_error(e: &dimpl::Error, state: DtlsTransportState) -> bool {
+    match e {
+        dimpl::Error::ReceiveQueueFull => true,
+        dimpl::Error::Timeout(_) | dimpl::Error::ConnectionClosed => false,
+        // Only raised for epoch-1 alerts once the peer's keys are in use: authenticated.
+        dimpl::Error::SecurityError(dimpl::SecurityError::FatalAlert { .. }) => false,
+        _ => state == DtlsTransportState::Connecting,
     }
 }
 

@@ -142,12 +142,56 @@ impl Pair {
             .collect()
     }
 
+    /// Fires timers and moves datagrams until neither end is connecting or no timer is left;
+    /// returns how long that took on the virtual clock.
+    fn run_until_settled(&mut self) -> Duration {
+        let start = self.now;
+        for _ in 0..1000 {
+            self.pump();
+            let connecting =
+                [self.a.state(), self.b.state()].contains(&DtlsTransportState::Connecting);
+            if !connecting || !self.advance_to_next_timer() {
+                break;
+            }
+        }
+        self.collect_events();
+        self.now - start
+    }
+
     fn failure(events: &[DtlsEvent]) -> Option<&DtlsFailure> {
         events.iter().find_map(|e| match e {
             DtlsEvent::Failed(f) => Some(f),
             _ => None,
         })
     }
+}
+
+/// A DTLS 1.2 record (RFC 6347 §4.1) with this content type, epoch, sequence number and body.
+fn record(content_type: u8, epoch: u16, seq: u64, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![content_type, 0xfe, 0xfd];
+    r.extend_from_slice(&epoch.to_be_bytes());
+    r.extend_from_slice(&seq.to_be_bytes()[2..]);
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// A plaintext-looking alert record (level 2 = fatal, RFC 5246 §7.2).
+fn alert_record(epoch: u16, level: u8, description: u8) -> Vec<u8> {
+    record(21, epoch, 1000, &[level, description])
+}
+
+/// An epoch-0 handshake record holding a whole zero-filled ClientHello-typed message of
+/// `body_len` bytes (at least 12) with this `message_seq` (RFC 6347 §4.2.2).
+fn handshake_record(epoch: u16, message_seq: u16, body_len: usize) -> Vec<u8> {
+    let n = (body_len - 12) as u32;
+    let mut b = vec![1];
+    b.extend_from_slice(&n.to_be_bytes()[1..]);
+    b.extend_from_slice(&message_seq.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0]);
+    b.extend_from_slice(&n.to_be_bytes()[1..]);
+    b.resize(body_len, 0);
+    record(22, epoch, 2000, &b)
 }
 
 #[test]
@@ -320,11 +364,20 @@ fn fingerprint_mismatch_fails_the_client_and_alerts_the_server() {
     let err = DtlsFailure::FingerprintMismatch.to_error();
     assert_eq!(err.detail(), Some(ErrorDetail::FingerprintFailure));
     assert_eq!(DtlsFailure::FingerprintMismatch.sent_alert(), Some(42));
-    // The server learns at once through our bad_certificate alert.
+    // The server got our plaintext bad_certificate alert, which anyone could have sent: it
+    // fails once the client stays silent for the grace time, with that alert as the reason.
+    assert_eq!(p.b.state(), DtlsTransportState::Connecting);
+    assert_eq!(p.b.stats().unauthenticated_alerts, 1);
+    let took = p.run_until_settled();
     assert_eq!(p.b.state(), DtlsTransportState::Failed);
     assert_eq!(
         Pair::failure(&p.b_events),
         Some(&DtlsFailure::AlertReceived(ALERT_BAD_CERTIFICATE))
+    );
+    let grace = DtlsSettings::default().unauthenticated_failure_grace;
+    assert!(
+        took >= grace && took <= grace + Duration::from_secs(1),
+        "{took:?}"
     );
     for ev in [&p.a_events, &p.b_events] {
         assert!(Pair::connected_event(ev).is_none());
@@ -353,10 +406,18 @@ fn fingerprint_mismatch_fails_the_server_before_its_finished() {
         Pair::failure(&p.b_events),
         Some(&DtlsFailure::FingerprintMismatch)
     );
+    // The client learns from the server's plaintext alert after the grace time.
+    assert_eq!(p.a.state(), DtlsTransportState::Connecting);
+    let took = p.run_until_settled();
     assert_eq!(p.a.state(), DtlsTransportState::Failed);
     assert_eq!(
         Pair::failure(&p.a_events),
         Some(&DtlsFailure::AlertReceived(ALERT_BAD_CERTIFICATE))
+    );
+    let grace = DtlsSettings::default().unauthenticated_failure_grace;
+    assert!(
+        took >= grace && took <= grace + Duration::from_secs(1),
+        "{took:?}"
     );
     for ev in [&p.a_events, &p.b_events] {
         assert!(Pair::connected_event(ev).is_none());
@@ -412,8 +473,9 @@ fn lost_client_hello_is_retransmitted_when_the_callers_clock_reaches_the_timer()
     assert!(p.a.poll_transmit().is_none());
     let t = p.a.poll_timeout().expect("retransmission timer");
     let rto = t - p.now;
+    // 50 ms ± 25% jitter.
     assert!(
-        rto >= Duration::from_millis(700) && rto <= Duration::from_millis(1300),
+        rto >= Duration::from_micros(37_500) && rto <= Duration::from_micros(62_500),
         "{rto:?}"
     );
     // Time short of the timer does nothing.
@@ -454,16 +516,18 @@ fn lost_server_flight_recovers_by_client_retransmission() {
     assert!(p.now > before, "recovery needed the clock to advance");
 }
 
+/// An unanswered client retransmits with exponential backoff from 50 ms, capped at 10 s
+/// (RFC 6347 §4.2.4.1), and fails at the 40 s handshake deadline.
 #[test]
-fn unanswered_handshake_times_out() {
+fn unanswered_handshake_backs_off_to_the_cap_and_times_out() {
     let mut p = Pair::new(9);
     p.a.start(p.now, DtlsRole::Client, fingerprints_of(&p.b_cert))
         .unwrap();
     let start = p.now;
-    let mut sent = 0;
+    let mut sent_at = Vec::new();
     for _ in 0..100 {
         while p.a.poll_transmit().is_some() {
-            sent += 1;
+            sent_at.push(p.now);
         }
         let Some(t) = p.a.poll_timeout() else { break };
         p.now = t;
@@ -472,13 +536,25 @@ fn unanswered_handshake_times_out() {
     p.collect_events();
     assert_eq!(p.a.state(), DtlsTransportState::Failed);
     assert_eq!(Pair::failure(&p.a_events), Some(&DtlsFailure::Timeout));
-    // 1 + 4 retries with the default settings, over roughly 1+2+4+8+16 s.
-    assert_eq!(sent, 5);
-    let took = p.now - start;
+    let gaps: Vec<Duration> = sent_at.windows(2).map(|w| w[1] - w[0]).collect();
+    let first = gaps[0];
     assert!(
-        took > Duration::from_secs(15) && took < Duration::from_secs(45),
-        "{took:?}"
+        first >= Duration::from_micros(37_500) && first <= Duration::from_micros(62_500),
+        "{gaps:?}"
     );
+    let cap = Duration::from_secs(10);
+    for w in gaps.windows(2) {
+        assert!(w[1] <= cap, "{gaps:?}");
+        if w[1] < cap {
+            // Doubling with ±25% jitter on each side.
+            let ratio = w[1].as_secs_f64() / w[0].as_secs_f64();
+            assert!((1.19..=3.34).contains(&ratio), "{gaps:?}");
+        }
+    }
+    assert!(gaps.iter().filter(|g| **g == cap).count() >= 2, "{gaps:?}");
+    assert!((9..=14).contains(&sent_at.len()), "{gaps:?}");
+    // The deadline counts from the ClientHello.
+    assert_eq!(p.now - start, Duration::from_secs(40));
     assert_eq!(
         DtlsFailure::Timeout.to_error().detail(),
         Some(ErrorDetail::DtlsFailure)
@@ -513,7 +589,7 @@ fn records_before_start_are_buffered_and_used() {
 #[test]
 fn prestart_buffer_is_bounded() {
     let mut p = Pair::new(11);
-    let datagram = [22u8; 100];
+    let datagram = handshake_record(0, 0, 87);
     for _ in 0..100 {
         p.b.handle_record(p.now, &datagram);
     }
@@ -521,7 +597,12 @@ fn prestart_buffer_is_bounded() {
         p.b.stats().dropped_datagrams,
         (100 - MAX_PRESTART_DATAGRAMS) as u64
     );
-    let big = vec![22u8; MAX_PRESTART_BYTES];
+    let mut big = Vec::new();
+    while big.len() + 1100 <= MAX_PRESTART_BYTES {
+        big.extend(handshake_record(0, 0, 1087));
+    }
+    big.extend(handshake_record(0, 0, MAX_PRESTART_BYTES - big.len() - 13));
+    assert_eq!(big.len(), MAX_PRESTART_BYTES);
     p.a.handle_record(p.now, &big);
     p.a.handle_record(p.now, &datagram);
     assert_eq!(p.a.stats().dropped_datagrams, 1);
@@ -531,10 +612,26 @@ fn prestart_buffer_is_bounded() {
     p.a.handle_record(p.now, &[64]);
     p.a.handle_record(p.now, &[]);
     assert_eq!(p.a.stats().dropped_datagrams, 5);
+    // Records that cannot be valid are not kept: a plaintext alert, junk, a short record.
+    p.a.handle_record(p.now, &alert_record(0, 2, 40));
+    let mut wrong_version = handshake_record(0, 0, 20);
+    wrong_version[1] = 3;
+    p.a.handle_record(p.now, &wrong_version);
+    p.a.handle_record(p.now, &[22, 0xfe, 0xfd, 0, 0]);
+    assert_eq!(p.a.stats().dropped_datagrams, 8);
+    assert_eq!(p.a.stats().unauthenticated_alerts, 1);
+    assert_eq!(p.a.stats().dropped_records, 1);
     // The garbage buffered at the server does not stop a real handshake later.
     p.start();
     p.pump();
-    assert!(p.both_connected());
+    assert!(
+        p.both_connected(),
+        "{:?} {:?} {:?} {:?}",
+        p.a.stats(),
+        p.b.stats(),
+        p.a_events,
+        p.b_events
+    );
 }
 
 #[test]
@@ -895,4 +992,307 @@ fn connection_is_send_and_sync() {
     assert_send_sync::<DtlsConnection>();
     assert_send_sync::<DtlsConfig>();
     assert_send_sync::<DtlsEvent>();
+}
+
+/// Unauthenticated datagrams an attacker who knows the peer's address can send at any time:
+/// none of them can be valid, so none may end or stall the handshake.
+fn spoofed_datagrams(rng: &mut Rng) -> Vec<Vec<u8>> {
+    let mut junk: Vec<u8> = (0..1 + rng.below(300)).map(|_| rng.next() as u8).collect();
+    junk[0] = 20 + (junk[0] % 44);
+    let random_body: Vec<u8> = (0..48).map(|_| rng.next() as u8).collect();
+    let mut out = vec![
+        // Plaintext fatal alerts: handshake_failure, bad_certificate, and a warning.
+        alert_record(0, 2, 40),
+        alert_record(0, 2, ALERT_BAD_CERTIFICATE),
+        alert_record(0, 1, 0),
+        // An "encrypted" alert and application data with a bad MAC, and a wrong epoch.
+        record(21, 1, 5, &random_body),
+        record(23, 1, 6, &random_body),
+        record(21, 7, 1, &[2, 40]),
+        // Plaintext application data, a ChangeCipherSpec in epoch 1, a wrong version, an
+        // unknown content type.
+        record(23, 0, 7, b"hello"),
+        record(20, 1, 8, &[1]),
+        {
+            let mut r = alert_record(0, 2, 40);
+            r[1..3].copy_from_slice(&[3, 3]);
+            r
+        },
+        record(30, 0, 9, &[2, 40]),
+        // A handshake message numbered beyond any real handshake.
+        handshake_record(0, 300, 40),
+        junk,
+    ];
+    // A fatal alert hidden behind a junk record in the same datagram.
+    let mut two = record(25, 0, 10, &[0; 8]);
+    two.extend(alert_record(0, 2, 10));
+    out.push(two);
+    out
+}
+
+/// Hole 4 of issue 12: before the fix one spoofed plaintext fatal alert from the peer's address
+/// failed the handshake. Now, whatever stage it is injected at (before the first flight, in
+/// the middle, after the last), with other junk, to both ends, the handshake completes
+/// without waiting for a timer, and everything spoofed is counted.
+#[test]
+fn spoofed_alerts_and_junk_at_every_stage_do_not_stop_the_handshake() {
+    // The clean handshake's datagram count, to inject before each one and after the last.
+    let mut clean = Pair::new(30);
+    clean.start();
+    let total = clean.pump();
+    assert!(clean.both_connected());
+    for stage in 0..=total {
+        let mut p = Pair::new(31 + stage as u64);
+        let mut rng = Rng(0x5eed_0000 + stage as u64);
+        // Before start too: the server's pre-start buffer drops them.
+        for d in spoofed_datagrams(&mut rng) {
+            p.b.handle_record(p.now, &d);
+        }
+        p.start();
+        let mut seen = 0;
+        let (mut to_a, mut to_b) = (0, 0);
+        let mut net = |to_peer_b: bool, d: Vec<u8>| -> Vec<Vec<u8>> {
+            let mut out = Vec::new();
+            if seen == stage {
+                out.extend(spoofed_datagrams(&mut rng));
+                if to_peer_b {
+                    to_b += 1;
+                } else {
+                    to_a += 1;
+                }
+            }
+            seen += 1;
+            out.push(d);
+            out
+        };
+        let t0 = p.now;
+        p.pump_with(&mut net);
+        // After the last real datagram: straight to both ends, now connected.
+        if stage == total {
+            for d in spoofed_datagrams(&mut rng) {
+                p.a.handle_record(p.now, &d);
+                p.b.handle_record(p.now, &d);
+            }
+            p.collect_events();
+        }
+        assert!(
+            p.both_connected(),
+            "stage {stage}: {:?} {:?}",
+            p.a_events,
+            p.b_events
+        );
+        assert_eq!(p.now, t0, "stage {stage}: no retransmission was needed");
+        assert_eq!(
+            p.a.srtp_keying_material(),
+            p.b.srtp_keying_material(),
+            "stage {stage}"
+        );
+        let (sa, sb) = (p.a.stats(), p.b.stats());
+        let alerts = sa.unauthenticated_alerts + sb.unauthenticated_alerts;
+        // 4 plaintext alerts per batch (one behind junk): the pre-start batch, then one batch
+        // during the handshake, or one to each end after it.
+        let batches = if stage < total { 2 } else { 3 };
+        assert_eq!(alerts, 4 * batches, "stage {stage}: {sa:?} {sb:?}");
+        assert!(
+            sa.dropped_records + sb.dropped_records >= 8,
+            "{sa:?} {sb:?}"
+        );
+        // Data still flows both ways.
+        p.a.send_application_data(b"ping").unwrap();
+        p.b.send_application_data(b"pong").unwrap();
+        p.pump();
+        assert_eq!(Pair::app_data(&p.b_events), vec![b"ping".to_vec()]);
+        assert_eq!(Pair::app_data(&p.a_events), vec![b"pong".to_vec()]);
+        let _ = (to_a, to_b);
+    }
+}
+
+/// A forged Finished (a copy of the real ChangeCipherSpec + Finished datagram with a bad MAC,
+/// delivered first) was fatal before: dimpl fails on a record that does not decrypt during the
+/// handshake. Now it is dropped and the real one completes the handshake, in both directions.
+#[test]
+fn forged_finished_with_a_bad_mac_is_dropped() {
+    for forge_to_client in [true, false] {
+        let mut p = Pair::new(50 + u64::from(forge_to_client));
+        p.start();
+        let mut forged = 0;
+        let mut net = |to_b: bool, d: Vec<u8>| -> Vec<Vec<u8>> {
+            let has_epoch1 = RecordIter(&d).any(|r| r[3..5] == [0, 1]);
+            if forged == 0 && has_epoch1 && to_b != forge_to_client {
+                forged += 1;
+                let mut bad = d.clone();
+                let last = bad.len() - 1;
+                bad[last] ^= 0x40; // in the Finished record's authentication tag
+                return vec![bad, d];
+            }
+            vec![d]
+        };
+        let t0 = p.now;
+        p.pump_with(&mut net);
+        assert_eq!(forged, 1);
+        assert!(
+            p.both_connected(),
+            "to client {forge_to_client}: {:?} {:?}",
+            p.a_events,
+            p.b_events
+        );
+        assert_eq!(p.now, t0);
+        let victim = if forge_to_client { &p.a } else { &p.b };
+        assert_eq!(victim.stats().rejected_datagrams, 1);
+    }
+}
+
+/// Spoofed handshake messages the engine rejects (mutated copies of the real ones, delivered
+/// first) never fail the transport at once: before the fix every engine error did. A server
+/// that has not answered yet starts over and completes; elsewhere, when dimpl cannot go on
+/// (it kept the forged message's place), the handshake fails after the grace time. Only a
+/// forged certificate that got in first fails at once, as a fingerprint mismatch: DTLS 1.2
+/// cannot tell it from the peer's, and the engine has taken it.
+#[test]
+fn rejected_spoofed_handshake_messages_are_not_fatal_at_once() {
+    let grace = DtlsSettings::default().unauthenticated_failure_grace;
+    let (mut rejected, mut completed) = (0, 0);
+    for seed in 0..40u64 {
+        let mut p = Pair::new(80 + seed);
+        let mut rng = Rng(0xbad_5eed ^ seed.wrapping_mul(0x9e37_79b9));
+        p.start();
+        let stage = rng.below(6);
+        let mut seen = 0;
+        let mut net = |_: bool, d: Vec<u8>| -> Vec<Vec<u8>> {
+            seen += 1;
+            if seen - 1 == stage && d.len() > 30 {
+                // Corrupt the handshake body, not the record header.
+                let mut bad = d.clone();
+                for _ in 0..4 {
+                    let i = 13 + rng.below(bad.len() - 13);
+                    bad[i] ^= 1 << rng.below(8);
+                }
+                return vec![bad, d];
+            }
+            vec![d]
+        };
+        p.pump_with(&mut net);
+        // Run the clock to just short of the grace time.
+        let t0 = p.now;
+        while let Some(t) = [p.a.poll_timeout(), p.b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .filter(|t| *t < t0 + grace - Duration::from_millis(1))
+        {
+            p.now = t;
+            p.a.handle_timeout(t);
+            p.b.handle_timeout(t);
+            p.pump();
+        }
+        p.collect_events();
+        let r = p.a.stats().rejected_datagrams + p.b.stats().rejected_datagrams;
+        rejected += usize::from(r > 0);
+        for ev in [&p.a_events, &p.b_events] {
+            let f = Pair::failure(ev);
+            assert!(
+                matches!(
+                    f,
+                    None | Some(DtlsFailure::FingerprintMismatch)
+                        | Some(DtlsFailure::AlertReceived(ALERT_BAD_CERTIFICATE))
+                ) || r == 0,
+                "seed {seed} stage {stage}: failed before the grace time: {f:?}"
+            );
+        }
+        p.run_until_settled();
+        completed += usize::from(p.both_connected());
+    }
+    assert!(
+        rejected >= 3,
+        "the engine rejected some forged messages: {rejected}"
+    );
+    assert!(completed >= 15, "{completed}/40");
+}
+
+/// Hole 6 of issue 12: a peer that loses our first flight costs the initial retransmission
+/// timer, not a full second. Measured on the virtual clock, from start to both connected.
+#[test]
+fn lost_first_flight_costs_the_short_initial_timer() {
+    let mut took = Vec::new();
+    for drop_from_server in [false, true] {
+        for seed in 0..10u64 {
+            let mut p = Pair::new(60 + seed);
+            p.start();
+            let t0 = p.now;
+            let mut dropped = false;
+            let mut net = |to_b: bool, d: Vec<u8>| -> Vec<Vec<u8>> {
+                if !dropped && to_b != drop_from_server {
+                    dropped = true;
+                    return vec![];
+                }
+                vec![d]
+            };
+            p.pump_with(&mut net);
+            for _ in 0..20 {
+                if p.both_connected() {
+                    break;
+                }
+                assert!(p.advance_to_next_timer());
+                p.pump();
+            }
+            assert!(p.both_connected());
+            took.push(p.now - t0);
+        }
+    }
+    let worst = took.iter().max().unwrap();
+    eprintln!("setup time with a lost first flight: {took:?}");
+    assert!(*worst < Duration::from_millis(300), "{took:?}");
+    assert!(*worst > Duration::ZERO);
+}
+
+/// The DTLS settings are validated, including the new cap.
+#[test]
+fn zero_or_huge_rto_cap_is_refused() {
+    for max in [Duration::ZERO, Duration::from_secs(365 * 24 * 3600)] {
+        let bad = DtlsSettings {
+            flight_max_rto: max,
+            ..DtlsSettings::default()
+        };
+        assert_eq!(
+            DtlsConfig::new(&bad).unwrap_err().kind(),
+            ErrorKind::Operation
+        );
+    }
+}
+
+/// After the handshake, plaintext alerts and the rest of the spoofed batch change nothing;
+/// after close and failure everything is dropped; a flood before start stays within its cap.
+#[test]
+fn spoofed_records_after_connect_close_and_failure() {
+    let mut p = Pair::new(70);
+    let mut rng = Rng(70);
+    for _ in 0..2000 {
+        for d in spoofed_datagrams(&mut rng) {
+            p.b.handle_record(p.now, &d);
+        }
+    }
+    // Only plausible records were buffered before start, within the cap.
+    assert!(p.b.prestart.len() <= MAX_PRESTART_DATAGRAMS);
+    assert!(p.b.prestart_bytes <= MAX_PRESTART_BYTES);
+    p.start();
+    p.pump();
+    assert!(p.both_connected());
+    for _ in 0..200 {
+        for d in spoofed_datagrams(&mut rng) {
+            p.a.handle_record(p.now, &d);
+        }
+    }
+    p.collect_events();
+    assert_eq!(p.a.state(), DtlsTransportState::Connected);
+    assert_eq!(p.a.stats().unauthenticated_alerts, 800);
+    p.a.close();
+    let before = p.a.stats().dropped_datagrams;
+    for d in spoofed_datagrams(&mut rng) {
+        p.a.handle_record(p.now, &d);
+    }
+    assert_eq!(
+        p.a.stats().dropped_datagrams - before,
+        spoofed_datagrams(&mut rng).len() as u64
+    );
+    assert!(p.a.poll_event().is_none());
 }

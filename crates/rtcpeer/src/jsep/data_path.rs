@@ -86,10 +86,13 @@ fn w3c_priority(p: u16) -> Priority {
     }
 }
 
-/// The default DTLS configuration, built once per process (building runs dimpl's crypto
-/// self-check).
-fn default_dtls_config() -> Result<DtlsConfig> {
+/// The DTLS configuration for `settings`: the default one is built once per process
+/// (building runs dimpl's crypto self-check), others per connection.
+fn dtls_config(settings: &DtlsSettings) -> Result<DtlsConfig> {
     static CONFIG: OnceLock<std::result::Result<DtlsConfig, Error>> = OnceLock::new();
+    if *settings != DtlsSettings::default() {
+        return DtlsConfig::new(settings);
+    }
     CONFIG
         .get_or_init(|| DtlsConfig::new(&DtlsSettings::default()))
         .clone()
@@ -421,7 +424,7 @@ impl Core {
     }
 
     fn create_dtls(&mut self) -> bool {
-        let made = default_dtls_config()
+        let made = dtls_config(&self.settings.dtls)
             .and_then(|config| DtlsConnection::new(self.certificate.clone(), &config));
         match made {
             Ok(d) => {

@@ -238,6 +238,8 @@ pub struct CoreSettings {
     pub sctp_port: u16,
     /// Largest message this side accepts, written in `a=max-message-size` (RFC 8841 §6).
     pub max_message_size: u64,
+    /// DTLS handshake timers and limits (retransmission backoff, RFC 6347 §4.2.4.1).
+    pub dtls: crate::dtls::DtlsSettings,
 }
 
 impl Default for CoreSettings {
@@ -245,6 +247,7 @@ impl Default for CoreSettings {
         CoreSettings {
             sctp_port: 5000,
             max_message_size: 262_144,
+            dtls: crate::dtls::DtlsSettings::default(),
         }
     }
 }
