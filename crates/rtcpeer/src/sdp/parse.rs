@@ -853,7 +853,12 @@ fn parse_simulcast(v: &str) -> Res<Simulcast> {
 /// without a value is ignored. Numbers (component, priority, ports) stay strict: a wrong one
 /// would change which address is used.
 fn parse_candidate(v: &str) -> Res<Candidate> {
-    let f = fields(v, "candidate")?;
+    let mut f = fields(v, "candidate")?;
+    // `candidate: 1 udp ...`: an empty foundation, as Google's ice-lite media servers write
+    // it (and Chromium accepts); kept empty so the line is written back as it was.
+    if v.starts_with([' ', '\t']) {
+        f.insert(0, "");
+    }
     let [
         foundation,
         component,
@@ -890,7 +895,11 @@ fn parse_candidate(v: &str) -> Res<Candidate> {
         typ.to_string()
     };
     let mut c = Candidate {
-        foundation: ice_chars(foundation, "candidate foundation")?.to_string(),
+        foundation: if foundation.is_empty() {
+            String::new()
+        } else {
+            ice_chars(foundation, "candidate foundation")?.to_string()
+        },
         component: num(component, "candidate component-id")?,
         protocol: token(protocol, "candidate transport")?.to_string(),
         priority: num(priority, "candidate priority")?,

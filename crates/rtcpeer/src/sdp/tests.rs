@@ -752,7 +752,7 @@ fn candidates_parse_with_and_without_prefix() {
 
     // Liberal as browsers are: runs of spaces, keywords and the type in any case (the type
     // is stored lowercase), raddr/rport anywhere, first of a repeated keyword, a lone trailing
-    // extension name ignored.
+    // extension name ignored, an empty foundation (Google's ice-lite servers write one).
     for (text, written) in [
         (
             "1 1 udp 1 192.0.2.1 9 typ host  generation 0 ",
@@ -769,6 +769,10 @@ fn candidates_parse_with_and_without_prefix() {
         (
             "1 1 tcp 1 192.0.2.1 9 typ host tcptype active tcptype passive",
             "1 1 tcp 1 192.0.2.1 9 typ host tcptype active",
+        ),
+        (
+            " 1 udp 2113939711 192.0.2.1 19305 typ host generation 0",
+            " 1 udp 2113939711 192.0.2.1 19305 typ host generation 0",
         ),
     ] {
         let c = Candidate::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
