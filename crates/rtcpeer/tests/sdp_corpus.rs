@@ -69,17 +69,6 @@ fn is_offer(name: &str) -> bool {
     name.ends_with("-offer.sdp")
 }
 
-/// The description with what the writer may reorder (extra lines, into RFC 8866 §5 order)
-/// put in a canonical order, so two descriptions that mean the same compare equal.
-fn meaning(sdp: &Sdp) -> Sdp {
-    let mut s = sdp.clone();
-    s.extra_lines.sort();
-    for m in &mut s.media {
-        m.extra_lines.sort();
-    }
-    s
-}
-
 #[test]
 fn every_file_parses_and_round_trips_with_its_meaning() {
     for (name, text) in corpus() {
@@ -87,7 +76,7 @@ fn every_file_parses_and_round_trips_with_its_meaning() {
         assert!(!sdp.media.is_empty(), "{name}: no media section");
         let written = sdp.to_string();
         let again = Sdp::parse(&written).unwrap_or_else(|e| panic!("{name} rewritten: {e}"));
-        assert_eq!(meaning(&again), meaning(&sdp), "{name}: meaning changed");
+        assert_eq!(again, sdp, "{name}: meaning changed");
         assert_eq!(again.to_string(), written, "{name}: writing is not stable");
         // The writer is strict: CRLF only, no trailing spaces, one space between fields of
         // the lines it types.
@@ -97,8 +86,8 @@ fn every_file_parses_and_round_trips_with_its_meaning() {
         // The same text with LF endings means the same.
         let lf = text.replace("\r\n", "\n");
         assert_eq!(
-            meaning(&Sdp::parse(&lf).unwrap_or_else(|e| panic!("{name} (LF): {e}"))),
-            meaning(&sdp),
+            Sdp::parse(&lf).unwrap_or_else(|e| panic!("{name} (LF): {e}")),
+            sdp,
             "{name}: LF endings"
         );
     }
@@ -274,4 +263,74 @@ fn every_file_has_its_origin_noted() {
             "{name} has no origin in README.md"
         );
     }
+}
+
+fn corpus_file(name: &str) -> String {
+    std::fs::read_to_string(corpus_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A transport attribute whose value does not parse is not a syntax error (the line is kept,
+/// RFC 8866 §5.13): the section then lacks it, which setRemoteDescription reports as JSEP
+/// does for a missing one (RFC 9429 §5.8: InvalidAccessError), naming what is missing.
+#[test]
+fn malformed_transport_attributes_fail_at_apply_not_at_parse() {
+    let text = corpus_file("libdatachannel-0.24.5-datachannel-offer.sdp");
+    let ufrag = text
+        .lines()
+        .find(|l| l.starts_with("a=ice-ufrag:"))
+        .unwrap()
+        .to_string();
+    let fingerprint = text
+        .lines()
+        .find(|l| l.starts_with("a=fingerprint:"))
+        .unwrap()
+        .to_string();
+    for (bad, missing) in [
+        (
+            text.replace(&ufrag, "a=ice-ufrag:not*ice-chars"),
+            "no ICE credentials",
+        ),
+        (
+            text.replace(&fingerprint, "a=fingerprint:sha-256 ZZ:TOP"),
+            "no DTLS fingerprint",
+        ),
+    ] {
+        assert!(Sdp::parse(&bad).is_ok(), "{bad}");
+        let pc = PeerConnection::new(Configuration::default()).unwrap();
+        let err = now(pc.set_remote_description(SessionDescription::offer(bad)))
+            .expect_err("a section without usable transport attributes");
+        assert_eq!(err.kind(), rtcpeer::ErrorKind::InvalidAccess, "{err}");
+        assert!(err.to_string().contains(missing), "{err}");
+        pc.close();
+    }
+}
+
+/// RFC 8866 §6.7: a session-level direction applies to every media section without one. An
+/// offer whose sections inherit `a=recvonly` sends nothing, so a connection without tracks
+/// answers them `inactive` (not `recvonly`, as if the offer sent).
+#[test]
+fn session_level_direction_applies_to_sections_without_one() {
+    let mut offer = Sdp::parse(&corpus_file("chromium-156-audio-video-data-offer.sdp")).unwrap();
+    for m in &mut offer.media {
+        m.attributes
+            .retain(|a| !matches!(a, Attribute::Direction(_)));
+    }
+    offer
+        .attributes
+        .push(Attribute::Direction(rtcpeer::sdp::Direction::RecvOnly));
+    let a = answer(&offer.to_string()).unwrap();
+    let dirs: Vec<_> = a
+        .media
+        .iter()
+        .map(|m| (m.kind.as_str(), m.direction()))
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            ("audio", Some(rtcpeer::sdp::Direction::Inactive)),
+            ("video", Some(rtcpeer::sdp::Direction::Inactive)),
+            ("application", None),
+        ],
+        "{a}"
+    );
 }

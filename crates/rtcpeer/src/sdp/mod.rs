@@ -429,5 +429,12 @@ impl Media {
     }
 }
 
+/// Lines that RFC 8866 §5 places after `t=` at session level (`r= z= k=`) or after `b=` in a
+/// media section (`k=`); every other extra line goes before `c=`. The parser keeps extra
+/// lines in this order (stable within each group), so what it reads is what the writer writes.
+pub(crate) fn is_late_line(t: char) -> bool {
+    matches!(t, 'r' | 'z' | 'k')
+}
+
 #[cfg(test)]
 mod tests;

@@ -260,7 +260,13 @@ impl Parser {
         Ok(())
     }
 
-    fn finish(self) -> Res<Sdp> {
+    fn finish(mut self) -> Res<Sdp> {
+        // RFC 8866 §5 order for lines read out of it (see `is_late_line`).
+        self.extra_lines
+            .sort_by_key(|(t, _)| super::is_late_line(*t));
+        for m in &mut self.media {
+            m.extra_lines.sort_by_key(|(t, _)| super::is_late_line(*t));
+        }
         match self.state {
             State::ExpectVersion => return Err("the description must start with \"v=0\"".into()),
             State::ExpectOrigin => return Err("missing \"o=\" line".into()),
@@ -474,10 +480,13 @@ fn parse_media(v: &str) -> Res<Media> {
 }
 
 impl Attribute {
-    /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`.
-    /// Errors carry line 0.
+    /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`, strictly:
+    /// a value that does not parse is an error here (in a description it is kept as
+    /// [`Attribute::Other`]). Errors carry line 0.
     pub fn parse(value: &str) -> Result<Attribute, ParseError> {
         no_line_breaks(value)?;
+        // Trailing spaces are not part of the value, as in a description's lines.
+        let value = value.trim_end_matches([' ', '\t']);
         parse_attribute(value).map_err(|m| ParseError::new(0, m))
     }
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use super::{Attribute, Bandwidth, Candidate, Connection, Media, Sdp, Simulcast, SimulcastRid};
+use super::{
+    Attribute, Bandwidth, Candidate, Connection, Media, Sdp, Simulcast, SimulcastRid, is_late_line,
+};
 
 impl Display for Sdp {
     /// Writes `v o s i u e p c b t r z k a`, then per section `m i c b k a`, each line
@@ -36,11 +38,6 @@ impl Display for Sdp {
         }
         Ok(())
     }
-}
-
-/// Lines that RFC 8866 §5 places after `t=` (session: `r= z= k=`) or after `b=` (media: `k=`).
-fn is_late_line(t: char) -> bool {
-    matches!(t, 'r' | 'z' | 'k')
 }
 
 /// The extra lines of one group (`late`: those of [`is_late_line`]), in the order read.
