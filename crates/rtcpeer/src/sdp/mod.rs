@@ -125,7 +125,8 @@ w3c_enum! {
 /// An ICE candidate line's value (RFC 8839 §5.1), as in `a=candidate:<value>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    /// 1–32 ice-chars.
+    /// 1–32 ice-chars; empty when the peer wrote none (`candidate: 1 udp ...`, as Google's
+    /// ice-lite media servers do).
     pub foundation: String,
     /// 1 = RTP, 2 = RTCP.
     pub component: u16,

@@ -1,9 +1,14 @@
 //! The SDP parser (RFC 8866 §9 grammar, with the attribute grammars of the RFCs cited on
 //! [`Attribute`]'s variants).
 //!
-//! Strict where a mistake would change meaning (line structure, numbers, payload types,
-//! ports, candidate grammar, the value of every typed attribute); lenient where browsers
-//! are (unknown attributes and unknown line types are kept verbatim, in order).
+//! Liberal in what it reads, as the browsers are with what real stacks send: only the lines
+//! RFC 8866 makes mandatory (`v= o= s= t= m=`, a well-formed `c=`) and the bounds are errors.
+//! Unknown attributes and line types are kept verbatim, in order; a known attribute whose
+//! value does not parse is kept verbatim as [`Attribute::Other`] (so JSEP code that needs it
+//! finds it missing and says so at apply time); a malformed `b=` is skipped; blank lines,
+//! spaces around lines and runs of spaces between fields are accepted. Typed values stay
+//! strict where a mistake would change meaning (numbers, payload types, ports). The writer
+//! (`write.rs`) is strict: canonical forms, RFC 8866 §5 order, CRLF.
 //!
 //! Bounds: at most [`MAX_SDP_BYTES`] bytes, [`MAX_SDP_LINES`] lines and
 //! [`MAX_MEDIA_SECTIONS`] media sections; anything larger is a [`ParseError`].
