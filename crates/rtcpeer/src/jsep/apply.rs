@@ -222,7 +222,7 @@ impl Core {
                 ),
             ));
         }
-        let sdp: Sdp = Sdp::parse(&desc.sdp).map_err(|e| {
+        let mut sdp: Sdp = Sdp::parse(&desc.sdp).map_err(|e| {
             Error::rtc(
                 ErrorDetail::SdpSyntaxError {
                     line: Some(e.line()),
@@ -230,6 +230,7 @@ impl Core {
                 e.to_string(),
             )
         })?;
+        inherit_session_direction(&mut sdp);
         self.validate_remote(typ, &sdp)?;
         let mut track_events = Vec::new();
         if typ == SdpType::Offer {
@@ -866,6 +867,22 @@ fn remote_stream_ids(m: &Media) -> Vec<String> {
         }
     }
     ids
+}
+
+/// A session-level direction attribute applies to every media section that has none
+/// (RFC 8866 §6.7; SIP stacks put `a=sendonly` for hold there): it is copied into those
+/// sections, so everything after reads one per-section direction. The text kept as the
+/// remote description is unchanged.
+fn inherit_session_direction(sdp: &mut Sdp) {
+    let Some(dir) = sdp.find_attr(|a| match a {
+        A::Direction(d) => Some(*d),
+        _ => None,
+    }) else {
+        return;
+    };
+    for m in sdp.media.iter_mut().filter(|m| m.direction().is_none()) {
+        m.attributes.push(A::Direction(dir));
+    }
 }
 
 fn parse_sdp(text: &str) -> Result<Sdp> {

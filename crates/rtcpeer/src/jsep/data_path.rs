@@ -473,7 +473,8 @@ impl Core {
         RemoteFingerprints::new(&fps)
     }
 
-    /// The remote `a=sctp-port` (RFC 8841 §5), 5000 when absent.
+    /// The remote SCTP port: `a=sctp-port` (RFC 8841 §5), or the `a=sctpmap` number / format of
+    /// the legacy form (draft-ietf-mmusic-sctp-sdp-05); 5000 when absent.
     fn remote_sctp_port(&self) -> u16 {
         self.current_remote
             .as_ref()
@@ -481,12 +482,7 @@ impl Core {
             .and_then(|d| {
                 d.sdp.media.iter().find_map(|m| {
                     (m.kind == "application" && m.port != 0)
-                        .then(|| {
-                            m.find_attr(|a| match a {
-                                A::SctpPort(p) => Some(*p),
-                                _ => None,
-                            })
-                        })
+                        .then(|| m.sctp_port())
                         .flatten()
                 })
             })

@@ -15,6 +15,50 @@ const RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
 const DATA_PROTO: &str = "UDP/DTLS/SCTP";
 const DATA_FORMAT: &str = "webrtc-datachannel";
 
+/// Streams announced in a legacy `a=sctpmap` line: what our SCTP offers in INIT
+/// (`sctp::Config::num_streams`).
+const LEGACY_SCTPMAP_STREAMS: u16 = 65535;
+
+/// How a data m-section is written: its `m=` proto, and whether in the legacy form of
+/// draft-ietf-mmusic-sctp-sdp-05 (`DTLS/SCTP <port>` with `a=sctpmap`) or RFC 8841's.
+struct DataFormat<'a> {
+    proto: &'a str,
+    legacy: bool,
+}
+
+impl<'a> DataFormat<'a> {
+    /// The form of a remote (offered) data section, answered in kind (RFC 9429 §5.3.1: the
+    /// answer's proto is the offer's; RFC 8841 and the draft it replaces differ in form).
+    fn like(m: &'a Media) -> Self {
+        DataFormat {
+            proto: &m.proto,
+            legacy: m.is_legacy_sctp(),
+        }
+    }
+
+    /// The form kept for a negotiated slot in a subsequent offer.
+    fn of_slot(slot: &'a Slot) -> Self {
+        let legacy = slot
+            .formats
+            .first()
+            .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+        DataFormat {
+            proto: &slot.proto,
+            legacy,
+        }
+    }
+}
+
+/// The RTP proto of a slot in a subsequent offer: the negotiated one (an offer of `RTP/SAVPF`
+/// was answered with it and keeps it), else `UDP/TLS/RTP/SAVPF`.
+fn rtp_proto(slot: &Slot) -> &str {
+    if slot.proto.to_ascii_uppercase().contains("RTP") {
+        &slot.proto
+    } else {
+        RTP_PROTO
+    }
+}
+
 /// Transport attributes shared by every live m-section of one description.
 struct Transport<'a> {
     ice: &'a IceCredentials,
@@ -106,6 +150,7 @@ impl Core {
                         let m = self.rtp_section(
                             t,
                             slot.mid.as_deref(),
+                            rtp_proto(slot),
                             t.direction,
                             &codecs,
                             &exts,
@@ -117,7 +162,9 @@ impl Core {
                         rejected_section(slot)
                     }
                 }
-                SlotOwner::Data => self.data_section(slot.mid.as_deref(), &transport),
+                SlotOwner::Data => {
+                    self.data_section(slot.mid.as_deref(), &DataFormat::of_slot(slot), &transport)
+                }
                 SlotOwner::Vacant => rejected_section(slot),
             };
             media_sections.push(m);
@@ -202,7 +249,7 @@ impl Core {
             }
             let m = match slot.as_ref().map(|s| &s.owner) {
                 Some(SlotOwner::Data) if om.proto.to_ascii_uppercase().contains("SCTP") => {
-                    self.data_section(om.mid(), &transport)
+                    self.data_section(om.mid(), &DataFormat::like(om), &transport)
                 }
                 Some(SlotOwner::Transceiver(id)) => {
                     let t = self.transceiver(*id).expect("slots name live transceivers");
@@ -227,7 +274,16 @@ impl Core {
                                 .map(RtpTransceiverDirection::from_sdp)
                                 .unwrap_or(RtpTransceiverDirection::SendRecv);
                             let dir = answer_direction(t.direction, offered, t.stopping);
-                            self.rtp_section(t, om.mid(), dir, &codecs, &exts, &transport)
+                            // RFC 9429 §5.3.1: the answer's proto is the offer's.
+                            self.rtp_section(
+                                t,
+                                om.mid(),
+                                &om.proto,
+                                dir,
+                                &codecs,
+                                &exts,
+                                &transport,
+                            )
                         }
                     }
                 }
@@ -357,10 +413,12 @@ impl Core {
         attrs.push(A::Setup(t.setup));
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn rtp_section(
         &self,
         t: &Transceiver,
         mid: Option<&str>,
+        proto: &str,
         direction: RtpTransceiverDirection,
         codecs: &[RtpCodecParameters],
         exts: &[media::RtpHeaderExtensionParameters],
@@ -370,7 +428,7 @@ impl Core {
             kind: t.kind.to_string(),
             port: 9,
             num_ports: None,
-            proto: RTP_PROTO.into(),
+            proto: proto.into(),
             formats: Vec::new(),
             extra_lines: Vec::new(),
             connection: Some(any_address()),
@@ -438,13 +496,29 @@ impl Core {
         m
     }
 
-    fn data_section(&self, mid: Option<&str>, transport: &Transport<'_>) -> Media {
+    /// The data m-section (RFC 8841 §5-6). In the legacy form (an offer in
+    /// draft-ietf-mmusic-sctp-sdp-05's form is answered in kind, as Chromium and Firefox did,
+    /// since such a peer cannot read `a=sctp-port`) our SCTP port is the format and the
+    /// `a=sctpmap` number, the streams field is what our INIT offers, and the maximum message
+    /// size is `a=max-message-size` as browsers wrote it alongside `a=sctpmap` (the draft
+    /// itself has no way to express it).
+    fn data_section(
+        &self,
+        mid: Option<&str>,
+        format: &DataFormat<'_>,
+        transport: &Transport<'_>,
+    ) -> Media {
+        let port = self.settings.sctp_port;
         let mut m = Media {
             kind: "application".into(),
             port: 9,
             num_ports: None,
-            proto: DATA_PROTO.into(),
-            formats: vec![DATA_FORMAT.into()],
+            proto: format.proto.into(),
+            formats: vec![if format.legacy {
+                port.to_string()
+            } else {
+                DATA_FORMAT.into()
+            }],
             extra_lines: Vec::new(),
             connection: Some(any_address()),
             bandwidths: Vec::new(),
@@ -454,7 +528,14 @@ impl Core {
         if let Some(mid) = mid {
             m.attributes.push(A::Mid(mid.to_string()));
         }
-        m.attributes.push(A::SctpPort(self.settings.sctp_port));
+        if format.legacy {
+            m.attributes.push(A::Other {
+                name: "sctpmap".into(),
+                value: Some(format!("{port} {DATA_FORMAT} {LEGACY_SCTPMAP_STREAMS}")),
+            });
+        } else {
+            m.attributes.push(A::SctpPort(port));
+        }
         m.attributes
             .push(A::MaxMessageSize(self.settings.max_message_size));
         m

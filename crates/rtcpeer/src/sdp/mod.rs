@@ -125,7 +125,8 @@ w3c_enum! {
 /// An ICE candidate line's value (RFC 8839 §5.1), as in `a=candidate:<value>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Candidate {
-    /// 1–32 ice-chars.
+    /// 1–32 ice-chars; empty when the peer wrote none (`candidate: 1 udp ...`, as Google's
+    /// ice-lite media servers do).
     pub foundation: String,
     /// 1 = RTP, 2 = RTCP.
     pub component: u16,
@@ -385,10 +386,55 @@ impl Media {
         })
     }
 
+    /// Whether this data section uses the pre-RFC 8841 form of
+    /// draft-ietf-mmusic-sctp-sdp-05 (`m=application <port> DTLS/SCTP 5000` with
+    /// `a=sctpmap:5000 webrtc-datachannel <streams>`): the format is the SCTP port number
+    /// instead of `webrtc-datachannel`, or an `a=sctpmap` line is present.
+    pub fn is_legacy_sctp(&self) -> bool {
+        self.formats
+            .first()
+            .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+            || self.sctpmap().is_some()
+    }
+
+    /// The legacy `a=sctpmap:<sctpmap-number> <app> [<streams>]` line
+    /// (draft-ietf-mmusic-sctp-sdp-05 §4.2) as `(number, rest)`, when present and numbered.
+    pub fn sctpmap(&self) -> Option<(u16, &str)> {
+        self.find_attr(|a| match a {
+            Attribute::Other {
+                name,
+                value: Some(v),
+            } if name == "sctpmap" => {
+                let (n, rest) = v.trim_start().split_once(' ').unwrap_or((v.trim(), ""));
+                n.parse().ok().map(|n| (n, rest.trim()))
+            }
+            _ => None,
+        })
+    }
+
+    /// The peer's SCTP port for a data section: `a=sctp-port` (RFC 8841 §5), else, in the
+    /// legacy form, the `a=sctpmap` number or the numeric format (draft-ietf-mmusic-sctp-sdp-05
+    /// §4.1: the fmt is the SCTP port); `None` when neither is given (RFC 8841: 5000).
+    pub fn sctp_port(&self) -> Option<u16> {
+        self.find_attr(|a| match a {
+            Attribute::SctpPort(p) => Some(*p),
+            _ => None,
+        })
+        .or_else(|| self.sctpmap().map(|(n, _)| n))
+        .or_else(|| self.formats.first().and_then(|f| f.parse().ok()))
+    }
+
     /// Port 0 without `a=bundle-only`: the m-section is rejected / stopped (RFC 9429 §5.2.2).
     pub fn is_rejected(&self) -> bool {
         self.port == 0 && !self.has(&Attribute::BundleOnly)
     }
+}
+
+/// Lines that RFC 8866 §5 places after `t=` at session level (`r= z= k=`) or after `b=` in a
+/// media section (`k=`); every other extra line goes before `c=`. The parser keeps extra
+/// lines in this order (stable within each group), so what it reads is what the writer writes.
+pub(crate) fn is_late_line(t: char) -> bool {
+    matches!(t, 'r' | 'z' | 'k')
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
 //! The SDP parser (RFC 8866 §9 grammar, with the attribute grammars of the RFCs cited on
 //! [`Attribute`]'s variants).
 //!
-//! Strict where a mistake would change meaning (line structure, numbers, payload types,
-//! ports, candidate grammar, the value of every typed attribute); lenient where browsers
-//! are (unknown attributes and unknown line types are kept verbatim, in order).
+//! Liberal in what it reads, as the browsers are with what real stacks send: only the lines
+//! RFC 8866 makes mandatory (`v= o= s= t= m=`, a well-formed `c=`) and the bounds are errors.
+//! Unknown attributes and line types are kept verbatim, in order; a known attribute whose
+//! value does not parse is kept verbatim as [`Attribute::Other`] (so JSEP code that needs it
+//! finds it missing and says so at apply time); a malformed `b=` is skipped; blank lines,
+//! spaces around lines and runs of spaces between fields are accepted. Typed values stay
+//! strict where a mistake would change meaning (numbers, payload types, ports). The writer
+//! (`write.rs`) is strict: canonical forms, RFC 8866 §5 order, CRLF.
 //!
 //! Bounds: at most [`MAX_SDP_BYTES`] bytes, [`MAX_SDP_LINES`] lines and
 //! [`MAX_MEDIA_SECTIONS`] media sections; anything larger is a [`ParseError`].
@@ -87,9 +92,13 @@ impl From<ParseError> for crate::Error {
 type Res<T> = Result<T, String>;
 
 impl Sdp {
-    /// Parses a session description (RFC 8866 §9). CRLF and LF line endings are accepted,
-    /// the last line need not end with one, and trailing blank lines (which some stacks and
-    /// hand-edited descriptions carry) are ignored; a blank line inside is an error.
+    /// Parses a session description (RFC 8866 §9), liberal in what it accepts as real stacks
+    /// write it (RFC 9429 §5.8 leaves unknown attributes to be ignored): CRLF or LF line
+    /// endings, the last line without one, blank lines and leading/trailing spaces or tabs
+    /// around a line, runs of spaces between fields, and an attribute whose value does not
+    /// parse (kept verbatim as [`Attribute::Other`], so it round-trips and JSEP code that
+    /// needs it reports it missing). Only the mandatory lines (`v= o= s= t= m= c=`) and the
+    /// size bounds are errors.
     pub fn parse(text: &str) -> Result<Sdp, ParseError> {
         if text.len() > MAX_SDP_BYTES {
             return Err(ParseError::new(
@@ -100,14 +109,13 @@ impl Sdp {
                 ),
             ));
         }
-        let body = text.trim_end_matches(['\r', '\n']);
-        if body.is_empty() {
+        if text.trim_matches(is_blank).is_empty() {
             return Err(ParseError::new(1, "empty description, expected \"v=0\""));
         }
         let mut parser = Parser::default();
-        let mut count = 0;
-        for (i, raw) in body.split('\n').enumerate() {
-            count = i + 1;
+        let mut last = 0;
+        for (i, raw) in text.split('\n').enumerate() {
+            let count = i + 1;
             if count > MAX_SDP_LINES {
                 return Err(ParseError::new(
                     count,
@@ -115,10 +123,22 @@ impl Sdp {
                 ));
             }
             let line = raw.strip_suffix('\r').unwrap_or(raw);
-            parser.line(line).map_err(|m| ParseError::new(count, m))?;
+            let trimmed = line.trim_matches(|c| c == ' ' || c == '\t');
+            if trimmed.is_empty() {
+                continue;
+            }
+            last = count;
+            parser
+                .line(trimmed, line)
+                .map_err(|m| ParseError::new(count, m))?;
         }
-        parser.finish().map_err(|m| ParseError::new(count, m))
+        parser.finish().map_err(|m| ParseError::new(last, m))
     }
+}
+
+/// Whitespace a description may carry around its lines: space, tab, CR, LF.
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
 impl FromStr for Sdp {
@@ -153,7 +173,9 @@ struct Parser {
 }
 
 impl Parser {
-    fn line(&mut self, line: &str) -> Res<()> {
+    /// One line, trimmed of spaces around it; `raw` is the untrimmed line (only `s=` keeps
+    /// its value as written: RFC 8866 §5.3 recommends `s= ` for "no name").
+    fn line(&mut self, line: &str, raw: &str) -> Res<()> {
         let (kind, value) = split_line(line)?;
         match self.state {
             State::ExpectVersion => {
@@ -182,7 +204,12 @@ impl Parser {
                         "expected the \"s=\" line after \"o=\", found \"{kind}=\""
                     ));
                 }
-                self.session_name = value.to_string();
+                // Kept as written, so `s= ` (RFC 8866 §5.3: no name) round-trips.
+                let written = raw
+                    .trim_start_matches([' ', '\t'])
+                    .get(2..)
+                    .unwrap_or(value);
+                self.session_name = written.to_string();
                 self.state = State::Session;
             }
             State::Session => match kind {
@@ -193,9 +220,10 @@ impl Parser {
                     }
                     self.connection = Some(parse_connection(value)?);
                 }
-                'b' => self.bandwidths.push(parse_bandwidth(value)?),
+                // A malformed b= is skipped: bandwidth is advisory (RFC 8866 §5.8).
+                'b' => self.bandwidths.extend(parse_bandwidth(value).ok()),
                 't' => self.timing.push(parse_timing(value)?),
-                'a' => self.attributes.push(parse_attribute(value)?),
+                'a' => self.attributes.extend(parse_attribute_lenient(value)),
                 'm' => {
                     if self.timing.is_empty() {
                         return Err("missing \"t=\" line before the first \"m=\" line".into());
@@ -228,8 +256,8 @@ impl Parser {
                         }
                         m.connection = Some(parse_connection(value)?);
                     }
-                    'b' => m.bandwidths.push(parse_bandwidth(value)?),
-                    'a' => m.attributes.push(parse_attribute(value)?),
+                    'b' => m.bandwidths.extend(parse_bandwidth(value).ok()),
+                    'a' => m.attributes.extend(parse_attribute_lenient(value)),
                     other => m.extra_lines.push((other, value.to_string())),
                 }
             }
@@ -237,7 +265,13 @@ impl Parser {
         Ok(())
     }
 
-    fn finish(self) -> Res<Sdp> {
+    fn finish(mut self) -> Res<Sdp> {
+        // RFC 8866 §5 order for lines read out of it (see `is_late_line`).
+        self.extra_lines
+            .sort_by_key(|(t, _)| super::is_late_line(*t));
+        for m in &mut self.media {
+            m.extra_lines.sort_by_key(|(t, _)| super::is_late_line(*t));
+        }
         match self.state {
             State::ExpectVersion => return Err("the description must start with \"v=0\"".into()),
             State::ExpectOrigin => return Err("missing \"o=\" line".into()),
@@ -291,14 +325,12 @@ fn excerpt(s: &str) -> String {
     out
 }
 
-/// Splits on single spaces; every field must be non-empty (no double or edge spaces).
+/// Splits on runs of spaces or tabs (RFC 8866 §9 says one SP, but stacks and hand-edited
+/// descriptions write more; every parser we interoperate with accepts them).
 fn fields<'a>(s: &'a str, what: &str) -> Res<Vec<&'a str>> {
-    let v: Vec<&str> = s.split(' ').collect();
-    if v.iter().any(|f| f.is_empty()) {
-        return Err(format!(
-            "{what}: empty field (extra space?) in \"{}\"",
-            excerpt(s)
-        ));
+    let v: Vec<&str> = s.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
+    if v.is_empty() {
+        return Err(format!("{what}: empty value"));
     }
     Ok(v)
 }
@@ -453,10 +485,13 @@ fn parse_media(v: &str) -> Res<Media> {
 }
 
 impl Attribute {
-    /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`.
-    /// Errors carry line 0.
+    /// Parses the text after `a=` (RFC 8866 §5.13), e.g. `rtpmap:111 opus/48000/2`, strictly:
+    /// a value that does not parse is an error here (in a description it is kept as
+    /// [`Attribute::Other`]). Errors carry line 0.
     pub fn parse(value: &str) -> Result<Attribute, ParseError> {
         no_line_breaks(value)?;
+        // Trailing spaces are not part of the value, as in a description's lines.
+        let value = value.trim_end_matches([' ', '\t']);
         parse_attribute(value).map_err(|m| ParseError::new(0, m))
     }
 }
@@ -506,7 +541,23 @@ fn flag(value: Option<&str>, attr: Attribute, name: &str) -> Res<Attribute> {
     }
 }
 
-/// `a=<attribute-name>[:<attribute-value>]` (RFC 8866 §5.13).
+/// An `a=` line inside a description: the typed attribute when its value parses, else the
+/// line kept verbatim as [`Attribute::Other`] (RFC 8866 §5.13: an attribute a receiver does
+/// not understand is ignored, not fatal); `None` (the line is dropped) when even the name is
+/// not a token, since such a line could not be written back as an attribute.
+fn parse_attribute_lenient(text: &str) -> Option<Attribute> {
+    let (name, value) = match text.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (text, None),
+    };
+    token(name, "a= attribute name").ok()?;
+    Some(parse_attribute(text).unwrap_or_else(|_| Attribute::Other {
+        name: name.to_string(),
+        value: value.map(str::to_string),
+    }))
+}
+
+/// `a=<attribute-name>[:<attribute-value>]` (RFC 8866 §5.13), strictly typed.
 fn parse_attribute(text: &str) -> Res<Attribute> {
     let (name, value) = match text.split_once(':') {
         Some((n, v)) => (n, Some(v)),
@@ -551,12 +602,19 @@ fn parse_attribute(text: &str) -> Res<Attribute> {
         "inactive" => flag(value, Attribute::Direction(Direction::Inactive), name)?,
         "ice-ufrag" => Attribute::IceUfrag(ice_chars(need(name)?, "a=ice-ufrag")?.to_string()),
         "ice-pwd" => Attribute::IcePwd(ice_chars(need(name)?, "a=ice-pwd")?.to_string()),
-        "ice-options" => Attribute::IceOptions(
-            fields(need(name)?, "a=ice-options")?
-                .into_iter()
+        // RFC 8839 §5.6 separates options by SP; libdatachannel writes `ice2,trickle`, which
+        // Chromium, Firefox, aiortc and GStreamer read as two options, and so do we.
+        "ice-options" => {
+            let opts: Vec<String> = need(name)?
+                .split([' ', '\t', ','])
+                .filter(|o| !o.is_empty())
                 .map(|o| token(o, "a=ice-options").map(str::to_string))
-                .collect::<Res<_>>()?,
-        ),
+                .collect::<Res<_>>()?;
+            if opts.is_empty() {
+                return Err("a=ice-options: no option".into());
+            }
+            Attribute::IceOptions(opts)
+        }
         "ice-lite" => flag(value, Attribute::IceLite, name)?,
         "candidate" => Attribute::Candidate(parse_candidate(need(name)?)?),
         "end-of-candidates" => flag(value, Attribute::EndOfCandidates, name)?,
@@ -585,8 +643,10 @@ fn parse_attribute(text: &str) -> Res<Attribute> {
         }
         "setup" => {
             let v = need(name)?;
+            // RFC 4145 §4 role tokens are case-insensitive ABNF strings.
             Attribute::Setup(
-                v.parse::<Setup>()
+                v.to_ascii_lowercase()
+                    .parse::<Setup>()
                     .map_err(|_| format!("a=setup: unknown role \"{}\"", excerpt(v)))?,
             )
         }
@@ -799,8 +859,20 @@ fn parse_simulcast(v: &str) -> Res<Simulcast> {
 }
 
 /// The candidate after `candidate:` (RFC 8839 §5.1; `tcptype` RFC 6544 §4.5).
+///
+/// Liberal as Chromium's and Firefox's parsers are: keywords (`typ`, `raddr`, `rport`,
+/// `tcptype`) and the candidate type are case-insensitive (ABNF strings, RFC 5234 §2.3),
+/// the type is stored in lowercase, `raddr`/`rport` may appear anywhere among the
+/// extensions, a repeated keyword keeps its first value, and a lone trailing extension name
+/// without a value is ignored. Numbers (component, priority, ports) stay strict: a wrong one
+/// would change which address is used.
 fn parse_candidate(v: &str) -> Res<Candidate> {
-    let f = fields(v, "candidate")?;
+    let mut f = fields(v, "candidate")?;
+    // `candidate: 1 udp ...`: an empty foundation, as Google's ice-lite media servers write
+    // it (and Chromium accepts); kept empty so the line is written back as it was.
+    if v.starts_with([' ', '\t']) {
+        f.insert(0, "");
+    }
     let [
         foundation,
         component,
@@ -821,49 +893,55 @@ fn parse_candidate(v: &str) -> Res<Candidate> {
     if foundation.len() > 32 {
         return Err("candidate: foundation longer than 32 characters".into());
     }
-    if *typ_kw != "typ" {
+    if !typ_kw.eq_ignore_ascii_case("typ") {
         return Err(format!(
             "candidate: expected \"typ\", found \"{}\"",
             excerpt(typ_kw)
         ));
     }
+    let typ = token(typ, "candidate type")?;
+    let typ = if ["host", "srflx", "prflx", "relay"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(typ))
+    {
+        typ.to_ascii_lowercase()
+    } else {
+        typ.to_string()
+    };
     let mut c = Candidate {
-        foundation: ice_chars(foundation, "candidate foundation")?.to_string(),
+        foundation: if foundation.is_empty() {
+            String::new()
+        } else {
+            ice_chars(foundation, "candidate foundation")?.to_string()
+        },
         component: num(component, "candidate component-id")?,
         protocol: token(protocol, "candidate transport")?.to_string(),
         priority: num(priority, "candidate priority")?,
         address: address.to_string(),
         port: num(port, "candidate port")?,
-        typ: token(typ, "candidate type")?.to_string(),
+        typ,
         related_address: None,
         related_port: None,
         tcp_type: None,
         extensions: Vec::new(),
     };
-    if rest.len() % 2 != 0 {
-        return Err("candidate: an extension name without a value".into());
-    }
-    let mut pairs = rest.chunks_exact(2).peekable();
-    if let Some([_, a]) = pairs.next_if(|p| p[0] == "raddr") {
-        c.related_address = Some(a.to_string());
-    }
-    if let Some([_, p]) = pairs.next_if(|p| p[0] == "rport") {
-        c.related_port = Some(num(p, "candidate rport")?);
-    }
-    for pair in pairs {
+    for pair in rest.chunks_exact(2) {
         let [name, value] = pair else {
-            return Err("candidate: an extension name without a value".into());
+            continue;
         };
-        match *name {
-            "raddr" | "rport" => {
-                return Err(format!("candidate: \"{name}\" must follow \"typ <type>\""));
+        if name.eq_ignore_ascii_case("raddr") {
+            if c.related_address.is_none() {
+                c.related_address = Some(value.to_string());
             }
-            "tcptype" if c.tcp_type.is_none() => c.tcp_type = Some(value.to_string()),
-            "tcptype" => return Err("candidate: duplicate \"tcptype\"".into()),
-            _ => c.extensions.push((
-                token(name, "candidate extension name")?.to_string(),
-                value.to_string(),
-            )),
+        } else if name.eq_ignore_ascii_case("rport") {
+            let p = num(value, "candidate rport")?;
+            c.related_port.get_or_insert(p);
+        } else if name.eq_ignore_ascii_case("tcptype") {
+            if c.tcp_type.is_none() {
+                c.tcp_type = Some(value.to_ascii_lowercase());
+            }
+        } else if let Ok(name) = token(name, "candidate extension name") {
+            c.extensions.push((name.to_string(), value.to_string()));
         }
     }
     Ok(c)

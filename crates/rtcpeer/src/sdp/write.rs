@@ -3,11 +3,13 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use super::{Attribute, Bandwidth, Candidate, Connection, Media, Sdp, Simulcast, SimulcastRid};
+use super::{
+    Attribute, Bandwidth, Candidate, Connection, Media, Sdp, Simulcast, SimulcastRid, is_late_line,
+};
 
 impl Display for Sdp {
-    /// Writes `v o s <extra lines> c b t a`, then per section `m <extra lines> c b a`, each
-    /// line ending in CRLF (RFC 8866 §5).
+    /// Writes `v o s i u e p c b t r z k a`, then per section `m i c b k a`, each line
+    /// ending in CRLF, in the order RFC 8866 §5 requires (whatever order they were read in).
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let o = &self.origin;
         f.write_str("v=0\r\n")?;
@@ -17,9 +19,7 @@ impl Display for Sdp {
             o.username, o.session_id, o.session_version, o.net_type, o.addr_type, o.address
         )?;
         write!(f, "s={}\r\n", self.session_name)?;
-        for (t, v) in &self.extra_lines {
-            write!(f, "{t}={v}\r\n")?;
-        }
+        write_extra(f, &self.extra_lines, false)?;
         if let Some(c) = &self.connection {
             write_connection(f, c)?;
         }
@@ -29,6 +29,7 @@ impl Display for Sdp {
         for (start, stop) in &self.timing {
             write!(f, "t={start} {stop}\r\n")?;
         }
+        write_extra(f, &self.extra_lines, true)?;
         for a in &self.attributes {
             write!(f, "a={a}\r\n")?;
         }
@@ -37,6 +38,14 @@ impl Display for Sdp {
         }
         Ok(())
     }
+}
+
+/// The extra lines of one group (`late`: those of [`is_late_line`]), in the order read.
+fn write_extra(f: &mut Formatter<'_>, lines: &[(char, String)], late: bool) -> fmt::Result {
+    for (t, v) in lines.iter().filter(|(t, _)| is_late_line(*t) == late) {
+        write!(f, "{t}={v}\r\n")?;
+    }
+    Ok(())
 }
 
 fn write_connection(f: &mut Formatter<'_>, c: &Connection) -> fmt::Result {
@@ -57,15 +66,14 @@ fn write_media(f: &mut Formatter<'_>, m: &Media) -> fmt::Result {
         write!(f, " {fmt}")?;
     }
     f.write_str("\r\n")?;
-    for (t, v) in &m.extra_lines {
-        write!(f, "{t}={v}\r\n")?;
-    }
+    write_extra(f, &m.extra_lines, false)?;
     if let Some(c) = &m.connection {
         write_connection(f, c)?;
     }
     for b in &m.bandwidths {
         write_bandwidth(f, b)?;
     }
+    write_extra(f, &m.extra_lines, true)?;
     for a in &m.attributes {
         write!(f, "a={a}\r\n")?;
     }
