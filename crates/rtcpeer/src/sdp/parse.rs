@@ -114,7 +114,9 @@ impl Sdp {
         }
         let mut parser = Parser::default();
         let mut last = 0;
-        for (i, raw) in text.split('\n').enumerate() {
+        // The final line break ends the last line; it does not start one more.
+        let body = text.trim_end_matches(['\r', '\n']);
+        for (i, raw) in body.split('\n').enumerate() {
             let count = i + 1;
             if count > MAX_SDP_LINES {
                 return Err(ParseError::new(
