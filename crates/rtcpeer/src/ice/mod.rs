@@ -136,6 +136,20 @@ pub struct IceAgentConfig {
     pub max_remote_candidates: usize,
     /// Most candidate pairs per generation, default 100 (RFC 8445 §6.1.2.5).
     pub max_pairs: usize,
+    /// The PAC timer (RFC 8863 §4, "Patiently Awaiting Connectivity"): the least time ICE
+    /// runs, from the moment both sides' credentials are known, before an agent with nothing
+    /// left to check becomes "failed". Nothing left to check means: local gathering is
+    /// complete, no remote mDNS name is unresolved, no pair is selected, and the checklist is
+    /// empty or every pair in it failed (relay policy without a relay candidate, remote
+    /// candidates that are all filtered or unreachable, no remote candidate at all, with or
+    /// without end-of-candidates). Default 5 s, Firefox's trickle grace period
+    /// (`media.peerconnection.ice.trickle_grace_period`, also counted from the start of
+    /// checks); RFC 8863 recommends the check transaction timeout (39.5 s) but leaves the
+    /// value to the application, and a pair that is still being checked is never cut short
+    /// by this timer. "failed" is not final: a remote candidate or a peer's check that forms a
+    /// new pair afterwards takes the agent back to "checking" (like Chromium, RFC 8838 §8),
+    /// and an ICE restart starts over.
+    pub pac_timeout: Duration,
 }
 
 impl Default for IceAgentConfig {
@@ -156,6 +170,7 @@ impl Default for IceAgentConfig {
             renomination: false,
             max_remote_candidates: 100,
             max_pairs: 100,
+            pac_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -172,7 +187,9 @@ w3c_enum! {
         /// Controlling agent only: connected, all checks done and the remote signalled
         /// end-of-candidates.
         Completed = "completed",
-        /// All pairs failed after end-of-candidates, or consent expired (RFC 7675).
+        /// Nothing is left to check (gathering complete, every pair failed or none could be
+        /// formed) and the PAC timer ran out ([`IceAgentConfig::pac_timeout`], RFC 8863), or
+        /// consent expired (RFC 7675).
         Failed = "failed",
         /// Consent checks on the selected pair go unanswered (RFC 7675).
         Disconnected = "disconnected",
@@ -469,6 +486,9 @@ pub struct IceAgent {
     checks_started: bool,
     /// When the first pair of this generation became valid (nomination stopping criterion).
     first_valid_at: Option<Instant>,
+    /// When ICE processing started for this generation (both credentials known): the start
+    /// of the PAC timer (RFC 8863 §4).
+    started_at: Option<Instant>,
     selected: Option<Selected>,
     state: IceConnectionState,
     closed: bool,
@@ -509,6 +529,7 @@ impl IceAgent {
         cap(&mut config.disconnected_timeout);
         cap(&mut config.consent_timeout);
         cap(&mut config.nomination_timeout);
+        cap(&mut config.pac_timeout);
         config.stun_last_wait = config.stun_last_wait.min(64);
         let tie_breaker = rng.next_u64();
         IceAgent {
@@ -536,6 +557,7 @@ impl IceAgent {
             next_pace: None,
             checks_started: false,
             first_valid_at: None,
+            started_at: None,
             selected: None,
             state: IceConnectionState::New,
             closed: false,
@@ -928,7 +950,9 @@ impl IceAgent {
             .map(|_| ())
     }
 
-    /// The remote signalled end-of-candidates (RFC 8838 §8.2): the checklist may now fail.
+    /// The remote signalled end-of-candidates (RFC 8838 §8.2): the controlling agent may
+    /// nominate without waiting and report "completed". Failure does not wait for it: with
+    /// nothing left to check the agent fails when the PAC timer runs out (RFC 8863 §4).
     pub fn end_of_remote_candidates(&mut self) {
         self.remote_end_of_candidates = true;
         self.refresh_state();
@@ -1114,6 +1138,7 @@ impl IceAgent {
         self.remote_end_of_candidates = false;
         self.checks_started = false;
         self.first_valid_at = None;
+        self.started_at = None;
     }
 
     // ------------------------------------------------------------------ restart / close
@@ -1250,6 +1275,19 @@ impl IceAgent {
         if let Some(t) = self.nomination_deadline() {
             at(t);
         }
+        // Start the PAC timer at the first timed call once both credentials are known, then
+        // wake when it runs out with nothing left to check (RFC 8863 §4).
+        if self.can_check() && self.started_at.is_none() {
+            if let Some(n) = self.last_now {
+                at(n);
+            }
+        }
+        if self.state != IceConnectionState::Failed
+            && let Some(t) = self.pac_deadline()
+            && self.nothing_to_check()
+        {
+            at(t);
+        }
         for p in &self.pairs {
             if let Some(tx) = &p.tx {
                 at(tx.retrans.next);
@@ -1279,6 +1317,7 @@ impl IceAgent {
         if self.closed {
             return;
         }
+        self.start_pac_timer(now);
         // STUN server transactions (RFC 8489 §6.2.1).
         let mut i = 0;
         while i < self.gathers.len() {
@@ -1349,6 +1388,7 @@ impl IceAgent {
         if self.closed {
             return true;
         }
+        self.start_pac_timer(now);
         let Ok(msg) = Message::parse(data) else {
             self.dropped += 1;
             return true;
@@ -2266,15 +2306,11 @@ impl IceAgent {
                 };
             }
         }
-        let all_failed = !self.pairs.is_empty()
-            && self
-                .pairs
-                .iter()
-                .all(|p| p.state == CandidatePairState::Failed);
-        if all_failed
-            && self.remote_end_of_candidates
-            && self.pending_mdns.is_empty()
-            && self.gathering != Gathering::Running
+        // Nothing left to check and the PAC timer ran out (RFC 8863 §4; RFC 8445 §8.1.2 and
+        // RFC 8838 §8 for the checklist): failed, with or without end-of-candidates.
+        if self.nothing_to_check()
+            && let (Some(deadline), Some(now)) = (self.pac_deadline(), self.last_now)
+            && now >= deadline
         {
             return IceConnectionState::Failed;
         }
@@ -2286,6 +2322,39 @@ impl IceAgent {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// Starts the PAC timer (RFC 8863 §4) once ICE processing can start: both sides'
+    /// credentials are known (the timer runs even without any candidate).
+    fn start_pac_timer(&mut self, now: Instant) {
+        if self.started_at.is_none() && self.can_check() {
+            self.started_at = Some(now);
+        }
+    }
+
+    /// When the PAC timer of this generation runs out.
+    fn pac_deadline(&self) -> Option<Instant> {
+        self.started_at.map(|t| t + self.config.pac_timeout)
+    }
+
+    /// Whether this generation has nothing left that could give a selected pair: ICE has
+    /// started, local gathering is complete, no mDNS name is pending, no pair is selected
+    /// (nor an older generation's pair still in use, which keeps the state) and every pair
+    /// (if any) failed. A new remote candidate or a peer's check that forms a pair makes this
+    /// false again (RFC 8838 §8).
+    fn nothing_to_check(&self) -> bool {
+        self.can_check()
+            && self.gathering == Gathering::Done
+            && !self.awaiting_interfaces
+            && self.pending_mdns.is_empty()
+            && self
+                .selected
+                .as_ref()
+                .is_none_or(|s| s.expired && s.generation != self.generation)
+            && self
+                .pairs
+                .iter()
+                .all(|p| p.state == CandidatePairState::Failed)
+    }
 
     /// When a waiting controlling agent must nominate even though better pairs are pending.
     fn nomination_deadline(&self) -> Option<Instant> {

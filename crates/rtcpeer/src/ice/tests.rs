@@ -1110,7 +1110,8 @@ fn relay_policy_emits_and_pairs_no_host_or_srflx() {
             .iter()
             .any(|(_, e)| *e == IceEvent::GatheringComplete)
     );
-    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    // Nothing to check: failed once the PAC timer ran out (RFC 8863).
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
 }
 
 #[test]
@@ -1223,6 +1224,197 @@ fn all_pairs_failing_after_end_of_candidates_is_failed() {
         .filter(|(_, _, d, _)| *d == sa("10.9.9.9:6000"))
         .count();
     assert_eq!(checks, 7);
+}
+
+// ---------------------------------------------------------------- nothing to check (RFC 8863)
+
+/// The default PAC timer (RFC 8863 §4), as `IceAgentConfig::default()` sets it.
+const PAC: Duration = Duration::from_secs(5);
+
+/// Under relay policy without a relay candidate (no TURN client) nothing can ever be paired:
+/// the agent fails when the PAC timer runs out, counted from the moment both credentials are
+/// known, and sends nothing meanwhile. A remote candidate (filtered) changes nothing.
+#[test]
+fn relay_policy_without_relay_candidate_fails_after_the_pac_timer() {
+    let cfg = IceAgentConfig {
+        transport_policy: IceTransportPolicy::Relay,
+        ..test_config()
+    };
+    let mut sim = Sim::new(40, cfg);
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, false);
+    // Gathering completes at once; the remote description arrives 2 s later.
+    sim.run_for(secs(2));
+    assert_eq!(
+        sim.nodes[0].agent.gathering_state(),
+        IceGatheringState::Complete
+    );
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.states(0),
+        vec![(secs(2) + PAC, IceConnectionState::Failed)]
+    );
+    assert!(sim.nodes[0].agent.candidate_pairs().is_empty());
+    assert!(
+        sim.sent.iter().all(|(_, s, ..)| *s != sa(A_ADDR)),
+        "nothing is sent under relay policy"
+    );
+    // Failed once: no timer keeps firing.
+    assert_eq!(sim.nodes[0].agent.poll_timeout(), None);
+}
+
+/// No remote candidate at all, with or without end-of-candidates from the peer: failed when
+/// the PAC timer runs out (the peer's checks could still have taught a peer-reflexive
+/// candidate until then, RFC 8863 §3).
+#[test]
+fn no_remote_candidates_fail_after_the_pac_timer() {
+    for end_of_candidates in [true, false] {
+        let mut sim = Sim::new(41, test_config());
+        sim.nodes[0].signal = false;
+        sim.nodes[1].signal = false;
+        // B never learns A's credentials, so it sends no check A could learn from.
+        sim.setup(true, false);
+        sim.a()
+            .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+        if end_of_candidates {
+            sim.a().end_of_remote_candidates();
+        }
+        sim.run_for(PAC - Duration::from_millis(1));
+        assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+        sim.run_for(secs(10));
+        assert_eq!(
+            sim.states(0),
+            vec![(PAC, IceConnectionState::Failed)],
+            "end-of-candidates: {end_of_candidates}"
+        );
+    }
+}
+
+/// A remote candidate that arrives before the PAC timer runs out forms a pair and cancels
+/// the failure: a reachable one connects, an unreachable one fails only when its check does.
+#[test]
+fn remote_candidate_before_the_pac_deadline_prevents_the_failure() {
+    for reachable in [true, false] {
+        let mut sim = Sim::new(42, test_config());
+        sim.nodes[0].signal = false;
+        sim.nodes[1].signal = false;
+        sim.setup(true, true);
+        sim.run_for(PAC - Duration::from_millis(10));
+        let addr = if reachable { "10.0.1.2" } else { "10.9.9.9" };
+        let c = Candidate::parse(&format!(
+            "candidate:1 1 udp 2130706431 {addr} 6000 typ host"
+        ))
+        .unwrap();
+        sim.a().add_remote_candidate(c).unwrap();
+        sim.run_for(secs(60));
+        let failed = sim.first_state_time(0, IceConnectionState::Failed);
+        if reachable {
+            assert_eq!(failed, None);
+            assert!(is_connected(sim.nodes[0].agent.state()));
+        } else {
+            // The check times out on the RFC 8489 schedule (39.5 s), without end-of-candidates.
+            assert_eq!(
+                failed,
+                Some(PAC - Duration::from_millis(10) + Duration::from_millis(39_500))
+            );
+        }
+    }
+}
+
+/// Only unreachable candidates and no end-of-candidates: failed when the last check times out
+/// (the PAC timer has long run out by then), where the agent used to stay "checking".
+#[test]
+fn only_unreachable_candidates_fail_without_end_of_candidates() {
+    let mut sim = Sim::new(43, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    for i in 1..=3 {
+        let c = Candidate::parse(&format!(
+            "candidate:{i} 1 udp {} 10.9.9.{i} 6000 typ host",
+            2_130_706_431 - i
+        ))
+        .unwrap();
+        sim.a().add_remote_candidate(c).unwrap();
+    }
+    sim.run_for(secs(120));
+    let states = sim.states(0);
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert_eq!(states[0].1, IceConnectionState::Checking);
+    assert_eq!(states[1].1, IceConnectionState::Failed);
+    // The last of the three paced checks fails 39.5 s after it started.
+    assert!(
+        states[1].0 >= Duration::from_millis(39_500)
+            && states[1].0 <= Duration::from_millis(39_500) + secs(1),
+        "{states:?}"
+    );
+}
+
+/// After "failed" with nothing to check, a late remote candidate still forms a pair and
+/// connects (RFC 8838 §8: new candidates after failure; Chromium does the same), and an ICE
+/// restart starts over with a fresh PAC timer.
+#[test]
+fn failed_with_nothing_to_check_recovers_by_candidate_or_restart() {
+    let mut sim = Sim::new(44, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    sim.run_for(secs(10));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
+    assert_eq!(sim.nodes[1].agent.state(), IceConnectionState::Failed);
+    let ca = sim.local_candidates_signalled(0);
+    sim.b().add_remote_candidate(ca[0].clone()).unwrap();
+    sim.run_for(secs(2));
+    // B checks A; A learns B as peer-reflexive and both connect.
+    sim.assert_connected_to_each_other();
+    for i in 0..2 {
+        let states: Vec<_> = sim.states(i).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(states[0], IceConnectionState::Failed, "agent {i}");
+        assert!(states.contains(&IceConnectionState::Checking), "agent {i}");
+        assert!(is_connected(*states.last().unwrap()), "agent {i}");
+    }
+
+    // Restart: a new generation on both sides without candidates fails again after the
+    // PAC timer, then the new candidates connect it.
+    let mut sim = Sim::new(45, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    sim.run_for(secs(10));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
+    let restart_at = sim.elapsed();
+    sim.a().restart("ufragA2", "passwordA2-0123456789abc");
+    sim.b().restart("ufragB2", "passwordB2-0123456789abc");
+    sim.a()
+        .set_remote_credentials("ufragB2", "passwordB2-0123456789abc");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abc");
+    sim.run_for(secs(1));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.states(0).last().copied(),
+        Some((restart_at + PAC, IceConnectionState::Failed))
+    );
+    sim.nodes[0].signal = true;
+    sim.nodes[1].signal = true;
+    let ca = sim.local_candidates_signalled(0);
+    let cb = sim.local_candidates_signalled(1);
+    sim.a()
+        .add_remote_candidate(cb.last().unwrap().clone())
+        .unwrap();
+    sim.b()
+        .add_remote_candidate(ca.last().unwrap().clone())
+        .unwrap();
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    assert!(is_connected(sim.nodes[0].agent.state()));
 }
 
 // ---------------------------------------------------------------- hostile input
