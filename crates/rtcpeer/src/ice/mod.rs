@@ -500,6 +500,8 @@ pub struct IceAgent {
     events: VecDeque<IceEvent>,
     /// STUN datagrams dropped as malformed, unauthenticated or unexpected.
     dropped: u64,
+    /// Error responses not sent because they would have been larger than their request.
+    suppressed_replies: u64,
 }
 
 impl std::fmt::Debug for IceAgent {
@@ -566,6 +568,7 @@ impl IceAgent {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             dropped: 0,
+            suppressed_replies: 0,
         }
     }
 
@@ -680,6 +683,12 @@ impl IceAgent {
     /// STUN datagrams dropped so far (malformed, unauthenticated, unexpected).
     pub fn dropped_packets(&self) -> u64 {
         self.dropped
+    }
+
+    /// Error responses not sent because they would have been larger than the request that
+    /// caused them (no STUN reply amplifies, see the 400/401 rules of RFC 8489 §9.1.3).
+    pub fn suppressed_replies(&self) -> u64 {
+        self.suppressed_replies
     }
 
     /// The local candidates of this generation, including learnt peer-reflexive ones.
@@ -1684,6 +1693,14 @@ impl IceAgent {
 
     // ------------------------------------------------------------------ incoming requests
 
+    /// Answers `msg` with an error response (RFC 8489 §6.3.1.1, §9.1.3), integrity-protected
+    /// with `key` once the request was authenticated. Never an amplifier: the response to a
+    /// request that did not pass the integrity check carries no reason phrase (RFC 8489 §14.8
+    /// makes it diagnostic only), and no error response larger than its request is sent at
+    /// all (it is dropped as a silent discard would be, RFC 8489 §6.3), so a spoofed source
+    /// gets at most as many bytes as the attacker sent. A genuine ICE check (USERNAME,
+    /// PRIORITY, ICE-CONTROLLING/-CONTROLLED, MESSAGE-INTEGRITY, FINGERPRINT: ≥ 80 bytes)
+    /// always gets its 400/401 (36 bytes) or 487 (72 bytes).
     fn respond_error(
         &mut self,
         (local, remote): (SocketAddr, SocketAddr),
@@ -1693,6 +1710,7 @@ impl IceAgent {
         key: Option<&[u8]>,
         unknown: &[u16],
     ) {
+        let reason = if key.is_some() { reason } else { "" };
         let mut data = Vec::with_capacity(96);
         {
             let mut w = MessageWriter::new(
@@ -1709,6 +1727,10 @@ impl IceAgent {
                 let _ = w.message_integrity(k);
             }
             let _ = w.fingerprint();
+        }
+        if data.len() > msg.as_bytes().len() {
+            self.suppressed_replies += 1;
+            return;
         }
         self.push_transmit(local, remote, data);
     }

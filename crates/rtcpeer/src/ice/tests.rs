@@ -1556,6 +1556,199 @@ fn hostile_stun_is_dropped_without_state_change() {
     assert_eq!(agent.remote_candidates().len(), 1);
 }
 
+/// A Binding request built attribute by attribute: `attrs` in order, then MESSAGE-INTEGRITY
+/// with `key` and FINGERPRINT when asked.
+fn raw_request(
+    tid: u8,
+    attrs: &[(u16, Vec<u8>)],
+    key: Option<&[u8]>,
+    fingerprint: bool,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([tid; 12]),
+    );
+    for (t, v) in attrs {
+        w.attribute(*t, v).unwrap();
+    }
+    if let Some(k) = key {
+        w.message_integrity(k).unwrap();
+    }
+    if fingerprint {
+        w.fingerprint().unwrap();
+    }
+    out
+}
+
+/// No reply to a hostile STUN datagram is larger than the datagram (amplification ratio
+/// ≤ 1, RFC 8489 §9.1.3 error responses, RFC 8445 §7.3): unauthenticated 400/401 carry no
+/// reason phrase and are not sent when even that would be larger than the request; the
+/// authenticated 487/420/400 stay within the request's size. The expected replies show the
+/// agent still answers what a real peer sends.
+#[test]
+fn no_reply_to_a_hostile_request_is_larger_than_the_request() {
+    use crate::stun::AttrType as T;
+    let now = Instant::now();
+    let mut agent = hand_driven_agent(50, true);
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    let good = b"passwordA-0123456789abcd".as_slice();
+    let user = |u: &str| (T::USERNAME, u.as_bytes().to_vec());
+    let prio = (T::PRIORITY, 1_845_501_695u32.to_be_bytes().to_vec());
+    let controlling = |tb: u64| (T::ICE_CONTROLLING, tb.to_be_bytes().to_vec());
+    let huge_user = format!("{}:ufragB", "u".repeat(60_000));
+    let many: Vec<(u16, Vec<u8>)> = (0..8000u16)
+        .map(|i| (0x7000 + (i % 0x0fff), Vec::new()))
+        .chain([user("ufragA:ufragB")])
+        .collect();
+    let mut unsolicited = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut unsolicited,
+            Class::SuccessResponse,
+            Method::BINDING,
+            TransactionId([77; 12]),
+        );
+        w.xor_mapped_address(sa(A_ADDR)).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    let mut indication = raw_request(0, &[], None, true);
+    indication[..2].copy_from_slice(&0x0011u16.to_be_bytes());
+    // (what, datagram, the error code expected back or None for silence)
+    let tie = agent.tie_breaker();
+    let cases: Vec<(&str, Vec<u8>, Option<u16>)> = vec![
+        ("header only", raw_request(1, &[], None, false), None),
+        (
+            "smallest request: FINGERPRINT only",
+            raw_request(2, &[], None, true),
+            None,
+        ),
+        (
+            "USERNAME without MESSAGE-INTEGRITY",
+            raw_request(3, &[user("x")], None, true),
+            Some(400),
+        ),
+        (
+            "our USERNAME without MESSAGE-INTEGRITY",
+            raw_request(4, &[user("ufragA:ufragB"), prio.clone()], None, true),
+            Some(400),
+        ),
+        (
+            "MESSAGE-INTEGRITY without USERNAME",
+            raw_request(5, &[], Some(good), true),
+            Some(400),
+        ),
+        (
+            "USERNAME without a colon",
+            raw_request(6, &[user("ufragA")], Some(good), true),
+            Some(400),
+        ),
+        (
+            "unknown ufrag",
+            raw_request(7, &[user("a:b")], Some(good), true),
+            Some(401),
+        ),
+        (
+            "bad MESSAGE-INTEGRITY",
+            raw_request(8, &[user("ufragA:ufragB"), prio.clone()], Some(b"x"), true),
+            Some(401),
+        ),
+        (
+            "no FINGERPRINT",
+            raw_request(9, &[user("ufragA:ufragB"), prio.clone()], Some(good), false),
+            None,
+        ),
+        (
+            "role conflict with bad integrity",
+            raw_request(
+                10,
+                &[user("ufragA:ufragB"), prio.clone(), controlling(u64::MAX)],
+                Some(b"x"),
+                true,
+            ),
+            Some(401),
+        ),
+        (
+            "60 KB USERNAME",
+            raw_request(11, &[user(&huge_user)], Some(good), true),
+            Some(401),
+        ),
+        (
+            "8000 unknown attributes and bad integrity",
+            raw_request(12, &many, Some(b"x"), true),
+            Some(401),
+        ),
+        ("unsolicited success response", unsolicited, None),
+        ("Binding indication", indication, None),
+        // Authenticated (the peer itself): the error still fits in the request.
+        (
+            "authenticated role conflict",
+            raw_request(
+                13,
+                &[
+                    user("ufragA:ufragB"),
+                    prio.clone(),
+                    controlling(tie.wrapping_sub(1)),
+                ],
+                Some(good),
+                true,
+            ),
+            Some(487),
+        ),
+        (
+            "authenticated, no PRIORITY",
+            raw_request(14, &[user("ufragA:ufragB")], Some(good), true),
+            Some(400),
+        ),
+        (
+            "authenticated, smallest unknown attribute",
+            raw_request(
+                15,
+                &[user("ufragA:ufragB"), (0x7777, Vec::new())],
+                Some(good),
+                true,
+            ),
+            None,
+        ),
+    ];
+    let attacker = sa("198.51.100.66:4444");
+    let (mut total_in, mut total_out) = (0usize, 0usize);
+    for (what, data, expected) in &cases {
+        assert!(
+            agent.handle_packet(now, sa(A_ADDR), attacker, data),
+            "{what}"
+        );
+        let out: Vec<Transmit> = std::iter::from_fn(|| agent.poll_transmit(now)).collect();
+        let bytes_out: usize = out.iter().map(|t| t.data.len()).sum();
+        assert!(
+            bytes_out <= data.len(),
+            "{what}: {bytes_out} bytes out for {} in",
+            data.len()
+        );
+        let code = out.first().and_then(|t| {
+            Message::parse(&t.data)
+                .ok()?
+                .error_code()
+                .ok()
+                .flatten()
+                .map(|e| e.code)
+        });
+        assert_eq!(code, *expected, "{what}");
+        assert!(out.len() <= 1, "{what}");
+        total_in += data.len();
+        total_out += bytes_out;
+    }
+    assert!(total_out <= total_in);
+    // Nothing was learnt from any of them.
+    assert!(agent.remote_candidates().is_empty());
+    assert!(agent.candidate_pairs().is_empty());
+    assert!(agent.suppressed_replies() >= 1);
+}
+
 #[test]
 fn unknown_comprehension_required_attribute_gets_420() {
     let mut sim = Sim::new(19, test_config());
