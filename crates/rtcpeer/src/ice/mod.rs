@@ -17,8 +17,11 @@
 //! Bounds (all documented on [`IceAgentConfig`] or as constants here): interfaces
 //! ([`MAX_LOCAL_INTERFACES`]), STUN servers ([`MAX_STUN_SERVERS`]), local candidates
 //! ([`MAX_LOCAL_CANDIDATES`]), remote candidates and pairs (config, default 100 each as RFC 8445
-//! §6.1.2.5 recommends), unresolved mDNS names ([`MAX_PENDING_MDNS`]), queued transmits
-//! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]).
+//! §6.1.2.5 recommends), peer-reflexive remote candidates learnt from checks (config, default
+//! 16, one pair each), the triggered-check queue (each pair at most once, so at most the
+//! pairs), unresolved mDNS names ([`MAX_PENDING_MDNS`]), queued transmits
+//! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]). No STUN error response is
+//! larger than the request that caused it.
 //!
 //! Behaviour choices:
 //! - Checks: the first one leaves as soon as a pair exists; ordinary checks and STUN server
@@ -136,6 +139,14 @@ pub struct IceAgentConfig {
     pub max_remote_candidates: usize,
     /// Most candidate pairs per generation, default 100 (RFC 8445 §6.1.2.5).
     pub max_pairs: usize,
+    /// Most peer-reflexive remote candidates learnt from the peer's checks per generation
+    /// (RFC 8445 §7.3.1.3; they count among `max_remote_candidates` too), default 16: one per
+    /// socket or NAT mapping of the peer that reaches us, so more than a browser's host and
+    /// server-reflexive candidates together. Each is paired only with the local candidate
+    /// its check arrived on. A check from yet another source address is dropped unanswered,
+    /// so authenticated checks from thousands of (spoofed) sources cannot crowd out the
+    /// signalled candidates or make us check thousands of addresses.
+    pub max_peer_reflexive_candidates: usize,
     /// The PAC timer (RFC 8863 §4, "Patiently Awaiting Connectivity"): the least time ICE
     /// runs, from the moment both sides' credentials are known, before an agent with nothing
     /// left to check becomes "failed". Nothing left to check means: local gathering is
@@ -170,6 +181,7 @@ impl Default for IceAgentConfig {
             renomination: false,
             max_remote_candidates: 100,
             max_pairs: 100,
+            max_peer_reflexive_candidates: 16,
             pac_timeout: Duration::from_secs(5),
         }
     }
@@ -1011,6 +1023,10 @@ impl IceAgent {
                 r.priority = priority;
                 r.foundation = foundation;
                 self.recompute_priorities();
+                // Signalled now: pair it with every local candidate, as any signalled one.
+                for li in 0..self.locals.len() {
+                    self.try_pair(li, ri);
+                }
             }
             return Ok(ri);
         }
@@ -1026,10 +1042,27 @@ impl IceAgent {
             related: None,
         });
         let ri = self.remotes.len() - 1;
-        for li in 0..self.locals.len() {
-            self.try_pair(li, ri);
+        // A learnt peer-reflexive candidate is not paired here: its one pair is formed by the
+        // triggered check on the path its request arrived on (RFC 8445 §7.3.1.3).
+        if kind != CandidateKind::PeerReflexive {
+            for li in 0..self.locals.len() {
+                self.try_pair(li, ri);
+            }
         }
         Ok(ri)
+    }
+
+    /// Whether one more peer-reflexive remote candidate may be learnt (RFC 8445 §7.3.1.3):
+    /// [`IceAgentConfig::max_peer_reflexive_candidates`] learnt ones at most, and room among
+    /// all remote candidates.
+    fn can_learn_prflx(&self) -> bool {
+        let learnt = self
+            .remotes
+            .iter()
+            .filter(|r| r.kind == CandidateKind::PeerReflexive)
+            .count();
+        learnt < self.config.max_peer_reflexive_candidates
+            && self.remotes.len() < self.config.max_remote_candidates
     }
 
     /// Forms the pair (local base li, remote ri) unless redundant or filtered (RFC 8445
@@ -1847,6 +1880,15 @@ impl IceAgent {
             self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
             return;
         };
+        // A new source address becomes a peer-reflexive remote candidate (RFC 8445
+        // §7.3.1.3), at most `max_peer_reflexive_candidates` of them: beyond that the request
+        // is dropped unanswered, so the peer's check fails on its side too instead of
+        // validating a pair we do not keep.
+        let known = self.remotes.iter().position(|r| r.addr == remote);
+        if known.is_none() && !self.can_learn_prflx() {
+            self.dropped += 1;
+            return;
+        }
         // Role conflict (RFC 8445 §7.3.1.1).
         if self.controlling
             && let Some(theirs) = peer_controlling
@@ -1880,23 +1922,29 @@ impl IceAgent {
                 return;
             }
         }
-        self.respond_success(local, remote, msg, pwd.as_bytes());
-
-        // Peer-reflexive remote candidate from an unknown source (RFC 8445 §7.3.1.3).
-        let ri = match self.remotes.iter().position(|r| r.addr == remote) {
+        // Peer-reflexive remote candidate from an unknown source (RFC 8445 §7.3.1.3): paired
+        // only with the local candidate the request arrived on, through the triggered check.
+        let ri = match known {
             Some(ri) => ri,
             None => {
                 self.prflx_counter = self.prflx_counter.wrapping_add(1);
                 let foundation = format!("prflx{}", self.prflx_counter);
                 match self.add_remote(CandidateKind::PeerReflexive, remote, priority, foundation) {
                     Ok(ri) => ri,
-                    Err(_) => return,
+                    Err(_) => {
+                        self.dropped += 1;
+                        return;
+                    }
                 }
             }
         };
+        // No pair (the checklist is full of better pairs): no answer either, for the same
+        // reason as above.
         let Some(pi) = self.try_pair(li, ri) else {
+            self.dropped += 1;
             return;
         };
+        self.respond_success(local, remote, msg, pwd.as_bytes());
         self.pairs[pi].counters.requests_received += 1;
         self.pairs[pi].counters.responses_sent += 1;
         // Triggered check (RFC 8445 §7.3.1.4).

@@ -1749,6 +1749,118 @@ fn no_reply_to_a_hostile_request_is_larger_than_the_request() {
     assert!(agent.suppressed_replies() >= 1);
 }
 
+/// Authenticated checks (the peer, or anyone holding its credentials) from 5000 distinct
+/// source addresses: at most `max_peer_reflexive_candidates` (16) are learnt, each paired only
+/// with the socket its check arrived on (RFC 8445 §7.3.1.3); the others are dropped unanswered.
+/// So answers and checks go to at most 16 addresses, and a signalled candidate still finds
+/// room afterwards.
+#[test]
+fn checks_from_thousands_of_sources_learn_a_bounded_number_of_candidates() {
+    let mut now = Instant::now();
+    let mut agent = hand_driven_agent(60, false);
+    let second = sa("10.0.0.3:5000");
+    agent.add_local_interface(second).unwrap();
+    agent.handle_timeout(now);
+    while agent.poll_event().is_some() {}
+    let mut answers = 0usize;
+    let mut checked = std::collections::HashSet::new();
+    let mut sent = 0usize;
+    let mut drain = |agent: &mut IceAgent, now: Instant, answers: &mut usize| {
+        while let Some(t) = agent.poll_transmit(now) {
+            sent += 1;
+            let m = Message::parse(&t.data).unwrap();
+            match m.class() {
+                Class::SuccessResponse => *answers += 1,
+                Class::Request => {
+                    checked.insert(t.remote);
+                }
+                _ => {}
+            }
+        }
+    };
+    let sources = 5000u32;
+    for i in 0..sources {
+        let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(0x0a40_0000 + i)), 9000);
+        let req = peer_check((i % 250) as u8, false, 7);
+        assert!(agent.handle_packet(now, sa(A_ADDR), src, &req));
+        drain(&mut agent, now, &mut answers);
+    }
+    let learnt = agent.remote_candidates();
+    assert_eq!(learnt.len(), 16);
+    assert!(
+        learnt
+            .iter()
+            .all(|r| r.kind == CandidateKind::PeerReflexive)
+    );
+    let pairs = agent.candidate_pairs();
+    assert_eq!(pairs.len(), 16);
+    assert!(pairs.iter().all(|p| p.local == sa(A_ADDR)), "{pairs:?}");
+    assert_eq!(answers, 16);
+    // Let every check run to its end: retransmissions go to the same 16 addresses only.
+    for _ in 0..200 {
+        let Some(t) = agent.poll_timeout() else { break };
+        now = now.max(t);
+        agent.handle_timeout(now);
+        drain(&mut agent, now, &mut answers);
+    }
+    assert!(checked.len() <= 16, "{}", checked.len());
+    assert!(sent <= 16 + 16 * 7, "{sent} datagrams sent");
+    assert!(agent.dropped_packets() >= u64::from(sources) - 16);
+    // The signalled candidates were not crowded out.
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c).unwrap();
+    let to_signalled = agent
+        .candidate_pairs()
+        .into_iter()
+        .filter(|p| p.remote == sa(B_ADDR))
+        .count();
+    assert_eq!(to_signalled, 2, "one pair per local socket");
+}
+
+/// A peer that flips the roles it claims on every check (ICE-CONTROLLED with a low
+/// tie-breaker, then ICE-CONTROLLING with a high one, RFC 8445 §7.3.1.1) makes the agent
+/// change role each time, but every check costs at most one answer and the checklist does not
+/// grow: one pair, no queued work beyond it.
+#[test]
+fn role_conflict_storm_is_bounded_per_check() {
+    let now = Instant::now();
+    let mut agent = hand_driven_agent(61, false);
+    agent.set_tie_breaker(1 << 63);
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    let peer = sa(B_ADDR);
+    let n = 4000usize;
+    let (mut out, mut roles) = (0usize, 0usize);
+    let mut last = agent.is_controlling();
+    for i in 0..n {
+        let req = binding_request(
+            (i % 250) as u8,
+            "ufragA:ufragB",
+            b"passwordA-0123456789abcd",
+            |w| {
+                if i % 2 == 0 {
+                    w.ice_controlled(0).unwrap();
+                } else {
+                    w.ice_controlling(u64::MAX).unwrap();
+                }
+            },
+        );
+        assert!(agent.handle_packet(now, sa(A_ADDR), peer, &req));
+        let sent: Vec<Transmit> = std::iter::from_fn(|| agent.poll_transmit(now)).collect();
+        // The answer, plus at most the one triggered check of the single pair.
+        assert!(sent.len() <= 2, "{} datagrams for check {i}", sent.len());
+        out += sent.len();
+        if agent.is_controlling() != last {
+            roles += 1;
+            last = agent.is_controlling();
+        }
+    }
+    assert_eq!(roles, n, "the role flipped on every check");
+    assert_eq!(agent.candidate_pairs().len(), 1);
+    assert_eq!(agent.remote_candidates().len(), 1);
+    assert!(out <= n + 2, "{out} datagrams for {n} checks");
+}
+
 #[test]
 fn unknown_comprehension_required_attribute_gets_420() {
     let mut sim = Sim::new(19, test_config());
