@@ -1482,22 +1482,48 @@ impl IceAgent {
     }
 
     /// The best Frozen pair whose foundation has no Waiting/In-Progress pair
-    /// (RFC 8445 §6.1.4.2).
+    /// (RFC 8445 §6.1.4.2). Runs on every pacing decision (so on every datagram and timer
+    /// round), hence O(P log P) in the pairs, never O(P²): the busy foundations are sorted
+    /// once, then each Frozen pair is a binary search.
     fn unfreezable(&self) -> Option<usize> {
+        if !self
+            .pairs
+            .iter()
+            .any(|p| p.state == CandidatePairState::Frozen)
+        {
+            return None;
+        }
+        let mut busy: Vec<(&str, &str)> = self
+            .pairs
+            .iter()
+            .filter(|q| {
+                matches!(
+                    q.state,
+                    CandidatePairState::Waiting | CandidatePairState::InProgress
+                )
+            })
+            .map(|q| self.pair_foundation(q.local, q.remote))
+            .collect();
+        busy.sort_unstable();
+        busy.dedup();
         self.pairs
             .iter()
             .enumerate()
             .filter(|(_, p)| p.state == CandidatePairState::Frozen)
             .filter(|(_, p)| {
-                !self.pairs.iter().any(|q| {
-                    matches!(
-                        q.state,
-                        CandidatePairState::Waiting | CandidatePairState::InProgress
-                    ) && self.same_foundation(q, p.local, p.remote)
-                })
+                busy.binary_search(&self.pair_foundation(p.local, p.remote))
+                    .is_err()
             })
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i)
+    }
+
+    /// The pair foundation: local and remote candidate foundations (RFC 8445 §6.1.2.6).
+    fn pair_foundation(&self, li: usize, ri: usize) -> (&str, &str) {
+        (
+            self.locals[li].cand.foundation.as_str(),
+            self.remotes[ri].foundation.as_str(),
+        )
     }
 
     fn can_check(&self) -> bool {
