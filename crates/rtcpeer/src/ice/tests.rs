@@ -1861,6 +1861,58 @@ fn role_conflict_storm_is_bounded_per_check() {
     assert!(out <= n + 2, "{out} datagrams for {n} checks");
 }
 
+/// Responses to transactions we never sent, even integrity-protected with the peer's
+/// password (a replay) and even 487 role conflicts, change nothing and cost no reply: each is
+/// one lookup among our few outstanding transactions, then counted and dropped.
+#[test]
+fn unsolicited_responses_change_nothing() {
+    let now = Instant::now();
+    let mut agent = hand_driven_agent(62, true);
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c).unwrap();
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    let pairs_before = agent.candidate_pairs();
+    let dropped_before = agent.dropped_packets();
+    let n = 3000u32;
+    for i in 0..n {
+        let mut tid = [0u8; 12];
+        tid[..4].copy_from_slice(&i.to_be_bytes());
+        tid[11] = 0xee;
+        let class = if i % 2 == 0 {
+            Class::SuccessResponse
+        } else {
+            Class::ErrorResponse
+        };
+        let mut out = Vec::new();
+        {
+            let mut w = MessageWriter::new(&mut out, class, Method::BINDING, TransactionId(tid));
+            if class == Class::ErrorResponse {
+                w.error_code(487, "Role Conflict").unwrap();
+            } else {
+                w.xor_mapped_address(sa(A_ADDR)).unwrap();
+            }
+            if i % 3 != 0 {
+                w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+            }
+            w.fingerprint().unwrap();
+        }
+        assert!(agent.handle_packet(now, sa(A_ADDR), sa(B_ADDR), &out));
+        assert_eq!(
+            agent.poll_transmit(now),
+            None,
+            "response {i} caused a reply"
+        );
+    }
+    assert_eq!(agent.dropped_packets(), dropped_before + u64::from(n));
+    assert!(
+        agent.is_controlling(),
+        "no role change from an unsolicited 487"
+    );
+    assert_eq!(agent.candidate_pairs(), pairs_before);
+    assert_eq!(agent.state(), IceConnectionState::Checking);
+}
+
 #[test]
 fn unknown_comprehension_required_attribute_gets_420() {
     let mut sim = Sim::new(19, test_config());
