@@ -140,7 +140,10 @@ fuzz_target!(|data: &[u8]| {
             6 => {
                 generation += 1;
                 agent.restart(&format!("ufragA{generation}"), "passwordA-0123456789abcd");
-                agent.set_remote_credentials(&format!("ufragB{generation}"), "passwordB-0123456789abcd");
+                agent.set_remote_credentials(
+                    &format!("ufragB{generation}"),
+                    "passwordB-0123456789abcd",
+                );
             }
             _ => agent.set_role(arg % 2 == 0),
         }
@@ -170,7 +173,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         if let Some((bytes, _)) = &raw {
-            assert!(reply_bytes <= bytes.len(), "{reply_bytes} bytes out for {}", bytes.len());
+            assert!(
+                reply_bytes <= bytes.len(),
+                "{reply_bytes} bytes out for {}",
+                bytes.len()
+            );
         }
         while agent.poll_event().is_some() {}
         let remotes = agent.remote_candidates();
