@@ -901,6 +901,8 @@ async fn unreachable_remote_candidates_fail_after_end_of_candidates() {
     ice.agent.check_rto_min = Duration::from_millis(20);
     ice.agent.check_max_transmissions = 3;
     ice.agent.stun_last_wait = 2;
+    // And a short PAC timer (RFC 8863): failure waits for it even after end-of-candidates.
+    ice.agent.pac_timeout = Duration::from_millis(100);
     let pc1 = PeerConnection::with_settings(
         Configuration::default(),
         Settings {

@@ -17,8 +17,11 @@
 //! Bounds (all documented on [`IceAgentConfig`] or as constants here): interfaces
 //! ([`MAX_LOCAL_INTERFACES`]), STUN servers ([`MAX_STUN_SERVERS`]), local candidates
 //! ([`MAX_LOCAL_CANDIDATES`]), remote candidates and pairs (config, default 100 each as RFC 8445
-//! §6.1.2.5 recommends), unresolved mDNS names ([`MAX_PENDING_MDNS`]), queued transmits
-//! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]).
+//! §6.1.2.5 recommends), peer-reflexive remote candidates learnt from checks (config, default
+//! 16, one pair each), the triggered-check queue (each pair at most once, so at most the
+//! pairs), unresolved mDNS names ([`MAX_PENDING_MDNS`]), queued transmits
+//! ([`MAX_QUEUED_TRANSMITS`]) and events ([`MAX_QUEUED_EVENTS`]). No STUN error response is
+//! larger than the request that caused it.
 //!
 //! Behaviour choices:
 //! - Checks: the first one leaves as soon as a pair exists; ordinary checks and STUN server
@@ -136,6 +139,28 @@ pub struct IceAgentConfig {
     pub max_remote_candidates: usize,
     /// Most candidate pairs per generation, default 100 (RFC 8445 §6.1.2.5).
     pub max_pairs: usize,
+    /// Most peer-reflexive remote candidates learnt from the peer's checks per generation
+    /// (RFC 8445 §7.3.1.3; they count among `max_remote_candidates` too), default 16: one per
+    /// socket or NAT mapping of the peer that reaches us, so more than a browser's host and
+    /// server-reflexive candidates together. Each is paired only with the local candidate
+    /// its check arrived on. A check from yet another source address is dropped unanswered,
+    /// so authenticated checks from thousands of (spoofed) sources cannot crowd out the
+    /// signalled candidates or make us check thousands of addresses.
+    pub max_peer_reflexive_candidates: usize,
+    /// The PAC timer (RFC 8863 §4, "Patiently Awaiting Connectivity"): the least time ICE
+    /// runs, from the moment both sides' credentials are known, before an agent with nothing
+    /// left to check becomes "failed". Nothing left to check means: local gathering is
+    /// complete, no remote mDNS name is unresolved, no pair is selected, and the checklist is
+    /// empty or every pair in it failed (relay policy without a relay candidate, remote
+    /// candidates that are all filtered or unreachable, no remote candidate at all, with or
+    /// without end-of-candidates). Default 5 s, Firefox's trickle grace period
+    /// (`media.peerconnection.ice.trickle_grace_period`, also counted from the start of
+    /// checks); RFC 8863 recommends the check transaction timeout (39.5 s) but leaves the
+    /// value to the application, and a pair that is still being checked is never cut short
+    /// by this timer. "failed" is not final: a remote candidate or a peer's check that forms a
+    /// new pair afterwards takes the agent back to "checking" (like Chromium, RFC 8838 §8),
+    /// and an ICE restart starts over.
+    pub pac_timeout: Duration,
 }
 
 impl Default for IceAgentConfig {
@@ -156,6 +181,8 @@ impl Default for IceAgentConfig {
             renomination: false,
             max_remote_candidates: 100,
             max_pairs: 100,
+            max_peer_reflexive_candidates: 16,
+            pac_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -172,7 +199,9 @@ w3c_enum! {
         /// Controlling agent only: connected, all checks done and the remote signalled
         /// end-of-candidates.
         Completed = "completed",
-        /// All pairs failed after end-of-candidates, or consent expired (RFC 7675).
+        /// Nothing is left to check (gathering complete, every pair failed or none could be
+        /// formed) and the PAC timer ran out ([`IceAgentConfig::pac_timeout`], RFC 8863), or
+        /// consent expired (RFC 7675).
         Failed = "failed",
         /// Consent checks on the selected pair go unanswered (RFC 7675).
         Disconnected = "disconnected",
@@ -469,6 +498,9 @@ pub struct IceAgent {
     checks_started: bool,
     /// When the first pair of this generation became valid (nomination stopping criterion).
     first_valid_at: Option<Instant>,
+    /// When ICE processing started for this generation (both credentials known): the start
+    /// of the PAC timer (RFC 8863 §4).
+    started_at: Option<Instant>,
     selected: Option<Selected>,
     state: IceConnectionState,
     closed: bool,
@@ -480,6 +512,8 @@ pub struct IceAgent {
     events: VecDeque<IceEvent>,
     /// STUN datagrams dropped as malformed, unauthenticated or unexpected.
     dropped: u64,
+    /// Error responses not sent because they would have been larger than their request.
+    suppressed_replies: u64,
 }
 
 impl std::fmt::Debug for IceAgent {
@@ -509,6 +543,7 @@ impl IceAgent {
         cap(&mut config.disconnected_timeout);
         cap(&mut config.consent_timeout);
         cap(&mut config.nomination_timeout);
+        cap(&mut config.pac_timeout);
         config.stun_last_wait = config.stun_last_wait.min(64);
         let tie_breaker = rng.next_u64();
         IceAgent {
@@ -536,6 +571,7 @@ impl IceAgent {
             next_pace: None,
             checks_started: false,
             first_valid_at: None,
+            started_at: None,
             selected: None,
             state: IceConnectionState::New,
             closed: false,
@@ -544,6 +580,7 @@ impl IceAgent {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             dropped: 0,
+            suppressed_replies: 0,
         }
     }
 
@@ -658,6 +695,12 @@ impl IceAgent {
     /// STUN datagrams dropped so far (malformed, unauthenticated, unexpected).
     pub fn dropped_packets(&self) -> u64 {
         self.dropped
+    }
+
+    /// Error responses not sent because they would have been larger than the request that
+    /// caused them (no STUN reply amplifies, see the 400/401 rules of RFC 8489 §9.1.3).
+    pub fn suppressed_replies(&self) -> u64 {
+        self.suppressed_replies
     }
 
     /// The local candidates of this generation, including learnt peer-reflexive ones.
@@ -928,7 +971,9 @@ impl IceAgent {
             .map(|_| ())
     }
 
-    /// The remote signalled end-of-candidates (RFC 8838 §8.2): the checklist may now fail.
+    /// The remote signalled end-of-candidates (RFC 8838 §8.2): the controlling agent may
+    /// nominate without waiting and report "completed". Failure does not wait for it: with
+    /// nothing left to check the agent fails when the PAC timer runs out (RFC 8863 §4).
     pub fn end_of_remote_candidates(&mut self) {
         self.remote_end_of_candidates = true;
         self.refresh_state();
@@ -978,6 +1023,10 @@ impl IceAgent {
                 r.priority = priority;
                 r.foundation = foundation;
                 self.recompute_priorities();
+                // Signalled now: pair it with every local candidate, as any signalled one.
+                for li in 0..self.locals.len() {
+                    self.try_pair(li, ri);
+                }
             }
             return Ok(ri);
         }
@@ -993,10 +1042,27 @@ impl IceAgent {
             related: None,
         });
         let ri = self.remotes.len() - 1;
-        for li in 0..self.locals.len() {
-            self.try_pair(li, ri);
+        // A learnt peer-reflexive candidate is not paired here: its one pair is formed by the
+        // triggered check on the path its request arrived on (RFC 8445 §7.3.1.3).
+        if kind != CandidateKind::PeerReflexive {
+            for li in 0..self.locals.len() {
+                self.try_pair(li, ri);
+            }
         }
         Ok(ri)
+    }
+
+    /// Whether one more peer-reflexive remote candidate may be learnt (RFC 8445 §7.3.1.3):
+    /// [`IceAgentConfig::max_peer_reflexive_candidates`] learnt ones at most, and room among
+    /// all remote candidates.
+    fn can_learn_prflx(&self) -> bool {
+        let learnt = self
+            .remotes
+            .iter()
+            .filter(|r| r.kind == CandidateKind::PeerReflexive)
+            .count();
+        learnt < self.config.max_peer_reflexive_candidates
+            && self.remotes.len() < self.config.max_remote_candidates
     }
 
     /// Forms the pair (local base li, remote ri) unless redundant or filtered (RFC 8445
@@ -1114,6 +1180,7 @@ impl IceAgent {
         self.remote_end_of_candidates = false;
         self.checks_started = false;
         self.first_valid_at = None;
+        self.started_at = None;
     }
 
     // ------------------------------------------------------------------ restart / close
@@ -1250,6 +1317,19 @@ impl IceAgent {
         if let Some(t) = self.nomination_deadline() {
             at(t);
         }
+        // Start the PAC timer at the first timed call once both credentials are known, then
+        // wake when it runs out with nothing left to check (RFC 8863 §4).
+        if self.can_check() && self.started_at.is_none() {
+            if let Some(n) = self.last_now {
+                at(n);
+            }
+        }
+        if self.state != IceConnectionState::Failed
+            && let Some(t) = self.pac_deadline()
+            && self.nothing_to_check()
+        {
+            at(t);
+        }
         for p in &self.pairs {
             if let Some(tx) = &p.tx {
                 at(tx.retrans.next);
@@ -1279,6 +1359,7 @@ impl IceAgent {
         if self.closed {
             return;
         }
+        self.start_pac_timer(now);
         // STUN server transactions (RFC 8489 §6.2.1).
         let mut i = 0;
         while i < self.gathers.len() {
@@ -1349,6 +1430,7 @@ impl IceAgent {
         if self.closed {
             return true;
         }
+        self.start_pac_timer(now);
         let Ok(msg) = Message::parse(data) else {
             self.dropped += 1;
             return true;
@@ -1400,22 +1482,48 @@ impl IceAgent {
     }
 
     /// The best Frozen pair whose foundation has no Waiting/In-Progress pair
-    /// (RFC 8445 §6.1.4.2).
+    /// (RFC 8445 §6.1.4.2). Runs on every pacing decision (so on every datagram and timer
+    /// round), hence O(P log P) in the pairs, never O(P²): the busy foundations are sorted
+    /// once, then each Frozen pair is a binary search.
     fn unfreezable(&self) -> Option<usize> {
+        if !self
+            .pairs
+            .iter()
+            .any(|p| p.state == CandidatePairState::Frozen)
+        {
+            return None;
+        }
+        let mut busy: Vec<(&str, &str)> = self
+            .pairs
+            .iter()
+            .filter(|q| {
+                matches!(
+                    q.state,
+                    CandidatePairState::Waiting | CandidatePairState::InProgress
+                )
+            })
+            .map(|q| self.pair_foundation(q.local, q.remote))
+            .collect();
+        busy.sort_unstable();
+        busy.dedup();
         self.pairs
             .iter()
             .enumerate()
             .filter(|(_, p)| p.state == CandidatePairState::Frozen)
             .filter(|(_, p)| {
-                !self.pairs.iter().any(|q| {
-                    matches!(
-                        q.state,
-                        CandidatePairState::Waiting | CandidatePairState::InProgress
-                    ) && self.same_foundation(q, p.local, p.remote)
-                })
+                busy.binary_search(&self.pair_foundation(p.local, p.remote))
+                    .is_err()
             })
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i)
+    }
+
+    /// The pair foundation: local and remote candidate foundations (RFC 8445 §6.1.2.6).
+    fn pair_foundation(&self, li: usize, ri: usize) -> (&str, &str) {
+        (
+            self.locals[li].cand.foundation.as_str(),
+            self.remotes[ri].foundation.as_str(),
+        )
     }
 
     fn can_check(&self) -> bool {
@@ -1644,6 +1752,14 @@ impl IceAgent {
 
     // ------------------------------------------------------------------ incoming requests
 
+    /// Answers `msg` with an error response (RFC 8489 §6.3.1.1, §9.1.3), integrity-protected
+    /// with `key` once the request was authenticated. Never an amplifier: the response to a
+    /// request that did not pass the integrity check carries no reason phrase (RFC 8489 §14.8
+    /// makes it diagnostic only), and no error response larger than its request is sent at
+    /// all (it is dropped as a silent discard would be, RFC 8489 §6.3), so a spoofed source
+    /// gets at most as many bytes as the attacker sent. A genuine ICE check (USERNAME,
+    /// PRIORITY, ICE-CONTROLLING/-CONTROLLED, MESSAGE-INTEGRITY, FINGERPRINT: ≥ 80 bytes)
+    /// always gets its 400/401 (36 bytes) or 487 (72 bytes).
     fn respond_error(
         &mut self,
         (local, remote): (SocketAddr, SocketAddr),
@@ -1653,6 +1769,7 @@ impl IceAgent {
         key: Option<&[u8]>,
         unknown: &[u16],
     ) {
+        let reason = if key.is_some() { reason } else { "" };
         let mut data = Vec::with_capacity(96);
         {
             let mut w = MessageWriter::new(
@@ -1669,6 +1786,10 @@ impl IceAgent {
                 let _ = w.message_integrity(k);
             }
             let _ = w.fingerprint();
+        }
+        if data.len() > msg.as_bytes().len() {
+            self.suppressed_replies += 1;
+            return;
         }
         self.push_transmit(local, remote, data);
     }
@@ -1785,6 +1906,15 @@ impl IceAgent {
             self.respond_error((local, remote), msg, 401, "Unauthorized", None, &[]);
             return;
         };
+        // A new source address becomes a peer-reflexive remote candidate (RFC 8445
+        // §7.3.1.3), at most `max_peer_reflexive_candidates` of them: beyond that the request
+        // is dropped unanswered, so the peer's check fails on its side too instead of
+        // validating a pair we do not keep.
+        let known = self.remotes.iter().position(|r| r.addr == remote);
+        if known.is_none() && !self.can_learn_prflx() {
+            self.dropped += 1;
+            return;
+        }
         // Role conflict (RFC 8445 §7.3.1.1).
         if self.controlling
             && let Some(theirs) = peer_controlling
@@ -1818,23 +1948,29 @@ impl IceAgent {
                 return;
             }
         }
-        self.respond_success(local, remote, msg, pwd.as_bytes());
-
-        // Peer-reflexive remote candidate from an unknown source (RFC 8445 §7.3.1.3).
-        let ri = match self.remotes.iter().position(|r| r.addr == remote) {
+        // Peer-reflexive remote candidate from an unknown source (RFC 8445 §7.3.1.3): paired
+        // only with the local candidate the request arrived on, through the triggered check.
+        let ri = match known {
             Some(ri) => ri,
             None => {
                 self.prflx_counter = self.prflx_counter.wrapping_add(1);
                 let foundation = format!("prflx{}", self.prflx_counter);
                 match self.add_remote(CandidateKind::PeerReflexive, remote, priority, foundation) {
                     Ok(ri) => ri,
-                    Err(_) => return,
+                    Err(_) => {
+                        self.dropped += 1;
+                        return;
+                    }
                 }
             }
         };
+        // No pair (the checklist is full of better pairs): no answer either, for the same
+        // reason as above.
         let Some(pi) = self.try_pair(li, ri) else {
+            self.dropped += 1;
             return;
         };
+        self.respond_success(local, remote, msg, pwd.as_bytes());
         self.pairs[pi].counters.requests_received += 1;
         self.pairs[pi].counters.responses_sent += 1;
         // Triggered check (RFC 8445 §7.3.1.4).
@@ -2266,15 +2402,11 @@ impl IceAgent {
                 };
             }
         }
-        let all_failed = !self.pairs.is_empty()
-            && self
-                .pairs
-                .iter()
-                .all(|p| p.state == CandidatePairState::Failed);
-        if all_failed
-            && self.remote_end_of_candidates
-            && self.pending_mdns.is_empty()
-            && self.gathering != Gathering::Running
+        // Nothing left to check and the PAC timer ran out (RFC 8863 §4; RFC 8445 §8.1.2 and
+        // RFC 8838 §8 for the checklist): failed, with or without end-of-candidates.
+        if self.nothing_to_check()
+            && let (Some(deadline), Some(now)) = (self.pac_deadline(), self.last_now)
+            && now >= deadline
         {
             return IceConnectionState::Failed;
         }
@@ -2286,6 +2418,39 @@ impl IceAgent {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// Starts the PAC timer (RFC 8863 §4) once ICE processing can start: both sides'
+    /// credentials are known (the timer runs even without any candidate).
+    fn start_pac_timer(&mut self, now: Instant) {
+        if self.started_at.is_none() && self.can_check() {
+            self.started_at = Some(now);
+        }
+    }
+
+    /// When the PAC timer of this generation runs out.
+    fn pac_deadline(&self) -> Option<Instant> {
+        self.started_at.map(|t| t + self.config.pac_timeout)
+    }
+
+    /// Whether this generation has nothing left that could give a selected pair: ICE has
+    /// started, local gathering is complete, no mDNS name is pending, no pair is selected
+    /// (nor an older generation's pair still in use, which keeps the state) and every pair
+    /// (if any) failed. A new remote candidate or a peer's check that forms a pair makes this
+    /// false again (RFC 8838 §8).
+    fn nothing_to_check(&self) -> bool {
+        self.can_check()
+            && self.gathering == Gathering::Done
+            && !self.awaiting_interfaces
+            && self.pending_mdns.is_empty()
+            && self
+                .selected
+                .as_ref()
+                .is_none_or(|s| s.expired && s.generation != self.generation)
+            && self
+                .pairs
+                .iter()
+                .all(|p| p.state == CandidatePairState::Failed)
+    }
 
     /// When a waiting controlling agent must nominate even though better pairs are pending.
     fn nomination_deadline(&self) -> Option<Instant> {

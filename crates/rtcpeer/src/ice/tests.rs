@@ -1110,7 +1110,8 @@ fn relay_policy_emits_and_pairs_no_host_or_srflx() {
             .iter()
             .any(|(_, e)| *e == IceEvent::GatheringComplete)
     );
-    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    // Nothing to check: failed once the PAC timer ran out (RFC 8863).
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
 }
 
 #[test]
@@ -1223,6 +1224,197 @@ fn all_pairs_failing_after_end_of_candidates_is_failed() {
         .filter(|(_, _, d, _)| *d == sa("10.9.9.9:6000"))
         .count();
     assert_eq!(checks, 7);
+}
+
+// ---------------------------------------------------------------- nothing to check (RFC 8863)
+
+/// The default PAC timer (RFC 8863 §4), as `IceAgentConfig::default()` sets it.
+const PAC: Duration = Duration::from_secs(5);
+
+/// Under relay policy without a relay candidate (no TURN client) nothing can ever be paired:
+/// the agent fails when the PAC timer runs out, counted from the moment both credentials are
+/// known, and sends nothing meanwhile. A remote candidate (filtered) changes nothing.
+#[test]
+fn relay_policy_without_relay_candidate_fails_after_the_pac_timer() {
+    let cfg = IceAgentConfig {
+        transport_policy: IceTransportPolicy::Relay,
+        ..test_config()
+    };
+    let mut sim = Sim::new(40, cfg);
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, false);
+    // Gathering completes at once; the remote description arrives 2 s later.
+    sim.run_for(secs(2));
+    assert_eq!(
+        sim.nodes[0].agent.gathering_state(),
+        IceGatheringState::Complete
+    );
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    sim.a().add_remote_candidate(c).unwrap();
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.states(0),
+        vec![(secs(2) + PAC, IceConnectionState::Failed)]
+    );
+    assert!(sim.nodes[0].agent.candidate_pairs().is_empty());
+    assert!(
+        sim.sent.iter().all(|(_, s, ..)| *s != sa(A_ADDR)),
+        "nothing is sent under relay policy"
+    );
+    // Failed once: no timer keeps firing.
+    assert_eq!(sim.nodes[0].agent.poll_timeout(), None);
+}
+
+/// No remote candidate at all, with or without end-of-candidates from the peer: failed when
+/// the PAC timer runs out (the peer's checks could still have taught a peer-reflexive
+/// candidate until then, RFC 8863 §3).
+#[test]
+fn no_remote_candidates_fail_after_the_pac_timer() {
+    for end_of_candidates in [true, false] {
+        let mut sim = Sim::new(41, test_config());
+        sim.nodes[0].signal = false;
+        sim.nodes[1].signal = false;
+        // B never learns A's credentials, so it sends no check A could learn from.
+        sim.setup(true, false);
+        sim.a()
+            .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+        if end_of_candidates {
+            sim.a().end_of_remote_candidates();
+        }
+        sim.run_for(PAC - Duration::from_millis(1));
+        assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+        sim.run_for(secs(10));
+        assert_eq!(
+            sim.states(0),
+            vec![(PAC, IceConnectionState::Failed)],
+            "end-of-candidates: {end_of_candidates}"
+        );
+    }
+}
+
+/// A remote candidate that arrives before the PAC timer runs out forms a pair and cancels
+/// the failure: a reachable one connects, an unreachable one fails only when its check does.
+#[test]
+fn remote_candidate_before_the_pac_deadline_prevents_the_failure() {
+    for reachable in [true, false] {
+        let mut sim = Sim::new(42, test_config());
+        sim.nodes[0].signal = false;
+        sim.nodes[1].signal = false;
+        sim.setup(true, true);
+        sim.run_for(PAC - Duration::from_millis(10));
+        let addr = if reachable { "10.0.1.2" } else { "10.9.9.9" };
+        let c = Candidate::parse(&format!(
+            "candidate:1 1 udp 2130706431 {addr} 6000 typ host"
+        ))
+        .unwrap();
+        sim.a().add_remote_candidate(c).unwrap();
+        sim.run_for(secs(60));
+        let failed = sim.first_state_time(0, IceConnectionState::Failed);
+        if reachable {
+            assert_eq!(failed, None);
+            assert!(is_connected(sim.nodes[0].agent.state()));
+        } else {
+            // The check times out on the RFC 8489 schedule (39.5 s), without end-of-candidates.
+            assert_eq!(
+                failed,
+                Some(PAC - Duration::from_millis(10) + Duration::from_millis(39_500))
+            );
+        }
+    }
+}
+
+/// Only unreachable candidates and no end-of-candidates: failed when the last check times out
+/// (the PAC timer has long run out by then), where the agent used to stay "checking".
+#[test]
+fn only_unreachable_candidates_fail_without_end_of_candidates() {
+    let mut sim = Sim::new(43, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    for i in 1..=3 {
+        let c = Candidate::parse(&format!(
+            "candidate:{i} 1 udp {} 10.9.9.{i} 6000 typ host",
+            2_130_706_431 - i
+        ))
+        .unwrap();
+        sim.a().add_remote_candidate(c).unwrap();
+    }
+    sim.run_for(secs(120));
+    let states = sim.states(0);
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert_eq!(states[0].1, IceConnectionState::Checking);
+    assert_eq!(states[1].1, IceConnectionState::Failed);
+    // The last of the three paced checks fails 39.5 s after it started.
+    assert!(
+        states[1].0 >= Duration::from_millis(39_500)
+            && states[1].0 <= Duration::from_millis(39_500) + secs(1),
+        "{states:?}"
+    );
+}
+
+/// After "failed" with nothing to check, a late remote candidate still forms a pair and
+/// connects (RFC 8838 §8: new candidates after failure; Chromium does the same), and an ICE
+/// restart starts over with a fresh PAC timer.
+#[test]
+fn failed_with_nothing_to_check_recovers_by_candidate_or_restart() {
+    let mut sim = Sim::new(44, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    sim.run_for(secs(10));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
+    assert_eq!(sim.nodes[1].agent.state(), IceConnectionState::Failed);
+    let ca = sim.local_candidates_signalled(0);
+    sim.b().add_remote_candidate(ca[0].clone()).unwrap();
+    sim.run_for(secs(2));
+    // B checks A; A learns B as peer-reflexive and both connect.
+    sim.assert_connected_to_each_other();
+    for i in 0..2 {
+        let states: Vec<_> = sim.states(i).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(states[0], IceConnectionState::Failed, "agent {i}");
+        assert!(states.contains(&IceConnectionState::Checking), "agent {i}");
+        assert!(is_connected(*states.last().unwrap()), "agent {i}");
+    }
+
+    // Restart: a new generation on both sides without candidates fails again after the
+    // PAC timer, then the new candidates connect it.
+    let mut sim = Sim::new(45, test_config());
+    sim.nodes[0].signal = false;
+    sim.nodes[1].signal = false;
+    sim.setup(true, true);
+    sim.run_for(secs(10));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::Failed);
+    let restart_at = sim.elapsed();
+    sim.a().restart("ufragA2", "passwordA2-0123456789abc");
+    sim.b().restart("ufragB2", "passwordB2-0123456789abc");
+    sim.a()
+        .set_remote_credentials("ufragB2", "passwordB2-0123456789abc");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abc");
+    sim.run_for(secs(1));
+    assert_eq!(sim.nodes[0].agent.state(), IceConnectionState::New);
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.states(0).last().copied(),
+        Some((restart_at + PAC, IceConnectionState::Failed))
+    );
+    sim.nodes[0].signal = true;
+    sim.nodes[1].signal = true;
+    let ca = sim.local_candidates_signalled(0);
+    let cb = sim.local_candidates_signalled(1);
+    sim.a()
+        .add_remote_candidate(cb.last().unwrap().clone())
+        .unwrap();
+    sim.b()
+        .add_remote_candidate(ca.last().unwrap().clone())
+        .unwrap();
+    sim.run_for(secs(2));
+    sim.assert_connected_to_each_other();
+    assert!(is_connected(sim.nodes[0].agent.state()));
 }
 
 // ---------------------------------------------------------------- hostile input
@@ -1362,6 +1554,363 @@ fn hostile_stun_is_dropped_without_state_change() {
     let t = agent.poll_transmit(now).unwrap();
     assert!(is_binding_success(&t.data));
     assert_eq!(agent.remote_candidates().len(), 1);
+}
+
+/// A Binding request built attribute by attribute: `attrs` in order, then MESSAGE-INTEGRITY
+/// with `key` and FINGERPRINT when asked.
+fn raw_request(
+    tid: u8,
+    attrs: &[(u16, Vec<u8>)],
+    key: Option<&[u8]>,
+    fingerprint: bool,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut out,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([tid; 12]),
+    );
+    for (t, v) in attrs {
+        w.attribute(*t, v).unwrap();
+    }
+    if let Some(k) = key {
+        w.message_integrity(k).unwrap();
+    }
+    if fingerprint {
+        w.fingerprint().unwrap();
+    }
+    out
+}
+
+/// No reply to a hostile STUN datagram is larger than the datagram (amplification ratio
+/// ≤ 1, RFC 8489 §9.1.3 error responses, RFC 8445 §7.3): unauthenticated 400/401 carry no
+/// reason phrase and are not sent when even that would be larger than the request; the
+/// authenticated 487/420/400 stay within the request's size. The expected replies show the
+/// agent still answers what a real peer sends.
+#[test]
+fn no_reply_to_a_hostile_request_is_larger_than_the_request() {
+    use crate::stun::AttrType as T;
+    let now = Instant::now();
+    let mut agent = hand_driven_agent(50, true);
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    let good = b"passwordA-0123456789abcd".as_slice();
+    let user = |u: &str| (T::USERNAME, u.as_bytes().to_vec());
+    let prio = (T::PRIORITY, 1_845_501_695u32.to_be_bytes().to_vec());
+    let controlling = |tb: u64| (T::ICE_CONTROLLING, tb.to_be_bytes().to_vec());
+    let huge_user = format!("{}:ufragB", "u".repeat(60_000));
+    let many: Vec<(u16, Vec<u8>)> = (0..8000u16)
+        .map(|i| (0x7000 + (i % 0x0fff), Vec::new()))
+        .chain([user("ufragA:ufragB")])
+        .collect();
+    let mut unsolicited = Vec::new();
+    {
+        let mut w = MessageWriter::new(
+            &mut unsolicited,
+            Class::SuccessResponse,
+            Method::BINDING,
+            TransactionId([77; 12]),
+        );
+        w.xor_mapped_address(sa(A_ADDR)).unwrap();
+        w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+        w.fingerprint().unwrap();
+    }
+    let mut indication = raw_request(0, &[], None, true);
+    indication[..2].copy_from_slice(&0x0011u16.to_be_bytes());
+    // (what, datagram, the error code expected back or None for silence)
+    let tie = agent.tie_breaker();
+    let cases: Vec<(&str, Vec<u8>, Option<u16>)> = vec![
+        ("header only", raw_request(1, &[], None, false), None),
+        (
+            "smallest request: FINGERPRINT only",
+            raw_request(2, &[], None, true),
+            None,
+        ),
+        (
+            "USERNAME without MESSAGE-INTEGRITY",
+            raw_request(3, &[user("x")], None, true),
+            Some(400),
+        ),
+        (
+            "our USERNAME without MESSAGE-INTEGRITY",
+            raw_request(4, &[user("ufragA:ufragB"), prio.clone()], None, true),
+            Some(400),
+        ),
+        (
+            "MESSAGE-INTEGRITY without USERNAME",
+            raw_request(5, &[], Some(good), true),
+            Some(400),
+        ),
+        (
+            "USERNAME without a colon",
+            raw_request(6, &[user("ufragA")], Some(good), true),
+            Some(400),
+        ),
+        (
+            "unknown ufrag",
+            raw_request(7, &[user("a:b")], Some(good), true),
+            Some(401),
+        ),
+        (
+            "bad MESSAGE-INTEGRITY",
+            raw_request(8, &[user("ufragA:ufragB"), prio.clone()], Some(b"x"), true),
+            Some(401),
+        ),
+        (
+            "no FINGERPRINT",
+            raw_request(9, &[user("ufragA:ufragB"), prio.clone()], Some(good), false),
+            None,
+        ),
+        (
+            "role conflict with bad integrity",
+            raw_request(
+                10,
+                &[user("ufragA:ufragB"), prio.clone(), controlling(u64::MAX)],
+                Some(b"x"),
+                true,
+            ),
+            Some(401),
+        ),
+        (
+            "60 KB USERNAME",
+            raw_request(11, &[user(&huge_user)], Some(good), true),
+            Some(401),
+        ),
+        (
+            "8000 unknown attributes and bad integrity",
+            raw_request(12, &many, Some(b"x"), true),
+            Some(401),
+        ),
+        ("unsolicited success response", unsolicited, None),
+        ("Binding indication", indication, None),
+        // Authenticated (the peer itself): the error still fits in the request.
+        (
+            "authenticated role conflict",
+            raw_request(
+                13,
+                &[
+                    user("ufragA:ufragB"),
+                    prio.clone(),
+                    controlling(tie.wrapping_sub(1)),
+                ],
+                Some(good),
+                true,
+            ),
+            Some(487),
+        ),
+        (
+            "authenticated, no PRIORITY",
+            raw_request(14, &[user("ufragA:ufragB")], Some(good), true),
+            Some(400),
+        ),
+        (
+            "authenticated, smallest unknown attribute",
+            raw_request(
+                15,
+                &[user("ufragA:ufragB"), (0x7777, Vec::new())],
+                Some(good),
+                true,
+            ),
+            None,
+        ),
+    ];
+    let attacker = sa("198.51.100.66:4444");
+    let (mut total_in, mut total_out) = (0usize, 0usize);
+    for (what, data, expected) in &cases {
+        assert!(
+            agent.handle_packet(now, sa(A_ADDR), attacker, data),
+            "{what}"
+        );
+        let out: Vec<Transmit> = std::iter::from_fn(|| agent.poll_transmit(now)).collect();
+        let bytes_out: usize = out.iter().map(|t| t.data.len()).sum();
+        assert!(
+            bytes_out <= data.len(),
+            "{what}: {bytes_out} bytes out for {} in",
+            data.len()
+        );
+        let code = out.first().and_then(|t| {
+            Message::parse(&t.data)
+                .ok()?
+                .error_code()
+                .ok()
+                .flatten()
+                .map(|e| e.code)
+        });
+        assert_eq!(code, *expected, "{what}");
+        assert!(out.len() <= 1, "{what}");
+        total_in += data.len();
+        total_out += bytes_out;
+    }
+    assert!(total_out <= total_in);
+    // Nothing was learnt from any of them.
+    assert!(agent.remote_candidates().is_empty());
+    assert!(agent.candidate_pairs().is_empty());
+    assert!(agent.suppressed_replies() >= 1);
+}
+
+/// Authenticated checks (the peer, or anyone holding its credentials) from 5000 distinct
+/// source addresses: at most `max_peer_reflexive_candidates` (16) are learnt, each paired only
+/// with the socket its check arrived on (RFC 8445 §7.3.1.3); the others are dropped unanswered.
+/// So answers and checks go to at most 16 addresses, and a signalled candidate still finds
+/// room afterwards.
+#[test]
+fn checks_from_thousands_of_sources_learn_a_bounded_number_of_candidates() {
+    let mut now = Instant::now();
+    let mut agent = hand_driven_agent(60, false);
+    let second = sa("10.0.0.3:5000");
+    agent.add_local_interface(second).unwrap();
+    agent.handle_timeout(now);
+    while agent.poll_event().is_some() {}
+    let mut answers = 0usize;
+    let mut checked = std::collections::HashSet::new();
+    let mut sent = 0usize;
+    let mut drain = |agent: &mut IceAgent, now: Instant, answers: &mut usize| {
+        while let Some(t) = agent.poll_transmit(now) {
+            sent += 1;
+            let m = Message::parse(&t.data).unwrap();
+            match m.class() {
+                Class::SuccessResponse => *answers += 1,
+                Class::Request => {
+                    checked.insert(t.remote);
+                }
+                _ => {}
+            }
+        }
+    };
+    let sources = 5000u32;
+    for i in 0..sources {
+        let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(0x0a40_0000 + i)), 9000);
+        let req = peer_check((i % 250) as u8, false, 7);
+        assert!(agent.handle_packet(now, sa(A_ADDR), src, &req));
+        drain(&mut agent, now, &mut answers);
+    }
+    let learnt = agent.remote_candidates();
+    assert_eq!(learnt.len(), 16);
+    assert!(
+        learnt
+            .iter()
+            .all(|r| r.kind == CandidateKind::PeerReflexive)
+    );
+    let pairs = agent.candidate_pairs();
+    assert_eq!(pairs.len(), 16);
+    assert!(pairs.iter().all(|p| p.local == sa(A_ADDR)), "{pairs:?}");
+    assert_eq!(answers, 16);
+    // Let every check run to its end: retransmissions go to the same 16 addresses only.
+    for _ in 0..200 {
+        let Some(t) = agent.poll_timeout() else { break };
+        now = now.max(t);
+        agent.handle_timeout(now);
+        drain(&mut agent, now, &mut answers);
+    }
+    assert!(checked.len() <= 16, "{}", checked.len());
+    assert!(sent <= 16 + 16 * 7, "{sent} datagrams sent");
+    assert!(agent.dropped_packets() >= u64::from(sources) - 16);
+    // The signalled candidates were not crowded out.
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c).unwrap();
+    let to_signalled = agent
+        .candidate_pairs()
+        .into_iter()
+        .filter(|p| p.remote == sa(B_ADDR))
+        .count();
+    assert_eq!(to_signalled, 2, "one pair per local socket");
+}
+
+/// A peer that flips the roles it claims on every check (ICE-CONTROLLED with a low
+/// tie-breaker, then ICE-CONTROLLING with a high one, RFC 8445 §7.3.1.1) makes the agent
+/// change role each time, but every check costs at most one answer and the checklist does not
+/// grow: one pair, no queued work beyond it.
+#[test]
+fn role_conflict_storm_is_bounded_per_check() {
+    let now = Instant::now();
+    let mut agent = hand_driven_agent(61, false);
+    agent.set_tie_breaker(1 << 63);
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    let peer = sa(B_ADDR);
+    let n = 4000usize;
+    let (mut out, mut roles) = (0usize, 0usize);
+    let mut last = agent.is_controlling();
+    for i in 0..n {
+        let req = binding_request(
+            (i % 250) as u8,
+            "ufragA:ufragB",
+            b"passwordA-0123456789abcd",
+            |w| {
+                if i % 2 == 0 {
+                    w.ice_controlled(0).unwrap();
+                } else {
+                    w.ice_controlling(u64::MAX).unwrap();
+                }
+            },
+        );
+        assert!(agent.handle_packet(now, sa(A_ADDR), peer, &req));
+        let sent: Vec<Transmit> = std::iter::from_fn(|| agent.poll_transmit(now)).collect();
+        // The answer, plus at most the one triggered check of the single pair.
+        assert!(sent.len() <= 2, "{} datagrams for check {i}", sent.len());
+        out += sent.len();
+        if agent.is_controlling() != last {
+            roles += 1;
+            last = agent.is_controlling();
+        }
+    }
+    assert_eq!(roles, n, "the role flipped on every check");
+    assert_eq!(agent.candidate_pairs().len(), 1);
+    assert_eq!(agent.remote_candidates().len(), 1);
+    assert!(out <= n + 2, "{out} datagrams for {n} checks");
+}
+
+/// Responses to transactions we never sent, even integrity-protected with the peer's
+/// password (a replay) and even 487 role conflicts, change nothing and cost no reply: each is
+/// one lookup among our few outstanding transactions, then counted and dropped.
+#[test]
+fn unsolicited_responses_change_nothing() {
+    let now = Instant::now();
+    let mut agent = hand_driven_agent(62, true);
+    let c = Candidate::parse("candidate:1 1 udp 2130706431 10.0.1.2 6000 typ host").unwrap();
+    agent.add_remote_candidate(c).unwrap();
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    let pairs_before = agent.candidate_pairs();
+    let dropped_before = agent.dropped_packets();
+    let n = 3000u32;
+    for i in 0..n {
+        let mut tid = [0u8; 12];
+        tid[..4].copy_from_slice(&i.to_be_bytes());
+        tid[11] = 0xee;
+        let class = if i % 2 == 0 {
+            Class::SuccessResponse
+        } else {
+            Class::ErrorResponse
+        };
+        let mut out = Vec::new();
+        {
+            let mut w = MessageWriter::new(&mut out, class, Method::BINDING, TransactionId(tid));
+            if class == Class::ErrorResponse {
+                w.error_code(487, "Role Conflict").unwrap();
+            } else {
+                w.xor_mapped_address(sa(A_ADDR)).unwrap();
+            }
+            if i % 3 != 0 {
+                w.message_integrity(b"passwordB-0123456789abcd").unwrap();
+            }
+            w.fingerprint().unwrap();
+        }
+        assert!(agent.handle_packet(now, sa(A_ADDR), sa(B_ADDR), &out));
+        assert_eq!(
+            agent.poll_transmit(now),
+            None,
+            "response {i} caused a reply"
+        );
+    }
+    assert_eq!(agent.dropped_packets(), dropped_before + u64::from(n));
+    assert!(
+        agent.is_controlling(),
+        "no role change from an unsolicited 487"
+    );
+    assert_eq!(agent.candidate_pairs(), pairs_before);
+    assert_eq!(agent.state(), IceConnectionState::Checking);
 }
 
 #[test]
@@ -2350,4 +2899,71 @@ fn selected_prflx_pair_keeps_its_rank_once_the_peer_signals_it() {
         .filter(|e| matches!(e, IceEvent::SelectedPairChanged(_)))
         .count();
     assert_eq!(changes, 1);
+}
+
+/// Per-datagram time of an agent with `n` remote candidates, all unreachable, after 41 s of
+/// checks; `same_foundation` gives them one foundation (so all but one pair wait Frozen and
+/// the pacing decision must find an unfreezable pair among them on every datagram).
+fn per_datagram_cost(n: u32, same_foundation: bool) -> Duration {
+    let cfg = IceAgentConfig {
+        max_remote_candidates: n as usize,
+        max_pairs: n as usize,
+        ..test_config()
+    };
+    let mut agent = IceAgent::new(cfg, SeededRandom::new(71));
+    agent.set_local_credentials("ufragA", "passwordA-0123456789abcd");
+    agent.set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    agent.set_role(true);
+    agent.add_local_interface(sa(A_ADDR)).unwrap();
+    for i in 0..n {
+        let foundation = if same_foundation { 7 } else { i };
+        let c = Candidate::parse(&format!(
+            "candidate:{foundation} 1 udp {} 10.9.{}.{} 6000 typ host",
+            1000 + i,
+            i / 200,
+            1 + i % 200
+        ))
+        .unwrap();
+        agent.add_remote_candidate(c).unwrap();
+    }
+    let start = Instant::now();
+    let mut now = start;
+    agent.handle_timeout(now);
+    while agent.poll_transmit(now).is_some() {}
+    while let Some(t) = agent.poll_timeout() {
+        if t > start + secs(41) {
+            break;
+        }
+        now = now.max(t);
+        agent.handle_timeout(now);
+        while agent.poll_transmit(now).is_some() {}
+    }
+    let junk = raw_request(1, &[], None, true);
+    let rounds = 300;
+    (0..5)
+        .map(|_| {
+            let t0 = std::time::Instant::now();
+            for _ in 0..rounds {
+                agent.handle_packet(now, sa(A_ADDR), sa("10.66.0.1:1"), &junk);
+                while agent.poll_transmit(now).is_some() {}
+                std::hint::black_box(agent.poll_timeout());
+            }
+            t0.elapsed() / rounds
+        })
+        .min()
+        .unwrap()
+}
+
+/// What a datagram costs does not grow quadratically with the pairs a peer made us keep
+/// Frozen (RFC 8445 §6.1.4.2 unfreezing runs on every pacing decision): with 400 candidates
+/// of one foundation it stays within a small factor of 400 candidates of distinct
+/// foundations (it was ~100× before the busy foundations were sorted once per decision).
+#[test]
+fn frozen_pairs_do_not_make_each_datagram_quadratic() {
+    let frozen = per_datagram_cost(400, true);
+    let distinct = per_datagram_cost(400, false);
+    assert!(
+        frozen < distinct * 12,
+        "{frozen:?} per datagram with 399 Frozen pairs vs {distinct:?} without"
+    );
 }

@@ -1832,6 +1832,91 @@ mod tests {
         assert!(!b.ice_agent().unwrap().is_controlling());
     }
 
+    /// Relay policy without a TURN server: nothing can be paired, so once gathering is done
+    /// and the PAC timer (5 s, RFC 8863) ran out, the ICE transport, iceConnectionState and
+    /// connectionState all become "failed", each with its event, in W3C order. Changing the
+    /// policy and restarting ICE (webrtc-pc §4.4.1.6, RFC 8445 §9) then connects.
+    #[test]
+    fn relay_policy_without_turn_fails_and_restart_ice_recovers() {
+        let relay = Configuration {
+            ice_transport_policy: crate::config::IceTransportPolicy::Relay,
+            ..Configuration::default()
+        };
+        let t0 = Instant::now();
+        let mut a = core_with(relay, 31);
+        let mut b = core(32);
+        let (addr_a, addr_b) = addrs();
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        b.add_local_address(addr_b).unwrap();
+        a.set_remote_description(b.local_description().unwrap())
+            .unwrap();
+        let transport = a.ice_transport().expect("transport");
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        let end = run(&mut cores, t0, Duration::from_secs(20), |c| {
+            c[0].0.connection_state() == PeerConnectionState::Failed
+        });
+        let elapsed = end - t0;
+        assert!(
+            elapsed >= Duration::from_secs(5) && elapsed < Duration::from_secs(6),
+            "failed after {elapsed:?}"
+        );
+        let log = &cores[0].2;
+        let failed: Vec<String> = log
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceTransportStateChange(t, s) => {
+                    assert_eq!(*t, transport);
+                    Some(format!("t:{s}"))
+                }
+                CoreEvent::IceConnectionStateChange(s) => Some(format!("ice:{s}")),
+                CoreEvent::ConnectionStateChange(s) => Some(format!("pc:{s}")),
+                _ => None,
+            })
+            .collect();
+        // "connecting" once DTLS starts after the answer (ICE still "new"), where it used to
+        // stay forever.
+        assert_eq!(
+            failed,
+            ["pc:connecting", "t:failed", "ice:failed", "pc:failed"]
+        );
+        assert_eq!(a.ice_connection_state(), IceConnectionState::Failed);
+        assert_eq!(a.ice_transport_state(transport), IceConnectionState::Failed);
+        assert_eq!(a.connection_state(), PeerConnectionState::Failed);
+        assert_eq!(a.ice_gathering_state(), IceGatheringState::Complete);
+
+        // Policy "all" and restartIce: a new offer/answer connects the same transport.
+        a.set_configuration(Configuration::default()).unwrap();
+        a.restart_ice(true);
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.handle_timeout(end);
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        a.set_remote_description(b.local_description().unwrap())
+            .unwrap();
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        let back = run(&mut cores, end, Duration::from_secs(5), |c| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        });
+        assert!(back - end < Duration::from_secs(1), "{:?}", back - end);
+        assert_eq!(a.ice_transport(), Some(transport));
+        assert!(matches!(
+            a.ice_transport_state(transport),
+            IceConnectionState::Connected | IceConnectionState::Completed
+        ));
+    }
+
     #[test]
     fn ice_transport_lives_with_the_agent_and_fires_before_the_pc_events() {
         let mut a = core(9);
