@@ -203,6 +203,7 @@ async fn opens_beyond_the_open_cap_are_refused_and_the_application_sees_exactly_
     let mut cev = control.events();
     negotiate(&evil, &victim).await;
     assert_eq!(next(&mut cev).await, DataChannelEvent::Open);
+    let before = budget::live_bytes();
     let opened: Vec<DataChannel> = (0..N)
         .map(|i| evil.create_data_channel(&format!("x{i}"), None).unwrap())
         .collect();
@@ -227,6 +228,15 @@ async fn opens_beyond_the_open_cap_are_refused_and_the_application_sees_exactly_
     assert_eq!(seen.dropped_markers, 0);
     assert_eq!(pev.dropped_events(), 0);
     assert_eq!(victim.data_channel_usage().0, max);
+    let grown = budget::live_bytes().saturating_sub(before);
+    eprintln!(
+        "{N} opens: {max} open on both peers, heap +{} KiB, {} B per channel and peer",
+        grown / 1024,
+        grown / max / 2
+    );
+    // Per-channel state on each side (records, SCTP stream state, event queues), all the
+    // attacker's channels included: a few KiB each, bounded by the cap.
+    assert!(grown <= 2 * N * 16 * 1024, "heap grew by {grown} bytes");
     // The attacker's excess channels were closed by the victim's resets.
     until("the refused channels to close on the attacker", || {
         opened
