@@ -487,8 +487,10 @@ impl DataChannels {
                 return;
             }
         };
-        if assoc.send(id, PPID_DCEP, vec![0x02], CONTROL, now).is_err() {
-            self.dropped_messages += 1;
+        if let Err(e) = assoc.send(id, PPID_DCEP, vec![0x02], CONTROL, now) {
+            // Without an ACK the peer's channel would hang half-open: refuse it instead.
+            tracing::debug!("DATA_CHANNEL_ACK on stream {id} not sent: {e:?}");
+            self.refuse(assoc, id, now);
             return;
         }
         let config = ChannelConfig {

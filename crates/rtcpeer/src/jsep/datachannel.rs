@@ -237,12 +237,6 @@ impl Core {
                 "maxPacketLifeTime and maxRetransmits cannot both be set",
             ));
         }
-        // At the caps no channel can be had, as when no stream id is left (webrtc-pc §6.1
-        // createDataChannel: OperationError); checked before anything else is reserved.
-        let (names, slot) = self
-            .dc_ledger
-            .admit(label, &init.protocol)
-            .map_err(|e| Error::operation(e.to_string()))?;
         let id = if init.negotiated {
             let id = init
                 .id
@@ -259,6 +253,12 @@ impl Core {
         } else {
             None
         };
+        // At the caps no channel can be had, as when no stream id is left (webrtc-pc §6.1
+        // createDataChannel: OperationError); after the argument errors, before an id is taken.
+        let (names, slot) = self
+            .dc_ledger
+            .admit(label, &init.protocol)
+            .map_err(|e| Error::operation(e.to_string()))?;
         let mut rec = DataChannelRecord {
             key: DataChannelId(self.next_dc),
             names,
