@@ -256,8 +256,13 @@ impl DataChannels {
                 sent_user_data: false,
             },
         );
-        if self.connected {
-            self.start(assoc, id, now)?;
+        if self.connected
+            && let Err(e) = self.start(assoc, id, now)
+        {
+            // Not opened: the caller learns it from the error, and the channel (with its
+            // place among the open ones) must not stay behind.
+            self.channels.remove(&id);
+            return Err(e);
         }
         Ok(())
     }

@@ -634,3 +634,22 @@ fn opens_without_end_keep_the_victim_bounded() {
     assert_eq!(b.dc.len(), 64);
     assert_eq!(b.dc.ledger().open_channels(), 64);
 }
+
+#[test]
+fn a_channel_that_fails_to_open_gives_its_place_back() {
+    // Found by the datachannel_opens fuzz target: a failed open stayed in the manager and
+    // kept its place among the open channels for good.
+    let (mut a, mut b, mut now) = connected_with(DataChannelLimits {
+        max_open: 1,
+        ..DataChannelLimits::default()
+    });
+    // Stream 65535 is beyond what the association negotiated: the OPEN cannot be sent.
+    assert!(matches!(
+        b.dc.open(&mut b.assoc, 65535, config("x"), now),
+        Err(ChannelError::Send(_))
+    ));
+    assert_eq!((b.dc.len(), b.dc.ledger().open_channels()), (0, 0));
+    b.dc.open(&mut b.assoc, 1, config("y"), now).unwrap();
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&a.take()), [1]);
+}
