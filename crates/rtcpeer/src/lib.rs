@@ -49,6 +49,7 @@ pub use api::{
 };
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
+pub use datachannel::DataChannelLimits;
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use ice::{IceConnectionState, IceGatheringState, InterfaceFilter};
 pub use jsep::{

@@ -96,7 +96,16 @@ async fn a_vacant_m_line_is_recycled_for_another_kind() {
 async fn wpt_245_stream_ids_run_out() {
     use rtcpeer::DataChannelState;
     // pc1 offers, pc2 answers a=setup:active: pc1 is the DTLS server and uses odd ids.
-    let (pc1, pc2) = (pc(), pc());
+    // Stream ids, not the open-channel cap (1024 by default), must run out here.
+    let uncapped = rtcpeer::Settings {
+        data_channels: rtcpeer::DataChannelLimits {
+            max_open: 65535,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let pc1 = PeerConnection::with_settings(Configuration::default(), uncapped).unwrap();
+    let pc2 = pc();
     // 32767 odd ids exist (1..=65533); one channel more than that before negotiation.
     let channels: Vec<_> = (0..32768)
         .map(|_| pc1.create_data_channel("c", None).unwrap())

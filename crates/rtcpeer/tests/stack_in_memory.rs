@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use rtcpeer::cert::{Certificate, CertificateParams};
-use rtcpeer::datachannel::{ChannelConfig, ChannelEvent, DataChannels, Payload, Reliability};
+use rtcpeer::datachannel::{
+    ChannelConfig, ChannelEvent, ChannelNames, DataChannels, Payload, Reliability,
+};
 use rtcpeer::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, RemoteFingerprints,
 };
@@ -134,8 +136,7 @@ fn connected_pair() -> (Stack, Stack, Instant) {
 
 fn chat() -> ChannelConfig {
     ChannelConfig {
-        label: "chat".into(),
-        protocol: String::new(),
+        names: ChannelNames::new("chat", ""),
         ordered: true,
         reliability: Reliability::Reliable,
         priority: 256,

@@ -540,7 +540,16 @@ async fn wpt_244_id_reused_by_negotiated_channel_after_close() {
 /// (OperationError, "data-channel-failure") and then `close`, and is "closed".
 #[tokio::test]
 async fn wpt_245_channel_without_id_fires_error_then_close() {
-    let (pc1, pc2) = (pc(), pc());
+    // Stream ids, not the open-channel cap (1024 by default), must run out here.
+    let uncapped = rtcpeer::Settings {
+        data_channels: rtcpeer::DataChannelLimits {
+            max_open: 65535,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let pc1 = PeerConnection::with_settings(Configuration::default(), uncapped).unwrap();
+    let pc2 = pc();
     // pc1 is the DTLS server (odd ids, 32767 of them): one channel too many.
     let channels: Vec<_> = (0..32768)
         .map(|_| pc1.create_data_channel("c", None).unwrap())

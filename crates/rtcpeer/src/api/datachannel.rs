@@ -438,7 +438,7 @@ impl DataChannel {
 
     /// `label`.
     pub fn label(&self) -> String {
-        self.read(|d| d.label.clone())
+        self.read(|d| d.names.label().to_string())
     }
 
     /// `ordered`.
@@ -458,7 +458,7 @@ impl DataChannel {
 
     /// `protocol`.
     pub fn protocol(&self) -> String {
-        self.read(|d| d.protocol.clone())
+        self.read(|d| d.names.protocol().to_string())
     }
 
     /// `negotiated`.

@@ -1,7 +1,13 @@
 //! Event delivery: each [`EventStream`] gets every event of its connection in firing order;
 //! `on_*` handlers are streams consumed by their own Tokio task.
+//!
+//! Each stream is bounded ([`EVENT_QUEUE`] events). A subscriber that falls that far behind
+//! loses the events that do not fit, but never silently: the loss is counted
+//! ([`EventStream::dropped_events`]) and the stream yields a
+//! [`PeerConnectionEvent::EventsDropped`] where the events are missing.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -19,9 +25,11 @@ use super::objects::{DtlsTransport, IceTransport, RtpReceiver, RtpTransceiver, S
 use crate::dtls::DtlsTransportState;
 use crate::jsep::SctpTransportState;
 
-/// Events a subscriber may fall behind by before further events for it are dropped (and
-/// logged); signaling produces a handful per call, so a live subscriber never gets near it.
-const EVENT_QUEUE: usize = 4096;
+/// Events a subscriber may fall behind by before further events for it are dropped (counted,
+/// and reported by [`PeerConnectionEvent::EventsDropped`]); signaling produces a handful per
+/// call and a peer at most `DataChannelLimits::max_open` `datachannel` events per round, so a
+/// live subscriber never gets near it.
+pub const EVENT_QUEUE: usize = 4096;
 
 /// An event of an `RTCPeerConnection`. Large payloads are boxed so the enum stays small:
 /// every event stream allocates its queue in blocks of 32 events.
@@ -65,6 +73,10 @@ pub enum PeerConnectionEvent {
     DtlsTransportError(DtlsTransport, crate::error::Error),
     /// `statechange` of the `RTCSctpTransport` (webrtc-pc §6.1.1), with its new state.
     SctpTransportStateChange(SctpTransport, SctpTransportState),
+    /// Not a W3C event: this many events were lost at this point of the stream because the
+    /// subscriber fell [`EVENT_QUEUE`] events behind (or the connection's own queue was full).
+    /// Events are never dropped without it.
+    EventsDropped(u64),
 }
 
 /// `RTCTrackEvent` (webrtc-pc §5.7).
@@ -80,38 +92,85 @@ pub struct TrackEvent {
     pub transceiver: RtpTransceiver,
 }
 
+/// Events one subscriber lost: shared by its stream and the sending side.
+#[derive(Debug, Default)]
+struct Loss {
+    /// Lost and not yet reported by an `EventsDropped`.
+    pending: AtomicU64,
+    /// Lost in all.
+    total: AtomicU64,
+}
+
+impl Loss {
+    fn take_pending(&self) -> Option<PeerConnectionEvent> {
+        match self.pending.swap(0, Ordering::AcqRel) {
+            0 => None,
+            n => Some(PeerConnectionEvent::EventsDropped(n)),
+        }
+    }
+}
+
 /// A subscription to a connection's events; ends (`None`) once the connection is closed.
 #[derive(Debug)]
 pub struct EventStream {
     rx: mpsc::Receiver<PeerConnectionEvent>,
+    loss: Arc<Loss>,
 }
 
 impl EventStream {
-    /// The next event; `None` after `close()`.
+    /// The next event; `None` after `close()`. After events were lost (this subscriber
+    /// fell [`EVENT_QUEUE`] events behind) it yields [`PeerConnectionEvent::EventsDropped`]
+    /// where they are missing.
     pub async fn recv(&mut self) -> Option<PeerConnectionEvent> {
-        self.rx.recv().await
+        match self.rx.try_recv() {
+            Ok(e) => Some(e),
+            // Losses happen only behind a full queue: once it is empty, they come next.
+            Err(mpsc::error::TryRecvError::Empty) => match self.loss.take_pending() {
+                Some(e) => Some(e),
+                None => self.rx.recv().await,
+            },
+            Err(mpsc::error::TryRecvError::Disconnected) => self.loss.take_pending(),
+        }
     }
 
-    /// The next event if one is already queued.
+    /// The next event if one is already queued (or an `EventsDropped`, as for `recv`).
     pub fn try_recv(&mut self) -> Option<PeerConnectionEvent> {
-        self.rx.try_recv().ok()
+        match self.rx.try_recv() {
+            Ok(e) => Some(e),
+            Err(_) => self.loss.take_pending(),
+        }
     }
+
+    /// Events this stream lost in all because it fell [`EVENT_QUEUE`] events behind (each
+    /// loss is also reported in the stream by [`PeerConnectionEvent::EventsDropped`]).
+    pub fn dropped_events(&self) -> u64 {
+        self.loss.total.load(Ordering::Acquire)
+    }
+}
+
+struct Subscriber {
+    tx: mpsc::Sender<PeerConnectionEvent>,
+    loss: Arc<Loss>,
 }
 
 #[derive(Default)]
 pub(crate) struct Subscribers {
-    senders: Mutex<Vec<mpsc::Sender<PeerConnectionEvent>>>,
+    senders: Mutex<Vec<Subscriber>>,
     handlers: Mutex<HashMap<&'static str, tokio::task::JoinHandle<()>>>,
 }
 
 impl Subscribers {
     pub(crate) fn subscribe(&self) -> EventStream {
         let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let loss = Arc::new(Loss::default());
         self.senders
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(tx);
-        EventStream { rx }
+            .push(Subscriber {
+                tx,
+                loss: loss.clone(),
+            });
+        EventStream { rx, loss }
     }
 
     pub(crate) fn set_handler(
@@ -153,13 +212,37 @@ impl Subscribers {
 
     fn send(&self, e: PeerConnectionEvent) {
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
-        senders.retain(|tx| match tx.try_send(e.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("event subscriber is {EVENT_QUEUE} events behind; event dropped");
-                true
+        senders.retain(|s| {
+            if s.tx.is_closed() {
+                return false;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            // Earlier losses are reported before anything that follows them; an event that
+            // cannot be queued after its marker is lost too (the order stays true).
+            let behind = s.loss.pending.load(Ordering::Acquire) > 0;
+            if behind {
+                if s.tx.capacity() < 2 {
+                    s.loss.pending.fetch_add(1, Ordering::AcqRel);
+                    s.loss.total.fetch_add(1, Ordering::AcqRel);
+                    return true;
+                }
+                if let Some(marker) = s.loss.take_pending() {
+                    let _ = s.tx.try_send(marker);
+                }
+            }
+            match s.tx.try_send(e.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    if s.loss.total.load(Ordering::Acquire) == 0 {
+                        tracing::warn!(
+                            "event subscriber is {EVENT_QUEUE} events behind; events dropped"
+                        );
+                    }
+                    s.loss.pending.fetch_add(1, Ordering::AcqRel);
+                    s.loss.total.fetch_add(1, Ordering::AcqRel);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
         });
     }
 }
@@ -228,6 +311,7 @@ impl Inner {
                     SctpTransport::new(self.clone()),
                     s,
                 ),
+                CoreEvent::EventsDropped(n) => PeerConnectionEvent::EventsDropped(n),
                 CoreEvent::IceTransportGatheringStateChange(id, s) => {
                     PeerConnectionEvent::IceTransportGatheringStateChange(
                         IceTransport::new(self.clone(), id),

@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::cert::{Certificate, CertificateParams};
 use crate::config::Configuration;
+use crate::datachannel::DataChannelLimits;
 use crate::error::{Error, Result};
 use crate::ice::{IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter};
 use crate::jsep::{
@@ -35,7 +36,7 @@ use crate::util::{OsRandom, RandomSource, SeededRandom};
 pub use chain::Operation;
 pub use datachannel::{DataChannel, DataChannelEvents};
 pub use driver::NetworkTask;
-pub use events::{EventStream, PeerConnectionEvent, TrackEvent};
+pub use events::{EVENT_QUEUE, EventStream, PeerConnectionEvent, TrackEvent};
 pub use mux::{MUX_QUEUE, UdpMux};
 pub use objects::{
     DtlsTransport, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
@@ -59,6 +60,9 @@ pub struct Settings {
     /// Bounds on what a remote peer can make signaling store: remote description size,
     /// candidates per m-section, candidate length (RFC 8838 §4, webrtc-pc §4.4.1.7).
     pub signaling: SignalingLimits,
+    /// Caps on data channels: open at once, and label/protocol bytes kept (RFC 8832 §6;
+    /// a peer's opens beyond them are refused by resetting the stream).
+    pub data_channels: DataChannelLimits,
 }
 
 /// ICE knobs outside `RTCConfiguration` (non-standard, like Pion's SettingEngine).
@@ -292,6 +296,7 @@ impl PeerConnection {
         let mut core = Core::new(config, settings.core, certificate, rng);
         core.configure_ice(settings.ice.agent, ice_rng);
         core.set_signaling_limits(settings.signaling);
+        core.set_data_channel_limits(settings.data_channels);
         let pc = PeerConnection {
             inner: Arc::new(Inner {
                 id: NEXT_PC.fetch_add(1, Ordering::Relaxed),
@@ -401,6 +406,19 @@ impl PeerConnection {
     /// churn does not grow memory).
     pub fn data_channel_count(&self) -> usize {
         self.inner.core().data_channel_count()
+    }
+
+    /// The peer's channel opens this connection refused (non-standard): beyond
+    /// [`Settings::data_channels`] or on a stream id of this side's parity (RFC 8832 §6).
+    /// Each had its stream reset and fired no `datachannel` event.
+    pub fn refused_data_channels(&self) -> u64 {
+        self.inner.core().refused_data_channels()
+    }
+
+    /// Data channels open now (either side's, not yet closed) and the label and protocol
+    /// bytes kept for this connection's channels: what [`Settings::data_channels`] bounds.
+    pub fn data_channel_usage(&self) -> (usize, usize) {
+        self.inner.core().data_channel_usage()
     }
 
     /// `sctp`: the SCTP transport once a description with a data section was applied.

@@ -92,11 +92,16 @@ impl std::error::Error for DcepError {}
 impl DcepMessage {
     /// Parses a message carried with PPID 50.
     pub fn parse(buf: &[u8]) -> Result<DcepMessage, DcepError> {
-        match *buf.first().ok_or(DcepError::Empty)? {
-            MSG_ACK => Ok(DcepMessage::Ack),
-            MSG_OPEN => Open::parse(buf).map(DcepMessage::Open),
-            t => Err(DcepError::UnknownMessageType(t)),
-        }
+        Ok(match DcepView::parse(buf)? {
+            DcepView::Ack => DcepMessage::Ack,
+            DcepView::Open(o) => DcepMessage::Open(Open {
+                ordered: o.ordered,
+                reliability: o.reliability,
+                priority: o.priority,
+                label: o.label.to_string(),
+                protocol: o.protocol.to_string(),
+            }),
+        })
     }
 
     /// Appends the wire form to `out`.
@@ -106,13 +111,56 @@ impl DcepMessage {
                 out.push(MSG_ACK);
                 Ok(())
             }
-            DcepMessage::Open(o) => o.write(out),
+            DcepMessage::Open(o) => OpenView {
+                ordered: o.ordered,
+                reliability: o.reliability,
+                priority: o.priority,
+                label: &o.label,
+                protocol: &o.protocol,
+            }
+            .write(out),
         }
     }
 }
 
-impl Open {
-    fn parse(buf: &[u8]) -> Result<Open, DcepError> {
+/// A DCEP message borrowed from its buffer: label and protocol are not copied, so a
+/// message that is going to be refused costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DcepView<'a> {
+    /// DATA_CHANNEL_OPEN.
+    Open(OpenView<'a>),
+    /// DATA_CHANNEL_ACK.
+    Ack,
+}
+
+impl<'a> DcepView<'a> {
+    /// Parses a message carried with PPID 50 (RFC 8832 §5).
+    pub fn parse(buf: &'a [u8]) -> Result<DcepView<'a>, DcepError> {
+        match *buf.first().ok_or(DcepError::Empty)? {
+            MSG_ACK => Ok(DcepView::Ack),
+            MSG_OPEN => OpenView::parse(buf).map(DcepView::Open),
+            t => Err(DcepError::UnknownMessageType(t)),
+        }
+    }
+}
+
+/// DATA_CHANNEL_OPEN (RFC 8832 §5.1) with borrowed label and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenView<'a> {
+    /// In-order delivery (channel type without the 0x80 bit).
+    pub ordered: bool,
+    /// The retransmission policy.
+    pub reliability: Reliability,
+    /// Priority (RFC 8831 §6.4).
+    pub priority: u16,
+    /// The channel label.
+    pub label: &'a str,
+    /// The subprotocol.
+    pub protocol: &'a str,
+}
+
+impl<'a> OpenView<'a> {
+    fn parse(buf: &'a [u8]) -> Result<OpenView<'a>, DcepError> {
         if buf.len() < OPEN_HEADER_LEN {
             return Err(DcepError::Truncated);
         }
@@ -134,16 +182,17 @@ impl Open {
         let label = std::str::from_utf8(&rest[..label_len]).map_err(|_| DcepError::InvalidUtf8)?;
         let protocol = std::str::from_utf8(&rest[label_len..label_len + protocol_len])
             .map_err(|_| DcepError::InvalidUtf8)?;
-        Ok(Open {
+        Ok(OpenView {
             ordered: channel_type & 0x80 == 0,
             reliability,
             priority,
-            label: label.to_string(),
-            protocol: protocol.to_string(),
+            label,
+            protocol,
         })
     }
 
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), DcepError> {
+    /// Appends the wire form to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), DcepError> {
         let label_len = u16::try_from(self.label.len()).map_err(|_| DcepError::TooLong)?;
         let protocol_len = u16::try_from(self.protocol.len()).map_err(|_| DcepError::TooLong)?;
         let (kind, param) = match self.reliability {
@@ -151,6 +200,7 @@ impl Open {
             Reliability::MaxRetransmits(n) => (0x01, n),
             Reliability::MaxLifetimeMs(ms) => (0x02, ms),
         };
+        out.reserve(OPEN_HEADER_LEN + self.label.len() + self.protocol.len());
         out.push(MSG_OPEN);
         out.push(if self.ordered { kind } else { kind | 0x80 });
         out.extend_from_slice(&self.priority.to_be_bytes());

@@ -4,8 +4,14 @@
 //!
 //! Feed every [`sctp::Event`](crate::sctp::Event) of the association to
 //! [`DataChannels::handle_event`]; read [`ChannelEvent`]s from [`DataChannels::poll_event`].
+//!
+//! What a peer can make it keep is bounded by a [`ChannelLedger`] ([`DataChannelLimits`]):
+//! a DATA_CHANNEL_OPEN beyond the caps, or on a stream id of our own parity (RFC 8832 §6),
+//! is refused by resetting the stream (RFC 8831 §6.7), with no event, and counted
+//! ([`DataChannels::refused_opens`]).
 
 mod dcep;
+mod ledger;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -14,17 +20,17 @@ use std::time::{Duration, Instant};
 use crate::sctp::{Association, Event as SctpEvent, SendError, SendOptions};
 
 pub use dcep::{
-    DcepError, DcepMessage, Open, PPID_BINARY, PPID_BINARY_EMPTY, PPID_BINARY_PARTIAL, PPID_DCEP,
-    PPID_STRING, PPID_STRING_EMPTY, PPID_STRING_PARTIAL, Reliability,
+    DcepError, DcepMessage, DcepView, Open, OpenView, PPID_BINARY, PPID_BINARY_EMPTY,
+    PPID_BINARY_PARTIAL, PPID_DCEP, PPID_STRING, PPID_STRING_EMPTY, PPID_STRING_PARTIAL,
+    Reliability,
 };
+pub use ledger::{ChannelLedger, ChannelNames, DataChannelLimits, LimitReached, OpenSlot};
 
 /// What a channel was created with (the W3C `RTCDataChannelInit`, in DCEP terms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelConfig {
-    /// `label`.
-    pub label: String,
-    /// `protocol`.
-    pub protocol: String,
+    /// `label` and `protocol`, stored once and shared with whoever else holds the channel.
+    pub names: ChannelNames,
     /// `ordered`.
     pub ordered: bool,
     /// `maxRetransmits` / `maxPacketLifeTime`.
@@ -118,6 +124,8 @@ pub enum ChannelError {
     Send(SendError),
     /// The DCEP message could not be written (label or protocol too long).
     Dcep(DcepError),
+    /// The connection has as many channels open as its [`DataChannelLimits`] allow.
+    Limit(LimitReached),
 }
 
 impl fmt::Display for ChannelError {
@@ -128,6 +136,7 @@ impl fmt::Display for ChannelError {
             ChannelError::NotOpen(id) => write!(f, "data channel {id} is not open"),
             ChannelError::Send(e) => write!(f, "SCTP send failed: {e:?}"),
             ChannelError::Dcep(e) => write!(f, "{e}"),
+            ChannelError::Limit(e) => write!(f, "{e}"),
         }
     }
 }
@@ -137,6 +146,8 @@ impl std::error::Error for ChannelError {}
 #[derive(Debug)]
 struct Channel {
     config: ChannelConfig,
+    /// The channel's place among the open channels, given back when it is forgotten.
+    _slot: OpenSlot,
     state: ChannelState,
     /// We sent DATA_CHANNEL_OPEN and have not seen the ACK: send ordered until then
     /// (RFC 8832 §6).
@@ -167,16 +178,61 @@ pub struct DataChannels {
     connected: bool,
     events: VecDeque<ChannelEvent>,
     dropped_messages: u64,
+    /// Caps and counts of open channels and kept names (shared with the signaling layer).
+    ledger: ChannelLedger,
+    /// The parity of the stream ids this side allocates (RFC 8832 §6: the DTLS client uses
+    /// even ids, the server odd ones), once known.
+    local_parity: Option<u16>,
+    /// The peer's DATA_CHANNEL_OPENs refused (caps, wrong parity).
+    refused_opens: u64,
 }
 
 impl DataChannels {
-    /// No channels yet.
+    /// No channels yet, with the default [`DataChannelLimits`].
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// No channels yet, counted in `ledger` (which the owner may share, e.g. with its
+    /// signaling records, so that one account covers every holder).
+    pub fn with_ledger(ledger: ChannelLedger) -> Self {
+        DataChannels {
+            ledger,
+            ..Self::default()
+        }
+    }
+
+    /// The account of open channels and kept names.
+    pub fn ledger(&self) -> &ChannelLedger {
+        &self.ledger
+    }
+
+    /// Tells which DTLS role this side has: the peer must open channels on the other
+    /// parity (RFC 8832 §6, the DTLS client uses even stream ids, the server odd ones); a
+    /// DATA_CHANNEL_OPEN on ours is refused.
+    pub fn set_dtls_client(&mut self, client: bool) {
+        self.local_parity = Some(if client { 0 } else { 1 });
+    }
+
+    /// The peer's DATA_CHANNEL_OPENs refused so far: beyond the caps of the ledger, or on
+    /// a stream id of this side's parity.
+    pub fn refused_opens(&self) -> u64 {
+        self.refused_opens
+    }
+
+    /// Channels open or closing.
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Whether no channel is open or closing.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
     /// Creates a channel on stream `id`: with DCEP it sends DATA_CHANNEL_OPEN once the
-    /// association is up (RFC 8832 §6); a negotiated channel just opens with it.
+    /// association is up (RFC 8832 §6); a negotiated channel just opens with it. Fails with
+    /// [`ChannelError::Limit`] when [`DataChannelLimits::max_open`] channels are open.
     pub fn open(
         &mut self,
         assoc: &mut Association,
@@ -187,10 +243,12 @@ impl DataChannels {
         if self.channels.contains_key(&id) {
             return Err(ChannelError::IdInUse(id));
         }
+        let slot = self.ledger.slot().map_err(ChannelError::Limit)?;
         self.channels.insert(
             id,
             Channel {
                 config,
+                _slot: slot,
                 state: ChannelState::Connecting,
                 awaiting_ack: false,
                 local_reset: false,
@@ -198,8 +256,13 @@ impl DataChannels {
                 sent_user_data: false,
             },
         );
-        if self.connected {
-            self.start(assoc, id, now)?;
+        if self.connected
+            && let Err(e) = self.start(assoc, id, now)
+        {
+            // Not opened: the caller learns it from the error, and the channel (with its
+            // place among the open ones) must not stay behind.
+            self.channels.remove(&id);
+            return Err(e);
         }
         Ok(())
     }
@@ -215,13 +278,13 @@ impl DataChannels {
         };
         if !ch.config.negotiated {
             let mut buf = Vec::new();
-            DcepMessage::Open(Open {
+            OpenView {
                 ordered: ch.config.ordered,
                 reliability: ch.config.reliability,
                 priority: ch.config.priority,
-                label: ch.config.label.clone(),
-                protocol: ch.config.protocol.clone(),
-            })
+                label: ch.config.names.label(),
+                protocol: ch.config.names.protocol(),
+            }
             .write(&mut buf)
             .map_err(ChannelError::Dcep)?;
             assoc
@@ -370,39 +433,9 @@ impl DataChannels {
         now: Instant,
     ) {
         if ppid == PPID_DCEP {
-            match DcepMessage::parse(&data) {
-                Ok(DcepMessage::Open(o)) => {
-                    if self.channels.contains_key(&id) {
-                        // An OPEN for a stream in use: a protocol error by the peer; ignore it.
-                        self.dropped_messages += 1;
-                        return;
-                    }
-                    let config = ChannelConfig {
-                        label: o.label,
-                        protocol: o.protocol,
-                        ordered: o.ordered,
-                        reliability: o.reliability,
-                        priority: o.priority,
-                        negotiated: false,
-                    };
-                    if assoc.send(id, PPID_DCEP, vec![0x02], CONTROL, now).is_err() {
-                        self.dropped_messages += 1;
-                        return;
-                    }
-                    self.channels.insert(
-                        id,
-                        Channel {
-                            config: config.clone(),
-                            state: ChannelState::Open,
-                            awaiting_ack: false,
-                            local_reset: false,
-                            remote_reset: false,
-                            sent_user_data: false,
-                        },
-                    );
-                    self.push(ChannelEvent::Incoming { id, config });
-                }
-                Ok(DcepMessage::Ack) => {
+            match DcepView::parse(&data) {
+                Ok(DcepView::Open(o)) => self.handle_open(assoc, id, o, now),
+                Ok(DcepView::Ack) => {
                     if let Some(ch) = self.channels.get_mut(&id) {
                         ch.awaiting_ack = false;
                     }
@@ -434,6 +467,67 @@ impl DataChannels {
             }
         };
         self.push(ChannelEvent::Message { id, payload });
+    }
+
+    /// The peer's DATA_CHANNEL_OPEN (RFC 8832 §6): acknowledged and announced if the
+    /// stream is the peer's to open and the caps allow; otherwise refused.
+    fn handle_open(&mut self, assoc: &mut Association, id: u16, o: OpenView<'_>, now: Instant) {
+        if self.channels.contains_key(&id) {
+            // An OPEN for a stream in use: a protocol error by the peer; ignore it (resetting
+            // the stream would close the channel that uses it).
+            self.dropped_messages += 1;
+            return;
+        }
+        if self.local_parity == Some(id % 2) {
+            // RFC 8832 §6: the peer must pick ids of the other parity; ours are ours to give.
+            tracing::debug!("DATA_CHANNEL_OPEN on stream {id} of our parity refused");
+            self.refuse(assoc, id, now);
+            return;
+        }
+        let (names, slot) = match self.ledger.admit(o.label, o.protocol) {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                tracing::debug!("DATA_CHANNEL_OPEN on stream {id} refused: {e}");
+                self.refuse(assoc, id, now);
+                return;
+            }
+        };
+        if let Err(e) = assoc.send(id, PPID_DCEP, vec![0x02], CONTROL, now) {
+            // Without an ACK the peer's channel would hang half-open: refuse it instead.
+            tracing::debug!("DATA_CHANNEL_ACK on stream {id} not sent: {e:?}");
+            self.refuse(assoc, id, now);
+            return;
+        }
+        let config = ChannelConfig {
+            names,
+            ordered: o.ordered,
+            reliability: o.reliability,
+            priority: o.priority,
+            negotiated: false,
+        };
+        self.channels.insert(
+            id,
+            Channel {
+                config: config.clone(),
+                _slot: slot,
+                state: ChannelState::Open,
+                awaiting_ack: false,
+                local_reset: false,
+                remote_reset: false,
+                sent_user_data: false,
+            },
+        );
+        self.push(ChannelEvent::Incoming { id, config });
+    }
+
+    /// Refuses a channel the peer opened: no ACK, no event, and the stream is reset, which
+    /// is how a channel is closed (RFC 8831 §6.7, RFC 6525 §5.1.2 outgoing SSN reset); the
+    /// peer resets its side in turn and sees its channel close.
+    fn refuse(&mut self, assoc: &mut Association, id: u16, now: Instant) {
+        self.refused_opens += 1;
+        if let Err(e) = assoc.reset_streams(&[id], now) {
+            tracing::debug!("stream {id} of a refused channel not reset: {e:?}");
+        }
     }
 
     fn maybe_closed(&mut self, id: u16) {

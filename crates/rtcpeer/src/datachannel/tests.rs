@@ -9,6 +9,8 @@ struct Peer {
     assoc: Association,
     dc: DataChannels,
     events: Vec<ChannelEvent>,
+    /// Streams the other side reset (RFC 6525), as the association reported them.
+    reset_by_peer: Vec<u16>,
 }
 
 impl Peer {
@@ -17,11 +19,15 @@ impl Peer {
             assoc: Association::new(Config::default(), now, seed),
             dc: DataChannels::new(),
             events: Vec::new(),
+            reset_by_peer: Vec::new(),
         }
     }
 
     fn drain(&mut self, now: Instant) {
         while let Some(e) = self.assoc.poll_event() {
+            if let crate::sctp::Event::IncomingStreamsReset { streams } = &e {
+                self.reset_by_peer.extend(streams);
+            }
             self.dc.handle_event(&mut self.assoc, e, now);
         }
         while let Some(e) = self.dc.poll_event() {
@@ -73,8 +79,7 @@ fn pump(a: &mut Peer, b: &mut Peer, now: &mut Instant) {
 
 fn config(label: &str) -> ChannelConfig {
     ChannelConfig {
-        label: label.into(),
-        protocol: "chat".into(),
+        names: ChannelNames::new(label, "chat"),
         ordered: true,
         reliability: Reliability::Reliable,
         priority: 256,
@@ -342,7 +347,7 @@ fn id_in_use_and_unknown_channels() {
         .unwrap();
     pump(&mut a, &mut b, &mut now);
     assert!(a.take().is_empty());
-    assert_eq!(a.dc.config(0).map(|c| c.label.as_str()), Some("x"));
+    assert_eq!(a.dc.config(0).map(|c| c.names.label()), Some("x"));
     assert_eq!(a.dc.dropped_messages(), 1);
 }
 
@@ -446,4 +451,205 @@ fn malformed_dcep_is_an_error_never_a_panic() {
             }
         }
     }
+}
+
+// ----- caps and refusals (hostile peers) -----
+
+/// A peer with its own limits.
+fn peer_with(now: Instant, seed: u64, limits: DataChannelLimits) -> Peer {
+    Peer {
+        assoc: Association::new(Config::default(), now, seed),
+        dc: DataChannels::with_ledger(ChannelLedger::new(limits)),
+        events: Vec::new(),
+        reset_by_peer: Vec::new(),
+    }
+}
+
+/// `a` (the attacker, DTLS client: even ids) and `b` (the victim, DTLS server) connected.
+fn connected_with(victim: DataChannelLimits) -> (Peer, Peer, Instant) {
+    let mut now = Instant::now();
+    let big = DataChannelLimits {
+        max_open: 65535,
+        max_label_bytes: usize::MAX,
+    };
+    let mut a = peer_with(now, 1, big);
+    let mut b = peer_with(now, 2, victim);
+    a.dc.set_dtls_client(true);
+    b.dc.set_dtls_client(false);
+    a.assoc.connect(now);
+    pump(&mut a, &mut b, &mut now);
+    (a, b, now)
+}
+
+/// A raw DATA_CHANNEL_OPEN written by hand on `stream`, bypassing the sender's manager.
+fn raw_open(p: &mut Peer, stream: u16, label: &str, protocol: &str, now: Instant) {
+    let mut open = Vec::new();
+    OpenView {
+        ordered: true,
+        reliability: Reliability::Reliable,
+        priority: 256,
+        label,
+        protocol,
+    }
+    .write(&mut open)
+    .unwrap();
+    p.assoc
+        .send(stream, PPID_DCEP, open, SendOptions::default(), now)
+        .unwrap();
+}
+
+fn incoming_ids(events: &[ChannelEvent]) -> Vec<u16> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ChannelEvent::Incoming { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn opens_beyond_the_open_cap_are_refused_by_a_stream_reset_and_the_peer_sees_it_close() {
+    let (mut a, mut b, mut now) = connected_with(DataChannelLimits {
+        max_open: 3,
+        ..DataChannelLimits::default()
+    });
+    for i in 0..5u16 {
+        a.dc.open(&mut a.assoc, 2 * i, config(&format!("c{i}")), now)
+            .unwrap();
+    }
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&b.take()), [0, 2, 4], "only the first three");
+    assert_eq!(b.dc.refused_opens(), 2);
+    assert_eq!((b.dc.len(), b.dc.ledger().open_channels()), (3, 3));
+    assert_eq!(a.reset_by_peer, [6, 8]);
+    // The attacker's two excess channels were reset by the victim: they closed there.
+    let a_events = a.take();
+    for id in [6, 8] {
+        assert!(
+            a_events.contains(&ChannelEvent::Closing { id })
+                && a_events.contains(&ChannelEvent::Closed { id }),
+            "{id}: {a_events:?}"
+        );
+        assert_eq!(a.dc.state(id), None);
+    }
+    // Accepted channels work.
+    a.dc.send(&mut a.assoc, 4, Payload::Text("hi".into()), now)
+        .unwrap();
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(
+        b.take(),
+        [ChannelEvent::Message {
+            id: 4,
+            payload: Payload::Text("hi".into())
+        }]
+    );
+    // A channel that closes frees its place: the next open is accepted.
+    a.dc.close(&mut a.assoc, 0, now);
+    pump(&mut a, &mut b, &mut now);
+    assert!(b.take().contains(&ChannelEvent::Closed { id: 0 }));
+    assert_eq!(b.dc.ledger().open_channels(), 2);
+    a.dc.open(&mut a.assoc, 10, config("again"), now).unwrap();
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&b.take()), [10]);
+    assert_eq!(b.dc.refused_opens(), 2);
+}
+
+#[test]
+fn names_beyond_the_byte_cap_are_refused_and_kept_once() {
+    let label = "L".repeat(65535);
+    let protocol = "P".repeat(65535);
+    let (mut a, mut b, mut now) = connected_with(DataChannelLimits {
+        max_open: 1024,
+        max_label_bytes: 4 * 131_070,
+    });
+    for i in 0..10u16 {
+        raw_open(&mut a, 2 * i, &label, &protocol, now);
+        pump(&mut a, &mut b, &mut now);
+    }
+    let events = b.take();
+    assert_eq!(incoming_ids(&events), [0, 2, 4, 6]);
+    assert_eq!(b.dc.refused_opens(), 6);
+    assert_eq!(b.dc.ledger().label_bytes(), 4 * 131_070);
+    // The event and the manager share one copy of the names.
+    let ChannelEvent::Incoming { config, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(config.names.same_storage(&b.dc.config(0).unwrap().names));
+    assert_eq!(config.names.label(), label);
+    a.reset_by_peer.sort_unstable();
+    assert_eq!(a.reset_by_peer, [8, 10, 12, 14, 16, 18]);
+    // Once the event is dropped the manager holds the only copy; closing the channel
+    // frees its bytes and its place.
+    drop(events);
+    b.dc.close(&mut b.assoc, 0, now);
+    // The attacker's raw channel has no manager to answer: reset its side by hand.
+    a.assoc.reset_streams(&[0], now).unwrap();
+    pump(&mut a, &mut b, &mut now);
+    assert!(b.take().contains(&ChannelEvent::Closed { id: 0 }));
+    assert_eq!(b.dc.ledger().label_bytes(), 3 * 131_070);
+    assert_eq!(b.dc.ledger().open_channels(), 3);
+}
+
+#[test]
+fn opens_on_our_parity_are_refused_with_a_reset_and_no_event() {
+    let (mut a, mut b, mut now) = connected_with(DataChannelLimits::default());
+    // The victim is the DTLS server: odd ids are its own; the attacker opens on 1, 3, 5
+    // by hand (its manager would refuse to), then one proper even id.
+    for id in [1u16, 3, 5] {
+        raw_open(&mut a, id, "wrong", "", now);
+    }
+    raw_open(&mut a, 6, "right", "", now);
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&b.take()), [6]);
+    assert_eq!(b.dc.refused_opens(), 3);
+    assert_eq!(b.dc.ledger().open_channels(), 1);
+    assert_eq!(b.dc.ledger().label_bytes(), "right".len());
+    // The refused streams were reset towards the attacker (an incoming SSN reset there).
+    a.reset_by_peer.sort_unstable();
+    assert_eq!(a.reset_by_peer, [1, 3, 5]);
+    // The victim still opens its own odd ids without a clash.
+    b.dc.open(&mut b.assoc, 1, config("mine"), now).unwrap();
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&a.take()), [1]);
+}
+
+#[test]
+fn opens_without_end_keep_the_victim_bounded() {
+    // A peer that opens and never closes, on every stream id it may use: the victim keeps
+    // at most `max_open` channels and refuses the rest at O(1) each.
+    let (mut a, mut b, mut now) = connected_with(DataChannelLimits {
+        max_open: 64,
+        max_label_bytes: 64 * 1024,
+    });
+    for i in 0..2000u16 {
+        raw_open(&mut a, 2 * i, "x", "", now);
+        if i % 100 == 99 {
+            pump(&mut a, &mut b, &mut now);
+        }
+    }
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&b.take()).len(), 64);
+    assert_eq!(b.dc.refused_opens(), 2000 - 64);
+    assert_eq!(b.dc.len(), 64);
+    assert_eq!(b.dc.ledger().open_channels(), 64);
+}
+
+#[test]
+fn a_channel_that_fails_to_open_gives_its_place_back() {
+    // Found by the datachannel_opens fuzz target: a failed open stayed in the manager and
+    // kept its place among the open channels for good.
+    let (mut a, mut b, mut now) = connected_with(DataChannelLimits {
+        max_open: 1,
+        ..DataChannelLimits::default()
+    });
+    // Stream 65535 is beyond what the association negotiated: the OPEN cannot be sent.
+    assert!(matches!(
+        b.dc.open(&mut b.assoc, 65535, config("x"), now),
+        Err(ChannelError::Send(_))
+    ));
+    assert_eq!((b.dc.len(), b.dc.ledger().open_channels()), (0, 0));
+    b.dc.open(&mut b.assoc, 1, config("y"), now).unwrap();
+    pump(&mut a, &mut b, &mut now);
+    assert_eq!(incoming_ids(&a.take()), [1]);
 }

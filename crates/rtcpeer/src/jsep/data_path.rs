@@ -27,7 +27,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::cert::DtlsFingerprint;
-use crate::datachannel::{ChannelConfig, ChannelEvent, DataChannels, Payload, Reliability};
+use crate::datachannel::{
+    ChannelConfig, ChannelEvent, ChannelLedger, DataChannels, Payload, Reliability,
+};
 use crate::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole as WireRole, DtlsSettings, DtlsTransportState,
     RemoteFingerprints, SrtpKeyingMaterial,
@@ -126,8 +128,9 @@ pub(crate) struct DataPath {
     dropped_other: u64,
 }
 
-impl Default for DataPath {
-    fn default() -> Self {
+impl DataPath {
+    /// Nothing started yet; channels are counted in `ledger` (the core's).
+    pub(crate) fn new(ledger: ChannelLedger) -> Self {
         DataPath {
             dtls: None,
             dtls_state: DtlsTransportState::New,
@@ -137,7 +140,7 @@ impl Default for DataPath {
             srtp: None,
             max_channels: None,
             assoc: None,
-            channels: DataChannels::new(),
+            channels: DataChannels::with_ledger(ledger),
             by_stream: HashMap::new(),
             dc_events: VecDeque::new(),
             final_out: VecDeque::new(),
@@ -150,6 +153,21 @@ impl Default for DataPath {
 }
 
 impl Core {
+    /// The core's ledger was replaced (new limits, before any channel): the channel
+    /// manager counts in the new one.
+    pub(super) fn data_channels_ledger_changed(&mut self) {
+        self.data.channels = DataChannels::with_ledger(self.dc_ledger.clone());
+    }
+
+    /// The peer's DATA_CHANNEL_OPENs refused: beyond the [`DataChannelLimits`] caps or on
+    /// a stream id of this side's parity (RFC 8832 §6); each had its stream reset and
+    /// fired no `datachannel` event.
+    ///
+    /// [`DataChannelLimits`]: crate::datachannel::DataChannelLimits
+    pub fn refused_data_channels(&self) -> u64 {
+        self.data.channels.refused_opens()
+    }
+
     // ----- W3C getters -----
 
     /// `RTCDtlsTransport.state` (webrtc-pc §5.5).
@@ -624,7 +642,7 @@ impl Core {
             if rec.state == DataChannelState::Closed {
                 continue;
             }
-            rec.state = DataChannelState::Closed;
+            rec.set_closed();
             let (key, id) = (rec.key, rec.id);
             if let Some(id) = id {
                 self.data.by_stream.remove(&id);
@@ -662,6 +680,12 @@ impl Core {
         let mut assoc = Association::new(config, now, seed);
         assoc.connect(now);
         self.data.assoc = Some(assoc);
+        // The DTLS role is fixed by now (RFC 8832 §6: the client opens even stream ids).
+        if let Some(role) = self.dtls_role {
+            self.data
+                .channels
+                .set_dtls_client(matches!(role, DtlsRole::Client));
+        }
     }
 
     /// Hands channels that have an id and are not yet open to the association.
@@ -676,8 +700,7 @@ impl Core {
             }
             let Some(id) = rec.id else { continue };
             let config = ChannelConfig {
-                label: rec.label.clone(),
-                protocol: rec.protocol.clone(),
+                names: rec.names.clone(),
                 ordered: rec.ordered,
                 reliability: match (rec.max_retransmits, rec.max_packet_life_time) {
                     (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
@@ -689,6 +712,8 @@ impl Core {
             };
             let (key, threshold) = (rec.key, rec.low_threshold);
             self.data_channels[i].sctp_open = true;
+            // The channel manager takes the channel's place among the open ones.
+            self.data_channels[i].slot = None;
             self.data.by_stream.insert(id, key);
             let Some(assoc) = self.data.assoc.as_mut() else {
                 return;
@@ -699,7 +724,7 @@ impl Core {
             );
             if let Err(e) = self.data.channels.open(assoc, id, config, now) {
                 tracing::debug!("data channel {id} not opened: {e}");
-                self.data_channels[i].state = DataChannelState::Closed;
+                self.data_channels[i].set_closed();
                 self.data.by_stream.remove(&id);
                 self.stream_ids.release(id);
                 self.push_dc_event(
@@ -798,7 +823,7 @@ impl Core {
                 .as_ref()
                 .map_or(0, |a| a.buffered_amount(id));
             self.data_channels[i].final_buffered_amount = amount as u64;
-            self.data_channels[i].state = DataChannelState::Closed;
+            self.data_channels[i].set_closed();
         }
         self.stream_ids.release(id);
         self.push_dc_event(key, DataChannelEvent::Close);
@@ -818,8 +843,9 @@ impl Core {
         self.dc_slots.insert(key, self.data_channels.len());
         self.data_channels.push(DataChannelRecord {
             key,
-            label: config.label,
-            protocol: config.protocol,
+            names: config.names,
+            // The channel manager holds the channel's place while it is open.
+            slot: None,
             ordered: config.ordered,
             max_packet_life_time,
             max_retransmits,
@@ -861,7 +887,7 @@ impl Core {
                 self.pump_channel_events();
             }
             (id, _, _) => {
-                self.data_channels[i].state = DataChannelState::Closed;
+                self.data_channels[i].set_closed();
                 if let Some(id) = id {
                     self.data.by_stream.remove(&id);
                     self.stream_ids.release(id);

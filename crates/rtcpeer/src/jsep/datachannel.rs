@@ -1,6 +1,7 @@
 //! Data-channel signaling inside the core: `createDataChannel` validation and stream-id
 //! allocation (webrtc-pc §6.1, RFC 8832 §6), and the `RTCSctpTransport` state (§6.1.1).
 
+use crate::datachannel::{ChannelLedger, ChannelNames, DataChannelLimits, OpenSlot};
 use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
 
@@ -96,11 +97,16 @@ impl Default for DataChannelInit {
 }
 
 /// A data channel's signaling-level record.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct DataChannelRecord {
     pub key: DataChannelId,
-    pub label: String,
-    pub protocol: String,
+    /// `label` and `protocol`, shared with the channel manager (kept once, counted by the
+    /// connection's [`ChannelLedger`] until the last holder drops them).
+    pub names: ChannelNames,
+    /// The channel's place among the open channels while only this record holds the channel
+    /// (a local channel not yet handed to SCTP); the channel manager holds it after that,
+    /// and nobody once the channel is closed.
+    pub slot: Option<OpenSlot>,
     pub ordered: bool,
     pub max_packet_life_time: Option<u16>,
     pub max_retransmits: Option<u16>,
@@ -121,13 +127,19 @@ pub(crate) struct DataChannelRecord {
 }
 
 impl DataChannelRecord {
+    /// `readyState` becomes "closed": the channel no longer counts among the open ones.
+    pub(crate) fn set_closed(&mut self) {
+        self.state = DataChannelState::Closed;
+        self.slot = None;
+    }
+
     /// What a handle reads if its channel was ever forgotten (it cannot be while a handle
     /// exists; this keeps the getters total): a closed channel with default attributes.
     pub(crate) fn forgotten(key: DataChannelId) -> Self {
         DataChannelRecord {
             key,
-            label: String::new(),
-            protocol: String::new(),
+            names: ChannelNames::default(),
+            slot: None,
             ordered: true,
             max_packet_life_time: None,
             max_retransmits: None,
@@ -241,10 +253,16 @@ impl Core {
         } else {
             None
         };
+        // At the caps no channel can be had, as when no stream id is left (webrtc-pc §6.1
+        // createDataChannel: OperationError); after the argument errors, before an id is taken.
+        let (names, slot) = self
+            .dc_ledger
+            .admit(label, &init.protocol)
+            .map_err(|e| Error::operation(e.to_string()))?;
         let mut rec = DataChannelRecord {
             key: DataChannelId(self.next_dc),
-            label: label.to_string(),
-            protocol: init.protocol.clone(),
+            names,
+            slot: Some(slot),
             ordered: init.ordered,
             max_packet_life_time: init.max_packet_life_time,
             max_retransmits: init.max_retransmits,
@@ -326,6 +344,26 @@ impl Core {
         self.data_channels.len()
     }
 
+    /// Sets the caps on data channels ([`DataChannelLimits`]); takes effect for a
+    /// connection that has no channel yet (call it right after [`Core::new`]).
+    pub fn set_data_channel_limits(&mut self, limits: DataChannelLimits) {
+        if self.data_channels.is_empty() && self.dc_ledger.open_channels() == 0 {
+            self.dc_ledger = ChannelLedger::new(limits);
+            self.data_channels_ledger_changed();
+        }
+    }
+
+    /// The caps on data channels in effect.
+    pub fn data_channel_limits(&self) -> DataChannelLimits {
+        self.dc_ledger.limits()
+    }
+
+    /// Channels open now (not yet closed, either side's) and the label and protocol bytes
+    /// kept for the connection's channels: what [`DataChannelLimits`] bounds.
+    pub fn data_channel_usage(&self) -> (usize, usize) {
+        (self.dc_ledger.open_channels(), self.dc_ledger.label_bytes())
+    }
+
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
     /// for which no id is left are closed and fire `error` ("data-channel-failure",
     /// OperationError) then `close` (webrtc-pc §4.4.1.6 "set the RTCSessionDescription",
@@ -339,7 +377,7 @@ impl Core {
                 match self.stream_ids.allocate(role) {
                     Some(id) => self.data_channels[i].id = Some(id),
                     None => {
-                        self.data_channels[i].state = DataChannelState::Closed;
+                        self.data_channels[i].set_closed();
                         let key = self.data_channels[i].key;
                         let error = Error::rtc(
                             crate::error::ErrorDetail::DataChannelFailure,
@@ -375,5 +413,128 @@ impl Core {
         if let Some(&i) = self.dc_slots.get(&key) {
             self.data_channels[i].binary_type = t;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::cert::{Certificate, CertificateParams};
+    use crate::config::Configuration;
+    use crate::error::ErrorKind;
+    use crate::jsep::{CoreEvent, CoreSettings, SignalingState};
+    use crate::util::SeededRandom;
+
+    fn core(limits: DataChannelLimits) -> Core {
+        let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
+            .expect("certificate");
+        let mut c = Core::new(
+            Configuration::default(),
+            CoreSettings::default(),
+            cert,
+            Box::new(SeededRandom::new(7)),
+        );
+        c.set_data_channel_limits(limits);
+        c
+    }
+
+    #[test]
+    fn create_data_channel_at_the_open_cap_is_an_operation_error_until_one_closes() {
+        let mut c = core(DataChannelLimits {
+            max_open: 3,
+            ..DataChannelLimits::default()
+        });
+        let keys: Vec<_> = (0..3)
+            .map(|i| {
+                c.create_data_channel(&format!("c{i}"), &DataChannelInit::default(), true)
+                    .unwrap()
+            })
+            .collect();
+        let e = c
+            .create_data_channel("one too many", &DataChannelInit::default(), true)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Operation, "{e}");
+        assert_eq!(c.data_channel_usage(), (3, 6));
+        c.close_data_channel(keys[1], std::time::Instant::now());
+        assert_eq!(
+            c.data_channel_usage().0,
+            2,
+            "a closed channel frees its place"
+        );
+        c.create_data_channel("again", &DataChannelInit::default(), true)
+            .unwrap();
+    }
+
+    #[test]
+    fn create_data_channel_beyond_the_byte_cap_is_an_operation_error_and_names_are_kept_once() {
+        let mut c = core(DataChannelLimits {
+            max_open: 1024,
+            max_label_bytes: 3 * 131_070,
+        });
+        let big = "x".repeat(65535);
+        let init = DataChannelInit {
+            protocol: "p".repeat(65535),
+            ..DataChannelInit::default()
+        };
+        for _ in 0..3 {
+            c.create_data_channel(&big, &init, true).unwrap();
+        }
+        let e = c.create_data_channel(&big, &init, true).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Operation, "{e}");
+        assert_eq!(c.data_channel_usage(), (3, 3 * 131_070));
+        // A small channel still fits in what is left.
+        c.create_data_channel("", &DataChannelInit::default(), true)
+            .unwrap();
+        // Forgetting a closed, released channel gives its bytes back.
+        let first = c.data_channel_ids()[0];
+        c.close_data_channel(first, std::time::Instant::now());
+        c.release_data_channel(first);
+        assert_eq!(c.prune_data_channels(), [first]);
+        assert_eq!(c.data_channel_usage(), (3, 2 * 131_070));
+        c.create_data_channel(&big, &init, true).unwrap();
+    }
+
+    #[test]
+    fn a_full_event_queue_reports_what_it_dropped_instead_of_losing_it_silently() {
+        let mut c = core(DataChannelLimits::default());
+        let n = super::super::MAX_EVENTS + 100;
+        for i in 0..n {
+            c.emit(CoreEvent::SignalingStateChange(if i % 2 == 0 {
+                SignalingState::HaveLocalOffer
+            } else {
+                SignalingState::Stable
+            }));
+        }
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        let dropped: u64 = events
+            .iter()
+            .map(|e| match e {
+                CoreEvent::EventsDropped(n) => *n,
+                _ => 0,
+            })
+            .sum();
+        let kept = events
+            .iter()
+            .filter(|e| !matches!(e, CoreEvent::EventsDropped(_)))
+            .count();
+        assert_eq!(
+            kept as u64 + dropped,
+            n as u64,
+            "every event delivered or counted"
+        );
+        assert!(dropped >= 100);
+        assert_eq!(c.events_dropped(), dropped);
+        assert!(matches!(events.last(), Some(CoreEvent::EventsDropped(_))));
+        // The first events were kept in order (the oldest are not the ones lost).
+        assert!(matches!(
+            events[0],
+            CoreEvent::SignalingStateChange(SignalingState::HaveLocalOffer)
+        ));
+        // Room again: the next event follows the marker of earlier losses, none is lost.
+        c.emit(CoreEvent::NegotiationNeeded);
+        assert!(matches!(c.poll_event(), Some(CoreEvent::NegotiationNeeded)));
+        assert!(c.poll_event().is_none());
     }
 }

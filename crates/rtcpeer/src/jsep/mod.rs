@@ -110,6 +110,9 @@ pub enum CoreEvent {
     DtlsError(Error),
     /// The SCTP transport's `statechange` (webrtc-pc §6.1.1).
     SctpStateChange(SctpTransportState),
+    /// Not a W3C event: this many events were dropped here because the queue was full
+    /// (nobody drained it); the events before this one were delivered, these are lost.
+    EventsDropped(u64),
 }
 
 /// A description as applied: its type, parsed form, and the text given back to the application.
@@ -294,20 +297,30 @@ pub struct Core {
     /// (the driver asks every round).
     dc_prune_due: bool,
     stream_ids: StreamIds,
+    /// Caps and counts of the open channels and the names kept (shared with the channel
+    /// manager in `data`).
+    dc_ledger: crate::datachannel::ChannelLedger,
     next_dc: u64,
     /// A data channel was created: the session wants an m=application section.
     data_requested: bool,
     sctp: Option<SctpInfo>,
     remote_streams: HashMap<String, MediaStream>,
     events: VecDeque<CoreEvent>,
+    /// Events dropped since the last `EventsDropped` was queued (the queue was full).
+    events_unreported: u64,
+    /// Events dropped in all (diagnostics).
+    events_dropped_total: u64,
     /// The ICE agent and the W3C ICE/connection states (`transport.rs`).
     ice: transport::IceState,
     /// DTLS, SCTP and the data channels' transport (`data_path.rs`).
     data: data_path::DataPath,
 }
 
-/// Bound on queued core events; the API layer drains after every call, so this is never
-/// reached in practice, and overflow drops the oldest event rather than growing.
+/// Bound on queued core events. The API layer drains after every call and every network
+/// round, and what one round can queue is bounded (e.g. `datachannel` events by
+/// `DataChannelLimits::max_open`), so it is not reached in practice; if it is, newer events
+/// are dropped and counted, and a [`CoreEvent::EventsDropped`] takes their place: loss is
+/// never silent.
 const MAX_EVENTS: usize = 4096;
 
 impl Core {
@@ -321,6 +334,7 @@ impl Core {
         // RFC 9429 §5.2.1: sess-id is a 64-bit number with the top bit clear; WPT-128 wants < 2^62.
         let session_id = rng.next_u64() & ((1 << 62) - 1);
         let cname = rng.string(ICE_CHARS, 16);
+        let dc_ledger = crate::datachannel::ChannelLedger::default();
         Core {
             config,
             settings,
@@ -352,13 +366,16 @@ impl Core {
             dc_slots: HashMap::new(),
             dc_prune_due: false,
             stream_ids: StreamIds::default(),
+            dc_ledger: dc_ledger.clone(),
             next_dc: 0,
             data_requested: false,
             sctp: None,
             remote_streams: HashMap::new(),
             events: VecDeque::new(),
+            events_unreported: 0,
+            events_dropped_total: 0,
             ice: transport::IceState::default(),
-            data: data_path::DataPath::default(),
+            data: data_path::DataPath::new(dc_ledger),
         }
     }
 
@@ -459,12 +476,37 @@ impl Core {
 
     /// The next event, in W3C firing order.
     pub fn poll_event(&mut self) -> Option<CoreEvent> {
-        self.events.pop_front()
+        match self.events.pop_front() {
+            Some(e) => Some(e),
+            // The loss happened after everything that was queued.
+            None if self.events_unreported > 0 => Some(CoreEvent::EventsDropped(std::mem::take(
+                &mut self.events_unreported,
+            ))),
+            None => None,
+        }
+    }
+
+    /// Events the core dropped because its queue was full (see [`CoreEvent::EventsDropped`]).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped_total
     }
 
     fn emit(&mut self, e: CoreEvent) {
-        if self.events.len() >= MAX_EVENTS {
-            self.events.pop_front();
+        // Room for the event, and for the marker of earlier losses before it.
+        let need = if self.events_unreported > 0 { 2 } else { 1 };
+        if self.events.len() + need > MAX_EVENTS {
+            self.events_unreported += 1;
+            self.events_dropped_total += 1;
+            tracing::warn!("core event queue full ({MAX_EVENTS}); event dropped: {e:?}");
+            if let CoreEvent::DataChannel(key) = e {
+                // No handle of this channel will ever exist: forget it once it is closed.
+                self.release_data_channel(key);
+            }
+            return;
+        }
+        if self.events_unreported > 0 {
+            let n = std::mem::take(&mut self.events_unreported);
+            self.events.push_back(CoreEvent::EventsDropped(n));
         }
         self.events.push_back(e);
     }
@@ -793,13 +835,14 @@ impl Core {
             t.receiver_track.stop();
         }
         for dc in &mut self.data_channels {
-            dc.state = DataChannelState::Closed;
+            dc.set_closed();
         }
         if let Some(s) = &mut self.sctp {
             s.state = SctpTransportState::Closed;
         }
         self.ice_close();
         self.events.clear();
+        self.events_unreported = 0;
     }
 
     // ----- helpers shared by the submodules -----
