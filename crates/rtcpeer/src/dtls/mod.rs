@@ -11,8 +11,12 @@
 //!   description) are kept and replayed at start, not dropped;
 //! - unauthenticated input cannot end the handshake (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2):
 //!   records that cannot be valid, and every plaintext alert, are dropped and counted before
-//!   dimpl sees them; a handshake message dimpl rejects is remembered and fails the transport
-//!   only if the handshake then stalls for [`DtlsSettings::unauthenticated_failure_grace`]
+//!   dimpl sees them: a plaintext handshake record must hold whole, consistent fragments of
+//!   messages the peer's role sends at those numbers, a ChangeCipherSpec must come after our
+//!   flight that it answers (one is given to dimpl), and an encrypted record that fails
+//!   authentication changes nothing; a handshake message dimpl rejects is remembered and
+//!   fails the transport only if the handshake then stalls for
+//!   [`DtlsSettings::unauthenticated_failure_grace`]
 //!   (a server that has not answered yet simply starts over). A fingerprint mismatch, an
 //!   authenticated (encrypted) fatal alert and the handshake deadline still fail it at once;
 //! - retransmission starts at 50 ms and doubles up to a 10 s cap, as browsers do
@@ -99,10 +103,17 @@ const IDLE_TIMER: Duration = Duration::from_secs(30 * 24 * 3600);
 /// reported as no timer; [`DtlsSettings::handshake_timeout`] is enforced by the adapter.
 const ENGINE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2 * 30 * 24 * 3600);
 
-/// Largest `message_seq` a peer's DTLS 1.2 handshake message can carry: a full handshake with
-/// a HelloVerifyRequest and client authentication has at most 7 messages per side
-/// (`message_seq`, RFC 6347 §4.2.2); anything beyond is dropped before it can occupy the engine's queue.
-const MAX_PEER_MESSAGE_SEQ: u16 = 8;
+/// Largest handshake message (`Handshake.length`, RFC 6347 §4.2.2) accepted from the peer: a
+/// WebRTC certificate chain is a few kilobytes; a bigger message is dropped unread.
+const MAX_HANDSHAKE_MESSAGE: u32 = 64 * 1024;
+
+/// DTLS handshake fragment header: msg_type, length, message_seq, fragment_offset,
+/// fragment_length (RFC 6347 §4.2.2).
+const HANDSHAKE_HEADER_LEN: usize = 12;
+
+/// Most handshake fragments in one record that the engine reads (dimpl keeps 8 per record and
+/// leaves the rest unread).
+const MAX_FRAGMENTS_PER_RECORD: usize = 8;
 
 /// Largest record body (`DTLSCiphertext.length`, RFC 6347 §4.1 via RFC 5246 §6.2.3: at most
 /// 2^14 + 2048).
@@ -381,8 +392,10 @@ pub struct DtlsStats {
     /// Outgoing datagrams dropped because [`DtlsConnection::poll_transmit`] was not drained.
     pub dropped_transmits: u64,
     /// Records dropped before the engine as invalid (RFC 6347 §4.1.2.7): unknown content type,
-    /// version or epoch, oversized, plaintext application data, or a handshake message number
-    /// no real handshake reaches.
+    /// version or epoch, oversized, plaintext application data, a plaintext handshake record
+    /// that is not whole fragments of a message the peer sends at that number (RFC 6347
+    /// §4.2.2), or a ChangeCipherSpec before our flight it answers, or after the one given
+    /// to the engine.
     pub dropped_records: u64,
     /// Plaintext (epoch 0) alerts dropped unread: nothing authenticates them, so one spoofed
     /// datagram must not end the handshake (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2).
@@ -426,6 +439,14 @@ pub struct DtlsConnection {
     /// Highest `message_seq` of our plaintext handshake messages sent so far: a higher one
     /// (or our first encrypted record) means the handshake moved on.
     sent_message_seq: Option<u16>,
+    /// Handshake message types (RFC 5246 §7.4, bit = type) we have sent in plaintext: which
+    /// messages of the peer can come next depends on them (see [`peer_may_send`]).
+    sent_types: u32,
+    /// Whether we sent a second ClientHello (`message_seq` 1: the server asked for a cookie).
+    sent_second_hello: bool,
+    /// Whether a ChangeCipherSpec of the peer was given to the engine: one is all a handshake
+    /// uses, and each extra one would wait in the engine's small receive queue.
+    ccs_given: bool,
     timing: Timing,
     /// How far the engine's clock runs ahead of the caller's: the RTO cap fires the engine's
     /// flight timer early by moving its clock forward (dimpl has no cap of its own).
@@ -509,6 +530,9 @@ impl DtlsConnection {
             epoch0_next_seq: 0,
             sent_encrypted: false,
             sent_message_seq: None,
+            sent_types: 0,
+            sent_second_hello: false,
+            ccs_given: false,
             timing: config.timing,
             skew: Duration::ZERO,
             engine_timer: None,
@@ -938,16 +962,28 @@ impl DtlsConnection {
     ///
     /// Dropped here, before dimpl: records of a version other than DTLS 1.0/1.2, of an epoch
     /// other than 0 and 1 (no renegotiation), of an unknown content type, a ChangeCipherSpec
-    /// outside epoch 0, application data in epoch 0, bodies over 2^14 + 2048 bytes, epoch-0
-    /// handshake messages numbered beyond [`MAX_PEER_MESSAGE_SEQ`], and every plaintext
-    /// (epoch 0) alert. dimpl treats an epoch-0 fatal alert during the handshake as the end of
-    /// the connection, and queues future handshake fragments until its small receive queue
-    /// is full and then fails; both are reachable by anyone who can spoof the peer's address.
+    /// outside epoch 0, application data in epoch 0, bodies over 2^14 + 2048 bytes, every
+    /// plaintext (epoch 0) alert, and epoch-0 handshake and ChangeCipherSpec records that are
+    /// not what the peer can send next ([`admit_handshake`](Self::admit_handshake),
+    /// [`admit_change_cipher_spec`](Self::admit_change_cipher_spec)). dimpl treats an epoch-0
+    /// fatal alert during the handshake as the end of the connection, keeps a spoofed
+    /// fragment in place of the real one with the same number, queues records it cannot use
+    /// yet until its small receive queue is full and then refuses the real ones, and fails
+    /// the handshake on a record left unread at its end; all of these are reachable by anyone
+    /// who can spoof the peer's address.
     fn screen(&mut self, datagram: &[u8], out: &mut Vec<u8>) -> bool {
         let mut any = false;
         for record in RecordIter(datagram) {
             any = true;
-            match classify(record, self.role) {
+            let verdict = match classify(record) {
+                Verdict::Keep => match (record[0], record[3..5] == [0, 0]) {
+                    (22, true) => self.admit_handshake(&record[RECORD_HEADER_LEN..]),
+                    (20, true) => self.admit_change_cipher_spec(),
+                    _ => Verdict::Keep,
+                },
+                other => other,
+            };
+            match verdict {
                 Verdict::Keep => out.extend_from_slice(record),
                 Verdict::Invalid => self.stats.dropped_records += 1,
                 Verdict::PlaintextAlert { fatal } => {
@@ -959,6 +995,57 @@ impl DtlsConnection {
             }
         }
         any
+    }
+
+    /// Judges a well-formed plaintext handshake record (its fragments checked by
+    /// [`classify`]) against the handshake so far (RFC 6347 §4.2.2): each fragment's message
+    /// must be one the peer sends at that `message_seq` in its role, given the messages we
+    /// sent ([`peer_may_send`]). Retransmissions of messages the engine already has pass
+    /// (they tell it that our flight was lost). Before
+    /// [`start`](Self::start) the role is unknown and only the fragment syntax is checked
+    /// (the records are screened again when replayed).
+    fn admit_handshake(&self, body: &[u8]) -> Verdict {
+        let Some(role) = self.role else {
+            return Verdict::Keep;
+        };
+        let verified = self.hello_verified();
+        let fits = FragmentIter(body)
+            .all(|f| f.is_ok_and(|f| peer_may_send(role, f.message_seq, f.msg_type, verified)));
+        if fits {
+            Verdict::Keep
+        } else {
+            Verdict::Invalid
+        }
+    }
+
+    /// Whether a HelloVerifyRequest round was made (RFC 6347 §4.2.1): we sent a second
+    /// ClientHello, or (as server) a HelloVerifyRequest. It moves the peer's later messages
+    /// one number up.
+    fn hello_verified(&self) -> bool {
+        match self.role {
+            Some(DtlsRole::Client) => self.sent_second_hello,
+            Some(DtlsRole::Server) => self.sent_types & (1 << 3) != 0,
+            None => false,
+        }
+    }
+
+    /// Judges a plaintext ChangeCipherSpec (body checked by [`classify`]). The peer sends it
+    /// after it has our last flight (RFC 6347 §4.2.4, RFC 5246 §7.1): a client's after our
+    /// ServerHelloDone, a server's after our Finished; one earlier is dropped. Only one is
+    /// given to the engine: it carries nothing (one byte of value 1, not authenticated), so a
+    /// spoofed one serves as well as the real one, and extra ones would sit in the engine's
+    /// receive queue until it is full.
+    fn admit_change_cipher_spec(&mut self) -> Verdict {
+        let due = match self.role {
+            Some(DtlsRole::Client) => self.sent_encrypted,
+            Some(DtlsRole::Server) => self.sent_types & (1 << 14) != 0,
+            None => false,
+        };
+        if !due || self.ccs_given {
+            return Verdict::Invalid;
+        }
+        self.ccs_given = true;
+        Verdict::Keep
     }
 
     /// Gives one screened datagram (or record) to the engine. During the handshake an
@@ -978,10 +1065,15 @@ impl DtlsConnection {
         if !self.is_running() {
             return;
         }
+        if result.is_err() && data.first() == Some(&20) {
+            // The engine did not take this ChangeCipherSpec: the next one may go in.
+            self.ccs_given = false;
+        }
         match result {
             Ok(()) => {}
             Err(e) if is_soft_error(&e, self.state) => {
                 self.stats.rejected_datagrams += 1;
+                let encrypted = data.get(3..5).is_some_and(|e| e != [0, 0]);
                 if self.role == Some(DtlsRole::Server) && self.sent_message_seq.is_none() {
                     // A server that has not answered anything yet loses nothing by starting
                     // over, and dimpl would otherwise keep the rejected ClientHello's place
@@ -990,7 +1082,13 @@ impl DtlsConnection {
                         let fresh = self.new_engine(DtlsRole::Server, self.engine_now(now));
                         self.dtls = Some(fresh);
                         self.engine_timer = None;
+                        self.ccs_given = false;
                     }
+                } else if encrypted && matches!(e, dimpl::Error::CryptoError(_)) {
+                    // An epoch-1 record that fails authentication: dimpl refuses it before
+                    // its replay window or state changes (during the handshake it reports
+                    // what it silently drops once connected). RFC 6347 §4.1.2.7: discarded,
+                    // and it says nothing about the handshake.
                 } else if !matches!(e, dimpl::Error::ReceiveQueueFull) {
                     self.suspect(failure_from(&e));
                 }
@@ -1213,10 +1311,16 @@ impl DtlsConnection {
             let mut progress = false;
             if epoch == 0 {
                 self.epoch0_next_seq = self.epoch0_next_seq.max(seq + 1);
-                if let (22, Some(m)) = (rec[0], rec.get(17..19)) {
-                    let m = u16::from_be_bytes([m[0], m[1]]);
-                    progress = self.sent_message_seq.is_none_or(|s| m > s);
-                    self.sent_message_seq = Some(self.sent_message_seq.map_or(m, |s| s.max(m)));
+                if rec[0] == 22 {
+                    for f in FragmentIter(&rec[RECORD_HEADER_LEN..]).map_while(|f| f.ok()) {
+                        let m = f.message_seq;
+                        progress |= self.sent_message_seq.is_none_or(|s| m > s);
+                        self.sent_message_seq = Some(self.sent_message_seq.map_or(m, |s| s.max(m)));
+                        if f.msg_type < 32 {
+                            self.sent_types |= 1 << f.msg_type;
+                        }
+                        self.sent_second_hello |= f.msg_type == 1 && m == 1;
+                    }
                 }
             } else {
                 progress = !self.sent_encrypted;
@@ -1331,11 +1435,11 @@ enum Verdict {
     },
 }
 
-/// Judges one complete record (at least [`RECORD_HEADER_LEN`] bytes) by its header alone
-/// (RFC 6347 §4.1: type, version, epoch, sequence number, length), and a plaintext handshake
-/// record by its first message's type and number (RFC 6347 §4.2.2): once our role is known,
-/// a message only our own role sends cannot come from the peer.
-fn classify(record: &[u8], role: Option<DtlsRole>) -> Verdict {
+/// Judges one complete record (at least [`RECORD_HEADER_LEN`] bytes) by itself (RFC 6347
+/// §4.1: type, version, epoch, length), a ChangeCipherSpec by its one-byte body (RFC 5246
+/// §7.1) and a plaintext handshake record by the headers of its fragments ([`FragmentIter`]).
+/// What the handshake so far allows is judged by [`DtlsConnection::screen`].
+fn classify(record: &[u8]) -> Verdict {
     let (content_type, version, epoch) = (
         record[0],
         [record[1], record[2]],
@@ -1357,34 +1461,101 @@ fn classify(record: &[u8], role: Option<DtlsRole>) -> Verdict {
                 _ => None,
             },
         },
-        // change_cipher_spec is sent in the old epoch, 0.
-        (20, 0) => Verdict::Keep,
-        // handshake: msg_type (1), length (3), message_seq (2), ... (RFC 6347 §4.2.2)
-        (22, 0) => {
-            let seq = body.get(4..6).map(|s| u16::from_be_bytes([s[0], s[1]]));
-            let from_peer = match (body.first(), role) {
-                (None, _) | (_, None) => true,
-                // RFC 5246 §7.4 HandshakeType: certificate (11) is sent by both sides.
-                (Some(11), _) => true,
-                // client_hello, certificate_verify, client_key_exchange
-                (Some(1 | 15 | 16), Some(r)) => r == DtlsRole::Server,
-                // server_hello, hello_verify_request, server_key_exchange,
-                // certificate_request, server_hello_done
-                (Some(2 | 3 | 12 | 13 | 14), Some(r)) => r == DtlsRole::Client,
-                // hello_request (renegotiation), new_session_ticket (never asked for),
-                // finished in plaintext, unknown types
-                (Some(_), Some(_)) => false,
-            };
-            if !from_peer || seq.is_some_and(|s| s > MAX_PEER_MESSAGE_SEQ) {
-                Verdict::Invalid
-            } else {
-                Verdict::Keep
-            }
+        // change_cipher_spec is sent in the old epoch, 0, and is one byte of value 1.
+        (20, 0) if body == [1] => Verdict::Keep,
+        // handshake: whole fragments only, at most as many as the engine reads.
+        (22, 0)
+            if !body.is_empty()
+                && FragmentIter(body)
+                    .take(MAX_FRAGMENTS_PER_RECORD + 1)
+                    .count()
+                    <= MAX_FRAGMENTS_PER_RECORD
+                && FragmentIter(body).all(|f| f.is_ok()) =>
+        {
+            Verdict::Keep
         }
         // Encrypted handshake (Finished), alerts and application data: the engine
         // authenticates them.
         (21..=23, 1) => Verdict::Keep,
         _ => Verdict::Invalid,
+    }
+}
+
+/// The header of one handshake fragment (RFC 6347 §4.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fragment {
+    msg_type: u8,
+    message_seq: u16,
+}
+
+/// The fragments of a plaintext handshake record's body (RFC 6347 §4.2.2). Each must be
+/// whole and consistent: `fragment_offset + fragment_length <= length <=`
+/// [`MAX_HANDSHAKE_MESSAGE`], its bytes present, and not empty unless the message is
+/// (ServerHelloDone); the first one that is not yields `Err` and ends the iteration, as do
+/// leftover bytes shorter than a header.
+struct FragmentIter<'a>(&'a [u8]);
+
+impl Iterator for FragmentIter<'_> {
+    type Item = std::result::Result<Fragment, ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let u24 = |b: &[u8]| u32::from_be_bytes([0, b[0], b[1], b[2]]);
+        let Some(h) = self.0.get(..HANDSHAKE_HEADER_LEN) else {
+            self.0 = &[];
+            return Some(Err(()));
+        };
+        let (length, offset, fragment_length) = (u24(&h[1..4]), u24(&h[6..9]), u24(&h[9..12]));
+        let end = HANDSHAKE_HEADER_LEN + fragment_length as usize;
+        let whole = offset + fragment_length <= length
+            && length <= MAX_HANDSHAKE_MESSAGE
+            && (fragment_length > 0 || length == 0)
+            && end <= self.0.len();
+        if !whole {
+            self.0 = &[];
+            return Some(Err(()));
+        }
+        let f = Fragment {
+            msg_type: h[0],
+            message_seq: u16::from_be_bytes([h[4], h[5]]),
+        };
+        self.0 = &self.0[end..];
+        Some(Ok(f))
+    }
+}
+
+/// Whether a peer in the other role sends a plaintext handshake message of `msg_type`
+/// (RFC 5246 §7.4) with this `message_seq` in a full DTLS 1.2 handshake (RFC 6347 §4.2.2,
+/// §4.2.1), `hello_verified` meaning a HelloVerifyRequest round was made. A server sends
+/// HelloVerifyRequest (0, optional), ServerHello, Certificate, ServerKeyExchange (ECDHE
+/// suites only are offered), CertificateRequest (optional), ServerHelloDone; a client
+/// ClientHello (again after a HelloVerifyRequest), Certificate, ClientKeyExchange,
+/// CertificateVerify. ClientHello to a client, hello_request (no renegotiation),
+/// new_session_ticket (never asked for) and a plaintext Finished never fit.
+fn peer_may_send(our_role: DtlsRole, message_seq: u16, msg_type: u8, hello_verified: bool) -> bool {
+    let h = u16::from(hello_verified);
+    match our_role {
+        DtlsRole::Client => match message_seq {
+            // HelloVerifyRequest (3), or ServerHello (2) straight away.
+            0 => msg_type == 3 || (msg_type == 2 && h == 0),
+            s if s == h => msg_type == 2,
+            s if s == h + 1 => msg_type == 11,
+            s if s == h + 2 => msg_type == 12,
+            // CertificateRequest (13) or, without it, ServerHelloDone (14).
+            s if s == h + 3 => msg_type == 13 || msg_type == 14,
+            s if s == h + 4 => msg_type == 14,
+            _ => false,
+        },
+        DtlsRole::Server => match message_seq {
+            0 => msg_type == 1,
+            1 if h == 1 => msg_type == 1,
+            s if s == h + 1 => msg_type == 11,
+            s if s == h + 2 => msg_type == 16,
+            s if s == h + 3 => msg_type == 15,
+            _ => false,
+        },
     }
 }
 
