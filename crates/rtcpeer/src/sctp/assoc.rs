@@ -231,6 +231,14 @@ impl Association {
         )
     }
 
+    /// Receive-window bytes held for the peer (RFC 9260 §6.2): stored out-of-order chunks,
+    /// the message being reassembled and delivered messages not yet polled, each stored chunk
+    /// and queued message charged 64 bytes of bookkeeping on top of its payload. Bounded by
+    /// twice `Config::receive_window`.
+    pub fn held_receive_bytes(&self) -> usize {
+        self.rx.as_ref().map_or(0, |r| r.held_bytes())
+    }
+
     /// Counters and congestion state.
     pub fn stats(&self) -> Stats {
         Stats {
@@ -368,7 +376,7 @@ impl Association {
     pub fn poll_event(&mut self) -> Option<Event> {
         let ev = self.events.pop_front()?;
         if let (Event::Message(m), Some(rx)) = (&ev, self.rx.as_mut()) {
-            rx.queued_bytes = rx.queued_bytes.saturating_sub(m.data.len());
+            rx.message_polled(m);
             // Window update (RFC 9260 §6.2): tell a blocked sender that space reopened.
             let w = self.config.receive_window;
             if (self.last_advertised_rwnd as usize) < w / 4 && rx.a_rwnd() as usize >= w / 2 {
