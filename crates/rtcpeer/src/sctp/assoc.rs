@@ -134,7 +134,6 @@ pub struct Association {
     last_advertised_rwnd: u32,
     gaps_scratch: Vec<(u16, u16)>,
     dups_scratch: Vec<u32>,
-    fwd_scratch: Vec<(u16, u16)>,
     // Shutdown.
     send_shutdown: bool,
     send_shutdown_ack: bool,
@@ -202,7 +201,6 @@ impl Association {
             last_advertised_rwnd: config.receive_window.min(u32::MAX as usize) as u32,
             gaps_scratch: Vec::new(),
             dups_scratch: Vec::new(),
-            fwd_scratch: Vec::new(),
             send_shutdown: false,
             send_shutdown_ack: false,
             next_req_seq: local_tsn,
@@ -620,7 +618,7 @@ impl Association {
         }
         if self.tx.fwd_tsn_pending {
             if self.peer_fwd_tsn {
-                self.tx.write_forward_tsn(buf, mtu, &mut self.fwd_scratch);
+                self.tx.write_forward_tsn(buf, mtu);
             } else {
                 self.tx.fwd_tsn_pending = false;
             }
@@ -647,7 +645,7 @@ impl Association {
                 self.t3 = Some(now + self.rto);
             }
             if self.tx.fwd_tsn_pending && self.peer_fwd_tsn && buf.len() + 64 < mtu {
-                self.tx.write_forward_tsn(buf, mtu, &mut self.fwd_scratch);
+                self.tx.write_forward_tsn(buf, mtu);
             }
             self.shutdown_progress(now);
         }

@@ -119,6 +119,10 @@ pub struct Tx {
     adv_peer_ack: u64,
     /// A FORWARD TSN must be sent (RFC 3758 §3.5 C3).
     pub fwd_tsn_pending: bool,
+    /// The last FORWARD TSN built: (cumulative ack, advanced peer ack point, stream room,
+    /// new cumulative TSN), with its stream entries in `fwd_entries`.
+    fwd_built: Option<(u64, u64, usize, u64)>,
+    fwd_entries: Vec<(u16, u16)>,
     /// The peer supports PR-SCTP: sent chunks may be abandoned (RFC 3758 §3.3).
     pub pr_sctp: bool,
     prev_gaps: Vec<(u64, u64)>,
@@ -171,6 +175,8 @@ impl Tx {
             peer_rwnd: 0,
             adv_peer_ack: first - 1,
             fwd_tsn_pending: false,
+            fwd_built: None,
+            fwd_entries: Vec::new(),
             pr_sctp: false,
             prev_gaps: Vec::new(),
             new_gaps: Vec::new(),
@@ -552,38 +558,44 @@ impl Tx {
     }
 
     /// Writes a FORWARD TSN for the abandoned chunks (RFC 3758 §3.5 C4) if one is pending.
-    pub fn write_forward_tsn(
-        &mut self,
-        buf: &mut Vec<u8>,
-        limit: usize,
-        scratch: &mut Vec<(u16, u16)>,
-    ) -> bool {
+    /// The chunk is rebuilt only when the cumulative ack or the advanced peer ack point
+    /// moved: a peer that keeps SACKing without acknowledging it costs O(streams) per SACK,
+    /// not a walk of every abandoned chunk.
+    pub fn write_forward_tsn(&mut self, buf: &mut Vec<u8>, limit: usize) -> bool {
         if !self.fwd_tsn_pending || self.adv_peer_ack <= self.cum_ack {
             self.fwd_tsn_pending = false;
             return false;
         }
         let max_streams = limit.saturating_sub(buf.len() + 8) / 4;
-        scratch.clear();
-        let mut new_cum = self.cum_ack;
-        for t in self.cum_ack + 1..=self.adv_peer_ack {
-            let Some(c) = self.out.get((t - self.base) as usize) else {
-                break;
-            };
-            if c.flags & FLAG_UNORDERED == 0 {
-                if let Some(e) = scratch.iter_mut().find(|e| e.0 == c.stream) {
-                    e.1 = c.ssn;
-                } else if scratch.len() < max_streams {
-                    scratch.push((c.stream, c.ssn));
-                } else {
+        let key = (self.cum_ack, self.adv_peer_ack, max_streams);
+        if self.fwd_built.map(|b| (b.0, b.1, b.2)) != Some(key) {
+            self.fwd_entries.clear();
+            let mut index: HashMap<u16, usize> = HashMap::new();
+            let mut new_cum = self.cum_ack;
+            for t in self.cum_ack + 1..=self.adv_peer_ack {
+                visit!(self, 1);
+                let Some(c) = self.out.get((t - self.base) as usize) else {
                     break;
+                };
+                if c.flags & FLAG_UNORDERED == 0 {
+                    if let Some(&i) = index.get(&c.stream) {
+                        self.fwd_entries[i].1 = c.ssn;
+                    } else if self.fwd_entries.len() < max_streams {
+                        index.insert(c.stream, self.fwd_entries.len());
+                        self.fwd_entries.push((c.stream, c.ssn));
+                    } else {
+                        break;
+                    }
                 }
+                new_cum = t;
             }
-            new_cum = t;
+            self.fwd_built = Some((key.0, key.1, key.2, new_cum));
         }
+        let new_cum = self.fwd_built.map_or(self.cum_ack, |b| b.3);
         if new_cum == self.cum_ack {
             return false;
         }
-        chunk::write_forward_tsn(buf, new_cum as u32, scratch);
+        chunk::write_forward_tsn(buf, new_cum as u32, &self.fwd_entries);
         self.fwd_tsn_pending = false;
         true
     }
@@ -971,8 +983,7 @@ mod tests {
         assert_eq!(sent_tsns(&buf), vec![3]);
         assert_eq!(tx.abandoned, 1);
         let mut b = Vec::new();
-        let mut scratch = Vec::new();
-        assert!(tx.write_forward_tsn(&mut b, 1191, &mut scratch));
+        assert!(tx.write_forward_tsn(&mut b, 1191));
         let f = crate::sctp::chunk::ForwardTsn::parse(&b[4..]).unwrap();
         assert_eq!(f.new_cum_tsn, 2);
         assert_eq!(f.streams().collect::<Vec<_>>(), vec![(7, 0)]);
@@ -1032,5 +1043,56 @@ mod tests {
         assert_eq!(tx.flight, 0);
         tx.on_sack(cum.wrapping_add(N as u32), 1 << 30, std::iter::empty(), now);
         assert!(tx.out.is_empty());
+    }
+
+    /// A peer that never acknowledges abandoned data gets a FORWARD TSN after each of its
+    /// SACKs (RFC 3758 §3.5 C); writing it must not walk every abandoned chunk each time.
+    #[test]
+    fn repeated_forward_tsn_does_not_rewalk_abandoned_chunks() {
+        const N: usize = 3000;
+        let now = Instant::now();
+        let mut tx = Tx::new(7, 1191, 1 << 30, 1 << 20);
+        tx.set_peer_rwnd(1 << 30);
+        tx.cwnd = 1 << 30;
+        tx.pr_sctp = true;
+        let mut ev = VecDeque::new();
+        let pr = SendOptions {
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
+        for i in 0..N {
+            tx.enqueue((i % 3) as u16, 51, vec![1], pr, now).unwrap();
+        }
+        let mut buf = vec![0; 12];
+        while tx.wants_to_send() {
+            buf.truncate(12);
+            tx.fill(&mut buf, 1191, now, &mut ev);
+        }
+        let cum = (tx.cum_ack) as u32;
+        tx.on_t3();
+        buf.truncate(12);
+        tx.fill(&mut buf, 1191, now, &mut ev);
+        assert_eq!(tx.abandoned, N as u64);
+        let mut last = None;
+        for _ in 0..1000 {
+            tx.on_sack(cum, 1 << 30, std::iter::empty(), now);
+            let mut b = Vec::new();
+            assert!(tx.write_forward_tsn(&mut b, 1191));
+            if let Some(l) = &last {
+                assert_eq!(&b, l);
+            }
+            last = Some(b);
+        }
+        let b = last.unwrap();
+        let f = crate::sctp::chunk::ForwardTsn::parse(&b[4..]).unwrap();
+        assert_eq!(f.new_cum_tsn, cum.wrapping_add(N as u32));
+        let mut streams: Vec<_> = f.streams().collect();
+        streams.sort();
+        assert_eq!(streams, vec![(0, 999), (1, 999), (2, 999)]);
+        assert!(
+            tx.visits <= 3 * N as u64,
+            "{} visits for {N} chunks",
+            tx.visits
+        );
     }
 }
