@@ -62,6 +62,9 @@ struct Frag {
     flags: u8,
     /// Part of a message delivered before the cumulative point reached it.
     delivered: bool,
+    /// Its `ITEM_OVERHEAD` counts in `ooo_bytes` (the first chunk of a message delivered
+    /// early hands its charge to the queued message).
+    charged: bool,
     /// Valid at the first and the last chunk of a piece: the TSN of its other end.
     other: u64,
     /// Valid at the first and the last chunk of a piece: payload bytes of the piece.
@@ -236,9 +239,11 @@ impl Rx {
         if tsn == self.cum + 1 {
             // The chunk at the cumulative point is taken even when the window is full of
             // out-of-order data, since it lets that data drain (bounded by `capacity` twice).
+            // The charge of the message it may complete is counted too.
             let partial = self.partial.as_ref().map_or(0, |p| p.data.len());
-            if self.held() + len > self.capacity
-                && self.queued_bytes + partial + len > self.capacity
+            let need = len + ITEM_OVERHEAD;
+            if self.held() + need > self.capacity
+                && self.queued_bytes + partial + need > self.capacity
             {
                 return DataOutcome::Dropped;
             }
@@ -279,6 +284,8 @@ impl Rx {
             ppid: d.ppid,
             flags: d.flags,
             delivered: complete_unordered,
+            // A complete unordered chunk is delivered at once: the message carries the charge.
+            charged: !complete_unordered,
             other: tsn,
             piece_bytes: len,
             data: Vec::new(),
@@ -288,7 +295,9 @@ impl Rx {
         } else {
             frag.data = d.payload.to_vec();
         }
-        self.ooo_bytes += frag.data.len() + ITEM_OVERHEAD;
+        if frag.charged {
+            self.ooo_bytes += frag.data.len() + ITEM_OVERHEAD;
+        }
         self.ooo.insert(tsn, frag);
         if !complete_unordered {
             self.join(tsn, events);
@@ -378,6 +387,11 @@ impl Rx {
             if t == s {
                 (stream, ppid) = (f.stream, f.ppid);
                 unordered = f.flags & FLAG_UNORDERED != 0;
+                // The queued message takes over this chunk's bookkeeping charge.
+                if f.charged {
+                    f.charged = false;
+                    self.ooo_bytes -= ITEM_OVERHEAD;
+                }
             }
             self.ooo_bytes -= f.data.len();
             if s == e {
@@ -397,7 +411,7 @@ impl Rx {
     /// Removes a stored chunk, keeping the byte count and the ready index right.
     fn take_stored(&mut self, t: u64) -> Option<Frag> {
         let f = self.ooo.remove(&t)?;
-        self.ooo_bytes -= f.data.len() + ITEM_OVERHEAD;
+        self.ooo_bytes -= f.data.len() + if f.charged { ITEM_OVERHEAD } else { 0 };
         if !f.delivered
             && f.flags & (FLAG_BEGIN | FLAG_UNORDERED) == FLAG_BEGIN
             && self.ready.get(&(f.stream, f.ssn)) == Some(&t)
@@ -1061,6 +1075,9 @@ mod tests {
                     let d = datas(c.tsn, c.ssn, c.flags, c.stream, &c.data);
                     let out = rx.on_data(&d, &mut ev);
                     assert_ne!(out, DataOutcome::TooLarge, "seed {seed}");
+                    // RFC 9260 §6.2: at most the window, plus once more for the chunk at
+                    // the cumulative point.
+                    assert!(rx.held_bytes() <= 2 * capacity, "seed {seed}");
                     if out == DataOutcome::Dropped {
                         left.push(i);
                     } else if rng.below(10) == 0 {
