@@ -519,7 +519,11 @@ impl Rx {
                     self.ordered_done(stream, ssn, events);
                 }
             } else {
-                let mut buf = Vec::with_capacity(self.size_hint.max(data.len()));
+                // The hint is capped at 256 times this fragment: a full first fragment
+                // (MTU-sized) still gets the whole hint, a tiny one cannot make each
+                // BEGIN reserve the largest message seen.
+                let hint = self.size_hint.min(data.len().saturating_mul(256));
+                let mut buf = Vec::with_capacity(hint.max(data.len()));
                 data.append_to(&mut buf);
                 self.partial = Some(Partial {
                     stream,
@@ -1168,5 +1172,29 @@ mod tests {
         let (mut g, mut d) = (Vec::new(), Vec::new());
         rx.sack_fields(&mut g, &mut d, 3);
         assert_eq!(g, vec![(3, 3), (5, 5), (7, 7)]);
+    }
+
+    /// The size hint of the last large message must not make every tiny BEGIN fragment at
+    /// the cumulative point reserve (and page in) a buffer of that size.
+    #[test]
+    fn tiny_begin_fragments_do_not_reserve_the_last_message_size() {
+        let mut rx = Rx::new(1, 1 << 22, 1 << 20);
+        let mut ev = VecDeque::new();
+        let frag = vec![3u8; 1000];
+        for i in 0..200u32 {
+            let flags = match i {
+                0 => FLAG_BEGIN,
+                199 => FLAG_END,
+                _ => 0,
+            };
+            rx.on_data(&data(1 + i, flags, 0, &frag), &mut ev);
+        }
+        assert_eq!(msgs(&mut ev).len(), 1);
+        let mut reserved = 0;
+        for i in 0..1000u32 {
+            rx.on_data(&datas(201 + i, 1, FLAG_BEGIN, 0, b"b"), &mut ev);
+            reserved += rx.partial.as_ref().map_or(0, |p| p.data.capacity());
+        }
+        assert!(reserved <= 1000 * 256, "{reserved} bytes reserved");
     }
 }
