@@ -236,6 +236,11 @@ impl Rx {
             return DataOutcome::Dropped;
         }
         let len = d.payload.len();
+        if len > self.max_message {
+            // No message can hold this chunk: the association aborts (as for a message
+            // that grows too large), whatever path the chunk would take.
+            return DataOutcome::TooLarge;
+        }
         if tsn == self.cum + 1 {
             // The chunk at the cumulative point is taken even when the window is full of
             // out-of-order data, since it lets that data drain (bounded by `capacity` twice).
@@ -1196,5 +1201,30 @@ mod tests {
             reserved += rx.partial.as_ref().map_or(0, |p| p.data.capacity());
         }
         assert!(reserved <= 1000 * 256, "{reserved} bytes reserved");
+    }
+
+    /// Found by the sctp_reassembly fuzz target: a complete unordered chunk stored above a
+    /// gap was delivered at once without the maximum message size check.
+    #[test]
+    fn oversized_unordered_chunk_above_a_gap_is_refused() {
+        let mut rx = Rx::new(1, 1 << 20, 1000);
+        let mut ev = VecDeque::new();
+        let big = [9u8; 1001];
+        let flags = FLAG_BEGIN | FLAG_END | FLAG_UNORDERED;
+        assert_eq!(
+            rx.on_data(&data(3, flags, 0, &big), &mut ev),
+            DataOutcome::TooLarge
+        );
+        assert!(msgs(&mut ev).is_empty());
+        assert_eq!(
+            rx.on_data(&data(1, flags, 0, &big), &mut ev),
+            DataOutcome::TooLarge
+        );
+        assert!(msgs(&mut ev).is_empty());
+        assert!(matches!(
+            rx.on_data(&data(2, flags, 0, &big[..1000]), &mut ev),
+            DataOutcome::New { .. }
+        ));
+        assert_eq!(msgs(&mut ev).len(), 1);
     }
 }
