@@ -134,7 +134,6 @@ pub struct Association {
     last_advertised_rwnd: u32,
     gaps_scratch: Vec<(u16, u16)>,
     dups_scratch: Vec<u32>,
-    fwd_scratch: Vec<(u16, u16)>,
     // Shutdown.
     send_shutdown: bool,
     send_shutdown_ack: bool,
@@ -202,7 +201,6 @@ impl Association {
             last_advertised_rwnd: config.receive_window.min(u32::MAX as usize) as u32,
             gaps_scratch: Vec::new(),
             dups_scratch: Vec::new(),
-            fwd_scratch: Vec::new(),
             send_shutdown: false,
             send_shutdown_ack: false,
             next_req_seq: local_tsn,
@@ -229,6 +227,14 @@ impl Association {
             self.tx.outstanding_bytes(),
             self.rx.as_ref().map_or(0, |r| r.stored_chunks()),
         )
+    }
+
+    /// Receive-window bytes held for the peer (RFC 9260 §6.2): stored out-of-order chunks,
+    /// the message being reassembled and delivered messages not yet polled, each stored chunk
+    /// and queued message charged 64 bytes of bookkeeping on top of its payload. Bounded by
+    /// twice `Config::receive_window`.
+    pub fn held_receive_bytes(&self) -> usize {
+        self.rx.as_ref().map_or(0, |r| r.held_bytes())
     }
 
     /// Counters and congestion state.
@@ -368,7 +374,7 @@ impl Association {
     pub fn poll_event(&mut self) -> Option<Event> {
         let ev = self.events.pop_front()?;
         if let (Event::Message(m), Some(rx)) = (&ev, self.rx.as_mut()) {
-            rx.queued_bytes = rx.queued_bytes.saturating_sub(m.data.len());
+            rx.message_polled(m);
             // Window update (RFC 9260 §6.2): tell a blocked sender that space reopened.
             let w = self.config.receive_window;
             if (self.last_advertised_rwnd as usize) < w / 4 && rx.a_rwnd() as usize >= w / 2 {
@@ -612,7 +618,7 @@ impl Association {
         }
         if self.tx.fwd_tsn_pending {
             if self.peer_fwd_tsn {
-                self.tx.write_forward_tsn(buf, mtu, &mut self.fwd_scratch);
+                self.tx.write_forward_tsn(buf, mtu);
             } else {
                 self.tx.fwd_tsn_pending = false;
             }
@@ -639,7 +645,7 @@ impl Association {
                 self.t3 = Some(now + self.rto);
             }
             if self.tx.fwd_tsn_pending && self.peer_fwd_tsn && buf.len() + 64 < mtu {
-                self.tx.write_forward_tsn(buf, mtu, &mut self.fwd_scratch);
+                self.tx.write_forward_tsn(buf, mtu);
             }
             self.shutdown_progress(now);
         }

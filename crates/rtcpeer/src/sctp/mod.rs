@@ -14,8 +14,11 @@
 //! Bounds: unsent data ≤ [`Config::send_buffer`] (`send` fails with
 //! [`SendError::BufferFull`]); data kept for retransmission ≤ 16 MiB and the peer's window;
 //! received data held (out of order, being reassembled, or delivered but not yet polled) ≤
-//! [`Config::receive_window`] plus one message; at most 65 535 TSNs tracked above the
-//! cumulative point; control replies queued ≤ 16.
+//! [`Config::receive_window`] plus one message, each stored chunk and each unpolled message
+//! charged 64 bytes of bookkeeping on top of its payload
+//! ([`Association::held_receive_bytes`]); at most 65 535 TSNs tracked above the cumulative
+//! point; control replies queued ≤ 16. Work per received chunk is O(log n) whatever order
+//! the peer sends fragments in (RFC 9260 §6.9 reassembly with an index of pieces).
 //!
 //! ```
 //! use std::time::Instant;

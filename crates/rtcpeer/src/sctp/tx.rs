@@ -6,7 +6,7 @@
 //! (gap blocks that merely repeat the previous SACK are skipped) and the holes below the
 //! highest newly acked TSN, so the cost per chunk is O(1) amortised.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,6 +19,16 @@ use super::{Event, SendError, SendOptions};
 pub const MAX_OUTSTANDING: usize = 16 * 1024 * 1024;
 /// Do not start a fragment smaller than this unless it ends the message.
 const MIN_FRAGMENT: usize = 256;
+
+/// Counts chunks looked at while processing SACKs, for the tests that bound it.
+macro_rules! visit {
+    ($s:ident, $n:expr) => {
+        #[cfg(test)]
+        {
+            $s.visits += $n as u64;
+        }
+    };
+}
 
 struct OutMsg {
     stream: u16,
@@ -109,10 +119,20 @@ pub struct Tx {
     adv_peer_ack: u64,
     /// A FORWARD TSN must be sent (RFC 3758 §3.5 C3).
     pub fwd_tsn_pending: bool,
+    /// The last FORWARD TSN built: (cumulative ack, advanced peer ack point, stream room,
+    /// new cumulative TSN), with its stream entries in `fwd_entries`.
+    fwd_built: Option<(u64, u64, usize, u64)>,
+    fwd_entries: Vec<(u16, u16)>,
     /// The peer supports PR-SCTP: sent chunks may be abandoned (RFC 3758 §3.3).
     pub pr_sctp: bool,
     prev_gaps: Vec<(u64, u64)>,
     new_gaps: Vec<(u64, u64)>,
+    /// TSNs above the cumulative ack already acked by gap blocks, as ranges start → end.
+    gap_acked: BTreeMap<u64, u64>,
+    /// TSNs up to `nack_scanned` that may take a miss indication (in flight, not yet fast
+    /// retransmitted); may hold stale entries, dropped when met.
+    nackable: BTreeSet<u64>,
+    nack_scanned: u64,
     rtt_probe: Option<(u64, Instant)>,
     /// When DATA was last sent, for the idle cwnd decay of RFC 9260 §7.2.1.
     last_data_sent: Option<Instant>,
@@ -127,6 +147,9 @@ pub struct Tx {
     pub fast_retransmits: u64,
     /// Abandoned messages.
     pub abandoned: u64,
+    /// Chunks looked at while processing SACKs (tests bound it).
+    #[cfg(test)]
+    visits: u64,
 }
 
 impl Tx {
@@ -152,9 +175,14 @@ impl Tx {
             peer_rwnd: 0,
             adv_peer_ack: first - 1,
             fwd_tsn_pending: false,
+            fwd_built: None,
+            fwd_entries: Vec::new(),
             pr_sctp: false,
             prev_gaps: Vec::new(),
             new_gaps: Vec::new(),
+            gap_acked: BTreeMap::new(),
+            nackable: BTreeSet::new(),
+            nack_scanned: first - 1,
             rtt_probe: None,
             last_data_sent: None,
             rto: std::time::Duration::from_secs(1),
@@ -164,6 +192,8 @@ impl Tx {
             retransmissions: 0,
             fast_retransmits: 0,
             abandoned: 0,
+            #[cfg(test)]
+            visits: 0,
         }
     }
 
@@ -270,6 +300,8 @@ impl Tx {
         self.queue.clear();
         self.out.clear();
         self.rtx.clear();
+        self.gap_acked.clear();
+        self.nackable.clear();
         self.queued_bytes = 0;
         self.flight = 0;
         self.outstanding = 0;
@@ -361,6 +393,9 @@ impl Tx {
             c.miss = 0;
             self.flight += c.len as usize;
             self.peer_rwnd = self.peer_rwnd.saturating_sub(c.len as usize);
+            if !c.fast_rtx_done && tsn <= self.nack_scanned {
+                self.nackable.insert(tsn);
+            }
             self.retransmissions += 1;
             if self.rtt_probe.is_some_and(|(t, _)| t == tsn) {
                 self.rtt_probe = None;
@@ -523,38 +558,44 @@ impl Tx {
     }
 
     /// Writes a FORWARD TSN for the abandoned chunks (RFC 3758 §3.5 C4) if one is pending.
-    pub fn write_forward_tsn(
-        &mut self,
-        buf: &mut Vec<u8>,
-        limit: usize,
-        scratch: &mut Vec<(u16, u16)>,
-    ) -> bool {
+    /// The chunk is rebuilt only when the cumulative ack or the advanced peer ack point
+    /// moved: a peer that keeps SACKing without acknowledging it costs O(streams) per SACK,
+    /// not a walk of every abandoned chunk.
+    pub fn write_forward_tsn(&mut self, buf: &mut Vec<u8>, limit: usize) -> bool {
         if !self.fwd_tsn_pending || self.adv_peer_ack <= self.cum_ack {
             self.fwd_tsn_pending = false;
             return false;
         }
         let max_streams = limit.saturating_sub(buf.len() + 8) / 4;
-        scratch.clear();
-        let mut new_cum = self.cum_ack;
-        for t in self.cum_ack + 1..=self.adv_peer_ack {
-            let Some(c) = self.out.get((t - self.base) as usize) else {
-                break;
-            };
-            if c.flags & FLAG_UNORDERED == 0 {
-                if let Some(e) = scratch.iter_mut().find(|e| e.0 == c.stream) {
-                    e.1 = c.ssn;
-                } else if scratch.len() < max_streams {
-                    scratch.push((c.stream, c.ssn));
-                } else {
+        let key = (self.cum_ack, self.adv_peer_ack, max_streams);
+        if self.fwd_built.map(|b| (b.0, b.1, b.2)) != Some(key) {
+            self.fwd_entries.clear();
+            let mut index: HashMap<u16, usize> = HashMap::new();
+            let mut new_cum = self.cum_ack;
+            for t in self.cum_ack + 1..=self.adv_peer_ack {
+                visit!(self, 1);
+                let Some(c) = self.out.get((t - self.base) as usize) else {
                     break;
+                };
+                if c.flags & FLAG_UNORDERED == 0 {
+                    if let Some(&i) = index.get(&c.stream) {
+                        self.fwd_entries[i].1 = c.ssn;
+                    } else if self.fwd_entries.len() < max_streams {
+                        index.insert(c.stream, self.fwd_entries.len());
+                        self.fwd_entries.push((c.stream, c.ssn));
+                    } else {
+                        break;
+                    }
                 }
+                new_cum = t;
             }
-            new_cum = t;
+            self.fwd_built = Some((key.0, key.1, key.2, new_cum));
         }
+        let new_cum = self.fwd_built.map_or(self.cum_ack, |b| b.3);
         if new_cum == self.cum_ack {
             return false;
         }
-        chunk::write_forward_tsn(buf, new_cum as u32, scratch);
+        chunk::write_forward_tsn(buf, new_cum as u32, &self.fwd_entries);
         self.fwd_tsn_pending = false;
         true
     }
@@ -604,6 +645,19 @@ impl Tx {
         }
         res.cum_advanced = cum > self.cum_ack;
         self.cum_ack = cum;
+        while let Some((&rs, &re)) = self.gap_acked.first_key_value() {
+            if rs > cum {
+                break;
+            }
+            self.gap_acked.pop_first();
+            if re > cum {
+                self.gap_acked.insert(cum + 1, re);
+                break;
+            }
+        }
+        while self.nackable.first().is_some_and(|&t| t <= cum) {
+            self.nackable.pop_first();
+        }
         if self.adv_peer_ack < cum {
             self.adv_peer_ack = cum;
         }
@@ -620,44 +674,36 @@ impl Tx {
             }
             self.new_gaps.push((s, e));
         }
-        let mut j = 0;
+        // Only TSNs not already covered by an earlier gap ack are visited, so a peer that
+        // repeats, shifts or alternates its blocks costs O(log n) per block, not per chunk.
         for bi in 0..self.new_gaps.len() {
             let (s, e) = self.new_gaps[bi];
-            while j < self.prev_gaps.len() && self.prev_gaps[j].0 < s {
-                j += 1;
+            let (mut lo, mut hi, mut cursor) = (s, e, s);
+            if let Some((&rs, &re)) = self.gap_acked.range(..s).next_back()
+                && re + 1 >= s
+            {
+                self.gap_acked.remove(&rs);
+                (lo, hi, cursor) = (rs, hi.max(re), s.max(re + 1));
             }
-            let from = match self.prev_gaps.get(j) {
-                Some(&(ps, pe)) if ps == s => (pe + 1).max(s),
-                _ => s,
-            };
-            for t in from..=e {
-                let idx = (t - self.base) as usize;
-                let Some(c) = self.out.get_mut(idx) else {
-                    break;
-                };
-                match c.state {
-                    St::InFlight => {
-                        self.flight -= c.len as usize;
-                        acked += c.len as usize;
-                        c.state = St::Acked;
-                        htna = Some(t);
-                    }
-                    St::Rtx => {
-                        acked += c.len as usize;
-                        c.state = St::Acked;
-                        htna = Some(t);
-                    }
-                    St::Acked | St::Abandoned => {}
+            while let Some((&rs, &re)) = self.gap_acked.range(s..=e + 1).next() {
+                self.gap_acked.remove(&rs);
+                if cursor < rs {
+                    self.gap_ack_span(
+                        cursor,
+                        (rs - 1).min(e),
+                        &mut acked,
+                        &mut htna,
+                        &mut res,
+                        now,
+                    );
                 }
-                if let Some((pt, at)) = self.rtt_probe
-                    && pt == t
-                {
-                    if c.nsent == 1 {
-                        res.rtt = Some(now.saturating_duration_since(at));
-                    }
-                    self.rtt_probe = None;
-                }
+                cursor = cursor.max(re + 1);
+                hi = hi.max(re);
             }
+            if cursor <= e {
+                self.gap_ack_span(cursor, e, &mut acked, &mut htna, &mut res, now);
+            }
+            self.gap_acked.insert(lo, hi);
         }
         std::mem::swap(&mut self.prev_gaps, &mut self.new_gaps);
         // Miss indications on the holes (HTNA, §7.2.4).
@@ -668,34 +714,52 @@ impl Tx {
             htna
         };
         if let Some(limit) = limit {
-            let mut hole_start = cum + 1;
-            for gi in 0..=self.prev_gaps.len() {
-                let hole_end = match self.prev_gaps.get(gi) {
-                    Some(g) => g.0 - 1,
-                    None => break,
-                }
-                .min(limit);
-                let mut t = hole_start;
-                while t <= hole_end {
-                    let idx = (t - self.base) as usize;
-                    if let Some(c) = self.out.get_mut(idx)
+            // Chunks up to `limit` that can still take a miss indication join the index
+            // once; the holes are then walked through the index only.
+            if limit > self.nack_scanned {
+                let from = self.nack_scanned.max(self.cum_ack) + 1;
+                for t in from..=limit {
+                    visit!(self, 1);
+                    if let Some(c) = self.out.get((t - self.base) as usize)
                         && c.state == St::InFlight
                         && !c.fast_rtx_done
                     {
-                        c.miss += 1;
-                        if c.miss >= 3 {
-                            c.state = St::Rtx;
-                            c.fast_rtx_done = true;
-                            self.flight -= c.len as usize;
-                            self.rtx.push_back(t);
-                            res.fast_rtx = true;
+                        self.nackable.insert(t);
+                    }
+                }
+                self.nack_scanned = limit;
+            }
+            let mut hole_start = cum + 1;
+            for gi in 0..self.prev_gaps.len() {
+                let hole_end = (self.prev_gaps[gi].0 - 1).min(limit);
+                let mut next = hole_start;
+                while next <= hole_end {
+                    let Some(&t) = self.nackable.range(next..=hole_end).next() else {
+                        break;
+                    };
+                    visit!(self, 1);
+                    next = t + 1;
+                    let idx = (t - self.base) as usize;
+                    match self.out.get_mut(idx) {
+                        Some(c) if c.state == St::InFlight && !c.fast_rtx_done => {
+                            c.miss += 1;
+                            if c.miss >= 3 {
+                                c.state = St::Rtx;
+                                c.fast_rtx_done = true;
+                                self.flight -= c.len as usize;
+                                self.rtx.push_back(t);
+                                res.fast_rtx = true;
+                                self.nackable.remove(&t);
+                            }
+                        }
+                        // Acked, abandoned or waiting for retransmission: no longer a
+                        // candidate (it re-enters when retransmitted).
+                        _ => {
+                            self.nackable.remove(&t);
                         }
                     }
-                    t += 1;
                 }
-                if let Some(g) = self.prev_gaps.get(gi) {
-                    hole_start = g.1 + 1;
-                }
+                hole_start = self.prev_gaps[gi].1 + 1;
                 if hole_start > limit {
                     break;
                 }
@@ -738,6 +802,46 @@ impl Tx {
         res
     }
 
+    /// Marks TSNs `s..=e` acked by a gap block (each TSN is visited here once).
+    fn gap_ack_span(
+        &mut self,
+        s: u64,
+        e: u64,
+        acked: &mut usize,
+        htna: &mut Option<u64>,
+        res: &mut SackResult,
+        now: Instant,
+    ) {
+        for t in s..=e {
+            visit!(self, 1);
+            let Some(c) = self.out.get_mut((t - self.base) as usize) else {
+                break;
+            };
+            match c.state {
+                St::InFlight => {
+                    self.flight -= c.len as usize;
+                    *acked += c.len as usize;
+                    c.state = St::Acked;
+                    *htna = Some(t);
+                }
+                St::Rtx => {
+                    *acked += c.len as usize;
+                    c.state = St::Acked;
+                    *htna = Some(t);
+                }
+                St::Acked | St::Abandoned => {}
+            }
+            if let Some((pt, at)) = self.rtt_probe
+                && pt == t
+            {
+                if c.nsent == 1 {
+                    res.rtt = Some(now.saturating_duration_since(at));
+                }
+                self.rtt_probe = None;
+            }
+        }
+    }
+
     /// T3-rtx expiry (RFC 9260 §6.3.3): collapse cwnd, mark everything in flight for
     /// retransmission, and resend FORWARD TSN if one is owed.
     pub fn on_t3(&mut self) {
@@ -746,6 +850,8 @@ impl Tx {
         self.pba = 0;
         self.fast_recovery_exit = None;
         self.rtt_probe = None;
+        // Everything in flight becomes a retransmission: nothing can take a miss now.
+        self.nackable.clear();
         for (t, c) in (self.base..).zip(self.out.iter_mut()) {
             if c.state == St::InFlight {
                 c.state = St::Rtx;
@@ -877,10 +983,116 @@ mod tests {
         assert_eq!(sent_tsns(&buf), vec![3]);
         assert_eq!(tx.abandoned, 1);
         let mut b = Vec::new();
-        let mut scratch = Vec::new();
-        assert!(tx.write_forward_tsn(&mut b, 1191, &mut scratch));
+        assert!(tx.write_forward_tsn(&mut b, 1191));
         let f = crate::sctp::chunk::ForwardTsn::parse(&b[4..]).unwrap();
         assert_eq!(f.new_cum_tsn, 2);
         assert_eq!(f.streams().collect::<Vec<_>>(), vec![(7, 0)]);
+    }
+
+    /// Sends `n` one-byte messages (one chunk each) and returns the first TSN.
+    fn sent_small(tx: &mut Tx, n: usize, now: Instant) -> u32 {
+        let mut ev = VecDeque::new();
+        tx.set_peer_rwnd(1 << 30);
+        tx.cwnd = 1 << 30;
+        let mut buf = vec![0; 12];
+        let first = tx.next_tsn as u32;
+        let mut count = 0;
+        while count < n {
+            let k = (n - count).min(1000);
+            for _ in 0..k {
+                tx.enqueue(0, 51, vec![1], SendOptions::default(), now)
+                    .unwrap();
+            }
+            while tx.wants_to_send() {
+                buf.truncate(12);
+                tx.fill(&mut buf, 1191, now, &mut ev);
+            }
+            count += k;
+        }
+        assert_eq!(tx.next_tsn as u32, first.wrapping_add(n as u32));
+        first
+    }
+
+    /// A peer's SACKs each newly ack one chunk below one growing gap block, or alternate
+    /// between blocks that differ only in their start: every SACK used to walk the whole
+    /// block and every hole below it (O(n) per SACK). Work is now bounded per chunk.
+    #[test]
+    fn adversarial_sack_gap_blocks_cost_bounded_work() {
+        const N: usize = 6000;
+        let now = Instant::now();
+        let mut tx = Tx::new(1000, 1191, 1 << 30, 1 << 20);
+        let first = sent_small(&mut tx, N, now);
+        let cum = first.wrapping_sub(1);
+        // TSN first (offset 1) stays missing; the block grows downwards from the top.
+        for k in 0..N as u16 - 2 {
+            let top = N as u16;
+            tx.on_sack(cum, 1 << 30, [(top - k, top)].into_iter(), now);
+        }
+        // Blocks whose start alternates: nothing new, each used to be walked in full.
+        for i in 0..N {
+            let s = 2 + (i % 2) as u16;
+            tx.on_sack(cum, 1 << 30, [(s, N as u16)].into_iter(), now);
+        }
+        assert!(
+            tx.visits <= 20 * N as u64,
+            "{} visits for {N} chunks",
+            tx.visits
+        );
+        // Still right: the missing TSN was fast-retransmitted and the rest is acked.
+        assert_eq!(tx.fast_retransmits, 1);
+        assert_eq!(tx.flight, 0);
+        tx.on_sack(cum.wrapping_add(N as u32), 1 << 30, std::iter::empty(), now);
+        assert!(tx.out.is_empty());
+    }
+
+    /// A peer that never acknowledges abandoned data gets a FORWARD TSN after each of its
+    /// SACKs (RFC 3758 §3.5 C); writing it must not walk every abandoned chunk each time.
+    #[test]
+    fn repeated_forward_tsn_does_not_rewalk_abandoned_chunks() {
+        const N: usize = 3000;
+        let now = Instant::now();
+        let mut tx = Tx::new(7, 1191, 1 << 30, 1 << 20);
+        tx.set_peer_rwnd(1 << 30);
+        tx.cwnd = 1 << 30;
+        tx.pr_sctp = true;
+        let mut ev = VecDeque::new();
+        let pr = SendOptions {
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
+        for i in 0..N {
+            tx.enqueue((i % 3) as u16, 51, vec![1], pr, now).unwrap();
+        }
+        let mut buf = vec![0; 12];
+        while tx.wants_to_send() {
+            buf.truncate(12);
+            tx.fill(&mut buf, 1191, now, &mut ev);
+        }
+        let cum = (tx.cum_ack) as u32;
+        tx.on_t3();
+        buf.truncate(12);
+        tx.fill(&mut buf, 1191, now, &mut ev);
+        assert_eq!(tx.abandoned, N as u64);
+        let mut last = None;
+        for _ in 0..1000 {
+            tx.on_sack(cum, 1 << 30, std::iter::empty(), now);
+            let mut b = Vec::new();
+            assert!(tx.write_forward_tsn(&mut b, 1191));
+            if let Some(l) = &last {
+                assert_eq!(&b, l);
+            }
+            last = Some(b);
+        }
+        let b = last.unwrap();
+        let f = crate::sctp::chunk::ForwardTsn::parse(&b[4..]).unwrap();
+        assert_eq!(f.new_cum_tsn, cum.wrapping_add(N as u32));
+        let mut streams: Vec<_> = f.streams().collect();
+        streams.sort();
+        assert_eq!(streams, vec![(0, 999), (1, 999), (2, 999)]);
+        assert!(
+            tx.visits <= 3 * N as u64,
+            "{} visits for {N} chunks",
+            tx.visits
+        );
     }
 }
