@@ -14,3 +14,4 @@ pub mod net;
 pub mod netns;
 pub mod signaling;
 pub mod victim;
+pub mod wpt;
