@@ -33,6 +33,15 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "no `a=rtcp-mux` while rtcpMuxPolicy is \"require\" (the default; webrtc-pc §4.2.5, \
          RFC 9429 §5.8: such a description is rejected), as Chromium rejects it",
     ),
+    (
+        "pion-webrtc-tests-rtx-offer.sdp",
+        "lacks a=rtcp-mux",
+        "the video section (trimmed by hand in Pion's test; Pion itself writes `a=rtcp-mux` in \
+         every section) has no `a=rtcp-mux` while rtcpMuxPolicy is \"require\" (webrtc-pc \
+         §4.2.5, RFC 9429 §5.8), as Chromium rejects it; being BUNDLEd with a muxed section \
+         does not waive it (RFC 8859 puts `rtcp-mux` in the IDENTICAL category: every \
+         bundled section carries it)",
+    ),
 ];
 
 /// Operations of the chain complete at their first poll (see `api/chain.rs`).
