@@ -27,6 +27,7 @@
 
 pub mod api;
 pub mod cert;
+pub mod codecs;
 pub mod config;
 pub mod datachannel;
 pub mod dtls;
@@ -35,7 +36,6 @@ pub mod error;
 pub mod ice;
 pub mod jsep;
 pub mod mdns;
-pub mod media;
 pub mod sctp;
 pub mod sdp;
 pub mod stun;
@@ -48,6 +48,7 @@ pub use api::{
     SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
 };
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
+pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use datachannel::DataChannelLimits;
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
@@ -59,5 +60,4 @@ pub use jsep::{
     PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState, SdpType,
     SessionDescription, SignalingLimits, SignalingState,
 };
-pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

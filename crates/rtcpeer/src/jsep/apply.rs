@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
+use crate::codecs::{self, MediaKind};
 use crate::error::{Error, ErrorDetail, Result};
-use crate::media::{self, MediaKind};
 use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 
 use super::datachannel::{SctpInfo, SctpTransportState};
@@ -482,8 +482,8 @@ impl Core {
             };
             claimed.insert(id);
             slot.owner = SlotOwner::Transceiver(id);
-            let remote_codecs = media::read_codecs(m);
-            let remote_extensions = media::read_extmaps(m);
+            let remote_codecs = codecs::read_codecs(m);
+            let remote_extensions = codecs::read_extmaps(m);
             if let Some(t) = self.transceiver_mut(id) {
                 t.mid = slot.mid.clone();
                 t.mline = Some(i);
@@ -519,8 +519,8 @@ impl Core {
                         .direction()
                         .map(RtpTransceiverDirection::from_sdp)
                         .unwrap_or(RtpTransceiverDirection::SendRecv);
-                    let remote_codecs = media::read_codecs(m);
-                    let remote_extensions = media::read_extmaps(m);
+                    let remote_codecs = codecs::read_codecs(m);
+                    let remote_extensions = codecs::read_extmaps(m);
                     // A transceiver stopped after its offer was created is still live in
                     // that offer: the answer applies to it normally (WPT-172).
                     let offered_rejected = self

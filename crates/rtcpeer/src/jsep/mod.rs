@@ -19,9 +19,9 @@ pub mod types;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::cert::Certificate;
+use crate::codecs::{MediaKind, RtpCodecCapability};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
-use crate::media::{MediaKind, RtpCodecCapability};
 use crate::sdp::Sdp;
 use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{ICE_CHARS, RandomSource};
@@ -796,7 +796,7 @@ impl Core {
             .transceiver(id)
             .map(|t| t.kind)
             .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
-        crate::media::validate_codec_preferences(kind, &codecs)?;
+        crate::codecs::validate_codec_preferences(kind, &codecs)?;
         if let Some(t) = self.transceiver_mut(id) {
             t.codec_preferences = codecs;
         }
