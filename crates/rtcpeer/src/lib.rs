@@ -29,15 +29,17 @@ pub mod api;
 pub mod cert;
 pub mod codecs;
 pub mod config;
+pub mod connection;
 pub mod datachannel;
 pub mod dtls;
 mod enums;
 pub mod error;
 pub mod ice;
-pub mod jsep;
 pub mod mdns;
+mod negotiator;
 pub mod sctp;
 pub mod sdp;
+mod session;
 pub mod stun;
 pub mod track;
 pub mod util;
@@ -50,6 +52,8 @@ pub use api::{
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
 pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
+/// The connection core under its former name, so `rtcpeer::jsep::…` paths keep working.
+pub use connection as jsep;
 pub use datachannel::DataChannelLimits;
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use ice::{IceConnectionState, IceGatheringState, InterfaceFilter};

@@ -9,7 +9,7 @@ use crate::sdp::{Attribute as A, Connection, Media, Origin, Sdp, Setup};
 use super::types::{
     OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState,
 };
-use super::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver, desc_ice};
+use crate::connection::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver, desc_ice};
 
 const RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
 const DATA_PROTO: &str = "UDP/DTLS/SCTP";
@@ -227,7 +227,7 @@ impl Core {
             let setup = match (om.setup(), self.dtls_role) {
                 (Some(Setup::Active), _) => Setup::Passive,
                 (Some(Setup::Passive), _) => Setup::Active,
-                (_, Some(super::DtlsRole::Server)) => Setup::Passive,
+                (_, Some(crate::connection::DtlsRole::Server)) => Setup::Passive,
                 _ => Setup::Active,
             };
             let transport = Transport {

@@ -7,12 +7,12 @@ use crate::codecs::{self, MediaKind};
 use crate::error::{Error, ErrorDetail, Result};
 use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 
-use super::datachannel::{SctpInfo, SctpTransportState};
 use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
-use super::{
+use crate::connection::{
     Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverId,
     desc_ice,
 };
+use crate::session::channels::{SctpInfo, SctpTransportState};
 
 impl Core {
     /// `setLocalDescription(description)`; `None` is the parameterless form that creates the
@@ -830,7 +830,7 @@ impl Core {
 }
 
 /// Stops a transceiver for good (its m-section is rejected).
-fn stop_now(t: &mut super::Transceiver) {
+fn stop_now(t: &mut crate::connection::Transceiver) {
     t.stopping = true;
     t.stopped = true;
     t.direction = RtpTransceiverDirection::Stopped;

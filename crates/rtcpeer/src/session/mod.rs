@@ -1,0 +1,3 @@
+pub(crate) mod channels;
+pub(crate) mod data;
+pub(crate) mod ice;
