@@ -1,6 +1,7 @@
-//! JSEP (RFC 9429): the sans-IO signaling core of a peer connection — the signaling state
-//! machine, transceivers, data-channel signaling, offer/answer generation and application,
-//! rollback, and the negotiation-needed rules of webrtc-pc §4.7.3.
+//! The sans-IO core of one peer connection (formerly `jsep`, still reachable under that name):
+//! [`Core`], its fields and events, the signaling state and the transceiver set. Its methods
+//! live here and in `negotiator/` (signaling, RFC 9429) and `session/` (ICE, DTLS, SCTP,
+//! data channels).
 //!
 //! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
 //! takes its randomness from a [`RandomSource`]. Its observable results are return values
