@@ -303,9 +303,9 @@ pub struct Core {
     events_unreported: u64,
     /// Events dropped in all (diagnostics).
     events_dropped_total: u64,
-    /// The ICE agent and the W3C ICE/connection states (`transport.rs`).
+    /// The ICE agent and the W3C ICE/connection states (`session/ice.rs`).
     pub(crate) ice: crate::session::ice::IceState,
-    /// DTLS, SCTP and the data channels' transport (`data_path.rs`).
+    /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
     pub(crate) data: crate::session::data::DataPath,
 }
 

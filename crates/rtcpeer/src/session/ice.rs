@@ -1013,7 +1013,7 @@ impl Core {
         self.update_connection_state();
     }
 
-    /// Sets `connectionState` (computed in `data_path.rs` from ICE and DTLS), firing
+    /// Sets `connectionState` (computed in `session/data.rs` from ICE and DTLS), firing
     /// `connectionstatechange` on a change.
     pub(super) fn set_pc_state(&mut self, pc: PeerConnectionState) {
         if pc != self.ice.pc_state {
