@@ -27,17 +27,19 @@
 
 pub mod api;
 pub mod cert;
+pub mod codecs;
 pub mod config;
+pub mod connection;
 pub mod datachannel;
 pub mod dtls;
 mod enums;
 pub mod error;
 pub mod ice;
-pub mod jsep;
 pub mod mdns;
-pub mod media;
+mod negotiator;
 pub mod sctp;
 pub mod sdp;
+mod session;
 pub mod stun;
 pub mod track;
 pub mod util;
@@ -48,7 +50,10 @@ pub use api::{
     SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
 };
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
+pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
+/// The connection core under its former name, so `rtcpeer::jsep::…` paths keep working.
+pub use connection as jsep;
 pub use datachannel::DataChannelLimits;
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use ice::{IceConnectionState, IceGatheringState, InterfaceFilter};
@@ -59,5 +64,4 @@ pub use jsep::{
     PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState, SdpType,
     SessionDescription, SignalingLimits, SignalingState,
 };
-pub use media::{MediaKind, RtpCapabilities, RtpCodecCapability};
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::codecs::MediaKind;
 use crate::enums::w3c_enum;
-use crate::media::MediaKind;
 
 w3c_enum! {
     /// `MediaStreamTrackState` (mediacapture-main §4.3.1).

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::cert::{Certificate, CertificateParams};
+use crate::codecs::MediaKind;
 use crate::config::Configuration;
 use crate::datachannel::DataChannelLimits;
 use crate::error::{Error, Result};
@@ -29,7 +30,6 @@ use crate::jsep::{
     PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingLimits,
     SignalingState,
 };
-use crate::media::MediaKind;
 use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{OsRandom, RandomSource, SeededRandom};
 

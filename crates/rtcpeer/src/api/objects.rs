@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::codecs::{self, MediaKind, RtpCapabilities, RtpCodecCapability};
 use crate::dtls::DtlsTransportState;
 use crate::error::Result;
 use crate::ice::IceGatheringState;
@@ -10,7 +11,6 @@ use crate::jsep::{
     IceCandidate, IceCandidatePair, IceComponent, IceParameters, IceRole, IceTransportId,
     IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId,
 };
-use crate::media::{self, MediaKind, RtpCapabilities, RtpCodecCapability};
 use crate::track::{MediaStream, MediaStreamTrack};
 
 use super::Inner;
@@ -165,7 +165,7 @@ impl RtpSender {
 
     /// `RTCRtpSender.getCapabilities(kind)`: `None` for a kind other than audio/video.
     pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
-        media::sender_capabilities(kind)
+        codecs::sender_capabilities(kind)
     }
 }
 
@@ -189,7 +189,7 @@ impl RtpReceiver {
 
     /// `RTCRtpReceiver.getCapabilities(kind)`: `None` for a kind other than audio/video.
     pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
-        media::receiver_capabilities(kind)
+        codecs::receiver_capabilities(kind)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The signaling state of one `RTCRtpTransceiver` (webrtc-pc §5.4) inside the core.
 
-use crate::media::{
+use crate::codecs::{
     MediaKind, RtpCodecCapability, RtpCodecParameters, RtpHeaderExtensionParameters,
 };
 use crate::track::{MediaStream, MediaStreamTrack};

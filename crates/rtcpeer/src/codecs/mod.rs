@@ -5,15 +5,15 @@
 //! No packetizers here: this module only decides which payload types and extension ids an
 //! m-section carries.
 
-pub mod codecs;
 pub mod extensions;
+pub mod parameters;
 
-pub use codecs::{
-    apply_codec_preferences, default_codecs, negotiate_answer_codecs, read_codecs,
-    validate_codec_preferences, write_codecs,
-};
 pub use extensions::{
     default_header_extensions, negotiate_header_extensions, read_extmaps, write_extmaps,
+};
+pub use parameters::{
+    apply_codec_preferences, default_codecs, negotiate_answer_codecs, read_codecs,
+    validate_codec_preferences, write_codecs,
 };
 
 use serde::{Deserialize, Serialize};
@@ -133,7 +133,7 @@ impl RtpCodecParameters {
 
     /// For RTX, the `apt` (associated payload type) from the fmtp line (RFC 4588 §8.6).
     pub fn apt(&self) -> Option<u8> {
-        codecs::fmtp_get(self.sdp_fmtp_line.as_deref(), "apt")?
+        parameters::fmtp_get(self.sdp_fmtp_line.as_deref(), "apt")?
             .parse()
             .ok()
     }

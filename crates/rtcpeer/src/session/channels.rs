@@ -5,7 +5,7 @@ use crate::datachannel::{ChannelLedger, ChannelNames, DataChannelLimits, OpenSlo
 use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
 
-use super::{Core, DtlsRole};
+use crate::connection::{Core, DtlsRole};
 
 /// Identifies a data channel inside one connection; handles carry it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -383,8 +383,8 @@ impl Core {
                             crate::error::ErrorDetail::DataChannelFailure,
                             "no SCTP stream id is available",
                         );
-                        self.push_dc_event(key, super::DataChannelEvent::Error(error));
-                        self.push_dc_event(key, super::DataChannelEvent::Close);
+                        self.push_dc_event(key, crate::connection::DataChannelEvent::Error(error));
+                        self.push_dc_event(key, crate::connection::DataChannelEvent::Close);
                     }
                 }
             }
@@ -423,8 +423,8 @@ mod tests {
     use super::*;
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
+    use crate::connection::{CoreEvent, CoreSettings, SignalingState};
     use crate::error::ErrorKind;
-    use crate::jsep::{CoreEvent, CoreSettings, SignalingState};
     use crate::util::SeededRandom;
 
     fn core(limits: DataChannelLimits) -> Core {
@@ -499,7 +499,7 @@ mod tests {
     #[test]
     fn a_full_event_queue_reports_what_it_dropped_instead_of_losing_it_silently() {
         let mut c = core(DataChannelLimits::default());
-        let n = super::super::MAX_EVENTS + 100;
+        let n = crate::connection::MAX_EVENTS + 100;
         for i in 0..n {
             c.emit(CoreEvent::SignalingStateChange(if i % 2 == 0 {
                 SignalingState::HaveLocalOffer

@@ -2,14 +2,14 @@
 
 use std::collections::HashSet;
 
+use crate::codecs::{self, MediaKind, RtpCodecParameters};
 use crate::error::{Error, Result};
-use crate::media::{self, MediaKind, RtpCodecParameters};
 use crate::sdp::{Attribute as A, Connection, Media, Origin, Sdp, Setup};
 
 use super::types::{
     OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState,
 };
-use super::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver, desc_ice};
+use crate::connection::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver, desc_ice};
 
 const RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
 const DATA_PROTO: &str = "UDP/DTLS/SCTP";
@@ -146,7 +146,7 @@ impl Core {
                     let t = self.transceiver(*id).expect("slots name live transceivers");
                     if t.is_active() {
                         let codecs = self.local_codecs(t);
-                        let exts = media::default_header_extensions(t.kind);
+                        let exts = codecs::default_header_extensions(t.kind);
                         let m = self.rtp_section(
                             t,
                             slot.mid.as_deref(),
@@ -227,7 +227,7 @@ impl Core {
             let setup = match (om.setup(), self.dtls_role) {
                 (Some(Setup::Active), _) => Setup::Passive,
                 (Some(Setup::Passive), _) => Setup::Active,
-                (_, Some(super::DtlsRole::Server)) => Setup::Passive,
+                (_, Some(crate::connection::DtlsRole::Server)) => Setup::Passive,
                 _ => Setup::Active,
             };
             let transport = Transport {
@@ -257,7 +257,7 @@ impl Core {
                         reject(om)
                     } else {
                         let local = self.local_codecs(t);
-                        let codecs = media::negotiate_answer_codecs(
+                        let codecs = codecs::negotiate_answer_codecs(
                             &local,
                             &t.remote_codecs,
                             !t.codec_preferences.is_empty(),
@@ -265,8 +265,8 @@ impl Core {
                         if codecs.is_empty() {
                             reject(om)
                         } else {
-                            let exts = media::negotiate_header_extensions(
-                                &media::default_header_extensions(t.kind),
+                            let exts = codecs::negotiate_header_extensions(
+                                &codecs::default_header_extensions(t.kind),
                                 &t.remote_extensions,
                             );
                             let offered = om
@@ -366,7 +366,7 @@ impl Core {
 
     /// The codecs this side offers for a transceiver (codec preferences applied).
     fn local_codecs(&self, t: &Transceiver) -> Vec<RtpCodecParameters> {
-        media::apply_codec_preferences(t.kind, &t.codec_preferences)
+        codecs::apply_codec_preferences(t.kind, &t.codec_preferences)
     }
 
     fn session(&mut self, media: Vec<Media>, bundle: Vec<String>) -> Sdp {
@@ -421,7 +421,7 @@ impl Core {
         proto: &str,
         direction: RtpTransceiverDirection,
         codecs: &[RtpCodecParameters],
-        exts: &[media::RtpHeaderExtensionParameters],
+        exts: &[codecs::RtpHeaderExtensionParameters],
         transport: &Transport<'_>,
     ) -> Media {
         let mut m = Media {
@@ -443,7 +443,7 @@ impl Core {
         if let Some(mid) = mid {
             m.attributes.push(A::Mid(mid.to_string()));
         }
-        media::write_extmaps(&mut m, exts);
+        codecs::write_extmaps(&mut m, exts);
         m.attributes.push(A::Direction(direction.to_sdp()));
         let sends = direction.sends();
         let track_id = t
@@ -466,7 +466,7 @@ impl Core {
         }
         m.attributes.push(A::RtcpMux);
         m.attributes.push(A::RtcpRsize);
-        media::write_codecs(&mut m, codecs);
+        codecs::write_codecs(&mut m, codecs);
         if sends {
             let has_rtx = t.kind == MediaKind::Video
                 && codecs

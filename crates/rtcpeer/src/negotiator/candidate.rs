@@ -11,7 +11,7 @@ use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
 use crate::sdp::{Attribute as A, Candidate, MAX_SDP_BYTES, Sdp};
 
-use super::{Core, IceCredentials};
+use crate::connection::{Core, IceCredentials};
 
 w3c_enum! {
     /// `RTCIceComponent` (webrtc-pc §5.6.1).
@@ -274,7 +274,7 @@ struct SectionTrickle {
 /// in one pass over the description: every later call is O(1) amortised in what the peer
 /// sends (hash lookups, no walk over the description, no re-serialisation). The applied
 /// `Sdp` itself is left as is; added candidates live here and are merged when the text is
-/// rendered ([`TrickleIndex::render`]) or the candidates are read ([`super::Desc::candidates_of`]).
+/// rendered ([`TrickleIndex::render`]) or the candidates are read ([`crate::connection::Desc::candidates_of`]).
 #[derive(Debug, Clone)]
 pub(crate) struct TrickleIndex {
     hasher: RandomState,
@@ -378,8 +378,8 @@ impl TrickleIndex {
             sections,
             bytes: bytes.0,
             changed: false,
-            creds: super::desc_ice(sdp),
-            transport: super::transport::transport_section(sdp),
+            creds: crate::connection::desc_ice(sdp),
+            transport: crate::session::ice::transport_section(sdp),
         }
     }
 

@@ -1,51 +1,44 @@
-//! JSEP (RFC 9429): the sans-IO signaling core of a peer connection — the signaling state
-//! machine, transceivers, data-channel signaling, offer/answer generation and application,
-//! rollback, and the negotiation-needed rules of webrtc-pc §4.7.3.
+//! The sans-IO core of one peer connection (formerly `jsep`, still reachable under that name):
+//! [`Core`], its fields and events, the signaling state and the transceiver set. Its methods
+//! live here and in `negotiator/` (signaling, RFC 9429) and `session/` (ICE, DTLS, SCTP,
+//! data channels).
 //!
 //! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
 //! takes its randomness from a [`RandomSource`]. Its observable results are return values
 //! and [`CoreEvent`]s drained with [`Core::poll_event`].
 
-mod apply;
-mod candidate;
-mod data_path;
-mod datachannel;
-mod generate;
-mod negotiation;
-mod transceiver;
-mod transport;
-pub mod types;
-
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::cert::Certificate;
+use crate::codecs::{MediaKind, RtpCodecCapability};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
-use crate::media::{MediaKind, RtpCodecCapability};
+use crate::negotiator::candidate;
 use crate::sdp::Sdp;
 use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{ICE_CHARS, RandomSource};
 
-pub use candidate::{
+pub use crate::negotiator::candidate::{
     IceCandidate, IceCandidateInit, IceCandidateType, IceComponent, IceProtocol,
     IceTcpCandidateType, SignalingLimits,
 };
-pub use data_path::DataChannelEvent;
-pub use datachannel::{
-    BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
-};
-pub use transceiver::TransceiverId;
-pub use transport::{
-    IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
-    PeerConnectionState, StunHostName,
-};
-pub use types::{
+pub use crate::negotiator::transceiver::TransceiverId;
+pub use crate::negotiator::types;
+pub use crate::negotiator::types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
     SignalingState,
 };
+pub use crate::session::channels::{
+    BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
+};
+pub use crate::session::data::DataChannelEvent;
+pub use crate::session::ice::{
+    IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
+    PeerConnectionState, StunHostName,
+};
 
-pub(crate) use datachannel::{DataChannelRecord, SctpInfo, StreamIds};
-pub(crate) use transceiver::Transceiver;
+pub(crate) use crate::negotiator::transceiver::Transceiver;
+pub(crate) use crate::session::channels::{DataChannelRecord, SctpInfo, StreamIds};
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,19 +212,19 @@ pub(crate) struct OfferPlan {
 
 /// Per-transceiver state saved when leaving "stable", restored by rollback.
 #[derive(Debug, Clone)]
-struct SavedTransceiver {
-    mid: Option<String>,
-    current_direction: Option<RtpTransceiverDirection>,
-    mline: Option<usize>,
-    fired_recv: bool,
-    remote_streams: Vec<MediaStream>,
+pub(crate) struct SavedTransceiver {
+    pub(crate) mid: Option<String>,
+    pub(crate) current_direction: Option<RtpTransceiverDirection>,
+    pub(crate) mline: Option<usize>,
+    pub(crate) fired_recv: bool,
+    pub(crate) remote_streams: Vec<MediaStream>,
 }
 
 #[derive(Debug, Clone)]
-struct Snapshot {
-    transceivers: HashMap<TransceiverId, SavedTransceiver>,
-    slots: Vec<Slot>,
-    sctp: Option<SctpInfo>,
+pub(crate) struct Snapshot {
+    pub(crate) transceivers: HashMap<TransceiverId, SavedTransceiver>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) sctp: Option<SctpInfo>,
 }
 
 /// Settings of the core that are not part of the W3C `RTCConfiguration`.
@@ -257,63 +250,63 @@ impl Default for CoreSettings {
 
 /// The sans-IO signaling core of one peer connection.
 pub struct Core {
-    config: Configuration,
-    settings: CoreSettings,
+    pub(crate) config: Configuration,
+    pub(crate) settings: CoreSettings,
     /// Bounds on what a remote can make the core store (`addIceCandidate`, SRD).
-    signaling: SignalingLimits,
-    certificate: Certificate,
-    rng: Box<dyn RandomSource>,
-    signaling_state: SignalingState,
-    current_local: Option<Desc>,
-    pending_local: Option<Desc>,
-    current_remote: Option<Desc>,
-    pending_remote: Option<Desc>,
-    last_offer: Option<OfferPlan>,
-    last_answer: Option<String>,
-    transceivers: Vec<Transceiver>,
+    pub(crate) signaling: SignalingLimits,
+    pub(crate) certificate: Certificate,
+    pub(crate) rng: Box<dyn RandomSource>,
+    pub(crate) signaling_state: SignalingState,
+    pub(crate) current_local: Option<Desc>,
+    pub(crate) pending_local: Option<Desc>,
+    pub(crate) current_remote: Option<Desc>,
+    pub(crate) pending_remote: Option<Desc>,
+    pub(crate) last_offer: Option<OfferPlan>,
+    pub(crate) last_answer: Option<String>,
+    pub(crate) transceivers: Vec<Transceiver>,
     /// Transceivers removed from the set (stopped and negotiated, or rolled back), kept so
     /// handles can still read their final state.
-    removed: HashMap<TransceiverId, Transceiver>,
+    pub(crate) removed: HashMap<TransceiverId, Transceiver>,
     next_transceiver: u64,
-    slots: Vec<Slot>,
-    snapshot: Option<Snapshot>,
-    used_mids: HashSet<String>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) snapshot: Option<Snapshot>,
+    pub(crate) used_mids: HashSet<String>,
     /// `[[LocalIceCredentialsToReplace]]` (by ufrag).
-    ice_to_replace: HashSet<String>,
+    pub(crate) ice_to_replace: HashSet<String>,
     /// Fresh credentials generated for the next ICE generation, kept until applied.
-    fresh_creds: Option<IceCredentials>,
-    dtls_role: Option<DtlsRole>,
-    session_id: u64,
-    session_version: u64,
-    cname: String,
-    negotiation_needed: bool,
-    nn_on_empty_chain: bool,
+    pub(crate) fresh_creds: Option<IceCredentials>,
+    pub(crate) dtls_role: Option<DtlsRole>,
+    pub(crate) session_id: u64,
+    pub(crate) session_version: u64,
+    pub(crate) cname: String,
+    pub(crate) negotiation_needed: bool,
+    pub(crate) nn_on_empty_chain: bool,
     /// Live data channels in creation order; a closed one goes once no handle is left
     /// ([`Core::prune_data_channels`]), so channel churn does not grow memory.
-    data_channels: Vec<DataChannelRecord>,
+    pub(crate) data_channels: Vec<DataChannelRecord>,
     /// Where each key's record is in `data_channels`.
-    dc_slots: HashMap<DataChannelId, usize>,
+    pub(crate) dc_slots: HashMap<DataChannelId, usize>,
     /// A channel closed or lost its last handle since the last prune: only then is one due
     /// (the driver asks every round).
-    dc_prune_due: bool,
-    stream_ids: StreamIds,
+    pub(crate) dc_prune_due: bool,
+    pub(crate) stream_ids: StreamIds,
     /// Caps and counts of the open channels and the names kept (shared with the channel
     /// manager in `data`).
-    dc_ledger: crate::datachannel::ChannelLedger,
-    next_dc: u64,
+    pub(crate) dc_ledger: crate::datachannel::ChannelLedger,
+    pub(crate) next_dc: u64,
     /// A data channel was created: the session wants an m=application section.
-    data_requested: bool,
-    sctp: Option<SctpInfo>,
+    pub(crate) data_requested: bool,
+    pub(crate) sctp: Option<SctpInfo>,
     remote_streams: HashMap<String, MediaStream>,
     events: VecDeque<CoreEvent>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
     /// Events dropped in all (diagnostics).
     events_dropped_total: u64,
-    /// The ICE agent and the W3C ICE/connection states (`transport.rs`).
-    ice: transport::IceState,
-    /// DTLS, SCTP and the data channels' transport (`data_path.rs`).
-    data: data_path::DataPath,
+    /// The ICE agent and the W3C ICE/connection states (`session/ice.rs`).
+    pub(crate) ice: crate::session::ice::IceState,
+    /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
+    pub(crate) data: crate::session::data::DataPath,
 }
 
 /// Bound on queued core events. The API layer drains after every call and every network
@@ -321,7 +314,7 @@ pub struct Core {
 /// `DataChannelLimits::max_open`), so it is not reached in practice; if it is, newer events
 /// are dropped and counted, and a [`CoreEvent::EventsDropped`] takes their place: loss is
 /// never silent.
-const MAX_EVENTS: usize = 4096;
+pub(crate) const MAX_EVENTS: usize = 4096;
 
 impl Core {
     /// Creates the core from a validated configuration and a certificate.
@@ -374,8 +367,8 @@ impl Core {
             events: VecDeque::new(),
             events_unreported: 0,
             events_dropped_total: 0,
-            ice: transport::IceState::default(),
-            data: data_path::DataPath::new(dc_ledger),
+            ice: crate::session::ice::IceState::default(),
+            data: crate::session::data::DataPath::new(dc_ledger),
         }
     }
 
@@ -491,7 +484,7 @@ impl Core {
         self.events_dropped_total
     }
 
-    fn emit(&mut self, e: CoreEvent) {
+    pub(crate) fn emit(&mut self, e: CoreEvent) {
         // Room for the event, and for the marker of earlier losses before it.
         let need = if self.events_unreported > 0 { 2 } else { 1 };
         if self.events.len() + need > MAX_EVENTS {
@@ -511,7 +504,7 @@ impl Core {
         self.events.push_back(e);
     }
 
-    fn set_signaling_state(&mut self, s: SignalingState) {
+    pub(crate) fn set_signaling_state(&mut self, s: SignalingState) {
         if self.signaling_state != s {
             self.signaling_state = s;
             self.emit(CoreEvent::SignalingStateChange(s));
@@ -532,7 +525,7 @@ impl Core {
             .or_else(|| self.removed.get(&id))
     }
 
-    fn transceiver_mut(&mut self, id: TransceiverId) -> Option<&mut Transceiver> {
+    pub(crate) fn transceiver_mut(&mut self, id: TransceiverId) -> Option<&mut Transceiver> {
         self.transceivers.iter_mut().find(|t| t.id == id)
     }
 
@@ -545,7 +538,7 @@ impl Core {
         self.index_of(id).is_some()
     }
 
-    fn new_transceiver(
+    pub(crate) fn new_transceiver(
         &mut self,
         kind: MediaKind,
         direction: RtpTransceiverDirection,
@@ -796,7 +789,7 @@ impl Core {
             .transceiver(id)
             .map(|t| t.kind)
             .ok_or_else(|| Error::invalid_state("the transceiver is stopped"))?;
-        crate::media::validate_codec_preferences(kind, &codecs)?;
+        crate::codecs::validate_codec_preferences(kind, &codecs)?;
         if let Some(t) = self.transceiver_mut(id) {
             t.codec_preferences = codecs;
         }
@@ -855,7 +848,7 @@ impl Core {
     }
 
     /// Credentials of the newest applied local description.
-    fn local_credentials(&self) -> Option<IceCredentials> {
+    pub(crate) fn local_credentials(&self) -> Option<IceCredentials> {
         self.pending_local
             .as_ref()
             .or(self.current_local.as_ref())
@@ -863,7 +856,7 @@ impl Core {
     }
 
     /// Fresh credentials for a new ICE generation, stable until a description uses them.
-    fn fresh_credentials(&mut self) -> IceCredentials {
+    pub(crate) fn fresh_credentials(&mut self) -> IceCredentials {
         if let Some(c) = &self.fresh_creds {
             return c.clone();
         }
@@ -873,7 +866,7 @@ impl Core {
     }
 
     /// A new mid: the smallest number not used in this session nor in `taken`.
-    fn allocate_mid(&self, taken: &HashSet<String>) -> String {
+    pub(crate) fn allocate_mid(&self, taken: &HashSet<String>) -> String {
         let in_use = |m: &str| {
             self.used_mids.contains(m)
                 || taken.contains(m)
@@ -889,7 +882,7 @@ impl Core {
             .expect("an unused mid always exists")
     }
 
-    fn remote_stream(&mut self, id: &str) -> MediaStream {
+    pub(crate) fn remote_stream(&mut self, id: &str) -> MediaStream {
         self.remote_streams
             .entry(id.to_string())
             .or_insert_with(|| MediaStream::with_id(id))

@@ -39,10 +39,10 @@ use crate::ice::Transmit;
 use crate::sctp::{self, Association, SendError};
 use crate::sdp::Attribute as A;
 
-use super::datachannel::{
+use super::channels::{
     DataChannelId, DataChannelRecord, DataChannelState, Priority, SctpTransportState,
 };
-use super::{Core, CoreEvent, DtlsRole};
+use crate::connection::{Core, CoreEvent, DtlsRole};
 
 /// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,7 +282,7 @@ impl Core {
     // ----- hooks for the rest of the core -----
 
     /// After an answer (local or remote) was applied: DTLS may start (at the next timed call).
-    pub(super) fn data_negotiated(&mut self) {
+    pub(crate) fn data_negotiated(&mut self) {
         if self.dtls_role.is_some() && self.data.dtls_state == DtlsTransportState::New {
             self.data.dtls_wanted = true;
         }
@@ -290,7 +290,7 @@ impl Core {
 
     /// `close()`: ABORT the association and send close_notify (both leave through
     /// [`Core::poll_transmit`] after close); no events fire.
-    pub(super) fn data_close(&mut self, now: Option<Instant>) {
+    pub(crate) fn data_close(&mut self, now: Option<Instant>) {
         // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
         // (WPT-215): read before the ABORT below drops the send queue.
         for i in 0..self.data_channels.len() {
@@ -856,7 +856,7 @@ impl Core {
             sctp_open: true,
             low_threshold: 0,
             final_buffered_amount: 0,
-            binary_type: super::BinaryType::ArrayBuffer,
+            binary_type: crate::connection::BinaryType::ArrayBuffer,
             released: false,
         });
         self.data.by_stream.insert(id, key);
@@ -899,7 +899,7 @@ impl Core {
 
     /// webrtc-pc §4.4.3 connectionState from the ICE and DTLS transports.
     pub(super) fn update_connection_state(&mut self) {
-        use super::PeerConnectionState as P;
+        use crate::connection::PeerConnectionState as P;
         use crate::ice::IceConnectionState as I;
         if self.is_closed() {
             return;

@@ -37,7 +37,7 @@ use crate::ice::{
 use crate::sdp::{Attribute as A, Candidate, Sdp};
 use crate::util::{RandomSource, SeededRandom};
 
-use super::{
+use crate::connection::{
     Core, CoreEvent, IceCandidate, IceCandidateInit, IceCandidateType, IceCredentials, SdpType,
     desc_ice,
 };
@@ -234,7 +234,7 @@ impl Default for IceState {
 
 /// The m-section that carries the session's transport: the first mid of the first BUNDLE
 /// group that is not rejected (the BUNDLE tag, RFC 8843 §7.2), else the first live section.
-pub(super) fn transport_section(sdp: &Sdp) -> Option<usize> {
+pub(crate) fn transport_section(sdp: &Sdp) -> Option<usize> {
     let live = |i: usize| sdp.media.get(i).is_some_and(|m| m.port != 0);
     for group in sdp.bundle_groups() {
         for mid in group {
@@ -565,7 +565,7 @@ impl Core {
     // ----- hooks called by the signaling code -----
 
     /// After a local description was applied: create, restart or keep the agent.
-    pub(super) fn ice_local_description_applied(&mut self) {
+    pub(crate) fn ice_local_description_applied(&mut self) {
         let Some(desc) = self.pending_local.as_ref().or(self.current_local.as_ref()) else {
             return;
         };
@@ -615,7 +615,7 @@ impl Core {
     }
 
     /// After a remote description was applied: remote credentials and candidates.
-    pub(super) fn ice_remote_description_applied(&mut self) {
+    pub(crate) fn ice_remote_description_applied(&mut self) {
         if self.ice.agent.is_none() {
             // Read when our first local description creates the agent.
             return;
@@ -640,7 +640,7 @@ impl Core {
 
     /// After a rollback: the initial offer rolled back discards the agent (WPT-181); a
     /// rolled-back restart offer returns to the previous credentials.
-    pub(super) fn ice_rolled_back(&mut self) {
+    pub(crate) fn ice_rolled_back(&mut self) {
         let creds = self.current_local.as_ref().and_then(|d| desc_ice(&d.sdp));
         match creds {
             None => {
@@ -681,7 +681,7 @@ impl Core {
     /// `target` (`None`: every section) of the remote description, whose ICE credentials
     /// and transport section are `creds` and `tag`: hand it to the agent when it concerns
     /// the transport section of the agent's current remote generation.
-    pub(super) fn ice_remote_candidate(
+    pub(crate) fn ice_remote_candidate(
         &mut self,
         c: Option<Candidate>,
         target: Option<usize>,
@@ -744,7 +744,7 @@ impl Core {
     }
 
     /// `close()`: states become "closed" at once, without events (WPT-183).
-    pub(super) fn ice_close(&mut self) {
+    pub(crate) fn ice_close(&mut self) {
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.close();
         }
@@ -905,7 +905,7 @@ impl Core {
     }
 
     /// The remote description and its transport section.
-    fn remote_transport_section(&self) -> Option<(&super::Desc, usize)> {
+    fn remote_transport_section(&self) -> Option<(&crate::connection::Desc, usize)> {
         let desc = self
             .pending_remote
             .as_ref()
@@ -1013,7 +1013,7 @@ impl Core {
         self.update_connection_state();
     }
 
-    /// Sets `connectionState` (computed in `data_path.rs` from ICE and DTLS), firing
+    /// Sets `connectionState` (computed in `session/data.rs` from ICE and DTLS), firing
     /// `connectionstatechange` on a change.
     pub(super) fn set_pc_state(&mut self, pc: PeerConnectionState) {
         if pc != self.ice.pc_state {
@@ -1214,14 +1214,14 @@ mod tests {
     use super::*;
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
-    use crate::jsep::{CoreSettings, DataChannelInit, OfferOptions};
+    use crate::connection::{CoreSettings, DataChannelInit, OfferOptions};
 
     fn core(seed: u64) -> Core {
         core_with(Configuration::default(), seed)
     }
 
     /// A core with one data channel that applied its own offer (returned too).
-    fn offerer(seed: u64) -> (Core, crate::jsep::SessionDescription) {
+    fn offerer(seed: u64) -> (Core, crate::connection::SessionDescription) {
         let mut a = core(seed);
         a.create_data_channel("x", &DataChannelInit::default(), true)
             .unwrap();
@@ -1526,7 +1526,7 @@ mod tests {
         assert_eq!(b.dtls_state(), crate::dtls::DtlsTransportState::Closed);
         assert_eq!(
             b.sctp_state(),
-            Some(crate::jsep::SctpTransportState::Closed)
+            Some(crate::connection::SctpTransportState::Closed)
         );
         assert!(!a.needs_driver());
     }
@@ -1748,7 +1748,7 @@ mod tests {
         let trace = ice_trace(&drain(&mut a));
         assert_eq!(trace[..2], ["g:gathering", "cand"], "{trace:?}");
         assert_eq!(a.ice_gathering_state(), IceGatheringState::Complete);
-        a.set_local_description(Some(crate::jsep::SessionDescription::new(
+        a.set_local_description(Some(crate::connection::SessionDescription::new(
             SdpType::Rollback,
             String::new(),
         )))
@@ -1929,7 +1929,7 @@ mod tests {
         assert_eq!(a.ice_transport_role(first), IceRole::Controlling);
         assert_eq!(a.ice_transport_state(first), IceConnectionState::New);
         // Rolling back the initial offer discards the transport; the next one is new.
-        a.set_local_description(Some(crate::jsep::SessionDescription::new(
+        a.set_local_description(Some(crate::connection::SessionDescription::new(
             SdpType::Rollback,
             String::new(),
         )))

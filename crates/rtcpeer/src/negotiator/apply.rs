@@ -3,16 +3,16 @@
 
 use std::collections::HashSet;
 
+use crate::codecs::{self, MediaKind};
 use crate::error::{Error, ErrorDetail, Result};
-use crate::media::{self, MediaKind};
 use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 
-use super::datachannel::{SctpInfo, SctpTransportState};
 use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
-use super::{
+use crate::connection::{
     Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverId,
     desc_ice,
 };
+use crate::session::channels::{SctpInfo, SctpTransportState};
 
 impl Core {
     /// `setLocalDescription(description)`; `None` is the parameterless form that creates the
@@ -482,8 +482,8 @@ impl Core {
             };
             claimed.insert(id);
             slot.owner = SlotOwner::Transceiver(id);
-            let remote_codecs = media::read_codecs(m);
-            let remote_extensions = media::read_extmaps(m);
+            let remote_codecs = codecs::read_codecs(m);
+            let remote_extensions = codecs::read_extmaps(m);
             if let Some(t) = self.transceiver_mut(id) {
                 t.mid = slot.mid.clone();
                 t.mline = Some(i);
@@ -519,8 +519,8 @@ impl Core {
                         .direction()
                         .map(RtpTransceiverDirection::from_sdp)
                         .unwrap_or(RtpTransceiverDirection::SendRecv);
-                    let remote_codecs = media::read_codecs(m);
-                    let remote_extensions = media::read_extmaps(m);
+                    let remote_codecs = codecs::read_codecs(m);
+                    let remote_extensions = codecs::read_extmaps(m);
                     // A transceiver stopped after its offer was created is still live in
                     // that offer: the answer applies to it normally (WPT-172).
                     let offered_rejected = self
@@ -830,7 +830,7 @@ impl Core {
 }
 
 /// Stops a transceiver for good (its m-section is rejected).
-fn stop_now(t: &mut super::Transceiver) {
+fn stop_now(t: &mut crate::connection::Transceiver) {
     t.stopping = true;
     t.stopped = true;
     t.direction = RtpTransceiverDirection::Stopped;

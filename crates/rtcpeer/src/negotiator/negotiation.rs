@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 
 use crate::sdp::{Attribute as A, Media};
 
+use super::generate::answer_direction;
 use super::types::{RtpTransceiverDirection, SdpType, SignalingState};
-use super::{Core, CoreEvent, Desc, SlotOwner, generate::answer_direction};
+use crate::connection::{Core, CoreEvent, Desc, SlotOwner};
 
 impl Core {
     /// "Update the negotiation-needed flag": fires `negotiationneeded` when the check says
