@@ -32,6 +32,7 @@ pub use crate::session::channels::{
     BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
 pub use crate::session::data::DataChannelEvent;
+pub use crate::session::demux::DemuxCounters;
 pub use crate::session::ice::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
     PeerConnectionState, StunHostName,

@@ -1413,6 +1413,12 @@ impl IceAgent {
         self.refresh_state();
     }
 
+    /// A datagram for another protocol (DTLS, RTP, ...) arrived at `now`: the agent's clock
+    /// advances as for any input; nothing else happens.
+    pub(crate) fn note_time(&mut self, now: Instant) {
+        self.last_now = Some(now);
+    }
+
     /// Feeds a received datagram. Returns `false` when it is not STUN (route it to DTLS/SRTP,
     /// RFC 7983); STUN is consumed (answered, or counted and dropped when malformed, hostile
     /// or unexpected).

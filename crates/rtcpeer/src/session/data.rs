@@ -122,10 +122,6 @@ pub(crate) struct DataPath {
     sctp_buf: Vec<u8>,
     /// The last time a timed call gave (the ABORT sent by `close()` needs one).
     last_now: Option<Instant>,
-    /// DTLS datagrams from addresses ICE does not know, dropped.
-    dropped_unknown_source: u64,
-    /// RTP/RTCP and other datagrams with no consumer yet, dropped.
-    dropped_other: u64,
 }
 
 impl DataPath {
@@ -146,8 +142,6 @@ impl DataPath {
             final_out: VecDeque::new(),
             sctp_buf: Vec::with_capacity(2048),
             last_now: None,
-            dropped_unknown_source: 0,
-            dropped_other: 0,
         }
     }
 }
@@ -183,12 +177,6 @@ impl Core {
     /// The DTLS-SRTP keys (RFC 5764 §4.2), once DTLS is connected and the peer agreed to SRTP.
     pub fn srtp_keying_material(&self) -> Option<&SrtpKeyingMaterial> {
         self.data.srtp.as_ref()
-    }
-
-    /// Datagrams dropped by demultiplexing: DTLS from unknown addresses, and RTP/RTCP or
-    /// unknown first bytes (no media yet).
-    pub fn dropped_datagrams(&self) -> u64 {
-        self.data.dropped_unknown_source + self.data.dropped_other
     }
 
     /// `sctp.maxChannels` (webrtc-pc §6.1.1): `None` until the association connected, then
@@ -335,26 +323,20 @@ impl Core {
         self.data.final_out.pop_front()
     }
 
-    /// Demultiplexes a datagram ICE did not consume (RFC 7983 §7).
-    pub(super) fn data_handle_datagram(
+    /// A datagram other than STUN arrived at `now` (the ABORT sent by `close()` needs a time).
+    pub(super) fn data_note_time(&mut self, now: Instant) {
+        self.data.last_now = Some(now);
+    }
+
+    /// A DTLS datagram (RFC 7983 §7) from a path the ICE agent knows, classified and checked
+    /// by `Core::handle_datagram`: to the DTLS transport, created if needed.
+    pub(super) fn data_handle_dtls(
         &mut self,
         now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
         data: &[u8],
     ) {
-        self.data.last_now = Some(now);
-        if !crate::dtls::is_dtls(data) {
-            self.data.dropped_other = self.data.dropped_other.saturating_add(1);
-            return;
-        }
-        if !self
-            .ice_agent()
-            .is_some_and(|a| a.knows_path(local, remote))
-        {
-            self.data.dropped_unknown_source = self.data.dropped_unknown_source.saturating_add(1);
-            return;
-        }
         if self.data.dtls.is_none() && !self.create_dtls() {
             return;
         }

@@ -35,6 +35,7 @@ use crate::ice::{
     MAX_LOCAL_CANDIDATES, Transmit,
 };
 use crate::sdp::{Attribute as A, Candidate, Sdp};
+use crate::session::demux::{self, Class, DemuxCounters};
 use crate::util::{RandomSource, SeededRandom};
 
 use crate::connection::{
@@ -183,8 +184,8 @@ pub(crate) struct IceState {
     resolved: Vec<(String, Option<SocketAddr>)>,
     /// The current agent's lookup failures were reported as `icecandidateerror`.
     resolve_errors_reported: bool,
-    /// Datagrams that were not STUN (DTLS/SRTP later); counted and dropped for now.
-    non_stun: u64,
+    /// Received datagrams per RFC 7983 class, and the ones dropped after classification.
+    demux: DemuxCounters,
     /// Gathering after a rolled-back restart: record candidates, fire nothing.
     quiet_regather: bool,
     /// The `RTCIceTransport` of the current agent (see [`IceTransportId`]).
@@ -220,7 +221,7 @@ impl Default for IceState {
             stun_urls: Vec::new(),
             resolved: Vec::new(),
             resolve_errors_reported: false,
-            non_stun: 0,
+            demux: DemuxCounters::default(),
             quiet_regather: false,
             transport: None,
             next_transport: 1,
@@ -449,9 +450,21 @@ impl Core {
         }
     }
 
-    /// Datagrams received that were not STUN (kept for DTLS/SRTP later; dropped for now).
+    /// Datagrams received that the ICE agent did not take as STUN (RFC 7983 §7); derived
+    /// from [`Core::demux_counters`].
     pub fn non_stun_datagrams(&self) -> u64 {
-        self.ice.non_stun
+        self.ice.demux.non_stun()
+    }
+
+    /// Datagrams dropped by demultiplexing (RFC 7983 §7): DTLS from a path the agent does not
+    /// know, STUN without an agent, RTP/RTCP (no media yet) and other first bytes.
+    pub fn dropped_datagrams(&self) -> u64 {
+        self.ice.demux.dropped()
+    }
+
+    /// Received datagrams counted per RFC 7983 class, and the drops after classification.
+    pub fn demux_counters(&self) -> DemuxCounters {
+        self.ice.demux
     }
 
     // ----- driver interface (sans-IO) -----
@@ -477,9 +490,10 @@ impl Core {
         Ok(())
     }
 
-    /// A datagram arrived on local socket `local` from `remote`: STUN goes to the ICE agent,
-    /// DTLS to the DTLS transport, the rest is counted and dropped (RFC 7983 §7). Returns
-    /// whether it was STUN.
+    /// A datagram arrived on local socket `local` from `remote`: classified once
+    /// (`session/demux.rs`, RFC 7983 §7) and routed: STUN to the ICE agent,
+    /// DTLS to the DTLS transport when it comes from a path the agent knows, the rest counted
+    /// and dropped. Returns whether the agent took it as STUN.
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -490,18 +504,51 @@ impl Core {
         if self.is_closed() {
             return false;
         }
-        let stun = match self.ice.agent.as_mut() {
-            Some(agent) => agent.handle_packet(now, local, remote, data),
-            None => false,
+        let class = demux::classify(data);
+        self.ice.demux.count(class);
+        let stun = class == Class::Stun;
+        let taken = match self.ice.agent.as_mut() {
+            Some(agent) if stun => agent.handle_packet(now, local, remote, data),
+            // Any input advances the agent's clock (its state is judged at the latest time).
+            Some(agent) => {
+                agent.note_time(now);
+                false
+            }
+            None => {
+                if stun {
+                    let n = &mut self.ice.demux.stun_without_agent;
+                    *n = n.saturating_add(1);
+                }
+                false
+            }
         };
-        if !stun {
-            self.ice.non_stun = self.ice.non_stun.saturating_add(1);
-        }
         self.pump_ice_events();
-        if !stun {
-            self.data_handle_datagram(now, local, remote, data);
+        if taken {
+            return true;
         }
-        stun
+        self.data_note_time(now);
+        match class {
+            Class::Dtls => {
+                // Only from a candidate pair or the selected pair (RFC 8445 §7.3.1.4).
+                if self
+                    .ice
+                    .agent
+                    .as_ref()
+                    .is_some_and(|a| a.knows_path(local, remote))
+                {
+                    self.data_handle_dtls(now, local, remote, data);
+                } else {
+                    let n = &mut self.ice.demux.dtls_unknown_path;
+                    *n = n.saturating_add(1);
+                }
+            }
+            // The RTP session's place: SRTP/SRTCP (RFC 3711) and RTP/RTCP (RFC 3550) will be
+            // handed these once media exists; until then they are counted (above) and dropped.
+            Class::Rtp | Class::Rtcp => {}
+            // STUN that found no agent, ZRTP, TURN ChannelData, unassigned: counted, dropped.
+            Class::Stun | Class::ZrtpOrTurnChannel | Class::Other => {}
+        }
+        false
     }
 
     /// The next datagram to send (STUN first, then DTLS records carrying SCTP); `None` when
@@ -1733,6 +1780,75 @@ mod tests {
             "10.0.0.1:1000".parse().unwrap(),
             "10.0.0.2:2000".parse().unwrap(),
         )
+    }
+
+    #[test]
+    fn each_datagram_is_classified_and_counted_once() {
+        // A STUN Binding indication (RFC 8489 §5): a keepalive, consumed by the agent.
+        let mut indication = [0u8; 20];
+        indication[1] = 0x11;
+        indication[4..8].copy_from_slice(&crate::stun::MAGIC_COOKIE.to_be_bytes());
+        indication[8..].copy_from_slice(&[7; 12]);
+
+        // Before any agent: STUN is counted as STUN, dropped, and not taken.
+        let mut lone = core(11);
+        assert!(lone.ice_agent().is_none());
+        let (addr_a, addr_b) = addrs();
+        assert!(!lone.handle_datagram(Instant::now(), addr_a, addr_b, &indication));
+        let c = lone.demux_counters();
+        assert_eq!((c.stun, c.stun_without_agent), (1, 1));
+        assert_eq!(
+            (lone.non_stun_datagrams(), lone.dropped_datagrams()),
+            (1, 1)
+        );
+
+        let (mut a, mut b) = (core(9), core(10));
+        let t = connect(&mut a, &mut b, addr_a, addr_b);
+        let before = a.demux_counters();
+        let stranger: SocketAddr = "10.9.9.9:9".parse().unwrap();
+        let inputs: [(&[u8], SocketAddr, bool); 9] = [
+            (&indication, addr_b, true),
+            (&[22, 254, 253, 0, 0], addr_b, false),
+            (&[22, 254, 253, 0, 0], stranger, false),
+            (&[0x80, 96, 0, 1], addr_b, false),
+            (&[0x80, 200, 0, 6], addr_b, false),
+            (&[16, 0, 0, 0], addr_b, false),
+            (&[64, 0, 0, 0], addr_b, false),
+            (&[0, 1, 0, 0], addr_b, false),
+            (&[], addr_b, false),
+        ];
+        for (d, from, stun) in inputs {
+            assert_eq!(a.handle_datagram(t, addr_a, from, d), stun, "{d:?}");
+        }
+        let after = a.demux_counters();
+        let delta = DemuxCounters {
+            stun: after.stun - before.stun,
+            dtls: after.dtls - before.dtls,
+            rtp: after.rtp - before.rtp,
+            rtcp: after.rtcp - before.rtcp,
+            zrtp_or_turn_channel: after.zrtp_or_turn_channel - before.zrtp_or_turn_channel,
+            other: after.other - before.other,
+            stun_without_agent: after.stun_without_agent - before.stun_without_agent,
+            dtls_unknown_path: after.dtls_unknown_path - before.dtls_unknown_path,
+        };
+        assert_eq!(
+            delta,
+            DemuxCounters {
+                stun: 1,
+                dtls: 2,
+                rtp: 1,
+                rtcp: 1,
+                zrtp_or_turn_channel: 2,
+                other: 2,
+                stun_without_agent: 0,
+                dtls_unknown_path: 1,
+            }
+        );
+        // The derived getters: 8 not STUN; the stranger's DTLS, RTP, RTCP, ZRTP, TURN and the
+        // two others dropped (the bogus record from the known path went to DTLS).
+        assert_eq!(a.non_stun_datagrams(), before.non_stun() + 8);
+        assert_eq!(a.dropped_datagrams(), before.dropped() + 7);
+        assert_eq!(a.connection_state(), PeerConnectionState::Connected);
     }
 
     #[test]
