@@ -4,8 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::cert::CertificateParams;
-use rtcpeer::config::Configuration;
+use rtcpeer::{CertificateParams, Configuration};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {

@@ -21,11 +21,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::cert::{Certificate, KeyParams};
-use rtcpeer::dtls::{
-    DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, DtlsTransportState,
-    RemoteFingerprints,
-};
+use rtcpeer::dtls::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, RemoteFingerprints};
+use rtcpeer::{Certificate, DtlsSettings, DtlsTransportState, KeyParams};
 
 struct Fixture {
     config: DtlsConfig,

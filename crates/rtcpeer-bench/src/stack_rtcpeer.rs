@@ -7,9 +7,9 @@
 
 use std::time::Instant;
 
-use rtcpeer::datachannel::Payload;
 use rtcpeer::{
-    Configuration, DataChannel, DataChannelEvent, EventStream, PeerConnection, PeerConnectionEvent,
+    Configuration, DataChannel, DataChannelEvent, EventStream, Payload, PeerConnection,
+    PeerConnectionEvent,
 };
 use tokio::sync::mpsc;
 

@@ -6,10 +6,9 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rtcpeer::datachannel::Payload;
 use rtcpeer::{
     Configuration, DataChannel, DataChannelEvent, DataChannelEvents, Error, IceConnectionState,
-    MediaKind, MediaStream, MediaStreamTrack, PeerConnection, PeerConnectionEvent,
+    MediaKind, MediaStream, MediaStreamTrack, Payload, PeerConnection, PeerConnectionEvent,
     PeerConnectionState, Result, SessionDescription,
 };
 

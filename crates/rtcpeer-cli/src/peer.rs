@@ -10,11 +10,10 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use rtcpeer::datachannel::Payload;
 use rtcpeer::{
     Configuration, DataChannel, DataChannelEvent, DataChannelEvents, Error, EventStream,
-    IceGatheringState, IceServer, PeerConnection, PeerConnectionEvent, PeerConnectionState, Result,
-    SessionDescription, Settings,
+    IceGatheringState, IceServer, Payload, PeerConnection, PeerConnectionEvent,
+    PeerConnectionState, Result, SessionDescription, Settings,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, Stdin};
 

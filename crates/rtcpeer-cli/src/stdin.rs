@@ -6,8 +6,8 @@ use rtcpeer::{Error, Result, SessionDescription};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// Largest JSON description accepted on stdin: twice the SDP size limit of the library
-/// (1 MiB, `rtcpeer::sdp::MAX_SDP_BYTES`), room for JSON's escaping of CR LF and quotes.
-pub const MAX_DESCRIPTION_JSON: usize = 2 * rtcpeer::sdp::MAX_SDP_BYTES + 1024;
+/// (1 MiB, `rtcpeer::MAX_SDP_BYTES`), room for JSON's escaping of CR LF and quotes.
+pub const MAX_DESCRIPTION_JSON: usize = 2 * rtcpeer::MAX_SDP_BYTES + 1024;
 
 /// Deepest JSON nesting accepted in a description (`RTCSessionDescriptionInit` is flat; the
 /// margin allows unknown members with small values).

@@ -1,8 +1,7 @@
 //! Two connections in one process open a data channel and exchange a message (the README's
 //! example): `cargo run --example datachannel`.
 
-use rtcpeer::datachannel::Payload;
-use rtcpeer::{Configuration, DataChannelEvent, PeerConnection, PeerConnectionEvent};
+use rtcpeer::{Configuration, DataChannelEvent, Payload, PeerConnection, PeerConnectionEvent};
 
 #[tokio::main]
 async fn main() -> rtcpeer::Result<()> {

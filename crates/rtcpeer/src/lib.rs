@@ -45,23 +45,32 @@ pub mod track;
 pub mod util;
 
 pub use api::{
-    DataChannel, DataChannelEvents, DtlsTransport, EventStream, IceSettings, IceTransport,
-    Operation, PeerConnection, PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver,
-    SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
+    DataChannel, DataChannelEvents, DtlsTransport, EVENT_QUEUE, EventStream, IceSettings,
+    IceTransport, MUX_QUEUE, NetworkTask, Operation, PeerConnection, PeerConnectionEvent,
+    RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind,
+    TransceiverInit, UdpMux,
 };
-pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams};
-pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability};
-pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
+pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};
+pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability};
+pub use config::{
+    BundlePolicy, Configuration, Host, IceServer, IceServerUrl, IceTransportPolicy,
+    IceTransportProtocol, IceUrlScheme, RtcpMuxPolicy,
+};
 /// The connection core under its former name, so `rtcpeer::jsep::…` paths keep working.
 pub use connection as jsep;
-pub use datachannel::DataChannelLimits;
+pub use datachannel::{DataChannelLimits, Payload};
+pub use dtls::{DtlsSettings, DtlsTransportState};
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
-pub use ice::{IceConnectionState, IceGatheringState, InterfaceFilter};
-pub use jsep::{
-    AnswerOptions, BinaryType, DataChannelEvent, DataChannelInit, DataChannelState, IceCandidate,
-    IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType, IceComponent,
-    IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState, OfferOptions,
-    PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState, SdpType,
-    SessionDescription, SignalingLimits, SignalingState,
+pub use ice::interfaces::{IpFilter, NameFilter};
+pub use ice::{
+    IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter, MuxCounters,
 };
+pub use jsep::{
+    AnswerOptions, BinaryType, CoreSettings, DataChannelEvent, DataChannelInit, DataChannelState,
+    IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType,
+    IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState,
+    OfferOptions, PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState,
+    SdpType, SessionDescription, SignalingLimits, SignalingState,
+};
+pub use sdp::MAX_SDP_BYTES;
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

@@ -15,12 +15,10 @@ use std::time::Duration;
 use aws_lc_rs::digest::{Context, SHA256};
 use common::aiortc::Aiortc;
 use common::net::{next, next_data_channel, next_not_low, wait_gathered};
-use rtcpeer::datachannel::Payload;
-use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
     Configuration, DataChannel, DataChannelEvent, DataChannelEvents, DataChannelInit,
-    DataChannelState, ErrorDetail, PeerConnection, PeerConnectionEvent, PeerConnectionState,
-    SctpTransportState, SdpType, SessionDescription,
+    DataChannelState, DtlsTransportState, ErrorDetail, Payload, PeerConnection,
+    PeerConnectionEvent, PeerConnectionState, SctpTransportState, SdpType, SessionDescription,
 };
 use serde_json::{Value, json};
 

@@ -18,12 +18,11 @@ use std::time::Duration;
 
 use common::chromium::{Chromium, js_literal};
 use common::net::{next, next_not_low};
-use rtcpeer::datachannel::Payload;
-use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
     Configuration, DataChannel, DataChannelEvent, DataChannelEvents, DataChannelInit,
-    DataChannelState, ErrorDetail, ErrorKind, EventStream, IceGatheringState, PeerConnection,
-    PeerConnectionEvent, PeerConnectionState, SctpTransportState, SessionDescription,
+    DataChannelState, DtlsTransportState, ErrorDetail, ErrorKind, EventStream, IceGatheringState,
+    Payload, PeerConnection, PeerConnectionEvent, PeerConnectionState, SctpTransportState,
+    SessionDescription,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard, OnceCell};

@@ -8,11 +8,9 @@ use common::net::{
     within,
 };
 use common::signaling::exchange;
-use rtcpeer::datachannel::Payload;
-use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
-    DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, PeerConnection,
-    PeerConnectionEvent, PeerConnectionState, SctpTransportState,
+    DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, DtlsTransportState, Payload,
+    PeerConnection, PeerConnectionEvent, PeerConnectionState, SctpTransportState,
 };
 
 /// The remote side's `datachannel` event.

@@ -408,7 +408,7 @@ async fn an_event_stream_that_falls_behind_reports_what_it_lost() {
             _ => events += 1,
         }
     }
-    assert_eq!(events, rtcpeer::api::EVENT_QUEUE as u64);
+    assert_eq!(events, rtcpeer::EVENT_QUEUE as u64);
     assert_eq!(markers.len(), 1, "one marker for one run of losses");
     assert_eq!(markers[0], slow.dropped_events());
     assert!(channels + markers[0] > N as u64, "{channels} + {markers:?}");

@@ -11,11 +11,11 @@
 mod common;
 
 use common::net::{next, next_data_channel, wait_gathered, within};
-use rtcpeer::api::Settings;
-use rtcpeer::datachannel::Payload;
-use rtcpeer::jsep::CoreSettings;
 use rtcpeer::sdp::{Attribute, Media, Sdp};
-use rtcpeer::{Configuration, DataChannelEvent, MediaKind, PeerConnection, SessionDescription};
+use rtcpeer::{
+    Configuration, CoreSettings, DataChannelEvent, MediaKind, Payload, PeerConnection,
+    SessionDescription, Settings,
+};
 
 fn pc_with_sctp_port(port: u16) -> PeerConnection {
     let settings = Settings {

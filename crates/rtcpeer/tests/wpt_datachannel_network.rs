@@ -14,13 +14,12 @@ use common::net::{
     forward_candidates, negotiate, next, next_data_channel, next_not_low, pc, within,
 };
 use common::signaling::{drain, exchange};
-use rtcpeer::datachannel::Payload;
-use rtcpeer::dtls::DtlsTransportState;
 use rtcpeer::{
     BinaryType, BundlePolicy, CertificateParams, Configuration, DataChannel, DataChannelEvent,
-    DataChannelEvents, DataChannelInit, DataChannelState, ErrorDetail, ErrorKind, EventStream,
-    IceConnectionState, MediaKind, MediaStream, MediaStreamTrack, PeerConnection,
-    PeerConnectionEvent, PeerConnectionState, Priority, SctpTransportState, TransceiverInit,
+    DataChannelEvents, DataChannelInit, DataChannelState, DtlsTransportState, ErrorDetail,
+    ErrorKind, EventStream, IceConnectionState, MediaKind, MediaStream, MediaStreamTrack, Payload,
+    PeerConnection, PeerConnectionEvent, PeerConnectionState, Priority, SctpTransportState,
+    TransceiverInit,
 };
 
 fn text(s: &str) -> DataChannelEvent {

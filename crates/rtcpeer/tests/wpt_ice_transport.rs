@@ -10,11 +10,10 @@ use common::signaling::{drain, exchange};
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
 
-use rtcpeer::ice::IceAgentConfig;
 use rtcpeer::{
-    Configuration, EventStream, IceCandidate, IceComponent, IceConnectionState as Ice,
-    IceGatheringState as Gather, IceRole, IceServer, IceSettings, IceTransport, MediaKind,
-    PeerConnection, PeerConnectionEvent as Ev, Settings, TransceiverInit,
+    Configuration, EventStream, IceAgentConfig, IceCandidate, IceComponent,
+    IceConnectionState as Ice, IceGatheringState as Gather, IceRole, IceServer, IceSettings,
+    IceTransport, MediaKind, PeerConnection, PeerConnectionEvent as Ev, Settings, TransceiverInit,
 };
 
 const DEADLINE: Duration = Duration::from_secs(10);

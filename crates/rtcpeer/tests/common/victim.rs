@@ -17,9 +17,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rtcpeer::datachannel::Payload;
 use rtcpeer::{
-    Configuration, DataChannel, DataChannelEvent, PeerConnection, PeerConnectionEvent,
+    Configuration, DataChannel, DataChannelEvent, Payload, PeerConnection, PeerConnectionEvent,
     PeerConnectionState, SessionDescription,
 };
 
