@@ -3,8 +3,8 @@
 //! WPT-1..47), through the public API only.
 //!
 //! Not covered here, with the reason:
-//! - WPT-2 (part): `iceGatheringState`, `iceConnectionState` and `connectionState` are not
-//!   exposed by `PeerConnection` yet (ICE is not implemented); the rest of WPT-2 is tested.
+//! - WPT-2 (part): the initial `iceGatheringState`, `iceConnectionState` and `connectionState`
+//!   are tested with ICE (`ice_connect.rs`, `wpt_2_fresh_connection_states_are_new`).
 //! - WPT-6 (part) [js]: a configuration member whose `toString` throws has no JSON/Rust
 //!   equivalent (JSON values cannot throw); the non-numeric `iceCandidatePoolSize` is tested.
 //! - WPT-36, WPT-37, WPT-38 [net]: candidate gathering and ICE restarts need ICE.

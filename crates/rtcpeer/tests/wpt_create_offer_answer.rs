@@ -2,8 +2,9 @@
 //! shared/conformance/wpt-checklist.md, WPT-48..59), through the public API only.
 //!
 //! Not covered here, with the reason:
-//! - WPT-53 (part): "no iceGatheringState change" needs the (missing) gathering state; the
-//!   offer without m-lines and its SLD are tested.
+//! - WPT-53 (part): "no iceGatheringState change" is tested with ICE (`ice_connect.rs`,
+//!   `wpt_53_offer_without_m_lines_gathers_nothing`); the offer without m-lines and its SLD are
+//!   tested here.
 //! - WPT-54 (part) [net]: the gathering-state sequence after an ICE restart needs ICE; the
 //!   new ICE credentials of the restart offer are tested.
 //! - WPT-50, WPT-57 [timing]: "settled before the next task" is tested as "the operation is

@@ -2,10 +2,11 @@
 //! timing, operations chain, WPT-118..127). See /work/shared/conformance/wpt-checklist.md.
 //!
 //! Items not covered here, and why:
-//! - WPT-121 (partly): `addIceCandidate`, `setParameters` and `getStats` do not exist yet; the
+//! - WPT-121 (partly): `setParameters` and `getStats` do not exist yet, and `addIceCandidate`
+//!   is not in these ordering tests (its chaining is WPT-97, `wpt_ice_candidates.rs`); the
 //!   createOffer / createAnswer / SLD / SRD / replaceTrack ordering is tested.
-//! - WPT-126 (partly): the trailing `addIceCandidate` does not exist yet; the two chained
-//!   parameterless SLD() calls are tested.
+//! - WPT-126 (partly): the trailing `addIceCandidate` is not in this test (see WPT-97); the two
+//!   chained parameterless SLD() calls are tested.
 //! - WPT-127 [net]: `icecandidate` events need ICE gathering.
 //!
 //! Tests named `wpt_9_*` cover behaviour of the same WPT files that the checklist does not

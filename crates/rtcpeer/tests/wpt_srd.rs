@@ -4,7 +4,7 @@
 //! /work/shared/conformance/wpt-checklist.md.
 //!
 //! Items not covered here, and why:
-//! - WPT-97: needs `addIceCandidate`, which the API does not have yet (ICE comes later).
+//! - WPT-97: tested with the ICE candidate items (`wpt_ice_candidates.rs`).
 //! - WPT-103 (partly): in JavaScript the pending promise never settles after `close()`; a Rust
 //!   future must complete, so the equivalent tested is "fails with InvalidStateError, nothing
 //!   is applied, no event fires, state is closed".
