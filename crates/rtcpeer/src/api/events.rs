@@ -267,7 +267,13 @@ impl Inner {
                     track,
                     streams,
                 } => {
-                    let t = RtpTransceiver::new(self.clone(), transceiver);
+                    // The event's track is the receiver's track (webrtc-pc §4.4.1.5).
+                    let t = RtpTransceiver::with_parts(
+                        self.clone(),
+                        transceiver,
+                        track.kind(),
+                        track.clone(),
+                    );
                     PeerConnectionEvent::Track(Box::new(TrackEvent {
                         receiver: t.receiver(),
                         track,

@@ -429,6 +429,13 @@ impl PeerConnection {
 
     // ----- media -----
 
+    /// How many transceivers the connection holds: `getTransceivers()` plus the most recent
+    /// removed ones it keeps for their handles (at most 64 of those).
+    #[doc(hidden)]
+    pub fn transceiver_count(&self) -> usize {
+        self.inner.core().transceiver_count()
+    }
+
     /// `addTransceiver(trackOrKind, init)` (webrtc-pc §5.1).
     pub fn add_transceiver(
         &self,
@@ -440,10 +447,19 @@ impl PeerConnection {
             TrackOrKind::Track(t) => (t.kind(), Some(t)),
         };
         let ids = init.streams.iter().map(|s| s.id().to_string()).collect();
-        let id = self
-            .inner
-            .sync(|core, empty| core.add_transceiver(kind, track, init.direction, ids, empty))?;
-        Ok(RtpTransceiver::new(self.inner.clone(), id))
+        let (id, receiver_track) = self.inner.sync(|core, empty| {
+            let id = core.add_transceiver(kind, track, init.direction, ids, empty)?;
+            let receiver_track = core.transceiver(id).map(|t| t.receiver_track.clone());
+            Ok::<_, Error>((id, receiver_track))
+        })?;
+        let receiver_track = receiver_track
+            .ok_or_else(|| Error::invalid_state("the new transceiver was removed at once"))?;
+        Ok(RtpTransceiver::with_parts(
+            self.inner.clone(),
+            id,
+            kind,
+            receiver_track,
+        ))
     }
 
     /// `addTrack(track, ...streams)` (webrtc-pc §5.1).
@@ -478,7 +494,7 @@ impl PeerConnection {
     pub fn get_transceivers(&self) -> Vec<RtpTransceiver> {
         let ids = self.inner.core().transceiver_ids();
         ids.into_iter()
-            .map(|id| RtpTransceiver::new(self.inner.clone(), id))
+            .filter_map(|id| RtpTransceiver::new(self.inner.clone(), id))
             .collect()
     }
 
@@ -508,7 +524,7 @@ impl PeerConnection {
                 .collect()
         };
         ids.into_iter()
-            .map(|id| RtpTransceiver::new(self.inner.clone(), id))
+            .filter_map(|id| RtpTransceiver::new(self.inner.clone(), id))
             .collect()
     }
 

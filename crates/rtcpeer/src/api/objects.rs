@@ -41,34 +41,61 @@ pub(crate) use handle_basics;
 pub struct RtpTransceiver {
     pc: Arc<Inner>,
     id: TransceiverId,
+    /// The kind and receiver track, kept so a handle still reads them once the connection
+    /// has forgotten the removed transceiver (it keeps only the most recent ones).
+    kind: MediaKind,
+    receiver_track: MediaStreamTrack,
 }
 handle_basics!(RtpTransceiver, id);
 
 impl RtpTransceiver {
-    pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId) -> Self {
-        RtpTransceiver { pc, id }
+    /// A handle to a transceiver the connection holds (in the set or recently removed).
+    pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId) -> Option<Self> {
+        let (kind, receiver_track) = pc
+            .core()
+            .transceiver(id)
+            .map(|t| (t.kind, t.receiver_track.clone()))?;
+        Some(Self::with_parts(pc, id, kind, receiver_track))
     }
 
-    fn read<T>(&self, f: impl FnOnce(&crate::jsep::Transceiver) -> T) -> T {
+    /// A handle from the kind and receiver track the caller already has.
+    pub(crate) fn with_parts(
+        pc: Arc<Inner>,
+        id: TransceiverId,
+        kind: MediaKind,
+        receiver_track: MediaStreamTrack,
+    ) -> Self {
+        RtpTransceiver {
+            pc,
+            id,
+            kind,
+            receiver_track,
+        }
+    }
+
+    /// Reads the transceiver, or `forgotten` once the connection no longer keeps it: it was
+    /// removed (webrtc-pc §4.4.1.5) and its final state is that of a stopped transceiver.
+    fn read<T>(&self, forgotten: T, f: impl FnOnce(&crate::jsep::Transceiver) -> T) -> T {
         let core = self.pc.core();
-        f(core
-            .transceiver(self.id)
-            .expect("transceivers are never forgotten"))
+        core.transceiver(self.id).map_or(forgotten, f)
     }
 
     /// The media kind.
     pub fn kind(&self) -> MediaKind {
-        self.read(|t| t.kind)
+        self.kind
     }
 
-    /// `mid`: set once a description associated it with an m-section.
+    /// `mid`: set once a description associated it with an m-section. A removed transceiver
+    /// (stopped and negotiated, webrtc-pc §4.4.1.5) reads mid `None`, direction and
+    /// currentDirection "stopped", also once the connection has forgotten it (it keeps the
+    /// most recent 64 removed transceivers); its setters act as on a stopped transceiver.
     pub fn mid(&self) -> Option<String> {
-        self.read(|t| t.mid.clone())
+        self.read(None, |t| t.mid.clone())
     }
 
     /// `direction`: the preferred direction ("stopped" after `stop()`).
     pub fn direction(&self) -> RtpTransceiverDirection {
-        self.read(|t| t.direction)
+        self.read(RtpTransceiverDirection::Stopped, |t| t.direction)
     }
 
     /// Sets `direction` (webrtc-pc §5.4); may fire `negotiationneeded`.
@@ -80,7 +107,9 @@ impl RtpTransceiver {
 
     /// `currentDirection`: the negotiated direction.
     pub fn current_direction(&self) -> Option<RtpTransceiverDirection> {
-        self.read(|t| t.current_direction)
+        self.read(Some(RtpTransceiverDirection::Stopped), |t| {
+            t.current_direction
+        })
     }
 
     /// `stop()` (webrtc-pc §5.4).
@@ -99,6 +128,7 @@ impl RtpTransceiver {
         RtpReceiver {
             pc: self.pc.clone(),
             id: self.id,
+            track: self.receiver_track.clone(),
         }
     }
 
@@ -114,10 +144,14 @@ impl RtpTransceiver {
     }
 
     /// `setCodecPreferences(codecs)` (webrtc-pc §5.4); an empty list restores the defaults.
+    /// A transceiver the connection has forgotten (removed, see [`Self::mid`]) validates the
+    /// list as a removed one does, and keeps nothing.
     pub fn set_codec_preferences(&self, codecs: &[RtpCodecCapability]) -> Result<()> {
-        self.pc
-            .core()
-            .set_codec_preferences(self.id, codecs.to_vec())
+        let mut core = self.pc.core();
+        if core.transceiver(self.id).is_none() {
+            return codecs::validate_codec_preferences(self.kind, codecs);
+        }
+        core.set_codec_preferences(self.id, codecs.to_vec())
     }
 }
 
@@ -142,7 +176,7 @@ impl RtpSender {
         self.id
     }
 
-    /// `track`.
+    /// `track`; `None` once the connection has forgotten the removed transceiver.
     pub fn track(&self) -> Option<MediaStreamTrack> {
         self.pc
             .core()
@@ -174,17 +208,15 @@ impl RtpSender {
 pub struct RtpReceiver {
     pc: Arc<Inner>,
     id: TransceiverId,
+    /// The receiver's track, the same object for the receiver's lifetime (webrtc-pc §5.3).
+    track: MediaStreamTrack,
 }
 handle_basics!(RtpReceiver, id);
 
 impl RtpReceiver {
     /// `track`: the remote track (muted until media arrives).
     pub fn track(&self) -> MediaStreamTrack {
-        self.pc
-            .core()
-            .transceiver(self.id)
-            .map(|t| t.receiver_track.clone())
-            .expect("transceivers are never forgotten")
+        self.track.clone()
     }
 
     /// `RTCRtpReceiver.getCapabilities(kind)`: `None` for a kind other than audio/video.

@@ -249,6 +249,12 @@ impl Default for CoreSettings {
     }
 }
 
+/// How many removed transceivers a connection keeps so handles read their final state from
+/// the core; older ones are forgotten and their handles read the final state of a removed
+/// transceiver (webrtc-pc §4.4.1.5: mid null, direction and currentDirection "stopped").
+/// Bounds what a remote that adds and rejects m-sections without end makes us store.
+pub(crate) const REMOVED_TRANSCEIVERS_KEPT: usize = 64;
+
 /// The sans-IO signaling core of one peer connection.
 pub struct Core {
     pub(crate) config: Configuration,
@@ -265,9 +271,10 @@ pub struct Core {
     pub(crate) last_offer: Option<OfferPlan>,
     pub(crate) last_answer: Option<String>,
     pub(crate) transceivers: Vec<Transceiver>,
-    /// Transceivers removed from the set (stopped and negotiated, or rolled back), kept so
-    /// handles can still read their final state.
-    pub(crate) removed: HashMap<TransceiverId, Transceiver>,
+    /// The most recently removed transceivers (stopped and negotiated, or rolled back), oldest
+    /// first, at most [`REMOVED_TRANSCEIVERS_KEPT`]; API handles fall back to the final state
+    /// of a removed transceiver once it is forgotten.
+    pub(crate) removed: VecDeque<Transceiver>,
     next_transceiver: u64,
     pub(crate) slots: Vec<Slot>,
     pub(crate) snapshot: Option<Snapshot>,
@@ -343,7 +350,7 @@ impl Core {
             last_offer: None,
             last_answer: None,
             transceivers: Vec::new(),
-            removed: HashMap::new(),
+            removed: VecDeque::new(),
             next_transceiver: 0,
             slots: Vec::new(),
             snapshot: None,
@@ -523,7 +530,23 @@ impl Core {
         self.transceivers
             .iter()
             .find(|t| t.id == id)
-            .or_else(|| self.removed.get(&id))
+            .or_else(|| self.removed.iter().find(|t| t.id == id))
+    }
+
+    /// Moves a transceiver that left the set (webrtc-pc §4.4.1.5 "stopped" and negotiated,
+    /// or rolled back) to `removed`, forgetting the oldest beyond [`REMOVED_TRANSCEIVERS_KEPT`]:
+    /// a remote can add and reject m-sections without end (RFC 9429 §5.10).
+    pub(crate) fn keep_removed(&mut self, t: Transceiver) {
+        if self.removed.len() >= REMOVED_TRANSCEIVERS_KEPT {
+            self.removed.pop_front();
+        }
+        self.removed.push_back(t);
+    }
+
+    /// How many transceivers the connection holds: those in the set plus the removed ones
+    /// still kept (at most [`REMOVED_TRANSCEIVERS_KEPT`]).
+    pub fn transceiver_count(&self) -> usize {
+        self.transceivers.len() + self.removed.len()
     }
 
     pub(crate) fn transceiver_mut(&mut self, id: TransceiverId) -> Option<&mut Transceiver> {

@@ -715,7 +715,7 @@ impl Core {
                     t.stopping = true;
                     t.stopped = true;
                     t.receiver_track.stop();
-                    self.removed.insert(t.id, t);
+                    self.keep_removed(t);
                 }
                 None => {
                     t.mid = None;
@@ -793,7 +793,7 @@ impl Core {
                 t.direction = RtpTransceiverDirection::Stopped;
                 t.current_direction = Some(RtpTransceiverDirection::Stopped);
                 t.receiver_track.stop();
-                self.removed.insert(t.id, t);
+                self.keep_removed(t);
             } else {
                 kept.push(t);
             }
