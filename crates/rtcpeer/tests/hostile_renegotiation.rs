@@ -1,16 +1,21 @@
 //! A remote that adds a new m-section and rejects it in the next offer, again and again
 //! (RFC 9429 §5.10, webrtc-pc §4.4.1.5): each round leaves a stopped, removed transceiver.
 //! The connection keeps only the most recent ones, and handles to forgotten transceivers
-//! read the final state of a removed transceiver without panicking.
+//! read the final state of a removed transceiver without panicking. Mids are never reused
+//! (RFC 9429 §5.2.2) without keeping one entry per mid ever used.
 
 mod common;
 
+use common::budget;
 use common::signaling::exchange;
 
 use rtcpeer::{
     Configuration, ErrorKind, MediaKind, MediaStreamTrackState, PeerConnection,
     RtpTransceiverDirection as Dir, TransceiverInit,
 };
+
+#[global_allocator]
+static ALLOC: budget::CountingAllocator = budget::CountingAllocator;
 
 const ROUNDS: usize = 2_000;
 /// The cap on removed transceivers kept (`REMOVED_TRANSCEIVERS_KEPT`) plus the live ones.
@@ -26,7 +31,11 @@ async fn remote_adds_and_rejects_m_sections_without_end() {
     let remote = pc();
     let mut early = Vec::new();
     let mut max_count = 0;
+    let mut held_at_200 = 0;
     for round in 0..ROUNDS {
+        if round == 200 {
+            held_at_200 = budget::thread_live_bytes();
+        }
         let kind = if round % 2 == 0 {
             MediaKind::Audio
         } else {
@@ -59,6 +68,16 @@ async fn remote_adds_and_rejects_m_sections_without_end() {
         assert!(remote.transceiver_count() <= BOUND, "round {round}");
     }
     assert!(max_count <= BOUND, "{max_count}");
+    // What both connections hold stops growing: no per-round state is kept (removed
+    // transceivers beyond the cap, mids ever used). Before the fix: ~2,700 bytes a round,
+    // then ~114 (the set of used mids).
+    assert!(budget::counting());
+    let grown = budget::thread_live_bytes() - held_at_200;
+    assert!(
+        grown < 40_000,
+        "{grown} bytes held more after {} rounds",
+        ROUNDS - 200
+    );
     for (t, r, s, kind) in early {
         assert_eq!(t.kind(), kind);
         assert_eq!(t.mid(), None);
@@ -81,5 +100,52 @@ async fn remote_adds_and_rejects_m_sections_without_end() {
         // setCodecPreferences has no stopped check (webrtc-pc §5.4): it only validates.
         t.set_codec_preferences(&[]).unwrap();
         local.remove_track(&s).unwrap();
+    }
+}
+
+/// RFC 9429 §5.2.2: a mid is never reused in a session, also once the remote has used
+/// numeric mids far apart or the largest number; allocation never panics.
+#[tokio::test]
+async fn local_mids_are_not_reused_after_remote_numeric_mids() {
+    for remote_mid in ["7", "340282366920938463463374607431768211455", "007", "x0"] {
+        let local = pc();
+        let remote = pc();
+        remote
+            .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .unwrap();
+        let offer = remote.create_offer(None).await.unwrap();
+        remote
+            .set_local_description(Some(offer.clone()))
+            .await
+            .unwrap();
+        let sdp = offer
+            .sdp
+            .replace("a=mid:0\r\n", &format!("a=mid:{remote_mid}\r\n"));
+        let sdp = sdp.replace("BUNDLE 0", &format!("BUNDLE {remote_mid}"));
+        let offer = rtcpeer::SessionDescription::offer(sdp);
+        local.set_remote_description(offer).await.unwrap();
+        let answer = local.create_answer(None).await.unwrap();
+        local.set_local_description(Some(answer)).await.unwrap();
+        // Two new local transceivers get mids never used in this session.
+        for _ in 0..2 {
+            local
+                .add_transceiver(MediaKind::Video, TransceiverInit::default())
+                .unwrap();
+        }
+        let offer = local.create_offer(None).await.unwrap();
+        let mids: Vec<&str> = offer
+            .sdp
+            .lines()
+            .filter_map(|l| l.strip_prefix("a=mid:"))
+            .collect();
+        assert_eq!(mids.len(), 3, "{remote_mid}: {mids:?}");
+        assert_eq!(mids[0], remote_mid);
+        assert!(
+            mids[1] != mids[2] && !mids[1..].contains(&remote_mid),
+            "{mids:?}"
+        );
+        if remote_mid == "7" {
+            assert_eq!(&mids[1..], ["8", "9"]);
+        }
     }
 }

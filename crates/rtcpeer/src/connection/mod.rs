@@ -278,7 +278,11 @@ pub struct Core {
     next_transceiver: u64,
     pub(crate) slots: Vec<Slot>,
     pub(crate) snapshot: Option<Snapshot>,
-    pub(crate) used_mids: HashSet<String>,
+    /// Every mid used in this session so far that reads as a number (canonical decimal) is
+    /// below this floor; new mids are numbers from it up, so none is reused (RFC 9429
+    /// §5.2.2) while the connection keeps O(1) state however many mids the remote uses.
+    /// Other mids can never equal a mid we allocate and need no memory.
+    pub(crate) mid_floor: u128,
     /// `[[LocalIceCredentialsToReplace]]` (by ufrag).
     pub(crate) ice_to_replace: HashSet<String>,
     /// Fresh credentials generated for the next ICE generation, kept until applied.
@@ -354,7 +358,7 @@ impl Core {
             next_transceiver: 0,
             slots: Vec::new(),
             snapshot: None,
-            used_mids: HashSet::new(),
+            mid_floor: 0,
             ice_to_replace: HashSet::new(),
             fresh_creds: None,
             dtls_role: None,
@@ -889,21 +893,25 @@ impl Core {
         c
     }
 
-    /// A new mid: the smallest number not used in this session nor in `taken`.
+    /// A new mid: the smallest number at or above `mid_floor` (above every numeric mid used in
+    /// this session, RFC 9429 §5.2.2) not in `taken` nor held by a transceiver or m-line.
+    /// Only if a remote used mid 2^128-1 (no number is left), "x" and a number, checked
+    /// against the mids in use only.
     pub(crate) fn allocate_mid(&self, taken: &HashSet<String>) -> String {
         let in_use = |m: &str| {
-            self.used_mids.contains(m)
-                || taken.contains(m)
+            taken.contains(m)
                 || self
                     .transceivers
                     .iter()
                     .any(|t| t.mid.as_deref() == Some(m))
                 || self.slots.iter().any(|s| s.mid.as_deref() == Some(m))
         };
-        (0u64..)
-            .map(|n| n.to_string())
+        let numbers = (self.mid_floor..u128::MAX).map(|n| n.to_string());
+        let fallback = (0u64..).map(|n| format!("x{n}"));
+        numbers
+            .chain(fallback)
             .find(|m| !in_use(m))
-            .expect("an unused mid always exists")
+            .unwrap_or_default()
     }
 
     pub(crate) fn remote_stream(&mut self, id: &str) -> MediaStream {

@@ -805,8 +805,12 @@ impl Core {
 
     fn note_mids(&mut self, sdp: &Sdp) {
         for m in &sdp.media {
-            if let Some(mid) = m.mid() {
-                self.used_mids.insert(mid.to_string());
+            // Only a canonical decimal can equal a mid we allocate (see `Core::mid_floor`).
+            if let Some(n) = m.mid().and_then(|mid| {
+                let n = mid.parse::<u128>().ok()?;
+                (n.to_string() == mid).then_some(n)
+            }) {
+                self.mid_floor = self.mid_floor.max(n.saturating_add(1));
             }
         }
     }
