@@ -16,20 +16,27 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use libfuzzer_sys::fuzz_target;
+#[path = "../../crates/rtcpeer/tests/common/trickle_model.rs"]
+mod trickle_model;
 use rtcpeer::jsep::{Core, CoreSettings};
-use rtcpeer::sdp::{Attribute, Candidate, Sdp};
+use rtcpeer::sdp::Sdp;
 use rtcpeer::util::SeededRandom;
 use rtcpeer::{
     Certificate, CertificateParams, Configuration, IceCandidateInit, SessionDescription,
     SignalingLimits,
 };
+use trickle_model::reference_add;
 
 const FP: &str = "8A:E2:E3:81:D7:51:6A:9A:A6:B7:DB:A9:D9:A5:A9:F1:B3:A9:10:94:0D:15:62:61:7F:E6:19:81:83:43:48:74";
 
 /// Three sections bundled on "0": data with two candidates, audio with its own ufrag, and
 /// video relying on the session-level ufrag.
 fn offer(eoc_in_middle: bool) -> String {
-    let eoc = if eoc_in_middle { "a=end-of-candidates\r\n" } else { "" };
+    let eoc = if eoc_in_middle {
+        "a=end-of-candidates\r\n"
+    } else {
+        ""
+    };
     format!(
         "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n\
          a=ice-ufrag:SESS\r\na=ice-pwd:sessionpasswordsessionpwd\r\n\
@@ -52,46 +59,6 @@ fn certificate() -> Certificate {
         Certificate::generate(CertificateParams::default(), SystemTime::now()).unwrap()
     })
     .clone()
-}
-
-/// What addIceCandidate did to the description before it was made O(1) (the model).
-fn model_add(sdp: &mut Sdp, c: &IceCandidateInit) -> bool {
-    let target = match (&c.sdp_mid, c.sdp_m_line_index) {
-        (Some(mid), _) => match sdp.media.iter().position(|m| m.mid() == Some(mid.as_str())) {
-            Some(i) => Some(i),
-            None => return false,
-        },
-        (None, Some(i)) if usize::from(i) < sdp.media.len() => Some(usize::from(i)),
-        (None, Some(_)) => return false,
-        (None, None) => None,
-    };
-    let text = c.candidate.trim();
-    if text.is_empty() {
-        let range: Vec<usize> = match target {
-            Some(i) => vec![i],
-            None => (0..sdp.media.len()).collect(),
-        };
-        for i in range {
-            if !sdp.media[i].has(&Attribute::EndOfCandidates) {
-                sdp.media[i].attributes.push(Attribute::EndOfCandidates);
-            }
-        }
-        return true;
-    }
-    let (Ok(cand), Some(i)) = (Candidate::parse(text), target) else {
-        return false;
-    };
-    let m = &mut sdp.media[i];
-    let attr = Attribute::Candidate(cand);
-    if !m.attributes.contains(&attr) {
-        let at = m
-            .attributes
-            .iter()
-            .position(|a| matches!(a, Attribute::EndOfCandidates))
-            .unwrap_or(m.attributes.len());
-        m.attributes.insert(at, attr);
-    }
-    true
 }
 
 fn text(b: &[u8]) -> String {
@@ -138,7 +105,10 @@ fn call(line: &[u8]) -> Option<IceCandidateInit> {
             ..Default::default()
         },
         b'g' => {
-            let n = u32::from(u16::from_le_bytes([*rest.first()?, *rest.get(1).unwrap_or(&0)]));
+            let n = u32::from(u16::from_le_bytes([
+                *rest.first()?,
+                *rest.get(1).unwrap_or(&0),
+            ]));
             with_mid(
                 format!(
                     "candidate:{n} 1 udp {} 10.0.{}.{} {} typ host",
@@ -180,7 +150,8 @@ fuzz_target!(|data: &[u8]| {
     core.set_remote_description(SessionDescription::offer(offer.clone()))
         .expect("the offer applies");
     if variant & 4 != 0 {
-        core.set_local_description(None).expect("the offer is answered");
+        core.set_local_description(None)
+            .expect("the offer is answered");
         let _ = core.add_local_address("10.9.9.9:5000".parse().unwrap());
     }
     let mut model = Sdp::parse(&offer).unwrap();
@@ -194,12 +165,19 @@ fuzz_target!(|data: &[u8]| {
         if core.add_ice_candidate(&c).is_err() {
             continue;
         }
-        assert!(model_add(&mut model, &c), "accepted, the model refuses: {c:?}");
+        assert!(
+            reference_add(&mut model, &c),
+            "accepted, the model refuses: {c:?}"
+        );
         let sdp = core.remote_description().expect("a remote description").sdp;
         assert_eq!(sdp, model.to_string(), "after {c:?}");
         // At most one end-of-candidates line per section is not counted against the bytes.
         let eoc_slack = sections * "a=end-of-candidates\r\n".len();
-        assert!(sdp.len() <= limits.max_description_bytes + eoc_slack, "{} bytes", sdp.len());
+        assert!(
+            sdp.len() <= limits.max_description_bytes + eoc_slack,
+            "{} bytes",
+            sdp.len()
+        );
         let parsed = Sdp::parse(&sdp).expect("the description stays parseable");
         for m in &parsed.media {
             assert!(m.candidates().count() <= limits.max_candidates_per_section);

@@ -10,18 +10,21 @@
 //! - hostile JSON for `RTCSessionDescriptionInit`, `RTCIceCandidateInit` and `RTCConfiguration`.
 
 mod common;
+#[path = "common/trickle_model.rs"]
+mod trickle_model;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::budget;
 use rtcpeer::jsep::{Core, CoreSettings};
-use rtcpeer::sdp::{Attribute, Candidate, MAX_SDP_BYTES, MAX_SDP_LINES, Sdp};
+use rtcpeer::sdp::{MAX_SDP_BYTES, MAX_SDP_LINES, Sdp};
 use rtcpeer::util::SeededRandom;
 use rtcpeer::{
     Certificate, CertificateParams, Configuration, ErrorKind, IceCandidateInit, PeerConnection,
     SessionDescription, Settings, SignalingLimits,
 };
+use trickle_model::reference_add;
 
 #[global_allocator]
 static ALLOC: budget::CountingAllocator = budget::CountingAllocator;
@@ -222,47 +225,6 @@ async fn trickled_candidates_stop_at_the_description_byte_limit() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Operation, "{e}");
     assert!(e.message().contains("limit"), "{e}");
-}
-
-/// What `addIceCandidate` did to `remoteDescription.sdp` before it was made O(1): the
-/// reference the new bookkeeping must match byte for byte.
-fn reference_add(sdp: &mut Sdp, c: &IceCandidateInit) -> bool {
-    let target = match (&c.sdp_mid, c.sdp_m_line_index) {
-        (Some(mid), _) => match sdp.media.iter().position(|m| m.mid() == Some(mid.as_str())) {
-            Some(i) => Some(i),
-            None => return false,
-        },
-        (None, Some(i)) if usize::from(i) < sdp.media.len() => Some(usize::from(i)),
-        (None, Some(_)) => return false,
-        (None, None) => None,
-    };
-    let text = c.candidate.trim();
-    if text.is_empty() {
-        let range: Vec<usize> = match target {
-            Some(i) => vec![i],
-            None => (0..sdp.media.len()).collect(),
-        };
-        for i in range {
-            if !sdp.media[i].has(&Attribute::EndOfCandidates) {
-                sdp.media[i].attributes.push(Attribute::EndOfCandidates);
-            }
-        }
-        return true;
-    }
-    let (Ok(cand), Some(i)) = (Candidate::parse(text), target) else {
-        return false;
-    };
-    let m = &mut sdp.media[i];
-    let attr = Attribute::Candidate(cand);
-    if !m.attributes.contains(&attr) {
-        let at = m
-            .attributes
-            .iter()
-            .position(|a| matches!(a, Attribute::EndOfCandidates))
-            .unwrap_or(m.attributes.len());
-        m.attributes.insert(at, attr);
-    }
-    true
 }
 
 /// `remoteDescription.sdp` after candidates, duplicates, end-of-candidates (per section,
