@@ -26,23 +26,11 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod cert;
-pub mod codecs;
-pub mod config;
-pub mod connection;
-pub mod datachannel;
-pub mod dtls;
-mod enums;
-pub mod error;
-pub mod ice;
-pub mod mdns;
-mod negotiator;
-pub mod sctp;
-pub mod sdp;
-mod session;
-pub mod stun;
-pub mod track;
-pub mod util;
+
+pub use rtcpeer_proto::{
+    cert, codecs, config, connection, datachannel, dtls, error, ice, mdns, sctp, sdp, stun, track,
+    util,
+};
 
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, EVENT_QUEUE, EventStream, IceSettings,
@@ -50,27 +38,17 @@ pub use api::{
     RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind,
     TransceiverInit, UdpMux,
 };
-pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};
-pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability};
-pub use config::{
-    BundlePolicy, Configuration, Host, IceServer, IceServerUrl, IceTransportPolicy,
-    IceTransportProtocol, IceUrlScheme, RtcpMuxPolicy,
+pub use rtcpeer_proto::{
+    AnswerOptions, BinaryType, BundlePolicy, Certificate, CertificateParams, Configuration,
+    CoreSettings, DataChannelEvent, DataChannelInit, DataChannelLimits, DataChannelState,
+    DtlsFingerprint, DtlsSettings, DtlsTransportState, Error, ErrorDetail, ErrorKind, Host,
+    IceAgentConfig, IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair,
+    IceCandidateType, IceComponent, IceConnectionState, IceGatheringState, IceParameters,
+    IceProtocol, IceRole, IceServer, IceServerUrl, IceTcpCandidateType, IceTransportPolicy,
+    IceTransportProtocol, IceTransportState, IceUrlScheme, InterfaceFilter, IpFilter, KeyParams,
+    MAX_SDP_BYTES, MediaKind, MediaStream, MediaStreamTrack, MediaStreamTrackState, MuxCounters,
+    NameFilter, OfferOptions, Payload, PeerConnectionState, Priority, Result, RsaHash,
+    RtcpMuxPolicy, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability,
+    RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingLimits,
+    SignalingState, jsep,
 };
-/// The connection core under its former name, so `rtcpeer::jsep::…` paths keep working.
-pub use connection as jsep;
-pub use datachannel::{DataChannelLimits, Payload};
-pub use dtls::{DtlsSettings, DtlsTransportState};
-pub use error::{Error, ErrorDetail, ErrorKind, Result};
-pub use ice::interfaces::{IpFilter, NameFilter};
-pub use ice::{
-    IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter, MuxCounters,
-};
-pub use jsep::{
-    AnswerOptions, BinaryType, CoreSettings, DataChannelEvent, DataChannelInit, DataChannelState,
-    IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType,
-    IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState,
-    OfferOptions, PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState,
-    SdpType, SessionDescription, SignalingLimits, SignalingState,
-};
-pub use sdp::MAX_SDP_BYTES;
-pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

@@ -13,7 +13,8 @@ pub struct TransceiverId(pub(crate) u64);
 
 /// Everything the core knows about a transceiver, its sender and its receiver.
 #[derive(Debug, Clone)]
-pub(crate) struct Transceiver {
+#[doc(hidden)]
+pub struct Transceiver {
     pub id: TransceiverId,
     pub kind: MediaKind,
     pub mid: Option<String>,

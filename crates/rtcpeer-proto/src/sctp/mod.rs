@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use rtcpeer::sctp::{Association, Config, Event, SendOptions};
+//! use rtcpeer_proto::sctp::{Association, Config, Event, SendOptions};
 //!
 //! let now = Instant::now();
 //! let (mut a, mut b) = (Association::new(Config::default(), now, 1), Association::new(Config::default(), now, 2));

@@ -7,7 +7,7 @@ macro_rules! fixture {
     ($name:literal) => {
         (
             $name,
-            include_str!(concat!("../../tests/fixtures/sdp/", $name)),
+            include_str!(concat!("../../../rtcpeer/tests/fixtures/sdp/", $name)),
         )
     };
 }

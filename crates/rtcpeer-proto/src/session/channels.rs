@@ -98,7 +98,8 @@ impl Default for DataChannelInit {
 
 /// A data channel's signaling-level record.
 #[derive(Debug)]
-pub(crate) struct DataChannelRecord {
+#[doc(hidden)]
+pub struct DataChannelRecord {
     pub key: DataChannelId,
     /// `label` and `protocol`, shared with the channel manager (kept once, counted by the
     /// connection's [`ChannelLedger`] until the last holder drops them).
@@ -135,7 +136,7 @@ impl DataChannelRecord {
 
     /// What a handle reads if its channel was ever forgotten (it cannot be while a handle
     /// exists; this keeps the getters total): a closed channel with default attributes.
-    pub(crate) fn forgotten(key: DataChannelId) -> Self {
+    pub fn forgotten(key: DataChannelId) -> Self {
         DataChannelRecord {
             key,
             names: ChannelNames::default(),
@@ -300,7 +301,8 @@ impl Core {
     }
 
     /// The record of a live channel (see [`Core::prune_data_channels`]).
-    pub(crate) fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
+    #[doc(hidden)]
+    pub fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
         self.data_channels.get(*self.dc_slots.get(&key)?)
     }
 

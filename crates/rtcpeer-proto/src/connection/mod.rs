@@ -38,8 +38,11 @@ pub use crate::session::ice::{
     PeerConnectionState, StunHostName,
 };
 
-pub(crate) use crate::negotiator::transceiver::Transceiver;
-pub(crate) use crate::session::channels::{DataChannelRecord, SctpInfo, StreamIds};
+#[doc(hidden)]
+pub use crate::negotiator::transceiver::Transceiver;
+#[doc(hidden)]
+pub use crate::session::channels::DataChannelRecord;
+pub(crate) use crate::session::channels::{SctpInfo, StreamIds};
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -530,7 +533,8 @@ impl Core {
         self.transceivers.iter().map(|t| t.id).collect()
     }
 
-    pub(crate) fn transceiver(&self, id: TransceiverId) -> Option<&Transceiver> {
+    #[doc(hidden)]
+    pub fn transceiver(&self, id: TransceiverId) -> Option<&Transceiver> {
         self.transceivers
             .iter()
             .find(|t| t.id == id)
