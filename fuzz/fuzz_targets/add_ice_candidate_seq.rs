@@ -18,9 +18,9 @@ use std::time::SystemTime;
 use libfuzzer_sys::fuzz_target;
 #[path = "../../crates/rtcpeer/tests/common/trickle_model.rs"]
 mod trickle_model;
-use rtcpeer::jsep::{Core, CoreSettings};
-use rtcpeer::sdp::Sdp;
-use rtcpeer::util::SeededRandom;
+use rtcpeer_proto::jsep::{Core, CoreSettings};
+use rtcpeer_proto::sdp::Sdp;
+use rtcpeer_proto::util::SeededRandom;
 use rtcpeer::{
     Certificate, CertificateParams, Configuration, IceCandidateInit, SessionDescription,
     SignalingLimits,

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::datachannel::{
+use rtcpeer_proto::datachannel::{
     ChannelConfig, ChannelEvent, ChannelLedger, DataChannelLimits, DataChannels, Reliability,
 };
-use rtcpeer::sctp::{Association, Config, SendOptions};
+use rtcpeer_proto::sctp::{Association, Config, SendOptions};
 
 const LIMITS: DataChannelLimits = DataChannelLimits {
     max_open: 6,

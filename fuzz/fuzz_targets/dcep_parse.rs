@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::datachannel::DcepMessage;
+use rtcpeer_proto::datachannel::DcepMessage;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(msg) = DcepMessage::parse(data) {

@@ -1,4 +1,4 @@
-//! DTLS transport (rtcpeer::dtls over dimpl): arbitrary datagrams, before and after start, with
+//! DTLS transport (rtcpeer_proto::dtls over dimpl): arbitrary datagrams, before and after start, with
 //! time advancing, never panic, hang or grow without bound.
 //!
 //! Two modes, chosen by the first byte (`% 4 == 3`: pair mode, which consumes it):
@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::dtls::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, RemoteFingerprints};
+use rtcpeer_proto::dtls::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, RemoteFingerprints};
 use rtcpeer::{Certificate, DtlsSettings, DtlsTransportState, KeyParams};
 
 struct Fixture {

@@ -1,4 +1,4 @@
-//! The ICE agent (rtcpeer::ice::IceAgent) driven by a hostile peer: raw datagrams, checks
+//! The ICE agent (rtcpeer_proto::ice::IceAgent) driven by a hostile peer: raw datagrams, checks
 //! signed with the right password from many source addresses, answers to the agent's own
 //! checks, trickled candidates, end-of-candidates, restarts and time passing, in any order.
 //! Never a panic; remote candidates, peer-reflexive ones and pairs stay within their caps; and
@@ -12,10 +12,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::ice::{CandidateKind, IceAgent, IceAgentConfig};
-use rtcpeer::sdp::Candidate;
-use rtcpeer::stun::{Class, Message, MessageWriter, Method, TransactionId};
-use rtcpeer::util::SeededRandom;
+use rtcpeer_proto::ice::{CandidateKind, IceAgent, IceAgentConfig};
+use rtcpeer_proto::sdp::Candidate;
+use rtcpeer_proto::stun::{Class, Message, MessageWriter, Method, TransactionId};
+use rtcpeer_proto::util::SeededRandom;
 
 const LOCAL: &str = "10.0.0.1:5000";
 const OUR_PWD: &[u8] = b"passwordA-0123456789abcd";

@@ -1,4 +1,4 @@
-//! ICE agent input (rtcpeer::ice): remote candidate lines (`candidate:` attribute text) and
+//! ICE agent input (rtcpeer_proto::ice): remote candidate lines (`candidate:` attribute text) and
 //! datagrams from the network never panic the agent, never make it send from a socket it does
 //! not own, every datagram it emits is well-formed STUN, and its queues stay bounded.
 //!
@@ -13,10 +13,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::ice::{IceAgent, IceAgentConfig, candidate};
-use rtcpeer::sdp::Candidate;
-use rtcpeer::stun::{Class, Message, MessageWriter, Method, TransactionId};
-use rtcpeer::util::SeededRandom;
+use rtcpeer_proto::ice::{IceAgent, IceAgentConfig, candidate};
+use rtcpeer_proto::sdp::Candidate;
+use rtcpeer_proto::stun::{Class, Message, MessageWriter, Method, TransactionId};
+use rtcpeer_proto::util::SeededRandom;
 
 const LOCAL_PWD: &[u8] = b"passwordA-0123456789abcd";
 const REMOTE_PWD: &[u8] = b"passwordB-0123456789abcd";

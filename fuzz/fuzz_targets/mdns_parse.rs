@@ -1,4 +1,4 @@
-//! mDNS / DNS message parser (rtcpeer::mdns): any input gives a message or an error, never a
+//! mDNS / DNS message parser (rtcpeer_proto::mdns): any input gives a message or an error, never a
 //! panic; a parsed message yields exactly the question and record counts of its header,
 //! every name is at most 255 bytes and re-encodes to itself; and the querier fed the input
 //! as a response stays within its bounds.
@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::mdns::message::{MAX_NAME_LEN, write_query};
-use rtcpeer::mdns::{MdnsQuerier, MdnsQuerierConfig, Message, Name};
+use rtcpeer_proto::mdns::message::{MAX_NAME_LEN, write_query};
+use rtcpeer_proto::mdns::{MdnsQuerier, MdnsQuerierConfig, Message, Name};
 
 fn check_name(n: &Name) {
     assert!(n.wire().len() <= MAX_NAME_LEN);

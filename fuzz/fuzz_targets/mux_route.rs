@@ -1,4 +1,4 @@
-//! UDP mux routing table (rtcpeer::ice::MuxTable): any datagram from any address routes to a
+//! UDP mux routing table (rtcpeer_proto::ice::MuxTable): any datagram from any address routes to a
 //! registered connection or is dropped, never a panic; the tables stay within their bounds.
 //! The input is split into datagrams (received, or sent by a connection); the first byte
 //! of each picks the source address.
@@ -8,8 +8,8 @@
 use std::net::SocketAddr;
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::ice::MuxTable;
-use rtcpeer::ice::mux::{MAX_MUX_ADDRESSES, MAX_MUX_TRANSACTIONS};
+use rtcpeer_proto::ice::MuxTable;
+use rtcpeer_proto::ice::mux::{MAX_MUX_ADDRESSES, MAX_MUX_TRANSACTIONS};
 
 fuzz_target!(|data: &[u8]| {
     let mut t = MuxTable::new();

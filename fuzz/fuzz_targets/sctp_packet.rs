@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::sctp::{Association, Config, SendOptions, crc32c};
+use rtcpeer_proto::sctp::{Association, Config, SendOptions, crc32c};
 
 fn fix_crc(p: &mut [u8]) {
     if p.len() >= 12 {

@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::sctp::{Association, Config, Event, SendOptions, State};
+use rtcpeer_proto::sctp::{Association, Config, Event, SendOptions, State};
 
 /// Payload byte of forged chunks; never used by known messages.
 const FORGED: u8 = 0xEE;

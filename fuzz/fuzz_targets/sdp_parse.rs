@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::sdp::{Attribute, Candidate, Sdp};
+use rtcpeer_proto::sdp::{Attribute, Candidate, Sdp};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

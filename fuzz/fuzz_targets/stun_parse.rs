@@ -1,20 +1,20 @@
-//! STUN / ChannelData parsers (rtcpeer::stun): any input gives a message or an error, never a
+//! STUN / ChannelData parsers (rtcpeer_proto::stun): any input gives a message or an error, never a
 //! panic; every typed getter returns a value, `None` or an error; and a parsed message's
 //! honoured attributes written back with `MessageWriter` parse to the same attributes.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rtcpeer::stun::{AttrType, ChannelData, Message, MessageWriter, is_channel_data, is_stun};
+use rtcpeer_proto::stun::{AttrType, ChannelData, Message, MessageWriter, is_channel_data, is_stun};
 
 fuzz_target!(|data: &[u8]| {
     let _ = is_stun(data);
     let _ = is_channel_data(data);
-    let _ = rtcpeer::stun::stream_frame_len(data);
+    let _ = rtcpeer_proto::stun::stream_frame_len(data);
 
     if let Ok(cd) = ChannelData::parse(data) {
         let mut out = Vec::new();
-        rtcpeer::stun::write_channel_data(&mut out, cd.number, cd.data, true)
+        rtcpeer_proto::stun::write_channel_data(&mut out, cd.number, cd.data, true)
             .expect("a parsed ChannelData can be written");
         assert_eq!(ChannelData::parse(&out), Ok(cd));
     }

@@ -13,13 +13,13 @@ use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rtcpeer::cert::{Certificate, CertificateParams};
-use rtcpeer::dtls::{
+use rtcpeer_proto::cert::{Certificate, CertificateParams};
+use rtcpeer_proto::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, RemoteFingerprints,
 };
-use rtcpeer::sctp::{Association, Config, Event, SendOptions, crc32c};
-use rtcpeer::sdp::Sdp;
-use rtcpeer::stun::{Class, Message, MessageWriter, Method, TransactionId};
+use rtcpeer_proto::sctp::{Association, Config, Event, SendOptions, crc32c};
+use rtcpeer_proto::sdp::Sdp;
+use rtcpeer_proto::stun::{Class, Message, MessageWriter, Method, TransactionId};
 
 const KEY: &[u8] = b"VOkJxbRl1RmTxUk/WvJxBt";
 

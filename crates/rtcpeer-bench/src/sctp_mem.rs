@@ -12,7 +12,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use rtcpeer::sctp::{Association, Config, Event, SendOptions, State};
+use rtcpeer_proto::sctp::{Association, Config, Event, SendOptions, State};
 
 use crate::measure::thread_cpu;
 

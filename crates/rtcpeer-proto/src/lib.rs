@@ -7,27 +7,65 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Without the `internals` feature the engine modules are private, and the parts of their APIs
+// that only fuzz targets, benchmarks and tests use (and TURN's ChannelData and long-term
+// credentials, next) are unreachable; with it (as every test build has) they are public again.
+#![cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
 
-pub mod cert;
-pub mod codecs;
-pub mod config;
+/// Declares the engine modules: private, or public (and hidden from the docs) with the
+/// `internals` feature, which fuzz targets, benchmarks and tests use to reach the engines.
+macro_rules! engine_modules {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        $(#[$attr])*
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "internals"))]
+        mod $name;
+    )*};
+}
+
+engine_modules! {
+    cert;
+    codecs;
+    config;
+    datachannel;
+    dtls;
+    error;
+    ice;
+    mdns;
+    negotiator;
+    sctp;
+    sdp;
+    session;
+    stun;
+    util;
+}
+
 pub mod connection;
-pub mod datachannel;
-pub mod dtls;
 mod enums;
-pub mod error;
-pub mod ice;
-pub mod mdns;
-mod negotiator;
-pub mod sctp;
-pub mod sdp;
-mod session;
-pub mod stun;
 pub mod track;
-pub mod util;
+
+/// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
+/// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
+/// resolves peers' `.local` candidates.
+pub mod io {
+    pub use crate::ice::mux::MAX_MUX_CONNECTIONS;
+    pub use crate::ice::{
+        MAX_LOCAL_INTERFACES, MuxConnId, MuxTable, NetInterface, select_host_addresses,
+    };
+    pub use crate::mdns::{
+        MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, QueryError,
+    };
+    pub use crate::stun::is_stun;
+}
 
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};
-pub use codecs::{MediaKind, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability};
+pub use codecs::{
+    MediaKind, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability,
+    receiver_capabilities, sender_capabilities, validate_codec_preferences,
+};
 pub use config::{
     BundlePolicy, Configuration, Host, IceServer, IceServerUrl, IceTransportPolicy,
     IceTransportProtocol, IceUrlScheme, RtcpMuxPolicy,
@@ -50,3 +88,4 @@ pub use jsep::{
 };
 pub use sdp::MAX_SDP_BYTES;
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};
+pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use rtcpeer::sctp::{Association, Config, Event, SendOptions, State};
+use rtcpeer_proto::sctp::{Association, Config, Event, SendOptions, State};
 
 fn thread_cpu() -> Option<Duration> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;

@@ -25,12 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod api;
-
-pub use rtcpeer_proto::{
-    cert, codecs, config, connection, datachannel, dtls, error, ice, mdns, sctp, sdp, stun, track,
-    util,
-};
+mod api;
 
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, EVENT_QUEUE, EventStream, IceSettings,
@@ -50,5 +45,5 @@ pub use rtcpeer_proto::{
     NameFilter, OfferOptions, Payload, PeerConnectionState, Priority, Result, RsaHash,
     RtcpMuxPolicy, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability,
     RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingLimits,
-    SignalingState, jsep,
+    SignalingState,
 };

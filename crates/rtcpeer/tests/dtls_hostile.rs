@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use rtcpeer::cert::{Certificate, CertificateParams};
-use rtcpeer::config::Configuration;
-use rtcpeer::dtls::{DtlsSettings, DtlsTransportState, is_dtls};
-use rtcpeer::ice::IceAgentConfig;
-use rtcpeer::jsep::{Core, CoreSettings, DataChannelInit, OfferOptions, PeerConnectionState};
-use rtcpeer::util::SeededRandom;
+use rtcpeer_proto::cert::{Certificate, CertificateParams};
+use rtcpeer_proto::config::Configuration;
+use rtcpeer_proto::dtls::{DtlsSettings, DtlsTransportState, is_dtls};
+use rtcpeer_proto::ice::IceAgentConfig;
+use rtcpeer_proto::jsep::{Core, CoreSettings, DataChannelInit, OfferOptions, PeerConnectionState};
+use rtcpeer_proto::util::SeededRandom;
 
 fn core(seed: u64, dtls: DtlsSettings) -> Core {
     let cert = Certificate::generate(CertificateParams::default(), SystemTime::now()).unwrap();

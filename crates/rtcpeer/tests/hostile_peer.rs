@@ -327,8 +327,8 @@ use common::attacker::{
     CT_ABORT, CT_COOKIE_ECHO, CT_FORWARD_TSN, CT_HEARTBEAT, CT_INIT, CT_RECONFIG, CT_SACK,
     FLAG_BEGIN, FLAG_END, FLAG_UNORDERED, PPID_STRING, dtls_record, param,
 };
-use rtcpeer::datachannel::{PPID_BINARY, PPID_DCEP};
-use rtcpeer::stun::{Class, Method};
+use rtcpeer_proto::datachannel::{PPID_BINARY, PPID_DCEP};
+use rtcpeer_proto::stun::{Class, Method};
 
 // ---------------------------------------------------------------------- (a) datagrams
 
@@ -569,7 +569,9 @@ fn dtls_junk(a: &mut Attacker, client_hello: Option<&[u8]>, rounds: u32) {
 
 /// A real ClientHello datagram (from a throwaway DTLS client of rtcpeer's own engine).
 fn client_hello() -> Vec<u8> {
-    use rtcpeer::dtls::{DtlsConfig, DtlsConnection, DtlsRole, DtlsSettings, RemoteFingerprints};
+    use rtcpeer_proto::dtls::{
+        DtlsConfig, DtlsConnection, DtlsRole, DtlsSettings, RemoteFingerprints,
+    };
     let cert = rtcpeer::Certificate::generate(
         rtcpeer::CertificateParams::default(),
         std::time::SystemTime::now(),

@@ -17,13 +17,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::budget;
-use rtcpeer::jsep::{Core, CoreSettings};
-use rtcpeer::sdp::{MAX_SDP_BYTES, MAX_SDP_LINES, Sdp};
-use rtcpeer::util::SeededRandom;
 use rtcpeer::{
     Certificate, CertificateParams, Configuration, ErrorKind, IceCandidateInit, PeerConnection,
     SessionDescription, Settings, SignalingLimits,
 };
+use rtcpeer_proto::jsep::{Core, CoreSettings};
+use rtcpeer_proto::sdp::{MAX_SDP_BYTES, MAX_SDP_LINES, Sdp};
+use rtcpeer_proto::util::SeededRandom;
 use trickle_model::reference_add;
 
 #[global_allocator]
@@ -327,7 +327,7 @@ fn core_with_agent() -> Core {
 fn agent_keeps_bounded_candidates_and_checklist_under_a_flood() {
     let _serial = SERIAL.blocking_lock();
     let mut core = core_with_agent();
-    let config = rtcpeer::ice::IceAgentConfig::default();
+    let config = rtcpeer_proto::ice::IceAgentConfig::default();
     let start = budget::thread_cpu_time();
     let mut ok = 0;
     for i in 0..30_000u32 {

@@ -2,8 +2,8 @@
 //! still parses must be either accepted (and answerable) or rejected with an error — never a
 //! panic — and the connection must stay usable afterwards.
 
-use rtcpeer::sdp::Sdp;
 use rtcpeer::{Configuration, PeerConnection, SessionDescription, SignalingState};
+use rtcpeer_proto::sdp::Sdp;
 
 const OFFERS: &[&str] = &[
     include_str!("fixtures/sdp/chromium-datachannel-offer.sdp"),

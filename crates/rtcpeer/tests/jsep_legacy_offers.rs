@@ -11,11 +11,11 @@
 mod common;
 
 use common::net::{next, next_data_channel, wait_gathered, within};
-use rtcpeer::sdp::{Attribute, Media, Sdp};
 use rtcpeer::{
     Configuration, CoreSettings, DataChannelEvent, MediaKind, Payload, PeerConnection,
     SessionDescription, Settings,
 };
+use rtcpeer_proto::sdp::{Attribute, Media, Sdp};
 
 fn pc_with_sctp_port(port: u16) -> PeerConnection {
     let settings = Settings {

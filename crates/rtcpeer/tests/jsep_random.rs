@@ -3,11 +3,11 @@
 //! live m-section pairs transceivers of the same kind with complementary current directions,
 //! and every description parses. No operation may panic, whatever order it comes in.
 
-use rtcpeer::sdp::Sdp;
 use rtcpeer::{
     Configuration, MediaKind, MediaStream, MediaStreamTrack, OfferOptions, PeerConnection,
     RtpTransceiverDirection as Dir, SessionDescription, SignalingState,
 };
+use rtcpeer_proto::sdp::Sdp;
 
 struct Rng(u64);
 

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use rtcpeer::sdp::{Attribute, Media, Sdp, Setup};
 use rtcpeer::{Configuration, PeerConnection, SessionDescription, Settings};
+use rtcpeer_proto::sdp::{Attribute, Media, Sdp, Setup};
 
 /// Offers rtcpeer refuses on purpose: file name → (text the error must contain, why JSEP
 /// makes that the right answer).
@@ -324,9 +324,9 @@ fn session_level_direction_applies_to_sections_without_one() {
         m.attributes
             .retain(|a| !matches!(a, Attribute::Direction(_)));
     }
-    offer
-        .attributes
-        .push(Attribute::Direction(rtcpeer::sdp::Direction::RecvOnly));
+    offer.attributes.push(Attribute::Direction(
+        rtcpeer_proto::sdp::Direction::RecvOnly,
+    ));
     let a = answer(&offer.to_string()).unwrap();
     let dirs: Vec<_> = a
         .media
@@ -336,8 +336,8 @@ fn session_level_direction_applies_to_sections_without_one() {
     assert_eq!(
         dirs,
         [
-            ("audio", Some(rtcpeer::sdp::Direction::Inactive)),
-            ("video", Some(rtcpeer::sdp::Direction::Inactive)),
+            ("audio", Some(rtcpeer_proto::sdp::Direction::Inactive)),
+            ("video", Some(rtcpeer_proto::sdp::Direction::Inactive)),
             ("application", None),
         ],
         "{a}"

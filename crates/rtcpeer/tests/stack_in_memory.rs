@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use rtcpeer::cert::{Certificate, CertificateParams};
-use rtcpeer::datachannel::{
+use rtcpeer_proto::cert::{Certificate, CertificateParams};
+use rtcpeer_proto::datachannel::{
     ChannelConfig, ChannelEvent, ChannelNames, DataChannels, Payload, Reliability,
 };
-use rtcpeer::dtls::{
+use rtcpeer_proto::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, RemoteFingerprints,
 };
-use rtcpeer::sctp::{Association, Config};
+use rtcpeer_proto::sctp::{Association, Config};
 
 struct Stack {
     dtls: DtlsConnection,

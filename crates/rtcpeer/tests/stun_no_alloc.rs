@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::SocketAddr;
 
-use rtcpeer::stun::{Class, Message, MessageWriter, Method, TransactionId};
+use rtcpeer_proto::stun::{Class, Message, MessageWriter, Method, TransactionId};
 
 struct Counting;
 

@@ -1,11 +1,11 @@
 //! WPT-derived tests for group 11 (addIceCandidate and RTCIceCandidate), the signaling part.
 //! Not here: WPT-159 (TCP candidates to bad ports are ignored) needs the ICE agent [net].
 
-use rtcpeer::sdp::Sdp;
 use rtcpeer::{
     Configuration, ErrorKind, IceCandidate, IceCandidateInit, IceCandidateType, IceComponent,
     IceProtocol, IceTcpCandidateType, MediaKind, PeerConnection, SessionDescription,
 };
+use rtcpeer_proto::sdp::Sdp;
 
 const HOST: &str = "candidate:1905690388 1 udp 2113937151 192.168.0.1 58041 typ host generation 0 ufrag thc/ network-cost 50";
 const SRFLX_TCP: &str = "candidate:435653019 2 tcp 1845501695 192.168.0.196 4444 typ srflx raddr www.example.com rport 22222 tcptype active";

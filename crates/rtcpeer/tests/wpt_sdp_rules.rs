@@ -14,8 +14,8 @@ mod common;
 use common::signaling::drain;
 use common::wpt::remote::{audio, edit, munge, parse, pc, video};
 
-use rtcpeer::sdp::{Attribute, Sdp, Setup};
 use rtcpeer::*;
+use rtcpeer_proto::sdp::{Attribute, Sdp, Setup};
 
 // ---------------------------------------------------------------------------------------------
 // 10. SDP content rules

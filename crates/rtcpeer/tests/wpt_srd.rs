@@ -21,8 +21,8 @@ mod common;
 use common::signaling::{drain, exchange};
 use common::wpt::remote::{audio, count_nn, edit, munge, parse, pc, states, video};
 
-use rtcpeer::sdp::Sdp;
 use rtcpeer::*;
+use rtcpeer_proto::sdp::Sdp;
 
 // ---------------------------------------------------------------------------------------------
 // 8. setRemoteDescription

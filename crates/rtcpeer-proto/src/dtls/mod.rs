@@ -136,7 +136,7 @@ w3c_enum! {
         Connecting = "connecting",
         /// Handshake done and the remote certificate matches a signalled fingerprint.
         Connected = "connected",
-        /// Closed by `close_notify` (sent or received) or by [`DtlsConnection::close`].
+        /// Closed by `close_notify` (sent or received) or by `DtlsConnection::close`.
         Closed = "closed",
         /// Failed: handshake error, fatal alert, timeout or fingerprint mismatch.
         Failed = "failed",

@@ -205,7 +205,7 @@ w3c_enum! {
         Failed = "failed",
         /// Consent checks on the selected pair go unanswered (RFC 7675).
         Disconnected = "disconnected",
-        /// [`IceAgent::close`] was called.
+        /// `IceAgent::close` was called.
         Closed = "closed",
     }
 }

@@ -21,7 +21,7 @@ use super::{
     Setup, Simulcast, SimulcastRid,
 };
 
-/// The largest description [`Sdp::parse`] accepts, in bytes (1 MiB).
+/// The largest description `Sdp::parse` accepts, in bytes (1 MiB).
 pub const MAX_SDP_BYTES: usize = 1 << 20;
 /// The most lines [`Sdp::parse`] accepts.
 pub const MAX_SDP_LINES: usize = 65_536;

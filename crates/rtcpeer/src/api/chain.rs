@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::error::Result;
-use crate::jsep::Core;
+use rtcpeer_proto::Result;
+use rtcpeer_proto::jsep::Core;
 
 use super::Inner;
 

@@ -22,9 +22,11 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::datachannel::Payload;
-use crate::error::{Error, Result};
-use crate::jsep::{BinaryType, DataChannelEvent, DataChannelId, DataChannelState, Priority};
+use rtcpeer_proto::Payload;
+use rtcpeer_proto::jsep::{
+    BinaryType, DataChannelEvent, DataChannelId, DataChannelState, Priority,
+};
+use rtcpeer_proto::{Error, Result};
 
 use super::Inner;
 use super::objects::handle_basics;
@@ -428,11 +430,11 @@ impl DataChannel {
         }
     }
 
-    fn read<T>(&self, f: impl FnOnce(&crate::jsep::DataChannelRecord) -> T) -> T {
+    fn read<T>(&self, f: impl FnOnce(&rtcpeer_proto::jsep::DataChannelRecord) -> T) -> T {
         let core = self.pc.core();
         match core.data_channel(self.key) {
             Some(d) => f(d),
-            None => f(&crate::jsep::DataChannelRecord::forgotten(self.key)),
+            None => f(&rtcpeer_proto::jsep::DataChannelRecord::forgotten(self.key)),
         }
     }
 

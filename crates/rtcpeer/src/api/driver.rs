@@ -34,8 +34,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
-use crate::ice::{InterfaceFilter, MAX_LOCAL_INTERFACES, NetInterface, select_host_addresses};
-use crate::jsep::{DataChannelEvent, DataChannelId, StunHostName};
+use rtcpeer_proto::InterfaceFilter;
+use rtcpeer_proto::io::{MAX_LOCAL_INTERFACES, NetInterface, select_host_addresses};
+use rtcpeer_proto::jsep::{DataChannelEvent, DataChannelId, StunHostName};
 
 use super::Inner;
 use super::datachannel::Delivery;

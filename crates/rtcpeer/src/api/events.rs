@@ -12,18 +12,18 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::ice::{IceConnectionState, IceGatheringState};
-use crate::jsep::{
+use rtcpeer_proto::jsep::{
     CoreEvent, IceCandidate, IceCandidateError, IceCandidatePair, IceTransportState,
     PeerConnectionState, SignalingState,
 };
-use crate::track::{MediaStream, MediaStreamTrack};
+use rtcpeer_proto::track::{MediaStream, MediaStreamTrack};
+use rtcpeer_proto::{IceConnectionState, IceGatheringState};
 
 use super::Inner;
 use super::datachannel::DataChannel;
 use super::objects::{DtlsTransport, IceTransport, RtpReceiver, RtpTransceiver, SctpTransport};
-use crate::dtls::DtlsTransportState;
-use crate::jsep::SctpTransportState;
+use rtcpeer_proto::DtlsTransportState;
+use rtcpeer_proto::jsep::SctpTransportState;
 
 /// Events a subscriber may fall behind by before further events for it are dropped (counted,
 /// and reported by [`PeerConnectionEvent::EventsDropped`]); signaling produces a handful per
@@ -70,7 +70,7 @@ pub enum PeerConnectionEvent {
     /// `error` of the `RTCDtlsTransport` (`RTCErrorEvent`, webrtc-pc §5.5.1): the handshake or
     /// the fingerprint check failed ("dtls-failure" / "fingerprint-failure"); the
     /// `statechange` to "failed" follows.
-    DtlsTransportError(DtlsTransport, crate::error::Error),
+    DtlsTransportError(DtlsTransport, rtcpeer_proto::Error),
     /// `statechange` of the `RTCSctpTransport` (webrtc-pc §6.1.1), with its new state.
     SctpTransportStateChange(SctpTransport, SctpTransportState),
     /// Not a W3C event: this many events were lost at this point of the stream because the

@@ -27,8 +27,8 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 
-use crate::jsep::Core;
-use crate::mdns::{MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig};
+use rtcpeer_proto::io::{MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig};
+use rtcpeer_proto::jsep::Core;
 
 /// An open mDNS socket with its querier.
 struct Open {

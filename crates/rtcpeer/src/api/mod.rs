@@ -19,19 +19,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use crate::cert::{Certificate, CertificateParams};
-use crate::codecs::MediaKind;
-use crate::config::Configuration;
-use crate::datachannel::DataChannelLimits;
-use crate::error::{Error, Result};
-use crate::ice::{IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter};
-use crate::jsep::{
+use rtcpeer_proto::Configuration;
+use rtcpeer_proto::DataChannelLimits;
+use rtcpeer_proto::MediaKind;
+use rtcpeer_proto::jsep::{
     AnswerOptions, Core, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
     PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingLimits,
     SignalingState,
 };
-use crate::track::{MediaStream, MediaStreamTrack};
-use crate::util::{OsRandom, RandomSource, SeededRandom};
+use rtcpeer_proto::track::{MediaStream, MediaStreamTrack};
+use rtcpeer_proto::{Certificate, CertificateParams};
+use rtcpeer_proto::{Error, Result};
+use rtcpeer_proto::{IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter};
+use rtcpeer_proto::{OsRandom, RandomSource, SeededRandom};
 
 pub use chain::Operation;
 pub use datachannel::{DataChannel, DataChannelEvents};
@@ -649,7 +649,7 @@ impl PeerConnection {
     /// [`Self::on_negotiation_needed`]).
     pub fn on_ice_candidate(
         &self,
-        f: impl Fn(Option<crate::jsep::IceCandidate>) + Send + Sync + 'static,
+        f: impl Fn(Option<rtcpeer_proto::jsep::IceCandidate>) + Send + Sync + 'static,
     ) {
         self.inner
             .subscribers
@@ -664,7 +664,7 @@ impl PeerConnection {
     /// [`Self::on_negotiation_needed`]).
     pub fn on_ice_candidate_error(
         &self,
-        f: impl Fn(crate::jsep::IceCandidateError) + Send + Sync + 'static,
+        f: impl Fn(rtcpeer_proto::jsep::IceCandidateError) + Send + Sync + 'static,
     ) {
         self.inner
             .subscribers

@@ -20,7 +20,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ice::{MuxConnId, MuxCounters, MuxTable};
+use rtcpeer_proto::MuxCounters;
+use rtcpeer_proto::io::{MuxConnId, MuxTable};
 
 use super::udp::BatchSocket;
 
@@ -87,7 +88,7 @@ impl MuxShared {
 ///
 /// Limits: a remote transport address belongs to one connection at a time (two
 /// connections cannot have the same peer address); at most
-/// [`crate::ice::mux::MAX_MUX_CONNECTIONS`] connections.
+/// [`rtcpeer_proto::io::MAX_MUX_CONNECTIONS`] connections.
 #[derive(Clone)]
 pub struct UdpMux {
     shared: Arc<MuxShared>,
@@ -257,7 +258,7 @@ impl MuxConn {
         segment: usize,
     ) -> io::Result<()> {
         for d in contents.chunks(segment.max(1)) {
-            if crate::stun::is_stun(d) {
+            if rtcpeer_proto::io::is_stun(d) {
                 self.shared.state().table.note_sent(self.id, d);
             }
         }

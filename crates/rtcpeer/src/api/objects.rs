@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 
-use crate::codecs::{self, MediaKind, RtpCapabilities, RtpCodecCapability};
-use crate::dtls::DtlsTransportState;
-use crate::error::Result;
-use crate::ice::IceGatheringState;
-use crate::jsep::{
+use rtcpeer_proto::DtlsTransportState;
+use rtcpeer_proto::IceGatheringState;
+use rtcpeer_proto::Result;
+use rtcpeer_proto::jsep::{
     IceCandidate, IceCandidatePair, IceComponent, IceParameters, IceRole, IceTransportId,
     IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId,
 };
-use crate::track::{MediaStream, MediaStreamTrack};
+use rtcpeer_proto::track::{MediaStream, MediaStreamTrack};
+use rtcpeer_proto::{
+    MediaKind, RtpCapabilities, RtpCodecCapability, receiver_capabilities, sender_capabilities,
+    validate_codec_preferences,
+};
 
 use super::Inner;
 use super::chain::Operation;
@@ -75,7 +78,7 @@ impl RtpTransceiver {
 
     /// Reads the transceiver, or `forgotten` once the connection no longer keeps it: it was
     /// removed (webrtc-pc §4.4.1.5) and its final state is that of a stopped transceiver.
-    fn read<T>(&self, forgotten: T, f: impl FnOnce(&crate::jsep::Transceiver) -> T) -> T {
+    fn read<T>(&self, forgotten: T, f: impl FnOnce(&rtcpeer_proto::jsep::Transceiver) -> T) -> T {
         let core = self.pc.core();
         core.transceiver(self.id).map_or(forgotten, f)
     }
@@ -149,7 +152,7 @@ impl RtpTransceiver {
     pub fn set_codec_preferences(&self, codecs: &[RtpCodecCapability]) -> Result<()> {
         let mut core = self.pc.core();
         if core.transceiver(self.id).is_none() {
-            return codecs::validate_codec_preferences(self.kind, codecs);
+            return validate_codec_preferences(self.kind, codecs);
         }
         core.set_codec_preferences(self.id, codecs.to_vec())
     }
@@ -199,7 +202,7 @@ impl RtpSender {
 
     /// `RTCRtpSender.getCapabilities(kind)`: `None` for a kind other than audio/video.
     pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
-        codecs::sender_capabilities(kind)
+        sender_capabilities(kind)
     }
 }
 
@@ -221,7 +224,7 @@ impl RtpReceiver {
 
     /// `RTCRtpReceiver.getCapabilities(kind)`: `None` for a kind other than audio/video.
     pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
-        codecs::receiver_capabilities(kind)
+        receiver_capabilities(kind)
     }
 }
 

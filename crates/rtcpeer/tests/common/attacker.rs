@@ -18,16 +18,16 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime};
 
-use rtcpeer::cert::{Certificate, CertificateParams};
-use rtcpeer::datachannel::{DcepMessage, Open, PPID_DCEP, Reliability};
-use rtcpeer::dtls::{
+use rtcpeer::{DtlsFingerprint, SdpType, SessionDescription};
+use rtcpeer_proto::cert::{Certificate, CertificateParams};
+use rtcpeer_proto::datachannel::{DcepMessage, Open, PPID_DCEP, Reliability};
+use rtcpeer_proto::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, RemoteFingerprints,
 };
-use rtcpeer::ice::{IceAgent, IceAgentConfig, IceConnectionState, IceEvent};
-use rtcpeer::sdp::Candidate;
-use rtcpeer::stun::{Class, MessageWriter, Method, TransactionId};
-use rtcpeer::util::{RandomSource, SeededRandom};
-use rtcpeer::{DtlsFingerprint, SdpType, SessionDescription};
+use rtcpeer_proto::ice::{IceAgent, IceAgentConfig, IceConnectionState, IceEvent};
+use rtcpeer_proto::sdp::Candidate;
+use rtcpeer_proto::stun::{Class, MessageWriter, Method, TransactionId};
+use rtcpeer_proto::util::{RandomSource, SeededRandom};
 
 // SCTP chunk and parameter types (RFC 9260 §3.2, RFC 3758 §3.2, RFC 6525 §3-4). The
 // attacker writes them itself: rtcpeer's codec is internal, and an attacker must be free to
@@ -560,7 +560,7 @@ impl Attacker {
             return;
         }
         if !self.ice.handle_packet(now, self.local, from, d) {
-            if rtcpeer::dtls::is_dtls(d) {
+            if rtcpeer_proto::dtls::is_dtls(d) {
                 self.dtls_in += 1;
                 self.dtls.handle_record(now, d);
             } else {
@@ -722,7 +722,7 @@ impl Attacker {
         p.extend_from_slice(&vtag.to_be_bytes());
         p.extend_from_slice(&[0; 4]);
         p.extend_from_slice(chunks);
-        let crc = rtcpeer::sctp::crc32c(&p);
+        let crc = rtcpeer_proto::sctp::crc32c(&p);
         p[8..12].copy_from_slice(&crc.to_le_bytes());
         p
     }

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rtcpeer::PeerConnectionEvent as Ev;
-use rtcpeer::stun::{Class, Message, MessageWriter, Method};
 use rtcpeer::{EventStream, IceConnectionState, IceGatheringState, PeerConnection};
+use rtcpeer_proto::stun::{Class, Message, MessageWriter, Method};
 
 /// Bound on every wait for an event; passing it is a failure.
 pub const DEADLINE: Duration = Duration::from_secs(20);

@@ -2,7 +2,7 @@
 //! `tests/hostile_signaling.rs` and the fuzz target `add_ice_candidate_seq` (included by path).
 
 use rtcpeer::IceCandidateInit;
-use rtcpeer::sdp::{Attribute, Candidate, Sdp};
+use rtcpeer_proto::sdp::{Attribute, Candidate, Sdp};
 
 /// What `addIceCandidate` did to `remoteDescription.sdp` before it was made O(1) (append to the
 /// target section, skip duplicates, end-of-candidates per section or for all): the reference

@@ -93,8 +93,8 @@ pub mod remote {
     //! SDP rules, perfect negotiation).
 
     use crate::common::signaling::drain;
-    use rtcpeer::sdp::Sdp;
     use rtcpeer::*;
+    use rtcpeer_proto::sdp::Sdp;
     use std::time::Duration;
 
     pub fn pc() -> PeerConnection {
