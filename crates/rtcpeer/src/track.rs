@@ -1,8 +1,8 @@
 //! `MediaStreamTrack` and `MediaStream` (W3C mediacapture-main §4, §5) as far as
 //! `RTCPeerConnection` needs them: identity, kind, state. Media sources attach later.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::codecs::MediaKind;
 use crate::enums::w3c_enum;
@@ -17,8 +17,13 @@ w3c_enum! {
     }
 }
 
+/// The next track's [`MediaStreamTrack::serial`]: the core tells tracks apart by it.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
 #[derive(Debug)]
 struct TrackInner {
+    /// Unique in the process (the core compares tracks by it, not by pointer).
+    serial: u64,
     id: String,
     kind: MediaKind,
     label: String,
@@ -53,6 +58,7 @@ impl MediaStreamTrack {
         muted: bool,
     ) -> Self {
         MediaStreamTrack(Arc::new(TrackInner {
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             id,
             kind,
             label: label.into(),
@@ -65,6 +71,15 @@ impl MediaStreamTrack {
     /// The track id.
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// What the core stores of this track: its identity, id and kind.
+    pub(crate) fn track_ref(&self) -> crate::jsep::TrackRef {
+        crate::jsep::TrackRef {
+            serial: self.0.serial,
+            id: self.0.id.clone(),
+            kind: self.0.kind,
+        }
     }
 
     /// `"audio"` or `"video"`.
@@ -155,6 +170,11 @@ impl MediaStream {
         &self.0.id
     }
 
+    /// A reference that does not keep the stream alive.
+    pub(crate) fn downgrade(&self) -> WeakMediaStream {
+        WeakMediaStream(Arc::downgrade(&self.0))
+    }
+
     /// The tracks currently in the stream.
     pub fn get_tracks(&self) -> Vec<MediaStreamTrack> {
         self.0
@@ -179,5 +199,21 @@ impl MediaStream {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|t| t != track)
+    }
+}
+
+/// A [`MediaStream`] reference that does not keep it alive (the API's stream registry).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakMediaStream(Weak<StreamInner>);
+
+impl WeakMediaStream {
+    /// The stream, if something still holds it.
+    pub(crate) fn upgrade(&self) -> Option<MediaStream> {
+        self.0.upgrade().map(MediaStream)
+    }
+
+    /// Whether the stream is gone.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.0.strong_count() == 0
     }
 }

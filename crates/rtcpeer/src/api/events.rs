@@ -264,22 +264,29 @@ impl Inner {
                 CoreEvent::NegotiationNeeded => PeerConnectionEvent::NegotiationNeeded,
                 CoreEvent::Track {
                     transceiver,
-                    track,
-                    streams,
+                    stream_ids,
                 } => {
                     // The event's track is the receiver's track (webrtc-pc §4.4.1.5).
-                    let t = RtpTransceiver::with_parts(
-                        self.clone(),
-                        transceiver,
-                        track.kind(),
-                        track.clone(),
-                    );
+                    let Some((shared, streams)) = self.tracks.track_event(transceiver, &stream_ids)
+                    else {
+                        // Unreachable: the transceiver's `Added` came first, `Removed` after.
+                        tracing::warn!("track event for an unknown transceiver {transceiver:?}");
+                        continue;
+                    };
+                    let track = shared.receiver.clone();
+                    let t = RtpTransceiver::with_shared(self.clone(), transceiver, shared);
                     PeerConnectionEvent::Track(Box::new(TrackEvent {
                         receiver: t.receiver(),
                         track,
                         streams,
                         transceiver: t,
                     }))
+                }
+                CoreEvent::Transceiver(id, ev) => {
+                    // Not an event of the application's: applied to the track and stream
+                    // objects, in order, before the operation that caused it resolves.
+                    self.tracks.apply(id, ev);
+                    continue;
                 }
                 CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c.map(Box::new)),
                 CoreEvent::IceGatheringStateChange(s) => {
