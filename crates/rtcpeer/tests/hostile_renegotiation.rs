@@ -103,6 +103,86 @@ async fn remote_adds_and_rejects_m_sections_without_end() {
     }
 }
 
+/// Rounds of [`stopped_transceivers_are_forgotten_and_memory_stays_flat`].
+const CHURN_ROUNDS: usize = 10_000;
+
+/// webrtc-pc §4.4.1.5: once a stopped transceiver's m-section is rejected and negotiation
+/// completes, it leaves the set and the connection forgets it. Each round adds a
+/// transceiver (with a new stream), stops the previous one and negotiates: both cores hold
+/// no more transceivers than are live, memory stays flat (no per-round state: transceivers,
+/// track and stream objects without handles), and the handles kept read the final state.
+#[tokio::test]
+async fn stopped_transceivers_are_forgotten_and_memory_stays_flat() {
+    let local = pc();
+    let remote = pc();
+    let mut events = remote.events();
+    let mut prev: Option<rtcpeer::RtpTransceiver> = None;
+    let mut early = Vec::new();
+    let mut held_at_1000 = 0;
+    for round in 0..CHURN_ROUNDS {
+        if round == 1_000 {
+            held_at_1000 = budget::thread_live_bytes();
+        }
+        let stream = rtcpeer::MediaStream::new();
+        let t = local
+            .add_transceiver(
+                MediaKind::Audio,
+                TransceiverInit {
+                    direction: Dir::SendRecv,
+                    streams: vec![stream.clone()],
+                },
+            )
+            .unwrap();
+        if let Some(p) = prev.take() {
+            p.stop().unwrap();
+            if round < 4 {
+                early.push(p);
+            }
+        }
+        exchange(&local, &remote).await;
+        // Live: the new transceiver only; the stopped one was removed and forgotten.
+        assert_eq!(local.get_transceivers(), vec![t.clone()], "round {round}");
+        assert!(local.transceiver_count() <= 1, "round {round}");
+        assert!(remote.transceiver_count() <= 1, "round {round}");
+        // The remote's `track` event carries the receiver's track in the new stream.
+        let track = common::signaling::drain(&mut events)
+            .into_iter()
+            .find_map(|e| match e {
+                rtcpeer::PeerConnectionEvent::Track(te) => Some(te),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("round {round}: no track event"));
+        assert_eq!(track.streams.len(), 1);
+        assert_eq!(track.streams[0].id(), stream.id());
+        assert_eq!(track.streams[0].get_tracks(), vec![track.track.clone()]);
+        assert_eq!(track.track.ready_state(), MediaStreamTrackState::Live);
+        if round < 4 {
+            early.push(track.transceiver.clone());
+        }
+        prev = Some(t);
+    }
+    assert!(budget::counting());
+    let grown = budget::thread_live_bytes() - held_at_1000;
+    assert!(
+        grown < 40_000,
+        "{grown} bytes held more after {} rounds",
+        CHURN_ROUNDS - 1_000
+    );
+    // Handles of forgotten transceivers (both sides) read the final state of a stopped one.
+    for t in early {
+        assert!(t.mid().is_none());
+        assert_eq!(t.direction(), Dir::Stopped);
+        assert_eq!(t.current_direction(), Some(Dir::Stopped));
+        assert_eq!(t.kind(), MediaKind::Audio);
+        assert_eq!(
+            t.receiver().track().ready_state(),
+            MediaStreamTrackState::Ended
+        );
+        let e = t.set_direction(Dir::SendRecv).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidState);
+    }
+}
+
 /// RFC 9429 §5.2.2: a mid is never reused in a session, also once the remote has used
 /// numeric mids far apart or the largest number; allocation never panics.
 #[tokio::test]
