@@ -1,7 +1,7 @@
 //! A remote that adds a new m-section and rejects it in the next offer, again and again
 //! (RFC 9429 §5.10, webrtc-pc §4.4.1.5): each round leaves a stopped, removed transceiver.
-//! The connection keeps only the most recent ones, and handles to forgotten transceivers
-//! read the final state of a removed transceiver without panicking. Mids are never reused
+//! The connection forgets them once negotiation removed them, and handles to forgotten
+//! transceivers read the final state of a removed transceiver without panicking. Mids are never reused
 //! (RFC 9429 §5.2.2) without keeping one entry per mid ever used.
 
 mod common;
@@ -18,7 +18,8 @@ use rtcpeer::{
 static ALLOC: budget::CountingAllocator = budget::CountingAllocator;
 
 const ROUNDS: usize = 2_000;
-/// The cap on removed transceivers kept (`REMOVED_TRANSCEIVERS_KEPT`) plus the live ones.
+/// The former cap on removed transceivers kept (64) plus the live one; removed ones are now
+/// forgotten at once (see `stopped_transceivers_are_forgotten_and_memory_stays_flat`).
 const BOUND: usize = 64 + 1;
 
 fn pc() -> PeerConnection {
