@@ -239,3 +239,151 @@ impl<'a> TransceiverInfo<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::cert::{Certificate, CertificateParams};
+    use crate::config::Configuration;
+    use crate::connection::{Core, CoreEvent, CoreSettings, OfferOptions, SignalingState};
+    use crate::error::ErrorKind;
+    use crate::util::SeededRandom;
+
+    fn core(seed: u64) -> Core {
+        let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
+            .expect("certificate");
+        Core::new(
+            Configuration::default(),
+            CoreSettings::default(),
+            cert,
+            Box::new(SeededRandom::new(seed)),
+        )
+    }
+
+    fn exchange(a: &mut Core, b: &mut Core) -> String {
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer.clone())).unwrap();
+        b.set_remote_description(offer.clone()).unwrap();
+        let answer = b.create_answer().unwrap();
+        b.set_local_description(Some(answer.clone())).unwrap();
+        a.set_remote_description(answer).unwrap();
+        offer.sdp
+    }
+
+    fn drain(c: &mut Core) -> Vec<CoreEvent> {
+        std::iter::from_fn(|| c.poll_event()).collect()
+    }
+
+    /// Where transceiver `id`'s event `ev` is.
+    fn at(events: &[CoreEvent], id: TransceiverId, ev: TransceiverEvent) -> usize {
+        position(
+            events,
+            |e| matches!(e, CoreEvent::Transceiver(i, x) if *i == id && *x == ev),
+        )
+    }
+
+    fn position(events: &[CoreEvent], f: impl Fn(&CoreEvent) -> bool) -> usize {
+        events
+            .iter()
+            .position(f)
+            .unwrap_or_else(|| panic!("not found in {events:?}"))
+    }
+
+    /// The core keeps ids, not track or stream objects: the remote side learns the
+    /// receiver's track id and stream ids from events (stream membership before the
+    /// signaling state change, `track` after, webrtc-pc §4.4.1.5); addTrack tells tracks
+    /// apart by serial (§5.1); a stopped transceiver is forgotten once negotiated.
+    #[test]
+    fn track_changes_are_told_by_id_and_removed_transceivers_are_forgotten() {
+        let mut a = core(1);
+        let mut b = core(2);
+        let track = TrackRef {
+            serial: 7,
+            id: "t0".into(),
+            kind: MediaKind::Audio,
+        };
+        let ta = a
+            .add_transceiver(
+                MediaKind::Audio,
+                Some(track.clone()),
+                RtpTransceiverDirection::SendRecv,
+                vec!["s0".into()],
+                true,
+            )
+            .unwrap();
+        let e = a.add_track(track.clone(), vec![], true).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidAccess);
+        drain(&mut a);
+        let offer = exchange(&mut a, &mut b);
+        assert!(offer.contains("a=msid:s0 t0\r\n"), "{offer}");
+
+        let events = drain(&mut b);
+        let tb = b.transceiver_ids()[0];
+        let added = position(
+            &events,
+            |e| matches!(e, CoreEvent::Transceiver(id, TransceiverEvent::Added { kind: MediaKind::Audio, .. }) if *id == tb),
+        );
+        let streams = at(
+            &events,
+            tb,
+            TransceiverEvent::RemoteStreams(vec!["s0".into()]),
+        );
+        let state = position(&events, |e| {
+            matches!(
+                e,
+                CoreEvent::SignalingStateChange(SignalingState::HaveRemoteOffer)
+            )
+        });
+        let fired = position(
+            &events,
+            |e| matches!(e, CoreEvent::Track { transceiver, stream_ids } if *transceiver == tb && stream_ids == &["s0"]),
+        );
+        assert!(
+            added < streams && streams < state && state < fired,
+            "{events:?}"
+        );
+        let CoreEvent::Transceiver(
+            _,
+            TransceiverEvent::Added {
+                receiver_track_id, ..
+            },
+        ) = &events[added]
+        else {
+            unreachable!()
+        };
+        let info = b.transceiver_info(tb).unwrap();
+        assert_eq!(info.receiver_track_id(), Some(receiver_track_id.as_str()));
+        assert_eq!(info.remote_stream_ids(), ["s0"]);
+        assert!(info.receiver_muted() && !info.receiver_ended());
+        assert_eq!(a.transceiver_info(ta).unwrap().sender_track(), Some(&track));
+
+        drain(&mut a);
+        a.stop_transceiver(ta, true).unwrap();
+        let events = drain(&mut a);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(at(&events, ta, TransceiverEvent::ReceiverEnded), 0);
+        assert!(matches!(events[1], CoreEvent::NegotiationNeeded));
+        exchange(&mut a, &mut b);
+        let events = drain(&mut b);
+        assert!(
+            at(&events, tb, TransceiverEvent::ReceiverEnded)
+                < at(&events, tb, TransceiverEvent::Removed)
+        );
+        at(&drain(&mut a), ta, TransceiverEvent::Removed);
+        for (c, id) in [(&a, ta), (&b, tb)] {
+            assert!(c.transceiver_info(id).is_none());
+            assert_eq!(c.transceiver_count(), 0);
+        }
+        let gone = TransceiverInfo::forgotten(MediaKind::Video);
+        assert_eq!(gone.kind(), MediaKind::Video);
+        assert_eq!(gone.mid(), None);
+        assert_eq!(gone.direction(), RtpTransceiverDirection::Stopped);
+        assert_eq!(
+            gone.current_direction(),
+            Some(RtpTransceiverDirection::Stopped)
+        );
+        assert!(gone.stopped() && gone.receiver_ended());
+    }
+}
