@@ -45,7 +45,6 @@ engine_modules! {
 
 pub mod connection;
 mod enums;
-pub mod track;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
 /// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
@@ -63,8 +62,9 @@ pub mod io {
 
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};
 pub use codecs::{
-    MediaKind, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability,
-    receiver_capabilities, sender_capabilities, validate_codec_preferences,
+    MediaKind, MediaStreamTrackState, RtpCapabilities, RtpCodecCapability,
+    RtpHeaderExtensionCapability, receiver_capabilities, sender_capabilities,
+    validate_codec_preferences,
 };
 pub use config::{
     BundlePolicy, Configuration, Host, IceServer, IceServerUrl, IceTransportPolicy,
@@ -87,5 +87,4 @@ pub use jsep::{
     SdpType, SessionDescription, SignalingLimits, SignalingState,
 };
 pub use sdp::MAX_SDP_BYTES;
-pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};
 pub use util::{OsRandom, RandomSource, SeededRandom};

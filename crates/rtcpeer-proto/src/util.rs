@@ -89,11 +89,6 @@ impl RandomSource for SeededRandom {
 pub(crate) const ICE_CHARS: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// A random version-4 UUID string from the OS generator (ids of tracks and streams).
-pub(crate) fn random_uuid() -> String {
-    OsRandom.uuid()
-}
-
 /// Formats 16 random bytes as a version-4 UUID.
 pub(crate) fn uuid_from_bytes(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;

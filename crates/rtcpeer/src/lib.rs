@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod track;
 
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, EVENT_QUEUE, EventStream, IceSettings,
@@ -41,9 +42,9 @@ pub use rtcpeer_proto::{
     IceCandidateType, IceComponent, IceConnectionState, IceGatheringState, IceParameters,
     IceProtocol, IceRole, IceServer, IceServerUrl, IceTcpCandidateType, IceTransportPolicy,
     IceTransportProtocol, IceTransportState, IceUrlScheme, InterfaceFilter, IpFilter, KeyParams,
-    MAX_SDP_BYTES, MediaKind, MediaStream, MediaStreamTrack, MediaStreamTrackState, MuxCounters,
-    NameFilter, OfferOptions, Payload, PeerConnectionState, Priority, Result, RsaHash,
-    RtcpMuxPolicy, RtpCapabilities, RtpCodecCapability, RtpHeaderExtensionCapability,
-    RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription, SignalingLimits,
-    SignalingState,
+    MAX_SDP_BYTES, MediaKind, MediaStreamTrackState, MuxCounters, NameFilter, OfferOptions,
+    Payload, PeerConnectionState, Priority, Result, RsaHash, RtcpMuxPolicy, RtpCapabilities,
+    RtpCodecCapability, RtpHeaderExtensionCapability, RtpTransceiverDirection, SctpTransportState,
+    SdpType, SessionDescription, SignalingLimits, SignalingState,
 };
+pub use track::{MediaStream, MediaStreamTrack};

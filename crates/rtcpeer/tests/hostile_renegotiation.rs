@@ -1,7 +1,7 @@
 //! A remote that adds a new m-section and rejects it in the next offer, again and again
 //! (RFC 9429 §5.10, webrtc-pc §4.4.1.5): each round leaves a stopped, removed transceiver.
-//! The connection keeps only the most recent ones, and handles to forgotten transceivers
-//! read the final state of a removed transceiver without panicking. Mids are never reused
+//! The connection forgets them once negotiation removed them, and handles to forgotten
+//! transceivers read the final state of a removed transceiver without panicking. Mids are never reused
 //! (RFC 9429 §5.2.2) without keeping one entry per mid ever used.
 
 mod common;
@@ -18,7 +18,8 @@ use rtcpeer::{
 static ALLOC: budget::CountingAllocator = budget::CountingAllocator;
 
 const ROUNDS: usize = 2_000;
-/// The cap on removed transceivers kept (`REMOVED_TRANSCEIVERS_KEPT`) plus the live ones.
+/// The former cap on removed transceivers kept (64) plus the live one; removed ones are now
+/// forgotten at once (see `stopped_transceivers_are_forgotten_and_memory_stays_flat`).
 const BOUND: usize = 64 + 1;
 
 fn pc() -> PeerConnection {
@@ -100,6 +101,86 @@ async fn remote_adds_and_rejects_m_sections_without_end() {
         // setCodecPreferences has no stopped check (webrtc-pc §5.4): it only validates.
         t.set_codec_preferences(&[]).unwrap();
         local.remove_track(&s).unwrap();
+    }
+}
+
+/// Rounds of [`stopped_transceivers_are_forgotten_and_memory_stays_flat`].
+const CHURN_ROUNDS: usize = 10_000;
+
+/// webrtc-pc §4.4.1.5: once a stopped transceiver's m-section is rejected and negotiation
+/// completes, it leaves the set and the connection forgets it. Each round adds a
+/// transceiver (with a new stream), stops the previous one and negotiates: both cores hold
+/// no more transceivers than are live, memory stays flat (no per-round state: transceivers,
+/// track and stream objects without handles), and the handles kept read the final state.
+#[tokio::test]
+async fn stopped_transceivers_are_forgotten_and_memory_stays_flat() {
+    let local = pc();
+    let remote = pc();
+    let mut events = remote.events();
+    let mut prev: Option<rtcpeer::RtpTransceiver> = None;
+    let mut early = Vec::new();
+    let mut held_at_1000 = 0;
+    for round in 0..CHURN_ROUNDS {
+        if round == 1_000 {
+            held_at_1000 = budget::thread_live_bytes();
+        }
+        let stream = rtcpeer::MediaStream::new();
+        let t = local
+            .add_transceiver(
+                MediaKind::Audio,
+                TransceiverInit {
+                    direction: Dir::SendRecv,
+                    streams: vec![stream.clone()],
+                },
+            )
+            .unwrap();
+        if let Some(p) = prev.take() {
+            p.stop().unwrap();
+            if round < 4 {
+                early.push(p);
+            }
+        }
+        exchange(&local, &remote).await;
+        // Live: the new transceiver only; the stopped one was removed and forgotten.
+        assert_eq!(local.get_transceivers(), vec![t.clone()], "round {round}");
+        assert!(local.transceiver_count() <= 1, "round {round}");
+        assert!(remote.transceiver_count() <= 1, "round {round}");
+        // The remote's `track` event carries the receiver's track in the new stream.
+        let track = common::signaling::drain(&mut events)
+            .into_iter()
+            .find_map(|e| match e {
+                rtcpeer::PeerConnectionEvent::Track(te) => Some(te),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("round {round}: no track event"));
+        assert_eq!(track.streams.len(), 1);
+        assert_eq!(track.streams[0].id(), stream.id());
+        assert_eq!(track.streams[0].get_tracks(), vec![track.track.clone()]);
+        assert_eq!(track.track.ready_state(), MediaStreamTrackState::Live);
+        if round < 4 {
+            early.push(track.transceiver.clone());
+        }
+        prev = Some(t);
+    }
+    assert!(budget::counting());
+    let grown = budget::thread_live_bytes() - held_at_1000;
+    assert!(
+        grown < 40_000,
+        "{grown} bytes held more after {} rounds",
+        CHURN_ROUNDS - 1_000
+    );
+    // Handles of forgotten transceivers (both sides) read the final state of a stopped one.
+    for t in early {
+        assert!(t.mid().is_none());
+        assert_eq!(t.direction(), Dir::Stopped);
+        assert_eq!(t.current_direction(), Some(Dir::Stopped));
+        assert_eq!(t.kind(), MediaKind::Audio);
+        assert_eq!(
+            t.receiver().track().ready_state(),
+            MediaStreamTrackState::Ended
+        );
+        let e = t.set_direction(Dir::SendRecv).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidState);
     }
 }
 

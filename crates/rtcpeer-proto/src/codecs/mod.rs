@@ -21,6 +21,16 @@ use serde::{Deserialize, Serialize};
 use crate::enums::w3c_enum;
 
 w3c_enum! {
+    /// `MediaStreamTrackState` (mediacapture-main §4.3.1).
+    pub enum MediaStreamTrackState {
+        /// The track can produce media.
+        Live = "live",
+        /// The track has ended for good.
+        Ended = "ended",
+    }
+}
+
+w3c_enum! {
     /// The kind of a media track or transceiver (W3C mediacapture-streams `MediaStreamTrack.kind`).
     pub enum MediaKind {
         /// `"audio"`.

@@ -15,14 +15,15 @@ use crate::config::Configuration;
 use crate::error::{Error, Result};
 use crate::negotiator::candidate;
 use crate::sdp::Sdp;
-use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{ICE_CHARS, RandomSource};
 
 pub use crate::negotiator::candidate::{
     IceCandidate, IceCandidateInit, IceCandidateType, IceComponent, IceProtocol,
     IceTcpCandidateType, SignalingLimits,
 };
-pub use crate::negotiator::transceiver::TransceiverId;
+pub use crate::negotiator::transceiver::{
+    TrackRef, TransceiverEvent, TransceiverId, TransceiverInfo,
+};
 pub use crate::negotiator::types;
 pub use crate::negotiator::types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
@@ -38,8 +39,7 @@ pub use crate::session::ice::{
     PeerConnectionState, StunHostName,
 };
 
-#[doc(hidden)]
-pub use crate::negotiator::transceiver::Transceiver;
+pub(crate) use crate::negotiator::transceiver::Transceiver;
 #[doc(hidden)]
 pub use crate::session::channels::DataChannelRecord;
 pub(crate) use crate::session::channels::{SctpInfo, StreamIds};
@@ -73,13 +73,15 @@ pub enum CoreEvent {
     NegotiationNeeded,
     /// `track`: a remote track started arriving on a transceiver's receiver.
     Track {
-        /// The transceiver whose receiver carries the track.
+        /// The transceiver whose receiver's track the event is about.
         transceiver: TransceiverId,
-        /// The receiver's track.
-        track: MediaStreamTrack,
-        /// The remote streams the track belongs to.
-        streams: Vec<MediaStream>,
+        /// The ids of the remote streams the track belongs to.
+        stream_ids: Vec<String>,
     },
+    /// Not a W3C event: a change to a transceiver's receiver track, its remote streams or
+    /// its place in the set, for the API to apply to its objects (webrtc-pc §4.4.1.5). Never
+    /// dropped: at most a few per transceiver per operation, drained after each operation.
+    Transceiver(TransceiverId, TransceiverEvent),
     /// `icecandidate`: a local candidate, the per-transport end marker (empty candidate
     /// text), or `None` once gathering is complete (webrtc-pc §4.8.2, WPT-176).
     IceCandidate(Option<IceCandidate>),
@@ -221,7 +223,7 @@ pub(crate) struct SavedTransceiver {
     pub(crate) current_direction: Option<RtpTransceiverDirection>,
     pub(crate) mline: Option<usize>,
     pub(crate) fired_recv: bool,
-    pub(crate) remote_streams: Vec<MediaStream>,
+    pub(crate) remote_stream_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -252,12 +254,6 @@ impl Default for CoreSettings {
     }
 }
 
-/// How many removed transceivers a connection keeps so handles read their final state from
-/// the core; older ones are forgotten and their handles read the final state of a removed
-/// transceiver (webrtc-pc §4.4.1.5: mid null, direction and currentDirection "stopped").
-/// Bounds what a remote that adds and rejects m-sections without end makes us store.
-pub(crate) const REMOVED_TRANSCEIVERS_KEPT: usize = 64;
-
 /// The sans-IO signaling core of one peer connection.
 pub struct Core {
     pub(crate) config: Configuration,
@@ -273,11 +269,9 @@ pub struct Core {
     pub(crate) pending_remote: Option<Desc>,
     pub(crate) last_offer: Option<OfferPlan>,
     pub(crate) last_answer: Option<String>,
+    /// The transceiver set; one that leaves it (stopped and negotiated, or rolled back) is
+    /// forgotten at once ([`TransceiverEvent::Removed`]).
     pub(crate) transceivers: Vec<Transceiver>,
-    /// The most recently removed transceivers (stopped and negotiated, or rolled back), oldest
-    /// first, at most [`REMOVED_TRANSCEIVERS_KEPT`]; API handles fall back to the final state
-    /// of a removed transceiver once it is forgotten.
-    pub(crate) removed: VecDeque<Transceiver>,
     next_transceiver: u64,
     pub(crate) slots: Vec<Slot>,
     pub(crate) snapshot: Option<Snapshot>,
@@ -312,7 +306,6 @@ pub struct Core {
     /// A data channel was created: the session wants an m=application section.
     pub(crate) data_requested: bool,
     pub(crate) sctp: Option<SctpInfo>,
-    remote_streams: HashMap<String, MediaStream>,
     events: VecDeque<CoreEvent>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
@@ -357,7 +350,6 @@ impl Core {
             last_offer: None,
             last_answer: None,
             transceivers: Vec::new(),
-            removed: VecDeque::new(),
             next_transceiver: 0,
             slots: Vec::new(),
             snapshot: None,
@@ -378,7 +370,6 @@ impl Core {
             next_dc: 0,
             data_requested: false,
             sctp: None,
-            remote_streams: HashMap::new(),
             events: VecDeque::new(),
             events_unreported: 0,
             events_dropped_total: 0,
@@ -533,28 +524,37 @@ impl Core {
         self.transceivers.iter().map(|t| t.id).collect()
     }
 
-    #[doc(hidden)]
-    pub fn transceiver(&self, id: TransceiverId) -> Option<&Transceiver> {
-        self.transceivers
-            .iter()
-            .find(|t| t.id == id)
-            .or_else(|| self.removed.iter().find(|t| t.id == id))
+    pub(crate) fn transceiver(&self, id: TransceiverId) -> Option<&Transceiver> {
+        self.transceivers.iter().find(|t| t.id == id)
     }
 
-    /// Moves a transceiver that left the set (webrtc-pc §4.4.1.5 "stopped" and negotiated,
-    /// or rolled back) to `removed`, forgetting the oldest beyond [`REMOVED_TRANSCEIVERS_KEPT`]:
-    /// a remote can add and reject m-sections without end (RFC 9429 §5.10).
-    pub(crate) fn keep_removed(&mut self, t: Transceiver) {
-        if self.removed.len() >= REMOVED_TRANSCEIVERS_KEPT {
-            self.removed.pop_front();
+    /// A read-only view of a transceiver of the set; `None` once it was removed (webrtc-pc
+    /// §4.4.1.5) and forgotten (see [`TransceiverInfo::forgotten`]).
+    pub fn transceiver_info(&self, id: TransceiverId) -> Option<TransceiverInfo<'_>> {
+        self.transceiver(id).map(TransceiverInfo::live)
+    }
+
+    /// Queues transceiver events (never dropped, see [`CoreEvent::Transceiver`]).
+    pub(crate) fn emit_transceiver(&mut self, id: TransceiverId, evs: Vec<TransceiverEvent>) {
+        self.events
+            .extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+    }
+
+    /// Queues events collected while transceivers were borrowed: transceiver events are
+    /// never dropped, the others go through the bounded queue.
+    pub(crate) fn emit_all(&mut self, evs: Vec<CoreEvent>) {
+        for e in evs {
+            match e {
+                CoreEvent::Transceiver(..) => self.events.push_back(e),
+                e => self.emit(e),
+            }
         }
-        self.removed.push_back(t);
     }
 
-    /// How many transceivers the connection holds: those in the set plus the removed ones
-    /// still kept (at most [`REMOVED_TRANSCEIVERS_KEPT`]).
+    /// How many transceivers the connection holds (`getTransceivers()`: removed ones are
+    /// forgotten at once).
     pub fn transceiver_count(&self) -> usize {
-        self.transceivers.len() + self.removed.len()
+        self.transceivers.len()
     }
 
     pub(crate) fn transceiver_mut(&mut self, id: TransceiverId) -> Option<&mut Transceiver> {
@@ -574,7 +574,7 @@ impl Core {
         &mut self,
         kind: MediaKind,
         direction: RtpTransceiverDirection,
-        track: Option<MediaStreamTrack>,
+        track: Option<TrackRef>,
         stream_ids: Vec<String>,
     ) -> TransceiverId {
         let id = TransceiverId(self.next_transceiver);
@@ -594,25 +594,29 @@ impl Core {
             addtrack_attached: false,
             created_by_remote: false,
             has_sent: false,
-            sender_track: track,
+            sender: track,
             sender_stream_ids: dedup(stream_ids),
             sender_msid_track,
             ssrc,
             rtx_ssrc,
-            // webrtc-pc §5.3 "create an RTCRtpReceiver": label is "remote " + kind.
-            receiver_track: MediaStreamTrack::with_id(
-                kind,
-                receiver_track_id,
-                format!("remote {kind}"),
-                true,
-            ),
-            remote_streams: Vec::new(),
+            // webrtc-pc §5.3 "create an RTCRtpReceiver": the track starts muted.
+            receiver_track_id: receiver_track_id.clone(),
+            receiver_muted: true,
+            receiver_ended: false,
+            remote_stream_ids: Vec::new(),
             fired_recv: false,
             codec_preferences: Vec::new(),
             remote_codecs: Vec::new(),
             remote_extensions: Vec::new(),
             mline: None,
         });
+        self.emit_transceiver(
+            id,
+            vec![TransceiverEvent::Added {
+                kind,
+                receiver_track_id,
+            }],
+        );
         id
     }
 
@@ -620,7 +624,7 @@ impl Core {
     pub fn add_transceiver(
         &mut self,
         kind: MediaKind,
-        track: Option<MediaStreamTrack>,
+        track: Option<TrackRef>,
         direction: RtpTransceiverDirection,
         stream_ids: Vec<String>,
         chain_empty: bool,
@@ -634,7 +638,7 @@ impl Core {
             ));
         }
         if let Some(t) = &track {
-            if t.kind() != kind {
+            if t.kind != kind {
                 return Err(Error::type_error("the track's kind does not match"));
             }
         }
@@ -646,7 +650,7 @@ impl Core {
     /// `addTrack(track, ...streams)` (webrtc-pc §5.1): reuses a suitable transceiver or makes one.
     pub fn add_track(
         &mut self,
-        track: MediaStreamTrack,
+        track: TrackRef,
         stream_ids: Vec<String>,
         chain_empty: bool,
     ) -> Result<TransceiverId> {
@@ -657,19 +661,20 @@ impl Core {
         if self
             .transceivers
             .iter()
-            .any(|t| !t.stopped && t.sender_track.as_ref() == Some(&track))
+            .any(|t| !t.stopped && t.sender.as_ref().is_some_and(|s| s.serial == track.serial))
         {
             return Err(Error::invalid_access("the track is already being sent"));
         }
-        let kind = track.kind();
+        let kind = track.kind;
         // Reuse a transceiver whose sender never sent, has no track, same kind, not stopping.
-        let reuse = self.transceivers.iter().position(|t| {
-            t.kind == kind && t.sender_track.is_none() && !t.has_sent && t.is_active()
-        });
+        let reuse = self
+            .transceivers
+            .iter()
+            .position(|t| t.kind == kind && t.sender.is_none() && !t.has_sent && t.is_active());
         let id = match reuse {
             Some(i) => {
                 let t = &mut self.transceivers[i];
-                t.sender_track = Some(track);
+                t.sender = Some(track);
                 t.sender_stream_ids = dedup(stream_ids);
                 t.addtrack_attached = true;
                 t.direction = match t.direction {
@@ -705,10 +710,10 @@ impl Core {
             // A sender whose transceiver was removed is not in the set: nothing to do.
             return Ok(());
         };
-        if t.stopping || t.stopped || t.sender_track.is_none() {
+        if t.stopping || t.stopped || t.sender.is_none() {
             return Ok(());
         }
-        t.sender_track = None;
+        t.sender = None;
         t.direction = match t.direction {
             RtpTransceiverDirection::SendRecv => RtpTransceiverDirection::RecvOnly,
             RtpTransceiverDirection::SendOnly => RtpTransceiverDirection::Inactive,
@@ -719,11 +724,7 @@ impl Core {
     }
 
     /// `replaceTrack(track)` (webrtc-pc §5.2): sender's track without renegotiation.
-    pub fn replace_track(
-        &mut self,
-        id: TransceiverId,
-        track: Option<MediaStreamTrack>,
-    ) -> Result<()> {
+    pub fn replace_track(&mut self, id: TransceiverId, track: Option<TrackRef>) -> Result<()> {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
@@ -734,13 +735,13 @@ impl Core {
             return Err(Error::invalid_state("the transceiver is stopped"));
         }
         if let Some(tr) = &track {
-            if tr.kind() != t.kind {
+            if tr.kind != t.kind {
                 return Err(Error::type_error(
                     "the track's kind does not match the sender",
                 ));
             }
         }
-        t.sender_track = track;
+        t.sender = track;
         Ok(())
     }
 
@@ -806,7 +807,9 @@ impl Core {
         }
         t.stopping = true;
         t.direction = RtpTransceiverDirection::Stopped;
-        t.receiver_track.stop();
+        let mut evs = Vec::new();
+        t.end_receiver(&mut evs);
+        self.emit_transceiver(id, evs);
         self.update_negotiation_needed(chain_empty);
         Ok(())
     }
@@ -857,7 +860,8 @@ impl Core {
             t.stopped = true;
             t.direction = RtpTransceiverDirection::Stopped;
             t.current_direction = Some(RtpTransceiverDirection::Stopped);
-            t.receiver_track.stop();
+            // No event: close() fires none; the API ends its receiver tracks itself.
+            t.receiver_ended = true;
         }
         for dc in &mut self.data_channels {
             dc.set_closed();
@@ -916,13 +920,6 @@ impl Core {
             .chain(fallback)
             .find(|m| !in_use(m))
             .unwrap_or_default()
-    }
-
-    pub(crate) fn remote_stream(&mut self, id: &str) -> MediaStream {
-        self.remote_streams
-            .entry(id.to_string())
-            .or_insert_with(|| MediaStream::with_id(id))
-            .clone()
     }
 }
 

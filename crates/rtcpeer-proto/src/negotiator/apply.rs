@@ -9,8 +9,8 @@ use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 
 use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
 use crate::connection::{
-    Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverId,
-    desc_ice,
+    Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverEvent,
+    TransceiverId, desc_ice,
 };
 use crate::session::channels::{SctpInfo, SctpTransportState};
 
@@ -119,15 +119,17 @@ impl Core {
                         SlotOwner::Transceiver(id) => {
                             let dir = m.direction().map(RtpTransceiverDirection::from_sdp);
                             let rejected = m.is_rejected();
+                            let mut evs = Vec::new();
                             if let Some(t) = self.transceiver_mut(id) {
                                 if rejected {
-                                    stop_now(t);
+                                    stop_now(t, &mut evs);
                                 } else {
                                     let d = dir.unwrap_or(RtpTransceiverDirection::SendRecv);
                                     t.current_direction = Some(d);
                                     t.has_sent |= d.sends();
                                 }
                             }
+                            self.emit_transceiver(id, evs);
                         }
                         SlotOwner::Data => {
                             if m.is_rejected() {
@@ -238,10 +240,14 @@ impl Core {
                 self.take_snapshot();
             }
             self.apply_remote_offer(&sdp, &mut track_events);
+            let state = take_transceiver_events(&mut track_events);
+            self.emit_all(state);
             self.pending_remote = Some(Desc::new(typ, sdp, desc.sdp));
             self.set_signaling_state(SignalingState::HaveRemoteOffer);
         } else {
             self.apply_remote_answer(&sdp, &mut track_events);
+            let state = take_transceiver_events(&mut track_events);
+            self.emit_all(state);
             if typ == SdpType::Answer {
                 self.current_remote = Some(Desc::new(typ, sdp, desc.sdp));
                 self.pending_remote = None;
@@ -255,9 +261,7 @@ impl Core {
                 self.set_signaling_state(SignalingState::HaveRemotePranswer);
             }
         }
-        for e in track_events {
-            self.emit(e);
-        }
+        self.emit_all(track_events);
         self.ice_remote_description_applied();
         self.data_negotiated();
         Ok(())
@@ -490,7 +494,9 @@ impl Core {
                 t.remote_codecs = remote_codecs;
                 t.remote_extensions = remote_extensions;
                 if rejected {
-                    stop_now(t);
+                    let mut evs = Vec::new();
+                    stop_now(t, &mut evs);
+                    track_events.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
                 }
             }
             if !rejected {
@@ -532,7 +538,9 @@ impl Core {
                         continue;
                     };
                     if rejected || offered_rejected {
-                        stop_now(t);
+                        let mut evs = Vec::new();
+                        stop_now(t, &mut evs);
+                        track_events.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
                         continue;
                     }
                     let ours = remote_dir.reversed();
@@ -582,39 +590,31 @@ impl Core {
         stream_ids: &[String],
         events: &mut Vec<CoreEvent>,
     ) {
-        let streams: Vec<_> = stream_ids.iter().map(|s| self.remote_stream(s)).collect();
         let Some(t) = self.transceiver_mut(id) else {
             return;
         };
-        let track = t.receiver_track.clone();
+        let mut evs = Vec::new();
+        let mut fire = false;
         if remote_sends {
-            for old in &t.remote_streams {
-                if !streams.contains(old) {
-                    old.remove_track(&track);
-                }
-            }
             // "set the associated remote streams": a newly associated stream fires `track`
             // again even when the receiver was already receiving (webrtc-pc §4.4.1.5).
-            let added = streams.iter().any(|s| !t.remote_streams.contains(s));
-            for s in &streams {
-                s.add_track(&track);
-            }
-            t.remote_streams = streams.clone();
+            let added = stream_ids.iter().any(|s| !t.remote_stream_ids.contains(s));
+            t.set_remote_streams(stream_ids.to_vec(), &mut evs);
             if !t.fired_recv || added {
                 t.fired_recv = true;
-                events.push(CoreEvent::Track {
-                    transceiver: id,
-                    track,
-                    streams,
-                });
+                fire = true;
             }
         } else if t.fired_recv {
             t.fired_recv = false;
-            for s in &t.remote_streams {
-                s.remove_track(&track);
-            }
-            t.remote_streams.clear();
-            track.set_muted(true);
+            t.set_remote_streams(Vec::new(), &mut evs);
+            t.mute_receiver(&mut evs);
+        }
+        events.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+        if fire {
+            events.push(CoreEvent::Track {
+                transceiver: id,
+                stream_ids: stream_ids.to_vec(),
+            });
         }
     }
 
@@ -655,67 +655,48 @@ impl Core {
         };
         let mut kept = Vec::with_capacity(self.transceivers.len());
         let mut track_events = Vec::new();
+        let mut state = Vec::new();
         for mut t in std::mem::take(&mut self.transceivers) {
             let saved = snap.transceivers.get(&t.id).cloned();
+            let mut evs = Vec::new();
             if let Some(s) = saved.as_ref().filter(|s| s.fired_recv) {
                 // Restore the last stable associated remote streams; a stream that gets the
                 // track back fires `track` (webrtc-pc §4.4.1.5, rollback).
-                let current: &[crate::track::MediaStream] =
-                    if t.fired_recv { &t.remote_streams } else { &[] };
-                for c in current {
-                    if !s.remote_streams.contains(c) {
-                        c.remove_track(&t.receiver_track);
-                    }
-                }
-                let added = s.remote_streams.iter().any(|p| !current.contains(p));
-                for p in &s.remote_streams {
-                    p.add_track(&t.receiver_track);
-                }
+                let current: &[String] = if t.fired_recv {
+                    &t.remote_stream_ids
+                } else {
+                    &[]
+                };
+                let added = s.remote_stream_ids.iter().any(|p| !current.contains(p));
                 if added || !t.fired_recv {
                     track_events.push(CoreEvent::Track {
                         transceiver: t.id,
-                        track: t.receiver_track.clone(),
-                        streams: s.remote_streams.clone(),
+                        stream_ids: s.remote_stream_ids.clone(),
                     });
                 }
             }
             let undo_track = t.fired_recv && !saved.as_ref().is_some_and(|s| s.fired_recv);
             if undo_track {
-                for s in &t.remote_streams {
-                    s.remove_track(&t.receiver_track);
-                }
-                t.receiver_track.set_muted(true);
+                t.set_remote_streams(Vec::new(), &mut evs);
+                t.mute_receiver(&mut evs);
             }
+            let id = t.id;
             match saved {
                 Some(s) => {
                     // The rolled-back SRD may have taken the track out of its streams (or
                     // moved it): put the stream membership back as it was (webrtc-pc §4.4.1.5).
-                    if s.fired_recv {
-                        for old in &t.remote_streams {
-                            if !s.remote_streams.contains(old) {
-                                old.remove_track(&t.receiver_track);
-                            }
-                        }
-                        for st in &s.remote_streams {
-                            st.add_track(&t.receiver_track);
-                        }
-                    }
                     t.mid = s.mid;
                     t.current_direction = s.current_direction;
                     t.mline = s.mline;
                     t.fired_recv = s.fired_recv;
-                    t.remote_streams = s.remote_streams;
+                    t.set_remote_streams(s.remote_stream_ids, &mut evs);
                     kept.push(t);
                 }
                 None if t.created_by_remote && !t.addtrack_attached => {
-                    t.mid = None;
-                    t.mline = None;
-                    t.direction = RtpTransceiverDirection::Stopped;
-                    t.current_direction = Some(RtpTransceiverDirection::Stopped);
-                    t.stopping = true;
-                    t.stopped = true;
-                    t.receiver_track.stop();
-                    self.keep_removed(t);
+                    // Removed from the set (webrtc-pc §4.4.1.5): forgotten.
+                    t.set_remote_streams(Vec::new(), &mut evs);
+                    t.end_receiver(&mut evs);
+                    evs.push(TransceiverEvent::Removed);
                 }
                 None => {
                     t.mid = None;
@@ -723,20 +704,20 @@ impl Core {
                     t.current_direction = None;
                     t.created_by_remote = false;
                     t.fired_recv = false;
-                    t.remote_streams.clear();
+                    t.set_remote_streams(Vec::new(), &mut evs);
                     kept.push(t);
                 }
             }
+            state.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
         }
         self.transceivers = kept;
         self.slots = snap.slots;
         self.sctp = snap.sctp;
         self.pending_local = None;
         self.pending_remote = None;
+        self.emit_all(state);
         self.set_signaling_state(SignalingState::Stable);
-        for e in track_events {
-            self.emit(e);
-        }
+        self.emit_all(track_events);
         // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
@@ -756,7 +737,7 @@ impl Core {
                         current_direction: t.current_direction,
                         mline: t.mline,
                         fired_recv: t.fired_recv,
-                        remote_streams: t.remote_streams.clone(),
+                        remote_stream_ids: t.remote_stream_ids.clone(),
                     },
                 )
             })
@@ -777,6 +758,7 @@ impl Core {
         self.last_offer = None;
         self.last_answer = None;
         let mut kept = Vec::with_capacity(self.transceivers.len());
+        let mut state = Vec::new();
         for mut t in std::mem::take(&mut self.transceivers) {
             t.created_by_remote = false;
             let unassociated_stopping = t.stopping && t.mid.is_none();
@@ -786,19 +768,18 @@ impl Core {
                         s.owner = SlotOwner::Vacant;
                     }
                 }
-                t.stopping = true;
-                t.stopped = true;
-                t.mid = None;
-                t.mline = None;
-                t.direction = RtpTransceiverDirection::Stopped;
-                t.current_direction = Some(RtpTransceiverDirection::Stopped);
-                t.receiver_track.stop();
-                self.keep_removed(t);
+                // Removed from the set (webrtc-pc §4.4.1.5): forgotten; the API keeps what
+                // live handles read.
+                let mut evs = Vec::new();
+                t.end_receiver(&mut evs);
+                evs.push(TransceiverEvent::Removed);
+                state.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(t.id, e)));
             } else {
                 kept.push(t);
             }
         }
         self.transceivers = kept;
+        self.emit_all(state);
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
     }
@@ -834,12 +815,21 @@ impl Core {
 }
 
 /// Stops a transceiver for good (its m-section is rejected).
-fn stop_now(t: &mut crate::connection::Transceiver) {
+fn stop_now(t: &mut crate::connection::Transceiver, out: &mut Vec<TransceiverEvent>) {
     t.stopping = true;
     t.stopped = true;
     t.direction = RtpTransceiverDirection::Stopped;
     t.current_direction = Some(RtpTransceiverDirection::Stopped);
-    t.receiver_track.stop();
+    t.end_receiver(out);
+}
+
+/// Takes the transceiver events out of `events` (kept in order), leaving the W3C ones.
+fn take_transceiver_events(events: &mut Vec<CoreEvent>) -> Vec<CoreEvent> {
+    let (state, rest) = std::mem::take(events)
+        .into_iter()
+        .partition(|e| matches!(e, CoreEvent::Transceiver(..)));
+    *events = rest;
+    state
 }
 
 /// The remote stream ids of an m-section: `a=msid` (RFC 8830), else legacy `a=ssrc:… msid:`.

@@ -447,9 +447,9 @@ impl Core {
         m.attributes.push(A::Direction(direction.to_sdp()));
         let sends = direction.sends();
         let track_id = t
-            .sender_track
+            .sender
             .as_ref()
-            .map(|tr| tr.id().to_string())
+            .map(|tr| tr.id.clone())
             .unwrap_or_else(|| t.sender_msid_track.clone());
         let stream_ids: Vec<String> = if t.sender_stream_ids.is_empty() {
             vec!["-".into()]

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use crate::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::jsep::{
     CoreEvent, IceCandidate, IceCandidateError, IceCandidatePair, IceTransportState,
     PeerConnectionState, SignalingState,
 };
-use rtcpeer_proto::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::{IceConnectionState, IceGatheringState};
 
 use super::Inner;
@@ -251,81 +251,100 @@ impl Inner {
     /// Delivers the core's queued events to every subscriber (no lock held while sending).
     /// A dispatch lock keeps concurrent callers from reordering events between popping
     /// and sending; sending never blocks, so it is held only briefly.
+    ///
+    /// The events queued so far are taken as one batch: their changes to track and stream
+    /// objects ([`CoreEvent::Transceiver`]) are applied, in order, before any of the batch's
+    /// events is sent, so a handler sees the state the operation left (webrtc-pc §4.4.1.5:
+    /// stream membership is set before `track` fires).
     pub(crate) fn dispatch(self: &Arc<Self>) {
         // Taking an event and sending it is one step among dispatchers: otherwise a thread
         // could take e1, another take and send e2, and subscribers would see e2 before e1.
         let _in_order = self.dispatching.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            let Some(e) = self.core().poll_event() else {
-                break;
+            let batch: Vec<CoreEvent> = {
+                let mut core = self.core();
+                std::iter::from_fn(|| core.poll_event()).collect()
             };
-            let e = match e {
-                CoreEvent::SignalingStateChange(s) => PeerConnectionEvent::SignalingStateChange(s),
-                CoreEvent::NegotiationNeeded => PeerConnectionEvent::NegotiationNeeded,
-                CoreEvent::Track {
-                    transceiver,
+            if batch.is_empty() {
+                break;
+            }
+            let out: Vec<PeerConnectionEvent> = batch
+                .into_iter()
+                .filter_map(|e| self.translate(e))
+                .collect();
+            for e in out {
+                self.subscribers.send(e);
+            }
+        }
+    }
+
+    /// The application's event for a core event, after applying what it changes on the API
+    /// objects; `None` for an event that is not the application's.
+    fn translate(self: &Arc<Self>, e: CoreEvent) -> Option<PeerConnectionEvent> {
+        let e = match e {
+            CoreEvent::SignalingStateChange(s) => PeerConnectionEvent::SignalingStateChange(s),
+            CoreEvent::NegotiationNeeded => PeerConnectionEvent::NegotiationNeeded,
+            CoreEvent::Track {
+                transceiver,
+                stream_ids,
+            } => {
+                // The event's track is the receiver's track (webrtc-pc §4.4.1.5).
+                let Some((shared, streams)) = self.tracks.track_event(transceiver, &stream_ids)
+                else {
+                    // Unreachable: the transceiver's `Added` came first, `Removed` after.
+                    tracing::warn!("track event for an unknown transceiver {transceiver:?}");
+                    return None;
+                };
+                let track = shared.receiver.clone();
+                let t = RtpTransceiver::with_shared(self.clone(), transceiver, shared);
+                PeerConnectionEvent::Track(Box::new(TrackEvent {
+                    receiver: t.receiver(),
                     track,
                     streams,
-                } => {
-                    // The event's track is the receiver's track (webrtc-pc §4.4.1.5).
-                    let t = RtpTransceiver::with_parts(
-                        self.clone(),
-                        transceiver,
-                        track.kind(),
-                        track.clone(),
-                    );
-                    PeerConnectionEvent::Track(Box::new(TrackEvent {
-                        receiver: t.receiver(),
-                        track,
-                        streams,
-                        transceiver: t,
-                    }))
-                }
-                CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c.map(Box::new)),
-                CoreEvent::IceGatheringStateChange(s) => {
-                    PeerConnectionEvent::IceGatheringStateChange(s)
-                }
-                CoreEvent::IceConnectionStateChange(s) => {
-                    PeerConnectionEvent::IceConnectionStateChange(s)
-                }
-                CoreEvent::ConnectionStateChange(s) => {
-                    PeerConnectionEvent::ConnectionStateChange(s)
-                }
-                CoreEvent::IceCandidateError(e) => {
-                    PeerConnectionEvent::IceCandidateError(Box::new(e))
-                }
-                CoreEvent::SelectedCandidatePairChange(p) => {
-                    PeerConnectionEvent::SelectedCandidatePairChange(p)
-                }
-                CoreEvent::IceTransportStateChange(id, s) => {
-                    PeerConnectionEvent::IceTransportStateChange(
-                        IceTransport::new(self.clone(), id),
-                        s,
-                    )
-                }
-                CoreEvent::DataChannel(key) => {
-                    PeerConnectionEvent::DataChannel(DataChannel::new(self.clone(), key))
-                }
-                CoreEvent::DtlsStateChange(s) => PeerConnectionEvent::DtlsTransportStateChange(
-                    DtlsTransport::new(self.clone()),
+                    transceiver: t,
+                }))
+            }
+            CoreEvent::Transceiver(id, ev) => {
+                // Not an event of the application's: applied to the track and stream
+                // objects, in order, before the operation that caused it resolves.
+                self.tracks.apply(id, ev);
+                return None;
+            }
+            CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c.map(Box::new)),
+            CoreEvent::IceGatheringStateChange(s) => {
+                PeerConnectionEvent::IceGatheringStateChange(s)
+            }
+            CoreEvent::IceConnectionStateChange(s) => {
+                PeerConnectionEvent::IceConnectionStateChange(s)
+            }
+            CoreEvent::ConnectionStateChange(s) => PeerConnectionEvent::ConnectionStateChange(s),
+            CoreEvent::IceCandidateError(e) => PeerConnectionEvent::IceCandidateError(Box::new(e)),
+            CoreEvent::SelectedCandidatePairChange(p) => {
+                PeerConnectionEvent::SelectedCandidatePairChange(p)
+            }
+            CoreEvent::IceTransportStateChange(id, s) => {
+                PeerConnectionEvent::IceTransportStateChange(IceTransport::new(self.clone(), id), s)
+            }
+            CoreEvent::DataChannel(key) => {
+                PeerConnectionEvent::DataChannel(DataChannel::new(self.clone(), key))
+            }
+            CoreEvent::DtlsStateChange(s) => {
+                PeerConnectionEvent::DtlsTransportStateChange(DtlsTransport::new(self.clone()), s)
+            }
+            CoreEvent::DtlsError(e) => {
+                PeerConnectionEvent::DtlsTransportError(DtlsTransport::new(self.clone()), e)
+            }
+            CoreEvent::SctpStateChange(s) => {
+                PeerConnectionEvent::SctpTransportStateChange(SctpTransport::new(self.clone()), s)
+            }
+            CoreEvent::EventsDropped(n) => PeerConnectionEvent::EventsDropped(n),
+            CoreEvent::IceTransportGatheringStateChange(id, s) => {
+                PeerConnectionEvent::IceTransportGatheringStateChange(
+                    IceTransport::new(self.clone(), id),
                     s,
-                ),
-                CoreEvent::DtlsError(e) => {
-                    PeerConnectionEvent::DtlsTransportError(DtlsTransport::new(self.clone()), e)
-                }
-                CoreEvent::SctpStateChange(s) => PeerConnectionEvent::SctpTransportStateChange(
-                    SctpTransport::new(self.clone()),
-                    s,
-                ),
-                CoreEvent::EventsDropped(n) => PeerConnectionEvent::EventsDropped(n),
-                CoreEvent::IceTransportGatheringStateChange(id, s) => {
-                    PeerConnectionEvent::IceTransportGatheringStateChange(
-                        IceTransport::new(self.clone(), id),
-                        s,
-                    )
-                }
-            };
-            self.subscribers.send(e);
-        }
+                )
+            }
+        };
+        Some(e)
     }
 }

@@ -12,6 +12,7 @@ mod events;
 mod mdns_socket;
 mod mux;
 mod objects;
+mod tracks;
 mod udp;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -19,15 +20,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use crate::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::Configuration;
 use rtcpeer_proto::DataChannelLimits;
 use rtcpeer_proto::MediaKind;
 use rtcpeer_proto::jsep::{
-    AnswerOptions, Core, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
+    AnswerOptions, Core, CoreEvent, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
     PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingLimits,
     SignalingState,
 };
-use rtcpeer_proto::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::{Certificate, CertificateParams};
 use rtcpeer_proto::{Error, Result};
 use rtcpeer_proto::{IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter};
@@ -197,6 +198,8 @@ pub(crate) struct Inner {
     pub(crate) channel_queues: datachannel::ChannelQueues,
     /// Which channels still have handles (see `datachannel::Liveness`).
     pub(crate) channel_liveness: Mutex<datachannel::ChannelLiveness>,
+    /// The transceivers' track and stream objects (`tracks.rs`).
+    pub(crate) tracks: tracks::Tracks,
 }
 
 impl Drop for Inner {
@@ -314,6 +317,7 @@ impl PeerConnection {
                 mdns: settings.ice.mdns,
                 channel_queues: Default::default(),
                 channel_liveness: Default::default(),
+                tracks: Default::default(),
             }),
         };
         // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
@@ -429,8 +433,8 @@ impl PeerConnection {
 
     // ----- media -----
 
-    /// How many transceivers the connection holds: `getTransceivers()` plus the most recent
-    /// removed ones it keeps for their handles (at most 64 of those).
+    /// How many transceivers the connection's core holds: those of `getTransceivers()`
+    /// (removed ones are forgotten at once; their handles keep what they read).
     #[doc(hidden)]
     pub fn transceiver_count(&self) -> usize {
         self.inner.core().transceiver_count()
@@ -447,19 +451,18 @@ impl PeerConnection {
             TrackOrKind::Track(t) => (t.kind(), Some(t)),
         };
         let ids = init.streams.iter().map(|s| s.id().to_string()).collect();
-        let (id, receiver_track) = self.inner.sync(|core, empty| {
-            let id = core.add_transceiver(kind, track, init.direction, ids, empty)?;
-            let receiver_track = core.transceiver(id).map(|t| t.receiver_track.clone());
-            Ok::<_, Error>((id, receiver_track))
+        let tr = track.as_ref().map(MediaStreamTrack::track_ref);
+        let (id, shared) = self.inner.sync(|core, empty| {
+            let id = core.add_transceiver(kind, tr, init.direction, ids, empty)?;
+            let info = core
+                .transceiver_info(id)
+                .ok_or_else(|| Error::invalid_state("the new transceiver was removed at once"))?;
+            // Under the core lock, so nobody sees the transceiver without its track.
+            let shared = self.inner.tracks.get_or_add(id, &info);
+            shared.set_sender_track(track);
+            Ok::<_, Error>((id, shared))
         })?;
-        let receiver_track = receiver_track
-            .ok_or_else(|| Error::invalid_state("the new transceiver was removed at once"))?;
-        Ok(RtpTransceiver::with_parts(
-            self.inner.clone(),
-            id,
-            kind,
-            receiver_track,
-        ))
+        Ok(RtpTransceiver::with_shared(self.inner.clone(), id, shared))
     }
 
     /// `addTrack(track, ...streams)` (webrtc-pc §5.1).
@@ -469,11 +472,17 @@ impl PeerConnection {
         streams: &[&MediaStream],
     ) -> Result<RtpSender> {
         let ids = streams.iter().map(|s| s.id().to_string()).collect();
-        let track = track.clone();
-        let id = self
-            .inner
-            .sync(|core, empty| core.add_track(track, ids, empty))?;
-        Ok(RtpSender::new(self.inner.clone(), id))
+        let (id, shared) = self.inner.sync(|core, empty| {
+            let id = core.add_track(track.track_ref(), ids, empty)?;
+            let info = core
+                .transceiver_info(id)
+                .ok_or_else(|| Error::invalid_state("the new transceiver was removed at once"))?;
+            // Under the core lock, so nobody sees the transceiver without its track.
+            let shared = self.inner.tracks.get_or_add(id, &info);
+            shared.set_sender_track(Some(track.clone()));
+            Ok::<_, Error>((id, shared))
+        })?;
+        Ok(RtpSender::new(self.inner.clone(), id, shared))
     }
 
     /// `removeTrack(sender)` (webrtc-pc §5.1).
@@ -487,7 +496,17 @@ impl PeerConnection {
             ));
         }
         let id = sender.transceiver_id();
-        self.inner.sync(|core, empty| core.remove_track(id, empty))
+        self.inner.sync(|core, empty| {
+            core.remove_track(id, empty)?;
+            // A forgotten transceiver's sender keeps its last track, as a removed one does.
+            if core
+                .transceiver_info(id)
+                .is_some_and(|t| t.sender_track().is_none())
+            {
+                sender.shared().set_sender_track(None);
+            }
+            Ok(())
+        })
     }
 
     /// `getTransceivers()`.
@@ -520,7 +539,7 @@ impl PeerConnection {
             let core = self.inner.core();
             core.transceiver_ids()
                 .into_iter()
-                .filter(|&id| core.transceiver(id).is_some_and(|t| !t.stopped))
+                .filter(|&id| core.transceiver_info(id).is_some_and(|t| !t.stopped()))
                 .collect()
         };
         ids.into_iter()
@@ -610,7 +629,28 @@ impl PeerConnection {
     /// `close()` (webrtc-pc §4.4.1.9): synchronous, fires no events, stops everything;
     /// chained operations that run afterwards fail with `InvalidStateError`.
     pub fn close(&self) {
-        self.inner.core().close();
+        {
+            // Events queued before close() do not fire, but what they change on the track and
+            // stream objects still applies; then every receiver's track ends (webrtc-pc
+            // §4.4.1.9). The dispatch lock keeps those changes in order with a dispatcher's.
+            let _in_order = self
+                .inner
+                .dispatching
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let pending: Vec<CoreEvent> = {
+                let mut core = self.inner.core();
+                let pending = std::iter::from_fn(|| core.poll_event()).collect();
+                core.close();
+                pending
+            };
+            for e in pending {
+                if let CoreEvent::Transceiver(id, ev) = e {
+                    self.inner.tracks.apply(id, ev);
+                }
+            }
+            self.inner.tracks.close();
+        }
         self.inner.subscribers.close();
         self.inner.channel_queues.close_all();
         self.inner.driver.stop();

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
+use crate::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::DtlsTransportState;
 use rtcpeer_proto::IceGatheringState;
 use rtcpeer_proto::Result;
 use rtcpeer_proto::jsep::{
     IceCandidate, IceCandidatePair, IceComponent, IceParameters, IceRole, IceTransportId,
-    IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId,
+    IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId, TransceiverInfo,
 };
-use rtcpeer_proto::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::{
     MediaKind, RtpCapabilities, RtpCodecCapability, receiver_capabilities, sender_capabilities,
     validate_codec_preferences,
@@ -18,6 +18,7 @@ use rtcpeer_proto::{
 
 use super::Inner;
 use super::chain::Operation;
+use super::tracks::TransceiverShared;
 
 macro_rules! handle_basics {
     ($name:ident, $field:ident) => {
@@ -44,61 +45,58 @@ pub(crate) use handle_basics;
 pub struct RtpTransceiver {
     pc: Arc<Inner>,
     id: TransceiverId,
-    /// The kind and receiver track, kept so a handle still reads them once the connection
-    /// has forgotten the removed transceiver (it keeps only the most recent ones).
-    kind: MediaKind,
-    receiver_track: MediaStreamTrack,
+    /// The kind and the track objects, kept so a handle still reads them once the
+    /// connection has forgotten the removed transceiver.
+    shared: Arc<TransceiverShared>,
 }
 handle_basics!(RtpTransceiver, id);
 
 impl RtpTransceiver {
-    /// A handle to a transceiver the connection holds (in the set or recently removed).
+    /// A handle to a transceiver of the connection's set.
     pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId) -> Option<Self> {
-        let (kind, receiver_track) = pc
-            .core()
-            .transceiver(id)
-            .map(|t| (t.kind, t.receiver_track.clone()))?;
-        Some(Self::with_parts(pc, id, kind, receiver_track))
+        let shared = {
+            let core = pc.core();
+            let info = core.transceiver_info(id)?;
+            pc.tracks.get_or_add(id, &info)
+        };
+        Some(Self::with_shared(pc, id, shared))
     }
 
-    /// A handle from the kind and receiver track the caller already has.
-    pub(crate) fn with_parts(
+    /// A handle from the shared part the caller already has.
+    pub(crate) fn with_shared(
         pc: Arc<Inner>,
         id: TransceiverId,
-        kind: MediaKind,
-        receiver_track: MediaStreamTrack,
+        shared: Arc<TransceiverShared>,
     ) -> Self {
-        RtpTransceiver {
-            pc,
-            id,
-            kind,
-            receiver_track,
-        }
+        RtpTransceiver { pc, id, shared }
     }
 
-    /// Reads the transceiver, or `forgotten` once the connection no longer keeps it: it was
-    /// removed (webrtc-pc §4.4.1.5) and its final state is that of a stopped transceiver.
-    fn read<T>(&self, forgotten: T, f: impl FnOnce(&rtcpeer_proto::jsep::Transceiver) -> T) -> T {
+    /// Reads the transceiver, or its final state once the connection forgot it: it was
+    /// removed (webrtc-pc §4.4.1.5), so it reads as a stopped transceiver.
+    fn read<T>(&self, f: impl FnOnce(TransceiverInfo<'_>) -> T) -> T {
         let core = self.pc.core();
-        core.transceiver(self.id).map_or(forgotten, f)
+        let info = core
+            .transceiver_info(self.id)
+            .unwrap_or(TransceiverInfo::forgotten(self.shared.kind));
+        f(info)
     }
 
     /// The media kind.
     pub fn kind(&self) -> MediaKind {
-        self.kind
+        self.shared.kind
     }
 
     /// `mid`: set once a description associated it with an m-section. A removed transceiver
-    /// (stopped and negotiated, webrtc-pc §4.4.1.5) reads mid `None`, direction and
-    /// currentDirection "stopped", also once the connection has forgotten it (it keeps the
-    /// most recent 64 removed transceivers); its setters act as on a stopped transceiver.
+    /// (stopped and negotiated, or rolled back, webrtc-pc §4.4.1.5) is forgotten by the
+    /// connection and reads mid `None`, direction and currentDirection "stopped"; its
+    /// setters act as on a stopped transceiver.
     pub fn mid(&self) -> Option<String> {
-        self.read(None, |t| t.mid.clone())
+        self.read(|t| t.mid().map(str::to_string))
     }
 
     /// `direction`: the preferred direction ("stopped" after `stop()`).
     pub fn direction(&self) -> RtpTransceiverDirection {
-        self.read(RtpTransceiverDirection::Stopped, |t| t.direction)
+        self.read(|t| t.direction())
     }
 
     /// Sets `direction` (webrtc-pc §5.4); may fire `negotiationneeded`.
@@ -110,9 +108,7 @@ impl RtpTransceiver {
 
     /// `currentDirection`: the negotiated direction.
     pub fn current_direction(&self) -> Option<RtpTransceiverDirection> {
-        self.read(Some(RtpTransceiverDirection::Stopped), |t| {
-            t.current_direction
-        })
+        self.read(|t| t.current_direction())
     }
 
     /// `stop()` (webrtc-pc §5.4).
@@ -123,7 +119,7 @@ impl RtpTransceiver {
 
     /// `sender`.
     pub fn sender(&self) -> RtpSender {
-        RtpSender::new(self.pc.clone(), self.id)
+        RtpSender::new(self.pc.clone(), self.id, self.shared.clone())
     }
 
     /// `receiver`.
@@ -131,7 +127,7 @@ impl RtpTransceiver {
         RtpReceiver {
             pc: self.pc.clone(),
             id: self.id,
-            track: self.receiver_track.clone(),
+            track: self.shared.receiver.clone(),
         }
     }
 
@@ -140,7 +136,9 @@ impl RtpTransceiver {
     /// associated with an m-section (has a mid), else `None`.
     pub fn ice_transport(&self) -> Option<IceTransport> {
         let core = self.pc.core();
-        let associated = core.transceiver(self.id).is_some_and(|t| t.mid.is_some());
+        let associated = core
+            .transceiver_info(self.id)
+            .is_some_and(|t| t.mid().is_some());
         let id = core.ice_transport().filter(|_| associated)?;
         drop(core);
         Some(IceTransport::new(self.pc.clone(), id))
@@ -151,8 +149,8 @@ impl RtpTransceiver {
     /// list as a removed one does, and keeps nothing.
     pub fn set_codec_preferences(&self, codecs: &[RtpCodecCapability]) -> Result<()> {
         let mut core = self.pc.core();
-        if core.transceiver(self.id).is_none() {
-            return validate_codec_preferences(self.kind, codecs);
+        if core.transceiver_info(self.id).is_none() {
+            return validate_codec_preferences(self.shared.kind, codecs);
         }
         core.set_codec_preferences(self.id, codecs.to_vec())
     }
@@ -163,12 +161,14 @@ impl RtpTransceiver {
 pub struct RtpSender {
     pc: Arc<Inner>,
     id: TransceiverId,
+    /// The track objects of the transceiver (the sender's track lives there).
+    shared: Arc<TransceiverShared>,
 }
 handle_basics!(RtpSender, id);
 
 impl RtpSender {
-    pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId) -> Self {
-        RtpSender { pc, id }
+    pub(crate) fn new(pc: Arc<Inner>, id: TransceiverId, shared: Arc<TransceiverShared>) -> Self {
+        RtpSender { pc, id, shared }
     }
 
     pub(crate) fn belongs_to(&self, pc: &Arc<Inner>) -> bool {
@@ -179,18 +179,25 @@ impl RtpSender {
         self.id
     }
 
-    /// `track`; `None` once the connection has forgotten the removed transceiver.
+    /// `track` (webrtc-pc §5.2 `[[SenderTrack]]`); a removed transceiver's sender keeps its
+    /// last track.
     pub fn track(&self) -> Option<MediaStreamTrack> {
-        self.pc
-            .core()
-            .transceiver(self.id)
-            .and_then(|t| t.sender_track.clone())
+        self.shared.sender_track()
+    }
+
+    pub(crate) fn shared(&self) -> &TransceiverShared {
+        &self.shared
     }
 
     /// `replaceTrack(track)` (webrtc-pc §5.2), a chained operation.
     pub fn replace_track(&self, track: Option<MediaStreamTrack>) -> Operation<()> {
         let id = self.id;
-        self.pc.enqueue(move |core| core.replace_track(id, track))
+        let shared = self.shared.clone();
+        self.pc.enqueue(move |core| {
+            core.replace_track(id, track.as_ref().map(MediaStreamTrack::track_ref))?;
+            shared.set_sender_track(track);
+            Ok(())
+        })
     }
 
     /// `setStreams(...streams)` (webrtc-pc §5.2).

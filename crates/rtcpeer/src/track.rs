@@ -1,24 +1,19 @@
 //! `MediaStreamTrack` and `MediaStream` (W3C mediacapture-main §4, §5) as far as
 //! `RTCPeerConnection` needs them: identity, kind, state. Media sources attach later.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
-use crate::codecs::MediaKind;
-use crate::enums::w3c_enum;
+use rtcpeer_proto::jsep::TrackRef;
+use rtcpeer_proto::{MediaKind, MediaStreamTrackState, OsRandom, RandomSource};
 
-w3c_enum! {
-    /// `MediaStreamTrackState` (mediacapture-main §4.3.1).
-    pub enum MediaStreamTrackState {
-        /// The track can produce media.
-        Live = "live",
-        /// The track has ended for good.
-        Ended = "ended",
-    }
-}
+/// The next track's [`MediaStreamTrack::serial`]: the core tells tracks apart by it.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Debug)]
 struct TrackInner {
+    /// Unique in the process (the core compares tracks by it, not by pointer).
+    serial: u64,
     id: String,
     kind: MediaKind,
     label: String,
@@ -43,7 +38,7 @@ impl Eq for MediaStreamTrack {}
 impl MediaStreamTrack {
     /// A new live, unmuted local track of the given kind with a random id.
     pub fn new(kind: MediaKind, label: impl Into<String>) -> Self {
-        Self::with_id(kind, crate::util::random_uuid(), label, false)
+        Self::with_id(kind, OsRandom.uuid(), label, false)
     }
 
     pub(crate) fn with_id(
@@ -53,6 +48,7 @@ impl MediaStreamTrack {
         muted: bool,
     ) -> Self {
         MediaStreamTrack(Arc::new(TrackInner {
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             id,
             kind,
             label: label.into(),
@@ -65,6 +61,15 @@ impl MediaStreamTrack {
     /// The track id.
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// What the core stores of this track: its identity, id and kind.
+    pub(crate) fn track_ref(&self) -> TrackRef {
+        TrackRef {
+            serial: self.0.serial,
+            id: self.0.id.clone(),
+            kind: self.0.kind,
+        }
     }
 
     /// `"audio"` or `"video"`.
@@ -139,7 +144,7 @@ impl Default for MediaStream {
 impl MediaStream {
     /// A new empty stream with a random id.
     pub fn new() -> Self {
-        Self::with_id(crate::util::random_uuid())
+        Self::with_id(OsRandom.uuid())
     }
 
     /// A new empty stream with the given id.
@@ -153,6 +158,11 @@ impl MediaStream {
     /// The stream id.
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// A reference that does not keep the stream alive.
+    pub(crate) fn downgrade(&self) -> WeakMediaStream {
+        WeakMediaStream(Arc::downgrade(&self.0))
     }
 
     /// The tracks currently in the stream.
@@ -179,5 +189,21 @@ impl MediaStream {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|t| t != track)
+    }
+}
+
+/// A [`MediaStream`] reference that does not keep it alive (the API's stream registry).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakMediaStream(Weak<StreamInner>);
+
+impl WeakMediaStream {
+    /// The stream, if something still holds it.
+    pub(crate) fn upgrade(&self) -> Option<MediaStream> {
+        self.0.upgrade().map(MediaStream)
+    }
+
+    /// Whether the stream is gone.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.0.strong_count() == 0
     }
 }
