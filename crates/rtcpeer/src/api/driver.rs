@@ -297,7 +297,7 @@ impl Io {
                     s.send(run.remote, bytes, run.segment).await
                 }
                 Io::Mux(m) if m.local_addr() == run.local => {
-                    m.send(run.remote, bytes, run.segment).await
+                    m.send(run.remote, run.class, bytes, run.segment).await
                 }
                 Io::Mux(_) => continue,
             };
@@ -473,7 +473,7 @@ async fn run(
                         None => mdns_socket::refuse_all(&mut core),
                     }
                 }
-                while out.push_with(|buf| core.poll_transmit_into(now, buf)) {}
+                while out.push_transmit(|buf| core.poll_transmit_into(now, buf)) {}
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
                 }

@@ -36,6 +36,8 @@ use crate::ice::{
 };
 use crate::sdp::{Attribute as A, Candidate, Sdp};
 use crate::session::demux::{self, Class, DemuxCounters};
+use crate::session::scheduler::{Scheduler, Source, Transmit as SessionTransmit};
+use crate::session::timers::{self, TimerName};
 use crate::util::{RandomSource, SeededRandom};
 
 use crate::connection::{
@@ -504,6 +506,7 @@ impl Core {
         if self.is_closed() {
             return false;
         }
+        self.timers.note(now);
         let class = demux::classify(data);
         self.ice.demux.count(class);
         let stun = class == Class::Stun;
@@ -551,47 +554,86 @@ impl Core {
         false
     }
 
-    /// The next datagram to send (STUN first, then DTLS records carrying SCTP); `None` when
-    /// nothing is queued. After `close()` it still yields the SCTP ABORT and DTLS
-    /// close_notify that `close()` produced.
+    /// The next datagram to send (in the scheduler's order, `session/scheduler.rs`: STUN
+    /// first, then DTLS records, then DTLS records carrying SCTP); `None` when nothing is
+    /// queued. After `close()` it still yields the SCTP ABORT and DTLS close_notify that
+    /// `close()` produced.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         let mut data = Vec::new();
-        let (local, remote) = self.poll_transmit_into(now, &mut data)?;
+        let t = self.poll_transmit_into(now, &mut data)?;
         Some(Transmit {
-            local,
-            remote,
+            local: t.local,
+            remote: t.remote,
             data,
         })
     }
 
     /// [`Core::poll_transmit`] for batching runtimes: appends the next datagram to `out`
-    /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path
-    /// `(local, remote)`; `None` (and `out` unchanged) when nothing is queued.
+    /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path,
+    /// class and length; `None` (and `out` unchanged) when nothing is queued.
     pub fn poll_transmit_into(
         &mut self,
         now: Instant,
         out: &mut Vec<u8>,
-    ) -> Option<(SocketAddr, SocketAddr)> {
-        if self.is_closed() {
-            let t = self.data_poll_final()?;
-            out.extend_from_slice(&t.data);
-            return Some((t.local, t.remote));
-        }
-        if let Some(t) = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now)) {
-            out.extend_from_slice(&t.data);
-            return Some((t.local, t.remote));
-        }
-        self.pump_ice_events();
-        self.data_poll_transmit_into(now, out)
+    ) -> Option<SessionTransmit> {
+        self.timers.note(now);
+        let closed = self.is_closed();
+        let start = out.len();
+        Scheduler::next(closed, |source| {
+            let (path, class) = match source {
+                Source::Final => return self.scheduler.poll_final(out),
+                Source::Ice => {
+                    let t = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now));
+                    let Some(t) = t else {
+                        // Nothing from the agent: its events are due before DTLS runs.
+                        self.pump_ice_events();
+                        return None;
+                    };
+                    out.extend_from_slice(&t.data);
+                    ((t.local, t.remote), Class::Stun)
+                }
+                Source::Dtls => (self.data_poll_dtls_into(out)?, Class::Dtls),
+                Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
+            };
+            Some(SessionTransmit {
+                local: path.0,
+                remote: path.1,
+                class,
+                len: out.len() - start,
+            })
+        })
     }
 
     /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(t, _)| t)
+    }
+
+    /// The connection's earliest timer and its name (for tracing why it will wake):
+    /// deferred work, the ICE agent's, DTLS's or SCTP's; `None` when nothing is scheduled
+    /// (always after `close()`).
+    pub fn next_timer(&self) -> Option<(Instant, TimerName)> {
         if self.is_closed() {
             return None;
         }
-        let ice = self.ice.agent.as_ref().and_then(IceAgent::poll_timeout);
-        [ice, self.data_poll_timeout()].into_iter().flatten().min()
+        let ice = self
+            .ice
+            .agent
+            .as_ref()
+            .and_then(IceAgent::next_timer)
+            .map(|(t, name)| (t, TimerName::Ice(name)));
+        timers::earliest([
+            self.timers.deferred(),
+            ice,
+            self.data_dtls_timer(),
+            self.data_sctp_timer(),
+        ])
+    }
+
+    /// The timer that was due the last time [`Core::handle_timeout`] found one due (calls
+    /// made early, with nothing due, leave it): why the connection last woke.
+    pub fn last_timeout_reason(&self) -> Option<TimerName> {
+        self.timers.last_reason()
     }
 
     /// Runs the timers due at `now` (ICE pacing, retransmissions and consent, RFC 8445 /
@@ -602,10 +644,19 @@ impl Core {
         if self.is_closed() {
             return;
         }
+        self.timers.note(now);
+        let reason = self.next_timer().filter(|(t, _)| *t <= now).map(|(_, n)| n);
+        if let Some(r) = reason {
+            tracing::trace!(reason = ?r, "timeout");
+        }
+        if reason.is_some() {
+            self.timers.set_last_reason(reason);
+        }
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.handle_timeout(now);
         }
         self.pump_ice_events();
+        self.timers.deferred_done();
         self.data_handle_timeout(now);
     }
 
