@@ -28,6 +28,8 @@ pub use crate::negotiator::types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
     SignalingState,
 };
+mod io;
+
 pub use crate::session::channels::{
     BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
@@ -40,6 +42,7 @@ pub use crate::session::ice::{
 };
 pub use crate::session::scheduler::Transmit as SessionTransmit;
 pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
+pub use io::{Event, Input, IoRequest, Output};
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
 pub(crate) use crate::session::channels::{DataChannelRecord, SctpInfo, StreamIds};
@@ -326,6 +329,8 @@ pub struct Core {
     pub(crate) timers: crate::session::timers::Timers,
     /// What leaves next (the order, and what `close()` left to send).
     pub(crate) scheduler: crate::session::scheduler::Scheduler,
+    /// Driver requests not yet polled, and what the driver was told (`io.rs`).
+    pub(crate) io: io::IoOutbox,
 }
 
 /// Bound on queued core events. The API layer drains after every call and every network
@@ -390,6 +395,7 @@ impl Core {
             data: crate::session::data::DataPath::new(dc_ledger),
             timers: crate::session::timers::Timers::default(),
             scheduler: crate::session::scheduler::Scheduler::default(),
+            io: io::IoOutbox::default(),
         }
     }
 

@@ -402,7 +402,7 @@ impl Core {
 
     /// The driver handed every datagram it had for now: acknowledgements held back for
     /// more data go out with the next transmit ([`Association::flush_delayed_sack`]).
-    pub fn input_drained(&mut self) {
+    pub(crate) fn input_drained(&mut self) {
         if let Some(a) = self.data.assoc.as_mut() {
             a.flush_delayed_sack();
         }

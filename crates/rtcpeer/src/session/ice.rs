@@ -405,13 +405,13 @@ impl Core {
     /// Whether a runtime driver is needed: the connection has an ICE agent to drive, or
     /// `iceCandidatePoolSize` > 0 asks to bind sockets before the first local description
     /// (webrtc-pc §4.4.1.1, RFC 9429 §3.5.4).
-    pub fn needs_driver(&self) -> bool {
+    pub(crate) fn needs_driver(&self) -> bool {
         (self.ice.agent.is_some() || self.config.ice_candidate_pool_size > 0) && !self.is_closed()
     }
 
     /// The STUN servers of `iceServers` given by host name that the driver must resolve
     /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
-    pub fn stun_host_names(&self) -> Vec<StunHostName> {
+    pub(crate) fn stun_host_names(&self) -> Vec<StunHostName> {
         let mut names = Vec::new();
         for server in &self.config.ice_servers {
             let Ok(urls) = server.parse_urls() else {
@@ -437,7 +437,7 @@ impl Core {
     /// (now or when it is created); a failure becomes an `icecandidateerror` (701) before
     /// gathering completes (webrtc-pc §4.8.3). Does not poll the agent, so the caller can
     /// add local addresses next in the same gathering phase.
-    pub fn set_stun_host_resolution(&mut self, url: &str, addr: Option<SocketAddr>) {
+    pub(crate) fn set_stun_host_resolution(&mut self, url: &str, addr: Option<SocketAddr>) {
         let full = self.ice.resolved.len() >= crate::ice::MAX_STUN_SERVERS;
         match self.ice.resolved.iter_mut().find(|(u, _)| u == url) {
             Some(entry) => entry.1 = addr,
@@ -571,7 +571,7 @@ impl Core {
     /// [`Core::poll_transmit`] for batching runtimes: appends the next datagram to `out`
     /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path,
     /// class and length; `None` (and `out` unchanged) when nothing is queued.
-    pub fn poll_transmit_into(
+    pub(crate) fn poll_transmit_into(
         &mut self,
         now: Instant,
         out: &mut Vec<u8>,
@@ -1151,7 +1151,7 @@ impl Core {
 
     /// Next remote `.local` name the driver must resolve (the core does no I/O); answer with
     /// [`Core::mdns_resolved`]. Requests appear after the driver calls that pump the agent.
-    pub fn poll_mdns_query(&mut self) -> Option<String> {
+    pub(crate) fn poll_mdns_query(&mut self) -> Option<String> {
         self.ice.mdns_queries.pop_front()
     }
 
@@ -1159,20 +1159,20 @@ impl Core {
     /// fresh sockets ([`Core::poll_socket_request`]), as browsers do, instead of re-using the
     /// old ones (a peer like libwebrtc ties one ufrag to each 5-tuple and would keep checking
     /// the old address with the old ufrag).
-    pub fn set_fresh_sockets_on_restart(&mut self, on: bool) {
+    pub(crate) fn set_fresh_sockets_on_restart(&mut self, on: bool) {
         self.ice.fresh_sockets = on;
     }
 
     /// The IPs on which the driver must bind one new UDP socket each (after an ICE restart):
     /// it reports each with [`Core::add_local_address`], then calls
     /// [`Core::local_addresses_complete`]. `None` when nothing is asked.
-    pub fn poll_socket_request(&mut self) -> Option<Vec<IpAddr>> {
+    pub(crate) fn poll_socket_request(&mut self) -> Option<Vec<IpAddr>> {
         self.ice.socket_request.take()
     }
 
     /// The sockets asked by [`Core::poll_socket_request`] were reported (or could not be
     /// bound): the new generation's gathering can complete.
-    pub fn local_addresses_complete(&mut self) {
+    pub(crate) fn local_addresses_complete(&mut self) {
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.interfaces_complete();
         }
@@ -1181,7 +1181,7 @@ impl Core {
 
     /// Whether the socket bound on `addr` is still needed: a socket of the current
     /// generation, or the local end of the selected pair. The driver closes the others.
-    pub fn uses_local_address(&self, addr: SocketAddr) -> bool {
+    pub(crate) fn uses_local_address(&self, addr: SocketAddr) -> bool {
         self.ice.local_addrs.contains(&addr)
             || self
                 .ice
@@ -1193,7 +1193,7 @@ impl Core {
     /// The driver's answer for `name`: its address (the waiting remote candidates become
     /// real ones and are paired), or `None` when it did not resolve or mDNS is off (they
     /// are dropped, so the checklist can complete or fail without them).
-    pub fn mdns_resolved(&mut self, name: &str, ip: Option<IpAddr>) {
+    pub(crate) fn mdns_resolved(&mut self, name: &str, ip: Option<IpAddr>) {
         if self.is_closed() {
             return;
         }

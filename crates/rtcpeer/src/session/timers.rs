@@ -64,6 +64,11 @@ impl Timers {
         }
     }
 
+    /// The latest time any timed call gave.
+    pub(crate) fn last_now(&self) -> Option<Instant> {
+        self.last_now
+    }
+
     /// Records what was due at a timed call.
     pub(crate) fn set_last_reason(&mut self, reason: Option<TimerName>) {
         self.last_reason = reason;
