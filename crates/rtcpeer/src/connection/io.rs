@@ -154,12 +154,13 @@ impl Core {
                 fresh_sockets_on_restart,
             } => self.set_fresh_sockets_on_restart(fresh_sockets_on_restart),
             Input::LocalAddress(addr) => {
-                self.add_local_address(addr)?;
+                // Tracked even when refused, so the driver is told to close it.
                 if !self.io.sockets.contains(&addr)
                     && self.io.sockets.len() < crate::ice::MAX_LOCAL_INTERFACES * 4
                 {
                     self.io.sockets.push(addr);
                 }
+                self.add_local_address(addr)?;
             }
             Input::LocalAddressesDone => self.local_addresses_complete(),
             Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
