@@ -4,8 +4,10 @@
 //! events derived from it (webrtc-pc §4.4.1.5–6, §4.4.3, §5.6).
 //!
 //! The driver (the runtime task that owns the sockets) feeds the core through
-//! [`Core::add_local_address`], [`Core::handle_datagram`], [`Core::handle_timeout`] and drains
-//! [`Core::poll_transmit`] / [`Core::poll_timeout`]. Agent events are turned into
+//! [`Core::handle_input`] (`connection/io.rs`: datagrams, timeouts, local addresses, resolved
+//! names) and drains [`Core::poll_output`] (datagrams, requests, the next timeout); these
+//! call [`Core::add_local_address`], [`Core::handle_datagram`], [`Core::handle_timeout`],
+//! [`Core::poll_transmit`] and [`Core::next_timer`] here. Agent events are turned into
 //! [`CoreEvent`]s only in those driver calls, never inside setLocalDescription, so local
 //! candidates are always reported after the SLD operation that started gathering (WPT-127).
 //!
@@ -80,8 +82,12 @@ pub struct IceCandidateError {
     pub error_text: String,
 }
 
-/// A STUN server of `iceServers` given by host name: the driver resolves it (the core does
-/// no DNS) and reports the result with [`Core::set_stun_host_resolution`] (RFC 7064 §3.1).
+/// A STUN server of `iceServers` given by host name ([`IoRequest::ResolveStunHosts`]): the
+/// driver resolves it (the core does no DNS) and reports the result with
+/// [`Input::StunHostResolved`] (RFC 7064 §3.1).
+///
+/// [`IoRequest::ResolveStunHosts`]: crate::connection::IoRequest::ResolveStunHosts
+/// [`Input::StunHostResolved`]: crate::connection::Input::StunHostResolved
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StunHostName {
     /// The URL as configured (the key of the resolution, and `icecandidateerror`'s url).
