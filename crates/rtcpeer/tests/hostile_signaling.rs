@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::budget;
-use rtcpeer::jsep::{Core, CoreSettings};
+use rtcpeer::jsep::{Core, CoreSettings, Input};
 use rtcpeer::sdp::{MAX_SDP_BYTES, MAX_SDP_LINES, Sdp};
 use rtcpeer::util::SeededRandom;
 use rtcpeer::{
@@ -316,7 +316,7 @@ fn core_with_agent() -> Core {
         let addr: SocketAddr = format!("10.99.0.{i}:5000").parse().unwrap();
         core.add_local_address(addr).unwrap();
     }
-    core.handle_timeout(Instant::now());
+    core.handle_input(Instant::now(), Input::Timeout).unwrap();
     core
 }
 

@@ -277,7 +277,7 @@ impl Core {
     }
 
     /// `close()`: ABORT the association and send close_notify (both leave through
-    /// [`Core::poll_transmit`] after close); no events fire.
+    /// [`Core::poll_transmit_into`] after close); no events fire.
     pub(crate) fn data_close(&mut self, now: Option<Instant>) {
         // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
         // (WPT-215): read before the ABORT below drops the send queue.

@@ -7,7 +7,7 @@
 //! [`Core::handle_input`] (`connection/io.rs`: datagrams, timeouts, local addresses, resolved
 //! names) and drains [`Core::poll_output`] (datagrams, requests, the next timeout); these
 //! call [`Core::add_local_address`], [`Core::handle_datagram`], [`Core::handle_timeout`],
-//! [`Core::poll_transmit`] and [`Core::next_timer`] here. Agent events are turned into
+//! [`Core::poll_transmit_into`] and [`Core::next_timer`] here. Agent events are turned into
 //! [`CoreEvent`]s only in those driver calls, never inside setLocalDescription, so local
 //! candidates are always reported after the SLD operation that started gathering (WPT-127).
 //!
@@ -32,9 +32,10 @@ use std::time::Instant;
 use crate::config::{Host, IceTransportPolicy, IceUrlScheme};
 use crate::enums::w3c_enum;
 use crate::error::Result;
+#[cfg(test)]
+use crate::ice::Transmit;
 use crate::ice::{
-    IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState,
-    MAX_LOCAL_CANDIDATES, Transmit,
+    IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
 use crate::sdp::{Attribute as A, Candidate, Sdp};
 use crate::session::demux::{self, Class, DemuxCounters};
@@ -502,7 +503,7 @@ impl Core {
     /// (`session/demux.rs`, RFC 7983 §7) and routed: STUN to the ICE agent,
     /// DTLS to the DTLS transport when it comes from a path the agent knows, the rest counted
     /// and dropped. Returns whether the agent took it as STUN.
-    pub fn handle_datagram(
+    pub(crate) fn handle_datagram(
         &mut self,
         now: Instant,
         local: SocketAddr,
@@ -564,7 +565,8 @@ impl Core {
     /// first, then DTLS records, then DTLS records carrying SCTP); `None` when nothing is
     /// queued. After `close()` it still yields the SCTP ABORT and DTLS close_notify that
     /// `close()` produced.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+    #[cfg(test)]
+    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         let mut data = Vec::new();
         let t = self.poll_transmit_into(now, &mut data)?;
         Some(Transmit {
@@ -574,7 +576,7 @@ impl Core {
         })
     }
 
-    /// [`Core::poll_transmit`] for batching runtimes: appends the next datagram to `out`
+    /// The next datagram for batching runtimes: appends the next datagram to `out`
     /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path,
     /// class and length; `None` (and `out` unchanged) when nothing is queued.
     pub(crate) fn poll_transmit_into(
@@ -611,7 +613,7 @@ impl Core {
     }
 
     /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.next_timer().map(|(t, _)| t)
     }
 
@@ -646,7 +648,7 @@ impl Core {
     /// RFC 7675; DTLS flights; SCTP retransmissions, RFC 9260) and work that set-description
     /// calls made possible (starting DTLS and SCTP, opening channels). Calling it early is
     /// harmless; the driver also calls it after every state change.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
         }
