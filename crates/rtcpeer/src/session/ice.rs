@@ -638,8 +638,10 @@ impl Core {
         ])
     }
 
-    /// The timer that was due the last time [`Core::handle_timeout`] found one due (calls
-    /// made early, with nothing due, leave it): why the connection last woke.
+    /// The timer that was due the last time a timeout ([`Input::Timeout`]) found one due
+    /// (timeouts given early, with nothing due, leave it): why the connection last woke.
+    ///
+    /// [`Input::Timeout`]: crate::connection::Input::Timeout
     pub fn last_timeout_reason(&self) -> Option<TimerName> {
         self.timers.last_reason()
     }
