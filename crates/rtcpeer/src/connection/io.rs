@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::session::scheduler::Transmit;
 
-use super::{Core, StunHostName};
+use super::{Core, IceCredentials, StunHostName};
 
 /// Bound on queued driver requests; each kind is bounded at its source (mDNS names by
 /// `MAX_PENDING_MDNS`, sockets by the interface limit), so this is only a backstop.
@@ -121,7 +121,7 @@ pub(crate) struct IoOutbox {
     /// Sockets the driver reported and has not been told to close.
     sockets: Vec<SocketAddr>,
     /// The last credentials told.
-    creds: Option<(String, String)>,
+    creds: Option<IceCredentials>,
 }
 
 impl IoOutbox {
@@ -218,15 +218,16 @@ impl Core {
                 self.io.push(IoRequest::SocketUnused(a));
             }
         }
-        let creds = self
-            .ice_transport()
-            .and_then(|id| self.ice_local_parameters(id))
-            .map(|p| (p.username_fragment, p.password));
-        if creds.is_some() && creds != self.io.creds {
-            self.io.creds = creds.clone();
-            if let Some((ufrag, pwd)) = creds {
-                self.io.push(IoRequest::LocalCredentials { ufrag, pwd });
-            }
+        // Compared borrowed: nothing is allocated unless they changed.
+        if let Some(c) = self.ice_local_creds()
+            && self.io.creds.as_ref() != Some(c)
+        {
+            let c = c.clone();
+            self.io.push(IoRequest::LocalCredentials {
+                ufrag: c.ufrag.clone(),
+                pwd: c.pwd.clone(),
+            });
+            self.io.creds = Some(c);
         }
     }
 }

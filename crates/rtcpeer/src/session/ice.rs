@@ -402,6 +402,15 @@ impl Core {
             .flatten()
     }
 
+    /// The current generation's local credentials, borrowed (what [`Core::poll_output`]
+    /// tells the driver when they change).
+    pub(crate) fn ice_local_creds(&self) -> Option<&IceCredentials> {
+        self.ice
+            .transport
+            .as_ref()
+            .and(self.ice.local_creds.as_ref())
+    }
+
     /// `getRemoteParameters()`: the remote credentials the agent uses.
     pub fn ice_remote_parameters(&self, id: IceTransportId) -> Option<IceParameters> {
         self.is_current_transport(id)
