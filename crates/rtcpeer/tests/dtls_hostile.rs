@@ -9,7 +9,9 @@ use rtcpeer_proto::cert::{Certificate, CertificateParams};
 use rtcpeer_proto::config::Configuration;
 use rtcpeer_proto::dtls::{DtlsSettings, DtlsTransportState, is_dtls};
 use rtcpeer_proto::ice::IceAgentConfig;
-use rtcpeer_proto::jsep::{Core, CoreSettings, DataChannelInit, OfferOptions, PeerConnectionState};
+use rtcpeer_proto::jsep::{
+    Core, CoreSettings, DataChannelInit, Input, OfferOptions, Output, PeerConnectionState,
+};
 use rtcpeer_proto::util::SeededRandom;
 
 fn core(seed: u64, dtls: DtlsSettings) -> Core {
@@ -63,22 +65,38 @@ fn connect(
     let addrs = [addr_a, addr_b];
     let mut now = t0;
     let mut first_dtls = None;
+    let mut buf = Vec::new();
+    let mut timeouts = [None; 2];
     while now < t0 + limit {
         let mut moved = false;
         for i in 0..2 {
-            cores[i].handle_timeout(now);
-            while let Some(t) = cores[i].poll_transmit(now) {
+            cores[i].handle_input(now, Input::Timeout).unwrap();
+            loop {
+                buf.clear();
+                let t = match cores[i].poll_output(&mut buf) {
+                    Output::Transmit(t) => t,
+                    Output::Event(_) => continue,
+                    Output::Timeout(t) => {
+                        timeouts[i] = t;
+                        break;
+                    }
+                };
                 moved = true;
                 let j = 1 - i;
                 assert_eq!(t.local, addrs[i]);
                 if t.remote != addrs[j] {
                     continue;
                 }
-                if is_dtls(&t.data) && first_dtls.is_none() {
+                if is_dtls(&buf) && first_dtls.is_none() {
                     first_dtls = Some(now);
                 }
-                for d in net(i, &t.data) {
-                    cores[j].handle_datagram(now, t.remote, t.local, &d);
+                for d in net(i, &buf) {
+                    let datagram = Input::Datagram {
+                        local: t.remote,
+                        remote: t.local,
+                        data: &d,
+                    };
+                    cores[j].handle_input(now, datagram).unwrap();
                 }
             }
         }
@@ -94,9 +112,9 @@ fn connect(
         if moved {
             continue;
         }
-        let next = cores
-            .iter()
-            .filter_map(Core::poll_timeout)
+        let next = timeouts
+            .into_iter()
+            .flatten()
             .min()
             .unwrap_or(now + Duration::from_millis(10));
         now = next.max(now + Duration::from_millis(1));

@@ -21,7 +21,7 @@ use rtcpeer::{
     Certificate, CertificateParams, Configuration, ErrorKind, IceCandidateInit, PeerConnection,
     SessionDescription, Settings, SignalingLimits,
 };
-use rtcpeer_proto::jsep::{Core, CoreSettings};
+use rtcpeer_proto::jsep::{Core, CoreSettings, Input};
 use rtcpeer_proto::sdp::{MAX_SDP_BYTES, MAX_SDP_LINES, Sdp};
 use rtcpeer_proto::util::SeededRandom;
 use trickle_model::reference_add;
@@ -316,7 +316,7 @@ fn core_with_agent() -> Core {
         let addr: SocketAddr = format!("10.99.0.{i}:5000").parse().unwrap();
         core.add_local_address(addr).unwrap();
     }
-    core.handle_timeout(Instant::now());
+    core.handle_input(Instant::now(), Input::Timeout).unwrap();
     core
 }
 

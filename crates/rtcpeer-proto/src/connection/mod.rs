@@ -29,15 +29,21 @@ pub use crate::negotiator::types::{
     AnswerOptions, OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription,
     SignalingState,
 };
+mod io;
+
 pub use crate::session::channels::{
     BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
 };
 pub use crate::session::data::DataChannelEvent;
+pub use crate::session::demux::Class;
 pub use crate::session::demux::DemuxCounters;
 pub use crate::session::ice::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
     PeerConnectionState, StunHostName,
 };
+pub use crate::session::scheduler::Transmit as SessionTransmit;
+pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
+pub use io::{Event, Input, IoRequest, Output};
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
 #[doc(hidden)]
@@ -315,6 +321,12 @@ pub struct Core {
     pub(crate) ice: crate::session::ice::IceState,
     /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
     pub(crate) data: crate::session::data::DataPath,
+    /// Named timers: deferred work, the latest time seen, why the last wake-up was due.
+    pub(crate) timers: crate::session::timers::Timers,
+    /// What leaves next (the order, and what `close()` left to send).
+    pub(crate) scheduler: crate::session::scheduler::Scheduler,
+    /// Driver requests not yet polled, and what the driver was told (`io.rs`).
+    pub(crate) io: io::IoOutbox,
 }
 
 /// Bound on queued core events. The API layer drains after every call and every network
@@ -375,6 +387,9 @@ impl Core {
             events_dropped_total: 0,
             ice: crate::session::ice::IceState::default(),
             data: crate::session::data::DataPath::new(dc_ledger),
+            timers: crate::session::timers::Timers::default(),
+            scheduler: crate::session::scheduler::Scheduler::default(),
+            io: io::IoOutbox::default(),
         }
     }
 

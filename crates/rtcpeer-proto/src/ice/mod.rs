@@ -250,6 +250,33 @@ pub struct Transmit {
     pub data: Vec<u8>,
 }
 
+/// The timers of an [`IceAgent`], named for tracing ([`IceAgent::next_timer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IceTimer {
+    /// A triggered check or answer is queued (RFC 8445 §7.3.1.4): due at once.
+    Triggered,
+    /// The next paced transmission (Ta, RFC 8445 §14.2).
+    Pacer,
+    /// A STUN server binding request's retransmission (RFC 8489 §6.2.1).
+    GatherRetransmit,
+    /// The controlling side nominates its best pair (RFC 8445 §8.1.1).
+    Nomination,
+    /// Starting the Patiently Awaiting Connectivity timer, at once (RFC 8863 §4).
+    PacStart,
+    /// The PAC timer runs out with nothing left to check (RFC 8863 §4).
+    Pac,
+    /// A connectivity check's retransmission (RFC 8445 §14.3).
+    CheckRetransmit,
+    /// The next consent freshness check (RFC 7675 §5.1).
+    Consent,
+    /// A consent check's retransmission (RFC 7675 §5.1).
+    ConsentRetransmit,
+    /// Consent expires without an answer (RFC 7675 §5.1, 30 s).
+    ConsentExpiry,
+    /// Unanswered consent makes the connection "disconnected" (webrtc-pc §5.6).
+    Disconnected,
+}
+
 /// Something the driver or the W3C layer must learn about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IceEvent {
@@ -1294,59 +1321,72 @@ impl IceAgent {
     /// When [`IceAgent::handle_timeout`] must be called next (may be in the past: call it at
     /// once); `None` when nothing is scheduled.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(t, _)| t)
+    }
+
+    /// The agent's earliest timer and its name (for tracing why the connection wakes); on a
+    /// tie the first term below wins. `None` when nothing is scheduled.
+    pub fn next_timer(&self) -> Option<(Instant, IceTimer)> {
         if self.closed {
             return None;
         }
-        let mut t: Option<Instant> = None;
-        let mut at = |x: Instant| t = Some(t.map_or(x, |y| y.min(x)));
+        let mut t: Option<(Instant, IceTimer)> = None;
+        let mut at = |x: Instant, name: IceTimer| {
+            if t.is_none_or(|(y, _)| x < y) {
+                t = Some((x, name));
+            }
+        };
         if self.has_triggered_work() {
             if let Some(n) = self.last_now {
-                at(n);
+                at(n, IceTimer::Triggered);
             }
         }
         if self.has_pacing_work() {
             match (self.next_pace, self.last_now) {
-                (Some(p), _) => at(p),
-                (None, Some(n)) => at(n),
+                (Some(p), _) => at(p, IceTimer::Pacer),
+                (None, Some(n)) => at(n, IceTimer::Pacer),
                 (None, None) => {}
             }
         }
         for g in &self.gathers {
-            at(g.retrans.next);
+            at(g.retrans.next, IceTimer::GatherRetransmit);
         }
         if let Some(t) = self.nomination_deadline() {
-            at(t);
+            at(t, IceTimer::Nomination);
         }
         // Start the PAC timer at the first timed call once both credentials are known, then
         // wake when it runs out with nothing left to check (RFC 8863 §4).
         if self.can_check() && self.started_at.is_none() {
             if let Some(n) = self.last_now {
-                at(n);
+                at(n, IceTimer::PacStart);
             }
         }
         if self.state != IceConnectionState::Failed
             && let Some(t) = self.pac_deadline()
             && self.nothing_to_check()
         {
-            at(t);
+            at(t, IceTimer::Pac);
         }
         for p in &self.pairs {
             if let Some(tx) = &p.tx {
-                at(tx.retrans.next);
+                at(tx.retrans.next, IceTimer::CheckRetransmit);
             }
         }
         if let Some(s) = &self.selected
             && !s.expired
         {
-            at(s.next_consent);
+            at(s.next_consent, IceTimer::Consent);
             for c in &s.consent {
-                at(c.retrans.next);
+                at(c.retrans.next, IceTimer::ConsentRetransmit);
             }
-            at(s.last_consent + self.config.consent_timeout);
+            at(
+                s.last_consent + self.config.consent_timeout,
+                IceTimer::ConsentExpiry,
+            );
             if let Some(f) = s.first_unanswered {
                 let d = f + self.config.disconnected_timeout;
                 if self.state != IceConnectionState::Disconnected {
-                    at(d);
+                    at(d, IceTimer::Disconnected);
                 }
             }
         }

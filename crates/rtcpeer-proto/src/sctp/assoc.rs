@@ -87,6 +87,23 @@ struct DeferredReset {
     streams: Vec<u16>,
 }
 
+/// The timers of an [`Association`], named for tracing ([`Association::next_timer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SctpTimer {
+    /// T1-init / T1-cookie: INIT or COOKIE ECHO retransmission (RFC 9260 §5.1).
+    T1,
+    /// T2-shutdown: SHUTDOWN / SHUTDOWN ACK retransmission (RFC 9260 §9.2).
+    T2,
+    /// T3-rtx: DATA retransmission (RFC 9260 §6.3).
+    T3Rtx,
+    /// The delayed SACK (RFC 9260 §6.2, at most 200 ms).
+    DelayedSack,
+    /// The next HEARTBEAT on an idle path (RFC 9260 §8.3).
+    Heartbeat,
+    /// RE-CONFIG (stream reset) retransmission (RFC 6525 §5.1.1).
+    Reconfig,
+}
+
 /// One SCTP association over a DTLS connection (RFC 8261), sans-IO.
 ///
 /// All input goes through `&mut self` methods with the current time; output is pulled with
@@ -386,17 +403,23 @@ impl Association {
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(t, _)| t)
+    }
+
+    /// The earliest running timer and its name (for tracing); on a tie the first in
+    /// [`SctpTimer`]'s order wins.
+    pub fn next_timer(&self) -> Option<(Instant, SctpTimer)> {
         [
-            self.t1.deadline,
-            self.t2.deadline,
-            self.t3,
-            self.delayed_ack,
-            self.hb_next,
-            self.reconfig_timer,
+            (self.t1.deadline, SctpTimer::T1),
+            (self.t2.deadline, SctpTimer::T2),
+            (self.t3, SctpTimer::T3Rtx),
+            (self.delayed_ack, SctpTimer::DelayedSack),
+            (self.hb_next, SctpTimer::Heartbeat),
+            (self.reconfig_timer, SctpTimer::Reconfig),
         ]
         .into_iter()
-        .flatten()
-        .min()
+        .filter_map(|(t, name)| Some((t?, name)))
+        .min_by_key(|(t, _)| *t)
     }
 
     fn rto_backoff(&self, d: Duration) -> Duration {

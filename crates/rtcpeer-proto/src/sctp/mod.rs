@@ -51,7 +51,7 @@ mod tests;
 
 use std::time::Duration;
 
-pub use assoc::Association;
+pub use assoc::{Association, SctpTimer};
 pub use crc32c::crc32c;
 
 /// Association settings; defaults follow Chromium's dcSCTP (see shared/DESIGN.md).

@@ -18,8 +18,10 @@
 //!   [`Core::poll_data_channel_event`]) and `datachannel` events on the connection.
 //!
 //! Set-description calls take no clock, so work they make possible (starting DTLS or SCTP,
-//! opening channels) happens at the next timed call (`handle_timeout`, `handle_datagram`,
-//! `poll_transmit`), which the runtime makes right after every API call.
+//! opening channels) is a [`TimerName::Deferred`] timer (`session/timers.rs`): due at once,
+//! it runs at the next `handle_timeout`.
+//!
+//! [`TimerName::Deferred`]: crate::session::timers::TimerName::Deferred
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -35,13 +37,13 @@ use crate::dtls::{
     RemoteFingerprints, SrtpKeyingMaterial,
 };
 use crate::error::{Error, ErrorDetail, Result};
-use crate::ice::Transmit;
 use crate::sctp::{self, Association, SendError};
 use crate::sdp::Attribute as A;
 
 use super::channels::{
     DataChannelId, DataChannelRecord, DataChannelState, Priority, SctpTransportState,
 };
+use super::timers::TimerName;
 use crate::connection::{Core, CoreEvent, DtlsRole};
 
 /// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).
@@ -64,9 +66,6 @@ pub enum DataChannelEvent {
 /// Bound on per-channel events waiting for the runtime; the runtime drains after every
 /// call, so this is only reached if it stops draining, and overflow drops the oldest.
 const MAX_DC_EVENTS: usize = 65536;
-
-/// Datagrams kept for sending after `close()` (an SCTP ABORT and the DTLS close_notify).
-const MAX_FINAL_DATAGRAMS: usize = 8;
 
 /// RFC 8831 §6.4 priority values used in DATA_CHANNEL_OPEN.
 fn dcep_priority(p: Priority) -> u16 {
@@ -117,8 +116,6 @@ pub(crate) struct DataPath {
     channels: DataChannels,
     by_stream: HashMap<u16, DataChannelId>,
     dc_events: VecDeque<(DataChannelId, DataChannelEvent)>,
-    /// Datagrams that still leave after `close()`.
-    final_out: VecDeque<Transmit>,
     sctp_buf: Vec<u8>,
     /// The last time a timed call gave (the ABORT sent by `close()` needs one).
     last_now: Option<Instant>,
@@ -139,7 +136,6 @@ impl DataPath {
             channels: DataChannels::with_ledger(ledger),
             by_stream: HashMap::new(),
             dc_events: VecDeque::new(),
-            final_out: VecDeque::new(),
             sctp_buf: Vec::with_capacity(2048),
             last_now: None,
         }
@@ -269,15 +265,19 @@ impl Core {
 
     // ----- hooks for the rest of the core -----
 
-    /// After an answer (local or remote) was applied: DTLS may start (at the next timed call).
+    /// After a description (local or remote) was applied: DTLS may start, SCTP may start,
+    /// channels may open — at the [`TimerName::Deferred`] timer, due at once.
+    ///
+    /// [`TimerName::Deferred`]: crate::session::timers::TimerName::Deferred
     pub(crate) fn data_negotiated(&mut self) {
         if self.dtls_role.is_some() && self.data.dtls_state == DtlsTransportState::New {
             self.data.dtls_wanted = true;
         }
+        self.timers.defer();
     }
 
     /// `close()`: ABORT the association and send close_notify (both leave through
-    /// [`Core::poll_transmit`] after close); no events fire.
+    /// [`Core::poll_transmit_into`] after close); no events fire.
     pub(crate) fn data_close(&mut self, now: Option<Instant>) {
         // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
         // (WPT-215): read before the ABORT below drops the send queue.
@@ -302,25 +302,14 @@ impl Core {
         if let Some(dtls) = self.data.dtls.as_mut() {
             dtls.close();
             while let Some(d) = dtls.poll_transmit() {
-                if let Some((local, remote)) = path
-                    && self.data.final_out.len() < MAX_FINAL_DATAGRAMS
-                {
-                    self.data.final_out.push_back(Transmit {
-                        local,
-                        remote,
-                        data: d,
-                    });
+                if let Some((local, remote)) = path {
+                    self.scheduler.push_final(local, remote, d);
                 }
             }
         }
         self.data.assoc = None;
         self.data.dtls_state = DtlsTransportState::Closed;
         self.data.dc_events.clear();
-    }
-
-    /// Datagrams to send after `close()`.
-    pub(super) fn data_poll_final(&mut self) -> Option<Transmit> {
-        self.data.final_out.pop_front()
     }
 
     /// A datagram other than STUN arrived at `now` (the ABORT sent by `close()` needs a time).
@@ -359,30 +348,39 @@ impl Core {
         self.data_pump(now);
     }
 
-    /// The data path's next timer.
-    pub(super) fn data_poll_timeout(&self) -> Option<Instant> {
-        let dtls = self
-            .data
-            .dtls
-            .as_ref()
-            .and_then(DtlsConnection::poll_timeout);
-        let sctp = self.data.assoc.as_ref().and_then(Association::poll_timeout);
-        [dtls, sctp].into_iter().flatten().min()
+    /// The DTLS transport's next timer (flight retransmission or handshake deadline).
+    pub(super) fn data_dtls_timer(&self) -> Option<(Instant, TimerName)> {
+        let t = self.data.dtls.as_ref()?.poll_timeout()?;
+        Some((t, TimerName::Dtls))
     }
 
-    /// Appends the next DTLS datagram to `out` and returns its path (SCTP packets are
-    /// encrypted one at a time as the runtime asks, straight into `out`, so nothing piles
-    /// up in DTLS's queue).
-    pub(super) fn data_poll_transmit_into(
+    /// The SCTP association's next timer.
+    pub(super) fn data_sctp_timer(&self) -> Option<(Instant, TimerName)> {
+        let (t, name) = self.data.assoc.as_ref()?.next_timer()?;
+        Some((t, TimerName::Sctp(name)))
+    }
+
+    /// Appends DTLS's own next record (handshake flight, alert) to `out` and returns its
+    /// path.
+    pub(super) fn data_poll_dtls_into(
+        &mut self,
+        out: &mut Vec<u8>,
+    ) -> Option<(SocketAddr, SocketAddr)> {
+        let path = self.dtls_path()?;
+        let dtls = self.data.dtls.as_mut()?;
+        dtls.poll_transmit_into(out).map(|_| path)
+    }
+
+    /// Appends the next SCTP packet, sealed into one DTLS record, to `out` and returns its
+    /// path (SCTP packets are encrypted one at a time as the runtime asks, straight into
+    /// `out`, so nothing piles up in DTLS's queue).
+    pub(super) fn data_poll_sctp_into(
         &mut self,
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<(SocketAddr, SocketAddr)> {
         let path = self.dtls_path()?;
         let dtls = self.data.dtls.as_mut()?;
-        if dtls.poll_transmit_into(out).is_some() {
-            return Some(path);
-        }
         if dtls.state() != DtlsTransportState::Connected {
             return None;
         }
@@ -404,7 +402,7 @@ impl Core {
 
     /// The driver handed every datagram it had for now: acknowledgements held back for
     /// more data go out with the next transmit ([`Association::flush_delayed_sack`]).
-    pub fn input_drained(&mut self) {
+    pub(crate) fn input_drained(&mut self) {
         if let Some(a) = self.data.assoc.as_mut() {
             a.flush_delayed_sack();
         }

@@ -4,7 +4,7 @@
 
 /// The protocol a received datagram belongs to, by its first byte (RFC 7983 §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Class {
+pub enum Class {
     /// 0..=3 with the STUN magic cookie and a full header (RFC 7983 §7, RFC 8489 §5).
     Stun,
     /// 20..=63 (RFC 7983 §7).

@@ -4,8 +4,10 @@
 //! events derived from it (webrtc-pc §4.4.1.5–6, §4.4.3, §5.6).
 //!
 //! The driver (the runtime task that owns the sockets) feeds the core through
-//! [`Core::add_local_address`], [`Core::handle_datagram`], [`Core::handle_timeout`] and drains
-//! [`Core::poll_transmit`] / [`Core::poll_timeout`]. Agent events are turned into
+//! [`Core::handle_input`] (`connection/io.rs`: datagrams, timeouts, local addresses, resolved
+//! names) and drains [`Core::poll_output`] (datagrams, requests, the next timeout); these
+//! call [`Core::add_local_address`], [`Core::handle_datagram`], [`Core::handle_timeout`],
+//! [`Core::poll_transmit_into`] and [`Core::next_timer`] here. Agent events are turned into
 //! [`CoreEvent`]s only in those driver calls, never inside setLocalDescription, so local
 //! candidates are always reported after the SLD operation that started gathering (WPT-127).
 //!
@@ -30,12 +32,15 @@ use std::time::Instant;
 use crate::config::{Host, IceTransportPolicy, IceUrlScheme};
 use crate::enums::w3c_enum;
 use crate::error::Result;
+#[cfg(test)]
+use crate::ice::Transmit;
 use crate::ice::{
-    IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState,
-    MAX_LOCAL_CANDIDATES, Transmit,
+    IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
 use crate::sdp::{Attribute as A, Candidate, Sdp};
 use crate::session::demux::{self, Class, DemuxCounters};
+use crate::session::scheduler::{Scheduler, Source, Transmit as SessionTransmit};
+use crate::session::timers::{self, TimerName};
 use crate::util::{RandomSource, SeededRandom};
 
 use crate::connection::{
@@ -78,8 +83,12 @@ pub struct IceCandidateError {
     pub error_text: String,
 }
 
-/// A STUN server of `iceServers` given by host name: the driver resolves it (the core does
-/// no DNS) and reports the result with [`Core::set_stun_host_resolution`] (RFC 7064 §3.1).
+/// A STUN server of `iceServers` given by host name ([`IoRequest::ResolveStunHosts`]): the
+/// driver resolves it (the core does no DNS) and reports the result with
+/// [`Input::StunHostResolved`] (RFC 7064 §3.1).
+///
+/// [`IoRequest::ResolveStunHosts`]: crate::connection::IoRequest::ResolveStunHosts
+/// [`Input::StunHostResolved`]: crate::connection::Input::StunHostResolved
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StunHostName {
     /// The URL as configured (the key of the resolution, and `icecandidateerror`'s url).
@@ -393,6 +402,15 @@ impl Core {
             .flatten()
     }
 
+    /// The current generation's local credentials, borrowed (what [`Core::poll_output`]
+    /// tells the driver when they change).
+    pub(crate) fn ice_local_creds(&self) -> Option<&IceCredentials> {
+        self.ice
+            .transport
+            .as_ref()
+            .and(self.ice.local_creds.as_ref())
+    }
+
     /// `getRemoteParameters()`: the remote credentials the agent uses.
     pub fn ice_remote_parameters(&self, id: IceTransportId) -> Option<IceParameters> {
         self.is_current_transport(id)
@@ -409,7 +427,7 @@ impl Core {
 
     /// The STUN servers of `iceServers` given by host name that the driver must resolve
     /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
-    pub fn stun_host_names(&self) -> Vec<StunHostName> {
+    pub(crate) fn stun_host_names(&self) -> Vec<StunHostName> {
         let mut names = Vec::new();
         for server in &self.config.ice_servers {
             let Ok(urls) = server.parse_urls() else {
@@ -435,7 +453,7 @@ impl Core {
     /// (now or when it is created); a failure becomes an `icecandidateerror` (701) before
     /// gathering completes (webrtc-pc §4.8.3). Does not poll the agent, so the caller can
     /// add local addresses next in the same gathering phase.
-    pub fn set_stun_host_resolution(&mut self, url: &str, addr: Option<SocketAddr>) {
+    pub(crate) fn set_stun_host_resolution(&mut self, url: &str, addr: Option<SocketAddr>) {
         let full = self.ice.resolved.len() >= crate::ice::MAX_STUN_SERVERS;
         match self.ice.resolved.iter_mut().find(|(u, _)| u == url) {
             Some(entry) => entry.1 = addr,
@@ -494,7 +512,7 @@ impl Core {
     /// (`session/demux.rs`, RFC 7983 §7) and routed: STUN to the ICE agent,
     /// DTLS to the DTLS transport when it comes from a path the agent knows, the rest counted
     /// and dropped. Returns whether the agent took it as STUN.
-    pub fn handle_datagram(
+    pub(crate) fn handle_datagram(
         &mut self,
         now: Instant,
         local: SocketAddr,
@@ -504,6 +522,7 @@ impl Core {
         if self.is_closed() {
             return false;
         }
+        self.timers.note(now);
         let class = demux::classify(data);
         self.ice.demux.count(class);
         let stun = class == Class::Stun;
@@ -551,61 +570,112 @@ impl Core {
         false
     }
 
-    /// The next datagram to send (STUN first, then DTLS records carrying SCTP); `None` when
-    /// nothing is queued. After `close()` it still yields the SCTP ABORT and DTLS
-    /// close_notify that `close()` produced.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+    /// The next datagram to send (in the scheduler's order, `session/scheduler.rs`: STUN
+    /// first, then DTLS records, then DTLS records carrying SCTP); `None` when nothing is
+    /// queued. After `close()` it still yields the SCTP ABORT and DTLS close_notify that
+    /// `close()` produced.
+    #[cfg(test)]
+    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         let mut data = Vec::new();
-        let (local, remote) = self.poll_transmit_into(now, &mut data)?;
+        let t = self.poll_transmit_into(now, &mut data)?;
         Some(Transmit {
-            local,
-            remote,
+            local: t.local,
+            remote: t.remote,
             data,
         })
     }
 
-    /// [`Core::poll_transmit`] for batching runtimes: appends the next datagram to `out`
-    /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path
-    /// `(local, remote)`; `None` (and `out` unchanged) when nothing is queued.
-    pub fn poll_transmit_into(
+    /// The next datagram for batching runtimes: appends the next datagram to `out`
+    /// (DTLS records carrying SCTP are encrypted straight into it) and returns its path,
+    /// class and length; `None` (and `out` unchanged) when nothing is queued.
+    pub(crate) fn poll_transmit_into(
         &mut self,
         now: Instant,
         out: &mut Vec<u8>,
-    ) -> Option<(SocketAddr, SocketAddr)> {
-        if self.is_closed() {
-            let t = self.data_poll_final()?;
-            out.extend_from_slice(&t.data);
-            return Some((t.local, t.remote));
-        }
-        if let Some(t) = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now)) {
-            out.extend_from_slice(&t.data);
-            return Some((t.local, t.remote));
-        }
-        self.pump_ice_events();
-        self.data_poll_transmit_into(now, out)
+    ) -> Option<SessionTransmit> {
+        self.timers.note(now);
+        let closed = self.is_closed();
+        let start = out.len();
+        Scheduler::next(closed, |source| {
+            let (path, class) = match source {
+                Source::Final => return self.scheduler.poll_final(out),
+                Source::Ice => {
+                    let t = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now));
+                    let Some(t) = t else {
+                        // Nothing from the agent: its events are due before DTLS runs.
+                        self.pump_ice_events();
+                        return None;
+                    };
+                    out.extend_from_slice(&t.data);
+                    ((t.local, t.remote), Class::Stun)
+                }
+                Source::Dtls => (self.data_poll_dtls_into(out)?, Class::Dtls),
+                Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
+            };
+            Some(SessionTransmit {
+                local: path.0,
+                remote: path.1,
+                class,
+                len: out.len() - start,
+            })
+        })
     }
 
     /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(t, _)| t)
+    }
+
+    /// The connection's earliest timer and its name (for tracing why it will wake):
+    /// deferred work, the ICE agent's, DTLS's or SCTP's; `None` when nothing is scheduled
+    /// (always after `close()`).
+    pub fn next_timer(&self) -> Option<(Instant, TimerName)> {
         if self.is_closed() {
             return None;
         }
-        let ice = self.ice.agent.as_ref().and_then(IceAgent::poll_timeout);
-        [ice, self.data_poll_timeout()].into_iter().flatten().min()
+        let ice = self
+            .ice
+            .agent
+            .as_ref()
+            .and_then(IceAgent::next_timer)
+            .map(|(t, name)| (t, TimerName::Ice(name)));
+        timers::earliest([
+            self.timers.deferred(),
+            ice,
+            self.data_dtls_timer(),
+            self.data_sctp_timer(),
+        ])
+    }
+
+    /// The timer that was due the last time a timeout ([`Input::Timeout`]) found one due
+    /// (timeouts given early, with nothing due, leave it): why the connection last woke.
+    ///
+    /// [`Input::Timeout`]: crate::connection::Input::Timeout
+    pub fn last_timeout_reason(&self) -> Option<TimerName> {
+        self.timers.last_reason()
     }
 
     /// Runs the timers due at `now` (ICE pacing, retransmissions and consent, RFC 8445 /
     /// RFC 7675; DTLS flights; SCTP retransmissions, RFC 9260) and work that set-description
     /// calls made possible (starting DTLS and SCTP, opening channels). Calling it early is
     /// harmless; the driver also calls it after every state change.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
+        }
+        self.timers.note(now);
+        let reason = self.next_timer().filter(|(t, _)| *t <= now).map(|(_, n)| n);
+        if let Some(r) = reason {
+            tracing::trace!(reason = ?r, "timeout");
+        }
+        if reason.is_some() {
+            self.timers.set_last_reason(reason);
         }
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.handle_timeout(now);
         }
         self.pump_ice_events();
+        self.timers.deferred_done();
         self.data_handle_timeout(now);
     }
 
@@ -1100,7 +1170,7 @@ impl Core {
 
     /// Next remote `.local` name the driver must resolve (the core does no I/O); answer with
     /// [`Core::mdns_resolved`]. Requests appear after the driver calls that pump the agent.
-    pub fn poll_mdns_query(&mut self) -> Option<String> {
+    pub(crate) fn poll_mdns_query(&mut self) -> Option<String> {
         self.ice.mdns_queries.pop_front()
     }
 
@@ -1108,20 +1178,20 @@ impl Core {
     /// fresh sockets ([`Core::poll_socket_request`]), as browsers do, instead of re-using the
     /// old ones (a peer like libwebrtc ties one ufrag to each 5-tuple and would keep checking
     /// the old address with the old ufrag).
-    pub fn set_fresh_sockets_on_restart(&mut self, on: bool) {
+    pub(crate) fn set_fresh_sockets_on_restart(&mut self, on: bool) {
         self.ice.fresh_sockets = on;
     }
 
     /// The IPs on which the driver must bind one new UDP socket each (after an ICE restart):
     /// it reports each with [`Core::add_local_address`], then calls
     /// [`Core::local_addresses_complete`]. `None` when nothing is asked.
-    pub fn poll_socket_request(&mut self) -> Option<Vec<IpAddr>> {
+    pub(crate) fn poll_socket_request(&mut self) -> Option<Vec<IpAddr>> {
         self.ice.socket_request.take()
     }
 
     /// The sockets asked by [`Core::poll_socket_request`] were reported (or could not be
     /// bound): the new generation's gathering can complete.
-    pub fn local_addresses_complete(&mut self) {
+    pub(crate) fn local_addresses_complete(&mut self) {
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.interfaces_complete();
         }
@@ -1130,7 +1200,7 @@ impl Core {
 
     /// Whether the socket bound on `addr` is still needed: a socket of the current
     /// generation, or the local end of the selected pair. The driver closes the others.
-    pub fn uses_local_address(&self, addr: SocketAddr) -> bool {
+    pub(crate) fn uses_local_address(&self, addr: SocketAddr) -> bool {
         self.ice.local_addrs.contains(&addr)
             || self
                 .ice
@@ -1142,7 +1212,7 @@ impl Core {
     /// The driver's answer for `name`: its address (the waiting remote candidates become
     /// real ones and are paired), or `None` when it did not resolve or mDNS is off (they
     /// are dropped, so the checklist can complete or fail without them).
-    pub fn mdns_resolved(&mut self, name: &str, ip: Option<IpAddr>) {
+    pub(crate) fn mdns_resolved(&mut self, name: &str, ip: Option<IpAddr>) {
         if self.is_closed() {
             return;
         }

@@ -36,11 +36,13 @@ use tokio::sync::{Notify, watch};
 
 use rtcpeer_proto::InterfaceFilter;
 use rtcpeer_proto::io::{MAX_LOCAL_INTERFACES, NetInterface, select_host_addresses};
-use rtcpeer_proto::jsep::{DataChannelEvent, DataChannelId, StunHostName};
+use rtcpeer_proto::jsep::{
+    Core, DataChannelEvent, DataChannelId, Event, Input, IoRequest, Output, StunHostName,
+};
 
 use super::Inner;
 use super::datachannel::Delivery;
-use super::mdns_socket::{self, MdnsSocket};
+use super::mdns_socket::MdnsSocket;
 use super::mux::{MuxConn, MuxDatagram, UdpMux};
 use super::udp::{BatchSocket, TxBatch};
 
@@ -298,7 +300,7 @@ impl Io {
                     s.send(run.remote, bytes, run.segment).await
                 }
                 Io::Mux(m) if m.local_addr() == run.local => {
-                    m.send(run.remote, bytes, run.segment).await
+                    m.send(run.remote, run.class, bytes, run.segment).await
                 }
                 Io::Mux(_) => continue,
             };
@@ -405,10 +407,24 @@ async fn run(
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
-    let names = match weak.upgrade() {
-        Some(inner) => inner.core().stun_host_names(),
+    let mut out = TxBatch::default();
+    // The core's requests not handled yet (the first ones wait for the sockets).
+    let mut reqs: Vec<IoRequest> = Vec::new();
+    match weak.upgrade() {
+        Some(inner) => {
+            let _ = drain_output(&mut inner.core(), &mut out, &mut reqs);
+        }
         None => return,
-    };
+    }
+    let mut names: Vec<StunHostName> = Vec::new();
+    reqs.retain_mut(|r| match r {
+        IoRequest::ResolveStunHosts(n) => {
+            names.append(n);
+            false
+        }
+        IoRequest::Start => false,
+        _ => true,
+    });
     let (interfaces, mux) = match &host.mux {
         Some(mux) => (vec![mux.local_addr().ip()], mux.register()),
         None => (host.addresses(), None),
@@ -435,20 +451,26 @@ async fn run(
             // Resolutions first, then the local addresses, without polling the agent in
             // between: one gathering phase.
             let mut core = inner.core();
+            let now = Instant::now();
             // Own sockets can be bound at any time: each ICE restart gets fresh ones.
-            core.set_fresh_sockets_on_restart(matches!(io, Io::Sockets(_)));
-            for (url, addr) in resolved {
-                core.set_stun_host_resolution(&url, addr);
+            let fresh_sockets_on_restart = matches!(io, Io::Sockets(_));
+            let _ = core.handle_input(
+                now,
+                Input::IoReady {
+                    fresh_sockets_on_restart,
+                },
+            );
+            for (url, addr) in &resolved {
+                let _ = core.handle_input(now, Input::StunHostResolved { url, addr: *addr });
             }
             for a in &locals {
-                if let Err(e) = core.add_local_address(*a) {
+                if let Err(e) = core.handle_input(now, Input::LocalAddress(*a)) {
                     tracing::warn!("local address {a} not used: {e}");
                 }
             }
         }
         inner.dispatch();
     }
-    let mut out = TxBatch::default();
     let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
     let mut socket_request: Option<Vec<IpAddr>> = None;
     // Channels the core forgot; their queues go once this round's events are handed out.
@@ -468,13 +490,27 @@ async fn run(
                 let now = Instant::now();
                 let closed = core.is_closed();
                 if !closed {
-                    core.handle_timeout(now);
-                    match mdns.as_mut() {
-                        Some(m) => m.exchange(&mut core, now),
-                        None => mdns_socket::refuse_all(&mut core),
+                    let _ = core.handle_input(now, Input::Timeout);
+                    if let Some(m) = mdns.as_mut() {
+                        m.exchange(now, |name, ip| {
+                            let _ = core.handle_input(now, Input::MdnsResolved { name, ip });
+                        });
                     }
                 }
-                while out.push_with(|buf| core.poll_transmit_into(now, buf)) {}
+                // Datagrams and the core's requests until it has nothing more; handling a
+                // request can give the core input (a refused mDNS name), so drain again.
+                let timeout = loop {
+                    for r in reqs.drain(..) {
+                        handle_request(&r, &mut core, now, &mut io, mdns.as_mut(), &shared);
+                        if let IoRequest::BindSockets(ips) = r {
+                            socket_request = Some(ips);
+                        }
+                    }
+                    let t = drain_output(&mut core, &mut out, &mut reqs);
+                    if reqs.is_empty() {
+                        break t;
+                    }
+                };
                 while let Some(e) = core.poll_data_channel_event() {
                     channel_events.push(e);
                 }
@@ -489,26 +525,8 @@ async fn run(
                     core.release_data_channel(key);
                 }
                 forgotten.extend(core.prune_data_channels());
-                if let Io::Sockets(sockets) = &mut io {
-                    socket_request = core.poll_socket_request();
-                    // An old generation's sockets go once nothing uses them any more.
-                    let before = sockets.len();
-                    sockets.retain(|s| core.uses_local_address(s.local_addr()));
-                    if sockets.len() != before {
-                        shared
-                            .bound
-                            .send_replace(sockets.iter().map(BatchSocket::local_addr).collect());
-                    }
-                }
-                if let Io::Mux(m) = &mut io
-                    && let Some(p) = core
-                        .ice_transport()
-                        .and_then(|id| core.ice_local_parameters(id))
-                {
-                    m.set_credentials(&p.username_fragment, &p.password);
-                }
                 let mdns_timeout = mdns.as_ref().and_then(MdnsSocket::poll_timeout);
-                let timeout = match (core.poll_timeout(), mdns_timeout) {
+                let timeout = match (timeout, mdns_timeout) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
@@ -529,12 +547,13 @@ async fn run(
             };
             {
                 let mut core = inner.core();
+                let now = Instant::now();
                 for s in &fresh {
-                    if let Err(e) = core.add_local_address(s.local_addr()) {
+                    if let Err(e) = core.handle_input(now, Input::LocalAddress(s.local_addr())) {
                         tracing::warn!("local address {} not used: {e}", s.local_addr());
                     }
                 }
-                core.local_addresses_complete();
+                let _ = core.handle_input(now, Input::LocalAddressesDone);
             }
             inner.dispatch();
             sockets.extend(fresh);
@@ -591,9 +610,83 @@ async fn run(
                 let mut core = inner.core();
                 let now = Instant::now();
                 io.recv_batch(first, RECV_BUDGET, |local, remote, data| {
-                    core.handle_datagram(now, local, remote, data);
+                    let _ = core.handle_input(
+                        now,
+                        Input::Datagram {
+                            local,
+                            remote,
+                            data,
+                        },
+                    );
                 });
-                core.input_drained();
+                let _ = core.handle_input(now, Input::BatchEnd);
+            }
+        }
+    }
+}
+
+/// Polls the core's output until its timeout: datagrams into `out`, requests into `reqs`.
+fn drain_output(core: &mut Core, out: &mut TxBatch, reqs: &mut Vec<IoRequest>) -> Option<Instant> {
+    loop {
+        let mut other = None;
+        let sent = out.push_transmit(|buf| match core.poll_output(buf) {
+            Output::Transmit(t) => Some(t),
+            o => {
+                other = Some(o);
+                None
+            }
+        });
+        if sent {
+            continue;
+        }
+        match other {
+            Some(Output::Event(Event::Io(r))) => reqs.push(r),
+            Some(Output::Timeout(t)) => return t,
+            Some(Output::Transmit(_)) | None => return None,
+        }
+    }
+}
+
+/// Acts on one request of the core (binding sockets is left to the caller: it awaits).
+fn handle_request(
+    r: &IoRequest,
+    core: &mut Core,
+    now: Instant,
+    io: &mut Io,
+    mdns: Option<&mut MdnsSocket>,
+    shared: &DriverShared,
+) {
+    match r {
+        // The driver runs; names are resolved once, at its start.
+        IoRequest::Start | IoRequest::ResolveStunHosts(_) | IoRequest::BindSockets(_) => {}
+        IoRequest::SocketUnused(addr) => {
+            if let Io::Sockets(sockets) = io {
+                let before = sockets.len();
+                sockets.retain(|s| s.local_addr() != *addr);
+                if sockets.len() != before {
+                    shared
+                        .bound
+                        .send_replace(sockets.iter().map(BatchSocket::local_addr).collect());
+                }
+            }
+        }
+        IoRequest::LocalCredentials { ufrag, pwd } => {
+            if let Io::Mux(m) = io {
+                m.set_credentials(ufrag, pwd);
+            }
+        }
+        IoRequest::ResolveMdns(name) => {
+            let queried = match mdns {
+                Some(m) => m.query(name, now),
+                None => {
+                    // Every name fails at once: the waiting candidates are dropped instead
+                    // of holding the checklist open.
+                    tracing::debug!("mDNS candidate {name} dropped: IceSettings::mdns is off");
+                    false
+                }
+            };
+            if !queried {
+                let _ = core.handle_input(now, Input::MdnsResolved { name, ip: None });
             }
         }
     }

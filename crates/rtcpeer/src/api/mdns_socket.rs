@@ -1,6 +1,6 @@
 //! The driver's mDNS socket: resolves the `.local` names of remote ICE candidates that the
-//! core asks for ([`Core::poll_mdns_query`]) with the sans-IO [`MdnsQuerier`], and hands the
-//! answers back ([`Core::mdns_resolved`]). Only used when `IceSettings::mdns` is set, and the
+//! core asks for (`IoRequest::ResolveMdns`) with the sans-IO [`MdnsQuerier`], and hands the
+//! answers back (`Input::MdnsResolved`). Only used when `IceSettings::mdns` is set, and the
 //! socket is opened at the first name, so a connection that never meets a `.local`
 //! candidate sends no mDNS at all.
 //!
@@ -28,7 +28,6 @@ use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 
 use rtcpeer_proto::io::{MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig};
-use rtcpeer_proto::jsep::Core;
 
 /// An open mDNS socket with its querier.
 struct Open {
@@ -129,19 +128,36 @@ impl MdnsSocket {
         self.open.as_mut()
     }
 
-    /// One round with the core locked: takes its new names, runs the querier's timers and
-    /// gives the core every answer and failure; queries to send are kept for [`Self::flush`].
-    pub(crate) fn exchange(&mut self, core: &mut Core, now: Instant) {
-        while let Some(name) = core.poll_mdns_query() {
-            let Some(open) = self.ensure_open() else {
-                core.mdns_resolved(&name, None);
-                continue;
-            };
-            if let Err(e) = open.querier.query(&name, now) {
-                tracing::debug!("mDNS name {name:?} not queried: {e}");
-                core.mdns_resolved(&name, None);
+    /// Starts resolving `name` (the core's [`IoRequest::ResolveMdns`]); false when it
+    /// cannot be queried (no socket, too many names): the caller answers "not resolved".
+    ///
+    /// [`IoRequest::ResolveMdns`]: rtcpeer_proto::jsep::IoRequest::ResolveMdns
+    pub(crate) fn query(&mut self, name: &str, now: Instant) -> bool {
+        let Some(open) = self.ensure_open() else {
+            return false;
+        };
+        if let Err(e) = open.querier.query(name, now) {
+            tracing::debug!("mDNS name {name:?} not queried: {e}");
+            return false;
+        }
+        if let Some(open) = self.open.as_mut() {
+            while let Some(q) = open.querier.poll_transmit() {
+                self.out.push(q);
             }
         }
+        true
+    }
+
+    /// One round: runs the querier's timers and hands every answer and failure to
+    /// `resolved` (the core's [`Input::MdnsResolved`]); queries to send are kept for
+    /// [`Self::flush`].
+    ///
+    /// [`Input::MdnsResolved`]: rtcpeer_proto::jsep::Input::MdnsResolved
+    pub(crate) fn exchange(
+        &mut self,
+        now: Instant,
+        mut resolved: impl FnMut(&str, Option<IpAddr>),
+    ) {
         let Some(open) = self.open.as_mut() else {
             return;
         };
@@ -150,11 +166,11 @@ impl MdnsSocket {
             match ev {
                 MdnsEvent::Resolved { name, ip } => {
                     tracing::debug!("mDNS: {name} is {ip}");
-                    core.mdns_resolved(&name, Some(ip));
+                    resolved(&name, Some(ip));
                 }
                 MdnsEvent::Failed { name } => {
                     tracing::debug!("mDNS: {name} did not resolve");
-                    core.mdns_resolved(&name, None);
+                    resolved(&name, None);
                 }
             }
         }
@@ -214,14 +230,5 @@ impl MdnsSocket {
         if let Some(open) = self.open.as_mut() {
             open.querier.handle_datagram(now, data);
         }
-    }
-}
-
-/// With mDNS off, every name fails at once: the waiting candidates are dropped instead of
-/// holding the checklist open.
-pub(crate) fn refuse_all(core: &mut Core) {
-    while let Some(name) = core.poll_mdns_query() {
-        tracing::debug!("mDNS candidate {name} dropped: IceSettings::mdns is off");
-        core.mdns_resolved(&name, None);
     }
 }

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use rtcpeer_proto::MuxCounters;
 use rtcpeer_proto::io::{MuxConnId, MuxTable};
+use rtcpeer_proto::jsep::Class;
 
 use super::udp::BatchSocket;
 
@@ -249,17 +250,20 @@ impl MuxConn {
         self.rx.try_recv().ok()
     }
 
-    /// Sends a run of datagrams (each `segment` bytes, the last maybe shorter) on the shared
-    /// socket, noting STUN requests' transactions for their responses.
+    /// Sends a run of datagrams of one class (each `segment` bytes, the last maybe shorter)
+    /// on the shared socket, noting STUN requests' transactions for their responses (the
+    /// core said which datagrams are STUN: nothing is parsed again here).
     pub(crate) async fn send(
         &self,
         remote: SocketAddr,
+        class: Class,
         contents: &[u8],
         segment: usize,
     ) -> io::Result<()> {
-        for d in contents.chunks(segment.max(1)) {
-            if rtcpeer_proto::io::is_stun(d) {
-                self.shared.state().table.note_sent(self.id, d);
+        if class == Class::Stun {
+            let mut st = self.shared.state();
+            for d in contents.chunks(segment.max(1)) {
+                st.table.note_sent(self.id, d);
             }
         }
         self.shared.socket.send(remote, contents, segment).await

@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use quinn_udp::{RecvMeta, UdpSocketState};
+
+use rtcpeer_proto::jsep::{Class, SessionTransmit};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
@@ -186,17 +188,20 @@ thread_local! {
 struct Segment {
     local: SocketAddr,
     remote: SocketAddr,
+    class: Class,
     len: usize,
 }
 
-/// A run of datagrams that can leave in one send: same path, back to back in the batch
-/// buffer, all `segment` bytes long except possibly the last.
+/// A run of datagrams that can leave in one send: same path and class, back to back in the
+/// batch buffer, all `segment` bytes long except possibly the last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Run {
     /// The local socket.
     pub(crate) local: SocketAddr,
     /// The destination.
     pub(crate) remote: SocketAddr,
+    /// What every datagram of the run is (RFC 7983 §7), as the core said.
+    pub(crate) class: Class,
     /// Byte range in the batch buffer.
     pub(crate) start: usize,
     /// End of the byte range.
@@ -215,32 +220,53 @@ pub(crate) struct TxBatch {
 }
 
 impl TxBatch {
-    /// Appends a datagram.
+    /// Appends a datagram (of class `Other`).
     #[cfg(test)]
     pub(crate) fn push(&mut self, local: SocketAddr, remote: SocketAddr, data: &[u8]) {
         self.buf.extend_from_slice(data);
         self.segments.push(Segment {
             local,
             remote,
+            class: Class::Other,
             len: data.len(),
         });
     }
 
-    /// Appends a datagram that `write` appends to the buffer (returning its path), or
-    /// returns false when `write` returns `None` (anything it wrote is discarded).
+    /// [`TxBatch::push_transmit`] for a writer that returns only the path (class `Other`).
+    #[cfg(test)]
     pub(crate) fn push_with(
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> Option<(SocketAddr, SocketAddr)>,
     ) -> bool {
+        self.push_transmit(|buf| {
+            let start = buf.len();
+            let (local, remote) = write(buf)?;
+            Some(SessionTransmit {
+                local,
+                remote,
+                class: Class::Other,
+                len: buf.len() - start,
+            })
+        })
+    }
+
+    /// Appends a datagram that `write` appends to the buffer (returning its path and class,
+    /// as `Core::poll_transmit_into` does), or returns false when `write` returns `None`
+    /// (anything it wrote is discarded).
+    pub(crate) fn push_transmit(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Option<SessionTransmit>,
+    ) -> bool {
         let start = self.buf.len();
-        let Some((local, remote)) = write(&mut self.buf) else {
+        let Some(t) = write(&mut self.buf) else {
             self.buf.truncate(start);
             return false;
         };
         if self.buf.len() > start {
             self.segments.push(Segment {
-                local,
-                remote,
+                local: t.local,
+                remote: t.remote,
+                class: t.class,
                 len: self.buf.len() - start,
             });
         }
@@ -293,6 +319,7 @@ impl TxBatch {
                 !closed
                     && r.local == s.local
                     && r.remote == s.remote
+                    && r.class == s.class
                     && s.len <= r.segment
                     && *n < max_segments
                     && r.end - r.start + s.len <= MAX_GSO_BYTES
@@ -311,6 +338,7 @@ impl TxBatch {
                     Run {
                         local: s.local,
                         remote: s.remote,
+                        class: s.class,
                         start: at,
                         end: at + s.len,
                         segment: s.len,

@@ -1,0 +1,382 @@
+//! The connection's I/O surface, str0m- and quinn-proto-style: one input method
+//! ([`Core::handle_input`]: datagrams, timeouts, what the driver bound or resolved) and one
+//! output method ([`Core::poll_output`]: a datagram to send, a request to the driver, or when
+//! to call again). The core still does no I/O: requests ask the driver to bind, resolve or
+//! close sockets (RFC 8445 §5.1.1 gathering, §9 restarts; RFC 8489 §8 STUN servers by name;
+//! draft-ietf-mmusic-mdns-ice-candidates §3.2).
+//!
+//! W3C events (`poll_event`) and data-channel events (`poll_data_channel_event`) keep their
+//! own polls for now: the API's dispatch path drains them.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::session::scheduler::Transmit;
+
+use super::{Core, IceCredentials, StunHostName};
+
+/// Bound on queued driver requests; each kind is bounded at its source (mDNS names by
+/// `MAX_PENDING_MDNS`, sockets by the interface limit), so this is only a backstop.
+const MAX_IO_REQUESTS: usize = 1024;
+
+/// Something the driver hands to the core ([`Core::handle_input`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A datagram arrived on local socket `local` from `remote` (RFC 7983 demultiplexing
+    /// follows).
+    Datagram {
+        /// The local socket it arrived on.
+        local: SocketAddr,
+        /// Where it came from.
+        remote: SocketAddr,
+        /// Its bytes.
+        data: &'a [u8],
+    },
+    /// Time passed: run the timers due at `now`.
+    Timeout,
+    /// The driver handed every datagram it had for now (delayed SACKs go out with the next
+    /// transmit, RFC 9260 §6.2).
+    BatchEnd,
+    /// How the driver binds sockets: `fresh_sockets_on_restart` when it can bind new ones
+    /// for each ICE restart (own sockets, not a shared mux).
+    IoReady {
+        /// Each ICE restart gathers on freshly bound sockets.
+        fresh_sockets_on_restart: bool,
+    },
+    /// The driver bound a UDP socket on this address: a host candidate (RFC 8445 §5.1.1.1).
+    LocalAddress(SocketAddr),
+    /// Every socket asked by [`IoRequest::BindSockets`] was reported (or failed).
+    LocalAddressesDone,
+    /// A STUN server's host name (from [`IoRequest::ResolveStunHosts`]) resolved, or not.
+    StunHostResolved {
+        /// The URL as configured.
+        url: &'a str,
+        /// Its address; `None` when it did not resolve in time.
+        addr: Option<SocketAddr>,
+    },
+    /// A remote candidate's mDNS name (from [`IoRequest::ResolveMdns`]) resolved, or not.
+    MdnsResolved {
+        /// The `.local` name.
+        name: &'a str,
+        /// Its address; `None` when it did not resolve or mDNS is off.
+        ip: Option<IpAddr>,
+    },
+}
+
+/// What the driver must do for the core (the core does no I/O).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoRequest {
+    /// The connection needs a driver from now on: it has an ICE agent, or
+    /// `iceCandidatePoolSize` > 0 (webrtc-pc §4.4.1.1). Comes once, before the others.
+    Start,
+    /// Resolve these host-name STUN servers and answer with [`Input::StunHostResolved`]
+    /// before reporting local addresses (RFC 8489 §8).
+    ResolveStunHosts(Vec<StunHostName>),
+    /// Bind one new UDP socket on each IP (an ICE restart, RFC 8445 §9), report each with
+    /// [`Input::LocalAddress`], then [`Input::LocalAddressesDone`].
+    BindSockets(Vec<IpAddr>),
+    /// The socket on this address is no longer used (an old generation's, once the
+    /// selected pair left it): the driver may close it.
+    SocketUnused(SocketAddr),
+    /// Resolve this remote `.local` name and answer with [`Input::MdnsResolved`].
+    ResolveMdns(String),
+    /// The local ICE credentials of the current generation changed (a shared socket routes
+    /// STUN by ufrag, RFC 8445 §7.3).
+    LocalCredentials {
+        /// `ice-ufrag`.
+        ufrag: String,
+        /// `ice-pwd`.
+        pwd: String,
+    },
+}
+
+/// An event of [`Core::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A request to the driver.
+    Io(IoRequest),
+}
+
+/// What [`Core::poll_output`] gives, in this order: datagrams, then events, then when to
+/// call [`Core::handle_input`] with [`Input::Timeout`] next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A datagram was appended to the caller's buffer: send it.
+    Transmit(Transmit),
+    /// Something happened the caller must act on.
+    Event(Event),
+    /// Nothing more for now; call again at this time (`None`: no timer runs).
+    Timeout(Option<Instant>),
+}
+
+/// The driver-request side of the core: what was reported to the driver, so each change is
+/// told once.
+#[derive(Debug, Default)]
+pub(crate) struct IoOutbox {
+    queue: VecDeque<IoRequest>,
+    /// [`IoRequest::Start`] was queued.
+    started: bool,
+    /// Sockets the driver reported and has not been told to close.
+    sockets: Vec<SocketAddr>,
+    /// The last credentials told.
+    creds: Option<IceCredentials>,
+}
+
+impl IoOutbox {
+    fn push(&mut self, r: IoRequest) {
+        if self.queue.len() < MAX_IO_REQUESTS {
+            self.queue.push_back(r);
+        } else {
+            tracing::warn!("driver request dropped (queue full): {r:?}");
+        }
+    }
+}
+
+impl Core {
+    /// The one input method: a datagram, a timeout, or what the driver bound or resolved
+    /// (see [`Input`]). `now` is the time (the core reads no clock). Only
+    /// [`Input::LocalAddress`] can fail (closed, or too many local addresses).
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<()> {
+        self.timers.note(now);
+        match input {
+            Input::Datagram {
+                local,
+                remote,
+                data,
+            } => {
+                self.handle_datagram(now, local, remote, data);
+            }
+            Input::Timeout => self.handle_timeout(now),
+            Input::BatchEnd => self.input_drained(),
+            Input::IoReady {
+                fresh_sockets_on_restart,
+            } => self.set_fresh_sockets_on_restart(fresh_sockets_on_restart),
+            Input::LocalAddress(addr) => {
+                // Tracked even when refused, so the driver is told to close it.
+                if !self.io.sockets.contains(&addr)
+                    && self.io.sockets.len() < crate::ice::MAX_LOCAL_INTERFACES * 4
+                {
+                    self.io.sockets.push(addr);
+                }
+                self.add_local_address(addr)?;
+            }
+            Input::LocalAddressesDone => self.local_addresses_complete(),
+            Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
+            Input::MdnsResolved { name, ip } => self.mdns_resolved(name, ip),
+        }
+        Ok(())
+    }
+
+    /// The one output method: appends the next datagram to `buf` ([`Output::Transmit`],
+    /// nothing is allocated per datagram), else the next driver request, else when to call
+    /// again. Datagrams are stamped with the latest time an input gave.
+    pub fn poll_output(&mut self, buf: &mut Vec<u8>) -> Output {
+        if let Some(now) = self.timers.last_now()
+            && let Some(t) = self.poll_transmit_into(now, buf)
+        {
+            return Output::Transmit(t);
+        }
+        self.refresh_io_requests();
+        if let Some(r) = self.io.queue.pop_front() {
+            return Output::Event(Event::Io(r));
+        }
+        Output::Timeout(self.poll_timeout())
+    }
+
+    /// Queues the driver requests that state changes made due since the last poll.
+    fn refresh_io_requests(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        if !self.io.started && self.needs_driver() {
+            self.io.started = true;
+            self.io.push(IoRequest::Start);
+            let names = self.stun_host_names();
+            if !names.is_empty() {
+                self.io.push(IoRequest::ResolveStunHosts(names));
+            }
+        }
+        if !self.io.started {
+            return;
+        }
+        if let Some(ips) = self.poll_socket_request() {
+            self.io.push(IoRequest::BindSockets(ips));
+        }
+        while let Some(name) = self.poll_mdns_query() {
+            self.io.push(IoRequest::ResolveMdns(name));
+        }
+        // An old generation's sockets go once nothing uses them any more.
+        let mut i = 0;
+        while i < self.io.sockets.len() {
+            let a = self.io.sockets[i];
+            if self.uses_local_address(a) {
+                i += 1;
+            } else {
+                self.io.sockets.swap_remove(i);
+                self.io.push(IoRequest::SocketUnused(a));
+            }
+        }
+        // Compared borrowed: nothing is allocated unless they changed.
+        if let Some(c) = self.ice_local_creds()
+            && self.io.creds.as_ref() != Some(c)
+        {
+            let c = c.clone();
+            self.io.push(IoRequest::LocalCredentials {
+                ufrag: c.ufrag.clone(),
+                pwd: c.pwd.clone(),
+            });
+            self.io.creds = Some(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::cert::{Certificate, CertificateParams};
+    use crate::config::{Configuration, IceServer};
+    use crate::connection::{CoreSettings, DataChannelInit, OfferOptions};
+    use crate::ice::IceAgentConfig;
+    use crate::util::SeededRandom;
+
+    fn core(config: Configuration, seed: u64) -> Core {
+        let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
+            .expect("certificate");
+        let mut c = Core::new(
+            config,
+            CoreSettings::default(),
+            cert,
+            Box::new(SeededRandom::new(seed)),
+        );
+        c.configure_ice(
+            IceAgentConfig::default(),
+            Box::new(SeededRandom::new(seed ^ 0xabcd)),
+        );
+        c
+    }
+
+    /// Every output until `Timeout`: (datagrams, requests, timeout).
+    fn drain(c: &mut Core) -> (usize, Vec<IoRequest>, Option<Instant>) {
+        let mut buf = Vec::new();
+        let (mut n, mut reqs) = (0, Vec::new());
+        loop {
+            match c.poll_output(&mut buf) {
+                Output::Transmit(t) => {
+                    n += 1;
+                    assert_eq!(t.len, buf.len());
+                    buf.clear();
+                }
+                Output::Event(Event::Io(r)) => reqs.push(r),
+                Output::Timeout(t) => return (n, reqs, t),
+            }
+        }
+    }
+
+    #[test]
+    fn requests_come_once_when_due_start_first_then_credentials() {
+        let config = Configuration {
+            ice_servers: vec![IceServer {
+                urls: vec!["stun:stun.example.org".into()],
+                ..IceServer::default()
+            }],
+            ..Configuration::default()
+        };
+        let mut c = core(config, 1);
+        let t0 = Instant::now();
+        c.handle_input(t0, Input::Timeout).unwrap();
+        // No agent, no pool: nothing for a driver.
+        assert_eq!(drain(&mut c), (0, vec![], None));
+        c.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = c.create_offer(&OfferOptions::default()).unwrap();
+        c.set_local_description(Some(offer)).unwrap();
+        let (n, reqs, timeout) = drain(&mut c);
+        assert_eq!(n, 0);
+        let p = c.ice_local_parameters(c.ice_transport().unwrap()).unwrap();
+        assert_eq!(
+            reqs,
+            [
+                IoRequest::Start,
+                IoRequest::ResolveStunHosts(vec![StunHostName {
+                    url: "stun:stun.example.org".into(),
+                    host: "stun.example.org".into(),
+                    port: 3478,
+                }]),
+                IoRequest::LocalCredentials {
+                    ufrag: p.username_fragment,
+                    pwd: p.password,
+                },
+            ]
+        );
+        // The set-description's work is due at once (the deferred timer).
+        assert_eq!(timeout, Some(t0));
+        // Told once.
+        assert!(drain(&mut c).1.is_empty());
+        // The driver answers; the agent gathers on the socket and checks start later.
+        let local: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        c.handle_input(
+            t0,
+            Input::StunHostResolved {
+                url: "stun:stun.example.org",
+                addr: None,
+            },
+        )
+        .unwrap();
+        c.handle_input(t0, Input::LocalAddress(local)).unwrap();
+        c.handle_input(t0, Input::Timeout).unwrap();
+        let reqs = drain(&mut c).1;
+        assert!(reqs.is_empty(), "{reqs:?}");
+    }
+
+    #[test]
+    fn an_ice_restart_asks_for_fresh_sockets_and_new_credentials() {
+        let mut c = core(Configuration::default(), 2);
+        let t0 = Instant::now();
+        c.handle_input(
+            t0,
+            Input::IoReady {
+                fresh_sockets_on_restart: true,
+            },
+        )
+        .unwrap();
+        c.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = c.create_offer(&OfferOptions::default()).unwrap();
+        c.set_local_description(Some(offer)).unwrap();
+        let old: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        c.handle_input(t0, Input::LocalAddress(old)).unwrap();
+        let first = drain(&mut c).1;
+        assert!(first.contains(&IoRequest::Start));
+        c.set_local_description(None).ok();
+        let offer = c
+            .create_offer(&OfferOptions {
+                ice_restart: true,
+                ..OfferOptions::default()
+            })
+            .unwrap();
+        c.set_local_description(Some(offer)).unwrap();
+        let reqs = drain(&mut c).1;
+        assert!(
+            reqs.iter()
+                .any(|r| matches!(r, IoRequest::BindSockets(ips) if ips == &[old.ip()])),
+            "{reqs:?}"
+        );
+        assert!(
+            reqs.iter()
+                .any(|r| matches!(r, IoRequest::LocalCredentials { .. })),
+            "{reqs:?}"
+        );
+        // No pair was selected on the old socket: the old generation's socket is no longer
+        // used (a selected pair would keep it until the pair moves, RFC 8445 §9).
+        assert!(reqs.contains(&IoRequest::SocketUnused(old)), "{reqs:?}");
+        let new: SocketAddr = "10.0.0.1:1001".parse().unwrap();
+        c.handle_input(t0, Input::LocalAddress(new)).unwrap();
+        c.handle_input(t0, Input::LocalAddressesDone).unwrap();
+        let reqs = drain(&mut c).1;
+        assert!(reqs.is_empty(), "the new socket is used: {reqs:?}");
+    }
+}
