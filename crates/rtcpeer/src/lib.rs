@@ -66,11 +66,11 @@ pub use ice::{
     IceAgentConfig, IceConnectionState, IceGatheringState, InterfaceFilter, MuxCounters,
 };
 pub use jsep::{
-    AnswerOptions, BinaryType, CoreSettings, DataChannelEvent, DataChannelInit, DataChannelState,
-    IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType,
-    IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState,
-    OfferOptions, PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState,
-    SdpType, SessionDescription, SignalingLimits, SignalingState,
+    AnswerOptions, BinaryType, CoreSettings, DataChannelEvent, DataChannelInfo, DataChannelInit,
+    DataChannelState, IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair,
+    IceCandidateType, IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType,
+    IceTransportState, OfferOptions, PeerConnectionState, Priority, RtpTransceiverDirection,
+    SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState,
 };
 pub use sdp::MAX_SDP_BYTES;
 pub use track::{MediaStream, MediaStreamTrack, MediaStreamTrackState};

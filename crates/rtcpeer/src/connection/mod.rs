@@ -29,7 +29,8 @@ pub use crate::negotiator::types::{
     SignalingState,
 };
 pub use crate::session::channels::{
-    BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
+    BinaryType, DataChannelId, DataChannelInfo, DataChannelInit, DataChannelState, Priority,
+    SctpTransportState,
 };
 pub use crate::session::data::DataChannelEvent;
 pub use crate::session::demux::DemuxCounters;
@@ -39,7 +40,7 @@ pub use crate::session::ice::{
 };
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
-pub(crate) use crate::session::channels::{DataChannelRecord, SctpInfo, StreamIds};
+pub(crate) use crate::session::channels::{ChannelTable, SctpInfo};
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,19 +294,13 @@ pub struct Core {
     pub(crate) cname: String,
     pub(crate) negotiation_needed: bool,
     pub(crate) nn_on_empty_chain: bool,
-    /// Live data channels in creation order; a closed one goes once no handle is left
-    /// ([`Core::prune_data_channels`]), so channel churn does not grow memory.
-    pub(crate) data_channels: Vec<DataChannelRecord>,
-    /// Where each key's record is in `data_channels`.
-    pub(crate) dc_slots: HashMap<DataChannelId, usize>,
-    /// A channel closed or lost its last handle since the last prune: only then is one due
-    /// (the driver asks every round).
-    pub(crate) dc_prune_due: bool,
-    pub(crate) stream_ids: StreamIds,
+    /// The data channels: one record each, keyed by [`DataChannelId`]; a closed one goes
+    /// once no handle is left ([`Core::prune_data_channels`]), so channel churn does not
+    /// grow memory.
+    pub(crate) channels: ChannelTable,
     /// Caps and counts of the open channels and the names kept (shared with the channel
     /// manager in `data`).
     pub(crate) dc_ledger: crate::datachannel::ChannelLedger,
-    pub(crate) next_dc: u64,
     /// A data channel was created: the session wants an m=application section.
     pub(crate) data_requested: bool,
     pub(crate) sctp: Option<SctpInfo>,
@@ -367,12 +362,8 @@ impl Core {
             cname,
             negotiation_needed: false,
             nn_on_empty_chain: false,
-            data_channels: Vec::new(),
-            dc_slots: HashMap::new(),
-            dc_prune_due: false,
-            stream_ids: StreamIds::default(),
+            channels: ChannelTable::default(),
             dc_ledger: dc_ledger.clone(),
-            next_dc: 0,
             data_requested: false,
             sctp: None,
             remote_streams: HashMap::new(),
@@ -855,8 +846,10 @@ impl Core {
             t.current_direction = Some(RtpTransceiverDirection::Stopped);
             t.receiver_track.stop();
         }
-        for dc in &mut self.data_channels {
-            dc.set_closed();
+        for i in 0..self.channels.positions() {
+            if let Some(key) = self.channels.key_at(i) {
+                self.channels.set_closed(key);
+            }
         }
         if let Some(s) = &mut self.sctp {
             s.state = SctpTransportState::Closed;

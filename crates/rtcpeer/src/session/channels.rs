@@ -1,6 +1,8 @@
 //! Data-channel signaling inside the core: `createDataChannel` validation and stream-id
 //! allocation (webrtc-pc §6.1, RFC 8832 §6), and the `RTCSctpTransport` state (§6.1.1).
 
+use std::collections::HashMap;
+
 use crate::datachannel::{ChannelLedger, ChannelNames, DataChannelLimits, OpenSlot};
 use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
@@ -96,7 +98,8 @@ impl Default for DataChannelInit {
     }
 }
 
-/// A data channel's signaling-level record.
+/// A data channel's record: the connection's one entry per channel, kept in the
+/// [`ChannelTable`] under its [`DataChannelId`].
 #[derive(Debug)]
 pub(crate) struct DataChannelRecord {
     pub key: DataChannelId,
@@ -126,33 +129,213 @@ pub(crate) struct DataChannelRecord {
     pub released: bool,
 }
 
-impl DataChannelRecord {
-    /// `readyState` becomes "closed": the channel no longer counts among the open ones.
-    pub(crate) fn set_closed(&mut self) {
-        self.state = DataChannelState::Closed;
-        self.slot = None;
-    }
+/// A read-only view of one data channel's attributes (webrtc-pc §6.2 `RTCDataChannel`),
+/// for the API layer: what a handle reads, without access to the connection's record.
+#[derive(Debug, Clone, Copy)]
+pub struct DataChannelInfo<'a>(Option<&'a DataChannelRecord>);
 
+impl DataChannelInfo<'_> {
     /// What a handle reads if its channel was ever forgotten (it cannot be while a handle
     /// exists; this keeps the getters total): a closed channel with default attributes.
-    pub(crate) fn forgotten(key: DataChannelId) -> Self {
-        DataChannelRecord {
-            key,
-            names: ChannelNames::default(),
-            slot: None,
-            ordered: true,
-            max_packet_life_time: None,
-            max_retransmits: None,
-            negotiated: false,
-            id: None,
-            priority: Priority::Low,
-            state: DataChannelState::Closed,
-            sctp_open: false,
-            low_threshold: 0,
-            final_buffered_amount: 0,
-            binary_type: BinaryType::ArrayBuffer,
-            released: true,
+    pub fn forgotten() -> DataChannelInfo<'static> {
+        DataChannelInfo(None)
+    }
+
+    /// `label` (webrtc-pc §6.2).
+    pub fn label(&self) -> &str {
+        self.0.map_or("", |r| r.names.label())
+    }
+
+    /// `protocol` (webrtc-pc §6.2).
+    pub fn protocol(&self) -> &str {
+        self.0.map_or("", |r| r.names.protocol())
+    }
+
+    /// `ordered` (webrtc-pc §6.2).
+    pub fn ordered(&self) -> bool {
+        self.0.is_none_or(|r| r.ordered)
+    }
+
+    /// `maxPacketLifeTime` in milliseconds (webrtc-pc §6.2).
+    pub fn max_packet_life_time(&self) -> Option<u16> {
+        self.0.and_then(|r| r.max_packet_life_time)
+    }
+
+    /// `maxRetransmits` (webrtc-pc §6.2).
+    pub fn max_retransmits(&self) -> Option<u16> {
+        self.0.and_then(|r| r.max_retransmits)
+    }
+
+    /// `negotiated` (webrtc-pc §6.2).
+    pub fn negotiated(&self) -> bool {
+        self.0.is_some_and(|r| r.negotiated)
+    }
+
+    /// `id`: the SCTP stream id once known (webrtc-pc §6.2, RFC 8832 §6).
+    pub fn id(&self) -> Option<u16> {
+        self.0.and_then(|r| r.id)
+    }
+
+    /// `priority` (webrtc-priority §4.1).
+    pub fn priority(&self) -> Priority {
+        self.0.map_or(Priority::Low, |r| r.priority)
+    }
+
+    /// `readyState` (webrtc-pc §6.2).
+    pub fn ready_state(&self) -> DataChannelState {
+        self.0.map_or(DataChannelState::Closed, |r| r.state)
+    }
+
+    /// `binaryType` (webrtc-pc §6.2).
+    pub fn binary_type(&self) -> BinaryType {
+        self.0.map_or(BinaryType::ArrayBuffer, |r| r.binary_type)
+    }
+
+    /// `bufferedAmountLowThreshold` (webrtc-pc §6.2).
+    pub fn buffered_amount_low_threshold(&self) -> u64 {
+        self.0.map_or(0, |r| r.low_threshold)
+    }
+}
+
+/// The data channels of one connection: one record per channel, keyed by its
+/// [`DataChannelId`], with the reverse index from SCTP stream ids (RFC 8831 §6.5), the
+/// stream-id allocator (RFC 8832 §6) and the creation order. Forgetting a channel is O(1)
+/// amortised: no index is rebuilt.
+#[derive(Debug, Default)]
+pub(crate) struct ChannelTable {
+    rows: HashMap<DataChannelId, DataChannelRecord>,
+    /// Stream id → channel, for what SCTP reports per stream; an entry lives from the
+    /// moment the channel is handed to SCTP until it is closed.
+    by_stream: HashMap<u16, DataChannelId>,
+    streams: StreamIds,
+    next_id: u64,
+    /// Keys in creation order; entries whose row is gone are skipped, and dropped once
+    /// they are half of the list (amortised O(1) per forgotten channel).
+    order: Vec<DataChannelId>,
+    dead_in_order: usize,
+    /// Channels that became closed or lost their last handle since the last prune: the
+    /// only candidates to forget (each channel enters at most twice).
+    candidates: Vec<DataChannelId>,
+}
+
+impl ChannelTable {
+    /// The key the next channel gets.
+    pub(crate) fn take_key(&mut self) -> DataChannelId {
+        let key = DataChannelId(self.next_id);
+        self.next_id += 1;
+        key
+    }
+
+    /// Adds a record (its `key` must come from [`ChannelTable::take_key`]).
+    pub(crate) fn insert(&mut self, rec: DataChannelRecord) {
+        if let Some(id) = rec.id {
+            self.streams.reserve(id);
         }
+        self.order.push(rec.key);
+        self.rows.insert(rec.key, rec);
+    }
+
+    pub(crate) fn get(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
+        self.rows.get(&key)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: DataChannelId) -> Option<&mut DataChannelRecord> {
+        self.rows.get_mut(&key)
+    }
+
+    /// The channel on SCTP stream `stream`, if it was handed to SCTP and is not closed.
+    pub(crate) fn by_stream(&self, stream: u16) -> Option<DataChannelId> {
+        self.by_stream.get(&stream).copied()
+    }
+
+    /// The channel on `stream` is handed to SCTP.
+    pub(crate) fn bind_stream(&mut self, stream: u16, key: DataChannelId) {
+        self.by_stream.insert(stream, key);
+    }
+
+    /// Records in creation order: the number of positions ([`ChannelTable::key_at`]).
+    pub(crate) fn positions(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The key at creation-order position `i`, if that channel is still kept.
+    pub(crate) fn key_at(&self, i: usize) -> Option<DataChannelId> {
+        self.order
+            .get(i)
+            .copied()
+            .filter(|k| self.rows.contains_key(k))
+    }
+
+    /// `readyState` becomes "closed": the channel no longer counts among the open ones, its
+    /// stream id is free again, and it may be forgotten once no handle is left.
+    pub(crate) fn set_closed(&mut self, key: DataChannelId) {
+        let Some(rec) = self.rows.get_mut(&key) else {
+            return;
+        };
+        if rec.state != DataChannelState::Closed {
+            self.candidates.push(key);
+        }
+        rec.state = DataChannelState::Closed;
+        rec.slot = None;
+        if let Some(id) = rec.id
+            && self.by_stream.get(&id) == Some(&key)
+        {
+            self.by_stream.remove(&id);
+        }
+        if let Some(id) = rec.id {
+            self.streams.release(id);
+        }
+    }
+
+    /// The application dropped the channel's last handle.
+    pub(crate) fn release(&mut self, key: DataChannelId) {
+        if let Some(rec) = self.rows.get_mut(&key)
+            && !rec.released
+        {
+            rec.released = true;
+            self.candidates.push(key);
+        }
+    }
+
+    /// Forgets the closed channels without handles among the candidates; returns their keys.
+    pub(crate) fn prune(&mut self) -> Vec<DataChannelId> {
+        let mut removed = Vec::new();
+        for key in std::mem::take(&mut self.candidates) {
+            let gone = self
+                .rows
+                .get(&key)
+                .is_some_and(|d| d.released && d.state == DataChannelState::Closed);
+            if gone {
+                self.rows.remove(&key);
+                self.dead_in_order += 1;
+                removed.push(key);
+            }
+        }
+        if self.dead_in_order * 2 > self.order.len() {
+            let rows = &self.rows;
+            self.order.retain(|k| rows.contains_key(k));
+            self.dead_in_order = 0;
+        }
+        removed
+    }
+
+    /// How many records are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no record is kept.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// All kept channels' keys in creation order.
+    pub(crate) fn keys(&self) -> Vec<DataChannelId> {
+        self.order
+            .iter()
+            .copied()
+            .filter(|k| self.rows.contains_key(k))
+            .collect()
     }
 }
 
@@ -244,7 +427,7 @@ impl Core {
             if u32::from(id) >= MAX_STREAM_IDS {
                 return Err(Error::type_error("id must be below 65535"));
             }
-            if self.stream_ids.in_use(id) {
+            if self.channels.streams.in_use(id) {
                 return Err(Error::operation(format!(
                     "stream id {id} is already in use"
                 )));
@@ -260,7 +443,7 @@ impl Core {
             .admit(label, &init.protocol)
             .map_err(|e| Error::operation(e.to_string()))?;
         let mut rec = DataChannelRecord {
-            key: DataChannelId(self.next_dc),
+            key: DataChannelId(0),
             names,
             slot: Some(slot),
             ordered: init.ordered,
@@ -277,77 +460,63 @@ impl Core {
             released: false,
         };
         match rec.id {
-            Some(id) => self.stream_ids.reserve(id),
+            Some(_) => {}
             None => {
                 if let Some(role) = self.dtls_role {
                     rec.id = Some(
-                        self.stream_ids
+                        self.channels
+                            .streams
                             .allocate(role)
                             .ok_or_else(|| Error::operation("no stream id is available"))?,
                     );
                 }
             }
         }
-        self.next_dc += 1;
-        self.dc_slots.insert(rec.key, self.data_channels.len());
-        self.data_channels.push(rec);
+        rec.key = self.channels.take_key();
+        let key = rec.key;
+        self.channels.insert(rec);
         let first = !self.data_requested;
         self.data_requested = true;
         if first {
             self.update_negotiation_needed(chain_empty);
         }
-        Ok(DataChannelId(self.next_dc - 1))
+        Ok(key)
     }
 
     /// The record of a live channel (see [`Core::prune_data_channels`]).
     pub(crate) fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
-        self.data_channels.get(*self.dc_slots.get(&key)?)
+        self.channels.get(key)
+    }
+
+    /// A read-only view of a kept channel's attributes (see [`Core::prune_data_channels`]);
+    /// `None` once it was forgotten ([`DataChannelInfo::forgotten`] reads as closed).
+    pub fn data_channel_info(&self, key: DataChannelId) -> Option<DataChannelInfo<'_>> {
+        self.channels.get(key).map(|r| DataChannelInfo(Some(r)))
     }
 
     /// The application dropped the channel's last handle: once closed, its record may go.
     pub fn release_data_channel(&mut self, key: DataChannelId) {
-        if let Some(&i) = self.dc_slots.get(&key) {
-            self.data_channels[i].released = true;
-            self.dc_prune_due = true;
-        }
+        self.channels.release(key);
     }
 
     /// Forgets closed channels without handles (their `close` event was handed out in an
     /// earlier round), so a peer that opens and closes channels forever, with labels of up to
     /// 64 KiB, cannot grow the connection's memory. Returns the forgotten keys.
+    /// O(1) amortised per channel: only channels that closed or lost their last handle
+    /// since the last prune are looked at.
     pub fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
-        if !std::mem::take(&mut self.dc_prune_due) {
-            return Vec::new();
-        }
-        let gone = |d: &DataChannelRecord| d.released && d.state == DataChannelState::Closed;
-        if !self.data_channels.iter().any(gone) {
-            return Vec::new();
-        }
-        let mut removed = Vec::new();
-        self.data_channels.retain(|d| {
-            if gone(d) {
-                removed.push(d.key);
-                false
-            } else {
-                true
-            }
-        });
-        self.dc_slots.clear();
-        for (i, d) in self.data_channels.iter().enumerate() {
-            self.dc_slots.insert(d.key, i);
-        }
-        removed
+        self.channels.prune()
     }
 
     /// How many data channel records the connection holds (diagnostics and tests).
     pub fn data_channel_count(&self) -> usize {
-        self.data_channels.len()
+        self.channels.len()
     }
 
     /// Sets the caps on data channels ([`DataChannelLimits`]); takes effect for a
     /// connection that has no channel yet (call it right after [`Core::new`]).
     pub fn set_data_channel_limits(&mut self, limits: DataChannelLimits) {
-        if self.data_channels.is_empty() && self.dc_ledger.open_channels() == 0 {
+        if self.channels.is_empty() && self.dc_ledger.open_channels() == 0 {
             self.dc_ledger = ChannelLedger::new(limits);
             self.data_channels_ledger_changed();
         }
@@ -370,15 +539,22 @@ impl Core {
     /// WPT-245).
     pub(crate) fn assign_stream_ids(&mut self) {
         let Some(role) = self.dtls_role else { return };
-        for i in 0..self.data_channels.len() {
-            if self.data_channels[i].id.is_none()
-                && self.data_channels[i].state != DataChannelState::Closed
-            {
-                match self.stream_ids.allocate(role) {
-                    Some(id) => self.data_channels[i].id = Some(id),
+        for i in 0..self.channels.positions() {
+            let Some(key) = self.channels.key_at(i) else {
+                continue;
+            };
+            let Some(rec) = self.channels.get(key) else {
+                continue;
+            };
+            if rec.id.is_none() && rec.state != DataChannelState::Closed {
+                match self.channels.streams.allocate(role) {
+                    Some(id) => {
+                        if let Some(rec) = self.channels.get_mut(key) {
+                            rec.id = Some(id);
+                        }
+                    }
                     None => {
-                        self.data_channels[i].set_closed();
-                        let key = self.data_channels[i].key;
+                        self.channels.set_closed(key);
                         let error = Error::rtc(
                             crate::error::ErrorDetail::DataChannelFailure,
                             "no SCTP stream id is available",
@@ -403,15 +579,15 @@ impl Core {
 
     /// All data channels' ids in creation order.
     pub fn data_channel_ids(&self) -> Vec<DataChannelId> {
-        self.data_channels.iter().map(|d| d.key).collect()
+        self.channels.keys()
     }
 }
 
 impl Core {
     /// `dc.binaryType = t` (webrtc-pc §6.2).
     pub fn set_data_channel_binary_type(&mut self, key: DataChannelId, t: BinaryType) {
-        if let Some(&i) = self.dc_slots.get(&key) {
-            self.data_channels[i].binary_type = t;
+        if let Some(rec) = self.channels.get_mut(key) {
+            rec.binary_type = t;
         }
     }
 }
@@ -494,6 +670,57 @@ mod tests {
         assert_eq!(c.prune_data_channels(), [first]);
         assert_eq!(c.data_channel_usage(), (3, 2 * 131_070));
         c.create_data_channel(&big, &init, true).unwrap();
+    }
+
+    #[test]
+    fn forgetting_channels_keeps_creation_order_and_looks_only_at_closed_released_ones() {
+        let mut c = core(DataChannelLimits::default());
+        let now = std::time::Instant::now();
+        let keys: Vec<_> = (0..100)
+            .map(|i| {
+                c.create_data_channel(&format!("c{i}"), &DataChannelInit::default(), true)
+                    .unwrap()
+            })
+            .collect();
+        // Released but open: kept. Closed but held: kept.
+        c.release_data_channel(keys[0]);
+        c.close_data_channel(keys[1], now);
+        assert!(c.prune_data_channels().is_empty());
+        assert!(c.channels.candidates.is_empty(), "candidates are drained");
+        // Closed and released (in either order): forgotten, once.
+        let gone: Vec<_> = keys.iter().copied().filter(|k| k.0 % 3 == 0).collect();
+        for &k in &gone {
+            if k.0 % 2 == 0 {
+                c.release_data_channel(k);
+                c.close_data_channel(k, now);
+            } else {
+                c.close_data_channel(k, now);
+                c.release_data_channel(k);
+            }
+        }
+        let mut pruned = c.prune_data_channels();
+        pruned.sort();
+        assert_eq!(pruned, gone);
+        assert!(c.prune_data_channels().is_empty());
+        let left: Vec<_> = keys.iter().copied().filter(|k| k.0 % 3 != 0).collect();
+        assert_eq!(c.data_channel_ids(), left, "creation order survives");
+        assert_eq!(c.data_channel_count(), left.len());
+        assert!(c.data_channel_info(keys[0]).is_none());
+        let info = c.data_channel_info(keys[2]).unwrap();
+        assert_eq!(
+            (info.label(), info.ready_state()),
+            ("c2", DataChannelState::Connecting)
+        );
+        let f = DataChannelInfo::forgotten();
+        assert_eq!((f.label(), f.ready_state()), ("", DataChannelState::Closed));
+        // Forget the rest: the order list is compacted, not left growing.
+        for &k in &left {
+            c.close_data_channel(k, now);
+            c.release_data_channel(k);
+        }
+        assert_eq!(c.prune_data_channels().len(), left.len());
+        assert!(c.data_channel_ids().is_empty());
+        assert!(c.channels.order.is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! opening channels) happens at the next timed call (`handle_timeout`, `handle_datagram`,
 //! `poll_transmit`), which the runtime makes right after every API call.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -115,7 +115,6 @@ pub(crate) struct DataPath {
     max_channels: Option<u16>,
     assoc: Option<Association>,
     channels: DataChannels,
-    by_stream: HashMap<u16, DataChannelId>,
     dc_events: VecDeque<(DataChannelId, DataChannelEvent)>,
     /// Datagrams that still leave after `close()`.
     final_out: VecDeque<Transmit>,
@@ -137,7 +136,6 @@ impl DataPath {
             max_channels: None,
             assoc: None,
             channels: DataChannels::with_ledger(ledger),
-            by_stream: HashMap::new(),
             dc_events: VecDeque::new(),
             final_out: VecDeque::new(),
             sctp_buf: Vec::with_capacity(2048),
@@ -214,9 +212,11 @@ impl Core {
 
     /// `dc.bufferedAmountLowThreshold = bytes` (webrtc-pc §6.2).
     pub fn set_data_channel_low_threshold(&mut self, key: DataChannelId, bytes: u64) {
-        let Some(i) = self.dc_index(key) else { return };
-        self.data_channels[i].low_threshold = bytes;
-        if let (Some(id), Some(a)) = (self.data_channels[i].id, self.data.assoc.as_mut()) {
+        let Some(rec) = self.channels.get_mut(key) else {
+            return;
+        };
+        rec.low_threshold = bytes;
+        if let (Some(id), Some(a)) = (rec.id, self.data.assoc.as_mut()) {
             a.set_buffered_amount_low_threshold(id, usize::try_from(bytes).unwrap_or(usize::MAX));
         }
     }
@@ -281,9 +281,14 @@ impl Core {
     pub(crate) fn data_close(&mut self, now: Option<Instant>) {
         // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
         // (WPT-215): read before the ABORT below drops the send queue.
-        for i in 0..self.data_channels.len() {
-            let amount = self.data_channel_buffered_amount(self.data_channels[i].key);
-            self.data_channels[i].final_buffered_amount = amount;
+        for i in 0..self.channels.positions() {
+            let Some(key) = self.channels.key_at(i) else {
+                continue;
+            };
+            let amount = self.data_channel_buffered_amount(key);
+            if let Some(rec) = self.channels.get_mut(key) {
+                rec.final_buffered_amount = amount;
+            }
         }
         let path = self.dtls_path();
         let now = now.or(self.data.last_now);
@@ -412,10 +417,6 @@ impl Core {
 
     // ----- internals -----
 
-    fn dc_index(&self, key: DataChannelId) -> Option<usize> {
-        self.dc_slots.get(&key).copied()
-    }
-
     /// Where DTLS datagrams go: the ICE selected pair, else where the peer's DTLS came from.
     fn dtls_path(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.ice_agent()
@@ -526,9 +527,6 @@ impl Core {
         if self.data.dc_events.len() >= MAX_DC_EVENTS {
             self.data.dc_events.pop_front();
         }
-        if e == DataChannelEvent::Close {
-            self.dc_prune_due = true;
-        }
         self.data.dc_events.push_back((key, e));
     }
 
@@ -619,17 +617,18 @@ impl Core {
         self.data.assoc = None;
         // Channels that never reached the association close too (webrtc-pc §6.2: the
         // underlying transport is gone).
-        for i in 0..self.data_channels.len() {
-            let rec = &mut self.data_channels[i];
-            if rec.state == DataChannelState::Closed {
+        for i in 0..self.channels.positions() {
+            let Some(key) = self.channels.key_at(i) else {
+                continue;
+            };
+            if self
+                .channels
+                .get(key)
+                .is_none_or(|r| r.state == DataChannelState::Closed)
+            {
                 continue;
             }
-            rec.set_closed();
-            let (key, id) = (rec.key, rec.id);
-            if let Some(id) = id {
-                self.data.by_stream.remove(&id);
-                self.stream_ids.release(id);
-            }
+            self.channels.set_closed(key);
             self.push_dc_event(
                 key,
                 DataChannelEvent::Error(Error::rtc(
@@ -675,8 +674,10 @@ impl Core {
         if self.data.assoc.is_none() {
             return;
         }
-        for i in 0..self.data_channels.len() {
-            let rec = &self.data_channels[i];
+        for i in 0..self.channels.positions() {
+            let Some(rec) = self.channels.key_at(i).and_then(|k| self.channels.get(k)) else {
+                continue;
+            };
             if rec.sctp_open || rec.state != DataChannelState::Connecting {
                 continue;
             }
@@ -693,10 +694,12 @@ impl Core {
                 negotiated: rec.negotiated,
             };
             let (key, threshold) = (rec.key, rec.low_threshold);
-            self.data_channels[i].sctp_open = true;
-            // The channel manager takes the channel's place among the open ones.
-            self.data_channels[i].slot = None;
-            self.data.by_stream.insert(id, key);
+            if let Some(rec) = self.channels.get_mut(key) {
+                rec.sctp_open = true;
+                // The channel manager takes the channel's place among the open ones.
+                rec.slot = None;
+            }
+            self.channels.bind_stream(id, key);
             let Some(assoc) = self.data.assoc.as_mut() else {
                 return;
             };
@@ -706,9 +709,7 @@ impl Core {
             );
             if let Err(e) = self.data.channels.open(assoc, id, config, now) {
                 tracing::debug!("data channel {id} not opened: {e}");
-                self.data_channels[i].set_closed();
-                self.data.by_stream.remove(&id);
-                self.stream_ids.release(id);
+                self.channels.set_closed(key);
                 self.push_dc_event(
                     key,
                     DataChannelEvent::Error(Error::rtc(
@@ -750,31 +751,31 @@ impl Core {
         while let Some(e) = self.data.channels.poll_event() {
             match e {
                 ChannelEvent::Open { id } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied()
-                        && let Some(i) = self.dc_index(key)
-                        && self.data_channels[i].state == DataChannelState::Connecting
+                    if let Some(key) = self.channels.by_stream(id)
+                        && let Some(rec) = self.channels.get_mut(key)
+                        && rec.state == DataChannelState::Connecting
                     {
-                        self.data_channels[i].state = DataChannelState::Open;
+                        rec.state = DataChannelState::Open;
                         self.push_dc_event(key, DataChannelEvent::Open);
                     }
                 }
                 ChannelEvent::Incoming { id, config } => self.incoming_channel(id, config),
                 ChannelEvent::Message { id, payload } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied() {
+                    if let Some(key) = self.channels.by_stream(id) {
                         self.push_dc_event(key, DataChannelEvent::Message(payload));
                     }
                 }
                 ChannelEvent::Closing { id } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied()
-                        && let Some(i) = self.dc_index(key)
+                    if let Some(key) = self.channels.by_stream(id)
+                        && let Some(rec) = self.channels.get_mut(key)
                     {
-                        self.data_channels[i].state = DataChannelState::Closing;
+                        rec.state = DataChannelState::Closing;
                         self.push_dc_event(key, DataChannelEvent::Closing);
                     }
                 }
                 ChannelEvent::Closed { id } => self.channel_closed(id),
                 ChannelEvent::Failed { id, reason, cause } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied() {
+                    if let Some(key) = self.channels.by_stream(id) {
                         self.push_dc_event(
                             key,
                             DataChannelEvent::Error(Error::rtc(
@@ -785,7 +786,7 @@ impl Core {
                     }
                 }
                 ChannelEvent::BufferedAmountLow { id } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied() {
+                    if let Some(key) = self.channels.by_stream(id) {
                         self.push_dc_event(key, DataChannelEvent::BufferedAmountLow);
                     }
                 }
@@ -794,36 +795,32 @@ impl Core {
     }
 
     fn channel_closed(&mut self, id: u16) {
-        let Some(key) = self.data.by_stream.remove(&id) else {
+        let Some(key) = self.channels.by_stream(id) else {
             return;
         };
-        if let Some(i) = self.dc_index(key) {
+        if let Some(rec) = self.channels.get_mut(key) {
             // bufferedAmount does not reset when the channel closes (webrtc-pc §6.2).
             let amount = self
                 .data
                 .assoc
                 .as_ref()
                 .map_or(0, |a| a.buffered_amount(id));
-            self.data_channels[i].final_buffered_amount = amount as u64;
-            self.data_channels[i].set_closed();
+            rec.final_buffered_amount = amount as u64;
         }
-        self.stream_ids.release(id);
+        self.channels.set_closed(key);
         self.push_dc_event(key, DataChannelEvent::Close);
     }
 
     /// The peer opened a channel with DCEP: a new record in state "open", `datachannel` on
     /// the connection, then `open` on the channel (webrtc-pc §6.2 "announce").
     fn incoming_channel(&mut self, id: u16, config: ChannelConfig) {
-        let key = DataChannelId(self.next_dc);
-        self.next_dc += 1;
+        let key = self.channels.take_key();
         let (max_retransmits, max_packet_life_time) = match config.reliability {
             Reliability::Reliable => (None, None),
             Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
             Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
         };
-        self.stream_ids.reserve(id);
-        self.dc_slots.insert(key, self.data_channels.len());
-        self.data_channels.push(DataChannelRecord {
+        self.channels.insert(DataChannelRecord {
             key,
             names: config.names,
             // The channel manager holds the channel's place while it is open.
@@ -841,7 +838,7 @@ impl Core {
             binary_type: crate::connection::BinaryType::ArrayBuffer,
             released: false,
         });
-        self.data.by_stream.insert(id, key);
+        self.channels.bind_stream(id, key);
         self.emit(CoreEvent::DataChannel(key));
         self.push_dc_event(key, DataChannelEvent::Open);
     }
@@ -849,8 +846,9 @@ impl Core {
     /// `dc.close()` (webrtc-pc §6.2 "closing procedure"): "closing" now, `close` once the
     /// stream reset completed (or at once if the channel never reached SCTP).
     pub fn close_data_channel(&mut self, key: DataChannelId, now: Instant) {
-        let Some(i) = self.dc_index(key) else { return };
-        let rec = &self.data_channels[i];
+        let Some(rec) = self.channels.get(key) else {
+            return;
+        };
         if matches!(
             rec.state,
             DataChannelState::Closing | DataChannelState::Closed
@@ -864,16 +862,14 @@ impl Core {
             .retain(|(k, e)| *k != key || *e != DataChannelEvent::Open);
         match (rec.id, rec.sctp_open, self.data.assoc.as_mut()) {
             (Some(id), true, Some(assoc)) => {
-                self.data_channels[i].state = DataChannelState::Closing;
+                if let Some(rec) = self.channels.get_mut(key) {
+                    rec.state = DataChannelState::Closing;
+                }
                 self.data.channels.close(assoc, id, now);
                 self.pump_channel_events();
             }
-            (id, _, _) => {
-                self.data_channels[i].set_closed();
-                if let Some(id) = id {
-                    self.data.by_stream.remove(&id);
-                    self.stream_ids.release(id);
-                }
+            _ => {
+                self.channels.set_closed(key);
                 self.push_dc_event(key, DataChannelEvent::Close);
             }
         }
