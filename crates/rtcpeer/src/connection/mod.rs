@@ -298,9 +298,6 @@ pub struct Core {
     /// once no handle is left ([`Core::prune_data_channels`]), so channel churn does not
     /// grow memory.
     pub(crate) channels: ChannelTable,
-    /// Caps and counts of the open channels and the names kept (shared with the channel
-    /// manager in `data`).
-    pub(crate) dc_ledger: crate::datachannel::ChannelLedger,
     /// A data channel was created: the session wants an m=application section.
     pub(crate) data_requested: bool,
     pub(crate) sctp: Option<SctpInfo>,
@@ -334,7 +331,6 @@ impl Core {
         // RFC 9429 §5.2.1: sess-id is a 64-bit number with the top bit clear; WPT-128 wants < 2^62.
         let session_id = rng.next_u64() & ((1 << 62) - 1);
         let cname = rng.string(ICE_CHARS, 16);
-        let dc_ledger = crate::datachannel::ChannelLedger::default();
         Core {
             config,
             settings,
@@ -362,8 +358,7 @@ impl Core {
             cname,
             negotiation_needed: false,
             nn_on_empty_chain: false,
-            channels: ChannelTable::default(),
-            dc_ledger: dc_ledger.clone(),
+            channels: ChannelTable::new(Default::default()),
             data_requested: false,
             sctp: None,
             remote_streams: HashMap::new(),
@@ -371,7 +366,7 @@ impl Core {
             events_unreported: 0,
             events_dropped_total: 0,
             ice: crate::session::ice::IceState::default(),
-            data: crate::session::data::DataPath::new(dc_ledger),
+            data: crate::session::data::DataPath::new(),
         }
     }
 

@@ -159,13 +159,100 @@ struct Channel {
     sent_user_data: bool,
 }
 
-/// DCEP messages travel reliably and in order, and are not part of `bufferedAmount`.
-const CONTROL: SendOptions = SendOptions {
+/// DCEP messages travel reliably and in order, and are not part of `bufferedAmount`
+/// (RFC 8832 §6).
+pub const CONTROL: SendOptions = SendOptions {
     unordered: false,
     max_retransmits: None,
     lifetime: None,
     not_buffered: true,
 };
+
+/// The DATA_CHANNEL_ACK message (RFC 8832 §5.2), sent with [`CONTROL`] and [`PPID_DCEP`].
+pub const ACK: [u8; 1] = [0x02];
+
+/// Sends a channel's DATA_CHANNEL_OPEN on `stream` (RFC 8832 §6); the channel then sends
+/// ordered until the peer acknowledges it.
+pub fn send_open(
+    assoc: &mut Association,
+    stream: u16,
+    open: &OpenView<'_>,
+    now: Instant,
+) -> Result<(), ChannelError> {
+    let mut buf = Vec::new();
+    open.write(&mut buf).map_err(ChannelError::Dcep)?;
+    assoc
+        .send(stream, PPID_DCEP, buf, CONTROL, now)
+        .map_err(ChannelError::Send)
+}
+
+/// Sends one user message on `stream` (RFC 8831 §6.6: empty messages travel as one zero
+/// byte with PPID 56/57, not counted in `bufferedAmount`); unordered only once the peer
+/// acknowledged the OPEN (RFC 8832 §6). Returns whether it was application data (not the
+/// zero byte of an empty message).
+pub fn send_message(
+    assoc: &mut Association,
+    stream: u16,
+    ordered: bool,
+    reliability: Reliability,
+    awaiting_ack: bool,
+    payload: Payload,
+    now: Instant,
+) -> Result<bool, ChannelError> {
+    let (ppid, data) = match payload {
+        Payload::Text(s) if s.is_empty() => (PPID_STRING_EMPTY, vec![0]),
+        Payload::Text(s) => (PPID_STRING, s.into_bytes()),
+        Payload::Binary(b) if b.is_empty() => (PPID_BINARY_EMPTY, vec![0]),
+        Payload::Binary(b) => (PPID_BINARY, b),
+    };
+    // The zero byte of an empty message is not application data (bufferedAmount 0).
+    let empty = matches!(ppid, PPID_STRING_EMPTY | PPID_BINARY_EMPTY);
+    let opts = SendOptions {
+        not_buffered: empty,
+        unordered: !ordered && !awaiting_ack,
+        max_retransmits: match reliability {
+            Reliability::MaxRetransmits(n) => Some(u16::try_from(n).unwrap_or(u16::MAX)),
+            _ => None,
+        },
+        lifetime: match reliability {
+            Reliability::MaxLifetimeMs(ms) => Some(Duration::from_millis(u64::from(ms))),
+            _ => None,
+        },
+    };
+    assoc
+        .send(stream, ppid, data, opts, now)
+        .map_err(ChannelError::Send)?;
+    Ok(!empty)
+}
+
+/// The payload of a received user message by its PPID (RFC 8831 §6.6, §8: 51/54 text,
+/// 53/52 binary, 56/57 empty); `None` for a PPID that carries no user data.
+pub fn decode_message(ppid: u32, data: Vec<u8>) -> Option<Payload> {
+    Some(match ppid {
+        PPID_STRING | PPID_STRING_PARTIAL => {
+            Payload::Text(String::from_utf8_lossy(&data).into_owned())
+        }
+        PPID_BINARY | PPID_BINARY_PARTIAL => Payload::Binary(data),
+        PPID_STRING_EMPTY => Payload::Text(String::new()),
+        PPID_BINARY_EMPTY => Payload::Binary(Vec::new()),
+        _ => return None,
+    })
+}
+
+/// Whether the peer may open a channel on `stream`: RFC 8832 §6, the DTLS client uses even
+/// stream ids and the server odd ones, so an OPEN on this side's parity is refused.
+pub fn peer_may_open(local_parity: Option<u16>, stream: u16) -> bool {
+    local_parity != Some(stream % 2)
+}
+
+/// Refuses a channel the peer opened: no ACK, and the stream is reset, which is how a
+/// channel is closed (RFC 8831 §6.7, RFC 6525 §5.1.2 outgoing SSN reset); the peer resets
+/// its side in turn and sees its channel close.
+pub fn refuse_open(assoc: &mut Association, stream: u16, now: Instant) {
+    if let Err(e) = assoc.reset_streams(&[stream], now) {
+        tracing::debug!("stream {stream} of a refused channel not reset: {e:?}");
+    }
+}
 
 /// Bound on queued channel events; overflow drops the oldest (the caller drains after
 /// every input, so it is not reached in practice).
@@ -277,19 +364,14 @@ impl DataChannels {
             return Err(ChannelError::UnknownChannel(id));
         };
         if !ch.config.negotiated {
-            let mut buf = Vec::new();
-            OpenView {
+            let open = OpenView {
                 ordered: ch.config.ordered,
                 reliability: ch.config.reliability,
                 priority: ch.config.priority,
                 label: ch.config.names.label(),
                 protocol: ch.config.names.protocol(),
-            }
-            .write(&mut buf)
-            .map_err(ChannelError::Dcep)?;
-            assoc
-                .send(id, PPID_DCEP, buf, CONTROL, now)
-                .map_err(ChannelError::Send)?;
+            };
+            send_open(assoc, id, &open, now)?;
             ch.awaiting_ack = true;
         }
         ch.state = ChannelState::Open;
@@ -312,30 +394,16 @@ impl DataChannels {
         if ch.state != ChannelState::Open {
             return Err(ChannelError::NotOpen(id));
         }
-        let (ppid, data) = match payload {
-            Payload::Text(s) if s.is_empty() => (PPID_STRING_EMPTY, vec![0]),
-            Payload::Text(s) => (PPID_STRING, s.into_bytes()),
-            Payload::Binary(b) if b.is_empty() => (PPID_BINARY_EMPTY, vec![0]),
-            Payload::Binary(b) => (PPID_BINARY, b),
-        };
-        // The zero byte of an empty message is not application data (bufferedAmount 0).
-        let empty = matches!(ppid, PPID_STRING_EMPTY | PPID_BINARY_EMPTY);
-        let opts = SendOptions {
-            not_buffered: empty,
-            unordered: !ch.config.ordered && !ch.awaiting_ack,
-            max_retransmits: match ch.config.reliability {
-                Reliability::MaxRetransmits(n) => Some(u16::try_from(n).unwrap_or(u16::MAX)),
-                _ => None,
-            },
-            lifetime: match ch.config.reliability {
-                Reliability::MaxLifetimeMs(ms) => Some(Duration::from_millis(u64::from(ms))),
-                _ => None,
-            },
-        };
-        assoc
-            .send(id, ppid, data, opts, now)
-            .map_err(ChannelError::Send)?;
-        ch.sent_user_data |= !empty;
+        let user_data = send_message(
+            assoc,
+            id,
+            ch.config.ordered,
+            ch.config.reliability,
+            ch.awaiting_ack,
+            payload,
+            now,
+        )?;
+        ch.sent_user_data |= user_data;
         Ok(())
     }
 
@@ -454,17 +522,9 @@ impl DataChannels {
         }
         // Any user message implies the peer saw our OPEN (RFC 8832 §6).
         ch.awaiting_ack = false;
-        let payload = match ppid {
-            PPID_STRING | PPID_STRING_PARTIAL => {
-                Payload::Text(String::from_utf8_lossy(&data).into_owned())
-            }
-            PPID_BINARY | PPID_BINARY_PARTIAL => Payload::Binary(data),
-            PPID_STRING_EMPTY => Payload::Text(String::new()),
-            PPID_BINARY_EMPTY => Payload::Binary(Vec::new()),
-            _ => {
-                self.dropped_messages += 1;
-                return;
-            }
+        let Some(payload) = decode_message(ppid, data) else {
+            self.dropped_messages += 1;
+            return;
         };
         self.push(ChannelEvent::Message { id, payload });
     }
@@ -478,7 +538,7 @@ impl DataChannels {
             self.dropped_messages += 1;
             return;
         }
-        if self.local_parity == Some(id % 2) {
+        if !peer_may_open(self.local_parity, id) {
             // RFC 8832 §6: the peer must pick ids of the other parity; ours are ours to give.
             tracing::debug!("DATA_CHANNEL_OPEN on stream {id} of our parity refused");
             self.refuse(assoc, id, now);
@@ -492,7 +552,7 @@ impl DataChannels {
                 return;
             }
         };
-        if let Err(e) = assoc.send(id, PPID_DCEP, vec![0x02], CONTROL, now) {
+        if let Err(e) = assoc.send(id, PPID_DCEP, ACK.to_vec(), CONTROL, now) {
             // Without an ACK the peer's channel would hang half-open: refuse it instead.
             tracing::debug!("DATA_CHANNEL_ACK on stream {id} not sent: {e:?}");
             self.refuse(assoc, id, now);
@@ -525,9 +585,7 @@ impl DataChannels {
     /// peer resets its side in turn and sees its channel close.
     fn refuse(&mut self, assoc: &mut Association, id: u16, now: Instant) {
         self.refused_opens += 1;
-        if let Err(e) = assoc.reset_streams(&[id], now) {
-            tracing::debug!("stream {id} of a refused channel not reset: {e:?}");
-        }
+        refuse_open(assoc, id, now);
     }
 
     fn maybe_closed(&mut self, id: u16) {

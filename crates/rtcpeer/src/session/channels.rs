@@ -1,9 +1,17 @@
 //! Data-channel signaling inside the core: `createDataChannel` validation and stream-id
 //! allocation (webrtc-pc §6.1, RFC 8832 §6), and the `RTCSctpTransport` state (§6.1.1).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
 
-use crate::datachannel::{ChannelLedger, ChannelNames, DataChannelLimits, OpenSlot};
+use crate::datachannel::{
+    self, ChannelError, ChannelLedger, ChannelNames, DataChannelLimits, DcepView, OpenSlot,
+    OpenView, PPID_DCEP, Payload, Reliability,
+};
+use crate::error::ErrorDetail;
+use crate::sctp::{Association, Event as SctpEvent};
+
+use super::data::DataChannelEvent;
 use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
 
@@ -127,6 +135,16 @@ pub(crate) struct DataChannelRecord {
     pub binary_type: BinaryType,
     /// No handle of the channel is left: the record goes once the channel is closed.
     pub released: bool,
+    /// We sent DATA_CHANNEL_OPEN and have not seen the ACK: send ordered until then
+    /// (RFC 8832 §6).
+    pub awaiting_ack: bool,
+    /// Our outgoing stream was reset (RFC 6525), as part of closing (RFC 8831 §6.7).
+    pub local_reset: bool,
+    /// The peer's outgoing stream was reset.
+    pub remote_reset: bool,
+    /// User data was queued since the last low-water event: DCEP control messages alone
+    /// must not fire `bufferedamountlow` (W3C webrtc-pc §6.2, WPT-252).
+    pub sent_user_data: bool,
 }
 
 /// A read-only view of one data channel's attributes (webrtc-pc §6.2 `RTCDataChannel`),
@@ -216,6 +234,23 @@ pub(crate) struct ChannelTable {
     /// Channels that became closed or lost their last handle since the last prune: the
     /// only candidates to forget (each channel enters at most twice).
     candidates: Vec<DataChannelId>,
+    /// Caps and counts of open channels and kept names.
+    pub(crate) ledger: ChannelLedger,
+    /// The association is up: channels handed to it start at once.
+    connected: bool,
+    /// The parity of the stream ids this side allocates (RFC 8832 §6: the DTLS client uses
+    /// even ids, the server odd ones), once known.
+    local_parity: Option<u16>,
+    /// The peer's DATA_CHANNEL_OPENs refused (caps, wrong parity).
+    refused_opens: u64,
+    /// Messages dropped: malformed DCEP, unknown PPIDs, data for unknown or closed channels
+    /// (a diagnostic count, read in tests).
+    #[allow(dead_code)]
+    dropped_messages: u64,
+    /// Per-channel events for the runtime, in firing order.
+    events: VecDeque<(DataChannelId, DataChannelEvent)>,
+    /// Channels the peer opened, to announce (`datachannel`) before their `open`.
+    announced: VecDeque<DataChannelId>,
 }
 
 impl ChannelTable {
@@ -246,11 +281,6 @@ impl ChannelTable {
     /// The channel on SCTP stream `stream`, if it was handed to SCTP and is not closed.
     pub(crate) fn by_stream(&self, stream: u16) -> Option<DataChannelId> {
         self.by_stream.get(&stream).copied()
-    }
-
-    /// The channel on `stream` is handed to SCTP.
-    pub(crate) fn bind_stream(&mut self, stream: u16, key: DataChannelId) {
-        self.by_stream.insert(stream, key);
     }
 
     /// Records in creation order: the number of positions ([`ChannelTable::key_at`]).
@@ -336,6 +366,460 @@ impl ChannelTable {
             .copied()
             .filter(|k| self.rows.contains_key(k))
             .collect()
+    }
+}
+
+/// Bound on per-channel events waiting for the runtime; the runtime drains after every
+/// call, so this is only reached if it stops draining, and overflow drops the oldest.
+const MAX_DC_EVENTS: usize = 65536;
+
+/// RFC 8831 §6.4 priority values used in DATA_CHANNEL_OPEN.
+fn dcep_priority(p: Priority) -> u16 {
+    match p {
+        Priority::VeryLow => 128,
+        Priority::Low => 256,
+        Priority::Medium => 512,
+        Priority::High => 1024,
+    }
+}
+
+/// The W3C priority a DCEP priority value falls in (RFC 8831 §6.4 ranges).
+fn w3c_priority(p: u16) -> Priority {
+    match p {
+        0..=128 => Priority::VeryLow,
+        129..=256 => Priority::Low,
+        257..=512 => Priority::Medium,
+        _ => Priority::High,
+    }
+}
+
+impl DataChannelRecord {
+    /// `maxRetransmits` / `maxPacketLifeTime` in DCEP terms (RFC 8832 §5.1).
+    fn reliability(&self) -> Reliability {
+        match (self.max_retransmits, self.max_packet_life_time) {
+            (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
+            (None, Some(ms)) => Reliability::MaxLifetimeMs(u32::from(ms)),
+            (None, None) => Reliability::Reliable,
+        }
+    }
+}
+
+/// The table's side facing SCTP: DCEP (RFC 8832) and closing by stream resets (RFC 8831
+/// §6.7). Every `sctp::Event` is handled here once and becomes the channel's
+/// [`DataChannelEvent`].
+impl ChannelTable {
+    /// No channels yet, with these caps.
+    pub(crate) fn new(limits: DataChannelLimits) -> Self {
+        ChannelTable {
+            ledger: ChannelLedger::new(limits),
+            ..ChannelTable::default()
+        }
+    }
+
+    /// Tells which DTLS role this side has: the peer must open channels on the other
+    /// parity (RFC 8832 §6); a DATA_CHANNEL_OPEN on ours is refused.
+    pub(crate) fn set_dtls_client(&mut self, client: bool) {
+        self.local_parity = Some(if client { 0 } else { 1 });
+    }
+
+    /// The peer's DATA_CHANNEL_OPENs refused so far.
+    pub(crate) fn refused_opens(&self) -> u64 {
+        self.refused_opens
+    }
+
+
+    /// Queues a per-channel event (the oldest goes when the bound is reached).
+    pub(crate) fn push_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
+        if self.events.len() >= MAX_DC_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back((key, e));
+    }
+
+    /// The next per-channel event.
+    pub(crate) fn poll_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
+        self.events.pop_front()
+    }
+
+    /// The next channel the peer opened, to announce with `datachannel`.
+    pub(crate) fn poll_announced(&mut self) -> Option<DataChannelId> {
+        self.announced.pop_front()
+    }
+
+    /// Drops every queued per-channel event (`close()` fires none).
+    pub(crate) fn clear_events(&mut self) {
+        self.events.clear();
+        self.announced.clear();
+    }
+
+    /// Drops an `open` of `key` not yet handed out: announcing a channel as open aborts
+    /// once it is closing (webrtc-pc §6.2, WPT-258).
+    pub(crate) fn cancel_open(&mut self, key: DataChannelId) {
+        self.events
+            .retain(|(k, e)| *k != key || *e != DataChannelEvent::Open);
+    }
+
+    /// Hands a channel that has a stream id to the association; it starts at once if the
+    /// association is up, else when it connects. Fails (and the caller closes the channel)
+    /// if its DATA_CHANNEL_OPEN cannot be sent.
+    pub(crate) fn attach(
+        &mut self,
+        assoc: &mut Association,
+        key: DataChannelId,
+        now: Instant,
+    ) -> Result<(), ChannelError> {
+        let Some(rec) = self.rows.get_mut(&key) else {
+            return Ok(());
+        };
+        let Some(stream) = rec.id else {
+            return Ok(());
+        };
+        rec.sctp_open = true;
+        assoc.set_buffered_amount_low_threshold(
+            stream,
+            usize::try_from(rec.low_threshold).unwrap_or(usize::MAX),
+        );
+        self.by_stream.insert(stream, key);
+        if self.connected {
+            self.start(assoc, key, now)?;
+        }
+        Ok(())
+    }
+
+    /// Starts a channel on the association: DATA_CHANNEL_OPEN unless negotiated (RFC 8832
+    /// §6), then `open`.
+    fn start(
+        &mut self,
+        assoc: &mut Association,
+        key: DataChannelId,
+        now: Instant,
+    ) -> Result<(), ChannelError> {
+        let Some(rec) = self.rows.get_mut(&key) else {
+            return Ok(());
+        };
+        let Some(stream) = rec.id else {
+            return Ok(());
+        };
+        if !rec.negotiated {
+            let open = OpenView {
+                ordered: rec.ordered,
+                reliability: rec.reliability(),
+                priority: dcep_priority(rec.priority),
+                label: rec.names.label(),
+                protocol: rec.names.protocol(),
+            };
+            datachannel::send_open(assoc, stream, &open, now)?;
+            rec.awaiting_ack = true;
+        }
+        rec.state = DataChannelState::Open;
+        self.push_event(key, DataChannelEvent::Open);
+        Ok(())
+    }
+
+    /// Sends a user message on an open channel (RFC 8831 §6.6).
+    pub(crate) fn send(
+        &mut self,
+        assoc: &mut Association,
+        key: DataChannelId,
+        payload: Payload,
+        now: Instant,
+    ) -> Result<(), ChannelError> {
+        let rec = self
+            .rows
+            .get_mut(&key)
+            .ok_or(ChannelError::UnknownChannel(0))?;
+        let stream = rec.id.ok_or(ChannelError::UnknownChannel(0))?;
+        if !rec.sctp_open {
+            return Err(ChannelError::UnknownChannel(stream));
+        }
+        if rec.state != DataChannelState::Open {
+            return Err(ChannelError::NotOpen(stream));
+        }
+        let user_data = datachannel::send_message(
+            assoc,
+            stream,
+            rec.ordered,
+            rec.reliability(),
+            rec.awaiting_ack,
+            payload,
+            now,
+        )?;
+        rec.sent_user_data |= user_data;
+        Ok(())
+    }
+
+    /// Starts closing a channel handed to the association: its outgoing stream is reset
+    /// after the queued data; it is closed once the peer resets its side too (RFC 8831
+    /// §6.7). A channel still waiting for the association closes at once.
+    pub(crate) fn close(&mut self, assoc: &mut Association, key: DataChannelId, now: Instant) {
+        let Some(rec) = self.rows.get_mut(&key).filter(|r| r.sctp_open) else {
+            return;
+        };
+        let Some(stream) = rec.id else { return };
+        match rec.state {
+            DataChannelState::Connecting => self.finish_close(assoc, key),
+            DataChannelState::Open => {
+                rec.state = DataChannelState::Closing;
+                if assoc.reset_streams(&[stream], now).is_err() {
+                    self.finish_close(assoc, key);
+                }
+            }
+            DataChannelState::Closing | DataChannelState::Closed => {}
+        }
+    }
+
+    /// Feeds one association event.
+    pub(crate) fn handle_event(&mut self, assoc: &mut Association, event: SctpEvent, now: Instant) {
+        match event {
+            SctpEvent::Connected => {
+                self.connected = true;
+                let mut waiting: Vec<(u16, DataChannelId)> = self
+                    .by_stream
+                    .iter()
+                    .filter(|(_, k)| {
+                        self.rows
+                            .get(k)
+                            .is_some_and(|r| r.state == DataChannelState::Connecting)
+                    })
+                    .map(|(&s, &k)| (s, k))
+                    .collect();
+                waiting.sort_unstable();
+                for (_, key) in waiting {
+                    if let Err(e) = self.start(assoc, key, now) {
+                        self.fail(assoc, key, e.to_string(), None);
+                    }
+                }
+            }
+            SctpEvent::Message(m) => self.handle_message(assoc, m.stream, m.ppid, m.data, now),
+            SctpEvent::IncomingStreamsReset { streams } => {
+                for stream in streams {
+                    let Some(key) = self.by_stream(stream) else {
+                        continue;
+                    };
+                    let Some(rec) = self.rows.get_mut(&key) else {
+                        continue;
+                    };
+                    rec.remote_reset = true;
+                    if rec.state == DataChannelState::Open {
+                        rec.state = DataChannelState::Closing;
+                        self.push_event(key, DataChannelEvent::Closing);
+                        if assoc.reset_streams(&[stream], now).is_err() {
+                            self.finish_close(assoc, key);
+                            continue;
+                        }
+                    }
+                    self.maybe_closed(assoc, key);
+                }
+            }
+            SctpEvent::OutgoingStreamsReset { streams } => {
+                for stream in streams {
+                    if let Some(key) = self.by_stream(stream)
+                        && let Some(rec) = self.rows.get_mut(&key)
+                    {
+                        rec.local_reset = true;
+                        self.maybe_closed(assoc, key);
+                    }
+                }
+            }
+            SctpEvent::StreamsResetFailed { streams } => {
+                for stream in streams {
+                    if let Some(key) = self.by_stream(stream)
+                        && self
+                            .rows
+                            .get(&key)
+                            .is_some_and(|r| r.state == DataChannelState::Closing)
+                    {
+                        self.finish_close(assoc, key);
+                    }
+                }
+            }
+            SctpEvent::BufferedAmountLow { stream } => {
+                if let Some(key) = self.by_stream(stream)
+                    && let Some(rec) = self.rows.get_mut(&key)
+                    && std::mem::take(&mut rec.sent_user_data)
+                {
+                    self.push_event(key, DataChannelEvent::BufferedAmountLow);
+                }
+            }
+            SctpEvent::Closed => self.fail_all(assoc, "the SCTP association closed", None),
+            SctpEvent::Aborted { reason, cause } => self.fail_all(assoc, &reason, cause),
+        }
+    }
+
+    fn handle_message(
+        &mut self,
+        assoc: &mut Association,
+        stream: u16,
+        ppid: u32,
+        data: Vec<u8>,
+        now: Instant,
+    ) {
+        if ppid == PPID_DCEP {
+            match DcepView::parse(&data) {
+                Ok(DcepView::Open(o)) => self.handle_open(assoc, stream, o, now),
+                Ok(DcepView::Ack) => {
+                    if let Some(key) = self.by_stream(stream)
+                        && let Some(rec) = self.rows.get_mut(&key)
+                    {
+                        rec.awaiting_ack = false;
+                    }
+                }
+                Err(_) => self.dropped_messages += 1,
+            }
+            return;
+        }
+        let Some(key) = self.by_stream(stream) else {
+            self.dropped_messages += 1;
+            return;
+        };
+        let Some(rec) = self.rows.get_mut(&key) else {
+            self.dropped_messages += 1;
+            return;
+        };
+        if !matches!(
+            rec.state,
+            DataChannelState::Open | DataChannelState::Closing
+        ) {
+            self.dropped_messages += 1;
+            return;
+        }
+        // Any user message implies the peer saw our OPEN (RFC 8832 §6).
+        rec.awaiting_ack = false;
+        let Some(payload) = datachannel::decode_message(ppid, data) else {
+            self.dropped_messages += 1;
+            return;
+        };
+        self.push_event(key, DataChannelEvent::Message(payload));
+    }
+
+    /// The peer's DATA_CHANNEL_OPEN (RFC 8832 §6): acknowledged and announced if the
+    /// stream is the peer's to open and the caps allow; otherwise refused.
+    fn handle_open(&mut self, assoc: &mut Association, stream: u16, o: OpenView<'_>, now: Instant) {
+        if self.by_stream.contains_key(&stream) {
+            // An OPEN for a stream in use: a protocol error by the peer; ignore it (resetting
+            // the stream would close the channel that uses it).
+            self.dropped_messages += 1;
+            return;
+        }
+        if !datachannel::peer_may_open(self.local_parity, stream) {
+            // RFC 8832 §6: the peer must pick ids of the other parity; ours are ours to give.
+            tracing::debug!("DATA_CHANNEL_OPEN on stream {stream} of our parity refused");
+            self.refuse(assoc, stream, now);
+            return;
+        }
+        let (names, slot) = match self.ledger.admit(o.label, o.protocol) {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                tracing::debug!("DATA_CHANNEL_OPEN on stream {stream} refused: {e}");
+                self.refuse(assoc, stream, now);
+                return;
+            }
+        };
+        let ack = datachannel::ACK.to_vec();
+        if let Err(e) = assoc.send(stream, PPID_DCEP, ack, datachannel::CONTROL, now) {
+            // Without an ACK the peer's channel would hang half-open: refuse it instead.
+            tracing::debug!("DATA_CHANNEL_ACK on stream {stream} not sent: {e:?}");
+            self.refuse(assoc, stream, now);
+            return;
+        }
+        let (max_retransmits, max_packet_life_time) = match o.reliability {
+            Reliability::Reliable => (None, None),
+            Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
+            Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
+        };
+        let key = self.take_key();
+        self.insert(DataChannelRecord {
+            key,
+            names,
+            slot: Some(slot),
+            ordered: o.ordered,
+            max_packet_life_time,
+            max_retransmits,
+            negotiated: false,
+            id: Some(stream),
+            priority: w3c_priority(o.priority),
+            state: DataChannelState::Open,
+            sctp_open: true,
+            low_threshold: 0,
+            final_buffered_amount: 0,
+            binary_type: BinaryType::ArrayBuffer,
+            released: false,
+            awaiting_ack: false,
+            local_reset: false,
+            remote_reset: false,
+            sent_user_data: false,
+        });
+        self.by_stream.insert(stream, key);
+        // `datachannel` on the connection, then `open` on the channel (webrtc-pc §6.2
+        // "announce").
+        self.announced.push_back(key);
+        self.push_event(key, DataChannelEvent::Open);
+    }
+
+    fn refuse(&mut self, assoc: &mut Association, stream: u16, now: Instant) {
+        self.refused_opens += 1;
+        datachannel::refuse_open(assoc, stream, now);
+    }
+
+    fn maybe_closed(&mut self, assoc: &Association, key: DataChannelId) {
+        if self
+            .rows
+            .get(&key)
+            .is_some_and(|r| r.local_reset && r.remote_reset)
+        {
+            self.finish_close(assoc, key);
+        }
+    }
+
+    /// The channel is closed: `bufferedAmount` is frozen (it does not reset when the channel
+    /// closes, webrtc-pc §6.2), its stream id is free again, and `close` fires.
+    fn finish_close(&mut self, assoc: &Association, key: DataChannelId) {
+        let Some(rec) = self.rows.get_mut(&key) else {
+            return;
+        };
+        if rec.state == DataChannelState::Closed {
+            return;
+        }
+        if let Some(stream) = rec.id {
+            rec.final_buffered_amount = assoc.buffered_amount(stream) as u64;
+        }
+        self.set_closed(key);
+        self.push_event(key, DataChannelEvent::Close);
+    }
+
+    /// The association failed under the channel: `error` ("sctp-failure"), then `close`.
+    fn fail(
+        &mut self,
+        assoc: &Association,
+        key: DataChannelId,
+        reason: String,
+        cause: Option<u16>,
+    ) {
+        if self
+            .rows
+            .get(&key)
+            .is_none_or(|r| r.state == DataChannelState::Closed)
+        {
+            return;
+        }
+        self.push_event(
+            key,
+            DataChannelEvent::Error(Error::rtc(
+                ErrorDetail::SctpFailure { cause_code: cause },
+                reason,
+            )),
+        );
+        self.finish_close(assoc, key);
+    }
+
+    fn fail_all(&mut self, assoc: &Association, reason: &str, cause: Option<u16>) {
+        self.connected = false;
+        let mut handed: Vec<(u16, DataChannelId)> =
+            self.by_stream.iter().map(|(&s, &k)| (s, k)).collect();
+        handed.sort_unstable();
+        for (_, key) in handed {
+            self.fail(assoc, key, reason.to_string(), cause);
+        }
     }
 }
 
@@ -439,7 +923,8 @@ impl Core {
         // At the caps no channel can be had, as when no stream id is left (webrtc-pc §6.1
         // createDataChannel: OperationError); after the argument errors, before an id is taken.
         let (names, slot) = self
-            .dc_ledger
+            .channels
+            .ledger
             .admit(label, &init.protocol)
             .map_err(|e| Error::operation(e.to_string()))?;
         let mut rec = DataChannelRecord {
@@ -458,6 +943,10 @@ impl Core {
             final_buffered_amount: 0,
             binary_type: BinaryType::ArrayBuffer,
             released: false,
+            awaiting_ack: false,
+            local_reset: false,
+            remote_reset: false,
+            sent_user_data: false,
         };
         match rec.id {
             Some(_) => {}
@@ -516,21 +1005,23 @@ impl Core {
     /// Sets the caps on data channels ([`DataChannelLimits`]); takes effect for a
     /// connection that has no channel yet (call it right after [`Core::new`]).
     pub fn set_data_channel_limits(&mut self, limits: DataChannelLimits) {
-        if self.channels.is_empty() && self.dc_ledger.open_channels() == 0 {
-            self.dc_ledger = ChannelLedger::new(limits);
-            self.data_channels_ledger_changed();
+        if self.channels.is_empty() && self.channels.ledger.open_channels() == 0 {
+            self.channels.ledger = ChannelLedger::new(limits);
         }
     }
 
     /// The caps on data channels in effect.
     pub fn data_channel_limits(&self) -> DataChannelLimits {
-        self.dc_ledger.limits()
+        self.channels.ledger.limits()
     }
 
     /// Channels open now (not yet closed, either side's) and the label and protocol bytes
     /// kept for the connection's channels: what [`DataChannelLimits`] bounds.
     pub fn data_channel_usage(&self) -> (usize, usize) {
-        (self.dc_ledger.open_channels(), self.dc_ledger.label_bytes())
+        (
+            self.channels.ledger.open_channels(),
+            self.channels.ledger.label_bytes(),
+        )
     }
 
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels

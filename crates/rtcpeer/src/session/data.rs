@@ -27,9 +27,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::cert::DtlsFingerprint;
-use crate::datachannel::{
-    ChannelConfig, ChannelEvent, ChannelLedger, DataChannels, Payload, Reliability,
-};
+use crate::datachannel::Payload;
 use crate::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole as WireRole, DtlsSettings, DtlsTransportState,
     RemoteFingerprints, SrtpKeyingMaterial,
@@ -39,9 +37,7 @@ use crate::ice::Transmit;
 use crate::sctp::{self, Association, SendError};
 use crate::sdp::Attribute as A;
 
-use super::channels::{
-    DataChannelId, DataChannelRecord, DataChannelState, Priority, SctpTransportState,
-};
+use super::channels::{DataChannelId, DataChannelState, SctpTransportState};
 use crate::connection::{Core, CoreEvent, DtlsRole};
 
 /// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).
@@ -61,32 +57,8 @@ pub enum DataChannelEvent {
     Close,
 }
 
-/// Bound on per-channel events waiting for the runtime; the runtime drains after every
-/// call, so this is only reached if it stops draining, and overflow drops the oldest.
-const MAX_DC_EVENTS: usize = 65536;
-
 /// Datagrams kept for sending after `close()` (an SCTP ABORT and the DTLS close_notify).
 const MAX_FINAL_DATAGRAMS: usize = 8;
-
-/// RFC 8831 §6.4 priority values used in DATA_CHANNEL_OPEN.
-fn dcep_priority(p: Priority) -> u16 {
-    match p {
-        Priority::VeryLow => 128,
-        Priority::Low => 256,
-        Priority::Medium => 512,
-        Priority::High => 1024,
-    }
-}
-
-/// The W3C priority a DCEP priority value falls in (RFC 8831 §6.4 ranges).
-fn w3c_priority(p: u16) -> Priority {
-    match p {
-        0..=128 => Priority::VeryLow,
-        129..=256 => Priority::Low,
-        257..=512 => Priority::Medium,
-        _ => Priority::High,
-    }
-}
 
 /// The DTLS configuration for `settings`: the default one is built once per process
 /// (building runs dimpl's crypto self-check), others per connection.
@@ -114,8 +86,6 @@ pub(crate) struct DataPath {
     /// `sctp.maxChannels`, set when the association connected.
     max_channels: Option<u16>,
     assoc: Option<Association>,
-    channels: DataChannels,
-    dc_events: VecDeque<(DataChannelId, DataChannelEvent)>,
     /// Datagrams that still leave after `close()`.
     final_out: VecDeque<Transmit>,
     sctp_buf: Vec<u8>,
@@ -124,8 +94,8 @@ pub(crate) struct DataPath {
 }
 
 impl DataPath {
-    /// Nothing started yet; channels are counted in `ledger` (the core's).
-    pub(crate) fn new(ledger: ChannelLedger) -> Self {
+    /// Nothing started yet.
+    pub(crate) fn new() -> Self {
         DataPath {
             dtls: None,
             dtls_state: DtlsTransportState::New,
@@ -135,8 +105,6 @@ impl DataPath {
             srtp: None,
             max_channels: None,
             assoc: None,
-            channels: DataChannels::with_ledger(ledger),
-            dc_events: VecDeque::new(),
             final_out: VecDeque::new(),
             sctp_buf: Vec::with_capacity(2048),
             last_now: None,
@@ -145,19 +113,13 @@ impl DataPath {
 }
 
 impl Core {
-    /// The core's ledger was replaced (new limits, before any channel): the channel
-    /// manager counts in the new one.
-    pub(super) fn data_channels_ledger_changed(&mut self) {
-        self.data.channels = DataChannels::with_ledger(self.dc_ledger.clone());
-    }
-
     /// The peer's DATA_CHANNEL_OPENs refused: beyond the [`DataChannelLimits`] caps or on
     /// a stream id of this side's parity (RFC 8832 §6); each had its stream reset and
     /// fired no `datachannel` event.
     ///
     /// [`DataChannelLimits`]: crate::datachannel::DataChannelLimits
     pub fn refused_data_channels(&self) -> u64 {
-        self.data.channels.refused_opens()
+        self.channels.refused_opens()
     }
 
     // ----- W3C getters -----
@@ -193,7 +155,7 @@ impl Core {
 
     /// The next per-channel event, in firing order (drained by the runtime).
     pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
-        self.data.dc_events.pop_front()
+        self.channels.poll_event()
     }
 
     /// `dc.bufferedAmount` (webrtc-pc §6.2): bytes queued by `send` and not yet sent.
@@ -255,7 +217,8 @@ impl Core {
         let Some(assoc) = self.data.assoc.as_mut() else {
             return Err(Error::invalid_state("the SCTP transport is not connected"));
         };
-        match self.data.channels.send(assoc, id, payload, now) {
+        let _ = id;
+        match self.channels.send(assoc, key, payload, now) {
             Ok(()) => Ok(()),
             Err(crate::datachannel::ChannelError::Send(SendError::BufferFull)) => Err(
                 Error::operation("the send buffer is full; wait for bufferedamountlow"),
@@ -320,7 +283,7 @@ impl Core {
         }
         self.data.assoc = None;
         self.data.dtls_state = DtlsTransportState::Closed;
-        self.data.dc_events.clear();
+        self.channels.clear_events();
     }
 
     /// Datagrams to send after `close()`.
@@ -524,10 +487,7 @@ impl Core {
     }
 
     pub(super) fn push_dc_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
-        if self.data.dc_events.len() >= MAX_DC_EVENTS {
-            self.data.dc_events.pop_front();
-        }
-        self.data.dc_events.push_back((key, e));
+        self.channels.push_event(key, e);
     }
 
     /// Moves everything that can move: starts DTLS/SCTP when due, feeds DTLS output to SCTP,
@@ -608,12 +568,12 @@ impl Core {
         if let Some(assoc) = d.assoc.as_mut() {
             assoc.abort(now);
             while let Some(e) = assoc.poll_event() {
-                d.channels.handle_event(assoc, e, now);
+                self.channels.handle_event(assoc, e, now);
             }
             // Nothing can be sent any more: the abort stays local.
             while assoc.poll_transmit(now, &mut d.sctp_buf) {}
         }
-        self.pump_channel_events();
+        self.announce_channels();
         self.data.assoc = None;
         // Channels that never reached the association close too (webrtc-pc §6.2: the
         // underlying transport is gone).
@@ -663,64 +623,37 @@ impl Core {
         self.data.assoc = Some(assoc);
         // The DTLS role is fixed by now (RFC 8832 §6: the client opens even stream ids).
         if let Some(role) = self.dtls_role {
-            self.data
-                .channels
+            self.channels
                 .set_dtls_client(matches!(role, DtlsRole::Client));
         }
     }
 
     /// Hands channels that have an id and are not yet open to the association.
     fn open_pending_channels(&mut self, now: Instant) {
-        if self.data.assoc.is_none() {
+        let Some(assoc) = self.data.assoc.as_mut() else {
             return;
-        }
+        };
         for i in 0..self.channels.positions() {
             let Some(rec) = self.channels.key_at(i).and_then(|k| self.channels.get(k)) else {
                 continue;
             };
-            if rec.sctp_open || rec.state != DataChannelState::Connecting {
+            if rec.sctp_open || rec.state != DataChannelState::Connecting || rec.id.is_none() {
                 continue;
             }
-            let Some(id) = rec.id else { continue };
-            let config = ChannelConfig {
-                names: rec.names.clone(),
-                ordered: rec.ordered,
-                reliability: match (rec.max_retransmits, rec.max_packet_life_time) {
-                    (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
-                    (None, Some(ms)) => Reliability::MaxLifetimeMs(u32::from(ms)),
-                    (None, None) => Reliability::Reliable,
-                },
-                priority: dcep_priority(rec.priority),
-                negotiated: rec.negotiated,
-            };
-            let (key, threshold) = (rec.key, rec.low_threshold);
-            if let Some(rec) = self.channels.get_mut(key) {
-                rec.sctp_open = true;
-                // The channel manager takes the channel's place among the open ones.
-                rec.slot = None;
-            }
-            self.channels.bind_stream(id, key);
-            let Some(assoc) = self.data.assoc.as_mut() else {
-                return;
-            };
-            assoc.set_buffered_amount_low_threshold(
-                id,
-                usize::try_from(threshold).unwrap_or(usize::MAX),
-            );
-            if let Err(e) = self.data.channels.open(assoc, id, config, now) {
-                tracing::debug!("data channel {id} not opened: {e}");
+            let key = rec.key;
+            if let Err(e) = self.channels.attach(assoc, key, now) {
+                tracing::debug!("data channel {key:?} not opened: {e}");
                 self.channels.set_closed(key);
-                self.push_dc_event(
+                self.channels.push_event(
                     key,
                     DataChannelEvent::Error(Error::rtc(
                         ErrorDetail::DataChannelFailure,
                         e.to_string(),
                     )),
                 );
-                self.push_dc_event(key, DataChannelEvent::Close);
+                self.channels.push_event(key, DataChannelEvent::Close);
             }
         }
-        self.pump_channel_events();
     }
 
     fn pump_sctp_events(&mut self, now: Instant) {
@@ -737,110 +670,21 @@ impl Core {
                     self.data.max_channels =
                         Some(assoc.outbound_streams().min(assoc.inbound_streams()));
                 }
-                self.data.channels.handle_event(assoc, e, now);
+                self.channels.handle_event(assoc, e, now);
             }
             if let Some(s) = state {
                 self.set_sctp_state(s);
             }
-            self.pump_channel_events();
+            self.announce_channels();
         }
     }
 
-    /// Channel manager events → records, per-channel events and `datachannel`.
-    fn pump_channel_events(&mut self) {
-        while let Some(e) = self.data.channels.poll_event() {
-            match e {
-                ChannelEvent::Open { id } => {
-                    if let Some(key) = self.channels.by_stream(id)
-                        && let Some(rec) = self.channels.get_mut(key)
-                        && rec.state == DataChannelState::Connecting
-                    {
-                        rec.state = DataChannelState::Open;
-                        self.push_dc_event(key, DataChannelEvent::Open);
-                    }
-                }
-                ChannelEvent::Incoming { id, config } => self.incoming_channel(id, config),
-                ChannelEvent::Message { id, payload } => {
-                    if let Some(key) = self.channels.by_stream(id) {
-                        self.push_dc_event(key, DataChannelEvent::Message(payload));
-                    }
-                }
-                ChannelEvent::Closing { id } => {
-                    if let Some(key) = self.channels.by_stream(id)
-                        && let Some(rec) = self.channels.get_mut(key)
-                    {
-                        rec.state = DataChannelState::Closing;
-                        self.push_dc_event(key, DataChannelEvent::Closing);
-                    }
-                }
-                ChannelEvent::Closed { id } => self.channel_closed(id),
-                ChannelEvent::Failed { id, reason, cause } => {
-                    if let Some(key) = self.channels.by_stream(id) {
-                        self.push_dc_event(
-                            key,
-                            DataChannelEvent::Error(Error::rtc(
-                                ErrorDetail::SctpFailure { cause_code: cause },
-                                reason,
-                            )),
-                        );
-                    }
-                }
-                ChannelEvent::BufferedAmountLow { id } => {
-                    if let Some(key) = self.channels.by_stream(id) {
-                        self.push_dc_event(key, DataChannelEvent::BufferedAmountLow);
-                    }
-                }
-            }
+    /// Channels the peer opened: `datachannel` on the connection (their `open` is queued on
+    /// the channel, after it; webrtc-pc §6.2 "announce").
+    fn announce_channels(&mut self) {
+        while let Some(key) = self.channels.poll_announced() {
+            self.emit(CoreEvent::DataChannel(key));
         }
-    }
-
-    fn channel_closed(&mut self, id: u16) {
-        let Some(key) = self.channels.by_stream(id) else {
-            return;
-        };
-        if let Some(rec) = self.channels.get_mut(key) {
-            // bufferedAmount does not reset when the channel closes (webrtc-pc §6.2).
-            let amount = self
-                .data
-                .assoc
-                .as_ref()
-                .map_or(0, |a| a.buffered_amount(id));
-            rec.final_buffered_amount = amount as u64;
-        }
-        self.channels.set_closed(key);
-        self.push_dc_event(key, DataChannelEvent::Close);
-    }
-
-    /// The peer opened a channel with DCEP: a new record in state "open", `datachannel` on
-    /// the connection, then `open` on the channel (webrtc-pc §6.2 "announce").
-    fn incoming_channel(&mut self, id: u16, config: ChannelConfig) {
-        let key = self.channels.take_key();
-        let (max_retransmits, max_packet_life_time) = match config.reliability {
-            Reliability::Reliable => (None, None),
-            Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
-            Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
-        };
-        self.channels.insert(DataChannelRecord {
-            key,
-            names: config.names,
-            // The channel manager holds the channel's place while it is open.
-            slot: None,
-            ordered: config.ordered,
-            max_packet_life_time,
-            max_retransmits,
-            negotiated: false,
-            id: Some(id),
-            priority: w3c_priority(config.priority),
-            state: DataChannelState::Open,
-            sctp_open: true,
-            low_threshold: 0,
-            final_buffered_amount: 0,
-            binary_type: crate::connection::BinaryType::ArrayBuffer,
-            released: false,
-        });
-        self.channels.bind_stream(id, key);
-        self.emit(CoreEvent::DataChannel(key));
-        self.push_dc_event(key, DataChannelEvent::Open);
     }
 
     /// `dc.close()` (webrtc-pc §6.2 "closing procedure"): "closing" now, `close` once the
@@ -857,20 +701,13 @@ impl Core {
         }
         // An `open` not yet handed to the runtime is dropped: announcing a channel as open
         // aborts once it is closing (webrtc-pc §6.2, WPT-258).
-        self.data
-            .dc_events
-            .retain(|(k, e)| *k != key || *e != DataChannelEvent::Open);
-        match (rec.id, rec.sctp_open, self.data.assoc.as_mut()) {
-            (Some(id), true, Some(assoc)) => {
-                if let Some(rec) = self.channels.get_mut(key) {
-                    rec.state = DataChannelState::Closing;
-                }
-                self.data.channels.close(assoc, id, now);
-                self.pump_channel_events();
-            }
+        let (id, sctp_open) = (rec.id, rec.sctp_open);
+        self.channels.cancel_open(key);
+        match (id, sctp_open, self.data.assoc.as_mut()) {
+            (Some(_), true, Some(assoc)) => self.channels.close(assoc, key, now),
             _ => {
                 self.channels.set_closed(key);
-                self.push_dc_event(key, DataChannelEvent::Close);
+                self.channels.push_event(key, DataChannelEvent::Close);
             }
         }
     }
