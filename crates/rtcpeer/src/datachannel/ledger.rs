@@ -197,7 +197,7 @@ pub struct ChannelNames(Arc<Names>);
 
 impl ChannelNames {
     /// Names counted by no ledger (for channels the application itself creates on a
-    /// stand-alone [`DataChannels`](super::DataChannels)).
+    /// stand-alone [`ChannelTable`](super::ChannelTable)).
     pub fn new(label: &str, protocol: &str) -> Self {
         ChannelNames::build(label, protocol, None)
     }

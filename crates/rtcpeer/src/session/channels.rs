@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::datachannel::{
-    self, ChannelError, ChannelLedger, ChannelNames, DataChannelLimits, DcepView, OpenSlot,
-    OpenView, PPID_DCEP, Payload, Reliability,
+    self, ChannelConfig, ChannelError, ChannelLedger, ChannelNames, DataChannelLimits, DcepView,
+    OpenSlot, OpenView, PPID_DCEP, Payload, Reliability,
 };
 use crate::error::ErrorDetail;
 use crate::sctp::{Association, Event as SctpEvent};
@@ -219,8 +219,13 @@ impl DataChannelInfo<'_> {
 /// [`DataChannelId`], with the reverse index from SCTP stream ids (RFC 8831 §6.5), the
 /// stream-id allocator (RFC 8832 §6) and the creation order. Forgetting a channel is O(1)
 /// amortised: no index is rebuilt.
+///
+/// Used by the connection; usable on its own over an [`Association`] (tests, fuzzing):
+/// create channels with [`ChannelTable::open`], feed every `sctp::Event` to
+/// [`ChannelTable::handle_event`], read [`ChannelTable::poll_event`] and
+/// [`ChannelTable::poll_announced`].
 #[derive(Debug, Default)]
-pub(crate) struct ChannelTable {
+pub struct ChannelTable {
     rows: HashMap<DataChannelId, DataChannelRecord>,
     /// Stream id → channel, for what SCTP reports per stream; an entry lives from the
     /// moment the channel is handed to SCTP until it is closed.
@@ -235,7 +240,7 @@ pub(crate) struct ChannelTable {
     /// only candidates to forget (each channel enters at most twice).
     candidates: Vec<DataChannelId>,
     /// Caps and counts of open channels and kept names.
-    pub(crate) ledger: ChannelLedger,
+    ledger: ChannelLedger,
     /// The association is up: channels handed to it start at once.
     connected: bool,
     /// The parity of the stream ids this side allocates (RFC 8832 §6: the DTLS client uses
@@ -243,9 +248,7 @@ pub(crate) struct ChannelTable {
     local_parity: Option<u16>,
     /// The peer's DATA_CHANNEL_OPENs refused (caps, wrong parity).
     refused_opens: u64,
-    /// Messages dropped: malformed DCEP, unknown PPIDs, data for unknown or closed channels
-    /// (a diagnostic count, read in tests).
-    #[allow(dead_code)]
+    /// Messages dropped: malformed DCEP, unknown PPIDs, data for unknown or closed channels.
     dropped_messages: u64,
     /// Per-channel events for the runtime, in firing order.
     events: VecDeque<(DataChannelId, DataChannelEvent)>,
@@ -279,7 +282,7 @@ impl ChannelTable {
     }
 
     /// The channel on SCTP stream `stream`, if it was handed to SCTP and is not closed.
-    pub(crate) fn by_stream(&self, stream: u16) -> Option<DataChannelId> {
+    pub fn by_stream(&self, stream: u16) -> Option<DataChannelId> {
         self.by_stream.get(&stream).copied()
     }
 
@@ -317,8 +320,9 @@ impl ChannelTable {
         }
     }
 
-    /// The application dropped the channel's last handle.
-    pub(crate) fn release(&mut self, key: DataChannelId) {
+    /// The application dropped the channel's last handle: the record goes once the
+    /// channel is closed and [`ChannelTable::prune`] runs.
+    pub fn release(&mut self, key: DataChannelId) {
         if let Some(rec) = self.rows.get_mut(&key)
             && !rec.released
         {
@@ -327,8 +331,10 @@ impl ChannelTable {
         }
     }
 
-    /// Forgets the closed channels without handles among the candidates; returns their keys.
-    pub(crate) fn prune(&mut self) -> Vec<DataChannelId> {
+    /// Forgets the closed channels without handles (O(1) amortised per channel: only
+    /// channels that closed or were released since the last call are looked at); returns
+    /// their keys.
+    pub fn prune(&mut self) -> Vec<DataChannelId> {
         let mut removed = Vec::new();
         for key in std::mem::take(&mut self.candidates) {
             let gone = self
@@ -352,11 +358,6 @@ impl ChannelTable {
     /// How many records are kept.
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
-    }
-
-    /// Whether no record is kept.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 
     /// All kept channels' keys in creation order.
@@ -393,6 +394,16 @@ fn w3c_priority(p: u16) -> Priority {
     }
 }
 
+/// `(maxRetransmits, maxPacketLifeTime)` of a DCEP reliability (W3C attributes are
+/// `unsigned short`; larger DCEP values saturate).
+fn u16_reliability(r: Reliability) -> (Option<u16>, Option<u16>) {
+    match r {
+        Reliability::Reliable => (None, None),
+        Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
+        Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
+    }
+}
+
 impl DataChannelRecord {
     /// `maxRetransmits` / `maxPacketLifeTime` in DCEP terms (RFC 8832 §5.1).
     fn reliability(&self) -> Reliability {
@@ -409,7 +420,7 @@ impl DataChannelRecord {
 /// [`DataChannelEvent`].
 impl ChannelTable {
     /// No channels yet, with these caps.
-    pub(crate) fn new(limits: DataChannelLimits) -> Self {
+    pub fn new(limits: DataChannelLimits) -> Self {
         ChannelTable {
             ledger: ChannelLedger::new(limits),
             ..ChannelTable::default()
@@ -418,15 +429,96 @@ impl ChannelTable {
 
     /// Tells which DTLS role this side has: the peer must open channels on the other
     /// parity (RFC 8832 §6); a DATA_CHANNEL_OPEN on ours is refused.
-    pub(crate) fn set_dtls_client(&mut self, client: bool) {
+    pub fn set_dtls_client(&mut self, client: bool) {
         self.local_parity = Some(if client { 0 } else { 1 });
     }
 
-    /// The peer's DATA_CHANNEL_OPENs refused so far.
-    pub(crate) fn refused_opens(&self) -> u64 {
-        self.refused_opens
+    /// Messages dropped so far: malformed DCEP, unknown PPIDs, data for unknown or closed
+    /// channels, OPENs for a stream in use.
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped_messages
     }
 
+    /// The account of open channels and kept names ([`DataChannelLimits`]).
+    pub fn ledger(&self) -> &ChannelLedger {
+        &self.ledger
+    }
+
+    /// Replaces the caps; only before any channel exists (the account starts empty).
+    pub(crate) fn set_limits(&mut self, limits: DataChannelLimits) {
+        if self.rows.is_empty() && self.ledger.open_channels() == 0 {
+            self.ledger = ChannelLedger::new(limits);
+        }
+    }
+
+    /// A read-only view of a kept channel.
+    pub fn info(&self, key: DataChannelId) -> Option<DataChannelInfo<'_>> {
+        self.rows.get(&key).map(|r| DataChannelInfo(Some(r)))
+    }
+
+    /// Channels not yet closed (open, connecting or closing).
+    pub fn live(&self) -> usize {
+        self.rows
+            .values()
+            .filter(|r| r.state != DataChannelState::Closed)
+            .count()
+    }
+
+    /// Creates a channel on stream `stream` with `config` and hands it to the association:
+    /// with DCEP it sends DATA_CHANNEL_OPEN once the association is up (RFC 8832 §6); a
+    /// negotiated channel just opens with it. Fails with [`ChannelError::IdInUse`] if a
+    /// channel not yet closed uses the stream, [`ChannelError::Limit`] at
+    /// [`DataChannelLimits::max_open`], or the send error of its OPEN (then nothing is kept).
+    pub fn open(
+        &mut self,
+        assoc: &mut Association,
+        stream: u16,
+        config: ChannelConfig,
+        now: Instant,
+    ) -> Result<DataChannelId, ChannelError> {
+        if self.by_stream.contains_key(&stream) {
+            return Err(ChannelError::IdInUse(stream));
+        }
+        let slot = self.ledger.slot().map_err(ChannelError::Limit)?;
+        let (max_retransmits, max_packet_life_time) = u16_reliability(config.reliability);
+        let key = self.take_key();
+        self.insert(DataChannelRecord {
+            key,
+            names: config.names,
+            slot: Some(slot),
+            ordered: config.ordered,
+            max_packet_life_time,
+            max_retransmits,
+            negotiated: config.negotiated,
+            id: Some(stream),
+            priority: w3c_priority(config.priority),
+            state: DataChannelState::Connecting,
+            sctp_open: false,
+            low_threshold: 0,
+            final_buffered_amount: 0,
+            binary_type: BinaryType::ArrayBuffer,
+            released: false,
+            awaiting_ack: false,
+            local_reset: false,
+            remote_reset: false,
+            sent_user_data: false,
+        });
+        if let Err(e) = self.attach(assoc, key, now) {
+            // Not opened: the caller learns it from the error, and the channel (with its
+            // place among the open ones) must not stay behind.
+            self.rows.remove(&key);
+            self.by_stream.remove(&stream);
+            self.streams.release(stream);
+            self.dead_in_order += 1;
+            return Err(e);
+        }
+        Ok(key)
+    }
+
+    /// The peer's DATA_CHANNEL_OPENs refused so far.
+    pub fn refused_opens(&self) -> u64 {
+        self.refused_opens
+    }
 
     /// Queues a per-channel event (the oldest goes when the bound is reached).
     pub(crate) fn push_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
@@ -437,12 +529,12 @@ impl ChannelTable {
     }
 
     /// The next per-channel event.
-    pub(crate) fn poll_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
+    pub fn poll_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
         self.events.pop_front()
     }
 
     /// The next channel the peer opened, to announce with `datachannel`.
-    pub(crate) fn poll_announced(&mut self) -> Option<DataChannelId> {
+    pub fn poll_announced(&mut self) -> Option<DataChannelId> {
         self.announced.pop_front()
     }
 
@@ -517,7 +609,7 @@ impl ChannelTable {
     }
 
     /// Sends a user message on an open channel (RFC 8831 §6.6).
-    pub(crate) fn send(
+    pub fn send(
         &mut self,
         assoc: &mut Association,
         key: DataChannelId,
@@ -551,7 +643,7 @@ impl ChannelTable {
     /// Starts closing a channel handed to the association: its outgoing stream is reset
     /// after the queued data; it is closed once the peer resets its side too (RFC 8831
     /// §6.7). A channel still waiting for the association closes at once.
-    pub(crate) fn close(&mut self, assoc: &mut Association, key: DataChannelId, now: Instant) {
+    pub fn close(&mut self, assoc: &mut Association, key: DataChannelId, now: Instant) {
         let Some(rec) = self.rows.get_mut(&key).filter(|r| r.sctp_open) else {
             return;
         };
@@ -569,7 +661,7 @@ impl ChannelTable {
     }
 
     /// Feeds one association event.
-    pub(crate) fn handle_event(&mut self, assoc: &mut Association, event: SctpEvent, now: Instant) {
+    pub fn handle_event(&mut self, assoc: &mut Association, event: SctpEvent, now: Instant) {
         match event {
             SctpEvent::Connected => {
                 self.connected = true;
@@ -722,11 +814,7 @@ impl ChannelTable {
             self.refuse(assoc, stream, now);
             return;
         }
-        let (max_retransmits, max_packet_life_time) = match o.reliability {
-            Reliability::Reliable => (None, None),
-            Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
-            Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
-        };
+        let (max_retransmits, max_packet_life_time) = u16_reliability(o.reliability);
         let key = self.take_key();
         self.insert(DataChannelRecord {
             key,
@@ -924,7 +1012,7 @@ impl Core {
         // createDataChannel: OperationError); after the argument errors, before an id is taken.
         let (names, slot) = self
             .channels
-            .ledger
+            .ledger()
             .admit(label, &init.protocol)
             .map_err(|e| Error::operation(e.to_string()))?;
         let mut rec = DataChannelRecord {
@@ -1005,22 +1093,20 @@ impl Core {
     /// Sets the caps on data channels ([`DataChannelLimits`]); takes effect for a
     /// connection that has no channel yet (call it right after [`Core::new`]).
     pub fn set_data_channel_limits(&mut self, limits: DataChannelLimits) {
-        if self.channels.is_empty() && self.channels.ledger.open_channels() == 0 {
-            self.channels.ledger = ChannelLedger::new(limits);
-        }
+        self.channels.set_limits(limits);
     }
 
     /// The caps on data channels in effect.
     pub fn data_channel_limits(&self) -> DataChannelLimits {
-        self.channels.ledger.limits()
+        self.channels.ledger().limits()
     }
 
     /// Channels open now (not yet closed, either side's) and the label and protocol bytes
     /// kept for the connection's channels: what [`DataChannelLimits`] bounds.
     pub fn data_channel_usage(&self) -> (usize, usize) {
         (
-            self.channels.ledger.open_channels(),
-            self.channels.ledger.label_bytes(),
+            self.channels.ledger().open_channels(),
+            self.channels.ledger().label_bytes(),
         )
     }
 
