@@ -239,6 +239,9 @@ pub struct ChannelTable {
     /// Channels that became closed or lost their last handle since the last prune: the
     /// only candidates to forget (each channel enters at most twice).
     candidates: Vec<DataChannelId>,
+    /// Local channels that got a stream id and wait to be handed to the association (each
+    /// enters once), so that the per-datagram pump does not look at every channel.
+    unattached: Vec<DataChannelId>,
     /// Caps and counts of open channels and kept names.
     ledger: ChannelLedger,
     /// The association is up: channels handed to it start at once.
@@ -318,6 +321,30 @@ impl ChannelTable {
         if let Some(id) = rec.id {
             self.streams.release(id);
         }
+    }
+
+    /// A local channel got its stream id: it is handed to the association when there is one.
+    pub(crate) fn wait_for_association(&mut self, key: DataChannelId) {
+        // Channels forgotten before any association existed leave their keys behind: drop
+        // them once they are half of the list (amortised O(1), bounded by the records).
+        if self.unattached.len() >= 2 * self.rows.len() + 16 {
+            let rows = &self.rows;
+            self.unattached.retain(|k| rows.contains_key(k));
+        }
+        self.unattached.push(key);
+    }
+
+    /// The local channels waiting for the association, in creation order (the list is
+    /// emptied; the caller hands each to [`ChannelTable::attach`]).
+    pub(crate) fn take_unattached(&mut self) -> Vec<DataChannelId> {
+        let mut keys = std::mem::take(&mut self.unattached);
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Whether local channels wait for the association.
+    pub(crate) fn has_unattached(&self) -> bool {
+        !self.unattached.is_empty()
     }
 
     /// The application dropped the channel's last handle: the record goes once the
@@ -1051,7 +1078,11 @@ impl Core {
         }
         rec.key = self.channels.take_key();
         let key = rec.key;
+        let has_id = rec.id.is_some();
         self.channels.insert(rec);
+        if has_id {
+            self.channels.wait_for_association(key);
+        }
         let first = !self.data_requested;
         self.data_requested = true;
         if first {
@@ -1129,6 +1160,7 @@ impl Core {
                         if let Some(rec) = self.channels.get_mut(key) {
                             rec.id = Some(id);
                         }
+                        self.channels.wait_for_association(key);
                     }
                     None => {
                         self.channels.set_closed(key);
@@ -1298,6 +1330,31 @@ mod tests {
         assert_eq!(c.prune_data_channels().len(), left.len());
         assert!(c.data_channel_ids().is_empty());
         assert!(c.channels.order.is_empty());
+    }
+
+    #[test]
+    fn channels_waiting_for_the_association_are_listed_once_and_the_list_stays_bounded() {
+        let mut c = core(DataChannelLimits::default());
+        c.dtls_role = Some(DtlsRole::Client);
+        let now = std::time::Instant::now();
+        // Churn before any association exists: the waiting list does not grow with it.
+        for i in 0..2000 {
+            let k = c
+                .create_data_channel(&format!("c{i}"), &DataChannelInit::default(), true)
+                .unwrap();
+            c.close_data_channel(k, now);
+            c.release_data_channel(k);
+            c.prune_data_channels();
+            assert!(c.channels.unattached.len() <= 2 * c.channels.len() + 18);
+        }
+        let keep = c
+            .create_data_channel("kept", &DataChannelInit::default(), true)
+            .unwrap();
+        assert_eq!(c.channels.get(keep).and_then(|r| r.id), Some(0));
+        assert!(c.channels.has_unattached());
+        // Handed out once, in creation order, only channels that are still kept.
+        assert_eq!(c.channels.take_unattached().last(), Some(&keep));
+        assert!(!c.channels.has_unattached());
     }
 
     #[test]

@@ -630,17 +630,19 @@ impl Core {
 
     /// Hands channels that have an id and are not yet open to the association.
     fn open_pending_channels(&mut self, now: Instant) {
+        if !self.channels.has_unattached() {
+            return;
+        }
         let Some(assoc) = self.data.assoc.as_mut() else {
             return;
         };
-        for i in 0..self.channels.positions() {
-            let Some(rec) = self.channels.key_at(i).and_then(|k| self.channels.get(k)) else {
+        for key in self.channels.take_unattached() {
+            let Some(rec) = self.channels.get(key) else {
                 continue;
             };
             if rec.sctp_open || rec.state != DataChannelState::Connecting || rec.id.is_none() {
                 continue;
             }
-            let key = rec.key;
             if let Err(e) = self.channels.attach(assoc, key, now) {
                 tracing::debug!("data channel {key:?} not opened: {e}");
                 self.channels.set_closed(key);
