@@ -4,7 +4,7 @@
 //! table of channels, [`ChannelTable`] (re-exported here), which turns every
 //! [`sctp::Event`](crate::sctp::Event) into the channel's event.
 //!
-//! What a peer can make it keep is bounded by a [`ChannelLedger`] ([`DataChannelLimits`]):
+//! What a peer can make it keep is bounded by the table's counts ([`DataChannelLimits`]):
 //! a DATA_CHANNEL_OPEN beyond the caps, or on a stream id of our own parity (RFC 8832 §6),
 //! is refused by resetting the stream (RFC 8831 §6.7), with no event, and counted
 //! ([`ChannelTable::refused_opens`]).
@@ -22,7 +22,7 @@ pub use dcep::{
     PPID_BINARY_PARTIAL, PPID_DCEP, PPID_STRING, PPID_STRING_EMPTY, PPID_STRING_PARTIAL,
     Reliability,
 };
-pub use ledger::{ChannelLedger, ChannelNames, DataChannelLimits, LimitReached, OpenSlot};
+pub use ledger::{ChannelNames, DataChannelLimits, LimitReached};
 
 pub use crate::session::channels::ChannelTable;
 

@@ -610,7 +610,7 @@ fn opens_beyond_the_open_cap_are_refused_by_a_stream_reset_and_the_peer_sees_it_
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()), [0, 2, 4], "only the first three");
     assert_eq!(b.dc.refused_opens(), 2);
-    assert_eq!((b.dc.live(), b.dc.ledger().open_channels()), (3, 3));
+    assert_eq!((b.dc.live(), b.dc.open_channels()), (3, 3));
     assert_eq!(a.reset_by_peer, [6, 8]);
     // The attacker's two excess channels were reset by the victim: they closed there.
     let a_events = a.take();
@@ -636,7 +636,7 @@ fn opens_beyond_the_open_cap_are_refused_by_a_stream_reset_and_the_peer_sees_it_
     a.close(0, now);
     pump(&mut a, &mut b, &mut now);
     assert!(b.take().contains(&ChannelEvent::Closed { id: 0 }));
-    assert_eq!(b.dc.ledger().open_channels(), 2);
+    assert_eq!(b.dc.open_channels(), 2);
     a.dc.open(&mut a.assoc, 10, config("again"), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()), [10]);
@@ -658,7 +658,7 @@ fn names_beyond_the_byte_cap_are_refused_and_kept_once() {
     let events = b.take();
     assert_eq!(incoming_ids(&events), [0, 2, 4, 6]);
     assert_eq!(b.dc.refused_opens(), 6);
-    assert_eq!(b.dc.ledger().label_bytes(), 4 * 131_070);
+    assert_eq!(b.dc.label_bytes(), 4 * 131_070);
     // The event and the manager share one copy of the names.
     let ChannelEvent::Incoming { config, .. } = &events[0] else {
         panic!("{events:?}")
@@ -676,8 +676,8 @@ fn names_beyond_the_byte_cap_are_refused_and_kept_once() {
     pump(&mut a, &mut b, &mut now);
     assert!(b.take().contains(&ChannelEvent::Closed { id: 0 }));
     b.forget_closed();
-    assert_eq!(b.dc.ledger().label_bytes(), 3 * 131_070);
-    assert_eq!(b.dc.ledger().open_channels(), 3);
+    assert_eq!(b.dc.label_bytes(), 3 * 131_070);
+    assert_eq!(b.dc.open_channels(), 3);
 }
 
 #[test]
@@ -692,8 +692,8 @@ fn opens_on_our_parity_are_refused_with_a_reset_and_no_event() {
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()), [6]);
     assert_eq!(b.dc.refused_opens(), 3);
-    assert_eq!(b.dc.ledger().open_channels(), 1);
-    assert_eq!(b.dc.ledger().label_bytes(), "right".len());
+    assert_eq!(b.dc.open_channels(), 1);
+    assert_eq!(b.dc.label_bytes(), "right".len());
     // The refused streams were reset towards the attacker (an incoming SSN reset there).
     a.reset_by_peer.sort_unstable();
     assert_eq!(a.reset_by_peer, [1, 3, 5]);
@@ -721,7 +721,7 @@ fn opens_without_end_keep_the_victim_bounded() {
     assert_eq!(incoming_ids(&b.take()).len(), 64);
     assert_eq!(b.dc.refused_opens(), 2000 - 64);
     assert_eq!(b.dc.live(), 64);
-    assert_eq!(b.dc.ledger().open_channels(), 64);
+    assert_eq!(b.dc.open_channels(), 64);
 }
 
 #[test]
@@ -737,7 +737,7 @@ fn a_channel_that_fails_to_open_gives_its_place_back() {
         b.dc.open(&mut b.assoc, 65535, config("x"), now),
         Err(ChannelError::Send(_))
     ));
-    assert_eq!((b.dc.live(), b.dc.ledger().open_channels()), (0, 0));
+    assert_eq!((b.dc.live(), b.dc.open_channels()), (0, 0));
     b.dc.open(&mut b.assoc, 1, config("y"), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&a.take()), [1]);

@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::datachannel::{
-    self, ChannelConfig, ChannelError, ChannelLedger, ChannelNames, DataChannelLimits, DcepView,
-    OpenSlot, OpenView, PPID_DCEP, Payload, Reliability,
+    self, ChannelConfig, ChannelError, ChannelNames, DataChannelLimits, DcepView, LimitReached,
+    OpenView, PPID_DCEP, Payload, Reliability,
 };
 use crate::error::ErrorDetail;
 use crate::sctp::{Association, Event as SctpEvent};
@@ -111,13 +111,9 @@ impl Default for DataChannelInit {
 #[derive(Debug)]
 pub(crate) struct DataChannelRecord {
     pub key: DataChannelId,
-    /// `label` and `protocol`, shared with the channel manager (kept once, counted by the
-    /// connection's [`ChannelLedger`] until the last holder drops them).
+    /// `label` and `protocol`, kept once and counted by the table's
+    /// [`DataChannelLimits::max_label_bytes`] until the record is forgotten.
     pub names: ChannelNames,
-    /// The channel's place among the open channels while only this record holds the channel
-    /// (a local channel not yet handed to SCTP); the channel manager holds it after that,
-    /// and nobody once the channel is closed.
-    pub slot: Option<OpenSlot>,
     pub ordered: bool,
     pub max_packet_life_time: Option<u16>,
     pub max_retransmits: Option<u16>,
@@ -242,8 +238,12 @@ pub struct ChannelTable {
     /// Local channels that got a stream id and wait to be handed to the association (each
     /// enters once), so that the per-datagram pump does not look at every channel.
     unattached: Vec<DataChannelId>,
-    /// Caps and counts of open channels and kept names.
-    ledger: ChannelLedger,
+    /// The caps on channels open at once and on the label and protocol bytes kept.
+    limits: DataChannelLimits,
+    /// Channels not yet closed (either side's): bounded by `limits.max_open`.
+    open: usize,
+    /// Label plus protocol bytes of the kept records: bounded by `limits.max_label_bytes`.
+    name_bytes: usize,
     /// The association is up: channels handed to it start at once.
     connected: bool,
     /// The parity of the stream ids this side allocates (RFC 8832 §6: the DTLS client uses
@@ -310,9 +310,10 @@ impl ChannelTable {
         };
         if rec.state != DataChannelState::Closed {
             self.candidates.push(key);
+            // No longer among the open channels (DataChannelLimits::max_open).
+            self.open -= 1;
         }
         rec.state = DataChannelState::Closed;
-        rec.slot = None;
         if let Some(id) = rec.id
             && self.by_stream.get(&id) == Some(&key)
         {
@@ -368,8 +369,8 @@ impl ChannelTable {
                 .rows
                 .get(&key)
                 .is_some_and(|d| d.released && d.state == DataChannelState::Closed);
-            if gone {
-                self.rows.remove(&key);
+            if gone && let Some(rec) = self.rows.remove(&key) {
+                self.name_bytes -= rec.names.len();
                 self.dead_in_order += 1;
                 removed.push(key);
             }
@@ -449,7 +450,7 @@ impl ChannelTable {
     /// No channels yet, with these caps.
     pub fn new(limits: DataChannelLimits) -> Self {
         ChannelTable {
-            ledger: ChannelLedger::new(limits),
+            limits,
             ..ChannelTable::default()
         }
     }
@@ -466,16 +467,48 @@ impl ChannelTable {
         self.dropped_messages
     }
 
-    /// The account of open channels and kept names ([`DataChannelLimits`]).
-    pub fn ledger(&self) -> &ChannelLedger {
-        &self.ledger
+    /// The caps in effect.
+    pub fn limits(&self) -> DataChannelLimits {
+        self.limits
     }
 
-    /// Replaces the caps; only before any channel exists (the account starts empty).
+    /// Channels open now (created or announced and not yet closed, either side's).
+    pub fn open_channels(&self) -> usize {
+        self.open
+    }
+
+    /// Label and protocol bytes kept now (records not yet forgotten).
+    pub fn label_bytes(&self) -> usize {
+        self.name_bytes
+    }
+
+    /// Replaces the caps; only before any channel exists (the counts start empty).
     pub(crate) fn set_limits(&mut self, limits: DataChannelLimits) {
-        if self.rows.is_empty() && self.ledger.open_channels() == 0 {
-            self.ledger = ChannelLedger::new(limits);
+        if self.rows.is_empty() && self.open == 0 {
+            self.limits = limits;
         }
+    }
+
+    /// Gives back what [`ChannelTable::admit`] counted for a channel that was not created.
+    pub(crate) fn unadmit(&mut self, name_bytes: usize) {
+        self.open -= 1;
+        self.name_bytes -= name_bytes;
+    }
+
+    /// Counts a new channel with these names, or says which cap refuses it (checked
+    /// before the names are copied, so a refusal keeps nothing).
+    pub(crate) fn admit(&mut self, label: &str, protocol: &str) -> Result<(), LimitReached> {
+        if self.open >= self.limits.max_open {
+            return Err(LimitReached::OpenChannels(self.limits.max_open));
+        }
+        let bytes = self
+            .name_bytes
+            .checked_add(label.len() + protocol.len())
+            .filter(|&t| t <= self.limits.max_label_bytes)
+            .ok_or(LimitReached::LabelBytes(self.limits.max_label_bytes))?;
+        self.open += 1;
+        self.name_bytes = bytes;
+        Ok(())
     }
 
     /// A read-only view of a kept channel.
@@ -506,13 +539,13 @@ impl ChannelTable {
         if self.by_stream.contains_key(&stream) {
             return Err(ChannelError::IdInUse(stream));
         }
-        let slot = self.ledger.slot().map_err(ChannelError::Limit)?;
+        self.admit(config.names.label(), config.names.protocol())
+            .map_err(ChannelError::Limit)?;
         let (max_retransmits, max_packet_life_time) = u16_reliability(config.reliability);
         let key = self.take_key();
         self.insert(DataChannelRecord {
             key,
             names: config.names,
-            slot: Some(slot),
             ordered: config.ordered,
             max_packet_life_time,
             max_retransmits,
@@ -533,7 +566,9 @@ impl ChannelTable {
         if let Err(e) = self.attach(assoc, key, now) {
             // Not opened: the caller learns it from the error, and the channel (with its
             // place among the open ones) must not stay behind.
-            self.rows.remove(&key);
+            if let Some(rec) = self.rows.remove(&key) {
+                self.unadmit(rec.names.len());
+            }
             self.by_stream.remove(&stream);
             self.streams.release(stream);
             self.dead_in_order += 1;
@@ -826,27 +861,25 @@ impl ChannelTable {
             self.refuse(assoc, stream, now);
             return;
         }
-        let (names, slot) = match self.ledger.admit(o.label, o.protocol) {
-            Ok(admitted) => admitted,
-            Err(e) => {
-                tracing::debug!("DATA_CHANNEL_OPEN on stream {stream} refused: {e}");
-                self.refuse(assoc, stream, now);
-                return;
-            }
-        };
+        if let Err(e) = self.admit(o.label, o.protocol) {
+            tracing::debug!("DATA_CHANNEL_OPEN on stream {stream} refused: {e}");
+            self.refuse(assoc, stream, now);
+            return;
+        }
         let ack = datachannel::ACK.to_vec();
         if let Err(e) = assoc.send(stream, PPID_DCEP, ack, datachannel::CONTROL, now) {
             // Without an ACK the peer's channel would hang half-open: refuse it instead.
             tracing::debug!("DATA_CHANNEL_ACK on stream {stream} not sent: {e:?}");
+            self.unadmit(o.label.len() + o.protocol.len());
             self.refuse(assoc, stream, now);
             return;
         }
+        let names = ChannelNames::new(o.label, o.protocol);
         let (max_retransmits, max_packet_life_time) = u16_reliability(o.reliability);
         let key = self.take_key();
         self.insert(DataChannelRecord {
             key,
             names,
-            slot: Some(slot),
             ordered: o.ordered,
             max_packet_life_time,
             max_retransmits,
@@ -1037,15 +1070,12 @@ impl Core {
         };
         // At the caps no channel can be had, as when no stream id is left (webrtc-pc §6.1
         // createDataChannel: OperationError); after the argument errors, before an id is taken.
-        let (names, slot) = self
-            .channels
-            .ledger()
+        self.channels
             .admit(label, &init.protocol)
             .map_err(|e| Error::operation(e.to_string()))?;
         let mut rec = DataChannelRecord {
             key: DataChannelId(0),
-            names,
-            slot: Some(slot),
+            names: ChannelNames::new(label, &init.protocol),
             ordered: init.ordered,
             max_packet_life_time: init.max_packet_life_time,
             max_retransmits: init.max_retransmits,
@@ -1067,12 +1097,12 @@ impl Core {
             Some(_) => {}
             None => {
                 if let Some(role) = self.dtls_role {
-                    rec.id = Some(
-                        self.channels
-                            .streams
-                            .allocate(role)
-                            .ok_or_else(|| Error::operation("no stream id is available"))?,
-                    );
+                    let Some(id) = self.channels.streams.allocate(role) else {
+                        // Not created: what `admit` counted is given back.
+                        self.channels.unadmit(rec.names.len());
+                        return Err(Error::operation("no stream id is available"));
+                    };
+                    rec.id = Some(id);
                 }
             }
         }
@@ -1129,16 +1159,13 @@ impl Core {
 
     /// The caps on data channels in effect.
     pub fn data_channel_limits(&self) -> DataChannelLimits {
-        self.channels.ledger().limits()
+        self.channels.limits()
     }
 
     /// Channels open now (not yet closed, either side's) and the label and protocol bytes
     /// kept for the connection's channels: what [`DataChannelLimits`] bounds.
     pub fn data_channel_usage(&self) -> (usize, usize) {
-        (
-            self.channels.ledger().open_channels(),
-            self.channels.ledger().label_bytes(),
-        )
+        (self.channels.open_channels(), self.channels.label_bytes())
     }
 
     /// Called when the DTLS role becomes known: gives in-band channels their ids; channels
@@ -1355,6 +1382,70 @@ mod tests {
         // Handed out once, in creation order, only channels that are still kept.
         assert_eq!(c.channels.take_unattached().last(), Some(&keep));
         assert!(!c.channels.has_unattached());
+    }
+
+    #[test]
+    fn open_channels_are_counted_until_closed_and_names_until_forgotten() {
+        let mut t = ChannelTable::new(DataChannelLimits {
+            max_open: 2,
+            max_label_bytes: 10,
+        });
+        let add = |t: &mut ChannelTable, label: &str, protocol: &str| {
+            t.admit(label, protocol)?;
+            let key = t.take_key();
+            t.insert(DataChannelRecord {
+                key,
+                names: ChannelNames::new(label, protocol),
+                ordered: true,
+                max_packet_life_time: None,
+                max_retransmits: None,
+                negotiated: false,
+                id: None,
+                priority: Priority::Low,
+                state: DataChannelState::Connecting,
+                sctp_open: false,
+                low_threshold: 0,
+                final_buffered_amount: 0,
+                binary_type: BinaryType::ArrayBuffer,
+                released: false,
+                awaiting_ack: false,
+                local_reset: false,
+                remote_reset: false,
+                sent_user_data: false,
+            });
+            Ok::<_, LimitReached>(key)
+        };
+        let a = add(&mut t, "abc", "de").unwrap();
+        assert_eq!((t.open_channels(), t.label_bytes()), (1, 5));
+        assert_eq!(
+            add(&mut t, "123456", "").unwrap_err(),
+            LimitReached::LabelBytes(10)
+        );
+        assert_eq!(
+            (t.open_channels(), t.label_bytes()),
+            (1, 5),
+            "a refusal keeps nothing"
+        );
+        let b = add(&mut t, "12345", "").unwrap();
+        assert_eq!(
+            add(&mut t, "", "").unwrap_err(),
+            LimitReached::OpenChannels(2)
+        );
+        t.set_closed(a);
+        t.set_closed(a);
+        assert_eq!(t.open_channels(), 1, "closed once, counted once");
+        assert_eq!(
+            t.label_bytes(),
+            10,
+            "the closed record still holds its names"
+        );
+        t.release(a);
+        assert_eq!(t.prune(), [a]);
+        assert_eq!(t.label_bytes(), 5);
+        t.set_closed(b);
+        t.release(b);
+        t.prune();
+        assert_eq!((t.open_channels(), t.label_bytes()), (0, 0));
     }
 
     #[test]
