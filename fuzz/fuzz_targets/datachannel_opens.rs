@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use rtcpeer_proto::datachannel::{
-    ChannelConfig, ChannelEvent, ChannelLedger, DataChannelLimits, DataChannels, Reliability,
+    ChannelConfig, ChannelNames, ChannelTable, DataChannelLimits, Reliability,
 };
+use rtcpeer_proto::jsep::{DataChannelEvent, DataChannelId};
 use rtcpeer_proto::sctp::{Association, Config, SendOptions};
 
 const LIMITS: DataChannelLimits = DataChannelLimits {
@@ -21,9 +22,9 @@ const LIMITS: DataChannelLimits = DataChannelLimits {
 
 struct Victim {
     assoc: Association,
-    dc: DataChannels,
+    dc: ChannelTable,
     /// Channels the victim holds (announced or opened, not closed).
-    held: HashSet<u16>,
+    held: HashSet<DataChannelId>,
 }
 
 impl Victim {
@@ -31,17 +32,21 @@ impl Victim {
         while let Some(e) = self.assoc.poll_event() {
             self.dc.handle_event(&mut self.assoc, e, now);
         }
-        while let Some(e) = self.dc.poll_event() {
+        while self.dc.poll_announced().is_some() {}
+        while let Some((key, e)) = self.dc.poll_event() {
             match e {
-                ChannelEvent::Incoming { id, .. } | ChannelEvent::Open { id } => {
-                    self.held.insert(id);
+                DataChannelEvent::Open => {
+                    self.held.insert(key);
                 }
-                ChannelEvent::Closed { id } => {
-                    self.held.remove(&id);
+                DataChannelEvent::Close => {
+                    self.held.remove(&key);
+                    // No handle: forgotten once closed, as the connection does.
+                    self.dc.release(key);
                 }
                 _ => {}
             }
         }
+        self.dc.prune();
     }
 }
 
@@ -72,24 +77,21 @@ fn pump(attacker: &mut Association, v: &mut Victim, now: &mut Instant) {
 }
 
 fn check(v: &Victim) {
-    let ledger = v.dc.ledger();
-    assert!(v.dc.len() <= LIMITS.max_open, "{} channels", v.dc.len());
-    assert_eq!(ledger.open_channels(), v.dc.len());
-    assert!(ledger.label_bytes() <= LIMITS.max_label_bytes);
-    // The events say exactly which channels the manager holds.
-    assert_eq!(v.held.len(), v.dc.len());
-    // Events were drained and dropped: the manager's channels hold the only copies.
+    assert!(v.dc.live() <= LIMITS.max_open, "{} channels", v.dc.live());
+    assert_eq!(v.dc.open_channels(), v.dc.live());
+    assert!(v.dc.label_bytes() <= LIMITS.max_label_bytes);
+    // The events say exactly which channels the table holds.
+    assert_eq!(v.held.len(), v.dc.live());
+    // Closed channels were forgotten: the held channels' records hold the only names.
     let held: usize = v
         .held
         .iter()
-        .map(|id| {
-            v.dc.config(*id)
-                .expect("an announced channel is known")
-                .names
-                .len()
+        .map(|key| {
+            let info = v.dc.info(*key).expect("an announced channel is known");
+            info.label().len() + info.protocol().len()
         })
         .sum();
-    assert_eq!(ledger.label_bytes(), held);
+    assert_eq!(v.dc.label_bytes(), held);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -97,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     let mut attacker = Association::new(Config::default(), now, 1);
     let mut v = Victim {
         assoc: Association::new(Config::default(), now, 2),
-        dc: DataChannels::with_ledger(ChannelLedger::new(LIMITS)),
+        dc: ChannelTable::new(LIMITS),
         held: HashSet::new(),
     };
     // The attacker is the DTLS client (even ids), the victim the server (odd ids).
@@ -133,12 +135,14 @@ fuzz_target!(|data: &[u8]| {
             2 => {
                 let _ = attacker.reset_streams(&[stream], now);
             }
-            3 => v.dc.close(&mut v.assoc, stream, now),
+            3 => {
+                if let Some(key) = v.dc.by_stream(stream) {
+                    v.dc.close(&mut v.assoc, key, now);
+                }
+            }
             4 => {
                 let label = String::from_utf8_lossy(body);
-                let Ok(names) = v.dc.ledger().names(&label, "") else {
-                    continue;
-                };
+                let names = ChannelNames::new(&label, "");
                 let config = ChannelConfig {
                     names,
                     ordered: len % 2 == 0,

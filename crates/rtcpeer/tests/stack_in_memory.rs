@@ -7,17 +7,32 @@ use std::time::{Duration, Instant};
 
 use rtcpeer_proto::cert::{Certificate, CertificateParams};
 use rtcpeer_proto::datachannel::{
-    ChannelConfig, ChannelEvent, ChannelNames, DataChannels, Payload, Reliability,
+    ChannelConfig, ChannelError, ChannelNames, ChannelTable, DataChannelLimits, Payload,
+    Reliability,
 };
 use rtcpeer_proto::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, RemoteFingerprints,
 };
+use rtcpeer_proto::jsep::DataChannelEvent;
 use rtcpeer_proto::sctp::{Association, Config};
+
+/// What happened on a channel, named by stream id (the table's events read back through
+/// the table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ChannelEvent {
+    Open { id: u16 },
+    Incoming { id: u16, config: ChannelConfig },
+    Message { id: u16, payload: Payload },
+    Closing { id: u16 },
+    Closed { id: u16 },
+    Failed { id: u16 },
+    BufferedAmountLow { id: u16 },
+}
 
 struct Stack {
     dtls: DtlsConnection,
     sctp: Association,
-    dc: DataChannels,
+    dc: ChannelTable,
     events: Vec<ChannelEvent>,
     connected: bool,
     /// Datagrams on the wire towards the other stack.
@@ -29,7 +44,7 @@ impl Stack {
         Stack {
             dtls: DtlsConnection::new(cert, config).unwrap(),
             sctp: Association::new(Config::default(), now, seed),
-            dc: DataChannels::new(),
+            dc: ChannelTable::new(DataChannelLimits::default()),
             events: Vec::new(),
             connected: false,
             out: Vec::new(),
@@ -52,8 +67,40 @@ impl Stack {
         while let Some(e) = self.sctp.poll_event() {
             self.dc.handle_event(&mut self.sctp, e, now);
         }
-        while let Some(e) = self.dc.poll_event() {
-            self.events.push(e);
+        let mut announced = Vec::new();
+        while let Some(k) = self.dc.poll_announced() {
+            announced.push(k);
+        }
+        while let Some((k, e)) = self.dc.poll_event() {
+            let info = self.dc.info(k).expect("a kept channel");
+            let id = info.id().expect("a channel on a stream");
+            self.events.push(match e {
+                DataChannelEvent::Open if announced.contains(&k) => ChannelEvent::Incoming {
+                    id,
+                    config: ChannelConfig {
+                        names: ChannelNames::new(info.label(), info.protocol()),
+                        ordered: info.ordered(),
+                        reliability: match (info.max_retransmits(), info.max_packet_life_time()) {
+                            (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
+                            (None, Some(ms)) => Reliability::MaxLifetimeMs(u32::from(ms)),
+                            (None, None) => Reliability::Reliable,
+                        },
+                        priority: match info.priority() {
+                            rtcpeer::Priority::VeryLow => 128,
+                            rtcpeer::Priority::Low => 256,
+                            rtcpeer::Priority::Medium => 512,
+                            rtcpeer::Priority::High => 1024,
+                        },
+                        negotiated: info.negotiated(),
+                    },
+                },
+                DataChannelEvent::Open => ChannelEvent::Open { id },
+                DataChannelEvent::Message(payload) => ChannelEvent::Message { id, payload },
+                DataChannelEvent::Closing => ChannelEvent::Closing { id },
+                DataChannelEvent::Close => ChannelEvent::Closed { id },
+                DataChannelEvent::Error(_) => ChannelEvent::Failed { id },
+                DataChannelEvent::BufferedAmountLow => ChannelEvent::BufferedAmountLow { id },
+            });
         }
         if self.connected {
             let mut buf = Vec::new();
@@ -82,6 +129,20 @@ impl Stack {
 
     fn take(&mut self) -> Vec<ChannelEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    fn send(&mut self, stream: u16, payload: Payload, now: Instant) -> Result<(), ChannelError> {
+        let key = self
+            .dc
+            .by_stream(stream)
+            .ok_or(ChannelError::UnknownChannel(stream))?;
+        self.dc.send(&mut self.sctp, key, payload, now)
+    }
+
+    fn close(&mut self, stream: u16, now: Instant) {
+        if let Some(key) = self.dc.by_stream(stream) {
+            self.dc.close(&mut self.sctp, key, now);
+        }
     }
 }
 
@@ -165,7 +226,7 @@ fn data_channel_over_sctp_over_dtls() {
     while received.len() < 64 {
         while sent < 64 {
             let msg = vec![sent as u8; 65536];
-            match a.dc.send(&mut a.sctp, 0, Payload::Binary(msg), now) {
+            match a.send(0, Payload::Binary(msg), now) {
                 Ok(()) => sent += 1,
                 Err(_) => break,
             }
@@ -189,8 +250,7 @@ fn data_channel_over_sctp_over_dtls() {
         );
     }
 
-    b.dc.send(&mut b.sctp, 0, Payload::Text("thanks".into()), now)
-        .unwrap();
+    b.send(0, Payload::Text("thanks".into()), now).unwrap();
     run(&mut a, &mut b, &mut now);
     assert!(a.take().contains(&ChannelEvent::Message {
         id: 0,
@@ -198,7 +258,7 @@ fn data_channel_over_sctp_over_dtls() {
     }));
 
     // Closing from the answering side: both ends end up closed.
-    b.dc.close(&mut b.sctp, 0, now);
+    b.close(0, now);
     run(&mut a, &mut b, &mut now);
     assert_eq!(
         a.take(),

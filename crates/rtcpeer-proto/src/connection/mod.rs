@@ -32,7 +32,8 @@ pub use crate::negotiator::types::{
 mod io;
 
 pub use crate::session::channels::{
-    BinaryType, DataChannelId, DataChannelInit, DataChannelState, Priority, SctpTransportState,
+    BinaryType, DataChannelId, DataChannelInfo, DataChannelInit, DataChannelState, Priority,
+    SctpTransportState,
 };
 pub use crate::session::data::DataChannelEvent;
 pub use crate::session::demux::Class;
@@ -46,9 +47,7 @@ pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
 pub use io::{Event, Input, IoRequest, Output};
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
-#[doc(hidden)]
-pub use crate::session::channels::DataChannelRecord;
-pub(crate) use crate::session::channels::{SctpInfo, StreamIds};
+pub(crate) use crate::session::channels::{ChannelTable, SctpInfo};
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,19 +295,10 @@ pub struct Core {
     pub(crate) cname: String,
     pub(crate) negotiation_needed: bool,
     pub(crate) nn_on_empty_chain: bool,
-    /// Live data channels in creation order; a closed one goes once no handle is left
-    /// ([`Core::prune_data_channels`]), so channel churn does not grow memory.
-    pub(crate) data_channels: Vec<DataChannelRecord>,
-    /// Where each key's record is in `data_channels`.
-    pub(crate) dc_slots: HashMap<DataChannelId, usize>,
-    /// A channel closed or lost its last handle since the last prune: only then is one due
-    /// (the driver asks every round).
-    pub(crate) dc_prune_due: bool,
-    pub(crate) stream_ids: StreamIds,
-    /// Caps and counts of the open channels and the names kept (shared with the channel
-    /// manager in `data`).
-    pub(crate) dc_ledger: crate::datachannel::ChannelLedger,
-    pub(crate) next_dc: u64,
+    /// The data channels: one record each, keyed by [`DataChannelId`]; a closed one goes
+    /// once no handle is left ([`Core::prune_data_channels`]), so channel churn does not
+    /// grow memory.
+    pub(crate) channels: ChannelTable,
     /// A data channel was created: the session wants an m=application section.
     pub(crate) data_requested: bool,
     pub(crate) sctp: Option<SctpInfo>,
@@ -347,7 +337,6 @@ impl Core {
         // RFC 9429 §5.2.1: sess-id is a 64-bit number with the top bit clear; WPT-128 wants < 2^62.
         let session_id = rng.next_u64() & ((1 << 62) - 1);
         let cname = rng.string(ICE_CHARS, 16);
-        let dc_ledger = crate::datachannel::ChannelLedger::default();
         Core {
             config,
             settings,
@@ -374,19 +363,14 @@ impl Core {
             cname,
             negotiation_needed: false,
             nn_on_empty_chain: false,
-            data_channels: Vec::new(),
-            dc_slots: HashMap::new(),
-            dc_prune_due: false,
-            stream_ids: StreamIds::default(),
-            dc_ledger: dc_ledger.clone(),
-            next_dc: 0,
+            channels: ChannelTable::new(Default::default()),
             data_requested: false,
             sctp: None,
             events: VecDeque::new(),
             events_unreported: 0,
             events_dropped_total: 0,
             ice: crate::session::ice::IceState::default(),
-            data: crate::session::data::DataPath::new(dc_ledger),
+            data: crate::session::data::DataPath::new(),
             timers: crate::session::timers::Timers::default(),
             scheduler: crate::session::scheduler::Scheduler::default(),
             io: io::IoOutbox::default(),
@@ -878,8 +862,10 @@ impl Core {
             // No event: close() fires none; the API ends its receiver tracks itself.
             t.receiver_ended = true;
         }
-        for dc in &mut self.data_channels {
-            dc.set_closed();
+        for i in 0..self.channels.positions() {
+            if let Some(key) = self.channels.key_at(i) {
+                self.channels.set_closed(key);
+            }
         }
         if let Some(s) = &mut self.sctp {
             s.state = SctpTransportState::Closed;

@@ -3,18 +3,13 @@
 //! RFC 8831 §6.2 lets a peer negotiate up to 65535 streams, and each DATA_CHANNEL_OPEN may
 //! carry a label and a protocol of up to 65535 bytes each (RFC 8832 §5.1): bounded by the
 //! stream count alone, one peer could make a connection keep 8 GiB of names. The
-//! [`ChannelLedger`] counts the channels open at once and the label/protocol bytes kept, and
-//! refuses what goes beyond its [`DataChannelLimits`].
-//!
-//! Accounting is by ownership: a channel's label and protocol are stored once, in a
-//! [`ChannelNames`] shared by every holder (the signaling record, the channel manager, the
-//! events that carry it), and its bytes leave the ledger when the last holder drops it; an
-//! [`OpenSlot`] is held from the channel's creation until it is closed. Nothing has to
-//! remember to give bytes or slots back.
+//! connection's [`ChannelTable`](super::ChannelTable), the one holder of every channel's
+//! record, counts the channels open at once (from creation until closed) and the
+//! label/protocol bytes of the records it keeps (until forgotten), and refuses what goes
+//! beyond its [`DataChannelLimits`].
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Caps on the data channels of one connection (non-standard knobs, like Pion's
 /// SettingEngine; `Settings::data_channels` in the API).
@@ -69,147 +64,26 @@ impl fmt::Display for LimitReached {
 
 impl std::error::Error for LimitReached {}
 
-#[derive(Debug)]
-struct Counts {
-    limits: DataChannelLimits,
-    open: AtomicUsize,
-    label_bytes: AtomicUsize,
-}
-
-impl Counts {
-    fn take_slot(&self) -> Result<(), LimitReached> {
-        let max = self.limits.max_open;
-        self.open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .map(drop)
-            .map_err(|_| LimitReached::OpenChannels(max))
-    }
-
-    fn take_bytes(&self, len: usize) -> Result<(), LimitReached> {
-        let max = self.limits.max_label_bytes;
-        self.label_bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                n.checked_add(len).filter(|&t| t <= max)
-            })
-            .map(drop)
-            .map_err(|_| LimitReached::LabelBytes(max))
-    }
-}
-
-/// The account of one connection's data channels (shared by its signaling core and its
-/// channel manager; clones are the same account).
-#[derive(Debug, Clone)]
-pub struct ChannelLedger(Arc<Counts>);
-
-impl Default for ChannelLedger {
-    fn default() -> Self {
-        ChannelLedger::new(DataChannelLimits::default())
-    }
-}
-
-impl ChannelLedger {
-    /// An empty account with these caps.
-    pub fn new(limits: DataChannelLimits) -> Self {
-        ChannelLedger(Arc::new(Counts {
-            limits,
-            open: AtomicUsize::new(0),
-            label_bytes: AtomicUsize::new(0),
-        }))
-    }
-
-    /// The caps.
-    pub fn limits(&self) -> DataChannelLimits {
-        self.0.limits
-    }
-
-    /// Channels open now (slots held).
-    pub fn open_channels(&self) -> usize {
-        self.0.open.load(Ordering::Acquire)
-    }
-
-    /// Label and protocol bytes kept now.
-    pub fn label_bytes(&self) -> usize {
-        self.0.label_bytes.load(Ordering::Acquire)
-    }
-
-    /// A slot and the names of a new channel, or which cap refuses it (checked before the
-    /// names are copied, so a refusal allocates nothing).
-    pub fn admit(
-        &self,
-        label: &str,
-        protocol: &str,
-    ) -> Result<(ChannelNames, OpenSlot), LimitReached> {
-        let slot = self.slot()?;
-        let names = self.names(label, protocol)?;
-        Ok((names, slot))
-    }
-
-    /// A slot for a channel whose names are already kept.
-    pub fn slot(&self) -> Result<OpenSlot, LimitReached> {
-        self.0.take_slot()?;
-        Ok(OpenSlot(self.0.clone()))
-    }
-
-    /// Keeps a label and a protocol, counted until the last holder drops them.
-    pub fn names(&self, label: &str, protocol: &str) -> Result<ChannelNames, LimitReached> {
-        let len = label.len() + protocol.len();
-        self.0.take_bytes(len)?;
-        Ok(ChannelNames::build(label, protocol, Some(self.0.clone())))
-    }
-}
-
-/// One open channel's place in the [`ChannelLedger`]; dropping it frees the place.
-pub struct OpenSlot(Arc<Counts>);
-
-impl Drop for OpenSlot {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl fmt::Debug for OpenSlot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OpenSlot")
-    }
-}
-
 struct Names {
     /// Label then protocol, in one allocation.
     text: Box<str>,
     label_len: usize,
-    account: Option<Arc<Counts>>,
 }
 
-impl Drop for Names {
-    fn drop(&mut self) {
-        if let Some(a) = &self.account {
-            a.label_bytes.fetch_sub(self.text.len(), Ordering::AcqRel);
-        }
-    }
-}
-
-/// A channel's label and protocol (RFC 8832 §5.1), stored once and shared by every holder;
-/// cloning is cheap.
+/// A channel's label and protocol (RFC 8832 §5.1), stored once in one allocation; cloning
+/// is cheap.
 #[derive(Clone)]
 pub struct ChannelNames(Arc<Names>);
 
 impl ChannelNames {
-    /// Names counted by no ledger (for channels the application itself creates on a
-    /// stand-alone [`DataChannels`](super::DataChannels)).
+    /// A label and a protocol.
     pub fn new(label: &str, protocol: &str) -> Self {
-        ChannelNames::build(label, protocol, None)
-    }
-
-    fn build(label: &str, protocol: &str, account: Option<Arc<Counts>>) -> Self {
         let mut text = String::with_capacity(label.len() + protocol.len());
         text.push_str(label);
         text.push_str(protocol);
         ChannelNames(Arc::new(Names {
             text: text.into_boxed_str(),
             label_len: label.len(),
-            account,
         }))
     }
 
@@ -276,31 +150,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_counted_until_the_last_holder_drops_them() {
-        let l = ChannelLedger::new(DataChannelLimits {
-            max_open: 2,
-            max_label_bytes: 10,
-        });
-        let (a, slot_a) = l.admit("abc", "de").unwrap();
+    fn names_are_kept_once_and_read_back() {
+        let a = ChannelNames::new("abc", "de");
         let a2 = a.clone();
         assert!(a.same_storage(&a2));
-        assert_eq!((a.label(), a.protocol()), ("abc", "de"));
-        assert_eq!((l.open_channels(), l.label_bytes()), (1, 5));
-        assert_eq!(
-            l.admit("123456", "").unwrap_err(),
-            LimitReached::LabelBytes(10)
+        assert_eq!((a.label(), a.protocol(), a.len()), ("abc", "de", 5));
+        assert_eq!(a, ChannelNames::new("abc", "de"));
+        assert_ne!(
+            a,
+            ChannelNames::new("ab", "cde"),
+            "the split is part of the names"
         );
-        assert_eq!(l.label_bytes(), 5, "a refusal keeps nothing");
-        let (_b, slot_b) = l.admit("12345", "").unwrap();
-        assert_eq!(l.admit("", "").unwrap_err(), LimitReached::OpenChannels(2));
-        drop(slot_a);
-        assert_eq!(l.open_channels(), 1);
-        drop(a);
-        assert_eq!(l.label_bytes(), 10, "a clone still holds the names");
-        drop(a2);
-        assert_eq!(l.label_bytes(), 5);
-        drop(slot_b);
-        assert_eq!(l.open_channels(), 0);
+        assert!(ChannelNames::default().is_empty());
     }
 
     #[test]

@@ -2,12 +2,29 @@
 
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+
 use super::*;
+use crate::connection::{DataChannelEvent, DataChannelId, DataChannelState, Priority};
 use crate::sctp::{Association, Config};
+
+/// What happened on a channel, named by stream id: the table's `(DataChannelId,
+/// DataChannelEvent)`s and announcements, read back through the table so that the
+/// assertions below state the DCEP behaviour stream by stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ChannelEvent {
+    Open { id: u16 },
+    Incoming { id: u16, config: ChannelConfig },
+    Message { id: u16, payload: Payload },
+    Closing { id: u16 },
+    Closed { id: u16 },
+    Failed { id: u16 },
+    BufferedAmountLow { id: u16 },
+}
 
 struct Peer {
     assoc: Association,
-    dc: DataChannels,
+    dc: ChannelTable,
     events: Vec<ChannelEvent>,
     /// Streams the other side reset (RFC 6525), as the association reported them.
     reset_by_peer: Vec<u16>,
@@ -15,12 +32,7 @@ struct Peer {
 
 impl Peer {
     fn new(now: Instant, seed: u64) -> Peer {
-        Peer {
-            assoc: Association::new(Config::default(), now, seed),
-            dc: DataChannels::new(),
-            events: Vec::new(),
-            reset_by_peer: Vec::new(),
-        }
+        peer_with(now, seed, DataChannelLimits::default())
     }
 
     fn drain(&mut self, now: Instant) {
@@ -30,13 +42,91 @@ impl Peer {
             }
             self.dc.handle_event(&mut self.assoc, e, now);
         }
-        while let Some(e) = self.dc.poll_event() {
-            self.events.push(e);
+        let mut announced = HashSet::new();
+        while let Some(k) = self.dc.poll_announced() {
+            announced.insert(k);
+        }
+        while let Some((k, e)) = self.dc.poll_event() {
+            let id = self
+                .dc
+                .info(k)
+                .and_then(|i| i.id())
+                .expect("a kept channel");
+            self.events.push(match e {
+                DataChannelEvent::Open if announced.contains(&k) => ChannelEvent::Incoming {
+                    id,
+                    config: self.config_of(k),
+                },
+                DataChannelEvent::Open => ChannelEvent::Open { id },
+                DataChannelEvent::Message(payload) => ChannelEvent::Message { id, payload },
+                DataChannelEvent::Closing => ChannelEvent::Closing { id },
+                DataChannelEvent::Close => ChannelEvent::Closed { id },
+                DataChannelEvent::Error(_) => ChannelEvent::Failed { id },
+                DataChannelEvent::BufferedAmountLow => ChannelEvent::BufferedAmountLow { id },
+            });
         }
     }
 
     fn take(&mut self) -> Vec<ChannelEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    /// The channel's parameters in DCEP terms, read from the table.
+    fn config_of(&self, key: DataChannelId) -> ChannelConfig {
+        let info = self.dc.info(key).expect("a kept channel");
+        ChannelConfig {
+            names: self.dc.get(key).expect("a kept channel").names.clone(),
+            ordered: info.ordered(),
+            reliability: match (info.max_retransmits(), info.max_packet_life_time()) {
+                (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
+                (None, Some(ms)) => Reliability::MaxLifetimeMs(u32::from(ms)),
+                (None, None) => Reliability::Reliable,
+            },
+            priority: match info.priority() {
+                Priority::VeryLow => 128,
+                Priority::Low => 256,
+                Priority::Medium => 512,
+                Priority::High => 1024,
+            },
+            negotiated: info.negotiated(),
+        }
+    }
+
+    /// The parameters of the channel not yet closed on `stream`.
+    fn config(&self, stream: u16) -> Option<ChannelConfig> {
+        self.dc.by_stream(stream).map(|k| self.config_of(k))
+    }
+
+    /// The state of the channel not yet closed on `stream`; `None` once it closed.
+    fn state(&self, stream: u16) -> Option<DataChannelState> {
+        self.dc
+            .by_stream(stream)
+            .and_then(|k| self.dc.info(k))
+            .map(|i| i.ready_state())
+    }
+
+    fn send(&mut self, stream: u16, payload: Payload, now: Instant) -> Result<(), ChannelError> {
+        let key = self
+            .dc
+            .by_stream(stream)
+            .ok_or(ChannelError::UnknownChannel(stream))?;
+        self.dc.send(&mut self.assoc, key, payload, now)
+    }
+
+    fn close(&mut self, stream: u16, now: Instant) {
+        if let Some(key) = self.dc.by_stream(stream) {
+            self.dc.close(&mut self.assoc, key, now);
+        }
+    }
+
+    /// Forgets the closed channels, as the connection does once no handle is left.
+    fn forget_closed(&mut self) {
+        for i in 0..self.dc.positions() {
+            if let Some(k) = self.dc.key_at(i) {
+                self.dc.release(k);
+            }
+        }
+        self.dc.prune();
     }
 }
 
@@ -129,7 +219,7 @@ fn dcep_open_ack_and_messages_both_ways() {
             Payload::Binary(b) => !b.is_empty(),
         }
         .then_some(ChannelEvent::BufferedAmountLow { id: 0 });
-        a.dc.send(&mut a.assoc, 0, p.clone(), now).unwrap();
+        a.send(0, p.clone(), now).unwrap();
         pump(&mut a, &mut b, &mut now);
         assert_eq!(
             b.take(),
@@ -139,7 +229,7 @@ fn dcep_open_ack_and_messages_both_ways() {
             }]
         );
         assert_eq!(a.take(), Vec::from_iter(low.clone()));
-        b.dc.send(&mut b.assoc, 0, p.clone(), now).unwrap();
+        b.send(0, p.clone(), now).unwrap();
         pump(&mut a, &mut b, &mut now);
         assert_eq!(a.take(), vec![ChannelEvent::Message { id: 0, payload: p }]);
         assert_eq!(b.take(), Vec::from_iter(low));
@@ -152,7 +242,7 @@ fn channels_created_before_the_association_open_when_it_connects() {
     let mut a = Peer::new(now, 3);
     let mut b = Peer::new(now, 4);
     a.dc.open(&mut a.assoc, 0, config("early"), now).unwrap();
-    a.dc.send(&mut a.assoc, 0, Payload::Text("too early".into()), now)
+    a.send(0, Payload::Text("too early".into()), now)
         .unwrap_err();
     a.assoc.connect(now);
     pump(&mut a, &mut b, &mut now);
@@ -182,8 +272,7 @@ fn negotiated_channels_use_no_dcep() {
         vec![ChannelEvent::Open { id: 42 }],
         "no Incoming: nothing was announced"
     );
-    a.dc.send(&mut a.assoc, 42, Payload::Text("hi".into()), now)
-        .unwrap();
+    a.send(42, Payload::Text("hi".into()), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(
         b.take(),
@@ -204,8 +293,7 @@ fn unordered_partial_reliability_is_announced_and_applied() {
     };
     a.dc.open(&mut a.assoc, 2, cfg.clone(), now).unwrap();
     // Before the ACK, messages still go ordered (RFC 8832 §6) so they cannot overtake the OPEN.
-    a.dc.send(&mut a.assoc, 2, Payload::Text("first".into()), now)
-        .unwrap();
+    a.send(2, Payload::Text("first".into()), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(
         b.take(),
@@ -217,8 +305,7 @@ fn unordered_partial_reliability_is_announced_and_applied() {
             }
         ]
     );
-    a.dc.send(&mut a.assoc, 2, Payload::Binary(vec![9; 10]), now)
-        .unwrap();
+    a.send(2, Payload::Binary(vec![9; 10]), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(
         b.take(),
@@ -247,13 +334,12 @@ fn closing_resets_both_directions_after_queued_data_and_frees_the_id() {
     a.take();
     b.take();
     for i in 0..50 {
-        a.dc.send(&mut a.assoc, 4, Payload::Binary(vec![i; 20_000]), now)
-            .unwrap();
+        a.send(4, Payload::Binary(vec![i; 20_000]), now).unwrap();
     }
-    a.dc.close(&mut a.assoc, 4, now);
-    assert_eq!(a.dc.state(4), Some(ChannelState::Closing));
+    a.close(4, now);
+    assert_eq!(a.state(4), Some(DataChannelState::Closing));
     assert_eq!(
-        a.dc.send(&mut a.assoc, 4, Payload::Text("late".into()), now),
+        a.send(4, Payload::Text("late".into()), now),
         Err(ChannelError::NotOpen(4))
     );
     pump(&mut a, &mut b, &mut now);
@@ -280,7 +366,7 @@ fn closing_resets_both_directions_after_queued_data_and_frees_the_id() {
         vec![ChannelEvent::Closed { id: 4 }],
         "the closing side sees no closing event"
     );
-    assert_eq!((a.dc.state(4), b.dc.state(4)), (None, None));
+    assert_eq!((a.state(4), b.state(4)), (None, None));
     // The id can be used again.
     a.dc.open(&mut a.assoc, 4, config("again"), now).unwrap();
     pump(&mut a, &mut b, &mut now);
@@ -325,7 +411,7 @@ fn id_in_use_and_unknown_channels() {
         Err(ChannelError::IdInUse(0))
     );
     assert_eq!(
-        a.dc.send(&mut a.assoc, 9, Payload::Text("?".into()), now),
+        a.send(9, Payload::Text("?".into()), now),
         Err(ChannelError::UnknownChannel(9))
     );
     pump(&mut a, &mut b, &mut now);
@@ -347,7 +433,10 @@ fn id_in_use_and_unknown_channels() {
         .unwrap();
     pump(&mut a, &mut b, &mut now);
     assert!(a.take().is_empty());
-    assert_eq!(a.dc.config(0).map(|c| c.names.label()), Some("x"));
+    assert_eq!(
+        a.config(0).map(|c| c.names.label().to_string()).as_deref(),
+        Some("x")
+    );
     assert_eq!(a.dc.dropped_messages(), 1);
 }
 
@@ -459,7 +548,7 @@ fn malformed_dcep_is_an_error_never_a_panic() {
 fn peer_with(now: Instant, seed: u64, limits: DataChannelLimits) -> Peer {
     Peer {
         assoc: Association::new(Config::default(), now, seed),
-        dc: DataChannels::with_ledger(ChannelLedger::new(limits)),
+        dc: ChannelTable::new(limits),
         events: Vec::new(),
         reset_by_peer: Vec::new(),
     }
@@ -521,7 +610,7 @@ fn opens_beyond_the_open_cap_are_refused_by_a_stream_reset_and_the_peer_sees_it_
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()), [0, 2, 4], "only the first three");
     assert_eq!(b.dc.refused_opens(), 2);
-    assert_eq!((b.dc.len(), b.dc.ledger().open_channels()), (3, 3));
+    assert_eq!((b.dc.live(), b.dc.open_channels()), (3, 3));
     assert_eq!(a.reset_by_peer, [6, 8]);
     // The attacker's two excess channels were reset by the victim: they closed there.
     let a_events = a.take();
@@ -531,11 +620,10 @@ fn opens_beyond_the_open_cap_are_refused_by_a_stream_reset_and_the_peer_sees_it_
                 && a_events.contains(&ChannelEvent::Closed { id }),
             "{id}: {a_events:?}"
         );
-        assert_eq!(a.dc.state(id), None);
+        assert_eq!(a.state(id), None);
     }
     // Accepted channels work.
-    a.dc.send(&mut a.assoc, 4, Payload::Text("hi".into()), now)
-        .unwrap();
+    a.send(4, Payload::Text("hi".into()), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(
         b.take(),
@@ -545,10 +633,10 @@ fn opens_beyond_the_open_cap_are_refused_by_a_stream_reset_and_the_peer_sees_it_
         }]
     );
     // A channel that closes frees its place: the next open is accepted.
-    a.dc.close(&mut a.assoc, 0, now);
+    a.close(0, now);
     pump(&mut a, &mut b, &mut now);
     assert!(b.take().contains(&ChannelEvent::Closed { id: 0 }));
-    assert_eq!(b.dc.ledger().open_channels(), 2);
+    assert_eq!(b.dc.open_channels(), 2);
     a.dc.open(&mut a.assoc, 10, config("again"), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()), [10]);
@@ -570,25 +658,26 @@ fn names_beyond_the_byte_cap_are_refused_and_kept_once() {
     let events = b.take();
     assert_eq!(incoming_ids(&events), [0, 2, 4, 6]);
     assert_eq!(b.dc.refused_opens(), 6);
-    assert_eq!(b.dc.ledger().label_bytes(), 4 * 131_070);
+    assert_eq!(b.dc.label_bytes(), 4 * 131_070);
     // The event and the manager share one copy of the names.
     let ChannelEvent::Incoming { config, .. } = &events[0] else {
         panic!("{events:?}")
     };
-    assert!(config.names.same_storage(&b.dc.config(0).unwrap().names));
+    assert!(config.names.same_storage(&b.config(0).unwrap().names));
     assert_eq!(config.names.label(), label);
     a.reset_by_peer.sort_unstable();
     assert_eq!(a.reset_by_peer, [8, 10, 12, 14, 16, 18]);
-    // Once the event is dropped the manager holds the only copy; closing the channel
-    // frees its bytes and its place.
+    // Once the event is dropped the table holds the only copy; closing the channel frees
+    // its place, forgetting it (no handle left) its bytes.
     drop(events);
-    b.dc.close(&mut b.assoc, 0, now);
+    b.close(0, now);
     // The attacker's raw channel has no manager to answer: reset its side by hand.
     a.assoc.reset_streams(&[0], now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert!(b.take().contains(&ChannelEvent::Closed { id: 0 }));
-    assert_eq!(b.dc.ledger().label_bytes(), 3 * 131_070);
-    assert_eq!(b.dc.ledger().open_channels(), 3);
+    b.forget_closed();
+    assert_eq!(b.dc.label_bytes(), 3 * 131_070);
+    assert_eq!(b.dc.open_channels(), 3);
 }
 
 #[test]
@@ -603,8 +692,8 @@ fn opens_on_our_parity_are_refused_with_a_reset_and_no_event() {
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()), [6]);
     assert_eq!(b.dc.refused_opens(), 3);
-    assert_eq!(b.dc.ledger().open_channels(), 1);
-    assert_eq!(b.dc.ledger().label_bytes(), "right".len());
+    assert_eq!(b.dc.open_channels(), 1);
+    assert_eq!(b.dc.label_bytes(), "right".len());
     // The refused streams were reset towards the attacker (an incoming SSN reset there).
     a.reset_by_peer.sort_unstable();
     assert_eq!(a.reset_by_peer, [1, 3, 5]);
@@ -631,8 +720,8 @@ fn opens_without_end_keep_the_victim_bounded() {
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&b.take()).len(), 64);
     assert_eq!(b.dc.refused_opens(), 2000 - 64);
-    assert_eq!(b.dc.len(), 64);
-    assert_eq!(b.dc.ledger().open_channels(), 64);
+    assert_eq!(b.dc.live(), 64);
+    assert_eq!(b.dc.open_channels(), 64);
 }
 
 #[test]
@@ -648,7 +737,7 @@ fn a_channel_that_fails_to_open_gives_its_place_back() {
         b.dc.open(&mut b.assoc, 65535, config("x"), now),
         Err(ChannelError::Send(_))
     ));
-    assert_eq!((b.dc.len(), b.dc.ledger().open_channels()), (0, 0));
+    assert_eq!((b.dc.live(), b.dc.open_channels()), (0, 0));
     b.dc.open(&mut b.assoc, 1, config("y"), now).unwrap();
     pump(&mut a, &mut b, &mut now);
     assert_eq!(incoming_ids(&a.take()), [1]);

@@ -23,15 +23,12 @@
 //!
 //! [`TimerName::Deferred`]: crate::session::timers::TimerName::Deferred
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::cert::DtlsFingerprint;
-use crate::datachannel::{
-    ChannelConfig, ChannelEvent, ChannelLedger, DataChannels, Payload, Reliability,
-};
+use crate::datachannel::Payload;
 use crate::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole as WireRole, DtlsSettings, DtlsTransportState,
     RemoteFingerprints, SrtpKeyingMaterial,
@@ -40,9 +37,7 @@ use crate::error::{Error, ErrorDetail, Result};
 use crate::sctp::{self, Association, SendError};
 use crate::sdp::Attribute as A;
 
-use super::channels::{
-    DataChannelId, DataChannelRecord, DataChannelState, Priority, SctpTransportState,
-};
+use super::channels::{DataChannelId, DataChannelState, SctpTransportState};
 use super::timers::TimerName;
 use crate::connection::{Core, CoreEvent, DtlsRole};
 
@@ -63,29 +58,6 @@ pub enum DataChannelEvent {
     Close,
 }
 
-/// Bound on per-channel events waiting for the runtime; the runtime drains after every
-/// call, so this is only reached if it stops draining, and overflow drops the oldest.
-const MAX_DC_EVENTS: usize = 65536;
-
-/// RFC 8831 §6.4 priority values used in DATA_CHANNEL_OPEN.
-fn dcep_priority(p: Priority) -> u16 {
-    match p {
-        Priority::VeryLow => 128,
-        Priority::Low => 256,
-        Priority::Medium => 512,
-        Priority::High => 1024,
-    }
-}
-
-/// The W3C priority a DCEP priority value falls in (RFC 8831 §6.4 ranges).
-fn w3c_priority(p: u16) -> Priority {
-    match p {
-        0..=128 => Priority::VeryLow,
-        129..=256 => Priority::Low,
-        257..=512 => Priority::Medium,
-        _ => Priority::High,
-    }
-}
 
 /// The DTLS configuration for `settings`: the default one is built once per process
 /// (building runs dimpl's crypto self-check), others per connection.
@@ -113,17 +85,14 @@ pub(crate) struct DataPath {
     /// `sctp.maxChannels`, set when the association connected.
     max_channels: Option<u16>,
     assoc: Option<Association>,
-    channels: DataChannels,
-    by_stream: HashMap<u16, DataChannelId>,
-    dc_events: VecDeque<(DataChannelId, DataChannelEvent)>,
     sctp_buf: Vec<u8>,
     /// The last time a timed call gave (the ABORT sent by `close()` needs one).
     last_now: Option<Instant>,
 }
 
 impl DataPath {
-    /// Nothing started yet; channels are counted in `ledger` (the core's).
-    pub(crate) fn new(ledger: ChannelLedger) -> Self {
+    /// Nothing started yet.
+    pub(crate) fn new() -> Self {
         DataPath {
             dtls: None,
             dtls_state: DtlsTransportState::New,
@@ -133,9 +102,6 @@ impl DataPath {
             srtp: None,
             max_channels: None,
             assoc: None,
-            channels: DataChannels::with_ledger(ledger),
-            by_stream: HashMap::new(),
-            dc_events: VecDeque::new(),
             sctp_buf: Vec::with_capacity(2048),
             last_now: None,
         }
@@ -143,19 +109,13 @@ impl DataPath {
 }
 
 impl Core {
-    /// The core's ledger was replaced (new limits, before any channel): the channel
-    /// manager counts in the new one.
-    pub(super) fn data_channels_ledger_changed(&mut self) {
-        self.data.channels = DataChannels::with_ledger(self.dc_ledger.clone());
-    }
-
     /// The peer's DATA_CHANNEL_OPENs refused: beyond the [`DataChannelLimits`] caps or on
     /// a stream id of this side's parity (RFC 8832 §6); each had its stream reset and
     /// fired no `datachannel` event.
     ///
     /// [`DataChannelLimits`]: crate::datachannel::DataChannelLimits
     pub fn refused_data_channels(&self) -> u64 {
-        self.data.channels.refused_opens()
+        self.channels.refused_opens()
     }
 
     // ----- W3C getters -----
@@ -191,7 +151,7 @@ impl Core {
 
     /// The next per-channel event, in firing order (drained by the runtime).
     pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
-        self.data.dc_events.pop_front()
+        self.channels.poll_event()
     }
 
     /// `dc.bufferedAmount` (webrtc-pc §6.2): bytes queued by `send` and not yet sent.
@@ -210,9 +170,11 @@ impl Core {
 
     /// `dc.bufferedAmountLowThreshold = bytes` (webrtc-pc §6.2).
     pub fn set_data_channel_low_threshold(&mut self, key: DataChannelId, bytes: u64) {
-        let Some(i) = self.dc_index(key) else { return };
-        self.data_channels[i].low_threshold = bytes;
-        if let (Some(id), Some(a)) = (self.data_channels[i].id, self.data.assoc.as_mut()) {
+        let Some(rec) = self.channels.get_mut(key) else {
+            return;
+        };
+        rec.low_threshold = bytes;
+        if let (Some(id), Some(a)) = (rec.id, self.data.assoc.as_mut()) {
             a.set_buffered_amount_low_threshold(id, usize::try_from(bytes).unwrap_or(usize::MAX));
         }
     }
@@ -251,7 +213,8 @@ impl Core {
         let Some(assoc) = self.data.assoc.as_mut() else {
             return Err(Error::invalid_state("the SCTP transport is not connected"));
         };
-        match self.data.channels.send(assoc, id, payload, now) {
+        let _ = id;
+        match self.channels.send(assoc, key, payload, now) {
             Ok(()) => Ok(()),
             Err(crate::datachannel::ChannelError::Send(SendError::BufferFull)) => Err(
                 Error::operation("the send buffer is full; wait for bufferedamountlow"),
@@ -281,9 +244,14 @@ impl Core {
     pub(crate) fn data_close(&mut self, now: Option<Instant>) {
         // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
         // (WPT-215): read before the ABORT below drops the send queue.
-        for i in 0..self.data_channels.len() {
-            let amount = self.data_channel_buffered_amount(self.data_channels[i].key);
-            self.data_channels[i].final_buffered_amount = amount;
+        for i in 0..self.channels.positions() {
+            let Some(key) = self.channels.key_at(i) else {
+                continue;
+            };
+            let amount = self.data_channel_buffered_amount(key);
+            if let Some(rec) = self.channels.get_mut(key) {
+                rec.final_buffered_amount = amount;
+            }
         }
         let path = self.dtls_path();
         let now = now.or(self.data.last_now);
@@ -309,7 +277,7 @@ impl Core {
         }
         self.data.assoc = None;
         self.data.dtls_state = DtlsTransportState::Closed;
-        self.data.dc_events.clear();
+        self.channels.clear_events();
     }
 
     /// A datagram other than STUN arrived at `now` (the ABORT sent by `close()` needs a time).
@@ -409,10 +377,6 @@ impl Core {
     }
 
     // ----- internals -----
-
-    fn dc_index(&self, key: DataChannelId) -> Option<usize> {
-        self.dc_slots.get(&key).copied()
-    }
 
     /// Where DTLS datagrams go: the ICE selected pair, else where the peer's DTLS came from.
     fn dtls_path(&self) -> Option<(SocketAddr, SocketAddr)> {
@@ -521,13 +485,7 @@ impl Core {
     }
 
     pub(super) fn push_dc_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
-        if self.data.dc_events.len() >= MAX_DC_EVENTS {
-            self.data.dc_events.pop_front();
-        }
-        if e == DataChannelEvent::Close {
-            self.dc_prune_due = true;
-        }
-        self.data.dc_events.push_back((key, e));
+        self.channels.push_event(key, e);
     }
 
     /// Moves everything that can move: starts DTLS/SCTP when due, feeds DTLS output to SCTP,
@@ -608,26 +566,27 @@ impl Core {
         if let Some(assoc) = d.assoc.as_mut() {
             assoc.abort(now);
             while let Some(e) = assoc.poll_event() {
-                d.channels.handle_event(assoc, e, now);
+                self.channels.handle_event(assoc, e, now);
             }
             // Nothing can be sent any more: the abort stays local.
             while assoc.poll_transmit(now, &mut d.sctp_buf) {}
         }
-        self.pump_channel_events();
+        self.announce_channels();
         self.data.assoc = None;
         // Channels that never reached the association close too (webrtc-pc §6.2: the
         // underlying transport is gone).
-        for i in 0..self.data_channels.len() {
-            let rec = &mut self.data_channels[i];
-            if rec.state == DataChannelState::Closed {
+        for i in 0..self.channels.positions() {
+            let Some(key) = self.channels.key_at(i) else {
+                continue;
+            };
+            if self
+                .channels
+                .get(key)
+                .is_none_or(|r| r.state == DataChannelState::Closed)
+            {
                 continue;
             }
-            rec.set_closed();
-            let (key, id) = (rec.key, rec.id);
-            if let Some(id) = id {
-                self.data.by_stream.remove(&id);
-                self.stream_ids.release(id);
-            }
+            self.channels.set_closed(key);
             self.push_dc_event(
                 key,
                 DataChannelEvent::Error(Error::rtc(
@@ -662,62 +621,39 @@ impl Core {
         self.data.assoc = Some(assoc);
         // The DTLS role is fixed by now (RFC 8832 §6: the client opens even stream ids).
         if let Some(role) = self.dtls_role {
-            self.data
-                .channels
+            self.channels
                 .set_dtls_client(matches!(role, DtlsRole::Client));
         }
     }
 
     /// Hands channels that have an id and are not yet open to the association.
     fn open_pending_channels(&mut self, now: Instant) {
-        if self.data.assoc.is_none() {
+        if !self.channels.has_unattached() {
             return;
         }
-        for i in 0..self.data_channels.len() {
-            let rec = &self.data_channels[i];
-            if rec.sctp_open || rec.state != DataChannelState::Connecting {
+        let Some(assoc) = self.data.assoc.as_mut() else {
+            return;
+        };
+        for key in self.channels.take_unattached() {
+            let Some(rec) = self.channels.get(key) else {
+                continue;
+            };
+            if rec.sctp_open || rec.state != DataChannelState::Connecting || rec.id.is_none() {
                 continue;
             }
-            let Some(id) = rec.id else { continue };
-            let config = ChannelConfig {
-                names: rec.names.clone(),
-                ordered: rec.ordered,
-                reliability: match (rec.max_retransmits, rec.max_packet_life_time) {
-                    (Some(n), _) => Reliability::MaxRetransmits(u32::from(n)),
-                    (None, Some(ms)) => Reliability::MaxLifetimeMs(u32::from(ms)),
-                    (None, None) => Reliability::Reliable,
-                },
-                priority: dcep_priority(rec.priority),
-                negotiated: rec.negotiated,
-            };
-            let (key, threshold) = (rec.key, rec.low_threshold);
-            self.data_channels[i].sctp_open = true;
-            // The channel manager takes the channel's place among the open ones.
-            self.data_channels[i].slot = None;
-            self.data.by_stream.insert(id, key);
-            let Some(assoc) = self.data.assoc.as_mut() else {
-                return;
-            };
-            assoc.set_buffered_amount_low_threshold(
-                id,
-                usize::try_from(threshold).unwrap_or(usize::MAX),
-            );
-            if let Err(e) = self.data.channels.open(assoc, id, config, now) {
-                tracing::debug!("data channel {id} not opened: {e}");
-                self.data_channels[i].set_closed();
-                self.data.by_stream.remove(&id);
-                self.stream_ids.release(id);
-                self.push_dc_event(
+            if let Err(e) = self.channels.attach(assoc, key, now) {
+                tracing::debug!("data channel {key:?} not opened: {e}");
+                self.channels.set_closed(key);
+                self.channels.push_event(
                     key,
                     DataChannelEvent::Error(Error::rtc(
                         ErrorDetail::DataChannelFailure,
                         e.to_string(),
                     )),
                 );
-                self.push_dc_event(key, DataChannelEvent::Close);
+                self.channels.push_event(key, DataChannelEvent::Close);
             }
         }
-        self.pump_channel_events();
     }
 
     fn pump_sctp_events(&mut self, now: Instant) {
@@ -734,121 +670,29 @@ impl Core {
                     self.data.max_channels =
                         Some(assoc.outbound_streams().min(assoc.inbound_streams()));
                 }
-                self.data.channels.handle_event(assoc, e, now);
+                self.channels.handle_event(assoc, e, now);
             }
             if let Some(s) = state {
                 self.set_sctp_state(s);
             }
-            self.pump_channel_events();
+            self.announce_channels();
         }
     }
 
-    /// Channel manager events → records, per-channel events and `datachannel`.
-    fn pump_channel_events(&mut self) {
-        while let Some(e) = self.data.channels.poll_event() {
-            match e {
-                ChannelEvent::Open { id } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied()
-                        && let Some(i) = self.dc_index(key)
-                        && self.data_channels[i].state == DataChannelState::Connecting
-                    {
-                        self.data_channels[i].state = DataChannelState::Open;
-                        self.push_dc_event(key, DataChannelEvent::Open);
-                    }
-                }
-                ChannelEvent::Incoming { id, config } => self.incoming_channel(id, config),
-                ChannelEvent::Message { id, payload } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied() {
-                        self.push_dc_event(key, DataChannelEvent::Message(payload));
-                    }
-                }
-                ChannelEvent::Closing { id } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied()
-                        && let Some(i) = self.dc_index(key)
-                    {
-                        self.data_channels[i].state = DataChannelState::Closing;
-                        self.push_dc_event(key, DataChannelEvent::Closing);
-                    }
-                }
-                ChannelEvent::Closed { id } => self.channel_closed(id),
-                ChannelEvent::Failed { id, reason, cause } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied() {
-                        self.push_dc_event(
-                            key,
-                            DataChannelEvent::Error(Error::rtc(
-                                ErrorDetail::SctpFailure { cause_code: cause },
-                                reason,
-                            )),
-                        );
-                    }
-                }
-                ChannelEvent::BufferedAmountLow { id } => {
-                    if let Some(key) = self.data.by_stream.get(&id).copied() {
-                        self.push_dc_event(key, DataChannelEvent::BufferedAmountLow);
-                    }
-                }
-            }
+    /// Channels the peer opened: `datachannel` on the connection (their `open` is queued on
+    /// the channel, after it; webrtc-pc §6.2 "announce").
+    fn announce_channels(&mut self) {
+        while let Some(key) = self.channels.poll_announced() {
+            self.emit(CoreEvent::DataChannel(key));
         }
-    }
-
-    fn channel_closed(&mut self, id: u16) {
-        let Some(key) = self.data.by_stream.remove(&id) else {
-            return;
-        };
-        if let Some(i) = self.dc_index(key) {
-            // bufferedAmount does not reset when the channel closes (webrtc-pc §6.2).
-            let amount = self
-                .data
-                .assoc
-                .as_ref()
-                .map_or(0, |a| a.buffered_amount(id));
-            self.data_channels[i].final_buffered_amount = amount as u64;
-            self.data_channels[i].set_closed();
-        }
-        self.stream_ids.release(id);
-        self.push_dc_event(key, DataChannelEvent::Close);
-    }
-
-    /// The peer opened a channel with DCEP: a new record in state "open", `datachannel` on
-    /// the connection, then `open` on the channel (webrtc-pc §6.2 "announce").
-    fn incoming_channel(&mut self, id: u16, config: ChannelConfig) {
-        let key = DataChannelId(self.next_dc);
-        self.next_dc += 1;
-        let (max_retransmits, max_packet_life_time) = match config.reliability {
-            Reliability::Reliable => (None, None),
-            Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
-            Reliability::MaxLifetimeMs(ms) => (None, Some(u16::try_from(ms).unwrap_or(u16::MAX))),
-        };
-        self.stream_ids.reserve(id);
-        self.dc_slots.insert(key, self.data_channels.len());
-        self.data_channels.push(DataChannelRecord {
-            key,
-            names: config.names,
-            // The channel manager holds the channel's place while it is open.
-            slot: None,
-            ordered: config.ordered,
-            max_packet_life_time,
-            max_retransmits,
-            negotiated: false,
-            id: Some(id),
-            priority: w3c_priority(config.priority),
-            state: DataChannelState::Open,
-            sctp_open: true,
-            low_threshold: 0,
-            final_buffered_amount: 0,
-            binary_type: crate::connection::BinaryType::ArrayBuffer,
-            released: false,
-        });
-        self.data.by_stream.insert(id, key);
-        self.emit(CoreEvent::DataChannel(key));
-        self.push_dc_event(key, DataChannelEvent::Open);
     }
 
     /// `dc.close()` (webrtc-pc §6.2 "closing procedure"): "closing" now, `close` once the
     /// stream reset completed (or at once if the channel never reached SCTP).
     pub fn close_data_channel(&mut self, key: DataChannelId, now: Instant) {
-        let Some(i) = self.dc_index(key) else { return };
-        let rec = &self.data_channels[i];
+        let Some(rec) = self.channels.get(key) else {
+            return;
+        };
         if matches!(
             rec.state,
             DataChannelState::Closing | DataChannelState::Closed
@@ -857,22 +701,13 @@ impl Core {
         }
         // An `open` not yet handed to the runtime is dropped: announcing a channel as open
         // aborts once it is closing (webrtc-pc §6.2, WPT-258).
-        self.data
-            .dc_events
-            .retain(|(k, e)| *k != key || *e != DataChannelEvent::Open);
-        match (rec.id, rec.sctp_open, self.data.assoc.as_mut()) {
-            (Some(id), true, Some(assoc)) => {
-                self.data_channels[i].state = DataChannelState::Closing;
-                self.data.channels.close(assoc, id, now);
-                self.pump_channel_events();
-            }
-            (id, _, _) => {
-                self.data_channels[i].set_closed();
-                if let Some(id) = id {
-                    self.data.by_stream.remove(&id);
-                    self.stream_ids.release(id);
-                }
-                self.push_dc_event(key, DataChannelEvent::Close);
+        let (id, sctp_open) = (rec.id, rec.sctp_open);
+        self.channels.cancel_open(key);
+        match (id, sctp_open, self.data.assoc.as_mut()) {
+            (Some(_), true, Some(assoc)) => self.channels.close(assoc, key, now),
+            _ => {
+                self.channels.set_closed(key);
+                self.channels.push_event(key, DataChannelEvent::Close);
             }
         }
     }

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use rtcpeer_proto::Payload;
 use rtcpeer_proto::jsep::{
-    BinaryType, DataChannelEvent, DataChannelId, DataChannelState, Priority,
+    BinaryType, DataChannelEvent, DataChannelId, DataChannelInfo, DataChannelState, Priority,
 };
 use rtcpeer_proto::{Error, Result};
 
@@ -430,62 +430,62 @@ impl DataChannel {
         }
     }
 
-    fn read<T>(&self, f: impl FnOnce(&rtcpeer_proto::jsep::DataChannelRecord) -> T) -> T {
+    fn read<T>(&self, f: impl FnOnce(&DataChannelInfo<'_>) -> T) -> T {
         let core = self.pc.core();
-        match core.data_channel(self.key) {
-            Some(d) => f(d),
-            None => f(&rtcpeer_proto::jsep::DataChannelRecord::forgotten(self.key)),
+        match core.data_channel_info(self.key) {
+            Some(d) => f(&d),
+            None => f(&DataChannelInfo::forgotten()),
         }
     }
 
     /// `label`.
     pub fn label(&self) -> String {
-        self.read(|d| d.names.label().to_string())
+        self.read(|d| d.label().to_string())
     }
 
     /// `ordered`.
     pub fn ordered(&self) -> bool {
-        self.read(|d| d.ordered)
+        self.read(|d| d.ordered())
     }
 
     /// `maxPacketLifeTime` in milliseconds.
     pub fn max_packet_life_time(&self) -> Option<u16> {
-        self.read(|d| d.max_packet_life_time)
+        self.read(|d| d.max_packet_life_time())
     }
 
     /// `maxRetransmits`.
     pub fn max_retransmits(&self) -> Option<u16> {
-        self.read(|d| d.max_retransmits)
+        self.read(|d| d.max_retransmits())
     }
 
     /// `protocol`.
     pub fn protocol(&self) -> String {
-        self.read(|d| d.names.protocol().to_string())
+        self.read(|d| d.protocol().to_string())
     }
 
     /// `negotiated`.
     pub fn negotiated(&self) -> bool {
-        self.read(|d| d.negotiated)
+        self.read(|d| d.negotiated())
     }
 
     /// `id`: the SCTP stream id, once known (after the DTLS role is negotiated).
     pub fn id(&self) -> Option<u16> {
-        self.read(|d| d.id)
+        self.read(|d| d.id())
     }
 
     /// `priority`.
     pub fn priority(&self) -> Priority {
-        self.read(|d| d.priority)
+        self.read(|d| d.priority())
     }
 
     /// `readyState`.
     pub fn ready_state(&self) -> DataChannelState {
-        self.read(|d| d.state)
+        self.read(|d| d.ready_state())
     }
 
     /// `binaryType` (kept and reflected; messages are always delivered as bytes).
     pub fn binary_type(&self) -> BinaryType {
-        self.read(|d| d.binary_type)
+        self.read(|d| d.binary_type())
     }
 
     /// Sets `binaryType`.
@@ -500,7 +500,7 @@ impl DataChannel {
 
     /// `bufferedAmountLowThreshold` (default 0).
     pub fn buffered_amount_low_threshold(&self) -> u64 {
-        self.read(|d| d.low_threshold)
+        self.read(|d| d.buffered_amount_low_threshold())
     }
 
     /// Sets `bufferedAmountLowThreshold`: `bufferedamountlow` fires when `bufferedAmount`
@@ -543,8 +543,8 @@ impl DataChannel {
         {
             let mut core = self.pc.core();
             let closed = core
-                .data_channel(self.key)
-                .is_none_or(|d| d.state == DataChannelState::Closed);
+                .data_channel_info(self.key)
+                .is_none_or(|d| d.ready_state() == DataChannelState::Closed);
             if closed {
                 return;
             }
