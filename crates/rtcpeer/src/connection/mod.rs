@@ -14,6 +14,7 @@ use crate::codecs::{MediaKind, RtpCodecCapability};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
 use crate::negotiator::candidate;
+use crate::negotiator::negotiated::ice_credentials;
 use crate::sdp::Sdp;
 use crate::track::{MediaStream, MediaStreamTrack};
 use crate::util::{ICE_CHARS, RandomSource};
@@ -834,7 +835,7 @@ impl Core {
             .into_iter()
             .flatten()
         {
-            if let Some(c) = desc_ice(&d.sdp) {
+            if let Some(c) = ice_credentials(&d.sdp) {
                 self.ice_to_replace.insert(c.ufrag);
             }
         }
@@ -880,7 +881,7 @@ impl Core {
         self.pending_local
             .as_ref()
             .or(self.current_local.as_ref())
-            .and_then(|d| desc_ice(&d.sdp))
+            .and_then(|d| ice_credentials(&d.sdp))
     }
 
     /// Fresh credentials for a new ICE generation, stable until a description uses them.
@@ -920,30 +921,6 @@ impl Core {
             .or_insert_with(|| MediaStream::with_id(id))
             .clone()
     }
-}
-
-/// The ICE credentials of a description (first m-section's, else session level).
-pub(crate) fn desc_ice(sdp: &Sdp) -> Option<IceCredentials> {
-    use crate::sdp::Attribute as A;
-    let session_ufrag = sdp.find_attr(|a| match a {
-        A::IceUfrag(u) => Some(u.clone()),
-        _ => None,
-    });
-    let session_pwd = sdp.find_attr(|a| match a {
-        A::IcePwd(p) => Some(p.clone()),
-        _ => None,
-    });
-    let m = sdp
-        .media
-        .iter()
-        .find(|m| !m.is_rejected() && m.ice_ufrag().is_some());
-    let ufrag = m
-        .and_then(|m| m.ice_ufrag().map(str::to_string))
-        .or(session_ufrag)?;
-    let pwd = m
-        .and_then(|m| m.ice_pwd().map(str::to_string))
-        .or(session_pwd)?;
-    Some(IceCredentials { ufrag, pwd })
 }
 
 fn dedup(ids: Vec<String>) -> Vec<String> {

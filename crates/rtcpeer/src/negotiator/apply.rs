@@ -10,8 +10,8 @@ use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
 use crate::connection::{
     Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverId,
-    desc_ice,
 };
+use crate::negotiator::negotiated::{self, Cause, ice_credentials};
 use crate::session::channels::{SctpInfo, SctpTransportState};
 
 impl Core {
@@ -139,12 +139,7 @@ impl Core {
                         SlotOwner::Vacant => {}
                     }
                 }
-                if let Some(setup) = sdp
-                    .media
-                    .iter()
-                    .find(|m| !m.is_rejected())
-                    .and_then(Media::setup)
-                {
+                if let Some(setup) = negotiated::setup(&sdp) {
                     self.dtls_role = Some(if setup == Setup::Passive {
                         DtlsRole::Server
                     } else {
@@ -167,8 +162,9 @@ impl Core {
                 }
             }
         }
-        self.ice_local_description_applied();
-        self.data_negotiated();
+        let negotiated = self.negotiated(Cause::LocalApplied(typ));
+        self.ice_local_description_applied(&negotiated);
+        self.data_negotiated(&negotiated);
         Ok(())
     }
 
@@ -258,8 +254,9 @@ impl Core {
         for e in track_events {
             self.emit(e);
         }
-        self.ice_remote_description_applied();
-        self.data_negotiated();
+        let negotiated = self.negotiated(Cause::RemoteApplied(typ));
+        self.ice_remote_description_applied(&negotiated);
+        self.data_negotiated(&negotiated);
         Ok(())
     }
 
@@ -557,12 +554,7 @@ impl Core {
                 SlotOwner::Vacant => {}
             }
         }
-        if let Some(setup) = sdp
-            .media
-            .iter()
-            .find(|m| m.port != 0)
-            .and_then(Media::setup)
-        {
+        if let Some(setup) = negotiated::setup(sdp) {
             // The answerer's role decides ours: its "active" makes us the DTLS server.
             self.dtls_role = Some(if setup == Setup::Active {
                 DtlsRole::Server
@@ -740,7 +732,9 @@ impl Core {
         // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
-        self.ice_rolled_back();
+        let negotiated = self.negotiated(Cause::RolledBack);
+        self.ice_rolled_back(&negotiated);
+        self.data_negotiated(&negotiated);
         Ok(())
     }
 
@@ -818,7 +812,7 @@ impl Core {
     /// A local description with credentials outside `[[LocalIceCredentialsToReplace]]`
     /// completes an ICE restart (webrtc-pc §4.4.1.5).
     fn note_local_credentials(&mut self, sdp: &Sdp) {
-        if let Some(c) = desc_ice(sdp) {
+        if let Some(c) = ice_credentials(sdp) {
             if !self.ice_to_replace.contains(&c.ufrag) {
                 self.ice_to_replace.clear();
             }

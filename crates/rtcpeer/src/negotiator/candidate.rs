@@ -378,8 +378,8 @@ impl TrickleIndex {
             sections,
             bytes: bytes.0,
             changed: false,
-            creds: crate::connection::desc_ice(sdp),
-            transport: crate::session::ice::transport_section(sdp),
+            creds: crate::negotiator::negotiated::ice_credentials(sdp),
+            transport: crate::negotiator::negotiated::tag_section(sdp),
         }
     }
 
@@ -577,7 +577,11 @@ impl Core {
             desc.sdp_changed();
         }
         if candidate_text.is_empty() || added.is_some() {
-            self.ice_remote_candidate(added, target, creds, tag);
+            self.ice_remote_candidate(crate::negotiator::negotiated::RemoteCandidate {
+                candidate: added,
+                for_tag: target.is_none() || target == tag,
+                remote: creds,
+            });
         }
         Ok(())
     }
