@@ -9,7 +9,7 @@ use crate::sdp::{Attribute as A, Connection, Media, Origin, Sdp, Setup};
 use super::types::{
     OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState,
 };
-use crate::connection::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver};
+use crate::connection::{IceCredentials, Negotiator, OfferPlan, Slot, SlotOwner, Transceiver};
 use crate::negotiator::negotiated::ice_credentials;
 
 const RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
@@ -67,7 +67,7 @@ struct Transport<'a> {
     setup: Setup,
 }
 
-impl Core {
+impl Negotiator {
     /// `createOffer(options)` (webrtc-pc §4.4.1.3, RFC 9429 §5.2).
     pub fn create_offer(&mut self, options: &OfferOptions) -> Result<SessionDescription> {
         if self.is_closed() {

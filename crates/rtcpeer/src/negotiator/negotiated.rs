@@ -14,7 +14,7 @@ use crate::codecs::{MediaKind, RtpCodecParameters, RtpHeaderExtensionParameters}
 use crate::sdp::{Attribute as A, Candidate, Media, Sdp, Setup};
 
 use super::types::{RtpTransceiverDirection, SdpType};
-use crate::connection::{Core, Desc, DtlsRole, IceCredentials, SlotOwner, TransceiverId};
+use crate::connection::{Desc, DtlsRole, IceCredentials, Negotiator, SlotOwner, TransceiverId};
 
 /// Why a [`Negotiated`] value was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +228,7 @@ fn tag_of(sdp: &Sdp) -> Option<Tag> {
     })
 }
 
-impl Core {
+impl Negotiator {
     /// The newest local description (pending, else current).
     fn newest_local(&self) -> Option<&Desc> {
         self.pending_local.as_ref().or(self.current_local.as_ref())
@@ -440,7 +440,7 @@ mod tests {
     use super::*;
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
-    use crate::connection::{CoreSettings, SessionDescription};
+    use crate::connection::{Core, CoreSettings, SessionDescription};
     use crate::util::SeededRandom;
 
     const FP: &str = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:\

@@ -783,7 +783,7 @@ impl Core {
             }
         }
         self.ice.stun_urls.clear();
-        for server in &self.config.ice_servers {
+        for server in &self.negotiator.config.ice_servers {
             let Ok(urls) = server.parse_urls() else {
                 continue;
             };
