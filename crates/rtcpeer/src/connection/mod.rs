@@ -339,6 +339,9 @@ pub struct Connection {
     pub(crate) ice: crate::session::ice::IceState,
     /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
     pub(crate) data: crate::session::data::DataPath,
+    /// `close()` was called: the session half's own flag (its checks do not read the
+    /// signaling state).
+    closed: bool,
 }
 
 /// Today's name of [`Connection`].
@@ -386,7 +389,13 @@ impl Connection {
             events_dropped_total: 0,
             ice: crate::session::ice::IceState::default(),
             data: crate::session::data::DataPath::new(dc_ledger),
+            closed: false,
         }
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// The next event, in W3C firing order.
@@ -1048,6 +1057,7 @@ impl Connection {
         }
         self.data_close(None);
         self.signaling_state = SignalingState::Closed;
+        self.closed = true;
         for t in &mut self.transceivers {
             t.stopping = true;
             t.stopped = true;
