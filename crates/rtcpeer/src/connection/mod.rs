@@ -11,6 +11,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+mod ice_view;
+
 use crate::cert::Certificate;
 use crate::codecs::{MediaKind, RtpCodecCapability};
 use crate::config::Configuration;
