@@ -1,7 +1,9 @@
 //! The sans-IO core of one peer connection (formerly `jsep`, still reachable under that name):
-//! [`Core`], its fields and events, the signaling state and the transceiver set. Its methods
-//! live here and in `negotiator/` (signaling, RFC 9429) and `session/` (ICE, DTLS, SCTP,
-//! data channels).
+//! [`Connection`] (also named [`Core`]) composes the [`Negotiator`] (signaling, RFC 9429:
+//! descriptions, transceivers, rollback; `impl Negotiator` here and in `negotiator/`) and the
+//! session half (ICE, DTLS, SCTP, data channels; `impl Connection` blocks in `session/`).
+//! Each applied description yields a `Negotiated` value that the session applies; the
+//! negotiator's events move into the connection's queue in firing order.
 //!
 //! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
 //! takes its randomness from a [`RandomSource`]. Its observable results are return values
@@ -9,11 +11,14 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+mod ice_view;
+
 use crate::cert::Certificate;
 use crate::codecs::{MediaKind, RtpCodecCapability};
 use crate::config::Configuration;
 use crate::error::{Error, Result};
 use crate::negotiator::candidate;
+use crate::negotiator::negotiated::ice_credentials;
 use crate::sdp::Sdp;
 use crate::util::{ICE_CHARS, RandomSource};
 
@@ -259,8 +264,10 @@ impl Default for CoreSettings {
     }
 }
 
-/// The sans-IO signaling core of one peer connection.
-pub struct Core {
+/// The signaling half of a connection (RFC 9429, webrtc-pc §4.4.1): descriptions,
+/// transceivers, m-line slots, rollback and the operations' state rules. Each applied
+/// description yields a `Negotiated` value (`negotiator/negotiated.rs`) for the transports.
+pub struct Negotiator {
     pub(crate) config: Configuration,
     pub(crate) settings: CoreSettings,
     /// Bounds on what a remote can make the core store (`addIceCandidate`, SRD).
@@ -290,18 +297,33 @@ pub struct Core {
     /// Fresh credentials generated for the next ICE generation, kept until applied.
     pub(crate) fresh_creds: Option<IceCredentials>,
     pub(crate) dtls_role: Option<DtlsRole>,
+    /// An applied answer fixed the DTLS role: data-channel stream ids are due (RFC 8832 §6).
+    pub(crate) stream_ids_due: bool,
     pub(crate) session_id: u64,
     pub(crate) session_version: u64,
     pub(crate) cname: String,
     pub(crate) negotiation_needed: bool,
     pub(crate) nn_on_empty_chain: bool,
+    /// A data channel was created: the session wants an m=application section.
+    pub(crate) data_requested: bool,
+    pub(crate) sctp: Option<SctpInfo>,
+    /// The negotiator's events, moved into the connection's queue (in order) before any
+    /// later event of the connection.
+    outbox: Vec<CoreEvent>,
+    /// Events dropped because `outbox` was full (at most [`MAX_EVENTS`]).
+    outbox_dropped: u64,
+}
+
+/// The sans-IO core of one peer connection: the [`Negotiator`] (reached through `Deref`
+/// until the session half is its own type too) and the session half (ICE, DTLS, SCTP, the
+/// data channels), with one event queue.
+pub struct Connection {
+    /// The signaling half.
+    pub(crate) negotiator: Negotiator,
     /// The data channels: one record each, keyed by [`DataChannelId`]; a closed one goes
     /// once no handle is left ([`Core::prune_data_channels`]), so channel churn does not
     /// grow memory.
     pub(crate) channels: ChannelTable,
-    /// A data channel was created: the session wants an m=application section.
-    pub(crate) data_requested: bool,
-    pub(crate) sctp: Option<SctpInfo>,
     events: VecDeque<CoreEvent>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
@@ -317,6 +339,25 @@ pub struct Core {
     pub(crate) scheduler: crate::session::scheduler::Scheduler,
     /// Driver requests not yet polled, and what the driver was told (`io.rs`).
     pub(crate) io: io::IoOutbox,
+    /// `close()` was called: the session half's own flag (its checks do not read the
+    /// signaling state).
+    closed: bool,
+}
+
+/// Today's name of [`Connection`].
+pub type Core = Connection;
+
+impl std::ops::Deref for Connection {
+    type Target = Negotiator;
+    fn deref(&self) -> &Negotiator {
+        &self.negotiator
+    }
+}
+
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut Negotiator {
+        &mut self.negotiator
+    }
 }
 
 /// Bound on queued core events. The API layer drains after every call and every network
@@ -326,9 +367,143 @@ pub struct Core {
 /// never silent.
 pub(crate) const MAX_EVENTS: usize = 4096;
 
-impl Core {
+impl Connection {
     /// Creates the core from a validated configuration and a certificate.
     pub fn new(
+        config: Configuration,
+        settings: CoreSettings,
+        certificate: Certificate,
+        rng: Box<dyn RandomSource>,
+    ) -> Self {
+        Connection {
+            negotiator: Negotiator::new(config, settings, certificate, rng),
+            channels: ChannelTable::new(Default::default()),
+            events: VecDeque::new(),
+            events_unreported: 0,
+            events_dropped_total: 0,
+            ice: crate::session::ice::IceState::default(),
+            data: crate::session::data::DataPath::new(),
+            timers: crate::session::timers::Timers::default(),
+            scheduler: crate::session::scheduler::Scheduler::default(),
+            io: io::IoOutbox::default(),
+            closed: false,
+        }
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The next event, in W3C firing order.
+    pub fn poll_event(&mut self) -> Option<CoreEvent> {
+        self.flush_negotiator_events();
+        match self.events.pop_front() {
+            Some(e) => Some(e),
+            // The loss happened after everything that was queued.
+            None if self.events_unreported > 0 => Some(CoreEvent::EventsDropped(std::mem::take(
+                &mut self.events_unreported,
+            ))),
+            None => None,
+        }
+    }
+
+    /// Events the core dropped because its queue was full (see [`CoreEvent::EventsDropped`]).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped_total
+    }
+
+    /// Queues an event of the session half, after every event the negotiator queued before.
+    pub(crate) fn emit(&mut self, e: CoreEvent) {
+        self.flush_negotiator_events();
+        self.push_event(e);
+    }
+
+    /// Moves the negotiator's events into the queue, in order.
+    fn flush_negotiator_events(&mut self) {
+        if self.negotiator.outbox.is_empty() && self.negotiator.outbox_dropped == 0 {
+            return;
+        }
+        for e in std::mem::take(&mut self.negotiator.outbox) {
+            self.push_event(e);
+        }
+        let lost = std::mem::take(&mut self.negotiator.outbox_dropped);
+        self.events_unreported += lost;
+        self.events_dropped_total += lost;
+    }
+
+    fn push_event(&mut self, e: CoreEvent) {
+        // Room for the event, and for the marker of earlier losses before it.
+        let need = if self.events_unreported > 0 { 2 } else { 1 };
+        if self.events.len() + need > MAX_EVENTS {
+            self.events_unreported += 1;
+            self.events_dropped_total += 1;
+            tracing::warn!("core event queue full ({MAX_EVENTS}); event dropped: {e:?}");
+            if let CoreEvent::DataChannel(key) = e {
+                // No handle of this channel will ever exist: forget it once it is closed.
+                self.release_data_channel(key);
+            }
+            return;
+        }
+        if self.events_unreported > 0 {
+            let n = std::mem::take(&mut self.events_unreported);
+            self.events.push_back(CoreEvent::EventsDropped(n));
+        }
+        self.events.push_back(e);
+    }
+
+    /// `setLocalDescription(description)`; `None` is the parameterless form that creates the
+    /// offer or answer itself (webrtc-pc §4.4.1.6): the negotiator applies it, then the
+    /// session applies what it means for the transports.
+    pub fn set_local_description(&mut self, desc: Option<SessionDescription>) -> Result<()> {
+        let negotiated = self.negotiator.set_local_description(desc)?;
+        self.apply_negotiated(&negotiated);
+        Ok(())
+    }
+
+    /// `setRemoteDescription(description)` (webrtc-pc §4.4.1.6, RFC 9429 §5.10).
+    pub fn set_remote_description(&mut self, desc: SessionDescription) -> Result<()> {
+        if !self.is_closed()
+            && desc.sdp_type == SdpType::Offer
+            && self.signaling_state == SignalingState::HaveLocalOffer
+        {
+            // Glare: a remote offer in have-local-offer rolls the local offer back first.
+            let negotiated = self.negotiator.rollback()?;
+            self.apply_negotiated(&negotiated);
+        }
+        let negotiated = self.negotiator.set_remote_description(desc)?;
+        self.apply_negotiated(&negotiated);
+        Ok(())
+    }
+
+    /// `addIceCandidate` (webrtc-pc §4.4.1.6, RFC 8840 §4): recorded in the remote
+    /// description by the negotiator, handed to the ICE agent when it concerns it.
+    pub fn add_ice_candidate(&mut self, c: &IceCandidateInit) -> Result<()> {
+        if let Some(rc) = self.negotiator.add_ice_candidate(c)? {
+            self.ice_remote_candidate(rc);
+        }
+        Ok(())
+    }
+
+    /// The session applies an applied description (or a rollback): data-channel stream
+    /// ids once the DTLS role is fixed, then ICE, then DTLS and SCTP.
+    fn apply_negotiated(&mut self, negotiated: &crate::negotiator::negotiated::Negotiated) {
+        use crate::negotiator::negotiated::Cause;
+        if std::mem::take(&mut self.negotiator.stream_ids_due) {
+            self.assign_stream_ids();
+        }
+        match negotiated.cause {
+            Cause::LocalApplied(_) => self.ice_local_description_applied(negotiated),
+            Cause::RemoteApplied(_) => self.ice_remote_description_applied(negotiated),
+            Cause::RolledBack => self.ice_rolled_back(negotiated),
+        }
+        self.data_negotiated(negotiated);
+    }
+}
+
+impl Negotiator {
+    /// The negotiator of a new connection.
+    fn new(
         config: Configuration,
         settings: CoreSettings,
         certificate: Certificate,
@@ -337,7 +512,7 @@ impl Core {
         // RFC 9429 §5.2.1: sess-id is a 64-bit number with the top bit clear; WPT-128 wants < 2^62.
         let session_id = rng.next_u64() & ((1 << 62) - 1);
         let cname = rng.string(ICE_CHARS, 16);
-        Core {
+        Negotiator {
             config,
             settings,
             signaling: SignalingLimits::default(),
@@ -358,23 +533,29 @@ impl Core {
             ice_to_replace: HashSet::new(),
             fresh_creds: None,
             dtls_role: None,
+            stream_ids_due: false,
             session_id,
             session_version: 1,
             cname,
             negotiation_needed: false,
             nn_on_empty_chain: false,
-            channels: ChannelTable::new(Default::default()),
             data_requested: false,
             sctp: None,
-            events: VecDeque::new(),
-            events_unreported: 0,
-            events_dropped_total: 0,
-            ice: crate::session::ice::IceState::default(),
-            data: crate::session::data::DataPath::new(),
-            timers: crate::session::timers::Timers::default(),
-            scheduler: crate::session::scheduler::Scheduler::default(),
-            io: io::IoOutbox::default(),
+            outbox: Vec::new(),
+            outbox_dropped: 0,
         }
+    }
+
+    // (close is below, in `impl Connection`)
+
+    /// Queues a negotiator event (moved into the connection's queue in order).
+    pub(crate) fn emit(&mut self, e: CoreEvent) {
+        if self.outbox.len() >= MAX_EVENTS {
+            self.outbox_dropped += 1;
+            tracing::warn!("negotiator event queue full ({MAX_EVENTS}); event dropped: {e:?}");
+            return;
+        }
+        self.outbox.push(e);
     }
 
     // ----- state getters -----
@@ -472,43 +653,6 @@ impl Core {
         self.current_local.is_some() || self.pending_local.is_some()
     }
 
-    /// The next event, in W3C firing order.
-    pub fn poll_event(&mut self) -> Option<CoreEvent> {
-        match self.events.pop_front() {
-            Some(e) => Some(e),
-            // The loss happened after everything that was queued.
-            None if self.events_unreported > 0 => Some(CoreEvent::EventsDropped(std::mem::take(
-                &mut self.events_unreported,
-            ))),
-            None => None,
-        }
-    }
-
-    /// Events the core dropped because its queue was full (see [`CoreEvent::EventsDropped`]).
-    pub fn events_dropped(&self) -> u64 {
-        self.events_dropped_total
-    }
-
-    pub(crate) fn emit(&mut self, e: CoreEvent) {
-        // Room for the event, and for the marker of earlier losses before it.
-        let need = if self.events_unreported > 0 { 2 } else { 1 };
-        if self.events.len() + need > MAX_EVENTS {
-            self.events_unreported += 1;
-            self.events_dropped_total += 1;
-            tracing::warn!("core event queue full ({MAX_EVENTS}); event dropped: {e:?}");
-            if let CoreEvent::DataChannel(key) = e {
-                // No handle of this channel will ever exist: forget it once it is closed.
-                self.release_data_channel(key);
-            }
-            return;
-        }
-        if self.events_unreported > 0 {
-            let n = std::mem::take(&mut self.events_unreported);
-            self.events.push_back(CoreEvent::EventsDropped(n));
-        }
-        self.events.push_back(e);
-    }
-
     pub(crate) fn set_signaling_state(&mut self, s: SignalingState) {
         if self.signaling_state != s {
             self.signaling_state = s;
@@ -535,7 +679,7 @@ impl Core {
 
     /// Queues transceiver events (never dropped, see [`CoreEvent::Transceiver`]).
     pub(crate) fn emit_transceiver(&mut self, id: TransceiverId, evs: Vec<TransceiverEvent>) {
-        self.events
+        self.outbox
             .extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
     }
 
@@ -544,7 +688,7 @@ impl Core {
     pub(crate) fn emit_all(&mut self, evs: Vec<CoreEvent>) {
         for e in evs {
             match e {
-                CoreEvent::Transceiver(..) => self.events.push_back(e),
+                CoreEvent::Transceiver(..) => self.outbox.push(e),
                 e => self.emit(e),
             }
         }
@@ -840,39 +984,11 @@ impl Core {
             .into_iter()
             .flatten()
         {
-            if let Some(c) = desc_ice(&d.sdp) {
+            if let Some(c) = ice_credentials(&d.sdp) {
                 self.ice_to_replace.insert(c.ufrag);
             }
         }
         self.update_negotiation_needed(chain_empty);
-    }
-
-    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops.
-    pub fn close(&mut self) {
-        if self.is_closed() {
-            return;
-        }
-        self.data_close(None);
-        self.signaling_state = SignalingState::Closed;
-        for t in &mut self.transceivers {
-            t.stopping = true;
-            t.stopped = true;
-            t.direction = RtpTransceiverDirection::Stopped;
-            t.current_direction = Some(RtpTransceiverDirection::Stopped);
-            // No event: close() fires none; the API ends its receiver tracks itself.
-            t.receiver_ended = true;
-        }
-        for i in 0..self.channels.positions() {
-            if let Some(key) = self.channels.key_at(i) {
-                self.channels.set_closed(key);
-            }
-        }
-        if let Some(s) = &mut self.sctp {
-            s.state = SctpTransportState::Closed;
-        }
-        self.ice_close();
-        self.events.clear();
-        self.events_unreported = 0;
     }
 
     // ----- helpers shared by the submodules -----
@@ -889,7 +1005,7 @@ impl Core {
         self.pending_local
             .as_ref()
             .or(self.current_local.as_ref())
-            .and_then(|d| desc_ice(&d.sdp))
+            .and_then(|d| ice_credentials(&d.sdp))
     }
 
     /// Fresh credentials for a new ICE generation, stable until a description uses them.
@@ -924,30 +1040,6 @@ impl Core {
     }
 }
 
-/// The ICE credentials of a description (first m-section's, else session level).
-pub(crate) fn desc_ice(sdp: &Sdp) -> Option<IceCredentials> {
-    use crate::sdp::Attribute as A;
-    let session_ufrag = sdp.find_attr(|a| match a {
-        A::IceUfrag(u) => Some(u.clone()),
-        _ => None,
-    });
-    let session_pwd = sdp.find_attr(|a| match a {
-        A::IcePwd(p) => Some(p.clone()),
-        _ => None,
-    });
-    let m = sdp
-        .media
-        .iter()
-        .find(|m| !m.is_rejected() && m.ice_ufrag().is_some());
-    let ufrag = m
-        .and_then(|m| m.ice_ufrag().map(str::to_string))
-        .or(session_ufrag)?;
-    let pwd = m
-        .and_then(|m| m.ice_pwd().map(str::to_string))
-        .or(session_pwd)?;
-    Some(IceCredentials { ufrag, pwd })
-}
-
 fn dedup(ids: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
     for id in ids {
@@ -956,4 +1048,37 @@ fn dedup(ids: Vec<String>) -> Vec<String> {
         }
     }
     out
+}
+
+impl Connection {
+    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops.
+    pub fn close(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.data_close(None);
+        self.signaling_state = SignalingState::Closed;
+        self.closed = true;
+        for t in &mut self.transceivers {
+            t.stopping = true;
+            t.stopped = true;
+            t.direction = RtpTransceiverDirection::Stopped;
+            t.current_direction = Some(RtpTransceiverDirection::Stopped);
+            // No event: close() fires none; the API ends its receiver tracks itself.
+            t.receiver_ended = true;
+        }
+        for i in 0..self.channels.positions() {
+            if let Some(key) = self.channels.key_at(i) {
+                self.channels.set_closed(key);
+            }
+        }
+        if let Some(s) = &mut self.sctp {
+            s.state = SctpTransportState::Closed;
+        }
+        self.ice_close();
+        self.events.clear();
+        self.events_unreported = 0;
+        self.negotiator.outbox.clear();
+        self.negotiator.outbox_dropped = 0;
+    }
 }

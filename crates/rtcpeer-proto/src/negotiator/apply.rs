@@ -9,15 +9,20 @@ use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 
 use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
 use crate::connection::{
-    Core, CoreEvent, Desc, DtlsRole, SavedTransceiver, Slot, SlotOwner, Snapshot, TransceiverEvent,
-    TransceiverId, desc_ice,
+    CoreEvent, Desc, DtlsRole, Negotiator, SavedTransceiver, Slot, SlotOwner, Snapshot,
+    TransceiverEvent, TransceiverId,
 };
+use crate::negotiator::negotiated::{self, Cause, Negotiated, ice_credentials};
 use crate::session::channels::{SctpInfo, SctpTransportState};
 
-impl Core {
+impl Negotiator {
     /// `setLocalDescription(description)`; `None` is the parameterless form that creates the
     /// offer or answer itself (webrtc-pc §4.4.1.6).
-    pub fn set_local_description(&mut self, desc: Option<SessionDescription>) -> Result<()> {
+    /// Returns what the applied description means for the transports.
+    pub(crate) fn set_local_description(
+        &mut self,
+        desc: Option<SessionDescription>,
+    ) -> Result<Negotiated> {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
@@ -141,18 +146,13 @@ impl Core {
                         SlotOwner::Vacant => {}
                     }
                 }
-                if let Some(setup) = sdp
-                    .media
-                    .iter()
-                    .find(|m| !m.is_rejected())
-                    .and_then(Media::setup)
-                {
+                if let Some(setup) = negotiated::setup(&sdp) {
                     self.dtls_role = Some(if setup == Setup::Passive {
                         DtlsRole::Server
                     } else {
                         DtlsRole::Client
                     });
-                    self.assign_stream_ids();
+                    self.stream_ids_due = true;
                 }
                 self.note_local_credentials(&sdp);
                 if typ == SdpType::Answer {
@@ -169,13 +169,15 @@ impl Core {
                 }
             }
         }
-        self.ice_local_description_applied();
-        self.data_negotiated();
-        Ok(())
+        Ok(self.negotiated(Cause::LocalApplied(typ)))
     }
 
     /// `setRemoteDescription(description)` (webrtc-pc §4.4.1.6, RFC 9429 §5.10).
-    pub fn set_remote_description(&mut self, desc: SessionDescription) -> Result<()> {
+    /// Returns what the applied description means for the transports.
+    pub(crate) fn set_remote_description(
+        &mut self,
+        desc: SessionDescription,
+    ) -> Result<Negotiated> {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
@@ -209,10 +211,8 @@ impl Core {
                 self.signaling_state
             )));
         }
-        // Glare: a remote offer in have-local-offer rolls the local offer back first.
-        if typ == SdpType::Offer && self.signaling_state == SignalingState::HaveLocalOffer {
-            self.rollback()?;
-        }
+        // Glare (a remote offer in have-local-offer) was resolved by the connection: it
+        // rolled the local offer back first (`Connection::set_remote_description`).
         if desc.sdp.len() > self.signaling.max_description_bytes {
             // The same refusal as the parser's own ceiling, at the configured limit.
             return Err(Error::rtc(
@@ -262,9 +262,7 @@ impl Core {
             }
         }
         self.emit_all(track_events);
-        self.ice_remote_description_applied();
-        self.data_negotiated();
-        Ok(())
+        Ok(self.negotiated(Cause::RemoteApplied(typ)))
     }
 
     /// Checks a remote description before anything is applied (RFC 9429 §5.8, webrtc-pc §4.4.1.5).
@@ -565,19 +563,14 @@ impl Core {
                 SlotOwner::Vacant => {}
             }
         }
-        if let Some(setup) = sdp
-            .media
-            .iter()
-            .find(|m| m.port != 0)
-            .and_then(Media::setup)
-        {
+        if let Some(setup) = negotiated::setup(sdp) {
             // The answerer's role decides ours: its "active" makes us the DTLS server.
             self.dtls_role = Some(if setup == Setup::Active {
                 DtlsRole::Server
             } else {
                 DtlsRole::Client
             });
-            self.assign_stream_ids();
+            self.stream_ids_due = true;
         }
         self.note_mids(sdp);
     }
@@ -640,7 +633,7 @@ impl Core {
     }
 
     /// Rollback (webrtc-pc §4.4.1.5 with type "rollback", RFC 9429 §4.1.8.2).
-    fn rollback(&mut self) -> Result<()> {
+    pub(crate) fn rollback(&mut self) -> Result<Negotiated> {
         if !matches!(
             self.signaling_state,
             SignalingState::HaveLocalOffer | SignalingState::HaveRemoteOffer
@@ -721,8 +714,7 @@ impl Core {
         // A rollback returns to stable: the negotiation-needed flag is re-evaluated.
         self.negotiation_needed = false;
         self.nn_on_empty_chain = true;
-        self.ice_rolled_back();
-        Ok(())
+        Ok(self.negotiated(Cause::RolledBack))
     }
 
     fn take_snapshot(&mut self) {
@@ -799,7 +791,7 @@ impl Core {
     /// A local description with credentials outside `[[LocalIceCredentialsToReplace]]`
     /// completes an ICE restart (webrtc-pc §4.4.1.5).
     fn note_local_credentials(&mut self, sdp: &Sdp) {
-        if let Some(c) = desc_ice(sdp) {
+        if let Some(c) = ice_credentials(sdp) {
             if !self.ice_to_replace.contains(&c.ufrag) {
                 self.ice_to_replace.clear();
             }

@@ -11,7 +11,7 @@ use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
 use crate::sdp::{Attribute as A, Candidate, MAX_SDP_BYTES, Sdp};
 
-use crate::connection::{Core, IceCredentials};
+use crate::connection::{IceCredentials, Negotiator};
 
 w3c_enum! {
     /// `RTCIceComponent` (webrtc-pc §5.6.1).
@@ -378,8 +378,8 @@ impl TrickleIndex {
             sections,
             bytes: bytes.0,
             changed: false,
-            creds: crate::connection::desc_ice(sdp),
-            transport: crate::session::ice::transport_section(sdp),
+            creds: crate::negotiator::negotiated::ice_credentials(sdp),
+            transport: crate::negotiator::negotiated::tag_section(sdp),
         }
     }
 
@@ -494,7 +494,7 @@ impl TrickleIndex {
     }
 }
 
-impl Core {
+impl Negotiator {
     /// The limits on what a remote can make the signaling core store ([`SignalingLimits`]).
     pub fn set_signaling_limits(&mut self, limits: SignalingLimits) {
         self.signaling = limits;
@@ -509,8 +509,12 @@ impl Core {
     /// target m-section and ufrag, then records the candidate (or end-of-candidates) in the
     /// remote description, as browsers reflect it in `remoteDescription.sdp`. O(1) amortised
     /// per call (after one pass over the description at the first call); an `OperationError`
-    /// when a [`SignalingLimits`] bound would be passed, with nothing stored.
-    pub fn add_ice_candidate(&mut self, c: &IceCandidateInit) -> Result<()> {
+    /// when a [`SignalingLimits`] bound would be passed, with nothing stored. Returns what
+    /// the ICE agent may need.
+    pub(crate) fn add_ice_candidate(
+        &mut self,
+        c: &IceCandidateInit,
+    ) -> Result<Option<crate::negotiator::negotiated::RemoteCandidate>> {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
         }
@@ -576,9 +580,12 @@ impl Core {
         if changed || desc.has_applied_text() {
             desc.sdp_changed();
         }
-        if candidate_text.is_empty() || added.is_some() {
-            self.ice_remote_candidate(added, target, creds, tag);
-        }
-        Ok(())
+        Ok((candidate_text.is_empty() || added.is_some()).then_some(
+            crate::negotiator::negotiated::RemoteCandidate {
+                candidate: added,
+                for_tag: target.is_none() || target == tag,
+                remote: creds,
+            },
+        ))
     }
 }

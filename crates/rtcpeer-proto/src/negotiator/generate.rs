@@ -9,7 +9,8 @@ use crate::sdp::{Attribute as A, Connection, Media, Origin, Sdp, Setup};
 use super::types::{
     OfferOptions, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState,
 };
-use crate::connection::{Core, IceCredentials, OfferPlan, Slot, SlotOwner, Transceiver, desc_ice};
+use crate::connection::{IceCredentials, Negotiator, OfferPlan, Slot, SlotOwner, Transceiver};
+use crate::negotiator::negotiated::ice_credentials;
 
 const RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
 const DATA_PROTO: &str = "UDP/DTLS/SCTP";
@@ -66,7 +67,7 @@ struct Transport<'a> {
     setup: Setup,
 }
 
-impl Core {
+impl Negotiator {
     /// `createOffer(options)` (webrtc-pc §4.4.1.3, RFC 9429 §5.2).
     pub fn create_offer(&mut self, options: &OfferOptions) -> Result<SessionDescription> {
         if self.is_closed() {
@@ -205,11 +206,16 @@ impl Core {
             .clone();
 
         // A remote ICE restart (new ufrag) makes the answer restart too (RFC 8445 §9).
-        let remote_restart = match (&self.current_remote, desc_ice(&offer)) {
-            (Some(cur), Some(new)) => desc_ice(&cur.sdp).is_some_and(|c| c.ufrag != new.ufrag),
+        let remote_restart = match (&self.current_remote, ice_credentials(&offer)) {
+            (Some(cur), Some(new)) => {
+                ice_credentials(&cur.sdp).is_some_and(|c| c.ufrag != new.ufrag)
+            }
             _ => false,
         };
-        let current_local_ice = self.current_local.as_ref().and_then(|d| desc_ice(&d.sdp));
+        let current_local_ice = self
+            .current_local
+            .as_ref()
+            .and_then(|d| ice_credentials(&d.sdp));
         let ice = match (remote_restart, current_local_ice) {
             (false, Some(c)) => c,
             _ => self.fresh_credentials(),

@@ -6,9 +6,9 @@ use crate::sdp::{Attribute as A, Media};
 
 use super::generate::answer_direction;
 use super::types::{RtpTransceiverDirection, SdpType, SignalingState};
-use crate::connection::{Core, CoreEvent, Desc, SlotOwner};
+use crate::connection::{CoreEvent, Desc, Negotiator, SlotOwner};
 
-impl Core {
+impl Negotiator {
     /// "Update the negotiation-needed flag": fires `negotiationneeded` when the check says
     /// so, only in "stable" and only once the operations chain is empty.
     pub fn update_negotiation_needed(&mut self, chain_empty: bool) {

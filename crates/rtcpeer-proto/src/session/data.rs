@@ -27,7 +27,6 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use crate::cert::DtlsFingerprint;
 use crate::datachannel::Payload;
 use crate::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole as WireRole, DtlsSettings, DtlsTransportState,
@@ -35,11 +34,11 @@ use crate::dtls::{
 };
 use crate::error::{Error, ErrorDetail, Result};
 use crate::sctp::{self, Association, SendError};
-use crate::sdp::Attribute as A;
 
 use super::channels::{DataChannelId, DataChannelState, SctpTransportState};
 use super::timers::TimerName;
 use crate::connection::{Core, CoreEvent, DtlsRole};
+use crate::negotiator::negotiated::{Cause, Negotiated, NegotiatedDtls, NegotiatedSctp};
 
 /// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +87,10 @@ pub(crate) struct DataPath {
     sctp_buf: Vec<u8>,
     /// The last time a timed call gave (the ABORT sent by `close()` needs one).
     last_now: Option<Instant>,
+    /// DTLS parameters of the last applied description (role, remote fingerprints).
+    negotiated_dtls: Option<NegotiatedDtls>,
+    /// SCTP parameters of the last applied description (`None`: no data section).
+    negotiated_sctp: Option<NegotiatedSctp>,
 }
 
 impl DataPath {
@@ -104,6 +107,8 @@ impl DataPath {
             assoc: None,
             sctp_buf: Vec::with_capacity(2048),
             last_now: None,
+            negotiated_dtls: None,
+            negotiated_sctp: None,
         }
     }
 }
@@ -228,12 +233,15 @@ impl Core {
 
     // ----- hooks for the rest of the core -----
 
-    /// After a description (local or remote) was applied: DTLS may start, SCTP may start,
-    /// channels may open — at the [`TimerName::Deferred`] timer, due at once.
-    ///
-    /// [`TimerName::Deferred`]: crate::session::timers::TimerName::Deferred
-    pub(crate) fn data_negotiated(&mut self) {
-        if self.dtls_role.is_some() && self.data.dtls_state == DtlsTransportState::New {
+    /// After a description was applied or rolled back: keep its DTLS and SCTP parameters;
+    /// once an answer fixed the DTLS role, DTLS may start (at the next timed call).
+    pub(crate) fn data_negotiated(&mut self, negotiated: &Negotiated) {
+        self.data.negotiated_dtls = negotiated.dtls.clone();
+        self.data.negotiated_sctp = negotiated.sctp.clone();
+        if negotiated.cause != Cause::RolledBack
+            && negotiated.dtls.is_some()
+            && self.data.dtls_state == DtlsTransportState::New
+        {
             self.data.dtls_wanted = true;
         }
         self.timers.defer();
@@ -401,56 +409,6 @@ impl Core {
         }
     }
 
-    /// The remote description's fingerprints: the transport section's, else session-level.
-    fn remote_fingerprints(&self) -> Result<RemoteFingerprints> {
-        let desc = self
-            .current_remote
-            .as_ref()
-            .or(self.pending_remote.as_ref())
-            .ok_or_else(|| Error::invalid_state("no remote description"))?;
-        let collect = |attrs: &[A]| -> Vec<DtlsFingerprint> {
-            attrs
-                .iter()
-                .filter_map(|a| match a {
-                    A::Fingerprint { algorithm, value } => Some(DtlsFingerprint {
-                        algorithm: algorithm.to_ascii_lowercase(),
-                        value: value.to_ascii_lowercase(),
-                    }),
-                    _ => None,
-                })
-                .collect()
-        };
-        let media = desc
-            .sdp
-            .media
-            .iter()
-            .find(|m| m.port != 0)
-            .map(|m| collect(&m.attributes))
-            .unwrap_or_default();
-        let fps = if media.is_empty() {
-            collect(&desc.sdp.attributes)
-        } else {
-            media
-        };
-        RemoteFingerprints::new(&fps)
-    }
-
-    /// The remote SCTP port: `a=sctp-port` (RFC 8841 §5), or the `a=sctpmap` number / format of
-    /// the legacy form (draft-ietf-mmusic-sctp-sdp-05); 5000 when absent.
-    fn remote_sctp_port(&self) -> u16 {
-        self.current_remote
-            .as_ref()
-            .or(self.pending_remote.as_ref())
-            .and_then(|d| {
-                d.sdp.media.iter().find_map(|m| {
-                    (m.kind == "application" && m.port != 0)
-                        .then(|| m.sctp_port())
-                        .flatten()
-                })
-            })
-            .unwrap_or(5000)
-    }
-
     fn set_dtls_state(&mut self, s: DtlsTransportState) {
         if self.data.dtls_state == s || self.is_closed() {
             return;
@@ -505,12 +463,19 @@ impl Core {
         if !self.data.dtls_wanted {
             return;
         }
-        let Some(role) = self.dtls_role else { return };
+        let Some(role) = self.data.negotiated_dtls.as_ref().map(|d| d.role) else {
+            return;
+        };
         self.data.dtls_wanted = false;
         if self.data.dtls.is_none() && !self.create_dtls() {
             return;
         }
-        let fingerprints = match self.remote_fingerprints() {
+        let fingerprints = self
+            .data
+            .negotiated_dtls
+            .as_ref()
+            .map_or(&[][..], |d| &d.remote_fingerprints[..]);
+        let fingerprints = match RemoteFingerprints::new(fingerprints) {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!("DTLS cannot start: {e}");
@@ -602,15 +567,17 @@ impl Core {
     fn maybe_start_sctp(&mut self, now: Instant) {
         if self.data.assoc.is_some()
             || self.data.dtls_state != DtlsTransportState::Connected
-            || self.sctp.is_none()
             || self.sctp_state() == Some(SctpTransportState::Closed)
         {
             return;
         }
+        let Some(params) = self.data.negotiated_sctp.as_ref() else {
+            return;
+        };
         let config = sctp::Config {
-            local_port: self.settings.sctp_port,
-            remote_port: self.remote_sctp_port(),
-            max_message_size: usize::try_from(self.settings.max_message_size)
+            local_port: params.local_port,
+            remote_port: params.remote_port,
+            max_message_size: usize::try_from(params.local_max_message_size)
                 .unwrap_or(usize::MAX)
                 .max(sctp::Config::default().max_message_size),
             ..sctp::Config::default()
@@ -620,7 +587,7 @@ impl Core {
         assoc.connect(now);
         self.data.assoc = Some(assoc);
         // The DTLS role is fixed by now (RFC 8832 §6: the client opens even stream ids).
-        if let Some(role) = self.dtls_role {
+        if let Some(role) = self.data.negotiated_dtls.as_ref().map(|d| d.role) {
             self.channels
                 .set_dtls_client(matches!(role, DtlsRole::Client));
         }

@@ -37,16 +37,14 @@ use crate::ice::Transmit;
 use crate::ice::{
     IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
-use crate::sdp::{Attribute as A, Candidate, Sdp};
+use crate::sdp::Candidate;
 use crate::session::demux::{self, Class, DemuxCounters};
 use crate::session::scheduler::{Scheduler, Source, Transmit as SessionTransmit};
 use crate::session::timers::{self, TimerName};
 use crate::util::{RandomSource, SeededRandom};
 
-use crate::connection::{
-    Core, CoreEvent, IceCandidate, IceCandidateInit, IceCandidateType, IceCredentials, SdpType,
-    desc_ice,
-};
+use crate::connection::{Core, CoreEvent, IceCandidate, IceCandidateInit, IceCredentials};
+use crate::negotiator::negotiated::{Negotiated, NegotiatedIce, RemoteCandidate};
 
 w3c_enum! {
     /// `RTCPeerConnectionState` (webrtc-pc §4.4.3): the aggregate of the ICE (and, later,
@@ -148,15 +146,6 @@ impl From<&IceCredentials> for IceParameters {
 /// discards it and the next description creates a new one.
 pub type IceTransportId = u32;
 
-/// Same signalled candidate: address, port, type, protocol and component.
-fn same_candidate(a: &Candidate, b: &Candidate) -> bool {
-    a.address.eq_ignore_ascii_case(&b.address)
-        && a.port == b.port
-        && a.typ.eq_ignore_ascii_case(&b.typ)
-        && a.protocol.eq_ignore_ascii_case(&b.protocol)
-        && a.component == b.component
-}
-
 /// A boxed random source usable where `impl RandomSource` is required.
 struct BoxedRandom(Box<dyn RandomSource>);
 
@@ -177,11 +166,11 @@ pub(crate) struct IceState {
     policy: IceTransportPolicy,
     /// Local sockets the driver bound (bounded by the agent's interface limit).
     local_addrs: Vec<SocketAddr>,
-    local_creds: Option<IceCredentials>,
-    remote_creds: Option<IceCredentials>,
+    pub(crate) local_creds: Option<IceCredentials>,
+    pub(crate) remote_creds: Option<IceCredentials>,
     /// Candidates signalled in the current generation (bounded by `MAX_LOCAL_CANDIDATES`),
     /// written into later local descriptions of the same generation.
-    gathered: Vec<Candidate>,
+    pub(crate) gathered: Vec<Candidate>,
     gathering_done: bool,
     gathering: IceGatheringState,
     connection: IceConnectionState,
@@ -202,7 +191,7 @@ pub(crate) struct IceState {
     /// The id the next transport gets.
     next_transport: IceTransportId,
     /// `getSelectedCandidatePair()`: the last pair selected, as signalled.
-    selected: Option<IceCandidatePair>,
+    pub(crate) selected: Option<IceCandidatePair>,
     /// Remote mDNS names the driver has to resolve ([`Core::poll_mdns_query`]), at most
     /// `MAX_PENDING_MDNS`.
     mdns_queries: std::collections::VecDeque<String>,
@@ -240,51 +229,6 @@ impl Default for IceState {
             socket_request: None,
         }
     }
-}
-
-/// The m-section that carries the session's transport: the first mid of the first BUNDLE
-/// group that is not rejected (the BUNDLE tag, RFC 8843 §7.2), else the first live section.
-pub(crate) fn transport_section(sdp: &Sdp) -> Option<usize> {
-    let live = |i: usize| sdp.media.get(i).is_some_and(|m| m.port != 0);
-    for group in sdp.bundle_groups() {
-        for mid in group {
-            if let Some(i) = sdp.media.iter().position(|m| m.mid() == Some(mid.as_str()))
-                && live(i)
-            {
-                return Some(i);
-            }
-        }
-    }
-    (0..sdp.media.len()).find(|&i| live(i))
-}
-
-/// Adds `c` (or end-of-candidates when `None`) to the transport section of `sdp`.
-fn write_candidate(sdp: &mut Sdp, c: Option<&Candidate>) -> bool {
-    let Some(i) = transport_section(sdp) else {
-        return false;
-    };
-    let m = &mut sdp.media[i];
-    match c {
-        Some(c) => {
-            let attr = A::Candidate(c.clone());
-            if m.attributes.contains(&attr) {
-                return false;
-            }
-            let at = m
-                .attributes
-                .iter()
-                .position(|a| matches!(a, A::EndOfCandidates))
-                .unwrap_or(m.attributes.len());
-            m.attributes.insert(at, attr);
-        }
-        None => {
-            if m.has(&A::EndOfCandidates) {
-                return false;
-            }
-            m.attributes.push(A::EndOfCandidates);
-        }
-    }
-    true
 }
 
 impl Core {
@@ -327,7 +271,7 @@ impl Core {
         self.ice.transport
     }
 
-    fn is_current_transport(&self, id: IceTransportId) -> bool {
+    pub(crate) fn is_current_transport(&self, id: IceTransportId) -> bool {
         self.ice.transport == Some(id)
     }
 
@@ -357,34 +301,6 @@ impl Core {
             true => self.ice.gathering,
             false => IceGatheringState::New,
         }
-    }
-
-    /// `getLocalCandidates()`: the candidates of the current generation that were (or are
-    /// being) signalled through `icecandidate`, equal to those events' candidates.
-    pub fn ice_local_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
-        if !self.is_current_transport(id) {
-            return Vec::new();
-        }
-        self.ice
-            .gathered
-            .iter()
-            .filter_map(|c| IceCandidate::new(self.candidate_init(format!("candidate:{c}"))).ok())
-            .collect()
-    }
-
-    /// `getRemoteCandidates()`: the candidates the remote signalled for the transport (in
-    /// the remote description or by `addIceCandidate`); peer-reflexive candidates learnt
-    /// from checks are not exposed (WPT-342).
-    pub fn ice_remote_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
-        if !self.is_current_transport(id) {
-            return Vec::new();
-        }
-        let Some((desc, i)) = self.remote_transport_section() else {
-            return Vec::new();
-        };
-        desc.candidates_of(i)
-            .filter_map(|c| IceCandidate::new(self.remote_candidate_init(c)).ok())
-            .collect()
     }
 
     /// `getSelectedCandidatePair()`: the pair last selected, as the candidates were
@@ -682,21 +598,21 @@ impl Core {
     // ----- hooks called by the signaling code -----
 
     /// After a local description was applied: create, restart or keep the agent.
-    pub(crate) fn ice_local_description_applied(&mut self) {
-        let Some(desc) = self.pending_local.as_ref().or(self.current_local.as_ref()) else {
-            return;
-        };
+    pub(crate) fn ice_local_description_applied(&mut self, negotiated: &Negotiated) {
         // No m-lines, no ICE (WPT-53).
-        let Some(creds) = desc_ice(&desc.sdp) else {
+        let Some(ice) = negotiated.ice.as_ref() else {
             return;
         };
-        let is_offer = desc.typ == SdpType::Offer;
+        let Some(creds) = ice.local.clone() else {
+            return;
+        };
+        let is_offer = ice.local_is_offer;
         let policy = self.config.ice_transport_policy;
         match self.ice.agent.is_some() {
             false => {
                 self.create_agent(is_offer, &creds);
                 if !is_offer {
-                    self.sync_remote();
+                    self.sync_remote(ice);
                 }
             }
             true if self.ice.local_creds.as_ref() != Some(&creds) => {
@@ -716,7 +632,7 @@ impl Core {
                 self.ice.gathering_done = false;
                 self.ice.quiet_regather = false;
                 if !is_offer {
-                    self.sync_remote();
+                    self.sync_remote(ice);
                 }
                 // The new generation gathers from now on (also while fresh sockets are being
                 // bound): iceGatheringState reads "gathering" when SLD completes.
@@ -724,41 +640,36 @@ impl Core {
             }
             true => {
                 if !is_offer {
-                    self.sync_remote();
+                    self.sync_remote(ice);
                 }
             }
         }
-        self.write_gathered_into_local();
+        self.replay_gathered();
     }
 
     /// After a remote description was applied: remote credentials and candidates.
-    pub(crate) fn ice_remote_description_applied(&mut self) {
+    pub(crate) fn ice_remote_description_applied(&mut self, negotiated: &Negotiated) {
         if self.ice.agent.is_none() {
             // Read when our first local description creates the agent.
             return;
         }
-        let Some(desc) = self
-            .pending_remote
-            .as_ref()
-            .or(self.current_remote.as_ref())
-        else {
+        let Some(ice) = negotiated.ice.as_ref() else {
             return;
         };
-        let creds = desc_ice(&desc.sdp);
-        if desc.typ == SdpType::Offer
+        if ice.remote_is_offer
             && self.ice.remote_creds.is_some()
-            && creds != self.ice.remote_creds
+            && ice.remote != self.ice.remote_creds
         {
             // A remote ICE restart: applied with our answer, which restarts our side too.
             return;
         }
-        self.sync_remote();
+        self.sync_remote(ice);
     }
 
     /// After a rollback: the initial offer rolled back discards the agent (WPT-181); a
     /// rolled-back restart offer returns to the previous credentials.
-    pub(crate) fn ice_rolled_back(&mut self) {
-        let creds = self.current_local.as_ref().and_then(|d| desc_ice(&d.sdp));
+    pub(crate) fn ice_rolled_back(&mut self, negotiated: &Negotiated) {
+        let creds = negotiated.ice.as_ref().and_then(|i| i.local.clone());
         match creds {
             None => {
                 let Some(mut agent) = self.ice.agent.take() else {
@@ -788,35 +699,30 @@ impl Core {
                 self.ice.remote_creds = None;
                 self.ice.gathered.clear();
                 self.ice.gathering_done = false;
-                self.sync_remote();
+                if let Some(ice) = negotiated.ice.as_ref() {
+                    self.sync_remote(ice);
+                }
             }
             Some(_) => {}
         }
     }
 
-    /// `addIceCandidate` recorded candidate `c` (`None`: end-of-candidates) for m-section
-    /// `target` (`None`: every section) of the remote description, whose ICE credentials
-    /// and transport section are `creds` and `tag`: hand it to the agent when it concerns
-    /// the transport section of the agent's current remote generation.
-    pub(crate) fn ice_remote_candidate(
-        &mut self,
-        c: Option<Candidate>,
-        target: Option<usize>,
-        creds: Option<IceCredentials>,
-        tag: Option<usize>,
-    ) {
+    /// `addIceCandidate` recorded a candidate (or end-of-candidates) in the remote
+    /// description: hand it to the agent when it concerns the tag section of the agent's
+    /// current remote generation (RFC 8840 §4, RFC 8843 §7.2).
+    pub(crate) fn ice_remote_candidate(&mut self, rc: RemoteCandidate) {
         let Some(agent) = self.ice.agent.as_mut() else {
             // Recorded in the description; read when the agent is created.
             return;
         };
-        if creds != self.ice.remote_creds {
+        if rc.remote != self.ice.remote_creds {
             // A remote restart not applied yet: read from the description with our answer.
             return;
         }
-        if target.is_some() && target != tag {
+        if !rc.for_tag {
             return;
         }
-        let Some(c) = c else {
+        let Some(c) = rc.candidate else {
             agent.end_of_remote_candidates();
             return;
         };
@@ -824,40 +730,6 @@ impl Core {
             tracing::debug!("remote candidate not used: {e}");
         }
         self.refresh_selected_remote();
-    }
-
-    /// The selected pair's remote candidate was learnt as peer-reflexive from the peer's check
-    /// before the peer signalled the same address: the agent replaced the learnt candidate by
-    /// the signalled one (RFC 8445 §7.3.1.3), so the selected pair becomes the signalled one,
-    /// with a `selectedcandidatepairchange` as webrtc-pc §5.6.2 sets
-    /// `[[SelectedCandidatePair]]` only with that event (WPT-336: each side's selected pair
-    /// is the other's, as signalled).
-    fn refresh_selected_remote(&mut self) {
-        let Some(sel) = &self.ice.selected else {
-            return;
-        };
-        if sel.remote.typ() != Some(IceCandidateType::Prflx) {
-            return;
-        }
-        let (addr, port) = (sel.remote.address(), sel.remote.port());
-        let signalled = self.remote_transport_section().and_then(|(d, i)| {
-            d.candidates_of(i)
-                .find(|c| {
-                    Some(c.address.as_str()) == addr
-                        && Some(c.port) == port
-                        && c.component == 1
-                        && c.protocol.eq_ignore_ascii_case("udp")
-                })
-                .cloned()
-        });
-        if let Some(c) = signalled
-            && let Ok(remote) = IceCandidate::new(self.remote_candidate_init(&c))
-            && let Some(sel) = self.ice.selected.as_mut()
-        {
-            sel.remote = remote;
-            let pair = sel.clone();
-            self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
-        }
     }
 
     /// `close()`: states become "closed" at once, without events (WPT-183).
@@ -908,7 +780,7 @@ impl Core {
             }
         }
         self.ice.stun_urls.clear();
-        for server in &self.config.ice_servers {
+        for server in &self.negotiator.config.ice_servers {
             let Ok(urls) = server.parse_urls() else {
                 continue;
             };
@@ -946,148 +818,42 @@ impl Core {
         }
     }
 
-    /// Gives the agent the remote description's credentials and the candidates of its
-    /// transport section (plus end-of-candidates when present).
-    fn sync_remote(&mut self) {
-        let Some(desc) = self
-            .pending_remote
-            .as_ref()
-            .or(self.current_remote.as_ref())
-        else {
-            return;
-        };
+    /// Gives the agent the remote credentials and the candidates of the remote tag section
+    /// (plus end-of-candidates when signalled).
+    fn sync_remote(&mut self, ice: &NegotiatedIce) {
         let Some(agent) = self.ice.agent.as_mut() else {
             return;
         };
-        let Some(creds) = desc_ice(&desc.sdp) else {
+        let Some(creds) = ice.remote.clone() else {
             return;
         };
         agent.set_remote_credentials(&creds.ufrag, &creds.pwd);
         self.ice.remote_creds = Some(creds);
-        if let Some(i) = transport_section(&desc.sdp) {
-            for c in desc.candidates_of(i) {
-                if let Err(e) = agent.add_remote_candidate(c.clone()) {
-                    tracing::debug!("remote candidate not used: {e}");
-                }
+        for c in &ice.remote_candidates {
+            if let Err(e) = agent.add_remote_candidate(c.clone()) {
+                tracing::debug!("remote candidate not used: {e}");
             }
-            if desc.end_of_candidates_in(i) {
-                agent.end_of_remote_candidates();
-            }
+        }
+        if ice.remote_end_of_candidates {
+            agent.end_of_remote_candidates();
         }
         self.refresh_selected_remote();
     }
 
     /// Writes the candidates gathered so far (and end-of-candidates) into the local
-    /// descriptions of the current generation, as browsers show them in `localDescription`.
-    fn write_gathered_into_local(&mut self) {
+    /// descriptions of the current generation, through the negotiator.
+    fn replay_gathered(&mut self) {
         let Some(ufrag) = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone()) else {
             return;
         };
-        let gathered = &self.ice.gathered;
-        let done = self.ice.gathering_done;
-        for d in [self.pending_local.as_mut(), self.current_local.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            if desc_ice(&d.sdp).is_none_or(|c| c.ufrag != ufrag) {
-                continue;
-            }
-            let mut changed = false;
-            for c in gathered {
-                changed |= write_candidate(&mut d.sdp, Some(c));
-            }
-            if done {
-                changed |= write_candidate(&mut d.sdp, None);
-            }
-            if changed {
-                d.sdp_changed();
-            }
+        let gathered = std::mem::take(&mut self.ice.gathered);
+        for c in &gathered {
+            self.add_local_candidate(&ufrag, Some(c));
         }
-    }
-
-    /// The sdpMid / sdpMLineIndex / usernameFragment of local candidate events.
-    fn candidate_init(&self, candidate: String) -> IceCandidateInit {
-        let desc = self.pending_local.as_ref().or(self.current_local.as_ref());
-        let index = desc.and_then(|d| transport_section(&d.sdp));
-        let mid = desc
-            .zip(index)
-            .and_then(|(d, i)| d.sdp.media.get(i))
-            .and_then(|m| m.mid().map(str::to_string));
-        IceCandidateInit {
-            candidate,
-            sdp_mid: mid,
-            sdp_m_line_index: Some(index.and_then(|i| u16::try_from(i).ok()).unwrap_or(0)),
-            username_fragment: self.ice.local_creds.as_ref().map(|c| c.ufrag.clone()),
+        self.ice.gathered = gathered;
+        if self.ice.gathering_done {
+            self.add_local_candidate(&ufrag, None);
         }
-    }
-
-    /// The remote description and its transport section.
-    fn remote_transport_section(&self) -> Option<(&crate::connection::Desc, usize)> {
-        let desc = self
-            .pending_remote
-            .as_ref()
-            .or(self.current_remote.as_ref())?;
-        Some((desc, transport_section(&desc.sdp)?))
-    }
-
-    /// A remote candidate as the remote's `icecandidate` event carried it: the transport
-    /// section's mid and index, the remote generation's ufrag.
-    fn remote_candidate_init(&self, c: &Candidate) -> IceCandidateInit {
-        let section = self.remote_transport_section();
-        let mid = section
-            .and_then(|(d, i)| d.sdp.media.get(i))
-            .and_then(|m| m.mid().map(str::to_string));
-        let index = section
-            .and_then(|(_, i)| u16::try_from(i).ok())
-            .unwrap_or(0);
-        let ufrag = crate::ice::candidate::extension(c, "ufrag")
-            .map(str::to_string)
-            .or_else(|| self.ice.remote_creds.as_ref().map(|r| r.ufrag.clone()));
-        IceCandidateInit {
-            candidate: format!("candidate:{c}"),
-            sdp_mid: mid,
-            sdp_m_line_index: Some(index),
-            username_fragment: ufrag,
-        }
-    }
-
-    /// The selected pair with each candidate as it was signalled (local: as our
-    /// `icecandidate` event; remote: as the remote signalled it), else as the agent has it
-    /// (a remote peer-reflexive candidate).
-    fn signalled_pair(&self, local: &Candidate, remote: &Candidate) -> Option<IceCandidatePair> {
-        let local_sdp = self
-            .ice
-            .gathered
-            .iter()
-            .find(|c| same_candidate(c, local))
-            .unwrap_or(local);
-        let local_init = self.candidate_init(format!("candidate:{local_sdp}"));
-        let local_init = IceCandidateInit {
-            username_fragment: crate::ice::candidate::extension(local_sdp, "ufrag")
-                .map(str::to_string)
-                .or(local_init.username_fragment),
-            ..local_init
-        };
-        let remote_sdp = self
-            .remote_transport_section()
-            .and_then(|(d, i)| {
-                d.candidates_of(i).find(|c| {
-                    same_candidate(c, remote)
-                        // A learnt prflx candidate the peer has signalled since (RFC 8445
-                        // §7.3.1.3).
-                        || (remote.typ.eq_ignore_ascii_case("prflx")
-                            && c.address.eq_ignore_ascii_case(&remote.address)
-                            && c.port == remote.port
-                            && c.protocol.eq_ignore_ascii_case(&remote.protocol)
-                            && c.component == remote.component)
-                })
-            })
-            .unwrap_or(remote);
-        let remote_init = self.remote_candidate_init(remote_sdp);
-        Some(IceCandidatePair {
-            local: IceCandidate::new(local_init).ok()?,
-            remote: IceCandidate::new(remote_init).ok()?,
-        })
     }
 
     fn emit_candidate(&mut self, init: Option<IceCandidateInit>) {
@@ -1253,31 +1019,37 @@ impl Core {
                     if crate::ice::candidate::extension(&c, "ufrag") != ufrag.as_deref() => {}
                 IceEvent::LocalCandidate(c) if self.ice.quiet_regather => {
                     if self.ice.gathered.len() < MAX_LOCAL_CANDIDATES {
+                        if let Some(u) = ufrag.as_deref() {
+                            self.add_local_candidate(u, Some(&c));
+                        }
                         self.ice.gathered.push(c);
                     }
-                    self.write_gathered_into_local();
                 }
                 IceEvent::GatheringComplete if self.ice.quiet_regather => {
                     self.ice.quiet_regather = false;
                     self.ice.gathering_done = true;
-                    self.write_gathered_into_local();
+                    self.replay_gathered();
                 }
                 IceEvent::LocalCandidate(c) => {
                     self.enter_gathering();
-                    if self.ice.gathered.len() < MAX_LOCAL_CANDIDATES {
-                        self.ice.gathered.push(c.clone());
+                    let room = self.ice.gathered.len() < MAX_LOCAL_CANDIDATES;
+                    let init = match ufrag.as_deref() {
+                        // Written into localDescription, and the event's init (one method).
+                        Some(u) if room => self.add_local_candidate(u, Some(&c)),
+                        _ => self.local_init(format!("candidate:{c}")),
+                    };
+                    if room {
+                        self.ice.gathered.push(c);
                     }
-                    self.write_gathered_into_local();
-                    let init = self.candidate_init(format!("candidate:{c}"));
                     self.emit_candidate(Some(init));
                 }
                 IceEvent::GatheringComplete => {
                     self.enter_gathering();
                     self.report_resolve_errors();
                     self.ice.gathering_done = true;
-                    self.write_gathered_into_local();
+                    self.replay_gathered();
                     // The per-transport end marker, then the state, then the null candidate.
-                    let init = self.candidate_init(String::new());
+                    let init = self.local_init(String::new());
                     self.emit_candidate(Some(init));
                     self.set_gathering_state(IceGatheringState::Complete);
                     self.emit_candidate(None);
@@ -1331,7 +1103,11 @@ mod tests {
     use super::*;
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
-    use crate::connection::{CoreSettings, DataChannelInit, OfferOptions};
+    use crate::connection::{
+        CoreSettings, DataChannelInit, IceCandidateType, OfferOptions, SdpType,
+    };
+    use crate::negotiator::negotiated::ice_credentials;
+    use crate::sdp::{Attribute as A, Sdp};
 
     fn core(seed: u64) -> Core {
         core_with(Configuration::default(), seed)
@@ -1852,6 +1628,187 @@ mod tests {
         )
     }
 
+    /// A copy of section `m` that is not the transport: another mid, other ICE credentials
+    /// and another fingerprint, no candidates.
+    fn decoy_section(m: &crate::sdp::Media, mid: &str) -> crate::sdp::Media {
+        let mut d = m.clone();
+        d.attributes.retain(|a| {
+            !matches!(
+                a,
+                A::Candidate(_) | A::EndOfCandidates | A::Mid(_) | A::IceUfrag(_) | A::IcePwd(_)
+            )
+        });
+        for a in &mut d.attributes {
+            if let A::Fingerprint { value, .. } = a {
+                *value = value.replace(|c: char| c.is_ascii_hexdigit(), "a");
+            }
+        }
+        d.attributes.push(A::Mid(mid.into()));
+        d.attributes.push(A::IceUfrag("decoyufrag".into()));
+        d.attributes
+            .push(A::IcePwd("decoypassword0123456789ab".into()));
+        d
+    }
+
+    /// Removes m-section `i` (and its mid from the BUNDLE groups) from a description, so the
+    /// offerer reads an answer to what it offered.
+    fn without_section(
+        desc: &crate::connection::SessionDescription,
+        i: usize,
+    ) -> crate::connection::SessionDescription {
+        let mut sdp = Sdp::parse(&desc.sdp).unwrap();
+        let m = sdp.media.remove(i);
+        let mid = m.mid().map(str::to_string);
+        for a in &mut sdp.attributes {
+            if let A::Group { mids, .. } = a {
+                mids.retain(|x| Some(x) != mid.as_ref());
+            }
+        }
+        crate::connection::SessionDescription::new(desc.sdp_type, sdp.to_string())
+    }
+
+    /// Runs offer/answer with `munge` applied to the offer `b` receives (the answerer's
+    /// extra sections are removed again with `strip` before `a` reads the answer), then
+    /// connects; returns both event logs.
+    fn connect_munged(
+        a: &mut Core,
+        b: &mut Core,
+        munge: impl Fn(&mut Sdp),
+        strip: Option<usize>,
+    ) -> (Vec<CoreEvent>, Vec<CoreEvent>) {
+        let (addr_a, addr_b) = addrs();
+        let t0 = Instant::now();
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        let offer = a.local_description().unwrap();
+        let mut sdp = Sdp::parse(&offer.sdp).unwrap();
+        munge(&mut sdp);
+        b.set_remote_description(crate::connection::SessionDescription::new(
+            SdpType::Offer,
+            sdp.to_string(),
+        ))
+        .unwrap();
+        b.set_local_description(None).unwrap();
+        b.add_local_address(addr_b).unwrap();
+        let answer = b.local_description().unwrap();
+        let answer = match strip {
+            Some(i) => without_section(&answer, i),
+            None => answer,
+        };
+        a.set_remote_description(answer).unwrap();
+        let (la, lb) = (drain(a), drain(b));
+        let mut cores = [(a, addr_a, la), (b, addr_b, lb)];
+        run(&mut cores, t0, Duration::from_secs(5), |c| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        });
+        let [(_, _, la), (_, _, lb)] = cores;
+        (la, lb)
+    }
+
+    fn assert_connected_through_the_tag(a: &Core, b: &Core) {
+        for c in [a, b] {
+            assert_eq!(c.connection_state(), PeerConnectionState::Connected);
+            assert_eq!(c.dtls_state(), crate::dtls::DtlsTransportState::Connected);
+        }
+        let t = b.ice_transport().unwrap();
+        let creds = a.ice.local_creds.clone().unwrap();
+        assert_eq!(
+            b.ice_remote_parameters(t),
+            Some(IceParameters::from(&creds)),
+            "the tag section's credentials, not the first section's"
+        );
+    }
+
+    /// RFC 8843 §7.2: the BUNDLE tag is the first mid of the BUNDLE group, not the first
+    /// m-section. A first section outside the group, with its own ICE credentials and
+    /// fingerprint, is not the transport: ICE and DTLS use the tag's, and our candidates are
+    /// written into (and named after) the tag section of our answer.
+    #[test]
+    fn bundle_tag_after_an_unbundled_first_section_carries_ice_and_dtls() {
+        let (mut a, mut b) = (core(31), core(32));
+        let (_, lb) = connect_munged(
+            &mut a,
+            &mut b,
+            |sdp| {
+                let decoy = decoy_section(&sdp.media[0], "u");
+                sdp.media.insert(0, decoy);
+            },
+            Some(0),
+        );
+        assert_connected_through_the_tag(&a, &b);
+        let answer = Sdp::parse(&b.local_description().unwrap().sdp).unwrap();
+        assert_eq!(crate::negotiator::negotiated::tag_section(&answer), Some(1));
+        assert!(answer.media[1].candidates().next().is_some());
+        let inits: Vec<_> = lb
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceCandidate(Some(c)) => Some((c.sdp_mid(), c.sdp_m_line_index())),
+                _ => None,
+            })
+            .collect();
+        assert!(!inits.is_empty());
+        for (mid, index) in inits {
+            assert_eq!(
+                (mid, index),
+                (Some("0"), Some(1)),
+                "named after the tag section"
+            );
+        }
+    }
+
+    /// Bundle-only sections (port 0, RFC 8843 §6) that are not the tag are not the
+    /// transport, even when they carry ICE credentials and a fingerprint of their own.
+    #[test]
+    fn bundle_only_sections_before_the_tag_are_not_the_transport() {
+        let (mut a, mut b) = (core(33), core(34));
+        connect_munged(
+            &mut a,
+            &mut b,
+            |sdp| {
+                let mut decoy = decoy_section(&sdp.media[0], "b");
+                decoy.port = 0;
+                decoy.attributes.push(A::BundleOnly);
+                sdp.media.insert(0, decoy);
+                for a in &mut sdp.attributes {
+                    if let A::Group { mids, .. } = a {
+                        mids.push("b".into());
+                    }
+                }
+            },
+            Some(0),
+        );
+        assert_connected_through_the_tag(&a, &b);
+    }
+
+    /// RFC 8122 §5: a fingerprint given only at session level applies to every section.
+    #[test]
+    fn fingerprint_only_at_session_level_is_used() {
+        let (mut a, mut b) = (core(35), core(36));
+        connect_munged(
+            &mut a,
+            &mut b,
+            |sdp| {
+                let fps: Vec<A> = sdp.media[0]
+                    .attributes
+                    .iter()
+                    .filter(|a| matches!(a, A::Fingerprint { .. }))
+                    .cloned()
+                    .collect();
+                assert!(!fps.is_empty());
+                sdp.media[0]
+                    .attributes
+                    .retain(|a| !matches!(a, A::Fingerprint { .. }));
+                sdp.attributes.extend(fps);
+            },
+            None,
+        );
+        assert_connected_through_the_tag(&a, &b);
+    }
+
     #[test]
     fn each_datagram_is_classified_and_counted_once() {
         // A STUN Binding indication (RFC 8489 §5): a keepalive, consumed by the agent.
@@ -1926,7 +1883,7 @@ mod tests {
         let (mut a, mut b) = (core(5), core(6));
         let (addr_a, addr_b) = addrs();
         let t = connect(&mut a, &mut b, addr_a, addr_b);
-        let old = desc_ice(&a.current_local.as_ref().unwrap().sdp).unwrap();
+        let old = ice_credentials(&a.current_local.as_ref().unwrap().sdp).unwrap();
         a.restart_ice(true);
         let offer = a.create_offer(&OfferOptions::default()).unwrap();
         a.set_local_description(Some(offer)).unwrap();
@@ -1983,8 +1940,8 @@ mod tests {
         assert_eq!(a.ice_agent().unwrap().generation(), gen_a + 1);
         b.set_remote_description(a.local_description().unwrap())
             .unwrap();
-        let new_a = desc_ice(&a.current_local.as_ref().unwrap().sdp).unwrap();
-        let new_b = desc_ice(&b.current_local.as_ref().unwrap().sdp).unwrap();
+        let new_a = ice_credentials(&a.current_local.as_ref().unwrap().sdp).unwrap();
+        let new_b = ice_credentials(&b.current_local.as_ref().unwrap().sdp).unwrap();
         // Candidates travel by trickle: hand each side's new candidates to the other.
         a.handle_timeout(t);
         b.handle_timeout(t);

@@ -1,0 +1,162 @@
+//! The W3C views of the ICE transport's candidates (webrtc-pc §5.6: `getLocalCandidates`,
+//! `getRemoteCandidates`, the selected pair, `icecandidate` inits): they join the session's
+//! candidates with the negotiator's descriptions (the tag section's mid and index, the
+//! candidates as signalled), so they belong to the connection, not to either half.
+
+use crate::connection::{
+    Connection, CoreEvent, IceCandidate, IceCandidateInit, IceCandidatePair, IceCandidateType,
+};
+use crate::sdp::Candidate;
+use crate::session::ice::IceTransportId;
+
+/// Same signalled candidate: address, port, type, protocol and component.
+fn same_candidate(a: &Candidate, b: &Candidate) -> bool {
+    a.address.eq_ignore_ascii_case(&b.address)
+        && a.port == b.port
+        && a.typ.eq_ignore_ascii_case(&b.typ)
+        && a.protocol.eq_ignore_ascii_case(&b.protocol)
+        && a.component == b.component
+}
+
+impl Connection {
+    /// `getLocalCandidates()`: the candidates of the current generation that were (or are
+    /// being) signalled through `icecandidate`, equal to those events' candidates.
+    pub fn ice_local_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
+        if !self.is_current_transport(id) {
+            return Vec::new();
+        }
+        self.ice
+            .gathered
+            .iter()
+            .filter_map(|c| IceCandidate::new(self.local_init(format!("candidate:{c}"))).ok())
+            .collect()
+    }
+
+    /// `getRemoteCandidates()`: the candidates the remote signalled for the transport (in
+    /// the remote description or by `addIceCandidate`); peer-reflexive candidates learnt
+    /// from checks are not exposed (WPT-342).
+    pub fn ice_remote_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
+        if !self.is_current_transport(id) {
+            return Vec::new();
+        }
+        let Some((desc, i)) = self.remote_transport_section() else {
+            return Vec::new();
+        };
+        desc.candidates_of(i)
+            .filter_map(|c| IceCandidate::new(self.remote_candidate_init(c)).ok())
+            .collect()
+    }
+
+    /// The selected pair's remote candidate was learnt as peer-reflexive from the peer's check
+    /// before the peer signalled the same address: the agent replaced the learnt candidate by
+    /// the signalled one (RFC 8445 §7.3.1.3), so the selected pair becomes the signalled one,
+    /// with a `selectedcandidatepairchange` as webrtc-pc §5.6.2 sets
+    /// `[[SelectedCandidatePair]]` only with that event (WPT-336: each side's selected pair
+    /// is the other's, as signalled).
+    pub(crate) fn refresh_selected_remote(&mut self) {
+        let Some(sel) = &self.ice.selected else {
+            return;
+        };
+        if sel.remote.typ() != Some(IceCandidateType::Prflx) {
+            return;
+        }
+        let (addr, port) = (sel.remote.address(), sel.remote.port());
+        let signalled = self.remote_transport_section().and_then(|(d, i)| {
+            d.candidates_of(i)
+                .find(|c| {
+                    Some(c.address.as_str()) == addr
+                        && Some(c.port) == port
+                        && c.component == 1
+                        && c.protocol.eq_ignore_ascii_case("udp")
+                })
+                .cloned()
+        });
+        if let Some(c) = signalled
+            && let Ok(remote) = IceCandidate::new(self.remote_candidate_init(&c))
+            && let Some(sel) = self.ice.selected.as_mut()
+        {
+            sel.remote = remote;
+            let pair = sel.clone();
+            self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
+        }
+    }
+
+    /// The `RTCIceCandidateInit` of local candidate text `candidate` of the current generation.
+    pub(crate) fn local_init(&self, candidate: String) -> IceCandidateInit {
+        let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
+        self.local_candidate_init(candidate, ufrag)
+    }
+
+    /// The remote description and its transport section.
+    fn remote_transport_section(&self) -> Option<(&crate::connection::Desc, usize)> {
+        let desc = self
+            .pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())?;
+        Some((desc, crate::negotiator::negotiated::tag_section(&desc.sdp)?))
+    }
+
+    /// A remote candidate as the remote's `icecandidate` event carried it: the transport
+    /// section's mid and index, the remote generation's ufrag.
+    fn remote_candidate_init(&self, c: &Candidate) -> IceCandidateInit {
+        let section = self.remote_transport_section();
+        let mid = section
+            .and_then(|(d, i)| d.sdp.media.get(i))
+            .and_then(|m| m.mid().map(str::to_string));
+        let index = section
+            .and_then(|(_, i)| u16::try_from(i).ok())
+            .unwrap_or(0);
+        let ufrag = crate::ice::candidate::extension(c, "ufrag")
+            .map(str::to_string)
+            .or_else(|| self.ice.remote_creds.as_ref().map(|r| r.ufrag.clone()));
+        IceCandidateInit {
+            candidate: format!("candidate:{c}"),
+            sdp_mid: mid,
+            sdp_m_line_index: Some(index),
+            username_fragment: ufrag,
+        }
+    }
+
+    /// The selected pair with each candidate as it was signalled (local: as our
+    /// `icecandidate` event; remote: as the remote signalled it), else as the agent has it
+    /// (a remote peer-reflexive candidate).
+    pub(crate) fn signalled_pair(
+        &self,
+        local: &Candidate,
+        remote: &Candidate,
+    ) -> Option<IceCandidatePair> {
+        let local_sdp = self
+            .ice
+            .gathered
+            .iter()
+            .find(|c| same_candidate(c, local))
+            .unwrap_or(local);
+        let local_init = self.local_init(format!("candidate:{local_sdp}"));
+        let local_init = IceCandidateInit {
+            username_fragment: crate::ice::candidate::extension(local_sdp, "ufrag")
+                .map(str::to_string)
+                .or(local_init.username_fragment),
+            ..local_init
+        };
+        let remote_sdp = self
+            .remote_transport_section()
+            .and_then(|(d, i)| {
+                d.candidates_of(i).find(|c| {
+                    same_candidate(c, remote)
+                        // A learnt prflx candidate the peer has signalled since (RFC 8445
+                        // §7.3.1.3).
+                        || (remote.typ.eq_ignore_ascii_case("prflx")
+                            && c.address.eq_ignore_ascii_case(&remote.address)
+                            && c.port == remote.port
+                            && c.protocol.eq_ignore_ascii_case(&remote.protocol)
+                            && c.component == remote.component)
+                })
+            })
+            .unwrap_or(remote);
+        let remote_init = self.remote_candidate_init(remote_sdp);
+        Some(IceCandidatePair {
+            local: IceCandidate::new(local_init).ok()?,
+            remote: IceCandidate::new(remote_init).ok()?,
+        })
+    }
+}

@@ -1,0 +1,586 @@
+//! What an applied description means for the transports: one [`Negotiated`] value, built by
+//! the negotiator after every setLocalDescription, setRemoteDescription and rollback
+//! (webrtc-pc §4.4.1.5), and the smaller [`RemoteCandidate`] of `addIceCandidate`
+//! (webrtc-pc §4.4.1.6 "addIceCandidate"). The session (ICE, DTLS, SCTP) reads its parameters
+//! from these values only, never from the descriptions.
+//!
+//! One rule for every transport parameter: the m-section of the BUNDLE tag (RFC 8843 §7.2:
+//! the first mid of the first BUNDLE group that is not rejected), else the first live
+//! m-section, and within it the attribute, else the session-level one (RFC 8839 §5.4 ICE
+//! credentials, RFC 8122 §5 fingerprints, RFC 4145 §4 / RFC 8842 §5 `a=setup`).
+
+use crate::cert::DtlsFingerprint;
+use crate::codecs::{MediaKind, RtpCodecParameters, RtpHeaderExtensionParameters};
+use crate::sdp::{Attribute as A, Candidate, Media, Sdp, Setup};
+
+use super::types::{RtpTransceiverDirection, SdpType};
+use crate::connection::{Desc, DtlsRole, IceCredentials, Negotiator, SlotOwner, TransceiverId};
+
+/// Why a [`Negotiated`] value was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// setLocalDescription applied a description of this type.
+    LocalApplied(SdpType),
+    /// setRemoteDescription applied a description of this type.
+    RemoteApplied(SdpType),
+    /// A rollback returned to the last stable state (RFC 9429 §4.1.8.2).
+    RolledBack,
+}
+
+/// Where a transport's m-section is in a description: its mid and m-line index, as
+/// `RTCIceCandidate`'s `sdpMid` / `sdpMLineIndex` name it (webrtc-pc §4.8.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// `a=mid` of the section, if it has one.
+    pub mid: Option<String>,
+    /// The m-line index.
+    pub index: u16,
+}
+
+/// The ICE parameters of the BUNDLE transport (RFC 8839 §5, RFC 8843 §7.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedIce {
+    /// Credentials of the newest local description (`None`: no m-lines, WPT-53).
+    pub local: Option<IceCredentials>,
+    /// Whether the newest local description is an offer (its applier becomes controlling
+    /// when it creates the agent, RFC 8445 §6.1.1).
+    pub local_is_offer: bool,
+    /// Credentials of the newest remote description.
+    pub remote: Option<IceCredentials>,
+    /// Whether the newest remote description is an offer (a remote restart is applied with
+    /// our answer, RFC 9429 §5.4).
+    pub remote_is_offer: bool,
+    /// The candidates signalled for the tag section (in the description or by
+    /// `addIceCandidate`), in order.
+    pub remote_candidates: Vec<Candidate>,
+    /// The remote signalled end-of-candidates for the tag section (RFC 8840 §4.4).
+    pub remote_end_of_candidates: bool,
+    /// The local tag section.
+    pub local_tag: Option<Tag>,
+    /// The remote tag section.
+    pub remote_tag: Option<Tag>,
+}
+
+/// The DTLS parameters (RFC 8842 §5, RFC 8122 §5), once an answer fixed the role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedDtls {
+    /// Our DTLS role.
+    pub role: DtlsRole,
+    /// The remote certificate fingerprints, lowercase, of the newest remote description.
+    pub remote_fingerprints: Vec<DtlsFingerprint>,
+}
+
+/// The SCTP parameters while the session has a data section (RFC 8841 §5-6, webrtc-pc
+/// §6.1.1.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NegotiatedSctp {
+    /// The mid of the data section, once it has one.
+    pub mid: Option<String>,
+    /// Our `a=sctp-port`.
+    pub local_port: u16,
+    /// The remote's `a=sctp-port` (or legacy `a=sctpmap` number), 5000 when absent.
+    pub remote_port: u16,
+    /// The largest message we accept (our `a=max-message-size`).
+    pub local_max_message_size: u64,
+    /// `RTCSctpTransport.maxMessageSize`: the smaller of both sides' (∞ for 0, 0 before the
+    /// remote's is known).
+    pub max_message_size: f64,
+}
+
+/// The negotiated parameters of one transceiver's m-section, ready for the RTP session
+/// (RFC 9429 §5.7-5.10, RFC 3550, RFC 8285, RFC 8851).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NegotiatedMedia {
+    /// The m-section's mid.
+    pub mid: String,
+    /// The transceiver it belongs to.
+    pub transceiver: TransceiverId,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// `currentDirection` (`None` before an answer).
+    pub direction: Option<RtpTransceiverDirection>,
+    /// Payload types and codecs of the newest answer's section (else the newest remote
+    /// description's).
+    pub codecs: Vec<RtpCodecParameters>,
+    /// Header extension ids, from the same section as `codecs`.
+    pub header_extensions: Vec<RtpHeaderExtensionParameters>,
+    /// Our SSRC and RTX SSRC.
+    pub local_ssrcs: (u32, u32),
+    /// The SSRCs the remote announced (`a=ssrc`, RFC 5576), sorted, no duplicates.
+    pub remote_ssrcs: Vec<u32>,
+    /// The remote's rids (`a=rid`, RFC 8851), in order, no duplicates.
+    pub rids: Vec<String>,
+    /// Our RTCP CNAME (RFC 3550 §6.5.1).
+    pub cname: String,
+}
+
+/// Everything the transports need from the descriptions applied so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Negotiated {
+    /// What was applied.
+    pub cause: Cause,
+    /// ICE of the BUNDLE transport; `None` before any description was applied (and
+    /// `local` is `None` while the local description has no m-lines, WPT-53).
+    pub ice: Option<NegotiatedIce>,
+    /// DTLS, once an answer fixed the role.
+    pub dtls: Option<NegotiatedDtls>,
+    /// SCTP, while the session has a data section.
+    pub sctp: Option<NegotiatedSctp>,
+    /// One entry per transceiver with a mid (unused by the session until RTP exists).
+    pub media: Vec<NegotiatedMedia>,
+}
+
+/// What `addIceCandidate` recorded, for the ICE agent (webrtc-pc §4.4.1.6, RFC 8840 §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCandidate {
+    /// The candidate, or `None` for end-of-candidates.
+    pub candidate: Option<Candidate>,
+    /// Whether it concerns the tag section (a candidate for it, or end-of-candidates for it
+    /// or for every section).
+    pub for_tag: bool,
+    /// The ICE credentials of the remote description it was added to.
+    pub remote: Option<IceCredentials>,
+}
+
+/// The m-section that carries the session's transport: the first mid of the first BUNDLE
+/// group that is not rejected (the BUNDLE tag, RFC 8843 §7.2), else the first live section.
+pub(crate) fn tag_section(sdp: &Sdp) -> Option<usize> {
+    let live = |i: usize| sdp.media.get(i).is_some_and(|m| m.port != 0);
+    for group in sdp.bundle_groups() {
+        for mid in group {
+            if let Some(i) = sdp.media.iter().position(|m| m.mid() == Some(mid.as_str()))
+                && live(i)
+            {
+                return Some(i);
+            }
+        }
+    }
+    (0..sdp.media.len()).find(|&i| live(i))
+}
+
+fn tag_media(sdp: &Sdp) -> Option<&Media> {
+    tag_section(sdp).and_then(|i| sdp.media.get(i))
+}
+
+/// The ICE credentials of a description: the tag section's, else session level
+/// (RFC 8839 §5.4).
+pub(crate) fn ice_credentials(sdp: &Sdp) -> Option<IceCredentials> {
+    let m = tag_media(sdp);
+    let ufrag = m
+        .and_then(|m| m.ice_ufrag().map(str::to_string))
+        .or_else(|| {
+            sdp.find_attr(|a| match a {
+                A::IceUfrag(u) => Some(u.clone()),
+                _ => None,
+            })
+        })?;
+    let pwd = m
+        .and_then(|m| m.ice_pwd().map(str::to_string))
+        .or_else(|| {
+            sdp.find_attr(|a| match a {
+                A::IcePwd(p) => Some(p.clone()),
+                _ => None,
+            })
+        })?;
+    Some(IceCredentials { ufrag, pwd })
+}
+
+/// `a=setup` of a description: the tag section's, else session level (RFC 8842 §5).
+pub(crate) fn setup(sdp: &Sdp) -> Option<Setup> {
+    tag_media(sdp).and_then(Media::setup).or_else(|| {
+        sdp.find_attr(|a| match a {
+            A::Setup(s) => Some(*s),
+            _ => None,
+        })
+    })
+}
+
+/// The fingerprints of a description, lowercase: the tag section's, else session level
+/// (RFC 8122 §5).
+pub(crate) fn fingerprints(sdp: &Sdp) -> Vec<DtlsFingerprint> {
+    let collect = |attrs: &[A]| -> Vec<DtlsFingerprint> {
+        attrs
+            .iter()
+            .filter_map(|a| match a {
+                A::Fingerprint { algorithm, value } => Some(DtlsFingerprint {
+                    algorithm: algorithm.to_ascii_lowercase(),
+                    value: value.to_ascii_lowercase(),
+                }),
+                _ => None,
+            })
+            .collect()
+    };
+    let media = tag_media(sdp)
+        .map(|m| collect(&m.attributes))
+        .unwrap_or_default();
+    if media.is_empty() {
+        collect(&sdp.attributes)
+    } else {
+        media
+    }
+}
+
+fn tag_of(sdp: &Sdp) -> Option<Tag> {
+    let i = tag_section(sdp)?;
+    Some(Tag {
+        mid: sdp.media[i].mid().map(str::to_string),
+        index: u16::try_from(i).unwrap_or(0),
+    })
+}
+
+impl Negotiator {
+    /// The newest local description (pending, else current).
+    fn newest_local(&self) -> Option<&Desc> {
+        self.pending_local.as_ref().or(self.current_local.as_ref())
+    }
+
+    /// The newest remote description (pending, else current).
+    fn newest_remote(&self) -> Option<&Desc> {
+        self.pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())
+    }
+
+    /// What the applied descriptions mean for the transports now (see the module docs).
+    pub(crate) fn negotiated(&self, cause: Cause) -> Negotiated {
+        let local = self.newest_local();
+        let remote = self.newest_remote();
+        let local_creds = local.and_then(|d| ice_credentials(&d.sdp));
+        let ice = (local.is_some() || remote.is_some()).then(|| {
+            let remote_tag_index = remote.and_then(|d| tag_section(&d.sdp));
+            let (remote_candidates, remote_end_of_candidates) = match (remote, remote_tag_index) {
+                (Some(d), Some(i)) => (
+                    d.candidates_of(i).cloned().collect(),
+                    d.end_of_candidates_in(i),
+                ),
+                _ => (Vec::new(), false),
+            };
+            NegotiatedIce {
+                local: local_creds,
+                local_is_offer: local.is_some_and(|d| d.typ == SdpType::Offer),
+                remote: remote.and_then(|d| ice_credentials(&d.sdp)),
+                remote_is_offer: remote.is_some_and(|d| d.typ == SdpType::Offer),
+                remote_candidates,
+                remote_end_of_candidates,
+                local_tag: local.and_then(|d| tag_of(&d.sdp)),
+                remote_tag: remote.and_then(|d| tag_of(&d.sdp)),
+            }
+        });
+        let dtls = self.dtls_role.map(|role| NegotiatedDtls {
+            role,
+            remote_fingerprints: remote.map(|d| fingerprints(&d.sdp)).unwrap_or_default(),
+        });
+        let sctp = self.sctp.as_ref().map(|s| NegotiatedSctp {
+            mid: self
+                .slots
+                .iter()
+                .find(|s| s.owner == SlotOwner::Data)
+                .and_then(|s| s.mid.clone()),
+            local_port: self.settings.sctp_port,
+            remote_port: remote
+                .and_then(|d| {
+                    d.sdp.media.iter().find_map(|m| {
+                        (m.kind == "application" && m.port != 0)
+                            .then(|| m.sctp_port())
+                            .flatten()
+                    })
+                })
+                .unwrap_or(5000),
+            local_max_message_size: self.settings.max_message_size,
+            max_message_size: s.max_message_size,
+        });
+        Negotiated {
+            cause,
+            ice,
+            dtls,
+            sctp,
+            media: self.negotiated_media(),
+        }
+    }
+
+    /// Per-mid media parameters: codecs and extensions from the newest answer (else the
+    /// newest remote description), SSRCs and rids from the newest remote description.
+    fn negotiated_media(&self) -> Vec<NegotiatedMedia> {
+        let answer = [
+            &self.pending_local,
+            &self.pending_remote,
+            &self.current_local,
+            &self.current_remote,
+        ]
+        .into_iter()
+        .flatten()
+        .find(|d| matches!(d.typ, SdpType::Answer | SdpType::Pranswer))
+        .or(self.newest_remote());
+        let remote = self.newest_remote();
+        fn section<'a>(d: Option<&'a Desc>, mid: &str) -> Option<&'a Media> {
+            d?.sdp
+                .media
+                .iter()
+                .find(|m| m.mid() == Some(mid) && m.port != 0)
+        }
+        self.transceivers
+            .iter()
+            .filter_map(|t| {
+                let mid = t.mid.clone()?;
+                let params = section(answer, &mid);
+                let rm = section(remote, &mid);
+                let mut remote_ssrcs: Vec<u32> = rm
+                    .into_iter()
+                    .flat_map(|m| &m.attributes)
+                    .filter_map(|a| match a {
+                        A::Ssrc { ssrc, .. } => Some(*ssrc),
+                        _ => None,
+                    })
+                    .collect();
+                remote_ssrcs.sort_unstable();
+                remote_ssrcs.dedup();
+                let mut rids: Vec<String> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for a in rm.into_iter().flat_map(|m| &m.attributes) {
+                    if let A::Rid { id, .. } = a
+                        && seen.insert(id.as_str())
+                    {
+                        rids.push(id.clone());
+                    }
+                }
+                Some(NegotiatedMedia {
+                    transceiver: t.id,
+                    kind: t.kind,
+                    direction: t.current_direction,
+                    codecs: params.map(crate::codecs::read_codecs).unwrap_or_default(),
+                    header_extensions: params.map(crate::codecs::read_extmaps).unwrap_or_default(),
+                    local_ssrcs: (t.ssrc, t.rtx_ssrc),
+                    remote_ssrcs,
+                    rids,
+                    cname: self.cname.clone(),
+                    mid,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes gathered local candidate `c` (`None`: end-of-candidates) of ICE generation
+    /// `ufrag` into the tag section of every local description of that generation, as
+    /// browsers show them in `localDescription` (webrtc-pc §4.4.1.6 step "add the
+    /// candidate"), and returns the `icecandidate` event's init: the tag section's mid and
+    /// index in the newest local description, and `ufrag` (webrtc-pc §4.8.2).
+    pub(crate) fn add_local_candidate(
+        &mut self,
+        ufrag: &str,
+        c: Option<&Candidate>,
+    ) -> crate::connection::IceCandidateInit {
+        for d in [self.pending_local.as_mut(), self.current_local.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if ice_credentials(&d.sdp).is_none_or(|creds| creds.ufrag != ufrag) {
+                continue;
+            }
+            if write_candidate(&mut d.sdp, c) {
+                d.sdp_changed();
+            }
+        }
+        self.local_candidate_init(
+            c.map(|c| format!("candidate:{c}")).unwrap_or_default(),
+            Some(ufrag.to_string()),
+        )
+    }
+
+    /// A local candidate's `RTCIceCandidateInit`: `candidate` with the tag section's mid and
+    /// index in the newest local description, and `ufrag` (webrtc-pc §4.8.2).
+    pub(crate) fn local_candidate_init(
+        &self,
+        candidate: String,
+        ufrag: Option<String>,
+    ) -> crate::connection::IceCandidateInit {
+        let tag = self.newest_local().and_then(|d| tag_of(&d.sdp));
+        crate::connection::IceCandidateInit {
+            candidate,
+            sdp_m_line_index: Some(tag.as_ref().map_or(0, |t| t.index)),
+            sdp_mid: tag.and_then(|t| t.mid),
+            username_fragment: ufrag,
+        }
+    }
+}
+
+/// Adds `c` (or end-of-candidates when `None`) to the tag section of `sdp`; whether it
+/// changed.
+fn write_candidate(sdp: &mut Sdp, c: Option<&Candidate>) -> bool {
+    let Some(i) = tag_section(sdp) else {
+        return false;
+    };
+    let m = &mut sdp.media[i];
+    match c {
+        Some(c) => {
+            let attr = A::Candidate(c.clone());
+            if m.attributes.contains(&attr) {
+                return false;
+            }
+            let at = m
+                .attributes
+                .iter()
+                .position(|a| matches!(a, A::EndOfCandidates))
+                .unwrap_or(m.attributes.len());
+            m.attributes.insert(at, attr);
+        }
+        None => {
+            if m.has(&A::EndOfCandidates) {
+                return false;
+            }
+            m.attributes.push(A::EndOfCandidates);
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::cert::{Certificate, CertificateParams};
+    use crate::config::Configuration;
+    use crate::connection::{Core, CoreSettings, SessionDescription};
+    use crate::util::SeededRandom;
+
+    const FP: &str = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:\
+                      AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+
+    fn core() -> Core {
+        let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
+            .expect("certificate");
+        Core::new(
+            Configuration::default(),
+            CoreSettings::default(),
+            cert,
+            Box::new(SeededRandom::new(9)),
+        )
+    }
+
+    /// An unbundled first section with its own credentials, fingerprint and setup; the
+    /// BUNDLE tag second, without a fingerprint (the session-level one applies).
+    fn two_transports() -> Sdp {
+        let text = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE d\r\n\
+             a=fingerprint:sha-256 {FP}\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:u\r\n\
+             a=ice-ufrag:firs\r\na=ice-pwd:firstpasswordfirstpasswo\r\n\
+             a=fingerprint:sha-256 00:11\r\na=setup:active\r\na=rtcp-mux\r\n\
+             a=rtpmap:111 opus/48000/2\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+             a=mid:d\r\na=ice-ufrag:tagu\r\na=ice-pwd:tagpasswordtagpasswordta\r\n\
+             a=setup:passive\r\na=sctp-port:5001\r\n"
+        );
+        Sdp::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn one_rule_reads_the_bundle_tag_else_session_level() {
+        let sdp = two_transports();
+        assert_eq!(tag_section(&sdp), Some(1));
+        let creds = ice_credentials(&sdp).unwrap();
+        assert_eq!(
+            (creds.ufrag.as_str(), creds.pwd.as_str()),
+            ("tagu", "tagpasswordtagpasswordta")
+        );
+        assert_eq!(setup(&sdp), Some(Setup::Passive));
+        let fps = fingerprints(&sdp);
+        assert_eq!(fps.len(), 1);
+        assert_eq!(
+            fps[0].value,
+            FP.to_ascii_lowercase(),
+            "session level, lowercase"
+        );
+        assert_eq!(
+            tag_of(&sdp).unwrap(),
+            Tag {
+                mid: Some("d".into()),
+                index: 1
+            }
+        );
+    }
+
+    #[test]
+    fn rejected_tag_falls_back_to_the_first_live_section_and_session_level() {
+        let mut sdp = two_transports();
+        sdp.media[1].port = 0;
+        assert_eq!(tag_section(&sdp), Some(0));
+        assert_eq!(ice_credentials(&sdp).unwrap().ufrag, "firs");
+        assert_eq!(setup(&sdp), Some(Setup::Active));
+        sdp.media[0].port = 0;
+        assert_eq!(tag_section(&sdp), None);
+        assert_eq!(ice_credentials(&sdp), None, "no session-level credentials");
+        assert_eq!(fingerprints(&sdp)[0].value, FP.to_ascii_lowercase());
+    }
+
+    #[test]
+    fn each_applied_description_yields_transport_and_media_parameters() {
+        let offer = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE a0 d\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a0\r\n\
+             a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n\
+             a=fingerprint:sha-256 {FP}\r\na=setup:actpass\r\na=rtcp-mux\r\na=sendrecv\r\n\
+             a=rtpmap:111 opus/48000/2\r\n\
+             a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+             a=ssrc:42 cname:x\r\na=ssrc:7 cname:x\r\na=ssrc:42 msid:s t\r\n\
+             a=rid:r1 send\r\na=rid:r1 send\r\n\
+             a=candidate:1 1 udp 2122260223 10.0.0.9 4000 typ host\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+             a=mid:d\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n\
+             a=fingerprint:sha-256 {FP}\r\na=setup:actpass\r\na=sctp-port:5002\r\n\
+             a=max-message-size:1000\r\n"
+        );
+        let mut c = core();
+        c.set_remote_description(SessionDescription::new(SdpType::Offer, offer))
+            .unwrap();
+        let n = c.negotiated(Cause::RemoteApplied(SdpType::Offer));
+        let ice = n.ice.as_ref().unwrap();
+        assert_eq!(ice.local, None, "no local description yet");
+        assert_eq!(ice.remote.as_ref().unwrap().ufrag, "abcd");
+        assert!(ice.remote_is_offer);
+        assert_eq!(ice.remote_candidates.len(), 1);
+        assert!(!ice.remote_end_of_candidates);
+        assert_eq!(
+            ice.remote_tag,
+            Some(Tag {
+                mid: Some("a0".into()),
+                index: 0
+            })
+        );
+        assert_eq!(n.dtls, None, "no answer yet");
+        assert_eq!(n.media.len(), 1);
+        let m = &n.media[0];
+        assert_eq!(m.mid, "a0");
+        assert_eq!(m.kind, MediaKind::Audio);
+        assert_eq!(m.remote_ssrcs, [7, 42]);
+        assert_eq!(m.rids, ["r1"]);
+        assert_eq!(m.codecs.first().map(|c| c.payload_type), Some(111));
+        assert_eq!(m.header_extensions.first().map(|e| e.id), Some(1));
+
+        c.set_local_description(None).unwrap();
+        let n = c.negotiated(Cause::LocalApplied(SdpType::Answer));
+        let ice = n.ice.as_ref().unwrap();
+        let ours = ice_credentials(&c.current_local.as_ref().unwrap().sdp);
+        assert_eq!(ice.local, ours);
+        assert!(ice.local.is_some() && !ice.local_is_offer);
+        let dtls = n.dtls.as_ref().unwrap();
+        assert_eq!(
+            dtls.role,
+            DtlsRole::Client,
+            "we answered actpass with active"
+        );
+        assert_eq!(dtls.remote_fingerprints[0].value, FP.to_ascii_lowercase());
+        let sctp = n.sctp.as_ref().unwrap();
+        assert_eq!(sctp.mid.as_deref(), Some("d"));
+        assert_eq!((sctp.local_port, sctp.remote_port), (5000, 5002));
+        assert_eq!(sctp.max_message_size, 1000.0);
+        let m = &n.media[0];
+        assert!(m.direction.is_some());
+        assert_eq!(
+            m.codecs.first().map(|c| c.payload_type),
+            Some(111),
+            "from our answer"
+        );
+        assert!(!m.cname.is_empty());
+    }
+}
