@@ -94,14 +94,12 @@ pub const MAX_QUEUED_EVENTS: usize = 1024;
 /// consent check uses a new transaction id; late answers to the last few still count).
 const MAX_CONSENT_TRANSACTIONS: usize = 4;
 
-/// Knobs of the agent (non-standard settings; the W3C `iceTransportPolicy` is the only
-/// configuration-visible one).
+/// Timers and limits of the ICE agent: non-standard settings (`IceSettings::agent` in
+/// rtcpeer); the W3C `iceTransportPolicy` comes from the configuration instead.
 #[derive(Debug, Clone)]
 pub struct IceAgentConfig {
     /// Pacing interval Ta between new STUN transactions, default 50 ms (RFC 8445 §14.2).
     pub ta: Duration,
-    /// `iceTransportPolicy`: `relay` suppresses host and srflx candidates (webrtc-pc §4.2.2).
-    pub transport_policy: IceTransportPolicy,
     /// Minimum RTO of a connectivity check, default 500 ms (RFC 8445 §14.3).
     pub check_rto_min: Duration,
     /// Transmissions of a connectivity check before the pair fails (Rc, default 7, RFC 8489
@@ -167,7 +165,6 @@ impl Default for IceAgentConfig {
     fn default() -> Self {
         IceAgentConfig {
             ta: Duration::from_millis(50),
-            transport_policy: IceTransportPolicy::All,
             check_rto_min: Duration::from_millis(500),
             check_max_transmissions: 7,
             stun_rto: Duration::from_millis(500),
@@ -500,6 +497,9 @@ enum Gathering {
 /// The sans-IO ICE agent (RFC 8445): one component, full (not lite) implementation.
 pub struct IceAgent {
     config: IceAgentConfig,
+    /// `iceTransportPolicy`: `relay` suppresses host and srflx candidates (webrtc-pc §4.2.2);
+    /// set by the connection from its configuration ([`IceAgent::set_transport_policy`]).
+    transport_policy: IceTransportPolicy,
     rng: Box<dyn RandomSource>,
     controlling: bool,
     tie_breaker: u64,
@@ -575,6 +575,7 @@ impl IceAgent {
         let tie_breaker = rng.next_u64();
         IceAgent {
             config,
+            transport_policy: IceTransportPolicy::All,
             rng: Box::new(rng),
             controlling: false,
             tie_breaker,
@@ -655,7 +656,7 @@ impl IceAgent {
     /// candidates gathered and pairs formed from now on, i.e. fully after the next
     /// [`IceAgent::restart`].
     pub fn set_transport_policy(&mut self, policy: IceTransportPolicy) {
-        self.config.transport_policy = policy;
+        self.transport_policy = policy;
     }
 
     /// Whether the agent is currently controlling (it can change on a role conflict,
@@ -790,7 +791,7 @@ impl IceAgent {
             return Err(Error::operation("too many STUN servers"));
         }
         self.stun_servers.push(server);
-        if self.config.transport_policy == IceTransportPolicy::Relay {
+        if self.transport_policy == IceTransportPolicy::Relay {
             return Ok(());
         }
         self.gathering = Gathering::Running;
@@ -813,7 +814,7 @@ impl IceAgent {
             foundation,
             related: None,
         };
-        let signalled = self.config.transport_policy == IceTransportPolicy::All;
+        let signalled = self.transport_policy == IceTransportPolicy::All;
         if self.locals.len() >= MAX_LOCAL_CANDIDATES {
             return;
         }
@@ -822,7 +823,7 @@ impl IceAgent {
             let sdp = self.local_sdp(&cand);
             self.push_event(IceEvent::LocalCandidate(sdp));
         }
-        if self.config.transport_policy == IceTransportPolicy::All {
+        if self.transport_policy == IceTransportPolicy::All {
             for &server in &self.stun_servers {
                 if server.is_ipv4() == addr.is_ipv4() {
                     self.gather_queue.push_back((addr, server));
@@ -1102,7 +1103,7 @@ impl IceAgent {
         if !base_kind || local.addr.is_ipv4() != remote.addr.is_ipv4() {
             return None;
         }
-        if self.config.transport_policy == IceTransportPolicy::Relay
+        if self.transport_policy == IceTransportPolicy::Relay
             && local.kind != CandidateKind::Relay
         {
             return None;
@@ -1866,7 +1867,7 @@ impl IceAgent {
             self.dropped += 1;
             return;
         }
-        if self.config.transport_policy == IceTransportPolicy::Relay {
+        if self.transport_policy == IceTransportPolicy::Relay {
             self.dropped += 1;
             return;
         }

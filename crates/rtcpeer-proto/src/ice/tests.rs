@@ -1089,11 +1089,9 @@ fn unreachable_stun_server_reports_candidate_error_after_rfc_schedule() {
 
 #[test]
 fn relay_policy_emits_and_pairs_no_host_or_srflx() {
-    let cfg = IceAgentConfig {
-        transport_policy: IceTransportPolicy::Relay,
-        ..test_config()
-    };
-    let mut sim = Sim::new(15, cfg);
+    let mut sim = Sim::new(15, test_config());
+    sim.a().set_transport_policy(IceTransportPolicy::Relay);
+    sim.b().set_transport_policy(IceTransportPolicy::Relay);
     sim.stun_server = Some(sa(STUN_SERVER));
     sim.a().add_stun_server(sa(STUN_SERVER)).unwrap();
     sim.setup(true, true);
@@ -1236,11 +1234,9 @@ const PAC: Duration = Duration::from_secs(5);
 /// known, and sends nothing meanwhile. A remote candidate (filtered) changes nothing.
 #[test]
 fn relay_policy_without_relay_candidate_fails_after_the_pac_timer() {
-    let cfg = IceAgentConfig {
-        transport_policy: IceTransportPolicy::Relay,
-        ..test_config()
-    };
-    let mut sim = Sim::new(40, cfg);
+    let mut sim = Sim::new(40, test_config());
+    sim.a().set_transport_policy(IceTransportPolicy::Relay);
+    sim.b().set_transport_policy(IceTransportPolicy::Relay);
     sim.nodes[0].signal = false;
     sim.nodes[1].signal = false;
     sim.setup(true, false);

@@ -765,13 +765,13 @@ impl Core {
     }
 
     fn create_agent(&mut self, controlling: bool, creds: &IceCredentials) {
-        let mut config = self.ice.config.clone();
-        config.transport_policy = self.config.ice_transport_policy;
+        let config = self.ice.config.clone();
         let rng = match self.ice.rng.take() {
             Some(r) => r,
             None => Box::new(SeededRandom::new(self.rng.next_u64())),
         };
         let mut agent = IceAgent::new(config, BoxedRandom(rng));
+        agent.set_transport_policy(self.config.ice_transport_policy);
         agent.set_local_credentials(&creds.ufrag, &creds.pwd);
         agent.set_role(controlling);
         for &addr in &self.ice.local_addrs {

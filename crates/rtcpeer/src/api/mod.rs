@@ -89,7 +89,7 @@ pub struct IceSettings {
     /// address is the only host candidate and `interfaces` is ignored (see [`UdpMux`]).
     pub udp_mux: Option<UdpMux>,
     /// Timers and limits of the ICE agent (pacing, retransmissions, consent; RFC 8445,
-    /// RFC 7675). Its `transport_policy` is ignored: `iceTransportPolicy` decides.
+    /// RFC 7675); `iceTransportPolicy` is in the `Configuration`.
     pub agent: IceAgentConfig,
     /// Bound on resolving STUN server host names in the driver (default 5 s); a name not
     /// resolved in time gives `icecandidateerror` 701 (webrtc-pc §4.8.3).
