@@ -45,6 +45,11 @@ engine_modules! {
 
 pub mod connection;
 mod enums;
+// Reserved homes, documentation only until media (issue 10) and stats (issue 14) arrive.
+mod rtcp;
+mod rtp;
+mod srtp;
+mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
 /// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
