@@ -1,7 +1,9 @@
 //! rtcpeer: WebRTC's `RTCPeerConnection` in Rust.
 //!
-//! A sans-IO protocol core (SDP, JSEP, and later ICE, DTLS, SCTP, SRTP) driven by a thin
-//! runtime that exposes the W3C API. See `ARCHITECTURE.md` for the module map.
+//! The sans-IO protocol core (`rtcpeer-proto`: SDP/JSEP, ICE, DTLS, SCTP data channels)
+//! driven by a thin tokio runtime that exposes the W3C API: [`PeerConnection`] and the objects
+//! it hands out, the W3C dictionaries and enums, and the [`Settings`] outside the W3C
+//! configuration. See `ARCHITECTURE.md` for the module map.
 //!
 //! ```
 //! # fn main() -> rtcpeer::Result<()> {

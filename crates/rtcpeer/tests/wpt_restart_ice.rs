@@ -1,8 +1,8 @@
 //! WPT-derived tests for group 15 (restartIce), the signaling part: which offers carry new
 //! ICE credentials and when `negotiationneeded` fires. Each exchange runs both with explicit
 //! createOffer/createAnswer and with parameterless setLocalDescription (WPT-203).
-//! Not here: WPT-204 (the same RTCIceTransport object across restarts) needs the
-//! RTCIceTransport object, which does not exist yet.
+//! Not here: WPT-204 (the same RTCIceTransport object across restarts) is in
+//! `wpt_ice_transport.rs`.
 
 mod common;
 

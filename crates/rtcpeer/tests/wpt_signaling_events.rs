@@ -7,7 +7,7 @@
 //!   createOffer / createAnswer / SLD / SRD / replaceTrack ordering is tested.
 //! - WPT-126 (partly): the trailing `addIceCandidate` is not in this test (see WPT-97); the two
 //!   chained parameterless SLD() calls are tested.
-//! - WPT-127 [net]: `icecandidate` events need ICE gathering.
+//! - WPT-127 [net]: `icecandidate` events need ICE gathering: tested in `ice_connect.rs`.
 //!
 //! Tests named `wpt_9_*` cover behaviour of the same WPT files that the checklist does not
 //! number (operations-chain call order).
