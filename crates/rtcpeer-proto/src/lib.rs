@@ -62,7 +62,6 @@ pub mod io {
     pub use crate::mdns::{
         MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, QueryError,
     };
-    pub use crate::stun::is_stun;
 }
 
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};
