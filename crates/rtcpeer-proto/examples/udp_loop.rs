@@ -159,8 +159,11 @@ fn bytes(p: &Payload) -> &[u8] {
 impl Peer {
     fn new(name: &'static str) -> Result<Peer, BoxError> {
         let certificate = Certificate::generate(CertificateParams::default(), SystemTime::now())?;
+        // No STUN or TURN server: the host candidates on loopback are all it needs.
+        let config = Configuration::default();
+        config.validate()?;
         let mut conn = Connection::new(
-            Configuration::default(),
+            config,
             CoreSettings::default(),
             certificate,
             Box::new(OsRandom),

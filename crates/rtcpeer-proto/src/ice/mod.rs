@@ -250,7 +250,7 @@ pub struct Transmit {
     pub data: Vec<u8>,
 }
 
-/// The timers of an [`IceAgent`], named for tracing ([`IceAgent::next_timer`]).
+/// The timers of the ICE agent (`IceAgent`), named for tracing (`IceAgent::next_timer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IceTimer {
     /// A triggered check or answer is queued (RFC 8445 §7.3.1.4): due at once.

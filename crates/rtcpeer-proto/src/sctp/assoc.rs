@@ -87,7 +87,7 @@ struct DeferredReset {
     streams: Vec<u16>,
 }
 
-/// The timers of an [`Association`], named for tracing ([`Association::next_timer`]).
+/// The timers of an SCTP `Association`, named for tracing (`Association::next_timer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SctpTimer {
     /// T1-init / T1-cookie: INIT or COOKIE ECHO retransmission (RFC 9260 §5.1).
