@@ -21,7 +21,7 @@ fn two_connections_echo_a_message_over_real_udp_without_a_runtime() {
     assert_eq!(s.echoed.as_deref(), Some(udp_loop::MESSAGE));
     assert!(s.round_trip.is_some());
     assert_eq!(s.channel_closed, (true, true));
-    assert!(s.closed);
+    assert!(s.done_after_close);
     // Real datagrams went both ways.
     let ((a_sent, a_recv), (b_sent, b_recv)) = s.datagrams;
     assert!(
