@@ -317,6 +317,7 @@ pub fn run() -> Result<Summary, BoxError> {
     ));
 
     // Signaling, in process. The descriptions carry no candidates: they trickle below.
+    // `true`: no other W3C operation is pending (the operations chain is empty).
     let init = DataChannelInit::default();
     offerer.channel = Some(offerer.conn.create_data_channel("echo", &init, true)?);
     let offer = offerer.conn.create_offer(&OfferOptions::default())?;
