@@ -1,9 +1,104 @@
 //! rtcpeer-proto: WebRTC's protocol stack without I/O.
 //!
-//! The sans-IO core of [rtcpeer](https://docs.rs/rtcpeer): SDP and JSEP negotiation, ICE, STUN,
-//! DTLS, SCTP and data channels, as state machines that never touch a socket, a thread or a clock.
-//! Time comes in as an argument; datagrams go in and out as values. The `rtcpeer` crate drives it
-//! with tokio; anyone can drive it with their own loop. See `ARCHITECTURE.md` for the module map.
+//! The sans-IO core of [rtcpeer](https://docs.rs/rtcpeer): SDP and JSEP negotiation
+//! (RFC 9429), ICE (RFC 8445) with STUN (RFC 8489), DTLS (RFC 6347), SCTP (RFC 9260) and data
+//! channels (RFC 8831/8832), as state machines that never touch a socket, a thread or a clock.
+//! The crate does not depend on an async runtime. The `rtcpeer` crate drives it with tokio
+//! and puts the W3C `RTCPeerConnection` API on top; anyone who does their own I/O can drive it
+//! with a loop of their own.
+//!
+//! # Shape
+//!
+//! One peer connection is one owned value, [`connection::Connection`] (also named
+//! [`connection::Core`]), `&mut self` everywhere. It composes the
+//! [`Negotiator`](connection::Negotiator) (signaling: descriptions, transceivers, rollback;
+//! each applied description yields the parameters the transports need) and the session half
+//! (ICE, DTLS, SCTP and the data channels). The W3C operations are its methods:
+//! `create_data_channel`, `create_offer`, `create_answer`, `set_local_description`,
+//! `set_remote_description`, `add_ice_candidate`, `data_channel_send`, `close`, ...
+//!
+//! Its I/O goes through one input method and one output method, and time is an argument:
+//!
+//! - [`handle_input(now, input)`](connection::Connection::handle_input) takes a received
+//!   datagram, [`Input::Timeout`](connection::Input::Timeout) when the deadline it asked for
+//!   has come, and the driver's answers to its requests (the socket addresses it bound,
+//!   resolved names).
+//! - [`poll_output(&mut buf)`](connection::Connection::poll_output) gives, in this order,
+//!   [`Output::Transmit`](connection::Output::Transmit) (a datagram appended to `buf`: send
+//!   it), [`Output::Event`](connection::Output::Event) (a request to the driver,
+//!   [`IoRequest`](connection::IoRequest): start, bind sockets for an ICE restart, resolve a
+//!   name, ...), and last [`Output::Timeout`](connection::Output::Timeout): nothing more for
+//!   now, call `handle_input` with `Input::Timeout` at that time.
+//!
+//! The W3C events (`icecandidate`, `connectionstatechange`, `datachannel`, ...) are read
+//! with [`poll_event`](connection::Connection::poll_event), the data channels' events
+//! (`open`, `message`, `close`, ...) with
+//! [`poll_data_channel_event`](connection::Connection::poll_data_channel_event).
+//! Randomness comes from a [`RandomSource`] ([`OsRandom`], or [`SeededRandom`] for
+//! reproducible runs), and a certificate's validity from the `SystemTime` given to
+//! [`Certificate::generate`].
+//!
+//! # Driving a connection
+//!
+//! The example `examples/udp_loop.rs` (`cargo run -p rtcpeer-proto --example udp_loop`)
+//! connects two connections over two `std::net::UdpSocket`s on 127.0.0.1 with one plain
+//! loop, no runtime and no threads, and echoes a message over a data channel. One round of
+//! such a loop, for one connection on one non-blocking socket:
+//!
+//! ```no_run
+//! use std::net::UdpSocket;
+//! use std::time::Instant;
+//!
+//! use rtcpeer_proto::connection::{Connection, Event, Input, IoRequest, Output};
+//!
+//! fn round(
+//!     conn: &mut Connection,
+//!     socket: &UdpSocket,
+//!     deadline: &mut Option<Instant>,
+//!     buf: &mut Vec<u8>,
+//! ) -> rtcpeer_proto::Result<()> {
+//!     let local = socket.local_addr().expect("bound");
+//!     let now = Instant::now(); // the driver reads the clock, the core never does
+//!     let mut rx = [0u8; 2048];
+//!     let mut received = false;
+//!     while let Ok((n, remote)) = socket.recv_from(&mut rx) {
+//!         let data = &rx[..n];
+//!         conn.handle_input(now, Input::Datagram { local, remote, data })?;
+//!         received = true;
+//!     }
+//!     if received {
+//!         conn.handle_input(now, Input::BatchEnd)?;
+//!     }
+//!     if deadline.is_some_and(|t| t <= now) {
+//!         conn.handle_input(now, Input::Timeout)?;
+//!     }
+//!     loop {
+//!         buf.clear();
+//!         match conn.poll_output(buf) {
+//!             // The datagram is the last `t.len` bytes of the buffer.
+//!             Output::Transmit(t) => {
+//!                 let _ = socket.send_to(&buf[buf.len() - t.len..], t.remote);
+//!             }
+//!             // The connection needs a driver from now on: report the socket, which
+//!             // becomes a host candidate.
+//!             Output::Event(Event::Io(IoRequest::Start)) => {
+//!                 conn.handle_input(now, Input::LocalAddress(local))?;
+//!             }
+//!             // The other requests: see `IoRequest` and the example.
+//!             Output::Event(_) => {}
+//!             Output::Timeout(t) => {
+//!                 *deadline = t;
+//!                 return Ok(());
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! Then the events: each local candidate goes to the peer (`add_ice_candidate` there), and
+//! the application reacts to the channels' events. The [`io`] module has what a driver of
+//! many connections needs besides: the routing table of a UDP socket shared by many
+//! connections, the choice of host addresses, and a sans-IO mDNS querier.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
