@@ -2,7 +2,7 @@
 //!
 //! Every channel has one bounded event queue (256 events, 4 MiB of messages), created with
 //! the channel (so nothing is lost between a `datachannel` event and the application
-//! subscribing). The network driver is the only producer. While someone reads the channel
+//! subscribing). Events reach it through `Inner::deliver` (see below). While someone reads the channel
 //! (a [`DataChannelEvents`] stream or `on_*` handlers exist), a full queue makes the driver
 //! wait: a slow reader slows the connection down (SCTP's flow and congestion control then
 //! slow the sender) instead of losing messages. While nobody reads, events beyond the
@@ -823,5 +823,41 @@ mod tests {
         assert_eq!(all.load(Ordering::Acquire), UNREAD_BYTES);
         let held: usize = queues.iter().map(|q| q.bytes.load(Ordering::Acquire)).sum();
         assert_eq!(held, UNREAD_BYTES);
+    }
+
+    /// The pending FIFO keeps each channel's order behind a full read queue: later events
+    /// (from any thread) queue behind it, the driver delivers them in order as the reader
+    /// takes, and a forgotten channel's queue goes only after its events.
+    #[tokio::test]
+    async fn events_behind_a_full_read_queue_wait_in_order_and_the_queue_goes_last() {
+        let pc = super::super::PeerConnection::new(Default::default()).unwrap();
+        let dc = pc.create_data_channel("x", Default::default()).unwrap();
+        let inner = pc.inner.clone();
+        let key = dc.key;
+        let mut reader = dc.events();
+        let total = CHANNEL_QUEUE + 10;
+        for i in 0..total {
+            inner.offer_channel_event(key, msg(i + 1));
+        }
+        inner.forget_channel_queue(key);
+        assert_eq!(inner.channel_queues.pending().items.len(), 11);
+        assert!(inner.channel_queues.map.lock().unwrap().contains_key(&key));
+        let weak = Arc::downgrade(&inner);
+        let wake = tokio::sync::Notify::new();
+        let read = async {
+            let mut lens = Vec::new();
+            while lens.len() < total {
+                match reader.recv().await {
+                    Some(DataChannelEvent::Message(Payload::Binary(b))) => lens.push(b.len()),
+                    other => panic!("{other:?}"),
+                }
+            }
+            lens
+        };
+        let (waited, lens) = tokio::join!(drain_pending(&weak, || false, &wake), read);
+        assert_eq!(waited, Some(true));
+        assert_eq!(lens, (1..=total).collect::<Vec<_>>());
+        assert!(inner.channel_queues.pending().items.is_empty());
+        assert!(!inner.channel_queues.map.lock().unwrap().contains_key(&key));
     }
 }
