@@ -5,8 +5,10 @@
 //! close sockets (RFC 8445 §5.1.1 gathering, §9 restarts; RFC 8489 §8 STUN servers by name;
 //! draft-ietf-mmusic-mdns-ice-candidates §3.2).
 //!
-//! W3C events (`poll_event`) and data-channel events (`poll_data_channel_event`) keep their
-//! own polls for now: the API's dispatch path drains them.
+//! Every event comes out of [`Core::poll_output`] as an [`Event`] that says which object it
+//! belongs to: the connection, a data channel, a transceiver, or the driver (an
+//! [`IoRequest`]). [`Core::poll_event`] gives the same events without the driver's
+//! requests, for callers that only deliver events (the API after a W3C call).
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +17,10 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::session::scheduler::Transmit;
 
-use super::{Core, IceCredentials, StunHostName};
+use super::{
+    Core, CoreEvent, DataChannelEvent, DataChannelId, IceCredentials, StunHostName,
+    TransceiverEvent, TransceiverId,
+};
 
 /// Bound on queued driver requests; each kind is bounded at its source (mDNS names by
 /// `MAX_PENDING_MDNS`, sockets by the interface limit), so this is only a backstop.
@@ -63,6 +68,10 @@ pub enum Input<'a> {
         /// Its address; `None` when it did not resolve or mDNS is off.
         ip: Option<IpAddr>,
     },
+    /// The application dropped the channel's last handle: once it is closed (and its
+    /// `close` was handed out), the core forgets it and says so with
+    /// [`IoRequest::ChannelForgotten`].
+    ChannelReleased(DataChannelId),
 }
 
 /// What the driver must do for the core (the core does no I/O).
@@ -90,18 +99,32 @@ pub enum IoRequest {
         /// `ice-pwd`.
         pwd: String,
     },
+    /// The core forgot this channel (released with [`Input::ChannelReleased`], closed, its
+    /// `close` handed out before this): what the caller keeps for it may go too.
+    ChannelForgotten(DataChannelId),
 }
 
-/// An event of [`Core::poll_output`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event of [`Core::poll_output`] / [`Core::poll_event`], tagged with the object it
+/// belongs to, in firing order (a round's connection events before its channel events, so
+/// `datachannel` comes before the channel's `open`, webrtc-pc §6.2).
+#[derive(Debug, Clone)]
 pub enum Event {
+    /// An event of the connection (webrtc-pc §4.4.1 and the transports' events); boxed so
+    /// that [`Output`] stays small. Never [`CoreEvent::Transceiver`]: that comes as
+    /// [`Event::Transceiver`].
+    Connection(Box<CoreEvent>),
+    /// An event of one data channel (webrtc-pc §6.2).
+    Channel(DataChannelId, DataChannelEvent),
+    /// A change to a transceiver's receiver track, remote streams or place in the set, for
+    /// the API to apply to its objects (webrtc-pc §4.4.1.5).
+    Transceiver(TransceiverId, TransceiverEvent),
     /// A request to the driver.
     Io(IoRequest),
 }
 
 /// What [`Core::poll_output`] gives, in this order: datagrams, then events, then when to
 /// call [`Core::handle_input`] with [`Input::Timeout`] next.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Output {
     /// A datagram was appended to the caller's buffer: send it.
     Transmit(Transmit),
@@ -122,6 +145,8 @@ pub(crate) struct IoOutbox {
     sockets: Vec<SocketAddr>,
     /// The last credentials told.
     creds: Option<IceCredentials>,
+    /// Channels forgotten and not yet told (at most the channels the table held).
+    forgotten: VecDeque<DataChannelId>,
 }
 
 impl IoOutbox {
@@ -165,18 +190,57 @@ impl Core {
             Input::LocalAddressesDone => self.local_addresses_complete(),
             Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
             Input::MdnsResolved { name, ip } => self.mdns_resolved(name, ip),
+            Input::ChannelReleased(key) => self.release_data_channel(key),
         }
         Ok(())
     }
 
+    /// The next event without the driver's requests, in firing order: the connection's
+    /// (and transceivers') events first, then the data channels'; and
+    /// [`IoRequest::Start`] once, when the connection first needs a driver (the one request
+    /// a caller without a driver must act on: start one).
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(e) = self.poll_connection_event() {
+            return Some(match e {
+                CoreEvent::Transceiver(id, ev) => Event::Transceiver(id, ev),
+                e => Event::Connection(Box::new(e)),
+            });
+        }
+        if let Some((key, e)) = self.poll_data_channel_event() {
+            return Some(Event::Channel(key, e));
+        }
+        if !self.io.started && !self.is_closed() && self.needs_driver() {
+            self.io.started = true;
+            let names = self.stun_host_names();
+            if !names.is_empty() {
+                self.io.push(IoRequest::ResolveStunHosts(names));
+            }
+            return Some(Event::Io(IoRequest::Start));
+        }
+        None
+    }
+
     /// The one output method: appends the next datagram to `buf` ([`Output::Transmit`],
-    /// nothing is allocated per datagram), else the next driver request, else when to call
-    /// again. Datagrams are stamped with the latest time an input gave.
+    /// nothing is allocated per datagram), else the next event ([`Core::poll_event`]), else
+    /// the next driver request, else when to call again. Datagrams are stamped with the
+    /// latest time an input gave.
     pub fn poll_output(&mut self, buf: &mut Vec<u8>) -> Output {
         if let Some(now) = self.timers.last_now()
             && let Some(t) = self.poll_transmit_into(now, buf)
         {
             return Output::Transmit(t);
+        }
+        if let Some(e) = self.poll_event() {
+            return Output::Event(e);
+        }
+        // Every channel event was handed out: closed, released channels may go now (their
+        // `close` is before this), each told once.
+        if self.io.forgotten.is_empty() {
+            let gone = self.prune_data_channels();
+            self.io.forgotten.extend(gone);
+        }
+        if let Some(key) = self.io.forgotten.pop_front() {
+            return Output::Event(Event::Io(IoRequest::ChannelForgotten(key)));
         }
         self.refresh_io_requests();
         if let Some(r) = self.io.queue.pop_front() {
@@ -187,18 +251,8 @@ impl Core {
 
     /// Queues the driver requests that state changes made due since the last poll.
     fn refresh_io_requests(&mut self) {
-        if self.is_closed() {
-            return;
-        }
-        if !self.io.started && self.needs_driver() {
-            self.io.started = true;
-            self.io.push(IoRequest::Start);
-            let names = self.stun_host_names();
-            if !names.is_empty() {
-                self.io.push(IoRequest::ResolveStunHosts(names));
-            }
-        }
-        if !self.io.started {
+        // `Start` (and the names to resolve) came from `poll_event`.
+        if self.is_closed() || !self.io.started {
             return;
         }
         if let Some(ips) = self.poll_socket_request() {
@@ -271,6 +325,7 @@ mod tests {
                     buf.clear();
                 }
                 Output::Event(Event::Io(r)) => reqs.push(r),
+                Output::Event(_) => {}
                 Output::Timeout(t) => return (n, reqs, t),
             }
         }
@@ -378,5 +433,88 @@ mod tests {
         c.handle_input(t0, Input::LocalAddressesDone).unwrap();
         let reqs = drain(&mut c).1;
         assert!(reqs.is_empty(), "the new socket is used: {reqs:?}");
+    }
+
+    /// Every output until `Timeout`, events only.
+    fn events(c: &mut Core) -> Vec<Event> {
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            match c.poll_output(&mut buf) {
+                Output::Transmit(_) => buf.clear(),
+                Output::Event(e) => out.push(e),
+                Output::Timeout(_) => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn a_released_channel_is_forgotten_after_its_close_was_handed_out() {
+        let mut c = core(Configuration::default(), 3);
+        let t0 = Instant::now();
+        let key = c
+            .create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        c.handle_input(t0, Input::ChannelReleased(key)).unwrap();
+        let evs = events(&mut c);
+        // Connection events first (negotiationneeded), no channel event, nothing forgotten:
+        // the channel is not closed.
+        assert!(
+            matches!(&evs[..], [Event::Connection(e)] if matches!(**e, CoreEvent::NegotiationNeeded)),
+            "{evs:?}"
+        );
+        c.close_data_channel(key, t0);
+        let evs = events(&mut c);
+        let close = evs
+            .iter()
+            .position(|e| matches!(e, Event::Channel(k, DataChannelEvent::Close) if *k == key))
+            .expect("close");
+        let forgotten = evs
+            .iter()
+            .position(|e| matches!(e, Event::Io(IoRequest::ChannelForgotten(k)) if *k == key))
+            .expect("forgotten");
+        assert!(close < forgotten, "{evs:?}");
+        assert_eq!(c.data_channel_count(), 0);
+        // Told once.
+        assert!(events(&mut c).is_empty());
+    }
+
+    #[test]
+    fn a_channel_with_a_handle_is_kept_after_close() {
+        let mut c = core(Configuration::default(), 4);
+        let t0 = Instant::now();
+        let key = c
+            .create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        c.close_data_channel(key, t0);
+        let evs = events(&mut c);
+        assert!(
+            !evs.iter()
+                .any(|e| matches!(e, Event::Io(IoRequest::ChannelForgotten(_)))),
+            "{evs:?}"
+        );
+        assert_eq!(c.data_channel_count(), 1);
+        c.handle_input(t0, Input::ChannelReleased(key)).unwrap();
+        let evs = events(&mut c);
+        assert!(
+            matches!(&evs[..], [Event::Io(IoRequest::ChannelForgotten(k))] if *k == key),
+            "{evs:?}"
+        );
+    }
+
+    #[test]
+    fn poll_event_asks_for_a_driver_once_when_the_pool_is_set() {
+        let mut c = core(Configuration::default(), 5);
+        assert!(c.poll_event().is_none());
+        c.set_configuration(Configuration {
+            ice_candidate_pool_size: 1,
+            ..Configuration::default()
+        })
+        .unwrap();
+        assert!(matches!(c.poll_event(), Some(Event::Io(IoRequest::Start))));
+        assert!(c.poll_event().is_none());
+        // The driver does not get it again.
+        let mut buf = Vec::new();
+        assert!(matches!(c.poll_output(&mut buf), Output::Timeout(_)));
     }
 }

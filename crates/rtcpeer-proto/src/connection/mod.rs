@@ -7,7 +7,7 @@
 //!
 //! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
 //! takes its randomness from a [`RandomSource`]. Its observable results are return values
-//! and [`CoreEvent`]s drained with [`Core::poll_event`].
+//! and [`Event`]s drained with [`Core::poll_output`] (or [`Core::poll_event`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -321,7 +321,7 @@ pub struct Connection {
     /// The signaling half.
     pub(crate) negotiator: Negotiator,
     /// The data channels: one record each, keyed by [`DataChannelId`]; a closed one goes
-    /// once no handle is left ([`Core::prune_data_channels`]), so channel churn does not
+    /// once no handle is left ([`IoRequest::ChannelForgotten`]), so channel churn does not
     /// grow memory.
     pub(crate) channels: ChannelTable,
     events: VecDeque<CoreEvent>,
@@ -395,8 +395,9 @@ impl Connection {
         self.closed
     }
 
-    /// The next event, in W3C firing order.
-    pub fn poll_event(&mut self) -> Option<CoreEvent> {
+    /// The next connection-level event (transceiver changes included), in W3C firing
+    /// order; [`Core::poll_event`] gives these and the data channels' events.
+    pub fn poll_connection_event(&mut self) -> Option<CoreEvent> {
         self.flush_negotiator_events();
         match self.events.pop_front() {
             Some(e) => Some(e),

@@ -273,7 +273,7 @@ mod tests {
     }
 
     fn drain(c: &mut Core) -> Vec<CoreEvent> {
-        std::iter::from_fn(|| c.poll_event()).collect()
+        std::iter::from_fn(|| c.poll_connection_event()).collect()
     }
 
     /// Where transceiver `id`'s event `ev` is.

@@ -261,7 +261,7 @@ mod wakeups {
                             buf.clone(),
                         ));
                     }
-                    while self.cores[i].poll_event().is_some() {}
+                    while self.cores[i].poll_connection_event().is_some() {}
                     while let Some((key, e)) = self.cores[i].poll_data_channel_event() {
                         self.open |= i == 0 && key == self.channel && e == DataChannelEvent::Open;
                         self.received += usize::from(matches!(e, DataChannelEvent::Message(_)));

@@ -2,13 +2,19 @@
 //!
 //! Every channel has one bounded event queue (256 events, 4 MiB of messages), created with
 //! the channel (so nothing is lost between a `datachannel` event and the application
-//! subscribing). The network driver is the only producer. While someone reads the channel
+//! subscribing). Events reach it through `Inner::deliver` (see below). While someone reads the channel
 //! (a [`DataChannelEvents`] stream or `on_*` handlers exist), a full queue makes the driver
 //! wait: a slow reader slows the connection down (SCTP's flow and congestion control then
 //! slow the sender) instead of losing messages. While nobody reads, events beyond the
 //! queue's capacity are dropped and logged, as a browser drops events that have no
 //! listener, and all unread channels of a connection hold at most 16 MiB together, so a
 //! peer cannot make us buffer without bound.
+//!
+//! Events reach the queues through one path (`Inner::deliver`, from API threads and the
+//! driver alike): offered in order; when a read queue is full, that event and every later
+//! channel event wait in the connection's pending FIFO (bounded by [`MAX_PENDING`]), which
+//! only the driver drains, waiting for room; so per-channel order holds and only the
+//! driver ever waits.
 //!
 //! An event counts as delivered when a reader takes it. As in a browser, where `open` is a
 //! task that aborts once the channel is closing, `dc.close()` before `open` was taken means
@@ -42,6 +48,11 @@ const CHANNEL_BYTES: usize = 4 * 1024 * 1024;
 /// it such messages are dropped, so a peer cannot make us buffer without bound by sending
 /// on channels the application ignores.
 const UNREAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Channel events waiting in the pending FIFO behind a full read queue: the driver stops
+/// reading the network while it waits, so only what one round and API calls produce in the
+/// meantime lands here; beyond it events are dropped (logged).
+pub(crate) const MAX_PENDING: usize = 65536;
 
 /// The payload size an event occupies in a queue.
 fn queued_len(e: &DataChannelEvent) -> usize {
@@ -203,10 +214,27 @@ impl ChannelQueue {
     }
 }
 
+/// What waits behind a full read queue, in delivery order.
+enum Pending {
+    Event(DataChannelId, DataChannelEvent),
+    /// The core forgot the channel: its queue goes, after its events.
+    Forget(DataChannelId),
+}
+
+/// The pending FIFO (see the module documentation).
+#[derive(Default)]
+struct PendingFifo {
+    items: std::collections::VecDeque<Pending>,
+    /// The driver took an item out and is delivering it: later events queue behind.
+    busy: bool,
+}
+
 /// The channels' queues of one connection.
 #[derive(Default)]
 pub(crate) struct ChannelQueues {
     map: Mutex<HashMap<DataChannelId, Arc<ChannelQueue>>>,
+    /// Channel events (and forgets) waiting behind a full read queue, for the driver.
+    pending: Mutex<PendingFifo>,
     /// Message bytes in all the queues (bounded for unread channels by [`UNREAD_BYTES`]).
     all_bytes: Arc<AtomicUsize>,
 }
@@ -221,16 +249,13 @@ impl ChannelQueues {
             .clone()
     }
 
-    /// Forgets the queues of channels the core forgot (closed, no handle left).
-    pub(crate) fn remove(&self, keys: &[DataChannelId]) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            map.remove(k);
-        }
+    fn pending(&self) -> std::sync::MutexGuard<'_, PendingFifo> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// `pc.close()`: every stream ends, no further event fires (queued ones are dropped).
     pub(crate) fn close_all(&self) {
+        self.pending().items.clear();
         let map = std::mem::take(&mut *self.map.lock().unwrap_or_else(|e| e.into_inner()));
         for q in map.values() {
             q.discarded.store(true, Ordering::Release);
@@ -258,6 +283,52 @@ pub(crate) enum Delivery {
 }
 
 impl Inner {
+    /// Offers one channel event (from [`Inner::deliver`]): to its queue when nothing waits
+    /// before it, else behind what waits; what a full read queue cannot take waits for the
+    /// driver ([`Inner::drain_pending`]).
+    pub(crate) fn offer_channel_event(&self, key: DataChannelId, e: DataChannelEvent) {
+        let mut p = self.channel_queues.pending();
+        if p.items.is_empty() && !p.busy {
+            // Held while delivering: the driver cannot start on the FIFO in between.
+            match self.deliver_channel_event(key, e) {
+                Delivery::Done => return,
+                Delivery::Wait(_, e) => p.items.push_back(Pending::Event(key, e)),
+            }
+        } else if p.items.len() < MAX_PENDING {
+            p.items.push_back(Pending::Event(key, e));
+        } else {
+            tracing::warn!("data channel event dropped: {MAX_PENDING} events wait for readers");
+            return;
+        }
+        drop(p);
+        self.driver.wake();
+    }
+
+    /// The core forgot the channel (closed, no handle left): its queue goes, after every
+    /// event before this was offered.
+    pub(crate) fn forget_channel_queue(&self, key: DataChannelId) {
+        let mut p = self.channel_queues.pending();
+        if p.items.is_empty() && !p.busy {
+            self.channel_queues
+                .map
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+        } else {
+            // Not bounded by MAX_PENDING: at most one per channel, and it must not be lost.
+            p.items.push_back(Pending::Forget(key));
+        }
+    }
+
+    /// The next item of the pending FIFO, marking the driver busy with it; `None` (and not
+    /// busy any more) when it is empty.
+    fn next_pending(&self) -> Option<Pending> {
+        let mut p = self.channel_queues.pending();
+        let next = p.items.pop_front();
+        p.busy = next.is_some();
+        next
+    }
+
     /// Hands one channel event to its queue without waiting.
     pub(crate) fn deliver_channel_event(
         &self,
@@ -289,6 +360,43 @@ impl Inner {
             }
         }
         delivery
+    }
+}
+
+/// The driver's side of the pending FIFO: delivers what waits, in order, waiting while a read
+/// queue is full (holding no reference to the connection). Returns whether it waited, or
+/// `None` when the connection went away or `stop()` says the driver must stop.
+pub(crate) async fn drain_pending(
+    weak: &Weak<Inner>,
+    stop: impl Fn() -> bool,
+    wake: &tokio::sync::Notify,
+) -> Option<bool> {
+    let mut waited = false;
+    loop {
+        let wait = {
+            let inner = weak.upgrade()?;
+            match inner.next_pending() {
+                None => return Some(waited),
+                Some(Pending::Forget(key)) => {
+                    inner
+                        .channel_queues
+                        .map
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&key);
+                    continue;
+                }
+                Some(Pending::Event(key, e)) => match inner.deliver_channel_event(key, e) {
+                    Delivery::Done => continue,
+                    Delivery::Wait(q, e) => (q, e),
+                },
+            }
+        };
+        waited = true;
+        let (queue, e) = wait;
+        if !queue.wait_to_deliver(e, &stop, wake).await {
+            return None;
+        }
     }
 }
 
@@ -715,5 +823,41 @@ mod tests {
         assert_eq!(all.load(Ordering::Acquire), UNREAD_BYTES);
         let held: usize = queues.iter().map(|q| q.bytes.load(Ordering::Acquire)).sum();
         assert_eq!(held, UNREAD_BYTES);
+    }
+
+    /// The pending FIFO keeps each channel's order behind a full read queue: later events
+    /// (from any thread) queue behind it, the driver delivers them in order as the reader
+    /// takes, and a forgotten channel's queue goes only after its events.
+    #[tokio::test]
+    async fn events_behind_a_full_read_queue_wait_in_order_and_the_queue_goes_last() {
+        let pc = super::super::PeerConnection::new(Default::default()).unwrap();
+        let dc = pc.create_data_channel("x", Default::default()).unwrap();
+        let inner = pc.inner.clone();
+        let key = dc.key;
+        let mut reader = dc.events();
+        let total = CHANNEL_QUEUE + 10;
+        for i in 0..total {
+            inner.offer_channel_event(key, msg(i + 1));
+        }
+        inner.forget_channel_queue(key);
+        assert_eq!(inner.channel_queues.pending().items.len(), 11);
+        assert!(inner.channel_queues.map.lock().unwrap().contains_key(&key));
+        let weak = Arc::downgrade(&inner);
+        let wake = tokio::sync::Notify::new();
+        let read = async {
+            let mut lens = Vec::new();
+            while lens.len() < total {
+                match reader.recv().await {
+                    Some(DataChannelEvent::Message(Payload::Binary(b))) => lens.push(b.len()),
+                    other => panic!("{other:?}"),
+                }
+            }
+            lens
+        };
+        let (waited, lens) = tokio::join!(drain_pending(&weak, || false, &wake), read);
+        assert_eq!(waited, Some(true));
+        assert_eq!(lens, (1..=total).collect::<Vec<_>>());
+        assert!(inner.channel_queues.pending().items.is_empty());
+        assert!(!inner.channel_queues.map.lock().unwrap().contains_key(&key));
     }
 }

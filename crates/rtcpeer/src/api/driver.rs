@@ -36,12 +36,10 @@ use tokio::sync::{Notify, watch};
 
 use rtcpeer_proto::InterfaceFilter;
 use rtcpeer_proto::io::{MAX_LOCAL_INTERFACES, NetInterface, select_host_addresses};
-use rtcpeer_proto::jsep::{
-    Core, DataChannelEvent, DataChannelId, Event, Input, IoRequest, Output, StunHostName,
-};
+use rtcpeer_proto::jsep::{Core, Event, Input, IoRequest, Output, StunHostName};
 
 use super::Inner;
-use super::datachannel::Delivery;
+use super::datachannel::drain_pending;
 use super::mdns_socket::MdnsSocket;
 use super::mux::{MuxConn, MuxDatagram, UdpMux};
 use super::udp::{BatchSocket, TxBatch};
@@ -96,6 +94,8 @@ const RECV_BUDGET: usize = 128;
 pub(crate) struct DriverShared {
     notify: Notify,
     stop: AtomicBool,
+    /// The core asked for a driver (`IoRequest::Start`); it starts once a runtime is there.
+    start_requested: AtomicBool,
     started: AtomicBool,
     /// `true` once the task ended and its sockets are closed (or it never started and
     /// never will).
@@ -109,6 +109,7 @@ impl Default for DriverShared {
         DriverShared {
             notify: Notify::new(),
             stop: AtomicBool::new(false),
+            start_requested: AtomicBool::new(false),
             started: AtomicBool::new(false),
             finished: watch::Sender::new(false),
             bound: watch::Sender::new(Vec::new()),
@@ -181,16 +182,27 @@ impl Inner {
 }
 
 impl Inner {
-    /// Called after every API call that may have changed the core: wakes the driver, or
-    /// starts it when the core first needs one. Without a Tokio runtime nothing starts (ICE
-    /// then never runs; logged).
+    /// Called after every API call that may have changed the core (after its events were
+    /// dispatched): wakes the driver, or starts it if the core asked for one before a
+    /// runtime was there.
     pub(crate) fn wake_driver(self: &Arc<Self>) {
         let d = &self.driver;
         if d.started.load(Ordering::Acquire) {
             d.wake();
             return;
         }
-        if d.stop.load(Ordering::Acquire) || !self.core().needs_driver() {
+        if d.start_requested.load(Ordering::Acquire) {
+            self.start_driver();
+        }
+    }
+
+    /// The core asked for a driver (`IoRequest::Start`: it has an ICE agent, or
+    /// `iceCandidatePoolSize` > 0): starts the task. Without a Tokio runtime nothing starts
+    /// (ICE then never runs; logged) until an API call made within one.
+    pub(crate) fn start_driver(self: &Arc<Self>) {
+        let d = &self.driver;
+        d.start_requested.store(true, Ordering::Release);
+        if d.stop.load(Ordering::Acquire) {
             return;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
@@ -412,7 +424,10 @@ async fn run(
     let mut reqs: Vec<IoRequest> = Vec::new();
     match weak.upgrade() {
         Some(inner) => {
-            let _ = drain_output(&mut inner.core(), &mut out, &mut reqs);
+            let _in_order = inner.dispatching.lock().unwrap_or_else(|e| e.into_inner());
+            let mut events = Vec::new();
+            let _ = drain_output(&mut inner.core(), &mut out, &mut reqs, &mut events);
+            inner.deliver(events);
         }
         None => return,
     }
@@ -471,24 +486,35 @@ async fn run(
         }
         inner.dispatch();
     }
-    let mut channel_events: Vec<(DataChannelId, DataChannelEvent)> = Vec::new();
     let mut socket_request: Option<Vec<IpAddr>> = None;
-    // Channels the core forgot; their queues go once this round's events are handed out.
-    let mut forgotten: Vec<DataChannelId> = Vec::new();
+    // The round's events, delivered once the core is unlocked.
+    let mut events: Vec<Event> = Vec::new();
     loop {
         // `close()` stops the task after one more round, which sends the SCTP ABORT and
         // DTLS close_notify it produced.
         let stopping = shared.stop.load(Ordering::Acquire);
         // One round: timers, then everything the core wants sent, with the lock held only
-        // for the core calls; events go out after it is released.
+        // for the core calls; events go out after it is released, under the dispatch lock
+        // taken first (so an API thread's dispatch cannot deliver later events before them).
         let (timeout, closed) = {
             let Some(inner) = weak.upgrade() else {
                 break;
             };
+            let _in_order = inner.dispatching.lock().unwrap_or_else(|e| e.into_inner());
             let r = {
                 let mut core = inner.core();
                 let now = Instant::now();
                 let closed = core.is_closed();
+                // Channels whose last handle went: forgotten once closed (`ChannelForgotten`
+                // follows their `close`), so channel churn does not grow memory.
+                let released = inner
+                    .channel_liveness
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take_released();
+                for key in released {
+                    let _ = core.handle_input(now, Input::ChannelReleased(key));
+                }
                 if !closed {
                     let _ = core.handle_input(now, Input::Timeout);
                     if let Some(m) = mdns.as_mut() {
@@ -506,25 +532,11 @@ async fn run(
                             socket_request = Some(ips);
                         }
                     }
-                    let t = drain_output(&mut core, &mut out, &mut reqs);
+                    let t = drain_output(&mut core, &mut out, &mut reqs, &mut events);
                     if reqs.is_empty() {
                         break t;
                     }
                 };
-                while let Some(e) = core.poll_data_channel_event() {
-                    channel_events.push(e);
-                }
-                // Closed channels without handles are forgotten (after their last event was
-                // taken above), so channel churn does not grow memory.
-                let released = inner
-                    .channel_liveness
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take_released();
-                for key in released {
-                    core.release_data_channel(key);
-                }
-                forgotten.extend(core.prune_data_channels());
                 let mdns_timeout = mdns.as_ref().and_then(MdnsSocket::poll_timeout);
                 let timeout = match (timeout, mdns_timeout) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -532,7 +544,7 @@ async fn run(
                 };
                 (timeout, closed)
             };
-            inner.dispatch();
+            inner.deliver(std::mem::take(&mut events));
             r
         };
         if !out.is_empty() {
@@ -566,14 +578,10 @@ async fn run(
         if stopping || closed {
             break;
         }
-        let delivered = deliver_channel_events(&weak, &shared, &mut channel_events).await;
-        if delivered.is_some() && !forgotten.is_empty() {
-            if let Some(inner) = weak.upgrade() {
-                inner.channel_queues.remove(&forgotten);
-            }
-            forgotten.clear();
-        }
-        match delivered {
+        // Channel events a full read queue could not take: wait for the reader
+        // (back-pressure, see `datachannel.rs`).
+        let stop = || shared.stop.load(Ordering::Acquire);
+        match drain_pending(&weak, stop, &shared.notify).await {
             None => break,
             // It waited (and may have taken a wake-up meant for the loop): run a round now.
             Some(true) => continue,
@@ -625,8 +633,14 @@ async fn run(
     }
 }
 
-/// Polls the core's output until its timeout: datagrams into `out`, requests into `reqs`.
-fn drain_output(core: &mut Core, out: &mut TxBatch, reqs: &mut Vec<IoRequest>) -> Option<Instant> {
+/// Polls the core's output until its timeout: datagrams into `out`, the driver's requests
+/// into `reqs`, events (and the requests `Inner::deliver` acts on) into `events`.
+fn drain_output(
+    core: &mut Core,
+    out: &mut TxBatch,
+    reqs: &mut Vec<IoRequest>,
+    events: &mut Vec<Event>,
+) -> Option<Instant> {
     loop {
         let mut other = None;
         let sent = out.push_transmit(|buf| match core.poll_output(buf) {
@@ -640,7 +654,11 @@ fn drain_output(core: &mut Core, out: &mut TxBatch, reqs: &mut Vec<IoRequest>) -
             continue;
         }
         match other {
+            Some(Output::Event(
+                e @ Event::Io(IoRequest::ChannelForgotten(_) | IoRequest::Start),
+            )) => events.push(e),
             Some(Output::Event(Event::Io(r))) => reqs.push(r),
+            Some(Output::Event(e)) => events.push(e),
             Some(Output::Timeout(t)) => return t,
             Some(Output::Transmit(_)) | None => return None,
         }
@@ -657,8 +675,12 @@ fn handle_request(
     shared: &DriverShared,
 ) {
     match r {
-        // The driver runs; names are resolved once, at its start.
-        IoRequest::Start | IoRequest::ResolveStunHosts(_) | IoRequest::BindSockets(_) => {}
+        // The driver runs; names are resolved once, at its start; `Inner::deliver` takes
+        // care of forgotten channels.
+        IoRequest::Start
+        | IoRequest::ResolveStunHosts(_)
+        | IoRequest::BindSockets(_)
+        | IoRequest::ChannelForgotten(_) => {}
         IoRequest::SocketUnused(addr) => {
             if let Io::Sockets(sockets) = io {
                 let before = sockets.len();
@@ -690,34 +712,6 @@ fn handle_request(
             }
         }
     }
-}
-
-/// Hands the round's data-channel events to their channels' queues, in order, after the
-/// connection's events of the same round (`dispatch`), so a `datachannel` event always comes
-/// before its channel's `open`. Waits while a read channel's queue is full (back-pressure,
-/// see `datachannel.rs`), holding no reference to the connection. Returns whether it waited,
-/// or `None` when the connection went away or the task must stop.
-async fn deliver_channel_events(
-    weak: &Weak<Inner>,
-    shared: &DriverShared,
-    events: &mut Vec<(DataChannelId, DataChannelEvent)>,
-) -> Option<bool> {
-    let mut waited = false;
-    for (key, e) in events.drain(..) {
-        let delivery = match weak.upgrade() {
-            Some(inner) => inner.deliver_channel_event(key, e),
-            None => return None,
-        };
-        let Delivery::Wait(queue, e) = delivery else {
-            continue;
-        };
-        waited = true;
-        let stop = || shared.stop.load(Ordering::Acquire);
-        if !queue.wait_to_deliver(e, stop, &shared.notify).await {
-            return None;
-        }
-    }
-    Some(waited)
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 
 use crate::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::jsep::{
-    CoreEvent, IceCandidate, IceCandidateError, IceCandidatePair, IceTransportState,
-    PeerConnectionState, SignalingState,
+    CoreEvent, DataChannelEvent, DataChannelId, Event, IceCandidate, IceCandidateError,
+    IceCandidatePair, IceTransportState, IoRequest, PeerConnectionState, SignalingState,
 };
 use rtcpeer_proto::{IceConnectionState, IceGatheringState};
 
@@ -247,33 +247,67 @@ impl Subscribers {
     }
 }
 
+/// One event on its way to the application, after its changes to the API objects applied.
+enum Outgoing {
+    Connection(PeerConnectionEvent),
+    Channel(DataChannelId, DataChannelEvent),
+    Forgotten(DataChannelId),
+}
+
 impl Inner {
-    /// Delivers the core's queued events to every subscriber (no lock held while sending).
+    /// Delivers the core's queued events (`Core::poll_event`) through [`Inner::deliver`].
     /// A dispatch lock keeps concurrent callers from reordering events between popping
-    /// and sending; sending never blocks, so it is held only briefly.
-    ///
-    /// The events queued so far are taken as one batch: their changes to track and stream
-    /// objects ([`CoreEvent::Transceiver`]) are applied, in order, before any of the batch's
-    /// events is sent, so a handler sees the state the operation left (webrtc-pc §4.4.1.5:
-    /// stream membership is set before `track` fires).
+    /// and delivering; delivering never blocks, so it is held only briefly.
     pub(crate) fn dispatch(self: &Arc<Self>) {
-        // Taking an event and sending it is one step among dispatchers: otherwise a thread
-        // could take e1, another take and send e2, and subscribers would see e2 before e1.
+        // Taking an event and delivering it is one step among dispatchers: otherwise a
+        // thread could take e1, another take and send e2, and subscribers would see e2 first.
         let _in_order = self.dispatching.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            let batch: Vec<CoreEvent> = {
+            let batch: Vec<Event> = {
                 let mut core = self.core();
                 std::iter::from_fn(|| core.poll_event()).collect()
             };
             if batch.is_empty() {
                 break;
             }
-            let out: Vec<PeerConnectionEvent> = batch
-                .into_iter()
-                .filter_map(|e| self.translate(e))
-                .collect();
-            for e in out {
-                self.subscribers.send(e);
+            self.deliver(batch);
+        }
+    }
+
+    /// The one delivery path of the core's events, for API threads and the driver alike;
+    /// the caller holds `dispatching` (events taken from the core under it, in order).
+    /// Connection events go to every subscriber at once; channel events are offered to
+    /// their channel's queue, in order, and what a full read queue cannot take waits in
+    /// the connection's pending FIFO for the driver (back-pressure, `datachannel.rs`).
+    /// `datachannel` comes before the channel's `open` (the core's order).
+    ///
+    /// The batch's changes to track and stream objects ([`Event::Transceiver`]) are applied,
+    /// in order, before any of its events is sent, so a handler sees the state the operation
+    /// left (webrtc-pc §4.4.1.5: stream membership is set before `track` fires).
+    pub(crate) fn deliver(self: &Arc<Self>, batch: Vec<Event>) {
+        let mut out = Vec::with_capacity(batch.len());
+        for e in batch {
+            match e {
+                Event::Connection(e) => {
+                    if let Some(e) = self.translate(*e) {
+                        out.push(Outgoing::Connection(e));
+                    }
+                }
+                // Not an event of the application's: applied to the track and stream
+                // objects, in order, before the operation that caused it resolves.
+                Event::Transceiver(id, ev) => self.tracks.apply(id, ev),
+                Event::Channel(key, e) => out.push(Outgoing::Channel(key, e)),
+                Event::Io(IoRequest::ChannelForgotten(key)) => out.push(Outgoing::Forgotten(key)),
+                Event::Io(IoRequest::Start) => self.start_driver(),
+                // The driver's own requests: it acts on them before delivering.
+                Event::Io(_) => {}
+            }
+        }
+        for o in out {
+            match o {
+                Outgoing::Connection(e) => self.subscribers.send(e),
+                Outgoing::Channel(key, e) => self.offer_channel_event(key, e),
+                Outgoing::Forgotten(key) => self.forget_channel_queue(key),
             }
         }
     }
@@ -305,8 +339,7 @@ impl Inner {
                 }))
             }
             CoreEvent::Transceiver(id, ev) => {
-                // Not an event of the application's: applied to the track and stream
-                // objects, in order, before the operation that caused it resolves.
+                // The core hands these out as `Event::Transceiver`; applied all the same.
                 self.tracks.apply(id, ev);
                 return None;
             }

@@ -25,7 +25,7 @@ use rtcpeer_proto::Configuration;
 use rtcpeer_proto::DataChannelLimits;
 use rtcpeer_proto::MediaKind;
 use rtcpeer_proto::jsep::{
-    AnswerOptions, Core, CoreEvent, CoreSettings, DataChannelInit, IceCandidateInit, OfferOptions,
+    AnswerOptions, Core, CoreSettings, DataChannelInit, Event, IceCandidateInit, OfferOptions,
     PeerConnectionState, RtpTransceiverDirection, SessionDescription, SignalingLimits,
     SignalingState,
 };
@@ -320,8 +320,9 @@ impl PeerConnection {
                 tracks: Default::default(),
             }),
         };
-        // iceCandidatePoolSize > 0: start gathering now (webrtc-pc §4.4.1.1).
-        pc.inner.wake_driver();
+        // iceCandidatePoolSize > 0: the core asks for a driver, gathering starts now
+        // (webrtc-pc §4.4.1.1).
+        pc.inner.dispatch();
         Ok(pc)
     }
 
@@ -400,7 +401,9 @@ impl PeerConnection {
     /// `setConfiguration(configuration)` (webrtc-pc §4.4.1.8): all or nothing.
     pub fn set_configuration(&self, config: Configuration) -> Result<()> {
         self.inner.core().set_configuration(config)?;
-        // A pool size raised above 0 starts gathering (webrtc-pc §4.4.1.8 step 11).
+        // A pool size raised above 0 starts gathering (webrtc-pc §4.4.1.8 step 11): the core
+        // asks for a driver.
+        self.inner.dispatch();
         self.inner.wake_driver();
         Ok(())
     }
@@ -638,14 +641,14 @@ impl PeerConnection {
                 .dispatching
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let pending: Vec<CoreEvent> = {
+            let pending: Vec<Event> = {
                 let mut core = self.inner.core();
                 let pending = std::iter::from_fn(|| core.poll_event()).collect();
                 core.close();
                 pending
             };
             for e in pending {
-                if let CoreEvent::Transceiver(id, ev) = e {
+                if let Event::Transceiver(id, ev) = e {
                     self.inner.tracks.apply(id, ev);
                 }
             }
