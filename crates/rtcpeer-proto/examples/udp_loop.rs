@@ -109,6 +109,8 @@ struct Peer {
     channel: Option<DataChannelId>,
     channel_closed: bool,
     message: Option<Vec<u8>>,
+    /// Events `poll_output` gave since the loop last looked.
+    happened: Vec<Happening>,
 }
 
 /// What the loop reacts to, read from the connection's events.
@@ -128,25 +130,27 @@ enum Happening {
     Closed(DataChannelId),
 }
 
-/// Reads the connection's events into `out`: connection events first (so `datachannel`
-/// comes before the channel's `open`), then the channels' events. This is the one place that
-/// knows how events leave the core.
-fn happenings(conn: &mut Connection, out: &mut Vec<Happening>) {
-    while let Some(e) = conn.poll_event() {
-        match e {
+/// Keeps what the loop reacts to from one of the connection's W3C events (every event
+/// leaves through `poll_output`, tagged with the object it belongs to; the connection
+/// orders them so that `datachannel` comes before the channel's `open`). This is the one
+/// place that knows what the events look like.
+fn happening(e: Event, out: &mut Vec<Happening>) {
+    match e {
+        Event::Connection(c) => match *c {
             CoreEvent::IceCandidate(Some(c)) => out.push(Happening::Candidate(c.to_json())),
             CoreEvent::ConnectionStateChange(s) => out.push(Happening::State(s)),
             CoreEvent::DataChannel(id) => out.push(Happening::RemoteChannel(id)),
             _ => {}
-        }
-    }
-    while let Some((id, e)) = conn.poll_data_channel_event() {
-        match e {
+        },
+        Event::Channel(id, e) => match e {
             DataChannelEvent::Open => out.push(Happening::Open(id)),
             DataChannelEvent::Message(p) => out.push(Happening::Message(id, p)),
             DataChannelEvent::Close => out.push(Happening::Closed(id)),
             _ => {}
-        }
+        },
+        // Requests to the driver are answered in `Peer::on_output_event`; transceiver
+        // events concern media, which this example has none of.
+        Event::Io(_) | Event::Transceiver(..) => {}
     }
 }
 
@@ -189,6 +193,7 @@ impl Peer {
             channel: None,
             channel_closed: false,
             message: None,
+            happened: Vec::new(),
         })
     }
 
@@ -260,7 +265,13 @@ impl Peer {
 
     /// Answers what the connection asks of its driver.
     fn on_output_event(&mut self, now: Instant, e: Event) -> Result<(), BoxError> {
-        let Event::Io(request) = e;
+        let request = match e {
+            Event::Io(request) => request,
+            other => {
+                happening(other, &mut self.happened);
+                return Ok(());
+            }
+        };
         match request {
             IoRequest::Start => {
                 // Our socket exists already and is all we have: no fresh ones on an ICE
@@ -296,6 +307,9 @@ impl Peer {
             }
             // One socket, not shared: nothing to close, nothing to route by ufrag.
             IoRequest::SocketUnused(_) | IoRequest::LocalCredentials { .. } => {}
+            // The connection forgot a closed channel we released: a driver that keeps
+            // per-channel state (queues, handles) drops it here. The example keeps none.
+            IoRequest::ChannelForgotten(_) => {}
         }
         Ok(())
     }
@@ -350,7 +364,7 @@ pub fn run() -> Result<Summary, BoxError> {
             } else {
                 (&mut answerer, &mut offerer)
             };
-            happenings(&mut me.conn, &mut events);
+            events.append(&mut me.happened);
             progress |= !events.is_empty();
             for h in events.drain(..) {
                 match h {

@@ -25,15 +25,19 @@
 //!   resolved names).
 //! - [`poll_output(&mut buf)`](connection::Connection::poll_output) gives, in this order,
 //!   [`Output::Transmit`](connection::Output::Transmit) (a datagram appended to `buf`: send
-//!   it), [`Output::Event`](connection::Output::Event) (a request to the driver,
+//!   it), [`Output::Event`](connection::Output::Event) (an [`Event`](connection::Event)
+//!   tagged with the object it belongs to: the connection's W3C events — `icecandidate`,
+//!   `connectionstatechange`, `datachannel`, ... —, a data channel's — `open`, `message`,
+//!   `close`, ... —, a transceiver's, or a request to the driver,
 //!   [`IoRequest`](connection::IoRequest): start, bind sockets for an ICE restart, resolve a
-//!   name, ...), and last [`Output::Timeout`](connection::Output::Timeout): nothing more for
-//!   now, call `handle_input` with `Input::Timeout` at that time.
+//!   name, forget a released channel, ...), and last
+//!   [`Output::Timeout`](connection::Output::Timeout): nothing more for now, call
+//!   `handle_input` with `Input::Timeout` at that time.
 //!
-//! The W3C events (`icecandidate`, `connectionstatechange`, `datachannel`, ...) are read
-//! with [`poll_event`](connection::Connection::poll_event), the data channels' events
-//! (`open`, `message`, `close`, ...) with
-//! [`poll_data_channel_event`](connection::Connection::poll_data_channel_event).
+//! [`poll_event`](connection::Connection::poll_event) gives the same events without the
+//! datagrams, for code that runs a W3C operation outside the driver's loop. A channel the
+//! application no longer holds is reported with `Input::ChannelReleased`; once closed, the
+//! connection forgets it and says so with `IoRequest::ChannelForgotten`.
 //! Randomness comes from a [`RandomSource`] ([`OsRandom`], or [`SeededRandom`] for
 //! reproducible runs), and a certificate's validity from the `SystemTime` given to
 //! [`Certificate::generate`].

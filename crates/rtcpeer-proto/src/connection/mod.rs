@@ -434,6 +434,13 @@ impl Connection {
     }
 
     fn push_event(&mut self, e: CoreEvent) {
+        if matches!(e, CoreEvent::Transceiver(..)) {
+            // State the API's track registry mirrors: never dropped. Bounded per operation
+            // by the transceivers one description can touch (remote ones by the SDP's
+            // m-section cap), and the API drains after every operation.
+            self.events.push_back(e);
+            return;
+        }
         // Room for the event, and for the marker of earlier losses before it.
         let need = if self.events_unreported > 0 { 2 } else { 1 };
         if self.events.len() + need > MAX_EVENTS {
