@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 mod ice_view;
+mod session_api;
 
 use crate::cert::Certificate;
 use crate::codecs::{MediaKind, RtpCodecCapability};
@@ -52,7 +53,7 @@ pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
 pub use io::{Event, Input, IoRequest, Output};
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
-pub(crate) use crate::session::channels::{ChannelTable, SctpInfo};
+pub(crate) use crate::session::channels::SctpInfo;
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,28 +321,15 @@ pub struct Negotiator {
 pub struct Connection {
     /// The signaling half.
     pub(crate) negotiator: Negotiator,
-    /// The data channels: one record each, keyed by [`DataChannelId`]; a closed one goes
-    /// once no handle is left ([`Core::prune_data_channels`]), so channel churn does not
-    /// grow memory.
-    pub(crate) channels: ChannelTable,
+    /// The session half (transports, data channels).
+    pub(crate) session: crate::session::Session,
     events: VecDeque<CoreEvent>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
     /// Events dropped in all (diagnostics).
     events_dropped_total: u64,
-    /// The ICE agent and the W3C ICE/connection states (`session/ice.rs`).
-    pub(crate) ice: crate::session::ice::IceState,
-    /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
-    pub(crate) data: crate::session::data::DataPath,
-    /// Named timers: deferred work, the latest time seen, why the last wake-up was due.
-    pub(crate) timers: crate::session::timers::Timers,
-    /// What leaves next (the order, and what `close()` left to send).
-    pub(crate) scheduler: crate::session::scheduler::Scheduler,
     /// Driver requests not yet polled, and what the driver was told (`io.rs`).
     pub(crate) io: io::IoOutbox,
-    /// `close()` was called: the session half's own flag (its checks do not read the
-    /// signaling state).
-    closed: bool,
 }
 
 /// Today's name of [`Connection`].
@@ -375,29 +363,36 @@ impl Connection {
         certificate: Certificate,
         rng: Box<dyn RandomSource>,
     ) -> Self {
+        let session_settings = settings.clone();
+        let session_certificate = certificate.clone();
+        let session_config = config.clone();
+        let mut negotiator = Negotiator::new(config, settings, certificate, rng);
+        // The session's own random source, seeded once from the negotiator's.
+        let session_rng = Box::new(crate::util::SeededRandom::new(negotiator.rng.next_u64()));
+        let session = crate::session::Session::new(
+            &session_config,
+            session_settings,
+            session_certificate,
+            session_rng,
+        );
         Connection {
-            negotiator: Negotiator::new(config, settings, certificate, rng),
-            channels: ChannelTable::new(Default::default()),
+            negotiator,
+            session,
             events: VecDeque::new(),
             events_unreported: 0,
             events_dropped_total: 0,
-            ice: crate::session::ice::IceState::default(),
-            data: crate::session::data::DataPath::new(),
-            timers: crate::session::timers::Timers::default(),
-            scheduler: crate::session::scheduler::Scheduler::default(),
             io: io::IoOutbox::default(),
-            closed: false,
         }
     }
 
     /// Whether `close()` was called.
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.session.is_closed()
     }
 
     /// The next event, in W3C firing order.
     pub fn poll_event(&mut self) -> Option<CoreEvent> {
-        self.flush_negotiator_events();
+        self.flush_events();
         match self.events.pop_front() {
             Some(e) => Some(e),
             // The loss happened after everything that was queued.
@@ -417,6 +412,59 @@ impl Connection {
     pub(crate) fn emit(&mut self, e: CoreEvent) {
         self.flush_negotiator_events();
         self.push_event(e);
+    }
+
+    /// Moves the negotiator's events, then the session's output, into the queue, in order
+    /// (the session's output is moved after each of its calls, so whatever the negotiator
+    /// queued before is older). The session's gathered candidates go into the local
+    /// descriptions here, and its candidates and pairs become the W3C views as signalled.
+    pub(crate) fn flush_events(&mut self) {
+        self.flush_negotiator_events();
+        if !self.session.has_output() {
+            return;
+        }
+        use crate::session::SessionOut;
+        for out in self.session.take_outbox() {
+            match out {
+                SessionOut::Event(e) => self.push_event(e),
+                SessionOut::LocalCandidate {
+                    ufrag,
+                    candidate,
+                    announce,
+                } => {
+                    let init = self
+                        .negotiator
+                        .add_local_candidate(&ufrag, candidate.as_ref());
+                    if announce {
+                        self.emit_candidate(Some(init));
+                    }
+                }
+                SessionOut::Announce(text) => {
+                    let init = self.local_init(text);
+                    self.emit_candidate(Some(init));
+                }
+                SessionOut::SelectedPair { local, remote } => {
+                    if let Some(pair) = self.signalled_pair(&local, &remote) {
+                        self.session.ice.selected = Some(pair.clone());
+                        self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
+                    }
+                }
+                SessionOut::RefreshSelectedRemote => self.refresh_selected_remote(),
+            }
+        }
+    }
+
+    /// `icecandidate` with `init` (`None`: gathering complete); an init that does not parse
+    /// as a candidate fires nothing.
+    fn emit_candidate(&mut self, init: Option<IceCandidateInit>) {
+        let c = match init {
+            Some(init) => match IceCandidate::new(init) {
+                Ok(c) => Some(c),
+                Err(_) => return,
+            },
+            None => None,
+        };
+        self.emit(CoreEvent::IceCandidate(c));
     }
 
     /// Moves the negotiator's events into the queue, in order.
@@ -441,7 +489,7 @@ impl Connection {
             tracing::warn!("core event queue full ({MAX_EVENTS}); event dropped: {e:?}");
             if let CoreEvent::DataChannel(key) = e {
                 // No handle of this channel will ever exist: forget it once it is closed.
-                self.release_data_channel(key);
+                self.session.release_data_channel(key);
             }
             return;
         }
@@ -480,7 +528,9 @@ impl Connection {
     /// description by the negotiator, handed to the ICE agent when it concerns it.
     pub fn add_ice_candidate(&mut self, c: &IceCandidateInit) -> Result<()> {
         if let Some(rc) = self.negotiator.add_ice_candidate(c)? {
-            self.ice_remote_candidate(rc);
+            self.flush_events();
+            self.session.ice_remote_candidate(rc);
+            self.flush_events();
         }
         Ok(())
     }
@@ -489,15 +539,19 @@ impl Connection {
     /// ids once the DTLS role is fixed, then ICE, then DTLS and SCTP.
     fn apply_negotiated(&mut self, negotiated: &crate::negotiator::negotiated::Negotiated) {
         use crate::negotiator::negotiated::Cause;
+        // The negotiator's events of the operation come first.
+        self.flush_events();
+        self.session.apply_roles(negotiated);
         if std::mem::take(&mut self.negotiator.stream_ids_due) {
-            self.assign_stream_ids();
+            self.session.assign_stream_ids();
         }
         match negotiated.cause {
-            Cause::LocalApplied(_) => self.ice_local_description_applied(negotiated),
-            Cause::RemoteApplied(_) => self.ice_remote_description_applied(negotiated),
-            Cause::RolledBack => self.ice_rolled_back(negotiated),
+            Cause::LocalApplied(_) => self.session.ice_local_description_applied(negotiated),
+            Cause::RemoteApplied(_) => self.session.ice_remote_description_applied(negotiated),
+            Cause::RolledBack => self.session.ice_rolled_back(negotiated),
         }
-        self.data_negotiated(negotiated);
+        self.session.data_negotiated(negotiated);
+        self.flush_events();
     }
 }
 
@@ -1051,14 +1105,52 @@ fn dedup(ids: Vec<String>) -> Vec<String> {
 }
 
 impl Connection {
-    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops.
+    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops. The session
+    /// closes first (its DTLS close_notify and SCTP ABORT are left to send), then the
+    /// negotiator.
     pub fn close(&mut self) {
         if self.is_closed() {
             return;
         }
-        self.data_close(None);
+        self.session.close();
+        self.negotiator.close();
+        self.events.clear();
+        self.events_unreported = 0;
+    }
+
+    /// `createDataChannel(label, init)` (webrtc-pc §6.1): the session records the channel
+    /// (with a stream id if the DTLS role is known, RFC 8832 §6), then the negotiator asks
+    /// for a data section (the first channel makes negotiation needed).
+    pub fn create_data_channel(
+        &mut self,
+        label: &str,
+        init: &DataChannelInit,
+        chain_empty: bool,
+    ) -> Result<DataChannelId> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let key = self
+            .session
+            .create_data_channel(label, init, self.negotiator.dtls_role)?;
+        self.flush_events();
+        self.negotiator.request_data_section(chain_empty);
+        Ok(key)
+    }
+
+    /// `setConfiguration(configuration)` (webrtc-pc §4.4.1.8): the negotiator checks and
+    /// keeps it; the session takes its ICE part.
+    pub fn set_configuration(&mut self, config: Configuration) -> Result<()> {
+        self.negotiator.set_configuration(config)?;
+        self.session.set_ice_config(&self.negotiator.config);
+        Ok(())
+    }
+}
+
+impl Negotiator {
+    /// `close()`: signaling state "closed", every transceiver stopped; no events fire.
+    fn close(&mut self) {
         self.signaling_state = SignalingState::Closed;
-        self.closed = true;
         for t in &mut self.transceivers {
             t.stopping = true;
             t.stopped = true;
@@ -1067,18 +1159,20 @@ impl Connection {
             // No event: close() fires none; the API ends its receiver tracks itself.
             t.receiver_ended = true;
         }
-        for i in 0..self.channels.positions() {
-            if let Some(key) = self.channels.key_at(i) {
-                self.channels.set_closed(key);
-            }
-        }
         if let Some(s) = &mut self.sctp {
             s.state = SctpTransportState::Closed;
         }
-        self.ice_close();
-        self.events.clear();
-        self.events_unreported = 0;
-        self.negotiator.outbox.clear();
-        self.negotiator.outbox_dropped = 0;
+        self.outbox.clear();
+        self.outbox_dropped = 0;
+    }
+
+    /// A data channel was created: the session wants an m=application section; the first
+    /// one makes negotiation needed (webrtc-pc §6.1 createDataChannel).
+    fn request_data_section(&mut self, chain_empty: bool) {
+        let first = !self.data_requested;
+        self.data_requested = true;
+        if first {
+            self.update_negotiation_needed(chain_empty);
+        }
     }
 }
