@@ -1,9 +1,12 @@
 //! The sans-IO core of one peer connection (formerly `jsep`, still reachable under that name):
 //! [`Connection`] (also named [`Core`]) composes the [`Negotiator`] (signaling, RFC 9429:
 //! descriptions, transceivers, rollback; `impl Negotiator` here and in `negotiator/`) and the
-//! session half (ICE, DTLS, SCTP, data channels; `impl Connection` blocks in `session/`).
-//! Each applied description yields a `Negotiated` value that the session applies; the
-//! negotiator's events move into the connection's queue in firing order.
+//! `Session` (ICE, DTLS, SCTP, data channels; `impl Session` blocks in `session/`), which
+//! do not reach into each other. Each applied description yields a `Negotiated` value that
+//! the session applies; gathered candidates go from the session into the negotiator's
+//! local descriptions through the connection (`flush_events`); the two halves' events move
+//! into the connection's queue in firing order. The session's operations are forwarded in
+//! `session_api.rs`, the W3C candidate views are built in `ice_view.rs`.
 //!
 //! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
 //! takes its randomness from a [`RandomSource`]. Its observable results are return values
@@ -21,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::negotiator::candidate;
 use crate::negotiator::negotiated::ice_credentials;
 use crate::sdp::Sdp;
+use crate::session::Session;
 use crate::util::{ICE_CHARS, RandomSource};
 
 pub use crate::negotiator::candidate::{
@@ -315,14 +319,14 @@ pub struct Negotiator {
     outbox_dropped: u64,
 }
 
-/// The sans-IO core of one peer connection: the [`Negotiator`] (reached through `Deref`
-/// until the session half is its own type too) and the session half (ICE, DTLS, SCTP, the
-/// data channels), with one event queue.
+/// The sans-IO core of one peer connection: the [`Negotiator`] (signaling; its methods are
+/// reached through `Deref`) and the `Session` (ICE, DTLS, SCTP, the data channels; its
+/// operations are forwarded in `session_api.rs`), with one event queue.
 pub struct Connection {
     /// The signaling half.
     pub(crate) negotiator: Negotiator,
     /// The session half (transports, data channels).
-    pub(crate) session: crate::session::Session,
+    pub(crate) session: Session,
     events: VecDeque<CoreEvent>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
@@ -369,7 +373,7 @@ impl Connection {
         let mut negotiator = Negotiator::new(config, settings, certificate, rng);
         // The session's own random source, seeded once from the negotiator's.
         let session_rng = Box::new(crate::util::SeededRandom::new(negotiator.rng.next_u64()));
-        let session = crate::session::Session::new(
+        let session = Session::new(
             &session_config,
             session_settings,
             session_certificate,
@@ -408,7 +412,8 @@ impl Connection {
         self.events_dropped_total
     }
 
-    /// Queues an event of the session half, after every event the negotiator queued before.
+    /// Queues an event of the connection (the W3C views), after every event the negotiator
+    /// queued before.
     pub(crate) fn emit(&mut self, e: CoreEvent) {
         self.flush_negotiator_events();
         self.push_event(e);
@@ -424,7 +429,8 @@ impl Connection {
             return;
         }
         use crate::session::SessionOut;
-        for out in self.session.take_outbox() {
+        let (outs, lost) = self.session.take_outbox();
+        for out in outs {
             match out {
                 SessionOut::Event(e) => self.push_event(e),
                 SessionOut::LocalCandidate {
@@ -452,6 +458,8 @@ impl Connection {
                 SessionOut::RefreshSelectedRemote => self.refresh_selected_remote(),
             }
         }
+        self.events_unreported += lost;
+        self.events_dropped_total += lost;
     }
 
     /// `icecandidate` with `init` (`None`: gathering complete); an init that does not parse

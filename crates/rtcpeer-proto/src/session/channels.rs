@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 
 use crate::connection::DtlsRole;
 use crate::session::Session;
+#[cfg(doc)]
+use crate::connection::Core;
 
 /// Identifies a data channel inside one connection; handles carry it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

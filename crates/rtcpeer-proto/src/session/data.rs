@@ -39,6 +39,8 @@ use super::channels::{DataChannelId, DataChannelState, SctpTransportState};
 use super::timers::TimerName;
 use crate::connection::{CoreEvent, DtlsRole};
 use crate::session::Session;
+#[cfg(doc)]
+use crate::connection::Core;
 use crate::negotiator::negotiated::{Cause, Negotiated, NegotiatedDtls, NegotiatedSctp};
 
 /// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).

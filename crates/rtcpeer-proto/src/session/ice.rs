@@ -45,6 +45,8 @@ use crate::util::{RandomSource, SeededRandom};
 
 use crate::connection::{CoreEvent, IceCandidate, IceCredentials};
 use crate::session::{Session, SessionOut};
+#[cfg(doc)]
+use crate::connection::Core;
 use crate::negotiator::negotiated::{Negotiated, NegotiatedIce, RemoteCandidate};
 
 w3c_enum! {

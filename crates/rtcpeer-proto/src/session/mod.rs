@@ -99,6 +99,9 @@ pub struct Session {
     closed: bool,
     /// What the connection moves into its queue after every call, in order.
     outbox: Vec<SessionOut>,
+    /// Outputs dropped because `outbox` was full (reported by the connection as dropped
+    /// events).
+    outbox_dropped: u64,
 }
 
 impl Session {
@@ -123,6 +126,7 @@ impl Session {
             scheduler: scheduler::Scheduler::default(),
             closed: false,
             outbox: Vec::new(),
+            outbox_dropped: 0,
         }
     }
 
@@ -140,6 +144,7 @@ impl Session {
         if self.outbox.len() >= MAX_EVENTS {
             // Drained after every call of the connection: only a runaway call gets here.
             tracing::warn!("session outbox full ({MAX_EVENTS}); dropped: {out:?}");
+            self.outbox_dropped += 1;
             if let SessionOut::Event(CoreEvent::DataChannel(key)) = out {
                 self.release_data_channel(key);
             }
@@ -148,14 +153,18 @@ impl Session {
         self.outbox.push(out);
     }
 
-    /// What the session queued since the last call, in order.
-    pub(crate) fn take_outbox(&mut self) -> Vec<SessionOut> {
-        std::mem::take(&mut self.outbox)
+    /// What the session queued since the last call, in order, and how many outputs it
+    /// dropped after them (its outbox was full).
+    pub(crate) fn take_outbox(&mut self) -> (Vec<SessionOut>, u64) {
+        (
+            std::mem::take(&mut self.outbox),
+            std::mem::take(&mut self.outbox_dropped),
+        )
     }
 
     /// Whether anything is queued for the connection.
     pub(crate) fn has_output(&self) -> bool {
-        !self.outbox.is_empty()
+        !self.outbox.is_empty() || self.outbox_dropped > 0
     }
 
     /// `setConfiguration`: the ICE part the session reads.
@@ -196,5 +205,6 @@ impl Session {
         }
         self.ice_close();
         self.outbox.clear();
+        self.outbox_dropped = 0;
     }
 }
