@@ -57,7 +57,6 @@ pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
 pub use io::{Event, Input, IoRequest, Output};
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
-pub(crate) use crate::session::channels::SctpInfo;
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +245,13 @@ pub(crate) struct Snapshot {
     pub(crate) transceivers: HashMap<TransceiverId, SavedTransceiver>,
     pub(crate) slots: Vec<Slot>,
     pub(crate) sctp: Option<SctpInfo>,
+}
+
+/// The SCTP transport as signaling knows it: a data section was negotiated (RFC 8841).
+#[derive(Debug, Clone)]
+pub(crate) struct SctpInfo {
+    /// `maxMessageSize` (webrtc-pc §6.1.1.3), once the remote description is known.
+    pub max_message_size: f64,
 }
 
 /// Settings of the core that are not part of the W3C `RTCConfiguration`.
@@ -1166,9 +1172,6 @@ impl Negotiator {
             t.current_direction = Some(RtpTransceiverDirection::Stopped);
             // No event: close() fires none; the API ends its receiver tracks itself.
             t.receiver_ended = true;
-        }
-        if let Some(s) = &mut self.sctp {
-            s.state = SctpTransportState::Closed;
         }
         self.outbox.clear();
         self.outbox_dropped = 0;

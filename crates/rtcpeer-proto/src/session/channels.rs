@@ -975,9 +975,10 @@ impl ChannelTable {
     }
 }
 
-/// The `RTCSctpTransport` as signaling knows it.
+/// The session's `RTCSctpTransport` (webrtc-pc §6.1.1): there while the session has a data
+/// section (`Negotiated.sctp`).
 #[derive(Debug, Clone)]
-pub(crate) struct SctpInfo {
+pub(crate) struct SctpTransport {
     pub state: SctpTransportState,
     /// `maxMessageSize` (webrtc-pc §6.1.1.3), once the remote description is known.
     pub max_message_size: f64,

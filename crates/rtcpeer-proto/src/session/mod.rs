@@ -19,7 +19,7 @@ use crate::connection::{CoreEvent, CoreSettings, DtlsRole, MAX_EVENTS};
 use crate::sdp::Candidate;
 use crate::util::RandomSource;
 
-use channels::{ChannelTable, SctpInfo};
+use channels::{ChannelTable, SctpTransport};
 
 /// What the session reads of the configuration (webrtc-pc §4.4.1.3): its own copy, updated
 /// by the connection's `setConfiguration`.
@@ -83,7 +83,7 @@ pub struct Session {
     /// The negotiated DTLS role (from `Negotiated.dtls`).
     pub(crate) dtls_role: Option<DtlsRole>,
     /// The SCTP transport while the session has a data section (from `Negotiated.sctp`).
-    pub(crate) sctp: Option<SctpInfo>,
+    pub(crate) sctp: Option<SctpTransport>,
     /// The data channels: one record each, keyed by [`crate::connection::DataChannelId`];
     /// a closed one goes once no handle is left, so channel churn does not grow memory.
     pub(crate) channels: ChannelTable,
@@ -179,7 +179,7 @@ impl Session {
         match &negotiated.sctp {
             None => self.sctp = None,
             Some(s) => {
-                let info = self.sctp.get_or_insert(SctpInfo {
+                let info = self.sctp.get_or_insert(SctpTransport {
                     state: channels::SctpTransportState::Connecting,
                     max_message_size: 0.0,
                 });
