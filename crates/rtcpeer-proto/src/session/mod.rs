@@ -208,3 +208,58 @@ impl Session {
         self.outbox_dropped = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use crate::cert::{Certificate, CertificateParams};
+    use crate::config::{Configuration, IceServer, IceTransportPolicy};
+    use crate::connection::{Core, CoreSettings, SignalingState};
+    use crate::util::SeededRandom;
+
+    fn core() -> Core {
+        let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
+            .expect("certificate");
+        Core::new(
+            Configuration::default(),
+            CoreSettings::default(),
+            cert,
+            Box::new(SeededRandom::new(7)),
+        )
+    }
+
+    #[test]
+    fn set_configuration_updates_the_sessions_copy_and_close_closes_both_halves() {
+        let mut c = core();
+        assert!(c.stun_host_names().is_empty());
+        assert!(!c.needs_driver());
+        let config = Configuration {
+            ice_servers: vec![IceServer {
+                urls: vec!["stun:stun.example.org:3479".into()],
+                ..Default::default()
+            }],
+            ice_transport_policy: IceTransportPolicy::Relay,
+            ice_candidate_pool_size: 1,
+            ..Configuration::default()
+        };
+        c.set_configuration(config).unwrap();
+        // The session reads its own copy (webrtc-pc §4.4.1.8 "set the configuration").
+        assert_eq!(c.session.config.ice_transport_policy, IceTransportPolicy::Relay);
+        let names = c.stun_host_names();
+        assert_eq!(names.len(), 1);
+        assert_eq!((names[0].host.as_str(), names[0].port), ("stun.example.org", 3479));
+        assert!(c.needs_driver(), "a candidate pool needs the driver before any SLD");
+        // A rejected update leaves both copies as they were.
+        let bad = Configuration {
+            ice_servers: vec![IceServer::default()],
+            ..Configuration::default()
+        };
+        assert!(c.set_configuration(bad).is_err());
+        assert_eq!(c.stun_host_names().len(), 1);
+        c.close();
+        assert!(c.session.is_closed());
+        assert_eq!(c.signaling_state(), SignalingState::Closed);
+        assert!(!c.needs_driver());
+    }
+}
