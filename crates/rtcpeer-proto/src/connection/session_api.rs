@@ -3,8 +3,6 @@
 //! gathered candidates) into the connection's queue, so the firing order stays the one of
 //! the calls.
 
-#![allow(clippy::too_many_arguments)]
-
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
