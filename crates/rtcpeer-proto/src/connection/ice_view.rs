@@ -25,7 +25,8 @@ impl Connection {
         if !self.is_current_transport(id) {
             return Vec::new();
         }
-        self.ice
+        self.session
+            .ice
             .gathered
             .iter()
             .filter_map(|c| IceCandidate::new(self.local_init(format!("candidate:{c}"))).ok())
@@ -54,7 +55,7 @@ impl Connection {
     /// `[[SelectedCandidatePair]]` only with that event (WPT-336: each side's selected pair
     /// is the other's, as signalled).
     pub(crate) fn refresh_selected_remote(&mut self) {
-        let Some(sel) = &self.ice.selected else {
+        let Some(sel) = &self.session.ice.selected else {
             return;
         };
         if sel.remote.typ() != Some(IceCandidateType::Prflx) {
@@ -73,7 +74,7 @@ impl Connection {
         });
         if let Some(c) = signalled
             && let Ok(remote) = IceCandidate::new(self.remote_candidate_init(&c))
-            && let Some(sel) = self.ice.selected.as_mut()
+            && let Some(sel) = self.session.ice.selected.as_mut()
         {
             sel.remote = remote;
             let pair = sel.clone();
@@ -83,7 +84,12 @@ impl Connection {
 
     /// The `RTCIceCandidateInit` of local candidate text `candidate` of the current generation.
     pub(crate) fn local_init(&self, candidate: String) -> IceCandidateInit {
-        let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
+        let ufrag = self
+            .session
+            .ice
+            .local_creds
+            .as_ref()
+            .map(|c| c.ufrag.clone());
         self.local_candidate_init(candidate, ufrag)
     }
 
@@ -108,7 +114,13 @@ impl Connection {
             .unwrap_or(0);
         let ufrag = crate::ice::candidate::extension(c, "ufrag")
             .map(str::to_string)
-            .or_else(|| self.ice.remote_creds.as_ref().map(|r| r.ufrag.clone()));
+            .or_else(|| {
+                self.session
+                    .ice
+                    .remote_creds
+                    .as_ref()
+                    .map(|r| r.ufrag.clone())
+            });
         IceCandidateInit {
             candidate: format!("candidate:{c}"),
             sdp_mid: mid,
@@ -126,6 +138,7 @@ impl Connection {
         remote: &Candidate,
     ) -> Option<IceCandidatePair> {
         let local_sdp = self
+            .session
             .ice
             .gathered
             .iter()

@@ -164,7 +164,7 @@ impl Core {
     /// (see [`Input`]). `now` is the time (the core reads no clock). Only
     /// [`Input::LocalAddress`] can fail (closed, or too many local addresses).
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<()> {
-        self.timers.note(now);
+        self.session.timers.note(now);
         match input {
             Input::Datagram {
                 local,
@@ -225,7 +225,7 @@ impl Core {
     /// the next driver request, else when to call again. Datagrams are stamped with the
     /// latest time an input gave.
     pub fn poll_output(&mut self, buf: &mut Vec<u8>) -> Output {
-        if let Some(now) = self.timers.last_now()
+        if let Some(now) = self.session.timers.last_now()
             && let Some(t) = self.poll_transmit_into(now, buf)
         {
             return Output::Transmit(t);

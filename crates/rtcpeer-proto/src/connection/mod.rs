@@ -1,9 +1,12 @@
 //! The sans-IO core of one peer connection (formerly `jsep`, still reachable under that name):
 //! [`Connection`] (also named [`Core`]) composes the [`Negotiator`] (signaling, RFC 9429:
 //! descriptions, transceivers, rollback; `impl Negotiator` here and in `negotiator/`) and the
-//! session half (ICE, DTLS, SCTP, data channels; `impl Connection` blocks in `session/`).
-//! Each applied description yields a `Negotiated` value that the session applies; the
-//! negotiator's events move into the connection's queue in firing order.
+//! `Session` (ICE, DTLS, SCTP, data channels; `impl Session` blocks in `session/`), which
+//! do not reach into each other. Each applied description yields a `Negotiated` value that
+//! the session applies; gathered candidates go from the session into the negotiator's
+//! local descriptions through the connection (`flush_events`); the two halves' events move
+//! into the connection's queue in firing order. The session's operations are forwarded in
+//! `session_api.rs`, the W3C candidate views are built in `ice_view.rs`.
 //!
 //! [`Core`] is one owned value per connection, `&mut self` everywhere; it never does I/O and
 //! takes its randomness from a [`RandomSource`]. Its observable results are return values
@@ -12,6 +15,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 mod ice_view;
+mod session_api;
 
 use crate::cert::Certificate;
 use crate::codecs::{MediaKind, RtpCodecCapability};
@@ -20,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::negotiator::candidate;
 use crate::negotiator::negotiated::ice_credentials;
 use crate::sdp::Sdp;
+use crate::session::Session;
 use crate::util::{ICE_CHARS, RandomSource};
 
 pub use crate::negotiator::candidate::{
@@ -52,7 +57,6 @@ pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
 pub use io::{Event, Input, IoRequest, Output};
 
 pub(crate) use crate::negotiator::transceiver::Transceiver;
-pub(crate) use crate::session::channels::{ChannelTable, SctpInfo};
 
 /// The DTLS role of this side once negotiated (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +247,13 @@ pub(crate) struct Snapshot {
     pub(crate) sctp: Option<SctpInfo>,
 }
 
+/// The SCTP transport as signaling knows it: a data section was negotiated (RFC 8841).
+#[derive(Debug, Clone)]
+pub(crate) struct SctpInfo {
+    /// `maxMessageSize` (webrtc-pc §6.1.1.3), once the remote description is known.
+    pub max_message_size: f64,
+}
+
 /// Settings of the core that are not part of the W3C `RTCConfiguration`.
 #[derive(Debug, Clone)]
 pub struct CoreSettings {
@@ -314,34 +325,21 @@ pub struct Negotiator {
     outbox_dropped: u64,
 }
 
-/// The sans-IO core of one peer connection: the [`Negotiator`] (reached through `Deref`
-/// until the session half is its own type too) and the session half (ICE, DTLS, SCTP, the
-/// data channels), with one event queue.
+/// The sans-IO core of one peer connection: the [`Negotiator`] (signaling; its methods are
+/// reached through `Deref`) and the `Session` (ICE, DTLS, SCTP, the data channels; its
+/// operations are forwarded in `session_api.rs`), with one event queue.
 pub struct Connection {
     /// The signaling half.
     pub(crate) negotiator: Negotiator,
-    /// The data channels: one record each, keyed by [`DataChannelId`]; a closed one goes
-    /// once no handle is left ([`IoRequest::ChannelForgotten`]), so channel churn does not
-    /// grow memory.
-    pub(crate) channels: ChannelTable,
+    /// The session half (transports, data channels).
+    pub(crate) session: Session,
     events: VecDeque<CoreEvent>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
     /// Events dropped in all (diagnostics).
     events_dropped_total: u64,
-    /// The ICE agent and the W3C ICE/connection states (`session/ice.rs`).
-    pub(crate) ice: crate::session::ice::IceState,
-    /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
-    pub(crate) data: crate::session::data::DataPath,
-    /// Named timers: deferred work, the latest time seen, why the last wake-up was due.
-    pub(crate) timers: crate::session::timers::Timers,
-    /// What leaves next (the order, and what `close()` left to send).
-    pub(crate) scheduler: crate::session::scheduler::Scheduler,
     /// Driver requests not yet polled, and what the driver was told (`io.rs`).
     pub(crate) io: io::IoOutbox,
-    /// `close()` was called: the session half's own flag (its checks do not read the
-    /// signaling state).
-    closed: bool,
 }
 
 /// Today's name of [`Connection`].
@@ -375,30 +373,37 @@ impl Connection {
         certificate: Certificate,
         rng: Box<dyn RandomSource>,
     ) -> Self {
+        let session_settings = settings.clone();
+        let session_certificate = certificate.clone();
+        let session_config = config.clone();
+        let mut negotiator = Negotiator::new(config, settings, certificate, rng);
+        // The session's own random source, seeded once from the negotiator's.
+        let session_rng = Box::new(crate::util::SeededRandom::new(negotiator.rng.next_u64()));
+        let session = Session::new(
+            &session_config,
+            session_settings,
+            session_certificate,
+            session_rng,
+        );
         Connection {
-            negotiator: Negotiator::new(config, settings, certificate, rng),
-            channels: ChannelTable::new(Default::default()),
+            negotiator,
+            session,
             events: VecDeque::new(),
             events_unreported: 0,
             events_dropped_total: 0,
-            ice: crate::session::ice::IceState::default(),
-            data: crate::session::data::DataPath::new(),
-            timers: crate::session::timers::Timers::default(),
-            scheduler: crate::session::scheduler::Scheduler::default(),
             io: io::IoOutbox::default(),
-            closed: false,
         }
     }
 
     /// Whether `close()` was called.
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.session.is_closed()
     }
 
     /// The next connection-level event (transceiver changes included), in W3C firing
     /// order; [`Core::poll_event`] gives these and the data channels' events.
     pub fn poll_connection_event(&mut self) -> Option<CoreEvent> {
-        self.flush_negotiator_events();
+        self.flush_events();
         match self.events.pop_front() {
             Some(e) => Some(e),
             // The loss happened after everything that was queued.
@@ -414,10 +419,67 @@ impl Connection {
         self.events_dropped_total
     }
 
-    /// Queues an event of the session half, after every event the negotiator queued before.
+    /// Queues an event of the connection (the W3C views), after every event the negotiator
+    /// queued before.
     pub(crate) fn emit(&mut self, e: CoreEvent) {
         self.flush_negotiator_events();
         self.push_event(e);
+    }
+
+    /// Moves the negotiator's events, then the session's output, into the queue, in order
+    /// (the session's output is moved after each of its calls, so whatever the negotiator
+    /// queued before is older). The session's gathered candidates go into the local
+    /// descriptions here, and its candidates and pairs become the W3C views as signalled.
+    pub(crate) fn flush_events(&mut self) {
+        self.flush_negotiator_events();
+        if !self.session.has_output() {
+            return;
+        }
+        use crate::session::SessionOut;
+        let (outs, lost) = self.session.take_outbox();
+        for out in outs {
+            match out {
+                SessionOut::Event(e) => self.push_event(e),
+                SessionOut::LocalCandidate {
+                    ufrag,
+                    candidate,
+                    announce,
+                } => {
+                    let init = self
+                        .negotiator
+                        .add_local_candidate(&ufrag, candidate.as_ref());
+                    if announce {
+                        self.emit_candidate(Some(init));
+                    }
+                }
+                SessionOut::Announce(text) => {
+                    let init = self.local_init(text);
+                    self.emit_candidate(Some(init));
+                }
+                SessionOut::SelectedPair { local, remote } => {
+                    if let Some(pair) = self.signalled_pair(&local, &remote) {
+                        self.session.ice.selected = Some(pair.clone());
+                        self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
+                    }
+                }
+                SessionOut::RefreshSelectedRemote => self.refresh_selected_remote(),
+            }
+        }
+        self.events_unreported += lost;
+        self.events_dropped_total += lost;
+    }
+
+    /// `icecandidate` with `init` (`None`: gathering complete); an init that does not parse
+    /// as a candidate fires nothing.
+    fn emit_candidate(&mut self, init: Option<IceCandidateInit>) {
+        let c = match init {
+            Some(init) => match IceCandidate::new(init) {
+                Ok(c) => Some(c),
+                Err(_) => return,
+            },
+            None => None,
+        };
+        self.emit(CoreEvent::IceCandidate(c));
     }
 
     /// Moves the negotiator's events into the queue, in order.
@@ -449,7 +511,7 @@ impl Connection {
             tracing::warn!("core event queue full ({MAX_EVENTS}); event dropped: {e:?}");
             if let CoreEvent::DataChannel(key) = e {
                 // No handle of this channel will ever exist: forget it once it is closed.
-                self.release_data_channel(key);
+                self.session.release_data_channel(key);
             }
             return;
         }
@@ -488,7 +550,9 @@ impl Connection {
     /// description by the negotiator, handed to the ICE agent when it concerns it.
     pub fn add_ice_candidate(&mut self, c: &IceCandidateInit) -> Result<()> {
         if let Some(rc) = self.negotiator.add_ice_candidate(c)? {
-            self.ice_remote_candidate(rc);
+            self.flush_events();
+            self.session.ice_remote_candidate(rc);
+            self.flush_events();
         }
         Ok(())
     }
@@ -497,15 +561,19 @@ impl Connection {
     /// ids once the DTLS role is fixed, then ICE, then DTLS and SCTP.
     fn apply_negotiated(&mut self, negotiated: &crate::negotiator::negotiated::Negotiated) {
         use crate::negotiator::negotiated::Cause;
+        // The negotiator's events of the operation come first.
+        self.flush_events();
+        self.session.apply_roles(negotiated);
         if std::mem::take(&mut self.negotiator.stream_ids_due) {
-            self.assign_stream_ids();
+            self.session.assign_stream_ids();
         }
         match negotiated.cause {
-            Cause::LocalApplied(_) => self.ice_local_description_applied(negotiated),
-            Cause::RemoteApplied(_) => self.ice_remote_description_applied(negotiated),
-            Cause::RolledBack => self.ice_rolled_back(negotiated),
+            Cause::LocalApplied(_) => self.session.ice_local_description_applied(negotiated),
+            Cause::RemoteApplied(_) => self.session.ice_remote_description_applied(negotiated),
+            Cause::RolledBack => self.session.ice_rolled_back(negotiated),
         }
-        self.data_negotiated(negotiated);
+        self.session.data_negotiated(negotiated);
+        self.flush_events();
     }
 }
 
@@ -1059,14 +1127,52 @@ fn dedup(ids: Vec<String>) -> Vec<String> {
 }
 
 impl Connection {
-    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops.
+    /// `close()` (webrtc-pc §4.4.1.9): no events fire; everything stops. The session
+    /// closes first (its DTLS close_notify and SCTP ABORT are left to send), then the
+    /// negotiator.
     pub fn close(&mut self) {
         if self.is_closed() {
             return;
         }
-        self.data_close(None);
+        self.session.close();
+        self.negotiator.close();
+        self.events.clear();
+        self.events_unreported = 0;
+    }
+
+    /// `createDataChannel(label, init)` (webrtc-pc §6.1): the session records the channel
+    /// (with a stream id if the DTLS role is known, RFC 8832 §6), then the negotiator asks
+    /// for a data section (the first channel makes negotiation needed).
+    pub fn create_data_channel(
+        &mut self,
+        label: &str,
+        init: &DataChannelInit,
+        chain_empty: bool,
+    ) -> Result<DataChannelId> {
+        if self.is_closed() {
+            return Err(Error::invalid_state("the connection is closed"));
+        }
+        let key = self
+            .session
+            .create_data_channel(label, init, self.negotiator.dtls_role)?;
+        self.flush_events();
+        self.negotiator.request_data_section(chain_empty);
+        Ok(key)
+    }
+
+    /// `setConfiguration(configuration)` (webrtc-pc §4.4.1.8): the negotiator checks and
+    /// keeps it; the session takes its ICE part.
+    pub fn set_configuration(&mut self, config: Configuration) -> Result<()> {
+        self.negotiator.set_configuration(config)?;
+        self.session.set_ice_config(&self.negotiator.config);
+        Ok(())
+    }
+}
+
+impl Negotiator {
+    /// `close()`: signaling state "closed", every transceiver stopped; no events fire.
+    fn close(&mut self) {
         self.signaling_state = SignalingState::Closed;
-        self.closed = true;
         for t in &mut self.transceivers {
             t.stopping = true;
             t.stopped = true;
@@ -1075,18 +1181,17 @@ impl Connection {
             // No event: close() fires none; the API ends its receiver tracks itself.
             t.receiver_ended = true;
         }
-        for i in 0..self.channels.positions() {
-            if let Some(key) = self.channels.key_at(i) {
-                self.channels.set_closed(key);
-            }
+        self.outbox.clear();
+        self.outbox_dropped = 0;
+    }
+
+    /// A data channel was created: the session wants an m=application section; the first
+    /// one makes negotiation needed (webrtc-pc §6.1 createDataChannel).
+    fn request_data_section(&mut self, chain_empty: bool) {
+        let first = !self.data_requested;
+        self.data_requested = true;
+        if first {
+            self.update_negotiation_needed(chain_empty);
         }
-        if let Some(s) = &mut self.sctp {
-            s.state = SctpTransportState::Closed;
-        }
-        self.ice_close();
-        self.events.clear();
-        self.events_unreported = 0;
-        self.negotiator.outbox.clear();
-        self.negotiator.outbox_dropped = 0;
     }
 }

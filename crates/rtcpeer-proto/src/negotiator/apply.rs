@@ -13,7 +13,7 @@ use crate::connection::{
     TransceiverEvent, TransceiverId,
 };
 use crate::negotiator::negotiated::{self, Cause, Negotiated, ice_credentials};
-use crate::session::channels::{SctpInfo, SctpTransportState};
+use crate::connection::SctpInfo;
 
 impl Negotiator {
     /// `setLocalDescription(description)`; `None` is the parameterless form that creates the
@@ -96,7 +96,6 @@ impl Negotiator {
                 self.note_local_credentials(&sdp);
                 if self.slots.iter().any(|s| s.owner == SlotOwner::Data) && self.sctp.is_none() {
                     self.sctp = Some(SctpInfo {
-                        state: SctpTransportState::Connecting,
                         max_message_size: 0.0,
                     });
                 }
@@ -426,7 +425,6 @@ impl Negotiator {
                     slot.owner = SlotOwner::Data;
                     if self.sctp.is_none() {
                         self.sctp = Some(SctpInfo {
-                            state: SctpTransportState::Connecting,
                             max_message_size: 0.0,
                         });
                     }
@@ -626,7 +624,6 @@ impl Negotiator {
         };
         let local = self.settings.max_message_size as f64;
         let sctp = self.sctp.get_or_insert(SctpInfo {
-            state: SctpTransportState::Connecting,
             max_message_size: 0.0,
         });
         sctp.max_message_size = remote_max.min(local);

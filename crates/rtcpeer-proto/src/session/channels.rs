@@ -15,7 +15,10 @@ use super::data::DataChannelEvent;
 use crate::enums::w3c_enum;
 use crate::error::{Error, Result};
 
-use crate::connection::{Core, DtlsRole};
+use crate::connection::DtlsRole;
+use crate::session::Session;
+#[cfg(doc)]
+use crate::connection::Core;
 
 /// Identifies a data channel inside one connection; handles carry it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -972,9 +975,10 @@ impl ChannelTable {
     }
 }
 
-/// The `RTCSctpTransport` as signaling knows it.
+/// The session's `RTCSctpTransport` (webrtc-pc §6.1.1): there while the session has a data
+/// section (`Negotiated.sctp`).
 #[derive(Debug, Clone)]
-pub(crate) struct SctpInfo {
+pub(crate) struct SctpTransport {
     pub state: SctpTransportState,
     /// `maxMessageSize` (webrtc-pc §6.1.1.3), once the remote description is known.
     pub max_message_size: f64,
@@ -1031,13 +1035,14 @@ impl StreamIds {
     }
 }
 
-impl Core {
-    /// `createDataChannel(label, init)` (webrtc-pc §6.1): validates and records a channel.
-    pub fn create_data_channel(
+impl Session {
+    /// `createDataChannel(label, init)` (webrtc-pc §6.1): validates and records a channel;
+    /// an in-band one gets its stream id now if the DTLS role (`dtls_role`) is known.
+    pub(crate) fn create_data_channel(
         &mut self,
         label: &str,
         init: &DataChannelInit,
-        chain_empty: bool,
+        dtls_role: Option<DtlsRole>,
     ) -> Result<DataChannelId> {
         if self.is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
@@ -1097,7 +1102,7 @@ impl Core {
         match rec.id {
             Some(_) => {}
             None => {
-                if let Some(role) = self.dtls_role {
+                if let Some(role) = dtls_role {
                     let Some(id) = self.channels.streams.allocate(role) else {
                         // Not created: what `admit` counted is given back.
                         self.channels.unadmit(rec.names.len());
@@ -1116,11 +1121,6 @@ impl Core {
             // A sans-IO caller learns that the channel may open now (its DCEP OPEN leaves at
             // the next timed call) through the Deferred timer, without other input.
             self.timers.defer();
-        }
-        let first = !self.data_requested;
-        self.data_requested = true;
-        if first {
-            self.update_negotiation_needed(chain_empty);
         }
         Ok(key)
     }
@@ -1223,7 +1223,7 @@ impl Core {
     }
 }
 
-impl Core {
+impl Session {
     /// `dc.binaryType = t` (webrtc-pc §6.2).
     pub fn set_data_channel_binary_type(&mut self, key: DataChannelId, t: BinaryType) {
         if let Some(rec) = self.channels.get_mut(key) {
@@ -1239,7 +1239,7 @@ mod tests {
     use super::*;
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
-    use crate::connection::{CoreEvent, CoreSettings, SignalingState};
+    use crate::connection::{Core, CoreEvent, CoreSettings, SignalingState};
     use crate::error::ErrorKind;
     use crate::util::SeededRandom;
 
@@ -1326,7 +1326,7 @@ mod tests {
         c.release_data_channel(keys[0]);
         c.close_data_channel(keys[1], now);
         assert!(c.prune_data_channels().is_empty());
-        assert!(c.channels.candidates.is_empty(), "candidates are drained");
+        assert!(c.session.channels.candidates.is_empty(), "candidates are drained");
         // Closed and released (in either order): forgotten, once.
         let gone: Vec<_> = keys.iter().copied().filter(|k| k.0 % 3 == 0).collect();
         for &k in &gone {
@@ -1360,7 +1360,7 @@ mod tests {
         }
         assert_eq!(c.prune_data_channels().len(), left.len());
         assert!(c.data_channel_ids().is_empty());
-        assert!(c.channels.order.is_empty());
+        assert!(c.session.channels.order.is_empty());
     }
 
     #[test]
@@ -1376,16 +1376,16 @@ mod tests {
             c.close_data_channel(k, now);
             c.release_data_channel(k);
             c.prune_data_channels();
-            assert!(c.channels.unattached.len() <= 2 * c.channels.len() + 18);
+            assert!(c.session.channels.unattached.len() <= 2 * c.session.channels.len() + 18);
         }
         let keep = c
             .create_data_channel("kept", &DataChannelInit::default(), true)
             .unwrap();
-        assert_eq!(c.channels.get(keep).and_then(|r| r.id), Some(0));
-        assert!(c.channels.has_unattached());
+        assert_eq!(c.session.channels.get(keep).and_then(|r| r.id), Some(0));
+        assert!(c.session.channels.has_unattached());
         // Handed out once, in creation order, only channels that are still kept.
-        assert_eq!(c.channels.take_unattached().last(), Some(&keep));
-        assert!(!c.channels.has_unattached());
+        assert_eq!(c.session.channels.take_unattached().last(), Some(&keep));
+        assert!(!c.session.channels.has_unattached());
     }
 
     #[test]

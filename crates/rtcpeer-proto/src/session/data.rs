@@ -37,7 +37,10 @@ use crate::sctp::{self, Association, SendError};
 
 use super::channels::{DataChannelId, DataChannelState, SctpTransportState};
 use super::timers::TimerName;
-use crate::connection::{Core, CoreEvent, DtlsRole};
+use crate::connection::{CoreEvent, DtlsRole};
+use crate::session::Session;
+#[cfg(doc)]
+use crate::connection::Core;
 use crate::negotiator::negotiated::{Cause, Negotiated, NegotiatedDtls, NegotiatedSctp};
 
 /// What happened on one data channel (the W3C `RTCDataChannel` events, webrtc-pc §6.2).
@@ -113,7 +116,7 @@ impl DataPath {
     }
 }
 
-impl Core {
+impl Session {
     /// The peer's DATA_CHANNEL_OPENs refused: beyond the [`DataChannelLimits`] caps or on
     /// a stream id of this side's parity (RFC 8832 §6); each had its stream reset and
     /// fired no `datachannel` event.

@@ -43,7 +43,10 @@ use crate::session::scheduler::{Scheduler, Source, Transmit as SessionTransmit};
 use crate::session::timers::{self, TimerName};
 use crate::util::{RandomSource, SeededRandom};
 
-use crate::connection::{Core, CoreEvent, IceCandidate, IceCandidateInit, IceCredentials};
+use crate::connection::{CoreEvent, IceCandidate, IceCredentials};
+use crate::session::{Session, SessionOut};
+#[cfg(doc)]
+use crate::connection::Core;
 use crate::negotiator::negotiated::{Negotiated, NegotiatedIce, RemoteCandidate};
 
 w3c_enum! {
@@ -231,7 +234,7 @@ impl Default for IceState {
     }
 }
 
-impl Core {
+impl Session {
     // ----- configuration by the runtime -----
 
     /// Sets the ICE agent's knobs and its random source (the API layer calls this once, right
@@ -729,7 +732,7 @@ impl Core {
         if let Err(e) = agent.add_remote_candidate(c) {
             tracing::debug!("remote candidate not used: {e}");
         }
-        self.refresh_selected_remote();
+        self.push_out(SessionOut::RefreshSelectedRemote);
     }
 
     /// `close()`: states become "closed" at once, without events (WPT-183).
@@ -780,7 +783,7 @@ impl Core {
             }
         }
         self.ice.stun_urls.clear();
-        for server in &self.negotiator.config.ice_servers {
+        for server in &self.config.ice_servers {
             let Ok(urls) = server.parse_urls() else {
                 continue;
             };
@@ -837,7 +840,7 @@ impl Core {
         if ice.remote_end_of_candidates {
             agent.end_of_remote_candidates();
         }
-        self.refresh_selected_remote();
+        self.push_out(SessionOut::RefreshSelectedRemote);
     }
 
     /// Writes the candidates gathered so far (and end-of-candidates) into the local
@@ -848,23 +851,20 @@ impl Core {
         };
         let gathered = std::mem::take(&mut self.ice.gathered);
         for c in &gathered {
-            self.add_local_candidate(&ufrag, Some(c));
+            self.push_out(SessionOut::LocalCandidate {
+                ufrag: ufrag.clone(),
+                candidate: Some(c.clone()),
+                announce: false,
+            });
         }
         self.ice.gathered = gathered;
         if self.ice.gathering_done {
-            self.add_local_candidate(&ufrag, None);
+            self.push_out(SessionOut::LocalCandidate {
+                ufrag,
+                candidate: None,
+                announce: false,
+            });
         }
-    }
-
-    fn emit_candidate(&mut self, init: Option<IceCandidateInit>) {
-        let c = match init {
-            Some(init) => match IceCandidate::new(init) {
-                Ok(c) => Some(c),
-                Err(_) => return,
-            },
-            None => None,
-        };
-        self.emit(CoreEvent::IceCandidate(c));
     }
 
     fn enter_gathering(&mut self) {
@@ -1020,7 +1020,11 @@ impl Core {
                 IceEvent::LocalCandidate(c) if self.ice.quiet_regather => {
                     if self.ice.gathered.len() < MAX_LOCAL_CANDIDATES {
                         if let Some(u) = ufrag.as_deref() {
-                            self.add_local_candidate(u, Some(&c));
+                            self.push_out(SessionOut::LocalCandidate {
+                                ufrag: u.to_string(),
+                                candidate: Some(c.clone()),
+                                announce: false,
+                            });
                         }
                         self.ice.gathered.push(c);
                     }
@@ -1033,15 +1037,19 @@ impl Core {
                 IceEvent::LocalCandidate(c) => {
                     self.enter_gathering();
                     let room = self.ice.gathered.len() < MAX_LOCAL_CANDIDATES;
-                    let init = match ufrag.as_deref() {
+                    let out = match ufrag.as_deref() {
                         // Written into localDescription, and the event's init (one method).
-                        Some(u) if room => self.add_local_candidate(u, Some(&c)),
-                        _ => self.local_init(format!("candidate:{c}")),
+                        Some(u) if room => SessionOut::LocalCandidate {
+                            ufrag: u.to_string(),
+                            candidate: Some(c.clone()),
+                            announce: true,
+                        },
+                        _ => SessionOut::Announce(format!("candidate:{c}")),
                     };
                     if room {
                         self.ice.gathered.push(c);
                     }
-                    self.emit_candidate(Some(init));
+                    self.push_out(out);
                 }
                 IceEvent::GatheringComplete => {
                     self.enter_gathering();
@@ -1049,18 +1057,18 @@ impl Core {
                     self.ice.gathering_done = true;
                     self.replay_gathered();
                     // The per-transport end marker, then the state, then the null candidate.
-                    let init = self.local_init(String::new());
-                    self.emit_candidate(Some(init));
+                    self.push_out(SessionOut::Announce(String::new()));
                     self.set_gathering_state(IceGatheringState::Complete);
-                    self.emit_candidate(None);
+                    self.emit(CoreEvent::IceCandidate(None));
                 }
                 IceEvent::StateChange(s) => self.set_ice_connection_state(s),
                 IceEvent::SelectedPairChanged(p) => {
                     tracing::debug!("selected pair {} -> {}", p.local_addr, p.remote_addr);
-                    if let Some(pair) = self.signalled_pair(&p.local, &p.remote) {
-                        self.ice.selected = Some(pair.clone());
-                        self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
-                    }
+                    // Shown as signalled by the connection (`connection/ice_view.rs`).
+                    self.push_out(SessionOut::SelectedPair {
+                        local: p.local,
+                        remote: p.remote,
+                    });
                 }
                 IceEvent::CandidateError {
                     address,
@@ -1104,7 +1112,8 @@ mod tests {
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
     use crate::connection::{
-        CoreSettings, DataChannelInit, IceCandidateType, OfferOptions, SdpType,
+        Core, CoreSettings, DataChannelInit, IceCandidateInit, IceCandidateType, OfferOptions,
+        SdpType,
     };
     use crate::negotiator::negotiated::ice_credentials;
     use crate::sdp::{Attribute as A, Sdp};
@@ -1715,7 +1724,7 @@ mod tests {
             assert_eq!(c.dtls_state(), crate::dtls::DtlsTransportState::Connected);
         }
         let t = b.ice_transport().unwrap();
-        let creds = a.ice.local_creds.clone().unwrap();
+        let creds = a.session.ice.local_creds.clone().unwrap();
         assert_eq!(
             b.ice_remote_parameters(t),
             Some(IceParameters::from(&creds)),
