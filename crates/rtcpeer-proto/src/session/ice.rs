@@ -22,9 +22,10 @@
 //! - rolling back the initial offer discards it (iceGatheringState goes back to "new",
 //!   WPT-181); `close()` closes it without events (WPT-183).
 //!
-//! `connectionState` is derived from the ICE state alone until DTLS exists (webrtc-pc §4.4.3
-//! with no DTLS transport): checking → "connecting", connected/completed → "connected".
-//! Like Chromium, the controlled side never reports "completed" (WPT-190).
+//! `connectionState` aggregates the ICE and DTLS transports (webrtc-pc §4.4.3, computed in
+//! `data.rs`): "connecting" while ICE checks or DTLS is new/connecting, "connected" once both
+//! are up, "failed" if either failed. Like Chromium, the controlled side never reports
+//! "completed" (WPT-190).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -257,7 +258,7 @@ impl Session {
         self.ice.connection
     }
 
-    /// `connectionState` (webrtc-pc §4.4.3), from ICE alone until DTLS exists.
+    /// `connectionState` (webrtc-pc §4.4.3), from the ICE and DTLS transports' states.
     pub fn connection_state(&self) -> PeerConnectionState {
         self.ice.pc_state
     }

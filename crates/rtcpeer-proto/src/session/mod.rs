@@ -1,10 +1,11 @@
-//! Transport (the session half of the connection): where a datagram goes. The ICE agent and
-//! all I/O entry points (`ice.rs`: `handle_datagram`, `poll_transmit`, `handle_timeout`), the
-//! RFC 7983 classifier and its counters (`demux.rs`), DTLS, SCTP and the data path
-//! (`data.rs`), and the data-channel table and
-//! stream ids (`channels.rs`), the named timers (`timers.rs`) and the transmit scheduler
-//! (`scheduler.rs`) — RFC 8445, RFC 7983, RFC 8261, RFC 8831/8832, webrtc-pc
-//! §5.5–§6. These are `impl Session` blocks over [`Session`]'s fields.
+//! Transport (the session half of the connection): where a datagram goes once the
+//! connection's input method (`connection/io.rs`) hands it over. The ICE agent and the W3C
+//! ICE states (`ice.rs`), the RFC 7983 classifier and its counters (`demux.rs`), DTLS, SCTP
+//! and the data path (`data.rs`), the data-channel table and stream ids (`channels.rs`), the
+//! named timers (`timers.rs`) and the transmit scheduler (`scheduler.rs`) — RFC 8445,
+//! RFC 7983, RFC 8261, RFC 8831/8832, webrtc-pc §5.5–§6. These are `impl Session` blocks over
+//! [`Session`]'s fields; the session reads its parameters from the negotiator's `Negotiated`
+//! values and never from a description.
 
 pub(crate) mod channels;
 pub(crate) mod data;
