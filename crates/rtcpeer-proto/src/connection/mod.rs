@@ -402,7 +402,7 @@ impl Connection {
 
     /// The next connection-level event (transceiver changes included), in W3C firing
     /// order; [`Core::poll_event`] gives these and the data channels' events.
-    pub fn poll_connection_event(&mut self) -> Option<CoreEvent> {
+    pub(crate) fn poll_connection_event(&mut self) -> Option<CoreEvent> {
         self.flush_events();
         match self.events.pop_front() {
             Some(e) => Some(e),

@@ -291,7 +291,7 @@ impl Connection {
     }
 
     /// The next per-channel event, in firing order (drained by the runtime).
-    pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
+    pub(crate) fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
         let r = self.session.poll_data_channel_event();
         self.flush_events();
         r
@@ -337,14 +337,15 @@ impl Connection {
         self.flush_events();
     }
 
-    /// A read-only view of a kept channel's attributes (see [`Core::prune_data_channels`]);
-    /// `None` once it was forgotten ([`DataChannelInfo::forgotten`] reads as closed).
+    /// A read-only view of a kept channel's attributes; `None` once it was forgotten (closed
+    /// and released, see [`IoRequest::ChannelForgotten`]; [`DataChannelInfo::forgotten`] reads
+    /// as closed).
     pub fn data_channel_info(&self, key: DataChannelId) -> Option<DataChannelInfo<'_>> {
         self.session.data_channel_info(key)
     }
 
     /// The application dropped the channel's last handle: once closed, its record may go.
-    pub fn release_data_channel(&mut self, key: DataChannelId) {
+    pub(crate) fn release_data_channel(&mut self, key: DataChannelId) {
         self.session.release_data_channel(key);
         self.flush_events();
     }
@@ -354,7 +355,7 @@ impl Connection {
     /// 64 KiB, cannot grow the connection's memory. Returns the forgotten keys.
     /// O(1) amortised per channel: only channels that closed or lost their last handle
     /// since the last prune are looked at.
-    pub fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
+    pub(crate) fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
         let r = self.session.prune_data_channels();
         self.flush_events();
         r

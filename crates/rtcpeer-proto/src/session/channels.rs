@@ -1137,7 +1137,7 @@ impl Session {
     }
 
     /// The application dropped the channel's last handle: once closed, its record may go.
-    pub fn release_data_channel(&mut self, key: DataChannelId) {
+    pub(crate) fn release_data_channel(&mut self, key: DataChannelId) {
         self.channels.release(key);
     }
 
@@ -1146,7 +1146,7 @@ impl Session {
     /// 64 KiB, cannot grow the connection's memory. Returns the forgotten keys.
     /// O(1) amortised per channel: only channels that closed or lost their last handle
     /// since the last prune are looked at.
-    pub fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
+    pub(crate) fn prune_data_channels(&mut self) -> Vec<DataChannelId> {
         self.channels.prune()
     }
 

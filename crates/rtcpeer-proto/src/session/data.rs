@@ -158,7 +158,7 @@ impl Session {
     }
 
     /// The next per-channel event, in firing order (drained by the runtime).
-    pub fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
+    pub(crate) fn poll_data_channel_event(&mut self) -> Option<(DataChannelId, DataChannelEvent)> {
         self.channels.poll_event()
     }
 
