@@ -31,7 +31,7 @@ impl Connection {
         self.session.ice_connection_state()
     }
 
-    /// `connectionState` (webrtc-pc §4.4.3), from ICE alone until DTLS exists.
+    /// `connectionState` (webrtc-pc §4.4.3), from the ICE and DTLS transports' states.
     pub fn connection_state(&self) -> PeerConnectionState {
         self.session.connection_state()
     }
