@@ -176,7 +176,8 @@ impl Connection {
         r
     }
 
-    /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
+    /// When `handle_input(now, Input::Timeout)` must run next; `None` when nothing is
+    /// scheduled.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.session.poll_timeout()
     }

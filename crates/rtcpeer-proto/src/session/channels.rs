@@ -1125,12 +1125,12 @@ impl Session {
         Ok(key)
     }
 
-    /// The record of a live channel (see [`Core::prune_data_channels`]).
+    /// The record of a live channel (a closed, released one is forgotten: `prune_data_channels`).
     pub(crate) fn data_channel(&self, key: DataChannelId) -> Option<&DataChannelRecord> {
         self.channels.get(key)
     }
 
-    /// A read-only view of a kept channel's attributes (see [`Core::prune_data_channels`]);
+    /// A read-only view of a kept channel's attributes (a closed, released one is forgotten: `prune_data_channels`);
     /// `None` once it was forgotten ([`DataChannelInfo::forgotten`] reads as closed).
     pub fn data_channel_info(&self, key: DataChannelId) -> Option<DataChannelInfo<'_>> {
         self.channels.get(key).map(|r| DataChannelInfo(Some(r)))

@@ -14,8 +14,8 @@
 //! - Once DTLS is connected and the session has an SCTP m-section, both sides start the
 //!   association (simultaneous open, RFC 9260 §5.2.1, as browsers do); every SCTP packet is
 //!   one DTLS record.
-//! - Channel events become per-channel [`DataChannelEvent`]s (drained by the runtime with
-//!   [`Core::poll_data_channel_event`]) and `datachannel` events on the connection.
+//! - Channel events become per-channel [`DataChannelEvent`]s (handed out by
+//!   [`Core::poll_output`] as `Event::Channel`) and `datachannel` events on the connection.
 //!
 //! Set-description calls take no clock, so work they make possible (starting DTLS or SCTP,
 //! opening channels) is a [`TimerName::Deferred`] timer (`session/timers.rs`): due at once,
@@ -251,7 +251,7 @@ impl Session {
     }
 
     /// `close()`: ABORT the association and send close_notify (both leave through
-    /// [`Core::poll_transmit_into`] after close); no events fire.
+    /// [`Core::poll_output`] after close); no events fire.
     pub(crate) fn data_close(&mut self, now: Option<Instant>) {
         // Closed without events (webrtc-pc §4.4.1.9, WPT-211); bufferedAmount is kept
         // (WPT-215): read before the ABORT below drops the send queue.
@@ -297,7 +297,7 @@ impl Session {
     }
 
     /// A DTLS datagram (RFC 7983 §7) from a path the ICE agent knows, classified and checked
-    /// by `Core::handle_datagram`: to the DTLS transport, created if needed.
+    /// by the session's `handle_datagram`: to the DTLS transport, created if needed.
     pub(super) fn data_handle_dtls(
         &mut self,
         now: Instant,

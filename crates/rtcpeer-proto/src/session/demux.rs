@@ -1,6 +1,7 @@
 //! Demultiplexing: the one place that decides which protocol a received datagram belongs to
 //! (RFC 7983 §7, RTP vs RTCP by RFC 5761 §4), and the counters of what arrived per class.
-//! `Core::handle_datagram` (`session/ice.rs`) classifies every datagram once and routes it.
+//! The session's `handle_datagram` (`session/ice.rs`), reached from `Core::handle_input`,
+//! classifies every datagram once and routes it.
 
 /// The protocol a received datagram belongs to, by its first byte (RFC 7983 §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

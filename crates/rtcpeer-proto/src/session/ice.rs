@@ -6,8 +6,8 @@
 //! The driver (the runtime task that owns the sockets) feeds the core through
 //! [`Core::handle_input`] (`connection/io.rs`: datagrams, timeouts, local addresses, resolved
 //! names) and drains [`Core::poll_output`] (datagrams, requests, the next timeout); these
-//! call [`Core::add_local_address`], [`Core::handle_datagram`], [`Core::handle_timeout`],
-//! [`Core::poll_transmit_into`] and [`Core::next_timer`] here. Agent events are turned into
+//! call the session's `add_local_address`, `handle_datagram`, `handle_timeout`,
+//! `poll_transmit_into` and `next_timer` here. Agent events are turned into
 //! [`CoreEvent`]s only in those driver calls, never inside setLocalDescription, so local
 //! candidates are always reported after the SLD operation that started gathering (WPT-127).
 //!
@@ -541,7 +541,7 @@ impl Session {
         })
     }
 
-    /// When [`Core::handle_timeout`] must run next; `None` when nothing is scheduled.
+    /// When the next timed input is due; `None` when nothing is scheduled.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.next_timer().map(|(t, _)| t)
     }
