@@ -135,6 +135,7 @@ engine_modules! {
     ice;
     mdns;
     negotiator;
+    rtp;
     sctp;
     sdp;
     session;
@@ -146,7 +147,6 @@ pub mod connection;
 mod enums;
 // Reserved homes, documentation only until media (issue 10) and stats (issue 14) arrive.
 mod rtcp;
-mod rtp;
 mod srtp;
 mod stats;
 
