@@ -131,6 +131,7 @@ engine_modules! {
     config;
     datachannel;
     dtls;
+    dtmf;
     error;
     ice;
     mdns;
