@@ -138,6 +138,7 @@ engine_modules! {
     sctp;
     sdp;
     session;
+    srtp;
     stun;
     util;
 }
@@ -147,7 +148,6 @@ mod enums;
 // Reserved homes, documentation only until media (issue 10) and stats (issue 14) arrive.
 mod rtcp;
 mod rtp;
-mod srtp;
 mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
