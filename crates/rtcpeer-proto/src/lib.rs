@@ -140,6 +140,7 @@ engine_modules! {
     sctp;
     sdp;
     session;
+    srtp;
     stun;
     util;
 }
@@ -148,7 +149,6 @@ pub mod connection;
 mod enums;
 // Reserved homes, documentation only until media (issue 10) and stats (issue 14) arrive.
 mod rtcp;
-mod srtp;
 mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by

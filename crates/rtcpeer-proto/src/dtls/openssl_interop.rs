@@ -245,6 +245,7 @@ fn parse_keying_line(line: &str) -> Vec<u8> {
 fn openssl_profile_name(p: SrtpProfile) -> &'static str {
     match p {
         SrtpProfile::Aes128CmHmacSha1_80 => "SRTP_AES128_CM_SHA1_80",
+        SrtpProfile::Aes128CmHmacSha1_32 => "SRTP_AES128_CM_SHA1_32",
         SrtpProfile::AeadAes128Gcm => "SRTP_AEAD_AES_128_GCM",
         SrtpProfile::AeadAes256Gcm => "SRTP_AEAD_AES_256_GCM",
     }

@@ -7,11 +7,14 @@ use crate::dtls::DtlsRole;
 use crate::error::{Error, ErrorDetail, Result};
 
 /// An SRTP protection profile negotiated with the `use_srtp` extension (RFC 5764 §4.1.2).
-/// dimpl offers all three (AES-256-GCM first); the media layer must support the one chosen.
+/// dimpl 0.9 offers and accepts only the GCM pair and `_80` (AES-256-GCM first): it cannot
+/// negotiate `_32`, which the media layer still supports (for keys from elsewhere).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SrtpProfile {
     /// `SRTP_AES128_CM_HMAC_SHA1_80` (0x0001, RFC 5764 §4.1.2).
     Aes128CmHmacSha1_80,
+    /// `SRTP_AES128_CM_HMAC_SHA1_32` (0x0002, RFC 5764 §4.1.2): a 32-bit SRTP tag, 80-bit SRTCP tag.
+    Aes128CmHmacSha1_32,
     /// `SRTP_AEAD_AES_128_GCM` (0x0007, RFC 7714 §14.2).
     AeadAes128Gcm,
     /// `SRTP_AEAD_AES_256_GCM` (0x0008, RFC 7714 §14.2).
@@ -23,6 +26,7 @@ impl SrtpProfile {
     pub fn id(self) -> u16 {
         match self {
             SrtpProfile::Aes128CmHmacSha1_80 => 0x0001,
+            SrtpProfile::Aes128CmHmacSha1_32 => 0x0002,
             SrtpProfile::AeadAes128Gcm => 0x0007,
             SrtpProfile::AeadAes256Gcm => 0x0008,
         }
@@ -32,6 +36,7 @@ impl SrtpProfile {
     pub fn name(self) -> &'static str {
         match self {
             SrtpProfile::Aes128CmHmacSha1_80 => "SRTP_AES128_CM_HMAC_SHA1_80",
+            SrtpProfile::Aes128CmHmacSha1_32 => "SRTP_AES128_CM_HMAC_SHA1_32",
             SrtpProfile::AeadAes128Gcm => "SRTP_AEAD_AES_128_GCM",
             SrtpProfile::AeadAes256Gcm => "SRTP_AEAD_AES_256_GCM",
         }
@@ -40,7 +45,9 @@ impl SrtpProfile {
     /// SRTP master key length in bytes (RFC 5764 §4.1.2, RFC 7714 §12).
     pub fn master_key_len(self) -> usize {
         match self {
-            SrtpProfile::Aes128CmHmacSha1_80 | SrtpProfile::AeadAes128Gcm => 16,
+            SrtpProfile::Aes128CmHmacSha1_80
+            | SrtpProfile::Aes128CmHmacSha1_32
+            | SrtpProfile::AeadAes128Gcm => 16,
             SrtpProfile::AeadAes256Gcm => 32,
         }
     }
@@ -48,7 +55,7 @@ impl SrtpProfile {
     /// SRTP master salt length in bytes (14 for AES-CM, 12 for AES-GCM, RFC 7714 §12).
     pub fn master_salt_len(self) -> usize {
         match self {
-            SrtpProfile::Aes128CmHmacSha1_80 => 14,
+            SrtpProfile::Aes128CmHmacSha1_80 | SrtpProfile::Aes128CmHmacSha1_32 => 14,
             SrtpProfile::AeadAes128Gcm | SrtpProfile::AeadAes256Gcm => 12,
         }
     }
@@ -58,6 +65,7 @@ impl SrtpProfile {
         2 * (self.master_key_len() + self.master_salt_len())
     }
 
+    /// Maps dimpl's negotiated profile; dimpl 0.9 has no `_32` (0x0002) to map.
     pub(crate) fn from_dimpl(p: dimpl::SrtpProfile) -> Option<SrtpProfile> {
         match p {
             dimpl::SrtpProfile::AES128_CM_SHA1_80 => Some(SrtpProfile::Aes128CmHmacSha1_80),
@@ -179,6 +187,12 @@ mod tests {
         assert_eq!(km.server_write.key, (32u8..64).collect::<Vec<_>>());
         assert_eq!(km.server_write.salt, (76u8..88).collect::<Vec<_>>());
         assert_eq!(SrtpProfile::AeadAes128Gcm.keying_material_len(), 56);
+        assert_eq!(SrtpProfile::Aes128CmHmacSha1_32.id(), 0x0002);
+        assert_eq!(SrtpProfile::Aes128CmHmacSha1_32.keying_material_len(), 60);
+        assert_eq!(
+            SrtpProfile::Aes128CmHmacSha1_32.to_string(),
+            "SRTP_AES128_CM_HMAC_SHA1_32"
+        );
 
         assert!(SrtpKeyingMaterial::from_exported(SrtpProfile::AeadAes128Gcm, &material).is_err());
     }
