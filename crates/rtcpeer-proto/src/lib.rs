@@ -135,6 +135,8 @@ engine_modules! {
     ice;
     mdns;
     negotiator;
+    rtcp;
+    rtp;
     sctp;
     sdp;
     session;
@@ -145,8 +147,6 @@ engine_modules! {
 pub mod connection;
 mod enums;
 // Reserved homes, documentation only until media (issue 10) and stats (issue 14) arrive.
-mod rtcp;
-mod rtp;
 mod srtp;
 mod stats;
 
