@@ -136,6 +136,7 @@ engine_modules! {
     ice;
     mdns;
     negotiator;
+    rtcp;
     rtp;
     sctp;
     sdp;
@@ -147,8 +148,7 @@ engine_modules! {
 
 pub mod connection;
 mod enums;
-// Reserved homes, documentation only until media (issue 10) and stats (issue 14) arrive.
-mod rtcp;
+// Reserved home, documentation only until stats (issue 14) arrive.
 mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
