@@ -118,6 +118,9 @@ pub enum Event {
     /// A change to a transceiver's receiver track, remote streams or place in the set, for
     /// the API to apply to its objects (webrtc-pc §4.4.1.5).
     Transceiver(TransceiverId, TransceiverEvent),
+    /// Media of a transceiver: a received RTP packet, a telephone event, a DTMF
+    /// `tonechange` (bounded: packets the application does not read in time are dropped).
+    Media(TransceiverId, super::MediaEvent),
     /// A request to the driver.
     Io(IoRequest),
 }
@@ -208,6 +211,9 @@ impl Core {
         }
         if let Some((key, e)) = self.poll_data_channel_event() {
             return Some(Event::Channel(key, e));
+        }
+        if let Some((id, e)) = self.session.media.poll_event() {
+            return Some(Event::Media(id, e));
         }
         if !self.io.started && !self.is_closed() && self.needs_driver() {
             self.io.started = true;

@@ -48,6 +48,7 @@ pub use crate::session::channels::{
 pub use crate::session::data::DataChannelEvent;
 pub use crate::session::demux::Class;
 pub use crate::session::demux::DemuxCounters;
+pub use crate::session::media::{MediaCounters, MediaEvent, OutgoingRtp, ReceivedRtp};
 pub use crate::session::ice::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
     PeerConnectionState, StunHostName,
@@ -573,6 +574,7 @@ impl Connection {
             Cause::RolledBack => self.session.ice_rolled_back(negotiated),
         }
         self.session.data_negotiated(negotiated);
+        self.session.media.apply(&negotiated.media);
         self.flush_events();
     }
 }

@@ -13,6 +13,22 @@ use crate::ice::{IceAgent, IceAgentConfig, IceConnectionState, IceGatheringState
 use crate::sctp;
 
 impl Connection {
+    /// Sends one RTP packet on transceiver `id`'s sender at `now` (RFC 3550 §5.1): the
+    /// session writes our SSRC, the next sequence number and the negotiated MID and
+    /// transport-wide sequence extensions, keeps a copy for retransmission (RFC 4588) and
+    /// encrypts it (RFC 3711). Returns the sequence number, or `None` when nothing was sent:
+    /// the transport is not connected yet, the transceiver does not send, the payload type
+    /// was not negotiated, or the send queue is full.
+    pub fn send_rtp(&mut self, now: Instant, id: TransceiverId, rtp: &OutgoingRtp<'_>) -> Option<u16> {
+        self.session.timers.note(now);
+        self.session.media_send_rtp(now, id, rtp)
+    }
+
+    /// Counters of the RTP session (packets in and out, and every kind of drop).
+    pub fn media_counters(&self) -> MediaCounters {
+        self.session.media_counters()
+    }
+
     /// Sets the ICE agent's knobs and its random source (the API layer calls this once, right
     /// after construction). Without it the agent uses defaults and a generator seeded from
     /// the core's own randomness.

@@ -504,6 +504,10 @@ impl Session {
             match e {
                 DtlsEvent::Connected(c) => {
                     self.data.remote_certificate = Some(c.remote_certificate);
+                    if let Some(km) = c.srtp.as_ref() {
+                        let client = self.dtls_role == Some(DtlsRole::Client);
+                        self.media.keys_ready(km, client);
+                    }
                     self.data.srtp = c.srtp;
                     self.set_dtls_state(DtlsTransportState::Connected);
                 }

@@ -481,9 +481,8 @@ impl Session {
                     *n = n.saturating_add(1);
                 }
             }
-            // The RTP session's place: SRTP/SRTCP (RFC 3711) and RTP/RTCP (RFC 3550) will be
-            // handed these once media exists; until then they are counted (above) and dropped.
-            Class::Rtp | Class::Rtcp => {}
+            // SRTP/SRTCP (RFC 3711) to the RTP session (`session/media.rs`).
+            Class::Rtp | Class::Rtcp => self.media_handle_datagram(now, local, remote, class, data),
             // STUN that found no agent, ZRTP, TURN ChannelData, unassigned: counted, dropped.
             Class::Stun | Class::ZrtpOrTurnChannel | Class::Other => {}
         }
@@ -530,6 +529,7 @@ impl Session {
                     ((t.local, t.remote), Class::Stun)
                 }
                 Source::Dtls => (self.data_poll_dtls_into(out)?, Class::Dtls),
+                Source::Media => (self.media_poll_into(out)?, Class::Rtp),
                 Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
             };
             Some(SessionTransmit {

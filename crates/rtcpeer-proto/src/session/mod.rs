@@ -11,6 +11,7 @@ pub(crate) mod channels;
 pub(crate) mod data;
 pub(crate) mod demux;
 pub(crate) mod ice;
+pub(crate) mod media;
 pub(crate) mod scheduler;
 pub(crate) mod timers;
 
@@ -92,6 +93,9 @@ pub struct Session {
     pub(crate) ice: ice::IceState,
     /// DTLS, SCTP and the data channels' transport (`session/data.rs`).
     pub(crate) data: data::DataPath,
+    /// The RTP session: the negotiated m-sections, their streams, SRTP, routing and
+    /// feedback state (`session/media.rs`).
+    pub(crate) media: media::MediaState,
     /// Named timers: deferred work, the latest time seen, why the last wake-up was due.
     pub(crate) timers: timers::Timers,
     /// What leaves next (the order, and what `close()` left to send).
@@ -123,6 +127,7 @@ impl Session {
             channels: ChannelTable::new(Default::default()),
             ice: ice::IceState::default(),
             data: data::DataPath::new(),
+            media: media::MediaState::default(),
             timers: timers::Timers::default(),
             scheduler: scheduler::Scheduler::default(),
             closed: false,

@@ -1,8 +1,8 @@
 //! The transmit scheduler: the one place that decides which datagram leaves next. Today's
 //! policy is a fixed order — after `close()` only the final datagrams; otherwise ICE's STUN
 //! first (checks and consent must not wait behind bulk data, RFC 8445 §14, RFC 7675), then
-//! DTLS's own records (handshake, alerts), then SCTP packets, each sealed into one DTLS
-//! record as it is taken (RFC 8261). Pacing and priorities (RFC 8831 §6.4) go here.
+//! DTLS's own records (handshake, alerts), then SRTP packets (media is latency-sensitive),
+//! then SCTP packets, each sealed into one DTLS record as it is taken (RFC 8261). Pacing and priorities (RFC 8831 §6.4) go here.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -35,14 +35,16 @@ pub(crate) enum Source {
     Ice,
     /// DTLS's own records (handshake flights, alerts).
     Dtls,
+    /// SRTP and SRTCP packets of the RTP session (latency-sensitive: before bulk data).
+    Media,
     /// SCTP packets, sealed into DTLS records as they are taken.
     Sctp,
 }
 
 /// After `close()`: only the final datagrams.
 const ORDER_CLOSED: &[Source] = &[Source::Final];
-/// While open: STUN, then DTLS, then SCTP.
-const ORDER_OPEN: &[Source] = &[Source::Ice, Source::Dtls, Source::Sctp];
+/// While open: STUN, then DTLS, then media, then SCTP.
+const ORDER_OPEN: &[Source] = &[Source::Ice, Source::Dtls, Source::Media, Source::Sctp];
 
 /// The transmit scheduler's state: the final-datagram queue (its policy is the order).
 #[derive(Debug, Default)]
@@ -104,7 +106,7 @@ mod tests {
             None
         });
         assert_eq!(got, None);
-        assert_eq!(asked, [Source::Ice, Source::Dtls, Source::Sctp]);
+        assert_eq!(asked, [Source::Ice, Source::Dtls, Source::Media, Source::Sctp]);
     }
 
     #[test]

@@ -1,0 +1,1096 @@
+//! The RTP session's place in the session (RFC 3550, RFC 8843 §9.2, RFC 4585): one
+//! [`MediaSection`] per negotiated transceiver m-section, kept in step with every applied
+//! description (`Negotiated.media`), with its payload types, its send stream (SSRC, RTX
+//! SSRC, sequence numbers, statistics, the retransmission history, DTMF) and the remote
+//! streams it receives (statistics, loss tracking for NACK, DTMF), plus the transport-wide
+//! parts: the SSRC router, the TWCC recorder and the report timer. Everything a remote peer
+//! can make grow is capped (streams per section, learned SSRCs, queued packets and events).
+//!
+//! Packets in: an SRTP datagram (RFC 7983 class RTP) from a path ICE knows is decrypted
+//! once the DTLS-SRTP keys exist (RFC 5764 §4.2), parsed, routed to its m-section by
+//! MID / SSRC / payload type, counted (statistics, loss for NACK, TWCC arrival) and handed
+//! out as a [`MediaEvent::Rtp`]; telephone events become [`MediaEvent::Dtmf`]. Packets out:
+//! [`Session::media_send_rtp`] writes our header (SSRC, sequence number, the negotiated
+//! MID and transport-wide sequence extensions), keeps a copy for retransmission, encrypts
+//! it and queues it for the scheduler.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::codecs::{MediaKind, RtpCodecParameters, RtpHeaderExtensionParameters};
+use crate::connection::TransceiverId;
+use crate::dtmf::{DtmfReceiver, DtmfSender};
+use crate::negotiator::negotiated::NegotiatedMedia;
+use crate::negotiator::types::RtpTransceiverDirection;
+use crate::rtp::session::interval::{AUDIO_REPORT_INTERVAL, ReportTimer, VIDEO_REPORT_INTERVAL};
+use crate::rtp::session::nack::{HistoryConfig, NackConfig, NackTracker, SendHistory};
+use crate::rtp::session::receive::ReceiveStats;
+use crate::rtp::session::routing::SsrcRouter;
+use crate::rtp::session::send::SendStats;
+use crate::rtp::session::twcc::TwccRecorder;
+use crate::rtp::{
+    ExtensionKind, ExtensionMap, Extensions, HeaderExtensions, RtpHeader, RtpPacket,
+    read_rtx_payload,
+};
+use crate::session::Session;
+use crate::session::demux::Class;
+use crate::dtls::SrtpKeyingMaterial;
+use crate::srtp::SrtpContext;
+
+/// Remote streams one m-section receives at most: three simulcast layers and their RTX
+/// streams, with room for an SSRC change.
+pub(crate) const MAX_RECEIVE_STREAMS: usize = 8;
+/// Learned SSRCs silent this long may be replaced in the router.
+const SSRC_IDLE: Duration = Duration::from_secs(30);
+/// How often TWCC feedback is sent (libwebrtc's default interval).
+const TWCC_INTERVAL: Duration = Duration::from_millis(100);
+/// Encrypted packets waiting for the scheduler at most (a full socket buffer drops too).
+pub(crate) const MAX_QUEUED_PACKETS: usize = 1024;
+/// Media events waiting for the application at most; beyond, received packets are dropped
+/// and counted (the application is not reading).
+pub(crate) const MAX_MEDIA_EVENTS: usize = 4096;
+/// Largest datagram the RTP path reads or writes (above any path MTU).
+const MAX_PACKET: usize = 1500;
+
+/// A received RTP packet, decrypted and routed (RFC 3550 §5.1, RFC 8843 §9.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedRtp {
+    /// The stream's SSRC (for a retransmission, the repaired stream's).
+    pub ssrc: u32,
+    /// The payload type (for a retransmission, the repaired payload type).
+    pub payload_type: u8,
+    /// The extended sequence number (RFC 3550 A.1; for a retransmission, the original's).
+    pub sequence_number: u64,
+    /// The RTP timestamp.
+    pub timestamp: u32,
+    /// The marker bit.
+    pub marker: bool,
+    /// Whether it came as an RTX retransmission (RFC 4588).
+    pub retransmission: bool,
+    /// When it arrived.
+    pub arrival: Instant,
+    /// The payload.
+    pub payload: Vec<u8>,
+}
+
+/// Something the RTP session reports about one transceiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// An RTP packet for the receiver's track.
+    Rtp(ReceivedRtp),
+    /// A telephone event started or ended on the receiver's stream (RFC 4733).
+    Dtmf(crate::dtmf::ReceivedTone),
+    /// The sender's DTMF playout moved on (`tonechange`, webrtc-pc §7.3).
+    ToneChange(crate::dtmf::ToneChange),
+}
+
+/// What to send as one RTP packet (the session writes the header's SSRC and sequence number
+/// and the negotiated extensions).
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingRtp<'a> {
+    /// The payload type; `None`: the first negotiated media payload type.
+    pub payload_type: Option<u8>,
+    /// The RTP timestamp (media clock).
+    pub timestamp: u32,
+    /// The marker bit (end of a video frame, RFC 3551 / payload formats).
+    pub marker: bool,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+/// The SRTP contexts of the transport, from the DTLS-SRTP keys (RFC 5764 §4.2).
+struct SrtpPair {
+    local: SrtpContext,
+    remote: SrtpContext,
+}
+
+impl std::fmt::Debug for SrtpPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrtpPair")
+            .field("profile", &self.local.profile())
+            .finish()
+    }
+}
+
+/// The payload types of an m-section, by role (RFC 3551, RFC 4588 §8.6, RFC 4733 §7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PayloadTypes {
+    /// Media payload types with their clock rates, in SDP order (the first is sent).
+    pub(crate) media: Vec<(u8, u32)>,
+    /// RTX payload types and the media payload type each repairs (`apt`).
+    pub(crate) rtx: Vec<(u8, u8)>,
+    /// The telephone-event payload type and its clock rate.
+    pub(crate) telephone_event: Option<(u8, u32)>,
+}
+
+impl PayloadTypes {
+    fn from_codecs(codecs: &[RtpCodecParameters]) -> Self {
+        let mut t = PayloadTypes::default();
+        for c in codecs {
+            let mime = c.mime_type.to_ascii_lowercase();
+            if mime.ends_with("/rtx") {
+                let apt = c.sdp_fmtp_line.as_deref().and_then(|f| {
+                    f.split(';').find_map(|p| {
+                        let (k, v) = p.trim().split_once('=')?;
+                        (k.trim() == "apt").then(|| v.trim().parse::<u8>().ok()).flatten()
+                    })
+                });
+                if let Some(apt) = apt {
+                    t.rtx.push((c.payload_type, apt));
+                }
+            } else if mime == "audio/telephone-event" {
+                if t.telephone_event.is_none() {
+                    t.telephone_event = Some((c.payload_type, c.clock_rate));
+                }
+            } else if !matches!(mime.as_str(), "video/red" | "video/ulpfec" | "audio/red" | "audio/cn") {
+                t.media.push((c.payload_type, c.clock_rate));
+            }
+        }
+        t
+    }
+
+    /// The clock rate of a media or RTX payload type (RTX runs on its media's clock).
+    pub(crate) fn clock_rate(&self, pt: u8) -> Option<u32> {
+        let media = |pt: u8| self.media.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
+        media(pt).or_else(|| {
+            let apt = self.rtx.iter().find(|(p, _)| *p == pt)?.1;
+            media(apt)
+        })
+    }
+
+    /// Whether `pt` is an RTX payload type.
+    pub(crate) fn is_rtx(&self, pt: u8) -> bool {
+        self.rtx.iter().any(|(p, _)| *p == pt)
+    }
+
+    /// Every payload type of the section (for the router's unique-payload-type rule).
+    fn all(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = self.media.iter().map(|(p, _)| *p).collect();
+        v.extend(self.rtx.iter().map(|(p, _)| *p));
+        v.extend(self.telephone_event.map(|(p, _)| p));
+        v
+    }
+}
+
+/// RTCP feedback the m-section negotiated (RFC 4585 §4.2, `a=rtcp-fb`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Feedback {
+    /// Generic NACK.
+    pub(crate) nack: bool,
+    /// Picture loss indication (`nack pli`).
+    pub(crate) pli: bool,
+    /// Full intra request (`ccm fir`).
+    pub(crate) fir: bool,
+    /// Transport-wide congestion control feedback.
+    pub(crate) transport_cc: bool,
+}
+
+impl Feedback {
+    fn from_codecs(codecs: &[RtpCodecParameters]) -> Self {
+        let mut f = Feedback::default();
+        for fb in codecs.iter().flat_map(|c| &c.rtcp_feedback) {
+            match (fb.fb_type.as_str(), fb.parameter.as_deref()) {
+                ("nack", None) => f.nack = true,
+                ("nack", Some("pli")) => f.pli = true,
+                ("ccm", Some("fir")) => f.fir = true,
+                ("transport-cc", None) => f.transport_cc = true,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// Our outgoing stream of an m-section (RFC 3550 §8: one SSRC, plus the RTX SSRC of
+/// RFC 4588 §5).
+#[derive(Debug)]
+pub(crate) struct SendStream {
+    pub(crate) ssrc: u32,
+    pub(crate) rtx_ssrc: u32,
+    /// The next RTP sequence number of the media stream and of the RTX stream.
+    pub(crate) seq: u16,
+    pub(crate) rtx_seq: u16,
+    pub(crate) stats: SendStats,
+    /// What was sent, for NACKs; only while NACK is negotiated.
+    pub(crate) history: Option<SendHistory>,
+    /// `RTCDTMFSender`, for audio with telephone-event.
+    pub(crate) dtmf: Option<DtmfSender>,
+}
+
+/// A remote stream an m-section receives.
+#[derive(Debug)]
+pub(crate) struct ReceiveStream {
+    pub(crate) ssrc: u32,
+    /// Its RID (simulcast layer), when named.
+    pub(crate) rid: Option<String>,
+    pub(crate) stats: ReceiveStats,
+    /// Loss tracking for NACKs (video with NACK negotiated).
+    pub(crate) nack: Option<NackTracker>,
+    pub(crate) dtmf: DtmfReceiver,
+}
+
+/// One negotiated transceiver m-section in the RTP session.
+#[derive(Debug)]
+pub(crate) struct MediaSection {
+    pub(crate) mid: String,
+    pub(crate) transceiver: TransceiverId,
+    pub(crate) kind: MediaKind,
+    pub(crate) direction: Option<RtpTransceiverDirection>,
+    pub(crate) payload_types: PayloadTypes,
+    pub(crate) feedback: Feedback,
+    pub(crate) header_extensions: Vec<RtpHeaderExtensionParameters>,
+    pub(crate) cname: String,
+    pub(crate) send: Option<SendStream>,
+    pub(crate) receive: Vec<ReceiveStream>,
+}
+
+impl MediaSection {
+    /// The receive stream of `ssrc`, created if the section has room (`None`: full).
+    pub(crate) fn receive_stream(&mut self, ssrc: u32, rid: Option<&str>, clock_rate: u32) -> Option<&mut ReceiveStream> {
+        if let Some(i) = self.receive.iter().position(|r| r.ssrc == ssrc) {
+            return self.receive.get_mut(i);
+        }
+        if self.receive.len() >= MAX_RECEIVE_STREAMS {
+            return None;
+        }
+        let nack = (self.feedback.nack && self.kind == MediaKind::Video)
+            .then(|| NackTracker::new(NackConfig::default()));
+        self.receive.push(ReceiveStream {
+            ssrc,
+            rid: rid.map(str::to_string),
+            stats: ReceiveStats::new(clock_rate),
+            nack,
+            dtmf: DtmfReceiver::new(),
+        });
+        self.receive.last_mut()
+    }
+}
+
+/// Counters of the RTP session's traffic and drops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaCounters {
+    /// RTP packets received, decrypted and routed.
+    pub rtp_received: u64,
+    /// RTP packets sent (queued for the wire).
+    pub rtp_sent: u64,
+    /// Packets that failed SRTP authentication or replay checks, or came before the keys.
+    pub srtp_rejected: u64,
+    /// Decrypted packets that were not valid RTP.
+    pub malformed: u64,
+    /// RTP packets no m-section claimed (RFC 8843 §9.2), with a payload type the section
+    /// does not have, or beyond the section's stream limit.
+    pub unroutable: u64,
+    /// Packets or events dropped because a queue was full.
+    pub queue_full: u64,
+}
+
+/// The RTP session of a connection: its m-sections and the transport-wide state.
+#[derive(Debug)]
+pub(crate) struct MediaState {
+    pub(crate) sections: Vec<MediaSection>,
+    pub(crate) router: SsrcRouter<TransceiverId>,
+    pub(crate) twcc: TwccRecorder,
+    pub(crate) report: ReportTimer,
+    pub(crate) counters: MediaCounters,
+    /// The header-extension ids of the transport (RFC 8843 §9.1: one id per URI across the
+    /// bundled m-sections).
+    ext_map: ExtensionMap,
+    srtp: Option<SrtpPair>,
+    /// The next transport-wide sequence number we send.
+    twcc_seq: u16,
+    /// Encrypted packets for the scheduler, with recycled buffers.
+    queue: VecDeque<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+    /// Scratch buffer for decrypting a received packet.
+    rx: Vec<u8>,
+    events: VecDeque<(TransceiverId, MediaEvent)>,
+}
+
+impl Default for MediaState {
+    fn default() -> Self {
+        MediaState {
+            sections: Vec::new(),
+            router: SsrcRouter::new(SSRC_IDLE),
+            twcc: TwccRecorder::new(TWCC_INTERVAL),
+            report: ReportTimer::new(AUDIO_REPORT_INTERVAL),
+            counters: MediaCounters::default(),
+            ext_map: ExtensionMap::new(),
+            srtp: None,
+            twcc_seq: 0,
+            queue: VecDeque::new(),
+            spare: Vec::new(),
+            rx: Vec::with_capacity(MAX_PACKET),
+            events: VecDeque::new(),
+        }
+    }
+}
+
+impl MediaState {
+    /// Brings the sections in step with an applied description: new m-sections are added,
+    /// changed ones updated (their streams and sequence numbers kept), m-sections no longer
+    /// negotiated (rejected, stopped, rolled back) removed; the router learns the new
+    /// payload types and signalled SSRCs (RFC 8843 §9.2).
+    pub(crate) fn apply(&mut self, media: &[NegotiatedMedia]) {
+        let live: Vec<&NegotiatedMedia> = media.iter().filter(|m| !m.codecs.is_empty()).collect();
+        self.sections
+            .retain(|s| live.iter().any(|m| m.mid == s.mid && m.transceiver == s.transceiver));
+        for m in &live {
+            let payload_types = PayloadTypes::from_codecs(&m.codecs);
+            let feedback = Feedback::from_codecs(&m.codecs);
+            let i = match self.sections.iter().position(|s| s.mid == m.mid) {
+                Some(i) => i,
+                None => {
+                    self.sections.push(MediaSection {
+                        mid: m.mid.clone(),
+                        transceiver: m.transceiver,
+                        kind: m.kind,
+                        direction: m.direction,
+                        payload_types: PayloadTypes::default(),
+                        feedback,
+                        header_extensions: Vec::new(),
+                        cname: m.cname.clone(),
+                        send: None,
+                        receive: Vec::new(),
+                    });
+                    self.sections.len() - 1
+                }
+            };
+            let s = &mut self.sections[i];
+            s.direction = m.direction;
+            s.feedback = feedback;
+            s.header_extensions = m.header_extensions.clone();
+            s.cname = m.cname.clone();
+            let sends = m.direction.is_some_and(RtpTransceiverDirection::sends);
+            if sends && s.send.is_none() {
+                let clock = payload_types.media.first().map_or(90_000, |(_, c)| *c);
+                // RFC 3550 §5.1: the initial sequence number is random; the SSRC's low bits
+                // serve, as the SSRCs themselves are random.
+                s.send = Some(SendStream {
+                    ssrc: m.local_ssrcs.0,
+                    rtx_ssrc: m.local_ssrcs.1,
+                    seq: (m.local_ssrcs.0 >> 3) as u16 & 0x7fff,
+                    rtx_seq: (m.local_ssrcs.1 >> 3) as u16 & 0x7fff,
+                    stats: SendStats::new(clock),
+                    history: None,
+                    dtmf: None,
+                });
+            }
+            if let Some(send) = s.send.as_mut() {
+                send.history = match (feedback.nack, send.history.take()) {
+                    (false, _) => None,
+                    (true, Some(h)) => Some(h),
+                    (true, None) => Some(SendHistory::new(HistoryConfig::default())),
+                };
+                send.dtmf = match (payload_types.telephone_event, send.dtmf.take()) {
+                    (None, _) => None,
+                    (Some((_, clock)), Some(mut d)) => {
+                        d.set_clock_rate(clock);
+                        Some(d)
+                    }
+                    (Some((_, clock)), None) => Some(DtmfSender::new(clock)),
+                };
+            }
+            s.payload_types = payload_types;
+        }
+        let pts: Vec<Vec<u8>> = self.sections.iter().map(|s| s.payload_types.all()).collect();
+        let signalled: Vec<&[u32]> = self
+            .sections
+            .iter()
+            .map(|s| {
+                live.iter()
+                    .find(|m| m.mid == s.mid)
+                    .map_or(&[][..], |m| m.remote_ssrcs.as_slice())
+            })
+            .collect();
+        self.router.set_sections(
+            self.sections
+                .iter()
+                .zip(&pts)
+                .zip(&signalled)
+                .map(|((s, p), ssrcs)| (s.transceiver, s.mid.as_str(), *ssrcs, p.as_slice())),
+        );
+        self.ext_map = ExtensionMap::new();
+        for s in &self.sections {
+            for e in &s.header_extensions {
+                if let Ok(id) = u8::try_from(e.id) {
+                    // The first m-section's id wins when a peer breaks RFC 8843 §9.1.
+                    if self.ext_map.kind(id).is_none()
+                        && self.ext_map.id(ExtensionKind::from_uri(&e.uri)).is_none()
+                    {
+                        self.ext_map.insert(id, ExtensionKind::from_uri(&e.uri));
+                    }
+                }
+            }
+        }
+        let video = self.sections.iter().any(|s| s.kind == MediaKind::Video);
+        let base = if video { VIDEO_REPORT_INTERVAL } else { AUDIO_REPORT_INTERVAL };
+        if self.report.due().is_none() {
+            self.report = ReportTimer::new(base);
+        }
+    }
+
+    /// The section of a transceiver.
+    pub(crate) fn section_mut(&mut self, id: TransceiverId) -> Option<&mut MediaSection> {
+        self.sections.iter_mut().find(|s| s.transceiver == id)
+    }
+}
+
+impl MediaState {
+    /// The DTLS handshake exported the SRTP keys (RFC 5764 §4.2): contexts for both
+    /// directions, by our DTLS role (`client`: we write with the client key).
+    pub(crate) fn keys_ready(&mut self, km: &SrtpKeyingMaterial, client: bool) {
+        let role = if client {
+            crate::dtls::DtlsRole::Client
+        } else {
+            crate::dtls::DtlsRole::Server
+        };
+        let made = SrtpContext::new(km.profile, km.local(role))
+            .and_then(|local| Ok((local, SrtpContext::new(km.profile, km.remote(role))?)));
+        match made {
+            Ok((local, remote)) => self.srtp = Some(SrtpPair { local, remote }),
+            Err(e) => tracing::warn!("SRTP contexts not created: {e}"),
+        }
+    }
+
+    /// Whether media can flow (the SRTP keys exist).
+    pub(crate) fn ready(&self) -> bool {
+        self.srtp.is_some()
+    }
+
+    fn push_event(&mut self, id: TransceiverId, e: MediaEvent) {
+        if self.events.len() >= MAX_MEDIA_EVENTS {
+            self.counters.queue_full += 1;
+            return;
+        }
+        self.events.push_back((id, e));
+    }
+
+    /// The next media event, in arrival order.
+    pub(crate) fn poll_event(&mut self) -> Option<(TransceiverId, MediaEvent)> {
+        self.events.pop_front()
+    }
+
+    /// An SRTP packet (RFC 3711 §3.1) arrived at `now`.
+    pub(crate) fn handle_rtp(&mut self, now: Instant, data: &[u8]) {
+        let Some(srtp) = self.srtp.as_mut() else {
+            self.counters.srtp_rejected += 1;
+            return;
+        };
+        if data.len() > MAX_PACKET * 4 {
+            self.counters.malformed += 1;
+            return;
+        }
+        let mut rx = std::mem::take(&mut self.rx);
+        rx.clear();
+        rx.extend_from_slice(data);
+        match srtp.remote.unprotect_rtp(&mut rx) {
+            Ok(n) => {
+                rx.truncate(n);
+                self.handle_plain_rtp(now, &rx);
+            }
+            Err(e) => {
+                tracing::trace!("SRTP packet rejected: {e}");
+                self.counters.srtp_rejected += 1;
+            }
+        }
+        self.rx = rx;
+    }
+
+    fn handle_plain_rtp(&mut self, now: Instant, plain: &[u8]) {
+        let Ok(p) = RtpPacket::parse(plain) else {
+            self.counters.malformed += 1;
+            return;
+        };
+        let ext = Extensions::read(&p, &self.ext_map).unwrap_or_default();
+        let rid = ext.rid.or(ext.repaired_rid);
+        let Ok(route) = self.router.route(now, p.ssrc, p.payload_type, ext.mid, rid) else {
+            self.counters.unroutable += 1;
+            return;
+        };
+        if let Some(seq) = ext.transport_cc {
+            self.twcc.on_packet(now, seq);
+        }
+        let Some(section) = self.sections.iter_mut().find(|s| s.transceiver == route.section)
+        else {
+            self.counters.unroutable += 1;
+            return;
+        };
+        let id = section.transceiver;
+        if let Some((pt, _)) = section.payload_types.telephone_event
+            && pt == p.payload_type
+        {
+            let tone = section
+                .receive_stream(p.ssrc, rid, 8000)
+                .and_then(|r| r.dtmf.on_packet(p.timestamp, p.payload));
+            if let Some(t) = tone {
+                self.push_event(id, MediaEvent::Dtmf(t));
+            }
+            return;
+        }
+        let Some(clock) = section.payload_types.clock_rate(p.payload_type) else {
+            self.counters.unroutable += 1;
+            return;
+        };
+        // RFC 4588: an RTX packet repairs the section's stream of the same RID (or its
+        // only media stream); its payload starts with the original sequence number.
+        let (ssrc, pt, seq, payload, rtx) = if section.payload_types.is_rtx(p.payload_type) {
+            let Ok((osn, original)) = read_rtx_payload(p.payload) else {
+                self.counters.malformed += 1;
+                return;
+            };
+            let apt = section
+                .payload_types
+                .rtx
+                .iter()
+                .find(|(r, _)| *r == p.payload_type)
+                .map(|(_, a)| *a)
+                .unwrap_or(p.payload_type);
+            let repaired = section
+                .receive
+                .iter()
+                .find(|r| r.ssrc != p.ssrc && (rid.is_none() || r.rid.as_deref() == rid))
+                .map(|r| r.ssrc);
+            let Some(media_ssrc) = repaired else {
+                self.counters.unroutable += 1;
+                return;
+            };
+            (media_ssrc, apt, osn, original, true)
+        } else {
+            (p.ssrc, p.payload_type, p.sequence_number, p.payload, false)
+        };
+        let Some(stream) = section.receive_stream(ssrc, rid, clock) else {
+            self.counters.unroutable += 1;
+            return;
+        };
+        let arrival = stream.stats.on_packet(now, seq, p.timestamp, payload.len());
+        let crate::rtp::session::receive::Arrival::Accepted(ext_seq) = arrival else {
+            return;
+        };
+        if let Some(n) = stream.nack.as_mut() {
+            n.on_packet(now, ext_seq);
+        }
+        self.counters.rtp_received += 1;
+        self.push_event(
+            id,
+            MediaEvent::Rtp(ReceivedRtp {
+                ssrc,
+                payload_type: pt,
+                sequence_number: ext_seq,
+                timestamp: p.timestamp,
+                marker: p.marker,
+                retransmission: rtx,
+                arrival: now,
+                payload: payload.to_vec(),
+            }),
+        );
+    }
+
+    /// Writes, keeps and encrypts one packet of transceiver `id`'s sender (see
+    /// [`OutgoingRtp`]); returns its sequence number, or `None` when it was not sent (no
+    /// keys yet, the transceiver does not send, unknown payload type, queue full).
+    pub(crate) fn send_rtp(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rtp: &OutgoingRtp<'_>,
+    ) -> Option<u16> {
+        if self.srtp.is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
+            self.counters.queue_full += u64::from(self.srtp.is_some());
+            return None;
+        }
+        let twcc_id = self.ext_map.id(ExtensionKind::TransportCc);
+        let section = self.sections.iter_mut().find(|s| s.transceiver == id)?;
+        if !section.direction.is_some_and(RtpTransceiverDirection::sends) {
+            return None;
+        }
+        let pt = match rtp.payload_type {
+            Some(pt) => pt,
+            None => section.payload_types.media.first()?.0,
+        };
+        let known = section.payload_types.media.iter().any(|(p, _)| *p == pt)
+            || section.payload_types.telephone_event.is_some_and(|(p, _)| p == pt);
+        if !known {
+            return None;
+        }
+        let send = section.send.as_mut()?;
+        let seq = send.seq;
+        send.seq = seq.wrapping_add(1);
+        let twcc_seq = twcc_id.map(|_| {
+            let s = self.twcc_seq;
+            self.twcc_seq = s.wrapping_add(1);
+            s
+        });
+        let values = Extensions {
+            mid: Some(section.mid.as_str()),
+            transport_cc: twcc_seq,
+            ..Extensions::default()
+        };
+        let header = RtpHeader {
+            marker: rtp.marker,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: rtp.timestamp,
+            ssrc: send.ssrc,
+            csrcs: &[],
+            extensions: HeaderExtensions::Typed {
+                map: &self.ext_map,
+                values: &values,
+            },
+        };
+        let mut buf = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(MAX_PACKET));
+        buf.clear();
+        if header
+            .write_packet(&mut buf, rtp.payload, crate::rtp::Padding::None)
+            .is_err()
+        {
+            self.spare.push(buf);
+            return None;
+        }
+        send.stats.on_sent(now, rtp.timestamp, rtp.payload.len());
+        if let Some(h) = send.history.as_mut() {
+            h.store(now, seq, &buf);
+        }
+        let srtp = self.srtp.as_mut()?;
+        if let Err(e) = srtp.local.protect_rtp(&mut buf) {
+            tracing::debug!("SRTP protect failed: {e}");
+            self.spare.push(buf);
+            return None;
+        }
+        self.queue.push_back(buf);
+        self.counters.rtp_sent += 1;
+        Some(seq)
+    }
+
+    /// Appends the next queued packet to `out`; its length, or `None` when none waits.
+    pub(crate) fn poll_transmit_into(&mut self, out: &mut Vec<u8>) -> Option<usize> {
+        let p = self.queue.pop_front()?;
+        out.extend_from_slice(&p);
+        let n = p.len();
+        if self.spare.len() < 64 {
+            self.spare.push(p);
+        }
+        Some(n)
+    }
+}
+
+impl Session {
+    /// An RTP or RTCP datagram (RFC 7983 §7) arrived: to the RTP session when it comes from
+    /// a path the ICE agent knows (RFC 8445 §7.3.1.4), else counted and dropped.
+    pub(super) fn media_handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        class: Class,
+        data: &[u8],
+    ) {
+        if !self.ice_agent().is_some_and(|a| a.knows_path(local, remote)) {
+            return;
+        }
+        if class == Class::Rtp {
+            self.media.handle_rtp(now, data);
+        }
+    }
+
+    /// Sends one RTP packet on transceiver `id`'s sender (see [`OutgoingRtp`]): its sequence
+    /// number, or `None` when it was not sent.
+    pub fn media_send_rtp(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rtp: &OutgoingRtp<'_>,
+    ) -> Option<u16> {
+        if self.is_closed() {
+            return None;
+        }
+        self.media.send_rtp(now, id, rtp)
+    }
+
+    /// The next queued media packet appended to `out`, with its path.
+    pub(super) fn media_poll_into(&mut self, out: &mut Vec<u8>) -> Option<(SocketAddr, SocketAddr)> {
+        let path = self.ice_agent().and_then(|a| a.selected_pair())?;
+        self.media.poll_transmit_into(out)?;
+        Some(path)
+    }
+
+    /// Counters of the RTP session.
+    pub fn media_counters(&self) -> MediaCounters {
+        self.media.counters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::codecs::RtcpFeedback;
+
+    fn codec(pt: u8, mime: &str, clock: u32, fmtp: Option<&str>, fb: &[(&str, Option<&str>)]) -> RtpCodecParameters {
+        RtpCodecParameters {
+            payload_type: pt,
+            mime_type: mime.into(),
+            clock_rate: clock,
+            channels: None,
+            sdp_fmtp_line: fmtp.map(str::to_string),
+            rtcp_feedback: fb
+                .iter()
+                .map(|(t, p)| RtcpFeedback {
+                    fb_type: t.to_string(),
+                    parameter: p.map(str::to_string),
+                })
+                .collect(),
+        }
+    }
+
+    fn video(mid: &str, id: u64, dir: RtpTransceiverDirection) -> NegotiatedMedia {
+        NegotiatedMedia {
+            mid: mid.into(),
+            transceiver: TransceiverId(id),
+            kind: MediaKind::Video,
+            direction: Some(dir),
+            codecs: vec![
+                codec(96, "video/VP8", 90_000, None, &[("nack", None), ("nack", Some("pli")), ("transport-cc", None)]),
+                codec(97, "video/rtx", 90_000, Some("apt=96"), &[]),
+            ],
+            header_extensions: Vec::new(),
+            local_ssrcs: (0x1234_5678, 0x9abc_def0),
+            remote_ssrcs: vec![4242],
+            rids: Vec::new(),
+            cname: "c".into(),
+        }
+    }
+
+    fn audio(mid: &str, id: u64) -> NegotiatedMedia {
+        NegotiatedMedia {
+            mid: mid.into(),
+            transceiver: TransceiverId(id),
+            kind: MediaKind::Audio,
+            direction: Some(RtpTransceiverDirection::SendRecv),
+            codecs: vec![
+                codec(111, "audio/opus", 48_000, Some("minptime=10;useinbandfec=1"), &[("transport-cc", None)]),
+                codec(126, "audio/telephone-event", 8000, None, &[]),
+            ],
+            header_extensions: Vec::new(),
+            local_ssrcs: (11, 12),
+            remote_ssrcs: Vec::new(),
+            rids: Vec::new(),
+            cname: "c".into(),
+        }
+    }
+
+    #[test]
+    fn sections_follow_the_negotiation_and_keep_their_streams() {
+        let mut m = MediaState::default();
+        m.apply(&[video("0", 1, RtpTransceiverDirection::RecvOnly), audio("1", 2)]);
+        assert_eq!(m.sections.len(), 2);
+        let v = &m.sections[0];
+        assert_eq!(v.payload_types.media, [(96, 90_000)]);
+        assert_eq!(v.payload_types.rtx, [(97, 96)]);
+        assert_eq!(v.payload_types.clock_rate(97), Some(90_000));
+        assert!(v.payload_types.is_rtx(97) && !v.payload_types.is_rtx(96));
+        assert!(v.feedback.nack && v.feedback.pli && v.feedback.transport_cc && !v.feedback.fir);
+        assert!(v.send.is_none(), "recvonly sends nothing");
+        let a = &m.sections[1];
+        assert_eq!(a.payload_types.telephone_event, Some((126, 8000)));
+        let send = a.send.as_ref().unwrap();
+        assert_eq!((send.ssrc, send.rtx_ssrc), (11, 12));
+        assert!(send.dtmf.is_some() && send.history.is_none());
+        // Routing: the signalled SSRC and the unique payload types.
+        let t = Instant::now();
+        assert_eq!(m.router.route(t, 4242, 1, None, None).unwrap().section, TransceiverId(1));
+        assert_eq!(m.router.route(t, 7, 111, None, None).unwrap().section, TransceiverId(2));
+        // Renegotiated: video now sends; the audio's stream (and its sequence) is kept.
+        m.sections[1].send.as_mut().unwrap().seq = 999;
+        m.apply(&[video("0", 1, RtpTransceiverDirection::SendRecv), audio("1", 2)]);
+        let v = &m.sections[0];
+        let vs = v.send.as_ref().unwrap();
+        assert!(vs.history.is_some(), "NACK negotiated: a retransmission history");
+        assert_eq!(m.sections[1].send.as_ref().unwrap().seq, 999);
+        // The video section goes (rejected or stopped: no codecs); its SSRCs unroute.
+        let mut gone = video("0", 1, RtpTransceiverDirection::SendRecv);
+        gone.codecs.clear();
+        m.apply(&[gone, audio("1", 2)]);
+        assert_eq!(m.sections.len(), 1);
+        assert_eq!(m.router.section_of(4242), None);
+        assert!(m.section_mut(TransceiverId(2)).is_some());
+    }
+
+    #[test]
+    fn receive_streams_per_section_are_capped() {
+        let mut m = MediaState::default();
+        m.apply(&[video("0", 1, RtpTransceiverDirection::RecvOnly)]);
+        let s = &mut m.sections[0];
+        for ssrc in 0..MAX_RECEIVE_STREAMS as u32 {
+            assert!(s.receive_stream(ssrc, Some("h"), 90_000).is_some());
+        }
+        assert!(s.receive_stream(100, None, 90_000).is_none());
+        let r = s.receive_stream(3, None, 90_000).unwrap();
+        assert_eq!(r.rid.as_deref(), Some("h"));
+        assert!(r.nack.is_some(), "video with NACK tracks loss");
+    }
+    /// Two connections with an audio and a video transceiver each, connected over a virtual
+    /// network (sans-IO: no sockets, a virtual clock), exchanging RTP.
+    mod wire {
+        use std::collections::VecDeque;
+        use std::net::SocketAddr;
+        use std::time::{Duration, Instant, SystemTime};
+
+        use crate::cert::{Certificate, CertificateParams};
+        use crate::codecs::MediaKind;
+        use crate::config::Configuration;
+        use crate::connection::{
+            Core, CoreSettings, Event, MediaEvent, OfferOptions, PeerConnectionState,
+            TransceiverId,
+        };
+        use crate::ice::IceAgentConfig;
+        use crate::negotiator::types::RtpTransceiverDirection;
+        use crate::session::demux::{Class, classify};
+        use crate::util::SeededRandom;
+
+        const LATENCY: Duration = Duration::from_millis(5);
+
+        fn core(seed: u64) -> Core {
+            let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
+                .expect("certificate");
+            let mut c = Core::new(
+                Configuration::default(),
+                CoreSettings::default(),
+                cert,
+                Box::new(SeededRandom::new(seed)),
+            );
+            c.configure_ice(IceAgentConfig::default(), Box::new(SeededRandom::new(seed ^ 0x55)));
+            c
+        }
+
+        pub(super) struct Net {
+            pub(super) cores: [Core; 2],
+            addrs: [SocketAddr; 2],
+            pub(super) now: Instant,
+            in_flight: VecDeque<(Instant, usize, SocketAddr, SocketAddr, Vec<u8>)>,
+            /// Media events per core.
+            pub(super) media: [Vec<(TransceiverId, MediaEvent)>; 2],
+            /// The transceivers of each core: (audio, video).
+            pub(super) transceivers: [(TransceiverId, TransceiverId); 2],
+        }
+
+        impl Net {
+            pub(super) fn new(seed: u64) -> Net {
+                let t0 = Instant::now();
+                let (mut a, mut b) = (core(seed), core(seed + 1));
+                let addrs: [SocketAddr; 2] =
+                    ["10.0.0.1:1000".parse().unwrap(), "10.0.0.2:2000".parse().unwrap()];
+                a.handle_timeout(t0);
+                b.handle_timeout(t0);
+                let dir = RtpTransceiverDirection::SendRecv;
+                let audio = a.add_transceiver(MediaKind::Audio, None, dir, Vec::new(), true).unwrap();
+                let video = a.add_transceiver(MediaKind::Video, None, dir, Vec::new(), true).unwrap();
+                let offer = a.create_offer(&OfferOptions::default()).unwrap();
+                a.set_local_description(Some(offer)).unwrap();
+                a.add_local_address(addrs[0]).unwrap();
+                b.set_remote_description(a.local_description().unwrap()).unwrap();
+                let ids = b.transceiver_ids();
+                for &id in &ids {
+                    b.set_direction(id, dir, true).unwrap();
+                }
+                b.set_local_description(None).unwrap();
+                b.add_local_address(addrs[1]).unwrap();
+                a.set_remote_description(b.local_description().unwrap()).unwrap();
+                let kinds: Vec<MediaKind> =
+                    ids.iter().map(|&id| b.transceiver_info(id).unwrap().kind()).collect();
+                let b_audio = ids[kinds.iter().position(|k| *k == MediaKind::Audio).unwrap()];
+                let b_video = ids[kinds.iter().position(|k| *k == MediaKind::Video).unwrap()];
+                Net {
+                    cores: [a, b],
+                    addrs,
+                    now: t0,
+                    in_flight: VecDeque::new(),
+                    media: [Vec::new(), Vec::new()],
+                    transceivers: [(audio, video), (b_audio, b_video)],
+                }
+            }
+
+            /// Runs until `done` or `limit` of virtual time; `drop(from, class, bytes)` loses
+            /// a datagram.
+            pub(super) fn run(
+                &mut self,
+                limit: Duration,
+                mut drop: impl FnMut(usize, Class, &[u8]) -> bool,
+                done: impl Fn(&Net) -> bool,
+            ) {
+                let end = self.now + limit;
+                let mut buf = Vec::new();
+                loop {
+                    let mut moved = false;
+                    for i in 0..2 {
+                        if let Some((t, _)) = self.cores[i].next_timer()
+                            && t <= self.now
+                        {
+                            self.cores[i].handle_timeout(self.now);
+                            moved = true;
+                        }
+                        loop {
+                            buf.clear();
+                            let Some(t) = self.cores[i].poll_transmit_into(self.now, &mut buf)
+                            else {
+                                break;
+                            };
+                            moved = true;
+                            assert_eq!(t.class, classify(&buf));
+                            if drop(i, t.class, &buf) || t.remote != self.addrs[1 - i] {
+                                continue;
+                            }
+                            self.in_flight.push_back((
+                                self.now + LATENCY,
+                                1 - i,
+                                t.local,
+                                t.remote,
+                                buf.clone(),
+                            ));
+                        }
+                        while let Some(e) = self.cores[i].poll_event() {
+                            if let Event::Media(id, m) = e {
+                                self.media[i].push((id, m));
+                            }
+                        }
+                    }
+                    if done(self) || self.now >= end {
+                        return;
+                    }
+                    if moved {
+                        continue;
+                    }
+                    let next = self
+                        .cores
+                        .iter()
+                        .filter_map(|c| c.next_timer().map(|(t, _)| t))
+                        .chain(self.in_flight.front().map(|d| d.0))
+                        .min()
+                        .expect("a timer is always running");
+                    self.now = next.max(self.now);
+                    while let Some((at, to, from, dest, data)) = self.in_flight.front()
+                        && *at <= self.now
+                    {
+                        self.cores[*to].handle_datagram(self.now, *dest, *from, data);
+                        self.in_flight.pop_front();
+                    }
+                }
+            }
+
+            pub(super) fn connect(&mut self) {
+                self.run(Duration::from_secs(10), |_, _, _| false, |n| {
+                    n.cores
+                        .iter()
+                        .all(|c| c.connection_state() == PeerConnectionState::Connected)
+                        && n.cores.iter().all(|c| c.session.media.ready())
+                });
+                for c in &self.cores {
+                    assert_eq!(c.connection_state(), PeerConnectionState::Connected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rtp_flows_both_ways_encrypted_and_routed_to_its_transceiver() {
+        let mut n = wire::Net::new(21);
+        // Before DTLS-SRTP: nothing can be sent.
+        let (a_audio, a_video) = n.transceivers[0];
+        let pkt = |ts: u32, payload: &'static [u8]| OutgoingRtp {
+            payload_type: None,
+            timestamp: ts,
+            marker: true,
+            payload,
+        };
+        assert_eq!(n.cores[0].send_rtp(n.now, a_video, &pkt(0, b"early")), None);
+        n.connect();
+        let (b_audio, b_video) = n.transceivers[1];
+        // 50 video packets one way, 20 audio packets the other way.
+        let mut plaintext_seen = false;
+        for i in 0..50u32 {
+            let seq = n.cores[0].send_rtp(n.now, a_video, &pkt(i * 3000, b"video frame"));
+            assert!(seq.is_some());
+        }
+        for i in 0..20u32 {
+            let payload: &'static [u8] = b"opus";
+            assert!(n.cores[1].send_rtp(n.now, b_audio, &pkt(i * 960, payload)).is_some());
+        }
+        n.run(
+            Duration::from_secs(1),
+            |_, class, bytes| {
+                if class == Class::Rtp {
+                    plaintext_seen |= bytes.windows(11).any(|w| w == b"video frame");
+                }
+                false
+            },
+            |n| n.media[1].len() >= 50 && n.media[0].len() >= 20,
+        );
+        assert!(!plaintext_seen, "SRTP encrypts the payload on the wire");
+        let video: Vec<&super::ReceivedRtp> = n.media[1]
+            .iter()
+            .filter_map(|(id, e)| match e {
+                MediaEvent::Rtp(r) if *id == b_video => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(video.len(), 50);
+        assert!(video.iter().all(|r| r.payload == b"video frame" && r.marker && !r.retransmission));
+        assert!(video.windows(2).all(|w| w[1].sequence_number == w[0].sequence_number + 1));
+        assert_eq!(video[7].timestamp, 7 * 3000);
+        let audio = n.media[0]
+            .iter()
+            .filter(|(id, e)| *id == a_audio && matches!(e, MediaEvent::Rtp(r) if r.payload == b"opus"))
+            .count();
+        assert_eq!(audio, 20);
+        let (ca, cb) = (n.cores[0].media_counters(), n.cores[1].media_counters());
+        assert_eq!((ca.rtp_sent, cb.rtp_received), (50, 50));
+        assert_eq!((cb.rtp_sent, ca.rtp_received), (20, 20));
+        assert_eq!(ca.srtp_rejected + cb.srtp_rejected + ca.unroutable + cb.unroutable, 0);
+        // The receiver's statistics saw every packet, no loss.
+        let s = n.cores[1].session.media.section_mut(b_video).unwrap();
+        assert_eq!(s.receive.len(), 1);
+        assert_eq!((s.receive[0].stats.received(), s.receive[0].stats.lost()), (50, 0));
+        // A replayed packet is refused by SRTP.
+        let _ = (b_audio, a_video);
+    }
+
+    #[test]
+    fn replayed_and_tampered_srtp_is_dropped_and_counted() {
+        let mut n = wire::Net::new(22);
+        n.connect();
+        let (_, a_video) = n.transceivers[0];
+        let mut captured: Vec<Vec<u8>> = Vec::new();
+        n.cores[0].send_rtp(n.now, a_video, &OutgoingRtp {
+            payload_type: None,
+            timestamp: 1,
+            marker: false,
+            payload: b"once",
+        });
+        n.run(
+            Duration::from_millis(100),
+            |from, class, bytes| {
+                if from == 0 && class == Class::Rtp {
+                    captured.push(bytes.to_vec());
+                }
+                false
+            },
+            |n| !n.media[1].is_empty(),
+        );
+        assert_eq!(n.media[1].len(), 1);
+        let wire = captured.pop().unwrap();
+        let (a, b) = ("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:2000".parse().unwrap());
+        // The same datagram again (replay), and with a flipped payload bit.
+        n.cores[1].handle_datagram(n.now, b, a, &wire);
+        let mut bad = wire.clone();
+        let last = bad.len() - 12;
+        bad[last] ^= 1;
+        n.cores[1].handle_datagram(n.now, b, a, &bad);
+        assert_eq!(n.cores[1].media_counters().srtp_rejected, 2);
+        assert!(n.cores[1].poll_event().is_none());
+        // From an address ICE does not know: not even decrypted.
+        n.cores[1].handle_datagram(n.now, b, "10.9.9.9:9".parse().unwrap(), &wire);
+        assert_eq!(n.cores[1].media_counters().srtp_rejected, 2);
+    }
+
+}
