@@ -251,6 +251,13 @@ fn twcc_feedbacks_from_pion() {
         vec![(153, 4_057_090 * 64_000 + 37_000)]
     );
 
+    // Reference times compare across the 24-bit wrap.
+    assert_eq!(t.reference_time_delta_us(4_057_089), 64_000);
+    let mut w = t;
+    w.reference_time = 1;
+    assert_eq!(w.reference_time_delta_us(0xFF_FFFF), 2 * 64_000);
+    assert_eq!(t.reference_time_delta_us(4_057_091), -64_000);
+
     // Example 3: two large deltas then four small (run-length chunks). It sets the P bit
     // but its last byte is a delta of 0, not a padding count: refused (as libwebrtc's
     // common-header parser refuses a zero padding size); read with the P bit cleared.
