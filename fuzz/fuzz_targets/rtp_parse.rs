@@ -79,6 +79,7 @@ fuzz_target!(|data: &[u8]| {
             extensions: HeaderExtensions::Typed {
                 map: &map,
                 values: &x,
+                extra: &[],
             },
             ..h
         };

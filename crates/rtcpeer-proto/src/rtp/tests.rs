@@ -285,6 +285,7 @@ fn typed_values_round_trip_in_both_forms() {
         extensions: HeaderExtensions::Typed {
             map: &map,
             values: &values,
+            extra: &[],
         },
         ..Default::default()
     };
@@ -305,6 +306,7 @@ fn typed_values_round_trip_in_both_forms() {
         extensions: HeaderExtensions::Typed {
             map: &map,
             values: &short,
+            extra: &[],
         },
         ..h
     }
@@ -313,6 +315,27 @@ fn typed_values_round_trip_in_both_forms() {
     let p = RtpPacket::parse(&out).unwrap();
     assert_eq!(p.extension.unwrap().profile, ONE_BYTE_PROFILE);
     assert_eq!(Extensions::read(&p, &map).unwrap(), short);
+
+    // Typed values plus an element with no typed value (a 33-byte dependency descriptor
+    // under an unmapped id): written after them, in the two-byte form it needs.
+    let dd = [0xC0u8; 33];
+    let extra = [ExtensionElement { id: 12, data: &dd }];
+    out.clear();
+    RtpHeader {
+        extensions: HeaderExtensions::Typed {
+            map: &map,
+            values: &short,
+            extra: &extra,
+        },
+        ..h
+    }
+    .write(&mut out)
+    .unwrap();
+    let p = RtpPacket::parse(&out).unwrap();
+    assert_eq!(p.extension.unwrap().profile, TWO_BYTE_PROFILE);
+    assert_eq!(Extensions::read(&p, &map).unwrap(), short);
+    let last = p.extensions().last().unwrap().unwrap();
+    assert_eq!(last, extra[0]);
 }
 
 #[test]
@@ -379,6 +402,7 @@ fn invalid_typed_values_are_ignored() {
         extensions: HeaderExtensions::Typed {
             map: &map,
             values: &bad,
+            extra: &[],
         },
         ..Default::default()
     };
@@ -463,6 +487,7 @@ fn header_write_does_not_allocate_with_capacity() {
         extensions: HeaderExtensions::Typed {
             map: &map,
             values: &values,
+            extra: &[],
         },
         ..Default::default()
     }
@@ -640,6 +665,7 @@ fn corrupted_packets_keep_the_round_trip_properties() {
                 extensions: HeaderExtensions::Typed {
                     map: &map,
                     values: &x,
+                    extra: &[],
                 },
                 ..h
             }
