@@ -251,6 +251,13 @@ fn twcc_feedbacks_from_pion() {
         vec![(153, 4_057_090 * 64_000 + 37_000)]
     );
 
+    // Reference times compare across the 24-bit wrap.
+    assert_eq!(t.reference_time_delta_us(4_057_089), 64_000);
+    let mut w = t;
+    w.reference_time = 1;
+    assert_eq!(w.reference_time_delta_us(0xFF_FFFF), 2 * 64_000);
+    assert_eq!(t.reference_time_delta_us(4_057_091), -64_000);
+
     // Example 3: two large deltas then four small (run-length chunks). It sets the P bit
     // but its last byte is a delta of 0, not a padding count: refused (as libwebrtc's
     // common-header parser refuses a zero padding size); read with the P bit cleared.
@@ -313,6 +320,74 @@ fn twcc_feedbacks_from_pion() {
         RtcpPacket::parse(&raw).unwrap_err(),
         RtcpError::Malformed("TWCC reserved status symbol")
     );
+}
+
+/// A TWCC feedback captured from Chrome (sender SSRC 1, Chrome's receive-only feedback
+/// SSRC), kept with its Wireshark dissection in olivermichel/webrtc-analysis
+/// `test/include/data.h` (`twcc_pkt1`): 9 packets in one run-length chunk, P-bit padding.
+#[test]
+fn twcc_captured_from_chrome() {
+    let raw = hex("afcd0007 00000001 dd586eb6 00010009 5e911000 2009 1c0c2c3800040008 18 01");
+    let t = twcc(&raw);
+    assert_eq!((t.sender_ssrc, t.media_ssrc), (1, 0xdd58_6eb6));
+    assert_eq!((t.base_seq, t.status_count, t.reference_time, t.fb_count), (1, 9, 6_197_520, 0));
+    let ms: Vec<_> = t.packets().map(|p| p.delta.unwrap() as f64 / 4.0).collect();
+    assert_eq!(ms, vec![7.0, 3.0, 11.0, 14.0, 0.0, 1.0, 0.0, 2.0, 6.0]);
+    let last = t.received().last().unwrap();
+    assert_eq!(last, (9, 6_197_520 * 64_000 + 44_000));
+    // Our writer produces Chrome's bytes, padding included.
+    assert_eq!(rewrite(&[RtcpPacket::TransportCc(t)]), raw);
+    // And the builder, from the same arrival times, too.
+    let mut at = 6_197_520i64 * 64_000;
+    let arrivals: Vec<_> = t
+        .packets()
+        .map(|p| {
+            at += i64::from(p.delta.unwrap()) * 250;
+            TwccArrival {
+                seq: p.seq,
+                arrival_us: Some(at),
+            }
+        })
+        .collect();
+    let mut out = Vec::new();
+    assert_eq!(
+        write_twcc_feedback(&mut out, 1, 0xdd58_6eb6, 0, &arrivals, 1200),
+        Ok(9)
+    );
+    assert_eq!(out, raw);
+}
+
+/// The chunk examples of draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1.3 and
+/// §3.1.4, each in a feedback of its own.
+#[test]
+fn twcc_draft_chunk_examples() {
+    // §3.1.3 example 1: run of 221 not received.
+    let raw = hex("8fcd0005 00000001 00000002 000a00dd 00000000 00dd0000");
+    let t = twcc(&raw);
+    assert_eq!(t.packets().count(), 221);
+    assert_eq!(t.received().count(), 0);
+    // §3.1.4 example 1: 1-bit vector 0x9F1C: lost, 5 received, 3 lost, 3 received, 2 lost.
+    let raw = hex("8fcd0007 00000001 00000002 0000000e 00000000 9f1c 0102030405060708 0000");
+    let t = twcc(&raw);
+    let got: String = t
+        .packets()
+        .map(|p| if p.delta.is_some() { 'R' } else { '.' })
+        .collect();
+    assert_eq!(got, ".RRRRR...RRR..");
+    assert_eq!(
+        t.packets().filter_map(|p| p.delta).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
+    );
+    // §3.1.3 example 2 (0x6018) and §3.1.4 example 2 (0xCD50) use the symbol 11 as
+    // "received without delta"; the same draft lists 11 as reserved and libwebrtc refuses
+    // it, so do we.
+    for chunk in ["6018", "cd50"] {
+        let raw = hex(&format!("8fcd0005 00000001 00000002 00000018 00000000 {chunk}0000"));
+        assert_eq!(
+            RtcpPacket::parse(&raw).unwrap_err(),
+            RtcpError::Malformed("TWCC reserved status symbol")
+        );
+    }
 }
 
 #[test]

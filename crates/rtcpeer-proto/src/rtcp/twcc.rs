@@ -147,6 +147,15 @@ impl<'a> TransportCc<'a> {
         i64::from(self.reference_time) * TWCC_REFERENCE_US
     }
 
+    /// The time from a previous feedback's reference time `prev` (24-bit) to this one's, in
+    /// µs, across the 24-bit wrap (the nearest of the candidates, as libwebrtc reads it).
+    pub fn reference_time_delta_us(&self, prev: u32) -> i64 {
+        const WRAP: i64 = 1 << 24;
+        let d = (i64::from(self.reference_time) - i64::from(prev)).rem_euclid(WRAP);
+        let d = if d >= WRAP / 2 { d - WRAP } else { d };
+        d * TWCC_REFERENCE_US
+    }
+
     /// Every reported packet, in sequence order (`status_count` items, at most 65535; runs of
     /// lost packets are one item each — use [`TransportCc::received`] to skip them in O(1)).
     pub fn packets(&self) -> impl Iterator<Item = TwccStatus> + Clone + 'a {

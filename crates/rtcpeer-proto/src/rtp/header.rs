@@ -13,12 +13,15 @@ pub enum HeaderExtensions<'a> {
     None,
     /// These elements, in the form they need (RFC 8285 §4).
     Elements(&'a [ExtensionElement<'a>]),
-    /// The typed values that `map` has ids for, in the form they need.
+    /// The typed values that `map` has ids for, then `extra` elements (extensions this codec
+    /// has no typed value for, e.g. a dependency descriptor), in the form they all need.
     Typed {
         /// The negotiated ids.
         map: &'a ExtensionMap,
         /// The values.
         values: &'a Extensions<'a>,
+        /// Further elements, written after the typed ones.
+        extra: &'a [ExtensionElement<'a>],
     },
     /// A raw block written as is (forwarding); its data must be whole 32-bit words.
     Block(ExtensionBlock<'a>),
@@ -78,8 +81,8 @@ impl RtpHeader<'_> {
         let written = match self.extensions {
             HeaderExtensions::None => Ok(false),
             HeaderExtensions::Elements(e) => write_extension_block(out, e.iter().copied()),
-            HeaderExtensions::Typed { map, values } => match values.encode(map) {
-                Ok(enc) => write_extension_block(out, enc.elements()),
+            HeaderExtensions::Typed { map, values, extra } => match values.encode(map) {
+                Ok(enc) => write_extension_block(out, enc.elements().chain(extra.iter().copied())),
                 Err(e) => Err(e),
             },
             HeaderExtensions::Block(b) => write_raw_block(out, b),
