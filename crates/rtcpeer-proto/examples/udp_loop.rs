@@ -149,8 +149,8 @@ fn happening(e: Event, out: &mut Vec<Happening>) {
             _ => {}
         },
         // Requests to the driver are answered in `Peer::on_output_event`; transceiver
-        // events concern media, which this example has none of.
-        Event::Io(_) | Event::Transceiver(..) => {}
+        // and media events concern media, which this example has none of.
+        Event::Io(_) | Event::Transceiver(..) | Event::Media(..) => {}
     }
 }
 

@@ -48,11 +48,11 @@ pub use crate::session::channels::{
 pub use crate::session::data::DataChannelEvent;
 pub use crate::session::demux::Class;
 pub use crate::session::demux::DemuxCounters;
-pub use crate::session::media::{MediaCounters, MediaEvent, OutgoingRtp, ReceivedRtp};
 pub use crate::session::ice::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
     PeerConnectionState, StunHostName,
 };
+pub use crate::session::media::{MediaCounters, MediaEvent, OutgoingRtp, ReceivedRtp};
 pub use crate::session::scheduler::Transmit as SessionTransmit;
 pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
 pub use io::{Event, Input, IoRequest, Output};

@@ -19,9 +19,58 @@ impl Connection {
     /// encrypts it (RFC 3711). Returns the sequence number, or `None` when nothing was sent:
     /// the transport is not connected yet, the transceiver does not send, the payload type
     /// was not negotiated, or the send queue is full.
-    pub fn send_rtp(&mut self, now: Instant, id: TransceiverId, rtp: &OutgoingRtp<'_>) -> Option<u16> {
+    pub fn send_rtp(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rtp: &OutgoingRtp<'_>,
+    ) -> Option<u16> {
         self.session.timers.note(now);
         self.session.media_send_rtp(now, id, rtp)
+    }
+
+    /// The driver's wall clock: at `now` it is `unix` since the Unix epoch. Sender reports
+    /// carry NTP time (RFC 3550 §6.4.1), so without this call only receiver reports are sent.
+    pub fn set_wall_clock(&mut self, now: Instant, unix: std::time::Duration) {
+        self.session.media.set_wall_clock(now, unix);
+    }
+
+    /// `RTCDTMFSender.insertDTMF(tones, duration, interToneGap)` on transceiver `id`'s sender
+    /// at `now` (webrtc-pc §7.2): `InvalidStateError` when the transceiver is stopped, its
+    /// currentDirection is "recvonly" or "inactive", or no telephone-event was negotiated;
+    /// `InvalidCharacterError` for a character outside `0-9A-D#*,`.
+    pub fn insert_dtmf(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        tones: &str,
+        duration: std::time::Duration,
+        gap: std::time::Duration,
+    ) -> Result<()> {
+        let t = self
+            .transceiver(id)
+            .ok_or_else(|| Error::invalid_state("the transceiver is gone"))?;
+        let can_insert = !t.stopped
+            && !t.stopping
+            && !matches!(
+                t.current_direction,
+                Some(RtpTransceiverDirection::RecvOnly | RtpTransceiverDirection::Inactive)
+            );
+        self.session.timers.note(now);
+        self.session
+            .media
+            .insert_dtmf(now, id, tones, duration, gap, can_insert)
+    }
+
+    /// Asks the remote sender of transceiver `id`'s receiver for a key frame (a PLI,
+    /// RFC 4585 §6.3.1): false when nothing is received on it yet.
+    pub fn request_keyframe(&mut self, id: TransceiverId) -> bool {
+        self.session.media.request_keyframe(id)
+    }
+
+    /// `RTCDTMFSender.toneBuffer` of transceiver `id`'s sender (`None` without DTMF).
+    pub fn tone_buffer(&self, id: TransceiverId) -> Option<&str> {
+        self.session.media.tone_buffer(id)
     }
 
     /// Counters of the RTP session (packets in and out, and every kind of drop).

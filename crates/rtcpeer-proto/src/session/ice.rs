@@ -529,7 +529,11 @@ impl Session {
                     ((t.local, t.remote), Class::Stun)
                 }
                 Source::Dtls => (self.data_poll_dtls_into(out)?, Class::Dtls),
-                Source::Media => (self.media_poll_into(out)?, Class::Rtp),
+                Source::Media => {
+                    let path = self.media_poll_into(out)?;
+                    // SRTP or SRTCP: the second byte tells (RFC 5761 §4).
+                    (path, demux::classify(&out[start..]))
+                }
                 Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
             };
             Some(SessionTransmit {
@@ -564,6 +568,7 @@ impl Session {
             ice,
             self.data_dtls_timer(),
             self.data_sctp_timer(),
+            self.media.next_timer(),
         ])
     }
 
@@ -597,6 +602,7 @@ impl Session {
         self.pump_ice_events();
         self.timers.deferred_done();
         self.data_handle_timeout(now);
+        self.media.handle_timeout(now);
     }
 
     // ----- hooks called by the signaling code -----

@@ -23,7 +23,15 @@ use crate::connection::TransceiverId;
 use crate::dtmf::{DtmfReceiver, DtmfSender};
 use crate::negotiator::negotiated::NegotiatedMedia;
 use crate::negotiator::types::RtpTransceiverDirection;
+use crate::rtcp::{
+    RtcpPacket, SenderInfo as RtcpSenderInfo, TwccArrival, nack_pairs, parse_compound,
+    write_nack, write_pli, write_receiver_report, write_sdes_cname, write_sender_report,
+    write_twcc_feedback,
+};
 use crate::rtp::session::interval::{AUDIO_REPORT_INTERVAL, ReportTimer, VIDEO_REPORT_INTERVAL};
+use crate::rtp::session::send::NtpClock;
+use crate::session::timers::{MediaTimer, TimerName};
+use crate::util::SeededRandom;
 use crate::rtp::session::nack::{HistoryConfig, NackConfig, NackTracker, SendHistory};
 use crate::rtp::session::receive::ReceiveStats;
 use crate::rtp::session::routing::SsrcRouter;
@@ -52,6 +60,12 @@ pub(crate) const MAX_QUEUED_PACKETS: usize = 1024;
 pub(crate) const MAX_MEDIA_EVENTS: usize = 4096;
 /// Largest datagram the RTP path reads or writes (above any path MTU).
 const MAX_PACKET: usize = 1500;
+/// How often lost packets are looked at for NACKs while some are missing.
+const NACK_INTERVAL: Duration = Duration::from_millis(20);
+/// Largest RTCP feedback packet we write (fits any path with SRTCP's overhead).
+const MAX_FEEDBACK_LEN: usize = 1200;
+/// Sequence numbers one NACK packet asks for at most (the rest wait for the next round).
+const MAX_NACKED_PER_ROUND: usize = 256;
 
 /// A received RTP packet, decrypted and routed (RFC 3550 §5.1, RFC 8843 §9.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +97,9 @@ pub enum MediaEvent {
     Dtmf(crate::dtmf::ReceivedTone),
     /// The sender's DTMF playout moved on (`tonechange`, webrtc-pc §7.3).
     ToneChange(crate::dtmf::ToneChange),
+    /// The remote asked the sender for a key frame (PLI, RFC 4585 §6.3.1, or FIR,
+    /// RFC 5104 §4.3.1): the application's encoder should make one.
+    KeyframeRequest,
 }
 
 /// What to send as one RTP packet (the session writes the header's SSRC and sequence number
@@ -140,14 +157,26 @@ impl PayloadTypes {
                     t.rtx.push((c.payload_type, apt));
                 }
             } else if mime == "audio/telephone-event" {
-                if t.telephone_event.is_none() {
-                    t.telephone_event = Some((c.payload_type, c.clock_rate));
-                }
+                t.telephone_event.get_or_insert((c.payload_type, c.clock_rate));
             } else if !matches!(mime.as_str(), "video/red" | "video/ulpfec" | "audio/red" | "audio/cn") {
                 t.media.push((c.payload_type, c.clock_rate));
             }
         }
+        // RFC 4733 §2.1: events share the audio stream's timestamps, so the event clock
+        // should be the audio codec's (telephone-event/48000 beside Opus).
+        if let Some(&(_, clock)) = t.media.first()
+            && let Some(te) = codecs
+                .iter()
+                .find(|c| c.mime_type.eq_ignore_ascii_case("audio/telephone-event") && c.clock_rate == clock)
+        {
+            t.telephone_event = Some((te.payload_type, te.clock_rate));
+        }
         t
+    }
+
+    /// The RTX payload type repairing media payload type `pt` (RFC 4588 §8.6 `apt`).
+    pub(crate) fn rtx_for(&self, pt: u8) -> Option<u8> {
+        self.rtx.iter().find(|(_, apt)| *apt == pt).map(|(r, _)| *r)
     }
 
     /// The clock rate of a media or RTX payload type (RTX runs on its media's clock).
@@ -241,6 +270,8 @@ pub(crate) struct MediaSection {
     pub(crate) feedback: Feedback,
     pub(crate) header_extensions: Vec<RtpHeaderExtensionParameters>,
     pub(crate) cname: String,
+    /// Our SSRC for this m-section (also when it only receives: RTCP needs one).
+    pub(crate) local_ssrc: u32,
     pub(crate) send: Option<SendStream>,
     pub(crate) receive: Vec<ReceiveStream>,
 }
@@ -283,6 +314,22 @@ pub struct MediaCounters {
     pub unroutable: u64,
     /// Packets or events dropped because a queue was full.
     pub queue_full: u64,
+    /// RTCP packets received and read (compound parts counted one by one).
+    pub rtcp_received: u64,
+    /// RTCP datagrams sent.
+    pub rtcp_sent: u64,
+    /// Generic NACKs received, and packets retransmitted for them (RFC 4588).
+    pub nacks_received: u64,
+    /// Packets retransmitted for NACKs.
+    pub retransmitted: u64,
+    /// Generic NACK packets sent for our own losses.
+    pub nacks_sent: u64,
+    /// Key-frame requests received (PLI, FIR) and sent (PLI).
+    pub keyframe_requests_received: u64,
+    /// Key-frame requests (PLI) sent.
+    pub keyframe_requests_sent: u64,
+    /// Transport-wide CC feedback packets sent.
+    pub twcc_feedback_sent: u64,
 }
 
 /// The RTP session of a connection: its m-sections and the transport-wide state.
@@ -305,6 +352,17 @@ pub(crate) struct MediaState {
     /// Scratch buffer for decrypting a received packet.
     rx: Vec<u8>,
     events: VecDeque<(TransceiverId, MediaEvent)>,
+    /// Wall-clock time for sender reports (`None` until the driver gives it).
+    ntp: Option<NtpClock>,
+    /// Randomises the report interval (RFC 3550 §6.3.1).
+    rng: SeededRandom,
+    /// When missing packets are next looked at for NACKs.
+    nack_due: Option<Instant>,
+    /// The TWCC feedback count (wraps at 8 bits).
+    twcc_fb_count: u8,
+    /// Scratch for NACKed sequence numbers and TWCC arrivals.
+    nack_scratch: Vec<u64>,
+    twcc_scratch: Vec<(u64, u64)>,
 }
 
 impl Default for MediaState {
@@ -322,6 +380,12 @@ impl Default for MediaState {
             spare: Vec::new(),
             rx: Vec::with_capacity(MAX_PACKET),
             events: VecDeque::new(),
+            ntp: None,
+            rng: SeededRandom::new(0x5eed),
+            nack_due: None,
+            twcc_fb_count: 0,
+            nack_scratch: Vec::new(),
+            twcc_scratch: Vec::new(),
         }
     }
 }
@@ -350,6 +414,7 @@ impl MediaState {
                         feedback,
                         header_extensions: Vec::new(),
                         cname: m.cname.clone(),
+                        local_ssrc: m.local_ssrcs.0,
                         send: None,
                         receive: Vec::new(),
                     });
@@ -431,6 +496,7 @@ impl MediaState {
     }
 
     /// The section of a transceiver.
+    #[cfg(test)]
     pub(crate) fn section_mut(&mut self, id: TransceiverId) -> Option<&mut MediaSection> {
         self.sections.iter_mut().find(|s| s.transceiver == id)
     }
@@ -454,6 +520,7 @@ impl MediaState {
     }
 
     /// Whether media can flow (the SRTP keys exist).
+    #[cfg(test)]
     pub(crate) fn ready(&self) -> bool {
         self.srtp.is_some()
     }
@@ -567,8 +634,15 @@ impl MediaState {
         let crate::rtp::session::receive::Arrival::Accepted(ext_seq) = arrival else {
             return;
         };
-        if let Some(n) = stream.nack.as_mut() {
-            n.on_packet(now, ext_seq);
+        let tracked = match stream.nack.as_mut() {
+            Some(n) => {
+                n.on_packet(now, ext_seq);
+                true
+            }
+            None => false,
+        };
+        if tracked {
+            self.nack_soon(now);
         }
         self.counters.rtp_received += 1;
         self.push_event(
@@ -636,6 +710,7 @@ impl MediaState {
             extensions: HeaderExtensions::Typed {
                 map: &self.ext_map,
                 values: &values,
+                extra: &[],
             },
         };
         let mut buf = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(MAX_PACKET));
@@ -674,6 +749,553 @@ impl MediaState {
     }
 }
 
+impl MediaState {
+    /// The driver's wall clock: `now` is `unix` since the Unix epoch (sender reports carry
+    /// NTP time, RFC 3550 §6.4.1; without it only receiver reports are sent).
+    pub(crate) fn set_wall_clock(&mut self, now: Instant, unix: Duration) {
+        self.ntp = Some(NtpClock::new(now, unix));
+    }
+
+    /// Encrypts an RTCP compound (RFC 3711 §3.4) and queues it.
+    fn queue_rtcp(&mut self, mut buf: Vec<u8>) {
+        let Some(srtp) = self.srtp.as_mut() else {
+            return;
+        };
+        if self.queue.len() >= MAX_QUEUED_PACKETS {
+            self.counters.queue_full += 1;
+            return;
+        }
+        match srtp.local.protect_rtcp(&mut buf) {
+            Ok(()) => {
+                self.queue.push_back(buf);
+                self.counters.rtcp_sent += 1;
+            }
+            Err(e) => tracing::debug!("SRTCP protect failed: {e}"),
+        }
+    }
+
+    fn buffer(&mut self) -> Vec<u8> {
+        let mut b = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(MAX_PACKET));
+        b.clear();
+        b
+    }
+
+    /// An SRTCP packet (RFC 3711 §3.4) arrived at `now`: reports, feedback, goodbyes.
+    pub(crate) fn handle_rtcp(&mut self, now: Instant, data: &[u8]) {
+        let Some(srtp) = self.srtp.as_mut() else {
+            self.counters.srtp_rejected += 1;
+            return;
+        };
+        if data.len() > MAX_PACKET * 4 {
+            self.counters.malformed += 1;
+            return;
+        }
+        let mut rx = std::mem::take(&mut self.rx);
+        rx.clear();
+        rx.extend_from_slice(data);
+        match srtp.remote.unprotect_rtcp(&mut rx) {
+            Ok(n) => {
+                rx.truncate(n);
+                for p in parse_compound(&rx) {
+                    match p {
+                        Ok(p) => {
+                            self.counters.rtcp_received += 1;
+                            self.handle_rtcp_packet(now, p);
+                        }
+                        Err(_) => {
+                            self.counters.malformed += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::trace!("SRTCP packet rejected: {e}");
+                self.counters.srtp_rejected += 1;
+            }
+        }
+        self.rx = rx;
+    }
+
+    fn handle_rtcp_packet(&mut self, now: Instant, p: RtcpPacket<'_>) {
+        match p {
+            RtcpPacket::SenderReport(sr) => {
+                for s in &mut self.sections {
+                    if let Some(r) = s.receive.iter_mut().find(|r| r.ssrc == sr.info.ssrc) {
+                        r.stats.on_sender_report(now, sr.info.ntp_time);
+                    }
+                }
+                self.on_report_blocks(now, sr.reports.iter());
+            }
+            RtcpPacket::ReceiverReport(rr) => self.on_report_blocks(now, rr.reports.iter()),
+            RtcpPacket::Nack(nack) => {
+                self.counters.nacks_received += 1;
+                // At most one NACK packet's worth of sequence numbers per packet (17 per
+                // entry, entries bounded by the datagram), each resent at most once per RTT.
+                for seq in nack.lost() {
+                    self.retransmit(now, nack.media_ssrc, seq);
+                }
+            }
+            RtcpPacket::Pli(pli) => self.keyframe_requested(pli.media_ssrc),
+            RtcpPacket::Fir(fir) => {
+                for e in fir.entries() {
+                    self.keyframe_requested(e.ssrc);
+                }
+            }
+            RtcpPacket::Bye(bye) => {
+                for ssrc in bye.ssrcs() {
+                    self.router.forget(ssrc);
+                    if let Some(srtp) = self.srtp.as_mut() {
+                        srtp.remote.remove_stream(ssrc);
+                    }
+                }
+            }
+            // No congestion controller yet: transport-wide feedback and REMB are read
+            // (counted above) and not acted on; SDES, APP and XR carry nothing we use.
+            RtcpPacket::TransportCc(_)
+            | RtcpPacket::Remb(_)
+            | RtcpPacket::Sdes(_)
+            | RtcpPacket::App(_)
+            | RtcpPacket::Xr(_)
+            | RtcpPacket::Unknown(_) => {}
+        }
+    }
+
+    fn on_report_blocks(
+        &mut self,
+        now: Instant,
+        blocks: impl Iterator<Item = crate::rtcp::ReportBlock>,
+    ) {
+        let Some(clock) = self.ntp else {
+            return;
+        };
+        for b in blocks {
+            let Some(send) = self
+                .sections
+                .iter_mut()
+                .filter_map(|s| s.send.as_mut())
+                .find(|s| s.ssrc == b.ssrc)
+            else {
+                continue;
+            };
+            send.stats.on_report_block(
+                now,
+                &clock,
+                &crate::rtp::session::receive::ReportBlockValues {
+                    fraction_lost: b.fraction_lost,
+                    cumulative_lost: b.cumulative_lost,
+                    extended_highest_seq: b.highest_seq,
+                    jitter: b.jitter,
+                    last_sr: b.last_sr,
+                    delay_since_last_sr: b.delay_since_last_sr,
+                },
+            );
+        }
+    }
+
+    fn keyframe_requested(&mut self, media_ssrc: u32) {
+        let Some(s) = self
+            .sections
+            .iter()
+            .find(|s| s.send.as_ref().is_some_and(|t| t.ssrc == media_ssrc))
+        else {
+            return;
+        };
+        let id = s.transceiver;
+        self.counters.keyframe_requests_received += 1;
+        self.push_event(id, MediaEvent::KeyframeRequest);
+    }
+
+    /// Answers a NACK for `seq` of our stream `media_ssrc`: the kept packet again, on the
+    /// RTX stream when RTX was negotiated (RFC 4588 §4), else as it was.
+    fn retransmit(&mut self, now: Instant, media_ssrc: u32, seq: u16) {
+        if self.srtp.is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
+            return;
+        }
+        let mut orig = self.buffer();
+        let Some(section) = self
+            .sections
+            .iter_mut()
+            .find(|s| s.send.as_ref().is_some_and(|t| t.ssrc == media_ssrc))
+        else {
+            self.spare.push(orig);
+            return;
+        };
+        let Some(send) = section.send.as_mut() else {
+            self.spare.push(orig);
+            return;
+        };
+        let rtt = send.stats.rtt();
+        match send.history.as_mut().and_then(|h| h.resend(now, seq, rtt)) {
+            Some(p) => orig.extend_from_slice(p),
+            None => {
+                self.spare.push(orig);
+                return;
+            }
+        }
+        let Ok(p) = RtpPacket::parse(&orig) else {
+            self.spare.push(orig);
+            return;
+        };
+        let mut out = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(MAX_PACKET));
+        out.clear();
+        match section.payload_types.rtx_for(p.payload_type) {
+            Some(rtx_pt) => {
+                let rtx_seq = send.rtx_seq;
+                send.rtx_seq = rtx_seq.wrapping_add(1);
+                let values = Extensions {
+                    mid: Some(section.mid.as_str()),
+                    ..Extensions::default()
+                };
+                let header = RtpHeader {
+                    marker: p.marker,
+                    payload_type: rtx_pt,
+                    sequence_number: rtx_seq,
+                    timestamp: p.timestamp,
+                    ssrc: send.rtx_ssrc,
+                    csrcs: &[],
+                    extensions: HeaderExtensions::Typed {
+                        map: &self.ext_map,
+                        values: &values,
+                        extra: &[],
+                    },
+                };
+                if header.write(&mut out).is_err() {
+                    self.spare.push(orig);
+                    self.spare.push(out);
+                    return;
+                }
+                crate::rtp::write_rtx_payload(&mut out, p.sequence_number, p.payload);
+            }
+            None => out.extend_from_slice(&orig),
+        }
+        self.spare.push(orig);
+        let Some(srtp) = self.srtp.as_mut() else {
+            return;
+        };
+        match srtp.local.protect_rtp(&mut out) {
+            Ok(()) => {
+                self.queue.push_back(out);
+                self.counters.retransmitted += 1;
+            }
+            Err(e) => {
+                tracing::debug!("SRTP protect of a retransmission failed: {e}");
+                self.spare.push(out);
+            }
+        }
+    }
+
+    /// The RTP session's next timer: the report, NACK rounds while packets are missing,
+    /// TWCC feedback, DTMF playout.
+    pub(crate) fn next_timer(&self) -> Option<(Instant, TimerName)> {
+        // Nothing runs before the keys exist.
+        self.srtp.as_ref()?;
+        let dtmf = self
+            .sections
+            .iter()
+            .filter_map(|s| s.send.as_ref()?.dtmf.as_ref()?.poll_timeout())
+            .min();
+        crate::session::timers::earliest([
+            self.report.due().map(|t| (t, TimerName::Media(MediaTimer::Report))),
+            self.nack_due.map(|t| (t, TimerName::Media(MediaTimer::Nack))),
+            self.twcc.poll_timeout().map(|t| (t, TimerName::Media(MediaTimer::Twcc))),
+            dtmf.map(|t| (t, TimerName::Media(MediaTimer::Dtmf))),
+        ])
+    }
+
+    /// Runs what is due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.srtp.is_none() {
+            return;
+        }
+        if self.report.due().is_none() && !self.sections.is_empty() {
+            self.report.start(now, &mut self.rng);
+        }
+        if self.report.due().is_some_and(|t| t <= now) {
+            self.send_report(now);
+            self.report.sent(now, &mut self.rng);
+        }
+        if self.nack_due.is_none_or(|t| t <= now) {
+            self.send_nacks(now);
+        }
+        if self.twcc.poll_timeout().is_some_and(|t| t <= now) {
+            self.send_twcc(now);
+        }
+        self.run_dtmf(now);
+    }
+
+    /// Our SSRC for RTCP: the first sender's, else the first section's (RFC 3550 §6.4.2:
+    /// a receiver reports under its own SSRC).
+    fn reporting_ssrc(&self) -> Option<u32> {
+        self.sections
+            .iter()
+            .find_map(|s| s.send.as_ref().map(|t| t.ssrc))
+            .or_else(|| self.sections.first().map(|s| s.local_ssrc))
+    }
+
+    /// A regular compound (RFC 3550 §6.1): an SR for each of our senders (the first one with
+    /// the report blocks, at most 31), else an RR, then SDES with our CNAME (RFC 3550 §6.5.1).
+    fn send_report(&mut self, now: Instant) {
+        let Some(ssrc) = self.reporting_ssrc() else {
+            return;
+        };
+        let mut blocks = Vec::new();
+        for s in &mut self.sections {
+            for r in &mut s.receive {
+                if blocks.len() >= crate::rtcp::MAX_COUNT {
+                    break;
+                }
+                if let Some(v) = r.stats.report(now) {
+                    blocks.push(crate::rtcp::ReportBlock {
+                        ssrc: r.ssrc,
+                        fraction_lost: v.fraction_lost,
+                        cumulative_lost: v.cumulative_lost,
+                        highest_seq: v.extended_highest_seq,
+                        jitter: v.jitter,
+                        last_sr: v.last_sr,
+                        delay_since_last_sr: v.delay_since_last_sr,
+                    });
+                }
+            }
+        }
+        let cname = self.sections.first().map(|s| s.cname.clone()).unwrap_or_default();
+        let mut buf = self.buffer();
+        let mut first = true;
+        if let Some(clock) = self.ntp {
+            for s in &self.sections {
+                let Some(send) = s.send.as_ref() else {
+                    continue;
+                };
+                let Some(info) = send.stats.sender_info(now, &clock) else {
+                    continue;
+                };
+                let info = RtcpSenderInfo {
+                    ssrc: send.ssrc,
+                    ntp_time: info.ntp,
+                    rtp_time: info.rtp_timestamp,
+                    packet_count: info.packet_count,
+                    octet_count: info.octet_count,
+                };
+                let b = if first { std::mem::take(&mut blocks) } else { Vec::new() };
+                first = false;
+                if write_sender_report(&mut buf, &info, b, &[]).is_err() {
+                    return;
+                }
+            }
+        }
+        if first && write_receiver_report(&mut buf, ssrc, blocks, &[]).is_err() {
+            return;
+        }
+        if write_sdes_cname(&mut buf, ssrc, cname.as_bytes()).is_err() {
+            return;
+        }
+        self.queue_rtcp(buf);
+    }
+
+    /// NACKs (RFC 4585 §6.2.1) for the packets missing now, and a PLI for streams whose
+    /// loss is beyond repair; looks again in [`NACK_INTERVAL`] while anything is missing.
+    fn send_nacks(&mut self, now: Instant) {
+        self.nack_due = None;
+        let Some(sender) = self.reporting_ssrc() else {
+            return;
+        };
+        let mut packets: Vec<Vec<u8>> = Vec::new();
+        let mut lost16: Vec<u16> = Vec::new();
+        let mut any = false;
+        for s in &mut self.sections {
+            let rtt = s.send.as_ref().and_then(|t| t.stats.rtt());
+            for r in &mut s.receive {
+                let Some(n) = r.nack.as_mut() else {
+                    continue;
+                };
+                self.nack_scratch.clear();
+                n.poll(now, rtt, &mut self.nack_scratch);
+                self.nack_scratch.truncate(MAX_NACKED_PER_ROUND);
+                let keyframe = n.take_keyframe_request();
+                if !self.nack_scratch.is_empty() {
+                    any = true;
+                    lost16.clear();
+                    lost16.extend(self.nack_scratch.iter().map(|&x| x as u16));
+                    let mut b = Vec::with_capacity(256);
+                    if write_nack(&mut b, sender, r.ssrc, nack_pairs(&lost16)).is_ok() {
+                        packets.push(b);
+                        self.counters.nacks_sent += 1;
+                    }
+                }
+                if keyframe {
+                    let mut b = Vec::with_capacity(16);
+                    write_pli(&mut b, sender, r.ssrc);
+                    packets.push(b);
+                    self.counters.keyframe_requests_sent += 1;
+                }
+                any |= n.requested() > n.given_up();
+            }
+        }
+        for p in packets {
+            self.queue_rtcp(p);
+        }
+        if any {
+            self.nack_due = Some(now + NACK_INTERVAL);
+        }
+    }
+
+    /// Transport-wide CC feedback for the packets that arrived since the last one.
+    fn send_twcc(&mut self, now: Instant) {
+        let Some(sender) = self.reporting_ssrc() else {
+            return;
+        };
+        self.twcc_scratch.clear();
+        let Some(header) = self.twcc.poll_feedback(now, 1000, &mut self.twcc_scratch) else {
+            return;
+        };
+        let mut arrivals: Vec<TwccArrival> = Vec::with_capacity(self.twcc_scratch.len() + 1);
+        if let Some(&(first, _)) = self.twcc_scratch.first()
+            && first as u16 != header.base_seq
+        {
+            // Lost packets before the first arrival start the feedback (they are reported
+            // as not received).
+            arrivals.push(TwccArrival {
+                seq: header.base_seq,
+                arrival_us: None,
+            });
+        }
+        arrivals.extend(self.twcc_scratch.iter().map(|&(seq, us)| TwccArrival {
+            seq: seq as u16,
+            arrival_us: i64::try_from(us).ok(),
+        }));
+        let media = self
+            .sections
+            .iter()
+            .find_map(|s| s.receive.first().map(|r| r.ssrc))
+            .unwrap_or(0);
+        let mut buf = self.buffer();
+        let mut start = 0;
+        while start < arrivals.len() {
+            let count = self.twcc_fb_count;
+            match write_twcc_feedback(&mut buf, sender, media, count, &arrivals[start..], MAX_FEEDBACK_LEN) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    start += n;
+                    self.twcc_fb_count = count.wrapping_add(1);
+                    self.counters.twcc_feedback_sent += 1;
+                    let next = self.buffer();
+                    self.queue_rtcp(std::mem::replace(&mut buf, next));
+                }
+            }
+        }
+        self.spare.push(buf);
+    }
+
+    /// Moves every sender's DTMF playout on: `tonechange` events and RFC 4733 packets on the
+    /// telephone-event payload type, timestamped on the audio stream's clock.
+    fn run_dtmf(&mut self, now: Instant) {
+        let mut packets: Vec<(TransceiverId, u8, crate::dtmf::DtmfPacket, u32)> = Vec::new();
+        let mut events = Vec::new();
+        for s in &mut self.sections {
+            let Some((te_pt, te_clock)) = s.payload_types.telephone_event else {
+                continue;
+            };
+            let Some(send) = s.send.as_mut() else {
+                continue;
+            };
+            let Some(d) = send.dtmf.as_mut() else {
+                continue;
+            };
+            if d.poll_timeout().is_some_and(|t| t <= now) {
+                d.handle_timeout(now);
+            }
+            while let Some(p) = d.poll_packet(now) {
+                // The tone's timestamp on the stream's timeline (RFC 4733 §2.5.1.1).
+                let ts = send.stats.timestamp_at(p.tone_start, te_clock);
+                packets.push((s.transceiver, te_pt, p, ts.wrapping_add(p.timestamp_offset)));
+            }
+            while let Some(e) = d.poll_event() {
+                events.push((s.transceiver, MediaEvent::ToneChange(e)));
+            }
+        }
+        for (id, pt, p, ts) in packets {
+            self.send_rtp(
+                now,
+                id,
+                &OutgoingRtp {
+                    payload_type: Some(pt),
+                    timestamp: ts,
+                    marker: p.marker,
+                    payload: &p.payload,
+                },
+            );
+        }
+        for (id, e) in events {
+            self.push_event(id, e);
+        }
+    }
+
+    /// A received packet of a NACK-tracked stream: the NACK round runs soon.
+    fn nack_soon(&mut self, now: Instant) {
+        if self.nack_due.is_none() {
+            self.nack_due = Some(now);
+        }
+    }
+
+    /// `insertDTMF` on transceiver `id`'s sender (webrtc-pc §7.2).
+    pub(crate) fn insert_dtmf(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        tones: &str,
+        duration: Duration,
+        gap: Duration,
+        can_insert: bool,
+    ) -> crate::Result<()> {
+        let d = self
+            .sections
+            .iter_mut()
+            .find(|s| s.transceiver == id)
+            .and_then(|s| s.send.as_mut())
+            .and_then(|t| t.dtmf.as_mut())
+            .ok_or_else(|| {
+                crate::Error::invalid_state("the sender has no negotiated telephone-event")
+            })?;
+        d.insert_dtmf(now, tones, duration, gap, can_insert)?;
+        let events: Vec<crate::dtmf::ToneChange> = std::iter::from_fn(|| d.poll_event()).collect();
+        for e in events {
+            self.push_event(id, MediaEvent::ToneChange(e));
+        }
+        Ok(())
+    }
+
+    /// Asks the senders of transceiver `id`'s received streams for a key frame (PLI,
+    /// RFC 4585 §6.3.1); false when it receives nothing yet.
+    pub(crate) fn request_keyframe(&mut self, id: TransceiverId) -> bool {
+        let Some(sender) = self.reporting_ssrc() else {
+            return false;
+        };
+        let Some(s) = self.sections.iter().find(|s| s.transceiver == id) else {
+            return false;
+        };
+        let ssrcs: Vec<u32> = s.receive.iter().map(|r| r.ssrc).collect();
+        for &ssrc in &ssrcs {
+            let mut b = self.buffer();
+            write_pli(&mut b, sender, ssrc);
+            self.queue_rtcp(b);
+            self.counters.keyframe_requests_sent += 1;
+        }
+        !ssrcs.is_empty()
+    }
+
+    /// `toneBuffer` of transceiver `id`'s DTMF sender.
+    pub(crate) fn tone_buffer(&self, id: TransceiverId) -> Option<&str> {
+        self.sections
+            .iter()
+            .find(|s| s.transceiver == id)?
+            .send
+            .as_ref()?
+            .dtmf
+            .as_ref()
+            .map(|d| d.tone_buffer())
+    }
+}
+
 impl Session {
     /// An RTP or RTCP datagram (RFC 7983 §7) arrived: to the RTP session when it comes from
     /// a path the ICE agent knows (RFC 8445 §7.3.1.4), else counted and dropped.
@@ -688,8 +1310,9 @@ impl Session {
         if !self.ice_agent().is_some_and(|a| a.knows_path(local, remote)) {
             return;
         }
-        if class == Class::Rtp {
-            self.media.handle_rtp(now, data);
+        match class {
+            Class::Rtp => self.media.handle_rtp(now, data),
+            _ => self.media.handle_rtcp(now, data),
         }
     }
 
@@ -1091,6 +1714,155 @@ mod tests {
         // From an address ICE does not know: not even decrypted.
         n.cores[1].handle_datagram(n.now, b, "10.9.9.9:9".parse().unwrap(), &wire);
         assert_eq!(n.cores[1].media_counters().srtp_rejected, 2);
+    }
+
+    fn video_ssrc(n: &wire::Net, core: usize) -> u32 {
+        let (_, v) = n.transceivers[core];
+        let s = n.cores[core].session.media.sections.iter().find(|s| s.transceiver == v).unwrap();
+        s.send.as_ref().unwrap().ssrc
+    }
+
+    fn rtp_ssrc_seq(bytes: &[u8]) -> (u32, u16) {
+        // The RTP header stays in the clear under SRTP (RFC 3711 §3.1).
+        let p = RtpPacket::parse(bytes).unwrap();
+        (p.ssrc, p.sequence_number)
+    }
+
+    #[test]
+    fn nack_and_rtx_recover_lost_video_packets() {
+        let mut n = wire::Net::new(31);
+        n.connect();
+        let unix = Duration::from_secs(1_800_000_000);
+        for c in &mut n.cores {
+            c.set_wall_clock(n.now, unix);
+        }
+        let (_, a_video) = n.transceivers[0];
+        let media_ssrc = video_ssrc(&n, 0);
+        let mut dropped = 0;
+        for i in 0..200u32 {
+            let seq = n.cores[0]
+                .send_rtp(n.now, a_video, &OutgoingRtp {
+                    payload_type: None,
+                    timestamp: i * 3000,
+                    marker: true,
+                    payload: &i.to_be_bytes(),
+                })
+                .unwrap();
+            let lose = seq % 10 == 3;
+            n.run(
+                Duration::from_millis(10),
+                |from, class, bytes| {
+                    let hit = from == 0 && class == Class::Rtp && lose
+                        && rtp_ssrc_seq(bytes) == (media_ssrc, seq);
+                    dropped += usize::from(hit);
+                    hit
+                },
+                |_| false,
+            );
+        }
+        n.run(Duration::from_millis(500), |_, _, _| false, |_| false);
+        assert_eq!(dropped, 20);
+        let (_, b_video) = n.transceivers[1];
+        let mut got: Vec<(u64, bool, Vec<u8>)> = n.media[1]
+            .iter()
+            .filter_map(|(id, e)| match e {
+                MediaEvent::Rtp(r) if *id == b_video => {
+                    Some((r.sequence_number, r.retransmission, r.payload.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got.iter().filter(|g| g.1).count(), 20, "each loss came back as RTX");
+        got.sort();
+        got.dedup_by_key(|g| g.0);
+        assert_eq!(got.len(), 200, "every packet arrived, 20 of them retransmitted");
+        // The payloads are the originals, in order of the original sequence numbers.
+        let payloads: Vec<u32> = got.iter().map(|g| u32::from_be_bytes(g.2[..4].try_into().unwrap())).collect();
+        assert_eq!(payloads, (0..200).collect::<Vec<u32>>());
+        let (ca, cb) = (n.cores[0].media_counters(), n.cores[1].media_counters());
+        assert!(cb.nacks_sent > 0 && ca.nacks_received > 0);
+        assert_eq!(ca.retransmitted, 20);
+        let s = n.cores[1].session.media.sections.iter().find(|s| s.transceiver == b_video).unwrap();
+        let stream = s.receive.iter().find(|r| r.ssrc == media_ssrc).unwrap();
+        assert_eq!(stream.stats.lost(), 0);
+        // Transport-wide feedback went back to the sender.
+        assert!(cb.twcc_feedback_sent > 0, "{cb:?}");
+        assert!(ca.rtcp_received > 0);
+    }
+
+    #[test]
+    fn reports_measure_rtt_and_keyframe_requests_reach_the_sender() {
+        let mut n = wire::Net::new(32);
+        n.connect();
+        let unix = Duration::from_secs(1_800_000_000);
+        for c in &mut n.cores {
+            c.set_wall_clock(n.now, unix);
+        }
+        let (_, a_video) = n.transceivers[0];
+        let (_, b_video) = n.transceivers[1];
+        for i in 0..300u32 {
+            for (k, v) in [(0, a_video), (1, b_video)] {
+                n.cores[k].send_rtp(n.now, v, &OutgoingRtp {
+                    payload_type: None,
+                    timestamp: i * 1500,
+                    marker: false,
+                    payload: b"x",
+                });
+            }
+            n.run(Duration::from_millis(20), |_, _, _| false, |_| false);
+        }
+        // Six seconds of media with 1 s report intervals: RTT = twice the 5 ms latency.
+        let s = n.cores[0].session.media.sections.iter().find(|s| s.transceiver == a_video).unwrap();
+        let rtt = s.send.as_ref().unwrap().stats.rtt().expect("an RTT from the reports");
+        assert!(rtt.abs_diff(Duration::from_millis(10)) < Duration::from_millis(2), "{rtt:?}");
+        // The receiver asks for a key frame: the sender's application hears of it.
+        assert!(n.cores[1].request_keyframe(b_video));
+        n.run(Duration::from_millis(50), |_, _, _| false, |_| false);
+        let asks = n.media[0]
+            .iter()
+            .filter(|(id, e)| *id == a_video && *e == MediaEvent::KeyframeRequest)
+            .count();
+        assert_eq!(asks, 1);
+        assert_eq!(n.cores[0].media_counters().keyframe_requests_received, 1);
+    }
+
+    #[test]
+    fn dtmf_tones_play_out_and_reach_the_remote() {
+        let mut n = wire::Net::new(33);
+        n.connect();
+        let (a_audio, _) = n.transceivers[0];
+        let (b_audio, _) = n.transceivers[1];
+        n.cores[0].send_rtp(n.now, a_audio, &OutgoingRtp {
+            payload_type: None,
+            timestamp: 0,
+            marker: false,
+            payload: b"opus",
+        });
+        n.cores[0]
+            .insert_dtmf(n.now, a_audio, "1#", Duration::from_millis(100), Duration::from_millis(70))
+            .unwrap();
+        assert_eq!(n.cores[0].tone_buffer(a_audio), Some("#"));
+        let e = n.cores[0]
+            .insert_dtmf(n.now, a_audio, "x", Duration::from_millis(100), Duration::from_millis(70))
+            .unwrap_err();
+        assert_eq!(e.name(), "InvalidCharacterError");
+        n.run(Duration::from_secs(1), |_, _, _| false, |_| false);
+        let changes: Vec<String> = n.media[0]
+            .iter()
+            .filter_map(|(id, e)| match e {
+                MediaEvent::ToneChange(t) if *id == a_audio => Some(t.tone.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(changes, ["1", "#", ""]);
+        let tones: Vec<(Option<char>, bool)> = n.media[1]
+            .iter()
+            .filter_map(|(id, e)| match e {
+                MediaEvent::Dtmf(t) if *id == b_audio => Some((t.tone, t.ended.is_some())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tones, [(Some('1'), false), (Some('1'), true), (Some('#'), false), (Some('#'), true)]);
     }
 
 }

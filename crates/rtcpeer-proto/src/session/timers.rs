@@ -22,6 +22,21 @@ pub enum TimerName {
     Dtls,
     /// A timer of the SCTP association (RFC 9260).
     Sctp(SctpTimer),
+    /// A timer of the RTP session.
+    Media(MediaTimer),
+}
+
+/// The RTP session's timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaTimer {
+    /// The next regular RTCP report (RFC 3550 §6.2).
+    Report,
+    /// Lost packets to request again (RFC 4585 §6.2.1 generic NACK).
+    Nack,
+    /// Transport-wide congestion control feedback (draft-holmer §3.1).
+    Twcc,
+    /// DTMF playout: the next tone or event packet (RFC 4733, webrtc-pc §7.2).
+    Dtmf,
 }
 
 /// The session's timer bookkeeping: the deferred-work flag, the latest time seen, and why

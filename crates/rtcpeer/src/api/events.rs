@@ -297,6 +297,9 @@ impl Inner {
                 // objects, in order, before the operation that caused it resolves.
                 Event::Transceiver(id, ev) => self.tracks.apply(id, ev),
                 Event::Channel(key, e) => out.push(Outgoing::Channel(key, e)),
+                // Received media, DTMF and key-frame requests: the API's RTP surface is not
+                // built yet (issue 10), so they end here (the core bounds their queue).
+                Event::Media(..) => {}
                 Event::Io(IoRequest::ChannelForgotten(key)) => out.push(Outgoing::Forgotten(key)),
                 Event::Io(IoRequest::Start) => self.start_driver(),
                 // The driver's own requests: it acts on them before delivering.

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::rtcp::{compact_ntp, duration_to_compact};
+
 /// A sequence number this far ahead of the highest one is a jump, not loss (RFC 3550 A.1
 /// `MAX_DROPOUT`).
 pub const MAX_DROPOUT: u16 = 3000;
@@ -159,7 +161,7 @@ impl ReceiveStats {
     /// A sender report from this source arrived at `now` with NTP timestamp `ntp`
     /// (64-bit, RFC 3550 §4): its middle 32 bits go into our next report's LSR.
     pub fn on_sender_report(&mut self, now: Instant, ntp: u64) {
-        self.last_sr = Some(((ntp >> 16) as u32, now));
+        self.last_sr = Some((compact_ntp(ntp), now));
     }
 
     /// Extended highest sequence number received (RFC 3550 A.1).
@@ -219,11 +221,7 @@ impl ReceiveStats {
         let cumulative_lost = self.lost().clamp(-0x80_0000, 0x7f_ffff) as i32;
         let (last_sr, delay_since_last_sr) = match self.last_sr {
             None => (0, 0),
-            Some((lsr, at)) => {
-                let d = now.saturating_duration_since(at);
-                let units = (d.as_nanos() * 65_536 / 1_000_000_000).min(u128::from(u32::MAX));
-                (lsr, units as u32)
-            }
+            Some((lsr, at)) => (lsr, duration_to_compact(now.saturating_duration_since(at))),
         };
         Some(ReportBlockValues {
             fraction_lost,

@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::receive::ReportBlockValues;
-
-/// Seconds from the NTP epoch (1900) to the Unix epoch (1970), RFC 5905 §6.
-pub const NTP_UNIX_OFFSET_SECS: u64 = 2_208_988_800;
+use crate::rtcp::{compact_ntp, ntp_from_unix, round_trip_time};
 
 /// Wall-clock time as 64-bit NTP timestamps (RFC 3550 §4), anchored once: the core reads
 /// no clock, so the driver gives one (`Instant`, NTP time) pair and later `Instant`s map
@@ -23,26 +21,23 @@ impl NtpClock {
     pub fn new(anchor: Instant, unix: Duration) -> Self {
         NtpClock {
             anchor,
-            ntp_at_anchor: to_ntp(unix + Duration::from_secs(NTP_UNIX_OFFSET_SECS)),
+            ntp_at_anchor: ntp_from_unix(unix),
         }
     }
 
     /// The 64-bit NTP timestamp of `now` (times before the anchor read as the anchor).
     pub fn ntp(&self, now: Instant) -> u64 {
+        let d = now.saturating_duration_since(self.anchor);
+        // A duration as 32.32 fixed-point seconds (the NTP format without the epoch).
+        let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
         self.ntp_at_anchor
-            .wrapping_add(to_ntp(now.saturating_duration_since(self.anchor)))
+            .wrapping_add((d.as_secs() << 32).wrapping_add(frac))
     }
 
     /// The middle 32 bits of [`NtpClock::ntp`] (RFC 3550 §4 "compact" form, 1/65536 s).
     pub fn compact(&self, now: Instant) -> u32 {
-        (self.ntp(now) >> 16) as u32
+        compact_ntp(self.ntp(now))
     }
-}
-
-/// A duration as 32.32 fixed-point seconds.
-fn to_ntp(d: Duration) -> u64 {
-    let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
-    (d.as_secs() << 32).wrapping_add(frac)
 }
 
 /// The values of an RTCP sender report's sender info (RFC 3550 §6.4.1).
@@ -106,15 +101,27 @@ impl SendStats {
     /// The sender info of a report sent at `now`, or `None` before the first packet
     /// (RFC 3550 §6.4: a source that has not sent is not a sender).
     pub fn sender_info(&self, now: Instant, clock: &NtpClock) -> Option<SenderInfo> {
-        let (ts, at) = self.last?;
-        let elapsed = now.saturating_duration_since(at);
-        let ticks = (elapsed.as_nanos() * u128::from(self.clock_rate) / 1_000_000_000) as u32;
+        self.last?;
         Some(SenderInfo {
             ntp: clock.ntp(now),
-            rtp_timestamp: ts.wrapping_add(ticks),
+            rtp_timestamp: self.timestamp_at(now, self.clock_rate),
             packet_count: self.packets as u32,
             octet_count: self.payload_bytes as u32,
         })
+    }
+
+    /// The RTP timestamp of instant `at` on this stream's timeline: the last packet's,
+    /// moved by the time between them at `clock_rate` Hz (0 before the first packet).
+    pub fn timestamp_at(&self, at: Instant, clock_rate: u32) -> u32 {
+        let Some((ts, sent)) = self.last else {
+            return 0;
+        };
+        let ticks = |d: Duration| (d.as_nanos() * u128::from(clock_rate) / 1_000_000_000) as u32;
+        if at >= sent {
+            ts.wrapping_add(ticks(at - sent))
+        } else {
+            ts.wrapping_sub(ticks(sent - at))
+        }
     }
 
     /// A report block about this source arrived at `now` (RFC 3550 §6.4.1): keeps the
@@ -128,17 +135,13 @@ impl SendStats {
     ) {
         self.remote_loss = Some((block.fraction_lost, block.cumulative_lost));
         self.remote_jitter = Some(block.jitter);
-        if block.last_sr == 0 {
+        let Some(rtt) = round_trip_time(
+            clock.compact(now),
+            block.last_sr,
+            block.delay_since_last_sr,
+        ) else {
             return;
-        }
-        let a = clock.compact(now);
-        let rtt = a
-            .wrapping_sub(block.last_sr)
-            .wrapping_sub(block.delay_since_last_sr);
-        // More than half the 32-bit range: the subtraction went negative.
-        if rtt > u32::MAX / 2 {
-            return;
-        }
+        };
         self.rtt = Some(Duration::from_nanos(u64::from(rtt) * 1_000_000_000 / 65_536));
     }
 
@@ -168,6 +171,7 @@ mod tests {
         // 2026-01-01T00:00:00Z.
         let unix = Duration::from_secs(1_767_225_600);
         let c = NtpClock::new(t0, unix);
+        use crate::rtcp::NTP_UNIX_OFFSET_SECS;
         assert_eq!(c.ntp(t0) >> 32, 1_767_225_600 + NTP_UNIX_OFFSET_SECS);
         assert_eq!(c.ntp(t0) as u32, 0);
         let half = c.ntp(t0 + Duration::from_millis(1500));
