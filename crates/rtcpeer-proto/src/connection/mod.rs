@@ -441,7 +441,19 @@ impl Connection {
     /// (the session's output is moved after each of its calls, so whatever the negotiator
     /// queued before is older). The session's gathered candidates go into the local
     /// descriptions here, and its candidates and pairs become the W3C views as signalled.
+    ///
+    /// Called after every forwarded session call, so per datagram: the common case (both
+    /// outboxes empty) is two inlined checks and no call.
+    #[inline]
     pub(crate) fn flush_events(&mut self) {
+        if self.negotiator.has_events() || self.session.has_output() {
+            self.move_events();
+        }
+    }
+
+    /// [`Connection::flush_events`] when something is queued.
+    #[inline(never)]
+    fn move_events(&mut self) {
         self.flush_negotiator_events();
         if !self.session.has_output() {
             return;
@@ -494,10 +506,16 @@ impl Connection {
     }
 
     /// Moves the negotiator's events into the queue, in order.
+    #[inline]
     fn flush_negotiator_events(&mut self) {
-        if self.negotiator.outbox.is_empty() && self.negotiator.outbox_dropped == 0 {
-            return;
+        if self.negotiator.has_events() {
+            self.move_negotiator_events();
         }
+    }
+
+    /// [`Connection::flush_negotiator_events`] when something is queued.
+    #[inline(never)]
+    fn move_negotiator_events(&mut self) {
         for e in std::mem::take(&mut self.negotiator.outbox) {
             self.push_event(e);
         }
@@ -638,6 +656,12 @@ impl Negotiator {
     }
 
     // (close is below, in `impl Connection`)
+
+    /// Whether events wait in the outbox (or were dropped from it) for the connection.
+    #[inline]
+    fn has_events(&self) -> bool {
+        !self.outbox.is_empty() || self.outbox_dropped > 0
+    }
 
     /// Queues a negotiator event (moved into the connection's queue in order).
     pub(crate) fn emit(&mut self, e: CoreEvent) {
