@@ -110,13 +110,14 @@ pub enum IoRequest {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// An event of the connection (webrtc-pc §4.4.1 and the transports' events); boxed so
-    /// that [`Output`] stays small. Never [`CoreEvent::Transceiver`]: that comes as
-    /// [`Event::Transceiver`].
+    /// that [`Output`] stays small. Bounded: a loss is reported with
+    /// [`CoreEvent::EventsDropped`].
     Connection(Box<CoreEvent>),
     /// An event of one data channel (webrtc-pc §6.2).
     Channel(DataChannelId, DataChannelEvent),
     /// A change to a transceiver's receiver track, remote streams or place in the set, for
-    /// the API to apply to its objects (webrtc-pc §4.4.1.5).
+    /// the API to apply to its objects (webrtc-pc §4.4.1.5). Never dropped: at most a few
+    /// per transceiver per operation, in firing order with the connection's events.
     Transceiver(TransceiverId, TransceiverEvent),
     /// Media of a transceiver: a received RTP packet, a telephone event, a DTMF
     /// `tonechange` (bounded: packets the application does not read in time are dropped).
@@ -204,10 +205,7 @@ impl Core {
     /// a caller without a driver must act on: start one).
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(e) = self.poll_connection_event() {
-            return Some(match e {
-                CoreEvent::Transceiver(id, ev) => Event::Transceiver(id, ev),
-                e => Event::Connection(Box::new(e)),
-            });
+            return Some(e);
         }
         if let Some((key, e)) = self.poll_data_channel_event() {
             return Some(Event::Channel(key, e));
@@ -506,6 +504,60 @@ mod tests {
             matches!(&evs[..], [Event::Io(IoRequest::ChannelForgotten(k))] if *k == key),
             "{evs:?}"
         );
+    }
+
+    /// A full queue drops (and counts) connection events, never a transceiver change: the
+    /// API's track registry mirrors those (webrtc-pc §4.4.1.5). They keep their place in
+    /// the firing order.
+    #[test]
+    fn a_full_queue_drops_connection_events_but_never_transceiver_changes() {
+        use crate::codecs::MediaKind;
+        use crate::connection::{RtpTransceiverDirection, SignalingState};
+        let mut c = core(Configuration::default(), 6);
+        let n = crate::connection::MAX_EVENTS + 10;
+        for _ in 0..n {
+            c.emit(CoreEvent::SignalingStateChange(SignalingState::Stable));
+        }
+        // Queued behind the full queue: its `Added` must arrive, its `negotiationneeded`
+        // is dropped (and counted).
+        let id = c
+            .add_transceiver(
+                MediaKind::Audio,
+                None,
+                RtpTransceiverDirection::SendRecv,
+                vec![],
+                true,
+            )
+            .unwrap();
+        let evs: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+        let added = evs
+            .iter()
+            .position(|e| {
+                matches!(e, Event::Transceiver(t, TransceiverEvent::Added { kind: MediaKind::Audio, .. }) if *t == id)
+            })
+            .expect("the transceiver change is delivered");
+        let states = |evs: &[Event]| {
+            evs.iter()
+                .filter(|e| matches!(e, Event::Connection(c) if matches!(**c, CoreEvent::SignalingStateChange(_))))
+                .count()
+        };
+        // Every connection event queued before it comes before it.
+        assert_eq!(states(&evs[..added]), states(&evs));
+        let dropped: u64 = evs
+            .iter()
+            .map(|e| match e {
+                Event::Connection(c) => match **c {
+                    CoreEvent::EventsDropped(k) => k,
+                    _ => 0,
+                },
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(states(&evs) as u64 + dropped, n as u64 + 1, "{dropped}");
+        assert!(!evs.iter().any(
+            |e| matches!(e, Event::Connection(c) if matches!(**c, CoreEvent::NegotiationNeeded))
+        ));
+        assert_eq!(c.events_dropped(), dropped);
     }
 
     #[test]

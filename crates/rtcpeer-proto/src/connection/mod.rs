@@ -77,7 +77,10 @@ pub struct IceCredentials {
     pub pwd: String,
 }
 
-/// What the core tells the API layer, in the order the W3C fires the events.
+/// An event of the connection as the W3C fires them (webrtc-pc §4.4.1 and the transports'
+/// events), handed out as [`Event::Connection`]. Changes to transceivers are not among them:
+/// they come as [`Event::Transceiver`] and are never dropped, whereas these are bounded by
+/// [`MAX_EVENTS`] (a loss is reported with [`CoreEvent::EventsDropped`]).
 // Events are few and short-lived; boxing the candidate would only complicate matching.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
@@ -93,10 +96,6 @@ pub enum CoreEvent {
         /// The ids of the remote streams the track belongs to.
         stream_ids: Vec<String>,
     },
-    /// Not a W3C event: a change to a transceiver's receiver track, its remote streams or
-    /// its place in the set, for the API to apply to its objects (webrtc-pc §4.4.1.5). Never
-    /// dropped: at most a few per transceiver per operation, drained after each operation.
-    Transceiver(TransceiverId, TransceiverEvent),
     /// `icecandidate`: a local candidate, the per-transport end marker (empty candidate
     /// text), or `None` once gathering is complete (webrtc-pc §4.8.2, WPT-176).
     IceCandidate(Option<IceCandidate>),
@@ -319,9 +318,9 @@ pub struct Negotiator {
     /// A data channel was created: the session wants an m=application section.
     pub(crate) data_requested: bool,
     pub(crate) sctp: Option<SctpInfo>,
-    /// The negotiator's events, moved into the connection's queue (in order) before any
-    /// later event of the connection.
-    outbox: Vec<CoreEvent>,
+    /// The negotiator's events (its connection events and transceiver changes), moved into
+    /// the connection's queue (in order) before any later event of the connection.
+    outbox: Vec<Event>,
     /// Events dropped because `outbox` was full (at most [`MAX_EVENTS`]).
     outbox_dropped: u64,
 }
@@ -334,7 +333,9 @@ pub struct Connection {
     pub(crate) negotiator: Negotiator,
     /// The session half (transports, data channels).
     pub(crate) session: Session,
-    events: VecDeque<CoreEvent>,
+    /// The connection's events and the transceiver changes, in firing order (channel events
+    /// wait in the session's channel table, driver requests in `io`).
+    events: VecDeque<Event>,
     /// Events dropped since the last `EventsDropped` was queued (the queue was full).
     events_unreported: u64,
     /// Events dropped in all (diagnostics).
@@ -401,18 +402,28 @@ impl Connection {
         self.session.is_closed()
     }
 
-    /// The next connection-level event (transceiver changes included), in W3C firing
-    /// order; [`Core::poll_event`] gives these and the data channels' events.
-    pub(crate) fn poll_connection_event(&mut self) -> Option<CoreEvent> {
+    /// The next connection-level event ([`Event::Connection`] or [`Event::Transceiver`]), in
+    /// W3C firing order; [`Core::poll_event`] gives these and the data channels' events.
+    pub(crate) fn poll_connection_event(&mut self) -> Option<Event> {
         self.flush_events();
         match self.events.pop_front() {
             Some(e) => Some(e),
             // The loss happened after everything that was queued.
-            None if self.events_unreported > 0 => Some(CoreEvent::EventsDropped(std::mem::take(
-                &mut self.events_unreported,
+            None if self.events_unreported > 0 => Some(Event::Connection(Box::new(
+                CoreEvent::EventsDropped(std::mem::take(&mut self.events_unreported)),
             ))),
             None => None,
         }
+    }
+
+    /// The next [`Event::Connection`]'s event, for tests of connections without transceivers
+    /// (a transceiver change here is a test failure).
+    #[cfg(test)]
+    pub(crate) fn poll_core_event(&mut self) -> Option<CoreEvent> {
+        self.poll_connection_event().map(|e| match e {
+            Event::Connection(e) => *e,
+            other => panic!("not a connection event: {other:?}"),
+        })
     }
 
     /// Events the core dropped because its queue was full (see [`CoreEvent::EventsDropped`]).
@@ -424,14 +435,26 @@ impl Connection {
     /// queued before.
     pub(crate) fn emit(&mut self, e: CoreEvent) {
         self.flush_negotiator_events();
-        self.push_event(e);
+        self.push_event(Event::Connection(Box::new(e)));
     }
 
     /// Moves the negotiator's events, then the session's output, into the queue, in order
     /// (the session's output is moved after each of its calls, so whatever the negotiator
     /// queued before is older). The session's gathered candidates go into the local
     /// descriptions here, and its candidates and pairs become the W3C views as signalled.
+    ///
+    /// Called after every forwarded session call, so per datagram: the common case (both
+    /// outboxes empty) is two inlined checks and no call.
+    #[inline]
     pub(crate) fn flush_events(&mut self) {
+        if self.negotiator.has_events() || self.session.has_output() {
+            self.move_events();
+        }
+    }
+
+    /// [`Connection::flush_events`] when something is queued.
+    #[inline(never)]
+    fn move_events(&mut self) {
         self.flush_negotiator_events();
         if !self.session.has_output() {
             return;
@@ -440,7 +463,7 @@ impl Connection {
         let (outs, lost) = self.session.take_outbox();
         for out in outs {
             match out {
-                SessionOut::Event(e) => self.push_event(e),
+                SessionOut::Event(e) => self.push_event(Event::Connection(Box::new(e))),
                 SessionOut::LocalCandidate {
                     ufrag,
                     candidate,
@@ -484,10 +507,16 @@ impl Connection {
     }
 
     /// Moves the negotiator's events into the queue, in order.
+    #[inline]
     fn flush_negotiator_events(&mut self) {
-        if self.negotiator.outbox.is_empty() && self.negotiator.outbox_dropped == 0 {
-            return;
+        if self.negotiator.has_events() {
+            self.move_negotiator_events();
         }
+    }
+
+    /// [`Connection::flush_negotiator_events`] when something is queued.
+    #[inline(never)]
+    fn move_negotiator_events(&mut self) {
         for e in std::mem::take(&mut self.negotiator.outbox) {
             self.push_event(e);
         }
@@ -496,8 +525,9 @@ impl Connection {
         self.events_dropped_total += lost;
     }
 
-    fn push_event(&mut self, e: CoreEvent) {
-        if matches!(e, CoreEvent::Transceiver(..)) {
+    /// Queues `e`: a transceiver change always, a connection event if the queue has room.
+    fn push_event(&mut self, e: Event) {
+        if let Event::Transceiver(..) = e {
             // State the API's track registry mirrors: never dropped. Bounded per operation
             // by the transceivers one description can touch (remote ones by the SDP's
             // m-section cap), and the API drains after every operation.
@@ -510,7 +540,9 @@ impl Connection {
             self.events_unreported += 1;
             self.events_dropped_total += 1;
             tracing::warn!("core event queue full ({MAX_EVENTS}); event dropped: {e:?}");
-            if let CoreEvent::DataChannel(key) = e {
+            if let Event::Connection(c) = &e
+                && let CoreEvent::DataChannel(key) = **c
+            {
                 // No handle of this channel will ever exist: forget it once it is closed.
                 self.session.release_data_channel(key);
             }
@@ -518,7 +550,8 @@ impl Connection {
         }
         if self.events_unreported > 0 {
             let n = std::mem::take(&mut self.events_unreported);
-            self.events.push_back(CoreEvent::EventsDropped(n));
+            self.events
+                .push_back(Event::Connection(Box::new(CoreEvent::EventsDropped(n))));
         }
         self.events.push_back(e);
     }
@@ -626,14 +659,25 @@ impl Negotiator {
 
     // (close is below, in `impl Connection`)
 
+    /// Whether events wait in the outbox (or were dropped from it) for the connection.
+    #[inline]
+    fn has_events(&self) -> bool {
+        !self.outbox.is_empty() || self.outbox_dropped > 0
+    }
+
     /// Queues a negotiator event (moved into the connection's queue in order).
     pub(crate) fn emit(&mut self, e: CoreEvent) {
+        self.emit_boxed(Box::new(e));
+    }
+
+    /// [`Negotiator::emit`] of an event already boxed as [`Event::Connection`] holds it.
+    fn emit_boxed(&mut self, e: Box<CoreEvent>) {
         if self.outbox.len() >= MAX_EVENTS {
             self.outbox_dropped += 1;
             tracing::warn!("negotiator event queue full ({MAX_EVENTS}); event dropped: {e:?}");
             return;
         }
-        self.outbox.push(e);
+        self.outbox.push(Event::Connection(e));
     }
 
     // ----- state getters -----
@@ -755,19 +799,19 @@ impl Negotiator {
         self.transceiver(id).map(TransceiverInfo::live)
     }
 
-    /// Queues transceiver events (never dropped, see [`CoreEvent::Transceiver`]).
+    /// Queues transceiver changes ([`Event::Transceiver`]: never dropped).
     pub(crate) fn emit_transceiver(&mut self, id: TransceiverId, evs: Vec<TransceiverEvent>) {
         self.outbox
-            .extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+            .extend(evs.into_iter().map(|e| Event::Transceiver(id, e)));
     }
 
-    /// Queues events collected while transceivers were borrowed: transceiver events are
-    /// never dropped, the others go through the bounded queue.
-    pub(crate) fn emit_all(&mut self, evs: Vec<CoreEvent>) {
+    /// Queues events collected while transceivers were borrowed: transceiver changes are
+    /// never dropped, connection events go through the bounded queue.
+    pub(crate) fn emit_all(&mut self, evs: Vec<Event>) {
         for e in evs {
             match e {
-                CoreEvent::Transceiver(..) => self.outbox.push(e),
-                e => self.emit(e),
+                Event::Connection(e) => self.emit_boxed(e),
+                e => self.outbox.push(e),
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::sdp::{Attribute as A, Media, Sdp, Setup};
 
 use super::types::{RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
 use crate::connection::{
-    CoreEvent, Desc, DtlsRole, Negotiator, SavedTransceiver, Slot, SlotOwner, Snapshot,
+    CoreEvent, Desc, DtlsRole, Event, Negotiator, SavedTransceiver, Slot, SlotOwner, Snapshot,
     TransceiverEvent, TransceiverId,
 };
 use crate::negotiator::negotiated::{self, Cause, Negotiated, ice_credentials};
@@ -397,7 +397,7 @@ impl Negotiator {
         Ok(())
     }
 
-    fn apply_remote_offer(&mut self, sdp: &Sdp, track_events: &mut Vec<CoreEvent>) {
+    fn apply_remote_offer(&mut self, sdp: &Sdp, track_events: &mut Vec<Event>) {
         let mut slots = Vec::with_capacity(sdp.media.len());
         let mut claimed: HashSet<TransceiverId> = HashSet::new();
         let mut taken: HashSet<String> = sdp
@@ -492,7 +492,7 @@ impl Negotiator {
                 if rejected {
                     let mut evs = Vec::new();
                     stop_now(t, &mut evs);
-                    track_events.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+                    track_events.extend(evs.into_iter().map(|e| Event::Transceiver(id, e)));
                 }
             }
             if !rejected {
@@ -509,7 +509,7 @@ impl Negotiator {
         self.note_mids(sdp);
     }
 
-    fn apply_remote_answer(&mut self, sdp: &Sdp, track_events: &mut Vec<CoreEvent>) {
+    fn apply_remote_answer(&mut self, sdp: &Sdp, track_events: &mut Vec<Event>) {
         for (i, m) in sdp.media.iter().enumerate() {
             let Some(slot) = self.slots.get(i).cloned() else {
                 continue;
@@ -536,7 +536,7 @@ impl Negotiator {
                     if rejected || offered_rejected {
                         let mut evs = Vec::new();
                         stop_now(t, &mut evs);
-                        track_events.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+                        track_events.extend(evs.into_iter().map(|e| Event::Transceiver(id, e)));
                         continue;
                     }
                     let ours = remote_dir.reversed();
@@ -579,7 +579,7 @@ impl Negotiator {
         id: TransceiverId,
         remote_sends: bool,
         stream_ids: &[String],
-        events: &mut Vec<CoreEvent>,
+        events: &mut Vec<Event>,
     ) {
         let Some(t) = self.transceiver_mut(id) else {
             return;
@@ -600,12 +600,12 @@ impl Negotiator {
             t.set_remote_streams(Vec::new(), &mut evs);
             t.mute_receiver(&mut evs);
         }
-        events.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+        events.extend(evs.into_iter().map(|e| Event::Transceiver(id, e)));
         if fire {
-            events.push(CoreEvent::Track {
+            events.push(Event::Connection(Box::new(CoreEvent::Track {
                 transceiver: id,
                 stream_ids: stream_ids.to_vec(),
-            });
+            })));
         }
     }
 
@@ -659,10 +659,10 @@ impl Negotiator {
                 };
                 let added = s.remote_stream_ids.iter().any(|p| !current.contains(p));
                 if added || !t.fired_recv {
-                    track_events.push(CoreEvent::Track {
+                    track_events.push(Event::Connection(Box::new(CoreEvent::Track {
                         transceiver: t.id,
                         stream_ids: s.remote_stream_ids.clone(),
-                    });
+                    })));
                 }
             }
             let undo_track = t.fired_recv && !saved.as_ref().is_some_and(|s| s.fired_recv);
@@ -698,7 +698,7 @@ impl Negotiator {
                     kept.push(t);
                 }
             }
-            state.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(id, e)));
+            state.extend(evs.into_iter().map(|e| Event::Transceiver(id, e)));
         }
         self.transceivers = kept;
         self.slots = snap.slots;
@@ -762,7 +762,7 @@ impl Negotiator {
                 let mut evs = Vec::new();
                 t.end_receiver(&mut evs);
                 evs.push(TransceiverEvent::Removed);
-                state.extend(evs.into_iter().map(|e| CoreEvent::Transceiver(t.id, e)));
+                state.extend(evs.into_iter().map(|e| Event::Transceiver(t.id, e)));
             } else {
                 kept.push(t);
             }
@@ -813,10 +813,10 @@ fn stop_now(t: &mut crate::connection::Transceiver, out: &mut Vec<TransceiverEve
 }
 
 /// Takes the transceiver events out of `events` (kept in order), leaving the W3C ones.
-fn take_transceiver_events(events: &mut Vec<CoreEvent>) -> Vec<CoreEvent> {
+fn take_transceiver_events(events: &mut Vec<Event>) -> Vec<Event> {
     let (state, rest) = std::mem::take(events)
         .into_iter()
-        .partition(|e| matches!(e, CoreEvent::Transceiver(..)));
+        .partition(|e| matches!(e, Event::Transceiver(..)));
     *events = rest;
     state
 }

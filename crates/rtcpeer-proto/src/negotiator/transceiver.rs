@@ -247,7 +247,7 @@ mod tests {
     use super::*;
     use crate::cert::{Certificate, CertificateParams};
     use crate::config::Configuration;
-    use crate::connection::{Core, CoreEvent, CoreSettings, OfferOptions, SignalingState};
+    use crate::connection::{Core, CoreEvent, CoreSettings, Event, OfferOptions, SignalingState};
     use crate::error::ErrorKind;
     use crate::util::SeededRandom;
 
@@ -272,19 +272,19 @@ mod tests {
         offer.sdp
     }
 
-    fn drain(c: &mut Core) -> Vec<CoreEvent> {
+    fn drain(c: &mut Core) -> Vec<Event> {
         std::iter::from_fn(|| c.poll_connection_event()).collect()
     }
 
     /// Where transceiver `id`'s event `ev` is.
-    fn at(events: &[CoreEvent], id: TransceiverId, ev: TransceiverEvent) -> usize {
+    fn at(events: &[Event], id: TransceiverId, ev: TransceiverEvent) -> usize {
         position(
             events,
-            |e| matches!(e, CoreEvent::Transceiver(i, x) if *i == id && *x == ev),
+            |e| matches!(e, Event::Transceiver(i, x) if *i == id && *x == ev),
         )
     }
 
-    fn position(events: &[CoreEvent], f: impl Fn(&CoreEvent) -> bool) -> usize {
+    fn position(events: &[Event], f: impl Fn(&Event) -> bool) -> usize {
         events
             .iter()
             .position(f)
@@ -323,7 +323,7 @@ mod tests {
         let tb = b.transceiver_ids()[0];
         let added = position(
             &events,
-            |e| matches!(e, CoreEvent::Transceiver(id, TransceiverEvent::Added { kind: MediaKind::Audio, .. }) if *id == tb),
+            |e| matches!(e, Event::Transceiver(id, TransceiverEvent::Added { kind: MediaKind::Audio, .. }) if *id == tb),
         );
         let streams = at(
             &events,
@@ -331,20 +331,18 @@ mod tests {
             TransceiverEvent::RemoteStreams(vec!["s0".into()]),
         );
         let state = position(&events, |e| {
-            matches!(
-                e,
-                CoreEvent::SignalingStateChange(SignalingState::HaveRemoteOffer)
-            )
+            matches!(e, Event::Connection(c)
+                if matches!(**c, CoreEvent::SignalingStateChange(SignalingState::HaveRemoteOffer)))
         });
         let fired = position(
             &events,
-            |e| matches!(e, CoreEvent::Track { transceiver, stream_ids } if *transceiver == tb && stream_ids == &["s0"]),
+            |e| matches!(e, Event::Connection(c) if matches!(&**c, CoreEvent::Track { transceiver, stream_ids } if *transceiver == tb && stream_ids == &["s0"])),
         );
         assert!(
             added < streams && streams < state && state < fired,
             "{events:?}"
         );
-        let CoreEvent::Transceiver(
+        let Event::Transceiver(
             _,
             TransceiverEvent::Added {
                 receiver_track_id, ..
@@ -364,7 +362,7 @@ mod tests {
         let events = drain(&mut a);
         assert_eq!(events.len(), 2, "{events:?}");
         assert_eq!(at(&events, ta, TransceiverEvent::ReceiverEnded), 0);
-        assert!(matches!(events[1], CoreEvent::NegotiationNeeded));
+        assert!(matches!(&events[1], Event::Connection(c) if matches!(**c, CoreEvent::NegotiationNeeded)));
         exchange(&mut a, &mut b);
         let events = drain(&mut b);
         assert!(

@@ -1463,7 +1463,7 @@ mod tests {
                 SignalingState::Stable
             }));
         }
-        let events: Vec<_> = std::iter::from_fn(|| c.poll_connection_event()).collect();
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_core_event()).collect();
         let dropped: u64 = events
             .iter()
             .map(|e| match e {
@@ -1491,9 +1491,9 @@ mod tests {
         // Room again: the next event follows the marker of earlier losses, none is lost.
         c.emit(CoreEvent::NegotiationNeeded);
         assert!(matches!(
-            c.poll_connection_event(),
+            c.poll_core_event(),
             Some(CoreEvent::NegotiationNeeded)
         ));
-        assert!(c.poll_connection_event().is_none());
+        assert!(c.poll_core_event().is_none());
     }
 }

@@ -1156,7 +1156,7 @@ mod tests {
     }
 
     fn drain(c: &mut Core) -> Vec<CoreEvent> {
-        std::iter::from_fn(|| c.poll_connection_event()).collect()
+        std::iter::from_fn(|| c.poll_core_event()).collect()
     }
 
     fn ice_trace(events: &[CoreEvent]) -> Vec<String> {

@@ -168,7 +168,8 @@ impl Session {
         )
     }
 
-    /// Whether anything is queued for the connection.
+    /// Whether anything is queued for the connection (checked after every call: inlined).
+    #[inline]
     pub(crate) fn has_output(&self) -> bool {
         !self.outbox.is_empty() || self.outbox_dropped > 0
     }

@@ -78,6 +78,7 @@ impl Scheduler {
 
     /// Asks the sources in order (`try_source` appends a datagram and returns it, or `None`
     /// when that source has nothing) and returns the first datagram found.
+    #[inline]
     pub(crate) fn next<T>(
         closed: bool,
         mut try_source: impl FnMut(Source) -> Option<T>,

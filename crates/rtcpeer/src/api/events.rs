@@ -341,11 +341,6 @@ impl Inner {
                     transceiver: t,
                 }))
             }
-            CoreEvent::Transceiver(id, ev) => {
-                // The core hands these out as `Event::Transceiver`; applied all the same.
-                self.tracks.apply(id, ev);
-                return None;
-            }
             CoreEvent::IceCandidate(c) => PeerConnectionEvent::IceCandidate(c.map(Box::new)),
             CoreEvent::IceGatheringStateChange(s) => {
                 PeerConnectionEvent::IceGatheringStateChange(s)

@@ -1,6 +1,6 @@
 //! The track and stream objects of a connection's transceivers (mediacapture-main §4, §5),
 //! owned by the API layer: the core stores only ids and flags and tells what changed with
-//! [`CoreEvent::Transceiver`](rtcpeer_proto::jsep::CoreEvent::Transceiver) events, which
+//! [`Event::Transceiver`](rtcpeer_proto::jsep::Event::Transceiver) events, which
 //! [`Inner::dispatch`](super::Inner::dispatch) applies here after the core lock is released,
 //! before the operation that caused them resolves (webrtc-pc §4.4.1.5).
 //!
