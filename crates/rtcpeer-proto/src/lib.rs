@@ -178,6 +178,7 @@ pub use config::{
 pub use connection as jsep;
 pub use datachannel::{DataChannelLimits, Payload};
 pub use dtls::{DtlsSettings, DtlsTransportState};
+pub use dtmf::{ReceivedTone, ToneChange};
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use ice::interfaces::{IpFilter, NameFilter};
 pub use ice::{
@@ -187,8 +188,9 @@ pub use jsep::{
     AnswerOptions, BinaryType, CoreSettings, DataChannelEvent, DataChannelInit, DataChannelState,
     IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType,
     IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState,
-    OfferOptions, PeerConnectionState, Priority, RtpTransceiverDirection, SctpTransportState,
-    SdpType, SessionDescription, SignalingLimits, SignalingState,
+    MediaCounters, MediaEvent, OfferOptions, OutgoingRtp, PeerConnectionState, Priority,
+    ReceivedRtp, RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription,
+    SignalingLimits, SignalingState,
 };
 pub use sdp::MAX_SDP_BYTES;
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -31,10 +31,10 @@ mod api;
 mod track;
 
 pub use api::{
-    DataChannel, DataChannelEvents, DtlsTransport, EVENT_QUEUE, EventStream, IceSettings,
-    IceTransport, MUX_QUEUE, NetworkTask, Operation, PeerConnection, PeerConnectionEvent,
-    RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind,
-    TransceiverInit, UdpMux,
+    DataChannel, DataChannelEvents, DtlsTransport, DtmfSender, EVENT_QUEUE, EventStream,
+    IceSettings, IceTransport, MUX_QUEUE, NetworkTask, Operation, PeerConnection,
+    PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
+    TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
 };
 pub use rtcpeer_proto::{
     AnswerOptions, BinaryType, BundlePolicy, Certificate, CertificateParams, Configuration,
@@ -44,9 +44,10 @@ pub use rtcpeer_proto::{
     IceCandidateType, IceComponent, IceConnectionState, IceGatheringState, IceParameters,
     IceProtocol, IceRole, IceServer, IceServerUrl, IceTcpCandidateType, IceTransportPolicy,
     IceTransportProtocol, IceTransportState, IceUrlScheme, InterfaceFilter, IpFilter, KeyParams,
-    MAX_SDP_BYTES, MediaKind, MediaStreamTrackState, MuxCounters, NameFilter, OfferOptions,
-    Payload, PeerConnectionState, Priority, Result, RsaHash, RtcpMuxPolicy, RtpCapabilities,
-    RtpCodecCapability, RtpHeaderExtensionCapability, RtpTransceiverDirection, SctpTransportState,
-    SdpType, SessionDescription, SignalingLimits, SignalingState,
+    MAX_SDP_BYTES, MediaCounters, MediaEvent, MediaKind, MediaStreamTrackState, MuxCounters,
+    NameFilter, OfferOptions, OutgoingRtp, Payload, PeerConnectionState, Priority, ReceivedRtp,
+    ReceivedTone, Result, RsaHash, RtcpMuxPolicy, RtpCapabilities, RtpCodecCapability,
+    RtpHeaderExtensionCapability, RtpTransceiverDirection, SctpTransportState, SdpType,
+    SessionDescription, SignalingLimits, SignalingState, ToneChange,
 };
 pub use track::{MediaStream, MediaStreamTrack};

@@ -16,6 +16,7 @@ use crate::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::jsep::{
     CoreEvent, DataChannelEvent, DataChannelId, Event, IceCandidate, IceCandidateError,
     IceCandidatePair, IceTransportState, IoRequest, PeerConnectionState, SignalingState,
+    TransceiverEvent,
 };
 use rtcpeer_proto::{IceConnectionState, IceGatheringState};
 
@@ -295,11 +296,16 @@ impl Inner {
                 }
                 // Not an event of the application's: applied to the track and stream
                 // objects, in order, before the operation that caused it resolves.
-                Event::Transceiver(id, ev) => self.tracks.apply(id, ev),
+                Event::Transceiver(id, ev) => {
+                    if ev == TransceiverEvent::Removed {
+                        self.media.remove(id);
+                    }
+                    self.tracks.apply(id, ev)
+                }
                 Event::Channel(key, e) => out.push(Outgoing::Channel(key, e)),
-                // Received media, DTMF and key-frame requests: the API's RTP surface is not
-                // built yet (issue 10), so they end here (the core bounds their queue).
-                Event::Media(..) => {}
+                // Received media and sender feedback wait in the transceiver's bounded
+                // queues for `RtpReceiver::recv` / `RtpSender::recv_feedback`.
+                Event::Media(id, e) => self.media.deliver(id, e),
                 Event::Io(IoRequest::ChannelForgotten(key)) => out.push(Outgoing::Forgotten(key)),
                 Event::Io(IoRequest::Start) => self.start_driver(),
                 // The driver's own requests: it acts on them before delivering.

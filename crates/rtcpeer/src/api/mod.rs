@@ -10,6 +10,7 @@ mod datachannel;
 mod driver;
 mod events;
 mod mdns_socket;
+mod media;
 mod mux;
 mod objects;
 mod tracks;
@@ -40,7 +41,7 @@ pub use driver::NetworkTask;
 pub use events::{EVENT_QUEUE, EventStream, PeerConnectionEvent, TrackEvent};
 pub use mux::{MUX_QUEUE, UdpMux};
 pub use objects::{
-    DtlsTransport, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
+    DtlsTransport, DtmfSender, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
 };
 
 use chain::Chain;
@@ -200,6 +201,8 @@ pub(crate) struct Inner {
     pub(crate) channel_liveness: Mutex<datachannel::ChannelLiveness>,
     /// The transceivers' track and stream objects (`tracks.rs`).
     pub(crate) tracks: tracks::Tracks,
+    /// Each transceiver's received media and sender feedback (`media.rs`).
+    pub(crate) media: media::MediaQueues,
 }
 
 impl Drop for Inner {
@@ -300,6 +303,11 @@ impl PeerConnection {
         core.configure_ice(settings.ice.agent, ice_rng);
         core.set_signaling_limits(settings.signaling);
         core.set_data_channel_limits(settings.data_channels);
+        // Sender reports carry wall-clock time (RFC 3550 §6.4.1); the core reads no clock.
+        let unix = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        core.set_wall_clock(std::time::Instant::now(), unix);
         let pc = PeerConnection {
             inner: Arc::new(Inner {
                 id: NEXT_PC.fetch_add(1, Ordering::Relaxed),
@@ -318,6 +326,7 @@ impl PeerConnection {
                 channel_queues: Default::default(),
                 channel_liveness: Default::default(),
                 tracks: Default::default(),
+                media: Default::default(),
             }),
         };
         // iceCandidatePoolSize > 0: the core asks for a driver, gathering starts now
@@ -656,6 +665,7 @@ impl PeerConnection {
         }
         self.inner.subscribers.close();
         self.inner.channel_queues.close_all();
+        self.inner.media.close_all();
         self.inner.driver.stop();
     }
 

@@ -2,6 +2,7 @@
 //! data channels, the SCTP and ICE transports. Each holds the connection and an id.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::track::{MediaStream, MediaStreamTrack};
 use rtcpeer_proto::DtlsTransportState;
@@ -12,8 +13,8 @@ use rtcpeer_proto::jsep::{
     IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId, TransceiverInfo,
 };
 use rtcpeer_proto::{
-    MediaKind, RtpCapabilities, RtpCodecCapability, receiver_capabilities, sender_capabilities,
-    validate_codec_preferences,
+    MediaEvent, MediaKind, OutgoingRtp, RtpCapabilities, RtpCodecCapability, receiver_capabilities,
+    sender_capabilities, validate_codec_preferences,
 };
 
 use super::Inner;
@@ -211,6 +212,87 @@ impl RtpSender {
     pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
         sender_capabilities(kind)
     }
+
+    /// Sends one RTP packet of encoded media (RFC 3550 §5.1; rtcpeer writes the SSRC, the
+    /// sequence number and the negotiated header extensions, keeps a copy for
+    /// retransmission and encrypts it). Returns its sequence number, or `None` when it was
+    /// not sent: not connected yet, the transceiver does not send, the payload type was not
+    /// negotiated, or the send queue is full.
+    pub fn send_rtp(&self, rtp: &OutgoingRtp<'_>) -> Option<u16> {
+        let seq = self.pc.core().send_rtp(Instant::now(), self.id, rtp);
+        if seq.is_some() {
+            self.pc.wake_driver();
+        }
+        seq
+    }
+
+    /// The next feedback for this sender: a key-frame request from the remote receiver
+    /// ([`MediaEvent::KeyframeRequest`], RFC 4585 PLI / RFC 5104 FIR) or a DTMF
+    /// `tonechange` ([`MediaEvent::ToneChange`]); `None` once the connection closed or the
+    /// transceiver is gone.
+    pub async fn recv_feedback(&self) -> Option<MediaEvent> {
+        let (_, queue) = self.pc.media.get(self.id);
+        queue.recv().await
+    }
+
+    /// `dtmf` (webrtc-pc §5.2): the DTMF sender of an audio sender, `None` for video.
+    pub fn dtmf(&self) -> Option<DtmfSender> {
+        (self.shared.kind == MediaKind::Audio).then(|| DtmfSender {
+            pc: self.pc.clone(),
+            id: self.id,
+        })
+    }
+}
+
+/// `RTCDTMFSender` (webrtc-pc §7): sends DTMF tones as RFC 4733 telephone events on its
+/// audio sender. `tonechange` events come from [`RtpSender::recv_feedback`].
+#[derive(Clone)]
+pub struct DtmfSender {
+    pc: Arc<Inner>,
+    id: TransceiverId,
+}
+handle_basics!(DtmfSender, id);
+
+impl DtmfSender {
+    /// `insertDTMF(tones, duration, interToneGap)` (webrtc-pc §7.2): `InvalidStateError` on
+    /// a stopped transceiver, a currentDirection of "recvonly" or "inactive", or without a
+    /// negotiated telephone-event; `InvalidCharacterError` for a character outside
+    /// `0-9A-D#*,` (case-insensitive). Durations are clamped to 40–6000 ms, gaps to ≥ 30 ms.
+    pub fn insert_dtmf(
+        &self,
+        tones: &str,
+        duration: Duration,
+        inter_tone_gap: Duration,
+    ) -> Result<()> {
+        let r =
+            self.pc
+                .core()
+                .insert_dtmf(Instant::now(), self.id, tones, duration, inter_tone_gap);
+        self.pc.wake_driver();
+        r
+    }
+
+    /// `toneBuffer`: the tones not played yet.
+    pub fn tone_buffer(&self) -> String {
+        self.pc
+            .core()
+            .tone_buffer(self.id)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// `canInsertDTMF` (webrtc-pc §7.2): the transceiver sends and telephone-event was
+    /// negotiated.
+    pub fn can_insert_dtmf(&self) -> bool {
+        let core = self.pc.core();
+        let sends = core.transceiver_info(self.id).is_some_and(|t| {
+            matches!(
+                t.current_direction(),
+                Some(RtpTransceiverDirection::SendRecv | RtpTransceiverDirection::SendOnly)
+            )
+        });
+        sends && core.tone_buffer(self.id).is_some()
+    }
 }
 
 /// `RTCRtpReceiver` (webrtc-pc §5.3).
@@ -232,6 +314,26 @@ impl RtpReceiver {
     /// `RTCRtpReceiver.getCapabilities(kind)`: `None` for a kind other than audio/video.
     pub fn get_capabilities(kind: &str) -> Option<RtpCapabilities> {
         receiver_capabilities(kind)
+    }
+
+    /// The next media received on this receiver: an RTP packet ([`MediaEvent::Rtp`],
+    /// decrypted, routed, retransmissions already put back in place) or a telephone event
+    /// ([`MediaEvent::Dtmf`]); `None` once the connection closed or the transceiver is gone.
+    /// Media is real time: a reader that falls more than about a thousand packets behind
+    /// loses the oldest.
+    pub async fn recv(&self) -> Option<MediaEvent> {
+        let (queue, _) = self.pc.media.get(self.id);
+        queue.recv().await
+    }
+
+    /// Asks the remote sender for a key frame (a PLI, RFC 4585 §6.3.1), e.g. after a
+    /// decoder error; false when nothing was received on this receiver yet.
+    pub fn request_keyframe(&self) -> bool {
+        let sent = self.pc.core().request_keyframe(self.id);
+        if sent {
+            self.pc.wake_driver();
+        }
+        sent
     }
 }
 

@@ -1,0 +1,210 @@
+//! Media end to end between two `PeerConnection`s in one process over real UDP on
+//! 127.0.0.1: RTP both ways through DTLS-SRTP (RFC 5764), key-frame requests (RFC 4585
+//! PLI) and DTMF (RFC 4733, webrtc-pc §7) through the API's sender and receiver objects.
+
+mod common;
+
+use std::time::Duration;
+
+use common::net::{pc, wait_gathered, within};
+use rtcpeer::{
+    MediaEvent, MediaKind, OutgoingRtp, PeerConnection, PeerConnectionEvent, PeerConnectionState,
+    RtpTransceiver, RtpTransceiverDirection, TransceiverInit,
+};
+
+/// Offer/answer with both sides sending and receiving every transceiver.
+async fn negotiate_sendrecv(pc1: &PeerConnection, pc2: &PeerConnection) {
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    wait_gathered(pc1).await;
+    pc2.set_remote_description(pc1.local_description().unwrap())
+        .await
+        .unwrap();
+    for t in pc2.get_transceivers() {
+        t.set_direction(RtpTransceiverDirection::SendRecv).unwrap();
+    }
+    let answer = pc2.create_answer(None).await.unwrap();
+    pc2.set_local_description(Some(answer)).await.unwrap();
+    wait_gathered(pc2).await;
+    pc1.set_remote_description(pc2.local_description().unwrap())
+        .await
+        .unwrap();
+}
+
+async fn connected(pc: &PeerConnection) {
+    let mut ev = pc.events();
+    within("connectionState connected", async {
+        while pc.connection_state() != PeerConnectionState::Connected {
+            match ev.recv().await {
+                Some(PeerConnectionEvent::ConnectionStateChange(PeerConnectionState::Failed)) => {
+                    panic!("connection failed")
+                }
+                Some(_) => {}
+                None => panic!("events ended"),
+            }
+        }
+    })
+    .await;
+}
+
+fn of_kind(pc: &PeerConnection, kind: MediaKind) -> RtpTransceiver {
+    pc.get_transceivers()
+        .into_iter()
+        .find(|t| t.kind() == kind)
+        .expect("a transceiver of that kind")
+}
+
+async fn pair() -> (PeerConnection, PeerConnection) {
+    let (pc1, pc2) = (pc(), pc());
+    for kind in [MediaKind::Audio, MediaKind::Video] {
+        let init = TransceiverInit {
+            direction: RtpTransceiverDirection::SendRecv,
+            ..TransceiverInit::default()
+        };
+        pc1.add_transceiver(kind, init).unwrap();
+    }
+    negotiate_sendrecv(&pc1, &pc2).await;
+    connected(&pc1).await;
+    connected(&pc2).await;
+    (pc1, pc2)
+}
+
+#[tokio::test]
+async fn rtp_both_ways_through_the_sender_and_receiver_objects() {
+    let (pc1, pc2) = pair().await;
+    let (v1, v2) = (
+        of_kind(&pc1, MediaKind::Video),
+        of_kind(&pc2, MediaKind::Video),
+    );
+    let (a1, a2) = (
+        of_kind(&pc1, MediaKind::Audio),
+        of_kind(&pc2, MediaKind::Audio),
+    );
+    for i in 0..100u32 {
+        let payload = i.to_be_bytes();
+        let rtp = OutgoingRtp {
+            payload_type: None,
+            timestamp: i * 3000,
+            marker: i % 10 == 9,
+            payload: &payload,
+        };
+        assert!(v1.sender().send_rtp(&rtp).is_some(), "packet {i} sent");
+        let back = OutgoingRtp {
+            timestamp: i * 960,
+            marker: false,
+            ..rtp
+        };
+        assert!(a2.sender().send_rtp(&back).is_some());
+    }
+    let receiver = v2.receiver();
+    let mut got = Vec::new();
+    within("100 video packets", async {
+        while got.len() < 100 {
+            match receiver.recv().await {
+                Some(MediaEvent::Rtp(r)) => got.push(r),
+                Some(other) => panic!("unexpected {other:?}"),
+                None => panic!("receiver ended"),
+            }
+        }
+    })
+    .await;
+    let payloads: Vec<u32> = got
+        .iter()
+        .map(|r| u32::from_be_bytes(r.payload[..].try_into().unwrap()))
+        .collect();
+    assert_eq!(payloads, (0..100).collect::<Vec<u32>>(), "in order, intact");
+    assert!(
+        got.windows(2)
+            .all(|w| w[1].sequence_number == w[0].sequence_number + 1)
+    );
+    assert_eq!(got.iter().filter(|r| r.marker).count(), 10);
+    assert_eq!(got[3].timestamp, 9000);
+    let audio = a1.receiver();
+    let mut n = 0;
+    within("100 audio packets back", async {
+        while n < 100 {
+            if let Some(MediaEvent::Rtp(_)) = audio.recv().await {
+                n += 1;
+            }
+        }
+    })
+    .await;
+    // close() ends the receiver's stream (after anything still queued).
+    pc1.close();
+    pc2.close();
+    within("the end of the stream", async {
+        while receiver.recv().await.is_some() {}
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn keyframe_requests_reach_the_remote_sender() {
+    let (pc1, pc2) = pair().await;
+    let (v1, v2) = (
+        of_kind(&pc1, MediaKind::Video),
+        of_kind(&pc2, MediaKind::Video),
+    );
+    // Nothing received yet: nobody to ask.
+    assert!(!v2.receiver().request_keyframe());
+    let rtp = OutgoingRtp {
+        payload_type: None,
+        timestamp: 0,
+        marker: true,
+        payload: b"frame",
+    };
+    v1.sender().send_rtp(&rtp).unwrap();
+    within("the packet", v2.receiver().recv()).await.unwrap();
+    assert!(v2.receiver().request_keyframe());
+    let fb = within("the key-frame request", v1.sender().recv_feedback()).await;
+    assert_eq!(fb, Some(MediaEvent::KeyframeRequest));
+}
+
+#[tokio::test]
+async fn dtmf_tones_play_out_with_tonechange_and_reach_the_remote() {
+    let (pc1, pc2) = pair().await;
+    let (a1, a2) = (
+        of_kind(&pc1, MediaKind::Audio),
+        of_kind(&pc2, MediaKind::Audio),
+    );
+    assert!(of_kind(&pc1, MediaKind::Video).sender().dtmf().is_none());
+    let dtmf = a1.sender().dtmf().expect("an audio sender has dtmf");
+    assert!(dtmf.can_insert_dtmf());
+    let err = dtmf
+        .insert_dtmf("12z", Duration::from_millis(100), Duration::from_millis(70))
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidCharacterError");
+    dtmf.insert_dtmf("1a", Duration::from_millis(100), Duration::from_millis(70))
+        .unwrap();
+    assert_eq!(dtmf.tone_buffer(), "A");
+    let sender = a1.sender();
+    let mut changes = Vec::new();
+    within("tonechange events", async {
+        while changes.last() != Some(&String::new()) {
+            if let Some(MediaEvent::ToneChange(t)) = sender.recv_feedback().await {
+                changes.push(t.tone);
+            }
+        }
+    })
+    .await;
+    assert_eq!(changes, ["1", "A", ""]);
+    let receiver = a2.receiver();
+    let mut tones = Vec::new();
+    within("telephone events at the remote", async {
+        while tones.len() < 4 {
+            if let Some(MediaEvent::Dtmf(t)) = receiver.recv().await {
+                tones.push((t.tone, t.ended.is_some()));
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        tones,
+        [
+            (Some('1'), false),
+            (Some('1'), true),
+            (Some('A'), false),
+            (Some('A'), true)
+        ]
+    );
+}
