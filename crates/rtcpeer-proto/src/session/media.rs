@@ -139,6 +139,12 @@ pub(crate) struct PayloadTypes {
     pub(crate) rtx: Vec<(u8, u8)>,
     /// The telephone-event payload type and its clock rate.
     pub(crate) telephone_event: Option<(u8, u32)>,
+    /// Redundancy (RFC 2198 `red`) payload types with their clock rates: unwrapped on
+    /// receive, never sent.
+    pub(crate) red: Vec<(u8, u32)>,
+    /// Forward error correction (RFC 5109 `ulpfec`, `flexfec`) payload types: their packets
+    /// count in the statistics and are dropped (losses are repaired by NACK and RTX).
+    pub(crate) fec: Vec<(u8, u32)>,
 }
 
 impl PayloadTypes {
@@ -158,7 +164,11 @@ impl PayloadTypes {
                 }
             } else if mime == "audio/telephone-event" {
                 t.telephone_event.get_or_insert((c.payload_type, c.clock_rate));
-            } else if !matches!(mime.as_str(), "video/red" | "video/ulpfec" | "audio/red" | "audio/cn") {
+            } else if mime.ends_with("/red") {
+                t.red.push((c.payload_type, c.clock_rate));
+            } else if mime.ends_with("/ulpfec") || mime.contains("/flexfec") {
+                t.fec.push((c.payload_type, c.clock_rate));
+            } else if mime != "audio/cn" {
                 t.media.push((c.payload_type, c.clock_rate));
             }
         }
@@ -179,9 +189,17 @@ impl PayloadTypes {
         self.rtx.iter().find(|(_, apt)| *apt == pt).map(|(r, _)| *r)
     }
 
-    /// The clock rate of a media or RTX payload type (RTX runs on its media's clock).
+    /// The clock rate of a media, redundancy, FEC or RTX payload type (RTX runs on the
+    /// clock of the payload type it repairs).
     pub(crate) fn clock_rate(&self, pt: u8) -> Option<u32> {
-        let media = |pt: u8| self.media.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
+        let media = |pt: u8| {
+            self.media
+                .iter()
+                .chain(&self.red)
+                .chain(&self.fec)
+                .find(|(p, _)| *p == pt)
+                .map(|(_, c)| *c)
+        };
         media(pt).or_else(|| {
             let apt = self.rtx.iter().find(|(p, _)| *p == pt)?.1;
             media(apt)
@@ -198,8 +216,39 @@ impl PayloadTypes {
         let mut v: Vec<u8> = self.media.iter().map(|(p, _)| *p).collect();
         v.extend(self.rtx.iter().map(|(p, _)| *p));
         v.extend(self.telephone_event.map(|(p, _)| p));
+        v.extend(self.red.iter().chain(&self.fec).map(|(p, _)| *p));
         v
     }
+
+    fn is_red(&self, pt: u8) -> bool {
+        self.red.iter().any(|(p, _)| *p == pt)
+    }
+
+    fn is_fec(&self, pt: u8) -> bool {
+        self.fec.iter().any(|(p, _)| *p == pt)
+    }
+}
+
+/// The primary block of an RFC 2198 redundancy payload: its payload type and data (the
+/// last block; the redundant ones before it are skipped), or `None` when malformed.
+fn red_primary(payload: &[u8]) -> Option<(u8, &[u8])> {
+    let mut at = 0;
+    let mut redundant = 0usize;
+    loop {
+        let b = *payload.get(at)?;
+        if b & 0x80 == 0 {
+            // The last header: one byte, the primary block's payload type (§3).
+            let data = payload.get(at + 1 + redundant..)?;
+            return Some((b & 0x7f, data));
+        }
+        // F set: PT(7) timestamp offset(14) block length(10) (§3).
+        let h = payload.get(at..at + 4)?;
+        redundant += (usize::from(h[2] & 0x03) << 8) | usize::from(h[3]);
+        at += 4;
+    }
+}
+
+impl PayloadTypes {
 }
 
 /// RTCP feedback the m-section negotiated (RFC 4585 §4.2, `a=rtcp-fb`).
@@ -602,6 +651,10 @@ impl MediaState {
         // RFC 4588: an RTX packet repairs the section's stream of the same RID (or its
         // only media stream); its payload starts with the original sequence number.
         let (ssrc, pt, seq, payload, rtx) = if section.payload_types.is_rtx(p.payload_type) {
+            if p.payload.is_empty() {
+                // Padding only: the sender probes bandwidth on the RTX stream.
+                return;
+            }
             let Ok((osn, original)) = read_rtx_payload(p.payload) else {
                 self.counters.malformed += 1;
                 return;
@@ -626,6 +679,24 @@ impl MediaState {
         } else {
             (p.ssrc, p.payload_type, p.sequence_number, p.payload, false)
         };
+        // RFC 2198: media inside a redundancy wrapper is delivered as its primary block;
+        // FEC and padding-only packets take a sequence number (counted, not delivered).
+        let inner = if section.payload_types.is_red(pt) {
+            match red_primary(payload) {
+                Some((inner_pt, data)) if !section.payload_types.is_fec(inner_pt) => {
+                    Some((inner_pt, data))
+                }
+                Some(_) => None,
+                None => {
+                    self.counters.malformed += 1;
+                    return;
+                }
+            }
+        } else if section.payload_types.is_fec(pt) || payload.is_empty() {
+            None
+        } else {
+            Some((pt, payload))
+        };
         let Some(stream) = section.receive_stream(ssrc, rid, clock) else {
             self.counters.unroutable += 1;
             return;
@@ -644,6 +715,9 @@ impl MediaState {
         if tracked {
             self.nack_soon(now);
         }
+        let Some((pt, payload)) = inner else {
+            return;
+        };
         self.counters.rtp_received += 1;
         self.push_event(
             id,
@@ -1438,6 +1512,31 @@ mod tests {
         assert_eq!(m.sections.len(), 1);
         assert_eq!(m.router.section_of(4242), None);
         assert!(m.section_mut(TransceiverId(2)).is_some());
+    }
+
+    #[test]
+    fn red_payloads_give_their_primary_block() {
+        // One-byte header only (what Chromium sends around VP8): PT 96, then the data.
+        assert_eq!(super::red_primary(&[96, 1, 2, 3]), Some((96, &[1u8, 2, 3][..])));
+        // One redundant block of 2 bytes (F, PT 111, offset 960, length 2), then primary.
+        let red = [0x80 | 111, 0x0f, 0x00, 0x02, 111, 9, 9, 7, 7, 7];
+        assert_eq!(super::red_primary(&red), Some((111, &[7u8, 7, 7][..])));
+        // Truncated headers, or a redundant length beyond the payload: malformed.
+        assert_eq!(super::red_primary(&[]), None);
+        assert_eq!(super::red_primary(&[0x80 | 111, 0, 0]), None);
+        assert_eq!(super::red_primary(&[0x80 | 111, 0, 0x03, 0xff, 111, 1]), None);
+        // Only headers, the primary empty.
+        assert_eq!(super::red_primary(&[96]), Some((96, &[][..])));
+        let types = PayloadTypes::from_codecs(&[
+            codec(96, "video/VP8", 90_000, None, &[]),
+            codec(118, "video/red", 90_000, None, &[]),
+            codec(119, "video/rtx", 90_000, Some("apt=118"), &[]),
+            codec(120, "video/ulpfec", 90_000, None, &[]),
+        ]);
+        assert_eq!(types.media, [(96, 90_000)]);
+        assert!(types.is_red(118) && types.is_fec(120) && types.is_rtx(119));
+        assert_eq!(types.clock_rate(119), Some(90_000), "RTX of RED runs on its clock");
+        assert_eq!(types.clock_rate(120), Some(90_000));
     }
 
     #[test]

@@ -608,6 +608,13 @@ impl PeerConnection {
         self.inner.core().connection_state()
     }
 
+    /// Not W3C: the RTP session's counters (packets in and out, SRTP rejections, packets
+    /// no m-section claimed, NACKs, retransmissions, key-frame requests), until `getStats`
+    /// reports them.
+    pub fn media_counters(&self) -> rtcpeer_proto::MediaCounters {
+        self.inner.core().media_counters()
+    }
+
     /// The connection's network task (UDP sockets and timers; started by the first
     /// setLocalDescription): lets diagnostics and tests see it run and wait for it to stop.
     pub fn network_task(&self) -> NetworkTask {
