@@ -33,7 +33,8 @@ use std::fmt;
 use crypto::{Cipher, RTCP_LABELS, RTP_LABELS};
 use replay::ReplayWindow;
 
-pub use crate::dtls::{SrtpMasterKey, SrtpProfile};
+use crate::dtls::DtlsRole;
+pub use crate::dtls::{SrtpKeyingMaterial, SrtpMasterKey, SrtpProfile};
 
 /// Default SSRC table cap of a context (per table: send/receive × RTP/RTCP).
 pub const MAX_SRTP_STREAMS: usize = 1024;
@@ -248,6 +249,25 @@ impl SrtpContext {
     /// (RFC 3711 §8.2), with the default [`SrtpConfig`].
     pub fn new(profile: SrtpProfile, key: &SrtpMasterKey) -> Result<SrtpContext, SrtpError> {
         SrtpContext::with_config(profile, key, SrtpConfig::default())
+    }
+
+    /// The context that protects what this endpoint sends: its DTLS role's write key
+    /// (RFC 5764 §4.2).
+    pub fn outbound(
+        keys: &SrtpKeyingMaterial,
+        role: DtlsRole,
+        config: SrtpConfig,
+    ) -> Result<SrtpContext, SrtpError> {
+        SrtpContext::with_config(keys.profile, keys.local(role), config)
+    }
+
+    /// The context that unprotects what the peer sends: the peer's write key (RFC 5764 §4.2).
+    pub fn inbound(
+        keys: &SrtpKeyingMaterial,
+        role: DtlsRole,
+        config: SrtpConfig,
+    ) -> Result<SrtpContext, SrtpError> {
+        SrtpContext::with_config(keys.profile, keys.remote(role), config)
     }
 
     /// A context with explicit limits.
