@@ -339,7 +339,8 @@ impl SrtpContext {
 
     /// Unprotects an SRTP packet in place (RFC 3711 §3.3): checks replay, verifies the tag,
     /// then decrypts; returns the RTP packet's length (`packet[..n]`). Nothing of the packet
-    /// is trusted, and no state changes, before the tag verifies.
+    /// is trusted, and no state changes, before the tag verifies. On error the packet is to
+    /// be dropped: its payload bytes may have been overwritten.
     pub fn unprotect_rtp(&mut self, packet: &mut [u8]) -> Result<usize, SrtpError> {
         let body_len = packet
             .len()
@@ -390,7 +391,8 @@ impl SrtpContext {
 
     /// Unprotects an SRTCP packet in place (RFC 3711 §3.4, RFC 7714 §9.3): checks replay of
     /// its SRTCP index, verifies the tag, then decrypts if the E flag is set; returns the RTCP
-    /// packet's length (`packet[..n]`).
+    /// packet's length (`packet[..n]`). On error the packet is to be dropped (its bytes may
+    /// have been overwritten); no state changes.
     pub fn unprotect_rtcp(&mut self, packet: &mut [u8]) -> Result<usize, SrtpError> {
         let tag_len = self.rtcp.tag_len();
         let body_len = packet
