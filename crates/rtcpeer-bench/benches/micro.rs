@@ -1,5 +1,6 @@
 //! Micro-benchmarks of rtcpeer's hot paths (issue 5): STUN parse/write, the SCTP receive
-//! path, a DTLS record, and SDP parsing of real Chromium offers.
+//! path, a DTLS record, SDP parsing of real Chromium offers, and SRTP protect/unprotect of a
+//! 1000-byte RTP packet (issue 10).
 //!
 //! `cargo bench -p rtcpeer-bench` (Criterion: warm-up, many samples, outlier detection and
 //! comparison with the previous run, which a home-made loop would not give).
@@ -12,13 +13,14 @@
 use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rtcpeer_proto::cert::{Certificate, CertificateParams};
 use rtcpeer_proto::dtls::{
     DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole, DtlsSettings, RemoteFingerprints,
 };
 use rtcpeer_proto::sctp::{Association, Config, Event, SendOptions, crc32c};
 use rtcpeer_proto::sdp::Sdp;
+use rtcpeer_proto::srtp::{SrtpContext, SrtpMasterKey, SrtpProfile};
 use rtcpeer_proto::stun::{Class, Message, MessageWriter, Method, TransactionId};
 
 const KEY: &[u8] = b"VOkJxbRl1RmTxUk/WvJxBt";
@@ -205,5 +207,53 @@ fn sdp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stun, sctp, dtls, sdp);
+/// A 1000-byte RTP packet (12-byte header, 988 bytes of payload) with sequence number `seq`.
+fn rtp_packet(buf: &mut Vec<u8>, seq: u16) {
+    buf.clear();
+    buf.extend_from_slice(&[0x80, 96]);
+    buf.extend_from_slice(&seq.to_be_bytes());
+    buf.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+    buf.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+    buf.resize(1000, 0xa5);
+}
+
+fn srtp(c: &mut Criterion) {
+    let mut g = c.benchmark_group("srtp");
+    g.throughput(Throughput::Elements(1));
+    for profile in [SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmHmacSha1_80] {
+        let key = SrtpMasterKey {
+            key: vec![7; profile.master_key_len()],
+            salt: vec![9; profile.master_salt_len()],
+        };
+        let mut tx = SrtpContext::new(profile, &key).unwrap();
+        let mut rx = SrtpContext::new(profile, &key).unwrap();
+        // Room for the tag, so protecting never reallocates.
+        let mut buf = Vec::with_capacity(1100);
+        let mut seq = 0u16;
+        g.bench_function(format!("protect 1000-byte RTP ({profile})"), |b| {
+            b.iter(|| {
+                seq = seq.wrapping_add(1);
+                rtp_packet(&mut buf, seq);
+                tx.protect_rtp(black_box(&mut buf)).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function(format!("unprotect 1000-byte SRTP ({profile})"), |b| {
+            b.iter_batched_ref(
+                || {
+                    seq = seq.wrapping_add(1);
+                    let mut p = Vec::with_capacity(1100);
+                    rtp_packet(&mut p, seq);
+                    tx.protect_rtp(&mut p).unwrap();
+                    p
+                },
+                |p| assert_eq!(rx.unprotect_rtp(black_box(p)).unwrap(), 1000),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stun, sctp, dtls, sdp, srtp);
 criterion_main!(benches);

@@ -33,7 +33,8 @@ use std::fmt;
 use crypto::{Cipher, RTCP_LABELS, RTP_LABELS};
 use replay::ReplayWindow;
 
-pub use crate::dtls::{SrtpMasterKey, SrtpProfile};
+use crate::dtls::DtlsRole;
+pub use crate::dtls::{SrtpKeyingMaterial, SrtpMasterKey, SrtpProfile};
 
 /// Default SSRC table cap of a context (per table: send/receive × RTP/RTCP).
 pub const MAX_SRTP_STREAMS: usize = 1024;
@@ -250,6 +251,25 @@ impl SrtpContext {
         SrtpContext::with_config(profile, key, SrtpConfig::default())
     }
 
+    /// The context that protects what this endpoint sends: its DTLS role's write key
+    /// (RFC 5764 §4.2).
+    pub fn outbound(
+        keys: &SrtpKeyingMaterial,
+        role: DtlsRole,
+        config: SrtpConfig,
+    ) -> Result<SrtpContext, SrtpError> {
+        SrtpContext::with_config(keys.profile, keys.local(role), config)
+    }
+
+    /// The context that unprotects what the peer sends: the peer's write key (RFC 5764 §4.2).
+    pub fn inbound(
+        keys: &SrtpKeyingMaterial,
+        role: DtlsRole,
+        config: SrtpConfig,
+    ) -> Result<SrtpContext, SrtpError> {
+        SrtpContext::with_config(keys.profile, keys.remote(role), config)
+    }
+
     /// A context with explicit limits.
     pub fn with_config(
         profile: SrtpProfile,
@@ -319,7 +339,8 @@ impl SrtpContext {
 
     /// Unprotects an SRTP packet in place (RFC 3711 §3.3): checks replay, verifies the tag,
     /// then decrypts; returns the RTP packet's length (`packet[..n]`). Nothing of the packet
-    /// is trusted, and no state changes, before the tag verifies.
+    /// is trusted, and no state changes, before the tag verifies. On error the packet is to
+    /// be dropped: its payload bytes may have been overwritten.
     pub fn unprotect_rtp(&mut self, packet: &mut [u8]) -> Result<usize, SrtpError> {
         let body_len = packet
             .len()
@@ -370,7 +391,8 @@ impl SrtpContext {
 
     /// Unprotects an SRTCP packet in place (RFC 3711 §3.4, RFC 7714 §9.3): checks replay of
     /// its SRTCP index, verifies the tag, then decrypts if the E flag is set; returns the RTCP
-    /// packet's length (`packet[..n]`).
+    /// packet's length (`packet[..n]`). On error the packet is to be dropped (its bytes may
+    /// have been overwritten); no state changes.
     pub fn unprotect_rtcp(&mut self, packet: &mut [u8]) -> Result<usize, SrtpError> {
         let tag_len = self.rtcp.tag_len();
         let body_len = packet

@@ -608,3 +608,42 @@ fn wrong_key_fails() {
         assert_eq!(rx.stream_count(), 0);
     }
 }
+
+/// The two directions of a DTLS-SRTP association: the client's outbound context talks to the
+/// server's inbound one and not to its own inbound one (RFC 5764 §4.2).
+#[test]
+fn keying_material_directions() {
+    use crate::dtls::DtlsRole;
+    for profile in ALL {
+        let material: Vec<u8> = (0..profile.keying_material_len() as u8).collect();
+        let km = SrtpKeyingMaterial::from_exported(profile, &material).unwrap();
+        let config = SrtpConfig::default();
+        let mut client_tx = SrtpContext::outbound(&km, DtlsRole::Client, config).unwrap();
+        let mut server_rx = SrtpContext::inbound(&km, DtlsRole::Server, config).unwrap();
+        let mut client_rx = SrtpContext::inbound(&km, DtlsRole::Client, config).unwrap();
+        let p = protected(&mut client_tx, &rtp(1, 1, 10));
+        assert_eq!(unprotect(&mut server_rx, &p).unwrap(), rtp(1, 1, 10));
+        assert_eq!(unprotect(&mut client_rx, &p), Err(SrtpError::AuthFailed));
+    }
+}
+
+/// Unencrypted SRTCP (E=0) with AES-CM is authenticated only (RFC 3711 §3.4): the vector
+/// (all-zero master key and salt, index 1) is from an independent Python implementation.
+#[test]
+fn cm_unencrypted_srtcp_accepted() {
+    let k = SrtpMasterKey {
+        key: vec![0; 16],
+        salt: vec![0; 14],
+    };
+    let plain = hex("81c80005deadbeef0000000000000000000000000000000000000000");
+    let mut packet = plain.clone();
+    packet.extend_from_slice(&hex("00000001f01934604dcd61e0115b"));
+    let mut rx = SrtpContext::new(SrtpProfile::Aes128CmHmacSha1_80, &k).unwrap();
+    assert_eq!(unprotect_rtcp(&mut rx, &packet).unwrap(), plain);
+    assert_eq!(unprotect_rtcp(&mut rx, &packet), Err(SrtpError::Replayed));
+    // Setting E without encrypting breaks the tag.
+    let mut e = packet.clone();
+    e[plain.len()] |= 0x80;
+    let mut rx = SrtpContext::new(SrtpProfile::Aes128CmHmacSha1_80, &k).unwrap();
+    assert_eq!(unprotect_rtcp(&mut rx, &e), Err(SrtpError::AuthFailed));
+}
