@@ -155,7 +155,8 @@ impl<'a> Packetizer<'a> {
                 seq_header = true;
             }
             if (t == OBU_FRAME || t == OBU_FRAME_HEADER) && key.is_none() {
-                key = Some(tu.get(obu.payload_start).is_some_and(|b| b & 0xe0 == 0));
+                let first = tu.get(obu.payload_start..obu.payload_end).and_then(|p| p.first());
+                key = Some(first.is_some_and(|b| b & 0xe0 == 0));
             }
             pos = obu.next;
         }

@@ -77,8 +77,16 @@ impl<'a> Packetizer<'a> {
         }
         let mut nals = NalUnits::new(frame);
         let peeked = nals.next().ok_or(PayloadError::InvalidFrame)?;
-        if !non_interleaved && NalUnits::new(frame).any(|n| n.len() > max) {
-            return Err(PayloadError::TooLarge);
+        for n in NalUnits::new(frame) {
+            // Types 0 and 24–31 are unspecified in H.264 and name aggregation and
+            // fragmentation units in RTP (RFC 6184 §5.2): such a unit cannot be sent.
+            let header = frame.get(n.start).ok_or(PayloadError::InvalidFrame)?;
+            if matches!(header & 0x1f, 0 | 24..=31) {
+                return Err(PayloadError::InvalidFrame);
+            }
+            if !non_interleaved && n.len() > max {
+                return Err(PayloadError::TooLarge);
+            }
         }
         Ok(Packetizer {
             frame,

@@ -275,6 +275,9 @@ impl Packetizer {
                 if frame.len() > max {
                     return Err(PayloadError::TooLarge);
                 }
+                if f == PayloadFormat::Opus && opus_duration_ticks(frame).is_none() {
+                    return Err(PayloadError::InvalidFrame);
+                }
                 State::Audio { done: false }
             }
             PayloadFormat::Vp8 => {

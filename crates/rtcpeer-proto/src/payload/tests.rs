@@ -179,6 +179,10 @@ fn audio_is_one_frame_per_payload() {
             PayloadError::TooLarge
         );
         assert_eq!(p.packetize(&[]).unwrap_err(), PayloadError::Empty);
+        if format == PayloadFormat::Opus {
+            // Code 3 without its frame count (RFC 6716 §3.2.5).
+            assert_eq!(p.packetize(&[0xfb]).unwrap_err(), PayloadError::InvalidFrame);
+        }
         let mut buf = [0u8; 100];
         assert_eq!(
             p.packetize(&frame).unwrap().next_into(&mut buf).unwrap_err(),
@@ -597,6 +601,14 @@ fn h264_bad_payloads() {
         p.packetize(&[0, 0, 1, 0, 0, 1]).unwrap_err(),
         PayloadError::InvalidFrame
     );
+    // NAL unit types that RTP uses for STAP-A/FU-A (RFC 6184 §5.2), or type 0.
+    for t in [0u8, 24, 28, 31] {
+        assert_eq!(
+            p.packetize(&[0, 0, 1, 0x41, 0x80, 0, 0, 1, 0x60 | t, 1])
+                .unwrap_err(),
+            PayloadError::InvalidFrame
+        );
+    }
 }
 
 #[test]
@@ -719,6 +731,11 @@ fn av1_packetizer_fragments_and_sets_n() {
         .collect();
     let frames = depacketize_all(PayloadFormat::Av1, &with_seq);
     assert_eq!(frames, vec![(tu[2..].to_vec(), 0, true)]);
+    // An empty FRAME_HEADER is not a keyframe (the byte after it is not its payload):
+    // no N (found by the fuzz target).
+    let tu = [0x0a, 0x01, 0xa1, 0x1a, 0x00, 0x10];
+    let payloads = packetize_all(&mut p, &tu).unwrap();
+    assert_eq!(payloads[0].0[0] & 0x08, 0);
     // Only a temporal delimiter: nothing to send.
     assert_eq!(
         p.packetize(&[0x12, 0x00]).unwrap_err(),
