@@ -679,6 +679,49 @@ fn av1_aggregation_header_examples() {
 }
 
 #[test]
+fn av1_fragments_with_and_without_size_fields() {
+    // An OBU_FRAME of 5 payload bytes sent with its size field, split after 3 bytes
+    // (W = 1, Y; then Z, W = 1): the size field is rewritten from the element.
+    let frames = av1_after_sync_all(vec![vec![0x50, 0x32, 0x05, 0x10], vec![0x90, 1, 2, 3, 4]]);
+    assert_eq!(frames, vec![(vec![0x32, 0x05, 0x10, 1, 2, 3, 4], 0, false)]);
+    // The same OBU without a size field, in three fragments, after a sequence header:
+    // a size field is added, and the unit is a keyframe (frame_type KEY_FRAME) even
+    // without N.
+    let frames = av1_after_sync_all(vec![
+        vec![0x60, 0x02, 0x08, 0xa1, 0x30],
+        vec![0xd0, 0x10, 1],
+        vec![0x90, 2, 3, 4],
+    ]);
+    assert_eq!(
+        frames,
+        vec![(
+            vec![0x0a, 0x01, 0xa1, 0x32, 0x05, 0x10, 1, 2, 3, 4],
+            0,
+            true
+        )]
+    );
+    // A temporal delimiter sent in fragments is dropped too.
+    let frames = av1_after_sync_all(vec![vec![0x50, 0x10], vec![0xa0, 0x01, 0x00, 0x30]]);
+    assert_eq!(frames, vec![(vec![0x32, 0x00], 0, false)]);
+}
+
+/// Like [`av1_after_sync`], for a unit in several payloads (the marker on the last).
+fn av1_after_sync_all(payloads: Vec<Vec<u8>>) -> Vec<(Vec<u8>, u32, bool)> {
+    let mut d = Depacketizer::new(PayloadFormat::Av1, DepacketizerConfig::default());
+    d.push(0, 99, true, &[0x00, 0x01, 0x30]);
+    let n = payloads.len();
+    let mut out = Vec::new();
+    for (i, p) in payloads.iter().enumerate() {
+        let pushed = d.push(1 + i as u64, 0, i + 1 == n, p);
+        assert_eq!(pushed.error, None);
+        if let Some(f) = pushed.frame {
+            out.push((f.data.to_vec(), f.timestamp, f.keyframe));
+        }
+    }
+    out
+}
+
+#[test]
 fn av1_bad_payloads() {
     let cases: &[(&[u8], PayloadError)] = &[
         // pion's invalid packets: a length past the end, a bad LEB128, an extension flag
