@@ -135,7 +135,6 @@ engine_modules! {
     ice;
     mdns;
     negotiator;
-    /// RTP payload formats: from an encoded frame to RTP payloads and back.
     payload;
     sctp;
     sdp;

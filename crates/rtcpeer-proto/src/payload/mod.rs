@@ -371,9 +371,11 @@ impl Default for DepacketizerConfig {
 /// A complete frame given back by the [`Depacketizer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
-    /// The frame: Opus/G.711/G.722/VP8/VP9 bytes as encoded, an H.264 access unit in
-    /// Annex-B format (four-byte start codes), an AV1 temporal unit in low-overhead format
-    /// (every OBU with `obu_has_size_field` = 1, no temporal delimiter).
+    /// The frame: Opus/G.711/G.722/VP8 bytes as encoded, one VP9 (layer) frame (from B to
+    /// E: with spatial layers, each layer's frame comes separately, same timestamp), an
+    /// H.264 access unit in Annex-B format (four-byte start codes), an AV1 temporal unit in
+    /// low-overhead format (every OBU with `obu_has_size_field` = 1, no temporal delimiter
+    /// or tile list).
     pub data: &'a [u8],
     /// The RTP timestamp of its packets.
     pub timestamp: u32,
@@ -417,6 +419,13 @@ pub struct DepacketizerCounters {
 /// Assembles frames from in-order payloads of one RTP stream (put a [`ReorderBuffer`] in
 /// front of it). Never gives back a frame with a missing or bad packet: such a frame is
 /// dropped and reported in [`Pushed::dropped_frame`].
+///
+/// A frame begins at a payload that says so (VP8 S=1 with PID 0, VP9 B, AV1 N) or at the
+/// payload after a frame's end (marker, VP9 E) or after a change of timestamp without a
+/// gap. After a gap, payloads are skipped until one of these. H.264 and AV1 payloads
+/// without N cannot say they begin a frame, so after a loss the next frame of those formats
+/// may be skipped too; the stream's first H.264 payload is trusted to begin a unit when its
+/// first NAL unit is an AUD, an SPS or a slice with first_mb_in_slice = 0.
 #[derive(Debug)]
 pub struct Depacketizer {
     format: PayloadFormat,
