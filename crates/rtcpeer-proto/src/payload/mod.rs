@@ -588,7 +588,11 @@ impl Depacketizer {
                 return out;
             }
         };
-        if self.in_frame && precise_start && head.begins == Some(true) {
+        // VP8 and VP9 mark exactly the first payload of a (layer) frame: another one means
+        // the open frame lost its end. (AV1 senders set N on more than one payload of a
+        // unit, GStreamer on the temporal delimiter's and the sequence header's.)
+        let exact_start = matches!(self.format, PayloadFormat::Vp8 | PayloadFormat::Vp9);
+        if self.in_frame && exact_start && head.begins == Some(true) {
             out.dropped_frame |= self.drop_partial();
         }
         if !self.in_frame {

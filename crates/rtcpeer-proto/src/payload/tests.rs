@@ -721,6 +721,53 @@ fn av1_after_sync_all(payloads: Vec<Vec<u8>>) -> Vec<(Vec<u8>, u32, bool)> {
     out
 }
 
+/// A sequence header and a key OBU_FRAME, both with size fields, from GStreamer's rtpav1
+/// tests (tests/check/elements/rtpav1.c), which also give their RTP payloads.
+const AV1_GST_SEQ_HDR: [u8; 13] = [
+    0x0a, 0x0b, 0x00, 0x00, 0x00, 0x03, 0x37, 0xff, 0xfc, 0x0f, 0xff, 0x98, 0x04,
+];
+const AV1_GST_FRAME: [u8; 32] = [
+    0x32, 0x1e, 0x10, 0x00, 0x00, 0x03, 0x00, 0x00, 0xe4, 0xef, 0xbc, 0xf2, 0x51, 0xd8, 0x9f,
+    0x75, 0x6a, 0xd0, 0xde, 0x30, 0xae, 0x3e, 0x50, 0xc9, 0xf0, 0xce, 0x0a, 0xd2, 0x04, 0x66,
+    0x81, 0xf0,
+];
+
+#[test]
+fn av1_gstreamer_payloads() {
+    let mut unit = AV1_GST_SEQ_HDR.to_vec();
+    unit.extend_from_slice(&AV1_GST_FRAME);
+    // GStreamer's separate packets: the temporal delimiter (N, W = 1), the sequence header
+    // (N, W = 1), the frame (W = 1, marker); OBUs sent with their size fields.
+    let td = vec![0x18, 0x12, 0x00];
+    let mut seq_hdr = vec![0x18];
+    seq_hdr.extend_from_slice(&AV1_GST_SEQ_HDR);
+    let mut frame = vec![0x10];
+    frame.extend_from_slice(&AV1_GST_FRAME);
+    let mut d = Depacketizer::new(PayloadFormat::Av1, DepacketizerConfig::default());
+    assert_eq!(d.push(0x3642, 10, false, &td).frame, None);
+    assert_eq!(d.push(0x3643, 10, false, &seq_hdr).frame, None);
+    let f = d.push(0x3644, 10, true, &frame).frame.unwrap();
+    assert_eq!((f.data, f.keyframe), (&unit[..], true));
+    assert_eq!(d.counters().dropped_frames, 0);
+    // GStreamer's aggregated temporal unit: N, W = 2, the sequence header with a length.
+    let mut agg = vec![0x28, 0x0d];
+    agg.extend_from_slice(&AV1_GST_SEQ_HDR);
+    agg.extend_from_slice(&AV1_GST_FRAME);
+    let frames = depacketize_all(PayloadFormat::Av1, &[(7, 20, true, agg)]);
+    assert_eq!(frames, vec![(unit.clone(), 20, true)]);
+    // rtcpeer sends the same unit without size fields (AV1 RTP §5: SHOULD), in one
+    // payload with W = 2, and N since it starts a coded video sequence.
+    let mut tu = vec![0x12, 0x00];
+    tu.extend_from_slice(&unit);
+    let mut p = Packetizer::new(PayloadFormat::Av1, 1200).unwrap();
+    let payloads = packetize_all(&mut p, &tu).unwrap();
+    let mut want = vec![0x28, 0x0c, 0x08];
+    want.extend_from_slice(&AV1_GST_SEQ_HDR[2..]);
+    want.push(0x30);
+    want.extend_from_slice(&AV1_GST_FRAME[2..]);
+    assert_eq!(payloads, vec![(want, true)]);
+}
+
 #[test]
 fn av1_bad_payloads() {
     let cases: &[(&[u8], PayloadError)] = &[
