@@ -136,6 +136,7 @@ engine_modules! {
     ice;
     mdns;
     negotiator;
+    payload;
     rtcp;
     rtp;
     sctp;
