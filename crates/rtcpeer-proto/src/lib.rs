@@ -190,8 +190,8 @@ pub use jsep::{
     IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType,
     IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState,
     MediaCounters, MediaEvent, OfferOptions, OutgoingRtp, PeerConnectionState, Priority,
-    ReceivedRtp, RtpTransceiverDirection, SctpTransportState, SdpType, SessionDescription,
-    SignalingLimits, SignalingState,
+    ReceiveMode, ReceivedFrame, ReceivedRtp, RtpTransceiverDirection, SctpTransportState, SdpType,
+    SessionDescription, SignalingLimits, SignalingState,
 };
 pub use sdp::MAX_SDP_BYTES;
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -45,9 +45,9 @@ pub use rtcpeer_proto::{
     IceProtocol, IceRole, IceServer, IceServerUrl, IceTcpCandidateType, IceTransportPolicy,
     IceTransportProtocol, IceTransportState, IceUrlScheme, InterfaceFilter, IpFilter, KeyParams,
     MAX_SDP_BYTES, MediaCounters, MediaEvent, MediaKind, MediaStreamTrackState, MuxCounters,
-    NameFilter, OfferOptions, OutgoingRtp, Payload, PeerConnectionState, Priority, ReceivedRtp,
-    ReceivedTone, Result, RsaHash, RtcpMuxPolicy, RtpCapabilities, RtpCodecCapability,
-    RtpHeaderExtensionCapability, RtpTransceiverDirection, SctpTransportState, SdpType,
-    SessionDescription, SignalingLimits, SignalingState, ToneChange,
+    NameFilter, OfferOptions, OutgoingRtp, Payload, PeerConnectionState, Priority, ReceiveMode,
+    ReceivedFrame, ReceivedRtp, ReceivedTone, Result, RsaHash, RtcpMuxPolicy, RtpCapabilities,
+    RtpCodecCapability, RtpHeaderExtensionCapability, RtpTransceiverDirection, SctpTransportState,
+    SdpType, SessionDescription, SignalingLimits, SignalingState, ToneChange,
 };
 pub use track::{MediaStream, MediaStreamTrack};

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use common::chromium::{Chromium, js_literal};
 use rtcpeer::{
-    Configuration, IceGatheringState, MediaEvent, OutgoingRtp, PeerConnection, PeerConnectionState,
-    RtpTransceiverDirection, SessionDescription, TransceiverInit,
+    Configuration, IceGatheringState, MediaEvent, MediaKind, OutgoingRtp, PeerConnection,
+    PeerConnectionState, ReceiveMode, ReceivedFrame, RtpTransceiverDirection, SessionDescription,
+    TransceiverInit,
 };
 use serde_json::Value;
 
@@ -233,7 +234,7 @@ async fn chromium_offers_camera_and_microphone_and_decodes_what_rtcpeer_reflects
 async fn rtcpeer_offers_audio_and_video_and_chromium_decodes_the_reflection() {
     let mut chrome = launch().await;
     let pc = PeerConnection::new(Configuration::default()).unwrap();
-    for kind in [rtcpeer::MediaKind::Audio, rtcpeer::MediaKind::Video] {
+    for kind in [MediaKind::Audio, MediaKind::Video] {
         pc.add_transceiver(
             kind,
             TransceiverInit {
@@ -262,4 +263,117 @@ async fn rtcpeer_offers_audio_and_video_and_chromium_decodes_the_reflection() {
     wait_connected(&pc).await;
     check_reflection(&mut chrome, &pc).await;
     pc.close();
+}
+
+/// An IVF file (the container libvpx and ffmpeg read VP8 from): a 32-byte file header,
+/// then each frame with a 12-byte header (size, presentation time in 1/90000 s).
+fn ivf(frames: &[ReceivedFrame], width: u16, height: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"DKIF");
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&32u16.to_le_bytes());
+    out.extend_from_slice(b"VP80");
+    out.extend_from_slice(&width.to_le_bytes());
+    out.extend_from_slice(&height.to_le_bytes());
+    out.extend_from_slice(&90_000u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&(frames.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let t0 = frames.first().map_or(0, |f| f.timestamp);
+    for f in frames {
+        out.extend_from_slice(&(f.data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&u64::from(f.timestamp.wrapping_sub(t0)).to_le_bytes());
+        out.extend_from_slice(&f.data);
+    }
+    out
+}
+
+#[tokio::test]
+async fn chromium_camera_frames_reassembled_by_rtcpeer_decode_with_ffmpeg() {
+    let mut chrome = launch().await;
+    chrome.eval("H.addTracks(); return null").await.unwrap();
+    let offer = chrome.eval("return await H.sld();").await.expect("offer");
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.set_remote_description(desc(&offer))
+        .await
+        .unwrap_or_else(|e| panic!("SRD(offer): {e}\n{}", offer["sdp"]));
+    let (mut video, mut audio) = (None, None);
+    for t in pc.get_transceivers() {
+        assert!(t.receiver().set_receive_mode(ReceiveMode::Frames));
+        match t.kind() {
+            MediaKind::Video => video = Some(t.receiver()),
+            MediaKind::Audio => audio = Some(t.receiver()),
+        }
+    }
+    let (video, audio) = (video.unwrap(), audio.unwrap());
+    pc.set_local_description(None).await.unwrap();
+    wait_gathered(&pc).await;
+    let answer = pc.local_description().unwrap();
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .unwrap();
+    wait_connected(&pc).await;
+    let (mut frames, mut opus) = (Vec::new(), 0usize);
+    tokio::time::timeout(LIMIT, async {
+        while frames.len() < 60 {
+            match video.recv().await {
+                Some(MediaEvent::Frame(f)) => frames.push(f),
+                Some(other) => panic!("frames mode gives frames: {other:?}"),
+                None => panic!("receiver ended"),
+            }
+        }
+        while opus < 100 {
+            match audio.recv().await {
+                Some(MediaEvent::Frame(f)) => {
+                    assert!(!f.data.is_empty());
+                    opus += 1;
+                }
+                Some(MediaEvent::Rtp(_)) => panic!("Opus has a payload format: frames"),
+                Some(_) => {}
+                None => panic!("receiver ended"),
+            }
+        }
+    })
+    .await
+    .expect("60 video frames and 100 Opus frames");
+    pc.close();
+    assert!(
+        frames[0].keyframe,
+        "the first frame handed out is a key frame"
+    );
+    assert!(frames.windows(2).all(|w| w[1].timestamp != w[0].timestamp));
+    let dir = std::env::temp_dir().join(format!("rtcpeer-ivf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("camera.ivf");
+    std::fs::write(&path, ivf(&frames, 320, 240)).unwrap();
+    // ffmpeg decodes every frame without an error.
+    let decode = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs (Debian's ffmpeg, installed by scripts/test)");
+    let errors = String::from_utf8_lossy(&decode.stderr);
+    assert!(
+        decode.status.success() && errors.trim().is_empty(),
+        "ffmpeg: {errors}"
+    );
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args([
+            "-show_entries",
+            "stream=nb_read_frames,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffprobe runs");
+    let probed = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+    assert_eq!(probed, "320,240,60", "ffprobe: {probed}");
+    std::fs::remove_dir_all(&dir).ok();
 }

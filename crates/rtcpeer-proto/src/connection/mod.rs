@@ -52,7 +52,9 @@ pub use crate::session::ice::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
     PeerConnectionState, StunHostName,
 };
-pub use crate::session::media::{MediaCounters, MediaEvent, OutgoingRtp, ReceivedRtp};
+pub use crate::session::media::{
+    MediaCounters, MediaEvent, OutgoingRtp, ReceiveMode, ReceivedFrame, ReceivedRtp,
+};
 pub use crate::session::scheduler::Transmit as SessionTransmit;
 pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};
 pub use io::{Event, Input, IoRequest, Output};
@@ -80,7 +82,7 @@ pub struct IceCredentials {
 /// An event of the connection as the W3C fires them (webrtc-pc §4.4.1 and the transports'
 /// events), handed out as [`Event::Connection`]. Changes to transceivers are not among them:
 /// they come as [`Event::Transceiver`] and are never dropped, whereas these are bounded by
-/// [`MAX_EVENTS`] (a loss is reported with [`CoreEvent::EventsDropped`]).
+/// 4096 events (`MAX_EVENTS`) (a loss is reported with [`CoreEvent::EventsDropped`]).
 // Events are few and short-lived; boxing the candidate would only complicate matching.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]

@@ -73,6 +73,27 @@ impl Connection {
         self.session.media.tone_buffer(id)
     }
 
+    /// Receiver `id` hands out whole frames or RTP packets from now on (see
+    /// [`ReceiveMode`]); false for a transceiver not negotiated yet.
+    pub fn set_receive_mode(&mut self, id: TransceiverId, mode: ReceiveMode) -> bool {
+        self.session.media.set_receive_mode(id, mode)
+    }
+
+    /// Sends one encoded frame of `duration` on transceiver `id`'s sender at `now`:
+    /// packetized by the first negotiated codec's payload format (Opus, G.711, G.722, VP8,
+    /// VP9, H.264, AV1), timestamped on its clock (each frame after the previous by its
+    /// duration). Returns the packets sent.
+    pub fn send_frame(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        frame: &[u8],
+        duration: std::time::Duration,
+    ) -> Result<usize> {
+        self.session.timers.note(now);
+        self.session.media.send_frame(now, id, frame, duration)
+    }
+
     /// Counters of the RTP session (packets in and out, and every kind of drop).
     pub fn media_counters(&self) -> MediaCounters {
         self.session.media_counters()

@@ -44,6 +44,9 @@ use crate::rtp::{
 use crate::session::Session;
 use crate::session::demux::Class;
 use crate::dtls::SrtpKeyingMaterial;
+use crate::payload::{
+    Depacketizer, DepacketizerConfig, Packetizer, PayloadFormat, ReorderBuffer, ReorderConfig,
+};
 use crate::srtp::SrtpContext;
 
 /// Remote streams one m-section receives at most: three simulcast layers and their RTX
@@ -60,10 +63,15 @@ pub(crate) const MAX_QUEUED_PACKETS: usize = 1024;
 pub(crate) const MAX_MEDIA_EVENTS: usize = 4096;
 /// Largest datagram the RTP path reads or writes (above any path MTU).
 const MAX_PACKET: usize = 1500;
+/// Largest RTP payload `send_frame` makes: room for the RTP header with extensions, the
+/// SRTP tag, and IPv6/UDP/TURN headers under a 1280-byte path MTU's worth of margin.
+const MAX_RTP_PAYLOAD: usize = 1100;
 /// How often lost packets are looked at for NACKs while some are missing.
 const NACK_INTERVAL: Duration = Duration::from_millis(20);
 /// Largest RTCP feedback packet we write (fits any path with SRTCP's overhead).
 const MAX_FEEDBACK_LEN: usize = 1200;
+/// Shortest time between two key-frame requests a receiver sends after lost frames.
+const PLI_INTERVAL: Duration = Duration::from_millis(500);
 /// Sequence numbers one NACK packet asks for at most (the rest wait for the next round).
 const MAX_NACKED_PER_ROUND: usize = 256;
 
@@ -88,11 +96,40 @@ pub struct ReceivedRtp {
     pub payload: Vec<u8>,
 }
 
+/// A frame assembled from received RTP packets (in [`ReceiveMode::Frames`]): the payload
+/// format's frame as its encoder made it (RFC 7741 VP8, RFC 6184 H.264 in Annex-B, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedFrame {
+    /// The stream's SSRC.
+    pub ssrc: u32,
+    /// The payload type of its packets.
+    pub payload_type: u8,
+    /// The RTP timestamp of its packets.
+    pub timestamp: u32,
+    /// Whether a decoder can start at this frame.
+    pub keyframe: bool,
+    /// The frame.
+    pub data: Vec<u8>,
+}
+
+/// How a receiver hands out its media.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReceiveMode {
+    /// Each RTP packet as it arrives ([`MediaEvent::Rtp`]): forwarding, SFUs.
+    #[default]
+    Packets,
+    /// Whole frames, reordered and reassembled by the payload format ([`MediaEvent::Frame`]):
+    /// decoding, recording. Payload types without a known format still come as packets.
+    Frames,
+}
+
 /// Something the RTP session reports about one transceiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
     /// An RTP packet for the receiver's track.
     Rtp(ReceivedRtp),
+    /// A whole frame for the receiver's track ([`ReceiveMode::Frames`]).
+    Frame(ReceivedFrame),
     /// A telephone event started or ended on the receiver's stream (RFC 4733).
     Dtmf(crate::dtmf::ReceivedTone),
     /// The sender's DTMF playout moved on (`tonechange`, webrtc-pc §7.3).
@@ -294,6 +331,10 @@ pub(crate) struct SendStream {
     pub(crate) history: Option<SendHistory>,
     /// `RTCDTMFSender`, for audio with telephone-event.
     pub(crate) dtmf: Option<DtmfSender>,
+    /// The packetizer of the sent payload type, made on the first frame.
+    packetizer: Option<(u8, Packetizer)>,
+    /// The RTP timestamp of the next frame sent with `send_frame`.
+    frame_timestamp: u32,
 }
 
 /// A remote stream an m-section receives.
@@ -306,6 +347,39 @@ pub(crate) struct ReceiveStream {
     /// Loss tracking for NACKs (video with NACK negotiated).
     pub(crate) nack: Option<NackTracker>,
     pub(crate) dtmf: DtmfReceiver,
+    /// Reordering and reassembly in [`ReceiveMode::Frames`], for one payload type.
+    frames: Option<FrameAssembler>,
+    /// When we last asked this stream's sender for a key frame after a lost frame.
+    last_pli: Option<Instant>,
+}
+
+/// The reorder buffer and depacketizer of one received stream.
+#[derive(Debug)]
+struct FrameAssembler {
+    payload_type: u8,
+    reorder: ReorderBuffer,
+    depack: Depacketizer,
+}
+
+impl FrameAssembler {
+    /// Releases what is in order (or given up on) at `now` into frames.
+    fn drain(&mut self, now: Instant, ssrc: u32, out: &mut Vec<ReceivedFrame>) -> bool {
+        let mut dropped = false;
+        while let Some(r) = self.reorder.pop(now) {
+            let pushed = self.depack.push(r.seq, r.timestamp, r.marker, r.payload);
+            dropped |= pushed.dropped_frame;
+            if let Some(f) = pushed.frame {
+                out.push(ReceivedFrame {
+                    ssrc,
+                    payload_type: self.payload_type,
+                    timestamp: f.timestamp,
+                    keyframe: f.keyframe,
+                    data: f.data.to_vec(),
+                });
+            }
+        }
+        dropped
+    }
 }
 
 /// One negotiated transceiver m-section in the RTP session.
@@ -319,6 +393,10 @@ pub(crate) struct MediaSection {
     pub(crate) feedback: Feedback,
     pub(crate) header_extensions: Vec<RtpHeaderExtensionParameters>,
     pub(crate) cname: String,
+    /// The negotiated codecs (payload formats for frames).
+    pub(crate) codecs: Vec<RtpCodecParameters>,
+    /// How the receiver hands out media.
+    pub(crate) mode: ReceiveMode,
     /// Our SSRC for this m-section (also when it only receives: RTCP needs one).
     pub(crate) local_ssrc: u32,
     pub(crate) send: Option<SendStream>,
@@ -342,6 +420,8 @@ impl MediaSection {
             stats: ReceiveStats::new(clock_rate),
             nack,
             dtmf: DtmfReceiver::new(),
+            frames: None,
+            last_pli: None,
         });
         self.receive.last_mut()
     }
@@ -463,6 +543,8 @@ impl MediaState {
                         feedback,
                         header_extensions: Vec::new(),
                         cname: m.cname.clone(),
+                        codecs: Vec::new(),
+                        mode: ReceiveMode::Packets,
                         local_ssrc: m.local_ssrcs.0,
                         send: None,
                         receive: Vec::new(),
@@ -475,6 +557,7 @@ impl MediaState {
             s.feedback = feedback;
             s.header_extensions = m.header_extensions.clone();
             s.cname = m.cname.clone();
+            s.codecs = m.codecs.clone();
             let sends = m.direction.is_some_and(RtpTransceiverDirection::sends);
             if sends && s.send.is_none() {
                 let clock = payload_types.media.first().map_or(90_000, |(_, c)| *c);
@@ -488,6 +571,8 @@ impl MediaState {
                     stats: SendStats::new(clock),
                     history: None,
                     dtmf: None,
+                    packetizer: None,
+                    frame_timestamp: m.local_ssrcs.0.rotate_left(13),
                 });
             }
             if let Some(send) = s.send.as_mut() {
@@ -712,13 +797,55 @@ impl MediaState {
             }
             None => false,
         };
-        if tracked {
-            self.nack_soon(now);
+        if tracked && self.nack_due.is_none() {
+            // The NACK round runs soon (a field of its own: `section` is still borrowed).
+            self.nack_due = Some(now);
         }
         let Some((pt, payload)) = inner else {
             return;
         };
         self.counters.rtp_received += 1;
+        if section.mode == ReceiveMode::Frames {
+            let format = section
+                .codecs
+                .iter()
+                .find(|c| c.payload_type == pt)
+                .and_then(PayloadFormat::from_codec);
+            if let Some(format) = format {
+                let kind = section.kind;
+                let Some(stream) = section.receive.iter_mut().find(|r| r.ssrc == ssrc) else {
+                    return;
+                };
+                if stream.frames.as_ref().is_none_or(|f| f.payload_type != pt) {
+                    stream.frames = Some(FrameAssembler {
+                        payload_type: pt,
+                        reorder: ReorderBuffer::new(ReorderConfig::default()),
+                        depack: Depacketizer::new(format, DepacketizerConfig::default()),
+                    });
+                }
+                let Some(fa) = stream.frames.as_mut() else {
+                    return;
+                };
+                fa.reorder.insert(now, ext_seq, p.timestamp, p.marker, payload);
+                let mut frames = Vec::new();
+                let dropped = fa.drain(now, ssrc, &mut frames);
+                let pli = dropped
+                    && kind == MediaKind::Video
+                    && stream
+                        .last_pli
+                        .is_none_or(|t| now.saturating_duration_since(t) >= PLI_INTERVAL);
+                if pli {
+                    stream.last_pli = Some(now);
+                }
+                for f in frames {
+                    self.push_event(id, MediaEvent::Frame(f));
+                }
+                if pli {
+                    self.request_keyframe(id);
+                }
+                return;
+            }
+        }
         self.push_event(
             id,
             MediaEvent::Rtp(ReceivedRtp {
@@ -1074,6 +1201,12 @@ impl MediaState {
             self.nack_due.map(|t| (t, TimerName::Media(MediaTimer::Nack))),
             self.twcc.poll_timeout().map(|t| (t, TimerName::Media(MediaTimer::Twcc))),
             dtmf.map(|t| (t, TimerName::Media(MediaTimer::Dtmf))),
+            self.sections
+                .iter()
+                .flat_map(|s| &s.receive)
+                .filter_map(|r| r.frames.as_ref()?.reorder.poll_timeout())
+                .min()
+                .map(|t| (t, TimerName::Media(MediaTimer::Reorder))),
         ])
     }
 
@@ -1096,6 +1229,120 @@ impl MediaState {
             self.send_twcc(now);
         }
         self.run_dtmf(now);
+        self.drain_frames(now);
+    }
+
+    /// Frames whose missing packets were given up on (the reorder buffer's hole limits).
+    fn drain_frames(&mut self, now: Instant) {
+        let mut out = Vec::new();
+        let mut pli = Vec::new();
+        for s in &mut self.sections {
+            for r in &mut s.receive {
+                let Some(fa) = r.frames.as_mut() else {
+                    continue;
+                };
+                if fa.reorder.poll_timeout().is_none_or(|t| t > now) {
+                    continue;
+                }
+                let mut frames = Vec::new();
+                if fa.drain(now, r.ssrc, &mut frames)
+                    && s.kind == MediaKind::Video
+                    && r.last_pli.is_none_or(|t| now.saturating_duration_since(t) >= PLI_INTERVAL)
+                {
+                    r.last_pli = Some(now);
+                    pli.push(s.transceiver);
+                }
+                out.extend(frames.into_iter().map(|f| (s.transceiver, f)));
+            }
+        }
+        for (id, f) in out {
+            self.push_event(id, MediaEvent::Frame(f));
+        }
+        for id in pli {
+            self.request_keyframe(id);
+        }
+    }
+
+    /// Receiver `id` hands out frames or packets (see [`ReceiveMode`]).
+    pub(crate) fn set_receive_mode(&mut self, id: TransceiverId, mode: ReceiveMode) -> bool {
+        let Some(s) = self.sections.iter_mut().find(|s| s.transceiver == id) else {
+            return false;
+        };
+        s.mode = mode;
+        if mode == ReceiveMode::Packets {
+            for r in &mut s.receive {
+                r.frames = None;
+            }
+        }
+        true
+    }
+
+    /// Packetizes one encoded frame of `duration` (RFC 7741, RFC 6184, ... by the first
+    /// negotiated codec of the sender) and sends its packets; the frame's RTP timestamp
+    /// advances by the duration on the codec's clock. Returns the packets sent.
+    pub(crate) fn send_frame(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        frame: &[u8],
+        duration: Duration,
+    ) -> crate::Result<usize> {
+        if self.srtp.is_none() {
+            return Err(crate::Error::invalid_state("the transport is not connected yet"));
+        }
+        let section = self
+            .sections
+            .iter_mut()
+            .find(|s| s.transceiver == id)
+            .ok_or_else(|| crate::Error::invalid_state("the transceiver is not negotiated"))?;
+        let codec = section
+            .codecs
+            .iter()
+            .find(|c| PayloadFormat::from_codec(c).is_some())
+            .cloned()
+            .ok_or_else(|| crate::Error::not_supported("no negotiated codec rtcpeer can packetize"))?;
+        let send = section
+            .send
+            .as_mut()
+            .ok_or_else(|| crate::Error::invalid_state("the transceiver does not send"))?;
+        if send.packetizer.as_ref().is_none_or(|(pt, _)| *pt != codec.payload_type) {
+            let format = PayloadFormat::from_codec(&codec)
+                .ok_or_else(|| crate::Error::not_supported("codec without a payload format"))?;
+            let p = Packetizer::new(format, MAX_RTP_PAYLOAD)
+                .map_err(|e| crate::Error::operation(e.to_string()))?;
+            send.packetizer = Some((codec.payload_type, p));
+        }
+        let timestamp = send.frame_timestamp;
+        let ticks = duration.as_nanos() * u128::from(codec.clock_rate) / 1_000_000_000;
+        send.frame_timestamp = timestamp.wrapping_add(ticks as u32);
+        let Some((pt, packetizer)) = send.packetizer.as_mut() else {
+            return Ok(0);
+        };
+        let pt = *pt;
+        let mut payloads = packetizer
+            .packetize(frame)
+            .map_err(|e| crate::Error::type_error(format!("frame not sent: {e}")))?;
+        let mut buf = [0u8; MAX_RTP_PAYLOAD];
+        let mut pending: Vec<(Vec<u8>, bool)> = Vec::new();
+        while let Some(info) = payloads
+            .next_into(&mut buf)
+            .map_err(|e| crate::Error::type_error(format!("frame not sent: {e}")))?
+        {
+            pending.push((buf[..info.len].to_vec(), info.marker));
+        }
+        let mut sent = 0;
+        for (payload, marker) in &pending {
+            let rtp = OutgoingRtp {
+                payload_type: Some(pt),
+                timestamp,
+                marker: *marker,
+                payload,
+            };
+            if self.send_rtp(now, id, &rtp).is_some() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 
     /// Our SSRC for RTCP: the first sender's, else the first section's (RFC 3550 §6.4.2:
@@ -1301,13 +1548,6 @@ impl MediaState {
         }
         for (id, e) in events {
             self.push_event(id, e);
-        }
-    }
-
-    /// A received packet of a NACK-tracked stream: the NACK round runs soon.
-    fn nack_soon(&mut self, now: Instant) {
-        if self.nack_due.is_none() {
-            self.nack_due = Some(now);
         }
     }
 
@@ -1962,6 +2202,66 @@ mod tests {
             })
             .collect();
         assert_eq!(tones, [(Some('1'), false), (Some('1'), true), (Some('#'), false), (Some('#'), true)]);
+    }
+
+    #[test]
+    fn frames_are_packetized_sent_and_reassembled_through_loss() {
+        let mut n = wire::Net::new(34);
+        n.connect();
+        let unix = Duration::from_secs(1_800_000_000);
+        for c in &mut n.cores {
+            c.set_wall_clock(n.now, unix);
+        }
+        let (_, a_video) = n.transceivers[0];
+        let (_, b_video) = n.transceivers[1];
+        assert!(n.cores[1].set_receive_mode(b_video, super::ReceiveMode::Frames));
+        let media_ssrc = video_ssrc(&n, 0);
+        let mut rng = crate::util::SeededRandom::new(9);
+        use crate::util::RandomSource;
+        let mut sent = Vec::new();
+        let mut dropped = 0;
+        for i in 0..60usize {
+            let len = 1 + (rng.next_u32() % 6000) as usize;
+            let mut frame = vec![0u8; len];
+            rng.fill(&mut frame);
+            // A VP8 key frame's first byte has the P bit clear (RFC 6386 §9.1).
+            frame[0] = if i == 0 { frame[0] & !1 } else { frame[0] | 1 };
+            let packets = n.cores[0]
+                .send_frame(n.now, a_video, &frame, Duration::from_millis(33))
+                .unwrap();
+            assert!(packets >= len.div_ceil(super::MAX_RTP_PAYLOAD), "{packets} for {len}");
+            sent.push(frame);
+            n.run(
+                Duration::from_millis(33),
+                |from, class, bytes| {
+                    // Every 7th packet of the media stream is lost once; NACK and RTX repair.
+                    let hit = from == 0
+                        && class == Class::Rtp
+                        && rtp_ssrc_seq(bytes).0 == media_ssrc
+                        && rtp_ssrc_seq(bytes).1 % 7 == 3;
+                    dropped += usize::from(hit);
+                    hit
+                },
+                |_| false,
+            );
+        }
+        n.run(Duration::from_millis(500), |_, _, _| false, |_| false);
+        assert!(dropped > 10);
+        let frames: Vec<&super::ReceivedFrame> = n.media[1]
+            .iter()
+            .filter_map(|(id, e)| match e {
+                MediaEvent::Frame(f) if *id == b_video => Some(f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frames.len(), 60, "every frame, despite {dropped} lost packets");
+        for (f, s) in frames.iter().zip(&sent) {
+            assert_eq!(&f.data, s);
+        }
+        assert!(frames[0].keyframe && !frames[1].keyframe);
+        // 33 ms at 90 kHz between frames.
+        assert_eq!(frames[1].timestamp.wrapping_sub(frames[0].timestamp), 2970);
+        assert!(!n.media[1].iter().any(|(_, e)| matches!(e, MediaEvent::Rtp(_))));
     }
 
 }

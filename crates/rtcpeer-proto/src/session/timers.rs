@@ -37,6 +37,8 @@ pub enum MediaTimer {
     Twcc,
     /// DTMF playout: the next tone or event packet (RFC 4733, webrtc-pc §7.2).
     Dtmf,
+    /// A received stream's reorder buffer gives up on a missing packet.
+    Reorder,
 }
 
 /// The session's timer bookkeeping: the deferred-work flag, the latest time seen, and why

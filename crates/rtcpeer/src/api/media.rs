@@ -95,7 +95,7 @@ impl MediaQueues {
     pub(crate) fn deliver(&self, id: TransceiverId, e: MediaEvent) {
         let (receiver, sender) = self.get(id);
         match e {
-            MediaEvent::Rtp(_) | MediaEvent::Dtmf(_) => receiver.push(e),
+            MediaEvent::Rtp(_) | MediaEvent::Frame(_) | MediaEvent::Dtmf(_) => receiver.push(e),
             MediaEvent::KeyframeRequest | MediaEvent::ToneChange(_) => sender.push(e),
         }
     }

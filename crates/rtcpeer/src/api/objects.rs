@@ -13,8 +13,8 @@ use rtcpeer_proto::jsep::{
     IceTransportState, RtpTransceiverDirection, SctpTransportState, TransceiverId, TransceiverInfo,
 };
 use rtcpeer_proto::{
-    MediaEvent, MediaKind, OutgoingRtp, RtpCapabilities, RtpCodecCapability, receiver_capabilities,
-    sender_capabilities, validate_codec_preferences,
+    MediaEvent, MediaKind, OutgoingRtp, ReceiveMode, RtpCapabilities, RtpCodecCapability,
+    receiver_capabilities, sender_capabilities, validate_codec_preferences,
 };
 
 use super::Inner;
@@ -226,6 +226,19 @@ impl RtpSender {
         seq
     }
 
+    /// Sends one encoded frame (an Opus packet, a VP8/VP9 frame, an H.264 access unit in
+    /// Annex-B, an AV1 temporal unit) lasting `duration`: rtcpeer packetizes it by the first
+    /// negotiated codec's payload format and timestamps it (each frame after the previous by
+    /// its duration). Returns the packets sent. The frame goes out at once, unpaced.
+    pub fn send_frame(&self, frame: &[u8], duration: Duration) -> Result<usize> {
+        let r = self
+            .pc
+            .core()
+            .send_frame(Instant::now(), self.id, frame, duration);
+        self.pc.wake_driver();
+        r
+    }
+
     /// The next feedback for this sender: a key-frame request from the remote receiver
     /// ([`MediaEvent::KeyframeRequest`], RFC 4585 PLI / RFC 5104 FIR) or a DTMF
     /// `tonechange` ([`MediaEvent::ToneChange`]); `None` once the connection closed or the
@@ -324,6 +337,13 @@ impl RtpReceiver {
     pub async fn recv(&self) -> Option<MediaEvent> {
         let (queue, _) = self.pc.media.get(self.id);
         queue.recv().await
+    }
+
+    /// Whether [`RtpReceiver::recv`] gives whole frames ([`ReceiveMode::Frames`]: reordered,
+    /// reassembled, a key-frame request sent when one is lost) or each RTP packet
+    /// ([`ReceiveMode::Packets`], the default). False before the transceiver is negotiated.
+    pub fn set_receive_mode(&self, mode: ReceiveMode) -> bool {
+        self.pc.core().set_receive_mode(self.id, mode)
     }
 
     /// Asks the remote sender for a key frame (a PLI, RFC 4585 §6.3.1), e.g. after a
