@@ -35,6 +35,13 @@ Commands (channels are named by the integer handle this script gives them):
   close_dc {channel}              RTCDataChannel.close()
   state                           the connection's states
   close_pc                        RTCPeerConnection.close()
+  add_media                       adds aiortc's synthetic audio (silence) and video (test
+                                  frames, 30 fps) tracks; what arrives on the connection's
+                                  `track` events is decoded and counted
+  answer_with_media {sdp}         setRemoteDescription(offer), then sends the synthetic
+                                  tracks on the offered transceivers (sendrecv), answers
+  media_counts                    decoded frames received per kind -> {"audio":N,"video":M,
+                                  "video_width":W}
 
 Loopback only: aiortc (through aioice) gathers host candidates on every interface except
 127.0.0.1, and there is no option to choose them. This script replaces aioice's address
@@ -69,6 +76,7 @@ from aiortc import (  # noqa: E402  (after the patch, on purpose)
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack  # noqa: E402
 
 log = logging.getLogger("aiortc_peer")
 
@@ -137,6 +145,8 @@ class Peer:
         self.pc = None
         self.channels: dict = {}
         self.pc_events: asyncio.Queue = asyncio.Queue()
+        self.media_counts: dict = {"audio": 0, "video": 0, "video_width": 0}
+        self.consumers: list = []
 
     def add_channel(self, dc) -> Channel:
         handle = len(self.channels) + 1
@@ -174,6 +184,10 @@ class Peer:
             def on_datachannel(dc) -> None:
                 ch = self.add_channel(dc)
                 self.pc_events.put_nowait({"type": "datachannel", **ch.info()})
+
+            @self.pc.on("track")
+            def on_track(track) -> None:
+                self.consumers.append(asyncio.ensure_future(self.consume(track)))
 
             @self.pc.on("connectionstatechange")
             def on_state() -> None:
@@ -256,10 +270,37 @@ class Peer:
                 # What aiortc enforces on its sends (from our description's max-message-size).
                 "remoteMaxMessageSize": getattr(sctp, "_remote_max_message_size", None),
             }
+        if cmd == "add_media":
+            pc = self.need_pc()
+            pc.addTrack(AudioStreamTrack())
+            pc.addTrack(VideoStreamTrack())
+            return None
+        if cmd == "answer_with_media":
+            pc = self.need_pc()
+            await pc.setRemoteDescription(RTCSessionDescription(args["sdp"], "offer"))
+            for tr in pc.getTransceivers():
+                track = AudioStreamTrack() if tr.kind == "audio" else VideoStreamTrack()
+                tr.direction = "sendrecv"
+                tr.sender.replaceTrack(track)
+            await pc.setLocalDescription(await pc.createAnswer())
+            return self.description()
+        if cmd == "media_counts":
+            return dict(self.media_counts)
         if cmd == "close_pc":
             await self.need_pc().close()
             return None
         raise Failure(f"unknown command {cmd!r}")
+
+    async def consume(self, track) -> None:
+        """Receives (and so decodes) every frame of a remote track, counting them."""
+        try:
+            while True:
+                frame = await track.recv()
+                self.media_counts[track.kind] += 1
+                if track.kind == "video":
+                    self.media_counts["video_width"] = frame.width
+        except Exception:  # the track ended (MediaStreamError) or the connection closed
+            return
 
     async def send_bulk(self, ch: Channel, args: dict) -> dict:
         total, chunk, high = args["total"], args["chunk"], args["high"]
