@@ -459,6 +459,9 @@ pub struct MediaCounters {
     pub keyframe_requests_sent: u64,
     /// Transport-wide CC feedback packets sent.
     pub twcc_feedback_sent: u64,
+    /// The latest round-trip time measured from the remote's reports about one of our
+    /// senders (RFC 3550 §6.4.1), if any.
+    pub round_trip_time: Option<Duration>,
 }
 
 /// The RTP session of a connection: its m-sections and the transport-wide state.
@@ -1651,9 +1654,15 @@ impl Session {
         Some(path)
     }
 
-    /// Counters of the RTP session.
+    /// Counters of the RTP session, with the latest round-trip time.
     pub fn media_counters(&self) -> MediaCounters {
-        self.media.counters
+        let mut c = self.media.counters;
+        c.round_trip_time = self
+            .media
+            .sections
+            .iter()
+            .find_map(|s| s.send.as_ref()?.stats.rtt());
+        c
     }
 }
 
