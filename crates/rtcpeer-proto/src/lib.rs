@@ -2,7 +2,9 @@
 //!
 //! The sans-IO core of [rtcpeer](https://docs.rs/rtcpeer): SDP and JSEP negotiation
 //! (RFC 9429), ICE (RFC 8445) with STUN (RFC 8489), DTLS (RFC 6347), SCTP (RFC 9260) and data
-//! channels (RFC 8831/8832), as state machines that never touch a socket, a thread or a clock.
+//! channels (RFC 8831/8832), SRTP (RFC 3711, 7714), RTP/RTCP with feedback (RFC 3550, 4585,
+//! 4588), RTP payload formats and DTMF (RFC 4733), as state machines that never touch a
+//! socket, a thread or a clock.
 //! The crate does not depend on an async runtime. The `rtcpeer` crate drives it with tokio
 //! and puts the W3C `RTCPeerConnection` API on top; anyone who does their own I/O can drive it
 //! with a loop of their own.
@@ -13,7 +15,7 @@
 //! [`connection::Core`]), `&mut self` everywhere. It composes the
 //! [`Negotiator`](connection::Negotiator) (signaling: descriptions, transceivers, rollback;
 //! each applied description yields the parameters the transports need) and the session half
-//! (ICE, DTLS, SCTP and the data channels). The W3C operations are its methods:
+//! (ICE, DTLS, SCTP and the data channels, SRTP and the RTP session). The W3C operations are its methods:
 //! `create_data_channel`, `create_offer`, `create_answer`, `set_local_description`,
 //! `set_remote_description`, `add_ice_candidate`, `data_channel_send`, `close`, ...
 //!

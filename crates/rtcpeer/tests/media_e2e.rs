@@ -208,3 +208,39 @@ async fn dtmf_tones_play_out_with_tonechange_and_reach_the_remote() {
         ]
     );
 }
+
+#[tokio::test]
+async fn wpt_345_wpt_286_insert_dtmf_throws_invalid_state_when_it_cannot_send() {
+    let (pc1, pc2) = pair().await;
+    let audio = of_kind(&pc1, MediaKind::Audio);
+    let dtmf = audio.sender().dtmf().unwrap();
+    let tone = Duration::from_millis(100);
+    let gap = Duration::from_millis(70);
+    dtmf.insert_dtmf("1", tone, gap).unwrap();
+    // currentDirection "recvonly": renegotiate with our side receiving only.
+    audio
+        .set_direction(RtpTransceiverDirection::RecvOnly)
+        .unwrap();
+    negotiate_sendrecv(&pc1, &pc2).await;
+    assert_eq!(
+        audio.current_direction(),
+        Some(RtpTransceiverDirection::RecvOnly)
+    );
+    assert!(!dtmf.can_insert_dtmf());
+    let e = dtmf.insert_dtmf("2", tone, gap).unwrap_err();
+    assert_eq!(e.name(), "InvalidStateError");
+    // A stopped transceiver (WPT-286).
+    audio
+        .set_direction(RtpTransceiverDirection::SendRecv)
+        .unwrap();
+    audio.stop().unwrap();
+    let e = dtmf.insert_dtmf("3", tone, gap).unwrap_err();
+    assert_eq!(e.name(), "InvalidStateError");
+    // After close() (WPT-345's removeTrack + close).
+    let video = of_kind(&pc1, MediaKind::Video);
+    pc1.close();
+    assert!(video.sender().dtmf().is_none());
+    let e = dtmf.insert_dtmf("4", tone, gap).unwrap_err();
+    assert_eq!(e.name(), "InvalidStateError");
+    pc2.close();
+}
