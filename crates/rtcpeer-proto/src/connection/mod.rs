@@ -265,6 +265,10 @@ pub struct CoreSettings {
     pub max_message_size: u64,
     /// DTLS handshake timers and limits (retransmission backoff, RFC 6347 §4.2.4.1).
     pub dtls: crate::dtls::DtlsSettings,
+    /// For tests of loss recovery: received RTP packets dropped per thousand, at random,
+    /// before decryption, as a lossy network would (NACK and RTX then repair them). 0, the
+    /// default, drops nothing.
+    pub simulated_rtp_loss_per_mille: u16,
 }
 
 impl Default for CoreSettings {
@@ -273,6 +277,7 @@ impl Default for CoreSettings {
             sctp_port: 5000,
             max_message_size: 262_144,
             dtls: crate::dtls::DtlsSettings::default(),
+            simulated_rtp_loss_per_mille: 0,
         }
     }
 }

@@ -31,7 +31,7 @@ use crate::rtcp::{
 use crate::rtp::session::interval::{AUDIO_REPORT_INTERVAL, ReportTimer, VIDEO_REPORT_INTERVAL};
 use crate::rtp::session::send::NtpClock;
 use crate::session::timers::{MediaTimer, TimerName};
-use crate::util::SeededRandom;
+use crate::util::{RandomSource, SeededRandom};
 use crate::rtp::session::nack::{HistoryConfig, NackConfig, NackTracker, SendHistory};
 use crate::rtp::session::receive::ReceiveStats;
 use crate::rtp::session::routing::SsrcRouter;
@@ -1628,7 +1628,13 @@ impl Session {
             return;
         }
         match class {
-            Class::Rtp => self.media.handle_rtp(now, data),
+            Class::Rtp => {
+                let loss = u32::from(self.settings.simulated_rtp_loss_per_mille);
+                if loss > 0 && self.media.rng.next_u32() % 1000 < loss {
+                    return;
+                }
+                self.media.handle_rtp(now, data)
+            }
             _ => self.media.handle_rtcp(now, data),
         }
     }
