@@ -414,3 +414,74 @@ async fn record_camera(loss_per_mille: u16) -> (Chromium, PeerConnection) {
     std::fs::remove_dir_all(&dir).ok();
     (chrome, pc)
 }
+
+/// Chromium's `RTCDTMFSender` sends "1#" (its `tonechange` events fire) and rtcpeer reads
+/// the RFC 4733 telephone events on its audio receiver, start and end of each tone.
+#[tokio::test]
+async fn chromium_dtmf_tones_are_read_by_rtcpeer() {
+    let mut chrome = launch().await;
+    chrome.eval("H.addTracks(); return null").await.unwrap();
+    let offer = chrome.eval("return await H.sld();").await.expect("offer");
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.set_remote_description(desc(&offer)).await.unwrap();
+    let audio = pc
+        .get_transceivers()
+        .into_iter()
+        .find(|t| t.kind() == MediaKind::Audio)
+        .unwrap()
+        .receiver();
+    pc.set_local_description(None).await.unwrap();
+    wait_gathered(&pc).await;
+    let answer = pc.local_description().unwrap();
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .unwrap();
+    wait_connected(&pc).await;
+    chrome
+        .wait_until(
+            "const s = pc.getSenders().find(s => s.track && s.track.kind === 'audio');
+             return s.dtmf && s.dtmf.canInsertDTMF;",
+            LIMIT,
+        )
+        .await
+        .expect("Chromium can send DTMF");
+    chrome
+        .eval(
+            "window.tones = [];
+             const s = pc.getSenders().find(s => s.track && s.track.kind === 'audio');
+             s.dtmf.ontonechange = (e) => tones.push(e.tone);
+             s.dtmf.insertDTMF('1#', 100, 70);
+             return null",
+        )
+        .await
+        .unwrap();
+    // Each tone once with its end (Chromium sends short tones as their three end packets
+    // only, RFC 4733 §2.5.1.4; a tone's start is reported separately when it is seen).
+    let mut ended = Vec::new();
+    tokio::time::timeout(LIMIT, async {
+        while ended.len() < 2 {
+            match audio.recv().await {
+                Some(MediaEvent::Dtmf(t)) if t.ended.is_some() => ended.push(t.tone),
+                Some(_) => {}
+                None => panic!("receiver ended"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("two ended tones, got {ended:?}: {:?}", pc.media_counters()));
+    assert_eq!(ended, [Some('1'), Some('#')]);
+    let page = chrome
+        .wait_until("return tones.length >= 3 && tones", LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        serde_json::json!(["1", "#", ""]),
+        "Chromium's tonechange"
+    );
+    pc.close();
+}

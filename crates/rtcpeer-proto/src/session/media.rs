@@ -174,8 +174,11 @@ pub(crate) struct PayloadTypes {
     pub(crate) media: Vec<(u8, u32)>,
     /// RTX payload types and the media payload type each repairs (`apt`).
     pub(crate) rtx: Vec<(u8, u8)>,
-    /// The telephone-event payload type and its clock rate.
+    /// The telephone-event payload type we send, with its clock rate (the audio codec's
+    /// clock when negotiated, RFC 4733 §2.1).
     pub(crate) telephone_event: Option<(u8, u32)>,
+    /// Every negotiated telephone-event payload type (the remote may send any of them).
+    pub(crate) telephone_events: Vec<(u8, u32)>,
     /// Redundancy (RFC 2198 `red`) payload types with their clock rates: unwrapped on
     /// receive, never sent.
     pub(crate) red: Vec<(u8, u32)>,
@@ -201,6 +204,7 @@ impl PayloadTypes {
                 }
             } else if mime == "audio/telephone-event" {
                 t.telephone_event.get_or_insert((c.payload_type, c.clock_rate));
+                t.telephone_events.push((c.payload_type, c.clock_rate));
             } else if mime.ends_with("/red") {
                 t.red.push((c.payload_type, c.clock_rate));
             } else if mime.ends_with("/ulpfec") || mime.contains("/flexfec") {
@@ -252,7 +256,7 @@ impl PayloadTypes {
     fn all(&self) -> Vec<u8> {
         let mut v: Vec<u8> = self.media.iter().map(|(p, _)| *p).collect();
         v.extend(self.rtx.iter().map(|(p, _)| *p));
-        v.extend(self.telephone_event.map(|(p, _)| p));
+        v.extend(self.telephone_events.iter().map(|(p, _)| *p));
         v.extend(self.red.iter().chain(&self.fec).map(|(p, _)| *p));
         v
     }
@@ -721,8 +725,11 @@ impl MediaState {
             return;
         };
         let id = section.transceiver;
-        if let Some((pt, _)) = section.payload_types.telephone_event
-            && pt == p.payload_type
+        if section
+            .payload_types
+            .telephone_events
+            .iter()
+            .any(|(pt, _)| *pt == p.payload_type)
         {
             let tone = section
                 .receive_stream(p.ssrc, rid, 8000)
@@ -887,7 +894,7 @@ impl MediaState {
             None => section.payload_types.media.first()?.0,
         };
         let known = section.payload_types.media.iter().any(|(p, _)| *p == pt)
-            || section.payload_types.telephone_event.is_some_and(|(p, _)| p == pt);
+            || section.payload_types.telephone_events.iter().any(|(p, _)| *p == pt);
         if !known {
             return None;
         }
@@ -1792,6 +1799,16 @@ mod tests {
         assert!(types.is_red(118) && types.is_fec(120) && types.is_rtx(119));
         assert_eq!(types.clock_rate(119), Some(90_000), "RTX of RED runs on its clock");
         assert_eq!(types.clock_rate(120), Some(90_000));
+        // Chromium offers telephone-event at 48 kHz and 8 kHz beside Opus, and sends the
+        // 8 kHz one: both are received, the Opus-clock one is sent (RFC 4733 §2.1).
+        let audio = PayloadTypes::from_codecs(&[
+            codec(111, "audio/opus", 48_000, None, &[]),
+            codec(126, "audio/telephone-event", 8000, None, &[]),
+            codec(110, "audio/telephone-event", 48_000, None, &[]),
+        ]);
+        assert_eq!(audio.telephone_event, Some((110, 48_000)));
+        assert_eq!(audio.telephone_events, [(126, 8000), (110, 48_000)]);
+        assert!(audio.all().contains(&126) && audio.all().contains(&110));
     }
 
     #[test]
