@@ -652,8 +652,9 @@ impl MediaState {
         } else {
             crate::dtls::DtlsRole::Server
         };
-        let made = SrtpContext::new(km.profile, km.local(role))
-            .and_then(|local| Ok((local, SrtpContext::new(km.profile, km.remote(role))?)));
+        let config = crate::srtp::SrtpConfig::default();
+        let made = SrtpContext::outbound(km, role, config)
+            .and_then(|local| Ok((local, SrtpContext::inbound(km, role, config)?)));
         match made {
             Ok((local, remote)) => self.srtp = Some(SrtpPair { local, remote }),
             Err(e) => tracing::warn!("SRTP contexts not created: {e}"),
@@ -2294,6 +2295,88 @@ mod tests {
         // 33 ms at 90 kHz between frames.
         assert_eq!(frames[1].timestamp.wrapping_sub(frames[0].timestamp), 2970);
         assert!(!n.media[1].iter().any(|(_, e)| matches!(e, MediaEvent::Rtp(_))));
+    }
+
+    #[test]
+    fn a_peer_inventing_ssrcs_and_garbage_cannot_grow_the_receivers_tables() {
+        let mut n = wire::Net::new(35);
+        n.connect();
+        let (b_audio, b_video) = n.transceivers[1];
+        let (a, b) = ("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:2000".parse().unwrap());
+        // The peer holds the keys: it authenticates packets for 5000 SSRCs of its choosing,
+        // with a payload type only the video section has.
+        let video_pt = n.cores[1].session.media.sections.iter().find(|s| s.transceiver == b_video)
+            .unwrap().payload_types.media[0].0;
+        // The peer's real stream is under way before the flood (authenticated packets only
+        // ever compete with the peer's own streams: only it holds the keys).
+        let (_, a_video) = n.transceivers[0];
+        let legit = |i: u32| OutgoingRtp {
+            payload_type: None,
+            timestamp: i,
+            marker: true,
+            payload: b"still here",
+        };
+        n.cores[0].send_rtp(n.now, a_video, &legit(0));
+        n.run(Duration::from_millis(100), |_, _, _| false, |n| !n.media[1].is_empty());
+        let km = n.cores[0].srtp_keying_material().unwrap().clone();
+        let role = match n.cores[0].session.dtls_role {
+            Some(crate::connection::DtlsRole::Client) => crate::dtls::DtlsRole::Client,
+            _ => crate::dtls::DtlsRole::Server,
+        };
+        let config = crate::srtp::SrtpConfig {
+            max_streams: 10_000,
+            ..Default::default()
+        };
+        let mut attacker = crate::srtp::SrtpContext::outbound(&km, role, config).unwrap();
+        let mut buf = Vec::new();
+        for ssrc in 0..5000u32 {
+            buf.clear();
+            RtpHeader {
+                payload_type: video_pt,
+                sequence_number: ssrc as u16,
+                timestamp: ssrc,
+                ssrc: 0x1000_0000 + ssrc,
+                ..RtpHeader::default()
+            }
+            .write_packet(&mut buf, b"x", crate::rtp::Padding::None)
+            .unwrap();
+            attacker.protect_rtp(&mut buf).unwrap();
+            n.cores[1].handle_datagram(n.now, b, a, &buf);
+        }
+        // And 5000 datagrams of garbage that look like RTP and RTCP.
+        let mut rng = crate::util::SeededRandom::new(3);
+        use crate::util::RandomSource;
+        for i in 0..5000usize {
+            let mut junk = vec![0u8; 12 + i % 300];
+            rng.fill(&mut junk);
+            junk[0] = 0x80 | (junk[0] & 0x3f);
+            junk[1] = if i % 2 == 0 { 96 } else { 200 };
+            n.cores[1].handle_datagram(n.now, b, a, &junk);
+        }
+        let m = &n.cores[1].session.media;
+        let streams: usize = m.sections.iter().map(|s| s.receive.len()).sum();
+        assert!(streams <= 2 * super::MAX_RECEIVE_STREAMS, "{streams}");
+        assert!(m.router.learned_len() <= crate::rtp::session::routing::MAX_LEARNED_SSRCS);
+        let srtp = m.srtp.as_ref().unwrap();
+        assert!(srtp.remote.stream_count() <= crate::srtp::MAX_SRTP_STREAMS);
+        let c = n.cores[1].media_counters();
+        // Every garbage datagram fails authentication, and SSRCs beyond SRTP's stream cap
+        // are refused before any state is made for them.
+        // (One stream, the peer's real one, was known before.)
+        let over_cap = 5000 - (crate::srtp::MAX_SRTP_STREAMS as u64 - 1);
+        assert_eq!(c.srtp_rejected, 5000 + over_cap, "{c:?}");
+        assert!(c.unroutable + c.queue_full > 0, "{c:?}");
+        // The events handed out stay bounded too, and the connection still works.
+        let mut events = 0;
+        while n.cores[1].poll_event().is_some() {
+            events += 1;
+        }
+        assert!(events <= super::MAX_MEDIA_EVENTS + 64, "{events}");
+        let _ = b_audio;
+        n.media[1].clear();
+        n.cores[0].send_rtp(n.now, a_video, &legit(1));
+        n.run(Duration::from_millis(100), |_, _, _| false, |n| !n.media[1].is_empty());
+        assert!(matches!(&n.media[1][0].1, MediaEvent::Rtp(r) if r.payload == b"still here"));
     }
 
 }
