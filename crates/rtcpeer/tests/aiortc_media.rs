@@ -11,10 +11,11 @@ mod common;
 use std::time::Duration;
 
 use common::aiortc::Aiortc;
+use common::media::reflect;
 use common::net::wait_gathered;
 use rtcpeer::{
-    Configuration, MediaEvent, MediaKind, OutgoingRtp, PeerConnection, PeerConnectionState,
-    RtpTransceiverDirection, SdpType, SessionDescription, TransceiverInit,
+    Configuration, MediaKind, PeerConnection, PeerConnectionState, RtpTransceiverDirection,
+    SdpType, SessionDescription, TransceiverInit,
 };
 use serde_json::{Value, json};
 
@@ -23,34 +24,6 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 fn desc(v: &Value, typ: SdpType) -> SessionDescription {
     SessionDescription::new(typ, v["sdp"].as_str().expect("an sdp").to_string())
-}
-
-/// Reflects every transceiver's received RTP through its own sender, and the sender's
-/// key-frame requests to the receiver's remote sender.
-fn reflect(pc: &PeerConnection) {
-    for t in pc.get_transceivers() {
-        let (sender, receiver) = (t.sender(), t.receiver());
-        let (s2, r2) = (sender.clone(), receiver.clone());
-        tokio::spawn(async move {
-            while let Some(e) = receiver.recv().await {
-                if let MediaEvent::Rtp(r) = e {
-                    sender.send_rtp(&OutgoingRtp {
-                        payload_type: Some(r.payload_type),
-                        timestamp: r.timestamp,
-                        marker: r.marker,
-                        payload: &r.payload,
-                    });
-                }
-            }
-        });
-        tokio::spawn(async move {
-            while let Some(e) = s2.recv_feedback().await {
-                if e == MediaEvent::KeyframeRequest {
-                    r2.request_keyframe();
-                }
-            }
-        });
-    }
 }
 
 async fn wait_connected(pc: &PeerConnection) {

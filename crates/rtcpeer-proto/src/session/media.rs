@@ -680,8 +680,15 @@ impl MediaState {
         self.events.pop_front()
     }
 
-    /// An SRTP packet (RFC 3711 §3.1) arrived at `now`.
-    pub(crate) fn handle_rtp(&mut self, now: Instant, data: &[u8]) {
+    /// Decrypts an SRTP (`rtcp` false) or SRTCP packet into the scratch buffer and hands
+    /// the plaintext to `then`; a packet that fails (no keys yet, too long, authentication,
+    /// replay) is counted and dropped (RFC 3711 §3.3, §3.4).
+    fn decrypt(
+        &mut self,
+        data: &[u8],
+        rtcp: bool,
+        then: impl FnOnce(&mut MediaState, &[u8]),
+    ) {
         let Some(srtp) = self.srtp.as_mut() else {
             self.counters.srtp_rejected += 1;
             return;
@@ -693,17 +700,26 @@ impl MediaState {
         let mut rx = std::mem::take(&mut self.rx);
         rx.clear();
         rx.extend_from_slice(data);
-        match srtp.remote.unprotect_rtp(&mut rx) {
+        let plain = match rtcp {
+            false => srtp.remote.unprotect_rtp(&mut rx),
+            true => srtp.remote.unprotect_rtcp(&mut rx),
+        };
+        match plain {
             Ok(n) => {
                 rx.truncate(n);
-                self.handle_plain_rtp(now, &rx);
+                then(self, &rx);
             }
             Err(e) => {
-                tracing::trace!("SRTP packet rejected: {e}");
+                tracing::trace!(rtcp, "SRTP packet rejected: {e}");
                 self.counters.srtp_rejected += 1;
             }
         }
         self.rx = rx;
+    }
+
+    /// An SRTP packet (RFC 3711 §3.1) arrived at `now`.
+    pub(crate) fn handle_rtp(&mut self, now: Instant, data: &[u8]) {
+        self.decrypt(data, false, |m, plain| m.handle_plain_rtp(now, plain));
     }
 
     fn handle_plain_rtp(&mut self, now: Instant, plain: &[u8]) {
@@ -994,39 +1010,20 @@ impl MediaState {
 
     /// An SRTCP packet (RFC 3711 §3.4) arrived at `now`: reports, feedback, goodbyes.
     pub(crate) fn handle_rtcp(&mut self, now: Instant, data: &[u8]) {
-        let Some(srtp) = self.srtp.as_mut() else {
-            self.counters.srtp_rejected += 1;
-            return;
-        };
-        if data.len() > MAX_PACKET * 4 {
-            self.counters.malformed += 1;
-            return;
-        }
-        let mut rx = std::mem::take(&mut self.rx);
-        rx.clear();
-        rx.extend_from_slice(data);
-        match srtp.remote.unprotect_rtcp(&mut rx) {
-            Ok(n) => {
-                rx.truncate(n);
-                for p in parse_compound(&rx) {
-                    match p {
-                        Ok(p) => {
-                            self.counters.rtcp_received += 1;
-                            self.handle_rtcp_packet(now, p);
-                        }
-                        Err(_) => {
-                            self.counters.malformed += 1;
-                            break;
-                        }
+        self.decrypt(data, true, |m, plain| {
+            for p in parse_compound(plain) {
+                match p {
+                    Ok(p) => {
+                        m.counters.rtcp_received += 1;
+                        m.handle_rtcp_packet(now, p);
+                    }
+                    Err(_) => {
+                        m.counters.malformed += 1;
+                        break;
                     }
                 }
             }
-            Err(e) => {
-                tracing::trace!("SRTCP packet rejected: {e}");
-                self.counters.srtp_rejected += 1;
-            }
-        }
-        self.rx = rx;
+        });
     }
 
     fn handle_rtcp_packet(&mut self, now: Instant, p: RtcpPacket<'_>) {

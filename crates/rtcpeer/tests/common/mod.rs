@@ -10,6 +10,7 @@ pub mod budget;
 pub mod chromium;
 pub mod ice;
 pub mod jsonl;
+pub mod media;
 pub mod net;
 pub mod netns;
 pub mod signaling;
