@@ -244,3 +244,76 @@ async fn wpt_345_wpt_286_insert_dtmf_throws_invalid_state_when_it_cannot_send() 
     assert_eq!(e.name(), "InvalidStateError");
     pc2.close();
 }
+
+#[tokio::test]
+async fn wpt_332_sender_and_remote_receiver_transports_reach_connected() {
+    let (pc1, pc2) = pair().await;
+    let sender = of_kind(&pc1, MediaKind::Audio).sender();
+    let receiver = of_kind(&pc2, MediaKind::Audio).receiver();
+    let (t1, t2) = (sender.transport().unwrap(), receiver.transport().unwrap());
+    assert_eq!(t1.state(), rtcpeer::DtlsTransportState::Connected);
+    assert_eq!(t2.state(), rtcpeer::DtlsTransportState::Connected);
+    // Bundled: the same transport as the other m-section's (and the connection's).
+    assert_eq!(
+        Some(t1),
+        of_kind(&pc1, MediaKind::Video).receiver().transport()
+    );
+}
+
+#[tokio::test]
+async fn wpt_111_rollback_resets_the_receivers_transport() {
+    let (pc1, pc2) = (common::net::pc(), common::net::pc());
+    // A transceiver addTrack attached to is kept by the rollback, without mid or transport.
+    let track = rtcpeer::MediaStreamTrack::new(MediaKind::Audio, "mic");
+    let sender = pc2.add_track(&track, &[]).unwrap();
+    assert!(sender.transport().is_none(), "not associated yet");
+    pc1.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let t = of_kind(&pc2, MediaKind::Audio);
+    assert!(t.receiver().transport().is_some());
+    pc2.set_remote_description(rtcpeer::SessionDescription::new(
+        rtcpeer::SdpType::Rollback,
+        String::new(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(t.mid(), None);
+    assert!(t.receiver().transport().is_none());
+    assert!(sender.transport().is_none());
+}
+
+#[tokio::test]
+async fn wpt_85_rolled_back_reoffer_keeps_negotiated_transports_and_nulls_the_new_one() {
+    let (pc1, pc2) = pair().await;
+    let old = of_kind(&pc1, MediaKind::Audio);
+    let added = pc1
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    pc1.set_local_description(Some(offer)).await.unwrap();
+    assert!(added.sender().transport().is_some());
+    pc1.set_local_description(Some(rtcpeer::SessionDescription::new(
+        rtcpeer::SdpType::Rollback,
+        String::new(),
+    )))
+    .await
+    .unwrap();
+    assert!(added.sender().transport().is_none());
+    assert!(added.receiver().transport().is_none());
+    let kept = old
+        .sender()
+        .transport()
+        .expect("the negotiated transceiver keeps it");
+    assert_eq!(kept.state(), rtcpeer::DtlsTransportState::Connected);
+    // The connection then accepts a remote offer.
+    let offer = pc2.create_offer(None).await.unwrap();
+    pc2.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc1.set_remote_description(offer).await.unwrap();
+}

@@ -248,6 +248,13 @@ impl RtpSender {
         queue.recv().await
     }
 
+    /// `transport` (webrtc-pc §5.2 `[[SenderTransport]]`): the DTLS transport the sender's
+    /// m-section uses once a description associated it (the BUNDLE transport), `None` before
+    /// and after a rollback or removal took its mid away.
+    pub fn transport(&self) -> Option<DtlsTransport> {
+        transport_of(&self.pc, self.id)
+    }
+
     /// `dtmf` (webrtc-pc §5.2): the DTMF sender of an audio sender, `None` for video.
     pub fn dtmf(&self) -> Option<DtmfSender> {
         (self.shared.kind == MediaKind::Audio).then(|| DtmfSender {
@@ -339,6 +346,11 @@ impl RtpReceiver {
         queue.recv().await
     }
 
+    /// `transport` (webrtc-pc §5.3 `[[ReceiverTransport]]`): as [`RtpSender::transport`].
+    pub fn transport(&self) -> Option<DtlsTransport> {
+        transport_of(&self.pc, self.id)
+    }
+
     /// Whether [`RtpReceiver::recv`] gives whole frames ([`ReceiveMode::Frames`]: reordered,
     /// reassembled, a key-frame request sent when one is lost) or each RTP packet
     /// ([`ReceiveMode::Packets`], the default). False before the transceiver is negotiated.
@@ -355,6 +367,16 @@ impl RtpReceiver {
         }
         sent
     }
+}
+
+/// The DTLS transport of a transceiver associated with an m-section (one transport: the
+/// session bundles every m-section).
+fn transport_of(pc: &Arc<Inner>, id: TransceiverId) -> Option<DtlsTransport> {
+    let associated = pc
+        .core()
+        .transceiver_info(id)
+        .is_some_and(|t| t.mid().is_some());
+    associated.then(|| DtlsTransport::new(pc.clone()))
 }
 
 /// `RTCSctpTransport` (webrtc-pc §6.1.1).
