@@ -192,8 +192,8 @@ pub use jsep::{
     IceCandidate, IceCandidateError, IceCandidateInit, IceCandidatePair, IceCandidateType,
     IceComponent, IceParameters, IceProtocol, IceRole, IceTcpCandidateType, IceTransportState,
     MediaCounters, MediaEvent, OfferOptions, OutgoingRtp, PeerConnectionState, Priority,
-    ReceiveMode, ReceivedFrame, ReceivedRtp, RtpTransceiverDirection, SctpTransportState, SdpType,
-    SessionDescription, SignalingLimits, SignalingState,
+    ReceiveMode, ReceivedFrame, ReceivedRtp, RtpSource, RtpTransceiverDirection,
+    SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState,
 };
 pub use sdp::MAX_SDP_BYTES;
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -47,7 +47,7 @@ pub use rtcpeer_proto::{
     MAX_SDP_BYTES, MediaCounters, MediaEvent, MediaKind, MediaStreamTrackState, MuxCounters,
     NameFilter, OfferOptions, OutgoingRtp, Payload, PeerConnectionState, Priority, ReceiveMode,
     ReceivedFrame, ReceivedRtp, ReceivedTone, Result, RsaHash, RtcpMuxPolicy, RtpCapabilities,
-    RtpCodecCapability, RtpHeaderExtensionCapability, RtpTransceiverDirection, SctpTransportState,
-    SdpType, SessionDescription, SignalingLimits, SignalingState, ToneChange,
+    RtpCodecCapability, RtpHeaderExtensionCapability, RtpSource, RtpTransceiverDirection,
+    SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState, ToneChange,
 };
 pub use track::{MediaStream, MediaStreamTrack};

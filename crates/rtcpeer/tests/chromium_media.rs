@@ -200,6 +200,18 @@ async fn chromium_offers_camera_and_microphone_and_decodes_what_rtcpeer_reflects
         .unwrap_or_else(|e| panic!("Chromium accepts the answer: {e}\n{}", answer.sdp));
     wait_connected(&pc).await;
     check_reflection(&mut chrome, &pc).await;
+    // Chromium sends the RFC 6464 audio level: getSynchronizationSources shows it.
+    let audio = pc
+        .get_transceivers()
+        .into_iter()
+        .find(|t| t.kind() == MediaKind::Audio)
+        .unwrap();
+    let sources = audio.receiver().get_synchronization_sources();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    let level = sources[0]
+        .audio_level
+        .expect("Chromium sends ssrc-audio-level");
+    assert!((0.0..=1.0).contains(&level), "{level}");
     pc.close();
 }
 

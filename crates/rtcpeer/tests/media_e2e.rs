@@ -119,6 +119,13 @@ async fn rtp_both_ways_through_the_sender_and_receiver_objects() {
     );
     assert_eq!(got.iter().filter(|r| r.marker).count(), 10);
     assert_eq!(got[3].timestamp, 9000);
+    // getSynchronizationSources (webrtc-pc §5.3.4): the one SSRC, its last RTP timestamp.
+    let sources = receiver.get_synchronization_sources();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].source, got[0].ssrc);
+    assert_eq!(sources[0].rtp_timestamp, 99 * 3000);
+    assert!(sources[0].audio_level.is_none());
+    assert!(receiver.get_contributing_sources().is_empty());
     let audio = a1.receiver();
     let mut n = 0;
     within("100 audio packets back", async {

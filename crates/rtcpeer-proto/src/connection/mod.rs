@@ -53,7 +53,7 @@ pub use crate::session::ice::{
     PeerConnectionState, StunHostName,
 };
 pub use crate::session::media::{
-    MediaCounters, MediaEvent, OutgoingRtp, ReceiveMode, ReceivedFrame, ReceivedRtp,
+    MediaCounters, MediaEvent, OutgoingRtp, ReceiveMode, ReceivedFrame, ReceivedRtp, RtpSource,
 };
 pub use crate::session::scheduler::Transmit as SessionTransmit;
 pub use crate::session::timers::{IceTimer, SctpTimer, TimerName};

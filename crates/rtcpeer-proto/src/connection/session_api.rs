@@ -68,6 +68,18 @@ impl Connection {
         self.session.media.request_keyframe(id)
     }
 
+    /// `RTCRtpReceiver.getSynchronizationSources()` (`contributing` false) or
+    /// `getContributingSources()` of transceiver `id`'s receiver at `now`: the sources whose
+    /// packets arrived in the last 10 seconds, the most recent first (webrtc-pc §5.3.4).
+    pub fn rtp_sources(
+        &self,
+        id: TransceiverId,
+        contributing: bool,
+        now: Instant,
+    ) -> Vec<RtpSource> {
+        self.session.media.sources(id, contributing, now)
+    }
+
     /// `RTCDTMFSender.toneBuffer` of transceiver `id`'s sender (`None` without DTMF).
     pub fn tone_buffer(&self, id: TransceiverId) -> Option<&str> {
         self.session.media.tone_buffer(id)

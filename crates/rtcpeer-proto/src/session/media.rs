@@ -112,6 +112,61 @@ pub struct ReceivedFrame {
     pub data: Vec<u8>,
 }
 
+/// `RTCRtpSynchronizationSource` / `RTCRtpContributingSource` (webrtc-pc §5.3.4): a source
+/// whose packets the receiver got in the last 10 seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RtpSource {
+    /// The SSRC (synchronization source) or CSRC (contributing source).
+    pub source: u32,
+    /// When its most recent packet arrived.
+    pub timestamp: Instant,
+    /// That packet's RTP timestamp.
+    pub rtp_timestamp: u32,
+    /// Its audio level, 0.0–1.0 linear (RFC 6464 `ssrc-audio-level` of a synchronization
+    /// source: 10^(-level/20)); `None` without the extension.
+    pub audio_level: Option<f64>,
+}
+
+/// How long a source stays in `getSynchronizationSources()` after its last packet.
+const SOURCE_LIFETIME: Duration = Duration::from_secs(10);
+/// Sources kept per receiver at most (an SSRC per simulcast layer and up to 15 CSRCs per
+/// packet): a peer cycling through CSRCs replaces the oldest.
+const MAX_SOURCES: usize = 32;
+
+/// The recent synchronization and contributing sources of one receiver (webrtc-pc §5.3.4).
+#[derive(Debug, Default)]
+pub(crate) struct Sources {
+    /// (is a contributing source, the source); the oldest first.
+    entries: VecDeque<(bool, RtpSource)>,
+}
+
+impl Sources {
+    fn note(&mut self, contributing: bool, s: RtpSource) {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|(c, e)| *c == contributing && e.source == s.source)
+        {
+            self.entries.remove(i);
+        } else if self.entries.len() >= MAX_SOURCES {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((contributing, s));
+    }
+
+    /// The sources of one kind seen since `now` − 10 s, the most recent first.
+    pub(crate) fn recent(&self, contributing: bool, now: Instant) -> Vec<RtpSource> {
+        self.entries
+            .iter()
+            .rev()
+            .filter(|(c, s)| {
+                *c == contributing && now.saturating_duration_since(s.timestamp) < SOURCE_LIFETIME
+            })
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
+
 /// How a receiver hands out its media.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ReceiveMode {
@@ -401,6 +456,8 @@ pub(crate) struct MediaSection {
     pub(crate) codecs: Vec<RtpCodecParameters>,
     /// How the receiver hands out media.
     pub(crate) mode: ReceiveMode,
+    /// The receiver's recent synchronization and contributing sources.
+    pub(crate) sources: Sources,
     /// Our SSRC for this m-section (also when it only receives: RTCP needs one).
     pub(crate) local_ssrc: u32,
     pub(crate) send: Option<SendStream>,
@@ -552,6 +609,7 @@ impl MediaState {
                         cname: m.cname.clone(),
                         codecs: Vec::new(),
                         mode: ReceiveMode::Packets,
+                        sources: Sources::default(),
                         local_ssrc: m.local_ssrcs.0,
                         send: None,
                         receive: Vec::new(),
@@ -832,6 +890,29 @@ impl MediaState {
             return;
         };
         self.counters.rtp_received += 1;
+        let level = ext
+            .audio_level
+            .map(|a| 10f64.powf(-f64::from(a.level) / 20.0));
+        section.sources.note(
+            false,
+            RtpSource {
+                source: ssrc,
+                timestamp: now,
+                rtp_timestamp: p.timestamp,
+                audio_level: level,
+            },
+        );
+        for csrc in p.csrcs() {
+            section.sources.note(
+                true,
+                RtpSource {
+                    source: csrc,
+                    timestamp: now,
+                    rtp_timestamp: p.timestamp,
+                    audio_level: None,
+                },
+            );
+        }
         if section.mode == ReceiveMode::Frames {
             let format = section
                 .codecs
@@ -1605,6 +1686,16 @@ impl MediaState {
         !ssrcs.is_empty()
     }
 
+    /// `getSynchronizationSources()` (`contributing` false) or `getContributingSources()`
+    /// of transceiver `id`'s receiver at `now` (webrtc-pc §5.3.4).
+    pub(crate) fn sources(&self, id: TransceiverId, contributing: bool, now: Instant) -> Vec<RtpSource> {
+        self.sections
+            .iter()
+            .find(|s| s.transceiver == id)
+            .map(|s| s.sources.recent(contributing, now))
+            .unwrap_or_default()
+    }
+
     /// `toneBuffer` of transceiver `id`'s DTMF sender.
     pub(crate) fn tone_buffer(&self, id: TransceiverId) -> Option<&str> {
         self.sections
@@ -2374,6 +2465,35 @@ mod tests {
         n.cores[0].send_rtp(n.now, a_video, &legit(1));
         n.run(Duration::from_millis(100), |_, _, _| false, |n| !n.media[1].is_empty());
         assert!(matches!(&n.media[1][0].1, MediaEvent::Rtp(r) if r.payload == b"still here"));
+    }
+
+    #[test]
+    fn sources_are_the_recent_ones_most_recent_first_and_capped() {
+        let t0 = Instant::now();
+        let mut s = super::Sources::default();
+        let src = |source, at: Duration, ts| super::RtpSource {
+            source,
+            timestamp: t0 + at,
+            rtp_timestamp: ts,
+            audio_level: None,
+        };
+        s.note(false, src(1, Duration::ZERO, 100));
+        s.note(true, src(7, Duration::ZERO, 100));
+        s.note(false, src(2, Duration::from_secs(1), 200));
+        s.note(false, src(1, Duration::from_secs(2), 300));
+        let sync = s.recent(false, t0 + Duration::from_secs(3));
+        assert_eq!(sync.iter().map(|x| (x.source, x.rtp_timestamp)).collect::<Vec<_>>(), [(1, 300), (2, 200)]);
+        assert_eq!(s.recent(true, t0 + Duration::from_secs(3)).len(), 1);
+        // Ten seconds after its last packet a source is gone (webrtc-pc §5.3.4).
+        let later = s.recent(false, t0 + Duration::from_secs(11));
+        assert_eq!(later.iter().map(|x| x.source).collect::<Vec<_>>(), [1]);
+        assert!(s.recent(true, t0 + Duration::from_secs(11)).is_empty());
+        // A peer cycling through CSRCs replaces the oldest entries.
+        for c in 0..1000u32 {
+            s.note(true, src(c, Duration::from_secs(5), c));
+        }
+        assert!(s.entries.len() <= super::MAX_SOURCES);
+        assert_eq!(s.recent(true, t0 + Duration::from_secs(6))[0].source, 999);
     }
 
 }

@@ -14,7 +14,7 @@ use rtcpeer_proto::jsep::{
 };
 use rtcpeer_proto::{
     MediaEvent, MediaKind, OutgoingRtp, ReceiveMode, RtpCapabilities, RtpCodecCapability,
-    receiver_capabilities, sender_capabilities, validate_codec_preferences,
+    RtpSource, receiver_capabilities, sender_capabilities, validate_codec_preferences,
 };
 
 use super::Inner;
@@ -344,6 +344,19 @@ impl RtpReceiver {
     pub async fn recv(&self) -> Option<MediaEvent> {
         let (queue, _) = self.pc.media.get(self.id);
         queue.recv().await
+    }
+
+    /// `getSynchronizationSources()` (webrtc-pc §5.3.4): the SSRCs whose packets arrived in
+    /// the last 10 seconds, the most recent first, with their last RTP timestamp, arrival
+    /// time and audio level (RFC 6464).
+    pub fn get_synchronization_sources(&self) -> Vec<RtpSource> {
+        self.pc.core().rtp_sources(self.id, false, Instant::now())
+    }
+
+    /// `getContributingSources()` (webrtc-pc §5.3.4): the same for the CSRCs of the packets
+    /// (mixers list them, RFC 3550 §5.1).
+    pub fn get_contributing_sources(&self) -> Vec<RtpSource> {
+        self.pc.core().rtp_sources(self.id, true, Instant::now())
     }
 
     /// `transport` (webrtc-pc §5.3 `[[ReceiverTransport]]`): as [`RtpSender::transport`].
