@@ -1046,6 +1046,12 @@ impl MediaState {
         Some(seq)
     }
 
+    /// Whether packets wait for the scheduler.
+    #[inline]
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
     /// Appends the next queued packet to `out`; its length, or `None` when none waits.
     pub(crate) fn poll_transmit_into(&mut self, out: &mut Vec<u8>) -> Option<usize> {
         let p = self.queue.pop_front()?;
@@ -1311,7 +1317,7 @@ impl MediaState {
             self.send_report(now);
             self.report.sent(now, &mut self.rng);
         }
-        if self.nack_due.is_none_or(|t| t <= now) {
+        if self.nack_due.is_some_and(|t| t <= now) {
             self.send_nacks(now);
         }
         if self.twcc.poll_timeout().is_some_and(|t| t <= now) {
@@ -1751,6 +1757,10 @@ impl Session {
 
     /// The next queued media packet appended to `out`, with its path.
     pub(super) fn media_poll_into(&mut self, out: &mut Vec<u8>) -> Option<(SocketAddr, SocketAddr)> {
+        if !self.media.has_queued() {
+            // The common case of a data-only poll: nothing to look up.
+            return None;
+        }
         let path = self.ice_agent().and_then(|a| a.selected_pair())?;
         self.media.poll_transmit_into(out)?;
         Some(path)
