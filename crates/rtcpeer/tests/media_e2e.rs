@@ -21,7 +21,12 @@ async fn negotiate_sendrecv(pc1: &PeerConnection, pc2: &PeerConnection) {
         .await
         .unwrap();
     for t in pc2.get_transceivers() {
-        t.set_direction(RtpTransceiverDirection::SendRecv).unwrap();
+        // Transceivers the offer stopped refuse a direction (InvalidStateError): skipped.
+        if t.current_direction() != Some(RtpTransceiverDirection::Stopped)
+            && t.receiver().transport().is_some()
+        {
+            t.set_direction(RtpTransceiverDirection::SendRecv).unwrap();
+        }
     }
     let answer = pc2.create_answer(None).await.unwrap();
     pc2.set_local_description(Some(answer)).await.unwrap();
@@ -323,4 +328,25 @@ async fn wpt_85_rolled_back_reoffer_keeps_negotiated_transports_and_nulls_the_ne
         .await
         .unwrap();
     pc1.set_remote_description(offer).await.unwrap();
+}
+
+#[tokio::test]
+async fn readers_of_a_removed_transceiver_see_the_end() {
+    let (pc1, pc2) = pair().await;
+    let video = of_kind(&pc1, MediaKind::Video);
+    let (receiver, sender) = (video.receiver(), video.sender());
+    video.stop().unwrap();
+    negotiate_sendrecv(&pc1, &pc2).await;
+    // The stopped transceiver was negotiated away and forgotten: its readers end at once,
+    // also when they start reading after the removal.
+    within("the receiver's end", async {
+        while receiver.recv().await.is_some() {}
+    })
+    .await;
+    assert_eq!(
+        within("the sender's end", sender.recv_feedback()).await,
+        None
+    );
+    pc1.close();
+    pc2.close();
 }

@@ -70,7 +70,7 @@ impl MediaQueue {
 }
 
 /// A transceiver's two queues: what its receiver got, and its sender's feedback.
-type QueuePair = (Arc<MediaQueue>, Arc<MediaQueue>);
+pub(crate) type QueuePair = (Arc<MediaQueue>, Arc<MediaQueue>);
 
 /// The queues of every transceiver: received media, and the sender's feedback.
 #[derive(Debug, Default)]
@@ -89,6 +89,20 @@ impl MediaQueues {
             s.close();
         }
         (r.clone(), s.clone())
+    }
+
+    /// The queues a reader of transceiver `id` waits on. The caller holds the core's lock
+    /// and says whether the core still knows the transceiver: a forgotten one gets a closed
+    /// pair that is not kept (its `Removed` was, or will be, delivered; keeping queues for
+    /// it would grow the map with every removed transceiver).
+    pub(crate) fn for_reader(&self, id: TransceiverId, known: bool) -> QueuePair {
+        if known {
+            return self.get(id);
+        }
+        let pair = QueuePair::default();
+        pair.0.close();
+        pair.1.close();
+        pair
     }
 
     /// Hands an event of the core to the queue it belongs to.

@@ -244,7 +244,7 @@ impl RtpSender {
     /// `tonechange` ([`MediaEvent::ToneChange`]); `None` once the connection closed or the
     /// transceiver is gone.
     pub async fn recv_feedback(&self) -> Option<MediaEvent> {
-        let (_, queue) = self.pc.media.get(self.id);
+        let (_, queue) = media_queues(&self.pc, self.id);
         queue.recv().await
     }
 
@@ -342,7 +342,7 @@ impl RtpReceiver {
     /// Media is real time: a reader that falls more than about a thousand packets behind
     /// loses the oldest.
     pub async fn recv(&self) -> Option<MediaEvent> {
-        let (queue, _) = self.pc.media.get(self.id);
+        let (queue, _) = media_queues(&self.pc, self.id);
         queue.recv().await
     }
 
@@ -380,6 +380,15 @@ impl RtpReceiver {
         }
         sent
     }
+}
+
+/// The media queues a reader of transceiver `id` waits on, taken under the core's lock so
+/// that a transceiver being removed either gets its queues closed by its `Removed` event or
+/// is seen as gone (lock order: the core, then the media map).
+fn media_queues(pc: &Arc<Inner>, id: TransceiverId) -> super::media::QueuePair {
+    let core = pc.core();
+    let known = !core.is_closed() && core.transceiver_info(id).is_some();
+    pc.media.for_reader(id, known)
 }
 
 /// The DTLS transport of a transceiver associated with an m-section (one transport: the
