@@ -536,6 +536,10 @@ pub(crate) struct MediaState {
     /// The header-extension ids of the transport (RFC 8843 §9.1: one id per URI across the
     /// bundled m-sections).
     ext_map: ExtensionMap,
+    /// The DTLS-SRTP keys and whether we are the DTLS client, once DTLS connected.
+    keys: Option<(SrtpKeyingMaterial, bool)>,
+    /// The SRTP contexts, made from `keys` on first use by a media section (a data-only
+    /// connection never pays for them).
     srtp: Option<SrtpPair>,
     /// The next transport-wide sequence number we send.
     twcc_seq: u16,
@@ -567,11 +571,12 @@ impl Default for MediaState {
             report: ReportTimer::new(AUDIO_REPORT_INTERVAL),
             counters: MediaCounters::default(),
             ext_map: ExtensionMap::new(),
+            keys: None,
             srtp: None,
             twcc_seq: 0,
             queue: VecDeque::new(),
             spare: Vec::new(),
-            rx: Vec::with_capacity(MAX_PACKET),
+            rx: Vec::new(),
             events: VecDeque::new(),
             ntp: None,
             rng: SeededRandom::new(0x5eed),
@@ -705,24 +710,35 @@ impl MediaState {
     /// The DTLS handshake exported the SRTP keys (RFC 5764 §4.2): contexts for both
     /// directions, by our DTLS role (`client`: we write with the client key).
     pub(crate) fn keys_ready(&mut self, km: &SrtpKeyingMaterial, client: bool) {
-        let role = if client {
-            crate::dtls::DtlsRole::Client
-        } else {
-            crate::dtls::DtlsRole::Server
-        };
-        let config = crate::srtp::SrtpConfig::default();
-        let made = SrtpContext::outbound(km, role, config)
-            .and_then(|local| Ok((local, SrtpContext::inbound(km, role, config)?)));
-        match made {
-            Ok((local, remote)) => self.srtp = Some(SrtpPair { local, remote }),
-            Err(e) => tracing::warn!("SRTP contexts not created: {e}"),
+        self.keys = Some((km.clone(), client));
+        self.srtp = None;
+    }
+
+    /// The SRTP contexts, made on first use once the keys exist and the session has a
+    /// media section; `None` before.
+    fn contexts(&mut self) -> Option<&mut SrtpPair> {
+        if self.srtp.is_none() && !self.sections.is_empty() {
+            let (km, client) = self.keys.as_ref()?;
+            let role = if *client {
+                crate::dtls::DtlsRole::Client
+            } else {
+                crate::dtls::DtlsRole::Server
+            };
+            let config = crate::srtp::SrtpConfig::default();
+            let made = SrtpContext::outbound(km, role, config)
+                .and_then(|local| Ok((local, SrtpContext::inbound(km, role, config)?)));
+            match made {
+                Ok((local, remote)) => self.srtp = Some(SrtpPair { local, remote }),
+                Err(e) => tracing::warn!("SRTP contexts not created: {e}"),
+            }
         }
+        self.srtp.as_mut()
     }
 
     /// Whether media can flow (the SRTP keys exist).
     #[cfg(test)]
     pub(crate) fn ready(&self) -> bool {
-        self.srtp.is_some()
+        self.keys.is_some()
     }
 
     fn push_event(&mut self, id: TransceiverId, e: MediaEvent) {
@@ -747,8 +763,11 @@ impl MediaState {
         rtcp: bool,
         then: impl FnOnce(&mut MediaState, &[u8]),
     ) {
-        let Some(srtp) = self.srtp.as_mut() else {
+        if self.contexts().is_none() {
             self.counters.srtp_rejected += 1;
+            return;
+        }
+        let Some(srtp) = self.srtp.as_mut() else {
             return;
         };
         if data.len() > MAX_PACKET * 4 {
@@ -978,7 +997,7 @@ impl MediaState {
         id: TransceiverId,
         rtp: &OutgoingRtp<'_>,
     ) -> Option<u16> {
-        if self.srtp.is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
+        if self.contexts().is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
             self.counters.queue_full += u64::from(self.srtp.is_some());
             return None;
         }
@@ -1073,6 +1092,9 @@ impl MediaState {
 
     /// Encrypts an RTCP compound (RFC 3711 §3.4) and queues it.
     fn queue_rtcp(&mut self, mut buf: Vec<u8>) {
+        if self.contexts().is_none() {
+            return;
+        }
         let Some(srtp) = self.srtp.as_mut() else {
             return;
         };
@@ -1205,7 +1227,7 @@ impl MediaState {
     /// Answers a NACK for `seq` of our stream `media_ssrc`: the kept packet again, on the
     /// RTX stream when RTX was negotiated (RFC 4588 §4), else as it was.
     fn retransmit(&mut self, now: Instant, media_ssrc: u32, seq: u16) {
-        if self.srtp.is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
+        if self.contexts().is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
             return;
         }
         let mut orig = self.buffer();
@@ -1285,7 +1307,7 @@ impl MediaState {
     /// TWCC feedback, DTMF playout.
     pub(crate) fn next_timer(&self) -> Option<(Instant, TimerName)> {
         // Nothing runs before the keys exist.
-        self.srtp.as_ref()?;
+        self.keys.as_ref()?;
         let dtmf = self
             .sections
             .iter()
@@ -1307,7 +1329,7 @@ impl MediaState {
 
     /// Runs what is due at `now`.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        if self.srtp.is_none() {
+        if self.keys.is_none() {
             return;
         }
         if self.report.due().is_none() && !self.sections.is_empty() {
@@ -1382,7 +1404,7 @@ impl MediaState {
         frame: &[u8],
         duration: Duration,
     ) -> crate::Result<usize> {
-        if self.srtp.is_none() {
+        if self.keys.is_none() {
             return Err(crate::Error::invalid_state("the transport is not connected yet"));
         }
         let section = self
