@@ -3,43 +3,7 @@
 //! over random packets of every type, truncation at every length, hostile TWCC counts.
 
 use super::*;
-use crate::util::{RandomSource, SeededRandom};
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-struct Rng(SeededRandom);
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(SeededRandom::new(seed))
-    }
-    fn u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        self.0.fill(&mut b);
-        u64::from_le_bytes(b)
-    }
-    fn u32(&mut self) -> u32 {
-        self.u64() as u32
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.u64() % n
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = vec![0u8; n];
-        self.0.fill(&mut v);
-        v
-    }
-    /// Random bytes, `unit` × (0..words) of them.
-    fn some_bytes(&mut self, words: u64, unit: usize) -> Vec<u8> {
-        let n = unit * self.below(words) as usize;
-        self.bytes(n)
-    }
-}
+use crate::rtp::tests::{Rng, hex};
 
 fn all(data: &[u8]) -> Vec<RtcpPacket<'_>> {
     parse_compound(data).collect::<Result<_, _>>().unwrap()

@@ -17,7 +17,7 @@ mod seq;
 pub mod session;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use ext::{
     ABS_CAPTURE_TIME, AbsCaptureTime, AudioLevel, ExtensionElement, ExtensionIter,

@@ -5,7 +5,8 @@ use super::*;
 use crate::codecs::RtpHeaderExtensionParameters;
 use crate::util::{RandomSource, SeededRandom};
 
-fn hex(s: &str) -> Vec<u8> {
+/// Bytes from hex text (whitespace ignored); also used by the RTCP tests.
+pub(crate) fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
     (0..s.len())
         .step_by(2)
@@ -13,23 +14,32 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-struct Rng(SeededRandom);
+/// A seeded generator for the codec tests (RTP and RTCP).
+pub(crate) struct Rng(SeededRandom);
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(SeededRandom::new(seed))
     }
-    fn u64(&mut self) -> u64 {
+    pub(crate) fn u64(&mut self) -> u64 {
         let mut b = [0u8; 8];
         self.0.fill(&mut b);
         u64::from_le_bytes(b)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn u32(&mut self) -> u32 {
+        self.u64() as u32
+    }
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.u64() % n
     }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
         let mut v = vec![0u8; n];
         self.0.fill(&mut v);
         v
+    }
+    /// Random bytes, `unit` × (0..words) of them.
+    pub(crate) fn some_bytes(&mut self, words: u64, unit: usize) -> Vec<u8> {
+        let n = unit * self.below(words) as usize;
+        self.bytes(n)
     }
 }
 
