@@ -173,6 +173,7 @@ pub use codecs::{
     RtpHeaderExtensionCapability, receiver_capabilities, sender_capabilities,
     validate_codec_preferences,
 };
+pub use codecs::{RtcpFeedback, RtpCodecParameters, RtpHeaderExtensionParameters};
 pub use config::{
     BundlePolicy, Configuration, Host, IceServer, IceServerUrl, IceTransportPolicy,
     IceTransportProtocol, IceUrlScheme, RtcpMuxPolicy,
@@ -194,6 +195,10 @@ pub use jsep::{
     MediaCounters, MediaEvent, OfferOptions, OutgoingRtp, PeerConnectionState, Priority,
     ReceiveMode, ReceivedFrame, ReceivedRtp, RtpSource, RtpTransceiverDirection,
     SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState,
+};
+pub use negotiator::parameters::{
+    MAX_SEND_ENCODINGS, RtcpParameters, RtpEncodingParameters, RtpReceiveParameters,
+    RtpSendParameters, validate_send_encodings,
 };
 pub use sdp::MAX_SDP_BYTES;
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -50,4 +50,8 @@ pub use rtcpeer_proto::{
     RtpCodecCapability, RtpHeaderExtensionCapability, RtpSource, RtpTransceiverDirection,
     SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState, ToneChange,
 };
+pub use rtcpeer_proto::{
+    MAX_SEND_ENCODINGS, RtcpFeedback, RtcpParameters, RtpCodecParameters, RtpEncodingParameters,
+    RtpHeaderExtensionParameters, RtpReceiveParameters, RtpSendParameters,
+};
 pub use track::{MediaStream, MediaStreamTrack};

@@ -131,6 +131,7 @@ async fn stopped_transceivers_are_forgotten_and_memory_stays_flat() {
                 TransceiverInit {
                     direction: Dir::SendRecv,
                     streams: vec![stream.clone()],
+                    ..TransceiverInit::default()
                 },
             )
             .unwrap();

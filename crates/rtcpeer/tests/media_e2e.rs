@@ -350,3 +350,58 @@ async fn readers_of_a_removed_transceiver_see_the_end() {
     pc1.close();
     pc2.close();
 }
+
+/// `setParameters` with the only encoding inactive stops the sender (webrtc-pc §5.2.2
+/// `active`): nothing is sent or received until it is active again, and the stream then
+/// goes on where it was (the sequence numbers follow on, the media clock ran on).
+#[tokio::test]
+async fn an_inactive_encoding_sends_nothing_until_reactivated() {
+    let (pc1, pc2) = pair().await;
+    let sender = of_kind(&pc1, MediaKind::Video).sender();
+    let receiver = of_kind(&pc2, MediaKind::Video).receiver();
+    let set_active = |active: bool| {
+        let sender = sender.clone();
+        async move {
+            let mut p = sender.get_parameters();
+            p.encodings[0].active = active;
+            sender.set_parameters(p).await.unwrap();
+        }
+    };
+    let rtp = |i: u32, payload: &'static [u8]| OutgoingRtp {
+        payload_type: None,
+        timestamp: i * 3000,
+        marker: true,
+        payload,
+    };
+    let first = sender.send_rtp(&rtp(0, b"before")).expect("active: sent");
+    set_active(false).await;
+    assert_eq!(sender.send_rtp(&rtp(1, b"while inactive")), None);
+    assert_eq!(
+        sender
+            .send_frame(&[0x10, 0, 0, 0x9d, 1, 0x2a], Duration::from_millis(33))
+            .unwrap(),
+        0,
+        "an inactive sender packetizes nothing"
+    );
+    set_active(true).await;
+    let after = sender
+        .send_rtp(&rtp(2, b"after"))
+        .expect("active again: sent");
+    assert_eq!(
+        after,
+        first.wrapping_add(1),
+        "no sequence number was used meanwhile"
+    );
+    let mut got = Vec::new();
+    within("the two packets sent while active", async {
+        while got.len() < 2 {
+            if let Some(MediaEvent::Rtp(r)) = receiver.recv().await {
+                got.push(r.payload.to_vec());
+            }
+        }
+    })
+    .await;
+    assert_eq!(got, [b"before".to_vec(), b"after".to_vec()]);
+    let c = pc1.media_counters();
+    assert_eq!(c.rtp_sent, 2, "{c:?}");
+}

@@ -155,6 +155,7 @@ async fn wpt_131_msid_per_stream() {
         TransceiverInit {
             direction: RtpTransceiverDirection::SendRecv,
             streams: vec![s1.clone(), s2.clone()],
+            ..TransceiverInit::default()
         },
     )
     .unwrap();
@@ -163,6 +164,7 @@ async fn wpt_131_msid_per_stream() {
         TransceiverInit {
             direction: RtpTransceiverDirection::SendRecv,
             streams: vec![s2.clone(), s2.clone()],
+            ..TransceiverInit::default()
         },
     )
     .unwrap();
@@ -244,7 +246,7 @@ async fn wpt_137_incompatible_answer_direction_rejects_invalid_access() {
             MediaKind::Audio,
             TransceiverInit {
                 direction: offer_dir,
-                streams: Vec::new(),
+                ..TransceiverInit::default()
             },
         )
         .unwrap();

@@ -321,7 +321,7 @@ async fn wpt_120_srd_state_and_transceivers_not_visible_until_it_runs() {
         MediaKind::Audio,
         TransceiverInit {
             direction: RtpTransceiverDirection::RecvOnly,
-            streams: Vec::new(),
+            ..TransceiverInit::default()
         },
     )
     .unwrap();

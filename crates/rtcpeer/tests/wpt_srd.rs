@@ -511,7 +511,7 @@ async fn wpt_116_implicit_rollback_with_equal_mids() {
     let pc2 = pc();
     let init = || TransceiverInit {
         direction: RtpTransceiverDirection::SendOnly,
-        streams: Vec::new(),
+        ..TransceiverInit::default()
     };
     let t1 = pc1.add_transceiver(MediaKind::Video, init()).unwrap();
     let t2 = pc2.add_transceiver(MediaKind::Video, init()).unwrap();
@@ -931,7 +931,7 @@ async fn wpt_110_local_offer_survives_level_reassignment_and_rollback() {
     let offer1 = pc1.create_offer(None).await.unwrap();
     let recvonly = || TransceiverInit {
         direction: RtpTransceiverDirection::RecvOnly,
-        streams: Vec::new(),
+        ..TransceiverInit::default()
     };
     pc2.add_transceiver(MediaKind::Audio, recvonly()).unwrap();
     pc2.add_transceiver(MediaKind::Video, recvonly()).unwrap();

@@ -4,9 +4,9 @@
 //!
 //! Out of scope or not applicable here:
 //! - WPT-283 first part (a sendrecv transceiver without track connects): [net].
-//! - WPT-286 `sender.setParameters` and `sender.dtmf.insertDTMF` on a stopped transceiver:
-//!   not in the API yet (RtpSender has no parameters/DTMF); replaceTrack, the direction
-//!   setter and a second stop() are tested.
+//! - WPT-286 `sender.setParameters` and `sender.dtmf.insertDTMF` on a stopped transceiver
+//!   are tested in `wpt_rtp_parameters.rs` and `media_e2e.rs`; replaceTrack, the direction
+//!   setter and a second stop() here.
 //! - WPT-298: DTLS transport state of bundled transceivers: [net].
 
 mod common;
@@ -247,6 +247,7 @@ async fn wpt_283_transceiver_streams_without_track_reach_remote() {
         TransceiverInit {
             direction: Dir::SendRecv,
             streams: vec![stream.clone()],
+            ..TransceiverInit::default()
         },
     )
     .unwrap();

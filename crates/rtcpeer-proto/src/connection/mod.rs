@@ -881,6 +881,7 @@ impl Negotiator {
             remote_codecs: Vec::new(),
             remote_extensions: Vec::new(),
             mline: None,
+            parameters: Default::default(),
         });
         self.emit_transceiver(
             id,

@@ -29,6 +29,19 @@ impl Connection {
         self.session.media_send_rtp(now, id, rtp)
     }
 
+    /// `RTCRtpSender.setParameters(parameters)` on transceiver `id` (webrtc-pc §5.2; the
+    /// checks are [`Negotiator::set_send_parameters`]'s): the encodings apply at once, and
+    /// with none active the sender stops sending RTP until one is again.
+    pub fn set_parameters(
+        &mut self,
+        id: TransceiverId,
+        params: crate::negotiator::parameters::RtpSendParameters,
+    ) -> Result<()> {
+        let active = self.negotiator.set_send_parameters(id, params)?;
+        self.session.media.set_send_active(id, active);
+        Ok(())
+    }
+
     /// The driver's wall clock: at `now` it is `unix` since the Unix epoch. Sender reports
     /// carry NTP time (RFC 3550 §6.4.1), so without this call only receiver reports are sent.
     pub fn set_wall_clock(&mut self, now: Instant, unix: std::time::Duration) {

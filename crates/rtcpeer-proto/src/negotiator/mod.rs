@@ -10,5 +10,6 @@ pub(crate) mod candidate;
 pub(crate) mod generate;
 pub(crate) mod negotiated;
 pub(crate) mod negotiation;
+pub mod parameters;
 pub(crate) mod transceiver;
 pub mod types;

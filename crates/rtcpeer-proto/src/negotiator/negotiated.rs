@@ -112,6 +112,11 @@ pub struct NegotiatedMedia {
     pub rids: Vec<String>,
     /// Our RTCP CNAME (RFC 3550 §6.5.1).
     pub cname: String,
+    /// Whether reduced-size RTCP was negotiated (`a=rtcp-rsize`, RFC 5506).
+    pub rtcp_reduced_size: bool,
+    /// Whether the sender has an active encoding (webrtc-pc §5.2.2 `active`): when none is,
+    /// the session sends no RTP for it.
+    pub send_active: bool,
 }
 
 /// Everything the transports need from the descriptions applied so far.
@@ -235,7 +240,7 @@ impl Negotiator {
     }
 
     /// The newest remote description (pending, else current).
-    fn newest_remote(&self) -> Option<&Desc> {
+    pub(crate) fn newest_remote(&self) -> Option<&Desc> {
         self.pending_remote
             .as_ref()
             .or(self.current_remote.as_ref())
@@ -300,7 +305,7 @@ impl Negotiator {
 
     /// Per-mid media parameters: codecs and extensions from the newest answer (else the
     /// newest remote description), SSRCs and rids from the newest remote description.
-    fn negotiated_media(&self) -> Vec<NegotiatedMedia> {
+    pub(crate) fn negotiated_media(&self) -> Vec<NegotiatedMedia> {
         let answer = [
             &self.pending_local,
             &self.pending_remote,
@@ -353,6 +358,9 @@ impl Negotiator {
                     remote_ssrcs,
                     rids,
                     cname: self.cname.clone(),
+                    rtcp_reduced_size: params
+                        .is_some_and(|m| m.has(&A::RtcpRsize)),
+                    send_active: t.parameters.active(),
                     mid,
                 })
             })

@@ -94,6 +94,8 @@ pub(crate) struct Transceiver {
     pub remote_extensions: Vec<RtpHeaderExtensionParameters>,
     /// The m-line index in the most recently applied description.
     pub mline: Option<usize>,
+    /// The sender's `[[SendEncodings]]` and `[[LastReturnedParameters]]` (webrtc-pc §5.2).
+    pub parameters: super::parameters::SenderParameters,
 }
 
 impl Transceiver {

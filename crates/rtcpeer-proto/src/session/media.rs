@@ -460,6 +460,9 @@ pub(crate) struct MediaSection {
     pub(crate) sources: Sources,
     /// Our SSRC for this m-section (also when it only receives: RTCP needs one).
     pub(crate) local_ssrc: u32,
+    /// Whether the sender has an active encoding (webrtc-pc §5.2.2): RTP handed to an
+    /// inactive sender is not sent.
+    pub(crate) send_active: bool,
     pub(crate) send: Option<SendStream>,
     pub(crate) receive: Vec<ReceiveStream>,
 }
@@ -616,6 +619,7 @@ impl MediaState {
                         mode: ReceiveMode::Packets,
                         sources: Sources::default(),
                         local_ssrc: m.local_ssrcs.0,
+                        send_active: m.send_active,
                         send: None,
                         receive: Vec::new(),
                     });
@@ -624,6 +628,7 @@ impl MediaState {
             };
             let s = &mut self.sections[i];
             s.direction = m.direction;
+            s.send_active = m.send_active;
             s.feedback = feedback;
             s.header_extensions = m.header_extensions.clone();
             s.cname = m.cname.clone();
@@ -1003,7 +1008,7 @@ impl MediaState {
         }
         let twcc_id = self.ext_map.id(ExtensionKind::TransportCc);
         let section = self.sections.iter_mut().find(|s| s.transceiver == id)?;
-        if !section.direction.is_some_and(RtpTransceiverDirection::sends) {
+        if !section.send_active || !section.direction.is_some_and(RtpTransceiverDirection::sends) {
             return None;
         }
         let pt = match rtp.payload_type {
@@ -1397,6 +1402,14 @@ impl MediaState {
     /// Packetizes one encoded frame of `duration` (RFC 7741, RFC 6184, ... by the first
     /// negotiated codec of the sender) and sends its packets; the frame's RTP timestamp
     /// advances by the duration on the codec's clock. Returns the packets sent.
+    /// Turns transceiver `id`'s sending on or off (`setParameters` with every encoding
+    /// inactive, webrtc-pc §5.2.2 `active`).
+    pub(crate) fn set_send_active(&mut self, id: TransceiverId, active: bool) {
+        for s in self.sections.iter_mut().filter(|s| s.transceiver == id) {
+            s.send_active = active;
+        }
+    }
+
     pub(crate) fn send_frame(
         &mut self,
         now: Instant,
@@ -1418,6 +1431,7 @@ impl MediaState {
             .find(|c| PayloadFormat::from_codec(c).is_some())
             .cloned()
             .ok_or_else(|| crate::Error::not_supported("no negotiated codec rtcpeer can packetize"))?;
+        let active = section.send_active;
         let send = section
             .send
             .as_mut()
@@ -1432,6 +1446,10 @@ impl MediaState {
         let timestamp = send.frame_timestamp;
         let ticks = duration.as_nanos() * u128::from(codec.clock_rate) / 1_000_000_000;
         send.frame_timestamp = timestamp.wrapping_add(ticks as u32);
+        if !active {
+            // The media clock runs on, so the stream resumes in time when re-activated.
+            return Ok(0);
+        }
         let Some((pt, packetizer)) = send.packetizer.as_mut() else {
             return Ok(0);
         };
@@ -1839,6 +1857,8 @@ mod tests {
             remote_ssrcs: vec![4242],
             rids: Vec::new(),
             cname: "c".into(),
+            rtcp_reduced_size: false,
+            send_active: true,
         }
     }
 
@@ -1857,6 +1877,8 @@ mod tests {
             remote_ssrcs: Vec::new(),
             rids: Vec::new(),
             cname: "c".into(),
+            rtcp_reduced_size: false,
+            send_active: true,
         }
     }
 

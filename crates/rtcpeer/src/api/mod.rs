@@ -133,6 +133,9 @@ pub struct TransceiverInit {
     pub direction: RtpTransceiverDirection,
     /// Streams the sender's track belongs to (`a=msid`).
     pub streams: Vec<MediaStream>,
+    /// `sendEncodings`: the sender's encodings (webrtc-pc §5.1; empty: one active encoding),
+    /// checked by [`rtcpeer_proto::validate_send_encodings`].
+    pub send_encodings: Vec<rtcpeer_proto::RtpEncodingParameters>,
 }
 
 impl Default for TransceiverInit {
@@ -140,6 +143,7 @@ impl Default for TransceiverInit {
         TransceiverInit {
             direction: RtpTransceiverDirection::SendRecv,
             streams: Vec::new(),
+            send_encodings: Vec::new(),
         }
     }
 }
@@ -464,8 +468,10 @@ impl PeerConnection {
         };
         let ids = init.streams.iter().map(|s| s.id().to_string()).collect();
         let tr = track.as_ref().map(MediaStreamTrack::track_ref);
+        let encodings = rtcpeer_proto::validate_send_encodings(kind, init.send_encodings)?;
         let (id, shared) = self.inner.sync(|core, empty| {
             let id = core.add_transceiver(kind, tr, init.direction, ids, empty)?;
+            core.init_send_encodings(id, encodings);
             let info = core
                 .transceiver_info(id)
                 .ok_or_else(|| Error::invalid_state("the new transceiver was removed at once"))?;

@@ -19,6 +19,8 @@ use rtcpeer_proto::{
 
 use super::Inner;
 use super::chain::Operation;
+
+mod parameters;
 use super::tracks::TransceiverShared;
 
 macro_rules! handle_basics {

@@ -26,7 +26,7 @@ pub mod media {
     pub fn init(direction: Dir) -> TransceiverInit {
         TransceiverInit {
             direction,
-            streams: Vec::new(),
+            ..TransceiverInit::default()
         }
     }
 
