@@ -281,7 +281,7 @@ impl Negotiator {
                                 .unwrap_or(RtpTransceiverDirection::SendRecv);
                             let dir = answer_direction(t.direction, offered, t.stopping);
                             // RFC 9429 §5.3.1: the answer's proto is the offer's.
-                            self.rtp_section(
+                            let mut m = self.rtp_section(
                                 t,
                                 om.mid(),
                                 &om.proto,
@@ -289,7 +289,11 @@ impl Negotiator {
                                 &codecs,
                                 &exts,
                                 &transport,
-                            )
+                            );
+                            if dir.receives() {
+                                super::simulcast::answer_receive(&mut m, om);
+                            }
+                            m
                         }
                     }
                 }

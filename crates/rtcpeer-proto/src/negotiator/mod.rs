@@ -11,5 +11,6 @@ pub(crate) mod generate;
 pub(crate) mod negotiated;
 pub(crate) mod negotiation;
 pub mod parameters;
+pub(crate) mod simulcast;
 pub(crate) mod transceiver;
 pub mod types;

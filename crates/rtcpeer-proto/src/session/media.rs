@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::codecs::{MediaKind, RtpCodecParameters, RtpHeaderExtensionParameters};
@@ -90,6 +91,9 @@ pub struct ReceivedRtp {
     pub marker: bool,
     /// Whether it came as an RTX retransmission (RFC 4588).
     pub retransmission: bool,
+    /// The RTP stream id of the stream (RFC 8852), for a simulcast layer: which of the
+    /// remote's encodings it is.
+    pub rid: Option<Arc<str>>,
     /// When it arrived.
     pub arrival: Instant,
     /// The payload.
@@ -108,6 +112,8 @@ pub struct ReceivedFrame {
     pub timestamp: u32,
     /// Whether a decoder can start at this frame.
     pub keyframe: bool,
+    /// The RTP stream id of the stream (RFC 8852), for a simulcast layer.
+    pub rid: Option<Arc<str>>,
     /// The frame.
     pub data: Vec<u8>,
 }
@@ -401,7 +407,7 @@ pub(crate) struct SendStream {
 pub(crate) struct ReceiveStream {
     pub(crate) ssrc: u32,
     /// Its RID (simulcast layer), when named.
-    pub(crate) rid: Option<String>,
+    pub(crate) rid: Option<Arc<str>>,
     pub(crate) stats: ReceiveStats,
     /// Loss tracking for NACKs (video with NACK negotiated).
     pub(crate) nack: Option<NackTracker>,
@@ -422,7 +428,13 @@ struct FrameAssembler {
 
 impl FrameAssembler {
     /// Releases what is in order (or given up on) at `now` into frames.
-    fn drain(&mut self, now: Instant, ssrc: u32, out: &mut Vec<ReceivedFrame>) -> bool {
+    fn drain(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        rid: Option<&Arc<str>>,
+        out: &mut Vec<ReceivedFrame>,
+    ) -> bool {
         let mut dropped = false;
         while let Some(r) = self.reorder.pop(now) {
             let pushed = self.depack.push(r.seq, r.timestamp, r.marker, r.payload);
@@ -433,6 +445,7 @@ impl FrameAssembler {
                     payload_type: self.payload_type,
                     timestamp: f.timestamp,
                     keyframe: f.keyframe,
+                    rid: rid.cloned(),
                     data: f.data.to_vec(),
                 });
             }
@@ -480,7 +493,7 @@ impl MediaSection {
             .then(|| NackTracker::new(NackConfig::default()));
         self.receive.push(ReceiveStream {
             ssrc,
-            rid: rid.map(str::to_string),
+            rid: rid.map(Arc::from),
             stats: ReceiveStats::new(clock_rate),
             nack,
             dtmf: DtmfReceiver::new(),
@@ -895,6 +908,7 @@ impl MediaState {
             self.counters.unroutable += 1;
             return;
         };
+        let stream_rid = stream.rid.clone();
         let arrival = stream.stats.on_packet(now, seq, p.timestamp, payload.len());
         let crate::rtp::session::receive::Arrival::Accepted(ext_seq) = arrival else {
             return;
@@ -960,7 +974,7 @@ impl MediaState {
                 };
                 fa.reorder.insert(now, ext_seq, p.timestamp, p.marker, payload);
                 let mut frames = Vec::new();
-                let dropped = fa.drain(now, ssrc, &mut frames);
+                let dropped = fa.drain(now, ssrc, stream.rid.as_ref(), &mut frames);
                 let pli = dropped
                     && kind == MediaKind::Video
                     && stream
@@ -987,6 +1001,7 @@ impl MediaState {
                 timestamp: p.timestamp,
                 marker: p.marker,
                 retransmission: rtx,
+                rid: stream_rid,
                 arrival: now,
                 payload: payload.to_vec(),
             }),
@@ -1367,7 +1382,7 @@ impl MediaState {
                     continue;
                 }
                 let mut frames = Vec::new();
-                if fa.drain(now, r.ssrc, &mut frames)
+                if fa.drain(now, r.ssrc, r.rid.as_ref(), &mut frames)
                     && s.kind == MediaKind::Video
                     && r.last_pli.is_none_or(|t| now.saturating_duration_since(t) >= PLI_INTERVAL)
                 {

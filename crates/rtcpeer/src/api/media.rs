@@ -152,6 +152,7 @@ mod tests {
             timestamp: 0,
             marker: false,
             retransmission: false,
+            rid: None,
             arrival: *T0.get_or_init(Instant::now),
             payload: Vec::new(),
         })
