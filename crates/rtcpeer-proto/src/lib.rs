@@ -151,6 +151,7 @@ engine_modules! {
 
 pub mod connection;
 mod enums;
+pub mod media_file;
 // Reserved home, documentation only until stats (issue 14) arrive.
 mod stats;
 

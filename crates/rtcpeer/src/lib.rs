@@ -36,6 +36,8 @@ pub use api::{
     PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
     TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
 };
+/// Reading IVF and Ogg Opus files to play them, writing IVF to record.
+pub use rtcpeer_proto::media_file;
 pub use rtcpeer_proto::{
     AnswerOptions, BinaryType, BundlePolicy, Certificate, CertificateParams, Configuration,
     CoreSettings, DataChannelEvent, DataChannelInit, DataChannelLimits, DataChannelState,

@@ -182,7 +182,7 @@ impl PayloadFormat {
 }
 
 /// Duration of an Opus packet in 48 kHz ticks (RFC 6716 §3.1 TOC byte, §3.2 frame count).
-fn opus_duration_ticks(packet: &[u8]) -> Option<u32> {
+pub(crate) fn opus_duration_ticks(packet: &[u8]) -> Option<u32> {
     let toc = *packet.first()?;
     let config = toc >> 3;
     let per_frame = match config {
