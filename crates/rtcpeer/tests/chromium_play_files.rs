@@ -271,3 +271,90 @@ async fn the_play_file_example_plays_to_chromium() {
     assert_eq!(figures["video"]["frameWidth"], 320, "{figures}");
     child.kill().await.unwrap();
 }
+
+/// A stream that starts without a key frame makes Chromium's decoder ask for one: its PLI
+/// (RFC 4585 §6.3.1) reaches the application as `MediaEvent::KeyframeRequest` on the
+/// sender, which answers by sending the file's first (key) frame; Chromium then decodes.
+#[tokio::test]
+async fn a_pli_from_chromium_reaches_the_application_which_sends_a_key_frame() {
+    let mut chrome = Chromium::launch_or_panic().await;
+    chrome.eval(PAGE).await.expect("page helpers");
+    let offer = chrome
+        .eval(
+            "H.setup();
+             pc.addTransceiver('video', {direction: 'recvonly'});
+             await pc.setLocalDescription(); await H.gathered();
+             return pc.localDescription;",
+        )
+        .await
+        .expect("offer");
+    let offer: SessionDescription = serde_json::from_value(offer).unwrap();
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.set_remote_description(offer).await.unwrap();
+    let sender = sender_of(&pc, MediaKind::Video);
+    pc.get_transceivers()[0]
+        .set_direction(RtpTransceiverDirection::SendOnly)
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    wait_gathered(&pc).await;
+    let answer = pc.local_description().unwrap();
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .unwrap();
+    connected(&pc).await;
+    let reader = IvfReader::new(VIDEO).unwrap();
+    let frame_time = reader.duration_of(1).unwrap();
+    let frames: Vec<&'static [u8]> = reader.map(|f| f.unwrap().data).collect();
+    // Frames 1.. of the first second: delta frames only (the file has key frames at 0, 30, 60).
+    let (tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    let feedback = sender.clone();
+    tokio::spawn(async move {
+        while let Some(e) = feedback.recv_feedback().await {
+            if e == rtcpeer::MediaEvent::KeyframeRequest && tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut tick = tokio::time::interval(frame_time);
+    let mut i = 1;
+    let mut asked = 0;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while asked == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no key-frame request"
+        );
+        tick.tick().await;
+        sender.send_frame(frames[i], frame_time).unwrap();
+        i = if i == 29 { 1 } else { i + 1 };
+        while requests.try_recv().is_ok() {
+            asked += 1;
+        }
+    }
+    // Answer with the key frame and go on from there.
+    let play = tokio::spawn(async move {
+        for frame in frames.iter().cycle() {
+            tick.tick().await;
+            sender.send_frame(frame, frame_time).unwrap();
+        }
+    });
+    let figures = chrome
+        .wait_until(
+            "const f = await H.figures();
+             return f.video && f.video.framesDecoded >= 30 && f;",
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("Chromium decodes after its key-frame request: {e}"));
+    play.abort();
+    eprintln!("Chromium's figures: {figures}");
+    let v = &figures["video"];
+    assert!(v["pliCount"].as_u64().unwrap() >= 1, "{figures}");
+    assert!(v["keyFramesDecoded"].as_u64().unwrap() >= 1, "{figures}");
+    assert!(pc.media_counters().keyframe_requests_received >= 1);
+    pc.close();
+}
