@@ -405,3 +405,60 @@ async fn an_inactive_encoding_sends_nothing_until_reactivated() {
     let c = pc1.media_counters();
     assert_eq!(c.rtp_sent, 2, "{c:?}");
 }
+
+/// A receiver's track starts muted and unmutes when its first RTP packet arrives (webrtc-pc
+/// §5.3 "receiving media"); renegotiated not to receive it mutes, and media arriving after
+/// it receives again unmutes it again.
+#[tokio::test]
+async fn a_remote_track_unmutes_when_media_arrives() {
+    let (pc1, pc2) = pair().await;
+    let sender = of_kind(&pc1, MediaKind::Video).sender();
+    let remote = of_kind(&pc2, MediaKind::Video);
+    let track = remote.receiver().track();
+    assert!(track.muted(), "muted before any media");
+    let rtp = |i: u32| OutgoingRtp {
+        payload_type: None,
+        timestamp: i * 3000,
+        marker: true,
+        payload: b"frame",
+    };
+    let receiver = remote.receiver();
+    let unmuted = |track: rtcpeer::MediaStreamTrack| async move {
+        within("the track unmutes", async {
+            // Each packet that arrives lets the test look again.
+            let mut i = 0;
+            while track.muted() {
+                receiver.recv().await;
+                i += 1;
+                assert!(i < 1000);
+            }
+        })
+        .await
+    };
+    for i in 0..20 {
+        assert!(sender.send_rtp(&rtp(i)).is_some());
+    }
+    unmuted(track.clone()).await;
+    // pc1 stops sending: pc2's track mutes with the negotiation (currentDirection
+    // "inactive" on pc2's side).
+    of_kind(&pc1, MediaKind::Video)
+        .set_direction(RtpTransceiverDirection::RecvOnly)
+        .unwrap();
+    negotiate_sendrecv(&pc1, &pc2).await;
+    assert!(track.muted(), "muted by the negotiation");
+    of_kind(&pc1, MediaKind::Video)
+        .set_direction(RtpTransceiverDirection::SendRecv)
+        .unwrap();
+    negotiate_sendrecv(&pc1, &pc2).await;
+    assert!(track.muted(), "still muted: no media yet");
+    let receiver = remote.receiver();
+    for i in 20..40 {
+        sender.send_rtp(&rtp(i));
+    }
+    within("the track unmutes again", async {
+        while track.muted() {
+            receiver.recv().await;
+        }
+    })
+    .await;
+}

@@ -494,6 +494,7 @@ impl Connection {
                     }
                 }
                 SessionOut::RefreshSelectedRemote => self.refresh_selected_remote(),
+                SessionOut::MediaArrived(id) => self.negotiator.unmute_receiver(id),
             }
         }
         self.events_unreported += lost;

@@ -120,12 +120,32 @@ impl Transceiver {
         }
     }
 
+    /// Unmutes the receiver's track: media arrived (webrtc-pc §5.3, "set the muted state to
+    /// false" when RTP is received).
+    pub(crate) fn unmute_receiver(&mut self, out: &mut Vec<TransceiverEvent>) {
+        if self.receiver_muted && !self.receiver_ended {
+            self.receiver_muted = false;
+            out.push(TransceiverEvent::ReceiverMuted(false));
+        }
+    }
+
     /// Ends the receiver's track for good (webrtc-pc §5.4).
     pub(crate) fn end_receiver(&mut self, out: &mut Vec<TransceiverEvent>) {
         if !self.receiver_ended {
             self.receiver_ended = true;
             out.push(TransceiverEvent::ReceiverEnded);
         }
+    }
+}
+
+impl crate::connection::Negotiator {
+    /// Media arrived for transceiver `id`'s receiver: its track unmutes (webrtc-pc §5.3).
+    pub(crate) fn unmute_receiver(&mut self, id: TransceiverId) {
+        let mut evs = Vec::new();
+        if let Some(t) = self.transceiver_mut(id) {
+            t.unmute_receiver(&mut evs);
+        }
+        self.emit_transceiver(id, evs);
     }
 }
 

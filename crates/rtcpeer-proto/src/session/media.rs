@@ -476,6 +476,9 @@ pub(crate) struct MediaSection {
     /// Whether the sender has an active encoding (webrtc-pc §5.2.2): RTP handed to an
     /// inactive sender is not sent.
     pub(crate) send_active: bool,
+    /// Media arrived since the section was last negotiated not to receive (the receiver's
+    /// track is unmuted, or about to be).
+    pub(crate) receiving: bool,
     pub(crate) send: Option<SendStream>,
     pub(crate) receive: Vec<ReceiveStream>,
 }
@@ -565,6 +568,9 @@ pub(crate) struct MediaState {
     /// Scratch buffer for decrypting a received packet.
     rx: Vec<u8>,
     events: VecDeque<(TransceiverId, MediaEvent)>,
+    /// Sections whose first media since they were negotiated to receive just arrived
+    /// (taken by the session after each packet).
+    pub(crate) arrived: Vec<TransceiverId>,
     /// Wall-clock time for sender reports (`None` until the driver gives it).
     ntp: Option<NtpClock>,
     /// Randomises the report interval (RFC 3550 §6.3.1).
@@ -594,6 +600,7 @@ impl Default for MediaState {
             spare: Vec::new(),
             rx: Vec::new(),
             events: VecDeque::new(),
+            arrived: Vec::new(),
             ntp: None,
             rng: SeededRandom::new(0x5eed),
             nack_due: None,
@@ -633,6 +640,7 @@ impl MediaState {
                         sources: Sources::default(),
                         local_ssrc: m.local_ssrcs.0,
                         send_active: m.send_active,
+                        receiving: false,
                         send: None,
                         receive: Vec::new(),
                     });
@@ -642,6 +650,10 @@ impl MediaState {
             let s = &mut self.sections[i];
             s.direction = m.direction;
             s.send_active = m.send_active;
+            if !m.direction.is_some_and(RtpTransceiverDirection::receives) {
+                // The negotiator muted the track: the next media unmutes it again.
+                s.receiving = false;
+            }
             s.feedback = feedback;
             s.header_extensions = m.header_extensions.clone();
             s.cname = m.cname.clone();
@@ -928,6 +940,10 @@ impl MediaState {
             return;
         };
         self.counters.rtp_received += 1;
+        if !section.receiving {
+            section.receiving = true;
+            self.arrived.push(id);
+        }
         let level = ext
             .audio_level
             .map(|a| 10f64.powf(-f64::from(a.level) / 20.0));
@@ -1790,7 +1806,12 @@ impl Session {
                 if loss > 0 && self.media.rng.next_u32() % 1000 < loss {
                     return;
                 }
-                self.media.handle_rtp(now, data)
+                self.media.handle_rtp(now, data);
+                if !self.media.arrived.is_empty() {
+                    for id in std::mem::take(&mut self.media.arrived) {
+                        self.push_out(super::SessionOut::MediaArrived(id));
+                    }
+                }
             }
             _ => self.media.handle_rtcp(now, data),
         }

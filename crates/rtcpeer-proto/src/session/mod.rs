@@ -67,6 +67,9 @@ pub(crate) enum SessionOut {
     SelectedPair { local: Candidate, remote: Candidate },
     /// The remote candidates changed: a peer-reflexive selected remote may now be signalled.
     RefreshSelectedRemote,
+    /// Media arrived for transceiver `.0`'s receiver, for the first time since it was
+    /// (re)negotiated to receive: its track unmutes (webrtc-pc §5.3 "receiving media").
+    MediaArrived(crate::negotiator::transceiver::TransceiverId),
 }
 
 /// The session half of a connection (the transports): ICE, DTLS (and the SRTP keys), SCTP,
