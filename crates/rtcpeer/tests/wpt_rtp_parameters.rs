@@ -322,3 +322,27 @@ async fn an_encoding_codec_must_be_one_that_was_negotiated() {
         vp8.mime_type
     );
 }
+
+#[tokio::test]
+async fn jitter_buffer_target_is_kept_and_checked() {
+    let pc = pc();
+    let r = pc
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap()
+        .receiver();
+    assert_eq!(r.jitter_buffer_target(), None);
+    let e = r
+        .set_jitter_buffer_target(Some(std::time::Duration::from_millis(4001)))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Range);
+    r.set_jitter_buffer_target(Some(std::time::Duration::from_millis(4000)))
+        .unwrap();
+    r.set_jitter_buffer_target(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    assert_eq!(
+        r.jitter_buffer_target(),
+        Some(std::time::Duration::from_millis(500))
+    );
+    r.set_jitter_buffer_target(None).unwrap();
+    assert_eq!(r.jitter_buffer_target(), None);
+}

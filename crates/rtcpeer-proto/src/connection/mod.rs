@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 mod ice_view;
 mod session_api;
+pub use session_api::MAX_JITTER_BUFFER_TARGET;
 
 use crate::cert::Certificate;
 use crate::codecs::{MediaKind, RtpCodecCapability};
@@ -883,6 +884,7 @@ impl Negotiator {
             remote_extensions: Vec::new(),
             mline: None,
             parameters: Default::default(),
+            jitter_buffer_target: None,
         });
         self.emit_transceiver(
             id,

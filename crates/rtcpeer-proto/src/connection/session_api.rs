@@ -12,6 +12,9 @@ use crate::dtls::{DtlsTransportState, SrtpKeyingMaterial};
 use crate::ice::{IceAgent, IceAgentConfig, IceConnectionState, IceGatheringState};
 use crate::sctp;
 
+/// The largest `jitterBufferTarget` (webrtc-pc §5.3: 4000 ms).
+pub const MAX_JITTER_BUFFER_TARGET: std::time::Duration = std::time::Duration::from_secs(4);
+
 impl Connection {
     /// Sends one RTP packet on transceiver `id`'s sender at `now` (RFC 3550 §5.1): the
     /// session writes our SSRC, the next sequence number and the negotiated MID and
@@ -96,6 +99,32 @@ impl Connection {
     /// `RTCDTMFSender.toneBuffer` of transceiver `id`'s sender (`None` without DTMF).
     pub fn tone_buffer(&self, id: TransceiverId) -> Option<&str> {
         self.session.media.tone_buffer(id)
+    }
+
+    /// The `jitterBufferTarget` setter of transceiver `id`'s receiver (webrtc-pc §5.3):
+    /// `RangeError` above 4 seconds; `None` restores the default. rtcpeer does not play
+    /// media out, so the target is how long frames mode waits for a missing packet
+    /// (retransmissions included) before it gives the frame up.
+    pub fn set_jitter_buffer_target(
+        &mut self,
+        id: TransceiverId,
+        target: Option<std::time::Duration>,
+    ) -> Result<()> {
+        if target.is_some_and(|t| t > MAX_JITTER_BUFFER_TARGET) {
+            return Err(Error::range("jitterBufferTarget is at most 4000 ms"));
+        }
+        let t = self
+            .negotiator
+            .transceiver_mut(id)
+            .ok_or_else(|| Error::invalid_state("the transceiver is gone"))?;
+        t.jitter_buffer_target = target;
+        self.session.media.set_jitter_buffer_target(id, target);
+        Ok(())
+    }
+
+    /// The `jitterBufferTarget` of transceiver `id`'s receiver (`None`: not set).
+    pub fn jitter_buffer_target(&self, id: TransceiverId) -> Option<std::time::Duration> {
+        self.negotiator.transceiver(id)?.jitter_buffer_target
     }
 
     /// Receiver `id` hands out whole frames or RTP packets from now on (see

@@ -117,6 +117,9 @@ pub struct NegotiatedMedia {
     /// Whether the sender has an active encoding (webrtc-pc §5.2.2 `active`): when none is,
     /// the session sends no RTP for it.
     pub send_active: bool,
+    /// How long the receiver waits for a missing packet before giving its frame up, when
+    /// the application set `jitterBufferTarget` (webrtc-pc §5.3).
+    pub jitter_buffer_target: Option<std::time::Duration>,
 }
 
 /// Everything the transports need from the descriptions applied so far.
@@ -361,6 +364,7 @@ impl Negotiator {
                     rtcp_reduced_size: params
                         .is_some_and(|m| m.has(&A::RtcpRsize)),
                     send_active: t.parameters.active(),
+                    jitter_buffer_target: t.jitter_buffer_target,
                     mid,
                 })
             })

@@ -96,6 +96,8 @@ pub(crate) struct Transceiver {
     pub mline: Option<usize>,
     /// The sender's `[[SendEncodings]]` and `[[LastReturnedParameters]]` (webrtc-pc §5.2).
     pub parameters: super::parameters::SenderParameters,
+    /// The receiver's `[[JitterBufferTarget]]` (webrtc-pc §5.3), `None`: rtcpeer's default.
+    pub jitter_buffer_target: Option<std::time::Duration>,
 }
 
 impl Transceiver {

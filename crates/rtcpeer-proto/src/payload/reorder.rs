@@ -132,6 +132,12 @@ impl ReorderBuffer {
         }
     }
 
+    /// Changes how long a hole is waited for (see [`ReorderConfig::max_hole_wait`]); a hole
+    /// already waited for is judged by the new value from now on.
+    pub fn set_max_hole_wait(&mut self, wait: Duration) {
+        self.config.max_hole_wait = wait;
+    }
+
     /// The counters so far.
     pub fn counters(&self) -> ReorderCounters {
         self.counters

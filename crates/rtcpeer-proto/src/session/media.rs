@@ -476,6 +476,9 @@ pub(crate) struct MediaSection {
     /// Whether the sender has an active encoding (webrtc-pc §5.2.2): RTP handed to an
     /// inactive sender is not sent.
     pub(crate) send_active: bool,
+    /// How long a hole in a received stream is waited for in frames mode
+    /// (`jitterBufferTarget`, else [`ReorderConfig`]'s default).
+    pub(crate) hole_wait: Duration,
     /// Media arrived since the section was last negotiated not to receive (the receiver's
     /// track is unmuted, or about to be).
     pub(crate) receiving: bool,
@@ -484,6 +487,21 @@ pub(crate) struct MediaSection {
 }
 
 impl MediaSection {
+    /// Applies `jitterBufferTarget` (`None`: the default wait) to the section and to the
+    /// reorder buffers of its streams.
+    pub(crate) fn set_hole_wait(&mut self, target: Option<Duration>) {
+        let wait = target.unwrap_or(ReorderConfig::default().max_hole_wait);
+        if wait == self.hole_wait {
+            return;
+        }
+        self.hole_wait = wait;
+        for r in &mut self.receive {
+            if let Some(f) = r.frames.as_mut() {
+                f.reorder.set_max_hole_wait(wait);
+            }
+        }
+    }
+
     /// The receive stream of `ssrc`, created if the section has room (`None`: full).
     pub(crate) fn receive_stream(&mut self, ssrc: u32, rid: Option<&str>, clock_rate: u32) -> Option<&mut ReceiveStream> {
         if let Some(i) = self.receive.iter().position(|r| r.ssrc == ssrc) {
@@ -640,6 +658,7 @@ impl MediaState {
                         sources: Sources::default(),
                         local_ssrc: m.local_ssrcs.0,
                         send_active: m.send_active,
+                        hole_wait: ReorderConfig::default().max_hole_wait,
                         receiving: false,
                         send: None,
                         receive: Vec::new(),
@@ -650,6 +669,7 @@ impl MediaState {
             let s = &mut self.sections[i];
             s.direction = m.direction;
             s.send_active = m.send_active;
+            s.set_hole_wait(m.jitter_buffer_target);
             if !m.direction.is_some_and(RtpTransceiverDirection::receives) {
                 // The negotiator muted the track: the next media unmutes it again.
                 s.receiving = false;
@@ -975,13 +995,17 @@ impl MediaState {
                 .and_then(PayloadFormat::from_codec);
             if let Some(format) = format {
                 let kind = section.kind;
+                let hole_wait = section.hole_wait;
                 let Some(stream) = section.receive.iter_mut().find(|r| r.ssrc == ssrc) else {
                     return;
                 };
                 if stream.frames.as_ref().is_none_or(|f| f.payload_type != pt) {
                     stream.frames = Some(FrameAssembler {
                         payload_type: pt,
-                        reorder: ReorderBuffer::new(ReorderConfig::default()),
+                        reorder: ReorderBuffer::new(ReorderConfig {
+                            max_hole_wait: hole_wait,
+                            ..ReorderConfig::default()
+                        }),
                         depack: Depacketizer::new(format, DepacketizerConfig::default()),
                     });
                 }
@@ -1417,6 +1441,13 @@ impl MediaState {
     }
 
     /// Receiver `id` hands out frames or packets (see [`ReceiveMode`]).
+    /// Receiver `id`'s `jitterBufferTarget` changed (webrtc-pc §5.3).
+    pub(crate) fn set_jitter_buffer_target(&mut self, id: TransceiverId, target: Option<Duration>) {
+        for s in self.sections.iter_mut().filter(|s| s.transceiver == id) {
+            s.set_hole_wait(target);
+        }
+    }
+
     pub(crate) fn set_receive_mode(&mut self, id: TransceiverId, mode: ReceiveMode) -> bool {
         let Some(s) = self.sections.iter_mut().find(|s| s.transceiver == id) else {
             return false;
@@ -1430,9 +1461,6 @@ impl MediaState {
         true
     }
 
-    /// Packetizes one encoded frame of `duration` (RFC 7741, RFC 6184, ... by the first
-    /// negotiated codec of the sender) and sends its packets; the frame's RTP timestamp
-    /// advances by the duration on the codec's clock. Returns the packets sent.
     /// Turns transceiver `id`'s sending on or off (`setParameters` with every encoding
     /// inactive, webrtc-pc §5.2.2 `active`).
     pub(crate) fn set_send_active(&mut self, id: TransceiverId, active: bool) {
@@ -1441,6 +1469,10 @@ impl MediaState {
         }
     }
 
+    /// Packetizes one encoded frame of `duration` (RFC 7741, RFC 6184, ... by the first
+    /// negotiated codec of the sender) and sends its packets; the frame's RTP timestamp
+    /// advances by the duration on the codec's clock (also while the sender is inactive,
+    /// when nothing is sent). Returns the packets sent.
     pub(crate) fn send_frame(
         &mut self,
         now: Instant,
@@ -1895,6 +1927,7 @@ mod tests {
             cname: "c".into(),
             rtcp_reduced_size: false,
             send_active: true,
+            jitter_buffer_target: None,
         }
     }
 
@@ -1915,6 +1948,7 @@ mod tests {
             cname: "c".into(),
             rtcp_reduced_size: false,
             send_active: true,
+            jitter_buffer_target: None,
         }
     }
 
@@ -2473,6 +2507,48 @@ mod tests {
         // 33 ms at 90 kHz between frames.
         assert_eq!(frames[1].timestamp.wrapping_sub(frames[0].timestamp), 2970);
         assert!(!n.media[1].iter().any(|(_, e)| matches!(e, MediaEvent::Rtp(_))));
+    }
+
+    #[test]
+    fn jitter_buffer_target_sets_how_long_frames_mode_waits_for_a_lost_packet() {
+        let mut n = wire::Net::new(36);
+        n.connect();
+        let (_, a_video) = n.transceivers[0];
+        let (_, b_video) = n.transceivers[1];
+        assert!(n.cores[1].set_receive_mode(b_video, super::ReceiveMode::Frames));
+        n.cores[1].set_jitter_buffer_target(b_video, Some(Duration::from_secs(1))).unwrap();
+        let media_ssrc = video_ssrc(&n, 0);
+        let frames = |n: &wire::Net| {
+            n.media[1]
+                .iter()
+                .filter(|(id, e)| *id == b_video && matches!(e, MediaEvent::Frame(_)))
+                .count()
+        };
+        for i in 0..3u8 {
+            // Frame 0 is a key frame (P bit clear, RFC 6386 §9.1).
+            let frame = vec![if i == 0 { 0x10 } else { 0x11 }; 200];
+            n.cores[0].send_frame(n.now, a_video, &frame, Duration::from_millis(33)).unwrap();
+            // Frame 1 is lost for good: its packet and every retransmission.
+            n.run(
+                Duration::from_millis(33),
+                move |from, class, bytes| {
+                    from == 0
+                        && class == Class::Rtp
+                        && (i == 1 || rtp_ssrc_seq(bytes).0 != media_ssrc)
+                },
+                |_| false,
+            );
+        }
+        // With a 1 s target, frame 2 still waits behind the hole 300 ms later...
+        n.run(Duration::from_millis(300), |from, class, bytes| {
+            from == 0 && class == Class::Rtp && rtp_ssrc_seq(bytes).0 != media_ssrc
+        }, |_| false);
+        assert_eq!(frames(&n), 1);
+        // ...and with the default (100 ms) it is given up on and frame 2 comes out.
+        n.cores[1].set_jitter_buffer_target(b_video, None).unwrap();
+        n.run(Duration::from_millis(150), |_, _, _| false, |_| false);
+        assert_eq!(frames(&n), 2);
+        assert!(n.cores[1].set_jitter_buffer_target(b_video, Some(Duration::from_secs(5))).is_err());
     }
 
     #[test]

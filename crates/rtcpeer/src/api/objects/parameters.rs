@@ -44,6 +44,21 @@ impl RtpSender {
 }
 
 impl RtpReceiver {
+    /// `jitterBufferTarget` (webrtc-pc §5.3): what the application asked for, `None` when
+    /// it did not.
+    pub fn jitter_buffer_target(&self) -> Option<std::time::Duration> {
+        self.pc.core().jitter_buffer_target(self.id)
+    }
+
+    /// Sets `jitterBufferTarget` (webrtc-pc §5.3; `None` restores the default):
+    /// `RangeError` above 4 seconds, `InvalidStateError` once the transceiver is gone.
+    /// rtcpeer does not play media out: the target is how long
+    /// [`ReceiveMode::Frames`](rtcpeer_proto::ReceiveMode::Frames) waits for a missing packet
+    /// (and its retransmission) before giving its frame up (100 ms by default).
+    pub fn set_jitter_buffer_target(&self, target: Option<std::time::Duration>) -> Result<()> {
+        self.pc.core().set_jitter_buffer_target(self.id, target)
+    }
+
     /// `getParameters()` (webrtc-pc §5.3): the codecs and header extensions negotiated for
     /// this receiver (empty before negotiation) and the remote's RTCP CNAME.
     pub fn get_parameters(&self) -> RtpReceiveParameters {
