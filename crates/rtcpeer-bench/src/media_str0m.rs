@@ -221,15 +221,22 @@ async fn peer(
         );
         rtc.handle_input(input).map_err(err("input"))
     };
+    // str0m's next timeout; time is fed when it passed or after writes (which str0m
+    // schedules for sending on its next time input), not on every datagram.
+    let mut timeout = Instant::now();
     loop {
+        let seq_before = seq;
         let app_wake = match sender.as_mut() {
             Some(s) => s.step(&mut rtc, &mut phase, &mut seq, connected)?,
             None => Some(Instant::now() + Duration::from_secs(3600)),
         };
-        rtc.handle_input(Input::Timeout(Instant::now()))
-            .map_err(err("timeout"))?;
+        let now = Instant::now();
+        if seq != seq_before || now >= timeout {
+            rtc.handle_input(Input::Timeout(now))
+                .map_err(err("timeout"))?;
+        }
         // Drain to the next timeout.
-        let timeout = loop {
+        timeout = loop {
             match rtc.poll_output().map_err(err("poll_output"))? {
                 Output::Timeout(t) => break t,
                 Output::Transmit(t) => {
