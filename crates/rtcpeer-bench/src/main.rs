@@ -94,6 +94,8 @@ usage: rtcpeer-bench [all|setup|throughput|many|sctp|media] [options]
   --media-rate N      packets/s of the paced `media` run (default 10000)
                       (`media` runs once per stack and mode unless --runs is given)
   --out PATH          JSON results file (default: <target dir>/bench-results.json)
+
+environment: RTCPEER_BENCH_WORKERS=N  Tokio worker threads of every scenario (default 2)
 ";
 
 fn default_out() -> PathBuf {
@@ -339,8 +341,14 @@ fn print_table(rows: &[Row], stacks: &[Stack]) -> String {
 
 fn runtime() -> tokio::runtime::Runtime {
     // Two workers: the machine this was written for has two cores; every stack gets the same.
+    // RTCPEER_BENCH_WORKERS overrides it (e.g. 1, to see what wake-ups across threads cost).
+    let workers = std::env::var("RTCPEER_BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or(2);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("tokio runtime")

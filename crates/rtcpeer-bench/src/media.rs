@@ -352,7 +352,7 @@ pub fn scenario(o: &Opts) -> Vec<Row> {
     cpu.target = Some("≤ 2 µs");
     let mut user = Row::new(
         "media",
-        format!("{label}: of which user mode (the rest: kernel UDP)"),
+        format!("{label}: of which user mode (the rest: kernel: UDP, wake-ups)"),
         "µs",
         false,
     );
