@@ -81,6 +81,7 @@ struct Opts {
     pairs: Option<usize>,
     media_secs: Option<f64>,
     media_rate: Option<u64>,
+    media_tick_ms: Option<f64>,
 }
 
 const USAGE: &str = "\
@@ -92,6 +93,7 @@ usage: rtcpeer-bench [all|setup|throughput|many|sctp|media] [options]
   --pairs N           connection pairs in `many` (default 200, quick 20)
   --media-secs S      seconds of sending per `media` run, paced and unpaced (default 10, quick 2)
   --media-rate N      packets/s of the paced `media` run (default 10000)
+  --media-tick-ms T   pacing grid of the paced run: what is due goes out every T ms (default 1)
                       (`media` runs once per stack and mode unless --runs is given)
   --out PATH          JSON results file (default: <target dir>/bench-results.json)
 
@@ -115,6 +117,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         pairs: None,
         media_secs: None,
         media_rate: None,
+        media_tick_ms: None,
     };
     let mut it = args.iter();
     let mut scenario = None;
@@ -162,6 +165,15 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
                     return Err("--media-rate: at least 1".into());
                 }
                 o.media_rate = Some(v);
+            }
+            "--media-tick-ms" => {
+                let v: f64 = value("--media-tick-ms")?
+                    .parse()
+                    .map_err(|e| format!("--media-tick-ms: {e}"))?;
+                if !(v > 0.0 && v <= 1000.0) {
+                    return Err("--media-tick-ms: between 0 and 1000".into());
+                }
+                o.media_tick_ms = Some(v);
             }
             "-h" | "--help" => return Err(String::new()),
             s if !s.starts_with('-') && scenario.is_none() => scenario = Some(s.to_string()),

@@ -5,7 +5,8 @@
 //! The sender sends 1000-byte payloads of already-"encoded" synthetic video, 10 packets per
 //! frame (the last one carries the marker bit, the RTP timestamp moves 3000 ticks of 90 kHz
 //! per frame). Two modes:
-//! - paced: `rate` packets/s (10 000 by default) for `secs` seconds, released on a 1 ms grid;
+//! - paced: `rate` packets/s (10 000 by default) for `secs` seconds, released on a 1 ms grid
+//!   (`--media-tick-ms`: a coarser grid sends bigger bursts, fewer wake-ups);
 //! - unpaced: as fast as the stack takes them for `secs` seconds (a stack that refuses a
 //!   packet is retried, see each stack's file for how it says "full").
 //!
@@ -45,7 +46,7 @@ pub const QUIET: Duration = Duration::from_millis(300);
 pub const WARMUP_EVERY: Duration = Duration::from_millis(5);
 /// How long connecting and the first packet may take.
 pub const WARMUP_LIMIT: Duration = Duration::from_secs(30);
-/// Pacing grid of the paced mode.
+/// Default pacing grid of the paced mode.
 pub const TICK: Duration = Duration::from_millis(1);
 
 /// What one run does.
@@ -55,6 +56,8 @@ pub struct MediaWork {
     pub secs: f64,
     /// Packets per second, or `None` for unpaced.
     pub rate: Option<u64>,
+    /// Pacing grid: the packets due are released every `tick` (paced mode).
+    pub tick: Duration,
 }
 
 impl MediaWork {
@@ -274,11 +277,17 @@ pub fn child(args: &[String]) -> Value {
         args.get(2).and_then(|s| s.parse::<f64>().ok()),
         args.get(3).and_then(|s| s.parse::<u64>().ok()),
     ) else {
-        return json!({ "error": "usage: media-child STACK paced|unpaced SECS RATE" });
+        return json!({ "error": "usage: media-child STACK paced|unpaced SECS RATE [TICK_MS]" });
     };
+    let tick = args
+        .get(4)
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|t| *t > 0.0 && *t <= 1000.0)
+        .map_or(TICK, |t| Duration::from_secs_f64(t / 1e3));
     let work = MediaWork {
         secs,
         rate: (mode == "paced").then_some(rate),
+        tick,
     };
     let rt = crate::runtime();
     let drops = udp_rcvbuf_errors();
@@ -305,7 +314,13 @@ pub fn child(args: &[String]) -> Value {
 }
 
 /// Runs one child process; its JSON line.
-fn run_child(stack: Stack, paced: bool, secs: f64, rate: u64) -> Result<Value, String> {
+fn run_child(
+    stack: Stack,
+    paced: bool,
+    secs: f64,
+    rate: u64,
+    tick_ms: f64,
+) -> Result<Value, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
     let mode = if paced { "paced" } else { "unpaced" };
     let out = Command::new(exe)
@@ -315,6 +330,7 @@ fn run_child(stack: Stack, paced: bool, secs: f64, rate: u64) -> Result<Value, S
             mode,
             &secs.to_string(),
             &rate.to_string(),
+            &tick_ms.to_string(),
         ])
         .output()
         .map_err(|e| format!("spawn: {e}"))?;
@@ -342,7 +358,8 @@ pub fn scenario(o: &Opts) -> Vec<Row> {
     let runs = o.runs.unwrap_or(1);
     let secs = o.media_secs.unwrap_or(if o.quick { 2.0 } else { 10.0 });
     let rate = o.media_rate.unwrap_or(10_000);
-    let label = format!("1000-byte VP8 RTP A→B, {rate} pkt/s for {secs} s");
+    let tick_ms = o.media_tick_ms.unwrap_or(TICK.as_secs_f64() * 1e3);
+    let label = format!("1000-byte VP8 RTP A→B, {rate} pkt/s (every {tick_ms} ms) for {secs} s");
     let mut cpu = Row::new(
         "media",
         format!("{label}: CPU per packet, both ends"),
@@ -387,7 +404,7 @@ pub fn scenario(o: &Opts) -> Vec<Row> {
                     s.name(),
                     i + 1
                 );
-                match run_child(s, paced, secs, rate) {
+                match run_child(s, paced, secs, rate, tick_ms) {
                     Ok(v) => {
                         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
                         eprintln!(
@@ -461,6 +478,7 @@ mod tests {
         let w = MediaWork {
             secs: 2.0,
             rate: Some(10_000),
+            tick: TICK,
         };
         assert_eq!(w.total(), Some(20_000));
         assert_eq!(w.due(Duration::from_millis(1)), Some(10));
@@ -470,6 +488,7 @@ mod tests {
         let u = MediaWork {
             secs: 2.0,
             rate: None,
+            tick: TICK,
         };
         assert_eq!(u.due(Duration::from_secs(1)), None);
         assert!(u.done(0, Duration::from_secs(2)) && !u.done(0, Duration::from_secs(1)));

@@ -17,7 +17,7 @@ use rtcpeer::{
 use serde_json::json;
 
 use crate::measure::Mark;
-use crate::media::{MediaWork, Outcome, Packet, Shared, TICK, payload, warm_up};
+use crate::media::{MediaWork, Outcome, Packet, Shared, payload, warm_up};
 use crate::stack_rtcpeer::gathered;
 
 fn err(what: &str) -> impl Fn(rtcpeer::Error) -> String + '_ {
@@ -99,7 +99,7 @@ async fn send(sender: &RtpSender, shared: &Shared, work: MediaWork) -> Result<Ou
     .await?;
     let start = Mark::now();
     let mut sent = 0u64;
-    let mut tick = tokio::time::interval(TICK);
+    let mut tick = tokio::time::interval(work.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let elapsed = start.at.elapsed();

@@ -24,7 +24,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{oneshot, watch};
 
 use crate::measure::Mark;
-use crate::media::{MediaWork, Outcome, PER_FRAME, Packet, Shared, TICK, WARMUP_EVERY, payload};
+use crate::media::{MediaWork, Outcome, PER_FRAME, Packet, Shared, WARMUP_EVERY, payload};
 
 fn err(what: &str) -> impl Fn(str0m::RtcError) -> String + '_ {
     move |e| format!("str0m {what}: {e}")
@@ -182,7 +182,7 @@ impl Sender {
                     *seq += 1;
                     *sent += 1;
                 }
-                Ok(due.map(|_| now + TICK))
+                Ok(due.map(|_| now + self.work.tick))
             }
             Phase::Done => Ok(Some(now + Duration::from_secs(3600))),
         }

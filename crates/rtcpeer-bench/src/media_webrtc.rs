@@ -27,7 +27,7 @@ use webrtc::peer_connection::{
 };
 
 use crate::measure::Mark;
-use crate::media::{MediaWork, Outcome, PER_FRAME, Packet, Shared, TICK, payload, warm_up};
+use crate::media::{MediaWork, Outcome, PER_FRAME, Packet, Shared, payload, warm_up};
 
 const PT: u8 = 96;
 const SSRC: u32 = 0x1234_5678;
@@ -194,7 +194,7 @@ async fn send(
     .await?;
     let start = Mark::now();
     let mut sent = 0u64;
-    let mut tick = tokio::time::interval(TICK);
+    let mut tick = tokio::time::interval(work.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let write = |n: u64, seq: u16| track.write_rtp(packet(n, seq, false));
     loop {
