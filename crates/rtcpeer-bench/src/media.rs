@@ -291,18 +291,24 @@ pub fn child(args: &[String]) -> Value {
     };
     let rt = crate::runtime();
     let drops = udp_rcvbuf_errors();
+    // The run is a task on the runtime's workers, not the future `block_on` polls on this
+    // thread: the sender's loop then runs on the same two workers for every stack (on the
+    // main thread, each tick and each send would be a wake-up across threads, charged to
+    // the stacks that are driven from the caller's task).
     let r = rt.block_on(async move {
-        let run = async {
+        let run = tokio::spawn(async move {
             match stack {
                 Stack::Rtcpeer => crate::media_rtcpeer::run(work).await,
                 Stack::Str0m => crate::media_str0m::run(work).await,
                 Stack::Webrtc => crate::media_webrtc::run(work).await,
             }
-        };
+        });
         let limit = WARMUP_LIMIT + Duration::from_secs_f64(secs * 3.0 + 30.0);
-        tokio::time::timeout(limit, run)
-            .await
-            .unwrap_or_else(|_| Err(format!("no result within {limit:?}")))
+        match tokio::time::timeout(limit, run).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(format!("run task: {e}")),
+            Err(_) => Err(format!("no result within {limit:?}")),
+        }
     });
     let drops = udp_rcvbuf_errors().saturating_sub(drops);
     // The runtime may hold tasks of a stack that does not stop them on close: not waited for.
