@@ -5,6 +5,10 @@
 //! See `--help` and the README's "Performance" section.
 
 mod measure;
+mod media;
+mod media_rtcpeer;
+mod media_str0m;
+mod media_webrtc;
 mod pair;
 mod sctp_mem;
 mod stack_rtcpeer;
@@ -75,16 +79,25 @@ struct Opts {
     out: PathBuf,
     runs: Option<usize>,
     pairs: Option<usize>,
+    media_secs: Option<f64>,
+    media_rate: Option<u64>,
+    media_tick_ms: Option<f64>,
 }
 
 const USAGE: &str = "\
-usage: rtcpeer-bench [all|setup|throughput|many|sctp] [options]
+usage: rtcpeer-bench [all|setup|throughput|many|sctp|media] [options]
 
   --quick             fewer iterations and smaller transfers (for iterating)
   --stacks LIST       comma-separated subset of rtcpeer,str0m,webrtc (default: all three)
   --runs N            runs per throughput/sctp measurement (default 5, quick 2)
   --pairs N           connection pairs in `many` (default 200, quick 20)
+  --media-secs S      seconds of sending per `media` run, paced and unpaced (default 10, quick 2)
+  --media-rate N      packets/s of the paced `media` run (default 10000)
+  --media-tick-ms T   pacing grid of the paced run: what is due goes out every T ms (default 1)
+                      (`media` runs once per stack and mode unless --runs is given)
   --out PATH          JSON results file (default: <target dir>/bench-results.json)
+
+environment: RTCPEER_BENCH_WORKERS=N  Tokio worker threads of every scenario (default 2)
 ";
 
 fn default_out() -> PathBuf {
@@ -102,6 +115,9 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         out: default_out(),
         runs: None,
         pairs: None,
+        media_secs: None,
+        media_rate: None,
+        media_tick_ms: None,
     };
     let mut it = args.iter();
     let mut scenario = None;
@@ -132,13 +148,40 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
                         .map_err(|e| format!("--pairs: {e}"))?,
                 )
             }
+            "--media-secs" => {
+                let v: f64 = value("--media-secs")?
+                    .parse()
+                    .map_err(|e| format!("--media-secs: {e}"))?;
+                if !(v > 0.0 && v <= 3600.0) {
+                    return Err("--media-secs: between 0 and 3600".into());
+                }
+                o.media_secs = Some(v);
+            }
+            "--media-rate" => {
+                let v: u64 = value("--media-rate")?
+                    .parse()
+                    .map_err(|e| format!("--media-rate: {e}"))?;
+                if v == 0 {
+                    return Err("--media-rate: at least 1".into());
+                }
+                o.media_rate = Some(v);
+            }
+            "--media-tick-ms" => {
+                let v: f64 = value("--media-tick-ms")?
+                    .parse()
+                    .map_err(|e| format!("--media-tick-ms: {e}"))?;
+                if !(v > 0.0 && v <= 1000.0) {
+                    return Err("--media-tick-ms: between 0 and 1000".into());
+                }
+                o.media_tick_ms = Some(v);
+            }
             "-h" | "--help" => return Err(String::new()),
             s if !s.starts_with('-') && scenario.is_none() => scenario = Some(s.to_string()),
             s => return Err(format!("unexpected argument {s:?}")),
         }
     }
     o.scenario = scenario.unwrap_or_else(|| "all".into());
-    if !["all", "setup", "throughput", "many", "sctp"].contains(&o.scenario.as_str()) {
+    if !["all", "setup", "throughput", "many", "sctp", "media"].contains(&o.scenario.as_str()) {
         return Err(format!("unknown scenario {:?}", o.scenario));
     }
     Ok(o)
@@ -310,8 +353,14 @@ fn print_table(rows: &[Row], stacks: &[Stack]) -> String {
 
 fn runtime() -> tokio::runtime::Runtime {
     // Two workers: the machine this was written for has two cores; every stack gets the same.
+    // RTCPEER_BENCH_WORKERS overrides it (e.g. 1, to see what wake-ups across threads cost).
+    let workers = std::env::var("RTCPEER_BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or(2);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("tokio runtime")
@@ -683,6 +732,10 @@ fn main() {
         println!("{v}");
         return;
     }
+    if args.first().map(String::as_str) == Some("media-child") {
+        println!("{}", media::child(&args[1..]));
+        return;
+    }
     let o = match parse_args(&args) {
         Ok(o) => o,
         Err(e) => {
@@ -709,6 +762,9 @@ fn main() {
     }
     if all || o.scenario == "sctp" {
         rows.extend(scenario_sctp(&o));
+    }
+    if all || o.scenario == "media" {
+        rows.extend(media::scenario(&o));
     }
     let table = print_table(&rows, &o.stacks);
     println!("{table}");

@@ -21,7 +21,7 @@ fn err(what: &str) -> impl Fn(rtcpeer::Error) -> String + '_ {
 }
 
 /// Waits for the end of gathering: the null candidate.
-async fn gathered(events: &mut EventStream) -> Result<(), String> {
+pub(crate) async fn gathered(events: &mut EventStream) -> Result<(), String> {
     while let Some(e) = events.recv().await {
         if let PeerConnectionEvent::IceCandidate(None) = e {
             return Ok(());
