@@ -910,8 +910,11 @@ impl MediaState {
             c.retransmitted_packets += 1;
             c.retransmitted_bytes = c.retransmitted_bytes.saturating_add(payload.len() as u64);
         }
-        if let Some((inner_pt, _)) = inner {
-            c.payload_type = Some(inner_pt);
+        match inner {
+            Some((inner_pt, _)) => c.payload_type = Some(inner_pt),
+            // FEC (alone or inside RED) is counted and not used (RFC 5109).
+            None if !payload.is_empty() => c.fec_packets += 1,
+            None => {}
         }
         let tracked = match stream.nack.as_mut() {
             Some(n) => {

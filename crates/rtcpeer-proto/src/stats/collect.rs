@@ -503,6 +503,7 @@ impl Connection {
                 bytes_sent: Some(send.stats.payload_bytes() + c.retransmitted_bytes),
                 mid: Some(s.mid.clone()),
                 media_source_id,
+                encoding_index: Some(0),
                 remote_id: has_remote.then_some(remote_id),
                 header_bytes_sent: Some(c.header_bytes),
                 retransmitted_packets_sent: Some(c.retransmitted_packets),
@@ -559,6 +560,10 @@ impl Connection {
                 bytes_received: Some(r.stats.payload_bytes()),
                 nack_count: Some(c.nack_count),
                 pli_count: video.then_some(c.pli_count),
+                // rtcpeer never sends FIR (RFC 5104): it asks for key frames with PLI.
+                fir_count: video.then_some(0),
+                fec_packets_received: Some(c.fec_packets),
+                fec_packets_discarded: Some(c.fec_packets),
                 frames_received: (video && frames_mode).then_some(c.frames_received),
                 retransmitted_packets_received: Some(c.retransmitted_packets),
                 retransmitted_bytes_received: Some(c.retransmitted_bytes),

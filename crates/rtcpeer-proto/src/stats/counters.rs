@@ -157,6 +157,9 @@ pub struct InboundCounters {
     pub nack_count: u64,
     /// `pliCount`: PLIs we sent about it.
     pub pli_count: u64,
+    /// `fecPacketsReceived` (and `fecPacketsDiscarded`: rtcpeer repairs with NACK/RTX and
+    /// drops every FEC packet, RFC 5109).
+    pub fec_packets: u64,
     /// `framesReceived`: whole frames handed out (frames mode).
     pub frames_received: u64,
     /// `retransmittedPacketsReceived`: RTX packets that repaired it (RFC 4588).

@@ -239,6 +239,12 @@ stats_dictionary! {
         nack_count: u64,
         /// PLI packets sent (RFC 4585 §6.3.1).
         pli_count: u64,
+        /// FIR requests sent (RFC 5104 §4.3.1): rtcpeer asks with PLI, so 0 (video).
+        fir_count: u64,
+        /// FEC packets received (RFC 5109), alone or inside RED (RFC 2198).
+        fec_packets_received: u64,
+        /// FEC packets not used: all of them (losses are repaired by NACK and RTX).
+        fec_packets_discarded: u64,
         /// Whole frames handed to the application (video, frames mode).
         frames_received: u64,
         /// RTX packets received (RFC 4588).
@@ -267,6 +273,8 @@ stats_dictionary! {
         mid: String,
         /// The media-source's stats id.
         media_source_id: String,
+        /// The index of the encoding in the sender's encodings (one encoding: 0).
+        encoding_index: u32,
         /// The matching remote-inbound-rtp's id.
         remote_id: String,
         /// RTP header bytes sent.
