@@ -1033,8 +1033,9 @@ impl MediaState {
             Some(pt) => pt,
             None => section.payload_types.media.first()?.0,
         };
-        let known = section.payload_types.media.iter().any(|(p, _)| *p == pt)
-            || section.payload_types.telephone_events.iter().any(|(p, _)| *p == pt);
+        let media = section.payload_types.media.iter().any(|(p, _)| *p == pt);
+        let known =
+            media || section.payload_types.telephone_events.iter().any(|(p, _)| *p == pt);
         if !known {
             return None;
         }
@@ -1076,7 +1077,10 @@ impl MediaState {
         send.stats.on_sent(now, rtp.timestamp, rtp.payload.len());
         let header_len = buf.len().saturating_sub(rtp.payload.len()) as u64;
         send.counters.header_bytes = send.counters.header_bytes.saturating_add(header_len);
-        send.counters.payload_type = Some(pt);
+        if media {
+            // The stream's codec (telephone events are not its codec).
+            send.counters.payload_type = Some(pt);
+        }
         if let Some(h) = send.history.as_mut() {
             h.store(now, seq, &buf);
         }

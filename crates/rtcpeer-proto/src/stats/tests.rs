@@ -53,6 +53,8 @@ struct Net {
     channels: [Option<DataChannelId>; 2],
     /// Messages received per side.
     messages: [usize; 2],
+    /// Loses every k-th RTP packet of this SSRC: (ssrc, k, packets seen).
+    lose: Option<(u32, u32, u32)>,
 }
 
 impl Net {
@@ -109,6 +111,7 @@ impl Net {
             transceivers: [(audio, video), (b_audio, b_video)],
             channels: [Some(dc), None],
             messages: [0, 0],
+            lose: None,
         }
     }
 
@@ -131,6 +134,18 @@ impl Net {
                         break;
                     };
                     moved = true;
+                    // SRTP leaves the RTP header in the clear (RFC 3711 §3.1).
+                    let rtp = matches!(buf.first(), Some(128..=191))
+                        && !matches!(buf.get(1), Some(192..=223));
+                    if let Some((ssrc, k, seen)) = self.lose.as_mut()
+                        && rtp
+                        && buf.get(8..12) == Some(&ssrc.to_be_bytes()[..])
+                    {
+                        *seen += 1;
+                        if *seen % *k == 0 {
+                            continue;
+                        }
+                    }
                     if t.remote == self.addrs[1 - i] {
                         let at = self.now + LATENCY;
                         self.in_flight
@@ -637,5 +652,63 @@ fn a_codec_appears_once_a_stream_uses_it() {
             .map(str::to_ascii_lowercase)
             .as_deref(),
         Some("audio/opus")
+    );
+}
+
+#[test]
+fn nack_rtx_and_pli_counters_follow_the_repairs() {
+    let mut n = Net::new(6);
+    n.connect();
+    let r = n.stats(0, StatsSelector::Sender(n.transceivers[0].1));
+    let out = one(&r, "outbound-rtp", |_| true);
+    let ssrc = out["ssrc"].as_u64().unwrap() as u32;
+    n.lose = Some((ssrc, 7, 0));
+    let video = n.transceivers[0].1;
+    // 71 packets: the 10th loss (packet 70) is followed by one that reveals it.
+    for i in 0..71u32 {
+        let rtp = OutgoingRtp {
+            payload_type: None,
+            timestamp: i * 3000,
+            marker: true,
+            payload: b"vp8 frame",
+        };
+        n.cores[0].send_rtp(n.now, video, &rtp).unwrap();
+        n.run(Duration::from_millis(20), |_| false);
+    }
+    n.lose = None;
+    assert!(n.cores[1].request_keyframe(n.transceivers[1].1));
+    n.run(Duration::from_secs(3), |_| false);
+    let (a, b) = (
+        n.stats(0, StatsSelector::All),
+        n.stats(1, StatsSelector::All),
+    );
+    let out = one(&a, "outbound-rtp", kind_is("video"));
+    let inb = one(&b, "inbound-rtp", kind_is("video"));
+    // 10 of 71 lost, each NACKed and resent on the RTX stream (RFC 4585, RFC 4588).
+    assert!(inb["nackCount"].as_u64().unwrap() >= 1, "{inb}");
+    assert_eq!(out["nackCount"], inb["nackCount"], "every NACK arrived");
+    assert_eq!(out["retransmittedPacketsSent"].as_u64(), Some(10), "{out}");
+    assert_eq!(out["retransmittedBytesSent"].as_u64(), Some(10 * 9));
+    assert_eq!(
+        inb["retransmittedPacketsReceived"].as_u64(),
+        Some(10),
+        "{inb}"
+    );
+    assert_eq!(
+        out["packetsSent"].as_u64(),
+        Some(81),
+        "71 sent and 10 resent"
+    );
+    assert_eq!(
+        (inb["packetsReceived"].as_u64(), inb["packetsLost"].as_i64()),
+        (Some(71), Some(0))
+    );
+    assert!(out["rtxSsrc"].is_u64());
+    // The receiver's PLI reached the sender (RFC 4585 §6.3.1).
+    assert_eq!(inb["pliCount"].as_u64(), Some(1));
+    assert_eq!(out["pliCount"].as_u64(), Some(1));
+    assert_eq!(
+        (inb["firCount"].as_u64(), out["firCount"].as_u64()),
+        (Some(0), Some(0))
     );
 }
