@@ -152,8 +152,7 @@ engine_modules! {
 pub mod connection;
 mod enums;
 pub mod media_file;
-// Reserved home, documentation only until stats (issue 14) arrive.
-mod stats;
+pub mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
 /// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that

@@ -352,6 +352,9 @@ pub struct PairCounters {
     pub responses_sent: u64,
     /// `consentRequestsSent`: consent freshness requests sent (RFC 7675).
     pub consent_requests_sent: u64,
+    /// `totalRoundTripTime`: the sum of the round-trip times measured on the pair's check
+    /// and consent responses (Karn's rule: retransmitted requests give no sample).
+    pub total_round_trip_time: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -755,6 +758,36 @@ impl IceAgent {
                 counters: p.counters,
             })
             .collect()
+    }
+
+    /// The checklist with the pairs' candidates, for `RTCIceCandidatePairStats`
+    /// (webrtc-stats §7.13): local candidate, remote candidate and the pair's snapshot.
+    pub fn pairs_for_stats(
+        &self,
+    ) -> impl Iterator<Item = (&IceCandidate, &IceCandidate, CandidatePairInfo)> + '_ {
+        self.pairs.iter().filter_map(|p| {
+            let local = &self.locals.get(p.local)?.cand;
+            let remote = self.remotes.get(p.remote)?;
+            let info = CandidatePairInfo {
+                local: local.base,
+                remote: remote.addr,
+                priority: p.priority,
+                state: p.state,
+                nominated: p.nominated,
+                rtt: p.rtt,
+                counters: p.counters,
+            };
+            Some((local, remote, info))
+        })
+    }
+
+    /// The selected pair's candidates (`RTCIceTransport.getSelectedCandidatePair()` as the
+    /// agent holds them), while consent holds.
+    pub fn selected_candidates(&self) -> Option<(&IceCandidate, &IceCandidate)> {
+        self.selected
+            .as_ref()
+            .filter(|s| !s.expired)
+            .map(|s| (&s.local, &s.remote))
     }
 
     // ------------------------------------------------------------------ gathering
@@ -2203,6 +2236,7 @@ impl IceAgent {
         self.first_valid_at.get_or_insert(now);
         if let Some(rtt) = tx.retrans.rtt_sample(now) {
             self.pairs[pi].rtt = Some(rtt);
+            self.pairs[pi].counters.total_round_trip_time += rtt;
         }
         let (li, ri) = (self.pairs[pi].local, self.pairs[pi].remote);
         for qi in 0..self.pairs.len() {
@@ -2383,17 +2417,23 @@ impl IceAgent {
                 return;
             };
             let tid = msg.transaction_id();
-            if let Some(rtt) = s
+            let sample = s
                 .consent
                 .iter()
                 .find(|c| c.tid == tid)
-                .and_then(|c| c.retrans.rtt_sample(now))
-            {
+                .and_then(|c| c.retrans.rtt_sample(now));
+            if let Some(rtt) = sample {
                 s.rtt = Some(rtt);
             }
             s.last_consent = now;
             s.first_unanswered = None;
             s.consent.clear();
+            if let Some(rtt) = sample
+                && let Some(pi) = self.pair_by_addrs(base, addr)
+            {
+                self.pairs[pi].rtt = Some(rtt);
+                self.pairs[pi].counters.total_round_trip_time += rtt;
+            }
         }
     }
 

@@ -145,6 +145,10 @@ pub struct DataChannelRecord {
     /// User data was queued since the last low-water event: DCEP control messages alone
     /// must not fire `bufferedamountlow` (W3C webrtc-pc §6.2, WPT-252).
     pub sent_user_data: bool,
+    /// Messages and bytes each way (`RTCDataChannelStats`, webrtc-stats §7.11).
+    pub counters: crate::stats::counters::ChannelCounters,
+    /// The channel was open at some point (`dataChannelsOpened`/`Closed`, webrtc-stats §7.11).
+    pub was_open: bool,
 }
 
 /// A read-only view of one data channel's attributes (webrtc-pc §6.2 `RTCDataChannel`),
@@ -257,6 +261,10 @@ pub struct ChannelTable {
     refused_opens: u64,
     /// Messages dropped: malformed DCEP, unknown PPIDs, data for unknown or closed channels.
     dropped_messages: u64,
+    /// Channels that became open, and of those the ones closed since (webrtc-stats
+    /// `dataChannelsOpened`, `dataChannelsClosed`).
+    opened: u64,
+    closed_after_open: u64,
     /// Per-channel events for the runtime, in firing order.
     events: VecDeque<(DataChannelId, DataChannelEvent)>,
     /// Channels the peer opened, to announce (`datachannel`) before their `open`.
@@ -298,6 +306,12 @@ impl ChannelTable {
         self.order.len()
     }
 
+    /// `dataChannelsOpened` and `dataChannelsClosed` (webrtc-stats §7.11): channels that
+    /// were open at some point, and those of them closed since.
+    pub fn open_close_counts(&self) -> (u64, u64) {
+        (self.opened, self.closed_after_open)
+    }
+
     /// The key at creation-order position `i`, if that channel is still kept.
     pub(crate) fn key_at(&self, i: usize) -> Option<DataChannelId> {
         self.order
@@ -313,6 +327,9 @@ impl ChannelTable {
             return;
         };
         if rec.state != DataChannelState::Closed {
+            if rec.was_open {
+                self.closed_after_open += 1;
+            }
             self.candidates.push(key);
             // No longer among the open channels (DataChannelLimits::max_open).
             self.open -= 1;
@@ -566,6 +583,8 @@ impl ChannelTable {
             local_reset: false,
             remote_reset: false,
             sent_user_data: false,
+            counters: Default::default(),
+            was_open: false,
         });
         if let Err(e) = self.attach(assoc, key, now) {
             // Not opened: the caller learns it from the error, and the channel (with its
@@ -588,6 +607,22 @@ impl ChannelTable {
 
     /// Queues a per-channel event (the oldest goes when the bound is reached).
     pub(crate) fn push_event(&mut self, key: DataChannelId, e: DataChannelEvent) {
+        match &e {
+            DataChannelEvent::Open => {
+                if let Some(rec) = self.rows.get_mut(&key)
+                    && !std::mem::replace(&mut rec.was_open, true)
+                {
+                    self.opened += 1;
+                }
+            }
+            DataChannelEvent::Message(p) => {
+                if let Some(rec) = self.rows.get_mut(&key) {
+                    rec.counters.messages_received += 1;
+                    rec.counters.bytes_received += crate::stats::counters::payload_len(p);
+                }
+            }
+            _ => {}
+        }
         if self.events.len() >= MAX_DC_EVENTS {
             self.events.pop_front();
         }
@@ -693,6 +728,7 @@ impl ChannelTable {
         if rec.state != DataChannelState::Open {
             return Err(ChannelError::NotOpen(stream));
         }
+        let len = crate::stats::counters::payload_len(&payload);
         let user_data = datachannel::send_message(
             assoc,
             stream,
@@ -703,6 +739,8 @@ impl ChannelTable {
             now,
         )?;
         rec.sent_user_data |= user_data;
+        rec.counters.messages_sent += 1;
+        rec.counters.bytes_sent += len;
         Ok(())
     }
 
@@ -900,6 +938,8 @@ impl ChannelTable {
             local_reset: false,
             remote_reset: false,
             sent_user_data: false,
+            counters: Default::default(),
+            was_open: false,
         });
         self.by_stream.insert(stream, key);
         // `datachannel` on the connection, then `open` on the channel (webrtc-pc §6.2
@@ -1098,6 +1138,8 @@ impl Session {
             local_reset: false,
             remote_reset: false,
             sent_user_data: false,
+            counters: Default::default(),
+            was_open: false,
         };
         match rec.id {
             Some(_) => {}
@@ -1416,6 +1458,8 @@ mod tests {
                 local_reset: false,
                 remote_reset: false,
                 sent_user_data: false,
+                counters: Default::default(),
+                was_open: false,
             });
             Ok::<_, LimitReached>(key)
         };

@@ -116,6 +116,13 @@ impl DataPath {
     }
 }
 
+impl DataPath {
+    /// The peer's DER certificate once DTLS connected (for the stats' `certificate`).
+    pub(crate) fn remote_certificate(&self) -> Option<&[u8]> {
+        self.remote_certificate.as_deref()
+    }
+}
+
 impl Session {
     /// The peer's DATA_CHANNEL_OPENs refused: beyond the [`DataChannelLimits`] caps or on
     /// a stream id of this side's parity (RFC 8832 §6); each had its stream reset and

@@ -203,6 +203,8 @@ pub(crate) struct IceState {
     fresh_sockets: bool,
     /// IPs the driver has to bind a new socket on ([`Core::poll_socket_request`]).
     socket_request: Option<Vec<IpAddr>>,
+    /// Non-STUN traffic of the transport, in all and per path (webrtc-stats, `stats/`).
+    pub(crate) traffic: crate::stats::counters::TransportTraffic,
 }
 
 impl Default for IceState {
@@ -231,6 +233,7 @@ impl Default for IceState {
             mdns_queries: std::collections::VecDeque::new(),
             fresh_sockets: false,
             socket_request: None,
+            traffic: Default::default(),
         }
     }
 }
@@ -466,6 +469,9 @@ impl Session {
             return true;
         }
         self.data_note_time(now);
+        if matches!(class, Class::Dtls | Class::Rtp | Class::Rtcp) {
+            self.ice.traffic.on_received(now, (local, remote), data.len());
+        }
         match class {
             Class::Dtls => {
                 // Only from a candidate pair or the selected pair (RFC 8445 §7.3.1.4).
@@ -515,7 +521,7 @@ impl Session {
         self.timers.note(now);
         let closed = self.is_closed();
         let start = out.len();
-        Scheduler::next(closed, |source| {
+        let t = Scheduler::next(closed, |source| {
             let (path, class) = match source {
                 Source::Final => return self.scheduler.poll_final(out),
                 Source::Ice => {
@@ -542,7 +548,11 @@ impl Session {
                 class,
                 len: out.len() - start,
             })
-        })
+        })?;
+        if t.class != Class::Stun {
+            self.ice.traffic.on_sent(now, (t.local, t.remote), t.len);
+        }
+        Some(t)
     }
 
     /// When the next timed input is due; `None` when nothing is scheduled.
@@ -1071,6 +1081,7 @@ impl Session {
                 IceEvent::StateChange(s) => self.set_ice_connection_state(s),
                 IceEvent::SelectedPairChanged(p) => {
                     tracing::debug!("selected pair {} -> {}", p.local_addr, p.remote_addr);
+                    self.ice.traffic.selected_pair_changes += 1;
                     // Shown as signalled by the connection (`connection/ice_view.rs`).
                     self.push_out(SessionOut::SelectedPair {
                         local: p.local,

@@ -44,6 +44,7 @@ use crate::rtp::{
 };
 use crate::session::Session;
 use crate::session::demux::Class;
+use crate::stats::counters::{InboundCounters, OutboundCounters, RemoteSenderReport};
 use crate::dtls::SrtpKeyingMaterial;
 use crate::payload::{
     Depacketizer, DepacketizerConfig, Packetizer, PayloadFormat, ReorderBuffer, ReorderConfig,
@@ -392,6 +393,8 @@ pub(crate) struct SendStream {
     pub(crate) seq: u16,
     pub(crate) rtx_seq: u16,
     pub(crate) stats: SendStats,
+    /// The stream's counters for `RTCOutboundRtpStreamStats` (`stats/`).
+    pub(crate) counters: OutboundCounters,
     /// What was sent, for NACKs; only while NACK is negotiated.
     pub(crate) history: Option<SendHistory>,
     /// `RTCDTMFSender`, for audio with telephone-event.
@@ -409,6 +412,8 @@ pub(crate) struct ReceiveStream {
     /// Its RID (simulcast layer), when named.
     pub(crate) rid: Option<Arc<str>>,
     pub(crate) stats: ReceiveStats,
+    /// The stream's counters for `RTCInboundRtpStreamStats` (`stats/`).
+    pub(crate) counters: InboundCounters,
     /// Loss tracking for NACKs (video with NACK negotiated).
     pub(crate) nack: Option<NackTracker>,
     pub(crate) dtmf: DtmfReceiver,
@@ -516,6 +521,7 @@ impl MediaSection {
             ssrc,
             rid: rid.map(Arc::from),
             stats: ReceiveStats::new(clock_rate),
+            counters: InboundCounters::default(),
             nack,
             dtmf: DtmfReceiver::new(),
             frames: None,
@@ -689,6 +695,7 @@ impl MediaState {
                     seq: (m.local_ssrcs.0 >> 3) as u16 & 0x7fff,
                     rtx_seq: (m.local_ssrcs.1 >> 3) as u16 & 0x7fff,
                     stats: SendStats::new(clock),
+                    counters: OutboundCounters::default(),
                     history: None,
                     dtmf: None,
                     packetizer: None,
@@ -945,6 +952,21 @@ impl MediaState {
         let crate::rtp::session::receive::Arrival::Accepted(ext_seq) = arrival else {
             return;
         };
+        let c = &mut stream.counters;
+        c.header_bytes = c
+            .header_bytes
+            .saturating_add(plain.len().saturating_sub(p.payload.len()) as u64);
+        c.last_packet = Some(now);
+        if rtx {
+            c.retransmitted_packets += 1;
+            c.retransmitted_bytes = c.retransmitted_bytes.saturating_add(payload.len() as u64);
+        }
+        match inner {
+            Some((inner_pt, _)) => c.payload_type = Some(inner_pt),
+            // FEC (alone or inside RED) is counted and not used (RFC 5109).
+            None if !payload.is_empty() => c.fec_packets += 1,
+            None => {}
+        }
         let tracked = match stream.nack.as_mut() {
             Some(n) => {
                 n.on_packet(now, ext_seq);
@@ -1015,6 +1037,7 @@ impl MediaState {
                 fa.reorder.insert(now, ext_seq, p.timestamp, p.marker, payload);
                 let mut frames = Vec::new();
                 let dropped = fa.drain(now, ssrc, stream.rid.as_ref(), &mut frames);
+                stream.counters.frames_received += frames.len() as u64;
                 let pli = dropped
                     && kind == MediaKind::Video
                     && stream
@@ -1070,8 +1093,9 @@ impl MediaState {
             Some(pt) => pt,
             None => section.payload_types.media.first()?.0,
         };
-        let known = section.payload_types.media.iter().any(|(p, _)| *p == pt)
-            || section.payload_types.telephone_events.iter().any(|(p, _)| *p == pt);
+        let media = section.payload_types.media.iter().any(|(p, _)| *p == pt);
+        let known =
+            media || section.payload_types.telephone_events.iter().any(|(p, _)| *p == pt);
         if !known {
             return None;
         }
@@ -1111,6 +1135,12 @@ impl MediaState {
             return None;
         }
         send.stats.on_sent(now, rtp.timestamp, rtp.payload.len());
+        let header_len = buf.len().saturating_sub(rtp.payload.len()) as u64;
+        send.counters.header_bytes = send.counters.header_bytes.saturating_add(header_len);
+        if media {
+            // The stream's codec (telephone events are not its codec).
+            send.counters.payload_type = Some(pt);
+        }
         if let Some(h) = send.history.as_mut() {
             h.store(now, seq, &buf);
         }
@@ -1201,6 +1231,13 @@ impl MediaState {
                 for s in &mut self.sections {
                     if let Some(r) = s.receive.iter_mut().find(|r| r.ssrc == sr.info.ssrc) {
                         r.stats.on_sender_report(now, sr.info.ntp_time);
+                        let reports = r.counters.remote_sr.map_or(0, |x| x.reports);
+                        r.counters.remote_sr = Some(RemoteSenderReport {
+                            packets: sr.info.packet_count,
+                            octets: sr.info.octet_count,
+                            ntp: sr.info.ntp_time,
+                            reports: reports.saturating_add(1),
+                        });
                     }
                 }
                 self.on_report_blocks(now, sr.reports.iter());
@@ -1208,15 +1245,26 @@ impl MediaState {
             RtcpPacket::ReceiverReport(rr) => self.on_report_blocks(now, rr.reports.iter()),
             RtcpPacket::Nack(nack) => {
                 self.counters.nacks_received += 1;
+                if let Some(c) = self.outbound_counters_mut(nack.media_ssrc) {
+                    c.nack_count += 1;
+                }
                 // At most one NACK packet's worth of sequence numbers per packet (17 per
                 // entry, entries bounded by the datagram), each resent at most once per RTT.
                 for seq in nack.lost() {
                     self.retransmit(now, nack.media_ssrc, seq);
                 }
             }
-            RtcpPacket::Pli(pli) => self.keyframe_requested(pli.media_ssrc),
+            RtcpPacket::Pli(pli) => {
+                if let Some(c) = self.outbound_counters_mut(pli.media_ssrc) {
+                    c.pli_count += 1;
+                }
+                self.keyframe_requested(pli.media_ssrc)
+            }
             RtcpPacket::Fir(fir) => {
                 for e in fir.entries() {
+                    if let Some(c) = self.outbound_counters_mut(e.ssrc) {
+                        c.fir_count += 1;
+                    }
                     self.keyframe_requested(e.ssrc);
                 }
             }
@@ -1271,6 +1319,15 @@ impl MediaState {
         }
     }
 
+    /// The stats counters of our send stream `ssrc`.
+    fn outbound_counters_mut(&mut self, ssrc: u32) -> Option<&mut OutboundCounters> {
+        self.sections
+            .iter_mut()
+            .filter_map(|s| s.send.as_mut())
+            .find(|t| t.ssrc == ssrc)
+            .map(|t| &mut t.counters)
+    }
+
     fn keyframe_requested(&mut self, media_ssrc: u32) {
         let Some(s) = self
             .sections
@@ -1315,6 +1372,7 @@ impl MediaState {
             self.spare.push(orig);
             return;
         };
+        let payload_len = p.payload.len() as u64;
         let mut out = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(MAX_PACKET));
         out.clear();
         match section.payload_types.rtx_for(p.payload_type) {
@@ -1355,6 +1413,8 @@ impl MediaState {
             Ok(()) => {
                 self.queue.push_back(out);
                 self.counters.retransmitted += 1;
+                send.counters.retransmitted_packets += 1;
+                send.counters.retransmitted_bytes += payload_len;
             }
             Err(e) => {
                 tracing::debug!("SRTP protect of a retransmission failed: {e}");
@@ -1422,7 +1482,9 @@ impl MediaState {
                     continue;
                 }
                 let mut frames = Vec::new();
-                if fa.drain(now, r.ssrc, r.rid.as_ref(), &mut frames)
+                let dropped = fa.drain(now, r.ssrc, r.rid.as_ref(), &mut frames);
+                r.counters.frames_received += frames.len() as u64;
+                if dropped
                     && s.kind == MediaKind::Video
                     && r.last_pli.is_none_or(|t| now.saturating_duration_since(t) >= PLI_INTERVAL)
                 {
@@ -1540,6 +1602,15 @@ impl MediaState {
                 sent += 1;
             }
         }
+        if sent > 0
+            && let Some(c) = self
+                .sections
+                .iter_mut()
+                .find(|s| s.transceiver == id)
+                .and_then(|s| s.send.as_mut())
+        {
+            c.counters.frames_sent += 1;
+        }
         Ok(sent)
     }
 
@@ -1639,6 +1710,7 @@ impl MediaState {
                     if write_nack(&mut b, sender, r.ssrc, nack_pairs(&lost16)).is_ok() {
                         packets.push(b);
                         self.counters.nacks_sent += 1;
+                        r.counters.nack_count += 1;
                     }
                 }
                 if keyframe {
@@ -1646,6 +1718,7 @@ impl MediaState {
                     write_pli(&mut b, sender, r.ssrc);
                     packets.push(b);
                     self.counters.keyframe_requests_sent += 1;
+                    r.counters.pli_count += 1;
                 }
                 any |= n.requested() > n.given_up();
             }
@@ -1791,6 +1864,11 @@ impl MediaState {
             write_pli(&mut b, sender, ssrc);
             self.queue_rtcp(b);
             self.counters.keyframe_requests_sent += 1;
+        }
+        if let Some(s) = self.sections.iter_mut().find(|s| s.transceiver == id) {
+            for r in &mut s.receive {
+                r.counters.pli_count += 1;
+            }
         }
         !ssrcs.is_empty()
     }

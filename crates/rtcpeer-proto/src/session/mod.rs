@@ -110,6 +110,8 @@ pub struct Session {
     /// Outputs dropped because `outbox` was full (reported by the connection as dropped
     /// events).
     outbox_dropped: u64,
+    /// The timestamp of the last stats report, so timestamps never go back (`stats/`).
+    pub(crate) last_stats_ms: f64,
 }
 
 impl Session {
@@ -136,6 +138,7 @@ impl Session {
             closed: false,
             outbox: Vec::new(),
             outbox_dropped: 0,
+            last_stats_ms: 0.0,
         }
     }
 

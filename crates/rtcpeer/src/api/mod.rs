@@ -13,6 +13,7 @@ mod mdns_socket;
 mod media;
 mod mux;
 mod objects;
+mod stats;
 mod tracks;
 mod udp;
 

@@ -192,6 +192,15 @@ impl RtpSender {
         &self.shared
     }
 
+    /// `getStats()` (webrtc-pc §5.2): the sender's outbound-rtp stats and every object
+    /// they reference (§8.5 "stats selection algorithm").
+    pub async fn get_stats(&self) -> rtcpeer_proto::stats::StatsReport {
+        super::stats::report(
+            &self.pc,
+            rtcpeer_proto::stats::StatsSelector::Sender(self.id),
+        )
+    }
+
     /// `replaceTrack(track)` (webrtc-pc §5.2), a chained operation.
     pub fn replace_track(&self, track: Option<MediaStreamTrack>) -> Operation<()> {
         let id = self.id;
@@ -331,6 +340,15 @@ impl RtpReceiver {
     /// `track`: the remote track (muted until media arrives).
     pub fn track(&self) -> MediaStreamTrack {
         self.track.clone()
+    }
+
+    /// `getStats()` (webrtc-pc §5.3): the receiver's inbound-rtp stats and every object
+    /// they reference (§8.5 "stats selection algorithm").
+    pub async fn get_stats(&self) -> rtcpeer_proto::stats::StatsReport {
+        super::stats::report(
+            &self.pc,
+            rtcpeer_proto::stats::StatsSelector::Receiver(self.id),
+        )
     }
 
     /// `RTCRtpReceiver.getCapabilities(kind)`: `None` for a kind other than audio/video.

@@ -65,6 +65,8 @@ pub struct SendStats {
     /// Fraction lost and cumulative lost from the last report block about this source.
     remote_loss: Option<(u8, i32)>,
     remote_jitter: Option<u32>,
+    /// Round-trip time sums and report counts (webrtc-stats `totalRoundTripTime`).
+    rtt_totals: crate::stats::counters::RttTotals,
 }
 
 impl SendStats {
@@ -78,6 +80,7 @@ impl SendStats {
             rtt: None,
             remote_loss: None,
             remote_jitter: None,
+            rtt_totals: Default::default(),
         }
     }
 
@@ -135,6 +138,7 @@ impl SendStats {
     ) {
         self.remote_loss = Some((block.fraction_lost, block.cumulative_lost));
         self.remote_jitter = Some(block.jitter);
+        self.rtt_totals.reports += 1;
         let Some(rtt) = round_trip_time(
             clock.compact(now),
             block.last_sr,
@@ -142,7 +146,15 @@ impl SendStats {
         ) else {
             return;
         };
-        self.rtt = Some(Duration::from_nanos(u64::from(rtt) * 1_000_000_000 / 65_536));
+        let rtt = Duration::from_nanos(u64::from(rtt) * 1_000_000_000 / 65_536);
+        self.rtt = Some(rtt);
+        self.rtt_totals.total += rtt;
+        self.rtt_totals.measurements += 1;
+    }
+
+    /// The sum and count of the round-trip times measured, and the report blocks received.
+    pub fn rtt_totals(&self) -> crate::stats::counters::RttTotals {
+        self.rtt_totals
     }
 
     /// The last round-trip time measured from report blocks.
