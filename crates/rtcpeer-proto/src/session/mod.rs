@@ -110,8 +110,9 @@ pub struct Session {
     /// Outputs dropped because `outbox` was full (reported by the connection as dropped
     /// events).
     outbox_dropped: u64,
-    /// The timestamp of the last stats report, so timestamps never go back (`stats/`).
-    pub(crate) last_stats_ms: f64,
+    /// What the stats keep between reports: the last timestamp (so timestamps never go
+    /// back) and the certificate entries (hashed and encoded once) (`stats/`).
+    pub(crate) stats_cache: crate::stats::collect::StatsCache,
 }
 
 impl Session {
@@ -138,7 +139,7 @@ impl Session {
             closed: false,
             outbox: Vec::new(),
             outbox_dropped: 0,
-            last_stats_ms: 0.0,
+            stats_cache: Default::default(),
         }
     }
 

@@ -44,6 +44,42 @@ impl StatsTime {
     }
 }
 
+/// What the statistics keep between reports of a connection.
+#[derive(Debug, Default)]
+pub(crate) struct StatsCache {
+    /// The last report's timestamp: timestamps never go back.
+    last_ms: f64,
+    /// Our certificate's entry (its SHA-256 and base64 are computed once).
+    local_cert: Option<CertificateStats>,
+    /// The peer's certificate and its entry.
+    remote_cert: Option<(Vec<u8>, CertificateStats)>,
+}
+
+impl StatsCache {
+    /// The entry of our certificate `der`, computed on first use.
+    fn local(&mut self, der: &[u8], ts: f64) -> CertificateStats {
+        let c = self.local_cert.get_or_insert_with(|| certificate(der, ts));
+        CertificateStats {
+            timestamp: ts,
+            ..c.clone()
+        }
+    }
+
+    /// The entry of the peer's certificate `der`, computed when it changes.
+    fn remote(&mut self, der: &[u8], ts: f64) -> CertificateStats {
+        match &self.remote_cert {
+            Some((kept, _)) if kept.as_slice() == der => {}
+            _ => self.remote_cert = Some((der.to_vec(), certificate(der, ts))),
+        }
+        let c = self
+            .remote_cert
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        CertificateStats { timestamp: ts, ..c }
+    }
+}
+
 /// What `getStats` reports on (webrtc-pc §8.5 "stats selection algorithm").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsSelector {
@@ -215,14 +251,16 @@ impl Connection {
     /// or of one sender's or receiver's streams and what they reference (§8.5), read from
     /// the engines' counters at `time`. Timestamps never go back between calls.
     pub fn stats(&mut self, time: StatsTime, selector: StatsSelector) -> StatsReport {
-        let ts = time.unix_ms.max(self.session.last_stats_ms);
-        self.session.last_stats_ms = ts;
+        let ts = time.unix_ms.max(self.session.stats_cache.last_ms);
+        self.session.stats_cache.last_ms = ts;
+        let mut cache = std::mem::take(&mut self.session.stats_cache);
         let time = StatsTime {
             now: time.now,
             unix_ms: ts,
         };
         let mut report = StatsReport::new();
-        self.collect(&time, &mut report);
+        self.collect(&time, &mut cache, &mut report);
+        self.session.stats_cache = cache;
         let roots: Vec<String> = match selector {
             StatsSelector::All => return report,
             StatsSelector::Sender(id) => self.stream_ids(id, true),
@@ -259,7 +297,7 @@ impl Connection {
         }
     }
 
-    fn collect(&self, time: &StatsTime, report: &mut StatsReport) {
+    fn collect(&self, time: &StatsTime, cache: &mut StatsCache, report: &mut StatsReport) {
         let ts = time.unix_ms;
         let session = &self.session;
         let (opened, closed) = session.channels.open_close_counts();
@@ -269,10 +307,11 @@ impl Connection {
             data_channels_opened: Some(opened),
             data_channels_closed: Some(closed),
         }));
-        let local_cert = certificate(session.certificate.der(), ts);
+        let local_cert = cache.local(session.certificate.der(), ts);
         let transports = session.stats_transports();
         for t in &transports {
-            self.collect_transport(time, t, &local_cert.id, report);
+            let remote_cert = t.remote_certificate.map(|der| cache.remote(der, ts));
+            self.collect_transport(time, t, &local_cert.id, remote_cert, report);
         }
         if !transports.is_empty() {
             report.insert(Stats::Certificate(local_cert));
@@ -311,11 +350,11 @@ impl Connection {
         time: &StatsTime,
         t: &TransportRef<'_>,
         local_cert_id: &str,
+        remote_cert: Option<CertificateStats>,
         report: &mut StatsReport,
     ) {
         let ts = time.unix_ms;
         let tid = transport_id(t.number);
-        let remote_cert = t.remote_certificate.map(|der| certificate(der, ts));
         let mut transport = TransportStats {
             id: tid.clone(),
             timestamp: ts,
