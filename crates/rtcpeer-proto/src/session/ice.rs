@@ -30,12 +30,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use crate::config::{Host, IceTransportPolicy, IceUrlScheme};
+use crate::config::{Host, IceServerUrl, IceTransportPolicy, IceTransportProtocol, IceUrlScheme};
 use crate::enums::w3c_enum;
 use crate::error::Result;
 #[cfg(test)]
 use crate::ice::Transmit;
 use crate::ice::{
+    RelayInput,
     IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
 use crate::sdp::Candidate;
@@ -345,8 +346,8 @@ impl Session {
         (self.ice.agent.is_some() || self.config.ice_candidate_pool_size > 0) && !self.is_closed()
     }
 
-    /// The STUN servers of `iceServers` given by host name that the driver must resolve
-    /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
+    /// The STUN and TURN (over UDP) servers of `iceServers` given by host name that the
+    /// driver must resolve (at most `MAX_STUN_SERVERS`).
     pub(crate) fn stun_host_names(&self) -> Vec<StunHostName> {
         let mut names = Vec::new();
         for server in &self.config.ice_servers {
@@ -354,7 +355,8 @@ impl Session {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                if let (IceUrlScheme::Stun, Host::Domain(d)) = (&url.scheme, &url.host)
+                if let Host::Domain(d) = &url.host
+                    && (url.scheme == IceUrlScheme::Stun || is_turn_udp(url))
                     && names.len() < crate::ice::MAX_STUN_SERVERS
                 {
                     names.push(StunHostName {
@@ -380,12 +382,40 @@ impl Session {
             None if !full => self.ice.resolved.push((url.to_string(), addr)),
             None => return,
         }
-        if let (Some(addr), Some(agent)) = (addr, self.ice.agent.as_mut())
-            && agent.add_stun_server(addr).is_ok()
-            && !self.ice.stun_urls.iter().any(|(a, _)| *a == addr)
-        {
-            self.ice.stun_urls.push((addr, url.to_string()));
+        let turn = self.turn_credentials(url);
+        if let (Some(addr), Some(agent)) = (addr, self.ice.agent.as_mut()) {
+            let added = match &turn {
+                Some((user, pass)) => agent.add_turn_server(addr, user, pass, url).is_ok(),
+                None => agent.add_stun_server(addr).is_ok(),
+            };
+            if added && !self.ice.stun_urls.iter().any(|(a, _)| *a == addr) {
+                self.ice.stun_urls.push((addr, url.to_string()));
+            }
         }
+    }
+
+    /// `relayProtocol` and `url` of local candidate `c` when it is relayed (webrtc-pc §4.8.1):
+    /// "udp" and the TURN URL as configured.
+    pub(crate) fn relay_origin(&self, c: &crate::connection::IceCandidate) -> Option<String> {
+        let agent = self.ice.agent.as_ref()?;
+        let ip: IpAddr = c.address()?.parse().ok()?;
+        let addr = SocketAddr::new(ip, c.port()?);
+        agent.relay_url(addr).map(str::to_string)
+    }
+
+    /// The username and credential of TURN-over-UDP URL `url` of `iceServers`; `None` for a
+    /// STUN URL (RFC 8656 §4, webrtc-pc §4.2.1).
+    fn turn_credentials(&self, url: &str) -> Option<(String, String)> {
+        self.config.ice_servers.iter().find_map(|server| {
+            let urls = server.parse_urls().ok()?;
+            let (parsed, _) = urls.iter().zip(&server.urls).find(|(_, t)| *t == url)?;
+            is_turn_udp(parsed).then(|| {
+                (
+                    server.username.clone().unwrap_or_default(),
+                    server.credential.clone().unwrap_or_default(),
+                )
+            })
+        })
     }
 
     /// Datagrams received that the ICE agent did not take as STUN (RFC 7983 §7); derived
@@ -443,6 +473,23 @@ impl Session {
             return false;
         }
         self.timers.note(now);
+        // From a TURN server on an allocation's socket: signalling stays in the agent, relayed
+        // data continues as if received on the relayed address (RFC 8656 §11.6, §12.6).
+        let (local, remote, data) = match self.ice.agent.as_mut() {
+            Some(agent) => match agent.handle_relay_input(now, local, remote, data) {
+                RelayInput::NotRelayed => (local, remote, data),
+                RelayInput::Consumed => {
+                    self.pump_ice_events();
+                    return true;
+                }
+                RelayInput::Data {
+                    local,
+                    remote,
+                    data,
+                } => (local, remote, data),
+            },
+            None => (local, remote, data),
+        };
         let class = demux::classify(data);
         self.ice.demux.count(class);
         let stun = class == Class::Stun;
@@ -535,6 +582,19 @@ impl Session {
                     (path, demux::classify(&out[start..]))
                 }
                 Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
+            };
+            // From a relayed address: framed for the TURN server (RFC 8656 §11, §12).
+            let path = match self.ice.agent.as_mut() {
+                Some(agent) if class != Class::Stun && agent.is_relayed_address(path.0) => {
+                    match agent.relay_wrap(path.0, path.1, out, start) {
+                        Some(p) => p,
+                        None => {
+                            out.truncate(start);
+                            return None;
+                        }
+                    }
+                }
+                _ => path,
             };
             Some(SessionTransmit {
                 local: path.0,
@@ -746,6 +806,10 @@ impl Session {
     pub(crate) fn ice_close(&mut self) {
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.close();
+            // What closing left to send: the TURN deallocations (RFC 8656 §7).
+            while let Some(t) = agent.poll_closed_transmit() {
+                self.scheduler.push_final(t.local, t.remote, t.data);
+            }
         }
         self.ice.connection = IceConnectionState::Closed;
         self.ice.pc_state = PeerConnectionState::Closed;
@@ -795,8 +859,9 @@ impl Session {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                // STUN over UDP (TURN is not implemented yet).
-                if url.scheme != IceUrlScheme::Stun {
+                // STUN, and TURN over UDP (TURN over TCP/TLS is not implemented yet).
+                let turn = is_turn_udp(url);
+                if url.scheme != IceUrlScheme::Stun && !turn {
                     continue;
                 }
                 let addr = match &url.host {
@@ -808,7 +873,14 @@ impl Session {
                         _ => continue,
                     },
                 };
-                if agent.add_stun_server(addr).is_ok() {
+                let added = if turn {
+                    let user = server.username.as_deref().unwrap_or("");
+                    let pass = server.credential.as_deref().unwrap_or("");
+                    agent.add_turn_server(addr, user, pass, text).is_ok()
+                } else {
+                    agent.add_stun_server(addr).is_ok()
+                };
+                if added {
                     self.ice.stun_urls.push((addr, text.clone()));
                 }
             }
@@ -1109,6 +1181,11 @@ impl Session {
             }
         }
     }
+}
+
+/// Whether `url` is a `turn:` URL over UDP, the TURN transport implemented (RFC 7065 §3.1).
+fn is_turn_udp(url: &IceServerUrl) -> bool {
+    url.scheme == IceUrlScheme::Turn && url.effective_transport() == IceTransportProtocol::Udp
 }
 
 #[cfg(test)]
