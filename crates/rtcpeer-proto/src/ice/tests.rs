@@ -3162,7 +3162,7 @@ fn relay_sim(a_relay_only: bool, b_relay_only: bool, pass: &str) -> Sim {
 }
 
 #[test]
-fn wpt_176_relay_policy_gathers_only_a_relayed_candidate_and_connects_through_turn() {
+fn relay_policy_gathers_only_a_relayed_candidate_and_connects_through_turn() {
     let mut sim = relay_sim(true, false, TURN_PASS);
     sim.run_for(secs(5));
     let cands = sim.local_candidates_signalled(0);
