@@ -286,3 +286,99 @@ async fn short_allocation_lifetime_is_refreshed_and_the_relay_keeps_working() {
         rtcpeer::PeerConnectionState::Connected
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_and_rtcpeer_both_relay_only_through_coturn_exchange_data() {
+    use common::chromium::{Chromium, js_literal};
+    let turn = Coturn::start(&[]);
+    let url = turn.url();
+    let mut chrome = Chromium::launch_or_panic().await;
+    assert!(
+        !chrome.has_own_netns(),
+        "Chromium runs in its own network namespace: its 127.0.0.1 is not ours. Run `scripts/test`."
+    );
+    chrome
+        .eval(&format!(
+            "window.pc = new RTCPeerConnection({{
+               iceServers: [{{urls: {url}, username: {USER:?}, credential: {PASSWORD:?}}}],
+               iceTransportPolicy: 'relay'}});
+             window.got = [];
+             window.dc = pc.createDataChannel('relay');
+             dc.onmessage = e => got.push(e.data);
+             await pc.setLocalDescription();
+             await new Promise(r => {{
+               if (pc.iceGatheringState === 'complete') return r();
+               pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+             }});
+             return null;",
+            url = js_literal(&url),
+        ))
+        .await
+        .expect("Chromium offers");
+    let offer = chrome.eval("return pc.localDescription").await.unwrap();
+    let offer_sdp = offer["sdp"].as_str().unwrap().to_string();
+    assert!(
+        offer_sdp.contains(" typ relay "),
+        "Chromium gathered no relay candidate:\n{offer_sdp}"
+    );
+    assert!(!offer_sdp.contains(" typ host"), "{offer_sdp}");
+
+    let pc = pc_with(&url, PASSWORD, IceTransportPolicy::Relay);
+    pc.set_remote_description(serde_json::from_value(offer).unwrap())
+        .await
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    common::net::wait_gathered(&pc).await;
+    only_relay_in_sdp(&pc);
+    let answer = pc.local_description().unwrap();
+    let dc = next_data_channel_after(&pc, &mut chrome, &answer).await;
+    let mut ev = dc.events();
+    chrome
+        .wait_until("return dc.readyState === 'open'", Duration::from_secs(20))
+        .await
+        .expect("Chromium's channel opens");
+    chrome
+        .eval("dc.send('from chromium via coturn'); return null")
+        .await
+        .unwrap();
+    loop {
+        match next(&mut ev).await {
+            DataChannelEvent::Message(p) => {
+                assert_eq!(p, Payload::Text("from chromium via coturn".into()));
+                break;
+            }
+            DataChannelEvent::Open | DataChannelEvent::BufferedAmountLow => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    dc.send_text("from rtcpeer via coturn").unwrap();
+    chrome
+        .wait_until(
+            "return got.includes('from rtcpeer via coturn')",
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("Chromium receives rtcpeer's message");
+    let (local, remote) = pc.selected_candidate_pair().expect("a selected pair");
+    assert!((40000..=60000).contains(&local.port()), "{local}");
+    assert!((40000..=60000).contains(&remote.port()), "{remote}");
+    pc.close();
+    chrome.close().await.unwrap();
+}
+
+/// Gives Chromium the answer and returns rtcpeer's `datachannel` for Chromium's channel.
+async fn next_data_channel_after(
+    pc: &PeerConnection,
+    chrome: &mut common::chromium::Chromium,
+    answer: &rtcpeer::SessionDescription,
+) -> rtcpeer::DataChannel {
+    let mut ev = pc.events();
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            common::chromium::js_literal(answer)
+        ))
+        .await
+        .expect("Chromium accepts the answer");
+    next_data_channel(&mut ev).await
+}
