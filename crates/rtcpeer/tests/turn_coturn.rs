@@ -382,3 +382,19 @@ async fn next_data_channel_after(
         .expect("Chromium accepts the answer");
     next_data_channel(&mut ev).await
 }
+
+#[tokio::test]
+async fn turn_server_given_by_host_name_is_resolved_by_the_driver() {
+    // `localhost` is resolved by the driver like a STUN host name (RFC 7065 §3.1).
+    let turn = Coturn::start(&[]);
+    let url = format!("turn:localhost:{}", turn.addr.port());
+    let pc = pc_with(&url, PASSWORD, IceTransportPolicy::Relay);
+    let mut ev = pc.events();
+    pc.create_data_channel("x", None).unwrap();
+    pc.set_local_description(None).await.unwrap();
+    let events = gather_events(&mut ev).await;
+    let cands = candidates(&events);
+    assert_eq!(cands.len(), 1, "{events:?}");
+    assert_eq!(cands[0].typ(), Some(IceCandidateType::Relay));
+    assert_eq!(cands[0].url(), Some(url.as_str()));
+}
