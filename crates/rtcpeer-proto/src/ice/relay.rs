@@ -297,6 +297,29 @@ impl IceAgent {
         Some((r.base, r.client.server()))
     }
 
+    /// Whether datagrams from relayed address `local` to `remote` go as ChannelData (a
+    /// channel is bound): the caller may then leave 4 bytes of room before the payload and
+    /// frame it with [`IceAgent::relay_fill_channel`] (RFC 8656 §12.4).
+    pub fn relay_channel_ready(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        self.relay_of(local)
+            .is_some_and(|ri| self.relays[ri].client.channel(remote).is_some())
+    }
+
+    /// Writes the ChannelData header into the 4 bytes left free at `buf[start..]` before a
+    /// payload from relayed address `local` to `remote`; returns the path it now takes (host
+    /// socket, TURN server), or `None` (nothing changed) when no channel is bound.
+    pub fn relay_fill_channel(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) -> Option<(SocketAddr, SocketAddr)> {
+        let r = &self.relays[self.relay_of(local)?];
+        r.client.fill_channel_header(remote, buf, start).ok()?;
+        Some((r.base, r.client.server()))
+    }
+
     /// Feeds a datagram first to the TURN client whose 5-tuple it matches (`local` host
     /// socket, `remote` the server). Relayed data comes back as [`RelayInput::Data`] on our
     /// relayed address, to be handled like any datagram there ([`IceAgent::handle_packet`],

@@ -40,6 +40,7 @@ use crate::ice::{
     IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
 use crate::sdp::Candidate;
+use crate::stun::CHANNEL_DATA_HEADER_LEN;
 use crate::session::demux::{self, Class, DemuxCounters};
 use crate::session::scheduler::{Scheduler, Source, Transmit as SessionTransmit};
 use crate::session::timers::{self, TimerName};
@@ -562,8 +563,25 @@ impl Session {
         self.timers.note(now);
         let closed = self.is_closed();
         let start = out.len();
+        // A relayed selected pair with a bound channel: 4 bytes are left free before the
+        // payload, so its ChannelData framing is a header write, not a move (RFC 8656 §12.4).
+        let reserved = match self.ice.agent.as_ref() {
+            Some(a) if !closed => a
+                .selected_pair()
+                .filter(|&(l, r)| a.relay_channel_ready(l, r)),
+            _ => None,
+        };
         Scheduler::next(closed, |source| {
-            let (path, class) = match source {
+            let room = reserved.is_some() && !matches!(source, Source::Final | Source::Ice);
+            if room {
+                out.extend_from_slice(&[0; CHANNEL_DATA_HEADER_LEN]);
+            }
+            let payload = if room {
+                start + CHANNEL_DATA_HEADER_LEN
+            } else {
+                start
+            };
+            let polled = match source {
                 Source::Final => return self.scheduler.poll_final(out),
                 Source::Ice => {
                     let t = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now));
@@ -573,20 +591,25 @@ impl Session {
                         return None;
                     };
                     out.extend_from_slice(&t.data);
-                    ((t.local, t.remote), Class::Stun)
+                    Some(((t.local, t.remote), Class::Stun))
                 }
-                Source::Dtls => (self.data_poll_dtls_into(out)?, Class::Dtls),
-                Source::Media => {
-                    let path = self.media_poll_into(out)?;
+                Source::Dtls => self.data_poll_dtls_into(out).map(|p| (p, Class::Dtls)),
+                Source::Media => self.media_poll_into(out).map(|path| {
                     // SRTP or SRTCP: the second byte tells (RFC 5761 §4).
-                    (path, demux::classify(&out[start..]))
-                }
-                Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
+                    (path, demux::classify(&out[payload..]))
+                }),
+                Source::Sctp => self
+                    .data_poll_sctp_into(now, out)
+                    .map(|p| (p, Class::Dtls)),
+            };
+            let Some((path, class)) = polled else {
+                out.truncate(start);
+                return None;
             };
             // From a relayed address: framed for the TURN server (RFC 8656 §11, §12).
             let path = match self.ice.agent.as_mut() {
-                Some(agent) if class != Class::Stun && agent.is_relayed_address(path.0) => {
-                    match agent.relay_wrap(path.0, path.1, out, start) {
+                Some(agent) if room && Some(path) == reserved => {
+                    match agent.relay_fill_channel(path.0, path.1, out, start) {
                         Some(p) => p,
                         None => {
                             out.truncate(start);
@@ -594,7 +617,24 @@ impl Session {
                         }
                     }
                 }
-                _ => path,
+                Some(agent) => {
+                    if room {
+                        // Another path after all: give the room back.
+                        out.drain(start..payload);
+                    }
+                    if class != Class::Stun && agent.is_relayed_address(path.0) {
+                        match agent.relay_wrap(path.0, path.1, out, start) {
+                            Some(p) => p,
+                            None => {
+                                out.truncate(start);
+                                return None;
+                            }
+                        }
+                    } else {
+                        path
+                    }
+                }
+                None => path,
             };
             Some(SessionTransmit {
                 local: path.0,

@@ -538,6 +538,33 @@ impl TurnClient {
         Ok(())
     }
 
+    /// Frames a payload for `peer`'s bound channel when its 4-byte header room is already
+    /// there: `buf[start..start + 4]` is overwritten with the ChannelData header and the
+    /// payload `buf[start + 4..]` stays where it is (a header write, no move; padded to 4
+    /// bytes on a stream, RFC 8656 §12.4, §12.5). `Err` (nothing changed) without a bound
+    /// channel or with a payload above 65 535 bytes.
+    pub fn fill_channel_header(
+        &self,
+        peer: SocketAddr,
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<(), TurnError> {
+        let number = self.channel(peer).ok_or(TurnError::NotAllocated)?;
+        let payload = start
+            .checked_add(CHANNEL_DATA_HEADER_LEN)
+            .filter(|p| *p <= buf.len())
+            .ok_or(TurnError::TooLong)?;
+        let len = buf.len() - payload;
+        let len16 = u16::try_from(len).map_err(|_| TurnError::TooLong)?;
+        buf[start..start + 2].copy_from_slice(&number.to_be_bytes());
+        buf[start + 2..payload].copy_from_slice(&len16.to_be_bytes());
+        if self.config.stream {
+            let pad = (4 - len % 4) % 4;
+            buf.extend_from_slice(&[0u8; 3][..pad]);
+        }
+        Ok(())
+    }
+
     /// Feeds a datagram that arrived from [`TurnClient::server`] on the allocation's socket.
     /// Responses are matched to their transaction by id; Data indications and ChannelData
     /// become [`TurnInput::Data`] (RFC 8656 §11.6, §12.6).

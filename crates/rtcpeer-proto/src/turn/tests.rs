@@ -648,3 +648,36 @@ fn arbitrary_server_input_never_panics_and_never_grows_state() {
         }
     }
 }
+
+#[test]
+fn channel_header_is_written_into_reserved_room_without_moving_the_payload() {
+    let t0 = Instant::now();
+    let mut c = allocated(t0, 600);
+    let mut buf = vec![0xEE, 0, 0, 0, 0, 1, 2, 3];
+    // No channel yet: refused, nothing changed.
+    assert!(c.fill_channel_header(peer(), &mut buf, 1).is_err());
+    assert_eq!(buf, vec![0xEE, 0, 0, 0, 0, 1, 2, 3]);
+    c.bind_channel(t0, peer()).unwrap();
+    for req in sent(&mut c) {
+        c.handle_input(t0, &success(&req, Some(&key()), |_| {}));
+    }
+    let payload_ptr = buf[5..].as_ptr();
+    c.fill_channel_header(peer(), &mut buf, 1).unwrap();
+    assert_eq!(buf, vec![0xEE, 0x40, 0x00, 0x00, 0x03, 1, 2, 3]);
+    assert_eq!(buf[5..].as_ptr(), payload_ptr, "the payload did not move");
+    assert_eq!(
+        ChannelData::parse(&buf[1..]).unwrap(),
+        ChannelData {
+            number: FIRST_CHANNEL,
+            data: &[1, 2, 3]
+        }
+    );
+    // On a stream the frame is padded to 4 bytes (RFC 8656 §12.5).
+    c.set_stream_framing(true);
+    let mut buf = vec![0, 0, 0, 0, 9];
+    c.fill_channel_header(peer(), &mut buf, 0).unwrap();
+    assert_eq!(buf, vec![0x40, 0x00, 0x00, 0x01, 9, 0, 0, 0]);
+    // Room missing: refused.
+    let mut short = vec![0, 0];
+    assert!(c.fill_channel_header(peer(), &mut short, 0).is_err());
+}
