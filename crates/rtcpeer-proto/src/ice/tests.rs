@@ -3261,3 +3261,42 @@ fn closing_the_agent_deallocates() {
     assert_eq!((m.method(), m.lifetime()), (Method::REFRESH, Ok(Some(0))));
     assert!(sim.a().poll_closed_transmit().is_none());
 }
+
+#[test]
+fn ice_restart_keeps_the_allocation_and_signals_the_relayed_candidate_again() {
+    let mut sim = relay_sim(true, false, TURN_PASS);
+    sim.run_for(secs(3));
+    let allocates = |sim: &Sim| {
+        let log = &sim.turn.as_ref().unwrap().log;
+        log.iter().filter(|l| *l == "Method(3)").count()
+    };
+    // One Allocate without and one with credentials.
+    assert_eq!(allocates(&sim), 2);
+    let before = sim.local_candidates_signalled(0).len();
+    let b_host = sim.local_candidates_signalled(1)[0].clone();
+    sim.a().restart("ufragA2", "passwordA2-0123456789abcd");
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abcd");
+    sim.a().add_remote_candidate(b_host).unwrap();
+    sim.run_for(secs(5));
+    let after = sim.local_candidates_signalled(0);
+    assert_eq!(after.len(), before + 1, "{after:?}");
+    let again = after.last().unwrap();
+    assert_eq!(again.typ, "relay");
+    assert_eq!(
+        crate::ice::candidate::extension(again, "ufrag").as_deref(),
+        Some("ufragA2")
+    );
+    assert_eq!(allocates(&sim), 2, "the allocation is kept across the restart");
+    assert_eq!(sim.a().generation(), 1);
+    let (local, remote) = sim.a().selected_pair().expect("selected after the restart");
+    assert_eq!((local, remote), (sa("192.0.2.77:50000"), sa(B_ADDR)));
+    assert!(
+        sim.a()
+            .candidate_pairs()
+            .iter()
+            .any(|p| p.local == local && p.state == CandidatePairState::Succeeded)
+    );
+}
