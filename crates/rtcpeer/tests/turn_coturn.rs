@@ -186,7 +186,24 @@ async fn relay_only_to_host_connects_through_coturn() {
     let dc1 = pc1.create_data_channel("relay", None).unwrap();
     negotiate(&pc1, &pc2).await;
     only_relay_in_sdp(&pc1);
-    ping_pong(&pc1, &pc2, &dc1).await;
+    let (_dc2, mut ev2) = ping_pong(&pc1, &pc2, &dc1).await;
+    // close() ends the channel for the peer (the last SCTP/DTLS datagrams go through the
+    // relay) and releases the allocation (Refresh with LIFETIME 0, RFC 8656 §7).
+    pc1.close();
+    within("the peer's channel to close", async {
+        while next(&mut ev2).await != DataChannelEvent::Close {}
+    })
+    .await;
+    within("coturn to log the deallocation", async {
+        while turn
+            .log_lines("refreshed")
+            .iter()
+            .all(|l| !l.contains("lifetime=0"))
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

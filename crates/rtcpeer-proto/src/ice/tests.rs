@@ -3286,7 +3286,7 @@ fn ice_restart_keeps_the_allocation_and_signals_the_relayed_candidate_again() {
     let again = after.last().unwrap();
     assert_eq!(again.typ, "relay");
     assert_eq!(
-        crate::ice::candidate::extension(again, "ufrag").as_deref(),
+        crate::ice::candidate::extension(again, "ufrag"),
         Some("ufragA2")
     );
     assert_eq!(allocates(&sim), 2, "the allocation is kept across the restart");

@@ -845,6 +845,14 @@ impl Session {
     /// `close()`: states become "closed" at once, without events (WPT-183).
     pub(crate) fn ice_close(&mut self) {
         if let Some(agent) = self.ice.agent.as_mut() {
+            // The last DTLS/SCTP datagrams of a relayed pair leave through the relay too.
+            self.scheduler.map_final(|local, remote, d| {
+                if agent.is_relayed_address(*local)
+                    && let Some((l, r)) = agent.relay_wrap(*local, *remote, d, 0)
+                {
+                    (*local, *remote) = (l, r);
+                }
+            });
             agent.close();
             // What closing left to send: the TURN deallocations (RFC 8656 §7).
             while let Some(t) = agent.poll_closed_transmit() {
