@@ -415,3 +415,60 @@ async fn turn_server_given_by_host_name_is_resolved_by_the_driver() {
     assert_eq!(cands[0].typ(), Some(IceCandidateType::Relay));
     assert_eq!(cands[0].url(), Some(url.as_str()));
 }
+
+// A current-thread runtime, as in ice_connect.rs's WPT-180 test: nothing gathers between
+// SLD and the first reads.
+#[tokio::test]
+async fn wpt_180_gathering_state_tracks_the_transport_while_a_turn_allocation_is_made() {
+    use rtcpeer::IceGatheringState as Gather;
+    let turn = Coturn::start(&[]);
+    let pc = pc_with(&turn.url(), PASSWORD, IceTransportPolicy::Relay);
+    let mut ev = pc.events();
+    pc.create_data_channel("x", None).unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    let t = pc
+        .sctp()
+        .expect("sctp after SLD(offer)")
+        .ice_transport()
+        .expect("sctp.transport.iceTransport");
+    assert_eq!(t.gathering_state(), Gather::New);
+    assert_eq!(pc.ice_gathering_state(), Gather::New);
+    let mut tokens = Vec::new();
+    within("gathering to complete", async {
+        while let Some(e) = ev.recv().await {
+            assert_eq!(pc.ice_gathering_state(), t.gathering_state());
+            match e {
+                Ev::IceTransportGatheringStateChange(_, s) => tokens.push(format!("t:{s}")),
+                Ev::IceGatheringStateChange(s) => tokens.push(format!("pc:{s}")),
+                Ev::IceCandidate(Some(c)) if c.candidate().is_empty() => tokens.push("end".into()),
+                Ev::IceCandidate(Some(c)) => {
+                    assert_eq!(c.typ(), Some(IceCandidateType::Relay));
+                    tokens.push("relay".into())
+                }
+                Ev::IceCandidate(None) => {
+                    tokens.push("null".into());
+                    break;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    // The relayed candidate is gathered while both states are "gathering" (the allocation
+    // completes gathering), then the WPT-176 order.
+    assert_eq!(
+        tokens,
+        [
+            "t:gathering",
+            "pc:gathering",
+            "relay",
+            "end",
+            "t:complete",
+            "pc:complete",
+            "null"
+        ]
+    );
+    assert_eq!(t.gathering_state(), Gather::Complete);
+    assert_eq!(pc.ice_gathering_state(), Gather::Complete);
+}
