@@ -354,6 +354,9 @@ impl IceAgent {
                 None => RelayInput::Consumed,
             },
             TurnInput::Consumed | TurnInput::Dropped => RelayInput::Consumed,
+            // E.g. the answer to a Binding request for a server-reflexive candidate from the
+            // same server (a `stun:` and a `turn:` URL of one coturn).
+            TurnInput::NotOurs => RelayInput::NotRelayed,
         }
     }
 

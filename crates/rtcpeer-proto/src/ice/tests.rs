@@ -3089,6 +3089,19 @@ impl FakeTurn {
         }
         assert_eq!(m.class(), Class::Request);
         self.log.push(format!("{:?}", m.method()));
+        if m.method() == Method::BINDING {
+            // coturn is a STUN server too (RFC 8489 §8).
+            let mut out = Vec::new();
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::SuccessResponse,
+                Method::BINDING,
+                m.transaction_id(),
+            );
+            w.xor_mapped_address(sa(NAT_PUBLIC)).unwrap();
+            w.fingerprint().unwrap();
+            return vec![(self.server, src, out)];
+        }
         let mut out = Vec::new();
         let tid = m.transaction_id();
         if m.username() != Ok(Some(TURN_USER)) || !m.verify_message_integrity(&Self::key()) {
@@ -3298,5 +3311,35 @@ fn ice_restart_keeps_the_allocation_and_signals_the_relayed_candidate_again() {
             .candidate_pairs()
             .iter()
             .any(|p| p.local == local && p.state == CandidatePairState::Succeeded)
+    );
+}
+
+#[test]
+fn one_server_for_stun_and_turn_gives_srflx_and_relay_candidates() {
+    let mut sim = Sim::new(33, test_config());
+    sim.turn = Some(FakeTurn::new());
+    sim.a().add_stun_server(sa(TURN_SERVER)).unwrap();
+    sim.a()
+        .add_turn_server(sa(TURN_SERVER), TURN_USER, TURN_PASS, "turn:turn.test")
+        .unwrap();
+    sim.setup(true, true);
+    sim.run_for(secs(1));
+    let kinds: Vec<String> = sim
+        .local_candidates_signalled(0)
+        .iter()
+        .map(|c| c.typ.clone())
+        .collect();
+    assert_eq!(kinds, ["host", "srflx", "relay"], "the Binding answer reached the agent");
+    assert!(
+        !sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+    );
+    assert!(
+        sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| *e == IceEvent::GatheringComplete)
     );
 }

@@ -183,6 +183,11 @@ pub enum TurnInput<'a> {
     /// Neither STUN nor ChannelData, malformed, or data from a peer without permission or
     /// on an unknown channel: dropped (counted in [`TurnClient::dropped`]).
     Dropped,
+    /// Well-formed STUN that is not for this client: a response to a transaction it did not
+    /// start, a request, an indication other than Data. The server may also be the STUN
+    /// server of a Binding request sent from the same socket (RFC 8489 §8), so the caller
+    /// routes it on.
+    NotOurs,
 }
 
 /// Why [`TurnClient`] refused a call.
@@ -587,13 +592,13 @@ impl TurnClient {
         match msg.class() {
             Class::Indication if msg.method() == Method::DATA => self.on_data_indication(&msg),
             Class::SuccessResponse | Class::ErrorResponse => {
-                self.on_response(now, &msg);
-                TurnInput::Consumed
+                if self.on_response(now, &msg) {
+                    TurnInput::Consumed
+                } else {
+                    TurnInput::NotOurs
+                }
             }
-            _ => {
-                self.dropped += 1;
-                TurnInput::Consumed
-            }
+            _ => TurnInput::NotOurs,
         }
     }
 
@@ -766,11 +771,11 @@ impl TurnClient {
         true
     }
 
-    fn on_response(&mut self, now: Instant, msg: &Message<'_>) {
+    /// Handles a response; `false` when its transaction is not one of ours.
+    fn on_response(&mut self, now: Instant, msg: &Message<'_>) -> bool {
         let tid = msg.transaction_id();
         let Some(ti) = self.transactions.iter().position(|t| t.tid == tid) else {
-            self.dropped += 1;
-            return;
+            return false;
         };
         let method = match self.transactions[ti].request {
             Request::Allocate => Method::ALLOCATE,
@@ -780,7 +785,7 @@ impl TurnClient {
         };
         if msg.method() != method {
             self.dropped += 1;
-            return;
+            return true;
         }
         if msg.class() == Class::SuccessResponse {
             // RFC 8489 §9.2.5: an authenticated request's answer must prove the key.
@@ -788,11 +793,11 @@ impl TurnClient {
                 && !self.key.is_some_and(|k| msg.verify_integrity(&k))
             {
                 self.dropped += 1;
-                return;
+                return true;
             }
             let tx = self.transactions.swap_remove(ti);
             self.on_success(now, tx.request, msg);
-            return;
+            return true;
         }
         let (code, text) = match msg.error_code() {
             Ok(Some(e)) => (e.code, e.reason.to_string()),
@@ -810,6 +815,7 @@ impl TurnClient {
             }
             _ => self.on_failure(now, tx.request, code, &text),
         }
+        true
     }
 
     /// Takes REALM and NONCE of a 401 and derives the long-term key (RFC 8489 §9.2.2).

@@ -174,11 +174,25 @@ fn success_without_valid_integrity_is_dropped() {
     c.handle_input(t0, &wrong);
     assert_eq!(c.state(), &TurnState::Allocating);
     assert_eq!(c.dropped(), 2);
-    // A response with an unknown transaction id is dropped as well.
+    // A response with an unknown transaction id is not ours: left to the caller (it may
+    // answer a Binding request sent to the same server, RFC 8489 §8).
     let mut other = req.clone();
     other[8] ^= 0xFF;
-    c.handle_input(t0, &allocate_ok(&other, 600));
-    assert_eq!(c.dropped(), 3);
+    assert_eq!(
+        c.handle_input(t0, &allocate_ok(&other, 600)),
+        TurnInput::NotOurs
+    );
+    let mut binding = Vec::new();
+    let mut w = MessageWriter::new(
+        &mut binding,
+        Class::SuccessResponse,
+        Method::BINDING,
+        TransactionId([9; 12]),
+    );
+    w.xor_mapped_address(mapped()).unwrap();
+    assert_eq!(c.handle_input(t0, &binding), TurnInput::NotOurs);
+    assert_eq!(c.dropped(), 2);
+    assert_eq!(c.state(), &TurnState::Allocating);
     c.handle_input(t0, &allocate_ok(&req, 600));
     assert!(c.relayed_address().is_some());
 }
