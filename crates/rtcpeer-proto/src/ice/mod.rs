@@ -2318,6 +2318,9 @@ impl IceAgent {
             let (l, r) = (s.local.base, s.remote.addr);
             self.relay_bind_channel(now, l, r);
         }
+        if !self.relays.is_empty() {
+            self.prune_relays(now);
+        }
     }
 
     // ------------------------------------------------------------------ consent (RFC 7675)

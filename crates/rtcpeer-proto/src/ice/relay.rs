@@ -235,15 +235,42 @@ impl IceAgent {
         }
     }
 
-    /// After a restart: the allocations stay; their relayed candidates join the new
-    /// generation (RFC 8445 §9).
+    /// After a restart: the allocations on sockets of the new generation stay; their relayed
+    /// candidates join it (RFC 8445 §9). Allocations on older sockets only serve the
+    /// selected pair until [`IceAgent::prune_relays`] releases them.
     pub(super) fn readd_relay_candidates(&mut self) {
         for ri in 0..self.relays.len() {
             let r = &self.relays[ri];
+            if !self.interfaces.contains(&r.base) {
+                continue;
+            }
             if let TurnState::Allocated { relayed, mapped } = r.client.state().clone() {
                 let (base, server) = (r.base, r.client.server());
                 self.add_relay_candidate(base, relayed, mapped, server);
             }
+        }
+    }
+
+    /// Releases (Refresh LIFETIME 0, RFC 8656 §7) the allocations that no longer serve
+    /// anything: on a socket of an older generation and not carrying the selected pair.
+    pub(super) fn prune_relays(&mut self, now: Instant) {
+        let selected = self
+            .selected
+            .as_ref()
+            .filter(|s| !s.expired)
+            .map(|s| s.local.base);
+        let mut ri = 0;
+        while ri < self.relays.len() {
+            let r = &self.relays[ri];
+            let keep = self.interfaces.contains(&r.base)
+                || (selected.is_some() && r.client.relayed_address() == selected);
+            if keep {
+                ri += 1;
+                continue;
+            }
+            self.relays[ri].client.close(now);
+            self.drain_relay(ri);
+            self.relays.swap_remove(ri);
         }
     }
 

@@ -332,6 +332,8 @@ impl Sim {
             .agent
             .handle_relay_input(now, dst, p.src, &p.data)
         {
+            // ChannelData for an allocation already released: the session drops it.
+            RelayInput::NotRelayed if crate::stun::is_channel_data(&p.data) => return,
             RelayInput::NotRelayed => (dst, p.src, &p.data[..]),
             RelayInput::Consumed => return,
             RelayInput::Data {
@@ -3342,4 +3344,42 @@ fn one_server_for_stun_and_turn_gives_srflx_and_relay_candidates() {
             .iter()
             .any(|(_, e)| *e == IceEvent::GatheringComplete)
     );
+}
+
+#[test]
+fn restart_on_fresh_sockets_allocates_anew_and_releases_the_old_allocation_once_replaced() {
+    let mut sim = relay_sim(true, false, TURN_PASS);
+    sim.run_for(secs(3));
+    let old_relay = sim.a().selected_pair().expect("selected").0;
+    assert_eq!(old_relay, sa("192.0.2.77:50000"));
+    let fresh = sa("10.0.0.1:5001");
+    sim.nodes[0].addrs.push(fresh);
+    let b_host = sim.local_candidates_signalled(1)[0].clone();
+    sim.a()
+        .restart_on_new_interfaces("ufragA2", "passwordA2-0123456789abcd");
+    sim.a().add_local_interface(fresh).unwrap();
+    sim.a().interfaces_complete();
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abcd");
+    sim.a().add_remote_candidate(b_host).unwrap();
+    // The old allocation still carries the selected pair during the restart.
+    assert!(sim.a().uses_local_address(sa(A_ADDR)));
+    sim.run_for(secs(5));
+    let new_relay = sim.a().selected_pair().expect("selected after the restart").0;
+    assert_eq!(new_relay, sa("192.0.2.77:50001"), "a new allocation from the fresh socket");
+    // The new generation signalled only the new relayed candidate.
+    let last = sim.local_candidates_signalled(0).last().unwrap().clone();
+    assert_eq!((last.address.as_str(), last.port), ("192.0.2.77", 50001));
+    // The old one was released (Refresh LIFETIME 0 from the old socket) and its socket let go.
+    let dealloc = sim.sent.iter().any(|(_, from, to, d)| {
+        *from == sa(A_ADDR)
+            && *to == sa(TURN_SERVER)
+            && Message::parse(d)
+                .is_ok_and(|m| m.method() == Method::REFRESH && m.lifetime() == Ok(Some(0)))
+    });
+    assert!(dealloc, "no deallocation of the old allocation");
+    assert!(!sim.a().uses_local_address(sa(A_ADDR)));
+    assert!(!sim.a().is_relayed_address(old_relay));
 }
