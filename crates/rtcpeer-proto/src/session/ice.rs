@@ -2257,4 +2257,25 @@ mod tests {
         );
         assert!(drain(&mut a).is_empty());
     }
+
+    #[test]
+    fn turn_udp_host_names_are_resolved_by_the_driver_but_not_tcp_or_tls() {
+        let config = Configuration {
+            ice_servers: vec![crate::config::IceServer {
+                urls: vec![
+                    "turn:turn.example.org:3479".into(),
+                    "turn:t2.example.org?transport=tcp".into(),
+                    "turns:t3.example.org".into(),
+                ],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            ..Configuration::default()
+        };
+        let c = core_with(config, 1);
+        let names = c.stun_host_names();
+        let got: Vec<(&str, u16)> = names.iter().map(|n| (n.host.as_str(), n.port)).collect();
+        assert_eq!(got, vec![("turn.example.org", 3479)]);
+        assert_eq!(names[0].url, "turn:turn.example.org:3479");
+    }
 }
