@@ -146,6 +146,7 @@ engine_modules! {
     session;
     srtp;
     stun;
+    turn;
     util;
 }
 

@@ -507,7 +507,11 @@ impl Connection {
     fn emit_candidate(&mut self, init: Option<IceCandidateInit>) {
         let c = match init {
             Some(init) => match IceCandidate::new(init) {
-                Ok(c) => Some(c),
+                Ok(c) => match self.session.relay_origin(&c) {
+                    // Relayed candidates name their TURN server (webrtc-pc §4.8.1).
+                    Some(url) => Some(c.with_origin(Some("udp".into()), Some(url))),
+                    None => Some(c),
+                },
                 Err(_) => return,
             },
             None => None,

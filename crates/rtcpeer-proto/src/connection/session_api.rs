@@ -235,8 +235,8 @@ impl Connection {
         self.session.needs_driver()
     }
 
-    /// The STUN servers of `iceServers` given by host name that the driver must resolve
-    /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
+    /// The STUN and TURN-over-UDP servers of `iceServers` given by host name that the driver
+    /// must resolve (at most `MAX_STUN_SERVERS`).
     pub(crate) fn stun_host_names(&self) -> Vec<StunHostName> {
         self.session.stun_host_names()
     }

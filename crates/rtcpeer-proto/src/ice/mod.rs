@@ -49,12 +49,17 @@
 //!   peer-reflexive candidate is recorded (RFC 8445 §7.2.5.3.1) but pairs keep the base as their
 //!   local side, which is where packets leave from anyway.
 //!
-//! Not implemented yet: TURN relay candidates (the relay policy already filters everything
-//! else), ICE-TCP (RFC 6544), ICE-lite peers' special cases, more than one component.
+//! Relayed candidates come from TURN allocations over UDP (`relay.rs`, RFC 8656): the
+//! agent frames what leaves a relayed address for the server and the session hands it what
+//! the server relays ([`IceAgent::handle_relay_input`], [`IceAgent::relay_wrap`]).
+//!
+//! Not implemented yet: TURN over TCP/TLS, ICE-TCP (RFC 6544), ICE-lite peers' special
+//! cases, more than one component.
 
 pub mod candidate;
 pub mod interfaces;
 pub mod mux;
+pub mod relay;
 
 #[cfg(test)]
 mod tests;
@@ -76,6 +81,7 @@ pub use candidate::{
 };
 pub use interfaces::{InterfaceFilter, NetInterface, select_host_addresses};
 pub use mux::{MuxConnId, MuxCounters, MuxTable};
+pub use relay::{MAX_RELAYS, MAX_TURN_SERVERS, RelayInput};
 
 /// Most local interfaces (bound sockets) the agent accepts.
 pub const MAX_LOCAL_INTERFACES: usize = 16;
@@ -272,6 +278,8 @@ pub enum IceTimer {
     ConsentExpiry,
     /// Unanswered consent makes the connection "disconnected" (webrtc-pc §5.6).
     Disconnected,
+    /// A TURN allocation's request, retransmission or refresh (RFC 8656, `ice/relay.rs`).
+    Turn,
 }
 
 /// Something the driver or the W3C layer must learn about.
@@ -511,6 +519,10 @@ pub struct IceAgent {
     generation: u32,
     interfaces: Vec<SocketAddr>,
     stun_servers: Vec<SocketAddr>,
+    /// TURN servers (at most [`MAX_TURN_SERVERS`]) and their allocations, one per host
+    /// socket of the same family (at most [`MAX_RELAYS`]), `ice/relay.rs`.
+    turn_servers: Vec<relay::TurnServer>,
+    relays: Vec<relay::Relay>,
     locals: Vec<LocalCand>,
     /// Foundation keys (kind, base ip, server ip) → number (RFC 8445 §5.1.1.3).
     foundations: Vec<(CandidateKind, IpAddr, Option<IpAddr>)>,
@@ -587,6 +599,8 @@ impl IceAgent {
             generation: 0,
             interfaces: Vec::new(),
             stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
+            relays: Vec::new(),
             locals: Vec::new(),
             foundations: Vec::new(),
             remotes: Vec::new(),
@@ -808,6 +822,9 @@ impl IceAgent {
         self.gathering = Gathering::Running;
         let index = self.interfaces.len() - 1;
         self.add_host(addr, index);
+        for t in self.turn_servers.clone() {
+            self.start_relay(addr, &t);
+        }
         Ok(())
     }
 
@@ -896,6 +913,7 @@ impl IceAgent {
             && !self.awaiting_interfaces
             && self.gather_queue.is_empty()
             && self.gathers.is_empty()
+            && !self.relays_gathering()
         {
             self.gathering = Gathering::Done;
             self.push_event(IceEvent::GatheringComplete);
@@ -1260,6 +1278,7 @@ impl IceAgent {
             self.gathering = Gathering::Running;
             self.add_host(addr, i);
         }
+        self.readd_relay_candidates();
     }
 
     /// ICE restart onto fresh sockets, as browsers do: the new generation's host candidates
@@ -1275,6 +1294,7 @@ impl IceAgent {
         self.interfaces.clear();
         self.gathering = Gathering::Running;
         self.awaiting_interfaces = true;
+        self.readd_relay_candidates();
     }
 
     /// The new sockets of a [`IceAgent::restart_on_new_interfaces`] were all reported:
@@ -1292,6 +1312,7 @@ impl IceAgent {
                 .selected
                 .as_ref()
                 .is_some_and(|s| !s.expired && s.local.base == addr)
+            || self.relay_uses_socket(addr)
     }
 
     fn start_generation(&mut self, ufrag: &str, pwd: &str) {
@@ -1326,6 +1347,10 @@ impl IceAgent {
         self.gathers.clear();
         self.gather_queue.clear();
         self.selected = None;
+        // The allocations are released (Refresh LIFETIME 0): the only datagrams left.
+        if let Some(now) = self.last_now {
+            self.close_relays(now);
+        }
     }
 
     // ------------------------------------------------------------------ driver interface
@@ -1335,6 +1360,9 @@ impl IceAgent {
     /// [`IceAgent::end_of_remote_candidates`]) leaves at once.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.last_now = Some(now);
+        if self.relays_pending() && !self.closed {
+            self.relay_timers(now);
+        }
         if self.transmits.is_empty() && !self.closed {
             if self.controlling {
                 self.maybe_nominate(now);
@@ -1385,6 +1413,14 @@ impl IceAgent {
         for g in &self.gathers {
             at(g.retrans.next, IceTimer::GatherRetransmit);
         }
+        if let Some(t) = self.relay_timeout() {
+            at(t, IceTimer::Turn);
+        }
+        if self.relays_pending()
+            && let Some(n) = self.last_now
+        {
+            at(n, IceTimer::Turn);
+        }
         if let Some(t) = self.nomination_deadline() {
             at(t, IceTimer::Nomination);
         }
@@ -1434,6 +1470,8 @@ impl IceAgent {
             return;
         }
         self.start_pac_timer(now);
+        // TURN allocations (RFC 8656), `ice/relay.rs`.
+        self.relay_timers(now);
         // STUN server transactions (RFC 8489 §6.2.1).
         let mut i = 0;
         while i < self.gathers.len() {
@@ -1888,10 +1926,10 @@ impl IceAgent {
         }
         // Only answer on sockets we use: under relay policy host sockets stay silent. A socket
         // of an older generation still answers consent on the selected pair (checked below).
-        let li = self
-            .locals
-            .iter()
-            .position(|l| l.cand.kind == CandidateKind::Host && l.cand.base == local);
+        let li = self.locals.iter().position(|l| {
+            matches!(l.cand.kind, CandidateKind::Host | CandidateKind::Relay)
+                && l.cand.base == local
+        });
         let selected_base = self
             .selected
             .as_ref()
@@ -1900,7 +1938,15 @@ impl IceAgent {
             self.dropped += 1;
             return;
         }
-        if self.transport_policy == IceTransportPolicy::Relay {
+        // Relay policy: only relayed addresses answer (webrtc-pc §4.2.2).
+        let kind = match li {
+            Some(i) => self.locals[i].cand.kind,
+            None => self
+                .selected
+                .as_ref()
+                .map_or(CandidateKind::Host, |s| s.local.kind),
+        };
+        if !self.policy_allows(kind) {
             self.dropped += 1;
             return;
         }
@@ -2300,6 +2346,15 @@ impl IceAgent {
             expired: false,
             rtt,
         });
+        if let Some(s) = &self.selected
+            && s.local.kind == CandidateKind::Relay
+        {
+            let (l, r) = (s.local.base, s.remote.addr);
+            self.relay_bind_channel(now, l, r);
+        }
+        if !self.relays.is_empty() {
+            self.prune_relays(now);
+        }
     }
 
     // ------------------------------------------------------------------ consent (RFC 7675)
@@ -2568,7 +2623,14 @@ impl IceAgent {
         TransactionId(b)
     }
 
-    fn push_transmit(&mut self, local: SocketAddr, remote: SocketAddr, data: Vec<u8>) {
+    fn push_transmit(&mut self, mut local: SocketAddr, mut remote: SocketAddr, mut data: Vec<u8>) {
+        // From a relayed address: framed for the TURN server (`ice/relay.rs`).
+        if !self.relays.is_empty() && self.is_relayed_address(local) {
+            match self.relay_wrap(local, remote, &mut data, 0) {
+                Some((l, r)) => (local, remote) = (l, r),
+                None => return,
+            }
+        }
         if self.transmits.len() < MAX_QUEUED_TRANSMITS {
             self.transmits.push_back(Transmit {
                 local,

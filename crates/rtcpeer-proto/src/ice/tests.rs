@@ -151,6 +151,8 @@ struct Sim {
     stun_server: Option<SocketAddr>,
     /// The fake STUN server answers with this error code instead of a mapping.
     stun_error: Option<u16>,
+    /// A fake TURN server (`relay.rs` tests at the end of this file).
+    turn: Option<FakeTurn>,
     /// Every datagram sent by an agent, in order.
     sent: Vec<Record>,
     /// Every datagram delivered to an agent, in order.
@@ -182,6 +184,7 @@ impl Sim {
             nat: false,
             stun_server: None,
             stun_error: None,
+            turn: None,
             sent: Vec::new(),
             delivered: Vec::new(),
         }
@@ -292,6 +295,24 @@ impl Sim {
     }
 
     fn deliver(&mut self, p: InFlight) {
+        if let Some(mut turn) = self.turn.take() {
+            let out = turn.handle(p.src, p.dst, &p.data);
+            let taken = turn.owns(p.dst);
+            self.turn = Some(turn);
+            for (src, dst, data) in out {
+                self.seq += 1;
+                self.inflight.push(InFlight {
+                    at: self.now + self.delay,
+                    seq: self.seq,
+                    src,
+                    dst,
+                    data,
+                });
+            }
+            if taken {
+                return;
+            }
+        }
         if Some(p.dst) == self.stun_server {
             self.stun_server_answer(p.src, p.dst, &p.data);
             return;
@@ -307,7 +328,21 @@ impl Sim {
         self.delivered
             .push((self.elapsed(), p.src, dst, p.data.clone()));
         let now = self.now;
-        let stun = self.nodes[i].agent.handle_packet(now, dst, p.src, &p.data);
+        let (dst, src, data) = match self.nodes[i]
+            .agent
+            .handle_relay_input(now, dst, p.src, &p.data)
+        {
+            // ChannelData for an allocation already released: the session drops it.
+            RelayInput::NotRelayed if crate::stun::is_channel_data(&p.data) => return,
+            RelayInput::NotRelayed => (dst, p.src, &p.data[..]),
+            RelayInput::Consumed => return,
+            RelayInput::Data {
+                local,
+                remote,
+                data,
+            } => (local, remote, data),
+        };
+        let stun = self.nodes[i].agent.handle_packet(now, dst, src, data);
         assert!(stun, "only STUN travels in these tests");
     }
 
@@ -2962,4 +2997,389 @@ fn frozen_pairs_do_not_make_each_datagram_quadratic() {
         frozen < distinct * 12,
         "{frozen:?} per datagram with 399 Frozen pairs vs {distinct:?} without"
     );
+}
+
+// ---------------------------------------------------------------- TURN relays (relay.rs)
+
+const TURN_SERVER: &str = "198.51.100.50:3478";
+const TURN_USER: &str = "test";
+const TURN_PASS: &str = "secret";
+const TURN_REALM: &str = "rtcpeer.test";
+
+struct Alloc {
+    client: SocketAddr,
+    relayed: SocketAddr,
+    perms: Vec<IpAddr>,
+    channels: Vec<(u16, SocketAddr)>,
+}
+
+/// A small TURN server (RFC 8656): long-term credentials, permissions, channels, Send/Data
+/// indications and ChannelData, one allocation per client 5-tuple.
+struct FakeTurn {
+    server: SocketAddr,
+    allocs: Vec<Alloc>,
+    /// Requests and relayed datagrams seen, by method (or "channel-data"/"send").
+    log: Vec<String>,
+}
+
+impl FakeTurn {
+    fn new() -> FakeTurn {
+        FakeTurn {
+            server: sa(TURN_SERVER),
+            allocs: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    fn owns(&self, dst: SocketAddr) -> bool {
+        dst == self.server || self.allocs.iter().any(|a| a.relayed == dst)
+    }
+
+    fn key() -> [u8; 16] {
+        crate::stun::long_term_key(TURN_USER, TURN_REALM, TURN_PASS)
+    }
+
+    /// Datagrams to send for one received: (src, dst, bytes).
+    fn handle(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+    ) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
+        if let Some(ai) = self.allocs.iter().position(|a| a.relayed == dst) {
+            // From a peer to a relayed address (RFC 8656 §11.3, §12.6).
+            let a = &self.allocs[ai];
+            if !a.perms.contains(&src.ip()) {
+                return vec![];
+            }
+            let mut out = Vec::new();
+            match a.channels.iter().find(|(_, p)| *p == src) {
+                Some(&(n, _)) => crate::stun::write_channel_data(&mut out, n, data, false).unwrap(),
+                None => {
+                    let mut w = MessageWriter::new(
+                        &mut out,
+                        Class::Indication,
+                        Method::DATA,
+                        TransactionId([3; 12]),
+                    );
+                    w.xor_peer_address(src).unwrap();
+                    w.data(data).unwrap();
+                }
+            }
+            return vec![(self.server, a.client, out)];
+        }
+        if dst != self.server {
+            return vec![];
+        }
+        let ai = self.allocs.iter().position(|a| a.client == src);
+        if crate::stun::is_channel_data(data) {
+            let cd = crate::stun::ChannelData::parse(data).unwrap();
+            let a = &self.allocs[ai.expect("ChannelData without allocation")];
+            let &(_, peer) = a.channels.iter().find(|(n, _)| *n == cd.number).unwrap();
+            self.log.push("channel-data".into());
+            return vec![(a.relayed, peer, cd.data.to_vec())];
+        }
+        let m = Message::parse(data).expect("the client sends STUN");
+        if m.class() == Class::Indication && m.method() == Method::SEND {
+            let a = &self.allocs[ai.expect("Send without allocation")];
+            let peer = m.xor_peer_address().unwrap().unwrap();
+            self.log.push("send".into());
+            if !a.perms.contains(&peer.ip()) {
+                return vec![];
+            }
+            return vec![(a.relayed, peer, m.data().unwrap().to_vec())];
+        }
+        assert_eq!(m.class(), Class::Request);
+        self.log.push(format!("{:?}", m.method()));
+        if m.method() == Method::BINDING {
+            // coturn is a STUN server too (RFC 8489 §8).
+            let mut out = Vec::new();
+            let mut w = MessageWriter::new(
+                &mut out,
+                Class::SuccessResponse,
+                Method::BINDING,
+                m.transaction_id(),
+            );
+            w.xor_mapped_address(sa(NAT_PUBLIC)).unwrap();
+            w.fingerprint().unwrap();
+            return vec![(self.server, src, out)];
+        }
+        let mut out = Vec::new();
+        let tid = m.transaction_id();
+        if m.username() != Ok(Some(TURN_USER)) || !m.verify_message_integrity(&Self::key()) {
+            let mut w = MessageWriter::new(&mut out, Class::ErrorResponse, m.method(), tid);
+            w.error_code(401, "Unauthorized").unwrap();
+            w.realm(TURN_REALM).unwrap();
+            w.nonce("nonce").unwrap();
+            return vec![(self.server, src, out)];
+        }
+        let mut w = MessageWriter::new(&mut out, Class::SuccessResponse, m.method(), tid);
+        match m.method() {
+            Method::ALLOCATE => {
+                let relayed = SocketAddr::new(
+                    "192.0.2.77".parse().unwrap(),
+                    50000 + self.allocs.len() as u16,
+                );
+                if ai.is_none() {
+                    self.allocs.push(Alloc {
+                        client: src,
+                        relayed,
+                        perms: vec![],
+                        channels: vec![],
+                    });
+                }
+                w.xor_relayed_address(relayed).unwrap();
+                w.xor_mapped_address(src).unwrap();
+                w.lifetime(600).unwrap();
+            }
+            Method::REFRESH => {
+                w.lifetime(m.lifetime().unwrap().unwrap_or(600)).unwrap();
+            }
+            Method::CREATE_PERMISSION => {
+                let a = &mut self.allocs[ai.unwrap()];
+                a.perms.push(m.xor_peer_address().unwrap().unwrap().ip());
+            }
+            Method::CHANNEL_BIND => {
+                let a = &mut self.allocs[ai.unwrap()];
+                let peer = m.xor_peer_address().unwrap().unwrap();
+                a.perms.push(peer.ip());
+                a.channels.push((m.channel_number().unwrap().unwrap(), peer));
+            }
+            other => panic!("unexpected TURN request {other:?}"),
+        }
+        w.message_integrity(&Self::key()).unwrap();
+        w.fingerprint().unwrap();
+        vec![(self.server, src, out)]
+    }
+}
+
+fn relay_sim(a_relay_only: bool, b_relay_only: bool, pass: &str) -> Sim {
+    let mut sim = Sim::new(31, test_config());
+    sim.turn = Some(FakeTurn::new());
+    for (i, relay_only) in [(0, a_relay_only), (1, b_relay_only)] {
+        if relay_only {
+            sim.nodes[i]
+                .agent
+                .set_transport_policy(IceTransportPolicy::Relay);
+        }
+    }
+    // A always has the TURN server; B only when it is relay-only.
+    sim.a()
+        .add_turn_server(sa(TURN_SERVER), TURN_USER, pass, "turn:turn.test")
+        .unwrap();
+    if b_relay_only {
+        sim.b()
+            .add_turn_server(sa(TURN_SERVER), TURN_USER, pass, "turn:turn.test")
+            .unwrap();
+    }
+    sim.setup(true, true);
+    sim
+}
+
+#[test]
+fn relay_policy_gathers_only_a_relayed_candidate_and_connects_through_turn() {
+    let mut sim = relay_sim(true, false, TURN_PASS);
+    sim.run_for(secs(5));
+    let cands = sim.local_candidates_signalled(0);
+    assert_eq!(cands.len(), 1, "only the relayed candidate: {cands:?}");
+    let c = &cands[0];
+    assert_eq!(c.typ, "relay");
+    assert_eq!((c.address.as_str(), c.port), ("192.0.2.77", 50000));
+    // raddr/rport: the mapped address (RFC 8839 §5.1); type preference 0 (RFC 8445 §5.1.2.2).
+    assert_eq!(c.related_address.as_deref(), Some("10.0.0.1"));
+    assert_eq!(c.related_port, Some(5000));
+    assert_eq!(c.priority >> 24, 0);
+    assert!(sim
+        .nodes[0]
+        .events
+        .iter()
+        .any(|(_, e)| *e == IceEvent::GatheringComplete));
+    assert_eq!(sim.a().relay_url(sa("192.0.2.77:50000")), Some("turn:turn.test"));
+
+    let a = sim.a().selected_pair().expect("A selected a pair");
+    let b = sim.b().selected_pair().expect("B selected a pair");
+    assert_eq!(a, (sa("192.0.2.77:50000"), sa(B_ADDR)));
+    assert_eq!(b, (sa(B_ADDR), sa("192.0.2.77:50000")));
+    // A never sent to B directly: everything went to the TURN server from its host socket.
+    assert!(sim.sent.iter().filter(|r| r.1 == sa(A_ADDR)).all(|r| r.2 == sa(TURN_SERVER)));
+    let log = &sim.turn.as_ref().unwrap().log;
+    assert_eq!(log[0], "Method(3)", "Allocate first: {log:?}");
+    assert!(log.iter().any(|l| l == "Method(8)"), "CreatePermission: {log:?}");
+    assert!(log.iter().any(|l| l == "send"), "Send indications before a channel: {log:?}");
+    assert!(log.iter().any(|l| l == "Method(9)"), "ChannelBind for the selected pair: {log:?}");
+    // Consent keeps flowing, now as ChannelData (RFC 8656 §12).
+    sim.run_for(secs(10));
+    assert!(sim.turn.as_ref().unwrap().log.iter().any(|l| l == "channel-data"));
+    assert!(is_connected(sim.a().state()));
+    assert!(sim.a().uses_local_address(sa(A_ADDR)));
+}
+
+#[test]
+fn relay_to_relay_connects_when_both_sides_are_relay_only() {
+    let mut sim = relay_sim(true, true, TURN_PASS);
+    sim.run_for(secs(5));
+    let a = sim.a().selected_pair().expect("A selected a pair");
+    let b = sim.b().selected_pair().expect("B selected a pair");
+    assert_eq!(a.0, b.1);
+    assert_eq!(b.0, a.1);
+    assert!(sim.a().is_relayed_address(a.0));
+    assert!(sim.b().is_relayed_address(b.0));
+    assert!(sim.sent.iter().all(|r| r.2 == sa(TURN_SERVER)));
+}
+
+#[test]
+fn relay_and_host_pairs_coexist_under_policy_all() {
+    let mut sim = relay_sim(false, false, TURN_PASS);
+    sim.run_for(secs(5));
+    let kinds: Vec<String> = sim.local_candidates_signalled(0).iter().map(|c| c.typ.clone()).collect();
+    assert!(kinds.contains(&"host".to_string()) && kinds.contains(&"relay".to_string()), "{kinds:?}");
+    // Host beats relay (type preference 126 vs 0).
+    assert_eq!(sim.a().selected_pair(), Some((sa(A_ADDR), sa(B_ADDR))));
+}
+
+#[test]
+fn wrong_turn_credentials_give_a_401_candidate_error_and_gathering_completes() {
+    let mut sim = relay_sim(true, false, "wrong");
+    sim.run_for(secs(5));
+    let errors: Vec<&IceEvent> = sim.nodes[0]
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, IceEvent::CandidateError { .. }))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![&IceEvent::CandidateError {
+            address: sa(A_ADDR),
+            server: sa(TURN_SERVER),
+            error_code: 401,
+            error_text: "Unauthorized".into()
+        }]
+    );
+    assert!(sim.local_candidates_signalled(0).is_empty());
+    assert!(sim
+        .nodes[0]
+        .events
+        .iter()
+        .any(|(_, e)| *e == IceEvent::GatheringComplete));
+    assert!(sim.a().selected_pair().is_none());
+}
+
+#[test]
+fn closing_the_agent_deallocates() {
+    let mut sim = relay_sim(true, false, TURN_PASS);
+    sim.run_for(secs(2));
+    sim.a().close();
+    let t = sim.a().poll_closed_transmit().expect("a Refresh with LIFETIME 0");
+    assert_eq!((t.local, t.remote), (sa(A_ADDR), sa(TURN_SERVER)));
+    let m = Message::parse(&t.data).unwrap();
+    assert_eq!((m.method(), m.lifetime()), (Method::REFRESH, Ok(Some(0))));
+    assert!(sim.a().poll_closed_transmit().is_none());
+}
+
+#[test]
+fn ice_restart_keeps_the_allocation_and_signals_the_relayed_candidate_again() {
+    let mut sim = relay_sim(true, false, TURN_PASS);
+    sim.run_for(secs(3));
+    let allocates = |sim: &Sim| {
+        let log = &sim.turn.as_ref().unwrap().log;
+        log.iter().filter(|l| *l == "Method(3)").count()
+    };
+    // One Allocate without and one with credentials.
+    assert_eq!(allocates(&sim), 2);
+    let before = sim.local_candidates_signalled(0).len();
+    let b_host = sim.local_candidates_signalled(1)[0].clone();
+    sim.a().restart("ufragA2", "passwordA2-0123456789abcd");
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abcd");
+    sim.a().add_remote_candidate(b_host).unwrap();
+    sim.run_for(secs(5));
+    let after = sim.local_candidates_signalled(0);
+    assert_eq!(after.len(), before + 1, "{after:?}");
+    let again = after.last().unwrap();
+    assert_eq!(again.typ, "relay");
+    assert_eq!(
+        crate::ice::candidate::extension(again, "ufrag"),
+        Some("ufragA2")
+    );
+    assert_eq!(allocates(&sim), 2, "the allocation is kept across the restart");
+    assert_eq!(sim.a().generation(), 1);
+    let (local, remote) = sim.a().selected_pair().expect("selected after the restart");
+    assert_eq!((local, remote), (sa("192.0.2.77:50000"), sa(B_ADDR)));
+    assert!(
+        sim.a()
+            .candidate_pairs()
+            .iter()
+            .any(|p| p.local == local && p.state == CandidatePairState::Succeeded)
+    );
+}
+
+#[test]
+fn one_server_for_stun_and_turn_gives_srflx_and_relay_candidates() {
+    let mut sim = Sim::new(33, test_config());
+    sim.turn = Some(FakeTurn::new());
+    sim.a().add_stun_server(sa(TURN_SERVER)).unwrap();
+    sim.a()
+        .add_turn_server(sa(TURN_SERVER), TURN_USER, TURN_PASS, "turn:turn.test")
+        .unwrap();
+    sim.setup(true, true);
+    sim.run_for(secs(1));
+    let kinds: Vec<String> = sim
+        .local_candidates_signalled(0)
+        .iter()
+        .map(|c| c.typ.clone())
+        .collect();
+    assert_eq!(kinds, ["host", "srflx", "relay"], "the Binding answer reached the agent");
+    assert!(
+        !sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+    );
+    assert!(
+        sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| *e == IceEvent::GatheringComplete)
+    );
+}
+
+#[test]
+fn restart_on_fresh_sockets_allocates_anew_and_releases_the_old_allocation_once_replaced() {
+    let mut sim = relay_sim(true, false, TURN_PASS);
+    sim.run_for(secs(3));
+    let old_relay = sim.a().selected_pair().expect("selected").0;
+    assert_eq!(old_relay, sa("192.0.2.77:50000"));
+    let fresh = sa("10.0.0.1:5001");
+    sim.nodes[0].addrs.push(fresh);
+    let b_host = sim.local_candidates_signalled(1)[0].clone();
+    sim.a()
+        .restart_on_new_interfaces("ufragA2", "passwordA2-0123456789abcd");
+    sim.a().add_local_interface(fresh).unwrap();
+    sim.a().interfaces_complete();
+    sim.a()
+        .set_remote_credentials("ufragB", "passwordB-0123456789abcd");
+    sim.b()
+        .set_remote_credentials("ufragA2", "passwordA2-0123456789abcd");
+    sim.a().add_remote_candidate(b_host).unwrap();
+    // The old allocation still carries the selected pair during the restart.
+    assert!(sim.a().uses_local_address(sa(A_ADDR)));
+    sim.run_for(secs(5));
+    let new_relay = sim.a().selected_pair().expect("selected after the restart").0;
+    assert_eq!(new_relay, sa("192.0.2.77:50001"), "a new allocation from the fresh socket");
+    // The new generation signalled only the new relayed candidate.
+    let last = sim.local_candidates_signalled(0).last().unwrap().clone();
+    assert_eq!((last.address.as_str(), last.port), ("192.0.2.77", 50001));
+    // The old one was released (Refresh LIFETIME 0 from the old socket) and its socket let go.
+    let dealloc = sim.sent.iter().any(|(_, from, to, d)| {
+        *from == sa(A_ADDR)
+            && *to == sa(TURN_SERVER)
+            && Message::parse(d)
+                .is_ok_and(|m| m.method() == Method::REFRESH && m.lifetime() == Ok(Some(0)))
+    });
+    assert!(dealloc, "no deallocation of the old allocation");
+    assert!(!sim.a().uses_local_address(sa(A_ADDR)));
+    assert!(!sim.a().is_relayed_address(old_relay));
 }

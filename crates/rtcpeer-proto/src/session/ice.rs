@@ -30,15 +30,17 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use crate::config::{Host, IceTransportPolicy, IceUrlScheme};
+use crate::config::{Host, IceServerUrl, IceTransportPolicy, IceTransportProtocol, IceUrlScheme};
 use crate::enums::w3c_enum;
 use crate::error::Result;
 #[cfg(test)]
 use crate::ice::Transmit;
 use crate::ice::{
+    RelayInput,
     IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
 use crate::sdp::Candidate;
+use crate::stun::CHANNEL_DATA_HEADER_LEN;
 use crate::session::demux::{self, Class, DemuxCounters};
 use crate::session::scheduler::{Scheduler, Source, Transmit as SessionTransmit};
 use crate::session::timers::{self, TimerName};
@@ -348,8 +350,8 @@ impl Session {
         (self.ice.agent.is_some() || self.config.ice_candidate_pool_size > 0) && !self.is_closed()
     }
 
-    /// The STUN servers of `iceServers` given by host name that the driver must resolve
-    /// (at most `MAX_STUN_SERVERS`; TURN is not implemented yet).
+    /// The STUN and TURN (over UDP) servers of `iceServers` given by host name that the
+    /// driver must resolve (at most `MAX_STUN_SERVERS`).
     pub(crate) fn stun_host_names(&self) -> Vec<StunHostName> {
         let mut names = Vec::new();
         for server in &self.config.ice_servers {
@@ -357,7 +359,8 @@ impl Session {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                if let (IceUrlScheme::Stun, Host::Domain(d)) = (&url.scheme, &url.host)
+                if let Host::Domain(d) = &url.host
+                    && (url.scheme == IceUrlScheme::Stun || is_turn_udp(url))
                     && names.len() < crate::ice::MAX_STUN_SERVERS
                 {
                     names.push(StunHostName {
@@ -383,12 +386,40 @@ impl Session {
             None if !full => self.ice.resolved.push((url.to_string(), addr)),
             None => return,
         }
-        if let (Some(addr), Some(agent)) = (addr, self.ice.agent.as_mut())
-            && agent.add_stun_server(addr).is_ok()
-            && !self.ice.stun_urls.iter().any(|(a, _)| *a == addr)
-        {
-            self.ice.stun_urls.push((addr, url.to_string()));
+        let turn = self.turn_credentials(url);
+        if let (Some(addr), Some(agent)) = (addr, self.ice.agent.as_mut()) {
+            let added = match &turn {
+                Some((user, pass)) => agent.add_turn_server(addr, user, pass, url).is_ok(),
+                None => agent.add_stun_server(addr).is_ok(),
+            };
+            if added && !self.ice.stun_urls.iter().any(|(a, _)| *a == addr) {
+                self.ice.stun_urls.push((addr, url.to_string()));
+            }
         }
+    }
+
+    /// `relayProtocol` and `url` of local candidate `c` when it is relayed (webrtc-pc §4.8.1):
+    /// "udp" and the TURN URL as configured.
+    pub(crate) fn relay_origin(&self, c: &crate::connection::IceCandidate) -> Option<String> {
+        let agent = self.ice.agent.as_ref()?;
+        let ip: IpAddr = c.address()?.parse().ok()?;
+        let addr = SocketAddr::new(ip, c.port()?);
+        agent.relay_url(addr).map(str::to_string)
+    }
+
+    /// The username and credential of TURN-over-UDP URL `url` of `iceServers`; `None` for a
+    /// STUN URL (RFC 8656 §4, webrtc-pc §4.2.1).
+    fn turn_credentials(&self, url: &str) -> Option<(String, String)> {
+        self.config.ice_servers.iter().find_map(|server| {
+            let urls = server.parse_urls().ok()?;
+            let (parsed, _) = urls.iter().zip(&server.urls).find(|(_, t)| *t == url)?;
+            is_turn_udp(parsed).then(|| {
+                (
+                    server.username.clone().unwrap_or_default(),
+                    server.credential.clone().unwrap_or_default(),
+                )
+            })
+        })
     }
 
     /// Datagrams received that the ICE agent did not take as STUN (RFC 7983 §7); derived
@@ -446,6 +477,23 @@ impl Session {
             return false;
         }
         self.timers.note(now);
+        // From a TURN server on an allocation's socket: signalling stays in the agent, relayed
+        // data continues as if received on the relayed address (RFC 8656 §11.6, §12.6).
+        let (local, remote, data) = match self.ice.agent.as_mut() {
+            Some(agent) => match agent.handle_relay_input(now, local, remote, data) {
+                RelayInput::NotRelayed => (local, remote, data),
+                RelayInput::Consumed => {
+                    self.pump_ice_events();
+                    return true;
+                }
+                RelayInput::Data {
+                    local,
+                    remote,
+                    data,
+                } => (local, remote, data),
+            },
+            None => (local, remote, data),
+        };
         let class = demux::classify(data);
         self.ice.demux.count(class);
         let stun = class == Class::Stun;
@@ -521,8 +569,25 @@ impl Session {
         self.timers.note(now);
         let closed = self.is_closed();
         let start = out.len();
+        // A relayed selected pair with a bound channel: 4 bytes are left free before the
+        // payload, so its ChannelData framing is a header write, not a move (RFC 8656 §12.4).
+        let reserved = match self.ice.agent.as_ref() {
+            Some(a) if !closed => a
+                .selected_pair()
+                .filter(|&(l, r)| a.relay_channel_ready(l, r)),
+            _ => None,
+        };
         let t = Scheduler::next(closed, |source| {
-            let (path, class) = match source {
+            let room = reserved.is_some() && !matches!(source, Source::Final | Source::Ice);
+            if room {
+                out.extend_from_slice(&[0; CHANNEL_DATA_HEADER_LEN]);
+            }
+            let payload = if room {
+                start + CHANNEL_DATA_HEADER_LEN
+            } else {
+                start
+            };
+            let polled = match source {
                 Source::Final => return self.scheduler.poll_final(out),
                 Source::Ice => {
                     let t = self.ice.agent.as_mut().and_then(|a| a.poll_transmit(now));
@@ -532,15 +597,50 @@ impl Session {
                         return None;
                     };
                     out.extend_from_slice(&t.data);
-                    ((t.local, t.remote), Class::Stun)
+                    Some(((t.local, t.remote), Class::Stun))
                 }
-                Source::Dtls => (self.data_poll_dtls_into(out)?, Class::Dtls),
-                Source::Media => {
-                    let path = self.media_poll_into(out)?;
+                Source::Dtls => self.data_poll_dtls_into(out).map(|p| (p, Class::Dtls)),
+                Source::Media => self.media_poll_into(out).map(|path| {
                     // SRTP or SRTCP: the second byte tells (RFC 5761 §4).
-                    (path, demux::classify(&out[start..]))
+                    (path, demux::classify(&out[payload..]))
+                }),
+                Source::Sctp => self
+                    .data_poll_sctp_into(now, out)
+                    .map(|p| (p, Class::Dtls)),
+            };
+            let Some((path, class)) = polled else {
+                out.truncate(start);
+                return None;
+            };
+            // From a relayed address: framed for the TURN server (RFC 8656 §11, §12).
+            let path = match self.ice.agent.as_mut() {
+                Some(agent) if room && Some(path) == reserved => {
+                    match agent.relay_fill_channel(path.0, path.1, out, start) {
+                        Some(p) => p,
+                        None => {
+                            out.truncate(start);
+                            return None;
+                        }
+                    }
                 }
-                Source::Sctp => (self.data_poll_sctp_into(now, out)?, Class::Dtls),
+                Some(agent) => {
+                    if room {
+                        // Another path after all: give the room back.
+                        out.drain(start..payload);
+                    }
+                    if class != Class::Stun && agent.is_relayed_address(path.0) {
+                        match agent.relay_wrap(path.0, path.1, out, start) {
+                            Some(p) => p,
+                            None => {
+                                out.truncate(start);
+                                return None;
+                            }
+                        }
+                    } else {
+                        path
+                    }
+                }
+                None => path,
             };
             Some(SessionTransmit {
                 local: path.0,
@@ -755,7 +855,19 @@ impl Session {
     /// `close()`: states become "closed" at once, without events (WPT-183).
     pub(crate) fn ice_close(&mut self) {
         if let Some(agent) = self.ice.agent.as_mut() {
+            // The last DTLS/SCTP datagrams of a relayed pair leave through the relay too.
+            self.scheduler.map_final(|local, remote, d| {
+                if agent.is_relayed_address(*local)
+                    && let Some((l, r)) = agent.relay_wrap(*local, *remote, d, 0)
+                {
+                    (*local, *remote) = (l, r);
+                }
+            });
             agent.close();
+            // What closing left to send: the TURN deallocations (RFC 8656 §7).
+            while let Some(t) = agent.poll_closed_transmit() {
+                self.scheduler.push_final(t.local, t.remote, t.data);
+            }
         }
         self.ice.connection = IceConnectionState::Closed;
         self.ice.pc_state = PeerConnectionState::Closed;
@@ -805,8 +917,9 @@ impl Session {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                // STUN over UDP (TURN is not implemented yet).
-                if url.scheme != IceUrlScheme::Stun {
+                // STUN, and TURN over UDP (TURN over TCP/TLS is not implemented yet).
+                let turn = is_turn_udp(url);
+                if url.scheme != IceUrlScheme::Stun && !turn {
                     continue;
                 }
                 let addr = match &url.host {
@@ -818,7 +931,14 @@ impl Session {
                         _ => continue,
                     },
                 };
-                if agent.add_stun_server(addr).is_ok() {
+                let added = if turn {
+                    let user = server.username.as_deref().unwrap_or("");
+                    let pass = server.credential.as_deref().unwrap_or("");
+                    agent.add_turn_server(addr, user, pass, text).is_ok()
+                } else {
+                    agent.add_stun_server(addr).is_ok()
+                };
+                if added {
                     self.ice.stun_urls.push((addr, text.clone()));
                 }
             }
@@ -1120,6 +1240,11 @@ impl Session {
             }
         }
     }
+}
+
+/// Whether `url` is a `turn:` URL over UDP, the TURN transport implemented (RFC 7065 §3.1).
+fn is_turn_udp(url: &IceServerUrl) -> bool {
+    url.scheme == IceUrlScheme::Turn && url.effective_transport() == IceTransportProtocol::Udp
 }
 
 #[cfg(test)]
@@ -2142,5 +2267,26 @@ mod tests {
             IceGatheringState::Complete
         );
         assert!(drain(&mut a).is_empty());
+    }
+
+    #[test]
+    fn turn_udp_host_names_are_resolved_by_the_driver_but_not_tcp_or_tls() {
+        let config = Configuration {
+            ice_servers: vec![crate::config::IceServer {
+                urls: vec![
+                    "turn:turn.example.org:3479".into(),
+                    "turn:t2.example.org?transport=tcp".into(),
+                    "turns:t3.example.org".into(),
+                ],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            ..Configuration::default()
+        };
+        let c = core_with(config, 1);
+        let names = c.stun_host_names();
+        let got: Vec<(&str, u16)> = names.iter().map(|n| (n.host.as_str(), n.port)).collect();
+        assert_eq!(got, vec![("turn.example.org", 3479)]);
+        assert_eq!(names[0].url, "turn:turn.example.org:3479");
     }
 }

@@ -64,6 +64,14 @@ impl Scheduler {
         true
     }
 
+    /// Rewrites the queued final datagrams in place (their path and bytes), e.g. to frame
+    /// those leaving a TURN relayed address for the server.
+    pub(crate) fn map_final(&mut self, mut f: impl FnMut(&mut SocketAddr, &mut SocketAddr, &mut Vec<u8>)) {
+        for (local, remote, d) in &mut self.final_out {
+            f(local, remote, d);
+        }
+    }
+
     /// Appends the next final datagram to `out`.
     pub(crate) fn poll_final(&mut self, out: &mut Vec<u8>) -> Option<Transmit> {
         let (local, remote, d) = self.final_out.pop_front()?;

@@ -8,6 +8,7 @@ pub mod aiortc;
 pub mod attacker;
 pub mod budget;
 pub mod chromium;
+pub mod coturn;
 pub mod ice;
 pub mod jsonl;
 pub mod media;
