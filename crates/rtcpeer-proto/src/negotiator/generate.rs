@@ -63,7 +63,7 @@ fn rtp_proto(slot: &Slot) -> &str {
 /// Transport attributes shared by every live m-section of one description.
 struct Transport<'a> {
     ice: &'a IceCredentials,
-    fingerprint: &'a (String, String),
+    fingerprint: &'a [(String, String)],
     setup: Setup,
 }
 
@@ -359,15 +359,25 @@ impl Negotiator {
         }
     }
 
-    /// The SHA-256 fingerprint as written in SDP (RFC 8122 §5: uppercase hex pairs).
-    fn fingerprint(&self) -> (String, String) {
-        let fps = self.certificate.get_fingerprints();
-        let fp = fps
+    /// The fingerprints as written in SDP (RFC 8122 §5: uppercase hex pairs): the DTLS
+    /// certificate's first, then every other configured certificate's (RFC 8122 §5 allows
+    /// several `a=fingerprint` lines; webrtc-pc §4.4.1.1 `certificates`).
+    fn fingerprint(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let others = self
+            .config
+            .certificates
             .iter()
-            .find(|f| f.algorithm == "sha-256")
-            .or(fps.first())
-            .expect("a certificate always has a fingerprint");
-        (fp.algorithm.clone(), fp.value.to_ascii_uppercase())
+            .filter(|c| **c != self.certificate);
+        for cert in std::iter::once(&self.certificate).chain(others) {
+            for fp in cert.get_fingerprints() {
+                let entry = (fp.algorithm, fp.value.to_ascii_uppercase());
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+        out
     }
 
     /// The codecs this side offers for a transceiver (codec preferences applied).
@@ -412,10 +422,12 @@ impl Negotiator {
         attrs.push(A::IceUfrag(t.ice.ufrag.clone()));
         attrs.push(A::IcePwd(t.ice.pwd.clone()));
         attrs.push(A::IceOptions(vec!["trickle".into()]));
-        attrs.push(A::Fingerprint {
-            algorithm: t.fingerprint.0.clone(),
-            value: t.fingerprint.1.clone(),
-        });
+        for (algorithm, value) in t.fingerprint {
+            attrs.push(A::Fingerprint {
+                algorithm: algorithm.clone(),
+                value: value.clone(),
+            });
+        }
         attrs.push(A::Setup(t.setup));
     }
 

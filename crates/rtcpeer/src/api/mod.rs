@@ -286,7 +286,7 @@ impl PeerConnection {
         config.validate()?;
         let now = SystemTime::now();
         config.check_certificates(now)?;
-        let certificate = match config.certificates.first() {
+        let certificate = match Certificate::select_for_dtls(&config.certificates) {
             Some(c) => c.clone(),
             None => Certificate::generate(CertificateParams::default(), now)?,
         };
