@@ -195,5 +195,5 @@ pub use jsep::{
     ReceiveMode, ReceivedFrame, ReceivedRtp, RtpSource, RtpTransceiverDirection,
     SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState,
 };
-pub use sdp::MAX_SDP_BYTES;
+pub use sdp::{MAX_SDP_BYTES, identity};
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -32,9 +32,11 @@ mod track;
 
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, DtmfSender, EVENT_QUEUE, EventStream,
-    IceSettings, IceTransport, MUX_QUEUE, NetworkTask, Operation, PeerConnection,
-    PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
-    TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
+    IDP_TIMEOUT, IceSettings, IceTransport, IdentityAssertion, IdentityAssertionResult,
+    IdentityProvider, IdentityProviderDetails, IdentityProviderOptions, IdentityValidationResult,
+    IdpFuture, MUX_QUEUE, NetworkTask, Operation, PeerConnection, PeerConnectionEvent, RtpReceiver,
+    RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
+    UdpMux,
 };
 pub use rtcpeer_proto::{
     AnswerOptions, BinaryType, BundlePolicy, Certificate, CertificateParams, Configuration,
@@ -50,4 +52,6 @@ pub use rtcpeer_proto::{
     RtpCodecCapability, RtpHeaderExtensionCapability, RtpSource, RtpTransceiverDirection,
     SctpTransportState, SdpType, SessionDescription, SignalingLimits, SignalingState, ToneChange,
 };
-pub use track::{MediaStream, MediaStreamTrack};
+pub use track::{
+    MediaStream, MediaStreamEvent, MediaStreamEvents, MediaStreamTrack, STREAM_EVENT_QUEUE,
+};

@@ -330,6 +330,9 @@ pub struct Negotiator {
     outbox: Vec<Event>,
     /// Events dropped because `outbox` was full (at most [`MAX_EVENTS`]).
     outbox_dropped: u64,
+    /// The `a=identity` value written at session level in our offers and answers
+    /// (webrtc-identity §6 "Creating an Offer/Answer"), once the IdP produced one.
+    pub(crate) local_identity: Option<String>,
 }
 
 /// The sans-IO core of one peer connection: the [`Negotiator`] (signaling; its methods are
@@ -661,6 +664,7 @@ impl Negotiator {
             sctp: None,
             outbox: Vec::new(),
             outbox_dropped: 0,
+            local_identity: None,
         }
     }
 

@@ -380,6 +380,28 @@ impl Negotiator {
         out
     }
 
+    /// Every local certificate fingerprint, as `a=fingerprint` lists them (what an identity
+    /// assertion's `contents` bind, webrtc-identity §5.5).
+    pub fn local_fingerprints(&self) -> Vec<crate::cert::DtlsFingerprint> {
+        self.fingerprint()
+            .into_iter()
+            .map(|(algorithm, value)| crate::cert::DtlsFingerprint { algorithm, value })
+            .collect()
+    }
+
+    /// Sets (or with `None` drops) the `a=identity` value our next offers and answers carry
+    /// at session level (webrtc-identity §6, RFC 8827 §7.4); the API layer gets it from the
+    /// identity provider. Not base64 → `SyntaxError`.
+    pub fn set_local_identity(&mut self, value: Option<String>) -> Result<()> {
+        if let Some(v) = &value {
+            if !crate::sdp::identity::is_base64(v) {
+                return Err(Error::syntax("an a=identity value must be base64"));
+            }
+        }
+        self.local_identity = value;
+        Ok(())
+    }
+
     /// The codecs this side offers for a transceiver (codec preferences applied).
     fn local_codecs(&self, t: &Transceiver) -> Vec<RtpCodecParameters> {
         codecs::apply_codec_preferences(t.kind, &t.codec_preferences)
@@ -392,6 +414,12 @@ impl Negotiator {
             attributes.push(A::Group {
                 semantics: "BUNDLE".into(),
                 mids: bundle,
+            });
+        }
+        if let Some(assertion) = &self.local_identity {
+            attributes.push(A::Identity {
+                assertion: assertion.clone(),
+                extensions: None,
             });
         }
         attributes.push(A::ExtmapAllowMixed);
