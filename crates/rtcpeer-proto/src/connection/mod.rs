@@ -230,6 +230,9 @@ pub(crate) struct Slot {
 pub(crate) struct OfferPlan {
     pub text: String,
     pub slots: Vec<Slot>,
+    /// The options it was created with (a parameterless setLocalDescription checks that an
+    /// offer created now with them would still be the same, webrtc-pc §4.4.1.6).
+    pub options: OfferOptions,
 }
 
 /// Per-transceiver state saved when leaving "stable", restored by rollback.

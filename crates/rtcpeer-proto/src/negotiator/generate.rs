@@ -85,7 +85,13 @@ impl Negotiator {
         self.apply_legacy_offer_to_receive(MediaKind::Audio, options.offer_to_receive_audio);
         self.apply_legacy_offer_to_receive(MediaKind::Video, options.offer_to_receive_video);
 
-        let restart = options.ice_restart || !self.ice_to_replace.is_empty();
+        // A pending restartIce() is done once the newest local description has credentials
+        // outside `[[LocalIceCredentialsToReplace]]` (a re-offer in have-local-offer keeps
+        // them, RFC 9429 §5.2.3.1).
+        let restart = options.ice_restart
+            || self
+                .local_credentials()
+                .is_some_and(|c| self.ice_to_replace.contains(&c.ufrag));
         let ice = match (restart, self.local_credentials()) {
             (false, Some(c)) => c,
             _ => self.fresh_credentials(),
@@ -180,6 +186,7 @@ impl Negotiator {
         self.last_offer = Some(OfferPlan {
             text: text.clone(),
             slots,
+            options: options.clone(),
         });
         Ok(SessionDescription::new(SdpType::Offer, text))
     }
