@@ -255,3 +255,21 @@ async fn webrtc_pc_4_4_1_5_remote_rollback_removes_created_transceivers_unless_a
     pc1.close();
     pc2.close();
 }
+
+/// webrtc-pc §4.4.1.5 (rollback) and §4.4.3: rolling back the first offer discards what it
+/// created: no SCTP transport, and with no transport left `iceGatheringState` is "new" again
+/// (RFC 9429 §4.1.8.2: back to the last stable state, which had none).
+#[tokio::test]
+async fn webrtc_pc_4_4_1_5_rollback_of_the_first_offer_discards_sctp_and_gathering() {
+    let pc1 = pc();
+    pc1.create_data_channel("x", None).unwrap();
+    pc1.set_local_description(None).await.unwrap();
+    assert!(pc1.sctp().is_some());
+    pc1.set_local_description(Some(SessionDescription::new(SdpType::Rollback, "")))
+        .await
+        .unwrap();
+    assert!(pc1.sctp().is_none());
+    assert_eq!(pc1.ice_gathering_state(), rtcpeer::IceGatheringState::New);
+    assert!(pc1.local_description().is_none());
+    pc1.close();
+}
