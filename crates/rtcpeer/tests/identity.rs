@@ -577,3 +577,38 @@ async fn set_identity_provider_and_get_identity_assertion_rules() {
     let e = pc1.get_identity_assertion().await.unwrap_err();
     assert_eq!(e.name(), "InvalidStateError");
 }
+
+/// The operations chain with an IdP (api/chain.rs): an operation that needs the assertion
+/// awaits it before its turn, so awaiting operations in call order works. An earlier
+/// operation whose future is polled only after a later one ran the chain uses the stored
+/// assertion; without one it cannot wait any more and fails with OperationError ("not
+/// ready"), changing nothing.
+#[tokio::test]
+async fn identity_operations_wait_for_the_idp_in_call_order() {
+    let idp = alice();
+    let pc1 = pc();
+    pc1.set_identity_provider(idp.clone(), None).unwrap();
+    pc1.create_data_channel("x", None).unwrap();
+    // Nothing stored yet: a later (ungated) operation runs the chain first.
+    let first = pc1.create_offer(None);
+    let later = pc1.set_local_description(Some(SessionDescription::new(SdpType::Rollback, "")));
+    assert!(later.await.is_err(), "nothing to roll back");
+    let e = first.await.unwrap_err();
+    assert_eq!(e.name(), "OperationError");
+    assert!(e.message().contains("not ready"), "{e:?}");
+    assert_eq!(pc1.signaling_state(), SignalingState::Stable);
+
+    // The assertion is stored once a gate ran: out of order then works too.
+    let first = pc1.create_offer(None);
+    let second = pc1.create_offer(None);
+    let o2 = second.await.unwrap();
+    let o1 = first.await.unwrap();
+    assert!(session_identity(&o2.sdp).is_some());
+    assert_eq!(session_identity(&o1.sdp), session_identity(&o2.sdp));
+    // In call order, both succeed and carry the stored assertion.
+    let (a, b) = (pc1.create_offer(None), pc1.create_offer(None));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(session_identity(&a.sdp), session_identity(&b.sdp));
+    assert_eq!(idp.calls(), 1);
+    pc1.close();
+}

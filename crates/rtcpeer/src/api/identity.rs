@@ -13,7 +13,8 @@
 //! Operations that need the provider (createOffer, createAnswer, the implicit ones of
 //! setLocalDescription, setRemoteDescription with a target peer identity) await it before their
 //! turn on the operations chain (`chain.rs`): await each such operation before polling a later
-//! one, or it fails with `OperationError` ("identity ... not ready").
+//! one; otherwise it uses the stored assertion, and without one fails with `OperationError`
+//! ("identity ... not ready").
 
 use std::future::Future;
 use std::pin::Pin;
@@ -298,8 +299,12 @@ impl Inner {
             let r = inner.identity_assertion().await;
             *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         });
+        let inner = self.clone();
         self.enqueue_gated(gate, move |core| {
             let r = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            // Run before its gate finished (a later operation ran the chain): the stored
+            // assertion, if there is one, is what the gate would have given.
+            let r = r.or_else(|| inner.identity.lock().assertion.get().cloned().map(Ok));
             match r {
                 Some(Ok(value)) => core.set_local_identity(Some(value))?,
                 Some(Err(e)) => {
