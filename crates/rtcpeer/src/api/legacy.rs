@@ -13,7 +13,7 @@ impl PeerConnection {
     /// that has no sender yet, as Chromium does. A stream already added (the same object or
     /// the same id) is a no-op; tracks added to the stream afterwards are not sent (call
     /// [`PeerConnection::add_track`]). Closed → `InvalidStateError`.
-    #[deprecated(note = "legacy API: use add_track(track, &[&stream]) for each track")]
+    #[deprecated(note = "legacy API: call add_track for each track, with the stream")]
     pub fn add_stream(&self, stream: &MediaStream) -> Result<()> {
         if self.inner.core().is_closed() {
             return Err(Error::invalid_state("the connection is closed"));
