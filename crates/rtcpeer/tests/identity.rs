@@ -520,6 +520,12 @@ async fn target_peer_identity_requires_an_assertion_in_the_remote_description() 
     let e = pc2.set_remote_description(offer).await.unwrap_err();
     assert_eq!(e.name(), "OperationError");
     assert_eq!(pc2.signaling_state(), SignalingState::Stable);
+    // Text that is not SDP still gets the syntax error.
+    let e = pc2
+        .set_remote_description(SessionDescription::new(SdpType::Offer, "not sdp"))
+        .await
+        .unwrap_err();
+    assert_eq!(detail(&e), Some("sdp-syntax-error"));
     // A rollback carries no description and is not subject to the rule.
     let (alice_pc, alice_offer) = alice_offer().await;
     pc2.set_remote_description(alice_offer).await.unwrap();

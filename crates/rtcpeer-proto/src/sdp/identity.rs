@@ -166,6 +166,12 @@ pub fn remote_identity(text: &str) -> Option<(String, Vec<DtlsFingerprint>)> {
     Some((value, all_fingerprints(&sdp)))
 }
 
+/// Whether an SDP text parses (so a caller can tell "no `a=identity`" from "not SDP", which
+/// [`remote_identity`] both answer with `None`).
+pub fn parses_as_sdp(text: &str) -> bool {
+    Sdp::parse(text).is_ok()
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Base64 with padding (RFC 4648 §4).
@@ -357,6 +363,7 @@ mod tests {
         let media_only = format!("{BASE}{media}");
         assert_eq!(remote_identity(&media_only).unwrap().0, "bWVkaWE=");
         assert!(remote_identity(BASE).is_none());
+        assert!(parses_as_sdp(BASE) && !parses_as_sdp("v=0\r\nnot sdp"));
         // Not base64: kept as an unknown attribute, not an identity.
         let bad = format!("{BASE}a=identity:%%%\r\n");
         assert!(remote_identity(&bad).is_none());

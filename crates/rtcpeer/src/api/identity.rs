@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rtcpeer_proto::identity::{
     IdentityAssertionJson, contents_cover_fingerprints, identity_contents, identity_domain_matches,
-    remote_identity,
+    parses_as_sdp, remote_identity,
 };
 use rtcpeer_proto::jsep::{Core, SdpType, SessionDescription};
 use rtcpeer_proto::{DtlsFingerprint, Error, ErrorDetail, ErrorKind, Result};
@@ -410,6 +410,10 @@ impl Inner {
                     inner.validate_in_background(value, fps);
                     Ok(())
                 })
+            }
+            // Not SDP: the core reports the syntax error as usual.
+            (None, Some(_)) if !parses_as_sdp(&description.sdp) => {
+                self.enqueue(move |core| core.set_remote_description(description))
             }
             (None, Some(target)) => self.enqueue(move |_| {
                 Err(Error::operation(format!(
