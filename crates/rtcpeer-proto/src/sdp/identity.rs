@@ -346,6 +346,56 @@ mod tests {
         assert!(!identity_domain_matches("idp.example", "idp.example"));
     }
 
+    /// The negotiator writes the assertion it is given at session level of offers and
+    /// answers (webrtc-identity "Creating an Offer"); a value that is not base64 is refused;
+    /// `local_fingerprints` lists every configured certificate, the DTLS one first, as
+    /// `a=fingerprint` does (RFC 8122 §5).
+    #[test]
+    fn negotiator_writes_the_local_assertion_and_lists_every_fingerprint() {
+        use crate::cert::{Certificate, CertificateParams, KeyParams};
+        use crate::config::Configuration;
+        use crate::connection::{Core, CoreSettings};
+        use crate::negotiator::types::OfferOptions;
+        let now = std::time::SystemTime::now();
+        let c1 = Certificate::generate(CertificateParams::from(KeyParams::EcdsaP384), now).unwrap();
+        let c2 = Certificate::generate(CertificateParams::default(), now).unwrap();
+        let config = Configuration {
+            certificates: vec![c1.clone(), c2.clone()],
+            ..Configuration::default()
+        };
+        let mut core = Core::new(
+            config,
+            CoreSettings::default(),
+            c2.clone(),
+            Box::new(crate::util::SeededRandom::new(3)),
+        );
+        core.create_data_channel("x", &Default::default(), true)
+            .unwrap();
+        let fps = core.local_fingerprints();
+        let want: Vec<String> = [&c2, &c1]
+            .iter()
+            .map(|c| c.get_fingerprints()[0].value.to_ascii_uppercase())
+            .collect();
+        assert_eq!(fps.iter().map(|f| f.value.clone()).collect::<Vec<_>>(), want);
+
+        assert_eq!(
+            core.set_local_identity(Some("%%".into())).unwrap_err().name(),
+            "SyntaxError"
+        );
+        let offer = core.create_offer(&OfferOptions::default()).unwrap();
+        assert!(!offer.sdp.contains("a=identity"));
+        let value = base64_encode(b"{}");
+        core.set_local_identity(Some(value.clone())).unwrap();
+        let offer = core.create_offer(&OfferOptions::default()).unwrap();
+        let sdp = Sdp::parse(&offer.sdp).unwrap();
+        assert_eq!(identity_of(&sdp), Some(value.as_str()));
+        assert!(sdp.attributes.iter().any(|a| matches!(a, Attribute::Identity { .. })));
+        assert_eq!(all_fingerprints(&sdp).len(), 2);
+        core.set_local_identity(None).unwrap();
+        let offer = core.create_offer(&OfferOptions::default()).unwrap();
+        assert!(!offer.sdp.contains("a=identity"));
+    }
+
     const BASE: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
     /// `a=identity` at session level wins; a media-level one is read when there is none;
