@@ -73,6 +73,12 @@ pub enum ErrorDetail {
     },
     /// The identity provider failed ("idp-execution-failure").
     IdpExecutionFailure,
+    /// No identity provider could be loaded for the asserted domain ("idp-load-failure",
+    /// webrtc-identity "IdP Error Handling").
+    IdpLoadFailure,
+    /// The identity provider did not answer in time ("idp-timeout", webrtc-identity
+    /// "IdP Error Handling": 15 s).
+    IdpTimeout,
 }
 
 impl ErrorDetail {
@@ -85,6 +91,8 @@ impl ErrorDetail {
             ErrorDetail::SctpFailure { .. } => "sctp-failure",
             ErrorDetail::SdpSyntaxError { .. } => "sdp-syntax-error",
             ErrorDetail::IdpExecutionFailure => "idp-execution-failure",
+            ErrorDetail::IdpLoadFailure => "idp-load-failure",
+            ErrorDetail::IdpTimeout => "idp-timeout",
         }
     }
 }

@@ -201,5 +201,5 @@ pub use negotiator::parameters::{
     MAX_SEND_ENCODINGS, RtcpParameters, RtpEncodingParameters, RtpReceiveParameters,
     RtpSendParameters, validate_send_encodings,
 };
-pub use sdp::MAX_SDP_BYTES;
+pub use sdp::{MAX_SDP_BYTES, identity};
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -32,9 +32,11 @@ mod track;
 
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, DtmfSender, EVENT_QUEUE, EventStream,
-    IceSettings, IceTransport, MUX_QUEUE, NetworkTask, Operation, PeerConnection,
-    PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
-    TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
+    IDP_TIMEOUT, IceSettings, IceTransport, IdentityAssertion, IdentityAssertionResult,
+    IdentityProvider, IdentityProviderDetails, IdentityProviderOptions, IdentityValidationResult,
+    IdpFuture, MUX_QUEUE, NetworkTask, Operation, PeerConnection, PeerConnectionEvent, RtpReceiver,
+    RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
+    UdpMux,
 };
 /// Reading IVF and Ogg Opus files to play them, writing IVF to record.
 pub use rtcpeer_proto::media_file;
@@ -63,4 +65,6 @@ pub use rtcpeer_proto::{
     MAX_SEND_ENCODINGS, RtcpFeedback, RtcpParameters, RtpCodecParameters, RtpEncodingParameters,
     RtpHeaderExtensionParameters, RtpReceiveParameters, RtpSendParameters,
 };
-pub use track::{MediaStream, MediaStreamTrack};
+pub use track::{
+    MediaStream, MediaStreamEvent, MediaStreamEvents, MediaStreamTrack, STREAM_EVENT_QUEUE,
+};

@@ -116,10 +116,59 @@ impl MediaStreamTrack {
     }
 }
 
+/// Events a [`MediaStream`] subscriber may fall behind by before further ones are dropped
+/// (counted in [`MediaStreamEvents::dropped_events`]); one description changes a stream at most
+/// once per transceiver, so a live subscriber never gets near it.
+pub const STREAM_EVENT_QUEUE: usize = 1024;
+
+/// An event of a [`MediaStream`] (mediacapture-main §4.3.1): fired only when the user agent
+/// changes the stream, here when a remote description adds or removes a receiver's track
+/// (webrtc-pc §4.4.1.5 "set the associated remote streams"), never for
+/// [`MediaStream::add_track`] / [`MediaStream::remove_track`] calls of the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaStreamEvent {
+    /// `addtrack` (`MediaStreamTrackEvent`): the track joined the stream.
+    AddTrack(MediaStreamTrack),
+    /// `removetrack` (`MediaStreamTrackEvent`): the track left the stream.
+    RemoveTrack(MediaStreamTrack),
+}
+
+/// A subscription to one stream's events (see [`MediaStream::events`]).
+#[derive(Debug)]
+pub struct MediaStreamEvents {
+    rx: tokio::sync::mpsc::Receiver<MediaStreamEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl MediaStreamEvents {
+    /// The next event; waits for one (the stream lives as long as this subscription holds
+    /// nothing else: it ends only when every handle of the stream is gone).
+    pub async fn recv(&mut self) -> Option<MediaStreamEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is queued.
+    pub fn try_recv(&mut self) -> Option<MediaStreamEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Events lost because this subscriber fell [`STREAM_EVENT_QUEUE`] events behind.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Debug)]
+struct StreamSubscriber {
+    tx: tokio::sync::mpsc::Sender<MediaStreamEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
 #[derive(Debug)]
 struct StreamInner {
     id: String,
     tracks: Mutex<Vec<MediaStreamTrack>>,
+    subscribers: Mutex<Vec<StreamSubscriber>>,
 }
 
 /// A `MediaStream`: an id grouping tracks (its id is what `a=msid` carries, RFC 8830).
@@ -152,7 +201,77 @@ impl MediaStream {
         MediaStream(Arc::new(StreamInner {
             id: id.into(),
             tracks: Mutex::new(Vec::new()),
+            subscribers: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// Subscribes to the stream's `addtrack` / `removetrack` events (mediacapture-main
+    /// §4.3.1); every subscription gets every later event.
+    pub fn events(&self) -> MediaStreamEvents {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_EVENT_QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        self.0
+            .subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(StreamSubscriber {
+                tx,
+                dropped: dropped.clone(),
+            });
+        MediaStreamEvents { rx, dropped }
+    }
+
+    fn fire(&self, e: MediaStreamEvent) {
+        let mut subs = self.0.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|s| match s.tx.try_send(e.clone()) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                s.dropped.fetch_add(1, Ordering::AcqRel);
+                true
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    }
+
+    /// The user agent adds `track` (a remote description did): `addtrack` fires if it was
+    /// not in the stream. Returns whether it was added.
+    pub(crate) fn add_track_by_agent(&self, track: &MediaStreamTrack) -> bool {
+        let added = {
+            let mut t = self.0.tracks.lock().unwrap_or_else(|e| e.into_inner());
+            let added = !t.contains(track);
+            if added {
+                t.push(track.clone());
+            }
+            added
+        };
+        if added {
+            self.fire(MediaStreamEvent::AddTrack(track.clone()));
+        }
+        added
+    }
+
+    /// The user agent removes `track`: `removetrack` fires if it was in the stream. Returns
+    /// whether it was removed.
+    pub(crate) fn remove_track_by_agent(&self, track: &MediaStreamTrack) -> bool {
+        let removed = {
+            let mut t = self.0.tracks.lock().unwrap_or_else(|e| e.into_inner());
+            let before = t.len();
+            t.retain(|x| x != track);
+            t.len() != before
+        };
+        if removed {
+            self.fire(MediaStreamEvent::RemoveTrack(track.clone()));
+        }
+        removed
+    }
+
+    /// Whether the stream has no track.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0
+            .tracks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// The stream id.
@@ -174,7 +293,8 @@ impl MediaStream {
             .clone()
     }
 
-    /// Adds a track (no-op if already present).
+    /// `addTrack(track)`: adds a track (no-op if already present); fires no event
+    /// (mediacapture-main §4.3.1).
     pub fn add_track(&self, track: &MediaStreamTrack) {
         let mut t = self.0.tracks.lock().unwrap_or_else(|e| e.into_inner());
         if !t.contains(track) {
@@ -182,7 +302,7 @@ impl MediaStream {
         }
     }
 
-    /// Removes a track (no-op if absent).
+    /// `removeTrack(track)`: removes a track (no-op if absent); fires no event.
     pub fn remove_track(&self, track: &MediaStreamTrack) {
         self.0
             .tracks

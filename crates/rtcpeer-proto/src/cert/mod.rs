@@ -260,6 +260,23 @@ impl Certificate {
         self.0.key
     }
 
+    /// Whether the DTLS engine can sign with this certificate's key: ECDSA P-256 or P-384
+    /// (its ECDHE-ECDSA suites, RFC 8422 §5.1.1; it has no RSA suites).
+    pub fn is_dtls_capable(&self) -> bool {
+        matches!(self.0.key, KeyParams::EcdsaP256 | KeyParams::EcdsaP384)
+    }
+
+    /// The certificate DTLS uses among the configured ones (webrtc-pc §4.4.1.1 `certificates`:
+    /// several may be given, e.g. for different algorithms): the first whose key the DTLS
+    /// engine signs with, else the first one (its transport then fails with
+    /// `NotSupportedError`). `None` only for an empty list.
+    pub fn select_for_dtls(certificates: &[Certificate]) -> Option<&Certificate> {
+        certificates
+            .iter()
+            .find(|c| c.is_dtls_capable())
+            .or(certificates.first())
+    }
+
     /// The certificate, DER-encoded (RFC 5280 §4.1).
     pub fn der(&self) -> &[u8] {
         &self.0.der

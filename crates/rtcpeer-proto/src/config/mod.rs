@@ -131,6 +131,9 @@ pub struct Configuration {
     pub certificates: Vec<Certificate>,
     /// Pre-gathered candidate pool size (`iceCandidatePoolSize`, an octet), default 0.
     pub ice_candidate_pool_size: u8,
+    /// The target peer identity (`peerIdentity`, webrtc-identity "RTCConfiguration Dictionary Extensions"): the connection only
+    /// accepts a remote description whose identity assertion validates to this name.
+    pub peer_identity: Option<String>,
 }
 
 impl Configuration {
@@ -177,6 +180,13 @@ impl Configuration {
                 self.rtcp_mux_policy, new.rtcp_mux_policy
             )));
         }
+        // webrtc-identity "Setting the RTCPeerConnection Configuration": the target peer
+        // identity cannot change once set.
+        if new.peer_identity.is_some() && new.peer_identity != self.peer_identity {
+            return Err(Error::invalid_modification(
+                "peerIdentity cannot be changed by setConfiguration",
+            ));
+        }
         if local_description_set && self.ice_candidate_pool_size != new.ice_candidate_pool_size {
             return Err(Error::invalid_modification(
                 "iceCandidatePoolSize cannot change after setLocalDescription",
@@ -189,7 +199,12 @@ impl Configuration {
     /// then replaces the whole configuration (members omitted in `new` take their defaults).
     pub fn apply_update(&mut self, new: Configuration, local_description_set: bool) -> Result<()> {
         self.check_update(&new, local_description_set)?;
+        let peer_identity = self.peer_identity.take();
         *self = new;
+        // The target peer identity stays when the new configuration omits it.
+        if self.peer_identity.is_none() {
+            self.peer_identity = peer_identity;
+        }
         Ok(())
     }
 
@@ -247,6 +262,9 @@ impl Configuration {
         if let Some(v) = obj.get("iceTransportPolicy") {
             config.ice_transport_policy = webidl::to_dom_string(v).parse()?;
         }
+        if let Some(v) = obj.get("peerIdentity") {
+            config.peer_identity = Some(webidl::to_dom_string(v));
+        }
         if let Some(v) = obj.get("rtcpMuxPolicy") {
             config.rtcp_mux_policy = webidl::to_dom_string(v).parse()?;
         }
@@ -257,13 +275,17 @@ impl Configuration {
     /// always a list. `certificates` is not included (certificates are not JSON); read
     /// [`Configuration::certificates`] instead.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "iceServers": self.ice_servers.iter().map(IceServer::to_json).collect::<Vec<_>>(),
             "iceTransportPolicy": self.ice_transport_policy.as_str(),
             "bundlePolicy": self.bundle_policy.as_str(),
             "rtcpMuxPolicy": self.rtcp_mux_policy.as_str(),
             "iceCandidatePoolSize": self.ice_candidate_pool_size,
-        })
+        });
+        if let (Some(p), Some(obj)) = (&self.peer_identity, v.as_object_mut()) {
+            obj.insert("peerIdentity".into(), json!(p));
+        }
+        v
     }
 }
 

@@ -668,3 +668,30 @@ fn to_json_round_trips_through_from_json() {
         json!({"urls": ["stun:stun.example.org"]})
     );
 }
+
+/// WPT-358: `peerIdentity` is converted to a string; getConfiguration returns it; the target
+/// peer identity cannot be changed by setConfiguration but survives one that omits it
+/// (webrtc-identity "Setting the RTCPeerConnection Configuration").
+#[test]
+fn wpt_358_peer_identity_is_a_string_and_cannot_change() {
+    let c = Configuration::from_json(&json!({"peerIdentity": "bob@idp.example"})).unwrap();
+    assert_eq!(c.peer_identity.as_deref(), Some("bob@idp.example"));
+    assert_eq!(c.to_json()["peerIdentity"], "bob@idp.example");
+    let n = Configuration::from_json(&json!({"peerIdentity": 42})).unwrap();
+    assert_eq!(n.peer_identity.as_deref(), Some("42"));
+    assert!(Configuration::default().to_json().get("peerIdentity").is_none());
+
+    let mut cur = c.clone();
+    let other = Configuration::from_json(&json!({"peerIdentity": "eve@idp.example"})).unwrap();
+    assert_eq!(
+        cur.apply_update(other, false).unwrap_err().name(),
+        "InvalidModificationError"
+    );
+    cur.apply_update(c.clone(), false).unwrap();
+    cur.apply_update(Configuration::default(), false).unwrap();
+    assert_eq!(cur.peer_identity.as_deref(), Some("bob@idp.example"));
+    // None set at construction: any value differs from the (absent) target.
+    let mut none = Configuration::default();
+    assert!(none.apply_update(c, false).is_err());
+    assert_eq!(none.peer_identity, None);
+}

@@ -231,6 +231,9 @@ pub(crate) struct Slot {
 pub(crate) struct OfferPlan {
     pub text: String,
     pub slots: Vec<Slot>,
+    /// The options it was created with (a parameterless setLocalDescription checks that an
+    /// offer created now with them would still be the same, webrtc-pc §4.4.1.6).
+    pub options: OfferOptions,
 }
 
 /// Per-transceiver state saved when leaving "stable", restored by rollback.
@@ -331,6 +334,9 @@ pub struct Negotiator {
     outbox: Vec<Event>,
     /// Events dropped because `outbox` was full (at most [`MAX_EVENTS`]).
     outbox_dropped: u64,
+    /// The `a=identity` value written at session level in our offers and answers
+    /// (webrtc-identity §6 "Creating an Offer/Answer"), once the IdP produced one.
+    pub(crate) local_identity: Option<String>,
 }
 
 /// The sans-IO core of one peer connection: the [`Negotiator`] (signaling; its methods are
@@ -667,6 +673,7 @@ impl Negotiator {
             sctp: None,
             outbox: Vec::new(),
             outbox_dropped: 0,
+            local_identity: None,
         }
     }
 

@@ -56,18 +56,19 @@ impl Negotiator {
                 self.signaling_state
             )));
         }
-        let text = match (typ, sdp_text) {
-            (SdpType::Offer, None) => self.create_offer(&Default::default())?.sdp,
-            (SdpType::Offer, Some(s)) if s.is_empty() => match &self.last_offer {
-                Some(p) => p.text.clone(),
+        // webrtc-pc §4.4.1.6: an empty (or absent) sdp is `[[LastCreatedOffer]]` /
+        // `[[LastCreatedAnswer]]`, byte for byte, unless it is empty or no longer represents
+        // the system state; then a new one is created.
+        let text = match sdp_text {
+            Some(s) if !s.is_empty() => s,
+            _ if typ == SdpType::Offer => match self.last_offer_if_current()? {
+                Some(t) => t,
                 None => self.create_offer(&Default::default())?.sdp,
             },
-            (_, None) => self.create_answer()?.sdp,
-            (_, Some(s)) if s.is_empty() => match &self.last_answer {
-                Some(a) => a.clone(),
+            _ => match self.last_answer_if_current()? {
+                Some(t) => t,
                 None => self.create_answer()?.sdp,
             },
-            (_, Some(s)) => s,
         };
         match typ {
             SdpType::Offer => {
@@ -93,7 +94,10 @@ impl Negotiator {
                     }
                 }
                 self.note_mids(&sdp);
-                self.note_local_credentials(&sdp);
+                // An offer does not complete an ICE restart: `[[LocalIceCredentialsToReplace]]`
+                // is only emptied by the answer (webrtc-pc §4.4.1.5), so a rollback leaves
+                // the restart pending.
+                self.note_fresh_credentials_used(&sdp);
                 if self.slots.iter().any(|s| s.owner == SlotOwner::Data) && self.sctp.is_none() {
                     self.sctp = Some(SctpInfo {
                         max_message_size: 0.0,
@@ -153,8 +157,9 @@ impl Negotiator {
                     });
                     self.stream_ids_due = true;
                 }
-                self.note_local_credentials(&sdp);
+                self.note_fresh_credentials_used(&sdp);
                 if typ == SdpType::Answer {
+                    self.complete_ice_restart(&sdp);
                     self.current_local = Some(Desc::new(typ, sdp, text));
                     self.pending_local = None;
                     if let Some(r) = self.pending_remote.take() {
@@ -252,6 +257,9 @@ impl Negotiator {
                 self.pending_remote = None;
                 if let Some(l) = self.pending_local.take() {
                     self.current_local = Some(l);
+                }
+                if let Some(l) = self.current_local.as_ref().map(|d| d.sdp.clone()) {
+                    self.complete_ice_restart(&l);
                 }
                 self.set_signaling_state(SignalingState::Stable);
                 self.finish_negotiation();
@@ -785,13 +793,51 @@ impl Negotiator {
         }
     }
 
-    /// A local description with credentials outside `[[LocalIceCredentialsToReplace]]`
-    /// completes an ICE restart (webrtc-pc §4.4.1.5).
-    fn note_local_credentials(&mut self, sdp: &Sdp) {
-        if let Some(c) = ice_credentials(sdp) {
+    /// `[[LastCreatedOffer]]` if it still "accurately represents the offerer's system state"
+    /// (webrtc-pc §4.4.1.6): an offer created now with the same options is the same text but
+    /// for the `o=` line. The trial leaves no trace (session version, last offer).
+    fn last_offer_if_current(&mut self) -> Result<Option<String>> {
+        let Some(last) = self.last_offer.clone() else {
+            return Ok(None);
+        };
+        let version = self.session_version;
+        let now = self.create_offer(&last.options);
+        self.session_version = version;
+        let same = now.is_ok_and(|d| same_but_origin(&d.sdp, &last.text));
+        let text = last.text.clone();
+        self.last_offer = Some(last);
+        Ok(same.then_some(text))
+    }
+
+    /// `[[LastCreatedAnswer]]` if it still represents the answerer's system state, as
+    /// [`Negotiator::last_offer_if_current`].
+    fn last_answer_if_current(&mut self) -> Result<Option<String>> {
+        let Some(last) = self.last_answer.clone() else {
+            return Ok(None);
+        };
+        let version = self.session_version;
+        let now = self.create_answer();
+        self.session_version = version;
+        let same = now.is_ok_and(|d| same_but_origin(&d.sdp, &last));
+        self.last_answer = Some(last.clone());
+        Ok(same.then_some(last))
+    }
+
+    /// An answer completing a negotiation whose current local description has none of the
+    /// credentials in `[[LocalIceCredentialsToReplace]]` completes an ICE restart
+    /// (webrtc-pc §4.4.1.5, "answer" steps, local and remote).
+    fn complete_ice_restart(&mut self, current_local: &Sdp) {
+        if let Some(c) = ice_credentials(current_local) {
             if !self.ice_to_replace.contains(&c.ufrag) {
                 self.ice_to_replace.clear();
             }
+        }
+    }
+
+    /// The fresh credentials of a pending ICE generation are used by an applied local
+    /// description: later offers keep them from that description.
+    fn note_fresh_credentials_used(&mut self, sdp: &Sdp) {
+        if let Some(c) = ice_credentials(sdp) {
             if self
                 .fresh_creds
                 .as_ref()
@@ -801,6 +847,17 @@ impl Negotiator {
             }
         }
     }
+}
+
+/// Whether two descriptions differ at most in their `o=` line (its session version).
+fn same_but_origin(a: &str, b: &str) -> bool {
+    let rest = |s: &str| {
+        s.split("\r\n")
+            .filter(|l| !l.starts_with("o="))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    rest(a) == rest(b)
 }
 
 /// Stops a transceiver for good (its m-section is rejected).

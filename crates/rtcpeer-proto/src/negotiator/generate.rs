@@ -63,7 +63,7 @@ fn rtp_proto(slot: &Slot) -> &str {
 /// Transport attributes shared by every live m-section of one description.
 struct Transport<'a> {
     ice: &'a IceCredentials,
-    fingerprint: &'a (String, String),
+    fingerprint: &'a [(String, String)],
     setup: Setup,
 }
 
@@ -85,7 +85,13 @@ impl Negotiator {
         self.apply_legacy_offer_to_receive(MediaKind::Audio, options.offer_to_receive_audio);
         self.apply_legacy_offer_to_receive(MediaKind::Video, options.offer_to_receive_video);
 
-        let restart = options.ice_restart || !self.ice_to_replace.is_empty();
+        // A pending restartIce() is done once the newest local description has credentials
+        // outside `[[LocalIceCredentialsToReplace]]` (a re-offer in have-local-offer keeps
+        // them, RFC 9429 §5.2.3.1).
+        let restart = options.ice_restart
+            || self
+                .local_credentials()
+                .is_some_and(|c| self.ice_to_replace.contains(&c.ufrag));
         let ice = match (restart, self.local_credentials()) {
             (false, Some(c)) => c,
             _ => self.fresh_credentials(),
@@ -180,6 +186,7 @@ impl Negotiator {
         self.last_offer = Some(OfferPlan {
             text: text.clone(),
             slots,
+            options: options.clone(),
         });
         Ok(SessionDescription::new(SdpType::Offer, text))
     }
@@ -363,15 +370,47 @@ impl Negotiator {
         }
     }
 
-    /// The SHA-256 fingerprint as written in SDP (RFC 8122 §5: uppercase hex pairs).
-    fn fingerprint(&self) -> (String, String) {
-        let fps = self.certificate.get_fingerprints();
-        let fp = fps
+    /// The fingerprints as written in SDP (RFC 8122 §5: uppercase hex pairs): the DTLS
+    /// certificate's first, then every other configured certificate's (RFC 8122 §5 allows
+    /// several `a=fingerprint` lines; webrtc-pc §4.4.1.1 `certificates`).
+    fn fingerprint(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let others = self
+            .config
+            .certificates
             .iter()
-            .find(|f| f.algorithm == "sha-256")
-            .or(fps.first())
-            .expect("a certificate always has a fingerprint");
-        (fp.algorithm.clone(), fp.value.to_ascii_uppercase())
+            .filter(|c| **c != self.certificate);
+        for cert in std::iter::once(&self.certificate).chain(others) {
+            for fp in cert.get_fingerprints() {
+                let entry = (fp.algorithm, fp.value.to_ascii_uppercase());
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every local certificate fingerprint, as `a=fingerprint` lists them (what an identity
+    /// assertion's `contents` bind, webrtc-identity §5.5).
+    pub fn local_fingerprints(&self) -> Vec<crate::cert::DtlsFingerprint> {
+        self.fingerprint()
+            .into_iter()
+            .map(|(algorithm, value)| crate::cert::DtlsFingerprint { algorithm, value })
+            .collect()
+    }
+
+    /// Sets (or with `None` drops) the `a=identity` value our next offers and answers carry
+    /// at session level (webrtc-identity §6, RFC 8827 §7.4); the API layer gets it from the
+    /// identity provider. Not base64 → `SyntaxError`.
+    pub fn set_local_identity(&mut self, value: Option<String>) -> Result<()> {
+        if let Some(v) = &value {
+            if !crate::sdp::identity::is_base64(v) {
+                return Err(Error::syntax("an a=identity value must be base64"));
+            }
+        }
+        self.local_identity = value;
+        Ok(())
     }
 
     /// The codecs this side offers for a transceiver (codec preferences applied).
@@ -386,6 +425,12 @@ impl Negotiator {
             attributes.push(A::Group {
                 semantics: "BUNDLE".into(),
                 mids: bundle,
+            });
+        }
+        if let Some(assertion) = &self.local_identity {
+            attributes.push(A::Identity {
+                assertion: assertion.clone(),
+                extensions: None,
             });
         }
         attributes.push(A::ExtmapAllowMixed);
@@ -416,10 +461,12 @@ impl Negotiator {
         attrs.push(A::IceUfrag(t.ice.ufrag.clone()));
         attrs.push(A::IcePwd(t.ice.pwd.clone()));
         attrs.push(A::IceOptions(vec!["trickle".into()]));
-        attrs.push(A::Fingerprint {
-            algorithm: t.fingerprint.0.clone(),
-            value: t.fingerprint.1.clone(),
-        });
+        for (algorithm, value) in t.fingerprint {
+            attrs.push(A::Fingerprint {
+                algorithm: algorithm.clone(),
+                value: value.clone(),
+            });
+        }
         attrs.push(A::Setup(t.setup));
     }
 

@@ -5,6 +5,7 @@
 //! The model keeps every line it does not know as [`Attribute::Other`] (or the session's
 //! rare fields), in order, so a description survives a parse → write round trip.
 
+pub mod identity;
 mod parse;
 mod write;
 
@@ -221,6 +222,14 @@ pub enum Attribute {
         algorithm: String,
         /// Uppercase or lowercase hex pairs joined by `:` (kept as written).
         value: String,
+    },
+    /// `a=identity:<base64 assertion> [<extensions>]` (RFC 8827 §5, webrtc-identity): see
+    /// [`identity`].
+    Identity {
+        /// The base64 identity assertion (kept as written).
+        assertion: String,
+        /// `identity-extension`s after the first space, verbatim.
+        extensions: Option<String>,
     },
     /// `a=setup:<role>` (RFC 4145).
     Setup(Setup),

@@ -643,6 +643,24 @@ fn parse_attribute(text: &str) -> Res<Attribute> {
                 value: fp.to_string(),
             }
         }
+        // RFC 8827 §5: identity-assertion (base64) [SP identity-extension *(";" [SP] ...)].
+        "identity" => {
+            let v = need(name)?;
+            let (assertion, extensions) = match v.split_once(' ') {
+                Some((a, e)) => (a, Some(e.to_string())),
+                None => (v, None),
+            };
+            if !super::identity::is_base64(assertion) {
+                return Err(format!(
+                    "a=identity: \"{}\" is not base64",
+                    excerpt(assertion)
+                ));
+            }
+            Attribute::Identity {
+                assertion: assertion.to_string(),
+                extensions,
+            }
+        }
         "setup" => {
             let v = need(name)?;
             // RFC 4145 §4 role tokens are case-insensitive ABNF strings.

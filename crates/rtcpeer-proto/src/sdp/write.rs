@@ -113,6 +113,16 @@ impl Display for Attribute {
             Attribute::Fingerprint { algorithm, value } => {
                 write!(f, "fingerprint:{algorithm} {value}")
             }
+            Attribute::Identity {
+                assertion,
+                extensions,
+            } => {
+                write!(f, "identity:{assertion}")?;
+                if let Some(e) = extensions {
+                    write!(f, " {e}")?;
+                }
+                Ok(())
+            }
             Attribute::Setup(s) => write!(f, "setup:{s}"),
             Attribute::RtcpMux => f.write_str("rtcp-mux"),
             Attribute::RtcpMuxOnly => f.write_str("rtcp-mux-only"),

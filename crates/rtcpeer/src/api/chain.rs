@@ -4,7 +4,9 @@
 //! An operation is enqueued when its method is called (as in JavaScript); it runs when its
 //! [`Operation`] future is first polled or dropped, after every operation enqueued before it.
 //! The core's work is synchronous, so an operation is complete at its first poll, and futures
-//! may be awaited in any order without deadlock.
+//! may be awaited in any order without deadlock. The one exception is an operation that needs
+//! the identity provider (webrtc-identity): it first awaits that asynchronous step (its gate),
+//! then runs like the others.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -39,7 +41,13 @@ pub struct Operation<T> {
     inner: Option<Arc<Inner>>,
     ticket: u64,
     slot: Arc<Mutex<Option<Result<T>>>>,
+    /// Asynchronous work awaited before the chain runs through this operation (the identity
+    /// provider's, `identity.rs`); its job reads what the gate left.
+    gate: Option<Mutex<Gate>>,
 }
+
+/// A future an [`Operation`] awaits before its job runs.
+pub(crate) type Gate = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl<T> std::fmt::Debug for Operation<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,7 +79,21 @@ impl Inner {
             inner: Some(self.clone()),
             ticket,
             slot,
+            gate: None,
         }
+    }
+
+    /// Like [`Inner::enqueue`], with `gate` awaited (when this operation's future is polled)
+    /// before the chain runs through `op`. `op` must cope with an unfinished gate: that
+    /// happens when a later operation's future (or this one's drop) runs the chain first.
+    pub(crate) fn enqueue_gated<T: Send + 'static>(
+        self: &Arc<Self>,
+        gate: Gate,
+        op: impl FnOnce(&mut Core) -> Result<T> + Send + 'static,
+    ) -> Operation<T> {
+        let mut o = self.enqueue(op);
+        o.gate = Some(Mutex::new(gate));
+        o
     }
 
     /// Runs every queued operation up to and including `ticket`, then delivers events.
@@ -98,7 +120,15 @@ impl Inner {
 impl<T> Future for Operation<T> {
     type Output = Result<T>;
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<T>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        if let Some(gate) = &self.gate {
+            let mut g = gate.lock().unwrap_or_else(|e| e.into_inner());
+            if g.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            drop(g);
+            self.gate = None;
+        }
         if let Some(inner) = self.inner.take() {
             inner.run_through(self.ticket);
         }

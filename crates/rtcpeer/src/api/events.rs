@@ -23,6 +23,7 @@ use rtcpeer_proto::{IceConnectionState, IceGatheringState};
 use super::Inner;
 use super::datachannel::DataChannel;
 use super::objects::{DtlsTransport, IceTransport, RtpReceiver, RtpTransceiver, SctpTransport};
+use super::tracks::StreamChange;
 use rtcpeer_proto::DtlsTransportState;
 use rtcpeer_proto::jsep::SctpTransportState;
 
@@ -74,6 +75,14 @@ pub enum PeerConnectionEvent {
     DtlsTransportError(DtlsTransport, rtcpeer_proto::Error),
     /// `statechange` of the `RTCSctpTransport` (webrtc-pc §6.1.1), with its new state.
     SctpTransportStateChange(SctpTransport, SctpTransportState),
+    /// Legacy `addstream` (`MediaStreamEvent`; Chromium and the pre-1.0 webrtc-pc drafts):
+    /// a remote description gave a remote stream its first track. Fires before the `track`
+    /// events of the same description. Use [`PeerConnectionEvent::Track`] instead.
+    #[deprecated(note = "legacy event: use PeerConnectionEvent::Track and its streams")]
+    AddStream(MediaStream),
+    /// Legacy `removestream`: a remote description removed the last track of a remote stream.
+    #[deprecated(note = "legacy event: watch MediaStream::events() for removetrack instead")]
+    RemoveStream(MediaStream),
     /// Not a W3C event: this many events were lost at this point of the stream because the
     /// subscriber fell [`EVENT_QUEUE`] events behind (or the connection's own queue was full).
     /// Events are never dropped without it.
@@ -300,7 +309,14 @@ impl Inner {
                     if ev == TransceiverEvent::Removed {
                         self.media.remove(id);
                     }
-                    self.tracks.apply(id, ev)
+                    for change in self.tracks.apply(id, ev) {
+                        #[allow(deprecated)]
+                        let e = match change {
+                            StreamChange::Added(s) => PeerConnectionEvent::AddStream(s),
+                            StreamChange::Removed(s) => PeerConnectionEvent::RemoveStream(s),
+                        };
+                        out.push(Outgoing::Connection(e));
+                    }
                 }
                 Event::Channel(key, e) => out.push(Outgoing::Channel(key, e)),
                 // Received media and sender feedback wait in the transceiver's bounded

@@ -9,6 +9,8 @@ mod chain;
 mod datachannel;
 mod driver;
 mod events;
+mod identity;
+mod legacy;
 mod mdns_socket;
 mod media;
 mod mux;
@@ -40,6 +42,10 @@ pub use chain::Operation;
 pub use datachannel::{DataChannel, DataChannelEvents};
 pub use driver::NetworkTask;
 pub use events::{EVENT_QUEUE, EventStream, PeerConnectionEvent, TrackEvent};
+pub use identity::{
+    IDP_TIMEOUT, IdentityAssertion, IdentityAssertionResult, IdentityProvider,
+    IdentityProviderDetails, IdentityProviderOptions, IdentityValidationResult, IdpFuture,
+};
 pub use mux::{MUX_QUEUE, UdpMux};
 pub use objects::{
     DtlsTransport, DtmfSender, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
@@ -208,6 +214,8 @@ pub(crate) struct Inner {
     pub(crate) tracks: tracks::Tracks,
     /// Each transceiver's received media and sender feedback (`media.rs`).
     pub(crate) media: media::MediaQueues,
+    /// Identity providers, the stored assertion and `peerIdentity` (`identity.rs`).
+    pub(crate) identity: identity::IdentityState,
 }
 
 impl Drop for Inner {
@@ -291,7 +299,7 @@ impl PeerConnection {
         config.validate()?;
         let now = SystemTime::now();
         config.check_certificates(now)?;
-        let certificate = match config.certificates.first() {
+        let certificate = match Certificate::select_for_dtls(&config.certificates) {
             Some(c) => c.clone(),
             None => Certificate::generate(CertificateParams::default(), now)?,
         };
@@ -332,6 +340,7 @@ impl PeerConnection {
                 channel_liveness: Default::default(),
                 tracks: Default::default(),
                 media: Default::default(),
+                identity: Default::default(),
             }),
         };
         // iceCandidatePoolSize > 0: the core asks for a driver, gathering starts now
@@ -350,24 +359,34 @@ impl PeerConnection {
     /// `createOffer(options)` (webrtc-pc §4.4.1.3).
     pub fn create_offer(&self, options: Option<OfferOptions>) -> Operation<SessionDescription> {
         let options = options.unwrap_or_default();
-        self.inner.enqueue(move |core| core.create_offer(&options))
+        self.inner
+            .enqueue_with_identity(move |core| core.create_offer(&options))
     }
 
     /// `createAnswer(options)` (webrtc-pc §4.4.1.4).
     pub fn create_answer(&self, _options: Option<AnswerOptions>) -> Operation<SessionDescription> {
-        self.inner.enqueue(|core| core.create_answer())
+        self.inner
+            .enqueue_with_identity(|core| core.create_answer())
     }
 
     /// `setLocalDescription(description)`; `None` creates the offer or answer implicitly.
     pub fn set_local_description(&self, description: Option<SessionDescription>) -> Operation<()> {
-        self.inner
-            .enqueue(move |core| core.set_local_description(description))
+        // The implicit offer/answer carries the identity assertion like an explicit one.
+        let implicit = description.as_ref().is_none_or(|d| {
+            d.sdp.is_empty() && d.sdp_type != rtcpeer_proto::jsep::SdpType::Rollback
+        });
+        if implicit {
+            self.inner
+                .enqueue_with_identity(move |core| core.set_local_description(description))
+        } else {
+            self.inner
+                .enqueue(move |core| core.set_local_description(description))
+        }
     }
 
     /// `setRemoteDescription(description)` (webrtc-pc §4.4.1.6).
     pub fn set_remote_description(&self, description: SessionDescription) -> Operation<()> {
-        self.inner
-            .enqueue(move |core| core.set_remote_description(description))
+        self.inner.enqueue_remote_description(description)
     }
 
     // ----- attributes -----

@@ -97,32 +97,50 @@ impl Registry {
     }
 
     /// "Set the associated remote streams" (webrtc-pc §4.4.1.5): the track leaves the
-    /// streams it is no longer in and joins the new ones.
-    fn set_remote_streams(&mut self, id: TransceiverId, ids: &[String]) {
+    /// streams it is no longer in (`removetrack` on each) and joins the new ones
+    /// (`addtrack`). Returns the streams that became non-empty or empty (the legacy
+    /// `addstream` / `removestream`).
+    fn set_remote_streams(&mut self, id: TransceiverId, ids: &[String]) -> Vec<StreamChange> {
+        let mut changes = Vec::new();
         if !self.transceivers.contains_key(&id) {
-            return;
+            return changes;
         }
         let streams: Vec<MediaStream> = ids.iter().map(|s| self.stream(s)).collect();
         let Some(e) = self.transceivers.get_mut(&id) else {
-            return;
+            return changes;
         };
         let track = &e.shared.receiver;
         for old in &e.remote_streams {
-            if !streams.contains(old) {
-                old.remove_track(track);
+            if !streams.contains(old) && old.remove_track_by_agent(track) && old.is_empty() {
+                changes.push(StreamChange::Removed(old.clone()));
             }
         }
         for s in &streams {
-            s.add_track(track);
+            let was_empty = s.is_empty();
+            if s.add_track_by_agent(track) && was_empty {
+                changes.push(StreamChange::Added(s.clone()));
+            }
         }
         e.remote_streams = streams;
+        changes
     }
+}
+
+/// A remote stream that got its first track or lost its last one (the legacy `addstream`
+/// and `removestream` events, `legacy.rs`).
+pub(crate) enum StreamChange {
+    /// The stream got its first track.
+    Added(MediaStream),
+    /// The stream lost its last track.
+    Removed(MediaStream),
 }
 
 /// The registry of one connection (see the module docs).
 #[derive(Default)]
 pub(crate) struct Tracks {
     registry: Mutex<Registry>,
+    /// The streams given to the legacy `addStream` (`legacy.rs`), in order.
+    pub(crate) local_streams: Mutex<Vec<MediaStream>>,
 }
 
 impl Tracks {
@@ -148,12 +166,14 @@ impl Tracks {
         if info.receiver_ended() {
             shared.receiver.stop();
         }
-        r.set_remote_streams(id, info.remote_stream_ids());
+        // No event: a handle made before the event (still queued) that applies it.
+        let _ = r.set_remote_streams(id, info.remote_stream_ids());
         shared
     }
 
-    /// Applies one of the core's transceiver events.
-    pub(crate) fn apply(&self, id: TransceiverId, ev: TransceiverEvent) {
+    /// Applies one of the core's transceiver events; returns the remote streams that became
+    /// non-empty or empty.
+    pub(crate) fn apply(&self, id: TransceiverId, ev: TransceiverEvent) -> Vec<StreamChange> {
         let mut r = self.lock();
         match ev {
             TransceiverEvent::Added {
@@ -172,12 +192,30 @@ impl Tracks {
                     e.shared.receiver.stop();
                 }
             }
-            TransceiverEvent::RemoteStreams(ids) => r.set_remote_streams(id, &ids),
+            TransceiverEvent::RemoteStreams(ids) => return r.set_remote_streams(id, &ids),
             TransceiverEvent::Removed => {
                 // Live handles keep the shared part; the streams keep their tracks.
                 r.transceivers.remove(&id);
             }
         }
+        Vec::new()
+    }
+
+    /// The remote streams with at least one track, each once, in transceiver order
+    /// (the legacy `getRemoteStreams()`).
+    pub(crate) fn remote_streams(&self) -> Vec<MediaStream> {
+        let r = self.lock();
+        let mut ids: Vec<&TransceiverId> = r.transceivers.keys().collect();
+        ids.sort();
+        let mut out: Vec<MediaStream> = Vec::new();
+        for id in ids {
+            for s in &r.transceivers[id].remote_streams {
+                if !s.is_empty() && !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+        out
     }
 
     /// What a `track` event needs: the transceiver's shared part and the streams by id
