@@ -210,7 +210,7 @@ impl Core {
         if let Some((key, e)) = self.poll_data_channel_event() {
             return Some(Event::Channel(key, e));
         }
-        if let Some((id, e)) = self.session.media.poll_event() {
+        if let Some((id, e)) = self.session.poll_media_event() {
             return Some(Event::Media(id, e));
         }
         if !self.io.started && !self.is_closed() && self.needs_driver() {

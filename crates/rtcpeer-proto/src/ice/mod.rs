@@ -700,6 +700,21 @@ impl IceAgent {
         })
     }
 
+    /// Whether a STUN response with transaction id `tid` answers one of this agent's
+    /// requests (a gathering request, a check, a consent check): with several agents on
+    /// one socket (RFC 8843 §7, unbundled transports), responses are routed by it.
+    pub fn expects_response(&self, tid: &TransactionId) -> bool {
+        self.gathers.iter().any(|g| &g.tid == tid)
+            || self.pairs.iter().any(|p| {
+                p.tx.as_ref().is_some_and(|t| &t.tid == tid)
+                    || p.cancelled.as_ref().is_some_and(|t| &t.tid == tid)
+            })
+            || self
+                .selected
+                .as_ref()
+                .is_some_and(|s| s.consent.iter().any(|c| &c.tid == tid))
+    }
+
     /// Round-trip time last measured on the selected pair (checks, then consent), for
     /// `RTCIceCandidatePairStats.currentRoundTripTime`.
     pub fn selected_rtt(&self) -> Option<Duration> {

@@ -309,10 +309,67 @@ impl Negotiator {
                 .collect(),
             None => Vec::new(),
         };
-        let sdp = self.session(media_sections, bundle);
+        let mut sdp = self.session(media_sections, bundle);
+        self.unbundled_credentials(&mut sdp, &offer);
         let text = sdp.to_string();
         self.last_answer = Some(text.clone());
         Ok(SessionDescription::new(SdpType::Answer, text))
+    }
+
+    /// Gives every transport of answer `sdp` but the primary one credentials of its own
+    /// (RFC 8843 §7, RFC 9429 §5.3.1: a section the offer did not bundle is a transport of
+    /// its own), so STUN finds its ICE agent by USERNAME. A transport keeps the credentials
+    /// of the current answer unless the offer restarted it (a new ufrag in its section).
+    fn unbundled_credentials(&mut self, sdp: &mut Sdp, offer: &Sdp) {
+        use crate::negotiator::negotiated::{section_credentials, transport_sections};
+        let section = |d: &Sdp, mid: &str| d.media.iter().position(|m| m.mid() == Some(mid));
+        let mut made = Vec::new();
+        for t in transport_sections(sdp).into_iter().skip(1) {
+            let Some(mid) = t.first().and_then(|&i| sdp.media[i].mid()).map(str::to_string)
+            else {
+                continue;
+            };
+            let kept = match (&self.current_local, &self.current_remote) {
+                (Some(l), Some(r)) => {
+                    let restarted = section_credentials(&r.sdp, section(&r.sdp, &mid).unwrap_or(usize::MAX))
+                        .map(|c| c.ufrag)
+                        != section(offer, &mid)
+                            .and_then(|i| section_credentials(offer, i))
+                            .map(|c| c.ufrag);
+                    let ours = section(&l.sdp, &mid).and_then(|i| section_credentials(&l.sdp, i));
+                    let primary = crate::negotiator::negotiated::ice_credentials(&l.sdp);
+                    ours.filter(|c| !restarted && Some(c) != primary.as_ref())
+                }
+                _ => None,
+            };
+            let remote_ufrag = section(offer, &mid)
+                .and_then(|i| section_credentials(offer, i))
+                .map(|c| c.ufrag)
+                .unwrap_or_default();
+            let creds = match kept {
+                Some(c) => c,
+                None => {
+                    let earlier = self
+                        .transport_creds
+                        .iter()
+                        .find(|(m, r, _)| *m == mid && *r == remote_ufrag)
+                        .map(|(_, _, c)| c.clone());
+                    let c = earlier.unwrap_or_else(|| self.new_credentials());
+                    made.push((mid.clone(), remote_ufrag, c.clone()));
+                    c
+                }
+            };
+            for &i in &t {
+                for a in &mut sdp.media[i].attributes {
+                    match a {
+                        A::IceUfrag(u) => *u = creds.ufrag.clone(),
+                        A::IcePwd(p) => *p = creds.pwd.clone(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.transport_creds = made;
     }
 
     /// Legacy `offerToReceiveAudio/Video` (webrtc-pc §11.4.1).

@@ -699,6 +699,11 @@ impl MediaState {
         }
     }
 
+    /// Whether transceiver `id` has a section in this RTP session.
+    pub(crate) fn has_section(&self, id: TransceiverId) -> bool {
+        self.sections.iter().any(|s| s.transceiver == id)
+    }
+
     /// The section of a transceiver.
     #[cfg(test)]
     pub(crate) fn section_mut(&mut self, id: TransceiverId) -> Option<&mut MediaSection> {
@@ -1774,7 +1779,7 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        self.media.send_rtp(now, id, rtp)
+        self.media_for(id).send_rtp(now, id, rtp)
     }
 
     /// The next queued media packet appended to `out`, with its path.
