@@ -194,6 +194,9 @@ impl Connection {
     /// `getSelectedCandidatePair()`: the pair last selected, as the candidates were
     /// signalled (webrtc-pc §5.6.2).
     pub fn ice_selected_candidate_pair(&self, id: IceTransportId) -> Option<IceCandidatePair> {
+        if let Some(pair) = self.extra_selected_pair(id) {
+            return pair;
+        }
         self.session.ice_selected_candidate_pair(id)
     }
 

@@ -1259,6 +1259,13 @@ impl IceAgent {
         self.awaiting_interfaces = true;
     }
 
+    /// Gathering waits for sockets still being bound (reported with
+    /// [`IceAgent::add_local_interface`]) until [`IceAgent::interfaces_complete`]: a
+    /// further transport of an unbundled session that gets sockets of its own.
+    pub fn await_interfaces(&mut self) {
+        self.awaiting_interfaces = true;
+    }
+
     /// The new sockets of a [`IceAgent::restart_on_new_interfaces`] were all reported:
     /// gathering may complete.
     pub fn interfaces_complete(&mut self) {

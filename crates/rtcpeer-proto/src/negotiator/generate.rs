@@ -170,11 +170,30 @@ impl Negotiator {
             };
             media_sections.push(m);
         }
-        let bundle: Vec<String> = media_sections
+        let mut bundle: Vec<String> = media_sections
             .iter()
             .filter(|m| m.port != 0)
             .filter_map(|m| m.mid().map(str::to_string))
             .collect();
+        let policy = self.config.bundle_policy;
+        if policy != crate::config::BundlePolicy::MaxBundle {
+            // The data section is the BUNDLE tag we suggest (RFC 8843 §7.2.1): the transport
+            // that carries SCTP is the one that stays when the answer accepts BUNDLE.
+            let data = slots
+                .iter()
+                .zip(&media_sections)
+                .position(|(s, m)| s.owner == SlotOwner::Data && m.port != 0)
+                .and_then(|i| media_sections[i].mid().map(str::to_string));
+            if let Some(d) = data
+                && let Some(i) = bundle.iter().position(|m| *m == d)
+            {
+                let d = bundle.remove(i);
+                bundle.insert(0, d);
+            }
+            Self::policy_credentials(&mut media_sections, &bundle, policy, |key| {
+                self.offer_transport_credentials(key, restart, &ice)
+            });
+        }
         let sdp = self.session(media_sections, bundle);
         let text = sdp.to_string();
         self.last_offer = Some(OfferPlan {
@@ -314,6 +333,82 @@ impl Negotiator {
         let text = sdp.to_string();
         self.last_answer = Some(text.clone());
         Ok(SessionDescription::new(SdpType::Answer, text))
+    }
+
+    /// Under `bundlePolicy` "balanced" (one transport per media kind) or "max-compat" (one
+    /// per m-section), every live section outside the suggested tag's transport gets the
+    /// credentials `creds` gives for its transport key (RFC 9429 §4.1.1, §5.2.1: candidates
+    /// are gathered per transport until the answer accepts BUNDLE).
+    fn policy_credentials(
+        sections: &mut [Media],
+        bundle: &[String],
+        policy: crate::config::BundlePolicy,
+        mut creds: impl FnMut(&str) -> IceCredentials,
+    ) {
+        let key = |m: &Media| match policy {
+            crate::config::BundlePolicy::Balanced => m.kind.clone(),
+            _ => m.mid().unwrap_or_default().to_string(),
+        };
+        let Some(tag) = bundle
+            .first()
+            .and_then(|t| sections.iter().find(|m| m.mid() == Some(t.as_str())))
+            .map(key)
+        else {
+            return;
+        };
+        for m in sections.iter_mut().filter(|m| m.port != 0) {
+            let k = key(m);
+            if k == tag {
+                continue;
+            }
+            let c = creds(&k);
+            for a in &mut m.attributes {
+                match a {
+                    A::IceUfrag(u) => *u = c.ufrag.clone(),
+                    A::IcePwd(p) => *p = c.pwd.clone(),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The credentials of transport `key` (a mid or a media kind) in our offer: those of
+    /// the last offer while ICE does not restart, else new ones, kept for the next offers.
+    fn offer_transport_credentials(
+        &mut self,
+        key: &str,
+        restart: bool,
+        primary: &IceCredentials,
+    ) -> IceCredentials {
+        let tag = format!("offer:{key}");
+        if !restart {
+            // The credentials the applied local description gave this transport.
+            let applied = [&self.pending_local, &self.current_local]
+                .into_iter()
+                .flatten()
+                .find_map(|d| {
+                    let i = d.sdp.media.iter().position(|m| {
+                        m.port != 0 && (m.mid() == Some(key) || m.kind == key)
+                    })?;
+                    crate::negotiator::negotiated::section_credentials(&d.sdp, i)
+                        .filter(|c| c.ufrag != primary.ufrag)
+                });
+            if let Some(c) = applied {
+                return c;
+            }
+        }
+        if let Some((_, p, c)) = self.transport_creds.iter().find(|(k, _, _)| *k == tag)
+            && (!restart || *p == primary.ufrag)
+        {
+            return c.clone();
+        }
+        let c = self.new_credentials();
+        self.transport_creds.retain(|(k, _, _)| *k != tag);
+        if self.transport_creds.len() < 2 * crate::negotiator::negotiated::MAX_TRANSPORTS {
+            self.transport_creds
+                .push((tag, primary.ufrag.clone(), c.clone()));
+        }
+        c
     }
 
     /// Gives every transport of answer `sdp` but the primary one credentials of its own

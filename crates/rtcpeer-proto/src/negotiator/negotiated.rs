@@ -172,6 +172,13 @@ pub const MAX_TRANSPORTS: usize = 16;
 /// The first transport is the session's primary one: the one carrying the live data section
 /// (SCTP runs on it), else the first. A group whose sections are all rejected has none.
 pub(crate) fn transport_sections(sdp: &Sdp) -> Vec<Vec<usize>> {
+    transport_sections_by(sdp, false)
+}
+
+/// [`transport_sections`]; with `split`, the members of a BUNDLE group with credentials
+/// of their own are transports of their own: our offer under `bundlePolicy` "balanced" or
+/// "max-compat" until the answer accepts BUNDLE (RFC 9429 §4.1.1, RFC 8843 §7.3).
+pub(crate) fn transport_sections_by(sdp: &Sdp, split: bool) -> Vec<Vec<usize>> {
     let live = |i: usize| sdp.media.get(i).is_some_and(|m| m.port != 0);
     let mut in_group = vec![false; sdp.media.len()];
     let mut out: Vec<Vec<usize>> = Vec::new();
@@ -189,7 +196,24 @@ pub(crate) fn transport_sections(sdp: &Sdp) -> Vec<Vec<usize>> {
         // The tag: the first live member (RFC 8843 §7.2).
         if let Some(t) = members.iter().position(|&i| live(i)) {
             members[..=t].rotate_right(1);
-            out.push(members);
+            if !split {
+                out.push(members);
+                continue;
+            }
+            let mut parts: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+            for i in members {
+                let ufrag = section_credentials(sdp, i).map(|c| c.ufrag);
+                match parts.iter_mut().find(|(u, _)| *u == ufrag) {
+                    Some((_, p)) => p.push(i),
+                    None => parts.push((ufrag, vec![i])),
+                }
+            }
+            for (_, mut p) in parts {
+                if let Some(t) = p.iter().position(|&i| live(i)) {
+                    p[..=t].rotate_right(1);
+                    out.push(p);
+                }
+            }
         }
     }
     for (i, done) in in_group.iter().enumerate() {
@@ -422,7 +446,13 @@ impl Negotiator {
             d.and_then(|d| d.sdp.media.iter().position(|m| m.mid() == Some(mid)))
         };
         let mut out = Vec::new();
-        for (n, sections) in transport_sections(&g.sdp)
+        // Our own offer: its sections with credentials of their own gather on their own.
+        let split = g.typ == SdpType::Offer
+            && self
+                .pending_local
+                .as_ref()
+                .is_some_and(|p| std::ptr::eq(p, g));
+        for (n, sections) in transport_sections_by(&g.sdp, split)
             .into_iter()
             .take(MAX_TRANSPORTS)
             .enumerate()
@@ -619,7 +649,7 @@ impl Negotiator {
 
 /// The tag section of the transport of `sdp` whose credentials have `ufrag`.
 fn section_of_ufrag(sdp: &Sdp, ufrag: &str) -> Option<usize> {
-    transport_sections(sdp)
+    transport_sections_by(sdp, true)
         .into_iter()
         .filter_map(|t| t.first().copied())
         .find(|&i| section_credentials(sdp, i).is_some_and(|c| c.ufrag == ufrag))

@@ -478,6 +478,11 @@ impl Session {
                 "the connection is closed",
             ));
         }
+        if let Some(Some(id)) = self.binding {
+            // A socket bound for a further transport alone.
+            self.extra_own_address(id, addr);
+            return Ok(());
+        }
         if !self.ice.local_addrs.contains(&addr) {
             if self.ice.local_addrs.len() >= crate::ice::MAX_LOCAL_INTERFACES {
                 return Err(crate::error::Error::operation("too many local addresses"));
@@ -1059,6 +1064,10 @@ impl Session {
     /// fresh sockets ([`Core::poll_socket_request`]), as browsers do, instead of re-using the
     /// old ones (a peer like libwebrtc ties one ufrag to each 5-tuple and would keep checking
     /// the old address with the old ufrag).
+    pub(crate) fn fresh_sockets(&self) -> bool {
+        self.ice.fresh_sockets
+    }
+
     pub(crate) fn set_fresh_sockets_on_restart(&mut self, on: bool) {
         self.ice.fresh_sockets = on;
     }
@@ -1067,12 +1076,20 @@ impl Session {
     /// it reports each with [`Core::add_local_address`], then calls
     /// [`Core::local_addresses_complete`]. `None` when nothing is asked.
     pub(crate) fn poll_socket_request(&mut self) -> Option<Vec<IpAddr>> {
-        self.ice.socket_request.take()
+        if let Some(r) = self.ice.socket_request.take() {
+            self.binding = Some(None);
+            return Some(r);
+        }
+        self.next_extra_bind()
     }
 
     /// The sockets asked by [`Core::poll_socket_request`] were reported (or could not be
     /// bound): the new generation's gathering can complete.
     pub(crate) fn local_addresses_complete(&mut self) {
+        if let Some(Some(id)) = self.binding.take() {
+            self.extra_sockets_complete(id);
+            return;
+        }
         if let Some(agent) = self.ice.agent.as_mut() {
             agent.interfaces_complete();
         }

@@ -100,6 +100,9 @@ pub struct Session {
     /// The transports beyond the primary one (`ice`, `data`, `media`): one per further
     /// BUNDLE group or unbundled m-section (`session/transports.rs`, RFC 8843 §7).
     pub(crate) extra: Vec<transports::ExtraTransport>,
+    /// The sockets the driver is binding: `Some(None)` for the primary transport's ICE
+    /// restart, `Some(Some(id))` for further transport `id`'s own sockets.
+    pub(crate) binding: Option<Option<ice::IceTransportId>>,
     /// Named timers: deferred work, the latest time seen, why the last wake-up was due.
     pub(crate) timers: timers::Timers,
     /// What leaves next (the order, and what `close()` left to send).
@@ -133,6 +136,7 @@ impl Session {
             data: data::DataPath::new(),
             media: media::MediaState::default(),
             extra: Vec::new(),
+            binding: None,
             timers: timers::Timers::default(),
             scheduler: scheduler::Scheduler::default(),
             closed: false,

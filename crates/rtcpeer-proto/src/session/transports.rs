@@ -54,8 +54,18 @@ pub(crate) struct ExtraTransport {
     negotiated_dtls: Option<NegotiatedDtls>,
     /// Where DTLS replies go before ICE selected a pair.
     fallback_path: Option<(SocketAddr, SocketAddr)>,
+    /// It gathers on sockets of its own (a driver that binds at any time): the peer's
+    /// transports and ours then differ by 5-tuple even when both sides share one socket per
+    /// connection otherwise, so DTLS and SRTP find their transport by address.
+    own_sockets: bool,
+    /// IPs whose own socket is still to be asked for.
+    to_bind: Vec<std::net::IpAddr>,
+    /// Its own sockets.
+    local_addrs: Vec<SocketAddr>,
     /// The RTP session of its media sections.
     pub(crate) media: MediaState,
+    /// The pair its agent selected (local, remote), as the agent describes them.
+    pub(crate) selected: Option<(crate::sdp::Candidate, crate::sdp::Candidate)>,
 }
 
 impl std::fmt::Debug for ExtraTransport {
@@ -314,8 +324,14 @@ impl Session {
         agent.set_transport_policy(self.config.ice_transport_policy);
         agent.set_local_credentials(&creds.ufrag, &creds.pwd);
         agent.set_role(controlling);
+        let own_sockets = self.fresh_sockets();
+        let mut to_bind = Vec::new();
         for &addr in self.ice.local_addresses() {
-            if let Err(e) = agent.add_local_interface(addr) {
+            if own_sockets {
+                if !to_bind.contains(&addr.ip()) {
+                    to_bind.push(addr.ip());
+                }
+            } else if let Err(e) = agent.add_local_interface(addr) {
                 tracing::warn!("local address {addr} not used: {e}");
             }
         }
@@ -338,7 +354,11 @@ impl Session {
             dtls_wanted: false,
             negotiated_dtls: None,
             fallback_path: None,
+            own_sockets,
+            to_bind,
+            local_addrs: Vec::new(),
             media: MediaState::default(),
+            selected: None,
         }
     }
 
@@ -602,6 +622,7 @@ impl Session {
                     }
                 }
                 IceEvent::SelectedPairChanged(p) => {
+                    e.selected = Some((p.local.clone(), p.remote.clone()));
                     tracing::debug!(
                         "transport {}: selected pair {} -> {}",
                         e.id,
@@ -755,14 +776,65 @@ impl Session {
         }
     }
 
-    /// Driver inputs every agent shares: a new local socket.
+    /// A new socket of the primary transport: shared by the extra transports, or (when
+    /// they have sockets of their own) one more to bind for each on its IP.
     pub(super) fn extra_add_local_address(&mut self, addr: SocketAddr) {
+        // Decided at the first socket: the driver said by then whether it binds at will.
+        let own = self.fresh_sockets();
         for i in 0..self.extra.len() {
-            if let Err(e) = self.extra[i].agent.add_local_interface(addr) {
-                tracing::debug!("local address {addr} not used: {e}");
+            let e = &mut self.extra[i];
+            if e.local_addrs.is_empty() && e.to_bind.is_empty() {
+                e.own_sockets = own;
+            }
+            if e.own_sockets {
+                if !e.to_bind.contains(&addr.ip()) && !e.local_addrs.iter().any(|a| a.ip() == addr.ip())
+                {
+                    e.to_bind.push(addr.ip());
+                }
+                continue;
+            }
+            if let Err(err) = e.agent.add_local_interface(addr) {
+                tracing::debug!("local address {addr} not used: {err}");
             }
             self.pump_extra(i);
         }
+    }
+
+    /// The next sockets to bind for an extra transport (one transport at a time, and only
+    /// while no other binding is under way, so every reported socket has one owner).
+    pub(super) fn next_extra_bind(&mut self) -> Option<Vec<std::net::IpAddr>> {
+        if self.binding.is_some() {
+            return None;
+        }
+        let e = self.extra.iter_mut().find(|e| !e.to_bind.is_empty())?;
+        e.agent.await_interfaces();
+        self.binding = Some(Some(e.id));
+        Some(std::mem::take(&mut e.to_bind))
+    }
+
+    /// A socket the driver bound for extra transport `id` alone.
+    pub(super) fn extra_own_address(&mut self, id: IceTransportId, addr: SocketAddr) {
+        let Some(i) = self.extra.iter().position(|e| e.id == id) else {
+            return;
+        };
+        let e = &mut self.extra[i];
+        if e.local_addrs.len() < crate::ice::MAX_LOCAL_INTERFACES && !e.local_addrs.contains(&addr)
+        {
+            e.local_addrs.push(addr);
+            if let Err(err) = e.agent.add_local_interface(addr) {
+                tracing::debug!("local address {addr} not used: {err}");
+            }
+        }
+        self.pump_extra(i);
+    }
+
+    /// Every socket asked for extra transport `id` was reported: its gathering may end.
+    pub(super) fn extra_sockets_complete(&mut self, id: IceTransportId) {
+        let Some(i) = self.extra.iter().position(|e| e.id == id) else {
+            return;
+        };
+        self.extra[i].agent.interfaces_complete();
+        self.pump_extra(i);
     }
 
     /// Driver inputs every agent shares: a resolved (or unresolved) mDNS name.
@@ -779,7 +851,9 @@ impl Session {
 
     /// Whether an extra transport uses the socket bound on `addr`.
     pub(super) fn extra_uses_local_address(&self, addr: SocketAddr) -> bool {
-        self.extra.iter().any(|e| e.agent.uses_local_address(addr))
+        self.extra
+            .iter()
+            .any(|e| e.local_addrs.contains(&addr) || e.agent.uses_local_address(addr))
     }
 
     /// `close()`: every extra transport closes without events.
@@ -792,6 +866,19 @@ impl Session {
             e.connection = IceConnectionState::Closed;
             e.dtls_state = DtlsTransportState::Closed;
         }
+    }
+
+    /// The local credentials of every extra transport, in order (the driver's UDP mux
+    /// routes STUN by them).
+    pub(crate) fn extra_local_credentials(&self) -> Vec<IceCredentials> {
+        self.extra.iter().map(|e| e.local_creds.clone()).collect()
+    }
+
+    /// Whether [`Session::extra_local_credentials`] differs from `told` (compared
+    /// borrowed: nothing is allocated while they are equal).
+    pub(crate) fn extra_credentials_differ(&self, told: &[IceCredentials]) -> bool {
+        self.extra.len() != told.len()
+            || self.extra.iter().zip(told).any(|(e, t)| e.local_creds != *t)
     }
 }
 
