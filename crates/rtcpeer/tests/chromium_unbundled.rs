@@ -230,3 +230,129 @@ async fn chromium_max_compat_offer_without_bundle_connects_one_transport_per_m_s
     pc.close();
     chrome.close().await.unwrap();
 }
+
+/// The page side of the second test: Chromium answers whatever rtcpeer offers, with a data
+/// channel echo and the fake devices on the offered transceivers.
+const ANSWERER: &str = r#"
+window.A = {
+  async answer(offer) {
+    window.pc2 = new RTCPeerConnection({iceServers: []});
+    window.echoed = [];
+    pc2.ondatachannel = (e) => {
+      e.channel.onmessage = (m) => { echoed.push(m.data); e.channel.send('echo ' + m.data); };
+    };
+    await pc2.setRemoteDescription(offer);
+    await pc2.setLocalDescription();
+    await new Promise(r => {
+      if (pc2.iceGatheringState === 'complete') return r();
+      pc2.addEventListener('icegatheringstatechange',
+        () => pc2.iceGatheringState === 'complete' && r());
+    });
+    return pc2.localDescription;
+  },
+};
+"#;
+
+/// rtcpeer's own offers under `bundlePolicy` "max-compat" (a transport per m-section) and
+/// "balanced" (one per media kind) still offer BUNDLE (RFC 9429 §4.1.1, §5.2.1); Chromium
+/// accepts it, the unused transports are dropped, and data flows on the one left.
+#[tokio::test]
+async fn rtcpeer_max_compat_and_balanced_offers_connect_to_chromium_which_bundles() {
+    let mut chrome = Chromium::launch_or_panic().await;
+    assert!(!chrome.has_own_netns(), "run inside `unshare --net`");
+    chrome.eval(ANSWERER).await.expect("page helpers");
+    for (policy, transports) in [
+        (rtcpeer::BundlePolicy::MaxCompat, 4),
+        (rtcpeer::BundlePolicy::Balanced, 3),
+    ] {
+        let pc = PeerConnection::new(Configuration {
+            bundle_policy: policy,
+            ..Configuration::default()
+        })
+        .unwrap();
+        for kind in [
+            rtcpeer::MediaKind::Audio,
+            rtcpeer::MediaKind::Audio,
+            rtcpeer::MediaKind::Video,
+        ] {
+            pc.add_transceiver(kind, rtcpeer::TransceiverInit::default())
+                .unwrap();
+        }
+        let dc = pc.create_data_channel("chat", None).unwrap();
+        pc.set_local_description(None).await.unwrap();
+        tokio::time::timeout(LIMIT, async {
+            let mut ev = pc.events();
+            while pc.ice_gathering_state() != IceGatheringState::Complete {
+                ev.recv().await;
+            }
+        })
+        .await
+        .expect("every transport gathers");
+        let offer = pc.local_description().unwrap();
+        assert!(
+            offer.sdp.contains("a=group:BUNDLE 3 0 1 2"),
+            "{}",
+            offer.sdp
+        );
+        let mut ufrags: Vec<&str> = offer
+            .sdp
+            .lines()
+            .filter_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .collect();
+        ufrags.sort_unstable();
+        ufrags.dedup();
+        assert_eq!(ufrags.len(), transports, "{policy:?}:\n{}", offer.sdp);
+        let before: Vec<_> = pc
+            .get_transceivers()
+            .iter()
+            .map(|t| t.sender().transport().unwrap().ice_transport().unwrap())
+            .collect();
+        let answer = chrome
+            .eval(&format!("return await A.answer({});", js_literal(&offer)))
+            .await
+            .unwrap_or_else(|e| panic!("Chromium answers: {e}\n{}", offer.sdp));
+        assert!(answer["sdp"].as_str().unwrap().contains("a=group:BUNDLE"));
+        pc.set_remote_description(desc(&answer)).await.unwrap();
+        for t in &before {
+            assert_eq!(t.state(), rtcpeer::IceTransportState::Closed, "{policy:?}");
+        }
+        tokio::time::timeout(LIMIT, async {
+            let mut ev = pc.events();
+            while pc.connection_state() != PeerConnectionState::Connected {
+                ev.recv().await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{policy:?}: connectionState {:?} ice {:?} dtls {:?}\nanswer:\n{}",
+                pc.connection_state(),
+                pc.ice_connection_state(),
+                pc.sctp().map(|s| s.transport().state()),
+                answer["sdp"].as_str().unwrap()
+            )
+        });
+        let mut events = dc.events();
+        tokio::time::timeout(LIMIT, async {
+            while dc.ready_state() != rtcpeer::DataChannelState::Open {
+                events.recv().await;
+            }
+        })
+        .await
+        .expect("the channel opens");
+        dc.send_text("hello").unwrap();
+        let got = tokio::time::timeout(LIMIT, async {
+            loop {
+                if let Some(DataChannelEvent::Message(Payload::Text(t))) = events.recv().await {
+                    return t;
+                }
+            }
+        })
+        .await
+        .expect("the echo");
+        assert_eq!(got, "echo hello");
+        pc.close();
+        chrome.eval("pc2.close(); return null").await.unwrap();
+    }
+    chrome.close().await.unwrap();
+}

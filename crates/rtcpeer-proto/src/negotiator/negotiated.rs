@@ -343,7 +343,21 @@ impl Negotiator {
     pub(crate) fn negotiated(&self, cause: Cause) -> Negotiated {
         let local = self.newest_local();
         let remote = self.newest_remote();
-        let local_creds = local.and_then(|d| ice_credentials(&d.sdp));
+        // Our credentials of the primary transport: those of our section of its tag mid in
+        // the description that says what the transports are (after an answer that accepted
+        // BUNDLE, the answer's tag: our offer may have given it credentials of its own under
+        // "balanced"/"max-compat", RFC 8843 §7.3.1), else our description's tag section's.
+        let primary_mid = self.grouping_description().and_then(|g| {
+            let t = transport_sections(&g.sdp).into_iter().next()?;
+            g.sdp.media.get(*t.first()?)?.mid().map(str::to_string)
+        });
+        let local_creds = local.and_then(|d| {
+            primary_mid
+                .as_deref()
+                .and_then(|mid| d.sdp.media.iter().position(|m| m.mid() == Some(mid)))
+                .and_then(|i| section_credentials(&d.sdp, i))
+                .or_else(|| ice_credentials(&d.sdp))
+        });
         let ice = (local.is_some() || remote.is_some()).then(|| {
             let remote_tag_index = remote.and_then(|d| tag_section(&d.sdp));
             let (remote_candidates, remote_end_of_candidates) = match (remote, remote_tag_index) {

@@ -243,6 +243,32 @@ impl Default for IceState {
 }
 
 impl IceState {
+    /// Takes over a further transport's agent as the primary one (keeping the primary's
+    /// `RTCIceTransport` id): its credentials, sockets and states; the old agent closes.
+    pub(crate) fn adopt(
+        &mut self,
+        agent: IceAgent,
+        creds: IceCredentials,
+        own_addrs: Vec<SocketAddr>,
+        gathering: IceGatheringState,
+        connection: IceConnectionState,
+    ) {
+        if let Some(mut old) = self.agent.replace(agent) {
+            old.close();
+        }
+        self.local_creds = Some(creds);
+        self.remote_creds = None;
+        if !own_addrs.is_empty() {
+            self.local_addrs = own_addrs;
+        }
+        self.gathered.clear();
+        self.gathering_done = gathering == IceGatheringState::Complete;
+        self.gathering = gathering;
+        self.connection = connection;
+        self.selected = None;
+        self.quiet_regather = false;
+    }
+
     /// The knobs every agent of the session is created with.
     pub(crate) fn agent_config(&self) -> IceAgentConfig {
         self.config.clone()
@@ -933,7 +959,7 @@ impl Session {
 
     /// Gives the agent the remote credentials and the candidates of the remote tag section
     /// (plus end-of-candidates when signalled).
-    fn sync_remote(&mut self, ice: &NegotiatedIce) {
+    pub(super) fn sync_remote(&mut self, ice: &NegotiatedIce) {
         let Some(agent) = self.ice.agent.as_mut() else {
             return;
         };

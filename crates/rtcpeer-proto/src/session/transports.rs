@@ -242,6 +242,18 @@ impl Session {
         if self.is_closed() {
             return;
         }
+        // The answer accepted BUNDLE on a section our offer had given a transport of its
+        // own (RFC 8843 §7.3.1: the answerer picks the tag): that transport's agent carries
+        // on as the primary one, under the primary's `RTCIceTransport`.
+        if let Some(p) = negotiated.transports.first()
+            && let Some(local) = p.ice.local.as_ref()
+            && self.ice.local_creds.as_ref() != Some(local)
+            && let Some(i) = self.extra.iter().position(|e| e.local_creds == *local)
+        {
+            let e = self.extra.remove(i);
+            self.ice.adopt(e.agent, e.local_creds, e.local_addrs, e.gathering, e.connection);
+            self.sync_remote(&p.ice);
+        }
         let wanted = negotiated.transports.get(1..).unwrap_or(&[]);
         let mut i = 0;
         while i < self.extra.len() {
