@@ -947,4 +947,115 @@ mod tests {
             P::Failed
         );
     }
+
+    /// An answered offer with an unbundled audio section (its candidate on port 4000) and
+    /// the data section (port 3999), and our one shared socket.
+    fn answered() -> crate::connection::Core {
+        use crate::cert::{Certificate, CertificateParams};
+        use crate::connection::{Core, CoreSettings, SdpType, SessionDescription};
+        let fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:\
+                  AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+        let offer = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a0\r\n\
+             a=ice-ufrag:ufr0\r\na=ice-pwd:passwordpasswordpassword0\r\n\
+             a=fingerprint:sha-256 {fp}\r\na=setup:actpass\r\na=rtcp-mux\r\na=sendrecv\r\n\
+             a=rtpmap:111 opus/48000/2\r\n\
+             a=candidate:1 1 udp 2122260223 10.0.0.9 4000 typ host\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+             a=mid:d\r\na=ice-ufrag:ufrd\r\na=ice-pwd:passwordpasswordpasswordd\r\n\
+             a=fingerprint:sha-256 {fp}\r\na=setup:actpass\r\na=sctp-port:5000\r\n\
+             a=candidate:1 1 udp 2122260223 10.0.0.9 3999 typ host\r\n"
+        );
+        let cert = Certificate::generate(CertificateParams::default(), std::time::SystemTime::now())
+            .expect("certificate");
+        let mut c = Core::new(
+            crate::config::Configuration::default(),
+            CoreSettings::default(),
+            cert,
+            Box::new(crate::util::SeededRandom::new(5)),
+        );
+        c.set_remote_description(SessionDescription::new(SdpType::Offer, offer))
+            .unwrap();
+        c.set_local_description(None).unwrap();
+        c.add_local_address("10.0.0.1:1000".parse().unwrap()).unwrap();
+        c
+    }
+
+    fn stun(class: crate::stun::Class, tid: [u8; 12], username: Option<&str>) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = crate::stun::MessageWriter::new(
+            &mut buf,
+            class,
+            crate::stun::Method::BINDING,
+            crate::stun::TransactionId(tid),
+        );
+        if let Some(u) = username {
+            w.username(u).unwrap();
+        }
+        w.fingerprint().unwrap();
+        buf
+    }
+
+    #[test]
+    fn datagrams_find_their_transport_by_ufrag_transaction_and_path() {
+        use crate::stun::Class as S;
+        let mut c = answered();
+        assert_eq!(c.session.extra.len(), 1, "the audio section's own transport");
+        let ours = c.session.extra[0].local_creds.ufrag.clone();
+        let primary = c.session.ice.local_creds.clone().unwrap().ufrag;
+        assert_ne!(ours, primary);
+        let local: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let (a0, d): (SocketAddr, SocketAddr) =
+            ("10.0.0.9:4000".parse().unwrap(), "10.0.0.9:3999".parse().unwrap());
+        let s = &c.session;
+        // Requests by the local ufrag of USERNAME (RFC 8445 §7.3).
+        let req = |u: &str| stun(S::Request, [1; 12], Some(u));
+        assert_eq!(s.route_extra(Class::Stun, local, d, &req(&format!("{ours}:ufr0"))), Some(0));
+        assert_eq!(s.route_extra(Class::Stun, local, a0, &req(&format!("{primary}:ufrd"))), None);
+        assert_eq!(s.route_extra(Class::Stun, local, a0, &req("nobody:ufr0")), None);
+        assert_eq!(s.route_extra(Class::Stun, local, a0, &stun(S::Request, [1; 12], None)), None);
+        // Everything else by the path the agents know.
+        let dtls = [22u8, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+        assert_eq!(s.route_extra(Class::Dtls, local, a0, &dtls), Some(0));
+        assert_eq!(s.route_extra(Class::Dtls, local, d, &dtls), None);
+        assert_eq!(s.route_extra(Class::Rtp, local, a0, &[0x80; 12]), Some(0));
+        let stranger: SocketAddr = "10.0.0.66:1".parse().unwrap();
+        assert_eq!(s.route_extra(Class::Dtls, local, stranger, &dtls), None);
+        // Responses by the transaction of the request that asked: run the agents until
+        // the extra one sends a check, then answer it.
+        let t0 = Instant::now();
+        let mut buf = Vec::new();
+        let mut tid = None;
+        for ms in 0..200u64 {
+            let now = t0 + std::time::Duration::from_millis(ms * 10);
+            c.handle_input(now, crate::connection::Input::Timeout).unwrap();
+            loop {
+                buf.clear();
+                match c.poll_output(&mut buf) {
+                    crate::connection::Output::Transmit(t) => {
+                        let m = crate::stun::Message::parse(&buf).ok();
+                        if t.remote == a0
+                            && let Some(m) = m
+                            && m.class() == S::Request
+                        {
+                            tid = Some(m.transaction_id());
+                        }
+                    }
+                    crate::connection::Output::Timeout(_) => break,
+                    _ => {}
+                }
+            }
+            if tid.is_some() {
+                break;
+            }
+        }
+        let tid = tid.expect("the audio transport checks its pair");
+        let s = &c.session;
+        assert_eq!(s.route_extra(Class::Stun, local, a0, &stun(S::SuccessResponse, tid.0, None)), Some(0));
+        assert_eq!(s.route_extra(Class::Stun, local, a0, &stun(S::SuccessResponse, [9; 12], None)), None);
+        // A datagram the extra transport takes is its agent's: the USERNAME check
+        // fails integrity (no MESSAGE-INTEGRITY), so it is dropped there, not by the primary.
+        assert!(c.session.extra_handle_datagram(0, t0, local, a0, Class::Stun, &req(&format!("{ours}:ufr0"))));
+    }
 }
