@@ -191,8 +191,10 @@ async fn max_compat_offer_without_bundle_connects_a_transport_per_section_and_ca
             .await;
         }
     }
+    // Counted over every transport's RTP session: all of it went through.
     let c = pc2.media_counters();
     assert_eq!((c.srtp_rejected, c.unroutable), (0, 0), "{c:?}");
+    assert!(c.rtp_received >= 40 && c.rtp_sent >= 40, "{c:?}");
     pc1.close();
     pc2.close();
 }

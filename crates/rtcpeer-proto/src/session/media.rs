@@ -1801,6 +1801,31 @@ impl Session {
             .sections
             .iter()
             .find_map(|s| s.send.as_ref()?.stats.rtt());
+        // Every transport's RTP session (unbundled m-sections, `session/transports.rs`).
+        for e in &self.extra {
+            let x = e.media.counters;
+            c.rtp_received = c.rtp_received.saturating_add(x.rtp_received);
+            c.rtp_sent = c.rtp_sent.saturating_add(x.rtp_sent);
+            c.srtp_rejected = c.srtp_rejected.saturating_add(x.srtp_rejected);
+            c.malformed = c.malformed.saturating_add(x.malformed);
+            c.unroutable = c.unroutable.saturating_add(x.unroutable);
+            c.queue_full = c.queue_full.saturating_add(x.queue_full);
+            c.rtcp_received = c.rtcp_received.saturating_add(x.rtcp_received);
+            c.rtcp_sent = c.rtcp_sent.saturating_add(x.rtcp_sent);
+            c.nacks_received = c.nacks_received.saturating_add(x.nacks_received);
+            c.retransmitted = c.retransmitted.saturating_add(x.retransmitted);
+            c.nacks_sent = c.nacks_sent.saturating_add(x.nacks_sent);
+            c.keyframe_requests_received = c.keyframe_requests_received.saturating_add(x.keyframe_requests_received);
+            c.keyframe_requests_sent = c.keyframe_requests_sent.saturating_add(x.keyframe_requests_sent);
+            c.twcc_feedback_sent = c.twcc_feedback_sent.saturating_add(x.twcc_feedback_sent);
+            if c.round_trip_time.is_none() {
+                c.round_trip_time = e
+                    .media
+                    .sections
+                    .iter()
+                    .find_map(|s| s.send.as_ref()?.stats.rtt());
+            }
+        }
         c
     }
 }
