@@ -86,7 +86,16 @@ impl Negotiator {
         self.apply_legacy_offer_to_receive(MediaKind::Video, options.offer_to_receive_video);
 
         let restart = options.ice_restart || !self.ice_to_replace.is_empty();
-        let ice = match (restart, self.local_credentials()) {
+        // Once an answer accepted BUNDLE, later offers keep every bundled section on the
+        // BUNDLE transport (RFC 9429 §5.2.2, RFC 8843 §7.3): its credentials are those of
+        // our section of the answer's tag.
+        let accepted = self.accepted_bundle_tag();
+        let bundled = accepted.as_deref().and_then(|mid| {
+            let d = self.current_local.as_ref()?;
+            let i = d.sdp.media.iter().position(|m| m.mid() == Some(mid))?;
+            crate::negotiator::negotiated::section_credentials(&d.sdp, i)
+        });
+        let ice = match (restart, bundled.or_else(|| self.local_credentials())) {
             (false, Some(c)) => c,
             _ => self.fresh_credentials(),
         };
@@ -176,7 +185,7 @@ impl Negotiator {
             .filter_map(|m| m.mid().map(str::to_string))
             .collect();
         let policy = self.config.bundle_policy;
-        if policy != crate::config::BundlePolicy::MaxBundle {
+        if policy != crate::config::BundlePolicy::MaxBundle && accepted.is_none() {
             // The data section is the BUNDLE tag we suggest (RFC 8843 §7.2.1): the transport
             // that carries SCTP is the one that stays when the answer accepts BUNDLE.
             let data = slots
@@ -333,6 +342,21 @@ impl Negotiator {
         let text = sdp.to_string();
         self.last_answer = Some(text.clone());
         Ok(SessionDescription::new(SdpType::Answer, text))
+    }
+
+    /// The tag mid of the BUNDLE group the current answer accepted, if any.
+    fn accepted_bundle_tag(&self) -> Option<String> {
+        let answer = [&self.current_local, &self.current_remote]
+            .into_iter()
+            .flatten()
+            .find(|d| matches!(d.typ, SdpType::Answer | SdpType::Pranswer))?;
+        let t = crate::negotiator::negotiated::transport_sections(&answer.sdp);
+        let group = answer.sdp.bundle_groups().next()?;
+        let tag = t.into_iter().find(|t| {
+            t.iter()
+                .any(|&i| answer.sdp.media[i].mid().is_some_and(|m| group.iter().any(|g| g == m)))
+        })?;
+        answer.sdp.media.get(*tag.first()?)?.mid().map(str::to_string)
     }
 
     /// Under `bundlePolicy` "balanced" (one transport per media kind) or "max-compat" (one
