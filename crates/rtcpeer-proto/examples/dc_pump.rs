@@ -209,6 +209,7 @@ impl Peer {
                 }
                 IoRequest::SocketUnused(_)
                 | IoRequest::LocalCredentials { .. }
+                | IoRequest::TransportCredentials(_)
                 | IoRequest::ChannelForgotten(_) => {}
             },
         }

@@ -306,7 +306,9 @@ impl Peer {
                 self.conn.handle_input(now, input)?;
             }
             // One socket, not shared: nothing to close, nothing to route by ufrag.
-            IoRequest::SocketUnused(_) | IoRequest::LocalCredentials { .. } => {}
+            IoRequest::SocketUnused(_)
+            | IoRequest::LocalCredentials { .. }
+            | IoRequest::TransportCredentials(_) => {}
             // The connection forgot a closed channel we released: a driver that keeps
             // per-channel state (queues, handles) drops it here. The example keeps none.
             IoRequest::ChannelForgotten(_) => {}

@@ -428,7 +428,13 @@ async fn huge_descriptions_are_bounded_at_and_over_the_limit() {
 
     // Very many m-sections, each bundled on the first: candidates trickled to the last.
     let pc = PeerConnection::new(Configuration::default()).unwrap();
-    let mut sections = OFFER.replace("a=group:BUNDLE 0", "a=group:BUNDLE 0 1");
+    // (every mid in the group: sections outside BUNDLE would each need a transport of
+    // their own, and more than `MAX_TRANSPORTS` of them are refused)
+    let mids: Vec<String> = (0..400).map(|i| i.to_string()).collect();
+    let mut sections = OFFER.replace(
+        "a=group:BUNDLE 0",
+        &format!("a=group:BUNDLE {}", mids.join(" ")),
+    );
     for i in 1..400 {
         sections.push_str(&format!(
             "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:{i}\r\n\

@@ -132,6 +132,33 @@ impl Connection {
     /// The selected pair with each candidate as it was signalled (local: as our
     /// `icecandidate` event; remote: as the remote signalled it), else as the agent has it
     /// (a remote peer-reflexive candidate).
+    /// `getSelectedCandidatePair()` of a transport beyond the primary one (`None`: `id`
+    /// is not one): its candidates named after its own m-section (webrtc-pc §5.6.2).
+    pub(crate) fn extra_selected_pair(
+        &self,
+        id: IceTransportId,
+    ) -> Option<Option<IceCandidatePair>> {
+        let e = self.session.extra_of(id)?;
+        let Some((local, remote)) = e.selected.as_ref() else {
+            return Some(None);
+        };
+        let (local_creds, remote_creds) = self.session.extra_credentials(id)?;
+        let local_init = self.local_candidate_init(
+            format!("candidate:{local}"),
+            Some(local_creds.ufrag.clone()),
+        );
+        let remote_init = IceCandidateInit {
+            candidate: format!("candidate:{remote}"),
+            sdp_mid: Some(e.name.clone()),
+            sdp_m_line_index: local_init.sdp_m_line_index,
+            username_fragment: remote_creds.map(|c| c.ufrag.clone()),
+        };
+        Some(Some(IceCandidatePair {
+            local: IceCandidate::new(local_init).ok()?,
+            remote: IceCandidate::new(remote_init).ok()?,
+        }))
+    }
+
     pub(crate) fn signalled_pair(
         &self,
         local: &Candidate,

@@ -99,6 +99,10 @@ pub enum IoRequest {
         /// `ice-pwd`.
         pwd: String,
     },
+    /// The local ICE credentials of the transports beyond the first changed (an answer to
+    /// an offer that does not bundle has one transport per m-section, RFC 8843 §7): a
+    /// shared socket routes STUN by each of these ufrags too. Empty: none any more.
+    TransportCredentials(Vec<IceCredentials>),
     /// The core forgot this channel (released with [`Input::ChannelReleased`], closed, its
     /// `close` handed out before this): what the caller keeps for it may go too.
     ChannelForgotten(DataChannelId),
@@ -149,6 +153,8 @@ pub(crate) struct IoOutbox {
     sockets: Vec<SocketAddr>,
     /// The last credentials told.
     creds: Option<IceCredentials>,
+    /// The last credentials of further transports told.
+    transport_creds: Vec<IceCredentials>,
     /// Channels forgotten and not yet told (at most the channels the table held).
     forgotten: VecDeque<DataChannelId>,
 }
@@ -210,7 +216,7 @@ impl Core {
         if let Some((key, e)) = self.poll_data_channel_event() {
             return Some(Event::Channel(key, e));
         }
-        if let Some((id, e)) = self.session.media.poll_event() {
+        if let Some((id, e)) = self.session.poll_media_event() {
             return Some(Event::Media(id, e));
         }
         if !self.io.started && !self.is_closed() && self.needs_driver() {
@@ -286,6 +292,14 @@ impl Core {
                 pwd: c.pwd.clone(),
             });
             self.io.creds = Some(c);
+        }
+        if self
+            .session
+            .extra_credentials_differ(&self.io.transport_creds)
+        {
+            let list = self.session.extra_local_credentials();
+            self.io.push(IoRequest::TransportCredentials(list.clone()));
+            self.io.transport_creds = list;
         }
     }
 }

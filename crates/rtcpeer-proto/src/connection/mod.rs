@@ -121,6 +121,9 @@ pub enum CoreEvent {
     DataChannel(DataChannelId),
     /// The DTLS transport's `statechange` (webrtc-pc §5.5).
     DtlsStateChange(crate::dtls::DtlsTransportState),
+    /// The `statechange` of the DTLS transport under ICE transport `id`, a transport beyond
+    /// the primary one (an unbundled m-section, RFC 8843 §7; webrtc-pc §5.5).
+    TransportDtlsStateChange(IceTransportId, crate::dtls::DtlsTransportState),
     /// The DTLS transport's `error` (an `RTCError` with "dtls-failure" or
     /// "fingerprint-failure"), just before its `statechange` to "failed" (webrtc-pc §5.5.1).
     DtlsError(Error),
@@ -318,6 +321,10 @@ pub struct Negotiator {
     pub(crate) ice_to_replace: HashSet<String>,
     /// Fresh credentials generated for the next ICE generation, kept until applied.
     pub(crate) fresh_creds: Option<IceCredentials>,
+    /// Credentials made for the unbundled transports of an answer, by mid and the remote
+    /// ufrag they answer, so that every answer to the same offer has the same ones (at
+    /// most one per transport of the last answer).
+    pub(crate) transport_creds: Vec<(String, String, IceCredentials)>,
     pub(crate) dtls_role: Option<DtlsRole>,
     /// An applied answer fixed the DTLS role: data-channel stream ids are due (RFC 8832 §6).
     pub(crate) stream_ids_due: bool,
@@ -625,8 +632,9 @@ impl Connection {
             Cause::RemoteApplied(_) => self.session.ice_remote_description_applied(negotiated),
             Cause::RolledBack => self.session.ice_rolled_back(negotiated),
         }
+        self.session.transports_applied(negotiated);
         self.session.data_negotiated(negotiated);
-        self.session.media.apply(&negotiated.media);
+        self.session.apply_media(negotiated);
         self.flush_events();
     }
 }
@@ -662,6 +670,7 @@ impl Negotiator {
             mid_floor: 0,
             ice_to_replace: HashSet::new(),
             fresh_creds: None,
+            transport_creds: Vec::new(),
             dtls_role: None,
             stream_ids_due: false,
             session_id,
@@ -1137,7 +1146,7 @@ impl Negotiator {
 
     // ----- helpers shared by the submodules -----
 
-    fn new_credentials(&mut self) -> IceCredentials {
+    pub(crate) fn new_credentials(&mut self) -> IceCredentials {
         IceCredentials {
             ufrag: self.rng.string(ICE_CHARS, 8),
             pwd: self.rng.string(ICE_CHARS, 24),

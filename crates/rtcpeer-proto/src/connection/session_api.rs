@@ -41,7 +41,7 @@ impl Connection {
         params: crate::negotiator::parameters::RtpSendParameters,
     ) -> Result<()> {
         let active = self.negotiator.set_send_parameters(id, params)?;
-        self.session.media.set_send_active(id, active);
+        self.session.media_for(id).set_send_active(id, active);
         Ok(())
     }
 
@@ -49,6 +49,9 @@ impl Connection {
     /// carry NTP time (RFC 3550 §6.4.1), so without this call only receiver reports are sent.
     pub fn set_wall_clock(&mut self, now: Instant, unix: std::time::Duration) {
         self.session.media.set_wall_clock(now, unix);
+        for e in &mut self.session.extra {
+            e.media.set_wall_clock(now, unix);
+        }
     }
 
     /// `RTCDTMFSender.insertDTMF(tones, duration, interToneGap)` on transceiver `id`'s sender
@@ -74,14 +77,14 @@ impl Connection {
             );
         self.session.timers.note(now);
         self.session
-            .media
+            .media_for(id)
             .insert_dtmf(now, id, tones, duration, gap, can_insert)
     }
 
     /// Asks the remote sender of transceiver `id`'s receiver for a key frame (a PLI,
     /// RFC 4585 §6.3.1): false when nothing is received on it yet.
     pub fn request_keyframe(&mut self, id: TransceiverId) -> bool {
-        self.session.media.request_keyframe(id)
+        self.session.media_for(id).request_keyframe(id)
     }
 
     /// `RTCRtpReceiver.getSynchronizationSources()` (`contributing` false) or
@@ -93,12 +96,12 @@ impl Connection {
         contributing: bool,
         now: Instant,
     ) -> Vec<RtpSource> {
-        self.session.media.sources(id, contributing, now)
+        self.session.media_ref(id).sources(id, contributing, now)
     }
 
     /// `RTCDTMFSender.toneBuffer` of transceiver `id`'s sender (`None` without DTMF).
     pub fn tone_buffer(&self, id: TransceiverId) -> Option<&str> {
-        self.session.media.tone_buffer(id)
+        self.session.media_ref(id).tone_buffer(id)
     }
 
     /// The `jitterBufferTarget` setter of transceiver `id`'s receiver (webrtc-pc §5.3):
@@ -118,7 +121,9 @@ impl Connection {
             .transceiver_mut(id)
             .ok_or_else(|| Error::invalid_state("the transceiver is gone"))?;
         t.jitter_buffer_target = target;
-        self.session.media.set_jitter_buffer_target(id, target);
+        self.session
+            .media_for(id)
+            .set_jitter_buffer_target(id, target);
         Ok(())
     }
 
@@ -130,7 +135,7 @@ impl Connection {
     /// Receiver `id` hands out whole frames or RTP packets from now on (see
     /// [`ReceiveMode`]); false for a transceiver not negotiated yet.
     pub fn set_receive_mode(&mut self, id: TransceiverId, mode: ReceiveMode) -> bool {
-        self.session.media.set_receive_mode(id, mode)
+        self.session.media_for(id).set_receive_mode(id, mode)
     }
 
     /// Sends one encoded frame of `duration` on transceiver `id`'s sender at `now`:
@@ -145,7 +150,9 @@ impl Connection {
         duration: std::time::Duration,
     ) -> Result<usize> {
         self.session.timers.note(now);
-        self.session.media.send_frame(now, id, frame, duration)
+        self.session
+            .media_for(id)
+            .send_frame(now, id, frame, duration)
     }
 
     /// Counters of the RTP session (packets in and out, and every kind of drop).
@@ -186,6 +193,28 @@ impl Connection {
         self.session.ice_transport()
     }
 
+    /// The ICE transport carrying m-section `mid`: an unbundled section's own (RFC 8843
+    /// §7), else the primary one.
+    pub fn transport_of_mid(&self, mid: &str) -> Option<IceTransportId> {
+        self.session.transport_of_mid(mid)
+    }
+
+    /// The transports beyond the primary one (unbundled m-sections), in order.
+    pub fn extra_transport_ids(&self) -> Vec<IceTransportId> {
+        self.session.extra_transport_ids()
+    }
+
+    /// Whether `id` is a transport beyond the primary one.
+    pub fn is_extra_transport(&self, id: IceTransportId) -> bool {
+        self.session.extra_of(id).is_some()
+    }
+
+    /// `RTCDtlsTransport.state` of the DTLS transport over ICE transport `id` (the
+    /// primary's for an id that is not an extra transport).
+    pub fn dtls_state_of(&self, id: IceTransportId) -> DtlsTransportState {
+        self.session.dtls_state_of(id)
+    }
+
     pub(crate) fn is_current_transport(&self, id: IceTransportId) -> bool {
         self.session.is_current_transport(id)
     }
@@ -209,6 +238,9 @@ impl Connection {
     /// `getSelectedCandidatePair()`: the pair last selected, as the candidates were
     /// signalled (webrtc-pc §5.6.2).
     pub fn ice_selected_candidate_pair(&self, id: IceTransportId) -> Option<IceCandidatePair> {
+        if let Some(pair) = self.extra_selected_pair(id) {
+            return pair;
+        }
         self.session.ice_selected_candidate_pair(id)
     }
 

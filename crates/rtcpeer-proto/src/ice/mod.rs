@@ -717,6 +717,21 @@ impl IceAgent {
         })
     }
 
+    /// Whether a STUN response with transaction id `tid` answers one of this agent's
+    /// requests (a gathering request, a check, a consent check): with several agents on
+    /// one socket (RFC 8843 §7, unbundled transports), responses are routed by it.
+    pub fn expects_response(&self, tid: &TransactionId) -> bool {
+        self.gathers.iter().any(|g| &g.tid == tid)
+            || self.pairs.iter().any(|p| {
+                p.tx.as_ref().is_some_and(|t| &t.tid == tid)
+                    || p.cancelled.as_ref().is_some_and(|t| &t.tid == tid)
+            })
+            || self
+                .selected
+                .as_ref()
+                .is_some_and(|s| s.consent.iter().any(|c| &c.tid == tid))
+    }
+
     /// Round-trip time last measured on the selected pair (checks, then consent), for
     /// `RTCIceCandidatePairStats.currentRoundTripTime`.
     pub fn selected_rtt(&self) -> Option<Duration> {
@@ -1295,6 +1310,13 @@ impl IceAgent {
         self.gathering = Gathering::Running;
         self.awaiting_interfaces = true;
         self.readd_relay_candidates();
+    }
+
+    /// Gathering waits for sockets still being bound (reported with
+    /// [`IceAgent::add_local_interface`]) until [`IceAgent::interfaces_complete`]: a
+    /// further transport of an unbundled session that gets sockets of its own.
+    pub fn await_interfaces(&mut self) {
+        self.awaiting_interfaces = true;
     }
 
     /// The new sockets of a [`IceAgent::restart_on_new_interfaces`] were all reported:

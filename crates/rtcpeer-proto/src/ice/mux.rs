@@ -40,6 +40,9 @@ pub const MAX_MUX_ADDRESSES: usize = 16;
 pub const MAX_MUX_TRANSACTIONS: usize = 64;
 /// Longest local ufrag accepted (bytes).
 pub const MAX_UFRAG_LEN: usize = 256;
+/// Most ufrags of further transports per connection (unbundled m-sections, RFC 8843 §7;
+/// the core caps its transports at `MAX_TRANSPORTS`).
+pub const MAX_MUX_TRANSPORT_UFRAGS: usize = 16;
 
 /// A connection registered with a [`MuxTable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +59,8 @@ impl MuxConnId {
 struct Entry {
     ufrag: Option<String>,
     pwd: String,
+    /// The ufrags and passwords of the connection's further transports.
+    more: Vec<(String, String)>,
     addrs: VecDeque<SocketAddr>,
     txids: VecDeque<TransactionId>,
 }
@@ -133,6 +138,42 @@ impl MuxTable {
         Ok(())
     }
 
+    /// Sets the local credentials of the connection's transports beyond the first (the
+    /// unbundled m-sections of an answer, RFC 8843 §7): requests to those ufrags route to
+    /// it too. Replaces the previous list; at most [`MAX_MUX_TRANSPORT_UFRAGS`]. Fails as
+    /// [`MuxTable::set_credentials`] does (an invalid ufrag or another connection's is
+    /// skipped, the others are set).
+    pub fn set_transport_credentials(
+        &mut self,
+        id: MuxConnId,
+        creds: &[(String, String)],
+    ) -> Result<()> {
+        let Some(entry) = self.conns.get_mut(&id) else {
+            return Err(Error::invalid_state("mux: connection not registered"));
+        };
+        for (u, _) in std::mem::take(&mut entry.more) {
+            if entry.ufrag.as_deref() != Some(u.as_str()) && self.ufrags.get(&u) == Some(&id) {
+                self.ufrags.remove(&u);
+            }
+        }
+        let mut result = Ok(());
+        let mut more = Vec::new();
+        for (ufrag, pwd) in creds.iter().take(MAX_MUX_TRANSPORT_UFRAGS) {
+            let invalid = ufrag.is_empty() || ufrag.len() > MAX_UFRAG_LEN || ufrag.contains(':');
+            let taken = self.ufrags.get(ufrag).is_some_and(|o| *o != id);
+            if invalid || taken {
+                result = Err(Error::operation("mux: invalid or taken ufrag"));
+                continue;
+            }
+            self.ufrags.insert(ufrag.clone(), id);
+            more.push((ufrag.clone(), pwd.clone()));
+        }
+        if let Some(entry) = self.conns.get_mut(&id) {
+            entry.more = more;
+        }
+        result
+    }
+
     /// Forgets a connection and every route to it (it closed or was dropped).
     pub fn remove(&mut self, id: MuxConnId) {
         let Some(entry) = self.conns.remove(&id) else {
@@ -140,6 +181,11 @@ impl MuxTable {
         };
         if let Some(u) = entry.ufrag {
             self.ufrags.remove(&u);
+        }
+        for (u, _) in entry.more {
+            if self.ufrags.get(&u) == Some(&id) {
+                self.ufrags.remove(&u);
+            }
         }
         for a in entry.addrs {
             if self.addrs.get(&a) == Some(&id) {
@@ -217,7 +263,11 @@ impl MuxTable {
         let ufrag = username.split(':').next()?;
         let id = *self.ufrags.get(ufrag)?;
         let entry = self.conns.get(&id)?;
-        if msg.verify_integrity(entry.pwd.as_bytes()) {
+        let pwd = match entry.ufrag.as_deref() == Some(ufrag) {
+            true => &entry.pwd,
+            false => entry.more.iter().find(|(u, _)| u == ufrag).map(|(_, p)| p)?,
+        };
+        if msg.verify_integrity(pwd.as_bytes()) {
             self.learn(remote, id);
         }
         Some(id)
@@ -376,6 +426,36 @@ mod tests {
         assert_eq!(t.addresses_of(a), vec![ra]);
         assert_eq!(t.connection_of_address(rb), Some(b));
         assert_eq!(t.counters().unrouted, 1);
+    }
+
+    #[test]
+    fn a_connection_with_several_transports_is_found_by_each_ufrag() {
+        let (mut t, a, b) = table_with_two();
+        let more = vec![
+            ("ufA2".to_string(), "password2222222222222222".to_string()),
+            ("ufA3".to_string(), "password3333333333333333".to_string()),
+            ("ufB".to_string(), "stolen".to_string()),
+        ];
+        assert!(t.set_transport_credentials(a, &more).is_err(), "ufB is b's");
+        let r2 = addr("127.0.0.1:1002");
+        assert_eq!(
+            t.route(r2, &request("ufA2:x", "password2222222222222222")),
+            Some(a)
+        );
+        assert_eq!(t.connection_of_address(r2), Some(a), "learnt with its own password");
+        assert_eq!(t.route(r2, &request("ufB:x", "passwordBBBBBBBBBBBBBBBB")), Some(b));
+        assert_eq!(t.connection_of_ufrag("ufA3"), Some(a));
+        // A new list replaces the old; removal forgets them all.
+        t.set_transport_credentials(a, &more[..1]).unwrap();
+        assert_eq!(t.connection_of_ufrag("ufA3"), None);
+        let many: Vec<(String, String)> = (0..100)
+            .map(|i| (format!("u{i}"), "p".repeat(22)))
+            .collect();
+        t.set_transport_credentials(a, &many).unwrap();
+        assert_eq!(t.counters().ufrags, 2 + MAX_MUX_TRANSPORT_UFRAGS, "capped");
+        t.remove(a);
+        assert_eq!(t.connection_of_ufrag("u0"), None);
+        assert_eq!(t.counters().ufrags, 1);
     }
 
     #[test]

@@ -281,6 +281,15 @@ impl Negotiator {
             .iter()
             .any(|a| matches!(a, A::Fingerprint { .. }));
         let require_mux = self.config.rtcp_mux_policy == crate::config::RtcpMuxPolicy::Require;
+        // Every unbundled section costs an ICE agent and a DTLS association (RFC 8843 §7).
+        let transports = negotiated::transport_sections(sdp).len();
+        if transports > negotiated::MAX_TRANSPORTS {
+            return Err(Error::operation(format!(
+                "the description needs {transports} transports (m-sections outside BUNDLE), \
+                 more than the limit of {}",
+                negotiated::MAX_TRANSPORTS
+            )));
+        }
         let mut mids = HashSet::new();
         let mut msids = HashSet::new();
         for (i, m) in sdp.media.iter().enumerate() {

@@ -576,6 +576,7 @@ impl Negotiator {
             )
         };
         let (creds, tag) = (index.creds.clone(), index.transport);
+        let mid = target.and_then(|i| desc.sdp.media.get(i)?.mid().map(str::to_string));
         // The text given back is rendered from now on (as it always was after a call).
         if changed || desc.has_applied_text() {
             desc.sdp_changed();
@@ -585,6 +586,7 @@ impl Negotiator {
                 candidate: added,
                 for_tag: target.is_none() || target == tag,
                 remote: creds,
+                mid,
             },
         ))
     }

@@ -85,14 +85,24 @@ impl Negotiator {
         self.apply_legacy_offer_to_receive(MediaKind::Audio, options.offer_to_receive_audio);
         self.apply_legacy_offer_to_receive(MediaKind::Video, options.offer_to_receive_video);
 
+        // Once an answer accepted BUNDLE, later offers keep every bundled section on the
+        // BUNDLE transport (RFC 9429 §5.2.2, RFC 8843 §7.3): its credentials are those of
+        // our section of the answer's tag.
+        let accepted = self.accepted_bundle_tag();
+        let bundled = accepted.as_deref().and_then(|mid| {
+            let d = self.current_local.as_ref()?;
+            let i = d.sdp.media.iter().position(|m| m.mid() == Some(mid))?;
+            crate::negotiator::negotiated::section_credentials(&d.sdp, i)
+        });
+        let current = bundled.or_else(|| self.local_credentials());
         // A pending restartIce() is done once the newest local description has credentials
         // outside `[[LocalIceCredentialsToReplace]]` (a re-offer in have-local-offer keeps
         // them, RFC 9429 §5.2.3.1).
         let restart = options.ice_restart
-            || self
-                .local_credentials()
+            || current
+                .as_ref()
                 .is_some_and(|c| self.ice_to_replace.contains(&c.ufrag));
-        let ice = match (restart, self.local_credentials()) {
+        let ice = match (restart, current) {
             (false, Some(c)) => c,
             _ => self.fresh_credentials(),
         };
@@ -176,11 +186,30 @@ impl Negotiator {
             };
             media_sections.push(m);
         }
-        let bundle: Vec<String> = media_sections
+        let mut bundle: Vec<String> = media_sections
             .iter()
             .filter(|m| m.port != 0)
             .filter_map(|m| m.mid().map(str::to_string))
             .collect();
+        let policy = self.config.bundle_policy;
+        if policy != crate::config::BundlePolicy::MaxBundle && accepted.is_none() {
+            // The data section is the BUNDLE tag we suggest (RFC 8843 §7.2.1): the transport
+            // that carries SCTP is the one that stays when the answer accepts BUNDLE.
+            let data = slots
+                .iter()
+                .zip(&media_sections)
+                .position(|(s, m)| s.owner == SlotOwner::Data && m.port != 0)
+                .and_then(|i| media_sections[i].mid().map(str::to_string));
+            if let Some(d) = data
+                && let Some(i) = bundle.iter().position(|m| *m == d)
+            {
+                let d = bundle.remove(i);
+                bundle.insert(0, d);
+            }
+            Self::policy_credentials(&mut media_sections, &bundle, policy, |key| {
+                self.offer_transport_credentials(key, restart, &ice)
+            });
+        }
         let sdp = self.session(media_sections, bundle);
         let text = sdp.to_string();
         self.last_offer = Some(OfferPlan {
@@ -320,10 +349,158 @@ impl Negotiator {
                 .collect(),
             None => Vec::new(),
         };
-        let sdp = self.session(media_sections, bundle);
+        let mut sdp = self.session(media_sections, bundle);
+        self.unbundled_credentials(&mut sdp, &offer);
         let text = sdp.to_string();
         self.last_answer = Some(text.clone());
         Ok(SessionDescription::new(SdpType::Answer, text))
+    }
+
+    /// The tag mid of the BUNDLE group the current answer accepted, if any.
+    fn accepted_bundle_tag(&self) -> Option<String> {
+        let answer = [&self.current_local, &self.current_remote]
+            .into_iter()
+            .flatten()
+            .find(|d| matches!(d.typ, SdpType::Answer | SdpType::Pranswer))?;
+        let t = crate::negotiator::negotiated::transport_sections(&answer.sdp);
+        let group = answer.sdp.bundle_groups().next()?;
+        let tag = t.into_iter().find(|t| {
+            t.iter()
+                .any(|&i| answer.sdp.media[i].mid().is_some_and(|m| group.iter().any(|g| g == m)))
+        })?;
+        answer.sdp.media.get(*tag.first()?)?.mid().map(str::to_string)
+    }
+
+    /// Under `bundlePolicy` "balanced" (one transport per media kind) or "max-compat" (one
+    /// per m-section), every live section outside the suggested tag's transport gets the
+    /// credentials `creds` gives for its transport key (RFC 9429 §4.1.1, §5.2.1: candidates
+    /// are gathered per transport until the answer accepts BUNDLE).
+    fn policy_credentials(
+        sections: &mut [Media],
+        bundle: &[String],
+        policy: crate::config::BundlePolicy,
+        mut creds: impl FnMut(&str) -> IceCredentials,
+    ) {
+        let key = |m: &Media| match policy {
+            crate::config::BundlePolicy::Balanced => m.kind.clone(),
+            _ => m.mid().unwrap_or_default().to_string(),
+        };
+        let Some(tag) = bundle
+            .first()
+            .and_then(|t| sections.iter().find(|m| m.mid() == Some(t.as_str())))
+            .map(key)
+        else {
+            return;
+        };
+        for m in sections.iter_mut().filter(|m| m.port != 0) {
+            let k = key(m);
+            if k == tag {
+                continue;
+            }
+            let c = creds(&k);
+            for a in &mut m.attributes {
+                match a {
+                    A::IceUfrag(u) => *u = c.ufrag.clone(),
+                    A::IcePwd(p) => *p = c.pwd.clone(),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The credentials of transport `key` (a mid or a media kind) in our offer: those of
+    /// the last offer while ICE does not restart, else new ones, kept for the next offers.
+    fn offer_transport_credentials(
+        &mut self,
+        key: &str,
+        restart: bool,
+        primary: &IceCredentials,
+    ) -> IceCredentials {
+        let tag = format!("offer:{key}");
+        if !restart {
+            // The credentials the applied local description gave this transport.
+            let applied = [&self.pending_local, &self.current_local]
+                .into_iter()
+                .flatten()
+                .find_map(|d| {
+                    let i = d.sdp.media.iter().position(|m| {
+                        m.port != 0 && (m.mid() == Some(key) || m.kind == key)
+                    })?;
+                    crate::negotiator::negotiated::section_credentials(&d.sdp, i)
+                        .filter(|c| c.ufrag != primary.ufrag)
+                });
+            if let Some(c) = applied {
+                return c;
+            }
+        }
+        if let Some((_, p, c)) = self.transport_creds.iter().find(|(k, _, _)| *k == tag)
+            && (!restart || *p == primary.ufrag)
+        {
+            return c.clone();
+        }
+        let c = self.new_credentials();
+        self.transport_creds.retain(|(k, _, _)| *k != tag);
+        if self.transport_creds.len() < 2 * crate::negotiator::negotiated::MAX_TRANSPORTS {
+            self.transport_creds
+                .push((tag, primary.ufrag.clone(), c.clone()));
+        }
+        c
+    }
+
+    /// Gives every transport of answer `sdp` but the primary one credentials of its own
+    /// (RFC 8843 §7, RFC 9429 §5.3.1: a section the offer did not bundle is a transport of
+    /// its own), so STUN finds its ICE agent by USERNAME. A transport keeps the credentials
+    /// of the current answer unless the offer restarted it (a new ufrag in its section).
+    fn unbundled_credentials(&mut self, sdp: &mut Sdp, offer: &Sdp) {
+        use crate::negotiator::negotiated::{section_credentials, transport_sections};
+        let section = |d: &Sdp, mid: &str| d.media.iter().position(|m| m.mid() == Some(mid));
+        let mut made = Vec::new();
+        for t in transport_sections(sdp).into_iter().skip(1) {
+            let Some(mid) = t.first().and_then(|&i| sdp.media[i].mid()).map(str::to_string)
+            else {
+                continue;
+            };
+            let kept = match (&self.current_local, &self.current_remote) {
+                (Some(l), Some(r)) => {
+                    let restarted = section_credentials(&r.sdp, section(&r.sdp, &mid).unwrap_or(usize::MAX))
+                        .map(|c| c.ufrag)
+                        != section(offer, &mid)
+                            .and_then(|i| section_credentials(offer, i))
+                            .map(|c| c.ufrag);
+                    let ours = section(&l.sdp, &mid).and_then(|i| section_credentials(&l.sdp, i));
+                    let primary = crate::negotiator::negotiated::ice_credentials(&l.sdp);
+                    ours.filter(|c| !restarted && Some(c) != primary.as_ref())
+                }
+                _ => None,
+            };
+            let remote_ufrag = section(offer, &mid)
+                .and_then(|i| section_credentials(offer, i))
+                .map(|c| c.ufrag)
+                .unwrap_or_default();
+            let creds = match kept {
+                Some(c) => c,
+                None => {
+                    let earlier = self
+                        .transport_creds
+                        .iter()
+                        .find(|(m, r, _)| *m == mid && *r == remote_ufrag)
+                        .map(|(_, _, c)| c.clone());
+                    let c = earlier.unwrap_or_else(|| self.new_credentials());
+                    made.push((mid.clone(), remote_ufrag, c.clone()));
+                    c
+                }
+            };
+            for &i in &t {
+                for a in &mut sdp.media[i].attributes {
+                    match a {
+                        A::IceUfrag(u) => *u = creds.ufrag.clone(),
+                        A::IcePwd(p) => *p = creds.pwd.clone(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.transport_creds = made;
     }
 
     /// Legacy `offerToReceiveAudio/Video` (webrtc-pc §11.4.1).

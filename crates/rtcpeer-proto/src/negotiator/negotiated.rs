@@ -122,6 +122,20 @@ pub struct NegotiatedMedia {
     pub jitter_buffer_target: Option<std::time::Duration>,
 }
 
+/// One ICE+DTLS transport: a BUNDLE group, or an m-section outside every group (RFC 8843
+/// §7, RFC 9429 §5.3.1: an answer to an offer that does not bundle has one per section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedTransport {
+    /// The transport's name: the mid of its tag section (stable while the tag is).
+    pub id: String,
+    /// The mids of the m-sections it carries, the tag first.
+    pub mids: Vec<String>,
+    /// Its ICE parameters, read from the sections of its tag mid.
+    pub ice: NegotiatedIce,
+    /// Its DTLS parameters, once an answer fixed the role.
+    pub dtls: Option<NegotiatedDtls>,
+}
+
 /// Everything the transports need from the descriptions applied so far.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Negotiated {
@@ -134,8 +148,11 @@ pub struct Negotiated {
     pub dtls: Option<NegotiatedDtls>,
     /// SCTP, while the session has a data section.
     pub sctp: Option<NegotiatedSctp>,
-    /// One entry per transceiver with a mid (unused by the session until RTP exists).
+    /// One entry per transceiver with a mid.
     pub media: Vec<NegotiatedMedia>,
+    /// Every transport, the primary one first (its parameters are `ice` and `dtls`); empty
+    /// before any description. At most [`MAX_TRANSPORTS`].
+    pub transports: Vec<NegotiatedTransport>,
 }
 
 /// What `addIceCandidate` recorded, for the ICE agent (webrtc-pc §4.4.1.6, RFC 8840 §4).
@@ -148,32 +165,93 @@ pub struct RemoteCandidate {
     pub for_tag: bool,
     /// The ICE credentials of the remote description it was added to.
     pub remote: Option<IceCredentials>,
+    /// The mid of the m-section it was added to (`None`: end-of-candidates for all).
+    pub mid: Option<String>,
 }
 
-/// The m-section that carries the session's transport: the first mid of the first BUNDLE
-/// group that is not rejected (the BUNDLE tag, RFC 8843 §7.2), else the first live section.
-pub(crate) fn tag_section(sdp: &Sdp) -> Option<usize> {
+/// The most transports one description may ask for: a remote offer whose m-sections are not
+/// bundled needs one ICE agent and one DTLS association per section (RFC 8843 §7, RFC 9429
+/// §5.3.1), so their number is capped; an offer needing more is refused.
+pub const MAX_TRANSPORTS: usize = 16;
+
+/// The transports of a description (RFC 8843 §7, RFC 9429 §5.2.1), as m-line indices with
+/// the transport's tag section first: the live sections (and `a=bundle-only` ones) of each
+/// BUNDLE group in group order, then each live section outside every group on its own.
+/// The first transport is the session's primary one: the one carrying the live data section
+/// (SCTP runs on it), else the first. A group whose sections are all rejected has none.
+pub(crate) fn transport_sections(sdp: &Sdp) -> Vec<Vec<usize>> {
+    transport_sections_by(sdp, false)
+}
+
+/// [`transport_sections`]; with `split`, the members of a BUNDLE group with credentials
+/// of their own are transports of their own: our offer under `bundlePolicy` "balanced" or
+/// "max-compat" until the answer accepts BUNDLE (RFC 9429 §4.1.1, RFC 8843 §7.3).
+pub(crate) fn transport_sections_by(sdp: &Sdp, split: bool) -> Vec<Vec<usize>> {
     let live = |i: usize| sdp.media.get(i).is_some_and(|m| m.port != 0);
+    let mut in_group = vec![false; sdp.media.len()];
+    let mut out: Vec<Vec<usize>> = Vec::new();
     for group in sdp.bundle_groups() {
+        let mut members: Vec<usize> = Vec::new();
         for mid in group {
             if let Some(i) = sdp.media.iter().position(|m| m.mid() == Some(mid.as_str()))
-                && live(i)
+                && !sdp.media[i].is_rejected()
+                && !in_group[i]
             {
-                return Some(i);
+                in_group[i] = true;
+                members.push(i);
+            }
+        }
+        // The tag: the first live member (RFC 8843 §7.2).
+        if let Some(t) = members.iter().position(|&i| live(i)) {
+            members[..=t].rotate_right(1);
+            if !split {
+                out.push(members);
+                continue;
+            }
+            let mut parts: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+            for i in members {
+                let ufrag = section_credentials(sdp, i).map(|c| c.ufrag);
+                match parts.iter_mut().find(|(u, _)| *u == ufrag) {
+                    Some((_, p)) => p.push(i),
+                    None => parts.push((ufrag, vec![i])),
+                }
+            }
+            for (_, mut p) in parts {
+                if let Some(t) = p.iter().position(|&i| live(i)) {
+                    p[..=t].rotate_right(1);
+                    out.push(p);
+                }
             }
         }
     }
-    (0..sdp.media.len()).find(|&i| live(i))
+    for (i, done) in in_group.iter().enumerate() {
+        if !done && live(i) {
+            out.push(vec![i]);
+        }
+    }
+    let data = out.iter().position(|t| {
+        t.iter()
+            .any(|&i| live(i) && sdp.media[i].proto.to_ascii_uppercase().contains("SCTP"))
+    });
+    if let Some(d) = data
+        && d > 0
+    {
+        let t = out.remove(d);
+        out.insert(0, t);
+    }
+    out
 }
 
-fn tag_media(sdp: &Sdp) -> Option<&Media> {
-    tag_section(sdp).and_then(|i| sdp.media.get(i))
+/// The m-section that carries the session's (primary) transport: the tag of the first of
+/// [`transport_sections`] (with BUNDLE, the first mid of the first group that is not
+/// rejected, RFC 8843 §7.2), else the first live section.
+pub(crate) fn tag_section(sdp: &Sdp) -> Option<usize> {
+    transport_sections(sdp).first().and_then(|t| t.first().copied())
 }
 
-/// The ICE credentials of a description: the tag section's, else session level
-/// (RFC 8839 §5.4).
-pub(crate) fn ice_credentials(sdp: &Sdp) -> Option<IceCredentials> {
-    let m = tag_media(sdp);
+/// The ICE credentials of section `i`, else session level (RFC 8839 §5.4).
+pub(crate) fn section_credentials(sdp: &Sdp, i: usize) -> Option<IceCredentials> {
+    let m = sdp.media.get(i);
     let ufrag = m
         .and_then(|m| m.ice_ufrag().map(str::to_string))
         .or_else(|| {
@@ -193,6 +271,45 @@ pub(crate) fn ice_credentials(sdp: &Sdp) -> Option<IceCredentials> {
     Some(IceCredentials { ufrag, pwd })
 }
 
+/// The fingerprints of section `i`, lowercase, else session level (RFC 8122 §5).
+fn section_fingerprints(sdp: &Sdp, i: usize) -> Vec<DtlsFingerprint> {
+    let collect = |attrs: &[A]| -> Vec<DtlsFingerprint> {
+        attrs
+            .iter()
+            .filter_map(|a| match a {
+                A::Fingerprint { algorithm, value } => Some(DtlsFingerprint {
+                    algorithm: algorithm.to_ascii_lowercase(),
+                    value: value.to_ascii_lowercase(),
+                }),
+                _ => None,
+            })
+            .collect()
+    };
+    let media = sdp
+        .media
+        .get(i)
+        .map(|m| collect(&m.attributes))
+        .unwrap_or_default();
+    if media.is_empty() {
+        collect(&sdp.attributes)
+    } else {
+        media
+    }
+}
+
+fn tag_media(sdp: &Sdp) -> Option<&Media> {
+    tag_section(sdp).and_then(|i| sdp.media.get(i))
+}
+
+/// The ICE credentials of a description: the tag section's, else session level
+/// (RFC 8839 §5.4).
+pub(crate) fn ice_credentials(sdp: &Sdp) -> Option<IceCredentials> {
+    match tag_section(sdp) {
+        Some(i) => section_credentials(sdp, i),
+        None => section_credentials(sdp, usize::MAX),
+    }
+}
+
 /// `a=setup` of a description: the tag section's, else session level (RFC 8842 §5).
 pub(crate) fn setup(sdp: &Sdp) -> Option<Setup> {
     tag_media(sdp).and_then(Media::setup).or_else(|| {
@@ -206,26 +323,7 @@ pub(crate) fn setup(sdp: &Sdp) -> Option<Setup> {
 /// The fingerprints of a description, lowercase: the tag section's, else session level
 /// (RFC 8122 §5).
 pub(crate) fn fingerprints(sdp: &Sdp) -> Vec<DtlsFingerprint> {
-    let collect = |attrs: &[A]| -> Vec<DtlsFingerprint> {
-        attrs
-            .iter()
-            .filter_map(|a| match a {
-                A::Fingerprint { algorithm, value } => Some(DtlsFingerprint {
-                    algorithm: algorithm.to_ascii_lowercase(),
-                    value: value.to_ascii_lowercase(),
-                }),
-                _ => None,
-            })
-            .collect()
-    };
-    let media = tag_media(sdp)
-        .map(|m| collect(&m.attributes))
-        .unwrap_or_default();
-    if media.is_empty() {
-        collect(&sdp.attributes)
-    } else {
-        media
-    }
+    section_fingerprints(sdp, tag_section(sdp).unwrap_or(usize::MAX))
 }
 
 fn tag_of(sdp: &Sdp) -> Option<Tag> {
@@ -253,7 +351,21 @@ impl Negotiator {
     pub(crate) fn negotiated(&self, cause: Cause) -> Negotiated {
         let local = self.newest_local();
         let remote = self.newest_remote();
-        let local_creds = local.and_then(|d| ice_credentials(&d.sdp));
+        // Our credentials of the primary transport: those of our section of its tag mid in
+        // the description that says what the transports are (after an answer that accepted
+        // BUNDLE, the answer's tag: our offer may have given it credentials of its own under
+        // "balanced"/"max-compat", RFC 8843 §7.3.1), else our description's tag section's.
+        let primary_mid = self.grouping_description().and_then(|g| {
+            let t = transport_sections(&g.sdp).into_iter().next()?;
+            g.sdp.media.get(*t.first()?)?.mid().map(str::to_string)
+        });
+        let local_creds = local.and_then(|d| {
+            primary_mid
+                .as_deref()
+                .and_then(|mid| d.sdp.media.iter().position(|m| m.mid() == Some(mid)))
+                .and_then(|i| section_credentials(&d.sdp, i))
+                .or_else(|| ice_credentials(&d.sdp))
+        });
         let ice = (local.is_some() || remote.is_some()).then(|| {
             let remote_tag_index = remote.and_then(|d| tag_section(&d.sdp));
             let (remote_candidates, remote_end_of_candidates) = match (remote, remote_tag_index) {
@@ -297,13 +409,148 @@ impl Negotiator {
             local_max_message_size: self.settings.max_message_size,
             max_message_size: s.max_message_size,
         });
+        let transports = self.negotiated_transports(ice.as_ref(), dtls.as_ref());
         Negotiated {
             cause,
             ice,
             dtls,
             sctp,
             media: self.negotiated_media(),
+            transports,
         }
+    }
+
+    /// The description whose BUNDLE groups say what the transports are (RFC 8843 §7): our
+    /// pending offer, else the answer of the current exchange, else a remote offer.
+    fn grouping_description(&self) -> Option<&Desc> {
+        fn answer(d: &Option<Desc>) -> Option<&Desc> {
+            d.as_ref()
+                .filter(|d| matches!(d.typ, SdpType::Answer | SdpType::Pranswer))
+        }
+        self.pending_local
+            .as_ref()
+            .or(answer(&self.pending_remote))
+            .or(answer(&self.current_local))
+            .or(answer(&self.current_remote))
+            .or(self.pending_remote.as_ref())
+            .or(self.current_local.as_ref())
+    }
+
+    /// Every transport of [`Negotiator::grouping_description`], the primary first (`ice` and
+    /// `dtls`, as computed from the tag sections), then one per further group or unbundled
+    /// section, each read from the local and remote sections of its tag mid.
+    fn negotiated_transports(
+        &self,
+        ice: Option<&NegotiatedIce>,
+        dtls: Option<&NegotiatedDtls>,
+    ) -> Vec<NegotiatedTransport> {
+        let (Some(g), Some(ice)) = (self.grouping_description(), ice) else {
+            return Vec::new();
+        };
+        let local = self.newest_local();
+        let remote = self.newest_remote();
+        let answer = [
+            &self.pending_local,
+            &self.pending_remote,
+            &self.current_local,
+            &self.current_remote,
+        ]
+        .into_iter()
+        .flatten()
+        .find(|d| matches!(d.typ, SdpType::Answer | SdpType::Pranswer));
+        let local_answer = answer.is_some_and(|a| {
+            [&self.pending_local, &self.current_local]
+                .into_iter()
+                .flatten()
+                .any(|d| std::ptr::eq(d, a))
+        });
+        let index_of = |d: Option<&Desc>, mid: &str| {
+            d.and_then(|d| d.sdp.media.iter().position(|m| m.mid() == Some(mid)))
+        };
+        let mut out = Vec::new();
+        // Our own offer: its sections with credentials of their own gather on their own.
+        let split = g.typ == SdpType::Offer
+            && self
+                .pending_local
+                .as_ref()
+                .is_some_and(|p| std::ptr::eq(p, g));
+        for (n, sections) in transport_sections_by(&g.sdp, split)
+            .into_iter()
+            .take(MAX_TRANSPORTS)
+            .enumerate()
+        {
+            let mids: Vec<String> = sections
+                .iter()
+                .filter_map(|&i| g.sdp.media[i].mid().map(str::to_string))
+                .collect();
+            let Some(id) = mids.first().cloned() else {
+                continue;
+            };
+            if n == 0 {
+                out.push(NegotiatedTransport {
+                    id,
+                    mids,
+                    ice: ice.clone(),
+                    dtls: dtls.cloned(),
+                });
+                continue;
+            }
+            let li = index_of(local, &id);
+            let ri = index_of(remote, &id);
+            let (remote_candidates, remote_end_of_candidates) = match (remote, ri) {
+                (Some(d), Some(i)) => (
+                    d.candidates_of(i).cloned().collect(),
+                    d.end_of_candidates_in(i),
+                ),
+                _ => (Vec::new(), false),
+            };
+            let tag = |i: Option<usize>| {
+                i.map(|i| Tag {
+                    mid: Some(id.clone()),
+                    index: u16::try_from(i).unwrap_or(0),
+                })
+            };
+            let t_ice = NegotiatedIce {
+                local: local.zip(li).and_then(|(d, i)| section_credentials(&d.sdp, i)),
+                local_is_offer: ice.local_is_offer,
+                remote: remote.zip(ri).and_then(|(d, i)| section_credentials(&d.sdp, i)),
+                remote_is_offer: ice.remote_is_offer,
+                remote_candidates,
+                remote_end_of_candidates,
+                local_tag: tag(li),
+                remote_tag: tag(ri),
+            };
+            // The role from the answer's `a=setup` in this section (RFC 8842 §5), else the
+            // session's.
+            let role = answer
+                .and_then(|a| {
+                    let i = a.sdp.media.iter().position(|m| m.mid() == Some(id.as_str()))?;
+                    a.sdp.media[i].setup()
+                })
+                .and_then(|s| match (s, local_answer) {
+                    (Setup::Active, true) | (Setup::Passive, false) => Some(DtlsRole::Client),
+                    (Setup::Passive, true) | (Setup::Active, false) => Some(DtlsRole::Server),
+                    _ => None,
+                })
+                .or(dtls.map(|d| d.role));
+            let t_dtls = match (dtls, role) {
+                (Some(_), Some(role)) => Some(NegotiatedDtls {
+                    role,
+                    remote_fingerprints: remote
+                        .zip(ri)
+                        .map(|(d, i)| section_fingerprints(&d.sdp, i))
+                        .unwrap_or_default(),
+                }),
+                _ => None,
+            };
+            out.push(NegotiatedTransport {
+                id,
+                mids,
+                ice: t_ice,
+                dtls: t_dtls,
+            });
+        }
+        out
     }
 
     /// Per-mid media parameters: codecs and extensions from the newest answer (else the
@@ -372,10 +619,11 @@ impl Negotiator {
     }
 
     /// Writes gathered local candidate `c` (`None`: end-of-candidates) of ICE generation
-    /// `ufrag` into the tag section of every local description of that generation, as
-    /// browsers show them in `localDescription` (webrtc-pc §4.4.1.6 step "add the
-    /// candidate"), and returns the `icecandidate` event's init: the tag section's mid and
-    /// index in the newest local description, and `ufrag` (webrtc-pc §4.8.2).
+    /// `ufrag` into the tag section of the transport with that ufrag in every local
+    /// description (each unbundled transport has its own, RFC 8843 §7), as browsers show
+    /// them in `localDescription` (webrtc-pc §4.4.1.6 step "add the candidate"), and returns
+    /// the `icecandidate` event's init: that section's mid and index in the newest local
+    /// description, and `ufrag` (webrtc-pc §4.8.2).
     pub(crate) fn add_local_candidate(
         &mut self,
         ufrag: &str,
@@ -385,10 +633,10 @@ impl Negotiator {
             .into_iter()
             .flatten()
         {
-            if ice_credentials(&d.sdp).is_none_or(|creds| creds.ufrag != ufrag) {
+            let Some(i) = section_of_ufrag(&d.sdp, ufrag) else {
                 continue;
-            }
-            if write_candidate(&mut d.sdp, c) {
+            };
+            if write_candidate(&mut d.sdp, i, c) {
                 d.sdp_changed();
             }
         }
@@ -398,14 +646,24 @@ impl Negotiator {
         )
     }
 
-    /// A local candidate's `RTCIceCandidateInit`: `candidate` with the tag section's mid and
-    /// index in the newest local description, and `ufrag` (webrtc-pc §4.8.2).
+    /// A local candidate's `RTCIceCandidateInit`: `candidate` with the mid and index of the
+    /// tag section of `ufrag`'s transport (else the primary one) in the newest local
+    /// description, and `ufrag` (webrtc-pc §4.8.2).
     pub(crate) fn local_candidate_init(
         &self,
         candidate: String,
         ufrag: Option<String>,
     ) -> crate::connection::IceCandidateInit {
-        let tag = self.newest_local().and_then(|d| tag_of(&d.sdp));
+        let tag = self.newest_local().and_then(|d| {
+            let i = ufrag
+                .as_deref()
+                .and_then(|u| section_of_ufrag(&d.sdp, u))
+                .or_else(|| tag_section(&d.sdp))?;
+            Some(Tag {
+                mid: d.sdp.media.get(i)?.mid().map(str::to_string),
+                index: u16::try_from(i).unwrap_or(0),
+            })
+        });
         crate::connection::IceCandidateInit {
             candidate,
             sdp_m_line_index: Some(tag.as_ref().map_or(0, |t| t.index)),
@@ -415,13 +673,19 @@ impl Negotiator {
     }
 }
 
-/// Adds `c` (or end-of-candidates when `None`) to the tag section of `sdp`; whether it
-/// changed.
-fn write_candidate(sdp: &mut Sdp, c: Option<&Candidate>) -> bool {
-    let Some(i) = tag_section(sdp) else {
+/// The tag section of the transport of `sdp` whose credentials have `ufrag`.
+fn section_of_ufrag(sdp: &Sdp, ufrag: &str) -> Option<usize> {
+    transport_sections_by(sdp, true)
+        .into_iter()
+        .filter_map(|t| t.first().copied())
+        .find(|&i| section_credentials(sdp, i).is_some_and(|c| c.ufrag == ufrag))
+}
+
+/// Adds `c` (or end-of-candidates when `None`) to section `i` of `sdp`; whether it changed.
+fn write_candidate(sdp: &mut Sdp, i: usize, c: Option<&Candidate>) -> bool {
+    let Some(m) = sdp.media.get_mut(i) else {
         return false;
     };
-    let m = &mut sdp.media[i];
     match c {
         Some(c) => {
             let attr = A::Candidate(c.clone());
@@ -594,5 +858,133 @@ mod tests {
             "from our answer"
         );
         assert!(!m.cname.is_empty());
+    }
+
+    /// An offer of `n` audio sections and a data section, none bundled (a peer under
+    /// `bundlePolicy: "max-compat"` with BUNDLE stripped, or one that never bundles): each
+    /// section has its own credentials, setup and candidate.
+    fn unbundled_offer(n: usize, group: &str) -> String {
+        let mut sdp = format!("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n{group}");
+        for i in 0..n {
+            sdp += &format!(
+                "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a{i}\r\n\
+                 a=ice-ufrag:ufr{i}\r\na=ice-pwd:passwordpasswordpassword{i}\r\n\
+                 a=fingerprint:sha-256 {FP}\r\na=setup:actpass\r\na=rtcp-mux\r\na=sendrecv\r\n\
+                 a=rtpmap:111 opus/48000/2\r\n\
+                 a=candidate:1 1 udp 2122260223 10.0.0.9 {} typ host\r\n",
+                4000 + i
+            );
+        }
+        sdp += &format!(
+            "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+             a=mid:d\r\na=ice-ufrag:ufrd\r\na=ice-pwd:passwordpasswordpasswordd\r\n\
+             a=fingerprint:sha-256 {FP}\r\na=setup:actpass\r\na=sctp-port:5000\r\n\
+             a=candidate:1 1 udp 2122260223 10.0.0.9 3999 typ host\r\n"
+        );
+        sdp
+    }
+
+    #[test]
+    fn transports_are_bundle_groups_then_unbundled_sections_the_data_one_first() {
+        // No BUNDLE: one transport per live section, the data section's first (SCTP runs on
+        // the primary transport).
+        let sdp = Sdp::parse(&unbundled_offer(2, "")).unwrap();
+        assert_eq!(transport_sections(&sdp), vec![vec![2], vec![0], vec![1]]);
+        assert_eq!(tag_section(&sdp), Some(2));
+        assert_eq!(ice_credentials(&sdp).unwrap().ufrag, "ufrd");
+        // One group of everything: one transport, its tag first.
+        let sdp = Sdp::parse(&unbundled_offer(2, "a=group:BUNDLE a1 a0 d\r\n")).unwrap();
+        assert_eq!(transport_sections(&sdp), vec![vec![1, 0, 2]]);
+        // A group, and a section outside it on its own; a rejected one has none.
+        let mut sdp = Sdp::parse(&unbundled_offer(3, "a=group:BUNDLE a0 d\r\n")).unwrap();
+        sdp.media[2].port = 0;
+        assert_eq!(transport_sections(&sdp), vec![vec![0, 3], vec![1]]);
+        // The rule of the tests above (BUNDLE tag first) is unchanged.
+        let sdp = two_transports();
+        assert_eq!(transport_sections(&sdp), vec![vec![1], vec![0]]);
+    }
+
+    #[test]
+    fn answer_to_an_unbundled_offer_has_a_transport_per_section_with_its_own_credentials() {
+        let mut c = core();
+        c.set_remote_description(SessionDescription::new(
+            SdpType::Offer,
+            unbundled_offer(2, ""),
+        ))
+        .unwrap();
+        let n = c.negotiated(Cause::RemoteApplied(SdpType::Offer));
+        assert_eq!(n.transports.len(), 3);
+        assert!(n.transports.iter().all(|t| t.ice.local.is_none()));
+        assert_eq!(n.transports[1].ice.remote.as_ref().unwrap().ufrag, "ufr0");
+        let answer = c.create_answer().unwrap();
+        let sdp = Sdp::parse(&answer.sdp).unwrap();
+        assert_eq!(sdp.bundle_groups().count(), 0, "no BUNDLE in the answer");
+        let mut ufrags: Vec<String> = sdp
+            .media
+            .iter()
+            .map(|m| m.ice_ufrag().unwrap().to_string())
+            .collect();
+        ufrags.sort();
+        ufrags.dedup();
+        assert_eq!(ufrags.len(), 3, "credentials per transport: {}", answer.sdp);
+        c.set_local_description(None).unwrap();
+        let n = c.negotiated(Cause::LocalApplied(SdpType::Answer));
+        let ids: Vec<&str> = n.transports.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["d", "a0", "a1"]);
+        assert_eq!(n.ice.as_ref(), Some(&n.transports[0].ice), "the primary is `ice`");
+        for (t, i) in n.transports.iter().zip([2usize, 0, 1]) {
+            assert_eq!(t.mids, std::slice::from_ref(&t.id));
+            let local = t.ice.local.as_ref().unwrap();
+            assert_eq!(local.ufrag, sdp.media[i].ice_ufrag().unwrap());
+            let remote = t.ice.remote.as_ref().unwrap();
+            let want = if i == 2 { "ufrd".to_string() } else { format!("ufr{i}") };
+            assert_eq!(remote.ufrag, want);
+            assert_eq!(t.ice.remote_candidates.len(), 1);
+            assert_eq!(t.ice.local_tag.as_ref().unwrap().index, i as u16);
+            let dtls = t.dtls.as_ref().unwrap();
+            assert_eq!(dtls.role, DtlsRole::Client, "we answered actpass with active");
+            assert_eq!(dtls.remote_fingerprints[0].value, FP.to_ascii_lowercase());
+        }
+        // A gathered candidate goes into its own transport's section, with its mid.
+        let a1 = n.transports[2].ice.local.clone().unwrap();
+        let cand = Candidate::parse("candidate:7 1 udp 2122260223 10.0.0.1 5000 typ host").unwrap();
+        let init = c.add_local_candidate(&a1.ufrag, Some(&cand));
+        assert_eq!((init.sdp_mid.as_deref(), init.sdp_m_line_index), (Some("a1"), Some(1)));
+        let init = c.add_local_candidate(&a1.ufrag, None);
+        assert_eq!(init.sdp_mid.as_deref(), Some("a1"));
+        let local = &c.current_local.as_ref().unwrap().sdp;
+        let has = |i: usize| local.media[i].attributes.iter().any(|a| matches!(a, A::Candidate(_)));
+        assert!(has(1) && !has(0) && !has(2), "only in a1's section");
+        assert!(local.media[1].has(&A::EndOfCandidates));
+        // A re-offer that restarts a0 alone: a0's answer credentials change, a1's stay.
+        let mut offer2 = unbundled_offer(2, "").replace("ufr0", "new0");
+        offer2 = offer2.replace("o=- 1 1", "o=- 1 2");
+        c.set_remote_description(SessionDescription::new(SdpType::Offer, offer2))
+            .unwrap();
+        c.set_local_description(None).unwrap();
+        let n2 = c.negotiated(Cause::LocalApplied(SdpType::Answer));
+        assert_eq!(n2.transports[0].ice.local, n.transports[0].ice.local);
+        assert_ne!(n2.transports[1].ice.local, n.transports[1].ice.local, "a0 restarted");
+        assert_eq!(n2.transports[2].ice.local, n.transports[2].ice.local);
+    }
+
+    #[test]
+    fn an_offer_needing_more_than_max_transports_is_refused() {
+        let mut c = core();
+        let err = c
+            .set_remote_description(SessionDescription::new(
+                SdpType::Offer,
+                unbundled_offer(MAX_TRANSPORTS, ""),
+            ))
+            .unwrap_err();
+        assert!(err.to_string().contains("transports"), "{err}");
+        // The same sections bundled are one transport.
+        let mids: Vec<String> = (0..MAX_TRANSPORTS).map(|i| format!("a{i}")).collect();
+        let group = format!("a=group:BUNDLE {} d\r\n", mids.join(" "));
+        c.set_remote_description(SessionDescription::new(
+            SdpType::Offer,
+            unbundled_offer(MAX_TRANSPORTS, &group),
+        ))
+        .unwrap();
     }
 }

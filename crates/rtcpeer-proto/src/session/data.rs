@@ -63,7 +63,7 @@ pub enum DataChannelEvent {
 
 /// The DTLS configuration for `settings`: the default one is built once per process
 /// (building runs dimpl's crypto self-check), others per connection.
-fn dtls_config(settings: &DtlsSettings) -> Result<DtlsConfig> {
+pub(super) fn dtls_config(settings: &DtlsSettings) -> Result<DtlsConfig> {
     static CONFIG: OnceLock<std::result::Result<DtlsConfig, Error>> = OnceLock::new();
     if *settings != DtlsSettings::default() {
         return DtlsConfig::new(settings);
@@ -693,33 +693,13 @@ impl Session {
         }
     }
 
-    /// webrtc-pc §4.4.3 connectionState from the ICE and DTLS transports.
+    /// webrtc-pc §4.4.3 connectionState from every ICE and DTLS transport.
     pub(super) fn update_connection_state(&mut self) {
-        use crate::connection::PeerConnectionState as P;
-        use crate::ice::IceConnectionState as I;
         if self.is_closed() {
             return;
         }
-        let ice = self.ice_connection_state();
-        let dtls = self.data.dtls_state;
-        let s = if ice == I::Failed || dtls == DtlsTransportState::Failed {
-            P::Failed
-        } else if ice == I::Disconnected {
-            P::Disconnected
-        } else if matches!(ice, I::New | I::Closed)
-            && matches!(dtls, DtlsTransportState::New | DtlsTransportState::Closed)
-        {
-            P::New
-        } else if matches!(ice, I::New | I::Checking)
-            || matches!(
-                dtls,
-                DtlsTransportState::New | DtlsTransportState::Connecting
-            )
-        {
-            P::Connecting
-        } else {
-            P::Connected
-        };
+        let (ice, dtls) = self.all_transport_states();
+        let s = super::transports::aggregate_pc(&ice, &dtls);
         self.set_pc_state(s);
     }
 }

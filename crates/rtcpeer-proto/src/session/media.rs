@@ -756,6 +756,11 @@ impl MediaState {
         }
     }
 
+    /// Whether transceiver `id` has a section in this RTP session.
+    pub(crate) fn has_section(&self, id: TransceiverId) -> bool {
+        self.sections.iter().any(|s| s.transceiver == id)
+    }
+
     /// The section of a transceiver.
     #[cfg(test)]
     pub(crate) fn section_mut(&mut self, id: TransceiverId) -> Option<&mut MediaSection> {
@@ -1938,7 +1943,7 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        self.media.send_rtp(now, id, rtp)
+        self.media_for(id).send_rtp(now, id, rtp)
     }
 
     /// The next queued media packet appended to `out`, with its path.
@@ -1960,6 +1965,31 @@ impl Session {
             .sections
             .iter()
             .find_map(|s| s.send.as_ref()?.stats.rtt());
+        // Every transport's RTP session (unbundled m-sections, `session/transports.rs`).
+        for e in &self.extra {
+            let x = e.media.counters;
+            c.rtp_received = c.rtp_received.saturating_add(x.rtp_received);
+            c.rtp_sent = c.rtp_sent.saturating_add(x.rtp_sent);
+            c.srtp_rejected = c.srtp_rejected.saturating_add(x.srtp_rejected);
+            c.malformed = c.malformed.saturating_add(x.malformed);
+            c.unroutable = c.unroutable.saturating_add(x.unroutable);
+            c.queue_full = c.queue_full.saturating_add(x.queue_full);
+            c.rtcp_received = c.rtcp_received.saturating_add(x.rtcp_received);
+            c.rtcp_sent = c.rtcp_sent.saturating_add(x.rtcp_sent);
+            c.nacks_received = c.nacks_received.saturating_add(x.nacks_received);
+            c.retransmitted = c.retransmitted.saturating_add(x.retransmitted);
+            c.nacks_sent = c.nacks_sent.saturating_add(x.nacks_sent);
+            c.keyframe_requests_received = c.keyframe_requests_received.saturating_add(x.keyframe_requests_received);
+            c.keyframe_requests_sent = c.keyframe_requests_sent.saturating_add(x.keyframe_requests_sent);
+            c.twcc_feedback_sent = c.twcc_feedback_sent.saturating_add(x.twcc_feedback_sent);
+            if c.round_trip_time.is_none() {
+                c.round_trip_time = e
+                    .media
+                    .sections
+                    .iter()
+                    .find_map(|s| s.send.as_ref()?.stats.rtt());
+            }
+        }
         c
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod ice;
 pub(crate) mod media;
 pub(crate) mod scheduler;
 pub(crate) mod timers;
+pub(crate) mod transports;
 
 use crate::cert::Certificate;
 use crate::config::{Configuration, IceServer, IceTransportPolicy};
@@ -99,6 +100,12 @@ pub struct Session {
     /// The RTP session: the negotiated m-sections, their streams, SRTP, routing and
     /// feedback state (`session/media.rs`).
     pub(crate) media: media::MediaState,
+    /// The transports beyond the primary one (`ice`, `data`, `media`): one per further
+    /// BUNDLE group or unbundled m-section (`session/transports.rs`, RFC 8843 §7).
+    pub(crate) extra: Vec<transports::ExtraTransport>,
+    /// The sockets the driver is binding: `Some(None)` for the primary transport's ICE
+    /// restart, `Some(Some(id))` for further transport `id`'s own sockets.
+    pub(crate) binding: Option<Option<ice::IceTransportId>>,
     /// Named timers: deferred work, the latest time seen, why the last wake-up was due.
     pub(crate) timers: timers::Timers,
     /// What leaves next (the order, and what `close()` left to send).
@@ -134,6 +141,8 @@ impl Session {
             ice: ice::IceState::default(),
             data: data::DataPath::new(),
             media: media::MediaState::default(),
+            extra: Vec::new(),
+            binding: None,
             timers: timers::Timers::default(),
             scheduler: scheduler::Scheduler::default(),
             closed: false,
@@ -218,6 +227,7 @@ impl Session {
             s.state = channels::SctpTransportState::Closed;
         }
         self.ice_close();
+        self.extra_close();
         self.outbox.clear();
         self.outbox_dropped = 0;
     }

@@ -697,6 +697,11 @@ fn handle_request(
                 m.set_credentials(ufrag, pwd);
             }
         }
+        IoRequest::TransportCredentials(list) => {
+            if let Io::Mux(m) = io {
+                m.set_transport_credentials(list);
+            }
+        }
         IoRequest::ResolveMdns(name) => {
             let queried = match mdns {
                 Some(m) => m.query(name, now),

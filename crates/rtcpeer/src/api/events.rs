@@ -384,6 +384,12 @@ impl Inner {
             CoreEvent::DtlsStateChange(s) => {
                 PeerConnectionEvent::DtlsTransportStateChange(DtlsTransport::new(self.clone()), s)
             }
+            CoreEvent::TransportDtlsStateChange(id, s) => {
+                PeerConnectionEvent::DtlsTransportStateChange(
+                    DtlsTransport::over(self.clone(), id),
+                    s,
+                )
+            }
             CoreEvent::DtlsError(e) => {
                 PeerConnectionEvent::DtlsTransportError(DtlsTransport::new(self.clone()), e)
             }

@@ -229,6 +229,26 @@ impl MuxConn {
         }
     }
 
+    /// The local credentials of the connection's further transports (unbundled m-sections,
+    /// RFC 8843 §7): STUN to each of their ufrags routes here too.
+    pub(crate) fn set_transport_credentials(
+        &mut self,
+        list: &[rtcpeer_proto::jsep::IceCredentials],
+    ) {
+        let pairs: Vec<(String, String)> = list
+            .iter()
+            .map(|c| (c.ufrag.clone(), c.pwd.clone()))
+            .collect();
+        if let Err(e) = self
+            .shared
+            .state()
+            .table
+            .set_transport_credentials(self.id, &pairs)
+        {
+            tracing::warn!("UDP mux: a transport's ufrag is not routed: {e}");
+        }
+    }
+
     /// Waits for the next datagram routed to this connection (pending forever once the mux
     /// dropped the queue).
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<MuxDatagram> {

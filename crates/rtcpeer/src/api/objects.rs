@@ -142,7 +142,13 @@ impl RtpTransceiver {
         let associated = core
             .transceiver_info(self.id)
             .is_some_and(|t| t.mid().is_some());
-        let id = core.ice_transport().filter(|_| associated)?;
+        let mid = core
+            .transceiver_info(self.id)
+            .and_then(|t| t.mid().map(str::to_string));
+        let id = match mid {
+            Some(mid) if associated => core.transport_of_mid(&mid)?,
+            _ => core.ice_transport().filter(|_| associated)?,
+        };
         drop(core);
         Some(IceTransport::new(self.pc.clone(), id))
     }
@@ -411,14 +417,21 @@ fn media_queues(pc: &Arc<Inner>, id: TransceiverId) -> super::media::QueuePair {
     pc.media.for_reader(id, known)
 }
 
-/// The DTLS transport of a transceiver associated with an m-section (one transport: the
-/// session bundles every m-section).
+/// The DTLS transport of a transceiver associated with an m-section: its m-section's own
+/// when the section is not bundled (RFC 8843 §7), else the connection's primary one.
 fn transport_of(pc: &Arc<Inner>, id: TransceiverId) -> Option<DtlsTransport> {
-    let associated = pc
-        .core()
+    let core = pc.core();
+    let mid = core
         .transceiver_info(id)
-        .is_some_and(|t| t.mid().is_some());
-    associated.then(|| DtlsTransport::new(pc.clone()))
+        .and_then(|t| t.mid().map(str::to_string))?;
+    let extra = core
+        .transport_of_mid(&mid)
+        .filter(|t| core.is_extra_transport(*t));
+    drop(core);
+    Some(DtlsTransport {
+        pc: pc.clone(),
+        extra,
+    })
 }
 
 /// `RTCSctpTransport` (webrtc-pc §6.1.1).
@@ -550,34 +563,51 @@ impl IceTransport {
 #[derive(Clone)]
 pub struct DtlsTransport {
     pc: Arc<Inner>,
+    /// The ICE transport under it when it is not the primary one (an unbundled m-section's).
+    extra: Option<IceTransportId>,
 }
 
 impl std::fmt::Debug for DtlsTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DtlsTransport")
             .field("pc", &self.pc.id)
+            .field("extra", &self.extra)
             .finish()
     }
 }
 
 impl PartialEq for DtlsTransport {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.pc, &other.pc)
+        Arc::ptr_eq(&self.pc, &other.pc) && self.extra == other.extra
     }
 }
 
 impl DtlsTransport {
     pub(crate) fn new(pc: Arc<Inner>) -> Self {
-        DtlsTransport { pc }
+        DtlsTransport { pc, extra: None }
+    }
+
+    /// The DTLS transport over ICE transport `id`, a transport beyond the primary one.
+    pub(crate) fn over(pc: Arc<Inner>, id: IceTransportId) -> Self {
+        DtlsTransport {
+            pc,
+            extra: Some(id),
+        }
     }
 
     /// `state` (webrtc-pc §5.5.1).
     pub fn state(&self) -> DtlsTransportState {
-        self.pc.core().dtls_state()
+        match self.extra {
+            Some(id) => self.pc.core().dtls_state_of(id),
+            None => self.pc.core().dtls_state(),
+        }
     }
 
     /// `iceTransport`: the ICE transport under it, once a local description created it.
     pub fn ice_transport(&self) -> Option<IceTransport> {
+        if let Some(id) = self.extra {
+            return Some(IceTransport::new(self.pc.clone(), id));
+        }
         let id = self.pc.core().ice_transport()?;
         Some(IceTransport::new(self.pc.clone(), id))
     }

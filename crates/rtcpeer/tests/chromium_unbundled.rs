@@ -1,0 +1,358 @@
+//! Several ICE+DTLS transports in one connection (RFC 8843 §7, RFC 9429 §5.3.1; issue 13
+//! item 1): Chromium with `bundlePolicy: "max-compat"` offers audio, video and a data
+//! channel, each m-section on its own transport; the `a=group:BUNDLE` line is stripped from
+//! its offer before rtcpeer applies it, so rtcpeer must answer without BUNDLE, with one
+//! ICE agent and one DTLS association per m-section. Each transport connects on both sides,
+//! data flows on the data section's transport, and Chromium decodes the media rtcpeer
+//! reflects on the audio and video sections' own transports.
+//!
+//! Runs in the loopback-only namespace of `scripts/test`, or by hand:
+//! `unshare --net sh -c 'ip link set lo up && cargo test -p rtcpeer --test chromium_unbundled'`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::chromium::{Chromium, js_literal};
+use common::media::reflect;
+use rtcpeer::{
+    Configuration, DataChannelEvent, DtlsTransportState, IceGatheringState, Payload,
+    PeerConnection, PeerConnectionEvent, PeerConnectionState, RtpTransceiverDirection,
+    SessionDescription,
+};
+use serde_json::Value;
+
+/// Every wait ends long before this unless something is broken.
+const LIMIT: Duration = Duration::from_secs(30);
+
+const PAGE: &str = r#"
+window.H = {
+  async setup() {
+    const stream = await navigator.mediaDevices.getUserMedia(
+      {audio: true, video: {width: 320, height: 240, frameRate: 30}});
+    window.local = stream;
+    window.pc = new RTCPeerConnection({iceServers: [], bundlePolicy: 'max-compat'});
+    window.received = [];
+    pc.ontrack = (e) => {
+      const el = document.createElement(e.track.kind);
+      el.autoplay = true; el.muted = true; el.playsInline = true;
+      el.srcObject = new MediaStream([e.track]);
+      document.body.appendChild(el);
+    };
+    for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    window.dc = pc.createDataChannel('chat');
+    dc.onopen = () => dc.send('ping from chromium');
+    dc.onmessage = (e) => received.push(e.data);
+  },
+  gathered() {
+    return new Promise(r => {
+      if (pc.iceGatheringState === 'complete') return r();
+      pc.addEventListener('icegatheringstatechange',
+        () => pc.iceGatheringState === 'complete' && r());
+    });
+  },
+  // The offer as applied, gathered, with BUNDLE stripped (a peer that does not bundle).
+  async offer() {
+    await pc.setLocalDescription();
+    await H.gathered();
+    const sdp = pc.localDescription.sdp.split('\r\n')
+      .filter(l => !l.startsWith('a=group:BUNDLE')).join('\r\n');
+    return {type: 'offer', sdp};
+  },
+  async transports() {
+    const out = [];
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === 'transport') out.push({id: s.id, dtls: s.dtlsState, ice: s.iceState});
+    }
+    return out;
+  },
+  senderStates() {
+    return pc.getSenders().map(s => s.transport && s.transport.state);
+  },
+  async figures() {
+    const out = {video: null, audio: null};
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        out.video = {framesDecoded: s.framesDecoded || 0, frameWidth: s.frameWidth || 0};
+      }
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+        out.audio = {totalSamplesReceived: s.totalSamplesReceived || 0};
+      }
+    }
+    return out;
+  },
+};
+"#;
+
+fn desc(v: &Value) -> SessionDescription {
+    serde_json::from_value(v.clone()).expect("a description from the browser")
+}
+
+#[tokio::test]
+async fn chromium_max_compat_offer_without_bundle_connects_one_transport_per_m_section() {
+    let mut chrome = Chromium::launch_or_panic().await;
+    assert!(
+        !chrome.has_own_netns(),
+        "Chromium runs in its own network namespace: its 127.0.0.1 is not ours. \
+         Run `scripts/test` (or the test inside `unshare --net`)."
+    );
+    chrome.eval(PAGE).await.expect("page helpers");
+    chrome
+        .eval("await H.setup(); return null")
+        .await
+        .expect("getUserMedia");
+    let offer = chrome.eval("return await H.offer();").await.expect("offer");
+    let offer_sdp = offer["sdp"].as_str().unwrap().to_string();
+    assert!(!offer_sdp.contains("a=group:BUNDLE"));
+    assert_eq!(offer_sdp.matches("\r\nm=").count(), 3, "{offer_sdp}");
+
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    let mut events = pc.events();
+    pc.set_remote_description(desc(&offer))
+        .await
+        .unwrap_or_else(|e| panic!("SRD(offer): {e}\n{offer_sdp}"));
+    for t in pc.get_transceivers() {
+        t.set_direction(RtpTransceiverDirection::SendRecv).unwrap();
+    }
+    assert_eq!(reflect(&pc), 2);
+    pc.set_local_description(None).await.unwrap();
+    tokio::time::timeout(LIMIT, async {
+        let mut ev = pc.events();
+        while pc.ice_gathering_state() != IceGatheringState::Complete {
+            ev.recv().await;
+        }
+    })
+    .await
+    .expect("every transport gathers");
+    let answer = pc.local_description().unwrap();
+    // No BUNDLE, and one ufrag per m-section, each section with its own candidates and
+    // end-of-candidates (RFC 8843 §7, RFC 8840 §4.2).
+    assert!(!answer.sdp.contains("a=group:BUNDLE"), "{}", answer.sdp);
+    let mut ufrags: Vec<&str> = answer
+        .sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .collect();
+    assert_eq!(ufrags.len(), 3, "{}", answer.sdp);
+    ufrags.sort_unstable();
+    ufrags.dedup();
+    assert_eq!(ufrags.len(), 3, "a ufrag per transport:\n{}", answer.sdp);
+    for section in answer.sdp.split("\r\nm=").skip(1) {
+        assert!(section.contains("a=candidate:"), "{section}");
+        assert!(section.contains("a=end-of-candidates"), "{section}");
+    }
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("Chromium accepts the answer: {e}\n{}", answer.sdp));
+
+    // The data channel Chromium opened arrives, and echoes.
+    let dc = tokio::time::timeout(LIMIT, async {
+        loop {
+            match events.recv().await {
+                Some(PeerConnectionEvent::DataChannel(dc)) => return dc,
+                Some(_) => {}
+                None => panic!("connection closed"),
+            }
+        }
+    })
+    .await
+    .expect("a datachannel event");
+    let mut dc2 = dc.events();
+    let got = tokio::time::timeout(LIMIT, async {
+        loop {
+            match dc2.recv().await {
+                Some(DataChannelEvent::Message(Payload::Text(t))) => return t,
+                Some(_) => {}
+                None => panic!("channel gone"),
+            }
+        }
+    })
+    .await
+    .expect("a message from Chromium");
+    assert_eq!(got, "ping from chromium");
+    dc.send_text("pong from rtcpeer").unwrap();
+    chrome
+        .wait_until("return received.includes('pong from rtcpeer');", LIMIT)
+        .await
+        .expect("Chromium receives the echo");
+
+    // Every transport connected on both sides.
+    tokio::time::timeout(LIMIT, async {
+        let mut ev = pc.events();
+        while pc.connection_state() != PeerConnectionState::Connected {
+            ev.recv().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("connectionState {:?}", pc.connection_state()));
+    let transports = chrome
+        .wait_until(
+            "const t = await H.transports();
+             return t.length === 3 && t.every(x => x.dtls === 'connected') && t;",
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("three connected transports in Chromium: {e}"));
+    eprintln!("Chromium's transports: {transports}");
+    let states = chrome.eval("return H.senderStates();").await.unwrap();
+    assert_eq!(states, serde_json::json!(["connected", "connected"]));
+    // rtcpeer: each media section on a transport of its own, distinct from the data one's.
+    let sctp = pc.sctp().expect("an SCTP transport");
+    let data_ice = sctp.ice_transport().expect("the data transport");
+    let mut seen = vec![data_ice.clone()];
+    for t in pc.get_transceivers() {
+        let dtls = t.sender().transport().expect("a DTLS transport");
+        assert_eq!(dtls.state(), DtlsTransportState::Connected);
+        assert_eq!(t.receiver().transport().as_ref(), Some(&dtls));
+        let ice = dtls.ice_transport().expect("its ICE transport");
+        assert!(!seen.contains(&ice), "one transport per m-section");
+        assert_eq!(ice.state(), rtcpeer::IceTransportState::Connected);
+        assert!(ice.get_local_parameters().is_some());
+        seen.push(ice);
+    }
+
+    // Media on the audio and video transports: Chromium decodes the reflection.
+    let figures = chrome
+        .wait_until(
+            "const f = await H.figures();
+             return f.video && f.audio && f.video.framesDecoded >= 30
+               && f.audio.totalSamplesReceived >= 48000 && f;",
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("Chromium decodes the reflected media: {e}"));
+    eprintln!("Chromium's figures: {figures}");
+    assert_eq!(figures["video"]["frameWidth"], 320, "{figures}");
+    pc.close();
+    chrome.close().await.unwrap();
+}
+
+/// The page side of the second test: Chromium answers whatever rtcpeer offers, with a data
+/// channel echo and the fake devices on the offered transceivers.
+const ANSWERER: &str = r#"
+window.A = {
+  async answer(offer) {
+    window.pc2 = new RTCPeerConnection({iceServers: []});
+    window.echoed = [];
+    pc2.ondatachannel = (e) => {
+      e.channel.onmessage = (m) => { echoed.push(m.data); e.channel.send('echo ' + m.data); };
+    };
+    await pc2.setRemoteDescription(offer);
+    await pc2.setLocalDescription();
+    await new Promise(r => {
+      if (pc2.iceGatheringState === 'complete') return r();
+      pc2.addEventListener('icegatheringstatechange',
+        () => pc2.iceGatheringState === 'complete' && r());
+    });
+    return pc2.localDescription;
+  },
+};
+"#;
+
+/// rtcpeer's own offers under `bundlePolicy` "max-compat" (a transport per m-section) and
+/// "balanced" (one per media kind) still offer BUNDLE (RFC 9429 §4.1.1, §5.2.1); Chromium
+/// accepts it, the unused transports are dropped, and data flows on the one left.
+#[tokio::test]
+async fn rtcpeer_max_compat_and_balanced_offers_connect_to_chromium_which_bundles() {
+    let mut chrome = Chromium::launch_or_panic().await;
+    assert!(!chrome.has_own_netns(), "run inside `unshare --net`");
+    chrome.eval(ANSWERER).await.expect("page helpers");
+    for (policy, transports) in [
+        (rtcpeer::BundlePolicy::MaxCompat, 4),
+        (rtcpeer::BundlePolicy::Balanced, 3),
+    ] {
+        let pc = PeerConnection::new(Configuration {
+            bundle_policy: policy,
+            ..Configuration::default()
+        })
+        .unwrap();
+        for kind in [
+            rtcpeer::MediaKind::Audio,
+            rtcpeer::MediaKind::Audio,
+            rtcpeer::MediaKind::Video,
+        ] {
+            pc.add_transceiver(kind, rtcpeer::TransceiverInit::default())
+                .unwrap();
+        }
+        let dc = pc.create_data_channel("chat", None).unwrap();
+        pc.set_local_description(None).await.unwrap();
+        tokio::time::timeout(LIMIT, async {
+            let mut ev = pc.events();
+            while pc.ice_gathering_state() != IceGatheringState::Complete {
+                ev.recv().await;
+            }
+        })
+        .await
+        .expect("every transport gathers");
+        let offer = pc.local_description().unwrap();
+        assert!(
+            offer.sdp.contains("a=group:BUNDLE 3 0 1 2"),
+            "{}",
+            offer.sdp
+        );
+        let mut ufrags: Vec<&str> = offer
+            .sdp
+            .lines()
+            .filter_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .collect();
+        ufrags.sort_unstable();
+        ufrags.dedup();
+        assert_eq!(ufrags.len(), transports, "{policy:?}:\n{}", offer.sdp);
+        let before: Vec<_> = pc
+            .get_transceivers()
+            .iter()
+            .map(|t| t.sender().transport().unwrap().ice_transport().unwrap())
+            .collect();
+        let answer = chrome
+            .eval(&format!("return await A.answer({});", js_literal(&offer)))
+            .await
+            .unwrap_or_else(|e| panic!("Chromium answers: {e}\n{}", offer.sdp));
+        assert!(answer["sdp"].as_str().unwrap().contains("a=group:BUNDLE"));
+        pc.set_remote_description(desc(&answer)).await.unwrap();
+        for t in &before {
+            assert_eq!(t.state(), rtcpeer::IceTransportState::Closed, "{policy:?}");
+        }
+        tokio::time::timeout(LIMIT, async {
+            let mut ev = pc.events();
+            while pc.connection_state() != PeerConnectionState::Connected {
+                ev.recv().await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{policy:?}: connectionState {:?} ice {:?} dtls {:?}\nanswer:\n{}",
+                pc.connection_state(),
+                pc.ice_connection_state(),
+                pc.sctp().map(|s| s.transport().state()),
+                answer["sdp"].as_str().unwrap()
+            )
+        });
+        let mut events = dc.events();
+        tokio::time::timeout(LIMIT, async {
+            while dc.ready_state() != rtcpeer::DataChannelState::Open {
+                events.recv().await;
+            }
+        })
+        .await
+        .expect("the channel opens");
+        dc.send_text("hello").unwrap();
+        let got = tokio::time::timeout(LIMIT, async {
+            loop {
+                if let Some(DataChannelEvent::Message(Payload::Text(t))) = events.recv().await {
+                    return t;
+                }
+            }
+        })
+        .await
+        .expect("the echo");
+        assert_eq!(got, "echo hello");
+        pc.close();
+        chrome.eval("pc2.close(); return null").await.unwrap();
+    }
+    chrome.close().await.unwrap();
+}
