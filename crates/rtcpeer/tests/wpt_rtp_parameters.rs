@@ -346,3 +346,19 @@ async fn jitter_buffer_target_is_kept_and_checked() {
     r.set_jitter_buffer_target(None).unwrap();
     assert_eq!(r.jitter_buffer_target(), None);
 }
+
+#[tokio::test]
+async fn wpt_121_set_parameters_does_not_wait_for_the_operations_chain() {
+    let pc = pc();
+    let s = pc
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap()
+        .sender();
+    let p = s.get_parameters();
+    // An operation enqueued on the chain and not settled: setParameters settles anyway.
+    let pending = pc.create_offer(None);
+    common::net::within("setParameters", s.set_parameters(p))
+        .await
+        .unwrap();
+    pending.await.unwrap();
+}
