@@ -87,10 +87,11 @@ impl Negotiator {
 
         // Once an answer accepted BUNDLE, later offers keep every bundled section on the
         // BUNDLE transport (RFC 9429 §5.2.2, RFC 8843 §7.3): its credentials are those of
-        // our section of the answer's tag.
+        // our section of the answer's tag in the newest local description (a pending
+        // re-offer's, which may already carry a restart's new ones).
         let accepted = self.accepted_bundle_tag();
         let bundled = accepted.as_deref().and_then(|mid| {
-            let d = self.current_local.as_ref()?;
+            let d = self.pending_local.as_ref().or(self.current_local.as_ref())?;
             let i = d.sdp.media.iter().position(|m| m.mid() == Some(mid))?;
             crate::negotiator::negotiated::section_credentials(&d.sdp, i)
         });
