@@ -13,11 +13,11 @@ mod common;
 use std::time::Duration;
 
 use common::chromium::{Chromium, js_literal};
-use common::net::wait_gathered;
+use common::net::{wait_connected, wait_gathered};
 use rtcpeer::media_file::{IvfReader, OggOpusReader};
 use rtcpeer::{
-    Configuration, MediaKind, PeerConnection, PeerConnectionState, RtpSender,
-    RtpTransceiverDirection, SessionDescription, TransceiverInit,
+    Configuration, MediaKind, PeerConnection, RtpSender, RtpTransceiverDirection,
+    SessionDescription, TransceiverInit,
 };
 use serde_json::Value;
 
@@ -100,17 +100,6 @@ fn sender_of(pc: &PeerConnection, kind: MediaKind) -> RtpSender {
         .sender()
 }
 
-async fn connected(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    tokio::time::timeout(LIMIT, async {
-        while pc.connection_state() != PeerConnectionState::Connected {
-            ev.recv().await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("connectionState {:?}", pc.connection_state()));
-}
-
 /// Plays both files until Chromium decoded two seconds of video and a second of audio, then
 /// checks what it decoded.
 async fn play_and_check(chrome: &mut Chromium, pc: &PeerConnection) {
@@ -172,7 +161,7 @@ async fn rtcpeer_offers_and_plays_vp8_and_opus_files_to_chromium() {
         .unwrap_or_else(|e| panic!("Chromium answers: {e}\n{}", offer.sdp));
     let answer: SessionDescription = serde_json::from_value(answer).unwrap();
     pc.set_remote_description(answer).await.unwrap();
-    connected(&pc).await;
+    wait_connected(&pc).await;
     play_and_check(&mut chrome, &pc).await;
     pc.close();
 }
@@ -207,7 +196,7 @@ async fn chromium_offers_to_receive_and_rtcpeer_plays_the_files() {
         ))
         .await
         .unwrap_or_else(|e| panic!("Chromium accepts the answer: {e}\n{}", answer.sdp));
-    connected(&pc).await;
+    wait_connected(&pc).await;
     play_and_check(&mut chrome, &pc).await;
     pc.close();
 }
@@ -305,7 +294,7 @@ async fn a_pli_from_chromium_reaches_the_application_which_sends_a_key_frame() {
         ))
         .await
         .unwrap();
-    connected(&pc).await;
+    wait_connected(&pc).await;
     let reader = IvfReader::new(VIDEO).unwrap();
     let frame_time = reader.duration_of(1).unwrap();
     let frames: Vec<&'static [u8]> = reader.map(|f| f.unwrap().data).collect();

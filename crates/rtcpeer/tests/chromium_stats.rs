@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use common::chromium::{Chromium, js_literal};
 use common::media::reflect;
+use common::net::wait_connected;
 use rtcpeer::{
     Configuration, IceGatheringState, MediaKind, MediaStreamTrack, PeerConnection,
-    PeerConnectionState, SessionDescription, StatsReport,
+    SessionDescription, StatsReport,
 };
 use serde_json::Value;
 
@@ -728,17 +729,6 @@ async fn wait_gathered(pc: &PeerConnection) {
     })
     .await
     .expect("gathering completes");
-}
-
-async fn wait_connected(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    tokio::time::timeout(LIMIT, async {
-        while pc.connection_state() != PeerConnectionState::Connected {
-            ev.recv().await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("connectionState {:?}", pc.connection_state()));
 }
 
 /// The types each side is expected to reach before the comparison.

@@ -11,11 +11,11 @@
 
 mod common;
 
-use common::net::{next, next_data_channel, wait_gathered, within};
+use common::net::{next, next_data_channel, wait_connected, wait_gathered, within};
 use rtcpeer::{
     BundlePolicy, Configuration, DataChannelEvent, DtlsTransportState, IceTransportState,
-    MediaEvent, MediaKind, OutgoingRtp, Payload, PeerConnection, PeerConnectionEvent,
-    PeerConnectionState, RtpTransceiverDirection, SessionDescription, TransceiverInit,
+    MediaEvent, MediaKind, OutgoingRtp, Payload, PeerConnection, RtpTransceiverDirection,
+    SessionDescription, TransceiverInit,
 };
 
 fn max_compat() -> PeerConnection {
@@ -24,22 +24,6 @@ fn max_compat() -> PeerConnection {
         ..Configuration::default()
     })
     .expect("pc")
-}
-
-async fn connected(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    within("connectionState connected", async {
-        while pc.connection_state() != PeerConnectionState::Connected {
-            match ev.recv().await {
-                Some(PeerConnectionEvent::ConnectionStateChange(PeerConnectionState::Failed)) => {
-                    panic!("connection failed")
-                }
-                Some(_) => {}
-                None => panic!("events ended"),
-            }
-        }
-    })
-    .await;
 }
 
 /// The offerer: audio, video and a data channel, its offer gathered.
@@ -103,8 +87,8 @@ async fn max_compat_offer_without_bundle_connects_a_transport_per_section_and_ca
     u.dedup();
     assert_eq!(u.len(), 3, "{}", answer.sdp);
     pc1.set_remote_description(answer).await.unwrap();
-    connected(&pc1).await;
-    connected(&pc2).await;
+    wait_connected(&pc1).await;
+    wait_connected(&pc2).await;
 
     // Three transports on each side, each connected, each with sockets of its own.
     for pc in [&pc1, &pc2] {
@@ -226,8 +210,8 @@ async fn max_compat_offer_answered_with_bundle_drops_the_unused_transports() {
     for t in &before {
         assert_eq!(t.state(), IceTransportState::Closed);
     }
-    connected(&pc1).await;
-    connected(&pc2).await;
+    wait_connected(&pc1).await;
+    wait_connected(&pc2).await;
     let data_ice = pc1.sctp().unwrap().ice_transport().unwrap();
     for t in pc1.get_transceivers() {
         let ice = t.sender().transport().unwrap().ice_transport().unwrap();

@@ -8,28 +8,14 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use common::net::{negotiate, next_data_channel, next_not_low, pc, wait_gathered, within};
+use common::net::{
+    negotiate, next_data_channel, next_not_low, pc, wait_connected, wait_gathered, within,
+};
 use rtcpeer::{
     DataChannel, DataChannelEvent, ErrorKind, MediaKind, MediaStreamTrack, OutgoingRtp,
-    PeerConnection, PeerConnectionEvent, PeerConnectionState, RtpSender, Stats, StatsReport,
+    PeerConnection, RtpSender, Stats, StatsReport,
 };
 use serde_json::Value;
-
-async fn connected(pc: &PeerConnection) {
-    let mut ev = pc.events();
-    within("connectionState connected", async {
-        while pc.connection_state() != PeerConnectionState::Connected {
-            match ev.recv().await {
-                Some(PeerConnectionEvent::ConnectionStateChange(PeerConnectionState::Failed)) => {
-                    panic!("connection failed")
-                }
-                Some(_) => {}
-                None => panic!("events ended"),
-            }
-        }
-    })
-    .await;
-}
 
 fn now_ms() -> f64 {
     SystemTime::now()
@@ -87,8 +73,8 @@ async fn pair() -> Pair {
     pc1.set_remote_description(pc2.local_description().unwrap())
         .await
         .unwrap();
-    connected(&pc1).await;
-    connected(&pc2).await;
+    wait_connected(&pc1).await;
+    wait_connected(&pc2).await;
     let dc2 = next_data_channel(&mut ev2).await;
     Pair {
         pc1,
@@ -167,7 +153,7 @@ async fn wpt_219_a_connected_audio_sender_reports_peer_connection_and_outbound_r
     let track = MediaStreamTrack::new(MediaKind::Audio, "mic");
     let sender = pc1.add_track(&track, &[]).unwrap();
     negotiate(&pc1, &pc2).await;
-    connected(&pc1).await;
+    wait_connected(&pc1).await;
     let r = pc1.get_stats(None).await.unwrap();
     let t = types(&r);
     assert!(
@@ -283,7 +269,7 @@ async fn wpt_226_transport_reports_the_tls_version_and_srtp_cipher() {
     let (a, b) = (pc(), pc());
     a.create_data_channel("x", None).unwrap();
     negotiate(&a, &b).await;
-    connected(&a).await;
+    wait_connected(&a).await;
     let r = a.get_stats(None).await.unwrap();
     assert_eq!(
         r.of_type("transport").next().unwrap().to_json()["tlsVersion"],

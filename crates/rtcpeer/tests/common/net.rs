@@ -85,6 +85,23 @@ pub async fn wait_gathered(pc: &PeerConnection) {
     .await;
 }
 
+/// Waits until `connectionState` is "connected"; fails at once on "failed".
+pub async fn wait_connected(pc: &PeerConnection) {
+    let mut ev = pc.events();
+    within("connectionState connected", async {
+        while pc.connection_state() != rtcpeer::PeerConnectionState::Connected {
+            match ev.recv().await {
+                Some(rtcpeer::PeerConnectionEvent::ConnectionStateChange(
+                    rtcpeer::PeerConnectionState::Failed,
+                )) => panic!("connection failed"),
+                Some(_) => {}
+                None => panic!("events ended"),
+            }
+        }
+    })
+    .await;
+}
+
 /// Forwards `icecandidate` events both ways until aborted (trickle); candidates already in
 /// the local descriptions are forwarded first.
 pub fn forward_candidates(
