@@ -79,6 +79,15 @@ pub enum ErrorDetail {
     /// The identity provider did not answer in time ("idp-timeout", webrtc-identity
     /// "IdP Error Handling": 15 s).
     IdpTimeout,
+    /// The identity provider needs the user to log in ("idp-need-login"); the error's
+    /// [`Error::idp_login_url`] says where (webrtc-identity "IdP Error Handling").
+    IdpNeedLogin,
+    /// The connection to the identity provider failed TLS validation ("idp-tls-failure").
+    IdpTlsFailure,
+    /// The identity provider says the assertion's token has expired ("idp-token-expired").
+    IdpTokenExpired,
+    /// The identity provider says the assertion's token is invalid ("idp-token-invalid").
+    IdpTokenInvalid,
 }
 
 impl ErrorDetail {
@@ -93,6 +102,10 @@ impl ErrorDetail {
             ErrorDetail::IdpExecutionFailure => "idp-execution-failure",
             ErrorDetail::IdpLoadFailure => "idp-load-failure",
             ErrorDetail::IdpTimeout => "idp-timeout",
+            ErrorDetail::IdpNeedLogin => "idp-need-login",
+            ErrorDetail::IdpTlsFailure => "idp-tls-failure",
+            ErrorDetail::IdpTokenExpired => "idp-token-expired",
+            ErrorDetail::IdpTokenInvalid => "idp-token-invalid",
         }
     }
 }
@@ -103,6 +116,8 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     detail: Option<ErrorDetail>,
+    /// Where the user logs in to the identity provider, for "idp-need-login".
+    idp_login_url: Option<Box<str>>,
 }
 
 impl Error {
@@ -112,6 +127,7 @@ impl Error {
             kind,
             message: message.into(),
             detail: None,
+            idp_login_url: None,
         }
     }
 
@@ -121,6 +137,16 @@ impl Error {
             kind: ErrorKind::Operation,
             message: message.into(),
             detail: Some(detail),
+            idp_login_url: None,
+        }
+    }
+
+    /// The `RTCError` an identity provider gives when the user must log in first:
+    /// "idp-need-login" with the URL of its login page (webrtc-identity "IdP Error Handling").
+    pub fn idp_need_login(login_url: impl Into<String>, message: impl Into<String>) -> Self {
+        Error {
+            idp_login_url: Some(login_url.into().into_boxed_str()),
+            ..Self::rtc(ErrorDetail::IdpNeedLogin, message)
         }
     }
 
@@ -182,6 +208,11 @@ impl Error {
     /// The `RTCError.errorDetail`, for `RTCError`s.
     pub fn detail(&self) -> Option<ErrorDetail> {
         self.detail
+    }
+
+    /// The identity provider's login page, for an "idp-need-login" error.
+    pub fn idp_login_url(&self) -> Option<&str> {
+        self.idp_login_url.as_deref()
     }
 }
 

@@ -2,12 +2,13 @@
 //! whose assertions are HMAC-SHA256 signatures with a test key (aws-lc-rs), covering success
 //! and every failure path: generation failure, target peer identity mismatch, contents not
 //! covering the fingerprints, identity outside the IdP's domain, IdP errors with and without a
-//! target, unknown IdP, forged assertions.
+//! target, unknown IdP, forged assertions, an IdP that needs a login (`idpLoginUrl`), one that
+//! never answers (the 15 s "idp-timeout", on tokio's paused clock) and token errors.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_lc_rs::hmac;
 use common::net::{pc, wait_gathered, within};
@@ -31,6 +32,12 @@ struct Mode {
     validated_identity: Option<String>,
     /// `generateAssertion` names this IdP (domain, protocol) instead of itself (WPT-360).
     returned_idp: Option<(String, String)>,
+    /// `generateAssertion` rejects with "idp-need-login" and this login page.
+    need_login: Option<String>,
+    /// `validateAssertion` rejects with this IdP error as it is (e.g. "idp-token-expired").
+    validate_error: Option<ErrorDetail>,
+    /// `generateAssertion` and `validateAssertion` never answer.
+    hang: bool,
 }
 
 /// The example IdP: an assertion is `{"identity","contents","mac"}` with `mac` the
@@ -99,6 +106,12 @@ impl IdentityProvider for TestIdp {
             ));
             let mode = self.mode.lock().unwrap().clone();
             tokio::task::yield_now().await;
+            if mode.hang {
+                std::future::pending::<()>().await;
+            }
+            if let Some(url) = mode.need_login {
+                return Err(Error::idp_need_login(url, "log in first"));
+            }
             if mode.fail_generate {
                 return Err(Error::operation("user not logged in"));
             }
@@ -126,6 +139,12 @@ impl IdentityProvider for TestIdp {
         Box::pin(async move {
             let mode = self.mode.lock().unwrap().clone();
             tokio::task::yield_now().await;
+            if mode.hang {
+                std::future::pending::<()>().await;
+            }
+            if let Some(d) = mode.validate_error {
+                return Err(Error::rtc(d, "token rejected"));
+            }
             if mode.fail_validate {
                 return Err(Error::operation("IdP server unreachable"));
             }
@@ -617,4 +636,83 @@ async fn identity_operations_wait_for_the_idp_in_call_order() {
     assert_eq!(session_identity(&a.sdp), session_identity(&b.sdp));
     assert_eq!(idp.calls(), 1);
     pc1.close();
+}
+
+/// webrtc-identity "IdP Error Handling": an IdP that needs the user to log in rejects
+/// getIdentityAssertion with RTCError "idp-need-login", and `idpLoginUrl` then holds its login
+/// page (None before); createOffer rejects with NotReadableError as for any IdP failure.
+#[tokio::test]
+async fn idp_need_login_sets_idp_login_url() {
+    let idp = alice();
+    idp.set(|m| m.need_login = Some("https://a.example/login?session=1".into()));
+    let pc1 = pc();
+    pc1.set_identity_provider(idp.clone(), None).unwrap();
+    assert_eq!(pc1.idp_login_url(), None);
+    let e = pc1.get_identity_assertion().await.unwrap_err();
+    assert_eq!(e.name(), "OperationError");
+    assert_eq!(detail(&e), Some("idp-need-login"));
+    assert_eq!(e.idp_login_url(), Some("https://a.example/login?session=1"));
+    assert_eq!(
+        pc1.idp_login_url().as_deref(),
+        Some("https://a.example/login?session=1")
+    );
+    pc1.create_data_channel("x", None).unwrap();
+    assert_eq!(
+        pc1.create_offer(None).await.unwrap_err().name(),
+        "NotReadableError"
+    );
+    // Logged in: the next attempt succeeds.
+    idp.set(|m| m.need_login = None);
+    assert!(pc1.get_identity_assertion().await.is_ok());
+    pc1.close();
+}
+
+/// webrtc-identity "IdP Error Handling": an IdP that does not answer within 15 s fails the
+/// operation with RTCError "idp-timeout", both generating (getIdentityAssertion) and
+/// validating (setRemoteDescription with a target peer identity, and peerIdentity). Runs on
+/// tokio's paused clock, so the 15 s pass at once.
+#[tokio::test(start_paused = true)]
+async fn idp_that_never_answers_times_out_after_15_seconds() {
+    let idp = alice();
+    idp.set(|m| m.hang = true);
+    let pc1 = pc();
+    pc1.set_identity_provider(idp.clone(), None).unwrap();
+    let start = tokio::time::Instant::now();
+    let e = pc1.get_identity_assertion().await.unwrap_err();
+    assert_eq!(detail(&e), Some("idp-timeout"), "{e}");
+    let waited = start.elapsed();
+    assert!(
+        (Duration::from_secs(15)..Duration::from_secs(16)).contains(&waited),
+        "{waited:?}"
+    );
+    assert!(pc1.idp_error_info().unwrap().contains("within"));
+    pc1.close();
+
+    let (pc2, offer) = alice_offer().await;
+    let pc3 = pc_targeting("alice@a.example");
+    let validator = alice();
+    validator.set(|m| m.hang = true);
+    pc3.register_identity_provider(validator);
+    let start = tokio::time::Instant::now();
+    assert_srd_and_peer_identity_reject(&pc3, offer, Some("idp-timeout")).await;
+    assert!(start.elapsed() >= Duration::from_secs(15));
+    pc2.close();
+    pc3.close();
+}
+
+/// webrtc-identity "IdP Error Handling": a validation error that already is an IdP
+/// RTCError ("idp-token-expired", "idp-token-invalid") reaches setRemoteDescription and
+/// peerIdentity as it is, not as "idp-execution-failure".
+#[tokio::test]
+async fn idp_token_errors_are_kept() {
+    for d in [ErrorDetail::IdpTokenExpired, ErrorDetail::IdpTokenInvalid] {
+        let (pc1, offer) = alice_offer().await;
+        let pc2 = pc_targeting("alice@a.example");
+        let validator = alice();
+        validator.set(|m| m.validate_error = Some(d));
+        pc2.register_identity_provider(validator);
+        assert_srd_and_peer_identity_reject(&pc2, offer, Some(d.as_str())).await;
+        pc1.close();
+        pc2.close();
+    }
 }

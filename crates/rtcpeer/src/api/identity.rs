@@ -144,6 +144,8 @@ struct State {
     peer: Arc<PeerPromise>,
     /// `idpErrorInfo`: the message of the IdP's last error.
     error_info: Option<String>,
+    /// The login page of the last "idp-need-login" error (`idpLoginUrl`).
+    login_url: Option<String>,
 }
 
 /// A connection's identity state (webrtc-identity §9.6 internal slots).
@@ -163,6 +165,7 @@ impl Default for IdentityState {
                 origin: "null".into(),
                 peer: new_promise(),
                 error_info: None,
+                login_url: None,
             }),
             validation: tokio::sync::Mutex::new(()),
         }
@@ -202,7 +205,11 @@ impl IdentityState {
     }
 
     fn record_error(&self, e: &Error) {
-        self.lock().error_info = Some(e.message().to_owned());
+        let mut s = self.lock();
+        s.error_info = Some(e.message().to_owned());
+        if let Some(url) = e.idp_login_url() {
+            s.login_url = Some(url.to_owned());
+        }
     }
 }
 
@@ -213,7 +220,11 @@ fn idp_error(e: Error) -> Error {
         Some(
             ErrorDetail::IdpExecutionFailure
             | ErrorDetail::IdpLoadFailure
-            | ErrorDetail::IdpTimeout,
+            | ErrorDetail::IdpTimeout
+            | ErrorDetail::IdpNeedLogin
+            | ErrorDetail::IdpTlsFailure
+            | ErrorDetail::IdpTokenExpired
+            | ErrorDetail::IdpTokenInvalid,
         ) => e,
         _ => Error::rtc(
             ErrorDetail::IdpExecutionFailure,
@@ -556,5 +567,11 @@ impl PeerConnection {
     /// error, if any.
     pub fn idp_error_info(&self) -> Option<String> {
         self.inner.identity.lock().error_info.clone()
+    }
+
+    /// `idpLoginUrl` (webrtc-identity §9.6): where the user can log in to the identity
+    /// provider, set when an assertion failed with "idp-need-login"; `None` before.
+    pub fn idp_login_url(&self) -> Option<String> {
+        self.inner.identity.lock().login_url.clone()
     }
 }
