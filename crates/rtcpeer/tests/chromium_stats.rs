@@ -213,11 +213,6 @@ const ACCEPTED_MISSING: &[(&str, &str, &str)] = &[
         "not a W3C member (Chromium-only or obsolete)",
     ),
     (
-        "transport",
-        "dtlsCipher",
-        "dimpl 0.9 does not expose the negotiated cipher suite",
-    ),
-    (
         "inbound-rtp",
         "mediaType",
         "not a W3C member (Chromium-only or obsolete)",

@@ -447,6 +447,9 @@ pub struct DtlsConnection {
     /// Whether a ChangeCipherSpec of the peer was given to the engine: one is all a handshake
     /// uses, and each extra one would wait in the engine's small receive queue.
     ccs_given: bool,
+    /// The cipher suite of the first ServerHello given to the engine (client) or sent by it
+    /// (server); the handshake's Finished messages authenticate it.
+    cipher_suite: Option<u16>,
     timing: Timing,
     /// How far the engine's clock runs ahead of the caller's: the RTO cap fires the engine's
     /// flight timer early by moving its clock forward (dimpl has no cap of its own).
@@ -533,6 +536,7 @@ impl DtlsConnection {
             sent_types: 0,
             sent_second_hello: false,
             ccs_given: false,
+            cipher_suite: None,
             timing: config.timing,
             skew: Duration::ZERO,
             engine_timer: None,
@@ -891,6 +895,16 @@ impl DtlsConnection {
         self.srtp.as_ref()
     }
 
+    /// The negotiated cipher suite (RFC 5246 §7.4.1.3 `ServerHello.cipher_suite`), once
+    /// connected: the W3C `dtlsCipher` stat.
+    pub fn cipher_suite(&self) -> Option<DtlsCipherSuite> {
+        if self.state == DtlsTransportState::Connected {
+            self.cipher_suite.map(DtlsCipherSuite)
+        } else {
+            None
+        }
+    }
+
     /// The peer's leaf certificate DER (`getRemoteCertificates()`), once connected.
     pub fn remote_certificate(&self) -> Option<&[u8]> {
         if self.certificate_verified {
@@ -984,7 +998,15 @@ impl DtlsConnection {
                 other => other,
             };
             match verdict {
-                Verdict::Keep => out.extend_from_slice(record),
+                Verdict::Keep => {
+                    if self.role == Some(DtlsRole::Client)
+                        && self.cipher_suite.is_none()
+                        && record[0] == 22
+                    {
+                        self.cipher_suite = server_hello_cipher(&record[RECORD_HEADER_LEN..]);
+                    }
+                    out.extend_from_slice(record)
+                }
                 Verdict::Invalid => self.stats.dropped_records += 1,
                 Verdict::PlaintextAlert { fatal } => {
                     self.stats.unauthenticated_alerts += 1;
@@ -1312,6 +1334,9 @@ impl DtlsConnection {
             if epoch == 0 {
                 self.epoch0_next_seq = self.epoch0_next_seq.max(seq + 1);
                 if rec[0] == 22 {
+                    if self.role == Some(DtlsRole::Server) && self.cipher_suite.is_none() {
+                        self.cipher_suite = server_hello_cipher(&rec[RECORD_HEADER_LEN..]);
+                    }
                     for f in FragmentIter(&rec[RECORD_HEADER_LEN..]).map_while(|f| f.ok()) {
                         let m = f.message_seq;
                         progress |= self.sent_message_seq.is_none_or(|s| m > s);
@@ -1523,6 +1548,50 @@ impl Iterator for FragmentIter<'_> {
         };
         self.0 = &self.0[end..];
         Some(Ok(f))
+    }
+}
+
+/// The `cipher_suite` of a ServerHello (RFC 5246 §7.4.1.3: version, random, session id,
+/// cipher suite) whose first fragment is in this plaintext handshake record body, if any.
+fn server_hello_cipher(body: &[u8]) -> Option<u16> {
+    let mut rest = body;
+    while let Some(h) = rest.get(..HANDSHAKE_HEADER_LEN) {
+        let fragment_length = u32::from_be_bytes([0, h[9], h[10], h[11]]) as usize;
+        let fragment = rest.get(HANDSHAKE_HEADER_LEN..HANDSHAKE_HEADER_LEN + fragment_length)?;
+        if h[0] == 2 && h[6..9] == [0, 0, 0] {
+            let session_id_len = usize::from(*fragment.get(34)?);
+            let at = 35 + session_id_len;
+            let suite = fragment.get(at..at + 2)?;
+            return Some(u16::from_be_bytes([suite[0], suite[1]]));
+        }
+        rest = &rest[HANDSHAKE_HEADER_LEN + fragment_length..];
+    }
+    None
+}
+
+/// A TLS cipher suite by its IANA "TLS Cipher Suites" registry value (RFC 5246 §A.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DtlsCipherSuite(pub u16);
+
+impl DtlsCipherSuite {
+    /// The registry name (webrtc-stats `dtlsCipher`), e.g.
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`; `None` for a suite this table lacks.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0xC009 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+            0xC00A => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+            0xC013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            0xC014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+            0xC02B => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            0xC02C => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            0xC02F => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            0xC030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            0xC0AC => "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+            0xC0AE => "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+            0xCCA8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            0xCCA9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            _ => return None,
+        })
     }
 }
 

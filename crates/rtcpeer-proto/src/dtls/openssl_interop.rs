@@ -285,6 +285,9 @@ fn client_interops_with_openssl_server() {
         "1",
         "-use_srtp",
         "SRTP_AEAD_AES_128_GCM",
+        // One suite, so the cipher we report (`dtlsCipher`) is known.
+        "-cipher",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
         "-keymatexport",
         "EXTRACTOR-dtls_srtp",
         "-keymatexportlen",
@@ -318,6 +321,10 @@ fn client_interops_with_openssl_server() {
     assert_eq!(d.conn.remote_certificate(), Some(server_cert.der()));
     let km = d.conn.srtp_keying_material().unwrap().clone();
     assert_eq!(km.profile, SrtpProfile::AeadAes128Gcm);
+    assert_eq!(
+        d.conn.cipher_suite().and_then(|c| c.name()),
+        Some("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
+    );
 
     let line = ossl
         .wait_for("Keying material: ", until)
@@ -417,6 +424,19 @@ fn server_with_openssl_client(offer: &str, expect: SrtpProfile) {
         openssl_profile_name(expect)
     );
     assert!(ossl.has(&negotiated), "{}", ossl.transcript());
+    // s_client prints "Cipher is <OpenSSL name>"; ours is the IANA name of the same suite.
+    let ours = d.conn.cipher_suite().and_then(|c| c.name()).unwrap();
+    let openssl_name = match ours {
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" => "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" => "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" => "ECDHE-ECDSA-CHACHA20-POLY1305",
+        other => panic!("unexpected suite {other}"),
+    };
+    assert!(
+        ossl.has(&format!("Cipher is {openssl_name}")),
+        "{ours}\n{}",
+        ossl.transcript()
+    );
 
     ossl.write_line("hello from openssl");
     let got = d.run_until(until, |d| d.received_text().contains("hello from openssl"));

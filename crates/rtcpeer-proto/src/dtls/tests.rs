@@ -1535,3 +1535,50 @@ fn cookie_exchange_moves_the_expected_messages_one_up() {
         }
     }
 }
+
+/// A ServerHello's cipher suite is read after a session id of any length (RFC 5246
+/// §7.4.1.3); other messages, later fragments and truncated bodies give nothing.
+#[test]
+fn server_hello_cipher_is_read_from_the_first_fragment() {
+    fn record_body(msg_type: u8, offset: u32, body: &[u8], total: u32) -> Vec<u8> {
+        let mut v = vec![msg_type];
+        v.extend_from_slice(&total.to_be_bytes()[1..]);
+        v.extend_from_slice(&[0, 1]);
+        v.extend_from_slice(&offset.to_be_bytes()[1..]);
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        v.extend_from_slice(body);
+        v
+    }
+    for sid in [0usize, 1, 32] {
+        let mut hello = vec![0xfe, 0xfd];
+        hello.extend_from_slice(&[7; 32]);
+        hello.push(sid as u8);
+        hello.extend(std::iter::repeat_n(9, sid));
+        hello.extend_from_slice(&[0xc0, 0x2b, 0]);
+        let len = hello.len() as u32;
+        assert_eq!(
+            super::server_hello_cipher(&record_body(2, 0, &hello, len)),
+            Some(0xc02b)
+        );
+        // After another message in the same record.
+        let mut two = record_body(11, 0, &[1, 2, 3], 3);
+        two.extend(record_body(2, 0, &hello, len));
+        assert_eq!(super::server_hello_cipher(&two), Some(0xc02b));
+        // Cut before the suite's second byte, or a later fragment: nothing.
+        let cut = &hello[..hello.len() - 2];
+        assert_eq!(
+            super::server_hello_cipher(&record_body(2, 0, cut, len)),
+            None
+        );
+        assert_eq!(
+            super::server_hello_cipher(&record_body(2, 5, &hello[5..], len)),
+            None
+        );
+        assert_eq!(
+            super::server_hello_cipher(&record_body(1, 0, &hello, len)),
+            None
+        );
+    }
+    assert_eq!(super::DtlsCipherSuite(0xc02c).name(), Some("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"));
+    assert_eq!(super::DtlsCipherSuite(0x1234).name(), None);
+}

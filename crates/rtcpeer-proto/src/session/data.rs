@@ -121,6 +121,11 @@ impl DataPath {
     pub(crate) fn remote_certificate(&self) -> Option<&[u8]> {
         self.remote_certificate.as_deref()
     }
+
+    /// The IANA name of the negotiated DTLS cipher suite once connected (`dtlsCipher`).
+    pub(crate) fn dtls_cipher(&self) -> Option<&'static str> {
+        self.dtls.as_ref()?.cipher_suite()?.name()
+    }
 }
 
 impl Session {

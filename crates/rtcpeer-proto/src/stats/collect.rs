@@ -104,6 +104,8 @@ pub(crate) struct TransportRef<'a> {
     pub(crate) dtls_state: DtlsTransportState,
     pub(crate) dtls_role: Option<DtlsRole>,
     pub(crate) srtp_profile: Option<crate::dtls::SrtpProfile>,
+    /// The DTLS cipher suite's IANA name, once connected.
+    pub(crate) dtls_cipher: Option<&'static str>,
     pub(crate) remote_certificate: Option<&'a [u8]>,
 }
 
@@ -123,6 +125,7 @@ impl Session {
             dtls_state: self.dtls_state(),
             dtls_role: self.dtls_role,
             srtp_profile: self.srtp_keying_material().map(|k| k.profile),
+            dtls_cipher: self.data.dtls_cipher(),
             remote_certificate: self.data.remote_certificate(),
         }]
     }
@@ -383,6 +386,7 @@ impl Connection {
             // dimpl runs DTLS 1.2 (RFC 6347): version 254.253 on the wire.
             transport.tls_version = Some("FEFD".into());
             transport.srtp_cipher = t.srtp_profile.map(|p| p.name().to_string());
+            transport.dtls_cipher = t.dtls_cipher.map(str::to_string);
         }
         if let Some(c) = remote_cert {
             report.insert(Stats::Certificate(c));

@@ -77,6 +77,8 @@ stats_dictionary! {
         remote_certificate_id: String,
         /// The DTLS version as the hex of its wire value ("FEFD" for DTLS 1.2).
         tls_version: String,
+        /// The DTLS cipher suite, IANA name (RFC 5246 §7.4.1.3), once connected.
+        dtls_cipher: String,
         /// "client" or "server" (RFC 5763 §5), "unknown" until a description fixed it.
         dtls_role: String,
         /// The DTLS-SRTP protection profile (RFC 5764 §4.1.2), IANA name.

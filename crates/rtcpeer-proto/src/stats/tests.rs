@@ -329,6 +329,7 @@ fn ids_are_stable_references_resolve_and_entries_have_the_browsers_shape() {
         "selectedCandidatePairId",
         "remoteCertificateId",
         "tlsVersion",
+        "dtlsCipher",
         "srtpCipher",
     ] {
         assert!(t.get(absent).is_none(), "{absent}: {t}");
@@ -452,6 +453,19 @@ fn values_come_from_the_engines_counters() {
     assert_ne!(t["dtlsRole"], one(&b, "transport", |_| true)["dtlsRole"]);
     assert_eq!(t["tlsVersion"], "FEFD");
     assert!(t["srtpCipher"].as_str().unwrap().starts_with("SRTP_"));
+    // dimpl with ECDSA certificates on both sides negotiates an ECDHE-ECDSA AEAD suite, and
+    // both ends report the same one.
+    assert!(
+        t["dtlsCipher"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLS_ECDHE_ECDSA_WITH_"),
+        "{t}"
+    );
+    assert_eq!(
+        t["dtlsCipher"],
+        one(&b, "transport", |_| true)["dtlsCipher"]
+    );
     assert_eq!(t["selectedCandidatePairChanges"].as_u64(), Some(1));
     let pair = a
         .get(t["selectedCandidatePairId"].as_str().unwrap())
