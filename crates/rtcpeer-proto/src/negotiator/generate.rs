@@ -211,7 +211,8 @@ impl Negotiator {
                 self.offer_transport_credentials(key, restart, &ice)
             });
         }
-        let sdp = self.session(media_sections, bundle);
+        let mut sdp = self.session(media_sections, bundle);
+        self.carry_local_candidates(&mut sdp);
         let text = sdp.to_string();
         self.last_offer = Some(OfferPlan {
             text: text.clone(),
@@ -352,6 +353,7 @@ impl Negotiator {
         };
         let mut sdp = self.session(media_sections, bundle);
         self.unbundled_credentials(&mut sdp, &offer);
+        self.carry_local_candidates(&mut sdp);
         let text = sdp.to_string();
         self.last_answer = Some(text.clone());
         Ok(SessionDescription::new(SdpType::Answer, text))

@@ -646,6 +646,36 @@ impl Negotiator {
         )
     }
 
+    /// Copies the candidates gathered so far for each ICE generation of `sdp` (and its
+    /// end-of-candidates) from the newest local description into the tag section of that
+    /// generation's transport: a subsequent offer or answer lists the current candidates
+    /// (RFC 9429 §5.2.2, §5.3.2), as browsers' do. A restarted transport has new
+    /// credentials, so it gets none.
+    pub(crate) fn carry_local_candidates(&self, sdp: &mut Sdp) {
+        let Some(d) = self.newest_local() else {
+            return;
+        };
+        for group in transport_sections_by(sdp, true) {
+            let Some(&i) = group.first() else {
+                continue;
+            };
+            let Some(j) =
+                section_credentials(sdp, i).and_then(|c| section_of_ufrag(&d.sdp, &c.ufrag))
+            else {
+                continue;
+            };
+            let old = &d.sdp.media[j];
+            for a in &old.attributes {
+                if let A::Candidate(c) = a {
+                    write_candidate(sdp, i, Some(c));
+                }
+            }
+            if old.has(&A::EndOfCandidates) {
+                write_candidate(sdp, i, None);
+            }
+        }
+    }
+
     /// A local candidate's `RTCIceCandidateInit`: `candidate` with the mid and index of the
     /// tag section of `ufrag`'s transport (else the primary one) in the newest local
     /// description, and `ufrag` (webrtc-pc §4.8.2).
