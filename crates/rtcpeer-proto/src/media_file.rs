@@ -313,6 +313,154 @@ impl Iterator for OggOpusReader<'_> {
     }
 }
 
+/// Writes an Ogg Opus stream (RFC 7845) one Opus packet per page, e.g. to record received
+/// audio: [`header`](Self::header) first, then [`packet`](Self::packet) for each packet and
+/// [`finish`](Self::finish) at the end. Each call appends whole pages to `out`.
+#[derive(Debug, Clone)]
+pub struct OggOpusWriter {
+    serial: u32,
+    sequence: u32,
+    /// Granule position (48 kHz samples, pre-skip included, RFC 7845 §4) after the last
+    /// packet written.
+    granule: u64,
+    pre_skip: u16,
+    channels: u8,
+    finished: bool,
+}
+
+impl OggOpusWriter {
+    /// A writer of logical stream `serial` with `channels` channels (1 or 2 for WebRTC's
+    /// `opus/48000/2`) and `pre_skip` samples to drop at decoding (RFC 7845 §5.1; 312 is
+    /// libopus's usual encoder delay, 0 when unknown).
+    pub fn new(serial: u32, channels: u8, pre_skip: u16) -> Self {
+        OggOpusWriter {
+            serial,
+            sequence: 0,
+            granule: u64::from(pre_skip),
+            pre_skip,
+            channels,
+            finished: false,
+        }
+    }
+
+    /// Appends the `OpusHead` page (beginning of stream) and the `OpusTags` page
+    /// (RFC 7845 §5.1, §5.2; vendor "rtcpeer", no comments).
+    pub fn header(&mut self, out: &mut Vec<u8>) {
+        let mut head = b"OpusHead".to_vec();
+        head.push(1);
+        head.push(self.channels);
+        head.extend_from_slice(&self.pre_skip.to_le_bytes());
+        head.extend_from_slice(&48_000u32.to_le_bytes());
+        head.extend_from_slice(&0i16.to_le_bytes());
+        head.push(0);
+        self.page(out, 0x02, 0, &head);
+        let mut tags = b"OpusTags".to_vec();
+        tags.extend_from_slice(&7u32.to_le_bytes());
+        tags.extend_from_slice(b"rtcpeer");
+        tags.extend_from_slice(&0u32.to_le_bytes());
+        self.page(out, 0, 0, &tags);
+    }
+
+    /// Appends one Opus packet as a page whose granule position counts its samples (from
+    /// its TOC byte, RFC 6716 §3.1). A packet without a valid TOC or over
+    /// [`MAX_OPUS_PACKET`] is refused (`Malformed`), as is writing after `finish`.
+    pub fn packet(&mut self, out: &mut Vec<u8>, packet: &[u8]) -> Result<(), MediaFileError> {
+        if self.finished {
+            return Err(MediaFileError::Malformed("the stream is finished"));
+        }
+        if packet.len() > MAX_OPUS_PACKET {
+            return Err(MediaFileError::Malformed("packet larger than 64 KiB"));
+        }
+        let ticks = crate::payload::opus_duration_ticks(packet).ok_or(
+            MediaFileError::Malformed("an Opus packet without a valid TOC"),
+        )?;
+        self.granule += u64::from(ticks);
+        self.page(out, 0, self.granule, packet);
+        Ok(())
+    }
+
+    /// Appends an empty end-of-stream page (RFC 3533 §6 header type 0x04); later packets are
+    /// refused.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.finished {
+            self.finished = true;
+            self.page(out, 0x04, self.granule, &[]);
+        }
+    }
+
+    /// One page holding `body` as one packet (lacing values of 255 then the rest, RFC 3533
+    /// §5; a body that is a multiple of 255 ends with a 0 lacing value).
+    fn page(&mut self, out: &mut Vec<u8>, header_type: u8, granule: u64, body: &[u8]) {
+        let start = out.len();
+        out.extend_from_slice(b"OggS");
+        out.push(0);
+        out.push(header_type);
+        out.extend_from_slice(&granule.to_le_bytes());
+        out.extend_from_slice(&self.serial.to_le_bytes());
+        out.extend_from_slice(&self.sequence.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        let full = body.len() / 255;
+        if body.is_empty() {
+            out.push(0);
+        } else {
+            // 64 KiB at most: 257 lacing values would exceed one page's 255, so a body over
+            // 255 * 254 bytes continues on further pages.
+            let segments = full + 1;
+            if segments <= 255 {
+                out.push(segments as u8);
+                out.extend(std::iter::repeat_n(255u8, full));
+                out.push((body.len() % 255) as u8);
+            } else {
+                out.truncate(start);
+                self.long_packet(out, header_type, granule, body);
+                return;
+            }
+        }
+        out.extend_from_slice(body);
+        let crc = ogg_crc(&out[start..]);
+        out[start + 22..start + 26].copy_from_slice(&crc.to_le_bytes());
+        self.sequence = self.sequence.wrapping_add(1);
+    }
+
+    /// A packet too long for one page: pages of 255 full segments, each continuing the
+    /// packet; the granule position only on the page where it ends (-1 before, RFC 3533 §6).
+    fn long_packet(&mut self, out: &mut Vec<u8>, header_type: u8, granule: u64, body: &[u8]) {
+        let mut rest = body;
+        let mut continued = false;
+        loop {
+            let start = out.len();
+            let take = rest.len().min(255 * 255);
+            let last = rest.len() < 255 * 255;
+            out.extend_from_slice(b"OggS");
+            out.push(0);
+            out.push(header_type | u8::from(continued));
+            let g = if last { granule } else { u64::MAX };
+            out.extend_from_slice(&g.to_le_bytes());
+            out.extend_from_slice(&self.serial.to_le_bytes());
+            out.extend_from_slice(&self.sequence.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+            if last {
+                let full = take / 255;
+                out.push((full + 1) as u8);
+                out.extend(std::iter::repeat_n(255u8, full));
+                out.push((take % 255) as u8);
+            } else {
+                out.push(255);
+                out.extend(std::iter::repeat_n(255u8, 255));
+            }
+            out.extend_from_slice(&rest[..take]);
+            let crc = ogg_crc(&out[start..]);
+            out[start + 22..start + 26].copy_from_slice(&crc.to_le_bytes());
+            self.sequence = self.sequence.wrapping_add(1);
+            rest = &rest[take..];
+            continued = true;
+            if last {
+                return;
+            }
+        }
+    }
+}
+
 /// One Ogg page (RFC 3533 §6).
 #[derive(Debug, Clone, Copy)]
 struct OggPage<'a> {
@@ -491,6 +639,64 @@ mod tests {
             OggOpusReader::new(b"DKIF").unwrap_err(),
             MediaFileError::NotThisFormat
         );
+    }
+
+    #[test]
+    fn ogg_opus_writer_round_trips_through_the_reader() {
+        // TOC 0xfc: config 31 (CELT FB 20 ms), stereo, code 0: one 20 ms frame (960 ticks).
+        let mut packets: Vec<Vec<u8>> = Vec::new();
+        for len in [
+            1usize,
+            2,
+            254,
+            255,
+            256,
+            510,
+            1275,
+            255 * 254,
+            255 * 255 + 7,
+            MAX_OPUS_PACKET,
+        ] {
+            let mut p = vec![0xfcu8];
+            p.extend((1..len).map(|i| (i % 251) as u8));
+            packets.push(p);
+        }
+        let mut w = OggOpusWriter::new(42, 2, 312);
+        let mut out = Vec::new();
+        w.header(&mut out);
+        for p in &packets {
+            w.packet(&mut out, p).unwrap();
+        }
+        w.finish(&mut out);
+        assert!(w.packet(&mut out, &packets[0]).is_err());
+        assert!(w.packet(&mut Vec::new(), &[]).is_err());
+        let r = OggOpusReader::new(&out).unwrap();
+        assert_eq!(
+            *r.head(),
+            OpusHead {
+                channels: 2,
+                pre_skip: 312,
+                input_sample_rate: 48_000
+            }
+        );
+        let read: Vec<OpusPacket> = r.map(Result::unwrap).collect();
+        assert_eq!(read.len(), packets.len());
+        for (got, want) in read.iter().zip(&packets) {
+            assert_eq!(&got.data, want);
+            assert_eq!(got.duration, Duration::from_millis(20));
+        }
+        // The last data page's granule position: pre-skip + 960 samples per packet.
+        let mut rest = out.as_slice();
+        let mut last_granule = 0;
+        while !rest.is_empty() {
+            let (p, len) = parse_page(rest).unwrap();
+            let g = u64::from_le_bytes(rest[6..14].try_into().unwrap());
+            if g != u64::MAX && !p.body.is_empty() {
+                last_granule = g;
+            }
+            rest = &rest[len..];
+        }
+        assert_eq!(last_granule, 312 + 960 * packets.len() as u64);
     }
 
     #[test]
