@@ -93,10 +93,17 @@ function derive(conn, prevById) {
   return { values: out, pair };
 }
 
+// The transport's selected candidate pair, with its candidates; if the id does not resolve
+// in the report (it should), the transport's nominated succeeded pair.
 function selectedPair(stats) {
   const byId = new Map(stats.map((s) => [s.id, s]));
   for (const t of ofType(stats, 'transport')) {
-    const p = t.selectedCandidatePairId && byId.get(t.selectedCandidatePairId);
+    if (!t.selectedCandidatePairId) continue;
+    const p =
+      byId.get(t.selectedCandidatePairId) ||
+      ofType(stats, 'candidate-pair').find(
+        (c) => c.transportId === t.id && c.nominated && c.state === 'succeeded',
+      );
     if (p) {
       return { ...p, local: byId.get(p.localCandidateId), remote: byId.get(p.remoteCandidateId), transport: t };
     }
@@ -130,6 +137,11 @@ function fmt(v, digits) {
   return v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits);
 }
 
+// A y-axis tick: 15000 -> "15k", 0.25 -> "0.25".
+function tick(t) {
+  return Math.abs(t) >= 1000 ? `${+(t / 1000).toFixed(1)}k` : String(+t.toFixed(3));
+}
+
 function plotOptions(chart, width) {
   const { spec } = chart;
   return {
@@ -142,7 +154,15 @@ function plotOptions(chart, width) {
       y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] },
     },
     axes: [
-      { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' } },
+      {
+        stroke: '#64748b',
+        font: '11px system-ui, sans-serif',
+        size: 28,
+        grid: { stroke: '#eef2f7' },
+        ticks: { stroke: '#e2e8f0' },
+        // Wall-clock time of the samples, HH:MM:SS.
+        values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toTimeString().slice(0, 8)),
+      },
       {
         label: spec.unit,
         labelSize: 18,
@@ -152,7 +172,7 @@ function plotOptions(chart, width) {
         size: 48,
         grid: { stroke: '#eef2f7' },
         ticks: { stroke: '#e2e8f0' },
-        values: (u, ticks) => ticks.map((t) => +t.toFixed(spec.digits === 0 ? 0 : 2)),
+        values: (u, ticks) => ticks.map(tick),
       },
     ],
     series: [
