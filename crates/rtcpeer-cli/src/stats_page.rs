@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rtcpeer::{DataChannel, Error, PeerConnection, Result};
@@ -64,6 +64,8 @@ struct Hub {
     /// "subscribe + copy" so a new page neither misses nor repeats a sample.
     history: Mutex<VecDeque<Arc<str>>>,
     samples: broadcast::Sender<Arc<str>>,
+    /// The `Origin`s a browser may open the WebSocket from: the page's own.
+    origins: [String; 2],
 }
 
 /// A running stats page: its server and sampler stop when this is dropped.
@@ -89,6 +91,10 @@ impl StatsPage {
             watched: Mutex::new(Vec::new()),
             history: Mutex::new(VecDeque::with_capacity(HISTORY)),
             samples: broadcast::channel(BACKLOG).0,
+            origins: [
+                format!("http://127.0.0.1:{}", addr.port()),
+                format!("http://localhost:{}", addr.port()),
+            ],
         });
         let app = router(hub.clone());
         let server = tokio::spawn(async move {
@@ -170,7 +176,24 @@ fn router(hub: Arc<Hub>) -> Router {
         .with_state(hub)
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(hub): State<Arc<Hub>>) -> Response {
+/// Opens the sample stream. A browser sends the `Origin` of the page that opens a WebSocket
+/// (RFC 6455 §4.1, §10.2) and WebSockets are not bound by the same-origin policy: any other
+/// site open in the browser could read the stats (addresses, ICE usernames), so only the
+/// page's own origin is served. A request without `Origin` comes from no browser page.
+async fn websocket(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    State(hub): State<Arc<Hub>>,
+) -> Response {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if !hub
+            .origins
+            .iter()
+            .any(|o| o.as_bytes() == origin.as_bytes())
+        {
+            return (StatusCode::FORBIDDEN, "the stats page's own origin only\n").into_response();
+        }
+    }
     ws.on_upgrade(move |socket| feed(socket, hub))
         .into_response()
 }
@@ -392,15 +415,17 @@ mod tests {
         (head[0] & 0x0f, payload)
     }
 
-    /// Opens the WebSocket by hand (RFC 6455 §4.1) and returns the stream after the 101.
-    fn ws_connect(url: &str) -> TcpStream {
+    /// Sends a WebSocket opening handshake by hand (RFC 6455 §4.1), with `origin` if given;
+    /// returns the stream and the response head (lowercase).
+    fn ws_handshake(url: &str, origin: Option<&str>) -> (TcpStream, String) {
         let addr = url.trim_start_matches("http://").trim_end_matches('/');
         let mut s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
         write!(
             s,
             "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{origin}\r\n"
         )
         .unwrap();
         let mut head = Vec::new();
@@ -409,7 +434,13 @@ mod tests {
             s.read_exact(&mut byte).unwrap();
             head.push(byte[0]);
         }
-        let head = String::from_utf8(head).unwrap().to_lowercase();
+        (s, String::from_utf8(head).unwrap().to_lowercase())
+    }
+
+    /// Opens the WebSocket (no `Origin`, as a non-browser client) and returns the stream
+    /// after the 101.
+    fn ws_connect(url: &str) -> TcpStream {
+        let (s, head) = ws_handshake(url, None);
         assert!(head.starts_with("http/1.1 101"), "{head}");
         // The accept value of RFC 6455 §1.3's example key.
         assert!(
@@ -478,6 +509,42 @@ mod tests {
         .unwrap();
         assert!(first["time"].as_f64() <= samples[0]["time"].as_f64());
         pc.close();
+    }
+
+    /// A browser page of another origin cannot open the sample stream; the page's own origin
+    /// (as 127.0.0.1 or localhost) can.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn websocket_refuses_other_origins() {
+        let page = StatsPage::start(0, INTERVAL).await.unwrap();
+        let url = page.url().to_string();
+        let port: u16 = url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            for evil in [
+                "http://evil.example".to_string(),
+                format!("http://evil.example:{port}"),
+                format!("http://127.0.0.1:{}", port ^ 1),
+                format!("https://127.0.0.1:{port}"),
+                "null".to_string(),
+            ] {
+                let (_, head) = ws_handshake(&url, Some(&evil));
+                assert!(head.starts_with("http/1.1 403"), "{evil}: {head}");
+            }
+            for own in [
+                format!("http://127.0.0.1:{port}"),
+                format!("http://localhost:{port}"),
+            ] {
+                let (_, head) = ws_handshake(&url, Some(&own));
+                assert!(head.starts_with("http/1.1 101"), "{own}: {head}");
+            }
+        })
+        .await
+        .unwrap();
     }
 
     /// The history keeps the last [`HISTORY`] samples and no more.

@@ -199,3 +199,63 @@ async fn stats_page_draws_the_running_demo() {
     chrome.close().await.unwrap();
     demo.kill().await.unwrap();
 }
+
+/// `rtcpeer offer --stats-page` and `rtcpeer answer --stats-port N` print the page's URL on
+/// stderr with their other status lines, before any signaling, and serve the page there.
+#[test]
+fn offer_and_answer_print_the_url_and_serve_the_page() {
+    use std::io::{BufRead, Read, Write};
+    let free_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let fixed = free_port.to_string();
+    for args in [
+        vec!["offer", "--stats-page"],
+        vec!["answer", "--stats-port", fixed.as_str()],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rtcpeer"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rtcpeer runs");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let url = loop {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "{args:?}: no URL");
+            if let Some(url) = line.trim().strip_prefix("rtcpeer: stats page: ") {
+                break url.to_string();
+            }
+        };
+        let addr = url
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("{args:?}: {url}"));
+        if args[1] == "--stats-port" {
+            assert_eq!(addr, fixed, "the port asked for");
+        }
+        let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{addr}")).unwrap();
+        write!(
+            s,
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut page = String::new();
+        s.read_to_string(&mut page).unwrap();
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("<title>rtcpeer stats</title>"), "{page}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    // A bad port is refused with a clear error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rtcpeer"))
+        .args(["demo", "--stats-port", "70000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--stats-port needs a port number"), "{err}");
+}
