@@ -44,6 +44,11 @@ function sum(values) {
   return known.length ? known.reduce((a, b) => a + b, 0) : null;
 }
 
+// Bytes per second to Mbit/s; unknown stays unknown (a gap in the graph).
+function mbits(bytesPerSecond) {
+  return bytesPerSecond === null ? null : (bytesPerSecond * 8) / 1e6;
+}
+
 function ofType(stats, type) {
   return stats.filter((s) => s.type === type);
 }
@@ -54,17 +59,16 @@ function derive(conn, prevById) {
   const prev = (s) => prevById.get(s.id);
   const out = { bitrate: {}, packets: {}, rtt: {}, loss: {}, buffered: {}, frames: {} };
   const transports = ofType(stats, 'transport');
-  const bits = (key) => sum(transports.map((s) => rate(s, prev(s), key))) * 8 / 1e6;
+  const bits = (key) => mbits(sum(transports.map((s) => rate(s, prev(s), key))));
   out.bitrate.sent = bits('bytesSent');
   out.bitrate.received = bits('bytesReceived');
   const outbound = ofType(stats, 'outbound-rtp');
   const inbound = ofType(stats, 'inbound-rtp');
   if (outbound.length) {
-    out.bitrate['media sent'] = sum(outbound.map((s) => rate(s, prev(s), 'bytesSent'))) * 8 / 1e6;
+    out.bitrate['media sent'] = mbits(sum(outbound.map((s) => rate(s, prev(s), 'bytesSent'))));
   }
   if (inbound.length) {
-    out.bitrate['media received'] =
-      sum(inbound.map((s) => rate(s, prev(s), 'bytesReceived'))) * 8 / 1e6;
+    out.bitrate['media received'] = mbits(sum(inbound.map((s) => rate(s, prev(s), 'bytesReceived'))));
   }
   out.packets.sent = sum(transports.map((s) => rate(s, prev(s), 'packetsSent')));
   out.packets.received = sum(transports.map((s) => rate(s, prev(s), 'packetsReceived')));
@@ -287,7 +291,7 @@ function onSample(sample) {
     const info = { samples: panel.samples, states: conn.states, pair: null, latest: {}, points: {} };
     for (const c of CHARTS) {
       const chart = panel.charts[c.key];
-      for (const [label, v] of Object.entries(values[c.key])) {
+      for (const label of Object.keys(values[c.key])) {
         if (!chart.data[label]) {
           chart.labels.push(label);
           chart.data[label] = new Array(panel.times.length - 1).fill(null);
