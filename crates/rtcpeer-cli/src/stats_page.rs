@@ -19,7 +19,8 @@
 //! are large); the page computes rates from the counters and their timestamps, as
 //! `webrtc-internals` does. `channels` carries `bufferedAmount`, which `RTCDataChannelStats`
 //! lacks. The last [`HISTORY`] samples are kept, so a page opened late still draws what
-//! happened before.
+//! happened before. The WebSocket answers only the page's own `Origin` (other sites open in
+//! the same browser could otherwise read the stats).
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
