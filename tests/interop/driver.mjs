@@ -4,6 +4,9 @@
 //   first line out:  {"ready":true,"version":"<chromium version>"}
 //   request in:      {"id":N,"eval":"<js function body>"}
 //   reply out:       {"id":N,"ok":<JSON value>}  or  {"id":N,"error":{"name":..,"message":..}}
+//   other requests:  {"id":N,"goto":"<http://127.0.0.1:... URL>"} loads that page instead of the
+//                    blank one (later evals run in it); {"id":N,"viewport":{"width":W,"height":H}};
+//                    {"id":N,"screenshot":"<file path>.png"} saves the whole page as PNG.
 // The body runs as `(async () => { <body> })()` in one page, so state kept on `window`
 // (e.g. `window.pc = new RTCPeerConnection()`) persists across requests. The return value
 // goes through JSON.stringify in the page (objects with toJSON, such as
@@ -208,6 +211,26 @@ async function main() {
       return;
     }
     const id = req.id ?? null;
+    try {
+      if (typeof req.goto === 'string') {
+        await page.goto(req.goto);
+        send({ id, ok: null });
+        return;
+      }
+      if (req.viewport && typeof req.viewport === 'object') {
+        await page.setViewportSize({ width: req.viewport.width, height: req.viewport.height });
+        send({ id, ok: null });
+        return;
+      }
+      if (typeof req.screenshot === 'string') {
+        await page.screenshot({ path: req.screenshot, fullPage: true });
+        send({ id, ok: null });
+        return;
+      }
+    } catch (e) {
+      send({ id, error: { name: 'DriverError', message: (e && e.message) || String(e) } });
+      return;
+    }
     if (typeof req.eval !== 'string') {
       send({ id, error: { name: 'DriverError', message: 'request needs a string "eval"' } });
       return;

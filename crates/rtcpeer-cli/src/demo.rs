@@ -5,6 +5,8 @@
 //! streams synthetic video (30 frames/s, VP8 payload format) and audio (50 Opus-shaped
 //! frames/s) to bob over SRTP, and bob reassembles the frames: the media summary shows
 //! frames/s, NACKs and retransmissions, and the round-trip time from the RTCP reports.
+//! With `--stats-page`, both peers are drawn live on a local page (see `stats_page.rs`) and
+//! stay connected, media streaming, after the transfer until Ctrl-C (or `--seconds`).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use rtcpeer::{
 };
 
 use crate::cpu::CpuClock;
+use crate::stats_page::{self, StatsPage};
 
 /// What `demo` was asked for.
 pub struct DemoOptions {
@@ -27,6 +30,10 @@ pub struct DemoOptions {
     pub bytes: u64,
     /// Size of each message.
     pub message_size: usize,
+    /// Keep the peers connected, media streaming, this long after the transfer.
+    pub hold: Option<Duration>,
+    /// Serve the stats page on this port of 127.0.0.1 (0: any free port).
+    pub stats_page: Option<u16>,
 }
 
 /// Sender back-pressure: stop sending above this many buffered bytes...
@@ -59,6 +66,16 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     );
     let mut alice_events = alice.events();
     let mut bob_events = bob.events();
+    let page = match opts.stats_page {
+        Some(port) => {
+            let page = StatsPage::start(port, stats_page::INTERVAL).await?;
+            page.watch("alice", &alice);
+            page.watch("bob", &bob);
+            println!("{}  stats page: {}", ms(t0), page.url());
+            Some(page)
+        }
+        None => None,
+    };
 
     let stream = MediaStream::new();
     alice.add_track(&MediaStreamTrack::new(MediaKind::Audio, "mic"), &[&stream])?;
@@ -68,6 +85,9 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     )?;
     let dc = alice.create_data_channel("bulk", None)?;
     let mut dc_events = dc.events();
+    if let Some(page) = &page {
+        page.watch_channel("alice", &dc);
+    }
     println!(
         "{}  alice: added audio + video tracks and data channel \"{}\"",
         ms(t0),
@@ -180,6 +200,9 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
                     d.id()
                 );
                 let ev = d.events();
+                if let Some(page) = &page {
+                    page.watch_channel("bob", &d);
+                }
                 bob_dc = Some((d, ev));
             }
             _ => {}
@@ -197,8 +220,9 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
 
     let media = Media::start(&alice, &bob);
     let transfer = transfer(&dc, dc_events, bob_dc_events, &opts).await?;
-    let media = media.stop(&alice, &bob).await;
     println!();
+    hold(&opts, page.as_ref()).await;
+    let media = media.stop(&alice, &bob).await;
     println!(
         "setup: {:.2} ms from creating the peers to the channel open on both ends",
         setup.as_secs_f64() * 1e3
@@ -242,6 +266,30 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// After the transfer: keeps the peers connected, media streaming, for `--seconds`, or with
+/// the stats page and no `--seconds` until Ctrl-C.
+async fn hold(opts: &DemoOptions, page: Option<&StatsPage>) {
+    let until = match (opts.hold, page) {
+        (Some(d), _) => {
+            println!("holding the connection with media for {} s", d.as_secs());
+            d
+        }
+        (None, Some(page)) => {
+            println!(
+                "holding the connection with media for the stats page {} (Ctrl-C to end)",
+                page.url()
+            );
+            Duration::MAX
+        }
+        (None, None) => return,
+    };
+    let _ = std::io::stdout().flush();
+    tokio::select! {
+        _ = tokio::time::sleep(until.min(Duration::from_secs(10 * 365 * 24 * 3600))) => {}
+        _ = tokio::signal::ctrl_c() => println!(),
+    }
 }
 
 struct Transfer {

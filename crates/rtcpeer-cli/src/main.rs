@@ -3,20 +3,25 @@
 //! - `rtcpeer demo` runs two peer connections in one process over UDP on 127.0.0.1, prints
 //!   each milestone (signaling, ICE, DTLS, SCTP, data channel) with its time, then moves
 //!   256 MiB over a reliable ordered data channel and prints setup time and throughput.
+//! - `--stats-page` (on `demo`, `offer` and `answer`) serves a live page of each connection's
+//!   states, selected candidate pair and graphs on 127.0.0.1 (see `stats_page.rs`).
 //! - `rtcpeer offer` / `rtcpeer answer` run one peer whose descriptions travel as the
 //!   browser's JSON over stdout/stdin, to connect to a browser page or another stack.
 
 mod cpu;
 mod demo;
 mod peer;
+mod stats_page;
 mod stdin;
 
 use rtcpeer::{Error, IceServer, Result};
 
 const USAGE: &str = "usage:
-  rtcpeer demo [--mib N] [--message-kib N] [--sdp]
+  rtcpeer demo [--mib N] [--message-kib N] [--sdp] [--seconds N] [STATS]
       two peers in this process over 127.0.0.1: milestones, then an N MiB transfer
-      (default 256 MiB in 64 KiB messages)
+      (default 256 MiB in 64 KiB messages) beside audio and video streams
+      --seconds N           keep the peers connected, media streaming, N seconds after the
+                            transfer (with --stats-page the default is until Ctrl-C)
   rtcpeer offer  [OPTIONS] [MODE]
   rtcpeer answer [OPTIONS] [MODE]
       one peer; its description (browser JSON, one line) is printed on stdout, the other
@@ -36,6 +41,11 @@ const USAGE: &str = "usage:
       --send FILE           send FILE as binary messages, then close the channel
       --receive FILE        write received binary messages to FILE until the channel closes
       --echo                send every received message back
+  STATS (demo, offer, answer):
+      --stats-page          serve a live stats page (states, selected candidate pair, graphs
+                            of bitrate, packets, RTT, loss, buffered amount, frames/s) on
+                            127.0.0.1; its URL is printed
+      --stats-port N        the page's port (default 0: any free port; implies --stats-page)
   rtcpeer version";
 
 fn main() {
@@ -87,11 +97,20 @@ fn demo_options(args: &[String]) -> Result<demo::DemoOptions> {
         print_sdp: false,
         bytes: 256 * 1024 * 1024,
         message_size: 64 * 1024,
+        hold: None,
+        stats_page: None,
     };
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--sdp" => opts.print_sdp = true,
+            "--seconds" => {
+                let n = number(value(args, &mut i, "--seconds")?, "--seconds")?;
+                opts.hold = Some(std::time::Duration::from_secs(n));
+            }
+            flag @ ("--stats-page" | "--stats-port") => {
+                stats_option(args, &mut i, flag, &mut opts.stats_page)?
+            }
             "--mib" => opts.bytes = number(value(args, &mut i, "--mib")?, "--mib")? * 1024 * 1024,
             "--message-kib" => {
                 let kib = number(value(args, &mut i, "--message-kib")?, "--message-kib")?;
@@ -116,6 +135,7 @@ fn peer_options(args: &[String]) -> Result<peer::PeerOptions> {
         label: "rtcpeer".into(),
         mdns: false,
         mode: peer::Mode::Chat,
+        stats_page: None,
     };
     let mut i = 0;
     while i < args.len() {
@@ -144,6 +164,9 @@ fn peer_options(args: &[String]) -> Result<peer::PeerOptions> {
             ),
             "--label" => opts.label = value(args, &mut i, flag)?.to_string(),
             "--mdns" => opts.mdns = true,
+            "--stats-page" | "--stats-port" => {
+                stats_option(args, &mut i, flag, &mut opts.stats_page)?
+            }
             "--chat" => opts.mode = peer::Mode::Chat,
             "--echo" => opts.mode = peer::Mode::Echo,
             "--send" => opts.mode = peer::Mode::Send(value(args, &mut i, flag)?.to_string()),
@@ -153,4 +176,18 @@ fn peer_options(args: &[String]) -> Result<peer::PeerOptions> {
         i += 1;
     }
     Ok(opts)
+}
+
+/// `--stats-page` (any free port unless a port was given) or `--stats-port N` (that port).
+fn stats_option(args: &[String], i: &mut usize, flag: &str, port: &mut Option<u16>) -> Result<()> {
+    if flag == "--stats-port" {
+        let text = value(args, i, flag)?;
+        *port = Some(
+            text.parse()
+                .map_err(|_| Error::type_error("--stats-port needs a port number (0-65535)"))?,
+        );
+    } else if port.is_none() {
+        *port = Some(0);
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use rtcpeer::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, Stdin};
 
+use crate::stats_page::{self, StatsPage};
 use crate::stdin::{BoundedLines, Line, read_description};
 
 /// The CLI's stdin: bounded lines (see `stdin.rs`).
@@ -57,6 +58,8 @@ pub struct PeerOptions {
     pub mdns: bool,
     /// What to do on the channel.
     pub mode: Mode,
+    /// Serve the stats page on this port of 127.0.0.1 (0: any free port).
+    pub stats_page: Option<u16>,
 }
 
 /// How long the peer waits for the other side at each step.
@@ -85,6 +88,19 @@ pub async fn run(role: Role, opts: PeerOptions) -> Result<()> {
     settings.ice.mdns = opts.mdns;
     let pc = PeerConnection::with_settings(config, settings)?;
     let mut events = pc.events();
+    let name = match role {
+        Role::Offer => "offerer",
+        Role::Answer => "answerer",
+    };
+    let page = match opts.stats_page {
+        Some(port) => {
+            let page = StatsPage::start(port, stats_page::INTERVAL).await?;
+            page.watch(name, &pc);
+            status(format!("stats page: {}", page.url()));
+            Some(page)
+        }
+        None => None,
+    };
     let mut stdin: Input = BoundedLines::new(BufReader::new(tokio::io::stdin()));
     let dc = match role {
         Role::Offer => {
@@ -107,6 +123,9 @@ pub async fn run(role: Role, opts: PeerOptions) -> Result<()> {
             incoming_channel(&mut events).await?
         }
     };
+    if let Some(page) = &page {
+        page.watch_channel(name, &dc);
+    }
     let mut dc_events = dc.events();
     wait_open(&dc, &mut dc_events, &mut events).await?;
     status(format!(

@@ -279,6 +279,28 @@ impl Chromium {
         self.proc.request(request, js, timeout).await
     }
 
+    /// Loads `url` (a page served on 127.0.0.1) in place of the blank page; later evals run in
+    /// it. Chromium must see the server's 127.0.0.1 (see [`LaunchOptions::in_current_netns`]).
+    pub async fn goto(&mut self, url: &str) -> Result<Value, JsError> {
+        let mut request = Map::new();
+        request.insert("goto".into(), json!(url));
+        self.proc.request(request, url, EVAL_TIMEOUT).await
+    }
+
+    /// Sets the page's viewport, in CSS pixels (screenshots are this wide).
+    pub async fn set_viewport(&mut self, width: u32, height: u32) -> Result<Value, JsError> {
+        let mut request = Map::new();
+        request.insert("viewport".into(), json!({"width": width, "height": height}));
+        self.proc.request(request, "viewport", EVAL_TIMEOUT).await
+    }
+
+    /// Saves a PNG of the whole page (not only the viewport) at `path`.
+    pub async fn screenshot(&mut self, path: &Path) -> Result<Value, JsError> {
+        let mut request = Map::new();
+        request.insert("screenshot".into(), json!(path.to_string_lossy()));
+        self.proc.request(request, "screenshot", EVAL_TIMEOUT).await
+    }
+
     /// Evaluates `js` every 20 ms until it returns something other than null or false, and
     /// returns that; a throw ends the wait with its error, running out of time with
     /// [`DRIVER_TIMEOUT`].
