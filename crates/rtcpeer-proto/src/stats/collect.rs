@@ -401,6 +401,13 @@ impl Connection {
                 .into(),
             );
             if let Some((l, r)) = agent.selected_candidates() {
+                // The pair entry of the same path: the agent's copy of the selected remote
+                // may still be the peer-reflexive candidate that a signalled one replaced in
+                // the checklist, and the kind is part of the id.
+                let (l, r) = agent
+                    .pairs_for_stats()
+                    .find(|(pl, pr, _)| pl.base == l.base && pr.addr == r.addr)
+                    .map_or((l, r), |(pl, pr, _)| (pl, pr));
                 transport.selected_candidate_pair_id = Some(pair_id(t.number, l, r));
             }
             self.collect_candidates(time, t, agent, report);

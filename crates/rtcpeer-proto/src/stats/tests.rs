@@ -15,7 +15,8 @@ use crate::codecs::MediaKind;
 use crate::config::Configuration;
 use crate::connection::{
     Core, CoreEvent, CoreSettings, DataChannelEvent, DataChannelId, DataChannelInit, Event,
-    OfferOptions, OutgoingRtp, PeerConnectionState, TransceiverId,
+    IceCandidateInit, OfferOptions, OutgoingRtp, PeerConnectionState, SessionDescription,
+    TransceiverId,
 };
 use crate::datachannel::Payload;
 use crate::ice::IceAgentConfig;
@@ -59,6 +60,11 @@ struct Net {
 
 impl Net {
     fn new(seed: u64) -> Net {
+        Net::with_answer(seed, |d| d)
+    }
+
+    /// A pair whose answer passes through `edit` on its way to the offerer.
+    fn with_answer(seed: u64, edit: impl FnOnce(SessionDescription) -> SessionDescription) -> Net {
         let t0 = Instant::now();
         let (mut a, mut b) = (core(seed), core(seed + 1));
         let addrs: [SocketAddr; 2] = [
@@ -88,7 +94,7 @@ impl Net {
         }
         b.set_local_description(None).unwrap();
         b.add_local_address(addrs[1]).unwrap();
-        a.set_remote_description(b.local_description().unwrap())
+        a.set_remote_description(edit(b.local_description().unwrap()))
             .unwrap();
         let kind = |id| b.transceiver_info(id).unwrap().kind();
         let b_audio = *ids
@@ -370,6 +376,62 @@ fn ids_are_stable_references_resolve_and_entries_have_the_browsers_shape() {
     let map = serde_json::to_value(&second).unwrap();
     assert_eq!(map.as_object().unwrap().len(), second.len());
     assert_eq!(second.to_json().as_array().unwrap().len(), second.len());
+}
+
+/// The offerer learns the answerer's address as a peer-reflexive candidate (the answer's
+/// candidates withheld), then the signalled host candidate replaces it in the checklist: the
+/// transport's `selectedCandidatePairId` still names the pair entry of the report.
+#[test]
+fn selected_pair_id_resolves_after_a_peer_reflexive_candidate_is_signalled() {
+    let mut withheld = Vec::new();
+    let mut n = Net::with_answer(7, |d| {
+        let sdp = d
+            .sdp
+            .split("\r\n")
+            .filter(|l| {
+                let cand = l.starts_with("a=candidate:");
+                if cand {
+                    withheld.push(l["a=".len()..].to_string());
+                }
+                !cand && *l != "a=end-of-candidates"
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        SessionDescription { sdp, ..d }
+    });
+    assert!(!withheld.is_empty());
+    n.connect();
+    let before = n.stats(0, StatsSelector::All);
+    assert_eq!(
+        one(&before, "remote-candidate", |_| true)["candidateType"],
+        "prflx"
+    );
+    // Given for every section: only the BUNDLE tag's are read (RFC 8843 §10).
+    for c in withheld {
+        for index in 0..3 {
+            let init = IceCandidateInit {
+                candidate: c.clone(),
+                sdp_m_line_index: Some(index),
+                sdp_mid: None,
+                username_fragment: None,
+            };
+            n.cores[0].add_ice_candidate(&init).unwrap();
+        }
+    }
+    n.traffic(3);
+    n.run(Duration::from_secs(2), |_| false);
+    let after = n.stats(0, StatsSelector::All);
+    check_shape(&after);
+    let t = one(&after, "transport", |_| true);
+    let id = t["selectedCandidatePairId"]
+        .as_str()
+        .expect("a selected pair");
+    let pair = one(&after, "candidate-pair", |p| p["id"] == id);
+    let remote = pair["remoteCandidateId"].as_str().unwrap();
+    assert_eq!(
+        one(&after, "remote-candidate", |c| c["id"] == remote)["candidateType"],
+        "host"
+    );
 }
 
 #[test]
