@@ -43,9 +43,10 @@ pub use rtcpeer_proto::media_file;
 /// The W3C statistics (webrtc-stats) that [`PeerConnection::get_stats`],
 /// [`RtpSender::get_stats`] and [`RtpReceiver::get_stats`] return.
 pub use rtcpeer_proto::stats::{
-    CertificateStats, CodecStats, DataChannelStats, IceCandidatePairStats, IceCandidateStats,
-    InboundRtpStreamStats, MediaSourceStats, OutboundRtpStreamStats, PeerConnectionStats,
-    RemoteInboundRtpStreamStats, RemoteOutboundRtpStreamStats, Stats, StatsReport, TransportStats,
+    AudioPlayout, AudioPlayoutStats, CertificateStats, CodecStats, DataChannelStats,
+    IceCandidatePairStats, IceCandidateStats, InboundRtpStreamStats, MediaSourceStats,
+    OutboundRtpStreamStats, PeerConnectionStats, RemoteInboundRtpStreamStats,
+    RemoteOutboundRtpStreamStats, Stats, StatsReport, TransportStats,
 };
 pub use rtcpeer_proto::{
     AnswerOptions, BinaryType, BundlePolicy, Certificate, CertificateParams, Configuration,

@@ -12,8 +12,8 @@ use common::net::{
     negotiate, next_data_channel, next_not_low, pc, wait_connected, wait_gathered, within,
 };
 use rtcpeer::{
-    DataChannel, DataChannelEvent, ErrorKind, MediaKind, MediaStreamTrack, OutgoingRtp,
-    PeerConnection, RtpSender, Stats, StatsReport,
+    AudioPlayout, DataChannel, DataChannelEvent, ErrorKind, MediaKind, MediaStreamTrack,
+    OutgoingRtp, PeerConnection, RtpSender, Stats, StatsReport,
 };
 use serde_json::Value;
 
@@ -428,4 +428,61 @@ async fn data_channel_and_pair_counters_match_the_traffic() {
     let local = json(&r1, pair["localCandidateId"].as_str().unwrap());
     assert_eq!(local["type"], "local-candidate");
     assert!(local["address"].is_string() && local["port"].is_u64());
+}
+
+/// "media-playout" (webrtc-stats §7.7) appears once the application reports what its audio
+/// device played from a receiver (`RtpReceiver::report_audio_playout`), with the totals of
+/// those reports, and the receiver's inbound-rtp names it as `playoutId`; the receiver's
+/// selector keeps it. Video receivers and zero sample rates are refused.
+#[tokio::test]
+async fn media_playout_follows_the_applications_audio_playout_reports() {
+    let p = pair().await;
+    let before = report_with(&p, &["inbound-rtp"]).await;
+    assert!(!types(&before).contains("media-playout"));
+    let receiver_of = |kind| {
+        p.pc1
+            .get_receivers()
+            .into_iter()
+            .find(|r| r.track().kind() == kind)
+            .unwrap()
+    };
+    let audio = receiver_of(MediaKind::Audio);
+    let ten_ms = |synthesized| AudioPlayout {
+        samples: 480,
+        sample_rate: 48_000,
+        synthesized,
+        delay: Duration::from_millis(40),
+    };
+    // 3 real chunks, 2 synthesized (one event), 1 real, 1 synthesized (a second event).
+    for synthesized in [false, false, false, true, true, false, true] {
+        audio.report_audio_playout(&ten_ms(synthesized)).unwrap();
+    }
+    let r = audio.get_stats().await;
+    let playout: Vec<Value> = r.of_type("media-playout").map(Stats::to_json).collect();
+    assert_eq!(playout.len(), 1, "{r:#?}");
+    let m = &playout[0];
+    assert_eq!(m["kind"], "audio");
+    assert_eq!(m["totalSamplesCount"], 7 * 480);
+    assert!((m["totalSamplesDuration"].as_f64().unwrap() - 0.07).abs() < 1e-9);
+    assert!((m["synthesizedSamplesDuration"].as_f64().unwrap() - 0.03).abs() < 1e-9);
+    assert_eq!(m["synthesizedSamplesEvents"], 2);
+    // The mean playout delay is totalPlayoutDelay / totalSamplesCount.
+    let mean = m["totalPlayoutDelay"].as_f64().unwrap() / (7.0 * 480.0);
+    assert!((mean - 0.04).abs() < 1e-9, "{mean}");
+    let inbound = r.of_type("inbound-rtp").next().unwrap().to_json();
+    assert_eq!(inbound["playoutId"], m["id"]);
+    let all = p.pc1.get_stats(None).await.unwrap();
+    assert!(all.contains(m["id"].as_str().unwrap()));
+
+    let video = receiver_of(MediaKind::Video);
+    let e = video.report_audio_playout(&ten_ms(false)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidAccess);
+    let zero = AudioPlayout {
+        sample_rate: 0,
+        ..ten_ms(false)
+    };
+    assert_eq!(
+        audio.report_audio_playout(&zero).unwrap_err().kind(),
+        ErrorKind::Range
+    );
 }

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::counters::TransportTraffic;
 use super::{
-    CertificateStats, CodecStats, DataChannelStats, IceCandidatePairStats, IceCandidateStats,
-    InboundRtpStreamStats, MediaSourceStats, OutboundRtpStreamStats, PeerConnectionStats,
-    RemoteInboundRtpStreamStats, RemoteOutboundRtpStreamStats, Stats, StatsReport, TransportStats,
+    AudioPlayoutStats, CertificateStats, CodecStats, DataChannelStats, IceCandidatePairStats,
+    IceCandidateStats, InboundRtpStreamStats, MediaSourceStats, OutboundRtpStreamStats,
+    PeerConnectionStats, RemoteInboundRtpStreamStats, RemoteOutboundRtpStreamStats, Stats,
+    StatsReport, TransportStats,
 };
 use crate::codecs::RtpCodecParameters;
 use crate::connection::{Connection, DtlsRole, TransceiverId};
@@ -44,9 +45,38 @@ impl StatsTime {
     }
 }
 
+/// Audio the application's output device played from one receiver's track: reported with
+/// [`Connection::report_audio_playout`] each time the device pulls samples, it fills the
+/// receiver's "media-playout" stats (webrtc-stats §7.7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AudioPlayout {
+    /// Samples played (per channel).
+    pub samples: u32,
+    /// Their sample rate in Hz (> 0).
+    pub sample_rate: u32,
+    /// Whether they were synthesized (concealment for missing audio) rather than decoded.
+    pub synthesized: bool,
+    /// The playout path's delay for these samples: from the receiver handing the audio out
+    /// to the device playing it.
+    pub delay: Duration,
+}
+
+/// The running totals of one receiver's [`AudioPlayout`] reports.
+#[derive(Debug, Clone, Copy, Default)]
+struct PlayoutTotals {
+    samples: u64,
+    seconds: f64,
+    synthesized_seconds: f64,
+    synthesized_events: u64,
+    delay: f64,
+    last_synthesized: bool,
+}
+
 /// What the statistics keep between reports of a connection.
 #[derive(Debug, Default)]
 pub(crate) struct StatsCache {
+    /// Playout totals by audio receiver (at most one per transceiver).
+    playout: Vec<(TransceiverId, PlayoutTotals)>,
     /// The last report's timestamp: timestamps never go back.
     last_ms: f64,
     /// Our certificate's entry (its SHA-256 and base64 are computed once).
@@ -273,6 +303,47 @@ impl Connection {
         report
     }
 
+    /// Adds what the application's audio device played from receiver `id`'s track to its
+    /// "media-playout" stats (webrtc-stats §7.7). `InvalidAccessError` for a transceiver
+    /// that is not an audio one of this connection, `RangeError` for a zero sample rate.
+    pub fn report_audio_playout(
+        &mut self,
+        id: TransceiverId,
+        p: &AudioPlayout,
+    ) -> crate::Result<()> {
+        let audio = self
+            .negotiator
+            .transceiver(id)
+            .is_some_and(|t| t.kind == crate::codecs::MediaKind::Audio);
+        if !audio {
+            return Err(crate::Error::invalid_access(
+                "audio playout is reported for an audio receiver of this connection",
+            ));
+        }
+        if p.sample_rate == 0 {
+            return Err(crate::Error::range("the sample rate must be above 0"));
+        }
+        let cache = &mut self.session.stats_cache;
+        let i = match cache.playout.iter().position(|(t, _)| *t == id) {
+            Some(i) => i,
+            None => {
+                cache.playout.push((id, PlayoutTotals::default()));
+                cache.playout.len() - 1
+            }
+        };
+        let t = &mut cache.playout[i].1;
+        let seconds = f64::from(p.samples) / f64::from(p.sample_rate);
+        t.samples += u64::from(p.samples);
+        t.seconds += seconds;
+        t.delay += p.delay.as_secs_f64() * f64::from(p.samples);
+        if p.synthesized {
+            t.synthesized_seconds += seconds;
+            t.synthesized_events += u64::from(!t.last_synthesized);
+        }
+        t.last_synthesized = p.synthesized;
+        Ok(())
+    }
+
     /// The outbound-rtp (`send`) or inbound-rtp ids of transceiver `id`.
     fn stream_ids(&self, id: TransceiverId, send: bool) -> Vec<String> {
         let transport = 1;
@@ -346,6 +417,7 @@ impl Connection {
                 self.collect_media(time, t.number, s, report);
             }
         }
+        collect_playout(session, &cache.playout, ts, report);
     }
 
     fn collect_transport(
@@ -617,8 +689,47 @@ impl Connection {
                 frames_received: (video && frames_mode).then_some(c.frames_received),
                 retransmitted_packets_received: Some(c.retransmitted_packets),
                 retransmitted_bytes_received: Some(c.retransmitted_bytes),
+                playout_id: None,
             }));
         }
+    }
+}
+
+/// A "media-playout" entry for each audio receiver the application reported playout of,
+/// referenced by the inbound-rtp entries of its m-section (webrtc-stats §7.5 `playoutId`).
+fn collect_playout(
+    session: &Session,
+    playout: &[(TransceiverId, PlayoutTotals)],
+    ts: f64,
+    report: &mut StatsReport,
+) {
+    for (id, t) in playout {
+        let Some(section) = session.media.sections.iter().find(|s| s.transceiver == *id) else {
+            continue;
+        };
+        let playout_id = format!("AP{}", id.0);
+        let mut referenced = false;
+        for entry in report.values_mut() {
+            if let Stats::InboundRtp(inbound) = entry
+                && inbound.mid.as_deref() == Some(section.mid.as_str())
+            {
+                inbound.playout_id = Some(playout_id.clone());
+                referenced = true;
+            }
+        }
+        if !referenced {
+            continue;
+        }
+        report.insert(Stats::MediaPlayout(AudioPlayoutStats {
+            id: playout_id,
+            timestamp: ts,
+            kind: Some("audio".into()),
+            synthesized_samples_duration: Some(t.synthesized_seconds),
+            synthesized_samples_events: Some(t.synthesized_events),
+            total_samples_duration: Some(t.seconds),
+            total_playout_delay: Some(t.delay),
+            total_samples_count: Some(t.samples),
+        }));
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use collect::{StatsSelector, StatsTime};
+pub use collect::{AudioPlayout, StatsSelector, StatsTime};
 
 /// Declares one stats dictionary: `id` and `timestamp` (webrtc-stats §5.1 `RTCStats`), then
 /// members that are all optional and omitted from the JSON when absent.
@@ -253,6 +253,9 @@ stats_dictionary! {
         retransmitted_packets_received: u64,
         /// Their payload bytes.
         retransmitted_bytes_received: u64,
+        /// The media-playout entry of the audio device the track plays on, once the
+        /// application reported playout.
+        playout_id: String,
     }
 }
 
@@ -364,6 +367,27 @@ stats_dictionary! {
     }
 }
 
+stats_dictionary! {
+    /// `RTCAudioPlayoutStats` (webrtc-stats §7.7, type "media-playout"): the audio device a
+    /// receiver's track plays on, from what the application reports
+    /// ([`AudioPlayout`]); rtcpeer decodes and plays nothing itself.
+    AudioPlayoutStats {
+        /// "audio".
+        kind: String,
+        /// Seconds of samples the device played that were synthesized (concealment).
+        synthesized_samples_duration: f64,
+        /// Times the device went from real to synthesized samples.
+        synthesized_samples_events: u64,
+        /// Seconds of samples played.
+        total_samples_duration: f64,
+        /// The sum over played samples of each one's playout delay, in seconds (the mean
+        /// delay is this over `totalSamplesCount`).
+        total_playout_delay: f64,
+        /// Samples played.
+        total_samples_count: u64,
+    }
+}
+
 /// One entry of a [`StatsReport`]: the dictionary of its `type` (webrtc-stats §6.1
 /// `RTCStatsType`); serialises as that dictionary with `"type"` added.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -395,6 +419,8 @@ pub enum Stats {
     RemoteOutboundRtp(RemoteOutboundRtpStreamStats),
     /// "media-source".
     MediaSource(MediaSourceStats),
+    /// "media-playout".
+    MediaPlayout(AudioPlayoutStats),
 }
 
 impl Stats {
@@ -422,6 +448,7 @@ impl Stats {
             Stats::RemoteInboundRtp(s) => (&s.id, s.timestamp),
             Stats::RemoteOutboundRtp(s) => (&s.id, s.timestamp),
             Stats::MediaSource(s) => (&s.id, s.timestamp),
+            Stats::MediaPlayout(s) => (&s.id, s.timestamp),
         }
     }
 
@@ -441,6 +468,7 @@ impl Stats {
             Stats::RemoteInboundRtp(_) => "remote-inbound-rtp",
             Stats::RemoteOutboundRtp(_) => "remote-outbound-rtp",
             Stats::MediaSource(_) => "media-source",
+            Stats::MediaPlayout(_) => "media-playout",
         }
     }
 
@@ -455,7 +483,7 @@ impl Stats {
         let mut v: Vec<&Option<String>> = Vec::new();
         match self {
             Stats::PeerConnection(_) | Stats::Certificate(_) | Stats::DataChannel(_) => {}
-            Stats::MediaSource(_) => {}
+            Stats::MediaSource(_) | Stats::MediaPlayout(_) => {}
             Stats::Transport(s) => v.extend([
                 &s.selected_candidate_pair_id,
                 &s.local_certificate_id,
@@ -468,7 +496,9 @@ impl Stats {
             ]),
             Stats::LocalCandidate(s) | Stats::RemoteCandidate(s) => v.push(&s.transport_id),
             Stats::Codec(s) => v.push(&s.transport_id),
-            Stats::InboundRtp(s) => v.extend([&s.transport_id, &s.codec_id, &s.remote_id]),
+            Stats::InboundRtp(s) => {
+                v.extend([&s.transport_id, &s.codec_id, &s.remote_id, &s.playout_id])
+            }
             Stats::OutboundRtp(s) => v.extend([
                 &s.transport_id,
                 &s.codec_id,
@@ -533,6 +563,11 @@ impl StatsReport {
     /// The entries of one `type` ("outbound-rtp", ...).
     pub fn of_type<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = &'a Stats> + 'a {
         self.iter().filter(move |s| s.type_name() == type_name)
+    }
+
+    /// The entries, to change in place.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Stats> {
+        self.entries.values_mut()
     }
 
     /// Keeps the entries `keep` says yes to.

@@ -397,6 +397,14 @@ impl RtpReceiver {
         self.pc.core().set_receive_mode(self.id, mode)
     }
 
+    /// Tells rtcpeer what the application's audio device played from this receiver's track
+    /// (call it each time the device pulls samples): it fills the receiver's "media-playout"
+    /// stats (webrtc-stats §7.7). `InvalidAccessError` on a video receiver, `RangeError` for
+    /// a zero sample rate.
+    pub fn report_audio_playout(&self, playout: &rtcpeer_proto::stats::AudioPlayout) -> Result<()> {
+        self.pc.core().report_audio_playout(self.id, playout)
+    }
+
     /// Asks the remote sender for a key frame (a PLI, RFC 4585 §6.3.1), e.g. after a
     /// decoder error; false when nothing was received on this receiver yet.
     pub fn request_keyframe(&self) -> bool {
