@@ -67,5 +67,6 @@ pub use rtcpeer_proto::{
     RtpHeaderExtensionParameters, RtpReceiveParameters, RtpSendParameters,
 };
 pub use track::{
-    MediaStream, MediaStreamEvent, MediaStreamEvents, MediaStreamTrack, STREAM_EVENT_QUEUE,
+    MediaStream, MediaStreamEvent, MediaStreamEvents, MediaStreamTrack, MediaStreamTrackEvent,
+    MediaStreamTrackEvents, STREAM_EVENT_QUEUE,
 };

@@ -10,6 +10,44 @@ use rtcpeer_proto::{MediaKind, MediaStreamTrackState, OsRandom, RandomSource};
 /// The next track's [`MediaStreamTrack::serial`]: the core tells tracks apart by it.
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
+/// The subscribers of one object's events: each gets every later event, at most `cap`
+/// behind (then events are dropped for it and counted); closed subscriptions are forgotten.
+#[derive(Debug)]
+struct Subscribers<E> {
+    list: Mutex<Vec<(tokio::sync::mpsc::Sender<E>, Arc<AtomicU64>)>>,
+}
+
+impl<E: Clone> Subscribers<E> {
+    fn new() -> Self {
+        Subscribers {
+            list: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A new subscription: its receiver and its dropped-events counter.
+    fn subscribe(&self, cap: usize) -> (tokio::sync::mpsc::Receiver<E>, Arc<AtomicU64>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(cap);
+        let dropped = Arc::new(AtomicU64::new(0));
+        self.list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((tx, dropped.clone()));
+        (rx, dropped)
+    }
+
+    fn fire(&self, e: E) {
+        let mut subs = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|(tx, dropped)| match tx.try_send(e.clone()) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                dropped.fetch_add(1, Ordering::AcqRel);
+                true
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    }
+}
+
 #[derive(Debug)]
 struct TrackInner {
     /// Unique in the process (the core compares tracks by it, not by pointer).
@@ -20,6 +58,7 @@ struct TrackInner {
     ended: AtomicBool,
     muted: AtomicBool,
     enabled: AtomicBool,
+    subscribers: Subscribers<MediaStreamTrackEvent>,
 }
 
 /// A media track: local (created by the application) or remote (made by a receiver).
@@ -55,6 +94,7 @@ impl MediaStreamTrack {
             ended: AtomicBool::new(false),
             muted: AtomicBool::new(muted),
             enabled: AtomicBool::new(true),
+            subscribers: Subscribers::new(),
         }))
     }
 
@@ -106,19 +146,82 @@ impl MediaStreamTrack {
         self.0.enabled.store(enabled, Ordering::Release)
     }
 
-    /// Ends the track for good.
+    /// Ends the track for good (`stop()`: no `ended` event, mediacapture-main §4.3.1).
     pub fn stop(&self) {
         self.0.ended.store(true, Ordering::Release)
     }
 
+    /// Subscribes to the track's `mute`, `unmute` and `ended` events (mediacapture-main
+    /// §4.3.1); every subscription gets every later event.
+    pub fn events(&self) -> MediaStreamTrackEvents {
+        let (rx, dropped) = self.0.subscribers.subscribe(STREAM_EVENT_QUEUE);
+        MediaStreamTrackEvents { rx, dropped }
+    }
+
+    /// The user agent mutes or unmutes the track (a remote track: webrtc-pc §4.4.1.5 "set
+    /// the muted state", media arriving): `mute` / `unmute` fires when the state changes.
     pub(crate) fn set_muted(&self, muted: bool) {
-        self.0.muted.store(muted, Ordering::Release)
+        if self.0.muted.swap(muted, Ordering::AcqRel) != muted && !self.is_ended() {
+            self.0.subscribers.fire(if muted {
+                MediaStreamTrackEvent::Mute
+            } else {
+                MediaStreamTrackEvent::Unmute
+            });
+        }
+    }
+
+    /// The source ended (a remote track whose receiver stopped, webrtc-pc §5.3 "stop
+    /// receiving"): the track ends and `ended` fires, once.
+    pub(crate) fn end_by_agent(&self) {
+        if !self.0.ended.swap(true, Ordering::AcqRel) {
+            self.0.subscribers.fire(MediaStreamTrackEvent::Ended);
+        }
+    }
+
+    fn is_ended(&self) -> bool {
+        self.0.ended.load(Ordering::Acquire)
     }
 }
 
-/// Events a [`MediaStream`] subscriber may fall behind by before further ones are dropped
-/// (counted in [`MediaStreamEvents::dropped_events`]); one description changes a stream at most
-/// once per transceiver, so a live subscriber never gets near it.
+/// An event of a [`MediaStreamTrack`] (mediacapture-main §4.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaStreamTrackEvent {
+    /// `mute`: the track's source delivers no media for now (a remote track: nothing
+    /// received yet, or a negotiation stopped the remote sending).
+    Mute,
+    /// `unmute`: media flows again.
+    Unmute,
+    /// `ended`: the source ended for good (not fired by [`MediaStreamTrack::stop`]).
+    Ended,
+}
+
+/// A subscription to one track's events (see [`MediaStreamTrack::events`]).
+#[derive(Debug)]
+pub struct MediaStreamTrackEvents {
+    rx: tokio::sync::mpsc::Receiver<MediaStreamTrackEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl MediaStreamTrackEvents {
+    /// The next event; waits for one (ends when every handle of the track is gone).
+    pub async fn recv(&mut self) -> Option<MediaStreamTrackEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is queued.
+    pub fn try_recv(&mut self) -> Option<MediaStreamTrackEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Events lost because this subscriber fell [`STREAM_EVENT_QUEUE`] events behind.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(Ordering::Acquire)
+    }
+}
+
+/// Events a [`MediaStream`] or [`MediaStreamTrack`] subscriber may fall behind by before
+/// further ones are dropped (counted in `dropped_events`); one description changes a stream
+/// or a track at most once per transceiver, so a live subscriber never gets near it.
 pub const STREAM_EVENT_QUEUE: usize = 1024;
 
 /// An event of a [`MediaStream`] (mediacapture-main §4.3.1): fired only when the user agent
@@ -159,16 +262,10 @@ impl MediaStreamEvents {
 }
 
 #[derive(Debug)]
-struct StreamSubscriber {
-    tx: tokio::sync::mpsc::Sender<MediaStreamEvent>,
-    dropped: Arc<AtomicU64>,
-}
-
-#[derive(Debug)]
 struct StreamInner {
     id: String,
     tracks: Mutex<Vec<MediaStreamTrack>>,
-    subscribers: Mutex<Vec<StreamSubscriber>>,
+    subscribers: Subscribers<MediaStreamEvent>,
 }
 
 /// A `MediaStream`: an id grouping tracks (its id is what `a=msid` carries, RFC 8830).
@@ -201,36 +298,19 @@ impl MediaStream {
         MediaStream(Arc::new(StreamInner {
             id: id.into(),
             tracks: Mutex::new(Vec::new()),
-            subscribers: Mutex::new(Vec::new()),
+            subscribers: Subscribers::new(),
         }))
     }
 
     /// Subscribes to the stream's `addtrack` / `removetrack` events (mediacapture-main
     /// §4.3.1); every subscription gets every later event.
     pub fn events(&self) -> MediaStreamEvents {
-        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_EVENT_QUEUE);
-        let dropped = Arc::new(AtomicU64::new(0));
-        self.0
-            .subscribers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(StreamSubscriber {
-                tx,
-                dropped: dropped.clone(),
-            });
+        let (rx, dropped) = self.0.subscribers.subscribe(STREAM_EVENT_QUEUE);
         MediaStreamEvents { rx, dropped }
     }
 
     fn fire(&self, e: MediaStreamEvent) {
-        let mut subs = self.0.subscribers.lock().unwrap_or_else(|e| e.into_inner());
-        subs.retain(|s| match s.tx.try_send(e.clone()) {
-            Ok(()) => true,
-            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
-                s.dropped.fetch_add(1, Ordering::AcqRel);
-                true
-            }
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
-        });
+        self.0.subscribers.fire(e);
     }
 
     /// The user agent adds `track` (a remote description did): `addtrack` fires if it was

@@ -408,13 +408,15 @@ async fn an_inactive_encoding_sends_nothing_until_reactivated() {
 
 /// A receiver's track starts muted and unmutes when its first RTP packet arrives (webrtc-pc
 /// §5.3 "receiving media"); renegotiated not to receive it mutes, and media arriving after
-/// it receives again unmutes it again.
+/// it receives again unmutes it again; each change fires `unmute` / `mute` on the track
+/// (mediacapture-main §4.3.1), and the remote side stopping the transceiver fires `ended`.
 #[tokio::test]
 async fn a_remote_track_unmutes_when_media_arrives() {
     let (pc1, pc2) = pair().await;
     let sender = of_kind(&pc1, MediaKind::Video).sender();
     let remote = of_kind(&pc2, MediaKind::Video);
     let track = remote.receiver().track();
+    let mut track_events = track.events();
     assert!(track.muted(), "muted before any media");
     let rtp = |i: u32| OutgoingRtp {
         payload_type: None,
@@ -461,4 +463,18 @@ async fn a_remote_track_unmutes_when_media_arrives() {
         }
     })
     .await;
+    use rtcpeer::MediaStreamTrackEvent as E;
+    let seen: Vec<E> = std::iter::from_fn(|| track_events.try_recv()).collect();
+    assert_eq!(seen, [E::Unmute, E::Mute, E::Unmute]);
+    // pc1 stops the transceiver: once negotiated, pc2's track ends with an `ended` event
+    // (the source ended; `stop()` by the application fires none).
+    of_kind(&pc1, MediaKind::Video).stop();
+    negotiate_sendrecv(&pc1, &pc2).await;
+    let ended = within("ended", track_events.recv()).await;
+    assert_eq!(ended, Some(E::Ended));
+    assert_eq!(track.ready_state().to_string(), "ended");
+    let local = rtcpeer::MediaStreamTrack::new(MediaKind::Audio, "local");
+    let mut local_events = local.events();
+    local.stop();
+    assert_eq!(local_events.try_recv(), None);
 }

@@ -189,7 +189,7 @@ impl Tracks {
             }
             TransceiverEvent::ReceiverEnded => {
                 if let Some(e) = r.transceivers.get(&id) {
-                    e.shared.receiver.stop();
+                    e.shared.receiver.end_by_agent();
                 }
             }
             TransceiverEvent::RemoteStreams(ids) => return r.set_remote_streams(id, &ids),
