@@ -327,6 +327,11 @@ impl Negotiator {
                                 &exts,
                                 &transport,
                             );
+                            // RFC 5761 §5.1.1, RFC 9429 §5.3.1: a=rtcp-mux only when the
+                            // offer has it ("require" refused an offer without it).
+                            if !om.has(&A::RtcpMux) {
+                                m.attributes.retain(|a| *a != A::RtcpMux);
+                            }
                             if dir.receives() {
                                 super::simulcast::answer_receive(&mut m, om);
                             }
