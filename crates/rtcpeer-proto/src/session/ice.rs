@@ -1153,6 +1153,7 @@ impl Session {
             });
         }
         self.ice.gathered = gathered;
+        self.rtcp_replay(&ufrag);
         if self.ice.gathering_done {
             self.push_out(SessionOut::LocalCandidate {
                 ufrag,

@@ -81,8 +81,9 @@ pub(crate) struct RtcpComponent {
     to_bind: Vec<IpAddr>,
     /// Its own sockets.
     local_addrs: Vec<SocketAddr>,
-    /// Component-2 candidates signalled in the current generation.
-    gathered: usize,
+    /// Component-2 candidates signalled in the current generation (at most
+    /// `MAX_LOCAL_CANDIDATES`), written again into each new local description.
+    gathered: Vec<crate::sdp::Candidate>,
     /// Its gathering completed in the current generation.
     gathering_done: bool,
     /// Component 1 finished gathering first: its completion (end-of-candidates, the
@@ -160,7 +161,7 @@ impl Session {
             }
             r.local_creds = creds;
             r.remote_creds = None;
-            r.gathered = 0;
+            r.gathered.clear();
             r.gathering_done = false;
         }
         r.mode = mode;
@@ -225,7 +226,7 @@ impl Session {
             connection: IceConnectionState::New,
             to_bind,
             local_addrs: Vec::new(),
-            gathered: 0,
+            gathered: Vec::new(),
             gathering_done: false,
             held_completion: false,
             dtls: None,
@@ -295,6 +296,27 @@ impl Session {
             None => self.rtcp_sync_remote(&[], true),
         }
         self.rtcp_pump();
+    }
+
+    /// Writes the component-2 candidates gathered under `ufrag` into the local descriptions
+    /// again (a new local description of the same generation), before component 1's
+    /// end-of-candidates.
+    pub(super) fn rtcp_replay(&mut self, ufrag: &str) {
+        let Some(r) = self.rtcp.as_ref().filter(|r| r.local_creds.ufrag == ufrag) else {
+            return;
+        };
+        let again: Vec<SessionOut> = r
+            .gathered
+            .iter()
+            .map(|c| SessionOut::LocalCandidate {
+                ufrag: ufrag.to_string(),
+                candidate: Some(c.clone()),
+                announce: false,
+            })
+            .collect();
+        for out in again {
+            self.push_out(out);
+        }
     }
 
     /// Whether component 1's gathering must wait: the component has not finished yet. It
@@ -531,8 +553,8 @@ impl Session {
                 IceEvent::LocalCandidate(c)
                     if crate::ice::candidate::extension(&c, "ufrag") != Some(ufrag.as_str()) => {}
                 IceEvent::LocalCandidate(c) => {
-                    if r.gathered < MAX_LOCAL_CANDIDATES {
-                        r.gathered += 1;
+                    if r.gathered.len() < MAX_LOCAL_CANDIDATES {
+                        r.gathered.push(c.clone());
                         self.push_out(SessionOut::LocalCandidate {
                             ufrag,
                             candidate: Some(c),
@@ -657,7 +679,7 @@ impl Session {
             dtls_state: r.dtls_state,
             local_addresses: r.local_addrs.clone(),
             selected_pair: r.agent.selected_pair(),
-            local_candidates: r.gathered,
+            local_candidates: r.gathered.len(),
             rtcp_received: r.rtcp_received,
             rtcp_sent: r.rtcp_sent,
             dropped: r.dropped,
@@ -1063,5 +1085,139 @@ mod tests {
         assert_eq!(candidates(&offer, 2), 0);
         assert_eq!(n.sockets[0].len(), 1);
         assert!(n.cores[0].rtcp_component_stats().is_none());
+    }
+
+    /// Connects `n` without rtcp-mux (the offer stripped) and runs media until both sides
+    /// have an RTT; returns each side's RTCP-received count.
+    fn connect_without_mux(n: &mut Net) -> [u64; 2] {
+        let offer = n.offer();
+        n.answer(without_rtcp_mux(&offer));
+        n.run(Duration::from_secs(3), Net::send_media);
+        let got = [0, 1].map(|i| n.cores[i].rtcp_component_stats().unwrap().rtcp_received);
+        assert!(got.iter().all(|&g| g > 0), "{got:?}");
+        got
+    }
+
+    /// A later offer/answer keeps what the first one settled (RFC 9429 §5.2.2): after a
+    /// non-mux exchange the component stays in use through the re-offer (the re-offer
+    /// still lists its candidates and RTCP keeps flowing on it); after rtcp-mux was accepted
+    /// a re-offer gathers no component 2 again.
+    #[test]
+    fn renegotiation_keeps_what_the_first_answer_settled() {
+        let mut n = Net::new([RtcpMuxPolicy::Negotiate; 2], 95);
+        let before = connect_without_mux(&mut n);
+        let sockets = n.sockets.clone();
+        let a = &mut n.cores[0];
+        let reoffer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(reoffer)).unwrap();
+        let s = n.cores[0].rtcp_component_stats().unwrap();
+        assert!(s.in_use, "still in use while the re-offer is pending");
+        let reoffer = n.cores[0].local_description().unwrap();
+        assert_eq!(candidates(&reoffer, 2), 1, "{}", reoffer.sdp);
+        n.answer(without_rtcp_mux(&reoffer));
+        n.run(Duration::from_secs(3), Net::send_media);
+        for (i, c) in n.cores.iter().enumerate() {
+            let s = c.rtcp_component_stats().unwrap();
+            assert!(s.in_use && s.rtcp_received > before[i], "core {i}: {s:?}");
+        }
+        assert_eq!(n.sockets, sockets, "no new sockets without an ICE restart");
+
+        let mut m = Net::new([RtcpMuxPolicy::Negotiate; 2], 96);
+        let offer = m.offer();
+        m.answer(offer);
+        m.run(Duration::from_millis(300), |_| {});
+        let a = &mut m.cores[0];
+        let reoffer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(reoffer)).unwrap();
+        m.run(Duration::from_millis(200), |_| {});
+        assert!(m.cores[0].rtcp_component_stats().is_none());
+        let reoffer = m.cores[0].local_description().unwrap();
+        assert_eq!(candidates(&reoffer, 2), 0, "{}", reoffer.sdp);
+    }
+
+    /// Rolling back the initial offer (RFC 9429 §4.1.8.2) drops the component with the
+    /// agent; the next offer gathers it again on a new socket.
+    #[test]
+    fn rollback_of_the_initial_offer_drops_component_two() {
+        let mut n = Net::new([RtcpMuxPolicy::Negotiate; 2], 97);
+        let offer = n.offer();
+        assert_eq!(candidates(&offer, 2), 1);
+        let first = n.cores[0].rtcp_component_stats().unwrap().local_addresses;
+        n.cores[0]
+            .set_local_description(Some(SessionDescription::rollback()))
+            .unwrap();
+        n.run(Duration::from_millis(100), |_| {});
+        assert!(n.cores[0].rtcp_component_stats().is_none());
+        assert!(n.unused[0].contains(&first[0]), "its socket is released");
+        let a = &mut n.cores[0];
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        n.run(Duration::from_millis(200), |_| {});
+        let again = n.cores[0].rtcp_component_stats().unwrap().local_addresses;
+        assert_eq!(again.len(), 1);
+        assert_ne!(again, first);
+        assert_eq!(candidates(&n.cores[0].local_description().unwrap(), 2), 1);
+    }
+
+    /// An ICE restart (RFC 8445 §9) restarts component 2 with component 1: new credentials,
+    /// new sockets, new candidates; its DTLS association (and SRTCP keys) carry on.
+    #[test]
+    fn ice_restart_restarts_component_two_on_new_sockets() {
+        let mut n = Net::new([RtcpMuxPolicy::Negotiate; 2], 98);
+        let before = connect_without_mux(&mut n);
+        let old = n.cores[0].rtcp_component_stats().unwrap().local_addresses;
+        n.cores[0].restart_ice(true);
+        let a = &mut n.cores[0];
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        n.run(Duration::from_millis(200), |_| {});
+        let offer = n.cores[0].local_description().unwrap();
+        assert_eq!(candidates(&offer, 2), 1, "{}", offer.sdp);
+        n.answer(without_rtcp_mux(&offer));
+        n.run(Duration::from_secs(3), Net::send_media);
+        let s = n.cores[0].rtcp_component_stats().unwrap();
+        assert_ne!(s.local_addresses, old, "{s:?}");
+        assert_eq!(s.selected_pair.map(|p| p.0), s.local_addresses.first().copied());
+        assert_eq!(s.dtls_state, DtlsTransportState::Connected);
+        for (i, c) in n.cores.iter().enumerate() {
+            let s = c.rtcp_component_stats().unwrap();
+            assert!(s.rtcp_received > before[i] + 2, "core {i}: {s:?}");
+            assert_eq!(c.media_counters().srtp_rejected, 0);
+        }
+    }
+
+    /// A hostile answer with far more component-2 candidates than any agent takes: the
+    /// component's agent keeps at most its cap (RFC 8445 §6.1.2.5 pair limits;
+    /// `IceAgentConfig::max_remote_candidates`).
+    #[test]
+    fn remote_component_two_candidates_are_capped() {
+        let mut n = Net::new([RtcpMuxPolicy::Negotiate; 2], 99);
+        let offer = n.offer();
+        let b = &mut n.cores[1];
+        b.set_remote_description(without_rtcp_mux(&offer)).unwrap();
+        b.set_local_description(None).unwrap();
+        let answer = b.local_description().unwrap();
+        let mut sdp = Sdp::parse(&answer.sdp).unwrap();
+        for k in 0..1000u16 {
+            let c = crate::sdp::Candidate::parse(&format!(
+                "candidate:{k} 2 udp {} 10.9.{}.{} {} typ host",
+                2_000_000 + u32::from(k),
+                k / 250,
+                k % 250 + 1,
+                10_000 + k
+            ))
+            .unwrap();
+            sdp.media[0].attributes.push(A::Candidate(c));
+        }
+        let big = SessionDescription::new(SdpType::Answer, sdp.to_string());
+        n.cores[0].set_remote_description(big).unwrap();
+        n.run(Duration::from_millis(200), |_| {});
+        let max = IceAgentConfig::default().max_remote_candidates;
+        let agent = n.cores[0].session.rtcp_agent().unwrap();
+        assert!(agent.remote_candidates().len() <= max);
+        assert!(agent.candidate_pairs().len() <= IceAgentConfig::default().max_pairs);
+        // Component 1 paired none of them.
+        let primary = n.cores[0].ice_agent().unwrap();
+        assert!(primary.remote_candidates().iter().all(|r| !r.addr.ip().to_string().starts_with("10.9.")));
     }
 }
