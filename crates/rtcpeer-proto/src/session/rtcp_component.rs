@@ -1052,7 +1052,7 @@ mod tests {
     /// "require" gathers one component, and refuses an offer without rtcp-mux
     /// (InvalidAccessError, webrtc-pc §4.4.1.5, RFC 9429 §5.8).
     #[test]
-    fn require_gathers_one_component_and_refuses_a_non_mux_offer() {
+    fn wpt_34_require_gathers_one_component_and_refuses_a_non_mux_offer() {
         let mut n = Net::new([RtcpMuxPolicy::Require; 2], 92);
         let offer = n.offer();
         assert_eq!(candidates(&offer, 2), 0);
