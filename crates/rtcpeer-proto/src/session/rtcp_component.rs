@@ -633,11 +633,19 @@ impl Session {
         self.rtcp_pump();
     }
 
-    /// Every socket asked for the component was reported: its gathering may complete.
+    /// Every socket asked for the component was reported: its gathering may complete. When
+    /// the driver could bind none, the component goes (RTCP stays on component 1, and
+    /// component 1's gathering is not held).
     pub(super) fn rtcp_sockets_complete(&mut self) {
-        if let Some(r) = self.rtcp.as_mut()
-            && r.to_bind.is_empty()
-        {
+        let Some(r) = self.rtcp.as_mut() else {
+            return;
+        };
+        if r.local_addrs.is_empty() && r.to_bind.is_empty() {
+            tracing::debug!("no socket could be bound for RTCP: RTCP stays on component 1");
+            self.rtcp_drop();
+            return;
+        }
+        if r.to_bind.is_empty() {
             r.agent.interfaces_complete();
         }
         self.rtcp_pump();
@@ -751,6 +759,8 @@ mod tests {
         next_port: [u16; 2],
         /// Sockets each core was told to close.
         unused: [Vec<SocketAddr>; 2],
+        /// The driver binds no socket it is asked for (a failed bind).
+        refuse_binds: bool,
         now: Instant,
         in_flight: VecDeque<(Instant, usize, SocketAddr, SocketAddr, Vec<u8>)>,
         /// Datagrams delivered: (receiving core, class, socket).
@@ -765,6 +775,7 @@ mod tests {
                 sockets: [Vec::new(), Vec::new()],
                 next_port: [1000, 2000],
                 unused: [Vec::new(), Vec::new()],
+                refuse_binds: false,
                 now,
                 in_flight: VecDeque::new(),
                 delivered: Vec::new(),
@@ -825,7 +836,9 @@ mod tests {
                             Output::Event(Event::Io(IoRequest::BindSockets(ips))) => {
                                 moved = true;
                                 for _ in ips {
-                                    self.bind(i);
+                                    if !self.refuse_binds {
+                                        self.bind(i);
+                                    }
                                 }
                                 self.cores[i]
                                     .handle_input(self.now, Input::LocalAddressesDone)
@@ -1219,5 +1232,25 @@ mod tests {
         // Component 1 paired none of them.
         let primary = n.cores[0].ice_agent().unwrap();
         assert!(primary.remote_candidates().iter().all(|r| !r.addr.ip().to_string().starts_with("10.9.")));
+    }
+
+    /// The driver cannot bind the component's socket: the component goes, component 1's
+    /// gathering completes without waiting for it, and the offer keeps rtcp-mux only.
+    #[test]
+    fn no_socket_for_component_two_leaves_rtcp_on_component_one() {
+        let mut n = Net::new([RtcpMuxPolicy::Negotiate; 2], 100);
+        n.refuse_binds = true;
+        let offer = n.offer();
+        assert!(n.cores[0].rtcp_component_stats().is_none());
+        assert_eq!(candidates(&offer, 2), 0);
+        assert_eq!(candidates(&offer, 1), 1);
+        assert!(offer.sdp.contains("a=end-of-candidates"), "{}", offer.sdp);
+        // The primary transport's own state (under "balanced" the video section's transport
+        // of its own has no socket either).
+        let t = n.cores[0].ice_transport().unwrap();
+        assert_eq!(
+            n.cores[0].ice_transport_gathering_state(t),
+            crate::ice::IceGatheringState::Complete
+        );
     }
 }
