@@ -202,4 +202,5 @@ pub use negotiator::parameters::{
     RtpSendParameters, validate_send_encodings,
 };
 pub use sdp::{MAX_SDP_BYTES, identity};
+pub use session::rtcp_component::RtcpComponentStats;
 pub use util::{OsRandom, RandomSource, SeededRandom};

@@ -38,6 +38,7 @@ pub use api::{
     RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
     UdpMux,
 };
+pub use rtcpeer_proto::RtcpComponentStats;
 /// Reading IVF and Ogg Opus files to play them, writing IVF to record.
 pub use rtcpeer_proto::media_file;
 /// The W3C statistics (webrtc-stats) that [`PeerConnection::get_stats`],

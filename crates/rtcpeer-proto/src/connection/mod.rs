@@ -633,6 +633,7 @@ impl Connection {
             Cause::RolledBack => self.session.ice_rolled_back(negotiated),
         }
         self.session.transports_applied(negotiated);
+        self.session.rtcp_applied(negotiated);
         self.session.data_negotiated(negotiated);
         self.session.apply_media(negotiated);
         self.flush_events();

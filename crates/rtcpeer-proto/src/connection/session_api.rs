@@ -160,6 +160,13 @@ impl Connection {
         self.session.media_counters()
     }
 
+    /// The RTCP component when RTCP is not multiplexed (`rtcpMuxPolicy` "negotiate" and an
+    /// exchange without `a=rtcp-mux`, RFC 5761, RFC 8445 §4): its states, sockets and RTCP
+    /// counters; `None` while RTCP shares component 1.
+    pub fn rtcp_component_stats(&self) -> Option<crate::RtcpComponentStats> {
+        self.session.rtcp_component_stats()
+    }
+
     /// Sets the ICE agent's knobs and its random source (the API layer calls this once, right
     /// after construction). Without it the agent uses defaults and a generator seeded from
     /// the core's own randomness.

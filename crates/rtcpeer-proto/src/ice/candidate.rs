@@ -128,7 +128,7 @@ impl IceCandidate {
 /// Why a remote candidate was not taken into the checklist (RFC 8445 §5.1, RFC 8839 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteCandidateIssue {
-    /// Not component 1: this agent only runs component 1 (rtcp-mux + BUNDLE, RFC 8843).
+    /// Not the agent's component (RFC 8445 §6.1.2.2: pairs join candidates of one component).
     Component(u16),
     /// Not UDP (ICE-TCP, RFC 6544, is not implemented).
     Transport(String),
@@ -143,7 +143,16 @@ pub enum RemoteCandidateIssue {
 /// Reads the parts of an SDP candidate the agent uses: kind and address, or why it cannot be
 /// used (RFC 8839 §5.1). Host names are returned as [`RemoteCandidateIssue::Hostname`].
 pub fn remote_from_sdp(c: &Candidate) -> Result<(CandidateKind, SocketAddr), RemoteCandidateIssue> {
-    if c.component != 1 {
+    remote_from_sdp_for(c, 1)
+}
+
+/// [`remote_from_sdp`] for the agent of `component` (RFC 8445 §6.1.2.2): a candidate of
+/// another component is [`RemoteCandidateIssue::Component`].
+pub fn remote_from_sdp_for(
+    c: &Candidate,
+    component: u16,
+) -> Result<(CandidateKind, SocketAddr), RemoteCandidateIssue> {
+    if c.component != component {
         return Err(RemoteCandidateIssue::Component(c.component));
     }
     if !c.protocol.eq_ignore_ascii_case("udp") {

@@ -514,6 +514,9 @@ pub struct IceAgent {
     rng: Box<dyn RandomSource>,
     controlling: bool,
     tie_breaker: u64,
+    /// The component this agent runs (RFC 8445 §4): 1 (RTP, or everything with rtcp-mux),
+    /// or 2 (RTCP on its own, RFC 5761 not negotiated).
+    component: u16,
     local: Option<Creds>,
     remote: Option<Creds>,
     generation: u32,
@@ -594,6 +597,7 @@ impl IceAgent {
             rng: Box::new(rng),
             controlling: false,
             tie_breaker,
+            component: 1,
             local: None,
             remote: None,
             generation: 0,
@@ -680,6 +684,19 @@ impl IceAgent {
     /// RFC 8445 §7.3.1.1).
     pub fn is_controlling(&self) -> bool {
         self.controlling
+    }
+
+    /// Makes this the agent of component `component` (RFC 8445 §4, §5.1.2.1): 2 for RTCP
+    /// when RTP and RTCP are not multiplexed (RFC 5761), else 1. Its candidates carry the
+    /// component id and its priorities `256 - component`; remote candidates of another
+    /// component are not paired. Call before gathering; values outside 1..=256 are clamped.
+    pub fn set_component(&mut self, component: u16) {
+        self.component = component.clamp(1, 256);
+    }
+
+    /// The component this agent runs (1 unless [`IceAgent::set_component`] said otherwise).
+    pub fn component(&self) -> u16 {
+        self.component
     }
 
     /// The tie-breaker sent in ICE-CONTROLLING/ICE-CONTROLLED (RFC 8445 §7.1.3).
@@ -875,7 +892,7 @@ impl IceAgent {
             kind: CandidateKind::Host,
             addr,
             base: addr,
-            priority: candidate_priority(CandidateKind::Host, pref, 1),
+            priority: candidate_priority(CandidateKind::Host, pref, self.component),
             foundation,
             related: None,
         };
@@ -920,7 +937,9 @@ impl IceAgent {
 
     fn local_sdp(&self, c: &IceCandidate) -> Candidate {
         let ufrag = self.local.as_ref().map(|c| c.ufrag.as_str()).unwrap_or("");
-        c.to_sdp(ufrag, self.generation)
+        let mut sdp = c.to_sdp(ufrag, self.generation);
+        sdp.component = self.component;
+        sdp
     }
 
     fn check_gathering_complete(&mut self) {
@@ -1010,7 +1029,7 @@ impl IceAgent {
             kind: CandidateKind::ServerReflexive,
             addr: mapped,
             base,
-            priority: candidate_priority(CandidateKind::ServerReflexive, pref, 1),
+            priority: candidate_priority(CandidateKind::ServerReflexive, pref, self.component),
             foundation,
             related: Some(base),
         };
@@ -1036,7 +1055,7 @@ impl IceAgent {
                 "the candidate's ufrag matches no remote description",
             ));
         }
-        let (kind, addr) = match candidate::remote_from_sdp(&c) {
+        let (kind, addr) = match candidate::remote_from_sdp_for(&c, self.component) {
             Ok(v) => v,
             Err(RemoteCandidateIssue::Hostname(name)) => {
                 if !name.to_ascii_lowercase().ends_with(".local") {
@@ -1768,7 +1787,7 @@ impl IceAgent {
         let remote = self.remotes[self.pairs[pi].remote].addr;
         let use_candidate = self.controlling && self.pairs[pi].nominate;
         let local_pref = ((local.priority >> 8) & 0xffff) as u16;
-        let priority = candidate_priority(CandidateKind::PeerReflexive, local_pref, 1);
+        let priority = candidate_priority(CandidateKind::PeerReflexive, local_pref, self.component);
         let tid = self.new_tid();
         let mut data = Vec::with_capacity(128);
         {
@@ -2347,7 +2366,8 @@ impl IceAgent {
         let jitter = self.consent_delay();
         let local_sdp = self.local_sdp(&local);
         let remote_ufrag = rc.ufrag.clone();
-        let remote_sdp = remote.to_sdp(&remote_ufrag, self.generation);
+        let mut remote_sdp = remote.to_sdp(&remote_ufrag, self.generation);
+        remote_sdp.component = self.component;
         self.push_event(IceEvent::SelectedPairChanged(Box::new(SelectedPair {
             local: local_sdp,
             remote: remote_sdp,
@@ -2427,7 +2447,7 @@ impl IceAgent {
                 let _ = w.priority(candidate_priority(
                     CandidateKind::PeerReflexive,
                     local_pref,
-                    1,
+                    self.component,
                 ));
                 if self.controlling {
                     let _ = w.ice_controlling(self.tie_breaker);

@@ -222,7 +222,7 @@ impl IceAgent {
             kind: CandidateKind::Relay,
             addr: relayed,
             base: relayed,
-            priority: candidate_priority(CandidateKind::Relay, pref, 1),
+            priority: candidate_priority(CandidateKind::Relay, pref, self.component),
             foundation,
             related: Some(mapped.unwrap_or(base)),
         };

@@ -328,6 +328,11 @@ impl Negotiator {
                                 &exts,
                                 &transport,
                             );
+                            // RFC 5761 §5.1.1, RFC 9429 §5.3.1: a=rtcp-mux only when the
+                            // offer has it ("require" refused an offer without it).
+                            if !om.has(&A::RtcpMux) {
+                                m.attributes.retain(|a| *a != A::RtcpMux);
+                            }
                             if dir.receives() {
                                 super::simulcast::answer_receive(&mut m, om);
                             }
@@ -672,9 +677,11 @@ impl Negotiator {
             bandwidths: Vec::new(),
             attributes: Vec::new(),
         };
-        m.attributes.push(A::Other {
-            name: "rtcp".into(),
-            value: Some("9 IN IP4 0.0.0.0".into()),
+        // RFC 3605 §2.1 with JSEP's dummy address (RFC 9429 §5.2.1): our m= line stays at
+        // port 9 too, candidates being trickled (RFC 8840 §4.1.1).
+        m.attributes.push(A::Rtcp {
+            port: 9,
+            connection: Some(any_address()),
         });
         Self::transport_attrs(&mut m.attributes, transport);
         if let Some(mid) = mid {

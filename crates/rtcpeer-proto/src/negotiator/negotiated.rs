@@ -153,6 +153,25 @@ pub struct Negotiated {
     /// Every transport, the primary one first (its parameters are `ice` and `dtls`); empty
     /// before any description. At most [`MAX_TRANSPORTS`].
     pub transports: Vec<NegotiatedTransport>,
+    /// Whether RTCP has an ICE component of its own on the primary transport (RFC 5761,
+    /// RFC 9429 §4.1.1).
+    pub rtcp: RtcpComponentMode,
+}
+
+/// Whether RTCP has an ICE component (and a DTLS association) of its own on the primary
+/// transport: `rtcpMuxPolicy` "negotiate" (RFC 9429 §4.1.1) and an exchange without
+/// `a=rtcp-mux` (RFC 5761 §5.1.1, RFC 8445 §4 components).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RtcpComponentMode {
+    /// RTCP shares component 1: rtcp-mux negotiated, policy "require", or no RTP section.
+    #[default]
+    Muxed,
+    /// Our offer under "negotiate" waits for its answer: component 2 gathers (RFC 9429
+    /// §4.1.1: both RTP and RTCP candidates) but carries nothing yet.
+    Gather,
+    /// RTCP flows on component 2: the answer, or the remote offer we answer, has no
+    /// `a=rtcp-mux`.
+    Separate,
 }
 
 /// What `addIceCandidate` recorded, for the ICE agent (webrtc-pc §4.4.1.6, RFC 8840 §4).
@@ -410,6 +429,7 @@ impl Negotiator {
             max_message_size: s.max_message_size,
         });
         let transports = self.negotiated_transports(ice.as_ref(), dtls.as_ref());
+        let rtcp = self.rtcp_component_mode(transports.first());
         Negotiated {
             cause,
             ice,
@@ -417,6 +437,62 @@ impl Negotiator {
             sctp,
             media: self.negotiated_media(),
             transports,
+            rtcp,
+        }
+    }
+
+    /// [`RtcpComponentMode`] of the primary transport `primary` (RFC 9429 §4.1.1, §5.2.2:
+    /// an offer after an answer that accepted rtcp-mux gathers no RTCP candidates again;
+    /// §5.3.1 and RFC 5761 §5.1.1: an answer has `a=rtcp-mux` only when its offer had).
+    fn rtcp_component_mode(&self, primary: Option<&NegotiatedTransport>) -> RtcpComponentMode {
+        use RtcpComponentMode as M;
+        if self.config.rtcp_mux_policy == crate::config::RtcpMuxPolicy::Require {
+            return M::Muxed;
+        }
+        let Some(primary) = primary else {
+            return M::Muxed;
+        };
+        // Whether the live RTP sections of the primary transport have a=rtcp-mux; `None`
+        // when it carries none (data only).
+        let muxed = |d: &Desc| -> Option<bool> {
+            let mut rtp = false;
+            let mut mux = false;
+            for m in &d.sdp.media {
+                let live = m.port != 0 || m.has(&A::BundleOnly);
+                let ours = m.mid().is_some_and(|mid| primary.mids.iter().any(|x| x == mid));
+                if live && ours && m.proto.to_ascii_uppercase().contains("RTP") {
+                    rtp = true;
+                    mux |= m.has(&A::RtcpMux);
+                }
+            }
+            rtp.then_some(mux)
+        };
+        let is_answer = |d: &&Desc| matches!(d.typ, SdpType::Answer | SdpType::Pranswer);
+        let current_answer = [&self.current_local, &self.current_remote]
+            .into_iter()
+            .flatten()
+            .find(is_answer);
+        if let Some(offer) = self.pending_local.as_ref().filter(|d| d.typ == SdpType::Offer) {
+            return match (current_answer.and_then(muxed), muxed(offer)) {
+                (Some(true), _) | (_, None) => M::Muxed,
+                (Some(false), _) => M::Separate,
+                (None, Some(_)) => M::Gather,
+            };
+        }
+        if let Some(offer) = self.pending_remote.as_ref().filter(|d| d.typ == SdpType::Offer) {
+            return match muxed(offer) {
+                Some(false) => M::Separate,
+                _ => M::Muxed,
+            };
+        }
+        let answer = [&self.pending_local, &self.pending_remote]
+            .into_iter()
+            .flatten()
+            .find(is_answer)
+            .or(current_answer);
+        match answer.and_then(muxed) {
+            Some(false) => M::Separate,
+            _ => M::Muxed,
         }
     }
 

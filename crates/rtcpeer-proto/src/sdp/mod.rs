@@ -233,6 +233,15 @@ pub enum Attribute {
     },
     /// `a=setup:<role>` (RFC 4145).
     Setup(Setup),
+    /// `a=rtcp:<port> [<nettype> <addrtype> <connection-address>]` (RFC 3605 §2.1): where
+    /// RTCP goes when RTP and RTCP are not multiplexed (RFC 5761) and it is not RTP's port
+    /// + 1; JSEP writes `9 IN IP4 0.0.0.0` before candidates are known (RFC 9429 §5.2.1).
+    Rtcp {
+        /// The RTCP port.
+        port: u16,
+        /// The RTCP address, when given.
+        connection: Option<Connection>,
+    },
     /// `a=rtcp-mux` (RFC 5761).
     RtcpMux,
     /// `a=rtcp-mux-only` (RFC 8858).

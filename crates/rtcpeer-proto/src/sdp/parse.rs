@@ -670,6 +670,22 @@ fn parse_attribute(text: &str) -> Res<Attribute> {
                     .map_err(|_| format!("a=setup: unknown role \"{}\"", excerpt(v)))?,
             )
         }
+        "rtcp" => {
+            // RFC 3605 §2.1: rtcp-attribute = "a=rtcp:" port [nettype space addrtype space
+            // connection-address].
+            let v = need(name)?.trim_start_matches([' ', '\t']);
+            let (port, rest) = match v.split_once([' ', '\t']) {
+                Some((p, r)) => (p, Some(r)),
+                None => (v, None),
+            };
+            Attribute::Rtcp {
+                port: num(port, "a=rtcp port")?,
+                connection: rest
+                    .filter(|r| !r.trim().is_empty())
+                    .map(parse_connection)
+                    .transpose()?,
+            }
+        }
         "rtcp-mux" => flag(value, Attribute::RtcpMux, name)?,
         "rtcp-mux-only" => flag(value, Attribute::RtcpMuxOnly, name)?,
         "rtcp-rsize" => flag(value, Attribute::RtcpRsize, name)?,

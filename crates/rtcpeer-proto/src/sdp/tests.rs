@@ -1050,3 +1050,39 @@ a=ice-options:trickle  renomination\n";
     assert_eq!(parse(&written), sdp);
     assert_eq!(parse(&written).to_string(), written);
 }
+
+/// RFC 3605 §2.1: `a=rtcp:<port> [<nettype> <addrtype> <connection-address>]`, typed both
+/// ways; a value that does not parse keeps the line verbatim (RFC 8866 §5.13).
+#[test]
+fn rtcp_attribute_parses_and_writes_as_rfc_3605_says() {
+    let ip4 = |a: &str| Connection {
+        net_type: "IN".into(),
+        addr_type: "IP4".into(),
+        address: a.into(),
+    };
+    let dummy = Attribute::parse("rtcp:9 IN IP4 0.0.0.0").unwrap();
+    assert_eq!(dummy, Attribute::Rtcp { port: 9, connection: Some(ip4("0.0.0.0")) });
+    assert_eq!(dummy.to_string(), "rtcp:9 IN IP4 0.0.0.0");
+    // RFC 3605 §2.1's examples: a port alone, and a port with an IPv6 address.
+    let port = Attribute::parse("rtcp:53020").unwrap();
+    assert_eq!(port, Attribute::Rtcp { port: 53020, connection: None });
+    assert_eq!(port.to_string(), "rtcp:53020");
+    let v6 = "rtcp:53020 IN IP6 2001:2345:6789:ABCD:EF01:2345:6789:ABCD";
+    let a = Attribute::parse(v6).unwrap();
+    assert!(matches!(&a, Attribute::Rtcp { port: 53020, connection: Some(c) }
+        if c.addr_type == "IP6" && c.address == "2001:2345:6789:ABCD:EF01:2345:6789:ABCD"));
+    assert_eq!(a.to_string(), v6);
+    for bad in ["rtcp:70000", "rtcp:-1", "rtcp:9 IN IP4", "rtcp:x", "rtcp"] {
+        assert!(Attribute::parse(bad).is_err(), "{bad}");
+    }
+    // In a description: typed when it parses, else kept as written.
+    let text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+                m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtcp:9 IN IP4 0.0.0.0\r\na=rtcp:x y\r\n";
+    let sdp = Sdp::parse(text).unwrap();
+    assert_eq!(sdp.media[0].attributes[0], dummy);
+    assert_eq!(
+        sdp.media[0].attributes[1],
+        Attribute::Other { name: "rtcp".into(), value: Some("x y".into()) }
+    );
+    assert_eq!(sdp.to_string(), text);
+}

@@ -124,6 +124,13 @@ impl Display for Attribute {
                 Ok(())
             }
             Attribute::Setup(s) => write!(f, "setup:{s}"),
+            Attribute::Rtcp { port, connection } => {
+                write!(f, "rtcp:{port}")?;
+                if let Some(c) = connection {
+                    write!(f, " {} {} {}", c.net_type, c.addr_type, c.address)?;
+                }
+                Ok(())
+            }
             Attribute::RtcpMux => f.write_str("rtcp-mux"),
             Attribute::RtcpMuxOnly => f.write_str("rtcp-mux-only"),
             Attribute::RtcpRsize => f.write_str("rtcp-rsize"),

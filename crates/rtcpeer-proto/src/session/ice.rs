@@ -542,8 +542,12 @@ impl Session {
             ));
         }
         if let Some(Some(id)) = self.binding {
-            // A socket bound for a further transport alone.
-            self.extra_own_address(id, addr);
+            // A socket bound for a further transport alone, or for the RTCP component.
+            if self.rtcp_binding(id) {
+                self.rtcp_own_address(addr);
+            } else {
+                self.extra_own_address(id, addr);
+            }
             return Ok(());
         }
         if !self.ice.local_addrs.contains(&addr) {
@@ -556,6 +560,7 @@ impl Session {
             agent.add_local_interface(addr)?;
         }
         self.pump_ice_events();
+        self.rtcp_note_primary_address(addr);
         if !self.extra.is_empty() {
             self.extra_add_local_address(addr);
         }
@@ -577,6 +582,12 @@ impl Session {
             return false;
         }
         self.timers.note(now);
+        // On a socket of the RTCP component (RFC 5761 not negotiated).
+        if self.rtcp.is_some() && self.rtcp_owns(local) {
+            let class = demux::classify(data);
+            self.ice.demux.count(class);
+            return self.rtcp_handle_datagram(now, local, remote, class, data);
+        }
         // From a TURN server on an allocation's socket: signalling stays in the agent, relayed
         // data continues as if received on the relayed address (RFC 8656 §11.6, §12.6).
         let (local, remote, data) = match self.ice.agent.as_mut() {
@@ -761,6 +772,12 @@ impl Session {
             }
             return next;
         }
+        if !closed
+            && self.rtcp.is_some()
+            && let Some(t) = self.rtcp_poll_into(now, out)
+        {
+            return Some(t);
+        }
         if closed || self.extra.is_empty() {
             return None;
         }
@@ -791,6 +808,7 @@ impl Session {
             self.data_dtls_timer(),
             self.data_sctp_timer(),
             self.media.next_timer(),
+            self.rtcp_next_timer(),
         ]);
         if self.extra.is_empty() {
             return primary;
@@ -829,6 +847,7 @@ impl Session {
         self.timers.deferred_done();
         self.data_handle_timeout(now);
         self.media.handle_timeout(now);
+        self.rtcp_handle_timeout(now);
         if !self.extra.is_empty() {
             self.extra_handle_timeout(now);
         }
@@ -951,6 +970,7 @@ impl Session {
     /// description: hand it to the agent when it concerns the tag section of the agent's
     /// current remote generation (RFC 8840 §4, RFC 8843 §7.2).
     pub(crate) fn ice_remote_candidate(&mut self, rc: RemoteCandidate) {
+        self.rtcp_remote_candidate(&rc);
         if !self.extra.is_empty() && self.extra_remote_candidate(&rc) {
             return;
         }
@@ -1133,6 +1153,7 @@ impl Session {
             });
         }
         self.ice.gathered = gathered;
+        self.rtcp_replay(&ufrag);
         if self.ice.gathering_done {
             self.push_out(SessionOut::LocalCandidate {
                 ufrag,
@@ -1245,14 +1266,18 @@ impl Session {
             self.binding = Some(None);
             return Some(r);
         }
-        self.next_extra_bind()
+        self.next_extra_bind().or_else(|| self.next_rtcp_bind())
     }
 
     /// The sockets asked by [`Core::poll_socket_request`] were reported (or could not be
     /// bound): the new generation's gathering can complete.
     pub(crate) fn local_addresses_complete(&mut self) {
         if let Some(Some(id)) = self.binding.take() {
-            self.extra_sockets_complete(id);
+            if self.rtcp_binding(id) {
+                self.rtcp_sockets_complete();
+            } else {
+                self.extra_sockets_complete(id);
+            }
             return;
         }
         if let Some(agent) = self.ice.agent.as_mut() {
@@ -1265,6 +1290,7 @@ impl Session {
     /// generation, or the local end of the selected pair. The driver closes the others.
     pub(crate) fn uses_local_address(&self, addr: SocketAddr) -> bool {
         self.extra_uses_local_address(addr)
+            || self.rtcp_uses_local_address(addr)
             || self.ice.local_addrs.contains(&addr)
             || self
                 .ice
@@ -1287,7 +1313,26 @@ impl Session {
             }
         }
         self.pump_ice_events();
+        self.rtcp_mdns_resolved(name, ip);
         self.extra_mdns_resolved(name, ip);
+    }
+
+    /// The primary transport finished gathering (both components, when RTCP has its own):
+    /// end-of-candidates, the per-transport end marker, the state, then the null candidate.
+    pub(super) fn primary_gathering_complete(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.report_resolve_errors();
+        self.ice.gathering_done = true;
+        self.replay_gathered();
+        self.push_out(SessionOut::Announce(String::new()));
+        self.set_gathering_state(IceGatheringState::Complete);
+        // The null candidate once every transport has gathered (webrtc-pc §4.4.1.6
+        // "gathering state ... complete").
+        if self.ice.agg_gathering == IceGatheringState::Complete {
+            self.emit(CoreEvent::IceCandidate(None));
+        }
     }
 
     /// Turns the agent's events into W3C events (webrtc-pc §5.6 and WPT-176 order).
@@ -1352,16 +1397,10 @@ impl Session {
                 }
                 IceEvent::GatheringComplete => {
                     self.enter_gathering();
-                    self.report_resolve_errors();
-                    self.ice.gathering_done = true;
-                    self.replay_gathered();
-                    // The per-transport end marker, then the state, then the null candidate.
-                    self.push_out(SessionOut::Announce(String::new()));
-                    self.set_gathering_state(IceGatheringState::Complete);
-                    // The null candidate once every transport has gathered (webrtc-pc
-                    // §4.4.1.6 "gathering state ... complete").
-                    if self.ice.agg_gathering == IceGatheringState::Complete {
-                        self.emit(CoreEvent::IceCandidate(None));
+                    // The RTCP component's candidates belong to this transport too: its
+                    // completion waits for theirs (`session/rtcp_component.rs`).
+                    if !self.rtcp_hold_completion() {
+                        self.primary_gathering_complete();
                     }
                 }
                 IceEvent::StateChange(s) => self.set_ice_connection_state(s),

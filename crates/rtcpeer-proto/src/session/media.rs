@@ -221,6 +221,26 @@ struct SrtpPair {
     remote: SrtpContext,
 }
 
+/// Both directions' contexts from DTLS-SRTP keys (`client`: we write with the client key,
+/// RFC 5764 §4.2).
+fn srtp_pair((km, client): &(SrtpKeyingMaterial, bool)) -> Option<SrtpPair> {
+    let role = if *client {
+        crate::dtls::DtlsRole::Client
+    } else {
+        crate::dtls::DtlsRole::Server
+    };
+    let config = crate::srtp::SrtpConfig::default();
+    let made = SrtpContext::outbound(km, role, config)
+        .and_then(|local| Ok((local, SrtpContext::inbound(km, role, config)?)));
+    match made {
+        Ok((local, remote)) => Some(SrtpPair { local, remote }),
+        Err(e) => {
+            tracing::warn!("SRTP contexts not created: {e}");
+            None
+        }
+    }
+}
+
 impl std::fmt::Debug for SrtpPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SrtpPair")
@@ -584,6 +604,13 @@ pub(crate) struct MediaState {
     /// The SRTP contexts, made from `keys` on first use by a media section (a data-only
     /// connection never pays for them).
     srtp: Option<SrtpPair>,
+    /// RTCP has a component (and a DTLS association) of its own, RFC 5761 not negotiated:
+    /// SRTCP uses that association's keys (`rtcp_keys`, RFC 5764 §4.1), not `keys`.
+    rtcp_separate: bool,
+    /// The RTCP component's DTLS-SRTP keys and whether we are its DTLS client.
+    rtcp_keys: Option<(SrtpKeyingMaterial, bool)>,
+    /// The SRTCP contexts made from `rtcp_keys` (only while `rtcp_separate`).
+    srtcp: Option<SrtpPair>,
     /// The next transport-wide sequence number we send.
     twcc_seq: u16,
     /// Encrypted packets for the scheduler, with recycled buffers.
@@ -619,6 +646,9 @@ impl Default for MediaState {
             ext_map: ExtensionMap::new(),
             keys: None,
             srtp: None,
+            rtcp_separate: false,
+            rtcp_keys: None,
+            srtcp: None,
             twcc_seq: 0,
             queue: VecDeque::new(),
             spare: Vec::new(),
@@ -780,21 +810,38 @@ impl MediaState {
     /// media section; `None` before.
     fn contexts(&mut self) -> Option<&mut SrtpPair> {
         if self.srtp.is_none() && !self.sections.is_empty() {
-            let (km, client) = self.keys.as_ref()?;
-            let role = if *client {
-                crate::dtls::DtlsRole::Client
-            } else {
-                crate::dtls::DtlsRole::Server
-            };
-            let config = crate::srtp::SrtpConfig::default();
-            let made = SrtpContext::outbound(km, role, config)
-                .and_then(|local| Ok((local, SrtpContext::inbound(km, role, config)?)));
-            match made {
-                Ok((local, remote)) => self.srtp = Some(SrtpPair { local, remote }),
-                Err(e) => tracing::warn!("SRTP contexts not created: {e}"),
-            }
+            self.srtp = srtp_pair(self.keys.as_ref()?);
         }
         self.srtp.as_mut()
+    }
+
+    /// Whether RTCP has a component of its own (RFC 5761 not negotiated): its SRTCP keys
+    /// then come from that component's DTLS association (RFC 5764 §4.1). Turning it off
+    /// forgets those keys (RTCP is multiplexed on the RTP component again).
+    pub(crate) fn set_rtcp_separate(&mut self, on: bool) {
+        if self.rtcp_separate != on {
+            self.rtcp_separate = on;
+            self.rtcp_keys = None;
+            self.srtcp = None;
+        }
+    }
+
+    /// The RTCP component's DTLS handshake exported its keys (RFC 5764 §4.1, §4.2): SRTCP
+    /// uses them from now on.
+    pub(crate) fn rtcp_keys_ready(&mut self, km: &SrtpKeyingMaterial, client: bool) {
+        self.rtcp_keys = Some((km.clone(), client));
+        self.srtcp = None;
+    }
+
+    /// The SRTCP contexts: the RTP component's (rtcp-mux), else the RTCP component's.
+    fn rtcp_contexts(&mut self) -> Option<&mut SrtpPair> {
+        if !self.rtcp_separate {
+            return self.contexts();
+        }
+        if self.srtcp.is_none() && !self.sections.is_empty() {
+            self.srtcp = srtp_pair(self.rtcp_keys.as_ref()?);
+        }
+        self.srtcp.as_mut()
     }
 
     /// Whether media can flow (the SRTP keys exist).
@@ -825,11 +872,19 @@ impl MediaState {
         rtcp: bool,
         then: impl FnOnce(&mut MediaState, &[u8]),
     ) {
-        if self.contexts().is_none() {
+        let missing = match rtcp {
+            false => self.contexts().is_none(),
+            true => self.rtcp_contexts().is_none(),
+        };
+        if missing {
             self.counters.srtp_rejected += 1;
             return;
         }
-        let Some(srtp) = self.srtp.as_mut() else {
+        let srtp = match rtcp && self.rtcp_separate {
+            false => self.srtp.as_mut(),
+            true => self.srtcp.as_mut(),
+        };
+        let Some(srtp) = srtp else {
             return;
         };
         if data.len() > MAX_PACKET * 4 {
@@ -1187,10 +1242,14 @@ impl MediaState {
 
     /// Encrypts an RTCP compound (RFC 3711 §3.4) and queues it.
     fn queue_rtcp(&mut self, mut buf: Vec<u8>) {
-        if self.contexts().is_none() {
+        if self.rtcp_contexts().is_none() {
             return;
         }
-        let Some(srtp) = self.srtp.as_mut() else {
+        let srtp = match self.rtcp_separate {
+            false => self.srtp.as_mut(),
+            true => self.srtcp.as_mut(),
+        };
+        let Some(srtp) = srtp else {
             return;
         };
         if self.queue.len() >= MAX_QUEUED_PACKETS {
@@ -1276,7 +1335,7 @@ impl MediaState {
             RtcpPacket::Bye(bye) => {
                 for ssrc in bye.ssrcs() {
                     self.router.forget(ssrc);
-                    if let Some(srtp) = self.srtp.as_mut() {
+                    for srtp in [self.srtp.as_mut(), self.srtcp.as_mut()].into_iter().flatten() {
                         srtp.remote.remove_stream(ssrc);
                     }
                 }
@@ -1953,8 +2012,22 @@ impl Session {
             return None;
         }
         let path = self.ice_agent().and_then(|a| a.selected_pair())?;
-        self.media.poll_transmit_into(out)?;
-        Some(path)
+        loop {
+            let start = out.len();
+            self.media.poll_transmit_into(out)?;
+            // Without rtcp-mux, SRTCP leaves on the RTCP component (RFC 5761 §4, RFC 8445
+            // §4); before that component has a pair it is dropped.
+            if self.rtcp_separate() && super::demux::classify(&out[start..]) == Class::Rtcp {
+                match self.rtcp_path() {
+                    Some(p) => return Some(p),
+                    None => {
+                        out.truncate(start);
+                        continue;
+                    }
+                }
+            }
+            return Some(path);
+        }
     }
 
     /// Counters of the RTP session, with the latest round-trip time.

@@ -12,6 +12,7 @@ pub(crate) mod data;
 pub(crate) mod demux;
 pub(crate) mod ice;
 pub(crate) mod media;
+pub(crate) mod rtcp_component;
 pub(crate) mod scheduler;
 pub(crate) mod timers;
 pub(crate) mod transports;
@@ -103,6 +104,9 @@ pub struct Session {
     /// The transports beyond the primary one (`ice`, `data`, `media`): one per further
     /// BUNDLE group or unbundled m-section (`session/transports.rs`, RFC 8843 §7).
     pub(crate) extra: Vec<transports::ExtraTransport>,
+    /// The primary transport's RTCP component while RTCP may not be multiplexed
+    /// (`rtcpMuxPolicy` "negotiate", `session/rtcp_component.rs`).
+    pub(crate) rtcp: Option<rtcp_component::RtcpComponent>,
     /// The sockets the driver is binding: `Some(None)` for the primary transport's ICE
     /// restart, `Some(Some(id))` for further transport `id`'s own sockets.
     pub(crate) binding: Option<Option<ice::IceTransportId>>,
@@ -142,6 +146,7 @@ impl Session {
             data: data::DataPath::new(),
             media: media::MediaState::default(),
             extra: Vec::new(),
+            rtcp: None,
             binding: None,
             timers: timers::Timers::default(),
             scheduler: scheduler::Scheduler::default(),
@@ -227,6 +232,7 @@ impl Session {
             s.state = channels::SctpTransportState::Closed;
         }
         self.ice_close();
+        self.rtcp_close();
         self.extra_close();
         self.outbox.clear();
         self.outbox_dropped = 0;

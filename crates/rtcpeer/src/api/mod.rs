@@ -641,6 +641,14 @@ impl PeerConnection {
         self.inner.core().media_counters()
     }
 
+    /// Not W3C: RTCP's own ICE component while RTCP is not multiplexed with RTP
+    /// (`rtcpMuxPolicy` "negotiate" and a peer without `a=rtcp-mux`, RFC 5761, RFC 8445 §4):
+    /// its ICE and DTLS states, its sockets and RTCP counters; `None` while RTCP shares the
+    /// RTP component.
+    pub fn rtcp_component_stats(&self) -> Option<rtcpeer_proto::RtcpComponentStats> {
+        self.inner.core().rtcp_component_stats()
+    }
+
     /// The connection's network task (UDP sockets and timers; started by the first
     /// setLocalDescription): lets diagnostics and tests see it run and wait for it to stop.
     pub fn network_task(&self) -> NetworkTask {
