@@ -468,7 +468,7 @@ async fn a_remote_track_unmutes_when_media_arrives() {
     assert_eq!(seen, [E::Unmute, E::Mute, E::Unmute]);
     // pc1 stops the transceiver: once negotiated, pc2's track ends with an `ended` event
     // (the source ended; `stop()` by the application fires none).
-    of_kind(&pc1, MediaKind::Video).stop();
+    of_kind(&pc1, MediaKind::Video).stop().unwrap();
     negotiate_sendrecv(&pc1, &pc2).await;
     let ended = within("ended", track_events.recv()).await;
     assert_eq!(ended, Some(E::Ended));
