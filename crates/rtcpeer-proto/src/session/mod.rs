@@ -66,6 +66,9 @@ pub(crate) enum SessionOut {
     /// The agent selected this pair: the connection shows it as signalled
     /// (`selectedcandidatepairchange`).
     SelectedPair { local: Candidate, remote: Candidate },
+    /// The agent of transport `.0` (beyond the primary one) selected a pair: the connection
+    /// shows it as signalled (its `selectedcandidatepairchange`).
+    TransportSelectedPair(ice::IceTransportId),
     /// The remote candidates changed: a peer-reflexive selected remote may now be signalled.
     RefreshSelectedRemote,
     /// Media arrived for transceiver `.0`'s receiver, for the first time since it was

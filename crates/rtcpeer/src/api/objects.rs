@@ -490,12 +490,14 @@ impl SctpTransport {
     }
 }
 
-/// `RTCIceTransport` (webrtc-pc §5.6): the connection's one ICE agent (max-bundle,
-/// rtcp-mux). The same object for every transceiver and the SCTP transport, across ICE
-/// restarts and after `close()`. Its events (`statechange`, `gatheringstatechange`,
+/// `RTCIceTransport` (webrtc-pc §5.6): an ICE agent of the connection (rtcp-mux). The
+/// primary one is the same object for every bundled transceiver and the SCTP transport,
+/// across ICE restarts and after `close()`; an unbundled m-section has one of its own
+/// (RFC 8843 §7). Its events (`statechange`, `gatheringstatechange`,
 /// `selectedcandidatepairchange`) arrive on the connection's event stream as
 /// `PeerConnectionEvent::IceTransportStateChange`, `IceTransportGatheringStateChange` and
-/// `SelectedCandidatePairChange`, each just before the connection-level event it causes.
+/// `SelectedCandidatePairChange` (`TransportSelectedCandidatePairChange` for a transport
+/// beyond the primary one), each just before the connection-level event it causes.
 #[derive(Clone)]
 pub struct IceTransport {
     pc: Arc<Inner>,
@@ -615,6 +617,9 @@ impl DtlsTransport {
     /// `getRemoteCertificates()` (webrtc-pc §5.5.1): the peer's DER certificates once
     /// "connected", empty before (WPT-333).
     pub fn get_remote_certificates(&self) -> Vec<Vec<u8>> {
-        self.pc.core().dtls_remote_certificates()
+        match self.extra {
+            Some(id) => self.pc.core().dtls_remote_certificates_of(id),
+            None => self.pc.core().dtls_remote_certificates(),
+        }
     }
 }
