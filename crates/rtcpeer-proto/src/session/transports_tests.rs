@@ -35,14 +35,11 @@ struct Side {
     events: Vec<CoreEvent>,
 }
 
-fn side(seed: u64, policy: BundlePolicy, ip: &str, now: Instant) -> Side {
+fn side(seed: u64, config: Configuration, ip: &str, now: Instant) -> Side {
     let cert = Certificate::generate(CertificateParams::default(), SystemTime::now())
         .expect("certificate");
     let mut core = Core::new(
-        Configuration {
-            bundle_policy: policy,
-            ..Configuration::default()
-        },
+        config,
         CoreSettings::default(),
         cert,
         Box::new(SeededRandom::new(seed)),
@@ -87,15 +84,33 @@ impl Net {
         Net::unbundled_with(seed, policy, |sdp| sdp)
     }
 
+    /// [`Net::unbundled`] with the answerer configured by `answerer`.
+    pub(super) fn unbundled_answerer(seed: u64, answerer: Configuration) -> Net {
+        Net::build(seed, BundlePolicy::MaxCompat, answerer, |sdp| sdp)
+    }
+
     /// [`Net::unbundled`], with the stripped offer changed by `munge` on its way.
     pub(super) fn unbundled_with(
         seed: u64,
         policy: BundlePolicy,
         munge: impl Fn(String) -> String,
     ) -> Net {
+        Net::build(seed, policy, Configuration::default(), munge)
+    }
+
+    fn build(
+        seed: u64,
+        policy: BundlePolicy,
+        answerer: Configuration,
+        munge: impl Fn(String) -> String,
+    ) -> Net {
         let t0 = Instant::now();
-        let a = side(seed, policy, "10.0.0.1", t0);
-        let b = side(seed + 1, BundlePolicy::Balanced, "10.0.0.2", t0);
+        let offerer = Configuration {
+            bundle_policy: policy,
+            ..Configuration::default()
+        };
+        let a = side(seed, offerer, "10.0.0.1", t0);
+        let b = side(seed + 1, answerer, "10.0.0.2", t0);
         let mut net = Net {
             sides: [a, b],
             now: t0,
@@ -163,7 +178,8 @@ impl Net {
 
     /// Runs until side `i` gathered on every transport.
     fn gather(&mut self, i: usize) {
-        self.run(Duration::from_secs(5), |n| {
+        // A STUN server that never answers is given up after its retransmissions.
+        self.run(Duration::from_secs(60), |n| {
             n.sides[i].core.ice_gathering_state() == IceGatheringState::Complete
         });
         assert_eq!(
@@ -612,4 +628,46 @@ fn a_remote_restart_of_one_unbundled_transport_restarts_that_one_only() {
     for c in net.core(b).ice_local_candidates(audio) {
         assert_eq!(c.username_fragment(), Some(a1.username_fragment.clone()));
     }
+}
+
+#[test]
+fn an_extra_transport_reports_its_candidate_errors_on_the_connection() {
+    // webrtc-pc §4.8.3: a STUN server that does not answer gives `icecandidateerror`
+    // (701) for every local socket it was asked from, the extra transports' own sockets
+    // included (they used to be only logged).
+    let answerer = Configuration {
+        ice_servers: vec![crate::config::IceServer {
+            urls: vec!["stun:10.9.9.9:3478".into()],
+            ..Default::default()
+        }],
+        ..Configuration::default()
+    };
+    let net = Net::unbundled_answerer(51, answerer);
+    let c = net.core(1);
+    let extra_ports: Vec<u16> = c
+        .extra_transport_ids()
+        .iter()
+        .flat_map(|&id| c.ice_local_candidates(id))
+        .filter_map(|cand| cand.port())
+        .collect();
+    assert!(!extra_ports.is_empty());
+    let errors: Vec<_> = net
+        .events(1)
+        .iter()
+        .filter_map(|e| match e {
+            CoreEvent::IceCandidateError(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    for port in &extra_ports {
+        let e = errors
+            .iter()
+            .find(|e| e.port == Some(*port))
+            .unwrap_or_else(|| panic!("an error from port {port}: {errors:?}"));
+        assert_eq!(e.error_code, 701);
+        assert_eq!(e.url, "stun:10.9.9.9:3478");
+        assert_eq!(e.address.as_deref(), Some("10.0.0.2"));
+    }
+    // And from the primary's socket, as before.
+    assert!(errors.iter().any(|e| e.port == Some(1000)));
 }
