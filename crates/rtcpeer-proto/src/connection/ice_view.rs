@@ -23,15 +23,18 @@ impl Connection {
     /// being) signalled through `icecandidate`, equal to those events' candidates.
     pub fn ice_local_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
         if let Some(e) = self.session.extra_of(id) {
-            let ufrag = self
-                .session
-                .extra_credentials(id)
-                .map(|(l, _)| l.ufrag.clone());
+            let Some((local, _)) = self.session.extra_credentials(id) else {
+                return Vec::new();
+            };
             return e
                 .gathered
                 .iter()
                 .filter_map(|c| {
-                    let init = self.local_candidate_init(format!("candidate:{c}"), ufrag.clone());
+                    let init = self.negotiator.local_candidate_init_in(
+                        &e.name,
+                        format!("candidate:{c}"),
+                        &local.ufrag,
+                    );
                     IceCandidate::new(init).ok()
                 })
                 .collect();
@@ -211,9 +214,10 @@ impl Connection {
             .iter()
             .find(|c| same_candidate(c, local))
             .unwrap_or(local);
-        let local_init = self.local_candidate_init(
+        let local_init = self.negotiator.local_candidate_init_in(
+            &e.name,
             format!("candidate:{local}"),
-            Some(local_creds.ufrag.clone()),
+            &local_creds.ufrag,
         );
         let remote_init = match self.extra_remote_section(id) {
             Some((d, i)) => {

@@ -513,6 +513,16 @@ impl Connection {
                         self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
                     }
                 }
+                SessionOut::TransportCandidate {
+                    mid,
+                    ufrag,
+                    candidate,
+                } => {
+                    let init =
+                        self.negotiator
+                            .add_local_candidate_in(&mid, &ufrag, candidate.as_ref());
+                    self.emit_candidate(Some(init));
+                }
                 SessionOut::TransportSelectedPair(id) => {
                     if let Some(Some(pair)) = self.extra_selected_pair(id) {
                         self.emit(CoreEvent::TransportSelectedCandidatePairChange(

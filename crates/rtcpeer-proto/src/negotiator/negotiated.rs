@@ -646,6 +646,56 @@ impl Negotiator {
         )
     }
 
+    /// [`Negotiator::add_local_candidate`] for the transport whose tag section is `mid` (a
+    /// transport beyond the primary one): written into that section of the local
+    /// descriptions, even when another section shares its credentials (a "balanced" offer's
+    /// transport of one media type, split by an answer that did not bundle, RFC 9429
+    /// §4.1.1, RFC 8843 §7).
+    pub(crate) fn add_local_candidate_in(
+        &mut self,
+        mid: &str,
+        ufrag: &str,
+        c: Option<&Candidate>,
+    ) -> crate::connection::IceCandidateInit {
+        for d in [self.pending_local.as_mut(), self.current_local.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let Some(i) = d.sdp.media.iter().position(|m| m.mid() == Some(mid)) else {
+                continue;
+            };
+            if write_candidate(&mut d.sdp, i, c) {
+                d.sdp_changed();
+            }
+        }
+        self.local_candidate_init_in(
+            mid,
+            c.map(|c| format!("candidate:{c}")).unwrap_or_default(),
+            ufrag,
+        )
+    }
+
+    /// A local candidate's `RTCIceCandidateInit` for the transport whose tag section is
+    /// `mid`: that mid, its index in the newest local description, `ufrag` (webrtc-pc §4.8.2).
+    pub(crate) fn local_candidate_init_in(
+        &self,
+        mid: &str,
+        candidate: String,
+        ufrag: &str,
+    ) -> crate::connection::IceCandidateInit {
+        let index = self
+            .newest_local()
+            .and_then(|d| d.sdp.media.iter().position(|m| m.mid() == Some(mid)))
+            .and_then(|i| u16::try_from(i).ok())
+            .unwrap_or(0);
+        crate::connection::IceCandidateInit {
+            candidate,
+            sdp_m_line_index: Some(index),
+            sdp_mid: Some(mid.to_string()),
+            username_fragment: Some(ufrag.to_string()),
+        }
+    }
+
     /// A local candidate's `RTCIceCandidateInit`: `candidate` with the mid and index of the
     /// tag section of `ufrag`'s transport (else the primary one) in the newest local
     /// description, and `ufrag` (webrtc-pc §4.8.2).

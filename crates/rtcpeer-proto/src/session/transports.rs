@@ -462,11 +462,8 @@ impl Session {
             return match msg.class() {
                 crate::stun::Class::Request => {
                     let user = msg.username().ok()??;
-                    let ours = user.split(':').next()?;
-                    if self.ice.local_creds.as_ref().is_some_and(|c| c.ufrag == ours) {
-                        return None;
-                    }
-                    self.extra.iter().position(|e| e.local_creds.ufrag == ours)
+                    let (ours, theirs) = user.split_once(':')?;
+                    self.route_request(local, ours, theirs)
                 }
                 crate::stun::Class::SuccessResponse | crate::stun::Class::ErrorResponse => {
                     let tid = msg.transaction_id();
@@ -484,6 +481,55 @@ impl Session {
             };
         }
         self.route_by_path(local, remote)
+    }
+
+    /// A check for local ufrag `ours` from remote ufrag `theirs` on socket `local` (RFC 8445
+    /// §7.3: USERNAME is "ours:theirs"). Transports may share local credentials (a
+    /// "balanced" offer's one transport per media type, split by an answer that did not
+    /// bundle, RFC 9429 §4.1.1): then the remote ufrag, else the socket, tells them apart.
+    fn route_request(&self, local: SocketAddr, ours: &str, theirs: &str) -> Option<usize> {
+        // `None`: the primary transport; `Some(i)`: extra transport `i`.
+        let primary = self
+            .ice
+            .local_creds
+            .as_ref()
+            .is_some_and(|c| c.ufrag == ours)
+            .then_some(None);
+        let candidates = || {
+            primary.into_iter().chain(
+                self.extra
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.local_creds.ufrag == ours)
+                    .map(|(i, _)| Some(i)),
+            )
+        };
+        let remote_ufrag = |t: Option<usize>| match t {
+            None => self.ice.remote_creds.as_ref().map(|r| r.ufrag.as_str()),
+            Some(i) => self.extra[i].remote_creds.as_ref().map(|r| r.ufrag.as_str()),
+        };
+        let on_socket = |t: Option<usize>| match t {
+            None => self.ice_agent().is_some_and(|a| a.uses_local_address(local)),
+            Some(i) => {
+                let e = &self.extra[i];
+                e.local_addrs.contains(&local) || e.agent.uses_local_address(local)
+            }
+        };
+        let mut first = None;
+        let mut count = 0;
+        for t in candidates() {
+            count += 1;
+            first.get_or_insert(t);
+        }
+        let first = first?;
+        if count == 1 {
+            return first;
+        }
+        candidates()
+            .find(|&t| remote_ufrag(t) == Some(theirs) && on_socket(t))
+            .or_else(|| candidates().find(|&t| remote_ufrag(t) == Some(theirs)))
+            .or_else(|| candidates().find(|&t| on_socket(t)))
+            .unwrap_or(first)
     }
 
     fn route_by_path(&self, local: SocketAddr, remote: SocketAddr) -> Option<usize> {
@@ -694,19 +740,21 @@ impl Session {
                     let e = &mut self.extra[i];
                     if e.gathered.len() < MAX_LOCAL_CANDIDATES {
                         e.gathered.push(c.clone());
-                        self.push_out(SessionOut::LocalCandidate {
+                        let mid = e.name.clone();
+                        self.push_out(SessionOut::TransportCandidate {
+                            mid,
                             ufrag,
                             candidate: Some(c),
-                            announce: true,
                         });
                     }
                 }
                 IceEvent::GatheringComplete => {
                     // end-of-candidates in its section, and its end marker.
-                    self.push_out(SessionOut::LocalCandidate {
+                    let mid = e.name.clone();
+                    self.push_out(SessionOut::TransportCandidate {
+                        mid,
                         ufrag,
                         candidate: None,
-                        announce: true,
                     });
                     self.set_extra_gathering(i, IceGatheringState::Complete);
                 }

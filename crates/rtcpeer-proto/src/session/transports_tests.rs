@@ -68,6 +68,9 @@ pub(super) struct Net {
     in_flight: VecDeque<(Instant, usize, SocketAddr, SocketAddr, Vec<u8>)>,
     /// The (audio, video) transceivers of each side.
     pub(super) media: [(TransceiverId, TransceiverId); 2],
+    /// Candidates found after the descriptions were exchanged are trickled to the peer
+    /// (`icecandidate` → `addIceCandidate`, RFC 8838).
+    trickle: bool,
 }
 
 fn strip_bundle(sdp: &str) -> String {
@@ -86,7 +89,12 @@ impl Net {
 
     /// [`Net::unbundled`] with the answerer configured by `answerer`.
     pub(super) fn unbundled_answerer(seed: u64, answerer: Configuration) -> Net {
-        Net::build(seed, BundlePolicy::MaxCompat, answerer, |sdp| sdp)
+        Net::build(seed, BundlePolicy::MaxCompat, answerer, |sdp| sdp, false)
+    }
+
+    /// [`Net::unbundled`] with a second audio transceiver after the video one.
+    pub(super) fn unbundled_two_audio(seed: u64, policy: BundlePolicy) -> Net {
+        Net::build(seed, policy, Configuration::default(), |sdp| sdp, true)
     }
 
     /// [`Net::unbundled`], with the stripped offer changed by `munge` on its way.
@@ -95,7 +103,7 @@ impl Net {
         policy: BundlePolicy,
         munge: impl Fn(String) -> String,
     ) -> Net {
-        Net::build(seed, policy, Configuration::default(), munge)
+        Net::build(seed, policy, Configuration::default(), munge, false)
     }
 
     fn build(
@@ -103,6 +111,7 @@ impl Net {
         policy: BundlePolicy,
         answerer: Configuration,
         munge: impl Fn(String) -> String,
+        second_audio: bool,
     ) -> Net {
         let t0 = Instant::now();
         let offerer = Configuration {
@@ -117,6 +126,7 @@ impl Net {
             t0,
             in_flight: VecDeque::new(),
             media: [(TransceiverId(0), TransceiverId(0)); 2],
+            trickle: false,
         };
         let dir = RtpTransceiverDirection::SendRecv;
         let c = &mut net.sides[0].core;
@@ -126,6 +136,10 @@ impl Net {
         let video = c
             .add_transceiver(MediaKind::Video, None, dir, Vec::new(), true)
             .unwrap();
+        if second_audio {
+            c.add_transceiver(MediaKind::Audio, None, dir, Vec::new(), true)
+                .unwrap();
+        }
         c.create_data_channel("chat", &DataChannelInit::default(), true)
             .unwrap();
         c.set_local_description(None).unwrap();
@@ -147,9 +161,11 @@ impl Net {
         let answer = net.sides[1].core.local_description().unwrap();
         assert!(!answer.sdp.contains("a=group:BUNDLE"), "{}", answer.sdp);
         net.sides[0].core.set_remote_description(answer).unwrap();
+        net.trickle = true;
         let b = &net.sides[1].core;
         let ids = b.transceiver_ids();
         let kind = |id| b.transceiver_info(id).unwrap().kind();
+        // The first of each kind (in m-line order: the transceivers' order).
         let of = |k| *ids.iter().find(|&&id| kind(id) == k).unwrap();
         net.media = [
             (audio, video),
@@ -226,7 +242,16 @@ impl Net {
                                     .push_back((at, to, t.local, t.remote, buf.clone()));
                             }
                         }
-                        Output::Event(Event::Connection(c)) => self.sides[i].events.push(*c),
+                        Output::Event(Event::Connection(c)) => {
+                            if self.trickle
+                                && let CoreEvent::IceCandidate(Some(cand)) = &*c
+                                && !cand.candidate().is_empty()
+                            {
+                                let init = cand.to_json();
+                                self.sides[1 - i].core.add_ice_candidate(&init).unwrap();
+                            }
+                            self.sides[i].events.push(*c);
+                        }
                         Output::Event(Event::Io(IoRequest::BindSockets(ips))) => {
                             let s = &mut self.sides[i];
                             for ip in ips {
@@ -593,6 +618,8 @@ fn a_remote_restart_of_one_unbundled_transport_restarts_that_one_only() {
     };
     let reoffer = sections.join("\r\nm=");
     net.clear_events();
+    // Side 0 does not really restart: its peer's new candidates are not for it.
+    net.trickle = false;
     let cb = net.core_mut(b);
     cb.set_remote_description(SessionDescription::new(SdpType::Offer, reoffer))
         .unwrap();
@@ -670,4 +697,91 @@ fn an_extra_transport_reports_its_candidate_errors_on_the_connection() {
     }
     // And from the primary's socket, as before.
     assert!(errors.iter().any(|e| e.port == Some(1000)));
+}
+
+#[test]
+fn balanced_sections_of_one_kind_left_unbundled_each_connect_on_their_own_transport() {
+    // RFC 9429 §4.1.1 "balanced": the offer gathers one transport per media type (the two
+    // audio sections share its credentials and candidates); the answer does not bundle,
+    // so each audio section is a transport of its own (RFC 8843 §7, RFC 9429 §5.3.1):
+    // the second one gathers on sockets of its own after the answer, its candidates go in
+    // its own section (trickled), and it connects with the peer's credentials of that
+    // section, as max-compat would.
+    let mut net = Net::unbundled_two_audio(61, BundlePolicy::Balanced);
+    net.connect();
+    for i in 0..2 {
+        let c = net.core(i);
+        let mids: Vec<String> = c
+            .transceiver_ids()
+            .into_iter()
+            .filter(|&t| c.transceiver_info(t).unwrap().kind() == MediaKind::Audio)
+            .map(|t| c.transceiver_info(t).unwrap().mid().unwrap().to_string())
+            .collect();
+        assert_eq!(mids.len(), 2);
+        let t: Vec<_> = mids
+            .iter()
+            .map(|m| c.transport_of_mid(m).unwrap())
+            .collect();
+        assert_ne!(t[0], t[1], "side {i}: a transport per audio section");
+        let mut ports = Vec::new();
+        for (id, mid) in t.iter().zip(&mids) {
+            assert!(matches!(
+                c.ice_transport_state(*id),
+                IceConnectionState::Connected | IceConnectionState::Completed
+            ));
+            assert_eq!(c.dtls_state_of(*id), DtlsTransportState::Connected);
+            let pair = c.ice_selected_candidate_pair(*id).unwrap();
+            assert_eq!(pair.local.sdp_mid(), Some(mid.as_str()));
+            assert_eq!(pair.remote.sdp_mid(), Some(mid.as_str()));
+            ports.push(pair.local.port());
+            // Its candidates are written in its own section of the local description.
+            let local = c.local_description().unwrap().sdp;
+            let section = local
+                .split("\r\nm=")
+                .find(|s| s.contains(&format!("a=mid:{mid}\r\n")))
+                .unwrap();
+            let port = pair.local.port().unwrap();
+            assert!(
+                section.contains(&format!(" {port} typ host")),
+                "side {i} mid {mid}: {section}"
+            );
+        }
+        assert_ne!(ports[0], ports[1], "sockets of its own");
+        // The peer's credentials differ per section on the answerer's side.
+        let remote: Vec<_> = t
+            .iter()
+            .map(|&id| c.ice_remote_parameters(id).unwrap().username_fragment)
+            .collect();
+        let local: Vec<_> = t
+            .iter()
+            .map(|&id| c.ice_local_parameters(id).unwrap().username_fragment)
+            .collect();
+        assert!(remote[0] != remote[1] || local[0] != local[1], "{remote:?} {local:?}");
+    }
+    // RTP on both audio sections, each received on its own transport.
+    let a2 = |n: &Net, i: usize| {
+        let c = n.core(i);
+        c.transceiver_ids()
+            .into_iter()
+            .filter(|&t| c.transceiver_info(t).unwrap().kind() == MediaKind::Audio)
+            .nth(1)
+            .unwrap()
+    };
+    let (s, r) = (a2(&net, 0), a2(&net, 1));
+    let now = net.stats_time().now;
+    for k in 0..5u32 {
+        let rtp = OutgoingRtp {
+            payload_type: None,
+            timestamp: k * 960,
+            marker: true,
+            payload: b"second",
+        };
+        assert!(net.core_mut(0).send_rtp(now, s, &rtp).is_some());
+    }
+    net.run(Duration::from_millis(200), |_| false);
+    let time = net.stats_time();
+    let report = net.core_mut(1).stats(time, StatsSelector::Receiver(r));
+    let inbound: Vec<_> = report.of_type("inbound-rtp").map(|s| s.to_json()).collect();
+    assert_eq!(inbound.len(), 1, "{inbound:#?}");
+    assert_eq!(inbound[0]["packetsReceived"], 5);
 }
