@@ -665,3 +665,188 @@ async fn rtcpeer_balanced_offer_answered_by_chromium_without_bundle_connects_eac
     pc.close();
     chrome.close().await.unwrap();
 }
+
+/// Chromium's re-offer restarting ICE on its audio section alone (new `a=ice-ufrag` and
+/// `a=ice-pwd` there only, RFC 8445 §9; the section's transport restarts in libwebrtc
+/// as that transport's credentials changed).
+const RESTART_ONE: &str = r#"
+window.H.restartOne = async (mid) => {
+  const offer = await pc.createOffer();
+  const sections = offer.sdp.split('\r\nm=');
+  const i = sections.findIndex(s => s.includes('\r\na=mid:' + mid + '\r\n'));
+  sections[i] = sections[i]
+    .replace(/a=ice-ufrag:[^\r]*/, 'a=ice-ufrag:rSt1')
+    .replace(/a=ice-pwd:[^\r]*/, 'a=ice-pwd:restartedpasswordrestarted1');
+  await pc.setLocalDescription({type: 'offer', sdp: sections.join('\r\nm=')});
+  await H.gathered();
+  const sdp = pc.localDescription.sdp.split('\r\n')
+    .filter(l => !l.startsWith('a=group:BUNDLE')).join('\r\n');
+  return {type: 'offer', sdp};
+};
+window.H.audioSamples = async () => {
+  for (const s of (await pc.getStats()).values()) {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') return s.totalSamplesReceived || 0;
+  }
+  return 0;
+};
+"#;
+
+/// Issue 13 item 1, last sentence: Chromium restarts ICE on one m-section of an unbundled
+/// session; rtcpeer's answer restarts that section's transport alone (new credentials
+/// there, the others' unchanged), it connects again, and media flows on it.
+#[tokio::test]
+async fn chromium_restarting_one_unbundled_section_restarts_that_transport_only() {
+    let mut chrome = Chromium::launch_or_panic().await;
+    assert!(!chrome.has_own_netns(), "run inside `unshare --net`");
+    chrome.eval(PAGE).await.expect("page helpers");
+    chrome.eval(RESTART_ONE).await.expect("page helpers");
+    chrome
+        .eval("await H.setup(); return null")
+        .await
+        .expect("getUserMedia");
+    let offer = chrome.eval("return await H.offer();").await.expect("offer");
+    let pc = PeerConnection::new(Configuration::default()).unwrap();
+    pc.set_remote_description(desc(&offer)).await.unwrap();
+    for t in pc.get_transceivers() {
+        t.set_direction(RtpTransceiverDirection::SendRecv).unwrap();
+    }
+    assert_eq!(reflect(&pc), 2);
+    pc.set_local_description(None).await.unwrap();
+    let gathered = |pc: &PeerConnection| {
+        let pc = pc.clone();
+        async move {
+            tokio::time::timeout(LIMIT, async {
+                let mut ev = pc.events();
+                while pc.ice_gathering_state() != IceGatheringState::Complete {
+                    ev.recv().await;
+                }
+            })
+            .await
+            .expect("gathering completes")
+        }
+    };
+    gathered(&pc).await;
+    let answer = pc.local_description().unwrap();
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .unwrap();
+    let connected = |pc: &PeerConnection| {
+        let pc = pc.clone();
+        async move {
+            tokio::time::timeout(LIMIT, async {
+                let mut ev = pc.events();
+                while pc.connection_state() != PeerConnectionState::Connected {
+                    ev.recv().await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("connectionState {:?}", pc.connection_state()))
+        }
+    };
+    connected(&pc).await;
+    let of = |kind| {
+        pc.get_transceivers()
+            .into_iter()
+            .find(|t| t.kind() == kind)
+            .unwrap()
+    };
+    let (audio, video) = (of(rtcpeer::MediaKind::Audio), of(rtcpeer::MediaKind::Video));
+    let ice_of =
+        |t: &rtcpeer::RtpTransceiver| t.sender().transport().unwrap().ice_transport().unwrap();
+    let data_ice = pc.sctp().unwrap().ice_transport().unwrap();
+    let params = |i: &rtcpeer::IceTransport| i.get_local_parameters().unwrap().username_fragment;
+    let before = [
+        params(&ice_of(&audio)),
+        params(&ice_of(&video)),
+        params(&data_ice),
+    ];
+
+    let mid = audio.mid().unwrap();
+    let reoffer = chrome
+        .eval(&format!("return await H.restartOne('{mid}');"))
+        .await
+        .unwrap_or_else(|e| panic!("Chromium restarts its audio section: {e}"));
+    let reoffer_sdp = reoffer["sdp"].as_str().unwrap().to_string();
+    assert_eq!(section_values(&reoffer_sdp, &mid, "ice-ufrag:"), ["rSt1"]);
+    let mut events = pc.events();
+    pc.set_remote_description(desc(&reoffer)).await.unwrap();
+    pc.set_local_description(None).await.unwrap();
+    gathered(&pc).await;
+    let answer = pc.local_description().unwrap();
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .unwrap();
+    let after = [
+        params(&ice_of(&audio)),
+        params(&ice_of(&video)),
+        params(&data_ice),
+    ];
+    assert_ne!(after[0], before[0], "the audio transport restarted");
+    assert_eq!(after[1..], before[1..], "video and data did not");
+    assert_eq!(
+        ice_of(&audio)
+            .get_remote_parameters()
+            .unwrap()
+            .username_fragment,
+        "rSt1"
+    );
+    // The audio transport connects again with the new credentials; the others never left.
+    let audio_ice = ice_of(&audio);
+    tokio::time::timeout(LIMIT, async {
+        loop {
+            let pair = audio_ice.get_selected_candidate_pair();
+            if matches!(
+                audio_ice.state(),
+                rtcpeer::IceTransportState::Connected | rtcpeer::IceTransportState::Completed
+            ) && pair
+                .is_some_and(|p| p.local.username_fragment().as_deref() == Some(after[0].as_str()))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("audio transport {:?}", audio_ice.state()));
+    let gathered_again: Vec<_> = std::iter::from_fn(|| events.try_recv())
+        .filter_map(|e| match e {
+            PeerConnectionEvent::IceTransportGatheringStateChange(
+                t,
+                IceGatheringState::Gathering,
+            ) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        gathered_again.contains(&audio_ice),
+        "the audio transport gathered again"
+    );
+    assert!(
+        !gathered_again.contains(&ice_of(&video)),
+        "the video transport did not"
+    );
+    assert!(
+        !gathered_again.contains(&data_ice),
+        "the data transport did not"
+    );
+    // Media flows on the restarted transport: Chromium's audio keeps decoding.
+    let n0 = chrome.eval("return await H.audioSamples();").await.unwrap();
+    let n0 = n0.as_f64().unwrap();
+    chrome
+        .wait_until(
+            &format!("const n = await H.audioSamples(); return n > {n0} + 48000 && n;"),
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("audio flows after the restart: {e}"));
+    pc.close();
+    chrome.close().await.unwrap();
+}
