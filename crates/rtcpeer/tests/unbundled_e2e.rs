@@ -301,6 +301,20 @@ async fn unbundled_pair(
     rtcpeer::EventStream,
     rtcpeer::EventStream,
 ) {
+    unbundled_pair_with(policy, kinds, true).await
+}
+
+/// [`unbundled_pair`], with a data channel or not.
+async fn unbundled_pair_with(
+    policy: BundlePolicy,
+    kinds: &[MediaKind],
+    data: bool,
+) -> (
+    PeerConnection,
+    PeerConnection,
+    rtcpeer::EventStream,
+    rtcpeer::EventStream,
+) {
     let pc1 = PeerConnection::new(Configuration {
         bundle_policy: policy,
         ..Configuration::default()
@@ -315,7 +329,9 @@ async fn unbundled_pair(
         };
         pc1.add_transceiver(kind, init).unwrap();
     }
-    pc1.create_data_channel("chat", None).unwrap();
+    if data {
+        pc1.create_data_channel("chat", None).unwrap();
+    }
     pc1.set_local_description(None).await.unwrap();
     wait_gathered(&pc1).await;
     let offer = pc1.local_description().unwrap();
@@ -529,7 +545,16 @@ async fn unbundled_get_stats_wpt_222_has_a_transport_per_transport_and_streams_l
 #[tokio::test]
 async fn balanced_offer_answered_without_bundle_gives_each_audio_section_its_own_transport() {
     let kinds = [MediaKind::Audio, MediaKind::Audio, MediaKind::Video];
-    let (pc1, pc2, _ev1, _ev2) = unbundled_pair(BundlePolicy::Balanced, &kinds).await;
+    for data in [true, false] {
+        // Without a data channel the first audio section's transport is the primary one,
+        // and the second audio section shares its credentials.
+        let (pc1, pc2, _ev1, _ev2) =
+            unbundled_pair_with(BundlePolicy::Balanced, &kinds, data).await;
+        balanced_audio_sections_connect_apart(pc1, pc2).await;
+    }
+}
+
+async fn balanced_audio_sections_connect_apart(pc1: PeerConnection, pc2: PeerConnection) {
     for pc in [&pc1, &pc2] {
         let audio: Vec<_> = pc
             .get_transceivers()
