@@ -6,10 +6,24 @@
 //! RTP session (`MediaState`: SRTP contexts, RTCP) for the media sections it carries.
 //!
 //! Routing (only when there is an extra transport: the common single-transport path pays one
-//! emptiness check): STUN requests by the USERNAME's local ufrag, STUN responses by
+//! emptiness check): STUN requests by the USERNAME's local ufrag (and, where transports
+//! share local credentials, by its remote ufrag, then by the socket), STUN responses by
 //! transaction id, everything else by the remote address the agents know (RFC 7983 classes as
 //! for the primary). Agents share the connection's sockets; the remote's transports differ
 //! by their addresses (browsers bind one port per transport).
+//!
+//! Shared local credentials: a "balanced" offer gathers one transport per media type
+//! (RFC 9429 §4.1.1), so its sections of one kind carry the same `a=ice-ufrag`; an answer
+//! that does not bundle makes each of them a transport of its own (RFC 8843 §7), which
+//! keeps the credentials the offer gave its section (changing them is an ICE restart,
+//! RFC 8445 §9) but gathers on sockets of its own and signals its candidates in its own
+//! section. Chromium does the same with its offers, whose sections all share one ufrag.
+//!
+//! Each transport has what the primary has (webrtc-pc §5.5, §5.6): its candidates
+//! (`getLocalCandidates`/`getRemoteCandidates`), `selectedcandidatepairchange`,
+//! `gatheringstatechange`/`statechange`, its DTLS transport's `statechange`/`error` and
+//! remote certificate, `icecandidateerror` on the connection, and its own `transport` entry
+//! in the statistics with its sections' streams (`stats/collect.rs`).
 //!
 //! `iceConnectionState`, `iceGatheringState` and `connectionState` aggregate every transport
 //! (webrtc-pc §4.4.3, [`aggregate_ice`], [`aggregate_gathering`], [`aggregate_pc`]).

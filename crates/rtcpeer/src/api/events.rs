@@ -55,8 +55,9 @@ pub enum PeerConnectionEvent {
     ConnectionStateChange(PeerConnectionState),
     /// `icecandidateerror` (`RTCPeerConnectionIceErrorEvent`, webrtc-pc §4.8.3).
     IceCandidateError(Box<IceCandidateError>),
-    /// `selectedcandidatepairchange` of the connection's (single, bundled) `RTCIceTransport`
-    /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart.
+    /// `selectedcandidatepairchange` of the connection's primary (bundled) `RTCIceTransport`
+    /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart. Further
+    /// transports fire [`PeerConnectionEvent::TransportSelectedCandidatePairChange`].
     SelectedCandidatePairChange(Box<IceCandidatePair>),
     /// `selectedcandidatepairchange` of an `RTCIceTransport` beyond the connection's primary
     /// one (an unbundled m-section's, RFC 8843 §7; webrtc-pc §5.6.1), with the pair as its

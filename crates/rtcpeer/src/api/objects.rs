@@ -559,9 +559,10 @@ impl IceTransport {
     }
 }
 
-/// `RTCDtlsTransport` (webrtc-pc §5.5): the connection's one (bundled) DTLS transport. Its
-/// `statechange` arrives on the connection's event stream as
-/// `PeerConnectionEvent::DtlsTransportStateChange`.
+/// `RTCDtlsTransport` (webrtc-pc §5.5): the connection's primary (bundled) DTLS transport,
+/// or an unbundled m-section's own (RFC 8843 §7). Its `statechange` and `error` arrive on
+/// the connection's event stream as `PeerConnectionEvent::DtlsTransportStateChange` and
+/// `DtlsTransportError`, with this transport.
 #[derive(Clone)]
 pub struct DtlsTransport {
     pc: Arc<Inner>,
@@ -614,8 +615,8 @@ impl DtlsTransport {
         Some(IceTransport::new(self.pc.clone(), id))
     }
 
-    /// `getRemoteCertificates()` (webrtc-pc §5.5.1): the peer's DER certificates once
-    /// "connected", empty before (WPT-333).
+    /// `getRemoteCertificates()` (webrtc-pc §5.5.1): the peer's DER certificates once this
+    /// transport is "connected", empty before (WPT-333).
     pub fn get_remote_certificates(&self) -> Vec<Vec<u8>> {
         match self.extra {
             Some(id) => self.pc.core().dtls_remote_certificates_of(id),
