@@ -211,10 +211,20 @@ async fn max_compat_offer_answered_with_bundle_drops_the_unused_transports() {
         before[0], before[1],
         "one transport per section before the answer"
     );
+    let before_dtls: Vec<_> = pc1
+        .get_transceivers()
+        .iter()
+        .map(|t| t.sender().transport().unwrap())
+        .collect();
     pc1.set_remote_description(answer).await.unwrap();
-    // RFC 9429 §5.2.1 / RFC 8843 §7.3: the transports of the sections BUNDLE took over go.
+    // RFC 9429 §5.2.1 / RFC 8843 §7.3: the transports of the sections BUNDLE took over go
+    // (WPT-138: the second section's transport becomes "closed"), DTLS as well as ICE.
     for t in &before {
         assert_eq!(t.state(), IceTransportState::Closed);
+    }
+    for d in &before_dtls {
+        assert_eq!(d.state(), DtlsTransportState::Closed);
+        assert!(d.get_remote_certificates().is_empty());
     }
     wait_connected(&pc1).await;
     wait_connected(&pc2).await;

@@ -225,19 +225,24 @@ impl Session {
     }
 
     /// `RTCDtlsTransport.getRemoteCertificates()` of transport `id` (primary or extra):
-    /// the peer's DER certificate once that transport's DTLS connected (webrtc-pc §5.5.1).
+    /// the peer's DER certificate once that transport's DTLS connected (webrtc-pc §5.5.1);
+    /// empty for a transport that is gone.
     pub fn dtls_remote_certificates_of(&self, id: IceTransportId) -> Vec<Vec<u8>> {
         match self.extra_of(id) {
             Some(e) => e.remote_certificate.iter().cloned().collect(),
-            None => self.dtls_remote_certificates(),
+            None if self.is_current_transport(id) => self.dtls_remote_certificates(),
+            None => Vec::new(),
         }
     }
 
-    /// `RTCDtlsTransport.state` of transport `id` (primary or extra).
+    /// `RTCDtlsTransport.state` of transport `id` (primary or extra); "closed" for a
+    /// transport that is gone (BUNDLE took its sections over, or a rollback discarded it:
+    /// webrtc-pc §5.5.1, WPT-138).
     pub fn dtls_state_of(&self, id: IceTransportId) -> DtlsTransportState {
         match self.extra_of(id) {
             Some(e) => e.dtls_state,
-            None => self.dtls_state(),
+            None if self.is_current_transport(id) => self.dtls_state(),
+            None => DtlsTransportState::Closed,
         }
     }
 
