@@ -655,6 +655,22 @@ fn a_remote_restart_of_one_unbundled_transport_restarts_that_one_only() {
     for c in net.core(b).ice_local_candidates(audio) {
         assert_eq!(c.username_fragment(), Some(a1.username_fragment.clone()));
     }
+    // Each transport entry of the statistics shows its own transport's state, not the
+    // connection's aggregate (webrtc-stats §7.15 `iceState`).
+    let time = net.stats_time();
+    let report = net.core_mut(b).stats(time, StatsSelector::All);
+    let by_ufrag = |u: &str| {
+        report
+            .of_type("transport")
+            .map(|s| s.to_json())
+            .find(|t| t["iceLocalUsernameFragment"] == u)
+            .unwrap()
+    };
+    for t in [audio, video, primary] {
+        let ufrag = net.core(b).ice_local_parameters(t).unwrap().username_fragment;
+        let state = net.core(b).ice_transport_state(t).to_string();
+        assert_eq!(by_ufrag(&ufrag)["iceState"], state.as_str(), "{t:?}");
+    }
 }
 
 #[test]

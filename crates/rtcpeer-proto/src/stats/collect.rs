@@ -117,7 +117,9 @@ impl Session {
         let mut out = vec![TransportRef {
             number: 1,
             agent: self.ice_agent(),
-            ice_state: self.ice_connection_state(),
+            // This transport's own state, not the connection's aggregate (webrtc-stats
+            // §7.15 `iceState` is the RTCIceTransport's).
+            ice_state: self.ice.primary_connection(),
             local_ufrag: self.ice.local_creds.as_ref().map(|c| c.ufrag.as_str()),
             remote_ufrag: self.ice.remote_creds.as_ref().map(|c| c.ufrag.as_str()),
             traffic: &self.ice.traffic,
