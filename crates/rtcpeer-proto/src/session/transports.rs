@@ -17,7 +17,7 @@
 //! that does not bundle makes each of them a transport of its own (RFC 8843 §7), which
 //! keeps the credentials the offer gave its section (changing them is an ICE restart,
 //! RFC 8445 §9) but gathers on sockets of its own and signals its candidates in its own
-//! section. Chromium does the same with its offers, whose sections all share one ufrag.
+//! section (`tests/chromium_unbundled.rs` connects it with Chromium answering unbundled).
 //!
 //! Each transport has what the primary has (webrtc-pc §5.5, §5.6): its candidates
 //! (`getLocalCandidates`/`getRemoteCandidates`), `selectedcandidatepairchange`,
