@@ -237,3 +237,33 @@ async fn rfc9429_5_2_1_initial_offer_sections_carry_the_required_attributes() {
     assert!(sections[2].contains("\r\na=max-message-size:"));
     pc1.close();
 }
+
+/// RFC 8843 §7.3.1: once an answer accepted BUNDLE, a subsequent offer keeps the section the
+/// answer selected as the tag first in the group, so the answer's tag stays too.
+#[tokio::test]
+async fn rfc8843_7_3_1_subsequent_offer_keeps_the_bundle_tag() {
+    let (pc1, pc2) = negotiated().await;
+    let group = |sdp: &str| {
+        sdp.lines()
+            .find_map(|l| l.strip_prefix("a=group:BUNDLE "))
+            .unwrap()
+            .to_string()
+    };
+    let first = group(&pc2.local_description().unwrap().sdp);
+    let tag = first.split(' ').next().unwrap().to_string();
+    pc1.add_track(&video(), &[]).unwrap();
+    let offer = pc1.create_offer(None).await.unwrap();
+    assert_eq!(
+        group(&offer.sdp).split(' ').next(),
+        Some(tag.as_str()),
+        "{first}"
+    );
+    pc1.set_local_description(Some(offer.clone()))
+        .await
+        .unwrap();
+    pc2.set_remote_description(offer).await.unwrap();
+    let answer = pc2.create_answer(None).await.unwrap();
+    assert_eq!(group(&answer.sdp).split(' ').next(), Some(tag.as_str()));
+    pc1.close();
+    pc2.close();
+}

@@ -22,6 +22,23 @@ impl Connection {
     /// `getLocalCandidates()`: the candidates of the current generation that were (or are
     /// being) signalled through `icecandidate`, equal to those events' candidates.
     pub fn ice_local_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
+        if let Some(e) = self.session.extra_of(id) {
+            let Some((local, _)) = self.session.extra_credentials(id) else {
+                return Vec::new();
+            };
+            return e
+                .gathered
+                .iter()
+                .filter_map(|c| {
+                    let init = self.negotiator.local_candidate_init_in(
+                        &e.name,
+                        format!("candidate:{c}"),
+                        &local.ufrag,
+                    );
+                    IceCandidate::new(init).ok()
+                })
+                .collect();
+        }
         if !self.is_current_transport(id) {
             return Vec::new();
         }
@@ -37,6 +54,15 @@ impl Connection {
     /// the remote description or by `addIceCandidate`); peer-reflexive candidates learnt
     /// from checks are not exposed (WPT-342).
     pub fn ice_remote_candidates(&self, id: IceTransportId) -> Vec<IceCandidate> {
+        if self.session.extra_of(id).is_some() {
+            let Some((desc, i)) = self.extra_remote_section(id) else {
+                return Vec::new();
+            };
+            return desc
+                .candidates_of(i)
+                .filter_map(|c| IceCandidate::new(self.extra_remote_init(id, i, c)).ok())
+                .collect();
+        }
         if !self.is_current_transport(id) {
             return Vec::new();
         }
@@ -93,6 +119,44 @@ impl Connection {
         self.local_candidate_init(candidate, ufrag)
     }
 
+    /// The remote description and the tag section of extra transport `id` in it (the
+    /// section of the transport's own mid, RFC 8843 §7).
+    fn extra_remote_section(
+        &self,
+        id: IceTransportId,
+    ) -> Option<(&crate::connection::Desc, usize)> {
+        let name = &self.session.extra_of(id)?.name;
+        let desc = self
+            .pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())?;
+        let i = desc
+            .sdp
+            .media
+            .iter()
+            .position(|m| m.mid() == Some(name.as_str()))?;
+        Some((desc, i))
+    }
+
+    /// A remote candidate of extra transport `id` as the remote signalled it: its own
+    /// section's mid and index (`i`), the remote ufrag of that transport.
+    fn extra_remote_init(&self, id: IceTransportId, i: usize, c: &Candidate) -> IceCandidateInit {
+        let mid = self.session.extra_of(id).map(|e| e.name.clone());
+        let ufrag = crate::ice::candidate::extension(c, "ufrag")
+            .map(str::to_string)
+            .or_else(|| {
+                self.session
+                    .extra_credentials(id)
+                    .and_then(|(_, r)| r.map(|r| r.ufrag.clone()))
+            });
+        IceCandidateInit {
+            candidate: format!("candidate:{c}"),
+            sdp_mid: mid,
+            sdp_m_line_index: Some(u16::try_from(i).unwrap_or(0)),
+            username_fragment: ufrag,
+        }
+    }
+
     /// The remote description and its transport section.
     fn remote_transport_section(&self) -> Option<(&crate::connection::Desc, usize)> {
         let desc = self
@@ -143,15 +207,32 @@ impl Connection {
             return Some(None);
         };
         let (local_creds, remote_creds) = self.session.extra_credentials(id)?;
-        let local_init = self.local_candidate_init(
+        // Each candidate as signalled when it was (our `icecandidate`, the remote's
+        // section), else as the agent has it (a peer-reflexive remote).
+        let local = e
+            .gathered
+            .iter()
+            .find(|c| same_candidate(c, local))
+            .unwrap_or(local);
+        let local_init = self.negotiator.local_candidate_init_in(
+            &e.name,
             format!("candidate:{local}"),
-            Some(local_creds.ufrag.clone()),
+            &local_creds.ufrag,
         );
-        let remote_init = IceCandidateInit {
-            candidate: format!("candidate:{remote}"),
-            sdp_mid: Some(e.name.clone()),
-            sdp_m_line_index: local_init.sdp_m_line_index,
-            username_fragment: remote_creds.map(|c| c.ufrag.clone()),
+        let remote_init = match self.extra_remote_section(id) {
+            Some((d, i)) => {
+                let signalled = d
+                    .candidates_of(i)
+                    .find(|c| same_candidate(c, remote))
+                    .unwrap_or(remote);
+                self.extra_remote_init(id, i, signalled)
+            }
+            None => IceCandidateInit {
+                candidate: format!("candidate:{remote}"),
+                sdp_mid: Some(e.name.clone()),
+                sdp_m_line_index: local_init.sdp_m_line_index,
+                username_fragment: remote_creds.map(|c| c.ufrag.clone()),
+            },
         };
         Some(Some(IceCandidatePair {
             local: IceCandidate::new(local_init).ok()?,

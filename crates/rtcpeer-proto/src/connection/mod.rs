@@ -127,6 +127,12 @@ pub enum CoreEvent {
     /// The DTLS transport's `error` (an `RTCError` with "dtls-failure" or
     /// "fingerprint-failure"), just before its `statechange` to "failed" (webrtc-pc §5.5.1).
     DtlsError(Error),
+    /// The `error` of the DTLS transport under ICE transport `id`, a transport beyond the
+    /// primary one, just before its `statechange` to "failed" (webrtc-pc §5.5.1).
+    TransportDtlsError(IceTransportId, Error),
+    /// The `selectedcandidatepairchange` of ICE transport `id`, a transport beyond the
+    /// primary one (webrtc-pc §5.6.1), with the pair as its candidates were signalled.
+    TransportSelectedCandidatePairChange(IceTransportId, Box<IceCandidatePair>),
     /// The SCTP transport's `statechange` (webrtc-pc §6.1.1).
     SctpStateChange(SctpTransportState),
     /// Not a W3C event: this many events were dropped here because the queue was full
@@ -505,6 +511,24 @@ impl Connection {
                     if let Some(pair) = self.signalled_pair(&local, &remote) {
                         self.session.ice.selected = Some(pair.clone());
                         self.emit(CoreEvent::SelectedCandidatePairChange(Box::new(pair)));
+                    }
+                }
+                SessionOut::TransportCandidate {
+                    mid,
+                    ufrag,
+                    candidate,
+                } => {
+                    let init =
+                        self.negotiator
+                            .add_local_candidate_in(&mid, &ufrag, candidate.as_ref());
+                    self.emit_candidate(Some(init));
+                }
+                SessionOut::TransportSelectedPair(id) => {
+                    if let Some(Some(pair)) = self.extra_selected_pair(id) {
+                        self.emit(CoreEvent::TransportSelectedCandidatePairChange(
+                            id,
+                            Box::new(pair),
+                        ));
                     }
                 }
                 SessionOut::RefreshSelectedRemote => self.refresh_selected_remote(),

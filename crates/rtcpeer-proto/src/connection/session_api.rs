@@ -451,6 +451,13 @@ impl Connection {
         self.session.dtls_remote_certificates()
     }
 
+    /// `getRemoteCertificates()` of the DTLS transport over ICE transport `id` (the
+    /// primary's for an id that is not an extra transport): that transport's peer
+    /// certificate once it connected (webrtc-pc §5.5.1).
+    pub fn dtls_remote_certificates_of(&self, id: IceTransportId) -> Vec<Vec<u8>> {
+        self.session.dtls_remote_certificates_of(id)
+    }
+
     /// The DTLS-SRTP keys (RFC 5764 §4.2), once DTLS is connected and the peer agreed to SRTP.
     pub fn srtp_keying_material(&self) -> Option<&SrtpKeyingMaterial> {
         self.session.srtp_keying_material()

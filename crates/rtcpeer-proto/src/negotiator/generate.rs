@@ -192,6 +192,14 @@ impl Negotiator {
             .filter(|m| m.port != 0)
             .filter_map(|m| m.mid().map(str::to_string))
             .collect();
+        // A subsequent offer keeps the section the answer selected as the BUNDLE tag first
+        // in the group (RFC 8843 §7.3.1: the offerer-tagged m= section stays the same).
+        if let Some(tag) = accepted.as_deref()
+            && let Some(i) = bundle.iter().position(|m| m == tag)
+        {
+            let tag = bundle.remove(i);
+            bundle.insert(0, tag);
+        }
         let policy = self.config.bundle_policy;
         if policy != crate::config::BundlePolicy::MaxBundle && accepted.is_none() {
             // The data section is the BUNDLE tag we suggest (RFC 8843 §7.2.1): the transport

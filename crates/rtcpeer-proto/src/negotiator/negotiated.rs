@@ -735,20 +735,89 @@ impl Negotiator {
             let Some(&i) = group.first() else {
                 continue;
             };
-            let Some(j) =
-                section_credentials(sdp, i).and_then(|c| section_of_ufrag(&d.sdp, &c.ufrag))
+            let Some(creds) = section_credentials(sdp, i) else {
+                continue;
+            };
+            // The same section when it has the same credentials (a "balanced" transport
+            // split by the answer shares them with another section), else the tag section
+            // of that generation.
+            let mid = sdp.media[i].mid();
+            let same = d.sdp.media.iter().position(|m| mid.is_some() && m.mid() == mid);
+            let Some(j) = same
+                .filter(|&j| {
+                    let m = &d.sdp.media[j];
+                    let gathered = m.has(&A::EndOfCandidates)
+                        || m.attributes.iter().any(|a| matches!(a, A::Candidate(_)));
+                    gathered
+                        && section_credentials(&d.sdp, j).is_some_and(|c| c.ufrag == creds.ufrag)
+                })
+                .or_else(|| section_of_ufrag(&d.sdp, &creds.ufrag))
             else {
                 continue;
             };
             let old = &d.sdp.media[j];
             for a in &old.attributes {
-                if let A::Candidate(c) = a {
+                // RTP candidates; the RTCP component (rtcp-mux "negotiate") writes its own
+                // while it is in use.
+                if let A::Candidate(c) = a
+                    && c.component == 1
+                {
                     write_candidate(sdp, i, Some(c));
                 }
             }
             if old.has(&A::EndOfCandidates) {
                 write_candidate(sdp, i, None);
             }
+        }
+    }
+
+    /// [`Negotiator::add_local_candidate`] for the transport whose tag section is `mid` (a
+    /// transport beyond the primary one): written into that section of the local
+    /// descriptions, even when another section shares its credentials (a "balanced" offer's
+    /// transport of one media type, split by an answer that did not bundle, RFC 9429
+    /// §4.1.1, RFC 8843 §7).
+    pub(crate) fn add_local_candidate_in(
+        &mut self,
+        mid: &str,
+        ufrag: &str,
+        c: Option<&Candidate>,
+    ) -> crate::connection::IceCandidateInit {
+        for d in [self.pending_local.as_mut(), self.current_local.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let Some(i) = d.sdp.media.iter().position(|m| m.mid() == Some(mid)) else {
+                continue;
+            };
+            if write_candidate(&mut d.sdp, i, c) {
+                d.sdp_changed();
+            }
+        }
+        self.local_candidate_init_in(
+            mid,
+            c.map(|c| format!("candidate:{c}")).unwrap_or_default(),
+            ufrag,
+        )
+    }
+
+    /// A local candidate's `RTCIceCandidateInit` for the transport whose tag section is
+    /// `mid`: that mid, its index in the newest local description, `ufrag` (webrtc-pc §4.8.2).
+    pub(crate) fn local_candidate_init_in(
+        &self,
+        mid: &str,
+        candidate: String,
+        ufrag: &str,
+    ) -> crate::connection::IceCandidateInit {
+        let index = self
+            .newest_local()
+            .and_then(|d| d.sdp.media.iter().position(|m| m.mid() == Some(mid)))
+            .and_then(|i| u16::try_from(i).ok())
+            .unwrap_or(0);
+        crate::connection::IceCandidateInit {
+            candidate,
+            sdp_m_line_index: Some(index),
+            sdp_mid: Some(mid.to_string()),
+            username_fragment: Some(ufrag.to_string()),
         }
     }
 

@@ -248,6 +248,16 @@ impl Default for IceState {
 }
 
 impl IceState {
+    /// The configured URL of the STUN/TURN server at `server` (`icecandidateerror`'s
+    /// `url`, webrtc-pc §4.8.3), else one made from the address.
+    pub(crate) fn stun_url_of(&self, server: SocketAddr) -> String {
+        self.stun_urls
+            .iter()
+            .find(|(a, _)| *a == server)
+            .map(|(_, u)| u.clone())
+            .unwrap_or_else(|| format!("stun:{server}"))
+    }
+
     /// Takes over a further transport's agent as the primary one (keeping the primary's
     /// `RTCIceTransport` id): its credentials, sockets and states; the old agent closes.
     pub(crate) fn adopt(
@@ -1419,13 +1429,7 @@ impl Session {
                     error_code,
                     error_text,
                 } => {
-                    let url = self
-                        .ice
-                        .stun_urls
-                        .iter()
-                        .find(|(a, _)| *a == server)
-                        .map(|(_, u)| u.clone())
-                        .unwrap_or_else(|| format!("stun:{server}"));
+                    let url = self.ice.stun_url_of(server);
                     self.emit(CoreEvent::IceCandidateError(IceCandidateError {
                         address: Some(address.ip().to_string()),
                         port: Some(address.port()),

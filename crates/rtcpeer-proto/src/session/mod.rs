@@ -67,6 +67,16 @@ pub(crate) enum SessionOut {
     /// The agent selected this pair: the connection shows it as signalled
     /// (`selectedcandidatepairchange`).
     SelectedPair { local: Candidate, remote: Candidate },
+    /// A gathered candidate (`None`: end-of-candidates) of a transport beyond the primary
+    /// one, written into its tag section `mid` (RFC 8840 §4.2); its `icecandidate` fires.
+    TransportCandidate {
+        mid: String,
+        ufrag: String,
+        candidate: Option<Candidate>,
+    },
+    /// The agent of transport `.0` (beyond the primary one) selected a pair: the connection
+    /// shows it as signalled (its `selectedcandidatepairchange`).
+    TransportSelectedPair(ice::IceTransportId),
     /// The remote candidates changed: a peer-reflexive selected remote may now be signalled.
     RefreshSelectedRemote,
     /// Media arrived for transceiver `.0`'s receiver, for the first time since it was

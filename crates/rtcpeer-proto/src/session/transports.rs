@@ -6,10 +6,24 @@
 //! RTP session (`MediaState`: SRTP contexts, RTCP) for the media sections it carries.
 //!
 //! Routing (only when there is an extra transport: the common single-transport path pays one
-//! emptiness check): STUN requests by the USERNAME's local ufrag, STUN responses by
+//! emptiness check): STUN requests by the USERNAME's local ufrag (and, where transports
+//! share local credentials, by its remote ufrag, then by the socket), STUN responses by
 //! transaction id, everything else by the remote address the agents know (RFC 7983 classes as
 //! for the primary). Agents share the connection's sockets; the remote's transports differ
 //! by their addresses (browsers bind one port per transport).
+//!
+//! Shared local credentials: a "balanced" offer gathers one transport per media type
+//! (RFC 9429 §4.1.1), so its sections of one kind carry the same `a=ice-ufrag`; an answer
+//! that does not bundle makes each of them a transport of its own (RFC 8843 §7), which
+//! keeps the credentials the offer gave its section (changing them is an ICE restart,
+//! RFC 8445 §9) but gathers on sockets of its own and signals its candidates in its own
+//! section (`tests/chromium_unbundled.rs` connects it with Chromium answering unbundled).
+//!
+//! Each transport has what the primary has (webrtc-pc §5.5, §5.6): its candidates
+//! (`getLocalCandidates`/`getRemoteCandidates`), `selectedcandidatepairchange`,
+//! `gatheringstatechange`/`statechange`, its DTLS transport's `statechange`/`error` and
+//! remote certificate, `icecandidateerror` on the connection, and its own `transport` entry
+//! in the statistics with its sections' streams (`stats/collect.rs`).
 //!
 //! `iceConnectionState`, `iceGatheringState` and `connectionState` aggregate every transport
 //! (webrtc-pc §4.4.3, [`aggregate_ice`], [`aggregate_gathering`], [`aggregate_pc`]).
@@ -46,8 +60,15 @@ pub(crate) struct ExtraTransport {
     remote_creds: Option<IceCredentials>,
     gathering: IceGatheringState,
     connection: IceConnectionState,
-    /// Candidates announced in the current generation (capped like the primary's).
-    gathered: usize,
+    /// Candidates announced in the current generation (capped like the primary's), for
+    /// `getLocalCandidates()` (webrtc-pc §5.6.2).
+    pub(crate) gathered: Vec<crate::sdp::Candidate>,
+    /// The peer's DER certificate once its DTLS connected (`getRemoteCertificates()`).
+    remote_certificate: Option<Vec<u8>>,
+    /// The SRTP protection profile its DTLS negotiated (RFC 5764 §4.1.2), for the stats.
+    srtp_profile: Option<crate::dtls::SrtpProfile>,
+    /// Its non-STUN traffic (`RTCTransportStats`, `RTCIceCandidatePairStats`).
+    pub(crate) traffic: crate::stats::counters::TransportTraffic,
     dtls: Option<DtlsConnection>,
     dtls_state: DtlsTransportState,
     dtls_wanted: bool,
@@ -180,11 +201,53 @@ impl Session {
             .map(|e| (&e.local_creds, e.remote_creds.as_ref()))
     }
 
-    /// `RTCDtlsTransport.state` of transport `id` (primary or extra).
+    /// The transports beyond the primary one as the statistics read them, numbered from
+    /// `first` in order (one `transport` entry each, webrtc-stats §7.15).
+    pub(crate) fn extra_stats_transports(
+        &self,
+        first: usize,
+    ) -> impl Iterator<Item = crate::stats::collect::TransportRef<'_>> {
+        self.extra
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| crate::stats::collect::TransportRef {
+                number: first + i,
+                agent: Some(&e.agent),
+                ice_state: e.connection,
+                local_ufrag: Some(e.local_creds.ufrag.as_str()),
+                remote_ufrag: e.remote_creds.as_ref().map(|c| c.ufrag.as_str()),
+                traffic: &e.traffic,
+                dtls_state: e.dtls_state,
+                dtls_role: e.negotiated_dtls.as_ref().map(|d| d.role),
+                srtp_profile: e.srtp_profile,
+                dtls_cipher: e
+                    .dtls
+                    .as_ref()
+                    .and_then(|d| d.cipher_suite())
+                    .and_then(|c| c.name()),
+                remote_certificate: e.remote_certificate.as_deref(),
+            })
+    }
+
+    /// `RTCDtlsTransport.getRemoteCertificates()` of transport `id` (primary or extra):
+    /// the peer's DER certificate once that transport's DTLS connected (webrtc-pc §5.5.1);
+    /// empty for a transport that is gone.
+    pub fn dtls_remote_certificates_of(&self, id: IceTransportId) -> Vec<Vec<u8>> {
+        match self.extra_of(id) {
+            Some(e) => e.remote_certificate.iter().cloned().collect(),
+            None if self.is_current_transport(id) => self.dtls_remote_certificates(),
+            None => Vec::new(),
+        }
+    }
+
+    /// `RTCDtlsTransport.state` of transport `id` (primary or extra); "closed" for a
+    /// transport that is gone (BUNDLE took its sections over, or a rollback discarded it:
+    /// webrtc-pc §5.5.1, WPT-138).
     pub fn dtls_state_of(&self, id: IceTransportId) -> DtlsTransportState {
         match self.extra_of(id) {
             Some(e) => e.dtls_state,
-            None => self.dtls_state(),
+            None if self.is_current_transport(id) => self.dtls_state(),
+            None => DtlsTransportState::Closed,
         }
     }
 
@@ -270,6 +333,10 @@ impl Session {
                 d.close();
             }
             self.emit(CoreEvent::IceTransportStateChange(e.id, IceConnectionState::Closed));
+            // Its DTLS transport goes with it (webrtc-pc §5.5.1 "closed").
+            if e.dtls_state != DtlsTransportState::New {
+                self.emit(CoreEvent::TransportDtlsStateChange(e.id, DtlsTransportState::Closed));
+            }
             self.refresh_aggregates();
         }
         for t in wanted {
@@ -284,7 +351,7 @@ impl Session {
                         e.agent.restart(&creds.ufrag, &creds.pwd);
                         e.local_creds = creds;
                         e.remote_creds = None;
-                        e.gathered = 0;
+                        e.gathered.clear();
                     }
                     i
                 }
@@ -364,7 +431,10 @@ impl Session {
             remote_creds: None,
             gathering: IceGatheringState::New,
             connection: IceConnectionState::New,
-            gathered: 0,
+            gathered: Vec::new(),
+            remote_certificate: None,
+            srtp_profile: None,
+            traffic: Default::default(),
             dtls: None,
             dtls_state: DtlsTransportState::New,
             dtls_wanted: false,
@@ -416,11 +486,8 @@ impl Session {
             return match msg.class() {
                 crate::stun::Class::Request => {
                     let user = msg.username().ok()??;
-                    let ours = user.split(':').next()?;
-                    if self.ice.local_creds.as_ref().is_some_and(|c| c.ufrag == ours) {
-                        return None;
-                    }
-                    self.extra.iter().position(|e| e.local_creds.ufrag == ours)
+                    let (ours, theirs) = user.split_once(':')?;
+                    self.route_request(local, ours, theirs)
                 }
                 crate::stun::Class::SuccessResponse | crate::stun::Class::ErrorResponse => {
                     let tid = msg.transaction_id();
@@ -438,6 +505,55 @@ impl Session {
             };
         }
         self.route_by_path(local, remote)
+    }
+
+    /// A check for local ufrag `ours` from remote ufrag `theirs` on socket `local` (RFC 8445
+    /// §7.3: USERNAME is "ours:theirs"). Transports may share local credentials (a
+    /// "balanced" offer's one transport per media type, split by an answer that did not
+    /// bundle, RFC 9429 §4.1.1): then the remote ufrag, else the socket, tells them apart.
+    fn route_request(&self, local: SocketAddr, ours: &str, theirs: &str) -> Option<usize> {
+        // `None`: the primary transport; `Some(i)`: extra transport `i`.
+        let primary = self
+            .ice
+            .local_creds
+            .as_ref()
+            .is_some_and(|c| c.ufrag == ours)
+            .then_some(None);
+        let candidates = || {
+            primary.into_iter().chain(
+                self.extra
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.local_creds.ufrag == ours)
+                    .map(|(i, _)| Some(i)),
+            )
+        };
+        let remote_ufrag = |t: Option<usize>| match t {
+            None => self.ice.remote_creds.as_ref().map(|r| r.ufrag.as_str()),
+            Some(i) => self.extra[i].remote_creds.as_ref().map(|r| r.ufrag.as_str()),
+        };
+        let on_socket = |t: Option<usize>| match t {
+            None => self.ice_agent().is_some_and(|a| a.uses_local_address(local)),
+            Some(i) => {
+                let e = &self.extra[i];
+                e.local_addrs.contains(&local) || e.agent.uses_local_address(local)
+            }
+        };
+        let mut first = None;
+        let mut count = 0;
+        for t in candidates() {
+            count += 1;
+            first.get_or_insert(t);
+        }
+        let first = first?;
+        if count == 1 {
+            return first;
+        }
+        candidates()
+            .find(|&t| remote_ufrag(t) == Some(theirs) && on_socket(t))
+            .or_else(|| candidates().find(|&t| remote_ufrag(t) == Some(theirs)))
+            .or_else(|| candidates().find(|&t| on_socket(t)))
+            .unwrap_or(first)
     }
 
     fn route_by_path(&self, local: SocketAddr, remote: SocketAddr) -> Option<usize> {
@@ -472,6 +588,11 @@ impl Session {
                 false
             }
         };
+        if matches!(class, Class::Dtls | Class::Rtp | Class::Rtcp) {
+            self.extra[i]
+                .traffic
+                .on_received(now, (local, remote), data.len());
+        }
         match class {
             Class::Dtls => {
                 if self.extra[i].dtls.is_none() {
@@ -520,6 +641,22 @@ impl Session {
         self.update_connection_state();
     }
 
+    /// webrtc-pc §5.5.1 for extra transport `i`: its `error` fires (an `RTCError` with
+    /// "dtls-failure" or "fingerprint-failure"), then its `statechange` to "failed".
+    fn extra_dtls_failed(&mut self, i: usize, error: crate::Error) {
+        let Some(e) = self.extra.get(i) else {
+            return;
+        };
+        if self.is_closed()
+            || matches!(e.dtls_state, DtlsTransportState::Failed | DtlsTransportState::Closed)
+        {
+            return;
+        }
+        let id = e.id;
+        self.emit(CoreEvent::TransportDtlsError(id, error));
+        self.set_extra_dtls_state(i, DtlsTransportState::Failed);
+    }
+
     /// Starts DTLS when due and turns its events into states and SRTP keys.
     fn extra_dtls_pump(&mut self, i: usize, now: Instant) {
         if self.is_closed() {
@@ -549,9 +686,15 @@ impl Session {
                 },
                 (Err(err), _) => {
                     tracing::warn!("DTLS cannot start: {err}");
-                    self.set_extra_dtls_state(i, DtlsTransportState::Failed);
+                    self.extra_dtls_failed(i, err);
                 }
-                (Ok(_), None) => self.set_extra_dtls_state(i, DtlsTransportState::Failed),
+                (Ok(_), None) => self.extra_dtls_failed(
+                    i,
+                    crate::Error::rtc(
+                        crate::error::ErrorDetail::DtlsFailure,
+                        "DTLS transport cannot be created",
+                    ),
+                ),
             }
         }
         while let Some(ev) = self
@@ -563,6 +706,8 @@ impl Session {
             match ev {
                 DtlsEvent::Connected(c) => {
                     let e = &mut self.extra[i];
+                    e.remote_certificate = Some(c.remote_certificate);
+                    e.srtp_profile = c.srtp.as_ref().map(|k| k.profile);
                     if let Some(km) = c.srtp.as_ref() {
                         let client = e
                             .negotiated_dtls
@@ -580,7 +725,7 @@ impl Session {
                 }
                 DtlsEvent::Failed(f) => {
                     tracing::debug!("DTLS failed: {f}");
-                    self.set_extra_dtls_state(i, DtlsTransportState::Failed);
+                    self.extra_dtls_failed(i, f.to_error());
                 }
                 DtlsEvent::Closed => self.set_extra_dtls_state(i, DtlsTransportState::Closed),
             }
@@ -617,21 +762,23 @@ impl Session {
                         self.set_extra_gathering(i, IceGatheringState::Gathering);
                     }
                     let e = &mut self.extra[i];
-                    if e.gathered < MAX_LOCAL_CANDIDATES {
-                        e.gathered += 1;
-                        self.push_out(SessionOut::LocalCandidate {
+                    if e.gathered.len() < MAX_LOCAL_CANDIDATES {
+                        e.gathered.push(c.clone());
+                        let mid = e.name.clone();
+                        self.push_out(SessionOut::TransportCandidate {
+                            mid,
                             ufrag,
                             candidate: Some(c),
-                            announce: true,
                         });
                     }
                 }
                 IceEvent::GatheringComplete => {
                     // end-of-candidates in its section, and its end marker.
-                    self.push_out(SessionOut::LocalCandidate {
+                    let mid = e.name.clone();
+                    self.push_out(SessionOut::TransportCandidate {
+                        mid,
                         ufrag,
                         candidate: None,
-                        announce: true,
                     });
                     self.set_extra_gathering(i, IceGatheringState::Complete);
                 }
@@ -646,15 +793,34 @@ impl Session {
                 }
                 IceEvent::SelectedPairChanged(p) => {
                     e.selected = Some((p.local.clone(), p.remote.clone()));
+                    e.traffic.selected_pair_changes += 1;
+                    let id = e.id;
                     tracing::debug!(
-                        "transport {}: selected pair {} -> {}",
-                        e.id,
+                        "transport {id}: selected pair {} -> {}",
                         p.local_addr,
                         p.remote_addr
                     );
+                    // Shown as signalled by the connection (`connection/ice_view.rs`).
+                    self.push_out(SessionOut::TransportSelectedPair(id));
                 }
-                IceEvent::CandidateError { error_text, .. } => {
-                    tracing::debug!("transport {}: candidate error {error_text}", e.id);
+                IceEvent::CandidateError {
+                    address,
+                    server,
+                    error_code,
+                    error_text,
+                } => {
+                    // The connection's `icecandidateerror`, as for the primary transport
+                    // (webrtc-pc §4.8.3: every transport's gathering reports there).
+                    let url = self.ice.stun_url_of(server);
+                    self.emit(CoreEvent::IceCandidateError(
+                        crate::session::ice::IceCandidateError {
+                            address: Some(address.ip().to_string()),
+                            port: Some(address.port()),
+                            url,
+                            error_code,
+                            error_text,
+                        },
+                    ));
                 }
                 IceEvent::ResolveMdns { name } => self.ice.queue_mdns(name),
             }
@@ -735,6 +901,7 @@ impl Session {
             if let (Some(path), Some(d)) = (path, e.dtls.as_mut())
                 && d.poll_transmit_into(out).is_some()
             {
+                e.traffic.on_sent(now, path, out.len() - start);
                 return Some(SessionTransmit {
                     local: path.0,
                     remote: path.1,
@@ -746,6 +913,7 @@ impl Session {
                 && let Some(path) = e.agent.selected_pair()
                 && e.media.poll_transmit_into(out).is_some()
             {
+                e.traffic.on_sent(now, path, out.len() - start);
                 return Some(SessionTransmit {
                     local: path.0,
                     remote: path.1,
@@ -1070,3 +1238,7 @@ mod tests {
         assert!(c.session.extra_handle_datagram(0, t0, local, a0, Class::Stun, &req(&format!("{ours}:ufr0"))));
     }
 }
+
+#[cfg(test)]
+#[path = "transports_tests.rs"]
+mod in_memory;

@@ -121,8 +121,9 @@ pub enum StatsSelector {
     Receiver(TransceiverId),
 }
 
-/// One ICE + DTLS transport as the statistics read it. The session holds one today
-/// (max-bundle); [`Session::stats_transports`] is the one place that lists them.
+/// One ICE + DTLS transport as the statistics read it: the primary one, then one per
+/// transport beyond it (unbundled m-sections, RFC 8843 §7); [`Session::stats_transports`]
+/// is the one place that lists them.
 pub(crate) struct TransportRef<'a> {
     /// 1-based number: the stats id is "T01", "T02", ...
     pub(crate) number: usize,
@@ -145,10 +146,12 @@ impl Session {
         if self.ice_transport().is_none() && self.ice_agent().is_none() {
             return Vec::new();
         }
-        vec![TransportRef {
+        let mut out = vec![TransportRef {
             number: 1,
             agent: self.ice_agent(),
-            ice_state: self.ice_connection_state(),
+            // This transport's own state, not the connection's aggregate (webrtc-stats
+            // §7.15 `iceState` is the RTCIceTransport's).
+            ice_state: self.ice.primary_connection(),
             local_ufrag: self.ice.local_creds.as_ref().map(|c| c.ufrag.as_str()),
             remote_ufrag: self.ice.remote_creds.as_ref().map(|c| c.ufrag.as_str()),
             traffic: &self.ice.traffic,
@@ -157,7 +160,20 @@ impl Session {
             srtp_profile: self.srtp_keying_material().map(|k| k.profile),
             dtls_cipher: self.data.dtls_cipher(),
             remote_certificate: self.data.remote_certificate(),
-        }]
+        }];
+        out.extend(self.extra_stats_transports(2));
+        out
+    }
+
+    /// The RTP session of every transport, numbered as in [`Session::stats_transports`].
+    pub(crate) fn stats_media(&self) -> impl Iterator<Item = (usize, &MediaSection)> {
+        let primary = self.media.sections.iter().map(|s| (1, s));
+        let extra = self
+            .extra
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| e.media.sections.iter().map(move |s| (i + 2, s)));
+        primary.chain(extra)
     }
 }
 
@@ -346,13 +362,10 @@ impl Connection {
 
     /// The outbound-rtp (`send`) or inbound-rtp ids of transceiver `id`.
     fn stream_ids(&self, id: TransceiverId, send: bool) -> Vec<String> {
-        let transport = 1;
-        let Some(s) = self
+        let Some((transport, s)) = self
             .session
-            .media
-            .sections
-            .iter()
-            .find(|s| s.transceiver == id)
+            .stats_media()
+            .find(|(_, s)| s.transceiver == id)
         else {
             return Vec::new();
         };
@@ -412,9 +425,9 @@ impl Connection {
                 bytes_received: Some(c.bytes_received),
             }));
         }
-        if let Some(t) = transports.first() {
-            for s in &session.media.sections {
-                self.collect_media(time, t.number, s, report);
+        if !transports.is_empty() {
+            for (number, s) in session.stats_media() {
+                self.collect_media(time, number, s, report);
             }
         }
         collect_playout(session, &cache.playout, ts, report);

@@ -55,9 +55,14 @@ pub enum PeerConnectionEvent {
     ConnectionStateChange(PeerConnectionState),
     /// `icecandidateerror` (`RTCPeerConnectionIceErrorEvent`, webrtc-pc §4.8.3).
     IceCandidateError(Box<IceCandidateError>),
-    /// `selectedcandidatepairchange` of the connection's (single, bundled) `RTCIceTransport`
-    /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart.
+    /// `selectedcandidatepairchange` of the connection's primary (bundled) `RTCIceTransport`
+    /// (webrtc-pc §5.6): ICE selected a new pair, e.g. after an ICE restart. Further
+    /// transports fire [`PeerConnectionEvent::TransportSelectedCandidatePairChange`].
     SelectedCandidatePairChange(Box<IceCandidatePair>),
+    /// `selectedcandidatepairchange` of an `RTCIceTransport` beyond the connection's primary
+    /// one (an unbundled m-section's, RFC 8843 §7; webrtc-pc §5.6.1), with the pair as its
+    /// candidates were signalled.
+    TransportSelectedCandidatePairChange(IceTransport, Box<IceCandidatePair>),
     /// `statechange` of the `RTCIceTransport` (webrtc-pc §5.6.1), with its new state; fires
     /// just before the `iceconnectionstatechange` it causes.
     IceTransportStateChange(IceTransport, IceTransportState),
@@ -392,6 +397,15 @@ impl Inner {
             }
             CoreEvent::DtlsError(e) => {
                 PeerConnectionEvent::DtlsTransportError(DtlsTransport::new(self.clone()), e)
+            }
+            CoreEvent::TransportDtlsError(id, e) => {
+                PeerConnectionEvent::DtlsTransportError(DtlsTransport::over(self.clone(), id), e)
+            }
+            CoreEvent::TransportSelectedCandidatePairChange(id, p) => {
+                PeerConnectionEvent::TransportSelectedCandidatePairChange(
+                    IceTransport::new(self.clone(), id),
+                    p,
+                )
             }
             CoreEvent::SctpStateChange(s) => {
                 PeerConnectionEvent::SctpTransportStateChange(SctpTransport::new(self.clone()), s)

@@ -498,12 +498,14 @@ impl SctpTransport {
     }
 }
 
-/// `RTCIceTransport` (webrtc-pc §5.6): the connection's one ICE agent (max-bundle,
-/// rtcp-mux). The same object for every transceiver and the SCTP transport, across ICE
-/// restarts and after `close()`. Its events (`statechange`, `gatheringstatechange`,
+/// `RTCIceTransport` (webrtc-pc §5.6): an ICE agent of the connection (rtcp-mux). The
+/// primary one is the same object for every bundled transceiver and the SCTP transport,
+/// across ICE restarts and after `close()`; an unbundled m-section has one of its own
+/// (RFC 8843 §7). Its events (`statechange`, `gatheringstatechange`,
 /// `selectedcandidatepairchange`) arrive on the connection's event stream as
 /// `PeerConnectionEvent::IceTransportStateChange`, `IceTransportGatheringStateChange` and
-/// `SelectedCandidatePairChange`, each just before the connection-level event it causes.
+/// `SelectedCandidatePairChange` (`TransportSelectedCandidatePairChange` for a transport
+/// beyond the primary one), each just before the connection-level event it causes.
 #[derive(Clone)]
 pub struct IceTransport {
     pc: Arc<Inner>,
@@ -565,9 +567,10 @@ impl IceTransport {
     }
 }
 
-/// `RTCDtlsTransport` (webrtc-pc §5.5): the connection's one (bundled) DTLS transport. Its
-/// `statechange` arrives on the connection's event stream as
-/// `PeerConnectionEvent::DtlsTransportStateChange`.
+/// `RTCDtlsTransport` (webrtc-pc §5.5): the connection's primary (bundled) DTLS transport,
+/// or an unbundled m-section's own (RFC 8843 §7). Its `statechange` and `error` arrive on
+/// the connection's event stream as `PeerConnectionEvent::DtlsTransportStateChange` and
+/// `DtlsTransportError`, with this transport.
 #[derive(Clone)]
 pub struct DtlsTransport {
     pc: Arc<Inner>,
@@ -620,9 +623,12 @@ impl DtlsTransport {
         Some(IceTransport::new(self.pc.clone(), id))
     }
 
-    /// `getRemoteCertificates()` (webrtc-pc §5.5.1): the peer's DER certificates once
-    /// "connected", empty before (WPT-333).
+    /// `getRemoteCertificates()` (webrtc-pc §5.5.1): the peer's DER certificates once this
+    /// transport is "connected", empty before (WPT-333).
     pub fn get_remote_certificates(&self) -> Vec<Vec<u8>> {
-        self.pc.core().dtls_remote_certificates()
+        match self.extra {
+            Some(id) => self.pc.core().dtls_remote_certificates_of(id),
+            None => self.pc.core().dtls_remote_certificates(),
+        }
     }
 }
