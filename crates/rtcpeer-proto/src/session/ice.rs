@@ -657,10 +657,12 @@ impl Session {
     pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         let mut data = Vec::new();
         let t = self.poll_transmit_into(now, &mut data)?;
+        let tcp = self.ice.agent.as_ref().and_then(|a| a.tcp_base_type(t.local));
         Some(Transmit {
             local: t.local,
             remote: t.remote,
             data,
+            tcp,
         })
     }
 
