@@ -172,6 +172,8 @@ pub(crate) struct IceState {
     policy: IceTransportPolicy,
     /// Local sockets the driver bound (bounded by the agent's interface limit).
     local_addrs: Vec<SocketAddr>,
+    /// Listening TCP sockets for ICE-TCP (RFC 6544), kept across restarts (bounded likewise).
+    tcp_listeners: Vec<SocketAddr>,
     pub(crate) local_creds: Option<IceCredentials>,
     pub(crate) remote_creds: Option<IceCredentials>,
     /// Candidates signalled in the current generation (bounded by `MAX_LOCAL_CANDIDATES`),
@@ -222,6 +224,7 @@ impl Default for IceState {
             rng: None,
             policy: IceTransportPolicy::All,
             local_addrs: Vec::new(),
+            tcp_listeners: Vec::new(),
             local_creds: None,
             remote_creds: None,
             gathered: Vec::new(),
@@ -559,6 +562,28 @@ impl Session {
         if !self.extra.is_empty() {
             self.extra_add_local_address(addr);
         }
+        Ok(())
+    }
+
+    /// The driver listens for ICE-TCP connections on `addr` (RFC 6544 §5.1): passive and
+    /// active TCP host candidates of the primary transport (further transports of an
+    /// unbundled session gather UDP only).
+    pub fn add_local_tcp(&mut self, addr: SocketAddr) -> Result<()> {
+        if self.is_closed() {
+            return Err(crate::error::Error::invalid_state(
+                "the connection is closed",
+            ));
+        }
+        if !self.ice.tcp_listeners.contains(&addr) {
+            if self.ice.tcp_listeners.len() >= crate::ice::MAX_LOCAL_INTERFACES {
+                return Err(crate::error::Error::operation("too many TCP listeners"));
+            }
+            self.ice.tcp_listeners.push(addr);
+        }
+        if let Some(agent) = self.ice.agent.as_mut() {
+            agent.add_local_tcp(addr)?;
+        }
+        self.pump_ice_events();
         Ok(())
     }
 
@@ -1068,6 +1093,11 @@ impl Session {
         agent.set_transport_policy(self.config.ice_transport_policy);
         agent.set_local_credentials(&creds.ufrag, &creds.pwd);
         agent.set_role(controlling);
+        for &addr in &self.ice.tcp_listeners {
+            if let Err(e) = agent.add_local_tcp(addr) {
+                tracing::warn!("TCP listener {addr} not used: {e}");
+            }
+        }
         for &addr in &self.ice.local_addrs {
             if let Err(e) = agent.add_local_interface(addr) {
                 tracing::warn!("local address {addr} not used: {e}");
