@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::Command;
 use std::time::Instant;
 
 use common::net::{LIMIT, negotiate, next, next_data_channel, within};
@@ -32,31 +31,6 @@ fn pc_with_tcp() -> PeerConnection {
     PeerConnection::with_settings(Configuration::default(), settings).expect("pc")
 }
 
-/// Drops every UDP packet in this namespace (in and out) with nftables.
-fn block_udp() {
-    let rules = "table inet no_udp {\n\
-                 chain out { type filter hook output priority 0; policy accept; meta l4proto udp drop; }\n\
-                 chain in { type filter hook input priority 0; policy accept; meta l4proto udp drop; }\n\
-                 }\n";
-    let path = std::env::temp_dir().join(format!("rtcpeer-no-udp-{}.nft", std::process::id()));
-    std::fs::write(&path, rules).expect("rules written");
-    let st = Command::new("nft")
-        .arg("-f")
-        .arg(&path)
-        .status()
-        .expect("nft runs (Debian package nftables, installed by scripts/test)");
-    let _ = std::fs::remove_file(&path);
-    assert!(st.success(), "nft refused the rules");
-    // The block is real: a UDP datagram to a bound local socket does not arrive.
-    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    rx.set_read_timeout(Some(std::time::Duration::from_millis(200)))
-        .unwrap();
-    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let _ = tx.send_to(b"x", rx.local_addr().unwrap());
-    let mut buf = [0u8; 4];
-    assert!(rx.recv_from(&mut buf).is_err(), "UDP still flows");
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -72,7 +46,7 @@ fn wpt161_tcp_candidates_connect_with_udp_blocked_echo_and_bulk() {
     if !netns::enter("wpt161_tcp_candidates_connect_with_udp_blocked_echo_and_bulk") {
         return;
     }
-    block_udp();
+    netns::block_udp();
     runtime().block_on(async {
         let (pc1, pc2) = (pc_with_tcp(), pc_with_tcp());
         let mut ev1 = pc1.events();
