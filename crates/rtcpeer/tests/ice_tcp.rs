@@ -182,3 +182,86 @@ fn wpt161_tcp_candidates_connect_with_udp_blocked_echo_and_bulk() {
         pc2.close();
     });
 }
+
+fn pc_with(tcp: IceTcpSettings) -> PeerConnection {
+    let settings = Settings {
+        ice: IceSettings {
+            interfaces: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            tcp,
+            ..IceSettings::default()
+        },
+        ..Settings::default()
+    };
+    PeerConnection::with_settings(Configuration::default(), settings).expect("pc")
+}
+
+/// Whether the peer closed `s` within `limit` (end of stream or reset), and when.
+async fn closed_within(s: &mut tokio::net::TcpStream, limit: std::time::Duration) -> Option<f64> {
+    use tokio::io::AsyncReadExt;
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        match tokio::time::timeout(limit, s.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed().as_secs_f64()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// A remote can make us accept connections: silent ones are closed once the
+/// unauthenticated timeout passed, one announcing a frame above the limit at once, and
+/// beyond the connection limit new ones are closed at once (RFC 6544 §7.2; `api/tcp.rs`).
+#[tokio::test]
+async fn hostile_tcp_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let pc = pc_with(IceTcpSettings {
+        enabled: true,
+        max_connections: 2,
+        max_frame: 1500,
+        unauthenticated_timeout: std::time::Duration::from_secs(1),
+        ..IceTcpSettings::default()
+    });
+    pc.create_data_channel("x", None).unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(Some(offer)).await.unwrap();
+    common::net::wait_gathered(&pc).await;
+    let sdp = pc.local_description().unwrap().sdp;
+    let line = sdp
+        .lines()
+        .find(|l| l.contains("tcptype passive"))
+        .expect("a passive candidate");
+    let port: u16 = line.split(' ').nth(5).unwrap().parse().unwrap();
+    let listen = std::net::SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+
+    // An oversize frame: closed at once.
+    let mut big = tokio::net::TcpStream::connect(listen).await.unwrap();
+    big.write_all(&[0x10, 0x00, 1, 2, 3]).await.unwrap();
+    let t = closed_within(&mut big, std::time::Duration::from_secs(3))
+        .await
+        .expect("oversize frame closes the connection");
+    assert!(t < 0.9, "closed after {t} s");
+
+    // Two silent connections fill the limit; a third is closed at once.
+    let opened = Instant::now();
+    let mut s1 = tokio::net::TcpStream::connect(listen).await.unwrap();
+    let mut s2 = tokio::net::TcpStream::connect(listen).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut s3 = tokio::net::TcpStream::connect(listen).await.unwrap();
+    let t3 = closed_within(&mut s3, std::time::Duration::from_secs(3))
+        .await
+        .expect("beyond the limit: closed");
+    assert!(t3 < 0.9, "third closed after {t3} s");
+    // The silent ones: closed after the 1 s unauthenticated timeout, not before.
+    closed_within(&mut s1, std::time::Duration::from_secs(5))
+        .await
+        .expect("silent connection closed");
+    let t1 = opened.elapsed().as_secs_f64();
+    assert!((0.95..3.0).contains(&t1), "silent closed after {t1} s");
+    assert!(
+        closed_within(&mut s2, std::time::Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    pc.close();
+}
