@@ -62,6 +62,14 @@ pub enum Input<'a> {
     /// peer's address; transmits from such a base go over that connection, framed
     /// (`ice::framing`), opened first when the base is active.
     LocalTcpListener(SocketAddr),
+    /// The ICE-TCP connection the driver opened for a transmit from active base `local` to
+    /// `remote` failed to connect: that connectivity check fails at once (RFC 6544 §7.1).
+    TcpConnectFailed {
+        /// The active base (the IP with port 9).
+        local: SocketAddr,
+        /// The peer's passive candidate.
+        remote: SocketAddr,
+    },
     /// A STUN server's host name (from [`IoRequest::ResolveStunHosts`]) resolved, or not.
     StunHostResolved {
         /// The URL as configured.
@@ -207,6 +215,7 @@ impl Core {
             }
             Input::LocalAddressesDone => self.local_addresses_complete(),
             Input::LocalTcpListener(addr) => self.add_local_tcp(addr)?,
+            Input::TcpConnectFailed { local, remote } => self.tcp_connection_failed(local, remote),
             Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
             Input::MdnsResolved { name, ip } => self.mdns_resolved(name, ip),
             Input::ChannelReleased(key) => self.release_data_channel(key),

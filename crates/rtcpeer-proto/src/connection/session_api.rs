@@ -317,6 +317,13 @@ impl Connection {
             .is_some_and(|a| a.knows_path(local, remote))
     }
 
+    /// The driver could not open the ICE-TCP connection from active base `local` to
+    /// `remote` (RFC 6544 §7.1).
+    pub fn tcp_connection_failed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        self.session.tcp_connection_failed(local, remote);
+        self.flush_events();
+    }
+
     /// The driver listens for ICE-TCP connections on `addr` (RFC 6544 §5.1).
     pub fn add_local_tcp(&mut self, addr: SocketAddr) -> Result<()> {
         let r = self.session.add_local_tcp(addr);

@@ -1682,6 +1682,30 @@ impl IceAgent {
         self.last_now = Some(now);
     }
 
+    /// The driver could not open (or lost) the TCP connection from active base `local` to
+    /// `remote`: the pair's check fails now instead of at the end of its 39.5 s transaction
+    /// (RFC 6544 §7.1). Unknown paths are ignored.
+    pub fn tcp_connection_failed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        if self.closed || self.tcp_base_type(local).is_none() {
+            return;
+        }
+        let Some(pi) = self.pair_by_addrs(local, remote) else {
+            return;
+        };
+        let p = &mut self.pairs[pi];
+        if matches!(
+            p.state,
+            CandidatePairState::Waiting | CandidatePairState::InProgress
+        ) {
+            p.tx = None;
+            p.cancelled = None;
+            p.nominate = false;
+            p.state = CandidatePairState::Failed;
+            self.triggered.retain(|&t| t != pi);
+            self.refresh_state();
+        }
+    }
+
     /// Feeds a received datagram. Returns `false` when it is not STUN (route it to DTLS/SRTP,
     /// RFC 7983); STUN is consumed (answered, or counted and dropped when malformed, hostile
     /// or unexpected).

@@ -357,3 +357,38 @@ fn stun_over_tcp_is_not_retransmitted() {
     assert_eq!(pairs.len(), 1);
     assert_eq!(pairs[0].state, CandidatePairState::Failed);
 }
+
+#[test]
+fn a_failed_connect_fails_the_check_at_once() {
+    let t0 = Instant::now();
+    let mut a = agent(30, true, "ufragA");
+    a.set_remote_credentials("ufragB", "password-ufragB-0123456789abcdef");
+    a.add_local_tcp(sa(A_LISTEN)).unwrap();
+    a.handle_timeout(t0);
+    a.add_remote_candidate(
+        Candidate::parse("candidate:2 1 tcp 1518280447 10.0.1.2 8000 typ host tcptype passive")
+            .unwrap(),
+    )
+    .unwrap();
+    let t = a.poll_transmit(t0).expect("the check");
+    assert_eq!(t.tcp, Some(TcpType::Active));
+    // Unknown paths and UDP bases are ignored.
+    a.tcp_connection_failed(sa("10.0.0.1:9"), sa("10.0.1.2:8001"));
+    a.tcp_connection_failed(sa(A_UDP), sa(B_LISTEN));
+    assert_eq!(a.candidate_pairs()[0].state, CandidatePairState::InProgress);
+    a.tcp_connection_failed(t.local, t.remote);
+    assert_eq!(a.candidate_pairs()[0].state, CandidatePairState::Failed);
+    // With gathering complete and nothing left to check, the PAC timer decides (5 s), not
+    // the 39.5 s transaction.
+    let mut now = t0;
+    while now < t0 + Duration::from_secs(6) {
+        while a.poll_transmit(now).is_some() {}
+        while a.poll_event().is_some() {}
+        now = a
+            .poll_timeout()
+            .unwrap_or(now + Duration::from_secs(1))
+            .max(now + Duration::from_millis(1));
+        a.handle_timeout(now);
+    }
+    assert_eq!(a.state(), IceConnectionState::Failed);
+}

@@ -587,6 +587,15 @@ impl Session {
         Ok(())
     }
 
+    /// The driver could not open the ICE-TCP connection from active base `local` to
+    /// `remote` (RFC 6544 §7.1): that check fails at once.
+    pub fn tcp_connection_failed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        if let Some(agent) = self.ice.agent.as_mut() {
+            agent.tcp_connection_failed(local, remote);
+        }
+        self.pump_ice_events();
+    }
+
     /// A datagram arrived on local socket `local` from `remote`: classified once
     /// (`session/demux.rs`, RFC 7983 §7) and routed: STUN to the ICE agent,
     /// DTLS to the DTLS transport when it comes from a path the agent knows, the rest counted

@@ -650,6 +650,9 @@ async fn run(
                         },
                     );
                 });
+                for (local, remote) in tcp.take_failed() {
+                    let _ = core.handle_input(now, Input::TcpConnectFailed { local, remote });
+                }
                 let _ = core.handle_input(now, Input::BatchEnd);
             }
             Wake::Readable(Err(e)) => tracing::debug!("receive failed: {e}"),

@@ -94,6 +94,9 @@ pub(crate) struct TcpIo {
     conns: Vec<Conn>,
     /// Frames dropped because a connection's write queue was full or it had no connection.
     pub(crate) dropped: u64,
+    /// Connections we opened that failed to connect, to report to the core (bounded by
+    /// `max_connections`: each entry was a connection).
+    failed: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl TcpIo {
@@ -134,6 +137,7 @@ impl TcpIo {
             listeners,
             conns: Vec::new(),
             dropped: 0,
+            failed: Vec::new(),
         }
     }
 
@@ -209,6 +213,7 @@ impl TcpIo {
                             Err(e) => {
                                 tracing::debug!("ICE-TCP connect to {} failed: {e}", c.remote);
                                 c.state = State::Closed;
+                                self.failed.push((c.base, c.remote));
                             }
                         }
                     }
@@ -282,6 +287,11 @@ impl TcpIo {
             }
         }
         self.flush();
+    }
+
+    /// The (active base, remote) of connections that failed to connect since the last call.
+    pub(crate) fn take_failed(&mut self) -> Vec<(SocketAddr, SocketAddr)> {
+        std::mem::take(&mut self.failed)
     }
 
     /// Accepted connections past their deadline without an authenticated check are closed;
@@ -477,6 +487,39 @@ mod tests {
             None
         );
         assert_eq!(b.connections(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_reported_for_the_core() {
+        let settings = IceTcpSettings {
+            enabled: true,
+            ..IceTcpSettings::default()
+        };
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut a = TcpIo::bind(settings, &[lo], &[]).await;
+        // A port nothing listens on: a listener bound and closed again.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let base = SocketAddr::new(lo, ACTIVE_PORT);
+        a.send(base, closed, b"check");
+        assert_eq!(a.connections(), 1);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            tokio::select! {
+                _ = std::future::poll_fn(|cx| a.poll(cx)) => {}
+                _ = tokio::time::sleep_until(deadline) => panic!("connect not refused"),
+            }
+            a.receive(|_, _, _| {});
+            let failed = a.take_failed();
+            if !failed.is_empty() {
+                assert_eq!(failed, vec![(base, closed)]);
+                break;
+            }
+        }
+        a.expire(Instant::now(), |_, _| false);
+        assert_eq!(a.connections(), 0);
     }
 
     #[tokio::test]
