@@ -105,6 +105,20 @@ fn wpt161_tcp_candidates_connect_with_udp_blocked_echo_and_bulk() {
             assert_eq!(pair.remote.protocol(), Some(IceProtocol::Tcp));
         }
 
+        // webrtc-stats: the two TCP host candidates are "tcp" local candidates.
+        let stats = pc1.get_stats(None).await.unwrap().to_json();
+        let tcp_locals = stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["type"] == "local-candidate"
+                    && s["candidateType"] == "host"
+                    && s["protocol"] == "tcp"
+            })
+            .count();
+        assert_eq!(tcp_locals, 2, "{stats:#}");
+
         // Echo.
         let mut dev2 = dc2.events();
         dc1.send_text("ping over tcp").unwrap();
