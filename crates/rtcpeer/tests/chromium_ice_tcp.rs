@@ -2,7 +2,8 @@
 //! namespace (`common/netns.rs`). Chromium gathers only active TCP candidates (port 9), so
 //! the connection it opens to rtcpeer's passive candidate is the only path: the test checks
 //! in Chromium's getStats that the selected pair's local candidate is TCP, on rtcpeer's side
-//! that the selected pair is TCP, and a data channel echo through it.
+//! that the selected pair is TCP, a data channel echo through it, and a bulk transfer from
+//! Chromium (throughput printed).
 
 mod common;
 
@@ -135,6 +136,47 @@ fn chromium_connects_to_rtcpeer_over_tcp_with_udp_blocked() {
                     e => panic!("unexpected {e:?}"),
                 }
             }
+
+            // Bulk from Chromium over the TCP connection: 4 MiB in 16 KiB messages, Chromium
+            // keeping at most 1 MiB buffered.
+            const TOTAL: usize = 4 * 1024 * 1024;
+            let start = std::time::Instant::now();
+            chrome
+                .eval(&format!(
+                    "const chunk = new Uint8Array(16384).fill(7);
+                     dc.bufferedAmountLowThreshold = 256 * 1024;
+                     let sent = 0;
+                     window.bulkDone = (async () => {{
+                       while (sent < {TOTAL}) {{
+                         if (dc.bufferedAmount > 1024 * 1024) {{
+                           await new Promise(r => dc.onbufferedamountlow = r);
+                           continue;
+                         }}
+                         dc.send(chunk);
+                         sent += chunk.length;
+                       }}
+                     }})();
+                     return null;"
+                ))
+                .await
+                .expect("Chromium starts sending");
+            let mut got = 0usize;
+            while got < TOTAL {
+                match next(&mut dev).await {
+                    DataChannelEvent::Message(Payload::Binary(b)) => {
+                        assert!(b.iter().all(|&x| x == 7));
+                        got += b.len();
+                    }
+                    DataChannelEvent::BufferedAmountLow => {}
+                    e => panic!("unexpected {e:?}"),
+                }
+            }
+            let secs = start.elapsed().as_secs_f64();
+            assert_eq!(got, TOTAL);
+            println!(
+                "Chromium → rtcpeer over ICE-TCP: 4 MiB in {secs:.2} s = {:.1} Mbit/s",
+                TOTAL as f64 * 8.0 / secs / 1e6
+            );
 
             // Chromium's view: its selected pair's local candidate is TCP.
             let stats: Value = chrome
