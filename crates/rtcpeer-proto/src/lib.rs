@@ -159,6 +159,8 @@ pub mod stats;
 /// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
 /// resolves peers' `.local` candidates.
 pub mod io {
+    /// RFC 4571 framing for ICE-TCP connections (RFC 6544 §3).
+    pub use crate::ice::framing;
     pub use crate::ice::mux::MAX_MUX_CONNECTIONS;
     pub use crate::ice::{
         MAX_LOCAL_INTERFACES, MuxConnId, MuxTable, NetInterface, select_host_addresses,

@@ -32,11 +32,11 @@ mod track;
 
 pub use api::{
     DataChannel, DataChannelEvents, DtlsTransport, DtmfSender, EVENT_QUEUE, EventStream,
-    IDP_TIMEOUT, IceSettings, IceTransport, IdentityAssertion, IdentityAssertionResult,
-    IdentityProvider, IdentityProviderDetails, IdentityProviderOptions, IdentityValidationResult,
-    IdpFuture, MUX_QUEUE, NetworkTask, Operation, PeerConnection, PeerConnectionEvent, RtpReceiver,
-    RtpSender, RtpTransceiver, SctpTransport, Settings, TrackEvent, TrackOrKind, TransceiverInit,
-    UdpMux,
+    IDP_TIMEOUT, IceSettings, IceTcpSettings, IceTransport, IdentityAssertion,
+    IdentityAssertionResult, IdentityProvider, IdentityProviderDetails, IdentityProviderOptions,
+    IdentityValidationResult, IdpFuture, MUX_QUEUE, NetworkTask, Operation, PeerConnection,
+    PeerConnectionEvent, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport, Settings,
+    TrackEvent, TrackOrKind, TransceiverInit, UdpMux,
 };
 pub use rtcpeer_proto::RtcpComponentStats;
 /// Reading IVF and Ogg Opus files to play them, writing IVF to record.

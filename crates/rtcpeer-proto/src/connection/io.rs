@@ -54,6 +54,22 @@ pub enum Input<'a> {
     LocalAddress(SocketAddr),
     /// Every socket asked by [`IoRequest::BindSockets`] was reported (or failed).
     LocalAddressesDone,
+    /// The driver listens for ICE-TCP connections on this address (RFC 6544 §5.1): a
+    /// passive and an active TCP host candidate. Its port is used by no UDP socket of the
+    /// connection. Packets of a TCP connection are then fed as [`Input::Datagram`]s, one per
+    /// RFC 4571 frame, with `local` the connection's base (the listener for accepted
+    /// connections, the IP with port 9 for the ones the driver opened) and `remote` the
+    /// peer's address; transmits from such a base go over that connection, framed
+    /// (`ice::framing`), opened first when the base is active.
+    LocalTcpListener(SocketAddr),
+    /// The ICE-TCP connection the driver opened for a transmit from active base `local` to
+    /// `remote` failed to connect: that connectivity check fails at once (RFC 6544 §7.1).
+    TcpConnectFailed {
+        /// The active base (the IP with port 9).
+        local: SocketAddr,
+        /// The peer's passive candidate.
+        remote: SocketAddr,
+    },
     /// A STUN server's host name (from [`IoRequest::ResolveStunHosts`]) resolved, or not.
     StunHostResolved {
         /// The URL as configured.
@@ -198,6 +214,8 @@ impl Core {
                 self.add_local_address(addr)?;
             }
             Input::LocalAddressesDone => self.local_addresses_complete(),
+            Input::LocalTcpListener(addr) => self.add_local_tcp(addr)?,
+            Input::TcpConnectFailed { local, remote } => self.tcp_connection_failed(local, remote),
             Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
             Input::MdnsResolved { name, ip } => self.mdns_resolved(name, ip),
             Input::ChannelReleased(key) => self.release_data_channel(key),

@@ -315,6 +315,29 @@ impl Connection {
         r
     }
 
+    /// Whether ICE has a candidate pair on this path (`local` base, `remote` address): true
+    /// only once an authenticated check or a signalled candidate made one. The driver closes
+    /// accepted ICE-TCP connections for which this stays false (RFC 6544 §7.2).
+    pub fn knows_path(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        self.session
+            .ice_agent()
+            .is_some_and(|a| a.knows_path(local, remote))
+    }
+
+    /// The driver could not open the ICE-TCP connection from active base `local` to
+    /// `remote` (RFC 6544 §7.1).
+    pub fn tcp_connection_failed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        self.session.tcp_connection_failed(local, remote);
+        self.flush_events();
+    }
+
+    /// The driver listens for ICE-TCP connections on `addr` (RFC 6544 §5.1).
+    pub fn add_local_tcp(&mut self, addr: SocketAddr) -> Result<()> {
+        let r = self.session.add_local_tcp(addr);
+        self.flush_events();
+        r
+    }
+
     /// A datagram arrived on local socket `local` from `remote`: classified once
     /// (`session/demux.rs`, RFC 7983 §7) and routed: STUN to the ICE agent,
     /// DTLS to the DTLS transport when it comes from a path the agent knows, the rest counted

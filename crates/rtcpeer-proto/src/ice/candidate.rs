@@ -53,6 +53,90 @@ impl CandidateKind {
     }
 }
 
+/// The TCP candidate type (RFC 6544 §4.5 `tcptype`): who opens the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TcpType {
+    /// Opens outgoing connections; signalled with port 9 (RFC 6544 §4.5).
+    Active,
+    /// Accepts incoming connections on a listening socket (RFC 6544 §4.1).
+    Passive,
+    /// Simultaneous open: both sides connect at once (RFC 6544 §4.1).
+    SimultaneousOpen,
+}
+
+impl TcpType {
+    /// The `tcptype` token: `active`, `passive`, `so` (RFC 6544 §4.5).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpType::Active => "active",
+            TcpType::Passive => "passive",
+            TcpType::SimultaneousOpen => "so",
+        }
+    }
+
+    /// The type for a `tcptype` token (case-insensitive); `None` for unknown ones.
+    pub fn from_token(s: &str) -> Option<TcpType> {
+        match s.to_ascii_lowercase().as_str() {
+            "active" => Some(TcpType::Active),
+            "passive" => Some(TcpType::Passive),
+            "so" => Some(TcpType::SimultaneousOpen),
+            _ => None,
+        }
+    }
+
+    /// Whether a local candidate of this type can be paired with a remote one of type
+    /// `remote`: active with passive, passive with active, S-O with S-O (RFC 6544 §6.2).
+    pub fn pairs_with(self, remote: TcpType) -> bool {
+        matches!(
+            (self, remote),
+            (TcpType::Active, TcpType::Passive)
+                | (TcpType::Passive, TcpType::Active)
+                | (TcpType::SimultaneousOpen, TcpType::SimultaneousOpen)
+        )
+    }
+
+    /// The direction preference (0–7, 7 best) of RFC 6544 §4.2: for host and relayed
+    /// candidates 6 active, 4 passive, 2 S-O; for server- and peer-reflexive (NAT-assisted)
+    /// ones 6 S-O, 4 active, 2 passive.
+    pub fn direction_preference(self, kind: CandidateKind) -> u16 {
+        let behind_nat = matches!(
+            kind,
+            CandidateKind::ServerReflexive | CandidateKind::PeerReflexive
+        );
+        match (self, behind_nat) {
+            (TcpType::Active, false) | (TcpType::SimultaneousOpen, true) => 6,
+            (TcpType::Passive, false) | (TcpType::Active, true) => 4,
+            (TcpType::SimultaneousOpen, false) | (TcpType::Passive, true) => 2,
+        }
+    }
+}
+
+/// Type preference of a TCP candidate: below every UDP candidate of a usable type, so UDP
+/// pairs rank above TCP ones (RFC 6544 §4.2 leaves the values to the agent and asks that
+/// UDP be preferred for real-time media); 90 host and 80 peer-reflexive, 65 server-reflexive,
+/// as Chromium signals them, and relay 0 as over UDP.
+pub fn tcp_type_preference(kind: CandidateKind) -> u32 {
+    match kind {
+        CandidateKind::Host => 90,
+        CandidateKind::PeerReflexive => 80,
+        CandidateKind::ServerReflexive => 65,
+        CandidateKind::Relay => 0,
+    }
+}
+
+/// Local preference of a TCP candidate: (2^13)·direction-pref + other-pref, other-pref from
+/// the interface order as for UDP (RFC 6544 §4.2); `index` is the interface's position.
+pub fn tcp_local_preference(kind: CandidateKind, tcp: TcpType, ip: IpAddr, index: usize) -> u16 {
+    // other-pref: 13 bits, the family and interface order of `local_preference` scaled down.
+    let other = local_preference(ip, index) >> 3;
+    (tcp.direction_preference(kind) << 13) | (other & 0x1fff)
+}
+
+/// Priority of a TCP candidate (RFC 6544 §4.2 with the formula of RFC 8445 §5.1.2.1).
+pub fn tcp_candidate_priority(kind: CandidateKind, tcp: TcpType, ip: IpAddr, index: usize) -> u32 {
+    (tcp_type_preference(kind) << 24) + (u32::from(tcp_local_preference(kind, tcp, ip, index)) << 8) + 255
+}
+
 /// Candidate priority: (2^24)·type preference + (2^8)·local preference + (256 − component)
 /// (RFC 8445 §5.1.2.1).
 pub fn candidate_priority(kind: CandidateKind, local_preference: u16, component: u16) -> u32 {
@@ -99,10 +183,17 @@ pub struct IceCandidate {
     pub foundation: String,
     /// The related address (`raddr`/`rport`, RFC 8839 §5.1), for srflx/prflx/relay.
     pub related: Option<SocketAddr>,
+    /// `None` for a UDP candidate; the TCP candidate type for ICE-TCP (RFC 6544 §4.5).
+    pub tcp_type: Option<TcpType>,
 }
 
 impl IceCandidate {
-    /// The SDP form (component 1, UDP) with `generation` and `ufrag` extensions, as browsers
+    /// Whether packets of this candidate travel over TCP (RFC 6544).
+    pub fn is_tcp(&self) -> bool {
+        self.tcp_type.is_some()
+    }
+
+    /// The SDP form (component 1, `udp`, or `tcp` with its `tcptype`) with `generation` and `ufrag` extensions, as browsers
     /// signal them (RFC 8839 §5.1, RFC 8840 §4.3).
     pub fn to_sdp(&self, ufrag: &str, generation: u32) -> Candidate {
         let mut extensions = vec![("generation".to_string(), generation.to_string())];
@@ -112,14 +203,14 @@ impl IceCandidate {
         Candidate {
             foundation: self.foundation.clone(),
             component: 1,
-            protocol: "udp".to_string(),
+            protocol: if self.is_tcp() { "tcp" } else { "udp" }.to_string(),
             priority: self.priority,
             address: self.addr.ip().to_string(),
             port: self.addr.port(),
             typ: self.kind.as_str().to_string(),
             related_address: self.related.map(|r| r.ip().to_string()),
             related_port: self.related.map(|r| r.port()),
-            tcp_type: None,
+            tcp_type: self.tcp_type.map(|t| t.as_str().to_string()),
             extensions,
         }
     }
@@ -130,7 +221,7 @@ impl IceCandidate {
 pub enum RemoteCandidateIssue {
     /// Not the agent's component (RFC 8445 §6.1.2.2: pairs join candidates of one component).
     Component(u16),
-    /// Not UDP (ICE-TCP, RFC 6544, is not implemented).
+    /// Neither UDP nor TCP with a known `tcptype` (RFC 6544 §4.5).
     Transport(String),
     /// A `cand-type` this agent does not know.
     Type(String),
@@ -140,9 +231,31 @@ pub enum RemoteCandidateIssue {
     Hostname(String),
 }
 
-/// Reads the parts of an SDP candidate the agent uses: kind and address, or why it cannot be
-/// used (RFC 8839 §5.1). Host names are returned as [`RemoteCandidateIssue::Hostname`].
-pub fn remote_from_sdp(c: &Candidate) -> Result<(CandidateKind, SocketAddr), RemoteCandidateIssue> {
+/// The transport of an SDP candidate: `Ok(None)` for UDP, `Ok(Some(type))` for TCP with a
+/// known `tcptype` (RFC 6544 §4.5), else why it cannot be used.
+pub fn transport_from_sdp(c: &Candidate) -> Result<Option<TcpType>, RemoteCandidateIssue> {
+    if c.protocol.eq_ignore_ascii_case("udp") {
+        return Ok(None);
+    }
+    if !c.protocol.eq_ignore_ascii_case("tcp") {
+        return Err(RemoteCandidateIssue::Transport(c.protocol.clone()));
+    }
+    match c.tcp_type.as_deref().and_then(TcpType::from_token) {
+        Some(t) => Ok(Some(t)),
+        None => Err(RemoteCandidateIssue::Transport(format!(
+            "tcp with tcptype {:?}",
+            c.tcp_type.as_deref().unwrap_or("")
+        ))),
+    }
+}
+
+/// Reads the parts of an SDP candidate the agent uses: kind, address and transport, or why
+/// it cannot be used (RFC 8839 §5.1, RFC 6544 §4.5). Host names are returned as
+/// [`RemoteCandidateIssue::Hostname`]. An active TCP candidate's port (9, RFC 6544 §4.5) is
+/// kept: checks never go to it, the peer connects to us.
+pub fn remote_from_sdp(
+    c: &Candidate,
+) -> Result<(CandidateKind, SocketAddr, Option<TcpType>), RemoteCandidateIssue> {
     remote_from_sdp_for(c, 1)
 }
 
@@ -151,13 +264,11 @@ pub fn remote_from_sdp(c: &Candidate) -> Result<(CandidateKind, SocketAddr), Rem
 pub fn remote_from_sdp_for(
     c: &Candidate,
     component: u16,
-) -> Result<(CandidateKind, SocketAddr), RemoteCandidateIssue> {
+) -> Result<(CandidateKind, SocketAddr, Option<TcpType>), RemoteCandidateIssue> {
     if c.component != component {
         return Err(RemoteCandidateIssue::Component(c.component));
     }
-    if !c.protocol.eq_ignore_ascii_case("udp") {
-        return Err(RemoteCandidateIssue::Transport(c.protocol.clone()));
-    }
+    let tcp = transport_from_sdp(c)?;
     let Some(kind) = CandidateKind::from_token(&c.typ) else {
         return Err(RemoteCandidateIssue::Type(c.typ.clone()));
     };
@@ -172,10 +283,14 @@ pub fn remote_from_sdp_for(
             }
         }
     };
-    if c.port == 0 || ip.is_unspecified() || ip.is_multicast() {
+    // Active TCP candidates may signal port 0 as well as 9 (RFC 6544 §4.5): they are
+    // never connected to.
+    let port_ok = c.port != 0 || tcp == Some(TcpType::Active);
+    if !port_ok || ip.is_unspecified() || ip.is_multicast() {
         return Err(RemoteCandidateIssue::Unusable);
     }
-    Ok((kind, SocketAddr::new(ip, c.port)))
+    let port = if tcp == Some(TcpType::Active) { 9 } else { c.port };
+    Ok((kind, SocketAddr::new(ip, port), tcp))
 }
 
 /// The value of extension `name` (e.g. `ufrag`) in a candidate line (RFC 8839 §5.1).

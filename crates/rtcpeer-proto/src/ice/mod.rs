@@ -53,14 +53,26 @@
 //! agent frames what leaves a relayed address for the server and the session hands it what
 //! the server relays ([`IceAgent::handle_relay_input`], [`IceAgent::relay_wrap`]).
 //!
-//! Not implemented yet: TURN over TCP/TLS, ICE-TCP (RFC 6544), ICE-lite peers' special
-//! cases, more than one component.
+//! ICE-TCP (RFC 6544, `framing.rs` for RFC 4571): the driver reports a listening TCP socket
+//! per host address ([`IceAgent::add_local_tcp`]); the agent signals a passive candidate on
+//! it and an active one (port 9) on the same IP, pairs active with passive only (RFC 6544
+//! §6.2), never checks from a passive candidate until the peer connected (its checks arrive
+//! on the accepted connection and make a peer-reflexive candidate, RFC 6544 §7.2), and does
+//! not retransmit STUN over TCP (RFC 8489 §6.2.2). [`Transmit::tcp`] tells the driver what
+//! to do with a TCP transmit: connect first (active) or use the accepted connection
+//! (passive). Simultaneous-open candidates are paired with remote ones but never gathered.
+//!
+//! Not implemented yet: TURN over TCP/TLS, ICE-lite peers' special cases, more than one
+//! component.
 
 pub mod candidate;
+pub mod framing;
 pub mod interfaces;
 pub mod mux;
 pub mod relay;
 
+#[cfg(test)]
+mod tcp_tests;
 #[cfg(test)]
 mod tests;
 
@@ -76,13 +88,16 @@ use crate::stun::{Class, Message, MessageWriter, Method, TransactionId, is_stun}
 use crate::util::RandomSource;
 
 pub use candidate::{
-    CandidateKind, IceCandidate, RemoteCandidateIssue, candidate_priority, local_preference,
-    pair_priority,
+    CandidateKind, IceCandidate, RemoteCandidateIssue, TcpType, candidate_priority,
+    local_preference, pair_priority, tcp_candidate_priority,
 };
 pub use interfaces::{InterfaceFilter, NetInterface, select_host_addresses};
 pub use mux::{MuxConnId, MuxCounters, MuxTable};
 pub use relay::{MAX_RELAYS, MAX_TURN_SERVERS, RelayInput};
 
+/// The port of active TCP candidates and of their bases (RFC 6544 §4.5: the discard port,
+/// never connected to).
+pub const TCP_ACTIVE_PORT: u16 = 9;
 /// Most local interfaces (bound sockets) the agent accepts.
 pub const MAX_LOCAL_INTERFACES: usize = 16;
 /// Most STUN servers the agent gathers from.
@@ -251,6 +266,11 @@ pub struct Transmit {
     pub remote: SocketAddr,
     /// The datagram (a STUN message).
     pub data: Vec<u8>,
+    /// `None`: a UDP datagram. Over TCP (RFC 6544), framed per RFC 4571 on the connection
+    /// between `local` (a TCP base) and `remote`: `Some(Active)` opens that connection first
+    /// if there is none; `Some(Passive)` uses the connection the peer opened and is dropped
+    /// when there is none (RFC 6544 §7.1).
+    pub tcp: Option<TcpType>,
 }
 
 /// The timers of the ICE agent, named for tracing (`IceAgent::next_timer`).
@@ -521,6 +541,8 @@ pub struct IceAgent {
     remote: Option<Creds>,
     generation: u32,
     interfaces: Vec<SocketAddr>,
+    /// Listening TCP sockets (passive bases) reported by the driver (RFC 6544 §5.1).
+    tcp_interfaces: Vec<SocketAddr>,
     stun_servers: Vec<SocketAddr>,
     /// TURN servers (at most [`MAX_TURN_SERVERS`]) and their allocations, one per host
     /// socket of the same family (at most [`MAX_RELAYS`]), `ice/relay.rs`.
@@ -602,6 +624,7 @@ impl IceAgent {
             remote: None,
             generation: 0,
             interfaces: Vec::new(),
+            tcp_interfaces: Vec::new(),
             stun_servers: Vec::new(),
             turn_servers: Vec::new(),
             relays: Vec::new(),
@@ -860,6 +883,75 @@ impl IceAgent {
         Ok(())
     }
 
+    /// Reports a listening TCP socket (RFC 6544 §5.1): a passive host candidate on it and an
+    /// active host candidate (port 9, RFC 6544 §4.5) on its IP. Its port must be used by no
+    /// UDP socket of this agent (paths are told apart by their local address). Errors when
+    /// [`MAX_LOCAL_INTERFACES`] listeners are already known.
+    pub fn add_local_tcp(&mut self, listener: SocketAddr) -> Result<()> {
+        if self.closed {
+            return Err(Error::invalid_state("the ICE agent is closed"));
+        }
+        if self.tcp_interfaces.contains(&listener) {
+            return Ok(());
+        }
+        if self.tcp_interfaces.len() >= MAX_LOCAL_INTERFACES {
+            return Err(Error::operation("too many local TCP listeners"));
+        }
+        if self.interfaces.contains(&listener) || listener.port() == TCP_ACTIVE_PORT {
+            return Err(Error::operation("a TCP listener on a UDP socket's address"));
+        }
+        self.tcp_interfaces.push(listener);
+        self.gathering = Gathering::Running;
+        self.add_tcp_hosts(listener, self.tcp_interfaces.len() - 1);
+        Ok(())
+    }
+
+    /// The TCP type of a local base: `Passive` for a listener, `Active` for the port-9 base
+    /// on a listener's IP, `None` for UDP sockets.
+    pub fn tcp_base_type(&self, base: SocketAddr) -> Option<TcpType> {
+        if self.tcp_interfaces.contains(&base) {
+            Some(TcpType::Passive)
+        } else if base.port() == TCP_ACTIVE_PORT
+            && self.tcp_interfaces.iter().any(|t| t.ip() == base.ip())
+        {
+            Some(TcpType::Active)
+        } else {
+            None
+        }
+    }
+
+    fn add_tcp_hosts(&mut self, listener: SocketAddr, index: usize) {
+        if self.transport_policy == IceTransportPolicy::Relay {
+            return;
+        }
+        let active = SocketAddr::new(listener.ip(), TCP_ACTIVE_PORT);
+        for (addr, t) in [(listener, TcpType::Passive), (active, TcpType::Active)] {
+            if self.locals.len() >= MAX_LOCAL_CANDIDATES {
+                return;
+            }
+            // One foundation per type, IP and transport (RFC 8445 §5.1.1.3): the TCP ones
+            // are told apart from UDP by a server-address slot no STUN server can use.
+            let tag = IpAddr::from([0, 0, 0, if t == TcpType::Active { 1 } else { 2 }]);
+            let foundation = self.foundation(CandidateKind::Host, addr.ip(), Some(tag));
+            let cand = IceCandidate {
+                kind: CandidateKind::Host,
+                addr,
+                base: addr,
+                priority: tcp_candidate_priority(CandidateKind::Host, t, addr.ip(), index),
+                foundation,
+                related: None,
+                tcp_type: Some(t),
+            };
+            self.locals.push(LocalCand { cand: cand.clone() });
+            let sdp = self.local_sdp(&cand);
+            self.push_event(IceEvent::LocalCandidate(sdp));
+            let li = self.locals.len() - 1;
+            for ri in 0..self.remotes.len() {
+                self.try_pair(li, ri);
+            }
+        }
+    }
+
     /// Adds a STUN server to gather a server-reflexive candidate from every host base of the
     /// same family (RFC 8445 §5.1.1.2); errors beyond [`MAX_STUN_SERVERS`].
     pub fn add_stun_server(&mut self, server: SocketAddr) -> Result<()> {
@@ -895,6 +987,7 @@ impl IceAgent {
             priority: candidate_priority(CandidateKind::Host, pref, self.component),
             foundation,
             related: None,
+            tcp_type: None,
         };
         let signalled = self.transport_policy == IceTransportPolicy::All;
         if self.locals.len() >= MAX_LOCAL_CANDIDATES {
@@ -1032,6 +1125,7 @@ impl IceAgent {
             priority: candidate_priority(CandidateKind::ServerReflexive, pref, self.component),
             foundation,
             related: Some(base),
+            tcp_type: None,
         };
         self.locals.push(LocalCand { cand: cand.clone() });
         let sdp = self.local_sdp(&cand);
@@ -1055,7 +1149,7 @@ impl IceAgent {
                 "the candidate's ufrag matches no remote description",
             ));
         }
-        let (kind, addr) = match candidate::remote_from_sdp_for(&c, self.component) {
+        let (kind, addr, tcp) = match candidate::remote_from_sdp_for(&c, self.component) {
             Ok(v) => v,
             Err(RemoteCandidateIssue::Hostname(name)) => {
                 if !name.to_ascii_lowercase().ends_with(".local") {
@@ -1071,7 +1165,10 @@ impl IceAgent {
                 }
                 return Ok(());
             }
-            Err(_) => return Ok(()),
+            Err(issue) => {
+                tracing::debug!("remote candidate {c} not used: {issue:?}");
+                return Ok(());
+            }
         };
         if self.remote.is_none() {
             if self.early.len() >= self.config.max_remote_candidates {
@@ -1080,7 +1177,7 @@ impl IceAgent {
             self.early.push(c);
             return Ok(());
         }
-        self.add_remote(kind, addr, c.priority, c.foundation.clone())
+        self.add_remote(kind, addr, tcp, c.priority, c.foundation.clone())
             .map(|_| ())
     }
 
@@ -1125,10 +1222,15 @@ impl IceAgent {
         &mut self,
         kind: CandidateKind,
         addr: SocketAddr,
+        tcp: Option<TcpType>,
         priority: u32,
         foundation: String,
     ) -> Result<usize> {
-        if let Some(ri) = self.remotes.iter().position(|r| r.addr == addr) {
+        if let Some(ri) = self
+            .remotes
+            .iter()
+            .position(|r| r.addr == addr && r.tcp_type == tcp)
+        {
             // A signalled candidate replaces a learnt prflx one (RFC 8445 §7.3.1.3).
             let r = &mut self.remotes[ri];
             if r.kind == CandidateKind::PeerReflexive && kind != CandidateKind::PeerReflexive {
@@ -1153,6 +1255,7 @@ impl IceAgent {
             priority,
             foundation,
             related: None,
+            tcp_type: tcp,
         });
         let ri = self.remotes.len() - 1;
         // A learnt peer-reflexive candidate is not paired here: its one pair is formed by the
@@ -1192,6 +1295,18 @@ impl IceAgent {
             && local.kind != CandidateKind::Relay
         {
             return None;
+        }
+        // UDP with UDP; TCP active with passive and S-O with S-O (RFC 6544 §6.2). A passive
+        // local candidate checks nothing until the peer connects: its only pairs are with
+        // the peer-reflexive candidates learnt from checks on accepted connections (RFC 6544
+        // §6.2 removes the others from the checklist).
+        match (local.tcp_type, remote.tcp_type) {
+            (None, None) => {}
+            (Some(TcpType::Passive), Some(_)) if remote.kind != CandidateKind::PeerReflexive => {
+                return None;
+            }
+            (Some(l), Some(r)) if l.pairs_with(r) => {}
+            _ => return None,
         }
         if let Some(pi) = self
             .pairs
@@ -1312,6 +1427,7 @@ impl IceAgent {
             self.gathering = Gathering::Running;
             self.add_host(addr, i);
         }
+        self.readd_tcp_hosts();
         self.readd_relay_candidates();
     }
 
@@ -1328,6 +1444,8 @@ impl IceAgent {
         self.interfaces.clear();
         self.gathering = Gathering::Running;
         self.awaiting_interfaces = true;
+        // The TCP listeners are kept across restarts (a new connection is a new 5-tuple).
+        self.readd_tcp_hosts();
         self.readd_relay_candidates();
     }
 
@@ -1354,6 +1472,14 @@ impl IceAgent {
                 .as_ref()
                 .is_some_and(|s| !s.expired && s.local.base == addr)
             || self.relay_uses_socket(addr)
+    }
+
+    fn readd_tcp_hosts(&mut self) {
+        let listeners = self.tcp_interfaces.clone();
+        for (i, addr) in listeners.into_iter().enumerate() {
+            self.gathering = Gathering::Running;
+            self.add_tcp_hosts(addr, i);
+        }
     }
 
     fn start_generation(&mut self, ufrag: &str, pwd: &str) {
@@ -1547,6 +1673,9 @@ impl IceAgent {
                 None => None,
             };
             match resend {
+                // Over TCP the first transmission is the only one (RFC 8489 §6.2.2); the
+                // schedule still bounds the transaction (39.5 s).
+                Some(_) if self.tcp_base_type(local).is_some() => {}
                 Some(d) => self.push_transmit(local, remote, d),
                 None => {
                     let p = &mut self.pairs[pi];
@@ -1570,6 +1699,30 @@ impl IceAgent {
     /// advances as for any input; nothing else happens.
     pub(crate) fn note_time(&mut self, now: Instant) {
         self.last_now = Some(now);
+    }
+
+    /// The driver could not open (or lost) the TCP connection from active base `local` to
+    /// `remote`: the pair's check fails now instead of at the end of its 39.5 s transaction
+    /// (RFC 6544 §7.1). Unknown paths are ignored.
+    pub fn tcp_connection_failed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        if self.closed || self.tcp_base_type(local).is_none() {
+            return;
+        }
+        let Some(pi) = self.pair_by_addrs(local, remote) else {
+            return;
+        };
+        let p = &mut self.pairs[pi];
+        if matches!(
+            p.state,
+            CandidatePairState::Waiting | CandidatePairState::InProgress
+        ) {
+            p.tx = None;
+            p.cancelled = None;
+            p.nominate = false;
+            p.state = CandidatePairState::Failed;
+            self.triggered.retain(|&t| t != pi);
+            self.refresh_state();
+        }
     }
 
     /// Feeds a received datagram. Returns `false` when it is not STUN (route it to DTLS/SRTP,
@@ -1787,7 +1940,15 @@ impl IceAgent {
         let remote = self.remotes[self.pairs[pi].remote].addr;
         let use_candidate = self.controlling && self.pairs[pi].nominate;
         let local_pref = ((local.priority >> 8) & 0xffff) as u16;
-        let priority = candidate_priority(CandidateKind::PeerReflexive, local_pref, self.component);
+        let priority = match local.tcp_type {
+            // Same local preference, the peer-reflexive TCP type preference (RFC 6544 §4.2).
+            Some(_) => {
+                (candidate::tcp_type_preference(CandidateKind::PeerReflexive) << 24)
+                    + (u32::from(local_pref) << 8)
+                    + (256 - u32::from(self.component))
+            }
+            None => candidate_priority(CandidateKind::PeerReflexive, local_pref, self.component),
+        };
         let tid = self.new_tid();
         let mut data = Vec::with_capacity(128);
         {
@@ -2077,7 +2238,11 @@ impl IceAgent {
         // §7.3.1.3), at most `max_peer_reflexive_candidates` of them: beyond that the request
         // is dropped unanswered, so the peer's check fails on its side too instead of
         // validating a pair we do not keep.
-        let known = self.remotes.iter().position(|r| r.addr == remote);
+        let local_tcp = self.tcp_base_type(local).is_some();
+        let known = self
+            .remotes
+            .iter()
+            .position(|r| r.addr == remote && r.tcp_type.is_some() == local_tcp);
         if known.is_none() && !self.can_learn_prflx() {
             self.dropped += 1;
             return;
@@ -2122,7 +2287,20 @@ impl IceAgent {
             None => {
                 self.prflx_counter = self.prflx_counter.wrapping_add(1);
                 let foundation = format!("prflx{}", self.prflx_counter);
-                match self.add_remote(CandidateKind::PeerReflexive, remote, priority, foundation) {
+                // Over TCP: the peer's side of the connection is the counterpart of ours
+                // (an accepted connection comes from an active candidate, RFC 6544 §7.2).
+                let tcp = self.locals[li].cand.tcp_type.map(|t| match t {
+                    TcpType::Passive => TcpType::Active,
+                    TcpType::Active => TcpType::Passive,
+                    TcpType::SimultaneousOpen => TcpType::SimultaneousOpen,
+                });
+                match self.add_remote(
+                    CandidateKind::PeerReflexive,
+                    remote,
+                    tcp,
+                    priority,
+                    foundation,
+                ) {
                     Ok(ri) => ri,
                     Err(_) => {
                         self.dropped += 1;
@@ -2315,6 +2493,7 @@ impl IceAgent {
                     priority: tx.priority,
                     foundation,
                     related: Some(base),
+                    tcp_type: self.tcp_base_type(base),
                 },
             });
         }
@@ -2433,8 +2612,11 @@ impl IceAgent {
                 false
             }
         });
-        for d in resend {
-            self.push_transmit(s.local.base, s.remote.addr, d);
+        // Not over TCP (RFC 8489 §6.2.2).
+        if s.local.tcp_type.is_none() {
+            for d in resend {
+                self.push_transmit(s.local.base, s.remote.addr, d);
+            }
         }
         if now >= s.next_consent {
             let tid = self.new_tid();
@@ -2674,10 +2856,12 @@ impl IceAgent {
             }
         }
         if self.transmits.len() < MAX_QUEUED_TRANSMITS {
+            let tcp = self.tcp_base_type(local);
             self.transmits.push_back(Transmit {
                 local,
                 remote,
                 data,
+                tcp,
             });
         }
     }

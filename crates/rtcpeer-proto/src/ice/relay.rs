@@ -171,6 +171,7 @@ impl IceAgent {
                     local: base,
                     remote: server,
                     data: d,
+                    tcp: None,
                 });
             }
         }
@@ -225,6 +226,7 @@ impl IceAgent {
             priority: candidate_priority(CandidateKind::Relay, pref, self.component),
             foundation,
             related: Some(mapped.unwrap_or(base)),
+            tcp_type: None,
         };
         self.locals.push(LocalCand { cand: cand.clone() });
         let sdp = self.local_sdp(&cand);

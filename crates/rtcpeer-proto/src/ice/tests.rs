@@ -78,13 +78,46 @@ fn remote_candidate_conversion() {
     let c = Candidate::parse("candidate:1 1 UDP 2130706431 192.0.2.5 5000 typ host").unwrap();
     assert_eq!(
         candidate::remote_from_sdp(&c),
-        Ok((CandidateKind::Host, sa("192.0.2.5:5000")))
+        Ok((CandidateKind::Host, sa("192.0.2.5:5000"), None))
     );
     let tcp = Candidate::parse("candidate:1 1 tcp 1 192.0.2.5 9 typ host tcptype active").unwrap();
-    assert!(matches!(
+    assert_eq!(
         candidate::remote_from_sdp(&tcp),
-        Err(RemoteCandidateIssue::Transport(_))
-    ));
+        Ok((CandidateKind::Host, sa("192.0.2.5:9"), Some(TcpType::Active)))
+    );
+    // Unknown or missing tcptype, other transports: not usable (RFC 6544 §4.5).
+    for line in [
+        "candidate:1 1 tcp 1 192.0.2.5 9 typ host",
+        "candidate:1 1 tcp 1 192.0.2.5 9 typ host tcptype sideways",
+        "candidate:1 1 sctp 1 192.0.2.5 9 typ host",
+    ] {
+        let c = Candidate::parse(line).unwrap();
+        assert!(
+            matches!(
+                candidate::remote_from_sdp(&c),
+                Err(RemoteCandidateIssue::Transport(_))
+            ),
+            "{line}"
+        );
+    }
+    let passive =
+        Candidate::parse("candidate:2 1 TCP 1518280447 192.0.2.5 50000 typ host tcptype PASSIVE")
+            .unwrap();
+    assert_eq!(
+        candidate::remote_from_sdp(&passive),
+        Ok((CandidateKind::Host, sa("192.0.2.5:50000"), Some(TcpType::Passive)))
+    );
+    // Port 0 is refused except for active candidates, which are never connected to.
+    let p0 = Candidate::parse("candidate:2 1 tcp 1 192.0.2.5 0 typ host tcptype passive").unwrap();
+    assert_eq!(
+        candidate::remote_from_sdp(&p0),
+        Err(RemoteCandidateIssue::Unusable)
+    );
+    let a0 = Candidate::parse("candidate:2 1 tcp 1 192.0.2.5 0 typ host tcptype active").unwrap();
+    assert_eq!(
+        candidate::remote_from_sdp(&a0),
+        Ok((CandidateKind::Host, sa("192.0.2.5:9"), Some(TcpType::Active)))
+    );
     let rtcp = Candidate::parse("candidate:1 2 udp 1 192.0.2.5 5001 typ host").unwrap();
     assert_eq!(
         candidate::remote_from_sdp(&rtcp),
@@ -103,6 +136,7 @@ fn remote_candidate_conversion() {
         priority: 1_686_052_607,
         foundation: "2".into(),
         related: Some(sa("10.0.0.1:5000")),
+        tcp_type: None,
     };
     let text = ic.to_sdp("abcd", 1).to_string();
     assert_eq!(

@@ -172,6 +172,8 @@ pub(crate) struct IceState {
     policy: IceTransportPolicy,
     /// Local sockets the driver bound (bounded by the agent's interface limit).
     local_addrs: Vec<SocketAddr>,
+    /// Listening TCP sockets for ICE-TCP (RFC 6544), kept across restarts (bounded likewise).
+    tcp_listeners: Vec<SocketAddr>,
     pub(crate) local_creds: Option<IceCredentials>,
     pub(crate) remote_creds: Option<IceCredentials>,
     /// Candidates signalled in the current generation (bounded by `MAX_LOCAL_CANDIDATES`),
@@ -222,6 +224,7 @@ impl Default for IceState {
             rng: None,
             policy: IceTransportPolicy::All,
             local_addrs: Vec::new(),
+            tcp_listeners: Vec::new(),
             local_creds: None,
             remote_creds: None,
             gathered: Vec::new(),
@@ -577,6 +580,37 @@ impl Session {
         Ok(())
     }
 
+    /// The driver listens for ICE-TCP connections on `addr` (RFC 6544 §5.1): passive and
+    /// active TCP host candidates of the primary transport (further transports of an
+    /// unbundled session gather UDP only).
+    pub fn add_local_tcp(&mut self, addr: SocketAddr) -> Result<()> {
+        if self.is_closed() {
+            return Err(crate::error::Error::invalid_state(
+                "the connection is closed",
+            ));
+        }
+        if !self.ice.tcp_listeners.contains(&addr) {
+            if self.ice.tcp_listeners.len() >= crate::ice::MAX_LOCAL_INTERFACES {
+                return Err(crate::error::Error::operation("too many TCP listeners"));
+            }
+            self.ice.tcp_listeners.push(addr);
+        }
+        if let Some(agent) = self.ice.agent.as_mut() {
+            agent.add_local_tcp(addr)?;
+        }
+        self.pump_ice_events();
+        Ok(())
+    }
+
+    /// The driver could not open the ICE-TCP connection from active base `local` to
+    /// `remote` (RFC 6544 §7.1): that check fails at once.
+    pub fn tcp_connection_failed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        if let Some(agent) = self.ice.agent.as_mut() {
+            agent.tcp_connection_failed(local, remote);
+        }
+        self.pump_ice_events();
+    }
+
     /// A datagram arrived on local socket `local` from `remote`: classified once
     /// (`session/demux.rs`, RFC 7983 §7) and routed: STUN to the ICE agent,
     /// DTLS to the DTLS transport when it comes from a path the agent knows, the rest counted
@@ -678,10 +712,12 @@ impl Session {
     pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         let mut data = Vec::new();
         let t = self.poll_transmit_into(now, &mut data)?;
+        let tcp = self.ice.agent.as_ref().and_then(|a| a.tcp_base_type(t.local));
         Some(Transmit {
             local: t.local,
             remote: t.remote,
             data,
+            tcp,
         })
     }
 
@@ -1096,6 +1132,11 @@ impl Session {
         agent.set_transport_policy(self.config.ice_transport_policy);
         agent.set_local_credentials(&creds.ufrag, &creds.pwd);
         agent.set_role(controlling);
+        for &addr in &self.ice.tcp_listeners {
+            if let Err(e) = agent.add_local_tcp(addr) {
+                tracing::warn!("TCP listener {addr} not used: {e}");
+            }
+        }
         for &addr in &self.ice.local_addrs {
             if let Err(e) = agent.add_local_interface(addr) {
                 tracing::warn!("local address {addr} not used: {e}");

@@ -515,7 +515,8 @@ impl Connection {
             transport_id: Some(tid.clone()),
             address: Some(c.addr.ip().to_string()),
             port: Some(c.addr.port()),
-            protocol: Some("udp".into()),
+            // ICE-TCP candidates (RFC 6544) say so, as Chromium's stats do.
+            protocol: Some(if c.is_tcp() { "tcp" } else { "udp" }.into()),
             candidate_type: Some(c.kind.as_str().into()),
             priority: Some(c.priority),
             foundation: Some(c.foundation.clone()),

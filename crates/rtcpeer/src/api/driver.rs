@@ -42,6 +42,7 @@ use super::Inner;
 use super::datachannel::drain_pending;
 use super::mdns_socket::MdnsSocket;
 use super::mux::{MuxConn, MuxDatagram, UdpMux};
+use super::tcp::{IceTcpSettings, TcpIo};
 use super::udp::{BatchSocket, TxBatch};
 
 /// Receive buffer for the opt-in mDNS socket: an mDNS message is at most 9000 bytes
@@ -57,6 +58,8 @@ pub(crate) struct HostGathering {
     pub(crate) filter: InterfaceFilter,
     /// A shared socket instead of sockets of the connection's own.
     pub(crate) mux: Option<UdpMux>,
+    /// ICE-TCP listeners and limits (`api/tcp.rs`); not used with a mux.
+    pub(crate) tcp: IceTcpSettings,
 }
 
 impl HostGathering {
@@ -225,6 +228,8 @@ impl Inner {
 
 enum Wake {
     Notified,
+    /// An ICE-TCP socket has something (`api/tcp.rs`).
+    Tcp,
     Timer,
     /// A socket is readable, or the mux queued a datagram (given here).
     Readable(io::Result<Option<MuxDatagram>>),
@@ -455,6 +460,16 @@ async fn run(
     };
     let locals = io.local_addrs();
     shared.bound.send_replace(locals.clone());
+    let tcp_settings = if host.mux.is_some() {
+        IceTcpSettings {
+            enabled: false,
+            ..host.tcp.clone()
+        }
+    } else {
+        host.tcp.clone()
+    };
+    let tcp_ips: Vec<IpAddr> = locals.iter().map(SocketAddr::ip).collect();
+    let mut tcp = TcpIo::bind(tcp_settings, &tcp_ips, &locals).await;
     let mut mdns =
         mdns.then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>()));
     let mut mdns_buf = vec![0u8; if mdns.is_some() { MDNS_RECV_BUFFER } else { 0 }];
@@ -481,6 +496,11 @@ async fn run(
             for a in &locals {
                 if let Err(e) = core.handle_input(now, Input::LocalAddress(*a)) {
                     tracing::warn!("local address {a} not used: {e}");
+                }
+            }
+            for a in tcp.listeners() {
+                if let Err(e) = core.handle_input(now, Input::LocalTcpListener(a)) {
+                    tracing::warn!("TCP listener {a} not used: {e}");
                 }
             }
         }
@@ -542,12 +562,21 @@ async fn run(
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
+                // Accepted ICE-TCP connections without an authenticated check by now close.
+                let tcp_timeout = tcp.expire(now, |l, r| core.knows_path(l, r));
+                let timeout = match (timeout, tcp_timeout) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 (timeout, closed)
             };
             inner.deliver(std::mem::take(&mut events));
             r
         };
         if !out.is_empty() {
+            // TCP runs go to their connections; `io` skips them (no UDP socket has their
+            // local address).
+            tcp.send_batch(&out);
             io.send_batch(&out).await;
             out.clear();
         }
@@ -597,6 +626,7 @@ async fn run(
             _ = shared.notify.notified() => Wake::Notified,
             _ = sleep => Wake::Timer,
             r = std::future::poll_fn(|cx| io.poll_recv(cx)) => Wake::Readable(r),
+            () = std::future::poll_fn(|cx| tcp.poll(cx)) => Wake::Tcp,
             r = std::future::poll_fn(|cx| match mdns.as_ref() {
                 Some(m) => m.poll_recv(cx, &mut mdns_buf),
                 None => std::task::Poll::Pending,
@@ -604,6 +634,27 @@ async fn run(
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
+            Wake::Tcp => {
+                let Some(inner) = weak.upgrade() else {
+                    break;
+                };
+                let mut core = inner.core();
+                let now = Instant::now();
+                tcp.receive(|local, remote, data| {
+                    let _ = core.handle_input(
+                        now,
+                        Input::Datagram {
+                            local,
+                            remote,
+                            data,
+                        },
+                    );
+                });
+                for (local, remote) in tcp.take_failed() {
+                    let _ = core.handle_input(now, Input::TcpConnectFailed { local, remote });
+                }
+                let _ = core.handle_input(now, Input::BatchEnd);
+            }
             Wake::Readable(Err(e)) => tracing::debug!("receive failed: {e}"),
             Wake::Mdns(Err(e)) => tracing::debug!("mDNS receive failed: {e}"),
             Wake::Mdns(Ok((n, from))) => {

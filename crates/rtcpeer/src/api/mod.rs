@@ -16,6 +16,7 @@ mod media;
 mod mux;
 mod objects;
 mod stats;
+mod tcp;
 mod tracks;
 mod udp;
 
@@ -50,6 +51,7 @@ pub use mux::{MUX_QUEUE, UdpMux};
 pub use objects::{
     DtlsTransport, DtmfSender, IceTransport, RtpReceiver, RtpSender, RtpTransceiver, SctpTransport,
 };
+pub use tcp::IceTcpSettings;
 
 use chain::Chain;
 use driver::DriverShared;
@@ -107,6 +109,8 @@ pub struct IceSettings {
     /// no mDNS is sent and such candidates are dropped. On, the driver opens a multicast
     /// socket on port 5353 at the first such name (see `api/mdns_socket.rs`).
     pub mdns: bool,
+    /// ICE-TCP (RFC 6544): TCP host candidates and their limits; off by default.
+    pub tcp: IceTcpSettings,
 }
 
 impl IceSettings {
@@ -129,6 +133,7 @@ impl Default for IceSettings {
             agent: IceAgentConfig::default(),
             stun_resolve_timeout: Duration::from_secs(5),
             mdns: false,
+            tcp: IceTcpSettings::default(),
         }
     }
 }
@@ -333,6 +338,7 @@ impl PeerConnection {
                     interfaces: settings.ice.interfaces,
                     filter: settings.ice.interface_filter,
                     mux: settings.ice.udp_mux,
+                    tcp: settings.ice.tcp,
                 },
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
                 mdns: settings.ice.mdns,

@@ -93,3 +93,33 @@ pub fn veth_with_default_route(addr: &str) {
     ip(&["link", "set", "veth1", "up"]);
     ip(&["route", "add", "default", "dev", "veth0"]);
 }
+
+/// Drops every UDP packet in the child's namespace, in and out, with nftables (Debian's
+/// `nftables`, installed by scripts/test), and checks that a datagram on `lo` is really
+/// lost: only TCP can connect there (ICE-TCP tests).
+pub fn block_udp() {
+    assert!(
+        std::env::var_os(CHILD_ENV).is_some(),
+        "namespace changes only in the re-executed child"
+    );
+    let rules = "table inet no_udp {\n\
+                 chain out { type filter hook output priority 0; policy accept; meta l4proto udp drop; }\n\
+                 chain in { type filter hook input priority 0; policy accept; meta l4proto udp drop; }\n\
+                 }\n";
+    let path = std::env::temp_dir().join(format!("rtcpeer-no-udp-{}.nft", std::process::id()));
+    std::fs::write(&path, rules).expect("rules written");
+    let st = Command::new("nft")
+        .arg("-f")
+        .arg(&path)
+        .status()
+        .expect("nft runs (Debian package nftables, installed by scripts/test)");
+    let _ = std::fs::remove_file(&path);
+    assert!(st.success(), "nft refused the rules");
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    rx.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .expect("timeout");
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let _ = tx.send_to(b"x", rx.local_addr().expect("addr"));
+    let mut buf = [0u8; 4];
+    assert!(rx.recv_from(&mut buf).is_err(), "UDP still flows");
+}
