@@ -105,6 +105,8 @@ pub(crate) struct TransportRef<'a> {
     pub(crate) dtls_role: Option<DtlsRole>,
     pub(crate) srtp_profile: Option<crate::dtls::SrtpProfile>,
     pub(crate) remote_certificate: Option<&'a [u8]>,
+    /// The RTP session's send-side bandwidth estimate, bit/s, once it has one.
+    pub(crate) available_outgoing_bitrate: Option<u64>,
 }
 
 impl Session {
@@ -124,6 +126,7 @@ impl Session {
             dtls_role: self.dtls_role,
             srtp_profile: self.srtp_keying_material().map(|k| k.profile),
             remote_certificate: self.data.remote_certificate(),
+            available_outgoing_bitrate: self.media.bwe.estimate(),
         }]
     }
 }
@@ -434,12 +437,21 @@ impl Connection {
         for c in agent.remote_candidates() {
             report.insert(Stats::RemoteCandidate(candidate(false, &c)));
         }
+        let selected = agent
+            .selected_candidates()
+            .map(|(l, r)| pair_id(t.number, l, r));
         for (l, r, info) in agent.pairs_for_stats() {
+            let id = pair_id(t.number, l, r);
+            // webrtc-stats §7.13: the estimate belongs to the pair the transport sends on.
+            let available_outgoing_bitrate = t
+                .available_outgoing_bitrate
+                .filter(|_| selected.as_ref() == Some(&id))
+                .map(|b| b as f64);
             let path = t.traffic.path((l.base, r.addr)).unwrap_or_default();
             let c = info.counters;
             let responses = c.responses_received;
             report.insert(Stats::CandidatePair(IceCandidatePairStats {
-                id: pair_id(t.number, l, r),
+                id,
                 timestamp: ts,
                 transport_id: Some(tid.clone()),
                 local_candidate_id: Some(candidate_id(true, t.number, l)),
@@ -454,6 +466,7 @@ impl Connection {
                 last_packet_received_timestamp: path.received.last.map(|at| time.ms(at)),
                 total_round_trip_time: (responses > 0).then(|| secs(c.total_round_trip_time)),
                 current_round_trip_time: info.rtt.map(secs),
+                available_outgoing_bitrate,
                 requests_received: Some(c.requests_received),
                 requests_sent: Some(c.requests_sent),
                 responses_received: Some(responses),
