@@ -85,19 +85,20 @@ impl InterGroup {
         if p.send_us < cur.first_send {
             return None;
         }
-        if p.send_us - cur.first_send <= BURST_US {
+        if p.send_us.saturating_sub(cur.first_send) <= BURST_US {
             cur.last_send = cur.last_send.max(p.send_us);
             cur.last_arrival = cur.last_arrival.max(p.arrival_us);
             return None;
         }
         let done = *cur;
         let delta = self.previous.map(|prev| {
-            let send_delta = done.last_send - prev.last_send;
-            let arrival_delta = done.last_arrival - prev.last_arrival;
+            // Arrival times come from the remote: saturating, whatever it claims.
+            let send_delta = done.last_send.saturating_sub(prev.last_send);
+            let arrival_delta = done.last_arrival.saturating_sub(prev.last_arrival);
             GroupDelta {
                 arrival_us: done.last_arrival,
                 send_delta_us: send_delta,
-                delay_delta_us: arrival_delta - send_delta,
+                delay_delta_us: arrival_delta.saturating_sub(send_delta),
             }
         });
         self.previous = Some(done);
@@ -210,7 +211,7 @@ impl OveruseDetector {
             let send_delta = send_delta_us.clamp(0, 1_000_000);
             let t = match self.overuse_us {
                 None => send_delta / 2,
-                Some(t) => t + send_delta,
+                Some(t) => t.saturating_add(send_delta),
             };
             self.overuse_us = Some(t);
             self.overuse_count = self.overuse_count.saturating_add(1);
@@ -242,7 +243,7 @@ impl OveruseDetector {
             return;
         }
         let k = if abs < self.threshold { K_DOWN } else { K_UP };
-        let dt_ms = ((now_us - last) as f64 / 1000.0).clamp(0.0, 100.0);
+        let dt_ms = (now_us.saturating_sub(last) as f64 / 1000.0).clamp(0.0, 100.0);
         self.threshold = (self.threshold + k * (abs - self.threshold) * dt_ms).clamp(THRESHOLD_MIN, THRESHOLD_MAX);
         self.last_update_us = Some(now_us);
     }

@@ -326,7 +326,7 @@ impl SendSideBwe {
         let mut first = i64::MAX;
         let mut first_size = 0;
         for e in self.rates.iter().filter(|e| e.bytes > 0) {
-            if e.last_arrival <= newest && newest - e.last_arrival < RATE_WINDOW_US {
+            if e.last_arrival <= newest && newest.saturating_sub(e.last_arrival) < RATE_WINDOW_US {
                 bytes += e.bytes;
                 if e.first_arrival < first {
                     first = e.first_arrival;

@@ -86,7 +86,7 @@ impl Aimd {
     /// One update at `now_us` with the detector's signal and the received rate (bit/s,
     /// measured from the feedback), §5.5. Returns the new rate.
     pub fn update(&mut self, usage: BandwidthUsage, received: Option<f64>, now_us: i64) -> u64 {
-        let dt_us = self.last_update_us.map_or(0, |t| (now_us - t).clamp(0, 1_000_000));
+        let dt_us = self.last_update_us.map_or(0, |t| now_us.saturating_sub(t).clamp(0, 1_000_000));
         self.last_update_us = Some(now_us);
         self.state = match (usage, self.state) {
             (BandwidthUsage::Overusing, _) => RateState::Decrease,
@@ -200,7 +200,7 @@ impl LossBased {
         if p > LOSS_HIGH {
             let due = self
                 .last_decrease_us
-                .is_none_or(|t| now_us - t >= LOSS_DECREASE_INTERVAL_US + rtt_us.max(0));
+                .is_none_or(|t| now_us.saturating_sub(t) >= LOSS_DECREASE_INTERVAL_US + rtt_us.clamp(0, 10_000_000));
             if due {
                 self.rate *= 1.0 - 0.5 * p;
                 self.last_decrease_us = Some(now_us);
