@@ -639,6 +639,14 @@ pub(crate) struct MediaState {
 
 impl Default for MediaState {
     fn default() -> Self {
+        MediaState::new(BweConfig::default())
+    }
+}
+
+impl MediaState {
+    /// An RTP session whose bandwidth estimate keeps within `bwe`'s bounds.
+    pub(crate) fn new(bwe: BweConfig) -> Self {
+        let bwe = SendSideBwe::new(bwe);
         MediaState {
             sections: Vec::new(),
             router: SsrcRouter::new(SSRC_IDLE),
@@ -660,8 +668,8 @@ impl Default for MediaState {
             twcc_fb_count: 0,
             nack_scratch: Vec::new(),
             twcc_scratch: Vec::new(),
-            bwe: SendSideBwe::new(BweConfig::default()),
-            pacer: Pacer::new((BweConfig::default().start_bps as f64 * PACING_FACTOR) as u64),
+            pacer: Pacer::new((bwe.config().start_bps as f64 * PACING_FACTOR) as u64),
+            bwe,
             paced: VecDeque::new(),
             paced_bytes: 0,
         }
@@ -3072,5 +3080,27 @@ mod tests {
         assert!(refused > 0);
         assert!(n.cores[0].session.media.paced_len() <= super::MAX_PACED_PACKETS);
         assert_eq!(n.cores[0].media_counters().pacer_dropped_frames, refused);
+    }
+
+    #[test]
+    fn the_settings_bound_the_estimate_and_set_the_first_pacing_rate() {
+        use crate::connection::CoreSettings;
+        assert_eq!(CoreSettings::default().bwe_config(), BweConfig::default());
+        let settings = CoreSettings {
+            outgoing_bitrate_min_bps: 100_000,
+            outgoing_bitrate_start_bps: 200_000,
+            outgoing_bitrate_max_bps: 400_000,
+            ..CoreSettings::default()
+        };
+        let mut m = MediaState::new(settings.bwe_config());
+        assert_eq!(m.pacing_rate(), 500_000, "2.5 × the start");
+        let t0 = Instant::now();
+        m.bwe.on_remb(t0, 10_000_000);
+        assert_eq!(m.bwe.estimate(), Some(200_000), "REMB above: the start holds");
+        m.bwe.on_remb(t0, 1_000);
+        assert_eq!(m.bwe.estimate(), Some(100_000), "never below the minimum");
+        // A start outside the bounds is brought inside them.
+        let odd = CoreSettings { outgoing_bitrate_start_bps: 10, ..settings };
+        assert_eq!(MediaState::new(odd.bwe_config()).bwe.target(), 100_000);
     }
 }

@@ -132,6 +132,7 @@ impl Session {
     ) -> Self {
         Session {
             config: IceConfig::from(config),
+            media: media::MediaState::new(settings.bwe_config()),
             settings,
             certificate,
             rng,
@@ -140,7 +141,6 @@ impl Session {
             channels: ChannelTable::new(Default::default()),
             ice: ice::IceState::default(),
             data: data::DataPath::new(),
-            media: media::MediaState::default(),
             extra: Vec::new(),
             binding: None,
             timers: timers::Timers::default(),

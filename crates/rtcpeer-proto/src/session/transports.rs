@@ -373,7 +373,7 @@ impl Session {
             own_sockets,
             to_bind,
             local_addrs: Vec::new(),
-            media: MediaState::default(),
+            media: MediaState::new(self.settings.bwe_config()),
             selected: None,
         }
     }
