@@ -31,8 +31,9 @@ pub const RING: usize = 4096;
 const LOSS_MIN_PACKETS: u64 = 20;
 /// The received-rate window (libwebrtc's acknowledged-bitrate window, about 500 ms).
 const RATE_WINDOW_US: i64 = 500_000;
-/// Per-feedback entries of the received-rate window.
-const RATE_ENTRIES: usize = 32;
+/// Per-feedback entries of the received-rate window (16 × a 50 ms feedback interval, the
+/// shortest browsers use, still covers the 500 ms window).
+const RATE_ENTRIES: usize = 16;
 /// The estimate is reported to the application when it moved by this fraction…
 const REPORT_CHANGE: f64 = 0.05;
 /// …and no more often than this.
