@@ -282,6 +282,25 @@ pub struct CoreSettings {
     /// before decryption, as a lossy network would (NACK and RTX then repair them). 0, the
     /// default, drops nothing.
     pub simulated_rtp_loss_per_mille: u16,
+    /// Bounds of the send-side bandwidth estimate in bit/s (draft-ietf-rmcat-gcc-02):
+    /// it never goes below `min` nor above `max`, and starts at `start` until feedback
+    /// (defaults 30 kbit/s, 1 Mbit/s, 50 Mbit/s). Video frames are paced at 2.5 × it.
+    pub outgoing_bitrate_min_bps: u64,
+    /// See [`CoreSettings::outgoing_bitrate_min_bps`].
+    pub outgoing_bitrate_start_bps: u64,
+    /// See [`CoreSettings::outgoing_bitrate_min_bps`].
+    pub outgoing_bitrate_max_bps: u64,
+}
+
+impl CoreSettings {
+    /// The bandwidth estimator's bounds from these settings.
+    pub(crate) fn bwe_config(&self) -> crate::rtp::session::cc::BweConfig {
+        crate::rtp::session::cc::BweConfig {
+            min_bps: self.outgoing_bitrate_min_bps,
+            start_bps: self.outgoing_bitrate_start_bps,
+            max_bps: self.outgoing_bitrate_max_bps,
+        }
+    }
 }
 
 impl Default for CoreSettings {
@@ -291,6 +310,9 @@ impl Default for CoreSettings {
             max_message_size: 262_144,
             dtls: crate::dtls::DtlsSettings::default(),
             simulated_rtp_loss_per_mille: 0,
+            outgoing_bitrate_min_bps: 30_000,
+            outgoing_bitrate_start_bps: 1_000_000,
+            outgoing_bitrate_max_bps: 50_000_000,
         }
     }
 }

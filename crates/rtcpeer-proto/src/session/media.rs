@@ -37,6 +37,8 @@ use crate::rtp::session::nack::{HistoryConfig, NackConfig, NackTracker, SendHist
 use crate::rtp::session::receive::ReceiveStats;
 use crate::rtp::session::routing::SsrcRouter;
 use crate::rtp::session::send::SendStats;
+use crate::rtp::session::cc::pacer::{PACING_FACTOR, Pacer};
+use crate::rtp::session::cc::{BweConfig, SendSideBwe};
 use crate::rtp::session::twcc::TwccRecorder;
 use crate::rtp::{
     ExtensionKind, ExtensionMap, Extensions, HeaderExtensions, RtpHeader, RtpPacket,
@@ -72,6 +74,12 @@ const MAX_RTP_PAYLOAD: usize = 1100;
 const NACK_INTERVAL: Duration = Duration::from_millis(20);
 /// Largest RTCP feedback packet we write (fits any path with SRTCP's overhead).
 const MAX_FEEDBACK_LEN: usize = 1200;
+/// Packets the pacer holds at most; a frame that does not fit is not sent (counted in
+/// [`MediaCounters::pacer_dropped_frames`]).
+pub(crate) const MAX_PACED_PACKETS: usize = 1024;
+/// The pacer speeds up beyond 2.5 × the estimate so that what it holds leaves within this
+/// (libwebrtc's 2 s queue limit).
+const MAX_PACER_QUEUE_TIME: Duration = Duration::from_secs(2);
 /// Shortest time between two key-frame requests a receiver sends after lost frames.
 const PLI_INTERVAL: Duration = Duration::from_millis(500);
 /// Sequence numbers one NACK packet asks for at most (the rest wait for the next round).
@@ -199,6 +207,13 @@ pub enum MediaEvent {
     /// The remote asked the sender for a key frame (PLI, RFC 4585 §6.3.1, or FIR,
     /// RFC 5104 §4.3.1): the application's encoder should make one.
     KeyframeRequest,
+    /// The transport's send-side bandwidth estimate changed by more than 5 % (at most every
+    /// 200 ms; draft-ietf-rmcat-gcc-02 §4): the bit rate the application's encoders should
+    /// share among the senders of this transport. Given to every sending transceiver.
+    TargetBitrate {
+        /// The estimate, bit/s.
+        bitrate_bps: u64,
+    },
 }
 
 /// What to send as one RTP packet (the session writes the header's SSRC and sequence number
@@ -583,6 +598,13 @@ pub struct MediaCounters {
     pub keyframe_requests_sent: u64,
     /// Transport-wide CC feedback packets sent.
     pub twcc_feedback_sent: u64,
+    /// Transport-wide CC feedback packets received and given to the bandwidth estimator.
+    pub twcc_feedback_received: u64,
+    /// Frames not sent because the pacer's queue was full ([`MAX_PACED_PACKETS`]).
+    pub pacer_dropped_frames: u64,
+    /// The send-side bandwidth estimate in bit/s (draft-ietf-rmcat-gcc-02), once feedback
+    /// gave one (`availableOutgoingBitrate`, webrtc-stats §7.13).
+    pub available_outgoing_bitrate: Option<u64>,
     /// The latest round-trip time measured from the remote's reports about one of our
     /// senders (RFC 3550 §6.4.1), if any.
     pub round_trip_time: Option<Duration>,
@@ -633,10 +655,25 @@ pub(crate) struct MediaState {
     /// Scratch for NACKed sequence numbers and TWCC arrivals.
     nack_scratch: Vec<u64>,
     twcc_scratch: Vec<(u64, u64)>,
+    /// The send-side bandwidth estimate (draft-ietf-rmcat-gcc-02).
+    pub(crate) bwe: SendSideBwe,
+    /// The pacer's budget, and the video packets it holds (encrypted, with their
+    /// transport-wide sequence number), with their total size.
+    pacer: Pacer,
+    paced: VecDeque<(Vec<u8>, Option<u16>)>,
+    paced_bytes: usize,
 }
 
 impl Default for MediaState {
     fn default() -> Self {
+        MediaState::new(BweConfig::default())
+    }
+}
+
+impl MediaState {
+    /// An RTP session whose bandwidth estimate keeps within `bwe`'s bounds.
+    pub(crate) fn new(bwe: BweConfig) -> Self {
+        let bwe = SendSideBwe::new(bwe);
         MediaState {
             sections: Vec::new(),
             router: SsrcRouter::new(SSRC_IDLE),
@@ -661,6 +698,10 @@ impl Default for MediaState {
             twcc_fb_count: 0,
             nack_scratch: Vec::new(),
             twcc_scratch: Vec::new(),
+            pacer: Pacer::new((bwe.config().start_bps as f64 * PACING_FACTOR) as u64),
+            bwe,
+            paced: VecDeque::new(),
+            paced_bytes: 0,
         }
     }
 }
@@ -1134,13 +1175,34 @@ impl MediaState {
     /// Writes, keeps and encrypts one packet of transceiver `id`'s sender (see
     /// [`OutgoingRtp`]); returns its sequence number, or `None` when it was not sent (no
     /// keys yet, the transceiver does not send, unknown payload type, queue full).
+    ///
+    /// These packets are not paced: an application giving whole RTP packets (forwarding,
+    /// SFUs) already has their timing from the original sender, and holding them would add
+    /// delay it cannot see. They are recorded for the bandwidth estimate and spend the
+    /// pacer's budget, so paced frames and forwarded packets share the estimate.
     pub(crate) fn send_rtp(
         &mut self,
         now: Instant,
         id: TransceiverId,
         rtp: &OutgoingRtp<'_>,
     ) -> Option<u16> {
-        if self.contexts().is_none() || self.queue.len() >= MAX_QUEUED_PACKETS {
+        self.write_rtp(now, id, rtp, false)
+    }
+
+    /// [`MediaState::send_rtp`], through the pacer when `paced`.
+    fn write_rtp(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rtp: &OutgoingRtp<'_>,
+        paced: bool,
+    ) -> Option<u16> {
+        let full = if paced {
+            self.paced.len() >= MAX_PACED_PACKETS
+        } else {
+            self.queue.len() >= MAX_QUEUED_PACKETS
+        };
+        if self.contexts().is_none() || full {
             self.counters.queue_full += u64::from(self.srtp.is_some());
             return None;
         }
@@ -1210,9 +1272,56 @@ impl MediaState {
             self.spare.push(buf);
             return None;
         }
-        self.queue.push_back(buf);
+        let len = buf.len();
+        if paced {
+            self.paced_bytes += len;
+            self.paced.push_back((buf, twcc_seq));
+        } else {
+            if let Some(s) = twcc_seq {
+                self.bwe.on_sent(now, s, len);
+            }
+            self.pacer.spend(now, len);
+            self.queue.push_back(buf);
+        }
         self.counters.rtp_sent += 1;
         Some(seq)
+    }
+
+    /// The pacing rate: 2.5 × the estimate (the start rate before feedback), faster when
+    /// the queue would otherwise take more than 2 s to leave.
+    fn pacing_rate(&self) -> u64 {
+        let target = (self.bwe.target() as f64 * PACING_FACTOR) as u64;
+        let drain = (self.paced_bytes as u64 * 8).saturating_mul(1000)
+            / MAX_PACER_QUEUE_TIME.as_millis().max(1) as u64;
+        target.max(drain)
+    }
+
+    /// Moves the paced packets whose turn came at `now` to the send queue; each is recorded
+    /// for the bandwidth estimate as it leaves.
+    fn release(&mut self, now: Instant) {
+        if self.paced.is_empty() {
+            return;
+        }
+        let rate = self.pacing_rate();
+        self.pacer.set_rate(now, rate);
+        while self.pacer.can_send(now) {
+            let Some((buf, twcc_seq)) = self.paced.pop_front() else {
+                break;
+            };
+            let len = buf.len();
+            self.paced_bytes = self.paced_bytes.saturating_sub(len);
+            self.pacer.spend(now, len);
+            if let Some(s) = twcc_seq {
+                self.bwe.on_sent(now, s, len);
+            }
+            self.queue.push_back(buf);
+        }
+    }
+
+    /// Packets the pacer holds.
+    #[cfg(test)]
+    pub(crate) fn paced_len(&self) -> usize {
+        self.paced.len()
     }
 
     /// Whether packets wait for the scheduler.
@@ -1340,14 +1449,44 @@ impl MediaState {
                     }
                 }
             }
-            // No congestion controller yet: transport-wide feedback and REMB are read
-            // (counted above) and not acted on; SDES, APP and XR carry nothing we use.
-            RtcpPacket::TransportCc(_)
-            | RtcpPacket::Remb(_)
-            | RtcpPacket::Sdes(_)
+            RtcpPacket::TransportCc(fb) => {
+                self.counters.twcc_feedback_received += 1;
+                if let Some(rtt) =
+                    self.sections.iter().find_map(|s| s.send.as_ref()?.stats.rtt())
+                {
+                    self.bwe.set_rtt(rtt);
+                }
+                self.bwe.on_feedback(now, &fb);
+                self.estimate_changed(now);
+            }
+            // REMB (draft-alvestrand-rmcat-remb-03 §2.2) caps the estimate of the transport
+            // whichever of its SSRCs it lists: browsers send one for all their streams.
+            RtcpPacket::Remb(remb) => {
+                self.bwe.on_remb(now, remb.bitrate());
+                self.estimate_changed(now);
+            }
+            // SDES, APP and XR carry nothing we use.
+            RtcpPacket::Sdes(_)
             | RtcpPacket::App(_)
             | RtcpPacket::Xr(_)
             | RtcpPacket::Unknown(_) => {}
+        }
+    }
+
+    /// Tells every sending transceiver the new estimate when it moved enough (see
+    /// [`MediaEvent::TargetBitrate`]).
+    fn estimate_changed(&mut self, now: Instant) {
+        let Some(bitrate_bps) = self.bwe.poll_target(now) else {
+            return;
+        };
+        let ids: Vec<TransceiverId> = self
+            .sections
+            .iter()
+            .filter(|s| s.send.is_some() && s.direction.is_some_and(RtpTransceiverDirection::sends))
+            .map(|s| s.transceiver)
+            .collect();
+        for id in ids {
+            self.push_event(id, MediaEvent::TargetBitrate { bitrate_bps });
         }
     }
 
@@ -1502,6 +1641,8 @@ impl MediaState {
             self.nack_due.map(|t| (t, TimerName::Media(MediaTimer::Nack))),
             self.twcc.poll_timeout().map(|t| (t, TimerName::Media(MediaTimer::Twcc))),
             dtmf.map(|t| (t, TimerName::Media(MediaTimer::Dtmf))),
+            if self.paced.is_empty() { None } else { self.pacer.next_send() }
+                .map(|t| (t, TimerName::Media(MediaTimer::Pace))),
             self.sections
                 .iter()
                 .flat_map(|s| &s.receive)
@@ -1531,6 +1672,7 @@ impl MediaState {
         }
         self.run_dtmf(now);
         self.drain_frames(now);
+        self.release(now);
     }
 
     /// Frames whose missing packets were given up on (the reorder buffer's hole limits).
@@ -1598,7 +1740,9 @@ impl MediaState {
     /// Packetizes one encoded frame of `duration` (RFC 7741, RFC 6184, ... by the first
     /// negotiated codec of the sender) and sends its packets; the frame's RTP timestamp
     /// advances by the duration on the codec's clock (also while the sender is inactive,
-    /// when nothing is sent). Returns the packets sent.
+    /// when nothing is sent). Returns the packets sent. Video packets leave through the
+    /// pacer (at 2.5 × the bandwidth estimate, draft-ietf-rmcat-gcc-02 §4), audio at once;
+    /// a video frame that does not fit the pacer's queue is not sent (0).
     pub(crate) fn send_frame(
         &mut self,
         now: Instant,
@@ -1621,6 +1765,9 @@ impl MediaState {
             .cloned()
             .ok_or_else(|| crate::Error::not_supported("no negotiated codec rtcpeer can packetize"))?;
         let active = section.send_active;
+        // Video leaves through the pacer; audio frames are small and late audio is worse
+        // than a burst (libwebrtc sends audio ahead of paced video too).
+        let paced = section.kind == MediaKind::Video;
         let send = section
             .send
             .as_mut()
@@ -1654,6 +1801,11 @@ impl MediaState {
         {
             pending.push((buf[..info.len].to_vec(), info.marker));
         }
+        if paced && self.paced.len() + pending.len() > MAX_PACED_PACKETS {
+            // A frame is sent whole or not at all: half a frame only wastes the link.
+            self.counters.pacer_dropped_frames += 1;
+            return Ok(0);
+        }
         let mut sent = 0;
         for (payload, marker) in &pending {
             let rtp = OutgoingRtp {
@@ -1662,10 +1814,11 @@ impl MediaState {
                 marker: *marker,
                 payload,
             };
-            if self.send_rtp(now, id, &rtp).is_some() {
+            if self.write_rtp(now, id, &rtp, paced).is_some() {
                 sent += 1;
             }
         }
+        self.release(now);
         if sent > 0
             && let Some(c) = self
                 .sections
@@ -2033,6 +2186,7 @@ impl Session {
     /// Counters of the RTP session, with the latest round-trip time.
     pub fn media_counters(&self) -> MediaCounters {
         let mut c = self.media.counters;
+        c.available_outgoing_bitrate = self.media.bwe.estimate();
         c.round_trip_time = self
             .media
             .sections
@@ -2055,6 +2209,9 @@ impl Session {
             c.keyframe_requests_received = c.keyframe_requests_received.saturating_add(x.keyframe_requests_received);
             c.keyframe_requests_sent = c.keyframe_requests_sent.saturating_add(x.keyframe_requests_sent);
             c.twcc_feedback_sent = c.twcc_feedback_sent.saturating_add(x.twcc_feedback_sent);
+            c.twcc_feedback_received =
+                c.twcc_feedback_received.saturating_add(x.twcc_feedback_received);
+            c.pacer_dropped_frames = c.pacer_dropped_frames.saturating_add(x.pacer_dropped_frames);
             if c.round_trip_time.is_none() {
                 c.round_trip_time = e
                     .media
@@ -2261,6 +2418,39 @@ mod tests {
             pub(super) media: [Vec<(TransceiverId, MediaEvent)>; 2],
             /// The transceivers of each core: (audio, video).
             pub(super) transceivers: [(TransceiverId, TransceiverId); 2],
+            /// A bottleneck on the path from core 0 to core 1, when set.
+            pub(super) link: Option<Link>,
+        }
+
+        /// A bottleneck link: a drop-tail queue drained at `rate_bps`.
+        pub(super) struct Link {
+            pub(super) rate_bps: u64,
+            /// Packets that would wait longer than this are dropped.
+            pub(super) max_queue: Duration,
+            free_at: Option<Instant>,
+            pub(super) dropped: u64,
+            /// The longest queueing delay since the last reset.
+            pub(super) max_delay: Duration,
+        }
+
+        impl Link {
+            pub(super) fn new(rate_bps: u64, max_queue: Duration) -> Link {
+                Link { rate_bps, max_queue, free_at: None, dropped: 0, max_delay: Duration::ZERO }
+            }
+
+            /// When a packet of `len` bytes sent at `now` leaves the queue, `None`: dropped.
+            fn pass(&mut self, now: Instant, len: usize) -> Option<Instant> {
+                let start = self.free_at.map_or(now, |t| t.max(now));
+                let wait = start - now;
+                if wait > self.max_queue {
+                    self.dropped += 1;
+                    return None;
+                }
+                self.max_delay = self.max_delay.max(wait);
+                let done = start + Duration::from_micros(len as u64 * 8_000_000 / self.rate_bps);
+                self.free_at = Some(done);
+                Some(done)
+            }
         }
 
         impl Net {
@@ -2296,6 +2486,7 @@ mod tests {
                     in_flight: VecDeque::new(),
                     media: [Vec::new(), Vec::new()],
                     transceivers: [(audio, video), (b_audio, b_video)],
+                    link: None,
                 }
             }
 
@@ -2329,13 +2520,17 @@ mod tests {
                             if drop(i, t.class, &buf) || t.remote != self.addrs[1 - i] {
                                 continue;
                             }
-                            self.in_flight.push_back((
-                                self.now + LATENCY,
-                                1 - i,
-                                t.local,
-                                t.remote,
-                                buf.clone(),
-                            ));
+                            let sent = match self.link.as_mut().filter(|_| i == 0) {
+                                Some(link) => match link.pass(self.now, buf.len()) {
+                                    Some(t) => t,
+                                    None => continue,
+                                },
+                                None => self.now,
+                            };
+                            // Kept in arrival order (the link delays one direction only).
+                            let at = sent + LATENCY;
+                            let pos = self.in_flight.partition_point(|d| d.0 <= at);
+                            self.in_flight.insert(pos, (at, 1 - i, t.local, t.remote, buf.clone()));
                         }
                         while let Some(e) = self.cores[i].poll_event() {
                             if let Event::Media(id, m) = e {
@@ -2356,7 +2551,8 @@ mod tests {
                         .chain(self.in_flight.front().map(|d| d.0))
                         .min()
                         .expect("a timer is always running");
-                    self.now = next.max(self.now);
+                    // Never past `end`: callers step time (e.g. one frame interval).
+                    self.now = next.max(self.now).min(end);
                     while let Some((at, to, from, dest, data)) = self.in_flight.front()
                         && *at <= self.now
                     {
@@ -2843,4 +3039,141 @@ mod tests {
         assert_eq!(s.recent(true, t0 + Duration::from_secs(6))[0].source, 999);
     }
 
+
+    /// Runs a video sender that wants 5 Mbit/s through a bottleneck for `secs` seconds of
+    /// simulated time; the application encodes at min(5 Mbit/s, the latest
+    /// [`MediaEvent::TargetBitrate`]). Returns the estimate at each second.
+    fn run_through_bottleneck(n: &mut wire::Net, secs: u64, target: &mut u64, next_frame: &mut usize) -> Vec<u64> {
+        use crate::util::RandomSource;
+        let (_, a_video) = n.transceivers[0];
+        let mut rng = crate::util::SeededRandom::new(*next_frame as u64 + 5);
+        let mut trace = Vec::new();
+        const FPS: u64 = 30;
+        for f in 0..secs * FPS {
+            let bytes = (*target).min(5_000_000) / 8 / FPS;
+            let mut frame = vec![0u8; bytes.max(1) as usize];
+            rng.fill(&mut frame);
+            // A VP8 key frame first (P bit clear, RFC 6386 §9.1), then delta frames.
+            frame[0] = if *next_frame == 0 { frame[0] & !1 } else { frame[0] | 1 };
+            *next_frame += 1;
+            n.cores[0].send_frame(n.now, a_video, &frame, Duration::from_millis(1000 / FPS)).unwrap();
+            n.run(Duration::from_millis(1000 / FPS), |_, _, _| false, |_| false);
+            for (id, e) in n.media[0].drain(..) {
+                if let (true, MediaEvent::TargetBitrate { bitrate_bps }) = (id == a_video, e) {
+                    *target = bitrate_bps;
+                }
+            }
+            n.media[1].clear();
+            if (f + 1) % FPS == 0 {
+                trace.push(n.cores[0].media_counters().available_outgoing_bitrate.unwrap_or(0));
+            }
+        }
+        trace
+    }
+
+    #[test]
+    fn the_estimate_converges_to_a_bottleneck_and_follows_it_down() {
+        let mut n = wire::Net::new(41);
+        n.connect();
+        let unix = Duration::from_secs(1_800_000_000);
+        for c in &mut n.cores {
+            c.set_wall_clock(n.now, unix);
+        }
+        assert_eq!(n.cores[0].media_counters().available_outgoing_bitrate, None, "no feedback yet");
+        n.link = Some(wire::Link::new(1_500_000, Duration::from_millis(500)));
+        let (mut target, mut frames) = (5_000_000u64, 0usize);
+        let high = run_through_bottleneck(&mut n, 30, &mut target, &mut frames);
+        // The application followed the `TargetBitrate` events down from its 5 Mbit/s.
+        assert!((1_000_000..=1_700_000).contains(&target), "{target}");
+        let link = n.link.as_mut().unwrap();
+        let (dropped_high, delay_high) = (link.dropped, link.max_delay);
+        // From here the queueing delay must stay bounded once the estimate followed.
+        link.rate_bps = 750_000;
+        link.max_delay = Duration::ZERO;
+        let low_start = run_through_bottleneck(&mut n, 10, &mut target, &mut frames);
+        n.link.as_mut().unwrap().max_delay = Duration::ZERO;
+        let low = run_through_bottleneck(&mut n, 20, &mut target, &mut frames);
+        let c = n.cores[0].media_counters();
+        eprintln!(
+            "1.5 Mbit/s: {high:?}\n0.75 Mbit/s: {low_start:?} {low:?}\nlink drops {dropped_high} → {}, max queue {delay_high:?} → {:?}, {c:?} {:?}",
+            n.link.as_ref().unwrap().dropped,
+            n.link.as_ref().unwrap().max_delay,
+            n.cores[0].session.media.bwe.counters(),
+        );
+        assert!(c.twcc_feedback_received > 100, "{c:?}");
+        // Converged to 70–110 % of 1.5 Mbit/s within 15 s and stays there.
+        for (s, &e) in high.iter().enumerate().skip(15) {
+            assert!((1_050_000..=1_650_000).contains(&e), "{s} s at 1.5 Mbit/s: {high:?}");
+        }
+        // After the drop to 750 kbit/s: within 70–110 % after 10 s, with the queueing delay
+        // bounded by then.
+        for (s, &e) in low.iter().enumerate() {
+            assert!((525_000..=825_000).contains(&e), "{} s at 750 kbit/s: {low:?}", s + 10);
+        }
+        assert!(n.link.as_ref().unwrap().max_delay < Duration::from_millis(400), "{:?}", n.link.as_ref().unwrap().max_delay);
+        assert!(n.cores[0].session.media.paced_len() < 100);
+        // Frames kept arriving at the receiver throughout.
+        assert!(n.cores[1].media_counters().rtp_received > 5_000);
+    }
+
+    #[test]
+    fn video_frames_leave_paced_and_a_full_pacer_refuses_whole_frames() {
+        let mut n = wire::Net::new(43);
+        n.connect();
+        let (a_audio, a_video) = n.transceivers[0];
+        let frame = vec![1u8; 30_000];
+        let packets = n.cores[0].send_frame(n.now, a_video, &frame, Duration::from_millis(33)).unwrap();
+        assert!(packets >= 28, "{packets}");
+        // Before any feedback the pacer runs at 2.5 × the 1 Mbit/s start: one 5 ms budget
+        // (1562 bytes) leaves at once, the rest waits.
+        let held = n.cores[0].session.media.paced_len();
+        assert!(held + 2 >= packets && held < packets, "{held} of {packets}");
+        let (due, name) = n.cores[0].session.media.next_timer().unwrap();
+        assert_eq!(name, TimerName::Media(MediaTimer::Pace));
+        assert!(due > n.now && due <= n.now + Duration::from_millis(5), "{:?}", due - n.now);
+        // Audio is not held behind it.
+        let sent = n.cores[0].media_counters().rtp_sent;
+        n.cores[0].send_frame(n.now, a_audio, &[0xF8, 1, 2, 3], Duration::from_millis(20)).unwrap();
+        assert_eq!(n.cores[0].media_counters().rtp_sent, sent + 1);
+        assert_eq!(n.cores[0].session.media.paced_len(), held);
+        // 30 kB at 2.5 Mbit/s: about 96 ms; half of it is still held at 40 ms.
+        n.run(Duration::from_millis(40), |_, _, _| false, |_| false);
+        let mid = n.cores[0].session.media.paced_len();
+        assert!(mid > 5 && mid < held, "{mid}");
+        n.run(Duration::from_millis(80), |_, _, _| false, |_| false);
+        assert_eq!(n.cores[0].session.media.paced_len(), 0);
+        // A flood of frames at one instant: the queue fills to its limit and the frames that
+        // would not fit whole are refused and counted.
+        let mut refused = 0;
+        for _ in 0..50 {
+            if n.cores[0].send_frame(n.now, a_video, &frame, Duration::from_millis(33)).unwrap() == 0 {
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
+        assert!(n.cores[0].session.media.paced_len() <= super::MAX_PACED_PACKETS);
+        assert_eq!(n.cores[0].media_counters().pacer_dropped_frames, refused);
+    }
+
+    #[test]
+    fn the_settings_bound_the_estimate_and_set_the_first_pacing_rate() {
+        use crate::connection::CoreSettings;
+        assert_eq!(CoreSettings::default().bwe_config(), BweConfig::default());
+        let settings = CoreSettings {
+            outgoing_bitrate_min_bps: 100_000,
+            outgoing_bitrate_start_bps: 200_000,
+            outgoing_bitrate_max_bps: 400_000,
+            ..CoreSettings::default()
+        };
+        let mut m = MediaState::new(settings.bwe_config());
+        assert_eq!(m.pacing_rate(), 500_000, "2.5 × the start");
+        let t0 = Instant::now();
+        m.bwe.on_remb(t0, 10_000_000);
+        assert_eq!(m.bwe.estimate(), Some(200_000), "REMB above: the start holds");
+        m.bwe.on_remb(t0, 1_000);
+        assert_eq!(m.bwe.estimate(), Some(100_000), "never below the minimum");
+        // A start outside the bounds is brought inside them.
+        let odd = CoreSettings { outgoing_bitrate_start_bps: 10, ..settings };
+        assert_eq!(MediaState::new(odd.bwe_config()).bwe.target(), 100_000);
+    }
 }

@@ -146,6 +146,7 @@ impl Session {
     ) -> Self {
         Session {
             config: IceConfig::from(config),
+            media: media::MediaState::new(settings.bwe_config()),
             settings,
             certificate,
             rng,
@@ -154,7 +155,6 @@ impl Session {
             channels: ChannelTable::new(Default::default()),
             ice: ice::IceState::default(),
             data: data::DataPath::new(),
-            media: media::MediaState::default(),
             extra: Vec::new(),
             rtcp: None,
             binding: None,

@@ -39,6 +39,8 @@ pub enum MediaTimer {
     Dtmf,
     /// A received stream's reorder buffer gives up on a missing packet.
     Reorder,
+    /// The pacer's budget lets the next held video packet leave (draft-ietf-rmcat-gcc-02 §4).
+    Pace,
 }
 
 /// The session's timer bookkeeping: the deferred-work flag, the latest time seen, and why

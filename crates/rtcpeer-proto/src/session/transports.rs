@@ -226,6 +226,7 @@ impl Session {
                     .and_then(|d| d.cipher_suite())
                     .and_then(|c| c.name()),
                 remote_certificate: e.remote_certificate.as_deref(),
+                available_outgoing_bitrate: e.media.bwe.estimate(),
             })
     }
 
@@ -443,7 +444,7 @@ impl Session {
             own_sockets,
             to_bind,
             local_addrs: Vec::new(),
-            media: MediaState::default(),
+            media: MediaState::new(self.settings.bwe_config()),
             selected: None,
         }
     }

@@ -138,6 +138,8 @@ pub(crate) struct TransportRef<'a> {
     /// The DTLS cipher suite's IANA name, once connected.
     pub(crate) dtls_cipher: Option<&'static str>,
     pub(crate) remote_certificate: Option<&'a [u8]>,
+    /// The RTP session's send-side bandwidth estimate, bit/s, once it has one.
+    pub(crate) available_outgoing_bitrate: Option<u64>,
 }
 
 impl Session {
@@ -160,6 +162,7 @@ impl Session {
             srtp_profile: self.srtp_keying_material().map(|k| k.profile),
             dtls_cipher: self.data.dtls_cipher(),
             remote_certificate: self.data.remote_certificate(),
+            available_outgoing_bitrate: self.media.bwe.estimate(),
         }];
         out.extend(self.extra_stats_transports(2));
         out
@@ -531,12 +534,21 @@ impl Connection {
         for c in agent.remote_candidates() {
             report.insert(Stats::RemoteCandidate(candidate(false, &c)));
         }
+        let selected = agent
+            .selected_candidates()
+            .map(|(l, r)| pair_id(t.number, l, r));
         for (l, r, info) in agent.pairs_for_stats() {
+            let id = pair_id(t.number, l, r);
+            // webrtc-stats §7.13: the estimate belongs to the pair the transport sends on.
+            let available_outgoing_bitrate = t
+                .available_outgoing_bitrate
+                .filter(|_| selected.as_ref() == Some(&id))
+                .map(|b| b as f64);
             let path = t.traffic.path((l.base, r.addr)).unwrap_or_default();
             let c = info.counters;
             let responses = c.responses_received;
             report.insert(Stats::CandidatePair(IceCandidatePairStats {
-                id: pair_id(t.number, l, r),
+                id,
                 timestamp: ts,
                 transport_id: Some(tid.clone()),
                 local_candidate_id: Some(candidate_id(true, t.number, l)),
@@ -551,6 +563,7 @@ impl Connection {
                 last_packet_received_timestamp: path.received.last.map(|at| time.ms(at)),
                 total_round_trip_time: (responses > 0).then(|| secs(c.total_round_trip_time)),
                 current_round_trip_time: info.rtt.map(secs),
+                available_outgoing_bitrate,
                 requests_received: Some(c.requests_received),
                 requests_sent: Some(c.requests_sent),
                 responses_received: Some(responses),

@@ -143,6 +143,9 @@ stats_dictionary! {
         total_round_trip_time: f64,
         /// The latest STUN round-trip time (seconds).
         current_round_trip_time: f64,
+        /// The send-side bandwidth estimate of the selected pair (bit/s,
+        /// draft-ietf-rmcat-gcc-02); absent on other pairs and before feedback gave one.
+        available_outgoing_bitrate: f64,
         /// Connectivity checks received.
         requests_received: u64,
         /// Connectivity checks and consent requests sent.

@@ -788,3 +788,36 @@ fn nack_rtx_and_pli_counters_follow_the_repairs() {
         (Some(0), Some(0))
     );
 }
+
+/// webrtc-stats §7.13 `availableOutgoingBitrate`: absent until the send-side bandwidth
+/// estimator has an estimate, then on the selected pair only.
+#[test]
+fn available_outgoing_bitrate_appears_on_the_selected_pair_once_feedback_came() {
+    let mut n = Net::new(3);
+    n.connect();
+    let before = n.stats(0, StatsSelector::All);
+    for p in entries(&before, "candidate-pair") {
+        assert!(p.get("availableOutgoingBitrate").is_none(), "{p}");
+    }
+    n.traffic(20);
+    n.run(Duration::from_secs(2), |_| false);
+    let after = n.stats(0, StatsSelector::All);
+    let t = one(&after, "transport", |_| true);
+    let selected = t["selectedCandidatePairId"].as_str().unwrap().to_string();
+    let pairs = entries(&after, "candidate-pair");
+    assert!(!pairs.is_empty());
+    for p in pairs {
+        let bitrate = p.get("availableOutgoingBitrate").and_then(Value::as_f64);
+        if p["id"] == selected.as_str() {
+            assert!(bitrate.is_some_and(|b| b >= 30_000.0), "{p}");
+            let counters = n.cores[0].media_counters();
+            assert_eq!(
+                bitrate,
+                counters.available_outgoing_bitrate.map(|b| b as f64)
+            );
+            assert!(counters.twcc_feedback_received > 0);
+        } else {
+            assert_eq!(bitrate, None, "{p}");
+        }
+    }
+}

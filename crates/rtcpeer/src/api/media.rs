@@ -110,7 +110,9 @@ impl MediaQueues {
         let (receiver, sender) = self.get(id);
         match e {
             MediaEvent::Rtp(_) | MediaEvent::Frame(_) | MediaEvent::Dtmf(_) => receiver.push(e),
-            MediaEvent::KeyframeRequest | MediaEvent::ToneChange(_) => sender.push(e),
+            MediaEvent::KeyframeRequest
+            | MediaEvent::ToneChange(_)
+            | MediaEvent::TargetBitrate { .. } => sender.push(e),
         }
     }
 

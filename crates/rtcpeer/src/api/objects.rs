@@ -246,7 +246,10 @@ impl RtpSender {
     /// Sends one encoded frame (an Opus packet, a VP8/VP9 frame, an H.264 access unit in
     /// Annex-B, an AV1 temporal unit) lasting `duration`: rtcpeer packetizes it by the first
     /// negotiated codec's payload format and timestamps it (each frame after the previous by
-    /// its duration). Returns the packets sent. The frame goes out at once, unpaced.
+    /// its duration). Returns the packets sent. Video leaves through the pacer (at 2.5 × the
+    /// bandwidth estimate); a video frame that does not fit its queue is not sent (0, counted
+    /// in `MediaCounters::pacer_dropped_frames`). Follow
+    /// [`MediaEvent::TargetBitrate`] from [`RtpSender::recv_feedback`] to keep it short.
     pub fn send_frame(&self, frame: &[u8], duration: Duration) -> Result<usize> {
         let r = self
             .pc
@@ -257,9 +260,10 @@ impl RtpSender {
     }
 
     /// The next feedback for this sender: a key-frame request from the remote receiver
-    /// ([`MediaEvent::KeyframeRequest`], RFC 4585 PLI / RFC 5104 FIR) or a DTMF
-    /// `tonechange` ([`MediaEvent::ToneChange`]); `None` once the connection closed or the
-    /// transceiver is gone.
+    /// ([`MediaEvent::KeyframeRequest`], RFC 4585 PLI / RFC 5104 FIR), a DTMF
+    /// `tonechange` ([`MediaEvent::ToneChange`]) or a new bandwidth estimate for the encoder
+    /// ([`MediaEvent::TargetBitrate`], draft-ietf-rmcat-gcc-02); `None` once the connection
+    /// closed or the transceiver is gone.
     pub async fn recv_feedback(&self) -> Option<MediaEvent> {
         let (_, queue) = media_queues(&self.pc, self.id);
         queue.recv().await

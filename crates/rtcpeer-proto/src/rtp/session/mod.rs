@@ -2,9 +2,11 @@
 //! sans-IO and independent of the packet codec: receive statistics and report blocks
 //! ([`receive`]), send statistics, sender info and round-trip time ([`send`]), loss
 //! tracking for NACKs and the history that answers them ([`nack`]), the routing of packets
-//! to m-sections ([`routing`]), transport-wide congestion control feedback ([`twcc`]) and
-//! the report timer ([`interval`]). Every table a remote peer can fill has a fixed limit.
+//! to m-sections ([`routing`]), transport-wide congestion control feedback ([`twcc`]), the
+//! send-side bandwidth estimate and pacer budget ([`cc`]) and the report timer
+//! ([`interval`]). Every table a remote peer can fill has a fixed limit.
 
+pub mod cc;
 pub mod interval;
 pub mod nack;
 pub mod receive;
