@@ -36,8 +36,11 @@
 //! IPv6 relays requested from an IPv4 server (REQUESTED-ADDRESS-FAMILY), PASSWORD-ALGORITHMS,
 //! ALTERNATE-SERVER (300 is reported as a failure).
 
+mod stream;
 #[cfg(test)]
 mod tests;
+
+pub use stream::{DEFAULT_READ_ROOM, DeframeError, MAX_STREAM_FRAME, StreamDeframer};
 
 use std::collections::VecDeque;
 use std::fmt;
