@@ -157,7 +157,7 @@ pub mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
 /// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
-/// resolves peers' `.local` candidates.
+/// resolves peers' `.local` candidates, and the framing of TURN over TCP/TLS.
 pub mod io {
     pub use crate::ice::mux::MAX_MUX_CONNECTIONS;
     pub use crate::ice::{
@@ -166,6 +166,7 @@ pub mod io {
     pub use crate::mdns::{
         MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, QueryError,
     };
+    pub use crate::turn::{DeframeError, MAX_STREAM_FRAME, StreamDeframer};
 }
 
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};

@@ -19,7 +19,7 @@ use crate::session::scheduler::Transmit;
 
 use super::{
     Core, CoreEvent, DataChannelEvent, DataChannelId, IceCredentials, StunHostName,
-    TransceiverEvent, TransceiverId,
+    TransceiverEvent, TransceiverId, TurnStreamServer,
 };
 
 /// Bound on queued driver requests; each kind is bounded at its source (mDNS names by
@@ -61,6 +61,36 @@ pub enum Input<'a> {
         /// Its address; `None` when it did not resolve in time.
         addr: Option<SocketAddr>,
     },
+    /// The driver connected (TCP, and TLS for `turns:`) to a TURN server of
+    /// [`IoRequest::ConnectTurnStreams`]: the messages read from the stream (cut with
+    /// `turn::StreamDeframer`) come as [`Input::Datagram`]s from `server` to `local`, the
+    /// transmits from `local` to `server` go on the stream (RFC 8656 §3.1).
+    TurnStreamConnected {
+        /// The URL as configured.
+        url: &'a str,
+        /// The connection's local address.
+        local: SocketAddr,
+        /// The server's address.
+        server: SocketAddr,
+    },
+    /// The connection to a TURN server of [`IoRequest::ConnectTurnStreams`] could not be
+    /// made (lookup, TCP connect or TLS handshake failed): `icecandidateerror` 701.
+    TurnStreamFailed {
+        /// The URL as configured.
+        url: &'a str,
+        /// What failed, for `errorText`.
+        error: &'a str,
+    },
+    /// A connected TURN stream closed or broke (EOF, I/O error, unframeable bytes): its
+    /// allocation and the ICE paths through it fail (RFC 8656 §3.1).
+    TurnStreamClosed {
+        /// The connection's local address.
+        local: SocketAddr,
+        /// The server's address.
+        server: SocketAddr,
+        /// Why, for `errorText`.
+        error: &'a str,
+    },
     /// A remote candidate's mDNS name (from [`IoRequest::ResolveMdns`]) resolved, or not.
     MdnsResolved {
         /// The `.local` name.
@@ -83,6 +113,10 @@ pub enum IoRequest {
     /// Resolve these host-name STUN servers and answer with [`Input::StunHostResolved`]
     /// before reporting local addresses (RFC 8489 §8).
     ResolveStunHosts(Vec<StunHostName>),
+    /// Connect to these TURN servers over TCP/TLS (RFC 8656 §3.1) and answer each with
+    /// [`Input::TurnStreamConnected`] or [`Input::TurnStreamFailed`] before reporting local
+    /// addresses (so the allocations are part of the first gathering phase).
+    ConnectTurnStreams(Vec<TurnStreamServer>),
     /// Bind one new UDP socket on each IP (an ICE restart, RFC 8445 §9), report each with
     /// [`Input::LocalAddress`], then [`Input::LocalAddressesDone`].
     BindSockets(Vec<IpAddr>),
@@ -199,6 +233,15 @@ impl Core {
             }
             Input::LocalAddressesDone => self.local_addresses_complete(),
             Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
+            Input::TurnStreamConnected { url, local, server } => {
+                self.turn_stream_connected(url, local, server)
+            }
+            Input::TurnStreamFailed { url, error } => self.turn_stream_failed(url, error),
+            Input::TurnStreamClosed {
+                local,
+                server,
+                error,
+            } => self.turn_stream_closed(local, server, error),
             Input::MdnsResolved { name, ip } => self.mdns_resolved(name, ip),
             Input::ChannelReleased(key) => self.release_data_channel(key),
         }
@@ -224,6 +267,10 @@ impl Core {
             let names = self.stun_host_names();
             if !names.is_empty() {
                 self.io.push(IoRequest::ResolveStunHosts(names));
+            }
+            let streams = self.turn_stream_servers();
+            if !streams.is_empty() {
+                self.io.push(IoRequest::ConnectTurnStreams(streams));
             }
             return Some(Event::Io(IoRequest::Start));
         }

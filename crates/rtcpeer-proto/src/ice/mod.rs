@@ -81,7 +81,7 @@ pub use candidate::{
 };
 pub use interfaces::{InterfaceFilter, NetInterface, select_host_addresses};
 pub use mux::{MuxConnId, MuxCounters, MuxTable};
-pub use relay::{MAX_RELAYS, MAX_TURN_SERVERS, RelayInput};
+pub use relay::{MAX_RELAYS, MAX_TURN_SERVERS, RelayInput, RelayProtocol};
 
 /// Most local interfaces (bound sockets) the agent accepts.
 pub const MAX_LOCAL_INTERFACES: usize = 16;

@@ -403,6 +403,17 @@ impl TurnClient {
         self.channels.len()
     }
 
+    /// The connection to the server (TCP or TLS, RFC 8656 §3.1) closed or broke: the
+    /// allocation is gone with its 5-tuple; reported as [`TurnEvent::Failed`] with `code`
+    /// (the caller's, e.g. 701) unless already failed or closed.
+    pub fn transport_lost(&mut self, code: u16, text: &str) {
+        if matches!(self.state, TurnState::Failed(_) | TurnState::Closed) {
+            return;
+        }
+        self.transmits.clear();
+        self.fail(code, text);
+    }
+
     /// Pads ChannelData to 4 bytes, as a stream transport requires (RFC 8656 §12.5).
     pub fn set_stream_framing(&mut self, stream: bool) {
         self.config.stream = stream;

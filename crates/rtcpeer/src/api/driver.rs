@@ -42,6 +42,7 @@ use super::Inner;
 use super::datachannel::drain_pending;
 use super::mdns_socket::MdnsSocket;
 use super::mux::{MuxConn, MuxDatagram, UdpMux};
+use super::turn_stream::{Connected, StreamInput, TurnStreams, connect_all};
 use super::udp::{BatchSocket, TxBatch};
 
 /// Receive buffer for the opt-in mDNS socket: an mDNS message is at most 9000 bytes
@@ -219,6 +220,7 @@ impl Inner {
             self.ice_host.clone(),
             self.stun_resolve_timeout,
             self.mdns,
+            self.turn_tls.clone(),
         ));
     }
 }
@@ -229,6 +231,8 @@ enum Wake {
     /// A socket is readable, or the mux queued a datagram (given here).
     Readable(io::Result<Option<MuxDatagram>>),
     Mdns(io::Result<(usize, SocketAddr)>),
+    /// Bytes from a TURN-over-TCP/TLS connection, or its end.
+    Stream(Option<StreamInput>),
 }
 
 /// The task's sockets: its own, or its registration with a shared [`UdpMux`].
@@ -300,10 +304,17 @@ impl Io {
         }
     }
 
-    /// Sends a round's datagrams: runs to one destination leave together (GSO).
-    async fn send_batch(&self, batch: &TxBatch) {
+    /// Sends a round's datagrams: runs to one destination leave together (GSO); those for a
+    /// TURN connection go on its stream, one message per segment.
+    async fn send_batch(&self, batch: &TxBatch, streams: &TurnStreams) {
         for run in batch.runs(super::udp::MAX_GSO_SEGMENTS) {
             let bytes = batch.bytes(&run);
+            if streams.is_stream(run.local, run.remote) {
+                for msg in bytes.chunks(run.segment.max(1)) {
+                    streams.send(run.local, run.remote, msg);
+                }
+                continue;
+            }
             let r = match self {
                 Io::Sockets(sockets) => {
                     let Some(s) = sockets.iter().find(|s| s.local_addr() == run.local) else {
@@ -416,6 +427,7 @@ async fn run(
     host: HostGathering,
     resolve_timeout: Duration,
     mdns: bool,
+    turn_tls: (Arc<Vec<String>>, Duration),
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
@@ -432,9 +444,14 @@ async fn run(
         None => return,
     }
     let mut names: Vec<StunHostName> = Vec::new();
+    let mut turn_servers = Vec::new();
     reqs.retain_mut(|r| match r {
         IoRequest::ResolveStunHosts(n) => {
             names.append(n);
+            false
+        }
+        IoRequest::ConnectTurnStreams(s) => {
+            turn_servers.append(s);
             false
         }
         IoRequest::Start => false,
@@ -444,7 +461,15 @@ async fn run(
         Some(mux) => (vec![mux.local_addr().ip()], mux.register()),
         None => (host.addresses(), None),
     };
-    let resolved = resolve(names, resolve_timeout, &interfaces).await;
+    let families = (
+        interfaces.iter().any(IpAddr::is_ipv4),
+        interfaces.iter().any(IpAddr::is_ipv6),
+    );
+    let (resolved, connected) = tokio::join!(
+        resolve(names, resolve_timeout, &interfaces),
+        connect_all(turn_servers, &turn_tls.0, turn_tls.1, families),
+    );
+    let mut streams = TurnStreams::default();
     let mut io = match (host.mux.is_some(), mux) {
         (false, _) => Io::Sockets(bind(interfaces).await),
         (true, Some(conn)) => Io::Mux(conn),
@@ -477,6 +502,31 @@ async fn run(
             );
             for (url, addr) in &resolved {
                 let _ = core.handle_input(now, Input::StunHostResolved { url, addr: *addr });
+            }
+            for c in connected {
+                match c {
+                    Connected::Ok {
+                        url,
+                        local,
+                        server,
+                        stream,
+                    } => {
+                        streams.add(local, server, stream);
+                        let input = Input::TurnStreamConnected {
+                            url: &url,
+                            local,
+                            server,
+                        };
+                        let _ = core.handle_input(now, input);
+                    }
+                    Connected::Failed { url, error } => {
+                        let input = Input::TurnStreamFailed {
+                            url: &url,
+                            error: &error,
+                        };
+                        let _ = core.handle_input(now, input);
+                    }
+                }
             }
             for a in &locals {
                 if let Err(e) = core.handle_input(now, Input::LocalAddress(*a)) {
@@ -548,7 +598,7 @@ async fn run(
             r
         };
         if !out.is_empty() {
-            io.send_batch(&out).await;
+            io.send_batch(&out, &streams).await;
             out.clear();
         }
         if let (Some(ips), Io::Sockets(sockets)) = (socket_request.take(), &mut io) {
@@ -601,11 +651,61 @@ async fn run(
                 Some(m) => m.poll_recv(cx, &mut mdns_buf),
                 None => std::task::Poll::Pending,
             }) => Wake::Mdns(r),
+            r = streams.recv() => Wake::Stream(r),
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
             Wake::Readable(Err(e)) => tracing::debug!("receive failed: {e}"),
             Wake::Mdns(Err(e)) => tracing::debug!("mDNS receive failed: {e}"),
+            // The channel never closes: `streams` keeps a sender.
+            Wake::Stream(None) => {}
+            Wake::Stream(Some(input)) => {
+                let Some(inner) = weak.upgrade() else {
+                    break;
+                };
+                let mut core = inner.core();
+                let now = Instant::now();
+                let (local, server, error) = match input {
+                    StreamInput::Data {
+                        local,
+                        server,
+                        bytes,
+                    } => {
+                        let r = streams.deliver(local, server, &bytes, |local, remote, data| {
+                            let _ = core.handle_input(
+                                now,
+                                Input::Datagram {
+                                    local,
+                                    remote,
+                                    data,
+                                },
+                            );
+                        });
+                        match r {
+                            Ok(()) => {
+                                let _ = core.handle_input(now, Input::BatchEnd);
+                                continue;
+                            }
+                            Err(e) => (local, server, e),
+                        }
+                    }
+                    StreamInput::Closed {
+                        local,
+                        server,
+                        error,
+                    } => (local, server, error),
+                };
+                if streams.is_stream(local, server) {
+                    tracing::debug!("TURN connection {local} -> {server} lost: {error}");
+                }
+                streams.remove(local, server);
+                let input = Input::TurnStreamClosed {
+                    local,
+                    server,
+                    error: &error,
+                };
+                let _ = core.handle_input(now, input);
+            }
             Wake::Mdns(Ok((n, from))) => {
                 if let Some(m) = mdns.as_mut() {
                     m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
@@ -679,6 +779,7 @@ fn handle_request(
         // care of forgotten channels.
         IoRequest::Start
         | IoRequest::ResolveStunHosts(_)
+        | IoRequest::ConnectTurnStreams(_)
         | IoRequest::BindSockets(_)
         | IoRequest::ChannelForgotten(_) => {}
         IoRequest::SocketUnused(addr) => {
