@@ -327,3 +327,158 @@ async fn losing_the_tcp_connection_fails_the_relayed_path_without_waiting_for_co
         error.error_text
     );
 }
+
+/// Chromium and rtcpeer, both relay-only through coturn at `url` (Chromium's own url is
+/// `chrome_url`): Chromium offers, rtcpeer answers, a message each way. Returns Chromium's
+/// local relayed candidates' `relayProtocol`s (from its `icecandidate` events).
+async fn chromium_relay_pair(
+    url: &str,
+    chrome_url: &str,
+    roots: Option<&str>,
+    ignore_certificate_errors: bool,
+) -> Vec<String> {
+    use common::chromium::{Chromium, LaunchOptions, js_literal};
+    let mut chrome = Chromium::launch_with_or_panic(LaunchOptions {
+        ignore_certificate_errors,
+        ..LaunchOptions::default()
+    })
+    .await;
+    assert!(
+        !chrome.has_own_netns(),
+        "Chromium runs in its own network namespace: its 127.0.0.1 is not ours. Run `scripts/test`."
+    );
+    chrome
+        .eval(&format!(
+            "window.pc = new RTCPeerConnection({{
+               iceServers: [{{urls: {u}, username: {USER:?}, credential: {PASSWORD:?}}}],
+               iceTransportPolicy: 'relay'}});
+             window.got = [];
+             window.protos = [];
+             window.errs = [];
+             pc.onicecandidate = e => e.candidate && e.candidate.candidate &&
+               protos.push(String(e.candidate.relayProtocol));
+             pc.onicecandidateerror = e => errs.push(e.errorCode + ' ' + e.errorText + ' ' + e.url);
+             window.dc = pc.createDataChannel('relay');
+             dc.onmessage = e => got.push(e.data);
+             await pc.setLocalDescription();
+             await new Promise(r => {{
+               if (pc.iceGatheringState === 'complete') return r();
+               pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+             }});
+             return null;",
+            u = js_literal(&chrome_url),
+        ))
+        .await
+        .expect("Chromium offers");
+    let offer = chrome.eval("return pc.localDescription").await.unwrap();
+    let offer_sdp = offer["sdp"].as_str().unwrap().to_string();
+    let errs = chrome.eval("return errs").await.unwrap();
+    assert!(
+        offer_sdp.contains(" typ relay "),
+        "Chromium gathered no relay candidate through {chrome_url} (errors {errs}):\n{offer_sdp}"
+    );
+    let protos: Vec<String> =
+        serde_json::from_value(chrome.eval("return protos").await.unwrap()).unwrap();
+
+    let pc = pc_with(url, PASSWORD, roots);
+    let mut pev = pc.events();
+    pc.set_remote_description(serde_json::from_value(offer).unwrap())
+        .await
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    common::net::wait_gathered(&pc).await;
+    let answer = pc.local_description().unwrap();
+    assert!(answer.sdp.contains(" typ relay "), "{}", answer.sdp);
+    assert!(!answer.sdp.contains(" typ host"), "{}", answer.sdp);
+    chrome
+        .eval(&format!(
+            "await pc.setRemoteDescription({}); return null",
+            js_literal(&answer)
+        ))
+        .await
+        .expect("Chromium accepts the answer");
+    let dc = next_data_channel(&mut pev).await;
+    let mut ev = dc.events();
+    chrome
+        .wait_until("return dc.readyState === 'open'", Duration::from_secs(20))
+        .await
+        .expect("Chromium's channel opens");
+    chrome
+        .eval("dc.send('from chromium via coturn'); return null")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&mut ev).await,
+        Payload::Text("from chromium via coturn".into())
+    );
+    dc.send_text("from rtcpeer via coturn").unwrap();
+    chrome
+        .wait_until(
+            "return got.includes('from rtcpeer via coturn')",
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("Chromium receives rtcpeer's message");
+    let (local, remote) = pc.selected_candidate_pair().expect("a selected pair");
+    assert!((40000..=60000).contains(&local.port()), "{local}");
+    assert!((40000..=60000).contains(&remote.port()), "{remote}");
+    pc.close();
+    chrome.close().await.unwrap();
+    protos
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_176_chromium_and_rtcpeer_both_relay_only_over_tcp() {
+    let turn = Coturn::start_streams(&[]);
+    let protos = chromium_relay_pair(&turn.tcp_url(), &turn.tcp_url(), None, false).await;
+    assert!(
+        !protos.is_empty() && protos.iter().all(|p| p == "tcp"),
+        "{protos:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wpt_176_chromium_and_rtcpeer_both_relay_only_over_tls() {
+    let turn = Coturn::start_streams(&[]);
+    let ca = turn.ca_pem.clone().unwrap();
+    let url = turn.tls_url("127.0.0.1");
+    // Chromium checks the certificate against its roots (without the switch it fails with
+    // icecandidateerror 701 "Failed to establish connection", see
+    // chromium_rejects_a_turns_certificate_from_an_unknown_ca).
+    let protos = chromium_relay_pair(&url, &url, Some(&ca), true).await;
+    assert!(
+        !protos.is_empty() && protos.iter().all(|p| p == "tls"),
+        "{protos:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_rejects_a_turns_certificate_from_an_unknown_ca() {
+    use common::chromium::{Chromium, js_literal};
+    let turn = Coturn::start_streams(&[]);
+    let url = turn.tls_url("127.0.0.1");
+    let mut chrome = Chromium::launch_or_panic().await;
+    let errs = chrome
+        .eval(&format!(
+            "const pc = new RTCPeerConnection({{
+               iceServers: [{{urls: {u}, username: {USER:?}, credential: {PASSWORD:?}}}],
+               iceTransportPolicy: 'relay'}});
+             const errs = [];
+             pc.onicecandidateerror = e => errs.push(e.errorCode);
+             pc.createDataChannel('x');
+             await pc.setLocalDescription();
+             await new Promise(r => {{
+               if (pc.iceGatheringState === 'complete') return r();
+               pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+             }});
+             const relay = pc.localDescription.sdp.includes(' typ relay ');
+             pc.close();
+             return {{errs, relay}};",
+            u = js_literal(&url),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(errs["relay"], false, "{errs}");
+    assert_eq!(errs["errs"], serde_json::json!([701]), "{errs}");
+    chrome.close().await.unwrap();
+}
