@@ -107,7 +107,12 @@ async fn relay_pair(url: &str, roots: Option<&str>, protocol: &str, mb: usize) -
     for c in &cands {
         assert_eq!(c.typ(), Some(IceCandidateType::Relay), "{}", c.candidate());
         assert_eq!(c.relay_protocol(), Some(protocol));
-        assert_eq!(c.url(), Some(url));
+        let reported = if url.starts_with("turns:") {
+            format!("{url}?transport=tcp")
+        } else {
+            url.to_string()
+        };
+        assert_eq!(c.url(), Some(reported.as_str()));
         // The relayed address itself is UDP on coturn's relay range.
         assert_eq!(c.protocol(), Some(rtcpeer::IceProtocol::Udp));
         assert!(
@@ -236,7 +241,7 @@ async fn wpt_182_untrusted_tls_root_fires_icecandidateerror_with_the_tls_error()
         let errs = errors(&events);
         assert_eq!(errs.len(), 1, "{events:?}");
         assert_eq!(errs[0].error_code, 701);
-        assert_eq!(errs[0].url, url);
+        assert_eq!(errs[0].url, format!("{url}?transport=tcp"));
         assert!(
             errs[0].error_text.contains("TLS") && errs[0].error_text.contains("certificate"),
             "{}",
@@ -265,20 +270,35 @@ async fn wpt_182_wrong_credentials_over_tcp_fire_icecandidateerror_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nothing_listening_on_the_tcp_port_fires_icecandidateerror_701() {
+async fn wpt_182_unreachable_turn_tcp_and_turns_servers_fire_icecandidateerror_701() {
     let port = common::coturn::free_tcp_port();
-    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
-    let pc = pc_with(&url, PASSWORD, None);
-    let mut ev = pc.events();
-    pc.create_data_channel("x", None).unwrap();
-    pc.set_local_description(None).await.unwrap();
-    let events = gather_events(&mut ev).await;
-    let errs = errors(&events);
-    assert_eq!(errs.len(), 1, "{events:?}");
-    assert_eq!(errs[0].error_code, 701);
-    assert_eq!(errs[0].url, url);
-    assert!(errs[0].error_text.contains("TCP"), "{}", errs[0].error_text);
-    assert!(candidates(&events).is_empty());
+    // WPT-182: the url of `turns:host:port` is reported as `turns:host:port?transport=tcp`.
+    for (url, reported) in [
+        (
+            format!("turn:127.0.0.1:{port}?transport=tcp"),
+            format!("turn:127.0.0.1:{port}?transport=tcp"),
+        ),
+        (
+            format!("turns:127.0.0.1:{port}"),
+            format!("turns:127.0.0.1:{port}?transport=tcp"),
+        ),
+    ] {
+        let pc = pc_with(&url, PASSWORD, None);
+        let mut ev = pc.events();
+        pc.create_data_channel("x", None).unwrap();
+        pc.set_local_description(None).await.unwrap();
+        let events = gather_events(&mut ev).await;
+        let errs = errors(&events);
+        assert_eq!(errs.len(), 1, "{events:?}");
+        assert_eq!(errs[0].error_code, 701);
+        assert_eq!(errs[0].url, reported);
+        // No local socket reached the server: address and port are null (webrtc-pc §4.8.3).
+        assert_eq!(errs[0].address, None);
+        assert_eq!(errs[0].port, None);
+        assert!(errs[0].error_text.contains("TCP"), "{}", errs[0].error_text);
+        assert!(candidates(&events).is_empty());
+        pc.close();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

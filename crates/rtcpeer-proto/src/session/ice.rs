@@ -587,7 +587,7 @@ impl Session {
             })
             .unwrap_or_default();
         let stream = TurnStream {
-            url: url.to_string(),
+            url: reported_stream_url(url),
             local,
             server,
             protocol: if t.tls {
@@ -610,7 +610,7 @@ impl Session {
         self.emit(CoreEvent::IceCandidateError(IceCandidateError {
             address: None,
             port: None,
-            url: url.to_string(),
+            url: reported_stream_url(url),
             error_code: 701,
             error_text: text.to_string(),
         }));
@@ -1538,6 +1538,17 @@ impl Session {
                 IceEvent::ResolveMdns { name } => self.ice.queue_mdns(name),
             }
         }
+    }
+}
+
+/// The `url` reported for a TURN-over-TCP/TLS server (`RTCIceCandidate.url`,
+/// `icecandidateerror`'s url): as configured, except that a `turns:` URL without
+/// `?transport=` names its transport, as browsers report it (`turns:host:5349` ->
+/// `turns:host:5349?transport=tcp`, WPT RTCPeerConnection-onicecandidateerror).
+fn reported_stream_url(url: &str) -> String {
+    match url.parse::<IceServerUrl>() {
+        Ok(u) if u.scheme.is_secure() && u.transport.is_none() => format!("{url}?transport=tcp"),
+        _ => url.to_string(),
     }
 }
 
