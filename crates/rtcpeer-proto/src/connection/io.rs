@@ -396,6 +396,99 @@ mod tests {
         }
     }
 
+    /// TURN over TCP/TLS (RFC 8656 §3.1, RFC 7065 §3.1): the driver is asked to connect to
+    /// the `?transport=tcp` and `turns:` servers only (not `turns:...?transport=udp`, DTLS,
+    /// nor UDP ones), before any local address; a failed connection is an
+    /// `icecandidateerror` 701 without address, its `turns:` url naming the transport.
+    #[test]
+    fn turn_tcp_and_tls_servers_are_connected_by_the_driver() {
+        let config = Configuration {
+            ice_servers: vec![IceServer {
+                urls: vec![
+                    "turn:192.0.2.1".into(),
+                    "turn:t.example.org:3479?transport=tcp".into(),
+                    "turns:t.example.org".into(),
+                    "turns:[2001:db8::1]:5350?transport=udp".into(),
+                ],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            ..Configuration::default()
+        };
+        let mut c = core(config, 3);
+        c.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = c.create_offer(&OfferOptions::default()).unwrap();
+        c.set_local_description(Some(offer)).unwrap();
+        let (_, reqs, _) = drain(&mut c);
+        let streams: Vec<&IoRequest> = reqs
+            .iter()
+            .filter(|r| matches!(r, IoRequest::ConnectTurnStreams(_)))
+            .collect();
+        assert_eq!(
+            streams,
+            [&IoRequest::ConnectTurnStreams(vec![
+                TurnStreamServer {
+                    url: "turn:t.example.org:3479?transport=tcp".into(),
+                    host: "t.example.org".into(),
+                    port: 3479,
+                    tls: false,
+                },
+                TurnStreamServer {
+                    url: "turns:t.example.org".into(),
+                    host: "t.example.org".into(),
+                    port: 5349,
+                    tls: true,
+                },
+            ])]
+        );
+        let now = Instant::now();
+        let failed = Input::TurnStreamFailed {
+            url: "turns:t.example.org",
+            error: "TLS handshake failed",
+        };
+        c.handle_input(now, failed).unwrap();
+        let mut buf = Vec::new();
+        let mut errors = Vec::new();
+        loop {
+            match c.poll_output(&mut buf) {
+                Output::Event(Event::Connection(e)) => {
+                    if let CoreEvent::IceCandidateError(e) = *e {
+                        errors.push(e);
+                    }
+                }
+                Output::Timeout(_) => break,
+                _ => buf.clear(),
+            }
+        }
+        assert_eq!(
+            errors,
+            [crate::connection::IceCandidateError {
+                address: None,
+                port: None,
+                url: "turns:t.example.org?transport=tcp".into(),
+                error_code: 701,
+                error_text: "TLS handshake failed".into(),
+            }]
+        );
+        // A connection for a URL that is not configured, or closing an unknown one, is
+        // ignored.
+        let local: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let server: SocketAddr = "192.0.2.9:3478".parse().unwrap();
+        let bogus = Input::TurnStreamConnected {
+            url: "turn:other.example.org?transport=tcp",
+            local,
+            server,
+        };
+        c.handle_input(now, bogus).unwrap();
+        let closed = Input::TurnStreamClosed {
+            local,
+            server,
+            error: "reset",
+        };
+        c.handle_input(now, closed).unwrap();
+    }
+
     #[test]
     fn requests_come_once_when_due_start_first_then_credentials() {
         let config = Configuration {

@@ -236,6 +236,7 @@ impl IceAgent {
         self.drain_relay(ri);
         if let Some(relayed) = relayed {
             self.fail_paths_from(relayed);
+            self.refresh_state();
         }
     }
 
