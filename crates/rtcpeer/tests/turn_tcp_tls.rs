@@ -197,6 +197,14 @@ async fn relay_pair(url: &str, roots: Option<&str>, protocol: &str, mb: usize) -
     rate
 }
 
+/// The same bulk transfer over TURN/UDP, for comparison with TCP and TLS (the figures are
+/// printed; none is asserted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_only_pair_over_udp_moves_bulk_data_for_comparison() {
+    let turn = Coturn::start_streams(&[]);
+    relay_pair(&turn.url(), None, "udp", 8).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wpt_176_relay_only_pair_over_tcp_echoes_and_moves_bulk_data() {
     let turn = Coturn::start_streams(&[]);
