@@ -1160,7 +1160,8 @@ impl Session {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                // STUN, and TURN over UDP (TURN over TCP/TLS is not implemented yet).
+                // STUN, and TURN over UDP (TCP/TLS servers are the driver's connections,
+                // `turn_stream_servers`).
                 let turn = is_turn_udp(url);
                 if url.scheme != IceUrlScheme::Stun && !turn {
                     continue;

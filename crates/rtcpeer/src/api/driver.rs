@@ -20,6 +20,13 @@
 //! through `if-addrs`) and filtered by the pure [`select_host_addresses`]; or, with a
 //! [`UdpMux`], the mux's one shared socket instead of sockets of its own.
 //!
+//! TURN over TCP and TLS (`turn:...?transport=tcp`, `turns:`): at start, concurrently with
+//! the STUN lookups, it also opens the connections to those servers (`turn_stream.rs`,
+//! bounded by `IceSettings::turn_connect_timeout`) and reports them in the same gathering
+//! phase; their messages travel as datagrams between the connection's local address and
+//! the server, and a lost connection is reported to the core. Connections are opened once,
+//! at start: servers added later by `setConfiguration` are used over UDP only.
+//!
 //! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
 //! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
 //! names the core asks for; without it every such name is refused at once, so nothing sends
