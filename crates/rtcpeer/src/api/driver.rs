@@ -25,7 +25,7 @@
 //! bounded by `IceSettings::turn_connect_timeout`) and reports them in the same gathering
 //! phase; their messages travel as datagrams between the connection's local address and
 //! the server, and a lost connection is reported to the core. Connections are opened once,
-//! at start: servers added later by `setConfiguration` are used over UDP only.
+//! at start: a TCP/TLS server added later by `setConfiguration` is not connected.
 //!
 //! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
 //! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
