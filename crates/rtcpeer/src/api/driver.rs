@@ -312,14 +312,13 @@ impl Io {
     }
 
     /// Sends a round's datagrams: runs to one destination leave together (GSO); those for a
-    /// TURN connection go on its stream, one message per segment.
+    /// TURN connection go on its stream (one copy per run into its write queue).
     async fn send_batch(&self, batch: &TxBatch, streams: &TurnStreams) {
         for run in batch.runs(super::udp::MAX_GSO_SEGMENTS) {
             let bytes = batch.bytes(&run);
             if streams.is_stream(run.local, run.remote) {
-                for msg in bytes.chunks(run.segment.max(1)) {
-                    streams.send(run.local, run.remote, msg);
-                }
+                // The run's messages are whole and framed: they go on the stream as they lie.
+                streams.send(run.local, run.remote, bytes);
                 continue;
             }
             let r = match self {

@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Messages queued for one connection's writer; beyond this new ones are dropped (like
+/// Writes (runs of messages) queued for one connection's writer; beyond this new ones are dropped (like
 /// datagrams on a full UDP socket: the layers above retransmit).
 const MAX_QUEUED_WRITES: usize = 4096;
 /// Bytes a reader reads at once (one TLS record's plaintext, RFC 8446 §5.1).
@@ -308,8 +308,8 @@ impl TurnStreams {
             .any(|c| c.local == local && c.server == remote)
     }
 
-    /// Queues a message the core produced for the connection `local`→`remote`; `false` when
-    /// there is no such connection.
+    /// Queues messages the core produced (whole STUN/ChannelData messages, one after the
+    /// other) for the connection `local`→`remote`; `false` when there is no such connection.
     pub(crate) fn send(&self, local: SocketAddr, remote: SocketAddr, msg: &[u8]) -> bool {
         let Some(c) = self
             .conns
