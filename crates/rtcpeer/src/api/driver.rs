@@ -357,7 +357,7 @@ async fn bind(interfaces: Vec<IpAddr>) -> Vec<BatchSocket> {
 
 /// Whether `host` is under the reserved `.invalid` TLD: such names never resolve and no
 /// query may be sent for them (RFC 6761 §6.4).
-fn reserved_invalid(host: &str) -> bool {
+pub(crate) fn reserved_invalid(host: &str) -> bool {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
     h == "invalid" || h.ends_with(".invalid")
 }

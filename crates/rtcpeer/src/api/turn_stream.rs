@@ -193,6 +193,10 @@ async fn connect_one(
 ) -> Result<(SocketAddr, SocketAddr, Box<dyn Duplex>), String> {
     let addrs: Vec<SocketAddr> = match s.host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, s.port)],
+        // Never resolved, and no query is sent (RFC 6761 §6.4).
+        Err(_) if super::driver::reserved_invalid(&s.host) => {
+            return Err("TURN host name under .invalid does not resolve".into());
+        }
         Err(_) => tokio::net::lookup_host((s.host.as_str(), s.port))
             .await
             .map_err(|e| format!("TURN host lookup failed: {e}"))?
@@ -375,5 +379,69 @@ impl TurnStreams {
     pub(crate) fn remove(&mut self, local: SocketAddr, server: SocketAddr) {
         self.conns
             .retain(|c| !(c.local == local && c.server == server));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn extra_roots_must_be_pem_certificates() {
+        assert!(tls_config(&[]).is_ok());
+        assert!(tls_config(&[ca_pem()]).is_ok());
+        // Two certificates in one text.
+        assert!(tls_config(&[format!("{}\n{}", ca_pem(), ca_pem())]).is_ok());
+        let e = tls_config(&["not a certificate".into()]).unwrap_err();
+        assert!(e.contains("no certificate"), "{e}");
+        let broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let e = tls_config(&[broken.into()]).unwrap_err();
+        assert!(e.contains("TURN TLS root"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_and_unresolvable_servers_fail_with_a_reason() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let servers = vec![
+            TurnStreamServer {
+                url: "turn:a?transport=tcp".into(),
+                host: "127.0.0.1".into(),
+                port,
+                tls: false,
+            },
+            TurnStreamServer {
+                url: "turns:b".into(),
+                host: "b.invalid".into(),
+                port: 5349,
+                tls: true,
+            },
+        ];
+        let out = connect_all(servers, &[], Duration::from_secs(5), (true, false)).await;
+        assert_eq!(out.len(), 2);
+        for (c, url) in out.iter().zip(["turn:a?transport=tcp", "turns:b"]) {
+            match c {
+                Connected::Failed { url: u, error } => {
+                    assert_eq!(u, url);
+                    let want = if url.starts_with("turns") {
+                        ".invalid"
+                    } else {
+                        "TCP"
+                    };
+                    assert!(error.contains(want), "{error}");
+                }
+                Connected::Ok { .. } => panic!("{url} connected"),
+            }
+        }
     }
 }
