@@ -54,6 +54,9 @@ const PLAYWRIGHT_DISABLED_FEATURES = [
 // Chromium then gathers only on the interface of its default route, and its responder never
 // binds on a loopback interface: such a run needs a namespace with a non-loopback interface.
 const DEFAULT_PRIVACY = process.env.RTCPEER_CHROMIUM_DEFAULT_PRIVACY === '1';
+// RTCPEER_CHROMIUM_IGNORE_CERT_ERRORS=1 adds --ignore-certificate-errors: Chromium checks a
+// `turns:` server's certificate like an HTTPS one, so a test CA needs it (turn_tcp_tls.rs).
+const IGNORE_CERT_ERRORS = process.env.RTCPEER_CHROMIUM_IGNORE_CERT_ERRORS === '1';
 // Ours: keep host candidates as real (loopback) IPs instead of mDNS names.
 const OUR_DISABLED_FEATURES = DEFAULT_PRIVACY ? [] : ['WebRtcHideLocalIpsWithMdns'];
 const MEDIA_PERMISSION_ARGS = DEFAULT_PRIVACY
@@ -176,6 +179,7 @@ async function main() {
       '--allow-loopback-in-peer-connection',
       ...MEDIA_PERMISSION_ARGS,
       '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
+      ...(IGNORE_CERT_ERRORS ? ['--ignore-certificate-errors'] : []),
     ],
     timeout: 60_000,
   });

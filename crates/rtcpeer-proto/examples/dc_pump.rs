@@ -197,6 +197,16 @@ impl Peer {
                         self.conn.handle_input(now, input)?;
                     }
                 }
+                // No TCP here: a TURN-over-TCP/TLS server is reported unreachable.
+                IoRequest::ConnectTurnStreams(servers) => {
+                    for s in &servers {
+                        let input = Input::TurnStreamFailed {
+                            url: &s.url,
+                            error: "this driver has no TCP",
+                        };
+                        self.conn.handle_input(now, input)?;
+                    }
+                }
                 IoRequest::BindSockets(_) => {
                     self.conn.handle_input(now, Input::LocalAddressesDone)?;
                 }

@@ -294,6 +294,16 @@ impl Peer {
                 }
             }
             // No socket can be added: say that is all.
+            // No TCP here: a TURN-over-TCP/TLS server is reported unreachable.
+            IoRequest::ConnectTurnStreams(servers) => {
+                for s in &servers {
+                    let input = Input::TurnStreamFailed {
+                        url: &s.url,
+                        error: "this driver has no TCP",
+                    };
+                    self.conn.handle_input(now, input)?;
+                }
+            }
             IoRequest::BindSockets(_) => {
                 self.conn.handle_input(now, Input::LocalAddressesDone)?;
             }

@@ -157,7 +157,7 @@ pub mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
 /// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
-/// resolves peers' `.local` candidates.
+/// resolves peers' `.local` candidates, and the framing of TURN over TCP/TLS.
 pub mod io {
     /// RFC 4571 framing for ICE-TCP connections (RFC 6544 §3).
     pub use crate::ice::framing;
@@ -168,6 +168,7 @@ pub mod io {
     pub use crate::mdns::{
         MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, QueryError,
     };
+    pub use crate::turn::{DeframeError, MAX_STREAM_FRAME, StreamDeframer};
 }
 
 pub use cert::{Certificate, CertificateParams, DtlsFingerprint, KeyParams, RsaHash};

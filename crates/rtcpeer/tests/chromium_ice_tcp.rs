@@ -72,6 +72,7 @@ fn chromium_connects_to_rtcpeer_over_tcp_with_udp_blocked() {
             let mut chrome = Chromium::launch_with_or_panic(LaunchOptions {
                 default_privacy: false,
                 in_current_netns: true,
+                ..LaunchOptions::default()
             })
             .await;
             let pc = pc_with_tcp();

@@ -57,6 +57,7 @@ async fn launch() -> Chromium {
     Chromium::launch_with_or_panic(LaunchOptions {
         default_privacy: true,
         in_current_netns: true,
+        ..LaunchOptions::default()
     })
     .await
 }

@@ -19,7 +19,7 @@ use crate::session::scheduler::Transmit;
 
 use super::{
     Core, CoreEvent, DataChannelEvent, DataChannelId, IceCredentials, StunHostName,
-    TransceiverEvent, TransceiverId,
+    TransceiverEvent, TransceiverId, TurnStreamServer,
 };
 
 /// Bound on queued driver requests; each kind is bounded at its source (mDNS names by
@@ -77,6 +77,36 @@ pub enum Input<'a> {
         /// Its address; `None` when it did not resolve in time.
         addr: Option<SocketAddr>,
     },
+    /// The driver connected (TCP, and TLS for `turns:`) to a TURN server of
+    /// [`IoRequest::ConnectTurnStreams`]: the messages read from the stream (cut with
+    /// `turn::StreamDeframer`) come as [`Input::Datagram`]s from `server` to `local`, the
+    /// transmits from `local` to `server` go on the stream (RFC 8656 §3.1).
+    TurnStreamConnected {
+        /// The URL as configured.
+        url: &'a str,
+        /// The connection's local address.
+        local: SocketAddr,
+        /// The server's address.
+        server: SocketAddr,
+    },
+    /// The connection to a TURN server of [`IoRequest::ConnectTurnStreams`] could not be
+    /// made (lookup, TCP connect or TLS handshake failed): `icecandidateerror` 701.
+    TurnStreamFailed {
+        /// The URL as configured.
+        url: &'a str,
+        /// What failed, for `errorText`.
+        error: &'a str,
+    },
+    /// A connected TURN stream closed or broke (EOF, I/O error, unframeable bytes): its
+    /// allocation and the ICE paths through it fail (RFC 8656 §3.1).
+    TurnStreamClosed {
+        /// The connection's local address.
+        local: SocketAddr,
+        /// The server's address.
+        server: SocketAddr,
+        /// Why, for `errorText`.
+        error: &'a str,
+    },
     /// A remote candidate's mDNS name (from [`IoRequest::ResolveMdns`]) resolved, or not.
     MdnsResolved {
         /// The `.local` name.
@@ -99,6 +129,10 @@ pub enum IoRequest {
     /// Resolve these host-name STUN servers and answer with [`Input::StunHostResolved`]
     /// before reporting local addresses (RFC 8489 §8).
     ResolveStunHosts(Vec<StunHostName>),
+    /// Connect to these TURN servers over TCP/TLS (RFC 8656 §3.1) and answer each with
+    /// [`Input::TurnStreamConnected`] or [`Input::TurnStreamFailed`] before reporting local
+    /// addresses (so the allocations are part of the first gathering phase).
+    ConnectTurnStreams(Vec<TurnStreamServer>),
     /// Bind one new UDP socket on each IP (an ICE restart, RFC 8445 §9), report each with
     /// [`Input::LocalAddress`], then [`Input::LocalAddressesDone`].
     BindSockets(Vec<IpAddr>),
@@ -217,6 +251,15 @@ impl Core {
             Input::LocalTcpListener(addr) => self.add_local_tcp(addr)?,
             Input::TcpConnectFailed { local, remote } => self.tcp_connection_failed(local, remote),
             Input::StunHostResolved { url, addr } => self.set_stun_host_resolution(url, addr),
+            Input::TurnStreamConnected { url, local, server } => {
+                self.turn_stream_connected(url, local, server)
+            }
+            Input::TurnStreamFailed { url, error } => self.turn_stream_failed(url, error),
+            Input::TurnStreamClosed {
+                local,
+                server,
+                error,
+            } => self.turn_stream_closed(local, server, error),
             Input::MdnsResolved { name, ip } => self.mdns_resolved(name, ip),
             Input::ChannelReleased(key) => self.release_data_channel(key),
         }
@@ -242,6 +285,10 @@ impl Core {
             let names = self.stun_host_names();
             if !names.is_empty() {
                 self.io.push(IoRequest::ResolveStunHosts(names));
+            }
+            let streams = self.turn_stream_servers();
+            if !streams.is_empty() {
+                self.io.push(IoRequest::ConnectTurnStreams(streams));
             }
             return Some(Event::Io(IoRequest::Start));
         }
@@ -365,6 +412,99 @@ mod tests {
                 Output::Timeout(t) => return (n, reqs, t),
             }
         }
+    }
+
+    /// TURN over TCP/TLS (RFC 8656 §3.1, RFC 7065 §3.1): the driver is asked to connect to
+    /// the `?transport=tcp` and `turns:` servers only (not `turns:...?transport=udp`, DTLS,
+    /// nor UDP ones), before any local address; a failed connection is an
+    /// `icecandidateerror` 701 without address, its `turns:` url naming the transport.
+    #[test]
+    fn turn_tcp_and_tls_servers_are_connected_by_the_driver() {
+        let config = Configuration {
+            ice_servers: vec![IceServer {
+                urls: vec![
+                    "turn:192.0.2.1".into(),
+                    "turn:t.example.org:3479?transport=tcp".into(),
+                    "turns:t.example.org".into(),
+                    "turns:[2001:db8::1]:5350?transport=udp".into(),
+                ],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            ..Configuration::default()
+        };
+        let mut c = core(config, 3);
+        c.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = c.create_offer(&OfferOptions::default()).unwrap();
+        c.set_local_description(Some(offer)).unwrap();
+        let (_, reqs, _) = drain(&mut c);
+        let streams: Vec<&IoRequest> = reqs
+            .iter()
+            .filter(|r| matches!(r, IoRequest::ConnectTurnStreams(_)))
+            .collect();
+        assert_eq!(
+            streams,
+            [&IoRequest::ConnectTurnStreams(vec![
+                TurnStreamServer {
+                    url: "turn:t.example.org:3479?transport=tcp".into(),
+                    host: "t.example.org".into(),
+                    port: 3479,
+                    tls: false,
+                },
+                TurnStreamServer {
+                    url: "turns:t.example.org".into(),
+                    host: "t.example.org".into(),
+                    port: 5349,
+                    tls: true,
+                },
+            ])]
+        );
+        let now = Instant::now();
+        let failed = Input::TurnStreamFailed {
+            url: "turns:t.example.org",
+            error: "TLS handshake failed",
+        };
+        c.handle_input(now, failed).unwrap();
+        let mut buf = Vec::new();
+        let mut errors = Vec::new();
+        loop {
+            match c.poll_output(&mut buf) {
+                Output::Event(Event::Connection(e)) => {
+                    if let CoreEvent::IceCandidateError(e) = *e {
+                        errors.push(e);
+                    }
+                }
+                Output::Timeout(_) => break,
+                _ => buf.clear(),
+            }
+        }
+        assert_eq!(
+            errors,
+            [crate::connection::IceCandidateError {
+                address: None,
+                port: None,
+                url: "turns:t.example.org?transport=tcp".into(),
+                error_code: 701,
+                error_text: "TLS handshake failed".into(),
+            }]
+        );
+        // A connection for a URL that is not configured, or closing an unknown one, is
+        // ignored.
+        let local: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let server: SocketAddr = "192.0.2.9:3478".parse().unwrap();
+        let bogus = Input::TurnStreamConnected {
+            url: "turn:other.example.org?transport=tcp",
+            local,
+            server,
+        };
+        c.handle_input(now, bogus).unwrap();
+        let closed = Input::TurnStreamClosed {
+            local,
+            server,
+            error: "reset",
+        };
+        c.handle_input(now, closed).unwrap();
     }
 
     #[test]

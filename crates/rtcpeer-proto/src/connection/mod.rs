@@ -51,7 +51,7 @@ pub use crate::session::demux::Class;
 pub use crate::session::demux::DemuxCounters;
 pub use crate::session::ice::{
     IceCandidateError, IceCandidatePair, IceParameters, IceRole, IceTransportId, IceTransportState,
-    PeerConnectionState, StunHostName,
+    PeerConnectionState, StunHostName, TurnStreamServer,
 };
 pub use crate::session::media::{
     MediaCounters, MediaEvent, OutgoingRtp, ReceiveMode, ReceivedFrame, ReceivedRtp, RtpSource,
@@ -568,7 +568,9 @@ impl Connection {
             Some(init) => match IceCandidate::new(init) {
                 Ok(c) => match self.session.relay_origin(&c) {
                     // Relayed candidates name their TURN server (webrtc-pc §4.8.1).
-                    Some(url) => Some(c.with_origin(Some("udp".into()), Some(url))),
+                    Some((protocol, url)) => {
+                        Some(c.with_origin(Some(protocol.as_str().into()), Some(url)))
+                    }
                     None => Some(c),
                 },
                 Err(_) => return,

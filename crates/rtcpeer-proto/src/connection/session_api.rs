@@ -290,6 +290,39 @@ impl Connection {
         self.flush_events();
     }
 
+    /// The TURN servers reached over TCP or TLS the driver must connect to (RFC 8656 §3.1).
+    pub(crate) fn turn_stream_servers(&self) -> Vec<TurnStreamServer> {
+        self.session.turn_stream_servers()
+    }
+
+    /// See `Input::TurnStreamConnected`.
+    pub(crate) fn turn_stream_connected(
+        &mut self,
+        url: &str,
+        local: SocketAddr,
+        server: SocketAddr,
+    ) {
+        self.session.turn_stream_connected(url, local, server);
+        self.flush_events();
+    }
+
+    /// See `Input::TurnStreamFailed`.
+    pub(crate) fn turn_stream_failed(&mut self, url: &str, error: &str) {
+        self.session.turn_stream_failed(url, error);
+        self.flush_events();
+    }
+
+    /// See `Input::TurnStreamClosed`.
+    pub(crate) fn turn_stream_closed(
+        &mut self,
+        local: SocketAddr,
+        server: SocketAddr,
+        error: &str,
+    ) {
+        self.session.turn_stream_closed(local, server, error);
+        self.flush_events();
+    }
+
     /// Datagrams received that the ICE agent did not take as STUN (RFC 7983 §7); derived
     /// from [`Core::demux_counters`].
     pub fn non_stun_datagrams(&self) -> u64 {

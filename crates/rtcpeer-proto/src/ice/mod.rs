@@ -93,7 +93,7 @@ pub use candidate::{
 };
 pub use interfaces::{InterfaceFilter, NetInterface, select_host_addresses};
 pub use mux::{MuxConnId, MuxCounters, MuxTable};
-pub use relay::{MAX_RELAYS, MAX_TURN_SERVERS, RelayInput};
+pub use relay::{MAX_RELAYS, MAX_TURN_SERVERS, RelayInput, RelayProtocol};
 
 /// The port of active TCP candidates and of their bases (RFC 6544 §4.5: the discard port,
 /// never connected to).

@@ -4,6 +4,14 @@
 //! towards the server, framed by the client (Send indication, or ChannelData once the
 //! selected pair's channel is bound); what the server relays back is unwrapped before the
 //! agent or the session sees it ([`IceAgent::handle_relay_input`]).
+//!
+//! TURN over TCP or TLS (RFC 8656 §3.1): the driver opens the connection to the server and
+//! hands it over with [`IceAgent::add_turn_stream`]; the connection's local address stands
+//! for the "host socket" of the allocation. Its transmits are whole STUN/ChannelData
+//! messages (ChannelData padded to 4 bytes, §12.5) the driver writes to the stream, and what
+//! it reads is cut with [`crate::turn::StreamDeframer`] and fed back as datagrams from the
+//! server. Requests are not retransmitted on a stream (RFC 8489 §6.2.2); losing the
+//! connection ([`IceAgent::turn_stream_lost`]) loses the allocation and its paths.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -21,6 +29,34 @@ use crate::util::SeededRandom;
 pub const MAX_TURN_SERVERS: usize = 4;
 /// Most allocations (host sockets × TURN servers) the agent keeps.
 pub const MAX_RELAYS: usize = 16;
+
+/// How the client reaches the TURN server (RFC 8656 §3.1): `RTCIceCandidate.relayProtocol`
+/// of the relayed candidates (webrtc-pc §4.8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayProtocol {
+    /// `turn:` over UDP.
+    Udp,
+    /// `turn:...?transport=tcp`.
+    Tcp,
+    /// `turns:` (TLS over TCP).
+    Tls,
+}
+
+impl RelayProtocol {
+    /// The `relayProtocol` string: "udp", "tcp" or "tls" (webrtc-pc §4.8.1).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayProtocol::Udp => "udp",
+            RelayProtocol::Tcp => "tcp",
+            RelayProtocol::Tls => "tls",
+        }
+    }
+
+    /// Whether messages go over a byte stream (TCP or TLS).
+    pub fn is_stream(self) -> bool {
+        self != RelayProtocol::Udp
+    }
+}
 
 /// A TURN server of `iceServers` with its long-term credentials (RFC 8656 §4).
 #[derive(Debug, Clone)]
@@ -41,6 +77,8 @@ pub(super) struct Relay {
     pub(super) client: TurnClient,
     /// Allocate not sent yet (it needs a time).
     pub(super) pending: bool,
+    /// How the server is reached; for a stream `base` is the connection's local address.
+    pub(super) protocol: RelayProtocol,
 }
 
 /// What [`IceAgent::handle_relay_input`] made of a datagram.
@@ -127,7 +165,104 @@ impl IceAgent {
             url: server.url.clone(),
             client,
             pending: true,
+            protocol: RelayProtocol::Udp,
         });
+    }
+
+    /// Allocates on a TURN server over a TCP or TLS connection the driver opened from
+    /// `local` to `server` (RFC 8656 §3.1): one relayed candidate, `relayProtocol` "tcp" or
+    /// "tls", `url` as configured. The connection's messages are exchanged through
+    /// [`IceAgent::handle_relay_input`] and the transmits from `local` to `server`. Errors
+    /// beyond [`MAX_RELAYS`] or when the agent is closed; a repeated call does nothing.
+    pub fn add_turn_stream(
+        &mut self,
+        local: SocketAddr,
+        server: SocketAddr,
+        username: &str,
+        password: &str,
+        url: &str,
+        protocol: RelayProtocol,
+    ) -> Result<()> {
+        if self.closed {
+            return Err(Error::invalid_state("the ICE agent is closed"));
+        }
+        if self
+            .relays
+            .iter()
+            .any(|r| r.base == local && r.client.server() == server)
+        {
+            return Ok(());
+        }
+        if self.relays.len() >= MAX_RELAYS {
+            return Err(Error::operation("too many TURN allocations"));
+        }
+        // A stream is reliable: one transmission, then Ti = 39.5 s (RFC 8489 §6.2.2).
+        let rto = self.config.stun_rto.max(std::time::Duration::from_millis(1));
+        let last_wait = (39_500 / rto.as_millis().max(1)).clamp(1, 64) as u32;
+        let config = TurnConfig {
+            rto,
+            max_transmissions: 1,
+            last_wait,
+            stream: true,
+        };
+        let rng = SeededRandom::new(self.rng.next_u64());
+        let client = TurnClient::new(server, username, password, config, Box::new(rng));
+        self.gathering = Gathering::Running;
+        self.relays.push(Relay {
+            base: local,
+            url: url.to_string(),
+            client,
+            pending: true,
+            protocol,
+        });
+        Ok(())
+    }
+
+    /// The driver's connection from `local` to TURN server `server` closed or failed: the
+    /// allocation is gone with it (RFC 8656 §3.1, §7), reported like a failed allocation
+    /// (`icecandidateerror` with `code`, e.g. 701), and every path through its relayed
+    /// address fails now instead of at the end of consent (RFC 7675 §5.1).
+    pub fn turn_stream_lost(&mut self, local: SocketAddr, server: SocketAddr, code: u16, text: &str) {
+        let Some(ri) = self
+            .relays
+            .iter()
+            .position(|r| r.base == local && r.client.server() == server && r.protocol.is_stream())
+        else {
+            return;
+        };
+        let relayed = self.relays[ri].client.relayed_address();
+        self.relays[ri].pending = false;
+        self.relays[ri].client.transport_lost(code, text);
+        self.drain_relay(ri);
+        if let Some(relayed) = relayed {
+            self.fail_paths_from(relayed);
+            self.refresh_state();
+        }
+    }
+
+    /// Fails every pair whose local candidate is `addr`, and the selected pair if it is
+    /// one of them (consent can no longer be kept on it, RFC 7675 §5.1).
+    fn fail_paths_from(&mut self, addr: SocketAddr) {
+        for pi in 0..self.pairs.len() {
+            let li = self.pairs[pi].local;
+            if self.locals.get(li).is_some_and(|l| l.cand.addr == addr) {
+                let p = &mut self.pairs[pi];
+                p.state = super::CandidatePairState::Failed;
+                p.tx = None;
+                p.cancelled = None;
+            }
+        }
+        if let Some(s) = self.selected.as_mut()
+            && s.local.addr == addr
+        {
+            s.expired = true;
+            s.consent.clear();
+        }
+    }
+
+    /// `relayProtocol` of relayed address `addr` (webrtc-pc §4.8.1).
+    pub fn relay_protocol(&self, addr: SocketAddr) -> Option<RelayProtocol> {
+        self.relay_of(addr).map(|ri| self.relays[ri].protocol)
     }
 
     /// Whether an allocation is still being made (gathering is not complete before).
@@ -243,7 +378,7 @@ impl IceAgent {
     pub(super) fn readd_relay_candidates(&mut self) {
         for ri in 0..self.relays.len() {
             let r = &self.relays[ri];
-            if !self.interfaces.contains(&r.base) {
+            if !self.interfaces.contains(&r.base) && !r.protocol.is_stream() {
                 continue;
             }
             if let TurnState::Allocated { relayed, mapped } = r.client.state().clone() {
@@ -265,6 +400,7 @@ impl IceAgent {
         while ri < self.relays.len() {
             let r = &self.relays[ri];
             let keep = self.interfaces.contains(&r.base)
+                || r.protocol.is_stream()
                 || (selected.is_some() && r.client.relayed_address() == selected);
             if keep {
                 ri += 1;

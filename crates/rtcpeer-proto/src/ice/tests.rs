@@ -3417,3 +3417,188 @@ fn restart_on_fresh_sockets_allocates_anew_and_releases_the_old_allocation_once_
     assert!(!sim.a().uses_local_address(sa(A_ADDR)));
     assert!(!sim.a().is_relayed_address(old_relay));
 }
+
+// ------------------------------------------- TURN over a stream (relay.rs, RFC 8656 §3.1)
+
+/// The local address of A's (simulated) TCP/TLS connection to the TURN server.
+const STREAM_LOCAL: &str = "10.0.0.1:41000";
+
+fn stream_relay_sim() -> Sim {
+    let mut sim = Sim::new(31, test_config());
+    sim.turn = Some(FakeTurn::new());
+    sim.nodes[0]
+        .agent
+        .set_transport_policy(IceTransportPolicy::Relay);
+    sim.nodes[0].addrs.push(sa(STREAM_LOCAL));
+    sim.a()
+        .add_turn_stream(
+            sa(STREAM_LOCAL),
+            sa(TURN_SERVER),
+            TURN_USER,
+            TURN_PASS,
+            "turns:turn.test?transport=tcp",
+            RelayProtocol::Tls,
+        )
+        .unwrap();
+    sim.setup(true, true);
+    sim
+}
+
+#[test]
+fn an_allocation_over_a_stream_connects_with_padded_channel_data() {
+    let mut sim = stream_relay_sim();
+    sim.run_for(secs(5));
+    let cands = sim.local_candidates_signalled(0);
+    assert_eq!(cands.len(), 1, "{cands:?}");
+    assert_eq!(cands[0].typ, "relay");
+    let relayed = sa("192.0.2.77:50000");
+    assert_eq!(sim.a().relay_protocol(relayed), Some(RelayProtocol::Tls));
+    assert_eq!(sim.a().relay_url(relayed), Some("turns:turn.test?transport=tcp"));
+    assert_eq!(
+        sim.a().selected_pair().expect("A selected a pair"),
+        (relayed, sa(B_ADDR))
+    );
+    // Everything A sent went over the connection: from its local address to the server.
+    let from_a: Vec<&Record> = sim
+        .sent
+        .iter()
+        .filter(|r| r.1 == sa(STREAM_LOCAL) || r.1 == sa(A_ADDR))
+        .collect();
+    assert!(!from_a.is_empty());
+    assert!(
+        from_a
+            .iter()
+            .all(|r| r.1 == sa(STREAM_LOCAL) && r.2 == sa(TURN_SERVER))
+    );
+    // Consent as ChannelData, padded to 4 bytes on a stream (RFC 8656 §12.5).
+    sim.run_for(secs(10));
+    let channel_data: Vec<&Record> = sim
+        .sent
+        .iter()
+        .filter(|r| r.1 == sa(STREAM_LOCAL) && crate::stun::is_channel_data(&r.3))
+        .collect();
+    assert!(!channel_data.is_empty());
+    for r in channel_data {
+        assert_eq!(r.3.len() % 4, 0, "unpadded ChannelData on a stream");
+        let cd = crate::stun::ChannelData::parse(&r.3).unwrap();
+        assert_eq!(cd.padded_len(), r.3.len());
+    }
+    // A stream is reliable: no request was sent twice (RFC 8489 §6.2.2).
+    let log = &sim.turn.as_ref().unwrap().log;
+    assert_eq!(log.iter().filter(|l| *l == "Method(3)").count(), 2, "{log:?}");
+    assert!(is_connected(sim.a().state()));
+}
+
+#[test]
+fn a_stream_request_is_not_retransmitted_and_times_out_after_ti() {
+    let mut sim = stream_relay_sim();
+    // The server never answers.
+    sim.drop_rule = Some(Box::new(|_, _, d| d == sa(TURN_SERVER)));
+    sim.run_for(secs(30));
+    let sent = sim
+        .sent
+        .iter()
+        .filter(|r| r.1 == sa(STREAM_LOCAL))
+        .count();
+    assert_eq!(sent, 1, "one Allocate, not retransmitted");
+    assert!(
+        !sim.nodes[0]
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+    );
+    // Ti = 39.5 s (RFC 8489 §6.2.2), within the rounding of the RTO multiple.
+    sim.run_for(secs(15));
+    let errors: Vec<&IceEvent> = sim.nodes[0]
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, IceEvent::CandidateError { .. }))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(matches!(
+        errors[0],
+        IceEvent::CandidateError { error_code: 701, address, .. } if *address == sa(STREAM_LOCAL)
+    ));
+}
+
+#[test]
+fn losing_the_stream_fails_the_allocation_and_its_paths_at_once() {
+    let mut sim = stream_relay_sim();
+    sim.run_for(secs(5));
+    let relayed = sa("192.0.2.77:50000");
+    assert!(is_connected(sim.a().state()));
+    // A stream for another server, or a UDP-style base: nothing happens.
+    sim.a()
+        .turn_stream_lost(sa(A_ADDR), sa(TURN_SERVER), 701, "not a stream");
+    sim.flush();
+    assert!(sim.a().is_relayed_address(relayed));
+    sim.a()
+        .turn_stream_lost(sa(STREAM_LOCAL), sa(TURN_SERVER), 701, "connection reset");
+    sim.flush();
+    let errors: Vec<&IceEvent> = sim.nodes[0]
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, IceEvent::CandidateError { .. }))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![&IceEvent::CandidateError {
+            address: sa(STREAM_LOCAL),
+            server: sa(TURN_SERVER),
+            error_code: 701,
+            error_text: "connection reset".into()
+        }]
+    );
+    assert!(!sim.a().is_relayed_address(relayed));
+    assert!(
+        sim.a()
+            .candidate_pairs()
+            .iter()
+            .filter(|p| p.local == relayed)
+            .all(|p| p.state == CandidatePairState::Failed)
+    );
+    // Without waiting for consent (30 s): the only path is gone.
+    assert_eq!(sim.a().state(), IceConnectionState::Failed);
+    assert!(sim.nodes[0].events.iter().any(|(_, e)| *e == IceEvent::StateChange(IceConnectionState::Failed)));
+    // Reported once.
+    sim.a()
+        .turn_stream_lost(sa(STREAM_LOCAL), sa(TURN_SERVER), 701, "again");
+    sim.flush();
+    let n = sim.nodes[0]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, IceEvent::CandidateError { .. }))
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn a_stream_allocation_is_refused_once_closed_or_beyond_the_cap() {
+    let mut agent = IceAgent::new(test_config(), SeededRandom::new(5));
+    for i in 0..MAX_RELAYS {
+        let local = SocketAddr::new("10.0.0.1".parse().unwrap(), 40000 + i as u16);
+        agent
+            .add_turn_stream(local, sa(TURN_SERVER), "u", "p", "turn:x?transport=tcp", RelayProtocol::Tcp)
+            .unwrap();
+        // Idempotent.
+        agent
+            .add_turn_stream(local, sa(TURN_SERVER), "u", "p", "turn:x?transport=tcp", RelayProtocol::Tcp)
+            .unwrap();
+    }
+    assert!(
+        agent
+            .add_turn_stream(sa("10.0.0.1:1"), sa(TURN_SERVER), "u", "p", "turn:x", RelayProtocol::Tcp)
+            .is_err()
+    );
+    agent.close();
+    assert!(
+        agent
+            .add_turn_stream(sa("10.0.0.1:2"), sa(TURN_SERVER), "u", "p", "turn:x", RelayProtocol::Tcp)
+            .is_err()
+    );
+    assert_eq!(RelayProtocol::Udp.as_str(), "udp");
+    assert_eq!(RelayProtocol::Tcp.as_str(), "tcp");
+    assert_eq!(RelayProtocol::Tls.as_str(), "tls");
+}

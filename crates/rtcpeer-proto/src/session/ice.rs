@@ -36,7 +36,7 @@ use crate::error::Result;
 #[cfg(test)]
 use crate::ice::Transmit;
 use crate::ice::{
-    RelayInput,
+    RelayInput, RelayProtocol,
     IceAgent, IceAgentConfig, IceConnectionState, IceEvent, IceGatheringState, MAX_LOCAL_CANDIDATES,
 };
 use crate::sdp::Candidate;
@@ -85,6 +85,32 @@ pub struct IceCandidateError {
     pub error_code: u16,
     /// The reason phrase.
     pub error_text: String,
+}
+
+/// A TURN server of `iceServers` reached over TCP or TLS (`turn:...?transport=tcp`,
+/// `turns:`, RFC 8656 §3.1, RFC 7065 §3.1): the driver opens the connection (the core does
+/// no I/O) and reports it with `Input::TurnStreamConnected` or `Input::TurnStreamFailed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnStreamServer {
+    /// The URL as configured (`RTCIceCandidate.url`, `icecandidateerror`'s url).
+    pub url: String,
+    /// The host: a name to resolve (and the TLS server name, RFC 6066 §3) or an IP literal.
+    pub host: String,
+    /// The port (default 3478, 5349 for `turns:`, RFC 7065 §3.1).
+    pub port: u16,
+    /// `turns:`: TLS over the TCP connection (RFC 8656 §3.1).
+    pub tls: bool,
+}
+
+/// A TURN-over-TCP/TLS connection the driver opened, as the agents use it.
+#[derive(Debug, Clone)]
+struct TurnStream {
+    url: String,
+    local: SocketAddr,
+    server: SocketAddr,
+    protocol: RelayProtocol,
+    username: String,
+    password: String,
 }
 
 /// A STUN server of `iceServers` given by host name ([`IoRequest::ResolveStunHosts`]): the
@@ -190,6 +216,8 @@ pub(crate) struct IceState {
     resolved: Vec<(String, Option<SocketAddr>)>,
     /// The current agent's lookup failures were reported as `icecandidateerror`.
     resolve_errors_reported: bool,
+    /// TURN-over-TCP/TLS connections the driver opened (at most `MAX_RELAYS`).
+    turn_streams: Vec<TurnStream>,
     /// Received datagrams per RFC 7983 class, and the ones dropped after classification.
     demux: DemuxCounters,
     /// Gathering after a rolled-back restart: record candidates, fire nothing.
@@ -235,6 +263,7 @@ impl Default for IceState {
             stun_urls: Vec::new(),
             resolved: Vec::new(),
             resolve_errors_reported: false,
+            turn_streams: Vec::new(),
             demux: DemuxCounters::default(),
             quiet_regather: false,
             transport: None,
@@ -504,12 +533,113 @@ impl Session {
     }
 
     /// `relayProtocol` and `url` of local candidate `c` when it is relayed (webrtc-pc §4.8.1):
-    /// "udp" and the TURN URL as configured.
-    pub(crate) fn relay_origin(&self, c: &crate::connection::IceCandidate) -> Option<String> {
+    /// "udp", "tcp" or "tls" and the TURN URL as configured.
+    pub(crate) fn relay_origin(
+        &self,
+        c: &crate::connection::IceCandidate,
+    ) -> Option<(RelayProtocol, String)> {
         let agent = self.ice.agent.as_ref()?;
         let ip: IpAddr = c.address()?.parse().ok()?;
         let addr = SocketAddr::new(ip, c.port()?);
-        agent.relay_url(addr).map(str::to_string)
+        Some((agent.relay_protocol(addr)?, agent.relay_url(addr)?.to_string()))
+    }
+
+    /// The TURN servers of `iceServers` reached over TCP or TLS (`turn:...?transport=tcp`,
+    /// `turns:`, RFC 7065 §3.1) the driver must connect to, at most `MAX_RELAYS`.
+    /// `turns:...?transport=udp` (DTLS) is not supported and not listed.
+    pub(crate) fn turn_stream_servers(&self) -> Vec<TurnStreamServer> {
+        let mut out = Vec::new();
+        for server in &self.config.ice_servers {
+            let Ok(urls) = server.parse_urls() else {
+                continue;
+            };
+            for (url, text) in urls.iter().zip(&server.urls) {
+                if url.scheme.is_turn()
+                    && url.effective_transport() == IceTransportProtocol::Tcp
+                    && out.len() < crate::ice::MAX_RELAYS
+                {
+                    let host = match &url.host {
+                        Host::Ipv4(a) => a.to_string(),
+                        Host::Ipv6(a) => a.to_string(),
+                        Host::Domain(d) => d.clone(),
+                    };
+                    out.push(TurnStreamServer {
+                        url: text.clone(),
+                        host,
+                        port: url.port,
+                        tls: url.scheme.is_secure(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The driver connected to TURN server `url` (from [`Core::turn_stream_servers`]) from
+    /// `local` to `server`: an allocation is made over it, now or when the agent is created
+    /// (RFC 8656 §3.1).
+    pub(crate) fn turn_stream_connected(&mut self, url: &str, local: SocketAddr, server: SocketAddr) {
+        let Some(t) = self.turn_stream_servers().into_iter().find(|t| t.url == url) else {
+            return;
+        };
+        if self.ice.turn_streams.len() >= crate::ice::MAX_RELAYS
+            || self.ice.turn_streams.iter().any(|s| s.local == local && s.server == server)
+        {
+            return;
+        }
+        let (username, password) = self
+            .config
+            .ice_servers
+            .iter()
+            .find(|s| s.urls.iter().any(|u| u == url))
+            .map(|s| {
+                (
+                    s.username.clone().unwrap_or_default(),
+                    s.credential.clone().unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default();
+        let stream = TurnStream {
+            url: reported_stream_url(url),
+            local,
+            server,
+            protocol: if t.tls {
+                RelayProtocol::Tls
+            } else {
+                RelayProtocol::Tcp
+            },
+            username,
+            password,
+        };
+        if let Some(agent) = self.ice.agent.as_mut() {
+            add_stream(agent, &stream);
+        }
+        self.ice.turn_streams.push(stream);
+    }
+
+    /// The driver could not connect to TURN server `url` (TCP connect, TLS handshake or
+    /// name lookup failed): `icecandidateerror` with 701 and no address (webrtc-pc §4.8.3).
+    pub(crate) fn turn_stream_failed(&mut self, url: &str, text: &str) {
+        self.emit(CoreEvent::IceCandidateError(IceCandidateError {
+            address: None,
+            port: None,
+            url: reported_stream_url(url),
+            error_code: 701,
+            error_text: text.to_string(),
+        }));
+    }
+
+    /// The driver's TURN connection from `local` to `server` closed or broke: the
+    /// allocation and the paths through it fail, reported as `icecandidateerror` 701
+    /// (RFC 8656 §3.1).
+    pub(crate) fn turn_stream_closed(&mut self, local: SocketAddr, server: SocketAddr, text: &str) {
+        if let Some(agent) = self.ice.agent.as_mut() {
+            agent.turn_stream_lost(local, server, 701, text);
+        }
+        self.pump_ice_events();
+        self.ice
+            .turn_streams
+            .retain(|s| !(s.local == local && s.server == server));
     }
 
     /// The username and credential of TURN-over-UDP URL `url` of `iceServers`; `None` for a
@@ -1096,7 +1226,8 @@ impl Session {
                 continue;
             };
             for (url, text) in urls.iter().zip(&server.urls) {
-                // STUN, and TURN over UDP (TURN over TCP/TLS is not implemented yet).
+                // STUN, and TURN over UDP (TCP/TLS servers are the driver's connections,
+                // `turn_stream_servers`).
                 let turn = is_turn_udp(url);
                 if url.scheme != IceUrlScheme::Stun && !turn {
                     continue;
@@ -1151,6 +1282,9 @@ impl Session {
             if added {
                 self.ice.stun_urls.push((addr, text));
             }
+        }
+        for s in &self.ice.turn_streams {
+            add_stream(&mut agent, s);
         }
         self.ice.policy = self.config.ice_transport_policy;
         self.ice.local_creds = Some(creds.clone());
@@ -1470,7 +1604,13 @@ impl Session {
                     error_code,
                     error_text,
                 } => {
-                    let url = self.ice.stun_url_of(server);
+                    let url = self
+                        .ice
+                        .turn_streams
+                        .iter()
+                        .find(|s| s.local == address && s.server == server)
+                        .map(|s| s.url.clone())
+                        .unwrap_or_else(|| self.ice.stun_url_of(server));
                     self.emit(CoreEvent::IceCandidateError(IceCandidateError {
                         address: Some(address.ip().to_string()),
                         port: Some(address.port()),
@@ -1485,7 +1625,33 @@ impl Session {
     }
 }
 
-/// Whether `url` is a `turn:` URL over UDP, the TURN transport implemented (RFC 7065 §3.1).
+/// The `url` reported for a TURN-over-TCP/TLS server (`RTCIceCandidate.url`,
+/// `icecandidateerror`'s url): as configured, except that a `turns:` URL without
+/// `?transport=` names its transport, as browsers report it (`turns:host:5349` ->
+/// `turns:host:5349?transport=tcp`, WPT RTCPeerConnection-onicecandidateerror).
+fn reported_stream_url(url: &str) -> String {
+    match url.parse::<IceServerUrl>() {
+        Ok(u) if u.scheme.is_secure() && u.transport.is_none() => format!("{url}?transport=tcp"),
+        _ => url.to_string(),
+    }
+}
+
+/// Gives the agent the allocation over a driver's TURN connection.
+fn add_stream(agent: &mut IceAgent, s: &TurnStream) {
+    if let Err(e) = agent.add_turn_stream(
+        s.local,
+        s.server,
+        &s.username,
+        &s.password,
+        &s.url,
+        s.protocol,
+    ) {
+        tracing::debug!("TURN over {} to {} not used: {e}", s.protocol.as_str(), s.server);
+    }
+}
+
+/// Whether `url` is a `turn:` URL over UDP (RFC 7065 §3.1); TCP and TLS are the driver's
+/// connections ([`Core::turn_stream_servers`]).
 fn is_turn_udp(url: &IceServerUrl) -> bool {
     url.scheme == IceUrlScheme::Turn && url.effective_transport() == IceTransportProtocol::Udp
 }

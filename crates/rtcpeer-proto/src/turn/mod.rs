@@ -1,4 +1,4 @@
-//! Sans-IO TURN client (RFC 8656) for one allocation over UDP: Allocate with the long-term
+//! Sans-IO TURN client (RFC 8656) for one allocation over UDP, TCP or TLS: Allocate with the long-term
 //! credential mechanism (RFC 8489 §9.2), Refresh, CreatePermission, ChannelBind, Send and Data
 //! indications and ChannelData framing (RFC 8656 §12).
 //!
@@ -31,13 +31,21 @@
 //! ([`MAX_QUEUED_EVENTS`]); at most one transaction per permission, per channel, plus one for
 //! the allocation, so the transaction table is bounded by these too.
 //!
-//! Not covered: TURN over TCP/TLS (RFC 8656 §3.1; only the stream padding of ChannelData is
-//! offered, [`TurnClient::set_stream_framing`]), EVEN-PORT/RESERVATION-TOKEN, DONT-FRAGMENT,
+//! Over TCP or TLS (RFC 8656 §3.1) the client is the same: messages are whole STUN or
+//! ChannelData messages either way; [`TurnConfig::stream`] pads ChannelData to 4 bytes
+//! (§12.5), the caller cuts the byte stream with [`StreamDeframer`], sets one transmission
+//! per request (RFC 8489 §6.2.2) and reports a lost connection with
+//! [`TurnClient::transport_lost`]. The relayed transport itself is always UDP.
+//!
+//! Not covered: TURN over DTLS (`turns:...?transport=udp`), EVEN-PORT/RESERVATION-TOKEN, DONT-FRAGMENT,
 //! IPv6 relays requested from an IPv4 server (REQUESTED-ADDRESS-FAMILY), PASSWORD-ALGORITHMS,
 //! ALTERNATE-SERVER (300 is reported as a failure).
 
+mod stream;
 #[cfg(test)]
 mod tests;
+
+pub use stream::{DEFAULT_READ_ROOM, DeframeError, MAX_STREAM_FRAME, StreamDeframer};
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -303,7 +311,8 @@ struct Channel {
     refresh_at: Option<Instant>,
 }
 
-/// A TURN client for one allocation over UDP (RFC 8656). See the module documentation.
+/// A TURN client for one allocation (RFC 8656), over UDP or a stream. See the module
+/// documentation.
 pub struct TurnClient {
     config: TurnConfig,
     server: SocketAddr,
@@ -398,6 +407,17 @@ impl TurnClient {
     /// Channels bound or being bound (at most [`MAX_CHANNELS`], RFC 8656 §12).
     pub fn channel_count(&self) -> usize {
         self.channels.len()
+    }
+
+    /// The connection to the server (TCP or TLS, RFC 8656 §3.1) closed or broke: the
+    /// allocation is gone with its 5-tuple; reported as [`TurnEvent::Failed`] with `code`
+    /// (the caller's, e.g. 701) unless already failed or closed.
+    pub fn transport_lost(&mut self, code: u16, text: &str) {
+        if matches!(self.state, TurnState::Failed(_) | TurnState::Closed) {
+            return;
+        }
+        self.transmits.clear();
+        self.fail(code, text);
     }
 
     /// Pads ChannelData to 4 bytes, as a stream transport requires (RFC 8656 §12.5).

@@ -20,6 +20,13 @@
 //! through `if-addrs`) and filtered by the pure [`select_host_addresses`]; or, with a
 //! [`UdpMux`], the mux's one shared socket instead of sockets of its own.
 //!
+//! TURN over TCP and TLS (`turn:...?transport=tcp`, `turns:`): at start, concurrently with
+//! the STUN lookups, it also opens the connections to those servers (`turn_stream.rs`,
+//! bounded by `IceSettings::turn_connect_timeout`) and reports them in the same gathering
+//! phase; their messages travel as datagrams between the connection's local address and
+//! the server, and a lost connection is reported to the core. Connections are opened once,
+//! at start: a TCP/TLS server added later by `setConfiguration` is not connected.
+//!
 //! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
 //! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
 //! names the core asks for; without it every such name is refused at once, so nothing sends
@@ -43,6 +50,7 @@ use super::datachannel::drain_pending;
 use super::mdns_socket::MdnsSocket;
 use super::mux::{MuxConn, MuxDatagram, UdpMux};
 use super::tcp::{IceTcpSettings, TcpIo};
+use super::turn_stream::{Connected, StreamInput, TurnStreams, connect_all};
 use super::udp::{BatchSocket, TxBatch};
 
 /// Receive buffer for the opt-in mDNS socket: an mDNS message is at most 9000 bytes
@@ -222,6 +230,7 @@ impl Inner {
             self.ice_host.clone(),
             self.stun_resolve_timeout,
             self.mdns,
+            self.turn_tls.clone(),
         ));
     }
 }
@@ -234,6 +243,8 @@ enum Wake {
     /// A socket is readable, or the mux queued a datagram (given here).
     Readable(io::Result<Option<MuxDatagram>>),
     Mdns(io::Result<(usize, SocketAddr)>),
+    /// Bytes from a TURN-over-TCP/TLS connection, or its end.
+    Stream(Option<StreamInput>),
 }
 
 /// The task's sockets: its own, or its registration with a shared [`UdpMux`].
@@ -305,10 +316,16 @@ impl Io {
         }
     }
 
-    /// Sends a round's datagrams: runs to one destination leave together (GSO).
-    async fn send_batch(&self, batch: &TxBatch) {
+    /// Sends a round's datagrams: runs to one destination leave together (GSO); those for a
+    /// TURN connection go on its stream (one copy per run into its write queue).
+    async fn send_batch(&self, batch: &TxBatch, streams: &TurnStreams) {
         for run in batch.runs(super::udp::MAX_GSO_SEGMENTS) {
             let bytes = batch.bytes(&run);
+            if streams.is_stream(run.local, run.remote) {
+                // The run's messages are whole and framed: they go on the stream as they lie.
+                streams.send(run.local, run.remote, bytes);
+                continue;
+            }
             let r = match self {
                 Io::Sockets(sockets) => {
                     let Some(s) = sockets.iter().find(|s| s.local_addr() == run.local) else {
@@ -345,7 +362,7 @@ async fn bind(interfaces: Vec<IpAddr>) -> Vec<BatchSocket> {
 
 /// Whether `host` is under the reserved `.invalid` TLD: such names never resolve and no
 /// query may be sent for them (RFC 6761 §6.4).
-fn reserved_invalid(host: &str) -> bool {
+pub(crate) fn reserved_invalid(host: &str) -> bool {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
     h == "invalid" || h.ends_with(".invalid")
 }
@@ -421,6 +438,7 @@ async fn run(
     host: HostGathering,
     resolve_timeout: Duration,
     mdns: bool,
+    turn_tls: (Arc<Vec<String>>, Duration),
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
@@ -437,9 +455,14 @@ async fn run(
         None => return,
     }
     let mut names: Vec<StunHostName> = Vec::new();
+    let mut turn_servers = Vec::new();
     reqs.retain_mut(|r| match r {
         IoRequest::ResolveStunHosts(n) => {
             names.append(n);
+            false
+        }
+        IoRequest::ConnectTurnStreams(s) => {
+            turn_servers.append(s);
             false
         }
         IoRequest::Start => false,
@@ -449,7 +472,15 @@ async fn run(
         Some(mux) => (vec![mux.local_addr().ip()], mux.register()),
         None => (host.addresses(), None),
     };
-    let resolved = resolve(names, resolve_timeout, &interfaces).await;
+    let families = (
+        interfaces.iter().any(IpAddr::is_ipv4),
+        interfaces.iter().any(IpAddr::is_ipv6),
+    );
+    let (resolved, connected) = tokio::join!(
+        resolve(names, resolve_timeout, &interfaces),
+        connect_all(turn_servers, &turn_tls.0, turn_tls.1, families),
+    );
+    let mut streams = TurnStreams::default();
     let mut io = match (host.mux.is_some(), mux) {
         (false, _) => Io::Sockets(bind(interfaces).await),
         (true, Some(conn)) => Io::Mux(conn),
@@ -492,6 +523,31 @@ async fn run(
             );
             for (url, addr) in &resolved {
                 let _ = core.handle_input(now, Input::StunHostResolved { url, addr: *addr });
+            }
+            for c in connected {
+                match c {
+                    Connected::Ok {
+                        url,
+                        local,
+                        server,
+                        stream,
+                    } => {
+                        streams.add(local, server, stream);
+                        let input = Input::TurnStreamConnected {
+                            url: &url,
+                            local,
+                            server,
+                        };
+                        let _ = core.handle_input(now, input);
+                    }
+                    Connected::Failed { url, error } => {
+                        let input = Input::TurnStreamFailed {
+                            url: &url,
+                            error: &error,
+                        };
+                        let _ = core.handle_input(now, input);
+                    }
+                }
             }
             for a in &locals {
                 if let Err(e) = core.handle_input(now, Input::LocalAddress(*a)) {
@@ -574,10 +630,10 @@ async fn run(
             r
         };
         if !out.is_empty() {
-            // TCP runs go to their connections; `io` skips them (no UDP socket has their
-            // local address).
+            // ICE-TCP runs go to their connections; `io` skips them (no UDP socket or TURN
+            // stream has their local address).
             tcp.send_batch(&out);
-            io.send_batch(&out).await;
+            io.send_batch(&out, &streams).await;
             out.clear();
         }
         if let (Some(ips), Io::Sockets(sockets)) = (socket_request.take(), &mut io) {
@@ -631,6 +687,7 @@ async fn run(
                 Some(m) => m.poll_recv(cx, &mut mdns_buf),
                 None => std::task::Poll::Pending,
             }) => Wake::Mdns(r),
+            r = streams.recv() => Wake::Stream(r),
         };
         match wake {
             Wake::Notified | Wake::Timer => {}
@@ -657,6 +714,55 @@ async fn run(
             }
             Wake::Readable(Err(e)) => tracing::debug!("receive failed: {e}"),
             Wake::Mdns(Err(e)) => tracing::debug!("mDNS receive failed: {e}"),
+            // The channel never closes: `streams` keeps a sender.
+            Wake::Stream(None) => {}
+            Wake::Stream(Some(input)) => {
+                let Some(inner) = weak.upgrade() else {
+                    break;
+                };
+                let mut core = inner.core();
+                let now = Instant::now();
+                let (local, server, error) = match input {
+                    StreamInput::Data {
+                        local,
+                        server,
+                        bytes,
+                    } => {
+                        let r = streams.deliver(local, server, &bytes, |local, remote, data| {
+                            let _ = core.handle_input(
+                                now,
+                                Input::Datagram {
+                                    local,
+                                    remote,
+                                    data,
+                                },
+                            );
+                        });
+                        match r {
+                            Ok(()) => {
+                                let _ = core.handle_input(now, Input::BatchEnd);
+                                continue;
+                            }
+                            Err(e) => (local, server, e),
+                        }
+                    }
+                    StreamInput::Closed {
+                        local,
+                        server,
+                        error,
+                    } => (local, server, error),
+                };
+                if streams.is_stream(local, server) {
+                    tracing::debug!("TURN connection {local} -> {server} lost: {error}");
+                }
+                streams.remove(local, server);
+                let input = Input::TurnStreamClosed {
+                    local,
+                    server,
+                    error: &error,
+                };
+                let _ = core.handle_input(now, input);
+            }
             Wake::Mdns(Ok((n, from))) => {
                 if let Some(m) = mdns.as_mut() {
                     m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
@@ -730,6 +836,7 @@ fn handle_request(
         // care of forgotten channels.
         IoRequest::Start
         | IoRequest::ResolveStunHosts(_)
+        | IoRequest::ConnectTurnStreams(_)
         | IoRequest::BindSockets(_)
         | IoRequest::ChannelForgotten(_) => {}
         IoRequest::SocketUnused(addr) => {

@@ -18,6 +18,7 @@ mod objects;
 mod stats;
 mod tcp;
 mod tracks;
+mod turn_stream;
 mod udp;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -111,6 +112,13 @@ pub struct IceSettings {
     pub mdns: bool,
     /// ICE-TCP (RFC 6544): TCP host candidates and their limits; off by default.
     pub tcp: IceTcpSettings,
+    /// Extra trusted root certificates (PEM text, one or more certificates each) for
+    /// `turns:` servers, on top of the platform's roots (e.g. a private CA). The TLS server
+    /// name checked is the URL's host (RFC 8656 §3.1, RFC 6066 §3).
+    pub turn_tls_roots: Vec<String>,
+    /// Bound on opening a TURN-over-TCP/TLS connection (lookup, connect, TLS handshake;
+    /// default 5 s); a connection not made in time gives `icecandidateerror` 701.
+    pub turn_connect_timeout: Duration,
 }
 
 impl IceSettings {
@@ -134,6 +142,8 @@ impl Default for IceSettings {
             stun_resolve_timeout: Duration::from_secs(5),
             mdns: false,
             tcp: IceTcpSettings::default(),
+            turn_tls_roots: Vec::new(),
+            turn_connect_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -211,6 +221,8 @@ pub(crate) struct Inner {
     pub(crate) stun_resolve_timeout: Duration,
     /// Whether the driver resolves `.local` candidates (`IceSettings::mdns`).
     pub(crate) mdns: bool,
+    /// `IceSettings::turn_tls_roots` and `turn_connect_timeout`.
+    pub(crate) turn_tls: (Arc<Vec<String>>, Duration),
     /// Each data channel's event queue (`datachannel.rs`).
     pub(crate) channel_queues: datachannel::ChannelQueues,
     /// Which channels still have handles (see `datachannel::Liveness`).
@@ -342,6 +354,10 @@ impl PeerConnection {
                 },
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
                 mdns: settings.ice.mdns,
+                turn_tls: (
+                    Arc::new(settings.ice.turn_tls_roots),
+                    settings.ice.turn_connect_timeout,
+                ),
                 channel_queues: Default::default(),
                 channel_liveness: Default::default(),
                 tracks: Default::default(),

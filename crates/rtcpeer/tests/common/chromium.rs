@@ -144,6 +144,11 @@ pub struct LaunchOptions {
     /// Run in the test process's namespace even though it is not loopback-only: the caller
     /// made that namespace itself (see `common/netns.rs`).
     pub in_current_netns: bool,
+    /// Start Chromium with `--ignore-certificate-errors`: its TURN-over-TLS (`turns:`)
+    /// connections check the server certificate against the system roots like HTTPS does
+    /// (a test CA fails with icecandidateerror 701), and this switch is what lets it accept
+    /// coturn's test certificate.
+    pub ignore_certificate_errors: bool,
 }
 
 impl Chromium {
@@ -216,6 +221,9 @@ impl Chromium {
         };
         if opts.default_privacy {
             cmd.env("RTCPEER_CHROMIUM_DEFAULT_PRIVACY", "1");
+        }
+        if opts.ignore_certificate_errors {
+            cmd.env("RTCPEER_CHROMIUM_IGNORE_CERT_ERRORS", "1");
         }
         cmd.current_dir(&interop)
             .env("TMPDIR", &tmp_dir)
