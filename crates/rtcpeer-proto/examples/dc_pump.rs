@@ -210,6 +210,7 @@ impl Peer {
                 IoRequest::SocketUnused(_)
                 | IoRequest::LocalCredentials { .. }
                 | IoRequest::TransportCredentials(_)
+                | IoRequest::PublishMdnsName { .. }
                 | IoRequest::ChannelForgotten(_) => {}
             },
         }

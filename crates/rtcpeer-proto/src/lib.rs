@@ -104,7 +104,7 @@
 //! Then the events: each local candidate goes to the peer (`add_ice_candidate` there), and
 //! the application reacts to the channels' events. The [`io`] module has what a driver of
 //! many connections needs besides: the routing table of a UDP socket shared by many
-//! connections, the choice of host addresses, and a sans-IO mDNS querier.
+//! connections, the choice of host addresses, and a sans-IO mDNS querier and responder.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -156,15 +156,16 @@ pub mod media_file;
 pub mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
-/// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
-/// resolves peers' `.local` candidates.
+/// many connections, the choice of host-candidate addresses, the sans-IO mDNS querier that
+/// resolves peers' `.local` candidates and the responder that answers for our own names.
 pub mod io {
     pub use crate::ice::mux::MAX_MUX_CONNECTIONS;
     pub use crate::ice::{
         MAX_LOCAL_INTERFACES, MuxConnId, MuxTable, NetInterface, select_host_addresses,
     };
     pub use crate::mdns::{
-        MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, QueryError,
+        MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, MdnsResponder,
+        MdnsResponderConfig, QueryError, RegisterError, ResponderTransmit,
     };
 }
 
