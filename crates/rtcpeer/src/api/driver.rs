@@ -23,7 +23,8 @@
 //! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
 //! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
 //! names the core asks for; without it every such name is refused at once, so nothing sends
-//! mDNS.
+//! mDNS. With `IceSettings::hide_host_addresses` the same socket answers for our own hidden
+//! host names and says goodbye to them when the task stops.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -219,6 +220,7 @@ impl Inner {
             self.ice_host.clone(),
             self.stun_resolve_timeout,
             self.mdns,
+            self.hide_host_addresses,
         ));
     }
 }
@@ -416,6 +418,7 @@ async fn run(
     host: HostGathering,
     resolve_timeout: Duration,
     mdns: bool,
+    hide_host_addresses: bool,
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
@@ -455,8 +458,8 @@ async fn run(
     };
     let locals = io.local_addrs();
     shared.bound.send_replace(locals.clone());
-    let mut mdns =
-        mdns.then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>()));
+    let mut mdns = (mdns || hide_host_addresses)
+        .then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>(), mdns));
     let mut mdns_buf = vec![0u8; if mdns.is_some() { MDNS_RECV_BUFFER } else { 0 }];
     {
         let Some(inner) = weak.upgrade() else {
@@ -573,6 +576,10 @@ async fn run(
             continue;
         }
         if let Some(m) = mdns.as_mut() {
+            if stopping || closed {
+                // Our names go with the connection (RFC 6762 §10.1).
+                m.goodbye();
+            }
             m.flush().await;
         }
         if stopping || closed {
@@ -609,6 +616,9 @@ async fn run(
             Wake::Mdns(Ok((n, from))) => {
                 if let Some(m) = mdns.as_mut() {
                     m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
+                    if m.has_answers() {
+                        m.flush().await;
+                    }
                 }
             }
             Wake::Readable(Ok(first)) => {
@@ -702,8 +712,14 @@ fn handle_request(
                 m.set_transport_credentials(list);
             }
         }
+        IoRequest::PublishMdnsName { name, ip } => {
+            if let Some(m) = mdns {
+                m.publish(name, *ip);
+            }
+        }
         IoRequest::ResolveMdns(name) => {
             let queried = match mdns {
+                // Refused at once when `IceSettings::mdns` is off.
                 Some(m) => m.query(name, now),
                 None => {
                     // Every name fails at once: the waiting candidates are dropped instead

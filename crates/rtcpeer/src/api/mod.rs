@@ -107,6 +107,16 @@ pub struct IceSettings {
     /// no mDNS is sent and such candidates are dropped. On, the driver opens a multicast
     /// socket on port 5353 at the first such name (see `api/mdns_socket.rs`).
     pub mdns: bool,
+    /// Hide our own host addresses, as browsers do by default
+    /// (draft-ietf-mmusic-mdns-ice-candidates §3.1): each local IP gets a random
+    /// `<uuid v4>.local` name for the connection's life, the local description and
+    /// `icecandidate` carry the name instead of the address (srflx and relay candidates
+    /// `raddr 0.0.0.0 rport 0`), and the driver answers mDNS queries for the names on port
+    /// 5353 (RFC 6762; see `api/mdns_socket.rs`). Connectivity checks use the real
+    /// addresses. The peer must resolve mDNS names (browsers do; rtcpeer with
+    /// [`IceSettings::mdns`]) and be on the same link, else only srflx/relay candidates
+    /// connect. Off by default.
+    pub hide_host_addresses: bool,
 }
 
 impl IceSettings {
@@ -129,6 +139,7 @@ impl Default for IceSettings {
             agent: IceAgentConfig::default(),
             stun_resolve_timeout: Duration::from_secs(5),
             mdns: false,
+            hide_host_addresses: false,
         }
     }
 }
@@ -206,6 +217,9 @@ pub(crate) struct Inner {
     pub(crate) stun_resolve_timeout: Duration,
     /// Whether the driver resolves `.local` candidates (`IceSettings::mdns`).
     pub(crate) mdns: bool,
+    /// Whether the driver answers for our hidden host names
+    /// (`IceSettings::hide_host_addresses`).
+    pub(crate) hide_host_addresses: bool,
     /// Each data channel's event queue (`datachannel.rs`).
     pub(crate) channel_queues: datachannel::ChannelQueues,
     /// Which channels still have handles (see `datachannel::Liveness`).
@@ -314,6 +328,7 @@ impl PeerConnection {
         };
         let mut core = Core::new(config, settings.core, certificate, rng);
         core.configure_ice(settings.ice.agent, ice_rng);
+        core.set_hide_host_addresses(settings.ice.hide_host_addresses);
         core.set_signaling_limits(settings.signaling);
         core.set_data_channel_limits(settings.data_channels);
         // Sender reports carry wall-clock time (RFC 3550 §6.4.1); the core reads no clock.
@@ -336,6 +351,7 @@ impl PeerConnection {
                 },
                 stun_resolve_timeout: settings.ice.stun_resolve_timeout,
                 mdns: settings.ice.mdns,
+                hide_host_addresses: settings.ice.hide_host_addresses,
                 channel_queues: Default::default(),
                 channel_liveness: Default::default(),
                 tracks: Default::default(),
