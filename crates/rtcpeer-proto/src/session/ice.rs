@@ -1955,6 +1955,11 @@ mod tests {
     fn hidden_host_addresses_are_signalled_as_names_and_connect_once_resolved() {
         let t0 = Instant::now();
         let (addr_a, addr_b) = addrs();
+        // Off by default: addresses are signalled as they are and no name is made.
+        let (mut plain, _) = offerer(30);
+        plain.add_local_address(addr_a).unwrap();
+        assert!(plain.local_description().unwrap().sdp.contains(" 10.0.0.1 1000 typ host"));
+        assert!(plain.session.poll_hidden_name().is_none());
         let mut a = core(31);
         a.set_hide_host_addresses(true);
         a.create_data_channel("x", &DataChannelInit::default(), true)

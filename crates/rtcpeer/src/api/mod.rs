@@ -115,7 +115,9 @@ pub struct IceSettings {
     /// 5353 (RFC 6762; see `api/mdns_socket.rs`). Connectivity checks use the real
     /// addresses. The peer must resolve mDNS names (browsers do; rtcpeer with
     /// [`IceSettings::mdns`]) and be on the same link, else only srflx/relay candidates
-    /// connect. Off by default.
+    /// connect. The mDNS socket works over IPv4: an IPv6 address's name is answered (AAAA)
+    /// to queries that arrive over IPv4, so at least one IPv4 host address is needed. Off by
+    /// default.
     pub hide_host_addresses: bool,
 }
 
