@@ -17,6 +17,38 @@ use rtcpeer::{
 };
 
 const DEADLINE: Duration = Duration::from_secs(15);
+const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
+
+/// A listener in the mDNS group on `lo`, sharing port 5353 (RFC 6762 §15.1).
+fn group_listener() -> tokio::net::UdpSocket {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    s.set_reuse_address(true).unwrap();
+    s.set_reuse_port(true).unwrap();
+    s.bind(&std::net::SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5353)).into())
+        .unwrap();
+    s.join_multicast_v4(&GROUP, &Ipv4Addr::LOCALHOST).unwrap();
+    s.set_nonblocking(true).unwrap();
+    tokio::net::UdpSocket::from_std(s.into()).unwrap()
+}
+
+/// Whether `msg` is a response carrying a record for `name` (written uncompressed, as
+/// rtcpeer writes it) with TTL `ttl` (RFC 1035 §4.1.3).
+fn has_record(msg: &[u8], name: &str, ttl: u32) -> bool {
+    if msg.len() < 12 || msg[2] & 0x80 == 0 {
+        return false;
+    }
+    let mut wire = Vec::new();
+    for l in name.split('.') {
+        wire.push(l.len() as u8);
+        wire.extend_from_slice(l.as_bytes());
+    }
+    wire.push(0);
+    msg.windows(wire.len() + 8).any(|w| {
+        w[..wire.len()].eq_ignore_ascii_case(&wire)
+            && w[wire.len() + 4..wire.len() + 8] == ttl.to_be_bytes()
+    })
+}
 
 fn pc() -> PeerConnection {
     let settings = Settings {
@@ -138,7 +170,20 @@ fn both_hiding_and_resolving_connect_through_their_responders() {
             assert_hidden(&a.local_description().unwrap(), &a_cands),
             a_names
         );
+        // Closing says goodbye: our names with TTL 0 (RFC 6762 §10.1).
+        let listener = group_listener();
         a.close();
+        let mut buf = vec![0u8; 9000];
+        let goodbye = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let (n, _) = listener.recv_from(&mut buf).await.unwrap();
+                if has_record(&buf[..n], &a_names[0], 0) {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(goodbye.is_ok(), "no goodbye for {}", a_names[0]);
         b.close();
     });
 }
