@@ -220,6 +220,7 @@ impl Peer {
                 IoRequest::SocketUnused(_)
                 | IoRequest::LocalCredentials { .. }
                 | IoRequest::TransportCredentials(_)
+                | IoRequest::PublishMdnsName { .. }
                 | IoRequest::ChannelForgotten(_) => {}
             },
         }

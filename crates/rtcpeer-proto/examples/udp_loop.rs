@@ -319,6 +319,8 @@ impl Peer {
             IoRequest::SocketUnused(_)
             | IoRequest::LocalCredentials { .. }
             | IoRequest::TransportCredentials(_) => {}
+            // Hiding host addresses is off here: no name is ever published.
+            IoRequest::PublishMdnsName { .. } => {}
             // The connection forgot a closed channel we released: a driver that keeps
             // per-channel state (queues, handles) drops it here. The example keeps none.
             IoRequest::ChannelForgotten(_) => {}

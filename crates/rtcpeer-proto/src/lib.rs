@@ -104,7 +104,7 @@
 //! Then the events: each local candidate goes to the peer (`add_ice_candidate` there), and
 //! the application reacts to the channels' events. The [`io`] module has what a driver of
 //! many connections needs besides: the routing table of a UDP socket shared by many
-//! connections, the choice of host addresses, and a sans-IO mDNS querier.
+//! connections, the choice of host addresses, and a sans-IO mDNS querier and responder.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -156,8 +156,9 @@ pub mod media_file;
 pub mod stats;
 
 /// What a driver needs besides the [`connection`]: the routing table of a UDP socket shared by
-/// many connections, the choice of host-candidate addresses, and the sans-IO mDNS querier that
-/// resolves peers' `.local` candidates, and the framing of TURN over TCP/TLS.
+/// many connections, the choice of host-candidate addresses, the sans-IO mDNS querier that
+/// resolves peers' `.local` candidates and the responder that answers for our own names, and
+/// the framing of TURN over TCP/TLS.
 pub mod io {
     /// RFC 4571 framing for ICE-TCP connections (RFC 6544 §3).
     pub use crate::ice::framing;
@@ -166,7 +167,8 @@ pub mod io {
         MAX_LOCAL_INTERFACES, MuxConnId, MuxTable, NetInterface, select_host_addresses,
     };
     pub use crate::mdns::{
-        MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, QueryError,
+        MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, MdnsResponder,
+        MdnsResponderConfig, QueryError, RegisterError, ResponderTransmit,
     };
     pub use crate::turn::{DeframeError, MAX_STREAM_FRAME, StreamDeframer};
 }

@@ -207,8 +207,11 @@ impl Connection {
             return Some(None);
         };
         let (local_creds, remote_creds) = self.session.extra_credentials(id)?;
-        // Each candidate as signalled when it was (our `icecandidate`, the remote's
-        // section), else as the agent has it (a peer-reflexive remote).
+        // Each candidate as signalled when it was (our `icecandidate`, with its address
+        // hidden when hiding is on; the remote's section), else as the agent has it (a
+        // peer-reflexive remote).
+        let hidden = self.session.ice.hide.as_ref().and_then(|h| h.hidden(local));
+        let local = hidden.as_ref().unwrap_or(local);
         let local = e
             .gathered
             .iter()
@@ -245,13 +248,16 @@ impl Connection {
         local: &Candidate,
         remote: &Candidate,
     ) -> Option<IceCandidatePair> {
+        // Our candidates are signalled with their address hidden when hiding is on.
+        let hidden = self.session.ice.hide.as_ref().and_then(|h| h.hidden(local));
+        let shown = hidden.as_ref().unwrap_or(local);
         let local_sdp = self
             .session
             .ice
             .gathered
             .iter()
-            .find(|c| same_candidate(c, local))
-            .unwrap_or(local);
+            .find(|c| same_candidate(c, shown))
+            .unwrap_or(shown);
         let local_init = self.local_init(format!("candidate:{local_sdp}"));
         let local_init = IceCandidateInit {
             username_fragment: crate::ice::candidate::extension(local_sdp, "ufrag")

@@ -141,6 +141,15 @@ pub enum IoRequest {
     SocketUnused(SocketAddr),
     /// Resolve this remote `.local` name and answer with [`Input::MdnsResolved`].
     ResolveMdns(String),
+    /// Answer mDNS queries for `name` with `ip` until the connection closes: one of our host
+    /// addresses hidden behind a random name ([`Core::set_hide_host_addresses`],
+    /// draft-ietf-mmusic-mdns-ice-candidates §3.1.1, RFC 6762 §6).
+    PublishMdnsName {
+        /// The `<uuid>.local` name signalled in our candidates.
+        name: String,
+        /// The local address it stands for.
+        ip: IpAddr,
+    },
     /// The local ICE credentials of the current generation changed (a shared socket routes
     /// STUN by ufrag, RFC 8445 §7.3).
     LocalCredentials {
@@ -335,6 +344,9 @@ impl Core {
         }
         while let Some(name) = self.poll_mdns_query() {
             self.io.push(IoRequest::ResolveMdns(name));
+        }
+        while let Some((name, ip)) = self.session.poll_hidden_name() {
+            self.io.push(IoRequest::PublishMdnsName { name, ip });
         }
         // An old generation's sockets go once nothing uses them any more.
         let mut i = 0;

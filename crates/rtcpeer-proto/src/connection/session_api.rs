@@ -167,6 +167,19 @@ impl Connection {
         self.session.rtcp_component_stats()
     }
 
+    /// Hides our host addresses in signalled candidates behind random `<uuid>.local` names,
+    /// one per address for the connection's life (draft-ietf-mmusic-mdns-ice-candidates
+    /// §3.1): the local description and `icecandidate` carry the name, srflx and relay
+    /// candidates `raddr 0.0.0.0 rport 0`; connectivity checks use the real addresses. The
+    /// driver answers mDNS queries for the names ([`IoRequest::PublishMdnsName`]). Set it
+    /// before gathering starts (the API layer does at construction).
+    ///
+    /// [`IoRequest::PublishMdnsName`]: crate::connection::IoRequest::PublishMdnsName
+    pub fn set_hide_host_addresses(&mut self, on: bool) {
+        self.session.set_hide_host_addresses(on);
+        self.flush_events();
+    }
+
     /// Sets the ICE agent's knobs and its random source (the API layer calls this once, right
     /// after construction). Without it the agent uses defaults and a generator seeded from
     /// the core's own randomness.

@@ -494,3 +494,320 @@ fn mutated_messages_never_panic() {
         q.handle_timeout(now + Duration::from_secs(200));
     }
 }
+
+// ------------------------------------------------------------------ responder
+
+const MDNS_FROM: &str = "192.0.2.9:5353";
+
+fn responder_with(name: &str, ip: IpAddr) -> MdnsResponder {
+    let mut r = MdnsResponder::new(MdnsResponderConfig::default());
+    r.register(name, ip).unwrap();
+    r
+}
+
+fn query_of(name: &str, qtype: u16, qclass: u16) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    v.extend(labels(name));
+    v.extend(qtype.to_be_bytes());
+    v.extend(qclass.to_be_bytes());
+    v
+}
+
+/// The expected multicast answer, written out from RFC 1035 §4.1.3 / RFC 6762 §18: id 0,
+/// QR|AA, one answer of class IN with the cache-flush bit, TTL 120.
+fn expected_answer(name: &str, rtype: u16, rdata: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0];
+    v.extend(labels(name));
+    v.extend(rtype.to_be_bytes());
+    v.extend([0x80, 0x01, 0, 0, 0, 120]);
+    v.extend((rdata.len() as u16).to_be_bytes());
+    v.extend(rdata);
+    v
+}
+
+#[test]
+fn responder_answers_a_query_for_its_name_with_an_a_record() {
+    let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+    let mut r = responder_with(NAME, ip);
+    // Case-insensitive match (RFC 6762 §16).
+    let q = query_of(&NAME.to_uppercase(), TYPE_A, 1);
+    assert_eq!(r.handle_datagram(t0(), MDNS_FROM.parse().unwrap(), &q), 1);
+    let t = r.poll_transmit().unwrap();
+    assert_eq!(t.unicast, None);
+    assert_eq!(t.data, expected_answer(NAME, TYPE_A, &[192, 0, 2, 7]));
+    assert!(r.poll_transmit().is_none());
+    // Our own querier takes the answer.
+    let mut querier = MdnsQuerier::new(MdnsQuerierConfig::default());
+    querier.query(NAME, t0()).unwrap();
+    assert_eq!(querier.handle_datagram(t0(), &t.data), 1);
+    assert_eq!(
+        querier.poll_event(),
+        Some(MdnsEvent::Resolved {
+            name: NAME.into(),
+            ip
+        })
+    );
+}
+
+#[test]
+fn responder_answers_aaaa_and_any_for_an_ipv6_name_and_not_a() {
+    let ip6 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5);
+    let mut r = responder_with(NAME, IpAddr::V6(ip6));
+    let from = MDNS_FROM.parse().unwrap();
+    assert_eq!(r.handle_datagram(t0(), from, &query_of(NAME, TYPE_A, 1)), 0);
+    assert_eq!(
+        r.handle_datagram(t0(), from, &query_of(NAME, TYPE_AAAA, 1)),
+        1
+    );
+    assert_eq!(
+        r.poll_transmit().unwrap().data,
+        expected_answer(NAME, TYPE_AAAA, &ip6.octets())
+    );
+    // QTYPE ANY (255), QCLASS ANY (255) with the QU bit.
+    assert_eq!(
+        r.handle_datagram(t0(), from, &query_of(NAME, 255, 0x80ff)),
+        1
+    );
+    assert!(r.poll_transmit().is_some());
+}
+
+#[test]
+fn responder_ignores_other_names_responses_classes_and_types() {
+    let mut r = responder_with(NAME, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    let from = MDNS_FROM.parse().unwrap();
+    let other = "2f0c6a2b-1111-4222-8333-123456789abc.local";
+    assert_eq!(r.handle_datagram(t0(), from, &query_of(other, TYPE_A, 1)), 0);
+    // Class CH (3), type TXT (16).
+    assert_eq!(r.handle_datagram(t0(), from, &query_of(NAME, TYPE_A, 3)), 0);
+    assert_eq!(r.handle_datagram(t0(), from, &query_of(NAME, 16, 1)), 0);
+    // A response naming our name (QR set) is not a query.
+    let resp = chromium_style_response(NAME, [10, 0, 0, 1]);
+    assert_eq!(r.handle_datagram(t0(), from, &resp), 0);
+    // Non-zero OPCODE (RFC 6762 §18.3).
+    let mut q = query_of(NAME, TYPE_A, 1);
+    q[2] = 0x10;
+    assert_eq!(r.handle_datagram(t0(), from, &q), 0);
+    // Garbage.
+    assert_eq!(r.handle_datagram(t0(), from, &[0xff; 40]), 0);
+    assert!(r.poll_transmit().is_none());
+}
+
+#[test]
+fn responder_answers_one_record_per_name_whatever_the_repeats() {
+    let mut r = responder_with(NAME, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    let mut q = vec![0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0];
+    for _ in 0..3 {
+        q.extend(labels(NAME));
+        q.extend([0, 1, 0, 1]);
+    }
+    assert_eq!(r.handle_datagram(t0(), MDNS_FROM.parse().unwrap(), &q), 1);
+    let m = r.poll_transmit().unwrap();
+    assert_eq!(Message::parse(&m.data).unwrap().header().ancount, 1);
+}
+
+#[test]
+fn legacy_unicast_queries_get_a_unicast_answer_with_the_question_and_a_short_ttl() {
+    let mut r = responder_with(NAME, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    let from: std::net::SocketAddr = "192.0.2.9:40000".parse().unwrap();
+    let mut q = query_of(NAME, TYPE_A, 1);
+    q[0..2].copy_from_slice(&[0x12, 0x34]);
+    assert_eq!(r.handle_datagram(t0(), from, &q), 1);
+    let t = r.poll_transmit().unwrap();
+    assert_eq!(t.unicast, Some(from));
+    let m = Message::parse(&t.data).unwrap();
+    assert_eq!((m.header().id, m.header().qdcount), (0x1234, 1));
+    let rec = m.records().next().unwrap();
+    assert_eq!(rec.ttl, 10);
+    assert_eq!(m.questions().next().unwrap().name.to_string(), NAME);
+}
+
+#[test]
+fn responder_caps_questions_per_packet_and_answers_per_second() {
+    let config = MdnsResponderConfig {
+        max_questions: 2,
+        max_answers_per_second: 3,
+        ..Default::default()
+    };
+    let mut r = MdnsResponder::new(config);
+    let names: Vec<String> = (0..4)
+        .map(|i| format!("{i}f0c6a2b-1111-4222-8333-123456789abc.local"))
+        .collect();
+    for (i, n) in names.iter().enumerate() {
+        r.register(n, IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)))
+            .unwrap();
+    }
+    let from = MDNS_FROM.parse().unwrap();
+    // Four questions, only the first two are looked at.
+    let mut q = vec![0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0];
+    for n in &names {
+        q.extend(labels(n));
+        q.extend([0, 1, 0, 1]);
+    }
+    assert_eq!(r.handle_datagram(t0(), from, &q), 2);
+    // One left in this second: a flood gets one more answer, then nothing.
+    let one = query_of(&names[0], TYPE_A, 1);
+    let mut sent = 0;
+    for i in 0..1000 {
+        sent += r.handle_datagram(t0() + Duration::from_micros(i), from, &one);
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(r.dropped(), 999);
+    // The queue is bounded too, whatever the driver does.
+    let mut queued = 0;
+    while r.poll_transmit().is_some() {
+        queued += 1;
+    }
+    assert_eq!(queued, 2);
+    // The next second has a new budget.
+    assert_eq!(
+        r.handle_datagram(t0() + Duration::from_secs(1), from, &one),
+        1
+    );
+}
+
+#[test]
+fn registration_is_bounded_local_only_and_goodbyes_carry_ttl_zero() {
+    let mut r = MdnsResponder::new(MdnsResponderConfig {
+        max_names: 2,
+        ..Default::default()
+    });
+    let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    assert_eq!(r.register("host.example", ip), Err(RegisterError::NotLocal));
+    assert_eq!(r.register("local", ip), Err(RegisterError::NotLocal));
+    r.register("a.local", ip).unwrap();
+    r.register("b.local", ip).unwrap();
+    r.register("A.local", ip).unwrap();
+    assert_eq!(r.register("c.local", ip), Err(RegisterError::TooManyNames));
+    assert_eq!(r.len(), 2);
+    r.unregister_all();
+    assert!(r.is_empty());
+    let t = r.poll_transmit().unwrap();
+    let m = Message::parse(&t.data).unwrap();
+    let recs: Vec<_> = m.records().collect();
+    assert_eq!(recs.len(), 2);
+    assert!(recs.iter().all(|r| r.ttl == 0 && r.address() == Some(ip)));
+    // A querier that cached the name drops it at the goodbye (RFC 6762 §10.1).
+    let mut q = MdnsQuerier::new(MdnsQuerierConfig::default());
+    q.query("a.local", t0()).unwrap();
+    let mut again = MdnsResponder::new(MdnsResponderConfig::default());
+    again.register("a.local", ip).unwrap();
+    again.handle_datagram(t0(), MDNS_FROM.parse().unwrap(), &query_of("a.local", 1, 1));
+    q.handle_datagram(t0(), &again.poll_transmit().unwrap().data);
+    assert_eq!(q.cached("a.local", t0()), Some(ip));
+    q.handle_datagram(t0(), &t.data);
+    assert_eq!(q.cached("a.local", t0()), None);
+    // Nothing registered: nothing answered.
+    assert_eq!(
+        r.handle_datagram(t0(), MDNS_FROM.parse().unwrap(), &query_of("a.local", 1, 1)),
+        0
+    );
+}
+
+#[test]
+fn responder_never_panics_on_mutated_queries() {
+    let mut rng = crate::util::SeededRandom::new(77);
+    let mut r = responder_with(NAME, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    let base = query_of(NAME, TYPE_A, 1);
+    let from = MDNS_FROM.parse().unwrap();
+    for i in 0..20_000u64 {
+        let mut m = base.clone();
+        let flips = 1 + (crate::util::RandomSource::next_u32(&mut rng) % 4) as usize;
+        for _ in 0..flips {
+            let at = crate::util::RandomSource::next_u32(&mut rng) as usize % m.len();
+            m[at] = crate::util::RandomSource::next_u32(&mut rng) as u8;
+        }
+        let cut = crate::util::RandomSource::next_u32(&mut rng) as usize % (m.len() + 1);
+        let n = r.handle_datagram(t0() + Duration::from_secs(i), from, &m[..cut]);
+        assert!(n <= 1);
+        while let Some(t) = r.poll_transmit() {
+            assert!(Message::parse(&t.data).is_ok());
+        }
+    }
+}
+
+// ------------------------------------------------------------------ hiding
+
+fn candidate(text: &str) -> crate::sdp::Candidate {
+    crate::sdp::Candidate::parse(text).unwrap()
+}
+
+#[test]
+fn random_names_are_uuid_v4_under_local() {
+    let mut rng = crate::util::SeededRandom::new(5);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1000 {
+        let n = random_local_name(&mut rng);
+        let uuid = n.strip_suffix(".local").unwrap();
+        let groups: Vec<&str> = uuid.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(
+            uuid.chars()
+                .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+        );
+        // Version 4, variant 10 (RFC 9562 §4.1–4.2).
+        assert!(groups[2].starts_with('4'), "{n}");
+        assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "{n}");
+        assert!(seen.insert(n));
+    }
+}
+
+#[test]
+fn host_candidates_get_one_name_per_address_and_related_addresses_are_zeroed() {
+    let mut rng = crate::util::SeededRandom::new(6);
+    let mut h = HostNames::new();
+    let host = candidate("1 1 udp 2122260223 192.168.1.5 50000 typ host generation 0 ufrag u");
+    let host2 = candidate("2 1 udp 2122260222 192.168.1.5 50001 typ host ufrag u");
+    let host6 = candidate("3 1 udp 2122262783 2001:db8::5 50002 typ host ufrag u");
+    let a = h.hide(&host, &mut rng).unwrap();
+    let b = h.hide(&host2, &mut rng).unwrap();
+    let c = h.hide(&host6, &mut rng).unwrap();
+    assert!(a.address.ends_with(".local"));
+    assert_eq!(a.address, b.address, "one name per address");
+    assert_ne!(a.address, c.address);
+    assert_eq!((a.port, &a.typ, &a.extensions), (50000, &host.typ, &host.extensions));
+    assert_eq!(h.name_of("192.168.1.5".parse().unwrap()), Some(a.address.as_str()));
+    // Each name is handed to the driver once.
+    let published: Vec<_> = std::iter::from_fn(|| h.poll_unpublished()).collect();
+    assert_eq!(
+        published,
+        [
+            (a.address.clone(), "192.168.1.5".parse().unwrap()),
+            (c.address.clone(), "2001:db8::5".parse().unwrap())
+        ]
+    );
+    // The read-only view gives the same.
+    assert_eq!(h.hidden(&host), Some(a.clone()));
+    assert_eq!(
+        h.hidden(&candidate("9 1 udp 1 10.9.9.9 1 typ host")),
+        None
+    );
+    let srflx = candidate(
+        "4 1 udp 1686052607 203.0.113.4 61000 typ srflx raddr 192.168.1.5 rport 50000",
+    );
+    let s = h.hide(&srflx, &mut rng).unwrap();
+    assert_eq!(s.to_string(), "4 1 udp 1686052607 203.0.113.4 61000 typ srflx raddr 0.0.0.0 rport 0");
+    let relay6 = candidate("5 1 udp 41885439 2001:db8::9 3478 typ relay raddr 2001:db8::5 rport 50002");
+    let r = h.hide(&relay6, &mut rng).unwrap();
+    assert_eq!((r.related_address.as_deref(), r.related_port), (Some("::"), Some(0)));
+    assert_eq!(r.address, "2001:db8::9");
+    // Already a name: kept.
+    let named = candidate("6 1 udp 1 abc.local 5 typ host");
+    assert_eq!(h.hide(&named, &mut rng), Some(named));
+}
+
+#[test]
+fn names_are_bounded_per_connection() {
+    let mut rng = crate::util::SeededRandom::new(7);
+    let mut h = HostNames::new();
+    for i in 0..MAX_HIDDEN_ADDRESSES {
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8));
+        assert!(h.name_for(ip, &mut rng).is_some());
+    }
+    let more = IpAddr::V4(Ipv4Addr::new(10, 0, 2, 1));
+    assert_eq!(h.name_for(more, &mut rng), None);
+    let c = candidate("1 1 udp 1 10.0.2.1 5 typ host");
+    assert_eq!(h.hide(&c, &mut rng), None, "never signalled with its address");
+}

@@ -231,6 +231,9 @@ pub(crate) struct IceState {
     /// Remote mDNS names the driver has to resolve ([`Core::poll_mdns_query`]), at most
     /// `MAX_PENDING_MDNS`.
     mdns_queries: std::collections::VecDeque<String>,
+    /// Our host addresses' mDNS names when hiding them (`Some`: hiding is on,
+    /// [`Core::set_hide_host_addresses`]; draft-ietf-mmusic-mdns-ice-candidates §3.1).
+    pub(crate) hide: Option<crate::mdns::HostNames>,
     /// The driver binds fresh sockets for each ICE restart ([`Core::set_fresh_sockets_on_restart`]).
     fresh_sockets: bool,
     /// `iceGatheringState` over every transport (webrtc-pc §4.4.3; the primary's alone
@@ -270,6 +273,7 @@ impl Default for IceState {
             next_transport: 1,
             selected: None,
             mdns_queries: std::collections::VecDeque::new(),
+            hide: None,
             fresh_sockets: false,
             socket_request: None,
             traffic: Default::default(),
@@ -1431,6 +1435,32 @@ impl Session {
         self.ice.mdns_queries.pop_front()
     }
 
+    // ----- our own host addresses behind mDNS names (draft-ietf-mmusic-mdns-ice-candidates §3.1) -----
+
+    /// Turns hiding our host addresses on or off (before gathering; a name given out stays).
+    pub(crate) fn set_hide_host_addresses(&mut self, on: bool) {
+        match (on, self.ice.hide.is_some()) {
+            (true, false) => self.ice.hide = Some(crate::mdns::HostNames::new()),
+            (false, true) => self.ice.hide = None,
+            _ => {}
+        }
+    }
+
+    /// Next name (and its address) the driver must answer mDNS queries for.
+    pub(crate) fn poll_hidden_name(&mut self) -> Option<(String, IpAddr)> {
+        self.ice.hide.as_mut()?.poll_unpublished()
+    }
+
+    /// The form in which local candidate `c` is signalled (the local description,
+    /// `icecandidate`): as is, or with its host address replaced by its mDNS name and its
+    /// related address zeroed when hiding. `None`: it must not be signalled (no name left).
+    pub(crate) fn signalled_candidate(&mut self, c: Candidate) -> Option<Candidate> {
+        match self.ice.hide.as_mut() {
+            None => Some(c),
+            Some(h) => h.hide(&c, &mut *self.rng),
+        }
+    }
+
     /// Set by a driver that can bind sockets at any time: each ICE restart then gathers on
     /// fresh sockets ([`Core::poll_socket_request`]), as browsers do, instead of re-using the
     /// old ones (a peer like libwebrtc ties one ufrag to each 5-tuple and would keep checking
@@ -1542,6 +1572,14 @@ impl Session {
         }
         let ufrag = self.ice.local_creds.as_ref().map(|c| c.ufrag.clone());
         for e in events {
+            // What the application sees of our candidates (mDNS names when hiding).
+            let e = match e {
+                IceEvent::LocalCandidate(c) => match self.signalled_candidate(c) {
+                    Some(c) => IceEvent::LocalCandidate(c),
+                    None => continue,
+                },
+                e => e,
+            };
             match e {
                 // Left over from a generation that was replaced before it was reported.
                 IceEvent::LocalCandidate(c)
@@ -2156,6 +2194,105 @@ mod tests {
         );
         assert_eq!(b.ice_agent().unwrap().remote_candidates().len(), 1);
         assert_eq!(b.poll_mdns_query(), None);
+    }
+
+    /// Both peers hide their host addresses (draft-ietf-mmusic-mdns-ice-candidates §3.1):
+    /// every signalled candidate (events, local description) carries a `.local` name and no
+    /// IP, the names go to the driver once each, and each side resolving the other's name
+    /// (what the responder answers) connects them on the real addresses; the selected pair
+    /// shows our candidate as signalled.
+    #[test]
+    fn hidden_host_addresses_are_signalled_as_names_and_connect_once_resolved() {
+        let t0 = Instant::now();
+        let (addr_a, addr_b) = addrs();
+        // Off by default: addresses are signalled as they are and no name is made.
+        let (mut plain, _) = offerer(30);
+        plain.add_local_address(addr_a).unwrap();
+        assert!(plain.local_description().unwrap().sdp.contains(" 10.0.0.1 1000 typ host"));
+        assert!(plain.session.poll_hidden_name().is_none());
+        let mut a = core(31);
+        a.set_hide_host_addresses(true);
+        a.create_data_channel("x", &DataChannelInit::default(), true)
+            .unwrap();
+        let offer = a.create_offer(&OfferOptions::default()).unwrap();
+        a.set_local_description(Some(offer)).unwrap();
+        a.add_local_address(addr_a).unwrap();
+        let mut b = core(32);
+        b.set_hide_host_addresses(true);
+        let names_of = |c: &mut Core| -> Vec<(String, IpAddr)> {
+            std::iter::from_fn(|| c.session.poll_hidden_name()).collect()
+        };
+        let reg_a = names_of(&mut a);
+        assert_eq!(reg_a.len(), 1);
+        assert_eq!(reg_a[0].1, addr_a.ip());
+        let events_a = drain(&mut a);
+        let cands: Vec<String> = events_a
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::IceCandidate(Some(c)) if !c.candidate().is_empty() => {
+                    Some(c.candidate().to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(cands.len(), 1);
+        for c in &cands {
+            assert!(c.contains(&format!(" {} 1000 typ host", reg_a[0].0)), "{c}");
+            assert!(!c.contains("10.0.0.1"), "{c}");
+        }
+        let desc_a = a.local_description().unwrap().sdp;
+        assert!(desc_a.contains(&reg_a[0].0));
+        assert!(!desc_a.contains("10.0.0.1"), "{desc_a}");
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        b.add_local_address(addr_b).unwrap();
+        let reg_b = names_of(&mut b);
+        assert_eq!(reg_b.len(), 1);
+        assert_ne!(reg_a[0].0, reg_b[0].0);
+        let desc_b = b.local_description().unwrap().sdp;
+        assert!(desc_b.contains(&reg_b[0].0) && !desc_b.contains("10.0.0.2"));
+        a.set_remote_description(b.local_description().unwrap())
+            .unwrap();
+        // What each side's responder knows: answer the other's queries from it.
+        let registry: Vec<(String, IpAddr)> = reg_a.iter().chain(&reg_b).cloned().collect();
+        let (la, lb) = (drain(&mut a), drain(&mut b));
+        let mut cores = [(&mut a, addr_a, la), (&mut b, addr_b, lb)];
+        let connected = |c: &[(&mut Core, SocketAddr, Vec<CoreEvent>); 2]| {
+            c.iter()
+                .all(|(c, _, _)| c.connection_state() == PeerConnectionState::Connected)
+        };
+        let mut now = t0;
+        let mut asked = 0;
+        for _ in 0..50 {
+            for (c, _, _) in cores.iter_mut() {
+                c.handle_timeout(now);
+                while let Some(n) = c.poll_mdns_query() {
+                    asked += 1;
+                    let ip = registry
+                        .iter()
+                        .find(|(r, _)| r.eq_ignore_ascii_case(&n))
+                        .map(|(_, ip)| *ip);
+                    assert!(ip.is_some(), "asked for an unknown name {n}");
+                    c.mdns_resolved(&n, ip);
+                }
+            }
+            now = run(&mut cores, now, Duration::from_millis(200), connected);
+            if connected(&cores) {
+                break;
+            }
+        }
+        assert!(connected(&cores));
+        assert_eq!(asked, 2, "each side resolved the other's one name");
+        assert_eq!(
+            a.ice_agent().unwrap().selected_pair(),
+            Some((addr_a, addr_b))
+        );
+        // The selected pair shows our candidate as signalled: the name, not the address.
+        let sel = a.session.ice.selected.clone().expect("a selected pair");
+        assert_eq!(sel.local.address(), Some(reg_a[0].0.as_str()));
+        // Nothing more to publish: one name per address for the connection's life.
+        assert!(names_of(&mut a).is_empty() && names_of(&mut b).is_empty());
     }
 
     /// Connects `a` (offerer) and `b` over the simulated network; returns the time reached.

@@ -751,6 +751,14 @@ impl Session {
             self.set_extra_gathering(i, IceGatheringState::Gathering);
         }
         for ev in events {
+            // What the application sees of our candidates (mDNS names when hiding).
+            let ev = match ev {
+                IceEvent::LocalCandidate(c) => match self.signalled_candidate(c) {
+                    Some(c) => IceEvent::LocalCandidate(c),
+                    None => continue,
+                },
+                ev => ev,
+            };
             let Some(e) = self.extra.get_mut(i) else {
                 return;
             };

@@ -30,7 +30,8 @@
 //! Remote `.local` candidates: with `IceSettings::mdns` the task also owns an mDNS socket
 //! ([`MdnsSocket`], opened at the first name, on the IPv4 local addresses) and resolves the
 //! names the core asks for; without it every such name is refused at once, so nothing sends
-//! mDNS.
+//! mDNS. With `IceSettings::hide_host_addresses` the same socket answers for our own hidden
+//! host names and says goodbye to them when the task stops.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -231,6 +232,7 @@ impl Inner {
             self.stun_resolve_timeout,
             self.mdns,
             self.turn_tls.clone(),
+            self.hide_host_addresses,
         ));
     }
 }
@@ -439,6 +441,7 @@ async fn run(
     resolve_timeout: Duration,
     mdns: bool,
     turn_tls: (Arc<Vec<String>>, Duration),
+    hide_host_addresses: bool,
 ) {
     // Declared first, dropped last: "finished" is reported after the sockets are closed.
     let _finished = FinishedGuard(shared.clone());
@@ -501,8 +504,8 @@ async fn run(
     };
     let tcp_ips: Vec<IpAddr> = locals.iter().map(SocketAddr::ip).collect();
     let mut tcp = TcpIo::bind(tcp_settings, &tcp_ips, &locals).await;
-    let mut mdns =
-        mdns.then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>()));
+    let mut mdns = (mdns || hide_host_addresses)
+        .then(|| MdnsSocket::new(&locals.iter().map(|a| a.ip()).collect::<Vec<_>>(), mdns));
     let mut mdns_buf = vec![0u8; if mdns.is_some() { MDNS_RECV_BUFFER } else { 0 }];
     {
         let Some(inner) = weak.upgrade() else {
@@ -658,6 +661,10 @@ async fn run(
             continue;
         }
         if let Some(m) = mdns.as_mut() {
+            if stopping || closed {
+                // Our names go with the connection (RFC 6762 §10.1).
+                m.goodbye();
+            }
             m.flush().await;
         }
         if stopping || closed {
@@ -766,6 +773,9 @@ async fn run(
             Wake::Mdns(Ok((n, from))) => {
                 if let Some(m) = mdns.as_mut() {
                     m.handle_datagram(Instant::now(), from, mdns_buf.get(..n).unwrap_or_default());
+                    if m.has_answers() {
+                        m.flush().await;
+                    }
                 }
             }
             Wake::Readable(Ok(first)) => {
@@ -860,8 +870,14 @@ fn handle_request(
                 m.set_transport_credentials(list);
             }
         }
+        IoRequest::PublishMdnsName { name, ip } => {
+            if let Some(m) = mdns {
+                m.publish(name, *ip);
+            }
+        }
         IoRequest::ResolveMdns(name) => {
             let queried = match mdns {
+                // Refused at once when `IceSettings::mdns` is off.
                 Some(m) => m.query(name, now),
                 None => {
                     // Every name fails at once: the waiting candidates are dropped instead

@@ -1,8 +1,13 @@
 //! The driver's mDNS socket: resolves the `.local` names of remote ICE candidates that the
 //! core asks for (`IoRequest::ResolveMdns`) with the sans-IO [`MdnsQuerier`], and hands the
-//! answers back (`Input::MdnsResolved`). Only used when `IceSettings::mdns` is set, and the
-//! socket is opened at the first name, so a connection that never meets a `.local`
-//! candidate sends no mDNS at all.
+//! answers back (`Input::MdnsResolved`); and, with `IceSettings::hide_host_addresses`,
+//! answers queries for our own hidden host names (`IoRequest::PublishMdnsName`) with the
+//! sans-IO [`MdnsResponder`] (RFC 6762 §6), saying goodbye (TTL 0, §10.1) when the
+//! connection ends. Only used when one of the two settings is on, and the socket is opened
+//! at the first name, so a connection that never meets a `.local` name sends no mDNS.
+//!
+//! The responder needs port 5353 (queriers such as Chromium's and ours ask the group): in
+//! the legacy fallback below it answers only legacy unicast queries that reach it.
 //!
 //! Transport choice. Chromium's responder (`services/network/mdns_responder.cc`) answers
 //! every query by multicast to 224.0.0.251:5353 from its per-interface sockets; it never
@@ -27,12 +32,17 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 
-use rtcpeer_proto::io::{MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig};
+use rtcpeer_proto::io::{
+    MDNS_GROUP_V4, MDNS_PORT, MdnsEvent, MdnsQuerier, MdnsQuerierConfig, MdnsResponder,
+    MdnsResponderConfig, ResponderTransmit,
+};
 
 /// An open mDNS socket with its querier.
 struct Open {
     socket: UdpSocket,
     querier: MdnsQuerier,
+    /// Answers for our hidden host names.
+    responder: MdnsResponder,
     /// Interfaces (by address) that queries leave from.
     out_ifaces: Vec<Ipv4Addr>,
 }
@@ -40,10 +50,14 @@ struct Open {
 /// The mDNS side of one connection's driver (see the module documentation).
 pub(crate) struct MdnsSocket {
     ifaces: Vec<Ipv4Addr>,
+    /// `IceSettings::mdns`: remote names are resolved (else refused at once).
+    resolve: bool,
     open: Option<Open>,
     /// Opening failed once: every later name fails at once.
     broken: bool,
     out: Vec<Vec<u8>>,
+    /// The responder's messages not sent yet.
+    answers: Vec<ResponderTransmit>,
 }
 
 /// Binds the shared mDNS port (or, failing that, an ephemeral one) and joins the group.
@@ -88,8 +102,9 @@ fn open_socket(ifaces: &[Ipv4Addr]) -> io::Result<(UdpSocket, bool, Vec<Ipv4Addr
 }
 
 impl MdnsSocket {
-    /// Queries leave from the IPv4 addresses among the connection's local addresses.
-    pub(crate) fn new(interfaces: &[IpAddr]) -> MdnsSocket {
+    /// Queries leave from the IPv4 addresses among the connection's local addresses;
+    /// `resolve`: remote names are resolved (`IceSettings::mdns`).
+    pub(crate) fn new(interfaces: &[IpAddr], resolve: bool) -> MdnsSocket {
         let ifaces = interfaces
             .iter()
             .filter_map(|ip| match ip {
@@ -99,9 +114,11 @@ impl MdnsSocket {
             .collect();
         MdnsSocket {
             ifaces,
+            resolve,
             open: None,
             broken: false,
             out: Vec::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -116,6 +133,7 @@ impl MdnsSocket {
                     self.open = Some(Open {
                         socket,
                         querier: MdnsQuerier::new(config),
+                        responder: MdnsResponder::new(MdnsResponderConfig::default()),
                         out_ifaces,
                     });
                 }
@@ -133,6 +151,10 @@ impl MdnsSocket {
     ///
     /// [`IoRequest::ResolveMdns`]: rtcpeer_proto::jsep::IoRequest::ResolveMdns
     pub(crate) fn query(&mut self, name: &str, now: Instant) -> bool {
+        if !self.resolve {
+            tracing::debug!("mDNS candidate {name} dropped: IceSettings::mdns is off");
+            return false;
+        }
         let Some(open) = self.ensure_open() else {
             return false;
         };
@@ -146,6 +168,30 @@ impl MdnsSocket {
             }
         }
         true
+    }
+
+    /// Answers mDNS queries for `name` with `ip` from now on (the core's
+    /// `IoRequest::PublishMdnsName`).
+    pub(crate) fn publish(&mut self, name: &str, ip: IpAddr) {
+        let Some(open) = self.ensure_open() else {
+            tracing::warn!("mDNS name {name} not published: no mDNS socket");
+            return;
+        };
+        match open.responder.register(name, ip) {
+            Ok(()) => tracing::debug!("mDNS: answering for {name} ({ip})"),
+            Err(e) => tracing::warn!("mDNS name {name} not published: {e}"),
+        }
+    }
+
+    /// The connection ends: forgets our names and queues their goodbye (RFC 6762 §10.1)
+    /// for [`Self::flush`].
+    pub(crate) fn goodbye(&mut self) {
+        if let Some(open) = self.open.as_mut() {
+            open.responder.unregister_all();
+            while let Some(t) = open.responder.poll_transmit() {
+                self.answers.push(t);
+            }
+        }
     }
 
     /// One round: runs the querier's timers and hands every answer and failure to
@@ -184,14 +230,27 @@ impl MdnsSocket {
         self.open.as_ref().and_then(|o| o.querier.poll_timeout())
     }
 
-    /// Sends the queued queries to the group, out of every joined interface.
+    /// Sends the queued queries and answers to the group, out of every joined interface
+    /// (answers to legacy queries by unicast to the querier).
     pub(crate) async fn flush(&mut self) {
         let Some(open) = self.open.as_ref() else {
             self.out.clear();
+            self.answers.clear();
             return;
         };
         let group = SocketAddr::V4(SocketAddrV4::new(MDNS_GROUP_V4, MDNS_PORT));
-        for q in self.out.drain(..) {
+        let mut multicast = Vec::new();
+        for a in self.answers.drain(..) {
+            match a.unicast {
+                Some(to) => {
+                    if let Err(e) = open.socket.send_to(&a.data, to).await {
+                        tracing::debug!("mDNS: answer to {to} not sent: {e}");
+                    }
+                }
+                None => multicast.push(a.data),
+            }
+        }
+        for q in self.out.drain(..).chain(multicast) {
             for iface in &open.out_ifaces {
                 if let Err(e) = SockRef::from(&open.socket).set_multicast_if_v4(iface) {
                     tracing::debug!("mDNS: cannot send from {iface}: {e}");
@@ -221,14 +280,28 @@ impl MdnsSocket {
         }
     }
 
-    /// Feeds a received datagram to the querier; only those from port 5353 count
-    /// (RFC 6762 §11, §6.7). The answers reach the core at the next [`Self::exchange`].
+    /// Feeds a received datagram to the responder (queries, bounded work per packet) and
+    /// to the querier (responses; only those from port 5353 count, RFC 6762 §11, §6.7).
+    /// The answers reach the core at the next [`Self::exchange`]; the responder's go out
+    /// at the next [`Self::flush`].
     pub(crate) fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        if from.port() != MDNS_PORT {
+        let Some(open) = self.open.as_mut() else {
             return;
+        };
+        if !open.responder.is_empty() {
+            open.responder.handle_datagram(now, from, data);
+            while let Some(t) = open.responder.poll_transmit() {
+                // Bounded by the responder's answers per second.
+                self.answers.push(t);
+            }
         }
-        if let Some(open) = self.open.as_mut() {
+        if from.port() == MDNS_PORT {
             open.querier.handle_datagram(now, data);
         }
+    }
+
+    /// Whether answers wait for [`Self::flush`].
+    pub(crate) fn has_answers(&self) -> bool {
+        !self.answers.is_empty()
     }
 }

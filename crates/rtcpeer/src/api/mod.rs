@@ -119,6 +119,18 @@ pub struct IceSettings {
     /// Bound on opening a TURN-over-TCP/TLS connection (lookup, connect, TLS handshake;
     /// default 5 s); a connection not made in time gives `icecandidateerror` 701.
     pub turn_connect_timeout: Duration,
+    /// Hide our own host addresses, as browsers do by default
+    /// (draft-ietf-mmusic-mdns-ice-candidates §3.1): each local IP gets a random
+    /// `<uuid v4>.local` name for the connection's life, the local description and
+    /// `icecandidate` carry the name instead of the address (srflx and relay candidates
+    /// `raddr 0.0.0.0 rport 0`), and the driver answers mDNS queries for the names on port
+    /// 5353 (RFC 6762; see `api/mdns_socket.rs`). Connectivity checks use the real
+    /// addresses. The peer must resolve mDNS names (browsers do; rtcpeer with
+    /// [`IceSettings::mdns`]) and be on the same link, else only srflx/relay candidates
+    /// connect. The mDNS socket works over IPv4: an IPv6 address's name is answered (AAAA)
+    /// to queries that arrive over IPv4, so at least one IPv4 host address is needed. Off by
+    /// default.
+    pub hide_host_addresses: bool,
 }
 
 impl IceSettings {
@@ -144,6 +156,7 @@ impl Default for IceSettings {
             tcp: IceTcpSettings::default(),
             turn_tls_roots: Vec::new(),
             turn_connect_timeout: Duration::from_secs(5),
+            hide_host_addresses: false,
         }
     }
 }
@@ -223,6 +236,9 @@ pub(crate) struct Inner {
     pub(crate) mdns: bool,
     /// `IceSettings::turn_tls_roots` and `turn_connect_timeout`.
     pub(crate) turn_tls: (Arc<Vec<String>>, Duration),
+    /// Whether the driver answers for our hidden host names
+    /// (`IceSettings::hide_host_addresses`).
+    pub(crate) hide_host_addresses: bool,
     /// Each data channel's event queue (`datachannel.rs`).
     pub(crate) channel_queues: datachannel::ChannelQueues,
     /// Which channels still have handles (see `datachannel::Liveness`).
@@ -331,6 +347,7 @@ impl PeerConnection {
         };
         let mut core = Core::new(config, settings.core, certificate, rng);
         core.configure_ice(settings.ice.agent, ice_rng);
+        core.set_hide_host_addresses(settings.ice.hide_host_addresses);
         core.set_signaling_limits(settings.signaling);
         core.set_data_channel_limits(settings.data_channels);
         // Sender reports carry wall-clock time (RFC 3550 §6.4.1); the core reads no clock.
@@ -358,6 +375,7 @@ impl PeerConnection {
                     Arc::new(settings.ice.turn_tls_roots),
                     settings.ice.turn_connect_timeout,
                 ),
+                hide_host_addresses: settings.ice.hide_host_addresses,
                 channel_queues: Default::default(),
                 channel_liveness: Default::default(),
                 tracks: Default::default(),

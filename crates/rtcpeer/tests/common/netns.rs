@@ -123,3 +123,18 @@ pub fn block_udp() {
     let mut buf = [0u8; 4];
     assert!(rx.recv_from(&mut buf).is_err(), "UDP still flows");
 }
+
+/// After [`veth_with_default_route`]: `addr/24` on `veth1` too, and packets with a local
+/// source address accepted on both ends (`accept_local`, `rp_filter` off), so multicast
+/// sent out of one end by one program reaches a program listening on the other end: two
+/// hosts on one link, for programs that turn multicast loopback off (Chromium's mDNS
+/// client does, so its queries reach nothing on its own interface).
+pub fn second_address_on_veth1(addr: &str) {
+    ip(&["addr", "add", &format!("{addr}/24"), "dev", "veth1"]);
+    for dev in ["all", "default", "veth0", "veth1"] {
+        for (key, value) in [("accept_local", "1"), ("rp_filter", "0")] {
+            let path = format!("/proc/sys/net/ipv4/conf/{dev}/{key}");
+            std::fs::write(&path, value).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
+}
