@@ -184,10 +184,21 @@ async fn the_record_example_saves_chromiums_camera_and_microphone() {
     assert!(status.success(), "{status}");
     for file in ["rec.ivf", "rec.opus"] {
         let path = dir.join(file);
+        // The recording keeps the camera's own frame times (90 kHz RTP clock), which are not
+        // evenly spaced: decode without a constant output frame rate, which would refuse two
+        // frames in one of its slots; the encoder keeps the stream's time base.
         let decode = std::process::Command::new("ffmpeg")
             .args(["-v", "error", "-i"])
             .arg(&path)
-            .args(["-f", "null", "-"])
+            .args([
+                "-fps_mode",
+                "passthrough",
+                "-enc_time_base",
+                "-1",
+                "-f",
+                "null",
+                "-",
+            ])
             .output()
             .expect("ffmpeg runs");
         let errors = String::from_utf8_lossy(&decode.stderr);
