@@ -13,7 +13,9 @@ mod common;
 use std::time::Duration;
 
 use common::coturn::{Coturn, PASSWORD, USER, free_udp_port};
-use common::net::{negotiate, next, next_data_channel, next_not_low, within};
+use common::net::{
+    candidates, gather_events, negotiate, next, next_data_channel, next_not_low, within,
+};
 use rtcpeer::{
     Configuration, DataChannelEvent, IceCandidateType, IceServer, IceSettings, IceTransportPolicy,
     Payload, PeerConnection, PeerConnectionEvent as Ev, Settings,
@@ -42,32 +44,6 @@ fn pc_with(url: &str, password: &str, policy: IceTransportPolicy) -> PeerConnect
         },
     )
     .expect("pc")
-}
-
-/// Every event of `pc` until gathering completed (the null candidate).
-async fn gather_events(ev: &mut rtcpeer::EventStream) -> Vec<Ev> {
-    within("gathering to complete", async {
-        let mut v = Vec::new();
-        while let Some(e) = ev.recv().await {
-            let end = matches!(e, Ev::IceCandidate(None));
-            v.push(e);
-            if end {
-                break;
-            }
-        }
-        v
-    })
-    .await
-}
-
-fn candidates(events: &[Ev]) -> Vec<&rtcpeer::IceCandidate> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ev::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(&**c),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A message each way on a negotiated channel; returns pc2's channel and its events.

@@ -15,7 +15,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::coturn::{Coturn, PASSWORD, USER, make_ca_and_server_cert};
-use common::net::{negotiate, next, next_data_channel, next_not_low, within};
+use common::net::{
+    candidates, gather_events, negotiate, next, next_data_channel, next_not_low, within,
+};
 use rtcpeer::{
     Configuration, DataChannelEvent, IceCandidateType, IceServer, IceSettings, IceTransportPolicy,
     Payload, PeerConnection, PeerConnectionEvent as Ev, Settings,
@@ -43,32 +45,6 @@ fn pc_with(url: &str, password: &str, roots: Option<&str>) -> PeerConnection {
         },
     )
     .expect("pc")
-}
-
-/// Every event of `pc` until gathering completed (the null candidate).
-async fn gather_events(ev: &mut rtcpeer::EventStream) -> Vec<Ev> {
-    within("gathering to complete", async {
-        let mut v = Vec::new();
-        while let Some(e) = ev.recv().await {
-            let end = matches!(e, Ev::IceCandidate(None));
-            v.push(e);
-            if end {
-                break;
-            }
-        }
-        v
-    })
-    .await
-}
-
-fn candidates(events: &[Ev]) -> Vec<&rtcpeer::IceCandidate> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ev::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(&**c),
-            _ => None,
-        })
-        .collect()
 }
 
 fn errors(events: &[Ev]) -> Vec<&rtcpeer::IceCandidateError> {

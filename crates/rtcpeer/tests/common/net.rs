@@ -152,3 +152,30 @@ pub fn pending_candidates(pc: &PeerConnection) -> Vec<IceCandidateInit> {
         })
         .collect()
 }
+
+/// Every event of a connection until its gathering completed (the null candidate).
+pub async fn gather_events(ev: &mut EventStream) -> Vec<PeerConnectionEvent> {
+    within("gathering to complete", async {
+        let mut v = Vec::new();
+        while let Some(e) = ev.recv().await {
+            let end = matches!(e, PeerConnectionEvent::IceCandidate(None));
+            v.push(e);
+            if end {
+                break;
+            }
+        }
+        v
+    })
+    .await
+}
+
+/// The candidates (`icecandidate` with a candidate line) among `events`.
+pub fn candidates(events: &[PeerConnectionEvent]) -> Vec<&rtcpeer::IceCandidate> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            PeerConnectionEvent::IceCandidate(Some(c)) if !c.candidate().is_empty() => Some(&**c),
+            _ => None,
+        })
+        .collect()
+}
