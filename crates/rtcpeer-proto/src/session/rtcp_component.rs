@@ -410,27 +410,15 @@ impl Session {
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<SessionTransmit> {
-        let start = out.len();
         let r = self.rtcp.as_mut()?;
-        if let Some(t) = r.agent.poll_transmit(now) {
-            out.extend_from_slice(&t.data);
-            return Some(SessionTransmit {
-                local: t.local,
-                remote: t.remote,
-                class: Class::Stun,
-                len: out.len() - start,
-            });
-        }
-        let path = r.agent.selected_pair().or(r.fallback_path);
-        if let (Some(path), Some(d)) = (path, r.dtls.as_mut())
-            && d.poll_transmit_into(out).is_some()
-        {
-            return Some(SessionTransmit {
-                local: path.0,
-                remote: path.1,
-                class: Class::Dtls,
-                len: out.len() - start,
-            });
+        if let Some(t) = super::transports::poll_stun_then_dtls(
+            &mut r.agent,
+            r.dtls.as_mut(),
+            r.fallback_path,
+            now,
+            out,
+        ) {
+            return Some(t);
         }
         self.rtcp_pump();
         None

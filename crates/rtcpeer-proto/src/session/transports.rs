@@ -897,26 +897,11 @@ impl Session {
         let start = out.len();
         for i in 0..self.extra.len() {
             let e = &mut self.extra[i];
-            if let Some(t) = e.agent.poll_transmit(now) {
-                out.extend_from_slice(&t.data);
-                return Some(SessionTransmit {
-                    local: t.local,
-                    remote: t.remote,
-                    class: Class::Stun,
-                    len: out.len() - start,
-                });
-            }
-            let path = e.agent.selected_pair().or(e.fallback_path);
-            if let (Some(path), Some(d)) = (path, e.dtls.as_mut())
-                && d.poll_transmit_into(out).is_some()
-            {
-                e.traffic.on_sent(now, path, out.len() - start);
-                return Some(SessionTransmit {
-                    local: path.0,
-                    remote: path.1,
-                    class: Class::Dtls,
-                    len: out.len() - start,
-                });
+            if let Some(t) = poll_stun_then_dtls(&mut e.agent, e.dtls.as_mut(), e.fallback_path, now, out) {
+                if t.class == Class::Dtls {
+                    e.traffic.on_sent(now, (t.local, t.remote), t.len);
+                }
+                return Some(t);
             }
             if e.media.has_queued()
                 && let Some(path) = e.agent.selected_pair()
@@ -1251,3 +1236,33 @@ mod tests {
 #[cfg(test)]
 #[path = "transports_tests.rs"]
 mod in_memory;
+
+/// The next datagram of an ICE agent and the DTLS connection on its path, appended to `out`:
+/// the agent's STUN first, then DTLS on the selected pair (else `fallback`, the path DTLS
+/// last used). Shared by the further transports and the RTCP component.
+pub(super) fn poll_stun_then_dtls(
+    agent: &mut IceAgent,
+    dtls: Option<&mut DtlsConnection>,
+    fallback: Option<(SocketAddr, SocketAddr)>,
+    now: Instant,
+    out: &mut Vec<u8>,
+) -> Option<SessionTransmit> {
+    let start = out.len();
+    if let Some(t) = agent.poll_transmit(now) {
+        out.extend_from_slice(&t.data);
+        return Some(SessionTransmit {
+            local: t.local,
+            remote: t.remote,
+            class: Class::Stun,
+            len: out.len() - start,
+        });
+    }
+    let path = agent.selected_pair().or(fallback)?;
+    dtls?.poll_transmit_into(out)?;
+    Some(SessionTransmit {
+        local: path.0,
+        remote: path.1,
+        class: Class::Dtls,
+        len: out.len() - start,
+    })
+}
