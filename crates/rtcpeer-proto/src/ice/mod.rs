@@ -850,6 +850,21 @@ impl IceAgent {
         })
     }
 
+    /// The selected pair as a [`IceEvent::SelectedPairChanged`] carries it (SDP candidates
+    /// and path), while consent holds: for a transport that takes this agent over.
+    pub fn selected_pair_event(&self) -> Option<SelectedPair> {
+        let s = self.selected.as_ref().filter(|s| !s.expired)?;
+        let ufrag = self.remote.as_ref()?.ufrag.clone();
+        let mut remote = s.remote.to_sdp(&ufrag, self.generation);
+        remote.component = self.component;
+        Some(SelectedPair {
+            local: self.local_sdp(&s.local),
+            remote,
+            local_addr: s.local.base,
+            remote_addr: s.remote.addr,
+        })
+    }
+
     /// The selected pair's candidates (`RTCIceTransport.getSelectedCandidatePair()` as the
     /// agent holds them), while consent holds.
     pub fn selected_candidates(&self) -> Option<(&IceCandidate, &IceCandidate)> {

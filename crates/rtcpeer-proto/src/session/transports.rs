@@ -315,7 +315,17 @@ impl Session {
             && let Some(i) = self.extra.iter().position(|e| e.local_creds == *local)
         {
             let e = self.extra.remove(i);
+            // The primary `RTCIceTransport` now has the adopted agent's selected pair:
+            // `selectedcandidatepairchange` fires for it (the agent fired it as an extra
+            // transport's, or not yet).
+            let selected = e.agent.selected_pair_event();
             self.ice.adopt(e.agent, e.local_creds, e.local_addrs, e.gathering, e.connection);
+            if let Some(p) = selected {
+                self.push_out(SessionOut::SelectedPair {
+                    local: p.local,
+                    remote: p.remote,
+                });
+            }
             self.sync_remote(&p.ice);
         }
         let wanted = negotiated.transports.get(1..).unwrap_or(&[]);
